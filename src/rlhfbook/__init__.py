@@ -1,0 +1,23 @@
+"""RLHF, Measured: the machinery behind the book's chapters.
+
+Importing the package switches the Hugging Face hub to offline mode (``HF_HUB_OFFLINE=1``)
+unless the reader opts in with ``RLHFBOOK_ONLINE=1`` or runs on Colab: the book's default
+``cpu`` profile never downloads anything, and an accidental hub lookup fails at once
+instead of after a minute of DNS retries. Import ``rlhfbook`` before ``transformers``.
+"""
+
+import os
+import sys
+
+__version__ = "0.1.0"
+
+
+def online() -> bool:
+    """True when hub downloads are allowed (``RLHFBOOK_ONLINE=1`` or running on Colab)."""
+    return os.environ.get("RLHFBOOK_ONLINE") == "1" or "google.colab" in sys.modules
+
+
+if not online():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

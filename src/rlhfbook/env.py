@@ -1,0 +1,52 @@
+"""Seeding, determinism, device choice and quiet library output for the chapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import warnings
+
+import numpy as np
+
+DEFAULT_THREADS = 2  # the book's reference machine has 2 cores; results are pinned to it
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed python, numpy and torch, and make torch deterministic.
+
+    The thread count is fixed too: CPU reductions split work by thread, so the same seed
+    gives bit-identical numbers only with the same number of threads
+    (``RLHFBOOK_THREADS`` overrides the default of 2).
+    """
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    n = threads or int(os.environ.get("RLHFBOOK_THREADS", DEFAULT_THREADS))
+    if not torch.cuda.is_available():
+        torch.set_num_threads(n)
+
+
+def device() -> "torch.device":  # noqa: F821 - torch is imported lazily
+    """The GPU when there is one, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def quiet() -> None:
+    """Silence library logging, progress bars and known-harmless warnings in notebooks."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.utils.logging.set_verbosity_error()
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    for category in (FutureWarning, UserWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)

@@ -1,0 +1,108 @@
+"""The profile table: how big each chapter runs in each profile.
+
+Every chapter runs in three profiles (see ``book/running.md``):
+
+* ``smoke`` -- seconds; every code path runs, reproduction checks are *not evaluated*;
+* ``cpu``   -- the default and what CI runs: minutes on a 2-core laptop, checks asserted;
+* ``gpu``   -- a GPU or Colab: bigger models, real data where the chapter has them.
+
+A chapter's notebook calls :func:`resolve` with its parameters cell; an unknown chapter,
+profile or parameter raises a :class:`ValueError` that lists the valid values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+
+# Chapter -> profile -> settings. Every profile of a chapter has the same keys.
+_TABLE: dict[str, dict[str, dict[str, Any]]] = {
+    "00_toy_world": {
+        "smoke": dict(sft_steps=20, n_eval_prompts=32, model_size="tiny"),
+        "cpu": dict(sft_steps=600, n_eval_prompts=256, model_size="small"),
+        "gpu": dict(sft_steps=600, n_eval_prompts=1024, model_size="small"),
+    },
+}
+
+# Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
+_BUDGET_MIN: dict[str, dict[str, float]] = {
+    "00_toy_world": {"smoke": 0.5, "cpu": 4, "gpu": 10},
+}
+
+
+class Profile(Mapping):
+    """Read-only settings of one chapter in one profile; keys are also attributes."""
+
+    def __init__(self, chapter: str, name: str, settings: Mapping[str, Any]):
+        self.chapter, self.name = chapter, name
+        self._settings = MappingProxyType(dict(settings))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._settings[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._settings[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._settings)
+
+    def __len__(self) -> int:
+        return len(self._settings)
+
+    @property
+    def asserts_checks(self) -> bool:
+        """Reproduction checks fail the run in ``cpu`` and ``gpu``, not in ``smoke``."""
+        return self.name != "smoke"
+
+    def __repr__(self) -> str:
+        return f"Profile({self.chapter!r}, {self.name!r}, {dict(self._settings)})"
+
+
+def chapters() -> list[str]:
+    """Chapters that have a profile table, in book order."""
+    return sorted(_TABLE)
+
+
+def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
+    """Settings of ``chapter`` in ``profile``, with ``overrides`` applied.
+
+    An override of ``None`` keeps the profile's value, so a parameters cell can carry
+    ``model_name = None`` and only a non-``None`` value changes anything.
+    """
+    if chapter not in _TABLE:
+        raise ValueError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(chapters())}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    settings = dict(_TABLE[chapter][profile])
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r}; "
+            f"valid parameters: {', '.join(sorted(settings))}"
+        )
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return Profile(chapter, profile, settings)
+
+
+def budget_minutes(chapter: str) -> dict[str, float]:
+    """The chapter's time budget per profile, in minutes."""
+    resolve(chapter, PROFILES[0])  # validates the chapter name
+    return dict(_BUDGET_MIN[chapter])
+
+
+def validate_table() -> None:
+    """Every chapter defines every profile, with the same keys in each, and a budget."""
+    if set(_BUDGET_MIN) != set(_TABLE):
+        raise ValueError(f"budgets {sorted(_BUDGET_MIN)} != chapters {sorted(_TABLE)}")
+    for chapter, table in _TABLE.items():
+        if set(table) != set(PROFILES):
+            raise ValueError(f"{chapter}: profiles {sorted(table)} != {list(PROFILES)}")
+        keys = {p: set(s) for p, s in table.items()}
+        if len({frozenset(k) for k in keys.values()}) != 1:
+            raise ValueError(f"{chapter}: profiles disagree on keys: {keys}")
