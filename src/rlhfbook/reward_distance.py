@@ -1,0 +1,366 @@
+"""Distances between reward functions: EPIC, DARD and STARC, on tabular MDPs.
+
+Implements the objects of Skalse et al., *STARC: A General Framework for Quantifying
+Differences Between Reward Functions* (ICLR 2024), and the two pseudometrics it improves on,
+EPIC (Gleave et al., 2021) and DARD (Wulfe et al., 2022).
+
+Conventions. An MDP has finite states ``S`` and actions ``A``; a reward is an array
+``R[..., s, a, s']`` (leading axes are a batch of rewards, every function broadcasts over
+them); a policy is a stochastic matrix ``pi[..., s, a]``. All canonicalisations return
+arrays of the reward's shape, so that norms and metrics compare like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class TabularMDP:
+    """A finite MDP without its reward: transition ``tau[s, a, s']``, discount, initial distribution."""
+
+    transition: np.ndarray
+    gamma: float
+    initial: np.ndarray
+
+    def __post_init__(self):
+        tau, mu = np.asarray(self.transition, float), np.asarray(self.initial, float)
+        if tau.ndim != 3 or tau.shape[0] != tau.shape[2]:
+            raise ValueError(f"transition must have shape (S, A, S), got {tau.shape}")
+        if not np.allclose(tau.sum(-1), 1) or (tau < 0).any():
+            raise ValueError("transition[s, a] must be a probability distribution over next states")
+        if mu.shape != (tau.shape[0],) or not np.isclose(mu.sum(), 1) or (mu < 0).any():
+            raise ValueError(f"initial must be a distribution over the {tau.shape[0]} states")
+        if not 0 <= self.gamma < 1:
+            raise ValueError(f"gamma must lie in [0, 1), got {self.gamma}")
+        object.__setattr__(self, "transition", tau)
+        object.__setattr__(self, "initial", mu)
+
+    @property
+    def n_states(self) -> int:
+        return self.transition.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        return self.transition.shape[1]
+
+    @property
+    def reward_shape(self) -> tuple[int, int, int]:
+        return self.transition.shape
+
+
+# --------------------------------------------------------------------------- random MDPs
+
+
+def random_mdp(rng: np.random.Generator, n_states: int = 32, n_actions: int = 4, gamma: float = 0.95,
+               threshold: float = 1.0) -> TabularMDP:
+    """The paper's random environment: iid N(0,1) logits, those below ``threshold`` set to -20,
+    softmax over next states (sparse dynamics: a few likely successors per (s, a)); uniform start."""
+    z = rng.standard_normal((n_states, n_actions, n_states))
+    logits = np.where(z > threshold, z, -20.0)
+    tau = np.exp(logits - logits.max(-1, keepdims=True))
+    return TabularMDP(tau / tau.sum(-1, keepdims=True), gamma, np.full(n_states, 1 / n_states))
+
+
+def potential_shaping(mdp: TabularMDP, reward: np.ndarray, potential: np.ndarray) -> np.ndarray:
+    """``R(s,a,s') + gamma Phi(s') - Phi(s)``: leaves the ordering of policies unchanged."""
+    phi = np.asarray(potential)[..., :, None, None]
+    return reward + mdp.gamma * np.swapaxes(phi, -1, -3) - phi
+
+
+def s_prime_redistribution(mdp: TabularMDP, reward: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Add ``noise - E_{S'~tau(s,a)}[noise]``: a reward with the same expected value in every (s, a)."""
+    return reward + noise - expected_reward(mdp, noise)[..., None]
+
+
+def random_reward(mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0) -> np.ndarray:
+    """The paper's random reward: iid N(0,1) per (s,a,s'); with probability 0.2 only values above
+    ``sparse_threshold`` kept, 0.7 scaled by 10 U, 0.3 shifted by 10 U, 0.5 potential-shaped."""
+    r = rng.standard_normal(mdp.reward_shape)
+    if rng.random() < 0.2:
+        r = np.where(r > sparse_threshold, r, 0.0)
+    if rng.random() < 0.7:
+        r = r * 10 * rng.random()
+    if rng.random() < 0.3:
+        r = r + 10 * rng.random()
+    if rng.random() < 0.5:
+        r = potential_shaping(mdp, r, random_potential(mdp, rng))
+    return r
+
+
+def random_potential(mdp: TabularMDP, rng: np.random.Generator) -> np.ndarray:
+    """A potential as in the paper's code: N(0,1) per state, scaled by 10 U, shifted by U."""
+    return rng.standard_normal(mdp.n_states) * 10 * rng.random() + rng.random()
+
+
+def interpolate(r1: np.ndarray, r2: np.ndarray, n_steps: int) -> np.ndarray:
+    """``R_i = R1 + (R2 - R1) i / n`` for ``i = 1..n``, stacked on a new leading axis."""
+    t = np.arange(1, n_steps + 1).reshape(-1, *([1] * np.ndim(r1))) / n_steps
+    return r1 + (r2 - r1) * t
+
+
+# --------------------------------------------------------------------------- values and policies
+
+
+def expected_reward(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """``r(s, a) = E_{S'~tau(s,a)}[R(s, a, S')]``, shape ``(..., S, A)``."""
+    return np.einsum("sat,...sat->...sa", mdp.transition, reward)
+
+
+def policy_evaluation(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np.ndarray:
+    """Exact ``V^pi`` from the Bellman equation ``(I - gamma P_pi) V = r_pi``, shape ``(..., S)``."""
+    r_pi = np.sum(policy * expected_reward(mdp, reward), -1)
+    p_pi = np.einsum("...sa,sat->...st", policy, mdp.transition)
+    eye = np.eye(mdp.n_states)
+    return np.linalg.solve(eye - mdp.gamma * p_pi, r_pi[..., None])[..., 0]
+
+
+def value_iteration(mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-10,
+                    max_iter: int = 100_000) -> np.ndarray:
+    """Optimal action values ``Q*[..., s, a]`` by value iteration, to ``tol`` times the reward scale."""
+    r = expected_reward(mdp, reward)
+    tau = mdp.transition.reshape(-1, mdp.n_states)
+    scale = tol * max(1.0, float(np.abs(r).max()))
+    v = np.zeros(r.shape[:-1])
+    for _ in range(max_iter):
+        q = r + mdp.gamma * (v @ tau.T).reshape(r.shape)
+        v_new = q.max(-1)
+        if np.abs(v_new - v).max() <= scale:
+            return q
+        v = v_new
+    raise RuntimeError(f"value iteration did not converge in {max_iter} iterations")
+
+
+def greedy_policy(q: np.ndarray) -> np.ndarray:
+    """The deterministic policy picking ``argmax_a q[s, a]`` (first on ties), as a one-hot matrix."""
+    return np.eye(q.shape[-1])[q.argmax(-1)]
+
+
+def optimal_policy(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """An optimal deterministic policy (greedy in ``Q*``)."""
+    return greedy_policy(value_iteration(mdp, reward))
+
+
+def worst_policy(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """A policy minimising the return: optimal for ``-R``."""
+    return optimal_policy(mdp, -reward)
+
+
+def policy_return(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np.ndarray:
+    """``J(pi) = E_{s0 ~ mu0}[V^pi(s0)]``."""
+    return policy_evaluation(mdp, reward, policy) @ mdp.initial
+
+
+def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) -> np.ndarray:
+    """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
+    ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
+    r_true, r_proxy = np.broadcast_arrays(r_true, r_proxy)
+    best = policy_return(mdp, r_true, optimal_policy(mdp, r_true))
+    worst = policy_return(mdp, r_true, worst_policy(mdp, r_true))
+    proxy = policy_return(mdp, r_true, optimal_policy(mdp, r_proxy))
+    span = best - worst
+    tiny = span <= 1e-12 * np.maximum(1.0, np.abs(best))
+    return np.where(tiny, 0.0, (best - proxy) / np.where(tiny, 1.0, span))
+
+
+def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """Mean of the normalised regret in both directions (the paper's analysis averages the two)."""
+    return 0.5 * (normalised_regret(mdp, r1, r2) + normalised_regret(mdp, r2, r1))
+
+
+# --------------------------------------------------------------------------- canonicalisations
+
+
+def _broadcast_sa(mdp: TabularMDP, values_sa: np.ndarray) -> np.ndarray:
+    """A function of (s, a) as a reward of shape (..., S, A, S') constant in s'."""
+    return np.broadcast_to(values_sa[..., None], (*values_sa.shape, mdp.n_states)).copy()
+
+
+def no_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """The identity: the baseline with no canonicalisation."""
+    return np.array(reward, dtype=float)
+
+
+def epic_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """EPIC (Gleave et al. 2021, Def. 4.1) with uniform D_S, D_A, ignoring the dynamics:
+    ``R(s,a,s') + E[gamma R(s',A,S') - R(s,A,S') - gamma R(S,A,S')]``."""
+    phi = reward.mean((-2, -1))  # E_{A, S'}[R(s, A, S')]
+    const = mdp.gamma * reward.mean((-3, -2, -1))
+    return reward + mdp.gamma * phi[..., None, None, :] - phi[..., :, None, None] - const[..., None, None, None]
+
+
+def dard_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """DARD (Wulfe et al. 2022) with uniform D_A and the true dynamics:
+    ``R(s,a,s') + E[gamma R(s',A,S'') - R(s,A,S') - gamma R(S',A,S'')]``,
+    ``A ~ D_A``, ``S' ~ tau(s, A)``, ``S'' ~ tau(s', A)``."""
+    phi = expected_reward(mdp, reward).mean(-1)  # E_{A, S'~tau(s,A)}[R(s, A, S')]
+    tau_a = np.moveaxis(mdp.transition, 1, 0)  # [a, s, x]
+    r_a = np.moveaxis(reward, -2, -3)  # [..., a, x, y]
+    # E over A of sum_{x, y} tau(s, A, x) R(x, A, y) tau(s', A, y)  -> [..., s, s']
+    cross = (tau_a @ r_a @ np.swapaxes(tau_a, -1, -2)).mean(-3)
+    shaped = mdp.gamma * phi[..., None, :] - phi[..., :, None] - mdp.gamma * cross  # [..., s, s']
+    return reward + shaped[..., :, None, :]
+
+
+def uniform_policy(mdp: TabularMDP) -> np.ndarray:
+    return np.full((mdp.n_states, mdp.n_actions), 1 / mdp.n_actions)
+
+
+def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
+    """Value-Adjusted Levelling (STARC, Def. 3): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
+    for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'."""
+    pi = uniform_policy(mdp) if policy is None else policy
+    v = policy_evaluation(mdp, reward, pi)
+    next_v = np.einsum("sat,...t->...sa", mdp.transition, v)
+    advantage = expected_reward(mdp, reward) + mdp.gamma * next_v - v[..., None]
+    return _broadcast_sa(mdp, advantage)
+
+
+def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Minimal canonicalisation (STARC, Def. 4) for the weighted L2 norm with ``weights[s,a,s']``
+    (default ``tau``, the paper's weighted norm): the reward of least norm among all rewards that
+    differ from R by potential shaping and S'-redistribution.
+
+    Closed form. Every equivalent reward has ``E_tau[R'(s,a,.)] = m_Phi(s,a) = r(s,a) + gamma
+    (tau Phi)(s,a) - Phi(s)`` for some Phi. For fixed m, the least-norm R' is
+    ``m kappa tau / w`` with ``kappa = 1 / sum_s' tau^2 / w`` (norm^2 ``sum kappa m^2``), so Phi solves
+    a kappa-weighted least-squares problem. With ``w = tau``: kappa = 1 and R' = m (constant in s').
+    """
+    tau = mdp.transition
+    w = tau if weights is None else np.asarray(weights, float)
+    if w.shape != tau.shape or (w <= 0).any():
+        raise ValueError(f"weights must be positive with shape {tau.shape}")
+    kappa = 1 / (tau**2 / w).sum(-1)  # [s, a]
+    n_s, n_a = mdp.n_states, mdp.n_actions
+    # m_Phi = r + M Phi, M[(s,a), x] = gamma tau(s,a,x) - [x == s]
+    shaping = mdp.gamma * tau.reshape(n_s * n_a, n_s) - np.repeat(np.eye(n_s), n_a, axis=0)
+    root = np.sqrt(kappa).reshape(-1, 1)
+    r = expected_reward(mdp, reward).reshape(*reward.shape[:-3], n_s * n_a)
+    phi = -(np.linalg.pinv(root * shaping) @ (root * r[..., None]))[..., 0]  # [..., S]
+    m = (r + phi @ shaping.T).reshape(*reward.shape[:-3], n_s, n_a)
+    return (m * kappa)[..., None] * tau / w
+
+
+CANONICALISATIONS: dict[str, Callable[[TabularMDP, np.ndarray], np.ndarray]] = {
+    "none": no_canonical,
+    "EPIC": epic_canonical,
+    "DARD": dard_canonical,
+    "VAL": val_canonical,
+    "minimal": minimal_canonical,
+}
+
+
+# --------------------------------------------------------------------------- norms and STARC
+
+
+def reward_norm(mdp: TabularMDP, x: np.ndarray, kind: str) -> np.ndarray:
+    """Norm over the last three axes: ``L1``, ``L2``, ``Linf``, or ``wL1``, ``wL2``, ``wLinf`` weighted
+    by ``tau(s,a,s')`` as in the paper's code (``(sum tau |x|^p)^(1/p)``; ``wLinf = max tau |x|``);
+    ``none`` is the constant 1 (no normalisation)."""
+    a = np.abs(x)
+    if kind == "none":
+        return np.ones(x.shape[:-3])
+    weighted = kind.startswith("w")
+    order = kind[2:] if weighted else kind[1:]
+    if kind[:1 + weighted] != ("wL" if weighted else "L") or order not in ("1", "2", "inf"):
+        raise ValueError(f"unknown norm {kind!r}; valid norms: {', '.join(NORMS)}")
+    if weighted:
+        a = a * mdp.transition if order == "inf" else a ** float(order) * mdp.transition
+    elif order != "inf":
+        a = a ** float(order)
+    if order == "inf":
+        return a.max((-3, -2, -1))
+    return a.sum((-3, -2, -1)) ** (1 / float(order))
+
+
+NORMS: tuple[str, ...] = ("L1", "L2", "Linf", "wL1", "wL2", "wLinf", "none")
+METRICS: tuple[str, ...] = NORMS[:-1]
+
+
+def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2") -> np.ndarray:
+    """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``."""
+    n = reward_norm(mdp, canonical, norm)
+    zero = n <= 1e-12 * max(1.0, float(np.abs(canonical).max(initial=0)))
+    return canonical / np.where(zero, 1.0, n)[..., None, None, None]
+
+
+def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: str = "VAL",
+                   norm: str = "L2", metric: str = "L2") -> np.ndarray:
+    """The pseudometric ``d(R1, R2) = m(s(R1), s(R2))`` (STARC, Def. 2), here with ``m(x, y) = metric(x - y)``.
+
+    With ``canonical`` in {VAL, minimal} this is a STARC metric; with EPIC, DARD or none it is the
+    same recipe on a map that is not a canonicalisation in the paper's sense.
+    """
+    if canonical not in CANONICALISATIONS:
+        raise ValueError(f"unknown canonicalisation {canonical!r}; valid: {', '.join(CANONICALISATIONS)}")
+    c = CANONICALISATIONS[canonical]
+    return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm) - standardise(mdp, c(mdp, r2), norm), metric)
+
+
+def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> dict[tuple[str, str, str], np.ndarray]:
+    """All (canonicalisation, normalisation, metric) distances between ``r1`` and (a batch) ``r2``."""
+    out = {}
+    for c_name, c in CANONICALISATIONS.items():
+        c1, c2 = c(mdp, r1), c(mdp, r2)
+        for n in NORMS:
+            diff = standardise(mdp, c1, n) - standardise(mdp, c2, n)
+            for m in METRICS:
+                out[c_name, n, m] = reward_norm(mdp, diff, m)
+    return out
+
+
+# --------------------------------------------------------------------------- the paper's experiment
+
+
+def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int, n_steps: int,
+                             n_states: int = 32, n_actions: int = 4, gamma: float = 0.95,
+                             progress: bool = True):
+    """The paper's random-MDP protocol: per environment, ``n_pairs`` random reward pairs, each
+    interpolated in ``n_steps`` steps; for every point the symmetric normalised regret between R1 and
+    R_i and all grid distances. Returns ``(regret[N], {(c, n, m): distance[N]}, env_index[N])``."""
+    regrets, grids, env_ids = [], [], []
+    for e in tqdm(range(n_envs), desc="random MDPs", disable=not progress):
+        mdp = random_mdp(rng, n_states, n_actions, gamma)
+        for _ in range(n_pairs):
+            r1, r2 = random_reward(mdp, rng), random_reward(mdp, rng)
+            ri = interpolate(r1, r2, n_steps)
+            regrets.append(symmetric_regret(mdp, r1, ri))
+            grids.append(distance_grid(mdp, r1, ri))
+            env_ids.append(np.full(n_steps, e))
+    grid = {k: np.concatenate([g[k] for g in grids]) for k in grids[0]}
+    return np.concatenate(regrets), grid, np.concatenate(env_ids)
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; 0 where either input is constant."""
+    x, y = np.asarray(x, float) - np.mean(x), np.asarray(y, float) - np.mean(y)
+    denom = np.sqrt((x @ x) * (y @ y))
+    return float(x @ y / denom) if denom > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- contextual bandits
+
+
+def bandit_canonical(reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
+    """VAL for a contextual bandit ``reward[..., x, y]`` (prompt x, response y, one step): the
+    potential is ``V^pi(x) = E_{y~pi(x)} R(x, y)``, so canonicalising removes a per-prompt baseline."""
+    pi = np.full(reward.shape[-2:], 1 / reward.shape[-1]) if policy is None else policy
+    return reward - (pi * reward).sum(-1, keepdims=True)
+
+
+def bandit_starc_distance(r1: np.ndarray, r2: np.ndarray, weights: np.ndarray | None = None,
+                          policy: np.ndarray | None = None) -> np.ndarray:
+    """STARC (VAL, weighted L2, weighted L2) distance of two contextual-bandit rewards ``[..., x, y]``;
+    ``weights[x, y]`` (default uniform) is e.g. the prompt distribution times the sampling policy."""
+    w = np.ones(r1.shape[-2:]) if weights is None else weights
+
+    def unit(r):
+        c = bandit_canonical(r, policy)
+        n = np.sqrt((w * c**2).sum((-2, -1)))[..., None, None]
+        return c / np.where(n > 0, n, 1.0)
+
+    return np.sqrt((w * (unit(r1) - unit(r2)) ** 2).sum((-2, -1)))
