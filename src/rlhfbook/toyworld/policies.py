@@ -1,0 +1,133 @@
+"""Cached base (SFT) policies of the toy world: trained once, then loaded in seconds.
+
+``base_policy(task, profile)`` returns the folder of a policy fine-tuned on the task's
+demonstrations. Folders live under the cache root (``$RLHFBOOK_CACHE``, default
+``./.cache/rlhfbook``) keyed by a hash of everything that decides the weights: the task,
+the training recipe, the seed, the package version and the toy world's source code.
+A folder is written under a temporary name and renamed when complete, with a manifest of
+file hashes; a partial or corrupt folder fails verification and is rebuilt, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .. import __version__
+from .code import CodeTask
+from .preference import PreferenceTask
+
+TASKS = {"preference": PreferenceTask(), "code": CodeTask()}
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a base policy is trained."""
+
+    size: str
+    steps: int
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+
+
+RECIPES = {
+    "smoke": Recipe(size="tiny", steps=30, batch_size=32),
+    "cpu": Recipe(size="small", steps=700),
+    "gpu": Recipe(size="base", steps=3000, lr=1e-3),
+}
+
+
+def task(name: str):
+    """The toy world's task called ``name``."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("RLHFBOOK_CACHE", ".cache/rlhfbook"))
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(task_name: str, recipe: Recipe) -> str:
+    """Hash of the task, the recipe (incl. seed), the package version and the source."""
+    payload = json.dumps(
+        {"task": repr(task(task_name)), "recipe": asdict(recipe), "version": __version__,
+         "source": _source_hash()}, sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST
+    }
+
+
+def verify(folder: Path, key: str) -> bool:
+    """True when ``folder`` holds a complete policy for ``key`` whose files are intact."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("key") == key and manifest.get("files") == _file_hashes(folder)
+
+
+def manifest(folder: Path) -> dict:
+    """The training record of a cached policy (recipe, losses, seconds)."""
+    return json.loads((Path(folder) / MANIFEST).read_text())
+
+
+def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
+    """Folder of the SFT policy for ``task_name`` in ``profile``; trains it if needed."""
+    if profile not in RECIPES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(RECIPES)}")
+    recipe = RECIPES[profile]
+    key = cache_key(task_name, recipe)
+    folder = cache_root() / "base_policies" / f"{task_name}-{profile}-{key}"
+    if verify(folder, key):
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    _train(task_name, recipe, key, folder, progress)
+    return folder
+
+
+def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool) -> None:
+    import torch
+
+    from .model import new_model
+    from .sft import supervised_finetune
+    from .tokenizer import build_tokenizer
+
+    start = time.perf_counter()
+    torch.manual_seed(recipe.seed)
+    tokenizer = build_tokenizer()
+    model = new_model(recipe.size, tokenizer)
+    losses = supervised_finetune(
+        model, tokenizer, task(task_name), steps=recipe.steps, batch_size=recipe.batch_size,
+        lr=recipe.lr, seed=recipe.seed, progress=progress,
+    )
+    tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    record = {
+        "key": key, "task": task_name, "recipe": asdict(recipe), "train_losses": losses,
+        "seconds": round(time.perf_counter() - start, 1), "files": _file_hashes(tmp),
+    }
+    (tmp / MANIFEST).write_text(json.dumps(record))
+    tmp.rename(folder)
