@@ -239,10 +239,20 @@ def test_distance_grid_covers_every_combination(rng):
 def test_interpolation_experiment_is_deterministic():
     out = [rd.interpolation_experiment(np.random.default_rng(1), 2, 2, 4, n_states=6, n_actions=2,
                                        progress=False) for _ in range(2)]
-    regret, grid, env = out[0]
-    assert regret.shape == env.shape == (16,) and grid["VAL", "L2", "L2"].shape == (16,)
+    regret, grid, env, mdps = out[0]
+    assert regret.shape == env.shape == (16,) and grid["VAL", "L2", "L2"].shape == (16,) and len(mdps) == 2
     np.testing.assert_array_equal(regret, out[1][0])
     assert ((regret >= -1e-12) & (regret <= 1 + 1e-12)).all()
+
+
+def test_property_report_on_a_paper_sized_mdp(rng):
+    report = rd.property_report(rd.random_mdp(rng), rng, n_triples=10)
+    for c in ("VAL", "minimal"):
+        assert max(report[f"{c} to {k}"] for k in ("shaped", "redistributed", "scaled")) < 1e-8
+    assert min(report["EPIC to redistributed"], report["DARD to redistributed"]) > 0.05
+    assert report["VAL d(R, -R)"] == pytest.approx(2)
+    assert report["max asymmetry"] < 1e-12 and report["max triangle violation"] < 1e-12
+    assert report["max distance"] <= 2
 
 
 def test_pearson(rng):

@@ -25,11 +25,22 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
         "cpu": dict(sft_steps=600, n_eval_prompts=256, model_size="small"),
         "gpu": dict(sft_steps=600, n_eval_prompts=1024, model_size="small"),
     },
+    "04_reward_distance": {
+        "smoke": dict(n_seeds=1, n_envs=2, n_pairs=2, n_steps=4, pool_size=32, train_sizes=(30, 300),
+                      flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8, bon_draws=50),
+        "cpu": dict(n_seeds=3, n_envs=64, n_pairs=4, n_steps=16, pool_size=256,
+                    train_sizes=(30, 100, 300, 1000, 3000), flip_rates=(0.0, 0.2, 0.4),
+                    n_eval_pairs=4000, bon_n=16, bon_draws=500),
+        "gpu": dict(n_seeds=3, n_envs=128, n_pairs=8, n_steps=16, pool_size=256,
+                    train_sizes=(30, 100, 300, 1000, 3000, 10000), flip_rates=(0.0, 0.2, 0.4),
+                    n_eval_pairs=4000, bon_n=16, bon_draws=500),
+    },
 }
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
     "00_toy_world": {"smoke": 0.5, "cpu": 4, "gpu": 10},
+    "04_reward_distance": {"smoke": 0.5, "cpu": 4, "gpu": 10},
 }
 
 

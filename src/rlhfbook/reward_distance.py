@@ -321,10 +321,11 @@ def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int
                              progress: bool = True):
     """The paper's random-MDP protocol: per environment, ``n_pairs`` random reward pairs, each
     interpolated in ``n_steps`` steps; for every point the symmetric normalised regret between R1 and
-    R_i and all grid distances. Returns ``(regret[N], {(c, n, m): distance[N]}, env_index[N])``."""
-    regrets, grids, env_ids = [], [], []
+    R_i and all grid distances. Returns ``(regret[N], {(c, n, m): distance[N]}, env_index[N], mdps)``."""
+    regrets, grids, env_ids, mdps = [], [], [], []
     for e in tqdm(range(n_envs), desc="random MDPs", disable=not progress):
         mdp = random_mdp(rng, n_states, n_actions, gamma)
+        mdps.append(mdp)
         for _ in range(n_pairs):
             r1, r2 = random_reward(mdp, rng), random_reward(mdp, rng)
             ri = interpolate(r1, r2, n_steps)
@@ -332,7 +333,31 @@ def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int
             grids.append(distance_grid(mdp, r1, ri))
             env_ids.append(np.full(n_steps, e))
     grid = {k: np.concatenate([g[k] for g in grids]) for k in grids[0]}
-    return np.concatenate(regrets), grid, np.concatenate(env_ids)
+    return np.concatenate(regrets), grid, np.concatenate(env_ids), mdps
+
+
+def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100) -> dict[str, float]:
+    """Measure STARC's defining properties on ``mdp`` with random rewards (VAL, L2 / L2 unless named):
+    distances to a potential-shaped, an S'-redistributed and a 3.7x scaled copy (VAL and minimal:
+    should be 0), EPIC and DARD distances to the S'-redistributed copy (not 0: they are not
+    invariant), ``d(R, -R)`` (2), and on ``n_triples`` random triples the largest asymmetry,
+    triangle-inequality violation and distance."""
+    r = random_reward(mdp, rng)
+    copies = {
+        "shaped": potential_shaping(mdp, r, random_potential(mdp, rng)),
+        "redistributed": s_prime_redistribution(mdp, r, 3 * r.std() * rng.standard_normal(r.shape)),
+        "scaled": 3.7 * r,
+    }
+    out = {f"{c} to {k}": float(starc_distance(mdp, r, v, c)) for c in ("VAL", "minimal") for k, v in copies.items()}
+    for c in ("EPIC", "DARD"):
+        out[f"{c} to redistributed"] = float(starc_distance(mdp, r, copies["redistributed"], c))
+    out["VAL d(R, -R)"] = float(starc_distance(mdp, r, -r))
+    x, y, z = (np.stack([random_reward(mdp, rng) for _ in range(n_triples)]) for _ in range(3))
+    dxy, dyz, dxz = starc_distance(mdp, x, y), starc_distance(mdp, y, z), starc_distance(mdp, x, z)
+    out["max asymmetry"] = float(np.abs(dxy - starc_distance(mdp, y, x)).max())
+    out["max triangle violation"] = float((dxz - dxy - dyz).max())
+    out["max distance"] = float(max(dxy.max(), dyz.max(), dxz.max()))
+    return out
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
