@@ -91,14 +91,51 @@ def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.cumsum(1) - 1).clamp(min=0)
 
 
-def forward_logits(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
-    """Logits that predict each response token, shape [B, Lr, V]."""
+def _model_inputs(model: torch.nn.Module, rollout: Rollout) -> dict[str, torch.Tensor]:
+    """Query + response ids, attention mask and padding-aware positions on the model's device."""
     device = next(model.parameters()).device
     ids = torch.cat([rollout.query_ids, rollout.response_ids], 1).to(device)
     mask = torch.cat([rollout.query_mask, rollout.response_mask], 1).to(device)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask)).logits
+    return dict(input_ids=ids, attention_mask=mask, position_ids=_positions(mask))
+
+
+def forward_logits(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
+    """Logits that predict each response token, shape [B, Lr, V]."""
+    logits = model(**_model_inputs(model, rollout)).logits
     lq = rollout.query_ids.shape[1]
     return logits[:, lq - 1 : -1]
+
+
+def forward_scalar_head(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
+    """A sequence-classification model's scalar head at every position, shape [B, Lq + Lr].
+
+    Works for a reward model and for a critic built from one (Zheng et al., 2023 initialise
+    the critic from the reward model): both are a backbone plus a linear ``score`` head.
+    """
+    backbone = getattr(model, model.base_model_prefix)
+    hidden = backbone(**_model_inputs(model, rollout)).last_hidden_state
+    return model.score(hidden).squeeze(-1)
+
+
+def forward_values(critic: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
+    """V(s_t) for each response step t, read at the token *before* y_t, shape [B, Lr]."""
+    lq = rollout.query_ids.shape[1]
+    return forward_scalar_head(critic, rollout)[:, lq - 1 : -1]
+
+
+def reward_model_scores(reward_model: PreTrainedModel, rollout: Rollout, no_eos_score: float | None = None) -> torch.Tensor:
+    """The reward model's score of each response, read at its last token (the EOS), shape [B].
+
+    The sequence is prompt + response + EOS, the text TRL's ``RewardTrainer`` trains on.
+    ``no_eos_score`` replaces the score of responses cut off without EOS when given.
+    """
+    lq = rollout.query_ids.shape[1]
+    heads = forward_scalar_head(reward_model, rollout)[:, lq:]
+    last = (rollout.lengths - 1).clamp(min=0).to(heads.device)
+    scores = heads.gather(1, last[:, None]).squeeze(1).float().cpu()
+    if no_eos_score is not None:
+        scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
+    return scores
 
 
 def token_logprobs(logits: torch.Tensor, response_ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -1,0 +1,378 @@
+"""PPO for language models, with every ingredient of PPO-max as a named switch.
+
+Zheng et al. (2023), *Secrets of RLHF in Large Language Models Part I: PPO*, study which
+implementation details keep PPO stable against a learned reward model. Their recipe,
+**PPO-max**, is: reward normalisation and clipping with running moments (Eq. 18), a
+token-level KL penalty to the SFT policy (Eq. 19), advantage whitening (and clipping),
+value-loss clipping, a critic initialised from the reward model and pre-trained with
+value-only updates, global gradient clipping, and optionally the PPO-ptx language-model
+loss. Each is a field of :class:`PPOConfig`, so that a chapter can switch one off and watch.
+
+The loop also follows the checklist of Huang et al. (2024), *The N+ Implementation Details
+of RLHF with PPO*: the response is cut after the first EOS, a response without EOS gets a
+fixed low score, the reward-model score is added at the last response token, and rollout and
+training log-probs are computed by the same function (the ratio is exactly 1 at the first
+epoch). One iteration is: sample -> score -> *select* -> update. The ``select`` hook lets a
+later chapter (PF-PPO) choose which samples enter the update without copying the loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .rollout import Rollout, forward_logits, forward_values, generate, token_logprobs
+
+# --- masked statistics -----------------------------------------------------------------
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of ``x`` over the entries where ``mask`` is 1."""
+    mask = mask.to(x.dtype)
+    if dim is None:
+        return (x * mask).sum() / mask.sum().clamp(min=1)
+    return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1)
+
+
+def masked_var(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Unbiased variance of ``x`` over the masked entries (Bessel-corrected, as in the paper's code)."""
+    mean = masked_mean(x, mask)
+    n = mask.sum()
+    if n < 2:
+        raise ValueError("masked_var needs at least two unmasked entries")
+    return masked_mean((x - mean) ** 2, mask) * n / (n - 1)
+
+
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
+    """(x - mean) / std over the masked entries; masked-out entries are returned as 0.
+
+    Advantage normalisation of PPO (MOSS-RLHF ``utils.whiten``); ``shift_mean=False`` only
+    rescales, keeping the sign of every entry.
+    """
+    mean, var = masked_mean(x, mask), masked_var(x, mask)
+    out = (x - mean) * torch.rsqrt(var + eps)
+    if not shift_mean:
+        out = out + mean
+    return out * mask.to(x.dtype)
+
+
+class RunningMoments:
+    """Mean and variance of every value seen so far, merged batch by batch.
+
+    The "historical mean and variance" of reward normalisation (Zheng et al., 2023, Eq. 18),
+    with Chan et al.'s parallel merge of (count, mean, M2): after any sequence of updates,
+    ``mean`` and ``var`` equal numpy's ``mean`` and ``var`` of the concatenated batches.
+    """
+
+    def __init__(self) -> None:
+        self.count, self.mean, self._m2 = 0, 0.0, 0.0
+
+    def update(self, x: torch.Tensor | np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64).ravel()
+        if x.size == 0:
+            raise ValueError("RunningMoments.update needs a non-empty batch")
+        n, mean, m2 = x.size, float(x.mean()), float(((x - x.mean()) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self._m2 += m2 + delta**2 * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+
+    @property
+    def var(self) -> float:
+        """Population variance (numpy's default ``ddof=0``)."""
+        return self._m2 / self.count if self.count else 1.0
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.var)
+
+
+# --- the pieces of the PPO objective ---------------------------------------------------
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0,
+        lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation (Schulman et al., 2016) over response tokens.
+
+    ``delta_t = r_t + gamma V(s_{t+1}) - V(s_t)`` and ``A_t = sum_l (gamma lam)^l delta_{t+l}``;
+    returns ``(advantages, returns)`` with ``returns = A + V``. Responses are left-aligned and
+    ``mask`` marks their tokens: the state after the last token is terminal (value 0).
+    Shapes [B, T]; entries outside the mask are 0.
+    """
+    if not (rewards.shape == values.shape == mask.shape):
+        raise ValueError(f"rewards, values and mask need equal shapes, got {rewards.shape}, {values.shape}, {mask.shape}")
+    mask = mask.to(values.dtype)
+    values = values * mask
+    rewards = rewards * mask
+    advantages = torch.zeros_like(values)
+    last = torch.zeros_like(values[:, 0])
+    for t in reversed(range(values.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(last)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        last = (delta + gamma * lam * last) * mask[:, t]
+        advantages[:, t] = last
+    return advantages, (advantages + values) * mask
+
+
+def kl_k1(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """Per-token KL estimate ``log pi - log pi_ref`` (unbiased, can be negative; Schulman, 2020)."""
+    return logp - ref_logp
+
+
+def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """Per-token KL estimate ``(r - 1) - log r`` with ``r = pi_ref / pi`` (unbiased, always >= 0)."""
+    log_ratio = ref_logp - logp
+    return torch.expm1(log_ratio) - log_ratio
+
+
+def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
+                clip: float = 0.2) -> tuple[torch.Tensor, dict[str, float]]:
+    """Clipped surrogate ``-E[min(rho A, clip(rho, 1-eps, 1+eps) A)]``, ``rho = pi / pi_old``.
+
+    Returns the loss and diagnostics: the fraction of tokens whose ratio was clipped, the
+    approximate KL ``E[(rho - 1) - log rho]`` to the rollout policy, and the mean ratio.
+    """
+    log_ratio = logp - old_logp
+    ratio = torch.exp(log_ratio)
+    unclipped = -advantages * ratio
+    clipped = -advantages * torch.clamp(ratio, 1 - clip, 1 + clip)
+    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
+    with torch.no_grad():
+        stats = {
+            "clip_frac": masked_mean((clipped > unclipped).float(), mask).item(),
+            "approx_kl": masked_mean(torch.expm1(log_ratio) - log_ratio, mask).item(),
+            "ratio": masked_mean(ratio, mask).item(),
+        }
+    return loss, stats
+
+
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
+               clip: float | None = 0.2) -> torch.Tensor:
+    """``0.5 E[max((V - R)^2, (clip(V, V_old - eps, V_old + eps) - R)^2)]``; plain MSE when ``clip`` is None."""
+    loss = (values - returns) ** 2
+    if clip is not None:
+        clipped = old_values + torch.clamp(values - old_values, -clip, clip)
+        loss = torch.maximum(loss, (clipped - returns) ** 2)
+    return 0.5 * masked_mean(loss, mask)
+
+
+def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean per-token entropy of the policy's next-token distribution (nats)."""
+    logp = torch.log_softmax(logits.float(), -1)
+    return masked_mean(-(logp.exp() * logp).sum(-1), mask)
+
+
+# --- the loop --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Every knob of the loop. The defaults are PPO-max (Zheng et al., 2023, Sec. 5.4)."""
+
+    iterations: int = 40
+    prompts_per_iteration: int = 32
+    group_size: int = 1  # samples per prompt (PF-PPO and PPO-M use several)
+    max_new_tokens: int = 64
+    temperature: float = 1.0
+    epochs: int = 4
+    minibatches: int = 1
+    lr: float = 1e-4
+    critic_lr: float = 3e-4
+    gamma: float = 1.0
+    lam: float = 0.95
+    clip: float = 0.2
+    no_eos_score: float | None = -1.0  # score of a response cut off without EOS
+    # PPO-max switches
+    reward_norm: bool = True  # r <- (r - running mean) / running std
+    reward_clip: float | None = 5.0  # then clip to [-delta, delta]
+    kl_coef: float = 0.05  # token-level KL penalty eta (0 switches it off)
+    advantage_whiten: bool = True
+    advantage_clip: float | None = 5.0
+    value_clip: float | None = 0.2
+    critic_warmup: int = 5  # first iterations update only the critic
+    grad_clip: float | None = 1.0  # global gradient-norm clipping
+    ptx_coef: float = 0.0  # PPO-ptx: weight of the SFT language-model loss
+
+    def __post_init__(self) -> None:
+        n = self.prompts_per_iteration * self.group_size
+        if n % self.minibatches:
+            raise ValueError(f"{n} samples per iteration do not split into {self.minibatches} minibatches")
+        if self.kl_coef < 0 or self.ptx_coef < 0:
+            raise ValueError("kl_coef and ptx_coef must be >= 0")
+        if self.critic_warmup >= self.iterations and self.iterations > 0:
+            raise ValueError(f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations")
+
+
+VANILLA = dict(reward_norm=False, reward_clip=None, kl_coef=0.0, advantage_clip=None, value_clip=None,
+               critic_warmup=0, grad_clip=None)
+"""The switches that turn :class:`PPOConfig`'s PPO-max defaults into vanilla PPO (the critic
+of vanilla PPO is also built from the SFT policy with a fresh head, not from the RM)."""
+
+Scorer = Callable[[Rollout], torch.Tensor]
+Selector = Callable[[Rollout, torch.Tensor, int], torch.Tensor]
+
+
+@dataclass
+class Batch:
+    """What one update trains on: the selected rollout and its per-token targets."""
+
+    rollout: Rollout
+    mask: torch.Tensor
+    old_logp: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+
+def token_rewards(scores: torch.Tensor, logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor,
+                  kl_coef: float) -> torch.Tensor:
+    """Per-token reward ``-eta (log pi - log pi_SFT)`` plus the score at the last response token (Eq. 19)."""
+    rewards = -kl_coef * kl_k1(logp, ref_logp) * mask
+    last = (mask.sum(1).long() - 1).clamp(min=0)
+    return rewards.scatter_add(1, last[:, None], scores[:, None].to(rewards.dtype))
+
+
+def shape_scores(scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig) -> torch.Tensor:
+    """Reward normalisation with the running moments of all scores so far, then clipping (Eq. 18)."""
+    if cfg.reward_norm:
+        moments.update(scores)
+        scores = (scores - moments.mean) / max(moments.std, 1e-8)
+    if cfg.reward_clip is not None:
+        scores = scores.clamp(-cfg.reward_clip, cfg.reward_clip)
+    return scores
+
+
+@torch.no_grad()
+def make_batch(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tensor, cfg: PPOConfig,
+               moments: RunningMoments) -> tuple[Batch, dict[str, float]]:
+    """Old/reference log-probs and values, shaped rewards, GAE advantages and returns."""
+    mask = rollout.response_mask.float()
+    old_logp = token_logprobs(forward_logits(policy, rollout), rollout.response_ids, cfg.temperature).cpu()
+    ref_logp = token_logprobs(forward_logits(ref_policy, rollout), rollout.response_ids, cfg.temperature).cpu()
+    old_values = forward_values(critic, rollout).float().cpu() * mask
+    rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
+    advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
+    if cfg.advantage_whiten:
+        advantages = masked_whiten(advantages, mask)
+    if cfg.advantage_clip is not None:
+        advantages = advantages.clamp(-cfg.advantage_clip, cfg.advantage_clip)
+    n_tokens = mask.sum(1).clamp(min=1)
+    stats = {
+        "kl": (kl_k1(old_logp, ref_logp) * mask).sum(1).mean().item(),
+        "kl_k3": (kl_k3(old_logp, ref_logp) * mask).sum(1).mean().item(),
+        "perplexity": torch.exp(-(old_logp * mask).sum(1) / n_tokens).mean().item(),
+    }
+    return Batch(rollout, mask, old_logp, old_values, advantages, returns), stats
+
+
+def _step(loss: torch.Tensor, model, optimizer, grad_clip: float | None) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+
+
+def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt, *, train_policy: bool = True,
+           ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+           ) -> dict[str, float]:
+    """``cfg.epochs`` passes over the batch in ``cfg.minibatches`` shuffled minibatches.
+
+    The policy step minimises the clipped surrogate (+ ``ptx_coef`` x the SFT loss); the
+    critic step minimises the (clipped) value loss. ``train_policy=False`` is the critic
+    warm-up. Diagnostics of the very first minibatch (``first_ratio``, ``first_approx_kl``)
+    check that rollout and training log-probs agree: ratio 1 and approx-KL 0.
+    """
+    n = len(batch.rollout)
+    size = math.ceil(n / cfg.minibatches)  # a filtered batch may not split evenly
+    stats: dict[str, list[float]] = {"clip_frac": [], "approx_kl": [], "entropy": [], "value_loss": []}
+    first: dict[str, float] = {}
+    device = next(policy.parameters()).device
+    for _ in range(cfg.epochs):
+        order = torch.randperm(n)
+        for start in range(0, n, size):
+            idx = order[start:start + size]
+            sub = batch.rollout.select(idx)
+            mask = batch.mask[idx].to(device)
+            if train_policy:
+                logits = forward_logits(policy, sub)
+                logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
+                loss, pstats = policy_loss(logp, batch.old_logp[idx].to(device), batch.advantages[idx].to(device),
+                                           mask, cfg.clip)
+                if cfg.ptx_coef > 0:
+                    ids, attn, labels = ptx_batch()
+                    loss = loss + cfg.ptx_coef * policy(input_ids=ids.to(device), attention_mask=attn.to(device),
+                                                        labels=labels.to(device)).loss
+                _step(loss, policy, policy_opt, cfg.grad_clip)
+                if not first:
+                    first = {"first_ratio": pstats["ratio"], "first_approx_kl": pstats["approx_kl"]}
+                stats["clip_frac"].append(pstats["clip_frac"])
+                stats["approx_kl"].append(pstats["approx_kl"])
+                stats["entropy"].append(entropy(logits.detach(), mask).item())
+            values = forward_values(critic, sub).float()
+            vloss = value_loss(values, batch.old_values[idx].to(device), batch.returns[idx].to(device), mask,
+                               cfg.value_clip)
+            _step(vloss, critic, critic_opt, cfg.grad_clip)
+            stats["value_loss"].append(vloss.item())
+    out = {k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}
+    return out | first
+
+
+def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, np.random.Generator], list[str]],
+          reward_fn: Scorer, cfg: PPOConfig, *, seed: int = 0, gold_fn: Scorer | None = None,
+          select: Selector | None = None,
+          ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+          progress: bool = True, desc: str = "PPO") -> list[dict[str, float]]:
+    """Run PPO; returns one log row per iteration.
+
+    Each iteration samples ``group_size`` responses for each of ``prompts_per_iteration``
+    prompts, scores them with ``reward_fn`` (the proxy, e.g. a reward model) and ``gold_fn``
+    (logged only), keeps the samples ``select(rollout, scores, group_size)`` returns (default:
+    all; samples of one prompt are adjacent rows), and updates on them. ``policy`` and
+    ``critic`` are trained in place; ``ref_policy`` is the frozen SFT policy of the KL penalty.
+    The log counts ``backward_samples``: samples x epochs of policy updates so far.
+    """
+    if cfg.ptx_coef > 0 and ptx_batch is None:
+        raise ValueError("ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
+    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6,
+                                   weight_decay=0.0)
+    ref_policy.eval()
+    moments = RunningMoments()
+    log: list[dict[str, float]] = []
+    backward_samples = 0
+    for it in tqdm(range(cfg.iterations), desc=desc, disable=not progress):
+        start = time.perf_counter()
+        policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
+        prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]
+        rollout = generate(policy, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
+                           temperature=cfg.temperature)
+        gen_s = time.perf_counter() - start
+        scores = reward_fn(rollout).float()
+        row = {"iteration": it, "proxy_reward": scores.mean().item(),
+               "length": rollout.lengths.float().mean().item(),
+               "eos_frac": rollout.has_eos.float().mean().item()}
+        if gold_fn is not None:
+            row["gold_reward"] = gold_fn(rollout).float().mean().item()
+        if select is not None:
+            index = torch.as_tensor(select(rollout, scores, cfg.group_size), dtype=torch.long)
+            rollout, scores = rollout.select(index), scores[index]
+        batch, batch_stats = make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments)
+        train_policy = it >= cfg.critic_warmup
+        row |= batch_stats | update(policy, critic, batch, cfg, policy_opt, critic_opt,
+                                    train_policy=train_policy, ptx_batch=ptx_batch)
+        backward_samples += len(rollout) * cfg.epochs * train_policy
+        row |= {"samples": len(prompts), "updated_samples": len(rollout), "backward_samples": backward_samples,
+                "policy_updated": float(train_policy), "generate_s": gen_s, "seconds": time.perf_counter() - start}
+        log.append(row)
+    policy.eval(), critic.eval()
+    return log

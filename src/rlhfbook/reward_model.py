@@ -1,0 +1,89 @@
+"""A neural reward model: preference pairs sampled from a policy, trained with TRL's RewardTrainer.
+
+The RLHF pipeline's second stage (Ouyang et al., 2022; Zheng et al., 2023, Sec. 3.2): sample
+two responses per prompt from the SFT policy, let raters pick one, and fit a Bradley-Terry
+model ``P(chosen > rejected) = sigmoid(r(x, chosen) - r(x, rejected))``. In the toy world the
+raters are the task's simulated, length-biased raters, so the learned reward inherits a
+documented, exploitable bias. RewardTrainer appends the EOS to every text and reads the score
+at that token; :func:`rlhfbook.rollout.reward_model_scores` reads PPO's samples the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .rollout import generate
+
+
+def preference_pairs(policy, tokenizer, task, n_pairs: int, rng: np.random.Generator, *, max_new_tokens: int,
+                     temperature: float = 1.0, n_raters: int = 1, batch_size: int = 256) -> list[dict[str, str]]:
+    """``n_pairs`` rows ``{prompt, chosen, rejected}``: two samples of ``policy`` per prompt,
+    labelled by the majority of ``n_raters`` of the task's raters (ties go to a coin flip).
+
+    Only pairs in which both responses end with EOS and differ are kept, and sampling goes on
+    until there are ``n_pairs`` of them (seed torch for reproducible samples).
+    """
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    rows: list[dict[str, str]] = []
+    while len(rows) < n_pairs:
+        prompts = task.sample_prompts(batch_size, rng)
+        a = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+        b = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+        for i, prompt in enumerate(prompts):
+            ra, rb = a.responses[i], b.responses[i]
+            if not (a.has_eos[i] and b.has_eos[i]) or ra == rb:
+                continue
+            votes = task.rate(prompt, ra, rb, n_raters, rng)
+            a_wins = votes * 2 > n_raters or (votes * 2 == n_raters and rng.random() < 0.5)
+            chosen, rejected = (ra, rb) if a_wins else (rb, ra)
+            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return rows[:n_pairs]
+
+
+def load_pairs(source: str | Path | list[dict[str, str]]):
+    """A ``datasets.Dataset`` of preference pairs from rows, a local .json/.jsonl file, or a hub id.
+
+    The columns are TRL's: ``chosen`` and ``rejected`` (and optionally ``prompt``).
+    """
+    import datasets
+
+    if isinstance(source, list):
+        ds = datasets.Dataset.from_list(source)
+    elif str(source).endswith((".json", ".jsonl")):
+        ds = datasets.load_dataset("json", data_files=str(source), split="train")
+    else:
+        ds = datasets.load_dataset(str(source), split="train")
+    missing = {"chosen", "rejected"} - set(ds.column_names)
+    if missing:
+        raise ValueError(f"preference data needs columns 'chosen' and 'rejected'; missing {sorted(missing)}")
+    return ds
+
+
+def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, *, steps: int,
+                       batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_length: int = 128,
+                       ) -> tuple[Path, list[dict]]:
+    """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
+    fresh scalar ``score`` head) on ``pairs`` (see :func:`load_pairs`) with TRL's
+    ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log."""
+    import torch
+    import transformers
+    from trl import RewardConfig, RewardTrainer
+
+    on_gpu = torch.cuda.is_available()
+    args = RewardConfig(
+        output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
+        lr_scheduler_type="cosine", warmup_steps=0, logging_steps=max(1, steps // 10), report_to="none",
+        save_strategy="no", use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
+        dataloader_num_workers=0,
+    )
+    trainer = RewardTrainer(model=str(base), args=args, train_dataset=load_pairs(pairs), processing_class=tokenizer)
+    trainer.remove_callback(transformers.PrinterCallback)
+    trainer.train()
+    trainer.model.config.pad_token_id = tokenizer.pad_token_id
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    return Path(out_dir), trainer.state.log_history

@@ -1,0 +1,190 @@
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from rlhfbook import ppo
+from rlhfbook.rollout import generate
+from rlhfbook.toyworld import build_tokenizer, new_model
+from rlhfbook.toyworld.model import model_config
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def _random_episode(rng, batch=6, width=7):
+    lengths = rng.integers(1, width + 1, size=batch)
+    mask = torch.tensor(np.arange(width)[None, :] < lengths[:, None], dtype=torch.float32)
+    rewards = torch.tensor(rng.normal(size=(batch, width)), dtype=torch.float32) * mask
+    values = torch.tensor(rng.normal(size=(batch, width)), dtype=torch.float32) * mask
+    return rewards, values, mask, lengths
+
+
+def test_gae_lambda_zero_is_the_td_error(rng):
+    rewards, values, mask, _ = _random_episode(rng)
+    adv, ret = ppo.gae(rewards, values, mask, gamma=0.9, lam=0.0)
+    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], 1) * torch.cat(
+        [mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
+    torch.testing.assert_close(adv, (rewards + 0.9 * next_values - values) * mask)
+    torch.testing.assert_close(ret, adv + values)
+
+
+def test_gae_lambda_one_is_the_monte_carlo_return_minus_the_value(rng):
+    rewards, values, mask, lengths = _random_episode(rng)
+    gamma = 0.8
+    adv, _ = ppo.gae(rewards, values, mask, gamma=gamma, lam=1.0)
+    for b, n in enumerate(lengths):
+        for t in range(n):
+            mc = sum(gamma**k * rewards[b, t + k].item() for k in range(n - t))
+            assert adv[b, t].item() == pytest.approx(mc - values[b, t].item(), abs=1e-5)
+        assert (adv[b, n:] == 0).all()
+
+
+def test_gae_matches_a_plain_loop(rng):
+    rewards, values, mask, lengths = _random_episode(rng, batch=10, width=9)
+    gamma, lam = 0.97, 0.9
+    adv, ret = ppo.gae(rewards, values, mask, gamma=gamma, lam=lam)
+    for b, n in enumerate(lengths):
+        r, v = rewards[b, :n].tolist(), values[b, :n].tolist() + [0.0]
+        last = 0.0
+        for t in reversed(range(n)):
+            last = r[t] + gamma * v[t + 1] - v[t] + gamma * lam * last
+            assert adv[b, t].item() == pytest.approx(last, abs=1e-5)
+            assert ret[b, t].item() == pytest.approx(last + v[t], abs=1e-5)
+    with pytest.raises(ValueError, match="equal shapes"):
+        ppo.gae(rewards, values[:, :-1], mask)
+
+
+def test_running_moments_equal_numpy_on_the_concatenated_batches(rng):
+    moments = ppo.RunningMoments()
+    batches = [rng.normal(3.0, 2.0, size=n) for n in (1, 5, 17, 2)]
+    for x in batches:
+        moments.update(torch.tensor(x))
+    all_x = np.concatenate(batches)
+    assert moments.count == all_x.size
+    assert moments.mean == pytest.approx(all_x.mean())
+    assert moments.var == pytest.approx(all_x.var())
+    with pytest.raises(ValueError, match="non-empty"):
+        moments.update(np.array([]))
+
+
+def test_masked_whiten_has_zero_mean_unit_variance_on_the_mask(rng):
+    _, values, mask, _ = _random_episode(rng, batch=8, width=6)
+    w = ppo.masked_whiten(values * 3 + 1, mask)
+    assert ppo.masked_mean(w, mask).item() == pytest.approx(0.0, abs=1e-6)
+    assert ppo.masked_var(w, mask).item() == pytest.approx(1.0, abs=1e-4)
+    assert (w[mask == 0] == 0).all()
+
+
+def test_kl_estimators_are_unbiased_and_k3_is_nonnegative():
+    p = torch.tensor([0.5, 0.3, 0.2])
+    q = torch.tensor([0.2, 0.5, 0.3])
+    exact = (p * (p / q).log()).sum()
+    logp, logq = p.log(), q.log()
+    assert (p * ppo.kl_k1(logp, logq)).sum().item() == pytest.approx(exact.item(), abs=1e-6)
+    assert (p * ppo.kl_k3(logp, logq)).sum().item() == pytest.approx(exact.item(), abs=1e-6)
+    assert (ppo.kl_k3(logp, logq) >= 0).all()
+
+
+def test_clipped_losses_closed_forms():
+    mask = torch.ones(1, 3)
+    adv = torch.tensor([[1.0, 1.0, -1.0]])
+    old = torch.zeros(1, 3)
+    logp = torch.log(torch.tensor([[1.5, 0.9, 0.5]]))
+    loss, stats = ppo.policy_loss(logp, old, adv, mask, clip=0.2)
+    # min(rho A, clip(rho) A): 1.2 (clipped), 0.9, -0.8 (clipped) -> loss = -(1.2 + 0.9 - 0.8) / 3
+    assert loss.item() == pytest.approx(-(1.2 + 0.9 - 0.8) / 3)
+    assert stats["clip_frac"] == pytest.approx(2 / 3)
+    values, old_v, ret = torch.tensor([[1.0]]), torch.tensor([[0.0]]), torch.tensor([[2.0]])
+    assert ppo.value_loss(values, old_v, ret, torch.ones(1, 1), clip=None).item() == pytest.approx(0.5)
+    assert ppo.value_loss(values, old_v, ret, torch.ones(1, 1), clip=0.2).item() == pytest.approx(0.5 * 1.8**2)
+
+
+def test_token_rewards_put_the_score_on_the_last_token():
+    mask = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    logp, ref = torch.full((2, 3), -1.0), torch.full((2, 3), -2.0)
+    r = ppo.token_rewards(torch.tensor([3.0, 5.0]), logp, ref, mask, kl_coef=0.1)
+    torch.testing.assert_close(r, torch.tensor([[-0.1, 2.9, 0.0], [4.9, 0.0, 0.0]]))
+
+
+def test_config_rejects_bad_settings():
+    with pytest.raises(ValueError, match="minibatches"):
+        ppo.PPOConfig(prompts_per_iteration=10, minibatches=3)
+    with pytest.raises(ValueError, match="kl_coef"):
+        ppo.PPOConfig(kl_coef=-1)
+    with pytest.raises(ValueError, match="critic_warmup"):
+        ppo.PPOConfig(iterations=3, critic_warmup=3)
+
+
+def _tiny_models(seed=0):
+    tok = build_tokenizer()
+    torch.manual_seed(seed)
+    policy = new_model("tiny", tok).eval()
+    ref = new_model("tiny", tok).eval()
+    ref.load_state_dict(policy.state_dict())
+    config = model_config("tiny", tok)
+    config.num_labels = 1
+    critic = AutoModelForSequenceClassification.from_config(config).eval()
+    return tok, policy, ref, critic
+
+
+def test_first_epoch_ratio_is_exactly_one_and_approx_kl_zero():
+    tok, policy, ref, critic = _tiny_models()
+    torch.manual_seed(1)
+    rollout = generate(policy, tok, ["food: ", "a: ", "long prompt: "] * 2, max_new_tokens=10)
+    cfg = ppo.PPOConfig(iterations=2, critic_warmup=0, epochs=1, minibatches=2, prompts_per_iteration=6)
+    batch, _ = ppo.make_batch(policy, ref, critic, rollout, torch.randn(6), cfg, ppo.RunningMoments())
+    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
+    copt = torch.optim.AdamW(critic.parameters(), lr=1e-3)
+    stats = ppo.update(policy, critic, batch, cfg, opt, copt)
+    assert stats["first_ratio"] == 1.0
+    assert stats["first_approx_kl"] == 0.0
+
+
+def _emit_token_reward(tok, char="e"):
+    target = tok.convert_tokens_to_ids(char)
+
+    def reward(rollout):
+        hits = ((rollout.response_ids == target) & (rollout.response_mask == 1)).float().sum(1)
+        return hits / rollout.lengths.clamp(min=1)
+    return reward
+
+
+def test_short_ppo_run_on_a_trivial_task_raises_the_reward():
+    tok, policy, ref, critic = _tiny_models()
+    reward = _emit_token_reward(tok)
+    cfg = ppo.PPOConfig(iterations=16, prompts_per_iteration=16, max_new_tokens=8, lr=1e-2, critic_lr=1e-2,
+                        kl_coef=0.0, critic_warmup=1, no_eos_score=None)
+    log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    first = np.mean([row["proxy_reward"] for row in log[:3]])
+    last = np.mean([row["proxy_reward"] for row in log[-3:]])
+    assert last > first + 0.2, (first, last)
+    assert log[0]["policy_updated"] == 0 and log[0]["backward_samples"] == 0
+    assert log[-1]["backward_samples"] == 15 * 16 * cfg.epochs
+
+
+def test_select_hook_and_group_size_decide_what_enters_the_update():
+    tok, policy, ref, critic = _tiny_models()
+    seen = []
+
+    def best_of_group(rollout, scores, group_size):
+        seen.append((len(rollout), group_size, rollout.prompts[:group_size]))
+        return scores.view(-1, group_size).argmax(1) + torch.arange(0, len(rollout), group_size)
+
+    cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=3, group_size=4, max_new_tokens=6, critic_warmup=0,
+                        epochs=2)
+    log = ppo.train(policy, ref, critic, tok, lambda n, rng: [f"{i}: " for i in rng.integers(9, size=n)],
+                    _emit_token_reward(tok), cfg, progress=False, select=best_of_group)
+    assert seen[0][:2] == (12, 4) and len(set(seen[0][2])) == 1  # samples of a prompt are adjacent
+    assert [row["samples"] for row in log] == [12, 12]
+    assert [row["updated_samples"] for row in log] == [3, 3]
+    assert log[-1]["backward_samples"] == 2 * 3 * 2
+
+
+def test_ptx_needs_data():
+    tok, policy, ref, critic = _tiny_models()
+    with pytest.raises(ValueError, match="ptx_batch"):
+        ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, _emit_token_reward(tok),
+                  ppo.PPOConfig(iterations=1, critic_warmup=0, ptx_coef=0.1), progress=False)

@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rlhfbook import models
+from rlhfbook import reward_model as rm
+from rlhfbook.rollout import forward_values, generate, reward_model_scores
+from rlhfbook.toyworld import PreferenceTask, build_tokenizer, new_model
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A local causal-LM folder standing in for a hub id (the gpu profile's path)."""
+    folder = tmp_path_factory.mktemp("tiny_policy")
+    tok = build_tokenizer()
+    torch.manual_seed(0)
+    new_model("tiny", tok).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder):
+    policy, tok = models.load_policy(tiny_folder)
+    torch.manual_seed(0)
+    pairs = rm.preference_pairs(policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12,
+                                batch_size=64)
+    assert len(pairs) == 5
+    assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs)
+    with pytest.raises(ValueError, match="n_pairs"):
+        rm.preference_pairs(policy, tok, PreferenceTask(), 0, np.random.default_rng(0), max_new_tokens=4)
+
+
+def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_folder, tmp_path):
+    rows = [{"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
+            {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"}] * 8
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, tok = models.load_policy(tiny_folder)
+    folder, history = rm.train_reward_model(tiny_folder, tok, data, tmp_path / "rm", steps=3, batch_size=8)
+    assert history[-1]["step"] == 3
+    reward, tok = models.load_reward_model(str(folder), tok)
+    policy, _ = models.load_policy(tiny_folder)
+    torch.manual_seed(0)
+    rollout = generate(policy, tok, ["food: ", "a longer prompt: "], max_new_tokens=6)
+    with torch.no_grad():
+        scores = reward_model_scores(reward, rollout)
+        for i in range(2):  # the text RewardTrainer trains on: prompt + response + EOS, no padding
+            text = rollout.prompts[i] + rollout.responses[i] + (tok.eos_token if rollout.has_eos[i] else "")
+            ids = tok(text, add_special_tokens=False, return_tensors="pt")
+            assert scores[i].item() == pytest.approx(reward(**ids).logits.item(), abs=1e-5)
+        values = forward_values(reward, rollout)
+    assert values.shape == rollout.response_ids.shape
+    penalised = reward_model_scores(reward, rollout, no_eos_score=-7.0)
+    assert all(s == -7.0 for s, e in zip(penalised.tolist(), rollout.has_eos.tolist()) if not e)
+
+
+def test_load_pairs_needs_chosen_and_rejected():
+    with pytest.raises(ValueError, match="chosen"):
+        rm.load_pairs([{"prompt": "a", "answer": "b"}])
+    assert isinstance(rm.load_pairs([{"chosen": "a", "rejected": "b"}])[0], dict)
