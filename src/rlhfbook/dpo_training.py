@@ -9,6 +9,7 @@ multiplying the *precomputed* reference log-likelihoods by ``gamma`` gives exact
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import torch
@@ -51,7 +52,14 @@ class GammaDPOTrainer(DPOTrainer):
             raise ValueError("GammaDPOTrainer scales precomputed reference log-probs: "
                              "pass args with precompute_ref_log_probs=True")
         self.gamma = float(gamma)
-        super().__init__(*args, **kwargs)
+        quiet = config.disable_tqdm and "TQDM_DISABLE" not in os.environ
+        if quiet:  # TRL's reference precompute bar only listens to this variable
+            os.environ["TQDM_DISABLE"] = "1"
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            if quiet:
+                del os.environ["TQDM_DISABLE"]
 
     def _precompute_ref_logps(self, dataset, name, batch_size):
         dataset = super()._precompute_ref_logps(dataset, name, batch_size)

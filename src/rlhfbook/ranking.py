@@ -226,3 +226,24 @@ def flip_table(ref_correct, policy_correct) -> dict[str, int]:
         "incorrect -> correct": int((~ref_correct & policy_correct).sum()),
         "incorrect -> incorrect": int((~ref_correct & ~policy_correct).sum()),
     }
+
+
+def accuracy_report(policy_w, policy_l, n_w, n_l, alpha, betas=BETAS) -> dict[str, float]:
+    """``R``, ``R~`` (Def. 2.3, Eq. 15), and min / median / max over ``betas`` of the
+    idealized ``R*`` and ``R~*`` (Cor. 3.3, log space) and of the official code's variant,
+    as in Table 1. For ``R*`` the log-likelihoods must be the *reference* model's."""
+    norm_w, norm_l = np.asarray(policy_w) / np.asarray(n_w), np.asarray(policy_l) / np.asarray(n_l)
+    out = {"R": ranking_accuracy(policy_w, policy_l, alpha), "R~": ranking_accuracy(norm_w, norm_l, alpha)}
+    grids = {
+        "R*": idealized_ranking_accuracy(policy_w, policy_l, alpha, betas),
+        "R~*": idealized_ranking_accuracy(norm_w, norm_l, alpha, betas),
+        "R* (official code)": {b: idealized_ranking_accuracy_official(
+            policy_w, policy_l, n_w, n_l, alpha, b, normalized=False) for b in betas},
+        "R~* (official code)": {b: idealized_ranking_accuracy_official(
+            policy_w, policy_l, n_w, n_l, alpha, b, normalized=True) for b in betas},
+    }
+    for name, grid in grids.items():
+        values = np.array(list(grid.values()))
+        out.update({f"{name} min": float(np.nanmin(values)), f"{name} median": float(np.nanmedian(values)),
+                    f"{name} max": float(np.nanmax(values))})
+    return out

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import torch
+
+from rlhfbook import ranking as rk
+from rlhfbook.ranking_sandbox import Sandbox
+
+
+def test_pairs_follow_the_raters_majority():
+    rng = np.random.default_rng(0)
+    sb = Sandbox.build(rng, utility_scale=2.0)
+    pairs = sb.sample_pairs(500, rng)
+    assert pairs.counts_w.shape == (500, 16) and (pairs.counts_w.sum(1) == sb.length).all()
+    assert set(np.unique(pairs.alpha)) <= {0.6, 0.8, 1.0}
+    # strong utilities: the majority winner nearly always has the higher hidden reward
+    assert ((pairs.counts_w - pairs.counts_l) @ sb.utility > 0).mean() > 0.8
+    with pytest.raises(ValueError, match="odd number"):
+        Sandbox.build(rng, n_raters=4).sample_pairs(3, rng)
+
+
+def test_nuisance_dials_up_c_and_dpo_flips_fewer_hard_pairs():
+    flips = {}
+    for nuisance in (0.0, 20.0):
+        rng = np.random.default_rng(0)
+        sb = Sandbox.build(rng, nuisance=nuisance)
+        train, val = sb.sample_pairs(1000, rng), sb.sample_pairs(300, rng)
+        theta, history = sb.train_dpo(train, val, beta=0.1, steps=100)
+        assert history[-1]["train_loss"] < history[0]["train_loss"]
+        ref = [x.numpy() for x in sb.logprobs(torch.zeros(16, dtype=torch.float64), train)]
+        pol = [x.detach().numpy() for x in sb.logprobs(torch.as_tensor(theta), train)]
+        c = rk.reference_logratio(*ref)
+        loss = rk.dpo_loss(*pol, *ref, 0.1)
+        assert np.array_equal(rk.ranking_correct(*pol), loss <= rk.loss_threshold(c, 0.1))  # Thm 4.1
+        flips[nuisance] = (np.median(np.abs(c)), rk.ranking_correct(*pol)[c > 0].mean())
+    assert flips[20.0][0] > 3 * flips[0.0][0]
+    assert flips[20.0][1] < flips[0.0][1]
