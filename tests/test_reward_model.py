@@ -6,7 +6,7 @@ import torch
 
 from rlhfbook import models
 from rlhfbook import reward_model as rm
-from rlhfbook.rollout import forward_values, generate, reward_model_scores
+from rlhfbook.rollout import forward_values, generate, reward_model_scores, rollout_from_ids
 from rlhfbook.toyworld import PreferenceTask, build_tokenizer, new_model
 
 
@@ -60,3 +60,15 @@ def test_load_pairs_needs_chosen_and_rejected():
     with pytest.raises(ValueError, match="chosen"):
         rm.load_pairs([{"prompt": "a", "answer": "b"}])
     assert isinstance(rm.load_pairs([{"chosen": "a", "rejected": "b"}])[0], dict)
+
+
+def test_rollout_from_ids_matches_generate(tiny_folder):
+    policy, tok = models.load_policy(tiny_folder)
+    torch.manual_seed(3)
+    rollout = generate(policy, tok, ["food: ", "park: ", "a: "], max_new_tokens=8)
+    lists = [ids[m.bool()].tolist() for ids, m in zip(rollout.response_ids, rollout.response_mask)]
+    again = rollout_from_ids(tok, rollout.prompts, lists)
+    assert again.responses == rollout.responses
+    assert torch.equal(again.has_eos, rollout.has_eos) and torch.equal(again.lengths, rollout.lengths)
+    with pytest.raises(ValueError, match="prompts"):
+        rollout_from_ids(tok, ["a: "], [])

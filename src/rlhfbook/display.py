@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+from pathlib import Path
 
 from . import profiles
-from .results import results_dir
-
-RUNTIMES_FILE = "runtimes.json"  # chapter -> profile -> seconds, written by `rlhfbook run`
 
 
 def show_source(*objects: object) -> None:
@@ -25,7 +24,7 @@ def show_source(*objects: object) -> None:
 
 def measured_runtimes() -> dict[str, dict[str, float]]:
     """Wall times of the latest `rlhfbook run` per chapter and profile, in seconds."""
-    path = results_dir() / RUNTIMES_FILE
+    path = Path(os.environ.get("RLHFBOOK_RUNTIMES", "results/runtimes.json"))
     return json.loads(path.read_text()) if path.exists() else {}
 
 

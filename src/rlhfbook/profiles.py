@@ -20,10 +20,21 @@ PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 
 # Chapter -> profile -> settings. Every profile of a chapter has the same keys.
 _TABLE: dict[str, dict[str, dict[str, Any]]] = {
+    "01_ppo_max": {
+        "smoke": dict(base_policy="smoke", model_name=None, reward_model_name=None, preference_dataset=None,
+                      rm_pairs=64, rm_steps=4, iterations=4, prompts_per_iteration=8, max_new_tokens=64, lr=1e-4,
+                      kl_coef=0.05, critic_warmup=1, n_seeds=1, eval_prompts=16, grpo_generations=4),
+        "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, preference_dataset=None,
+                    rm_pairs=1024, rm_steps=120, iterations=40, prompts_per_iteration=32, max_new_tokens=64, lr=1e-4,
+                    kl_coef=0.05, critic_warmup=5, n_seeds=2, eval_prompts=256, grpo_generations=8),
+        "gpu": dict(base_policy="gpu", model_name=None, reward_model_name=None, preference_dataset=None,
+                    rm_pairs=4096, rm_steps=400, iterations=150, prompts_per_iteration=64, max_new_tokens=64, lr=1e-4,
+                    kl_coef=0.05, critic_warmup=10, n_seeds=3, eval_prompts=1024, grpo_generations=8),
+    },
     "00_toy_world": {
-        "smoke": dict(sft_steps=20, n_eval_prompts=32, model_size="tiny"),
-        "cpu": dict(sft_steps=600, n_eval_prompts=256, model_size="small"),
-        "gpu": dict(sft_steps=600, n_eval_prompts=1024, model_size="small"),
+        "smoke": dict(n_eval_prompts=16),
+        "cpu": dict(n_eval_prompts=512),
+        "gpu": dict(n_eval_prompts=2048),
     },
     "04_reward_distance": {
         "smoke": dict(n_seeds=1, n_envs=2, n_pairs=2, n_steps=4, pool_size=32, train_sizes=(30, 300),
@@ -39,7 +50,8 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
-    "00_toy_world": {"smoke": 0.5, "cpu": 4, "gpu": 10},
+    "01_ppo_max": {"smoke": 0.5, "cpu": 6, "gpu": 20},
+    "00_toy_world": {"smoke": 1, "cpu": 5, "gpu": 10},
     "04_reward_distance": {"smoke": 0.5, "cpu": 4, "gpu": 10},
 }
 

@@ -86,6 +86,22 @@ def generate(
     return Rollout(list(prompts), texts, query_ids, query_mask, response_ids, mask, has_eos)
 
 
+def rollout_from_ids(tokenizer: PreTrainedTokenizerBase, prompts: list[str], response_ids: list[list[int]]) -> Rollout:
+    """A :class:`Rollout` of responses sampled elsewhere (e.g. by TRL's GRPOTrainer), given as
+    token-id lists; each is cut after its first EOS and padded like :func:`generate`'s."""
+    if len(prompts) != len(response_ids):
+        raise ValueError(f"{len(prompts)} prompts but {len(response_ids)} responses")
+    query_ids, query_mask = encode_prompts(tokenizer, prompts)
+    width = max(1, max(map(len, response_ids)))
+    padded = torch.tensor([list(r) + [tokenizer.pad_token_id] * (width - len(r)) for r in response_ids])
+    padded = padded.masked_fill(padded == tokenizer.pad_token_id, -1)  # pad is never EOS
+    mask, has_eos = response_mask_from_ids(padded, tokenizer.eos_token_id)
+    mask = mask * (padded != -1).long()
+    padded = padded.masked_fill(mask == 0, tokenizer.pad_token_id)
+    texts = tokenizer.batch_decode(padded, skip_special_tokens=True)
+    return Rollout(list(prompts), texts, query_ids, query_mask, padded, mask, has_eos)
+
+
 def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that ignore left padding (as ``generate`` computes them)."""
     return (attention_mask.cumsum(1) - 1).clamp(min=0)

@@ -9,9 +9,9 @@
 """
 
 from .base import SIDES, Game, Outcome, parse_build
-# from .tower_defense import TowerDefense
+from .tower_defense import TowerDefense
 from .turn_based import TurnBased
 
-GAMES = {"turn_based": TurnBased}
+GAMES = {"turn_based": TurnBased, "tower_defense": TowerDefense}
 
 __all__ = ["GAMES", "SIDES", "Game", "Outcome", "TowerDefense", "TurnBased", "parse_build"]

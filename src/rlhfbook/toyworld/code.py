@@ -58,6 +58,7 @@ class CodeTask:
     """Program synthesis from three examples, scored by five hidden unit tests."""
 
     max_ops: int = 3
+    max_response_tokens: int = 16  # characters: the longest program is 13
     name: str = "code"
 
     def random_program(self, rng: np.random.Generator) -> str:

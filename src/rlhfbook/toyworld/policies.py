@@ -130,4 +130,9 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
         "seconds": round(time.perf_counter() - start, 1), "files": _file_hashes(tmp),
     }
     (tmp / MANIFEST).write_text(json.dumps(record))
-    tmp.rename(folder)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process finished the same policy first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not verify(folder, key):
+            raise

@@ -36,6 +36,7 @@ class PreferenceTask:
     repeat_penalty: float = 0.6
     ramble_penalty: float = 0.4
     demo_temperature: float = 0.8
+    max_response_tokens: int = 64  # characters: room for ~10 words, so rambling is possible
     name: str = "preference"
     utility: np.ndarray = field(init=False, repr=False, compare=False)
 

@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make book   set up .venv, execute every chapter (cpu profile), build the HTML book
+#   make test   set up .venv, run the whole test suite (chapters and book build included)
+# Everyday work: make test-fast (unit tests + smoke executions, a few minutes).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= cpu
+
+.PHONY: setup book test test-fast sync check clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book]"
+	touch $@
+
+book: setup
+	$(BIN)/python -m rlhfbook run --profile $(PROFILE) $(if $(FORCE),--force); \
+	status=$$?; $(BIN)/python -m rlhfbook build --profile $(PROFILE) && exit $$status
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not chapter and not book and not browser"
+
+sync: setup
+	$(BIN)/jupytext --sync notebooks/*.py
+
+check: setup
+	$(BIN)/python -m rlhfbook check
+
+clean:
+	rm -rf _build results

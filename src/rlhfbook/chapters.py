@@ -1,0 +1,130 @@
+"""The book's chapters: where they are, and whether each notebook pair is in shape.
+
+A chapter is a jupytext pair ``notebooks/NN_name.py`` (py:percent, the source) +
+``notebooks/NN_name.ipynb`` (committed without outputs). The chapters of the book, in
+order, are the notebooks listed in ``book/_toc.yml``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB_CELL_MARK = 'if "google.colab" in sys.modules:'
+
+
+class NotARepository(RuntimeError):
+    """The current directory is not inside the book's repository."""
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding ``book/_toc.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "book" / "_toc.yml").is_file() and (folder / "_config.yml").is_file():
+            return folder
+    raise NotARepository(f"not inside the book's repository (no book/_toc.yml above {here})")
+
+
+def toc_chapters(root: Path) -> list[str]:
+    """Chapter names (``NN_name``) listed in ``book/_toc.yml``, in book order."""
+    toc = yaml.safe_load((root / "book" / "_toc.yml").read_text())
+    names = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            file = node.get("file", "")
+            if file.startswith("notebooks/"):
+                names.append(file.removeprefix("notebooks/").removesuffix(".ipynb"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return names
+
+
+def resolve_chapters(root: Path, requested: list[str]) -> list[str]:
+    """Map requested names (full ``NN_name`` or just ``NN``) to chapters; [] means all."""
+    known = toc_chapters(root)
+    if not requested:
+        return known
+    out = []
+    for name in requested:
+        matches = [c for c in known if c == name or c.split("_")[0] == name]
+        if len(matches) != 1:
+            raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(known)}")
+        out.append(matches[0])
+    return out
+
+
+def colab_url(root: Path, chapter: str) -> str:
+    """The Colab address of the committed notebook, from ``_config.yml``'s repository."""
+    repo = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    slug = repo["url"].removeprefix("https://github.com/").rstrip("/")
+    return f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/notebooks/{chapter}.ipynb"
+
+
+def install_spec(root: Path) -> str:
+    """What the Colab cell installs by default: the package from the repository."""
+    url = yaml.safe_load((root / "_config.yml").read_text())["repository"]["url"]
+    branch = yaml.safe_load((root / "_config.yml").read_text())["repository"]["branch"]
+    return f"rlhfbook @ git+{url}@{branch}"
+
+
+def _cells(ipynb: dict) -> list[dict]:
+    return ipynb.get("cells", [])
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def colab_cell_source(root: Path, chapter: str) -> str:
+    """The source of the chapter's Colab-only install cell."""
+    nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
+    for cell in _cells(nb):
+        if cell["cell_type"] == "code" and COLAB_CELL_MARK in _source(cell):
+            return _source(cell)
+    raise ValueError(f"{chapter}: no Colab install cell")
+
+
+def notebook_problems(root: Path, chapter: str) -> list[str]:
+    """Everything wrong with a chapter's notebook pair ([] when it is in shape)."""
+    import jupytext
+
+    py, ipynb = root / "notebooks" / f"{chapter}.py", root / "notebooks" / f"{chapter}.ipynb"
+    if not py.is_file() or not ipynb.is_file():
+        return [f"{chapter}: needs both {py.name} and {ipynb.name}"]
+    problems = []
+    nb = json.loads(ipynb.read_text())
+    from_py = jupytext.read(py)
+    if [(_source(c), c["cell_type"]) for c in _cells(nb)] != [
+        (c.source, c.cell_type) for c in from_py.cells
+    ]:
+        problems.append(f"{chapter}: {py.name} and {ipynb.name} are out of sync (run `jupytext --sync {py}`)")
+    for i, cell in enumerate(_cells(nb)):
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)")
+    cells = _cells(nb)
+    first_md = next((_source(c) for c in cells if c["cell_type"] == "markdown"), "")
+    if not first_md.startswith("# ") or COLAB_BADGE not in first_md or colab_url(root, chapter) not in first_md:
+        problems.append(f"{chapter}: the first markdown cell must hold the title and the Colab badge linking to {colab_url(root, chapter)}")
+    code = [_source(c) for c in cells if c["cell_type"] == "code"]
+    if not any(COLAB_CELL_MARK in s and install_spec(root) in s for s in code):
+        problems.append(f"{chapter}: no Colab-only install cell installing {install_spec(root)!r}")
+    params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(params) != 1 or not re.search(r'^profile = "cpu"', _source(params[0]), re.M) or not re.search(r"^seed = 0", _source(params[0]), re.M):
+        problems.append(f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0')
+    if not any(c["cell_type"] == "markdown" and _source(c).startswith("## Reproduction checks") for c in cells):
+        problems.append(f"{chapter}: no '## Reproduction checks' section")
+    if not any("results.finish()" in s for s in code):
+        problems.append(f"{chapter}: no cell calling results.finish()")
+    return problems

@@ -1,0 +1,30 @@
+"""Shared fixtures: the repository root, and an isolated cache / results folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch) -> Path:
+    """Cache and results go to a fresh temporary folder."""
+    monkeypatch.setenv("RLHFBOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RLHFBOOK_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path
+
+
+def rlhfbook_cli(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
+    """Run ``python -m rlhfbook ARGS`` in the repository root."""
+    return subprocess.run([sys.executable, "-m", "rlhfbook", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)

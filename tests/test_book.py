@@ -1,0 +1,28 @@
+"""The HTML book builds from the executed chapters, with its scorecard and Colab links."""
+
+import json
+import re
+
+import pytest
+
+from conftest import ROOT, rlhfbook_cli
+from rlhfbook import chapters, cli
+
+
+@pytest.mark.book
+def test_the_book_builds_with_every_chapter_and_the_scorecard():
+    run = rlhfbook_cli("run", "--profile", "cpu")  # skips chapters already executed and unchanged
+    assert run.returncode == 0, run.stdout[-4000:]
+    done = rlhfbook_cli("build", "--profile", "cpu", timeout=1200)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    html = ROOT / "_build" / "html"
+    assert "_build/html/index.html" in done.stdout and (html / "index.html").exists()
+    scorecard = (html / "book" / "scorecard.html").read_text()
+    for chapter in chapters.toc_chapters(ROOT):
+        page = (html / "notebooks" / f"{chapter}.html").read_text()
+        assert "<img" in page and "data:image/png" in page or ".png" in page, f"{chapter}: no figure"
+        assert chapters.colab_url(ROOT, chapter) in page, f"{chapter}: no Colab link to the committed notebook"
+        record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
+        for check in record["checks"]:
+            assert check["name"] in scorecard, f"scorecard misses {chapter}: {check['name']}"
+    assert re.search(r"Status of this build", scorecard)

@@ -1,0 +1,75 @@
+"""Repository hygiene: notebook pairs, pins, book configuration."""
+
+import json
+import re
+import tomllib
+
+import yaml
+from packaging.requirements import Requirement
+
+from rlhfbook import chapters, cli, profiles
+
+
+def _pins(root):
+    pins = {}
+    for line in (root / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_notebook_pairs_are_in_sync_output_free_and_complete(root):
+    assert cli.check(root) == []
+
+
+def test_a_broken_notebook_is_reported(root, tmp_path):
+    import shutil
+
+    fake = tmp_path / "repo"
+    shutil.copytree(root / "book", fake / "book")
+    shutil.copytree(root / "notebooks", fake / "notebooks")
+    shutil.copy(root / "_config.yml", fake / "_config.yml")
+    nb_path = fake / "notebooks" / "00_toy_world.ipynb"
+    nb = json.loads(nb_path.read_text())
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
+    code["source"] = "print('edited only in the ipynb')"
+    nb_path.write_text(json.dumps(nb))
+    problems = " ".join(chapters.notebook_problems(fake, "00_toy_world"))
+    assert "out of sync" in problems and "carries outputs" in problems and "Colab-only install cell" in problems
+
+
+def test_every_toc_chapter_has_a_profile_table(root):
+    assert set(chapters.toc_chapters(root)) <= set(profiles.chapters())
+
+
+def test_pins_agree_across_pyproject_constraints_and_environment(root):
+    pins = _pins(root)
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    requirements = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]]
+    for req in requirements:
+        assert req.name.lower() in pins, f"{req.name} has no exact pin in constraints.txt"
+        assert req.specifier.contains(pins[req.name.lower()], prereleases=True), f"{req.name}=={pins[req.name.lower()]} violates {req}"
+    env = yaml.safe_load((root / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    env_pins = {p.split("==")[0].lower(): p.split("==")[1] for p in pip if "==" in p}
+    assert env_pins == pins
+    assert pins["torch"] == "2.13.0"
+    assert re.fullmatch(r"1\.\d+\.\d+(\.post\d+)?", pins["jupyter-book"])
+
+
+def test_book_configuration(root):
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["only_build_toc_files"] is True
+    assert config["bibtex_bibfiles"] == ["book/references.bib"]
+    assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
+    assert config["repository"]["url"].startswith("https://github.com/")
+
+
+def test_ci_runs_the_readme_test_command(root):
+    ci = (root / ".ci" / "run").read_text()
+    assert "set -euo pipefail" in ci and "make test" in ci
+    assert "make test" in (root / "README.md").read_text() and "make book" in (root / "README.md").read_text()
