@@ -83,3 +83,39 @@ def test_colab_cell_installs_the_repository_on_colab(root, monkeypatch):
 def test_every_chapter_has_the_same_colab_cell(root):
     cells = {chapters.colab_cell_source(root, c) for c in chapters.toc_chapters(root)}
     assert len(cells) == 1
+
+
+def _notebook(*sources):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('profile = "cpu"', metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.writes(nb)
+
+
+def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(root, tmp_path, capsys, monkeypatch):
+    fake = tmp_path / "repo"
+    (fake / "book").mkdir(parents=True)
+    (fake / "notebooks").mkdir()
+    (fake / "src").mkdir()
+    shutil.copy(root / "_config.yml", fake / "_config.yml")
+    shutil.copy(root / "constraints.txt", fake / "constraints.txt")
+    (fake / "book" / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/aa_fail\n  - file: notebooks/bb_ok\n")
+    (fake / "notebooks" / "aa_fail.ipynb").write_text(_notebook("x = 1", "raise ValueError('boom in the middle')"))
+    (fake / "notebooks" / "bb_ok.ipynb").write_text(_notebook(
+        "import os, pathlib; pathlib.Path(os.environ['RLHFBOOK_RESULTS_DIR'], 'bb_ok.json').write_text('{}')"))
+    for var in ("RLHFBOOK_RESULTS_DIR", "RLHFBOOK_RUNTIMES"):  # cli.run sets them; restore afterwards
+        monkeypatch.setenv(var, "unset")
+    assert cli.run(fake, [], "smoke") == 1
+    out = capsys.readouterr().out
+    assert "aa_fail: FAILED" in out and "raise ValueError('boom in the middle')" in out
+    assert "ValueError: boom in the middle" in out and "bb_ok: ok" in out
+    assert "1 chapter(s) failed: aa_fail" in out
+    assert not (fake / "_build/executed/smoke/aa_fail.key").exists()  # a failed chapter is never cached
+    assert cli.run(fake, ["bb_ok"], "smoke") == 0
+    assert "bb_ok: unchanged since its last run, skipped" in capsys.readouterr().out
+    assert cli.run(fake, ["bb_ok"], "smoke", force=True) == 0
+    assert "bb_ok: ok" in capsys.readouterr().out

@@ -134,7 +134,7 @@ def build(root: Path, profile: str) -> Path:
         scorecard.render(chapters, results_dir(root, profile), runtimes))
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(site), "--path-output", str(root),
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(root),
            "--toc", str(site / "book" / "_toc.yml"), "--config", str(site / "_config.yml"),
            "-W", "-n", "--keep-going"]
     done = subprocess.run(cmd, capture_output=True, text=True)
