@@ -277,8 +277,8 @@ summary = corr["mean"].groupby(level=0).agg(["max", "median", "min"]).loc[canon_
 summary.columns = ["best", "median", "worst"]
 by_norm = corr["mean"].groupby(level=[0, 1]).mean().unstack()
 summary["worst normalisation"] = by_norm.idxmin(axis=1).loc[canon_names]
-top10 = pd.Series([k[0] for k in ranked.index[:10]]).value_counts()
-print("canonicalisations of the top ten pseudometrics:", dict(top10))
+top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
+print("canonicalisations of the top ten pseudometrics:", top10)
 print(f"Correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric "
       "choices of each canonicalisation (mean of seeds):")
 summary.round(3)
