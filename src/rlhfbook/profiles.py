@@ -36,6 +36,31 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
         "cpu": dict(n_eval_prompts=512),
         "gpu": dict(n_eval_prompts=2048),
     },
+    "02_dpo_ranking": {
+        "smoke": dict(base_policy="smoke", n_prompts=200, n_raters=5, betas=(0.1, 1.0), gammas=(0.0, 1.0, 2.0),
+                      learning_rate=1e-3, epochs=1, batch_size=16, eval_every=2, gamma_eval_every=2, eval_batch=256,
+                      n_win_prompts=32, sandbox_nuisance=(0.0, 20.0), sandbox_pairs=300, sandbox_steps=30,
+                      n_identity_points=2000, model_name=None, dataset=None, n_real_pairs=1000,
+                      max_prompt_tokens=768, max_response_tokens=256),
+        "cpu": dict(base_policy="cpu", n_prompts=2400, n_raters=5, betas=(0.1, 1.0), gammas=(0.0, 0.5, 1.0, 1.5, 2.0),
+                    learning_rate=5e-4, epochs=3, batch_size=32, eval_every=10, gamma_eval_every=20, eval_batch=256,
+                    n_win_prompts=256, sandbox_nuisance=(0.0, 2.0, 5.0, 10.0, 20.0), sandbox_pairs=3000,
+                    sandbox_steps=500, n_identity_points=20000, model_name=None, dataset=None, n_real_pairs=1000,
+                    max_prompt_tokens=768, max_response_tokens=256),
+        "gpu": dict(base_policy="gpu", n_prompts=8000, n_raters=5, betas=(0.1, 1.0), gammas=(0.0, 0.5, 1.0, 1.5, 2.0),
+                    learning_rate=5e-4, epochs=3, batch_size=32, eval_every=20, gamma_eval_every=40, eval_batch=16,
+                    n_win_prompts=1024, sandbox_nuisance=(0.0, 2.0, 5.0, 10.0, 20.0), sandbox_pairs=3000,
+                    sandbox_steps=500, n_identity_points=100000, model_name="gpt2", dataset="Anthropic/hh-rlhf",
+                    n_real_pairs=1000, max_prompt_tokens=768, max_response_tokens=256),
+    },
+    "05_strategic_games": {
+        "smoke": dict(rounds=4, n_opponents=1, n_candidates=4, llm_rounds=2, llm_new_tokens=8,
+                      llm_prompt_tokens=96, model_name=None, endpoint=None),
+        "cpu": dict(rounds=10, n_opponents=3, n_candidates=10, llm_rounds=2, llm_new_tokens=32,
+                    llm_prompt_tokens=96, model_name=None, endpoint=None),
+        "gpu": dict(rounds=10, n_opponents=3, n_candidates=10, llm_rounds=10, llm_new_tokens=512,
+                    llm_prompt_tokens=None, model_name="Qwen/Qwen2.5-1.5B-Instruct", endpoint=None),
+    },
     "04_reward_distance": {
         "smoke": dict(n_seeds=1, n_envs=2, n_pairs=2, n_steps=4, pool_size=32, train_sizes=(30, 300),
                       flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8, bon_draws=50),
@@ -50,8 +75,10 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
+    "05_strategic_games": {"smoke": 0.5, "cpu": 5, "gpu": 20},
     "01_ppo_max": {"smoke": 0.5, "cpu": 6, "gpu": 20},
     "00_toy_world": {"smoke": 1, "cpu": 5, "gpu": 10},
+    "02_dpo_ranking": {"smoke": 1, "cpu": 6, "gpu": 20},
     "04_reward_distance": {"smoke": 0.5, "cpu": 4, "gpu": 10},
 }
 
