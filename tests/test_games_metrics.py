@@ -114,3 +114,15 @@ def test_composite_and_rank_stability():
     stab = rank_stability(table)
     assert list(stab.index) == list(METRICS)
     assert np.allclose(stab["spearman_rho"], 1.0) and (stab["top_player"] == "good").all()
+
+
+def test_revision_trace_marks_kept_rounds_and_corrections():
+    from rlhfbook.games.metrics import revision_trace
+
+    log = pd.DataFrame({"round": range(1, 8), "reviser": ["defender", "invader"] * 3 + [""],
+                        "defender_cost": [20, 20, 20, 18, 18, 18, 19], "invader_cost": 20,
+                        "winner": ["invader", "defender", "invader", "invader", "defender", "defender", "invader"],
+                        "defender_build": "{}"})
+    trace = revision_trace(log, "defender", "first")
+    assert trace.index[trace["kept"]].tolist() == [2, 4, 6]
+    assert trace.index[trace["correction"]].tolist() == [4]  # 20 -> 18 between kept rounds 2 and 4

@@ -75,7 +75,7 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
-    "05_strategic_games": {"smoke": 0.5, "cpu": 5, "gpu": 20},
+    "05_strategic_games": {"smoke": 1, "cpu": 5, "gpu": 30},
     "01_ppo_max": {"smoke": 0.5, "cpu": 6, "gpu": 20},
     "00_toy_world": {"smoke": 1, "cpu": 5, "gpu": 10},
     "02_dpo_ranking": {"smoke": 1, "cpu": 6, "gpu": 20},

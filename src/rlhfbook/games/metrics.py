@@ -103,6 +103,26 @@ def match_metrics(log: pd.DataFrame, side: str, tag: str, budget: float) -> dict
     return out
 
 
+def revision_trace(log: pd.DataFrame, side: str, tag: str) -> pd.DataFrame:
+    """One match from the tested ``side``'s point of view: which rounds count and why.
+
+    Columns: round, reviser, own and opponent cost, winner, kept (the round evaluates a
+    fresh revision of ``side``), correction (kept and the cost changed since the previous
+    kept round), own build (JSON).
+    """
+    kept = set(kept_rounds(log, tag)["round"])
+    opp = "invader" if side == "defender" else "defender"
+    trace = pd.DataFrame({
+        "round": log["round"], "reviser": log["reviser"], "own cost": log[f"{side}_cost"],
+        "opponent cost": log[f"{opp}_cost"], "winner": log["winner"], "kept": log["round"].isin(kept),
+    })
+    kept_costs = trace.loc[trace["kept"], "own cost"]
+    trace["correction"] = False
+    trace.loc[kept_costs.index[1:], "correction"] = kept_costs.diff().iloc[1:].ne(0).to_numpy()
+    trace["own build"] = log[f"{side}_build"]
+    return trace.set_index("round")
+
+
 def csv_metrics(logs: pd.DataFrame, budgets: dict[str, dict[str, int]], per_match: bool = False) -> pd.DataFrame:
     """One row of metrics per benchmark CSV: (game, player, role, tag), matches in play order.
 

@@ -197,16 +197,19 @@ class LLMPlayer(Player):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> LLMPlayer:
-        """Load a hub id or local folder (downloads need ``RLHFBOOK_ONLINE=1`` or Colab)."""
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        """A hub id or local folder via :func:`rlhfbook.models.load_policy` (bf16 on a GPU).
 
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype)
-        if torch.cuda.is_available():
+        Hub downloads need ``RLHFBOOK_ONLINE=1`` or Colab.
+        """
+        import torch
+
+        from ..models import load_policy
+
+        cuda = torch.cuda.is_available()
+        model, tokenizer = load_policy(name_or_path, dtype="bfloat16" if cuda else None)
+        if cuda:
             model = model.to("cuda")
-        return cls(model.eval(), tokenizer, name=kwargs.pop("name", str(name_or_path).split("/")[-1]), **kwargs)
+        return cls(model, tokenizer, name=kwargs.pop("name", str(name_or_path).rstrip("/").split("/")[-1]), **kwargs)
 
     def _text(self, turn: Turn) -> str:
         text = prompt(turn)
