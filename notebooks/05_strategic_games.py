@@ -496,8 +496,12 @@ comparison
 # these relations faithfully, that its metrics have pitfalls worth knowing (the zero-CSR
 # convention, cost-neutral revisions that are not counted, the opponent order inside the
 # slope), and that a real model can be run through exactly the same code.
-#
+
+# %% [markdown]
 # ## Reproduction checks
+#
+# The thresholds are the issue's. Check 4 uses the per-match slope (section 7); the pooled
+# values are recorded beside it.
 
 # %%
 results.check(
