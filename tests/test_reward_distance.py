@@ -107,6 +107,8 @@ def test_normalised_regret(rng):
     reg = rd.symmetric_regret(mdp, r, others)
     assert reg.shape == (20,) and (reg >= -1e-12).all() and (reg <= 1 + 1e-12).all()
     assert rd.normalised_regret(mdp, np.ones(mdp.reward_shape), r) == 0  # all policies tie
+    both_ways = 0.5 * (rd.normalised_regret(mdp, r, others) + rd.normalised_regret(mdp, others, r))
+    np.testing.assert_allclose(reg, both_ways, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- canonicalisations

@@ -158,18 +158,24 @@ def policy_return(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np
 def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) -> np.ndarray:
     """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
     ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
-    r_true, r_proxy = np.broadcast_arrays(r_true, r_proxy)
-    best = policy_return(mdp, r_true, optimal_policy(mdp, r_true))
-    worst = policy_return(mdp, r_true, worst_policy(mdp, r_true))
-    proxy = policy_return(mdp, r_true, optimal_policy(mdp, r_proxy))
+    return _regret_of(mdp, r_true, optimal_policy(mdp, r_true), worst_policy(mdp, r_true),
+                      optimal_policy(mdp, r_proxy))
+
+
+def _regret_of(mdp: TabularMDP, reward: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray,
+               pi: np.ndarray) -> np.ndarray:
+    """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``, 0 where the range is 0."""
+    best, worst, proxy = (policy_return(mdp, reward, p) for p in (best_pi, worst_pi, pi))
     span = best - worst
     tiny = span <= 1e-12 * np.maximum(1.0, np.abs(best))
     return np.where(tiny, 0.0, (best - proxy) / np.where(tiny, 1.0, span))
 
 
 def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """Mean of the normalised regret in both directions (the paper's analysis averages the two)."""
-    return 0.5 * (normalised_regret(mdp, r1, r2) + normalised_regret(mdp, r2, r1))
+    """Mean of the normalised regret in both directions (the paper's analysis averages the two);
+    each reward's optimal and worst policies are computed once."""
+    best1, worst1, best2, worst2 = (optimal_policy(mdp, r) for r in (r1, -r1, r2, -r2))
+    return 0.5 * (_regret_of(mdp, r1, best1, worst1, best2) + _regret_of(mdp, r2, best2, worst2, best1))
 
 
 # --------------------------------------------------------------------------- canonicalisations
