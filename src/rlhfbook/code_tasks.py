@@ -1,0 +1,125 @@
+"""Code generation scored by unit tests: MBPP-format datasets, and raters who label by the tests.
+
+Two pieces for chapters on code RLHF (Shen & Zhang, 2024, train on code with unit tests):
+
+* :class:`UnitTestTask` turns problems in MBPP's format (``text``, ``test_list``, ``code``, optional
+  ``test_setup_code``; Austin et al., 2021) into a task with the toy world's interface
+  (``sample_prompts``, ``gold_reward``, ``demonstration``). The gold reward is the fraction of the
+  problem's tests that the generated program passes, run in :mod:`rlhfbook.sandbox`.
+* :class:`UnitTestRaters` labels a pair of responses by their unit-test scores through a
+  Bradley-Terry choice with temperature ``tau`` (ties are coin flips): the noisy labels from which
+  a deliberately imperfect reward model is trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .sandbox import Limits, pass_rate
+
+
+def load_problems(source: str | Path, split: str = "test") -> list[dict]:
+    """MBPP-format problems from a local ``.json``/``.jsonl`` file or a hub dataset id.
+
+    Each row needs a problem statement (``text``, or ``prompt`` as in MBPP's sanitized config), a
+    ``test_list`` of assert statements and a reference ``code``.
+    """
+    import datasets
+
+    if str(source).endswith((".json", ".jsonl")):
+        rows = datasets.load_dataset("json", data_files=str(source), split="train")
+    else:
+        rows = datasets.load_dataset(str(source), split=split)
+    problems = []
+    for row in rows:
+        text = row.get("text") or row.get("prompt")
+        if not text or not row.get("test_list") or "code" not in row:
+            raise ValueError(f"an MBPP-format row needs 'text' (or 'prompt'), 'test_list' and 'code'; got {sorted(row)}")
+        problems.append({"text": text, "test_list": list(row["test_list"]), "code": row["code"],
+                         "test_setup_code": row.get("test_setup_code") or ""})
+    return problems
+
+
+def clean_program(response: str) -> str:
+    """The program in a response: the body of a Markdown code fence if there is one."""
+    if "```" in response:
+        body = response.split("```")[1]
+        return body.removeprefix("python").lstrip("\n")
+    return response
+
+
+@dataclass
+class UnitTestTask:
+    """A code task over MBPP-format problems (see :func:`load_problems`)."""
+
+    problems: list[dict]
+    limits: Limits = Limits()
+    max_response_tokens: int = 256
+    name: str = "mbpp"
+    _by_prompt: dict = field(init=False, repr=False)
+    _cache: dict = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.problems:
+            raise ValueError("UnitTestTask needs at least one problem")
+        self._by_prompt = {self.prompt_for(p): p for p in self.problems}
+
+    @staticmethod
+    def prompt_for(problem: dict) -> str:
+        """MBPP's usual prompt: the statement and the first test, then the start of the answer."""
+        return f'"""\n{problem["text"]}\n{problem["test_list"][0]}\n"""\n'
+
+    @property
+    def prompts(self) -> list[str]:
+        return list(self._by_prompt)
+
+    def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        prompts = self.prompts
+        return [prompts[i] for i in rng.integers(len(prompts), size=n)]
+
+    def demonstration(self, prompt: str, rng: np.random.Generator | None = None) -> str:
+        return self._by_prompt[prompt]["code"]
+
+    def gold_reward(self, prompt: str, response: str) -> float:
+        """Fraction of the problem's tests passed by the response's program (sandboxed, cached)."""
+        key = (prompt, response)
+        if key not in self._cache:
+            problem = self._by_prompt[prompt]
+            self._cache[key] = pass_rate(clean_program(response), problem["test_list"], self.limits,
+                                         problem["test_setup_code"])
+        return self._cache[key]
+
+
+@dataclass(frozen=True)
+class UnitTestRaters:
+    """Raters who prefer the response that passes more unit tests, noisily.
+
+    ``P(a preferred) = sigmoid((s(a) - s(b)) / tau)`` with ``s`` the task's gold score (fraction of
+    tests passed); equal scores are a coin flip. Exposes the task interface that
+    :func:`rlhfbook.reward_model.preference_pairs` needs.
+    """
+
+    task: object
+    tau: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.tau <= 0:
+            raise ValueError(f"tau must be > 0, got {self.tau}")
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        return self.task.sample_prompts(n, rng)
+
+    def gold_reward(self, prompt: str, response: str) -> float:
+        return self.task.gold_reward(prompt, response)
+
+    def rate(self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator) -> int:
+        """How many of ``n_raters`` independent raters prefer ``a`` over ``b``."""
+        margin = (self.gold_reward(prompt, a) - self.gold_reward(prompt, b)) / self.tau
+        return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))

@@ -1,0 +1,120 @@
+import json
+import time
+
+import numpy as np
+import pytest
+
+from rlhfbook import code_tasks, sandbox
+
+TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(2, 2) == 5"]
+FAST = sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256)
+
+
+def test_a_correct_program_passes_its_tests():
+    assert sandbox.run_tests("def add(a, b):\n    return a + b", TESTS, FAST) == [True, True, False]
+    assert sandbox.pass_rate("def add(a, b):\n    return a + b", TESTS[:2], FAST) == 1.0
+
+
+def test_an_infinite_loop_is_a_failed_test_within_the_limits():
+    start = time.perf_counter()
+    program = "def add(a, b):\n    while True:\n        pass"
+    assert sandbox.pass_rate(program, TESTS, FAST) == 0.0
+    assert time.perf_counter() - start < FAST.wall_s + 2
+    # a sleeping program uses no CPU: the wall timeout ends it, keeping the tests passed before
+    sleepy = "import time\ndef add(a, b):\n    if a < 0:\n        time.sleep(60)\n    return a + b"
+    start = time.perf_counter()
+    assert sandbox.run_tests(sleepy, TESTS, sandbox.Limits(cpu_s=1, wall_s=1.5)) == [True, False, False]
+    assert time.perf_counter() - start < 4
+
+
+def test_a_memory_bomb_is_a_failed_test():
+    bomb = "def add(a, b):\n    x = [0] * (10 ** 10)\n    return a + b"
+    assert sandbox.pass_rate(bomb, TESTS, FAST) == 0.0
+    at_import = "x = bytearray(2 ** 31)\ndef add(a, b):\n    return a + b"
+    assert sandbox.pass_rate(at_import, TESTS, FAST) == 0.0
+
+
+def test_crashes_and_exceptions_are_failed_tests():
+    assert sandbox.pass_rate("import os\nos._exit(3)", TESTS, FAST) == 0.0
+    assert sandbox.pass_rate("def add(a, b):\n    raise RuntimeError('no')", TESTS, FAST) == 0.0
+    assert sandbox.pass_rate("raise SystemExit(0)", TESTS, FAST) == 0.0
+    assert sandbox.pass_rate("def add(a, b) return a + b", TESTS, FAST) == 0.0  # syntax error
+    crash_in_test = "import os\ndef add(a, b):\n    if a < 0:\n        os._exit(1)\n    return a + b"
+    assert sandbox.run_tests(crash_in_test, TESTS, FAST) == [True, False, False]
+
+
+def test_a_program_cannot_fake_a_pass_by_printing():
+    liar = "import os\nos.write(1, b'0 0\\n1 1\\n')\nprint('0 2')\ndef add(a, b):\n    return None"
+    assert sandbox.pass_rate(liar, TESTS, FAST) == 0.0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="at least one test"):
+        sandbox.run_tests("x = 1", [])
+    with pytest.raises(ValueError, match="invalid limits"):
+        sandbox.Limits(cpu_s=0)
+
+
+MBPP_ROWS = [
+    {"text": "Write a function to add two numbers.", "code": "def add(a, b):\n    return a + b",
+     "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0", "assert add(-2, 1) == -1"]},
+    {"text": "Write a function to double a number.", "code": "def double(x):\n    return 2 * x",
+     "test_list": ["assert double(2) == 4", "assert double(0) == 0", "assert double(-1) == -2"],
+     "test_setup_code": ""},
+]
+
+
+@pytest.fixture
+def mbpp_file(tmp_path):
+    path = tmp_path / "mbpp.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in MBPP_ROWS))
+    return path
+
+
+def test_unit_test_task_on_a_local_mbpp_file(mbpp_file):
+    problems = code_tasks.load_problems(mbpp_file)
+    task = code_tasks.UnitTestTask(problems, limits=FAST)
+    prompts = task.sample_prompts(4, np.random.default_rng(0))
+    assert set(prompts) <= set(task.prompts) and len(task.prompts) == 2
+    p = task.prompts[0]
+    assert "add two numbers" in p and "assert add(1, 2) == 3" in p
+    assert task.gold_reward(p, task.demonstration(p)) == 1.0
+    assert task.gold_reward(p, "```python\ndef add(a, b):\n    return a - b\n```\nDone.") == pytest.approx(1 / 3)
+    assert task.gold_reward(p, "while True: pass") == 0.0
+
+
+def test_load_problems_rejects_other_formats(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
+    with pytest.raises(ValueError, match="needs 'text'"):
+        code_tasks.load_problems(path)
+
+
+def test_unit_test_raters_prefer_the_better_program_noisily(mbpp_file):
+    task = code_tasks.UnitTestTask(code_tasks.load_problems(mbpp_file), limits=FAST)
+    raters = code_tasks.UnitTestRaters(task, tau=0.1)
+    p = task.prompts[0]
+    good, bad = task.demonstration(p), "def add(a, b):\n    return a - b"
+    rng = np.random.default_rng(0)
+    assert raters.rate(p, good, bad, 1000, rng) > 990
+    assert 400 < raters.rate(p, bad, bad + " ", 1000, rng) < 600  # equal scores: coin flips
+    with pytest.raises(ValueError, match="tau"):
+        code_tasks.UnitTestRaters(task, tau=0)
+
+
+def test_the_gpu_path_runs_offline_with_a_local_model_folder_and_dataset(mbpp_file, tmp_path):
+    """What the gpu profile does with model_name / dataset, on a tiny local model."""
+    import torch
+
+    from rlhfbook import models, rollout
+    from rlhfbook.toyworld import build_tokenizer, new_model
+
+    tok = build_tokenizer()
+    torch.manual_seed(0)
+    new_model("tiny", tok).save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    policy, tok = models.load_policy(tmp_path / "model")
+    task = code_tasks.UnitTestTask(code_tasks.load_problems(mbpp_file), limits=FAST, max_response_tokens=8)
+    r = rollout.generate(policy, tok, task.prompts, max_new_tokens=task.max_response_tokens, greedy=True)
+    scores = rollout.gold_scores(task, r)
+    assert scores.shape == (2,) and ((scores >= 0) & (scores <= 1)).all()
