@@ -141,6 +141,8 @@ def build(root: Path, profile: str) -> Path:
     if done.returncode != 0 or not (html / "index.html").exists():
         sys.stdout.write(done.stdout[-5000:] + done.stderr[-5000:])
         raise RuntimeError("the book build failed (warnings are errors); see the output above")
+    for chapter in chapters:  # the download button serves the committed notebook, like Colab
+        shutil.copy(root / "notebooks" / f"{chapter}.ipynb", html / "_sources" / "notebooks" / f"{chapter}.ipynb")
     return html / "index.html"
 
 

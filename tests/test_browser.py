@@ -1,0 +1,111 @@
+"""The built book in a real browser: every page as a reader meets it.
+
+Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) walks every page of
+``_build/html`` served on a loopback port: the page loads, every image loads, math is typeset
+by the MathJax copy served from the build, no cell output shows a traceback or an error,
+the Colab and download buttons point at the committed notebook of the chapter, and the
+scorecard lists every check. A screenshot of each page goes to ``_build/screenshots/``.
+"""
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, rlhfbook_cli
+from rlhfbook import chapters, cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
+                    "(`apt-get install chromium`; .ci/run does) to run the browser test")
+    if not (HTML / "index.html").exists():
+        assert rlhfbook_cli("run", "--profile", "cpu").returncode == 0
+        assert rlhfbook_cli("build", "--profile", "cpu", timeout=1200).returncode == 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _pages():
+    book = ["book/intro", "book/running", "book/scorecard", "book/bibliography"]
+    return book + [f"notebooks/{c}" for c in chapters.toc_chapters(ROOT)]
+
+
+def _open(browser, site, page_name):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("requestfailed", lambda r: errors.append(r.url))
+    response = page.goto(f"{site}/{page_name}.html", wait_until="load")
+    assert response.ok, f"{page_name}: HTTP {response.status}"
+    if page.evaluate("() => !!document.querySelector('.math')"):
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("() => MathJax.startup.promise")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
+    return page, errors
+
+
+@pytest.mark.parametrize("page_name", _pages())
+def test_page_loads_with_images_math_and_clean_outputs(browser, site, page_name):
+    page, failed_requests = _open(browser, site, page_name)
+    local_failures = [u for u in failed_requests if u.startswith(site)]
+    assert not local_failures, f"{page_name}: failed to load {local_failures}"
+    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    # the machine is offline: the only external image allowed is the Colab badge
+    assert not [b for b in broken if b != chapters.COLAB_BADGE], f"{page_name}: images that did not load: {broken}"
+    if page.evaluate("() => !!document.querySelector('.math')"):
+        assert page.evaluate("() => document.querySelectorAll('mjx-container').length") > 0, f"{page_name}: math not typeset"
+    text = page.inner_text("main")
+    assert "$$" not in text, f"{page_name}: raw $$ math left untypeset"
+    assert page.evaluate("() => document.querySelectorAll('.output.traceback, .output.error').length") == 0
+    outputs = page.evaluate("() => [...document.querySelectorAll('.cell_output')].map(e => e.innerText)")
+    assert not [o for o in outputs if "Traceback (most recent call last)" in o], f"{page_name}: a traceback in an output"
+    stderr = page.evaluate("() => [...document.querySelectorAll('.output.stderr')].map(e => e.innerText)")
+    assert not [s for s in stderr if "Error" in s], f"{page_name}: an error on stderr: {stderr}"
+    if page_name.startswith("notebooks/"):
+        chapter = page_name.removeprefix("notebooks/")
+        hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
+        assert chapters.colab_url(ROOT, chapter) in hrefs, f"{chapter}: no Colab button to the committed notebook"
+        downloads = [h for h in hrefs if h.endswith(f"_sources/notebooks/{chapter}.ipynb")]
+        assert downloads, f"{chapter}: no download button"
+        served = page.request.get(downloads[0]).body()
+        assert served == (ROOT / "notebooks" / f"{chapter}.ipynb").read_bytes(), \
+            f"{chapter}: the download button does not serve the committed notebook"
+    page.close()
+
+
+def test_scorecard_lists_every_check(browser, site):
+    page, _ = _open(browser, site, "book/scorecard")
+    text = page.inner_text("main")
+    for chapter in chapters.toc_chapters(ROOT):
+        record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
+        for check in record["checks"]:
+            assert check["name"] in text, f"scorecard misses {chapter}: {check['name']}"
+    page.close()
