@@ -145,9 +145,11 @@ demo.round(4)
 #
 # $$C_{\text{EPIC}}(R)(s,a,s') = R(s,a,s') + \mathbb{E}\left[\gamma R(s',A,S') - R(s,A,S') - \gamma R(S,A,S')\right],$$
 #
-# and compares canonical rewards by the Pearson distance, which for a uniform $D$ is the L2
-# distance of the standardised rewards. It removes potential shaping, but it never looks at
-# $\tau$, so it charges for differences on transitions that cannot happen. DARD
+# and compares canonical rewards by the Pearson distance $\sqrt{(1 - \rho)/2}$. The STARC
+# paper's grid, followed here, instead passes EPIC's canonical reward through the same
+# normalisations and metrics as every other canonicalisation. EPIC removes potential
+# shaping, but it never looks at $\tau$, so it charges for differences on transitions that
+# cannot happen. DARD
 # {cite}`wulfe2022dard` takes the expectations over the dynamics instead ($A \sim D_A$,
 # $S' \sim \tau(s, A)$, $S'' \sim \tau(s', A)$):
 #
@@ -193,12 +195,12 @@ display.show_source(rd.val_canonical, rd.minimal_canonical, rd.standardise, rd.s
 # optimising $R_2$ loses at most $U \cdot d(R_1, R_2)$ of $R_1$'s range of returns) and *complete*
 # (a large distance guarantees that some pair of policies is ordered wrongly by a margin of at
 # least $L \cdot d$), and that all metrics with both properties are bilipschitz equivalent. The
-# constants $U, L$ depend on the MDP; the experiment below measures how well each distance
+# bounds hold up to constants $U, L$; the experiment below measures how well each distance
 # predicts regret in practice.
 #
-# The paper's grid (Fig. 1) crosses canonicalisations {none, EPIC, DARD, VAL, minimal} with
-# normalisations {L1, L2, L∞, their $\tau$-weighted versions, none} and metrics (the same norms
-# of the difference).
+# The paper's grid (Fig. 1) crosses canonicalisations {none, EPIC, DARD, VAL, minimal} (and
+# potential-only variants of the last two, left out here) with normalisations {L1, L2, L∞,
+# their $\tau$-weighted versions, none} and metrics (the same norms of the difference).
 
 # %%
 display.show_source(rd.reward_norm, rd.distance_grid)
@@ -336,7 +338,7 @@ pd.Series(props, name="value").to_frame()
 #
 # A reward model for language scores a response $y$ to a prompt $x$: an MDP with one step,
 # whose states are prompts and whose actions are responses. Potential shaping becomes adding a
-# per-prompt constant $\Phi(x)$ (the episode ends, so $\Phi$ of the end state is 0);
+# per-prompt constant $\Phi(x)$ (the episode ends, and $\Phi = 0$ at its end);
 # $S'$-redistribution is vacuous (the next state is always the end). VAL with a sampling policy
 # $\pi(y \mid x)$ is then
 #
@@ -345,8 +347,8 @@ pd.Series(props, name="value").to_frame()
 # the reward minus a per-prompt baseline, which is exactly the quantity RLHF algorithms use
 # (the advantage of a response over the policy's average). The STARC distance of a reward
 # model to the gold reward is the distance of the baseline-removed, normalised scores on a
-# sample of responses per prompt, equivalently $\sqrt{2 - 2\rho_c}$ with $\rho_c$ the uncentred
-# correlation of the per-prompt-centred scores. A test in `tests/test_reward_distance.py`
+# sample of responses per prompt, equivalently $\sqrt{2 - 2\cos\theta}$ with $\theta$ the
+# angle between the two vectors of per-prompt-centred scores. A test in `tests/test_reward_distance.py`
 # checks that this equals the VAL distance of the one-step MDP.
 
 # %%
@@ -451,9 +453,9 @@ metric_ranks.round(3)
 # closer to 1/2 than the observed frequencies, and a flatter curve to an over-confident one.
 # The printout under the figure gives each model's mean over-confidence
 # $\sum_b \frac{n_b}{n}\left(|\text{conf}_b - \tfrac12| - |\text{freq}_b - \tfrac12|\right)$
-# (positive: over-confident). In the default run the model fitted on 30 comparisons
-# over-claims (it fits its few comparisons too well), while those fitted on 3000 under-claim
-# (the L2 penalty shrinks their margins).
+# (positive: over-confident). In the `cpu` and `gpu` runs the model fitted on the fewest
+# comparisons over-claims (it fits its few comparisons too well), while those fitted on the
+# most under-claim (the L2 penalty shrinks their margins).
 
 # %%
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.3))

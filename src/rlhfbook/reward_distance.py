@@ -192,7 +192,7 @@ def no_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
 
 
 def epic_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
-    """EPIC (Gleave et al. 2021, Def. 4.1) with uniform D_S, D_A, ignoring the dynamics:
+    """EPIC (Gleave et al. 2021) with uniform D_S, D_A, ignoring the dynamics:
     ``R(s,a,s') + E[gamma R(s',A,S') - R(s,A,S') - gamma R(S,A,S')]``."""
     phi = reward.mean((-2, -1))  # E_{A, S'}[R(s, A, S')]
     const = mdp.gamma * reward.mean((-3, -2, -1))
@@ -217,7 +217,7 @@ def uniform_policy(mdp: TabularMDP) -> np.ndarray:
 
 
 def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
-    """Value-Adjusted Levelling (STARC, Def. 3): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
+    """Value-Adjusted Levelling (Skalse et al. 2024): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
     for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'."""
     pi = uniform_policy(mdp) if policy is None else policy
     v = policy_evaluation(mdp, reward, pi)
@@ -227,7 +227,7 @@ def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None
 
 
 def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Minimal canonicalisation (STARC, Def. 4) for the weighted L2 norm with ``weights[s,a,s']``
+    """Minimal canonicalisation (Skalse et al. 2024) for the weighted L2 norm with ``weights[s,a,s']``
     (default ``tau``, the paper's weighted norm): the reward of least norm among all rewards that
     differ from R by potential shaping and S'-redistribution.
 
@@ -296,7 +296,7 @@ def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2") -> np.
 
 def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: str = "VAL",
                    norm: str = "L2", metric: str = "L2") -> np.ndarray:
-    """The pseudometric ``d(R1, R2) = m(s(R1), s(R2))`` (STARC, Def. 2), here with ``m(x, y) = metric(x - y)``.
+    """The pseudometric ``d(R1, R2) = m(s(R1), s(R2))`` (the STARC metric), here with ``m(x, y) = metric(x - y)``.
 
     With ``canonical`` in {VAL, minimal} this is a STARC metric; with EPIC, DARD or none it is the
     same recipe on a map that is not a canonicalisation in the paper's sense.
