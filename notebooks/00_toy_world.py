@@ -309,10 +309,12 @@ for y in (biased.best_response(prompt), "superb " * 9):
     print(f"{y!r:50} gold {biased.gold_reward(prompt, y):6.2f}  rater {biased.rater_score(prompt, y):6.2f}")
 
 # %% [markdown]
-# *Solution to exercise 2.* The examples underdetermine the function (`dbl` and `sqr` agree
-# on 0 and 2). A fixed choice makes the gold score a deterministic function of the prompt
-# and the response; a random choice would make the same program score differently on
-# different calls, i.e. add label noise to the "unit tests".
+# :::{dropdown} Solution to exercise 2
+# The examples underdetermine the function (`dbl` and `sqr` agree on 0 and 2). A fixed
+# choice makes the gold score a deterministic function of the prompt and the response; a
+# random choice would make the same program score differently on different calls, i.e. add
+# label noise to the "unit tests".
+# :::
 #
 # ## References
 #

@@ -25,4 +25,6 @@ def test_the_book_builds_with_every_chapter_and_the_scorecard():
         record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
         for check in record["checks"]:
             assert check["name"] in scorecard, f"scorecard misses {chapter}: {check['name']}"
-    assert re.search(r"Status of this build", scorecard)
+    status = (html / "book" / "status.html").read_text()
+    assert re.search(r"Status of this build", status)
+    assert all(chapter in status for chapter in chapters.toc_chapters(ROOT))

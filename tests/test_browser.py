@@ -54,7 +54,7 @@ def browser():
 
 
 def _pages():
-    book = ["book/intro", "book/running", "book/scorecard", "book/bibliography"]
+    book = ["book/intro", "book/running", "book/scorecard", "book/status", "book/bibliography"]
     return book + [f"notebooks/{c}" for c in chapters.toc_chapters(ROOT)]
 
 

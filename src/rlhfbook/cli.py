@@ -130,8 +130,8 @@ def build(root: Path, profile: str) -> Path:
     for chapter in chapters:
         shutil.copy(executed_dir(root, profile) / f"{chapter}.ipynb", site / "notebooks" / f"{chapter}.ipynb")
     runtimes = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
-    (site / "book" / "scorecard.md").write_text(
-        scorecard.render(chapters, results_dir(root, profile), runtimes))
+    (site / "book" / "scorecard.md").write_text(scorecard.render(chapters, results_dir(root, profile)))
+    (site / "book" / "status.md").write_text(scorecard.render_status(chapters, results_dir(root, profile), runtimes))
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(root),

@@ -1,4 +1,4 @@
-"""Render the scorecard page from the chapters' results JSON."""
+"""Render the scorecard and status pages from the chapters' results JSON."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]]) -> str:
-    """Markdown of the scorecard: one row per reproduction check, then runtimes."""
+def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
+    return {c: json.loads((results_dir / f"{c}.json").read_text())
+            for c in chapters if (results_dir / f"{c}.json").exists()}
+
+
+def render(chapters: list[str], results_dir: Path) -> str:
+    """Markdown of the scorecard: one row per reproduction check of every chapter."""
     lines = [
         "# Scorecard",
         "",
@@ -28,35 +33,40 @@ def render(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str,
         "| chapter | check | claim | paper | ours | threshold | status |",
         "|---|---|---|---|---|---|---|",
     ]
-    summary = []
+    records = _load(chapters, results_dir)
     for chapter in chapters:
-        path = results_dir / f"{chapter}.json"
-        if not path.exists():
+        if chapter not in records:
             lines.append(f"| {chapter} | — | no results: the chapter did not finish | | | | ❌ missing |")
             continue
-        record = json.loads(path.read_text())
-        for c in record["checks"]:
+        for c in records[chapter]["checks"]:
             lines.append(
                 f"| [{chapter}](../notebooks/{chapter}.ipynb) | {_cell(c['name'])} | {_cell(c['claim'])} | "
                 f"{_cell(c['paper'])} | {_cell(c['ours'])} | {_cell(c['threshold'])} | {STATUS_BADGE[c['status']]} |"
             )
-        summary.append((chapter, record))
-    lines += [
+    return "\n".join(lines) + "\n"
+
+
+def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]]) -> str:
+    """Markdown of the status page: provenance of each chapter's run, runtimes per profile."""
+    lines = [
+        "# Status of this build",
         "",
-        "## Status of this build",
+        "Where and how each chapter of this book was executed. Wall time is measured inside the",
+        "chapter (from its first cell to its last); budgets are in each chapter's runtime table.",
         "",
-        "| chapter | profile | seed | wall time (s) | commit | device | torch |",
-        "|---|---|---|---|---|---|---|",
+        "| chapter | profile | seed | wall time (s) | commit | device | torch | transformers | trl |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for chapter, r in summary:
+    for chapter, r in _load(chapters, results_dir).items():
         env = r["environment"]
         lines.append(
             f"| {chapter} | {r['profile']} | {r['seed']} | {r['wall_time_s']} | "
-            f"{(r['git_commit'] or 'n/a')[:10]} | {env.get('device')} | {env['packages'].get('torch')} |"
+            f"{(r['git_commit'] or 'n/a')[:10]} | {env.get('device')} | {env['packages'].get('torch')} | "
+            f"{env['packages'].get('transformers')} | {env['packages'].get('trl')} |"
         )
     profiles = sorted({p for per in runtimes.values() for p in per})
     if profiles:
-        lines += ["", "## Latest measured runtimes (minutes)", "",
+        lines += ["", "## Latest measured runtimes per profile (minutes, whole notebook)", "",
                   "| chapter | " + " | ".join(profiles) + " |", "|---" * (len(profiles) + 1) + "|"]
         for chapter in chapters:
             per = runtimes.get(chapter, {})
