@@ -28,3 +28,9 @@ def rlhfbook_cli(*args: str, timeout: float = 3600) -> subprocess.CompletedProce
     """Run ``python -m rlhfbook ARGS`` in the repository root."""
     return subprocess.run([sys.executable, "-m", "rlhfbook", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def pytest_collection_modifyitems(items):
+    """Fast tests first, then chapter executions, then the book build, then the browser."""
+    order = {"chapter": 1, "book": 2, "browser": 3}
+    items.sort(key=lambda item: max((order.get(m.name, 0) for m in item.iter_markers()), default=0))
