@@ -180,7 +180,7 @@ def test_select_hook_and_group_size_decide_what_enters_the_update():
     assert seen[0][:2] == (12, 4) and len(set(seen[0][2])) == 1  # samples of a prompt are adjacent
     assert [row["samples"] for row in log] == [12, 12]
     assert [row["updated_samples"] for row in log] == [3, 3]
-    assert log[-1]["backward_samples"] == 2 * 3 * 2
+    assert log[-1]["backward_samples"] == log[-1]["critic_backward_samples"] == 2 * 3 * 2
 
 
 def test_ptx_needs_data():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import models
+from rlhfbook import models, ppo
 from rlhfbook import reward_model as rm
 from rlhfbook.rollout import forward_values, generate, reward_model_scores, rollout_from_ids
 from rlhfbook.toyworld import PreferenceTask, build_tokenizer, new_model
@@ -54,6 +54,18 @@ def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_
     assert values.shape == rollout.response_ids.shape
     penalised = reward_model_scores(reward, rollout, no_eos_score=-7.0)
     assert all(s == -7.0 for s, e in zip(penalised.tolist(), rollout.has_eos.tolist()) if not e)
+
+    # the gpu profile's path: policy and reward model given as names (folders here), critic from the RM
+    critic, _ = models.load_reward_model(str(folder), tok)
+    ref, _ = models.load_policy(tiny_folder)
+
+    def proxy(r):
+        with torch.no_grad():
+            return reward_model_scores(reward, r, no_eos_score=-1.0)
+
+    cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=4, max_new_tokens=6, critic_warmup=1)
+    log = ppo.train(policy, ref, critic, tok, PreferenceTask().sample_prompts, proxy, cfg, progress=False)
+    assert [row["policy_updated"] for row in log] == [0.0, 1.0]
 
 
 def test_load_pairs_needs_chosen_and_rejected():

@@ -329,7 +329,8 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
           reward_fn: Scorer, cfg: PPOConfig, *, seed: int = 0, gold_fn: Scorer | None = None,
           select: Selector | None = None,
           ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
-          progress: bool = True, desc: str = "PPO") -> list[dict[str, float]]:
+          progress: bool = True, desc: str = "PPO",
+          after_iteration: Callable[[int], dict[str, float]] | None = None) -> list[dict[str, float]]:
     """Run PPO; returns one log row per iteration.
 
     Each iteration samples ``group_size`` responses for each of ``prompts_per_iteration``
@@ -337,7 +338,9 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
     (logged only), keeps the samples ``select(rollout, scores, group_size)`` returns (default:
     all; samples of one prompt are adjacent rows), and updates on them. ``policy`` and
     ``critic`` are trained in place; ``ref_policy`` is the frozen SFT policy of the KL penalty.
-    The log counts ``backward_samples``: samples x epochs of policy updates so far.
+    The log counts ``backward_samples`` and ``critic_backward_samples``: samples x epochs of
+    policy and critic updates so far (the compute measure of PF-PPO's comparisons).
+    ``after_iteration(it)`` (e.g. a held-out evaluation) returns extra entries for row ``it``.
     """
     if cfg.ptx_coef > 0 and ptx_batch is None:
         raise ValueError("ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)")
@@ -349,7 +352,7 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
     ref_policy.eval()
     moments = RunningMoments()
     log: list[dict[str, float]] = []
-    backward_samples = 0
+    backward_samples = critic_backward_samples = 0
     for it in tqdm(range(cfg.iterations), desc=desc, disable=not progress):
         start = time.perf_counter()
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
@@ -371,8 +374,12 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
         row |= batch_stats | update(policy, critic, batch, cfg, policy_opt, critic_opt,
                                     train_policy=train_policy, ptx_batch=ptx_batch)
         backward_samples += len(rollout) * cfg.epochs * train_policy
+        critic_backward_samples += len(rollout) * cfg.epochs
         row |= {"samples": len(prompts), "updated_samples": len(rollout), "backward_samples": backward_samples,
+                "critic_backward_samples": critic_backward_samples,
                 "policy_updated": float(train_policy), "generate_s": gen_s, "seconds": time.perf_counter() - start}
+        if after_iteration is not None:
+            row |= after_iteration(it)
         log.append(row)
     policy.eval(), critic.eval()
     return log
