@@ -97,3 +97,21 @@ def test_every_k_steps_callback_sees_the_schedule(folders, pair_data, tmp_path):
         dt.EveryKSteps(0, print)
     with pytest.raises(ValueError, match="same length"):
         dt.preference_dataset(["a"], ["b"], [])
+
+
+def test_rated_pairs_order_answers_by_the_raters_majority():
+    torch.manual_seed(0)
+    tok = toyworld.build_tokenizer()
+    model = toyworld.new_model("tiny", tok).eval()
+    task = toyworld.task("preference")
+    rng = np.random.default_rng(0)
+
+    bias = torch.zeros(len(tok))
+    bias[tok.eos_token_id] = 3.0  # a random model that ends its answers after a few characters
+    model.lm_head.register_forward_hook(lambda module, inputs, out: out + bias)
+    pairs = dt.rated_pairs(task, model, tok, task.sample_prompts(64, rng), 5, rng)
+    assert len(pairs["prompt"]) == len(pairs["chosen"]) == len(pairs["rejected"]) == len(pairs["alpha"]) > 0
+    assert set(np.unique(pairs["alpha"])) <= {0.6, 0.8, 1.0}
+    assert all(w != lo for w, lo in zip(pairs["chosen"], pairs["rejected"]))
+    with pytest.raises(ValueError, match="odd number"):
+        dt.rated_pairs(task, model, tok, ["food: "], 4, rng)
