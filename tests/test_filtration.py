@@ -117,6 +117,7 @@ def test_r_squared_matches_numpy_least_squares(rng):
     design = np.stack([gr, np.ones_like(gr)], 1)
     _, res, *_ = np.linalg.lstsq(design, gs, rcond=None)
     assert filtration.grouped_r_squared(r, s, 20) == pytest.approx(1 - res[0] / np.sum((gs - gs.mean()) ** 2))
+    assert np.isnan(filtration.sample_r_squared(r, np.ones_like(r)))
     with pytest.raises(ValueError, match="n_groups must lie"):
         filtration.grouped_r_squared(r, s, 1)
 
@@ -181,6 +182,7 @@ def test_ppo_with_a_filter_trains_on_two_of_five_samples(tiny):
     sample = lambda n, g: ["f(1)=2 ->"] * n  # noqa: E731
     reward = lambda r: torch.tensor([float(len(x)) for x in r.responses])  # noqa: E731
     log = ppo.train(policy, policy, critic, tok, sample, reward, cfg, select=filtration.selector(
-        "br", np.random.default_rng(0)), progress=False)
+        "br", np.random.default_rng(0)), progress=False, after_iteration=lambda it: {"seen": it * 10})
     assert [row["updated_samples"] for row in log] == [6, 6]
+    assert [row["seen"] for row in log] == [0, 10]
     assert log[-1]["backward_samples"] == 2 * 6 * 2

@@ -7,8 +7,9 @@ Two pieces for chapters on code RLHF (Shen & Zhang, 2024, train on code with uni
   (``sample_prompts``, ``gold_reward``, ``demonstration``). The gold reward is the fraction of the
   problem's tests that the generated program passes, run in :mod:`rlhfbook.sandbox`.
 * :class:`UnitTestRaters` labels a pair of responses by their unit-test scores through a
-  Bradley-Terry choice with temperature ``tau`` (ties are coin flips): the noisy labels from which
-  a deliberately imperfect reward model is trained.
+  Bradley-Terry choice with temperature ``tau`` (ties are coin flips), and :func:`unit_test_pairs`
+  turns N samples per prompt into such labelled pairs: the noisy data from which a deliberately
+  imperfect reward model is trained (the paper's RM data are pairs of its SFT policy's samples).
 """
 
 from __future__ import annotations
@@ -123,3 +124,24 @@ class UnitTestRaters:
         """How many of ``n_raters`` independent raters prefer ``a`` over ``b``."""
         margin = (self.gold_reward(prompt, a) - self.gold_reward(prompt, b)) / self.tau
         return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))
+
+
+def unit_test_pairs(raters: UnitTestRaters, prompts: list[str], responses: list[list[str]],
+                    rng: np.random.Generator) -> list[dict[str, str]]:
+    """Preference rows ``{prompt, chosen, rejected}`` from N samples per prompt: every pair of distinct
+    responses of a prompt whose unit-test scores differ, labelled by one of ``raters`` (so a pair
+    can be labelled the wrong way round). Pairs with equal scores carry no signal and are skipped."""
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} groups of responses")
+    rows = []
+    for prompt, group in zip(prompts, responses):
+        distinct = list(dict.fromkeys(group))
+        scores = [raters.gold_reward(prompt, r) for r in distinct]
+        for i in range(len(distinct)):
+            for j in range(i + 1, len(distinct)):
+                if scores[i] == scores[j]:
+                    continue
+                a_wins = raters.rate(prompt, distinct[i], distinct[j], 1, rng) == 1
+                chosen, rejected = (distinct[i], distinct[j]) if a_wins else (distinct[j], distinct[i])
+                rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return rows

@@ -176,8 +176,12 @@ def selector(strategy: str, rng: np.random.Generator, **params) -> Callable:
 
 
 def sample_r_squared(rewards: np.ndarray, scores: np.ndarray) -> float:
-    """R^2 of the least-squares line ``s_hat = a R + b`` fitted to (reward, actual score) points."""
-    return r_squared(np.asarray(scores, float), np.asarray(rewards, float), affine=True)
+    """R^2 of the least-squares line ``s_hat = a R + b`` fitted to (reward, actual score) points;
+    NaN when the actual scores are all equal (nothing to explain)."""
+    s = np.asarray(scores, float)
+    if s.size >= 2 and np.ptp(s) == 0:
+        return float("nan")
+    return r_squared(s, np.asarray(rewards, float), affine=True)
 
 
 def grouped_r_squared(rewards: np.ndarray, scores: np.ndarray, n_groups: int = 20) -> float:
