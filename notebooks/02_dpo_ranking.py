@@ -350,7 +350,7 @@ ref_gold = rollout.gold_scores(task, ref_samples).numpy()
 ref_params = torch.cat([p.detach().flatten() for p in ref_model.parameters()])
 
 
-def train_dpo(beta, gamma=1.0, eval_every=P.eval_every):
+def train_dpo(beta, gamma=1.0, eval_every=P.eval_every, epochs=P.epochs):
     """Train DPO (TRL) from the reference; returns one record per checkpoint."""
     records = []
 
@@ -368,7 +368,7 @@ def train_dpo(beta, gamma=1.0, eval_every=P.eval_every):
     torch.manual_seed(seed)
     model, _ = load_policy(ref_folder)
     args = dt.dpo_config(f"/tmp/rlhfbook-02-dpo-{os.getpid()}", beta=beta, learning_rate=P.learning_rate,
-                         epochs=P.epochs, batch_size=P.batch_size, seed=seed)
+                         epochs=epochs, batch_size=P.batch_size, seed=seed)
     trainer = dt.GammaDPOTrainer(model=model, args=args, gamma=gamma, processing_class=tok,
                                  train_dataset=dt.preference_dataset(*subset("train").values()),
                                  callbacks=[dt.EveryKSteps(eval_every, record)])
@@ -407,9 +407,10 @@ for beta in P.betas:
     print(display_table.to_string())
 
 # %% [markdown]
-# Compare the columns `R` and `reward acc`: the reward accuracy climbs within a few steps,
-# while the ranking accuracy moves little, and `Thm 4.1 agreement` is exactly 1 at every
-# checkpoint (the theorem is an identity, and the check is on the trained model's own numbers).
+# Compare the columns `R` and `reward acc`: the reward accuracy climbs within a few steps, the
+# ranking accuracy by less, and `Thm 4.1 agreement` is 1 at every checkpoint (the theorem is an
+# identity; the check runs on the trained model's own numbers). `words` is the mean length of
+# the policy's samples: DPO lengthens them, since the raters favour longer answers.
 
 # %%
 fig, axes = plt.subplots(1, len(P.betas), figsize=(11, 3.6), sharey=True)
@@ -434,9 +435,17 @@ plt.show()
 # the current checkpoint. The paper finds that at the best checkpoint fewer than 10% of the
 # wrongly ranked pairs have been flipped, while the loss keeps falling on pairs that were
 # right to begin with.
+#
+# Which $\beta$ is comparable with the paper? Thm 4.1 depends on $\beta$ and $c$ only through
+# $\beta c$. The paper's answers are hundreds of tokens long and $|c|$ is tens to hundreds of
+# nats, so at its $\beta = 0.1$ the product $\beta c$ is of order 1 to 10 or more. Our answers are a
+# few dozen characters and $|c|$ is a few nats (printed above), so $\beta = 1$ puts $\beta c$ in
+# the same range, and $\beta = 0.1$ is the regime where $\beta c < 1$ and the threshold
+# $-\log\sigma(\beta c)$ stays near $\log 2$ for every pair. The figures and checks below use
+# $\beta = $ `check_beta` (1), and print the $\beta = 0.1$ numbers beside them.
 
 # %%
-beta_main = P.betas[0]
+beta_main = P.check_beta
 flips = pd.DataFrame([
     rk.flip_table(ref_correct, rk.ranking_correct(r["train"]["w"], r["train"]["l"])) for r in runs[beta_main]
 ], index=tables[beta_main].index) / len(ref_correct)
@@ -535,15 +544,19 @@ table1.round(3)
 #
 # $\gamma$ scales $c$ in Thm 4.1: with $\gamma = 0$ the loss ignores the reference and ranking a
 # pair correctly is the same as a loss below $\log 2$. We train with each $\gamma$ at
-# $\beta = $ `betas[0]` and report the final checkpoint (same steps for all).
+# $\beta = $ `check_beta` for `gamma_epochs` epochs and report the final checkpoint; the
+# $\gamma = 1$ row is the main run's checkpoint at the same step (or the last one before it).
+# The paper expects ranking accuracy to be higher for smaller $\gamma$ (a weaker pull of the
+# reference's mistakes); its own sweeps (Fig. 4b, 10) show ranking accuracy and win rate
+# moving together across $\gamma$ at first.
 
 # %%
-gamma_runs = {1.0: runs[beta_main]}
-for gamma in P.gammas:
-    if gamma != 1.0:
-        gamma_runs[gamma] = train_dpo(beta_main, gamma, eval_every=P.gamma_eval_every)
-gamma_tables = {g: summarise(r, beta_main, g) for g, r in sorted(gamma_runs.items())}
-gamma_table = pd.DataFrame({g: t.iloc[-1] for g, t in gamma_tables.items()}).T.rename_axis("gamma")
+gamma_tables = {g: summarise(train_dpo(beta_main, g, eval_every=P.gamma_eval_every, epochs=P.gamma_epochs), beta_main, g)
+                for g in P.gammas if g != 1.0}
+last_step = max(t.index[-1] for t in gamma_tables.values())
+gamma_tables[1.0] = tables[beta_main].loc[:last_step]
+gamma_table = pd.DataFrame({g: gamma_tables[g].iloc[-1] for g in sorted(gamma_tables)}).T.rename_axis("gamma")
+print(f"gamma sweep at beta {beta_main}, step {last_step}:")
 results.metric("gamma_sweep", gamma_table[["R", "R~", "reward acc", "win rate", "Thm 4.1 agreement"]].reset_index().to_dict(orient="list"))
 gamma_table[["train loss", "R", "R~", "reward acc", "Thm 4.1 agreement", "win rate", "words"]].round(3)
 
@@ -557,8 +570,8 @@ gamma_table[["train loss", "R", "R~", "reward acc", "Thm 4.1 agreement", "win ra
 # median over all checkpoints.
 
 # %%
-along = pd.concat([t.assign(run=f"beta {beta_main}, gamma {g}") for g, t in gamma_tables.items()]
-                  + [tables[b].assign(run=f"beta {b}, gamma 1.0") for b in P.betas[1:]])
+along = pd.concat([t.assign(run=f"beta {beta_main}, gamma {g}") for g, t in gamma_tables.items() if g != 1.0]
+                  + [tables[b].assign(run=f"beta {b}, gamma 1.0") for b in P.betas])
 near = along["distance"] <= along["distance"].median()
 with warnings.catch_warnings():  # a constant column (R never moved) has no rank correlation: NaN
     warnings.simplefilter("ignore")
@@ -634,8 +647,9 @@ paper_vs_book
 # * **Scale and data.** The paper measures 7B models on human preference data (Alpaca Farm with
 #   four cross-annotations per pair for Table 1); we train a model of well under a million
 #   parameters on answers it sampled itself, judged by simulated raters with a known length
-#   bias. Our pairs are short (a few dozen characters), so $|c|$ is tens of nats rather than
-#   hundreds, and a larger share of wrongly ranked pairs is within reach of DPO.
+#   bias. Our pairs are short (a few dozen characters), so $|c|$ is a few nats rather than
+#   tens to hundreds, and a larger share of wrongly ranked pairs is within reach of DPO; this is
+#   why the checks use $\beta = 1$, where $\beta c$ is in the paper's range.
 # * **Rater agreement.** With 5 simulated raters $\alpha$ takes the values 0.6, 0.8 and 1.0;
 #   the paper's Alpaca Farm pairs have 4 annotators (ties dropped). $R^*$ depends on $\alpha$
 #   only through $\mathrm{logit}\,\alpha/\beta$, so at $\beta = 0.01$ it is close to 1 in both.
@@ -654,29 +668,55 @@ paper_vs_book
 # evaluate them.
 
 # %%
+def at_best(beta):
+    return tables[beta].loc[best_step[beta]]
+
+
+other = [b for b in P.betas if b != beta_main]
 thm_min = min(t["Thm 4.1 agreement"].min() for t in tables.values())
 results.check("thm41_every_checkpoint", claim="A pair is ranked correctly iff its DPO loss <= -log sigmoid(beta c) (Thm 4.1)",
-              paper="an identity (100%)", ours=round(float(thm_min), 4), threshold="== 1.0 at every checkpoint",
-              passed=bool(thm_min == 1.0))
+              paper="an identity (100%)", ours=round(float(thm_min), 4),
+              threshold="== 1.0 at every checkpoint of every beta", passed=bool(thm_min == 1.0))
+
 ref_R = ref_correct.mean()
-rew_minus_R = best_main["reward acc"] - best_main["R"]
-R_moved = abs(best_main["R"] - ref_R)
+rew_minus_R = {b: at_best(b)["reward acc"] - at_best(b)["R"] for b in P.betas}
+R_moved = {b: abs(at_best(b)["R"] - ref_R) for b in P.betas}
+describe2 = "; ".join(f"beta {b}: reward acc - R = {100 * rew_minus_R[b]:.1f} pts, |R - R_ref| = {100 * R_moved[b]:.1f} pts"
+                      for b in [beta_main] + other)
 results.check("reward_acc_vs_ranking_acc",
               claim="At the best-validation checkpoint DPO's reward accuracy far exceeds its ranking accuracy, "
                     "which stays near the reference's",
-              paper="reward accuracy high while R stays below 60% (Fig. 2, Tables 2-4)",
-              ours=f"reward acc - R = {100 * rew_minus_R:.1f} pts; |R - R_ref| = {100 * R_moved:.1f} pts (beta {beta_main})",
-              threshold=">= 15 pts and <= 10 pts", passed=bool(rew_minus_R >= 0.15 and R_moved <= 0.10))
+              paper="reward accuracy high while R stays below 60% (Fig. 2, Tables 2-4)", ours=describe2,
+              threshold=f">= 15 pts and <= 10 pts (beta {beta_main})",
+              passed=bool(rew_minus_R[beta_main] >= 0.15 and R_moved[beta_main] <= 0.10),
+              not_reproduced=(f"The reward-vs-ranking split reproduces ({describe2}), but ranking accuracy moves more than "
+                              f"10 points from the reference's {ref_R:.3f}: the preferred answers are longer in "
+                              f"{np.mean([len(w) > len(l) for w, l in zip(pairs['chosen'], pairs['rejected'])]):.0%} of pairs, "
+                              "and the tiny model raises the likelihood of longer answers as a whole (its samples grow from "
+                              f"{tables[beta_main]['words'].iloc[0]:.1f} to {at_best(beta_main)['words']:.1f} words), which "
+                              "flips many pairs with a small c at once; the length-normalised R~ moves from "
+                              f"{tables[beta_main]['R~'].iloc[0]:.3f} to {at_best(beta_main)['R~']:.3f}."))
+
 bottom, top, _, _ = c_by_quartile[beta_main]
+describe3 = "; ".join(f"beta {b}: top c-quartile {c_by_quartile[b][1]:.3f} vs bottom {c_by_quartile[b][0]:.3f}"
+                      for b in [beta_main] + other)
 results.check("hard_pairs_rarely_flip",
               claim="Among pairs the reference ranks wrongly, those with large c are rarely flipped (Thm 4.1, Fig. 3)",
               paper="< 10% of mis-ranked pairs flipped; correct pairs after DPO are mostly those the reference had right",
-              ours=f"flip rate top c-quartile {top:.3f} vs bottom {bottom:.3f} (beta {beta_main})",
-              threshold="top <= 0.5 x bottom", passed=bool(top <= 0.5 * bottom))
+              ours=describe3, threshold=f"top <= 0.5 x bottom (beta {beta_main})", passed=bool(top <= 0.5 * bottom))
+
+describe4 = "; ".join(f"beta {b}: R*(beta) - R = {100 * gap[b]:.1f} pts (to the grid's median R*: {100 * gap_median[b]:.1f})"
+                      for b in [beta_main] + other)
 results.check("alignment_gap",
               claim="The idealized ranking accuracy R*(beta) far exceeds the observed R (Table 1)",
-              paper="gaps of 19 to 59 points", ours=f"R*({beta_main}) - R = {100 * gap[beta_main]:.1f} pts",
-              threshold=">= 20 pts", passed=bool(gap[beta_main] >= 0.20))
+              paper="gaps of 19 to 59 points (to the median R*)", ours=describe4,
+              threshold=f">= 20 pts (R*(beta) - R, beta {beta_main})", passed=bool(gap[beta_main] >= 0.20),
+              not_reproduced=(f"{describe4}. With 5 raters most pairs have alpha = 0.6 or 0.8, so the perfectly optimised "
+                              f"model at beta {beta_main} moves a pair's log-ratio by only logit(alpha)/beta = "
+                              f"{rk.logit_alpha(0.6) / beta_main:.2f} to {rk.logit_alpha(0.8) / beta_main:.2f} nats, and "
+                              f"R*({beta_main}) = {table1['R*(beta)'].iloc[P.betas.index(beta_main)]:.3f} is "
+                              "within reach of DPO on this small model; the gap is large only for small beta, where R* is "
+                              "near 1."))
 results.metric("wall_time_s", time.perf_counter() - t_start)
 results.table()
 
@@ -688,11 +728,12 @@ results.finish()
 #
 # * Ranking accuracy asks whether the model gives the preferred answer the higher likelihood;
 #   DPO's reward accuracy asks whether it *raised* the preferred answer more than the other,
-#   relative to the reference. On our toy task the second climbs quickly while the first stays
-#   close to the reference's.
+#   relative to the reference. On our toy task the second climbs within a few dozen steps, and
+#   the first moves much less (by how much, and why, is in the reproduction checks).
 # * A perfectly optimised DPO or RLHF model would rank far better: the idealized accuracy
-#   $R^*$ follows from the reference and the raters' agreement in closed form (Cor. 3.3), and the
-#   gap to the observed accuracy is large.
+#   $R^*$ follows from the reference and the raters' agreement in closed form (Cor. 3.3). How
+#   large the gap is depends on $\beta$: $R^*$ approaches 1 as $\beta$ falls, while the trained
+#   model's accuracy does not follow.
 # * Thm 4.1 explains why: a pair is ranked correctly exactly when its loss is below
 #   $-\log\sigma(\beta c)$, so the pairs the reference ranks wrongly by many nats need a loss
 #   that DPO does not reach before the validation loss bottoms out. The sandbox shows the same
