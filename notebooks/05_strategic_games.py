@@ -34,7 +34,8 @@
 # players whose revision behaviour is set by a few knobs. Two games are re-implemented as
 # deterministic engines (the turn-based combat game and a discrete-tick tower defence), the
 # match protocol and the metrics follow the benchmark's code, and a league of 12 scripted
-# players meets 3 fixed opponents in both games and all four (role x move order) settings.
+# players meets fixed opponents (3 in the `cpu` and `gpu` profiles) in both games and all four
+# (role x move order) settings.
 # **Everything measured here is a property of the framework and of the simulated players, not
 # a claim about real LLMs.** An LLM player with the benchmark's prompt is part of the package:
 # in the `cpu` profile an untrained toy model shows how malformed answers become rule
@@ -258,9 +259,7 @@ table.round(3)
 # The table lists each player's metrics averaged over its 8 CSVs (2 games x 4 settings); `S` is
 # the book's composite score (section 8). The radar chart shows the same numbers with every axis
 # oriented so that outward is better (1 - OBR, 1 - ORR, and the slope mapped to
-# $\mathrm{clip}(0.5 + 5\beta, 0, 1)$). Compare the shapes of the best-response players, the
-# over-correctors (who change winning builds, so 1 - ORR shrinks) and the budget slippers
-# (1 - OBR shrinks, and WR with it).
+# $\mathrm{clip}(0.5 + 5\beta, 0, 1)$).
 
 # %%
 axes_names = ["WR", "CSR", "1 - OBR", "1 - ORR", "slope (scaled)"]
@@ -281,6 +280,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# *Figure: one radar per simulated player, sorted by the composite score S.* Compare the shapes
+# of the best-response players, the over-correctors (who change winning builds, so the
+# 1 - ORR spoke shrinks) and the budget slippers (the 1 - OBR spoke shrinks, and the WR spoke
+# with it).
+#
 # ### A revision trace
 #
 # What the metrics see in one match: the best player as defender in the turn-based game against
@@ -357,18 +361,28 @@ for name, row in table.iterrows():
     ax.annotate(name, (row["OBR"], row["WR"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
 ax.axvline(0.5, color="grey", ls=":", lw=1)
 ax.set(xlabel="OBR (share of kept builds over budget)", ylabel="WR (share of kept rounds won)",
-       title="Overspending caps the win rate", xlim=(-0.05, 1), ylim=(0, 1))
+       title=f"Win rate against over-budget ratio, {len(table)} simulated players", xlim=(-0.05, 1), ylim=(0, 1))
 plt.show()
 over = table[table["OBR"] >= 0.5]
 print("players with OBR >= 0.5: " + (", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in over.iterrows())
                                      or "none"))
 
 # %% [markdown]
-# The improvement slope needs care. On the benchmark's pooled CSV the slope runs across the
-# matches against the three fixed opponents, so it also measures the *order* in which the
-# opponents were played: a player that improves within every match can still get a negative
-# slope if the last opponent is the strongest. We therefore report the slope both ways, and
-# replay the league with the opponents' order drawn at random per CSV to show the effect.
+# *Figure: each point is a player; the dotted line marks OBR = 0.5.* Look at the right of the
+# line: a player whose kept builds are over budget half the time or more cannot win more than
+# the rounds in which its build is within budget (or the opponent overspends more), so its
+# point sits low; the printout names those players and their win rates.
+#
+# ### The improvement slope: per match or per pooled CSV?
+#
+# The improvement slope needs care, and check 4 below depends on how it is computed. The
+# benchmark's evaluator fits one slope per CSV, and a CSV holds a player's matches against all
+# fixed opponents one after the other, so the regression runs across matches: it also measures
+# the *order* in which the opponents were played. A player that improves within every match can
+# still get a negative slope if the last opponent is the strongest. We therefore report the
+# slope three ways: per match (one regression per match, then averaged), on the pooled CSV in
+# the benchmark's opponent order (static, moderate, strong), and on the pooled CSV with the
+# opponents' order drawn at random per CSV (a replay of the league).
 
 # %%
 groups = {"best response (q >= 0.8)": table.index[table["quality"] >= 0.8],
@@ -390,16 +404,52 @@ groups_table = pd.DataFrame(rows).set_index("group")
 br, rr = groups_table.iloc[0], groups_table.iloc[1]
 wr_gap = br["WR"] - rr["WR"]
 results.metric("groups", groups_table.round(4).to_dict(orient="index"))
-groups_table.round(3)
+show(groups_table.round(3))
+
+# The confound itself: the best-response group's win rate against each opponent, in the order played.
+br_matches = per_match[per_match["player"].isin(groups["best response (q >= 0.8)"])]
+wr_by_opponent = br_matches.groupby("opponent", sort=False)[["WR", "slope"]].mean()
+wr_by_opponent.index.name = "opponent (in the order played)"
+results.metric("best_response_by_opponent", wr_by_opponent.round(4).to_dict(orient="index"))
+show(wr_by_opponent.round(3))
+pooled = br["slope, pooled CSV (benchmark order)"]
+print(f"best-response group: slope per match {br['slope per match']:+.4f}, pooled CSV in the benchmark's order "
+      f"{pooled:+.4f}, pooled CSV in shuffled order {br['slope, pooled CSV (shuffled order)']:+.4f}.")
+print(f"Check 4 asks for a slope > 0: the per-match slope {'passes' if br['slope per match'] > 0 else 'fails'}; "
+      f"the benchmark's pooled slope would {'pass' if pooled > 0 else 'fail'}.")
+rising = wr_by_opponent.index[wr_by_opponent["slope"] > 0]
+print(f"per-match slope > 0 against: {', '.join(rising) or 'no opponent'}; <= 0 against: "
+      f"{', '.join(wr_by_opponent.index.difference(rising, sort=False)) or 'no opponent'}")
+
+# %%
+n_kept = len(gm.kept_rounds(one, "first"))
+var_j, var_k = np.var(np.arange(n_kept)), np.var(np.arange(n_kept * len(opponents)))
+print(f"{len(opponents)} matches of {n_kept} kept rounds per CSV: Var(j) / Var(k) = {var_j:.1f} / {var_k:.1f} "
+      f"= {var_j / var_k:.2f}")
 
 # %% [markdown]
-# Compare the columns. A trend that repeats inside each of three matches of 5 kept rounds is
-# diluted in a regression over all 15: the pooled slope keeps only
-# $\mathrm{Var}(j)/\mathrm{Var}(k) = 2/18.7 \approx 0.11$ of the within-match slope ($j$ the
-# position in the match, $k$ in the CSV), and the differences between opponents enter as a trend
-# of their own. The last two columns differ only in the order of the opponents. For these
-# reasons the reproduction check on the slope uses the per-match slope, and the pooled values
-# are reported beside it.
+# Compare the columns of the first table. Two things separate the per-match slope from the
+# pooled one. First, dilution: a trend that repeats inside each match is diluted in a
+# regression over the whole CSV, which keeps only the share $\mathrm{Var}(j)/\mathrm{Var}(k)$
+# printed above of the within-match slope ($j$ the position in the match, $k$ in the CSV).
+# Second, the opponent order: the second table shows the best-response players' win rate
+# against each opponent in the order played, and a win rate that falls from the first
+# opponent to the last enters the pooled regression as a downward trend that has nothing to do
+# with revising. The last two columns of the first table differ only in that order.
+#
+# **What this means for check 4, stated plainly.** The issue's check asks whether best-response
+# revisers improve over the match (slope > 0). Computed the benchmark's way, on the pooled
+# CSV, the slope is the value printed above, with the verdict printed beside it; the check
+# instead uses the per-match slope, a different estimator from the benchmark's evaluator,
+# because the pooled one mixes learning within a match with the order of the opponents. Both
+# values are recorded in the check's row, and the shuffled-order column lets you see how much
+# of the pooled value the order alone moves. The slope column of the second table adds a
+# caveat in the other direction: the per-match slope is an average over opponents, and the
+# last printed line says against which opponents it is positive. Where only some carry it, the
+# pass means that best-response revisers improve within matches *on average over these
+# opponents*, not against each of them. If you hold that the benchmark's own estimator is the
+# one to reproduce, read check 4 as *not reproduced for the pooled slope*; the threshold itself
+# is unchanged.
 #
 # ## 8. A composite score and its stability
 #
@@ -479,6 +529,9 @@ comparison = pd.DataFrame([
     ("games", "tower defence, auto-battler, turn-based", "turn-based, tower defence (discrete ticks)"),
     ("rounds", "4,320", f"{len(logs)} simulated rounds in {n_matches} matches"),
     ("r(ORR, CSR)", "-0.51 (p = 0.093)", f"{r_orr_csr:.2f} (p = {p_orr_csr:.2g})"),
+    ("improvement slope, best revisers", "o3-mini: +0.041 (pooled CSV, the evaluator's)",
+     f"best-response group: per match {br['slope per match']:+.3f}; pooled CSV {pooled:+.3f} "
+     f"(shuffled order {br['slope, pooled CSV (shuffled order)']:+.3f})"),
     ("top composite player", "o3-mini: WR 74.7 %, CSR 78.6 %, slope +0.041",
      f"{top}: WR {table.loc[top, 'WR']:.1%}, CSR {table.loc[top, 'CSR']:.1%}, slope {table.loc[top, 'slope']:+.3f}"),
     ("overspender", "Qwen-Plus: OBR 0.51, WR 25.6 %",
@@ -495,13 +548,19 @@ comparison
 # how the players are built. What the chapter does establish is that the framework measures
 # these relations faithfully, that its metrics have pitfalls worth knowing (the zero-CSR
 # convention, cost-neutral revisions that are not counted, the opponent order inside the
-# slope), and that a real model can be run through exactly the same code.
+# slope), and that a real model can be run through exactly the same code. The slope row also
+# compares different estimators: the paper's +0.041 comes from the benchmark's evaluator,
+# which computes the pooled slope, so the like-for-like number of ours is the pooled one, not
+# the per-match slope that check 4 uses.
 
 # %% [markdown]
 # ## Reproduction checks
 #
-# The thresholds are the issue's. Check 4 uses the per-match slope (section 7); the pooled
-# values are recorded beside it.
+# The thresholds are the issue's. A pass says that the framework measures what it should and
+# that the simulated players behave as they were built to; it is not evidence about real LLMs.
+# Check 4 uses the per-match slope; section 7 prints the benchmark's pooled slope beside it,
+# with the verdict the same threshold would give it, and both values are recorded in the
+# check's row.
 
 # %%
 results.check(
