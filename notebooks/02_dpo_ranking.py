@@ -595,7 +595,8 @@ results.metric("spearman_R_win_near_far", rho)
 # datasets. With `model_name` and `dataset` set (the `gpu` profile uses GPT-2 and 1,000 pairs
 # of HH-RLHF's test split) the same functions measure $R$, $\tilde R$ and the idealized
 # accuracies. HH-RLHF has one label per pair, so $\alpha = 1$ (read as $1 - 0.001$). The
-# answers are scored without an EOS token, as the paper's perplexity code does. In the `cpu`
+# answers are scored without an EOS token (they are cut out of a transcript, not ended by the
+# model), with at most `max_prompt_tokens` of context. In the `cpu`
 # profile this section is skipped; a unit test runs it on a local model folder and a local
 # file in HH-RLHF format.
 
@@ -711,12 +712,13 @@ results.check("alignment_gap",
               claim="The idealized ranking accuracy R*(beta) far exceeds the observed R (Table 1)",
               paper="gaps of 19 to 59 points (to the median R*)", ours=describe4,
               threshold=f">= 20 pts (R*(beta) - R, beta {beta_main})", passed=bool(gap[beta_main] >= 0.20),
-              not_reproduced=(f"{describe4}. With 5 raters most pairs have alpha = 0.6 or 0.8, so the perfectly optimised "
+              not_reproduced=(f"{describe4}. With {P.n_raters} raters, {np.mean(alpha['train'] < 1):.0%} of the train pairs "
+                              f"have alpha = 0.6 or 0.8, where the perfectly optimised "
                               f"model at beta {beta_main} moves a pair's log-ratio by only logit(alpha)/beta = "
                               f"{rk.logit_alpha(0.6) / beta_main:.2f} to {rk.logit_alpha(0.8) / beta_main:.2f} nats, and "
                               f"R*({beta_main}) = {table1['R*(beta)'].iloc[P.betas.index(beta_main)]:.3f} is "
-                              "within reach of DPO on this small model; the gap is large only for small beta, where R* is "
-                              "near 1."))
+                              "within reach of DPO on this small model; the gap is largest for small beta, where R* "
+                              "approaches 1 (see the beta 0.1 value)."))
 results.metric("wall_time_s", time.perf_counter() - t_start)
 results.table()
 
