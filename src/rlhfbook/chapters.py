@@ -123,7 +123,7 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(params) != 1 or not re.search(r'^profile = "cpu"', _source(params[0]), re.M) or not re.search(r"^seed = 0", _source(params[0]), re.M):
         problems.append(f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0')
-    if not any(c["cell_type"] == "markdown" and _source(c).startswith("## Reproduction checks") for c in cells):
+    if not any(c["cell_type"] == "markdown" and re.match(r"## (\d+\. )?Reproduction checks", _source(c)) for c in cells):
         problems.append(f"{chapter}: no '## Reproduction checks' section")
     if not any("results.finish()" in s for s in code):
         problems.append(f"{chapter}: no cell calling results.finish()")
