@@ -116,8 +116,9 @@ results.metric("sft_gold", sft_gold.mean().item())
 # Two responses of the SFT policy per prompt go to a simulated rater who prefers $a$ over $b$
 # with the Bradley-Terry probability $\sigma\big(g(a) + 0.35\,|a| - g(b) - 0.35\,|b|\big)$,
 # where $g$ is the gold reward and $|a|$ the number of words: raters like longer answers, a
-# documented bias of human labellers. The SFT policy almost never repeats a word, so the
-# pairs never show the reward model that repetition is bad. TRL's `RewardTrainer` fits the
+# documented bias of human labellers. Repeated words are the minority of the SFT policy's
+# samples, and to a rater a repeat costs 0.6 of gold but earns 0.35 as an extra word, so the
+# pairs teach the reward model little about repetition. TRL's `RewardTrainer` fits the
 # Bradley-Terry loss $-\log\sigma(r(x, y_w) - r(x, y_l))$ with a scalar head on the SFT backbone,
 # on the text prompt + response + EOS; our PPO scores its samples on exactly that text.
 
