@@ -34,3 +34,15 @@ def test_nuisance_dials_up_c_and_dpo_flips_fewer_hard_pairs():
         flips[nuisance] = (np.median(np.abs(c)), rk.ranking_correct(*pol)[c > 0].mean())
     assert flips[20.0][0] > 3 * flips[0.0][0]
     assert flips[20.0][1] < flips[0.0][1]
+
+
+def test_gamma_zero_ignores_the_reference_term():
+    rng = np.random.default_rng(1)
+    sb = Sandbox.build(rng, nuisance=5.0)
+    train, val = sb.sample_pairs(200, rng), sb.sample_pairs(60, rng)
+    _, history = sb.train_dpo(train, val, beta=0.1, gamma=0.0, steps=0)
+    pol = sb.logprobs(torch.zeros(16, dtype=torch.float64), train)
+    # at theta = 0 the gamma = 0 loss is -log sigmoid(beta (log pi(y_w) - log pi(y_l))), not log 2
+    expected = rk.dpo_loss(*pol, *pol, 0.1, gamma=0.0).mean().item()
+    assert history[0]["train_loss"] == pytest.approx(expected)
+    assert history[0]["train_loss"] != pytest.approx(np.log(2))

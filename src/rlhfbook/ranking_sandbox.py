@@ -78,20 +78,21 @@ class Sandbox:
             out.append(torch.as_tensor(counts, dtype=logq.dtype) @ logq + self.nuisance * torch.as_tensor(z))
         return out
 
-    def train_dpo(self, train: Pairs, val: Pairs, *, beta: float, steps: int = 300, lr: float = 0.05,
-                  eval_every: int = 10) -> tuple[np.ndarray, list[dict]]:
-        """Full-batch DPO on ``theta`` with Adam; returns ``theta`` at the lowest validation
-        loss and the history of (step, train loss, validation loss)."""
+    def train_dpo(self, train: Pairs, val: Pairs, *, beta: float, gamma: float = 1.0, steps: int = 300,
+                  lr: float = 0.05, eval_every: int = 10) -> tuple[np.ndarray, list[dict]]:
+        """Full-batch DPO on ``theta`` with Adam (the gamma-scaled loss of Eq. 4 when
+        ``gamma != 1``); returns ``theta`` at the lowest validation loss and the history of
+        (step, train loss, validation loss)."""
         zero = torch.zeros(len(self.ref_logits), dtype=torch.float64)
         ref_tr, ref_va = self.logprobs(zero, train), self.logprobs(zero, val)
         theta = zero.clone().requires_grad_(True)
         opt = torch.optim.Adam([theta], lr=lr)
         best, history = (np.inf, theta.detach().numpy().copy()), []
         for step in range(steps + 1):
-            loss = ranking.dpo_loss(*self.logprobs(theta, train), *ref_tr, beta).mean()
+            loss = ranking.dpo_loss(*self.logprobs(theta, train), *ref_tr, beta, gamma).mean()
             if step % eval_every == 0:
                 with torch.no_grad():
-                    val_loss = ranking.dpo_loss(*self.logprobs(theta, val), *ref_va, beta).mean().item()
+                    val_loss = ranking.dpo_loss(*self.logprobs(theta, val), *ref_va, beta, gamma).mean().item()
                 history.append(dict(step=step, train_loss=loss.item(), val_loss=val_loss))
                 if val_loss < best[0]:
                     best = (val_loss, theta.detach().numpy().copy())
