@@ -379,8 +379,9 @@ table3.round(3)
 # The paper's reward model is a 6.7B network trained on 7k prompts, its policy learns for 3k
 # prompts x 5 passes, and it picks the best of 5 checkpoints on an evaluation set. Ours is a
 # 0.5M-parameter reward model that reads programs character by character, trained for a minute;
-# we report the final checkpoint, and one seed in the `cpu` profile (the budget is 6 minutes on
-# two cores for everything), so differences of a few points are within seed noise.
+# we report the final checkpoint, averaged over only a few seeds (listed where the PPO runs are
+# printed; the `cpu` budget is 6 minutes on two cores for everything), so differences of a few
+# points are within seed and evaluation noise.
 
 # %%
 paper_r2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}

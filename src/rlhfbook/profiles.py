@@ -75,7 +75,7 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
         "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, dataset=None, n_samples=5,
                     rm_prompts=600, rm_tau=0.1, rm_steps=120, rm_lr=1e-3, analysis_prompts=400, n_regions=10,
                     n_groups=20, iterations=20, prompts_per_iteration=12, lr=3e-5, critic_lr=1e-4, kl_coef=0.2,
-                    critic_warmup=2, epochs=4, eval_prompts=256, eval_every=5, n_seeds=1, max_new_tokens=16,
+                    critic_warmup=2, epochs=4, eval_prompts=256, eval_every=5, n_seeds=2, max_new_tokens=16,
                     max_prompt_tokens=48),
         "gpu": dict(base_policy="gpu", model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct", reward_model_name=None,
                     dataset="mbpp", n_samples=5, rm_prompts=300, rm_tau=0.1, rm_steps=200, rm_lr=1e-5,
