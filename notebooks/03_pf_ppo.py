@@ -182,9 +182,11 @@ else:
     if not pairs:  # a policy whose programs all score the same (the smoke profile's) gives no contrast
         pairs = [{"prompt": p, "chosen": task.demonstration(p), "rejected": g[0]} for p, g in zip(rm_prompts, groups)]
     n_pairs = len(pairs)
+    longest = max(len(tok(r["prompt"] + r[k], add_special_tokens=False)["input_ids"]) for r in pairs
+                  for k in ("chosen", "rejected"))
     rm_path, _ = reward_model.train_reward_model(sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps,
                                                  batch_size=32, lr=P.rm_lr, seed=seed,
-                                                 max_length=P.max_prompt_tokens + P.max_new_tokens)
+                                                 max_length=max(P.max_prompt_tokens + P.max_new_tokens, longest + 1))
 rm, _ = models.load_reward_model(rm_path, tok)
 rm.to(device)
 for p in rm.parameters():
