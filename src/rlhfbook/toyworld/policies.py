@@ -107,14 +107,13 @@ def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
 
 
 def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool) -> None:
-    import torch
-
+    from ..env import seed_everything
     from .model import new_model
     from .sft import supervised_finetune
     from .tokenizer import build_tokenizer
 
     start = time.perf_counter()
-    torch.manual_seed(recipe.seed)
+    seed_everything(recipe.seed)  # the same weights whoever asks, with the book's thread count
     tokenizer = build_tokenizer()
     model = new_model(recipe.size, tokenizer)
     losses = supervised_finetune(
