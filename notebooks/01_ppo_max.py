@@ -138,17 +138,8 @@ else:
                                               max_new_tokens=P.max_new_tokens)
     rm_path, rm_log = reward_model.train_reward_model(sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps,
                                                       batch_size=32, lr=1e-3, seed=seed)
-rm, _ = models.load_reward_model(rm_path, tok)
-rm.to(device)
-for p in rm.parameters():
-    p.requires_grad_(False)
+proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
-
-
-def proxy_fn(r):
-    with torch.no_grad():
-        return rollout.reward_model_scores(rm, r, no_eos_score=-1.0)
-
 
 # held-out accuracy against the gold ranking (not the biased raters)
 torch.manual_seed(seed + 1)

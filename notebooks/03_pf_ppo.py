@@ -187,17 +187,8 @@ else:
     rm_path, _ = reward_model.train_reward_model(sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps,
                                                  batch_size=32, lr=P.rm_lr, seed=seed,
                                                  max_length=max(P.max_prompt_tokens + P.max_new_tokens, longest + 1))
-rm, _ = models.load_reward_model(rm_path, tok)
-rm.to(device)
-for p in rm.parameters():
-    p.requires_grad_(False)
+proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
-
-
-def proxy_fn(r):
-    with torch.no_grad():
-        return rollout.reward_model_scores(rm, r, no_eos_score=-1.0)
-
 
 print(f"reward model: {n_pairs} labelled pairs, trained in {rm_seconds:.0f} s")
 

@@ -84,3 +84,18 @@ def test_rollout_from_ids_matches_generate(tiny_folder):
     assert torch.equal(again.has_eos, rollout.has_eos) and torch.equal(again.lengths, rollout.lengths)
     with pytest.raises(ValueError, match="prompts"):
         rollout_from_ids(tok, ["a: "], [])
+
+
+def test_proxy_reward_is_the_frozen_reward_model_read_at_eos(tiny_folder):
+    tok = models.load_tokenizer(tiny_folder)
+    torch.manual_seed(1)  # the folder is a causal LM: its score head is initialised at load
+    rm_model, _ = models.load_reward_model(tiny_folder, tok)
+    torch.manual_seed(1)
+    score = rm.proxy_reward(tiny_folder, tok, no_eos_score=-7.0)
+    policy, _ = models.load_policy(tiny_folder)
+    torch.manual_seed(0)
+    batch = generate(policy, tok, ["food: ", "trip: "], max_new_tokens=4)
+    batch.has_eos = torch.tensor([True, False])
+    got = score(batch)
+    assert not got.requires_grad
+    assert torch.allclose(got[:1], reward_model_scores(rm_model, batch)[:1]) and got[1].item() == -7.0

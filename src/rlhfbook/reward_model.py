@@ -10,11 +10,14 @@ at that token; :func:`rlhfbook.rollout.reward_model_scores` reads PPO's samples 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from .rollout import generate
+from .models import load_reward_model
+from .rollout import Rollout, generate, reward_model_scores
 
 
 def preference_pairs(policy, tokenizer, task, n_pairs: int, rng: np.random.Generator, *, max_new_tokens: int,
@@ -87,3 +90,20 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     return Path(out_dir), trainer.state.log_history
+
+
+def proxy_reward(rm_path: str | Path, tokenizer, device: torch.device | str = "cpu",
+                 no_eos_score: float = -1.0) -> Callable[[Rollout], torch.Tensor]:
+    """The trained reward model r_phi, frozen, as a function rollout -> scores [B].
+
+    This is PPO's *proxy* reward: what the policy optimises in place of the gold reward it
+    cannot see. A response cut off without EOS scores ``no_eos_score`` (the EOS trick).
+    """
+    rm, _ = load_reward_model(rm_path, tokenizer)
+    rm.to(device).requires_grad_(False)
+
+    @torch.no_grad()
+    def score(rollout: Rollout) -> torch.Tensor:
+        return reward_model_scores(rm, rollout, no_eos_score=no_eos_score)
+
+    return score
