@@ -26,7 +26,7 @@
 # run in minutes on two CPU cores, and they can measure what the papers can only estimate
 # (how far a reward model is from the truth, whether a policy really got better). This
 # chapter builds the world, trains its base policies by supervised fine-tuning (SFT), and
-# checks that they are good enough to start RLHF from {cite}`ouyang2022training`.
+# checks that they are good enough to start RLHF from {footcite}`ouyang2022training`.
 #
 # **What it cannot stand in for.** Real language is open-ended and a real reward model
 # generalises (or fails to) in ways a 24-word vocabulary cannot show. Each chapter's
@@ -73,7 +73,7 @@ rng = np.random.default_rng(seed)
 # built from scratch: one token per printable ASCII character, plus `<pad>`, `<bos>`,
 # `<eos>` and `<unk>`. Padding goes on the left (what generation needs) and `<pad>` is a
 # different token from `<eos>`: a policy must be able to *end* a response, and a pad token
-# equal to EOS would hide every EOS from the loss {cite}`huang2024nplus`.
+# equal to EOS would hide every EOS from the loss {footcite}`huang2024nplus`.
 
 # %%
 display.show_source(toyworld.build_tokenizer)
@@ -318,6 +318,7 @@ for y in (biased.best_response(prompt), "superb " * 9):
 #
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.

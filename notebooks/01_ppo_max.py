@@ -19,7 +19,7 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlhf-measured/rlhf-measured/blob/main/notebooks/01_ppo_max.ipynb)
 #
-# **The paper's claim.** Zheng et al. {cite}`zheng2023secrets` take apart the PPO stage of RLHF
+# **The paper's claim.** Zheng et al. {footcite}`zheng2023secrets` take apart the PPO stage of RLHF
 # (SFT policy, then a reward model from human preferences, then PPO against that reward model).
 # Vanilla PPO is fragile: the reward model's score keeps climbing while the responses get
 # worse by human judgement, the policy drifts away from the SFT model and its responses grow
@@ -31,7 +31,7 @@
 # **What this chapter reproduces, and at what scale.** The whole pipeline in the toy world of
 # chapter 0: a 0.5M-parameter character-level SFT policy, a reward model trained with TRL's
 # `RewardTrainer` on pairs labelled by simulated raters with a known bias towards long answers,
-# and our own PPO loop ({mod}`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
+# and our own PPO loop (`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
 # the toy world has an exact *gold* reward, "human evaluation" is free: we can watch the proxy
 # (reward-model) score and the gold score side by side. Four configurations run from the same
 # SFT policy and reward model: (A) vanilla PPO, (B) PPO-max, (C) PPO-max without the KL penalty,
@@ -94,7 +94,7 @@ print(f"SFT policy: {sft_path} ({sum(p.numel() for p in sft.parameters()) / 1e6:
 # A prompt names a topic (`"food: "`), a response is a few words. The gold reward sums hidden
 # per-topic utilities of the *distinct* words, subtracts 0.6 per repeated word and 0.4 per word
 # beyond six; a response the policy does not finish with EOS within `max_new_tokens` characters
-# gets $-1$ (the "EOS trick" of Huang et al. {cite}`huang2024nplus`). Some samples of the SFT policy:
+# gets $-1$ (the "EOS trick" of Huang et al. {footcite}`huang2024nplus`). Some samples of the SFT policy:
 
 # %%
 def gold_fn(r):
@@ -188,7 +188,7 @@ plt.show()
 # ## 3. PPO for a language model
 #
 # Each response token is an action. Following the paper (Eq. 19) and the N+ implementation
-# details {cite}`huang2024nplus`, the per-token reward is a KL penalty to the SFT policy, with the
+# details {footcite}`huang2024nplus`, the per-token reward is a KL penalty to the SFT policy, with the
 # reward model's score $r_\phi(x, y)$ added at the last token (the EOS):
 #
 # $$ r_t = -\eta\,\big(\log\pi_\theta(y_t\mid x, y_{<t}) - \log\pi_{\mathrm{SFT}}(y_t\mid x, y_{<t})\big)
@@ -404,7 +404,7 @@ ingredients
 # %% [markdown]
 # ## 6. The same budget with TRL's GRPOTrainer
 #
-# GRPO {cite}`shao2024deepseekmath` drops the critic: it samples a group of responses per prompt
+# GRPO {footcite}`shao2024deepseekmath` drops the critic: it samples a group of responses per prompt
 # and uses the group-normalised reward as every token's advantage. Many readers will reach for
 # it first, so it gets the same number of sampled responses as one PPO-max run, the same reward
 # model (wrapped so that it sees prompt + response + EOS, as it was trained) and the same
@@ -627,6 +627,7 @@ pd.DataFrame(rows).sort_values("eta").round(3)
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.

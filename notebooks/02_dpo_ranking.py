@@ -18,10 +18,10 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlhf-measured/rlhf-measured/blob/main/notebooks/02_dpo_ranking.ipynb)
 #
 # **The paper's claim.** A model tuned on preferences should, one would think, give the
-# preferred answer of a pair the higher likelihood. Chen et al. {cite}`chen2024preference`
+# preferred answer of a pair the higher likelihood. Chen et al. {footcite}`chen2024preference`
 # measure exactly that, the *ranking accuracy*, and find it below 60% for most open
 # preference-tuned models on common preference datasets (about 46% for every model they test on
-# HH-RLHF). A perfectly optimised DPO {cite}`rafailov2023dpo` or RLHF model would do far better:
+# HH-RLHF). A perfectly optimised DPO {footcite}`rafailov2023dpo` or RLHF model would do far better:
 # its *idealized* ranking accuracy follows in closed form from the reference model and the
 # raters' agreement, and the gap to the observed accuracy is 19 to 59 points. The reason is a
 # property of the DPO objective: a pair is ranked correctly exactly when its loss falls below
@@ -873,6 +873,7 @@ print("sigma 20, beta 0.1, best validation checkpoint: wrongly ranked pairs flip
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.

@@ -19,7 +19,7 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlhf-measured/rlhf-measured/blob/main/notebooks/03_pf_ppo.ipynb)
 #
-# **The paper's claim.** Shen & Zhang {cite}`shen2024policy` fine-tune a code model with PPO
+# **The paper's claim.** Shen & Zhang {footcite}`shen2024policy` fine-tune a code model with PPO
 # against a reward model and observe that the reward model is more reliable where it gives high
 # (or low) rewards than in the middle. **PF-PPO** samples $N$ responses per prompt, ranks them by
 # reward and trains PPO only on a filtered subset: best-of-N (BoN), best and one random other (BR)
@@ -36,7 +36,7 @@
 # reward model's reliability and the $R^2$ of every filter without training (the paper's Fig. 1
 # and Table 1). Part B trains PPO-S, PPO-M and PF-PPO with BoN, BR and BW ($N = 5$) with chapter 1's
 # PPO loop, at an equal budget of sampled responses (Tables 3 and 4). The `gpu` profile runs the same
-# chapter on a code model and MBPP {cite}`austin2021program`, with generated programs executed in a
+# chapter on a code model and MBPP {footcite}`austin2021program`, with generated programs executed in a
 # sandboxed subprocess.
 
 # %% tags=["hide-input"]
@@ -475,6 +475,7 @@ for name, (s, kw) in list(STRATEGIES.items())[4:7]:
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.

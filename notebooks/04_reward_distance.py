@@ -20,12 +20,12 @@
 # **The paper's claim.** How far is a learned reward model from the reward we meant? Two reward
 # functions can differ wildly as arrays and still rank every policy identically, so their raw
 # difference says little about what optimising one costs under the other. STARC
-# {cite}`skalse2024starc` measures the distance *after* removing exactly the differences that
+# {footcite}`skalse2024starc` measures the distance *after* removing exactly the differences that
 # never change a policy ordering (potential shaping, redistribution over next states, positive
 # scaling): canonicalise, normalise, then measure. The resulting distances bound the regret
 # from above and below, are essentially unique with that property, and on random MDPs they
-# correlate with regret better than their predecessors EPIC {cite}`gleave2021epic` and DARD
-# {cite}`wulfe2022dard`.
+# correlate with regret better than their predecessors EPIC {footcite}`gleave2021epic` and DARD
+# {footcite}`wulfe2022dard`.
 #
 # **What this chapter reproduces, and at what scale.** The paper's random-MDP experiment
 # (32 states, 4 actions, interpolated reward pairs, regret by value iteration) with its grid of
@@ -141,7 +141,7 @@ demo.round(4)
 # %% [markdown]
 # ## 2. EPIC and DARD
 #
-# EPIC {cite}`gleave2021epic` canonicalises with coverage distributions $D_S$, $D_A$ over states
+# EPIC {footcite}`gleave2021epic` canonicalises with coverage distributions $D_S$, $D_A$ over states
 # and actions ($S, S' \sim D_S$, $A \sim D_A$ independent; uniform here, as in the paper's code):
 #
 # $$C_{\text{EPIC}}(R)(s,a,s') = R(s,a,s') + \mathbb{E}\left[\gamma R(s',A,S') - R(s,A,S') - \gamma R(S,A,S')\right],$$
@@ -151,7 +151,7 @@ demo.round(4)
 # normalisations and metrics as every other canonicalisation. EPIC removes potential
 # shaping, but it never looks at $\tau$, so it charges for differences on transitions that
 # cannot happen. DARD
-# {cite}`wulfe2022dard` takes the expectations over the dynamics instead ($A \sim D_A$,
+# {footcite}`wulfe2022dard` takes the expectations over the dynamics instead ($A \sim D_A$,
 # $S' \sim \tau(s, A)$, $S'' \sim \tau(s', A)$):
 #
 # $$C_{\text{DARD}}(R)(s,a,s') = R(s,a,s') + \mathbb{E}\left[\gamma R(s',A,S'') - R(s,A,S') - \gamma R(S',A,S'')\right].$$
@@ -165,7 +165,7 @@ display.show_source(rd.epic_canonical, rd.dard_canonical)
 # %% [markdown]
 # ## 3. STARC: canonicalise, normalise, measure
 #
-# A STARC metric (STAndardised Reward Comparison) has three parts {cite}`skalse2024starc`:
+# A STARC metric (STAndardised Reward Comparison) has three parts {footcite}`skalse2024starc`:
 #
 # 1. a **canonicalisation** $c$: linear, $c(R)$ differs from $R$ only by potential shaping and
 #    $S'$-redistribution, and $c(R_1) = c(R_2)$ exactly when $R_1$, $R_2$ differ only by those;
@@ -370,7 +370,7 @@ display.show_source(rd.bandit_canonical, rd.bandit_starc_distance)
 # is a few words, the hidden gold reward sums topic-dependent word utilities, and simulated
 # raters compare two responses through a Bradley-Terry choice on the gold reward *plus a bias
 # towards longer answers*. We build a family of reward models of varying quality: linear
-# Bradley-Terry models {cite}`bradley1952rank` on bag-of-words features (one block of word
+# Bradley-Terry models {footcite}`bradley1952rank` on bag-of-words features (one block of word
 # counts per topic), fitted by Newton's method on rater comparisons of demonstration
 # responses, with a varying number of comparisons and a varying fraction of labels flipped
 # (noisier raters).
@@ -652,6 +652,7 @@ pd.DataFrame({scale: {"EPIC": float(rd.starc_distance(mdp, r, moved, "EPIC")),
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.

@@ -18,7 +18,7 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlhf-measured/rlhf-measured/blob/main/notebooks/05_strategic_games.ipynb)
 #
 # **The paper's claim.** Win rates say whether a model won, not how it got there. AdvGameBench
-# {cite}`yuan2025tracing` makes LLMs play adversarial build games under a budget -- a
+# {footcite}`yuan2025tracing` makes LLMs play adversarial build games under a budget -- a
 # tower-defence game, an auto-battler and a turn-based combat game -- and records the *process*:
 # each model writes an initial build from the rules, then the two sides take turns revising
 # their builds with feedback on the last result, and a side over its budget loses. Beside the
@@ -647,6 +647,7 @@ print("exercise 3: Spearman rho between the rankings =",
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
+#
+# The whole book's references are on the [bibliography](../book/bibliography.md) page.
