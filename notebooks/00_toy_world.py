@@ -1,7 +1,10 @@
 # ---
 # jupyter:
+#   colab:
+#     provenance: []
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: colab
 #     text_representation:
 #       extension: .py
 #       format_name: percent

@@ -1,6 +1,9 @@
 # ---
 # jupyter:
+#   colab:
+#     provenance: []
 #   jupytext:
+#     notebook_metadata_filter: colab
 #     text_representation:
 #       extension: .py
 #       format_name: percent

@@ -36,9 +36,11 @@ def test_a_broken_notebook_is_reported(root, tmp_path):
     code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
     code["source"] = "print('edited only in the ipynb')"
+    del nb["metadata"]["colab"]
     nb_path.write_text(json.dumps(nb))
     problems = " ".join(chapters.notebook_problems(fake, "00_toy_world"))
     assert "out of sync" in problems and "carries outputs" in problems and "Colab-only install cell" in problems
+    assert "needs a 'colab' entry" in problems
 
 
 def test_every_toc_chapter_has_a_profile_table(root):

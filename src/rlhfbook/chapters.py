@@ -113,6 +113,12 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
     for i, cell in enumerate(_cells(nb)):
         if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
             problems.append(f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)")
+    from .profiles import GPU_CHAPTERS
+
+    wants_gpu = chapter in GPU_CHAPTERS
+    if "colab" not in nb.get("metadata", {}) or (nb["metadata"].get("accelerator") == "GPU") != wants_gpu:
+        problems.append(f"{chapter}: the notebook metadata needs a 'colab' entry"
+                        + (" and accelerator GPU (its gpu profile wants one)" if wants_gpu else " and no accelerator"))
     cells = _cells(nb)
     first_md = next((_source(c) for c in cells if c["cell_type"] == "markdown"), "")
     if not first_md.startswith("# ") or COLAB_BADGE not in first_md or colab_url(root, chapter) not in first_md:

@@ -106,6 +106,10 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
 }
 
 
+# Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
+GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
+
+
 class Profile(Mapping):
     """Read-only settings of one chapter in one profile; keys are also attributes."""
 
