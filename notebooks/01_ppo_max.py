@@ -78,9 +78,7 @@ from rlhfbook import models, ppo, reward_model, rollout, toyworld
 task = toyworld.task("preference")
 workdir = Path(tempfile.mkdtemp(prefix="ch01_"))
 sft_path = P.model_name or toyworld.base_policy("preference", P.base_policy, progress=False)
-sft, tok = models.load_policy(sft_path)
-for p in sft.parameters():
-    p.requires_grad_(False)
+sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = env.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]

@@ -91,9 +91,7 @@ else:
     task = eval_task = toyworld.task("code")
     eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))
 sft_path = P.model_name or toyworld.base_policy("code", P.base_policy, progress=False)
-sft, tok = models.load_policy(sft_path)
-for p in sft.parameters():
-    p.requires_grad_(False)
+sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = env.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]

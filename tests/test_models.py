@@ -20,6 +20,9 @@ def test_local_folder_loads_policy_and_reward_model(tmp_path):
     tok.save_pretrained(tmp_path)
     policy, ptok = models.load_policy(str(tmp_path))
     assert not policy.training and ptok.padding_side == "left"
+    assert all(p.requires_grad for p in policy.parameters())
+    frozen, _ = models.load_policy(tmp_path, frozen=True)
+    assert not any(p.requires_grad for p in frozen.parameters())
     rm, _ = models.load_reward_model(tmp_path, ptok)
     ids = ptok(["food: fresh", "trip: dull"], return_tensors="pt", padding=True)
     assert rm(**ids).logits.shape == (2, 1)

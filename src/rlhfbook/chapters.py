@@ -64,18 +64,21 @@ def resolve_chapters(root: Path, requested: list[str]) -> list[str]:
     return out
 
 
+def _repository(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text())["repository"]
+
+
 def colab_url(root: Path, chapter: str) -> str:
     """The Colab address of the committed notebook, from ``_config.yml``'s repository."""
-    repo = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    repo = _repository(root)
     slug = repo["url"].removeprefix("https://github.com/").rstrip("/")
     return f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/notebooks/{chapter}.ipynb"
 
 
 def install_spec(root: Path) -> str:
     """What the Colab cell installs by default: the package from the repository."""
-    url = yaml.safe_load((root / "_config.yml").read_text())["repository"]["url"]
-    branch = yaml.safe_load((root / "_config.yml").read_text())["repository"]["branch"]
-    return f"rlhfbook @ git+{url}@{branch}"
+    repo = _repository(root)
+    return f"rlhfbook @ git+{repo['url']}@{repo['branch']}"
 
 
 def _cells(ipynb: dict) -> list[dict]:

@@ -36,8 +36,11 @@ def load_tokenizer(name_or_path: str | Path):
     return tokenizer
 
 
-def load_policy(name_or_path: str | Path, dtype: str | None = None):
-    """``(model, tokenizer)`` of a causal LM from a local folder or a hub id, in eval mode."""
+def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool = False):
+    """``(model, tokenizer)`` of a causal LM from a local folder or a hub id, in eval mode.
+
+    ``frozen=True`` turns off gradients: the reference policy pi_SFT of a KL penalty.
+    """
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(name_or_path)
@@ -46,6 +49,7 @@ def load_policy(name_or_path: str | Path, dtype: str | None = None):
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.requires_grad_(not frozen)
     return model.eval(), tokenizer
 
 
