@@ -106,7 +106,7 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(ro
         "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/aa_fail\n  - file: notebooks/bb_ok\n")
     (fake / "notebooks" / "aa_fail.ipynb").write_text(_notebook("x = 1", "raise ValueError('boom in the middle')"))
     (fake / "notebooks" / "bb_ok.ipynb").write_text(_notebook(
-        "import os, pathlib; pathlib.Path(os.environ['RLHFBOOK_RESULTS_DIR'], 'bb_ok.json').write_text('{}')"))
+        "import os, pathlib; pathlib.Path(os.environ['RLHFBOOK_RESULTS_DIR'], 'smoke', 'bb_ok.json').write_text('{}')"))
     for var in ("RLHFBOOK_RESULTS_DIR", "RLHFBOOK_RUNTIMES"):  # cli.run sets them; restore afterwards
         monkeypatch.setenv(var, "unset")
     assert cli.run(fake, [], "smoke") == 1

@@ -12,60 +12,114 @@ def make(profile="cpu"):
     return Results(profiles.resolve("00_toy_world", profile), seed=3, parameters={"profile": profile})
 
 
+def finding(r, name="f", per_seed=None, **kw):
+    per_seed = {0: 0.5, 1: 0.6, 2: 0.7} if per_seed is None else per_seed
+    return r.check(name, kind="finding", claim="c", paper="p", per_seed=per_seed, **kw)
+
+
 def test_finish_writes_metrics_checks_and_provenance(isolated):
     r = make()
     r.metric("accuracy", np.float32(0.5))
     r.metric("curve", np.array([1.0, math.nan]))
-    r.check("holds", claim="c", paper="0.9", ours=0.95, threshold=">= 0.9", passed=True)
+    finding(r, "holds", threshold=0.4)
     path = r.finish()
-    data = load("00_toy_world")
-    assert path.exists() and data["metrics"] == {"accuracy": 0.5, "curve": [1.0, None]}
+    data = load("00_toy_world", "cpu")
+    assert path == isolated / "results" / "cpu" / "00_toy_world.json"
+    assert data["metrics"] == {"accuracy": 0.5, "curve": [1.0, None]}
     assert data["checks"][0]["status"] == "pass" and data["profile"] == "cpu" and data["seed"] == 3
     assert data["environment"]["packages"]["torch"] and data["wall_time_s"] >= 0
-    assert "git_commit" in data
     json.dumps(data)  # plain JSON all the way down
 
 
-def test_failed_check_raises_after_writing(isolated):
-    r = make()
-    r.check("breaks", claim="c", paper="p", ours=0.1, threshold=">= 0.9", passed=False)
-    with pytest.raises(ReproductionFailure, match="breaks"):
+def test_each_profile_keeps_its_own_results(isolated):
+    for profile in ("smoke", "cpu"):
+        r = make(profile)
+        finding(r, threshold=0.4)
         r.finish()
-    assert load("00_toy_world")["checks"][0]["status"] == "fail"
+    assert load("00_toy_world", "smoke")["profile"] == "smoke"
+    assert load("00_toy_world", "cpu")["profile"] == "cpu"
+
+
+def test_value_margin_and_spread_over_seeds():
+    r = make()
+    up = finding(r, "up", threshold=0.5, direction=">=")
+    down = finding(r, "down", threshold=0.5, direction="<=")
+    assert up.value == pytest.approx(0.6) and up.spread == pytest.approx(0.1)
+    assert up.margin == pytest.approx(0.1) and up.status == "pass"
+    assert down.margin == pytest.approx(-0.1) and down.status == "fail"
+    assert up.seeds == ["0", "1", "2"] and up.per_seed == {"0": 0.5, "1": 0.6, "2": 0.7}
+
+
+def test_the_rule_decides_when_given():
+    r = make()
+    c = finding(r, threshold=0.5, passed=False, rule="every seed clears the threshold")
+    assert c.margin > 0 and c.status == "fail" and c.rule.startswith("every seed")
+
+
+def test_a_finding_on_fewer_than_three_seeds_cannot_pass():
+    r = make()
+    two = finding(r, "two", per_seed={0: 0.9, 1: 0.8}, threshold=0.5)
+    assert two.status == "not reproduced" and two.explanation.startswith("evaluated on 2 seeds")
+    control = r.check("ctl", kind="control", claim="c", paper="p", per_seed={0: 1.0}, threshold=0.5)
+    assert control.status == "not reproduced" and "evaluated on 1 seed;" in control.explanation
+    unit = finding(r, "unit", per_seed={0: 0.9}, threshold=0.5, spread=0.01,
+                   single_seed="one run over 4,000 pairs; spread is a bootstrap standard error")
+    assert unit.status == "pass" and unit.spread == 0.01
+    sanity = r.check("s", kind="sanity", claim="c", paper="p", value=True)
+    assert sanity.status == "pass" and sanity.margin is None
 
 
 def test_not_reproduced_is_recorded_with_its_explanation_and_does_not_raise(isolated):
     r = make()
-    r.check("too small", claim="c", paper="p", ours=0.1, threshold=">= 0.9", passed=False,
-            not_reproduced="needs a 7B model")
+    finding(r, "too small", threshold=0.9, not_reproduced="needs a 7B model")
     r.finish()
-    check = load("00_toy_world")["checks"][0]
+    check = load("00_toy_world", "cpu")["checks"][0]
     assert check["status"] == "not reproduced" and check["explanation"] == "needs a 7B model"
 
 
-def test_not_reproduced_turns_into_pass_when_the_finding_holds(isolated):
-    r = make()
-    c = r.check("holds now", claim="c", paper="p", ours=1, threshold=">= 0.9", passed=True, not_reproduced="x")
+def test_not_reproduced_turns_into_pass_when_the_finding_holds():
+    c = finding(make(), threshold=0.5, not_reproduced="x")
     assert c.status == "pass" and c.explanation == ""
 
 
-def test_smoke_profile_does_not_evaluate_checks(isolated):
-    r = make("smoke")
-    c = r.check("tiny", claim="c", paper="p", ours=0.1, threshold=">= 0.9", passed=False)
-    assert c.status == "not evaluated"
-    r.finish()  # does not raise
+def test_a_failed_precondition_makes_the_check_not_evaluated():
+    c = finding(make(), threshold=0.5, not_evaluable="PPO did not beat SFT")
+    assert c.status == "not evaluated" and c.explanation == "PPO did not beat SFT"
 
 
-def test_bad_use_is_a_clear_error(isolated):
+def test_failed_check_raises_after_writing(isolated):
+    r = make()
+    finding(r, "breaks", threshold=0.9)
+    with pytest.raises(ReproductionFailure, match="breaks"):
+        r.finish()
+    assert load("00_toy_world", "cpu")["checks"][0]["status"] == "fail"
+
+
+def test_smoke_profile_does_not_evaluate_checks():
+    assert finding(make("smoke"), threshold=0.9).status == "not evaluated"
+
+
+def test_bad_use_is_a_clear_error():
     r = make()
     with pytest.raises(ValueError, match="at least one reproduction check"):
         r.finish()
-    r.check("a", claim="c", paper="p", ours=1, threshold="t", passed=True)
+    with pytest.raises(ValueError, match="unknown kind 'claim'; valid kinds: finding, control, sanity"):
+        r.check("k", kind="claim", claim="c", paper="p", value=1)
+    with pytest.raises(ValueError, match="direction must be"):
+        r.check("d", kind="sanity", claim="c", paper="p", value=1, threshold=0, direction=">")
+    with pytest.raises(ValueError, match="'ours' must map names to numbers or text; curve holds a container"):
+        r.check("o", kind="sanity", claim="c", paper="p", value=1, ours={"curve": [1, 2]})
+    finding(r, "a", threshold=0.1)
     with pytest.raises(ValueError, match="recorded twice"):
-        r.check("a", claim="c", paper="p", ours=1, threshold="t", passed=True)
+        finding(r, "a", threshold=0.1)
 
 
-def test_table_lists_checks(isolated):
+def test_table_renders_every_check_without_truncation():
     r = make()
-    r.check("a", claim="c", paper="p", ours=1, threshold="t", passed=True)
-    assert list(r.table().index) == ["a"] and r.table().loc["a", "status"] == "pass"
+    long_claim = "a claim " * 40
+    r.check("a", kind="sanity", claim=long_claim, paper="p", value=True)
+    finding(r, "b", threshold=0.5)
+    html = r.table().data
+    assert long_claim.strip() in html and "…" not in html
+    assert html.index(">b<") < html.index(">a<")  # findings before sanity checks
+    assert "+0.1 ± 0.1 over 3 seeds" in html and "0.6 (needs ≥ 0.5)" in html

@@ -21,3 +21,23 @@ if not online():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _one_line_errors() -> None:
+    """In a notebook, show a bad profile or parameter as one line, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from .profiles import ParameterError
+
+    def handler(shell, etype, evalue, tb, tb_offset=None):
+        shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])
+
+    shell.set_custom_exc((ParameterError,), handler)
+
+
+_one_line_errors()

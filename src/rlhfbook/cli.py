@@ -1,10 +1,12 @@
 """``python -m rlhfbook run | build | check``: execute chapters, build the book, check notebooks.
 
-* ``run [CHAPTER ...] --profile P`` executes chapters with papermill, one at a time, into
-  ``_build/executed/P/`` (the committed notebooks are never written). A chapter is skipped
-  when its notebook, the ``src`` package and the pinned dependencies are unchanged since its
-  last successful run in that profile (``--force`` re-runs). A failing chapter is reported
-  with the failing cell's source and error; the others still run; the exit code is 1.
+* ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
+  papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
+  by side in worker processes (default: one per core; chapter 00, which trains the cached
+  base policies, first). Results go to ``results/P/``. A chapter is skipped when its
+  notebook, the ``src`` package, the pinned dependencies and the parameters are unchanged
+  since its last successful run in that profile (``--force`` re-runs). A failing chapter is
+  reported with the failing cell's source and error; the others still run; the exit code is 1.
 * ``build --profile P`` renders the scorecard from the results and builds the HTML book
   from the executed notebooks into ``_build/html``.
 * ``check`` reports notebook pairs that are out of sync, carry outputs or lack a part.
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import chapters as chapters_mod
-from . import scorecard
+from . import progress, scorecard
 
 EXIT_USAGE = 2
 
@@ -33,22 +35,56 @@ def executed_dir(root: Path, profile: str) -> Path:
 
 
 def results_dir(root: Path, profile: str) -> Path:
-    """``results/`` for the book's default ``cpu`` profile, ``results/<profile>/`` otherwise."""
-    return root / "results" if profile == "cpu" else root / "results" / profile
+    """``results/<profile>/``: each profile keeps its own results."""
+    return root / "results" / profile
 
 
 def runtimes_path(root: Path) -> Path:
     return root / "results" / "runtimes.json"
 
 
-def cache_key(root: Path, chapter: str, profile: str) -> str:
-    """Hash of the chapter notebook, every file of the ``src`` package, and the pins."""
-    h = hashlib.sha256(f"{chapter}:{profile}".encode())
+def cache_key(root: Path, chapter: str, profile: str, parameters: dict | None = None) -> str:
+    """Hash of the chapter notebook, every file of the ``src`` package, the pins and the parameters."""
+    h = hashlib.sha256(f"{chapter}:{profile}:{json.dumps(parameters or {}, sort_keys=True)}".encode())
     files = [root / "notebooks" / f"{chapter}.ipynb", root / "constraints.txt"]
     files += sorted(p for p in (root / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def parse_value(text: str):
+    """A ``-p NAME VALUE`` value as papermill reads it: int, float, True/False/None, else text."""
+    literals = {"True": True, "False": False, "None": None}
+    if text in literals:
+        return literals[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def declared_parameters(notebook: Path) -> list[str]:
+    """Names the notebook's ``parameters`` cell assigns."""
+    from .profiles import assigned_names
+
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return assigned_names(chapters_mod._source(cell))
+    return []
+
+
+def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
+    """Every ``-p`` name must be declared by every chapter it is passed to (one-line error)."""
+    for chapter in chapters:
+        declared = declared_parameters(root / "notebooks" / f"{chapter}.ipynb")
+        unknown = [n for n in parameters if n not in declared]
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for {chapter}; "
+                             f"its parameters: {', '.join(declared)}")
 
 
 def _failing_cell(notebook: Path) -> tuple[str, str]:
@@ -70,48 +106,112 @@ def _record_runtime(root: Path, chapter: str, profile: str, seconds: float) -> N
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def run(root: Path, names: list[str], profile: str, force: bool = False) -> int:
-    """Execute chapters one at a time; returns the number of failed chapters."""
+def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[bool, float, str]:
+    """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error)."""
     import papermill
-    from tqdm.auto import tqdm
 
+    output = executed_dir(root, profile) / f"{chapter}.ipynb"
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(root / "notebooks" / f"{chapter}.ipynb"), str(output),
+            parameters={"profile": profile, **parameters}, cwd=str(root), kernel_name="python3",
+            progress_bar=False, log_output=False,
+        )
+    except papermill.PapermillExecutionError:
+        source, error = _failing_cell(output)
+        return False, time.perf_counter() - start, f"  --- failing cell ---\n{source}\n  --- error ---\n  {error}"
+    return True, time.perf_counter() - start, ""
+
+
+def _schedule(root: Path, chapters: list[str], profile: str) -> tuple[list[str], list[str]]:
+    """Chapter 00 (it builds the cached base policies) first, then the rest, longest first."""
+    from . import profiles
+    from .profiles import budget_minutes
+
+    first = [c for c in chapters if c.startswith("00_")]
+    measured = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
+
+    def expected(c):
+        if c in measured and profile in measured[c]:
+            return measured[c][profile]
+        return budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
+
+    return first, sorted((c for c in chapters if c not in first), key=expected, reverse=True)
+
+
+def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: int | None = None,
+        parameters: dict | None = None) -> int:
+    """Execute chapters, ``jobs`` at a time in worker processes; returns the number that failed.
+
+    Each worker runs one chapter's kernel with one torch thread, so a chapter's numbers are
+    the same whether it runs alone or beside another.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    parameters = dict(parameters or {})
     chapters = chapters_mod.resolve_chapters(root, names)
+    check_parameters(root, chapters, parameters)
+    jobs = max(1, jobs or os.cpu_count() or 1)
     out_dir, res_dir = executed_dir(root, profile), results_dir(root, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     res_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["RLHFBOOK_RESULTS_DIR"] = str(res_dir)
+    os.environ["RLHFBOOK_RESULTS_DIR"] = str(root / "results")
     os.environ["RLHFBOOK_RUNTIMES"] = str(runtimes_path(root))
-    failed = []
-    bar = tqdm(chapters, desc=f"chapters ({profile})", unit="chapter", file=sys.stdout)
-    for chapter in bar:
-        bar.set_postfix_str(chapter)
-        output, key_file = out_dir / f"{chapter}.ipynb", out_dir / f"{chapter}.key"
-        key = cache_key(root, chapter, profile)
-        if not force and key_file.exists() and key_file.read_text() == key and output.exists() \
-                and (res_dir / f"{chapter}.json").exists():
-            tqdm.write(f"  {chapter}: unchanged since its last run, skipped (--force re-runs)", file=sys.stdout)
+    os.environ[progress.BATCH_ENV] = "1"
+    todo, failed, keys = [], [], {}
+    for chapter in chapters:
+        key_file = out_dir / f"{chapter}.key"
+        keys[chapter] = cache_key(root, chapter, profile, parameters)
+        if not force and key_file.exists() and key_file.read_text() == keys[chapter] \
+                and (out_dir / f"{chapter}.ipynb").exists() and (res_dir / f"{chapter}.json").exists():
+            print(f"  {chapter}: unchanged since its last run, skipped (--force re-runs)", flush=True)
             continue
         key_file.unlink(missing_ok=True)
-        start = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(root / "notebooks" / f"{chapter}.ipynb"), str(output),
-                parameters={"profile": profile}, cwd=str(root), kernel_name="python3",
-                progress_bar=False, log_output=False,
-            )
-        except papermill.PapermillExecutionError:
-            source, error = _failing_cell(output)
-            failed.append(chapter)
-            tqdm.write(f"  {chapter}: FAILED after {time.perf_counter() - start:.0f} s\n"
-                       f"  --- failing cell ---\n{source}\n  --- error ---\n  {error}", file=sys.stdout)
-            continue
-        seconds = time.perf_counter() - start
-        key_file.write_text(key)
-        _record_runtime(root, chapter, profile, seconds)
-        tqdm.write(f"  {chapter}: ok in {seconds:.0f} s", file=sys.stdout)
+        todo.append(chapter)
+    start = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, max(1, len(todo))), mp_context=context) as pool:
+        for stage in _schedule(root, todo, profile):
+            if stage:
+                print(f"running {', '.join(stage)} ({profile}, {min(jobs, len(stage))} at a time)", flush=True)
+            futures = {pool.submit(execute, root, c, profile, parameters): c for c in stage}
+            for future in as_completed(futures):
+                chapter = futures[future]
+                ok, seconds, error = future.result()
+                if ok:
+                    (out_dir / f"{chapter}.key").write_text(keys[chapter])
+                    _record_runtime(root, chapter, profile, seconds)
+                    print(f"  {chapter}: ok in {seconds:.0f} s", flush=True)
+                else:
+                    failed.append(chapter)
+                    print(f"  {chapter}: FAILED after {seconds:.0f} s\n{error}", flush=True)
+    if todo:
+        print(f"{len(todo)} chapter(s) in {time.perf_counter() - start:.0f} s wall", flush=True)
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
     return len(failed)
+
+
+def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
+    """An executed notebook as the book shows it.
+
+    Papermill's injected parameters cell is removed from the page, and the runtime table
+    at the top is re-rendered from ``runtimes.json`` (the status page's source), so it
+    shows the wall time of the run the page comes from.
+    """
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if cell["cell_type"] == "code" and "display.runtime_table(" in chapters_mod._source(cell):
+            table = scorecard.runtime_table(chapter, runtimes)
+            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "display_data"
+                               or "text/html" not in o.get("data", {})] + [
+                {"output_type": "display_data", "metadata": {},
+                 "data": {"text/html": table, "text/plain": "runtime table"}}]
+    return nb
 
 
 def build(root: Path, profile: str) -> Path:
@@ -127,11 +227,13 @@ def build(root: Path, profile: str) -> Path:
     shutil.copytree(root / "book", site / "book")
     shutil.copy(root / "_config.yml", site / "_config.yml")
     (site / "notebooks").mkdir()
-    for chapter in chapters:
-        shutil.copy(executed_dir(root, profile) / f"{chapter}.ipynb", site / "notebooks" / f"{chapter}.ipynb")
     runtimes = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
-    (site / "book" / "scorecard.md").write_text(scorecard.render(chapters, results_dir(root, profile)))
-    (site / "book" / "status.md").write_text(scorecard.render_status(chapters, results_dir(root, profile), runtimes))
+    for chapter in chapters:
+        nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
+        (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
+    (site / "book" / "scorecard.md").write_text(scorecard.render(chapters, results_dir(root, profile), profile))
+    (site / "book" / "status.md").write_text(
+        scorecard.render_status(chapters, results_dir(root, profile), runtimes, profile))
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(root),
@@ -160,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
     p_run.add_argument("--profile", default="cpu")
     p_run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
+    p_run.add_argument("--jobs", "-j", type=int, default=None,
+                       help="chapters run side by side (default: the number of cores)")
+    p_run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="set a chapter parameter, e.g. -p seed 3 (as papermill's -p)")
     p_build = sub.add_parser("build", help="render the scorecard and build the HTML book")
     p_build.add_argument("--profile", default="cpu")
     sub.add_parser("check", help="check the notebook pairs")
@@ -169,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "profile", "cpu") not in PROFILES:
             raise ValueError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}")
         if args.command == "run":
-            return 1 if run(root, args.chapters, args.profile, args.force) else 0
+            parameters = {name: parse_value(value) for name, value in args.parameter}
+            return 1 if run(root, args.chapters, args.profile, args.force, args.jobs, parameters) else 0
         if args.command == "build":
             print(f"The book is ready: open {build(root, args.profile)}")
             return 0

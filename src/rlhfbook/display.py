@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-from . import profiles
 
 
 def show_source(*objects: object) -> None:
@@ -23,22 +22,19 @@ def show_source(*objects: object) -> None:
 
 
 def measured_runtimes() -> dict[str, dict[str, float]]:
-    """Wall times of the latest `rlhfbook run` per chapter and profile, in seconds."""
+    """Wall times of the latest ``rlhfbook run`` per chapter and profile, in seconds.
+
+    The same file the status page reads; ``rlhfbook build`` re-renders this table in each
+    executed chapter from it, so a chapter shows the wall time of the run it comes from.
+    """
     path = Path(os.environ.get("RLHFBOOK_RUNTIMES", "results/runtimes.json"))
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def runtime_table(chapter: str):
-    """Budget and latest measured wall time of ``chapter`` per profile (a DataFrame)."""
-    import pandas as pd
+    """Budget and latest measured wall time of ``chapter`` per profile (displayable HTML)."""
+    from IPython.display import HTML
 
-    measured = measured_runtimes().get(chapter, {})
-    rows = [
-        {
-            "profile": p,
-            "budget (min)": budget,
-            "latest measured (min)": round(measured[p] / 60, 1) if p in measured else "not run yet",
-        }
-        for p, budget in profiles.budget_minutes(chapter).items()
-    ]
-    return pd.DataFrame(rows).set_index("profile")
+    from . import scorecard
+
+    return HTML(scorecard.runtime_table(chapter, measured_runtimes()))

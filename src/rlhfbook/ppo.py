@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from .progress import track
 
 from .rollout import Rollout, forward_logits, forward_values, generate, token_logprobs
 
@@ -353,7 +353,7 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
     moments = RunningMoments()
     log: list[dict[str, float]] = []
     backward_samples = critic_backward_samples = 0
-    for it in tqdm(range(cfg.iterations), desc=desc, disable=not progress):
+    for it in track(range(cfg.iterations), desc=desc, enabled=progress):
         start = time.perf_counter()
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
         prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]

@@ -17,6 +17,11 @@ from types import MappingProxyType
 from typing import Any
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects
+
+
+class ParameterError(ValueError):
+    """A bad chapter, profile or parameter: shown to the reader as one line."""
 
 # Chapter -> profile -> settings. Every profile of a chapter has the same keys.
 _TABLE: dict[str, dict[str, dict[str, Any]]] = {
@@ -97,12 +102,12 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
-    "05_strategic_games": {"smoke": 1, "cpu": 5, "gpu": 30},
-    "01_ppo_max": {"smoke": 0.5, "cpu": 6, "gpu": 20},
-    "00_toy_world": {"smoke": 1, "cpu": 5, "gpu": 10},
-    "02_dpo_ranking": {"smoke": 1, "cpu": 6, "gpu": 20},
-    "03_pf_ppo": {"smoke": 1, "cpu": 6, "gpu": 30},
-    "04_reward_distance": {"smoke": 0.5, "cpu": 4, "gpu": 10},
+    "00_toy_world": {"smoke": 1, "cpu": 2.5, "gpu": 10},
+    "01_ppo_max": {"smoke": 0.5, "cpu": 5, "gpu": 20},
+    "02_dpo_ranking": {"smoke": 1, "cpu": 4, "gpu": 20},
+    "03_pf_ppo": {"smoke": 1, "cpu": 4, "gpu": 30},
+    "04_reward_distance": {"smoke": 0.5, "cpu": 1.5, "gpu": 10},
+    "05_strategic_games": {"smoke": 1, "cpu": 3.5, "gpu": 30},
 }
 
 
@@ -152,19 +157,60 @@ def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
     An override of ``None`` keeps the profile's value, so a parameters cell can carry
     ``model_name = None`` and only a non-``None`` value changes anything.
     """
+    check_injected()
     if chapter not in _TABLE:
-        raise ValueError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(chapters())}")
+        raise ParameterError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(chapters())}")
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+        raise ParameterError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
     settings = dict(_TABLE[chapter][profile])
     unknown = sorted(set(overrides) - set(settings))
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r}; "
             f"valid parameters: {', '.join(sorted(settings))}"
         )
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Profile(chapter, profile, settings)
+
+
+def assigned_names(source: str) -> list[str]:
+    """Names a cell's source assigns at top level (a parameters cell: ``seed = 0``)."""
+    import ast
+
+    names = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
+    """Names papermill injected that the chapter's parameters cell does not declare.
+
+    ``history`` is the kernel's input history (IPython's ``In``): papermill's injected cell
+    starts with ``# Parameters`` and directly follows the chapter's parameters cell.
+    Returns (unknown names, declared names).
+    """
+    for i in range(len(history) - 1, 0, -1):
+        if history[i].lstrip().startswith(PAPERMILL_HEADER):
+            declared = assigned_names(history[i - 1])
+            return [n for n in assigned_names(history[i]) if n not in declared], declared
+    return [], []
+
+
+def check_injected() -> None:
+    """In a papermill run, stop at once on a parameter the chapter does not declare."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    unknown, declared = unknown_injected([str(s) for s in shell.user_ns.get("In", [])])
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                             f"this chapter's parameters: {', '.join(declared)}")
 
 
 def budget_minutes(chapter: str) -> dict[str, float]:

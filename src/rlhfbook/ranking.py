@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from .progress import track
 
 from .rollout import Rollout, encode_prompts, sequence_logprob
 
@@ -75,7 +75,7 @@ def sequence_logprobs(
     was_training = model.training
     model.eval()
     sums, counts = [], []
-    for start in tqdm(range(0, len(prompts), batch_size), desc="log-likelihoods", disable=not progress):
+    for start in track(range(0, len(prompts), batch_size), desc="log-likelihoods", enabled=progress):
         batch = encode_responses(tokenizer, prompts[start:start + batch_size],
                                  responses[start:start + batch_size], **encode_kwargs)
         sums.append(sequence_logprob(model, batch).double().cpu().numpy())

@@ -1,18 +1,29 @@
-"""Record each chapter's metrics and reproduction checks to ``results/<chapter>.json``.
+"""Record each chapter's metrics and checks to ``results/<profile>/<chapter>.json``.
 
 A chapter creates one :class:`Results` right after its parameters cell, records metrics
-and named reproduction checks as it goes, and calls :meth:`Results.finish` in its last
-cell. ``finish`` writes the JSON *first* and only then, in the ``cpu`` and ``gpu``
-profiles, raises :class:`ReproductionFailure` if a check failed, so the evidence of a
-failure is always on disk. The scorecard page is rendered from these files.
+and named checks as it goes, and calls :meth:`Results.finish` in its last cell. ``finish``
+writes the JSON *first* and only then, in the ``cpu`` and ``gpu`` profiles, raises
+:class:`ReproductionFailure` if a check failed, so the evidence of a failure is always on
+disk. The scorecard page is rendered from these files; each profile keeps its own folder,
+so a ``smoke`` run never changes what the ``cpu`` scorecard says.
 
-Check statuses:
+Every check has a *kind* (the findings contract):
 
-* ``pass`` / ``fail`` -- the comparison the chapter states, evaluated on this run;
-* ``not evaluated`` -- the ``smoke`` profile (too small to mean anything);
-* ``not reproduced`` -- the finding does not hold at this scale after honest effort. The
-  chapter declares this up front with an explanation; the threshold stays what the
-  issue set, so the check turns into ``pass`` by itself if the finding ever holds.
+* ``finding`` -- a claim of the paper, in an experiment that could show the opposite;
+* ``control`` -- what the paper's mechanism predicts must *not* happen, or a precondition
+  the finding needs;
+* ``sanity`` -- identities, invariances, bookkeeping, determinism: true by construction of
+  correct code.
+
+and records its seeds, the decisive number per seed, the value over seeds, the threshold
+with its direction, the signed margin (positive = the claim holds), the spread over seeds
+and the rule that combines them. Statuses:
+
+* ``pass`` / ``fail`` -- the rule, evaluated on this run;
+* ``not evaluated`` -- the ``smoke`` profile, or a check whose precondition failed;
+* ``not reproduced`` -- a finding that does not hold at this scale after honest effort
+  (with its explanation), or a finding / control on fewer than three seeds. The threshold
+  stays what the paper set, so the check turns into ``pass`` by itself if the finding holds.
 """
 
 from __future__ import annotations
@@ -26,10 +37,16 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from collections.abc import Mapping
+
+import numpy as np
 
 from .profiles import Profile
 
 STATUSES = ("pass", "fail", "not evaluated", "not reproduced")
+KINDS = ("finding", "control", "sanity")
+DIRECTIONS = (">=", "<=")
+MIN_SEEDS = 3  # a finding or control needs at least this many seeds to pass in cpu / gpu
 
 
 class ReproductionFailure(AssertionError):
@@ -38,13 +55,21 @@ class ReproductionFailure(AssertionError):
 
 @dataclass
 class Check:
-    """One named reproduction check of a paper's finding."""
+    """One named check: a paper's finding, a control, or a sanity check (see the module doc)."""
 
     name: str
+    kind: str  # finding | control | sanity
     claim: str  # the paper's finding, in one sentence
     paper: str  # the paper's value or statement
-    ours: Any  # our measured value
-    threshold: str  # the comparison that decides pass / fail, e.g. ">= 0.80"
+    ours: Any  # other measured numbers: readable text or a flat mapping name -> number
+    seeds: list  # the seeds the check was evaluated over
+    per_seed: dict  # seed -> the decisive number
+    value: Any  # the decisive number over seeds (mean unless ``rule`` says otherwise)
+    threshold: float | None
+    direction: str  # ">=" or "<=": value direction threshold means the claim holds
+    margin: float | None  # value - threshold, signed so that positive means the claim holds
+    spread: float | None  # std over seeds, or a bootstrap standard error (said in ``rule``)
+    rule: str  # how seeds combine, in words
     status: str
     explanation: str = ""
 
@@ -62,9 +87,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def results_dir() -> Path:
-    """Where results go: ``$RLHFBOOK_RESULTS_DIR``, else ``./results``."""
-    return Path(os.environ.get("RLHFBOOK_RESULTS_DIR", "results"))
+def _flat_ours(name: str, ours: Any) -> Any:
+    """``ours`` as readable text or a flat mapping of named numbers (never nested)."""
+    if isinstance(ours, Mapping):
+        flat = {str(k): _plain(v) for k, v in ours.items()}
+        nested = [k for k, v in flat.items() if isinstance(v, (dict, list))]
+        if nested:
+            raise ValueError(f"check {name!r}: 'ours' must map names to numbers or text; "
+                             f"{', '.join(nested)} hold{'s' * (len(nested) == 1)} a container (use per_seed)")
+        return flat
+    return _plain(ours)
+
+
+def results_dir(profile: str) -> Path:
+    """Where a profile's results go: ``$RLHFBOOK_RESULTS_DIR/<profile>`` (default ``results/<profile>``)."""
+    return Path(os.environ.get("RLHFBOOK_RESULTS_DIR", "results")) / profile
 
 
 def _git_commit() -> str | None:
@@ -119,34 +156,74 @@ class Results:
         return value
 
     def check(
-        self, name: str, *, claim: str, paper: str, ours: Any, threshold: str, passed: bool,
-        not_reproduced: str = "",
+        self, name: str, *, kind: str, claim: str, paper: str,
+        per_seed: Mapping[Any, float] | None = None, value: Any = None,
+        threshold: float | None = None, direction: str = ">=", spread: float | None = None,
+        rule: str = "", passed: bool | None = None, ours: str | Mapping[str, Any] = "",
+        single_seed: str = "", not_reproduced: str = "", not_evaluable: str = "",
     ) -> Check:
-        """Record a reproduction check.
+        """Record one check under the findings contract.
 
-        ``passed`` is the comparison evaluated on this run. ``not_reproduced`` is the
-        chapter's explanation for a finding known not to hold at this scale; it only
-        matters when ``passed`` is false.
+        ``per_seed`` maps each seed to the decisive number; ``value`` defaults to their mean
+        and ``spread`` to their standard deviation (ddof 1). ``margin`` is
+        ``value - threshold`` for ``>=`` and ``threshold - value`` for ``<=``, so positive
+        means the claim holds. ``passed`` is the chapter's rule evaluated on this run (say
+        the rule in ``rule``); by default it is ``margin >= 0``, or ``bool(value)`` when there
+        is no threshold.
+
+        A ``finding`` or ``control`` on fewer than :data:`MIN_SEEDS` seeds cannot pass: it is
+        recorded as ``not reproduced`` ("evaluated on N seeds") unless ``single_seed`` says
+        why one seed is the unit (``spread`` is then a bootstrap standard error).
+        ``not_reproduced`` is the chapter's explanation for a finding that does not hold at
+        this scale; ``not_evaluable`` marks a check whose precondition (a control) failed.
         """
         if any(c.name == name for c in self.checks):
             raise ValueError(f"check {name!r} recorded twice")
-        if not self.profile.asserts_checks:
-            status = "not evaluated"
-        elif passed:
-            status = "pass"
-        else:
-            status = "not reproduced" if not_reproduced else "fail"
-        check = Check(name, claim, paper, _plain(ours), threshold, status,
-                      not_reproduced if status == "not reproduced" else "")
+        if kind not in KINDS:
+            raise ValueError(f"check {name!r}: unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"check {name!r}: direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+        ours = _flat_ours(name, ours)
+        per_seed = {str(k): _plain(v) for k, v in (per_seed or {}).items()}
+        numbers = [float(v) for v in per_seed.values() if v is not None]
+        if value is None and numbers:
+            value = float(np.mean(numbers))
+        value = _plain(value)
+        if spread is None and len(numbers) >= 2:
+            spread = float(np.std(numbers, ddof=1))
+        margin = None
+        if threshold is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            margin = value - threshold if direction == ">=" else threshold - value
+        if passed is None:
+            passed = margin >= 0 if margin is not None else bool(value)
+        status, explanation = self._status(kind, bool(passed), len(per_seed), single_seed, not_reproduced,
+                                           not_evaluable)
+        check = Check(name, kind, claim, paper, ours, list(per_seed), per_seed, value, _plain(threshold),
+                      direction, _plain(margin), _plain(spread), rule, status, explanation)
         self.checks.append(check)
         return check
 
-    def table(self):
-        """The checks as a pandas DataFrame, for display in the chapter."""
-        import pandas as pd
+    def _status(self, kind: str, passed: bool, n_seeds: int, single_seed: str, not_reproduced: str,
+                not_evaluable: str) -> tuple[str, str]:
+        """Status and explanation of a check (see :meth:`check`)."""
+        if not self.profile.asserts_checks:
+            return "not evaluated", ""
+        if not_evaluable:
+            return "not evaluated", not_evaluable
+        few_seeds = kind != "sanity" and n_seeds < MIN_SEEDS and not single_seed
+        if passed and not few_seeds:
+            return "pass", ""
+        if passed:
+            return "not reproduced", f"evaluated on {n_seeds} seed{'s' * (n_seeds != 1)}; a {kind} needs at least {MIN_SEEDS}."
+        if not_reproduced:
+            return "not reproduced", not_reproduced
+        return "fail", ""
 
-        rows = [{k: v for k, v in asdict(c).items() if k != "claim"} for c in self.checks]
-        return pd.DataFrame(rows).set_index("name")
+    def table(self):
+        """The checks as the scorecard shows them (verdict, claim, value vs threshold, margin)."""
+        from . import tables
+
+        return tables.checks_html([asdict(c) for c in self.checks])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,7 +241,7 @@ class Results:
         }
 
     def path(self) -> Path:
-        return results_dir() / f"{self.chapter}.json"
+        return results_dir(self.profile.name) / f"{self.chapter}.json"
 
     def finish(self) -> Path:
         """Write the JSON, then raise :class:`ReproductionFailure` if a check failed."""
@@ -181,6 +258,6 @@ class Results:
         return path
 
 
-def load(chapter: str, directory: Path | None = None) -> dict[str, Any]:
-    """Read back one chapter's results JSON."""
-    return json.loads(((directory or results_dir()) / f"{chapter}.json").read_text())
+def load(chapter: str, profile: str = "cpu") -> dict[str, Any]:
+    """Read back one chapter's results JSON of ``profile``."""
+    return json.loads((results_dir(profile) / f"{chapter}.json").read_text())

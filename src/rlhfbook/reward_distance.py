@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
+from .progress import track
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int
     interpolated in ``n_steps`` steps; for every point the symmetric normalised regret between R1 and
     R_i and all grid distances. Returns ``(regret[N], {(c, n, m): distance[N]}, env_index[N], mdps)``."""
     regrets, grids, env_ids, mdps = [], [], [], []
-    for e in tqdm(range(n_envs), desc="random MDPs", disable=not progress):
+    for e in track(range(n_envs), desc="random MDPs", enabled=progress):
         mdp = random_mdp(rng, n_states, n_actions, gamma)
         mdps.append(mdp)
         for _ in range(n_pairs):

@@ -1,18 +1,21 @@
-"""Render the scorecard and status pages from the chapters' results JSON."""
+"""Render the scorecard and status pages from the chapters' results JSON.
+
+The scorecard opens with totals per chapter and for the book, then shows one compact
+table per chapter (findings and controls first, sanity checks folded away), rendered by
+:mod:`rlhfbook.tables` so that it fits the book's column. The status page gives each
+chapter's provenance and its wall time against its budget.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
-STATUS_BADGE = {"pass": "✅ pass", "fail": "❌ fail", "not evaluated": "⚪ not evaluated",
-                "not reproduced": "🟠 not reproduced"}
+from . import profiles, tables
 
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        value = f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+TOTAL_COLUMNS = ("findings reproduced", "findings not reproduced", "findings failed",
+                 "controls holding", "sanity passing")
 
 
 def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
@@ -20,56 +23,122 @@ def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
             for c in chapters if (results_dir / f"{c}.json").exists()}
 
 
-def render(chapters: list[str], results_dir: Path) -> str:
-    """Markdown of the scorecard: one row per reproduction check of every chapter."""
+def totals(checks: list[dict]) -> dict[str, str]:
+    """Counts of one chapter's checks by kind and verdict, as the scorecard's totals row."""
+    def count(kind, *statuses):
+        return sum(c.get("kind") == kind and c["status"] in statuses for c in checks)
+
+    def of(kind, n):
+        total = sum(c.get("kind") == kind for c in checks)
+        return f"{n} of {total}" if total else "—"
+
+    n_find = sum(c.get("kind") == "finding" for c in checks)
+    return {
+        "findings reproduced": f"{count('finding', 'pass')} of {n_find}" if n_find else "—",
+        "findings not reproduced": str(count("finding", "not reproduced")) if n_find else "—",
+        "findings failed": str(count("finding", "fail")) if n_find else "—",
+        "controls holding": of("control", count("control", "pass")),
+        "sanity passing": of("sanity", count("sanity", "pass")),
+    }
+
+
+def render(chapters: list[str], results_dir: Path, profile: str = "cpu") -> str:
+    """Markdown (with HTML tables) of the scorecard of ``profile``."""
+    records = _load(chapters, results_dir)
+    every = [c for r in records.values() for c in r["checks"]]
     lines = [
         "# Scorecard",
         "",
-        "Every reproduction check of every chapter, as measured by the build that produced this",
-        "page. *Paper* is what the paper reports; *ours* is this build's value; *threshold* is the",
-        "comparison that decides the status. `not reproduced` marks a finding that does not hold at",
-        "this scale; its chapter shows the evidence.",
+        f"Every check of every chapter, as measured by the build that produced this page "
+        f"(the `{profile}` profile). A **finding** is a claim of the paper, tested where it could "
+        "fail; a **control** is what the paper's mechanism predicts must not happen, or a "
+        "precondition a finding needs; a **sanity** check holds by construction of correct code. "
+        "The margin is signed so that positive means the claim holds; the spread is the standard "
+        "deviation over seeds. A finding or control on fewer than three seeds cannot pass.",
         "",
-        "| chapter | check | claim | paper | ours | threshold | status |",
-        "|---|---|---|---|---|---|---|",
+        "## Totals",
+        "",
     ]
-    records = _load(chapters, results_dir)
+    rows = []
     for chapter in chapters:
+        link = f'<a href="../notebooks/{chapter}.html">{html.escape(chapter)}</a>'
         if chapter not in records:
-            lines.append(f"| {chapter} | — | no results: the chapter did not finish | | | | ❌ missing |")
+            rows.append([link] + [tables.verdict("fail") + " no results"] + [""] * (len(TOTAL_COLUMNS) - 1))
             continue
-        for c in records[chapter]["checks"]:
-            lines.append(
-                f"| [{chapter}](../notebooks/{chapter}.ipynb) | {_cell(c['name'])} | {_cell(c['claim'])} | "
-                f"{_cell(c['paper'])} | {_cell(c['ours'])} | {_cell(c['threshold'])} | {STATUS_BADGE[c['status']]} |"
-            )
+        rows.append([link] + list(totals(records[chapter]["checks"]).values()))
+    rows.append(["<strong>book</strong>"] + [f"<strong>{v}</strong>" for v in totals(every).values()])
+    lines += [tables.table(("chapter",) + TOTAL_COLUMNS, rows), ""]
+    for chapter in chapters:
+        lines += [f"## [{chapter}](../notebooks/{chapter}.ipynb)", ""]
+        if chapter not in records:
+            lines += ["No results: the chapter did not finish in this build.", ""]
+            continue
+        checks = records[chapter]["checks"]
+        main = [c for c in checks if c.get("kind") != "sanity"]
+        sanity = [c for c in checks if c.get("kind") == "sanity"]
+        if main:
+            lines += [tables.checks_table(main), ""]
+        if sanity:
+            passing = sum(c["status"] == "pass" for c in sanity)
+            lines += [f"<details><summary>Sanity checks: {passing} of {len(sanity)} passing</summary>",
+                      tables.checks_table(sanity), "</details>", ""]
     return "\n".join(lines) + "\n"
 
 
-def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]]) -> str:
-    """Markdown of the status page: provenance of each chapter's run, runtimes per profile."""
+def runtime_rows(chapter: str, runtimes: dict[str, dict[str, float]]) -> list[list[str]]:
+    """Per profile: budget, latest measured wall time (minutes), and whether it is over budget."""
+    measured = runtimes.get(chapter, {})
+    rows = []
+    for profile, budget in profiles.budget_minutes(chapter).items():
+        if profile in measured:
+            minutes = measured[profile] / 60
+            flag = "over budget" if minutes > budget else "within budget"
+            rows.append([profile, f"{budget:g}", f"{minutes:.1f}", flag])
+        else:
+            rows.append([profile, f"{budget:g}", "not run in this build", ""])
+    return rows
+
+
+RUNTIME_HEADER = ("profile", "budget (min)", "latest measured (min)", "")
+
+
+def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:
+    """HTML table of :func:`runtime_rows`, shown at the top of each chapter."""
+    return tables.table(RUNTIME_HEADER, runtime_rows(chapter, runtimes))
+
+
+def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]],
+                  profile: str = "cpu") -> str:
+    """Markdown of the status page: provenance of each chapter's run, wall time against budget."""
     lines = [
         "# Status of this build",
         "",
-        "Where and how each chapter of this book was executed. Wall time is measured inside the",
-        "chapter (from its first cell to its last); budgets are in each chapter's runtime table.",
+        f"Where and how each chapter of this book was executed (the `{profile}` profile). Wall time "
+        "is the whole notebook's, measured by `python -m rlhfbook run`; a chapter over its budget "
+        "is flagged, not failed.",
         "",
-        "| chapter | profile | seed | wall time (s) | commit | device | torch | transformers | trl |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for chapter, r in _load(chapters, results_dir).items():
         env = r["environment"]
-        lines.append(
-            f"| {chapter} | {r['profile']} | {r['seed']} | {r['wall_time_s']} | "
-            f"{(r['git_commit'] or 'n/a')[:10]} | {env.get('device')} | {env['packages'].get('torch')} | "
-            f"{env['packages'].get('transformers')} | {env['packages'].get('trl')} |"
-        )
-    profiles = sorted({p for per in runtimes.values() for p in per})
-    if profiles:
-        lines += ["", "## Latest measured runtimes per profile (minutes, whole notebook)", "",
-                  "| chapter | " + " | ".join(profiles) + " |", "|---" * (len(profiles) + 1) + "|"]
-        for chapter in chapters:
-            per = runtimes.get(chapter, {})
-            lines.append(f"| {chapter} | " + " | ".join(
-                f"{per[p] / 60:.1f}" if p in per else "—" for p in profiles) + " |")
+        rows.append([html.escape(x) for x in (
+            chapter, str(r["seed"]), (r["git_commit"] or "n/a")[:10], str(env.get("device")),
+            str(env["packages"].get("torch")), str(env["packages"].get("transformers")),
+            str(env["packages"].get("trl")))])
+    lines += [tables.table(("chapter", "seed", "commit", "device", "torch", "transformers", "trl"), rows), "",
+              "## Wall time against budget (minutes, whole notebook)", ""]
+    rows = []
+    for chapter in chapters:
+        measured = runtimes.get(chapter, {}).get(profile)
+        budget = profiles.budget_minutes(chapter)[profile]
+        if measured is None:
+            rows.append([chapter, f"{budget:g}", "not run", ""])
+        else:
+            over = measured / 60 > budget
+            rows.append([chapter, f"{budget:g}", f"{measured / 60:.1f}",
+                         tables.verdict("fail") + " over budget" if over else "within budget"])
+    total_budget = sum(profiles.budget_minutes(c)[profile] for c in chapters)
+    total = sum(runtimes.get(c, {}).get(profile, 0.0) for c in chapters) / 60
+    rows.append(["<strong>book</strong>", f"{total_budget:g}", f"{total:.1f}", "sum of chapters"])
+    lines += [tables.table(("chapter", "budget", "measured", ""), rows), ""]
     return "\n".join(lines) + "\n"

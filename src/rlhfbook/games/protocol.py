@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from ..progress import track
 
 from .base import SIDES, Build, Game, other
 from .players import Player, Turn
@@ -151,7 +151,7 @@ def run_league(games: Sequence[Game], players: Sequence[Player], opponents: Sequ
     jobs = [(gi, pi, si, int(oi)) for gi in range(len(games)) for pi in range(len(players))
             for si in range(len(SETTINGS))
             for oi in (order_rng.permutation(len(opponents)) if shuffle_opponents else range(len(opponents)))]
-    for match_id, (gi, pi, si, oi) in enumerate(tqdm(jobs, desc="league matches", disable=not progress)):
+    for match_id, (gi, pi, si, oi) in enumerate(track(jobs, desc="league matches", enabled=progress)):
         game, player, opponent = games[gi], players[pi], opponents[oi]
         role, tag = SETTINGS[si]
         sides = {role: player, other(role): opponent}

@@ -10,6 +10,7 @@ file hashes; a partial or corrupt folder fails verification and is rebuilt, neve
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -101,8 +102,12 @@ def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
     folder = cache_root() / "base_policies" / f"{task_name}-{profile}-{key}"
     if verify(folder, key):
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    _train(task_name, recipe, key, folder, progress)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # chapters run side by side: one trains, the others wait
+        if not verify(folder, key):
+            shutil.rmtree(folder, ignore_errors=True)
+            _train(task_name, recipe, key, folder, progress)
     return folder
 
 

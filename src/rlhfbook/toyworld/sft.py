@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..progress import track
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 
@@ -36,7 +36,7 @@ def supervised_finetune(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1), eta_min=lr / 10)
     model.train()
     losses = []
-    for _ in tqdm(range(steps), desc=f"SFT {task.name}", disable=not progress):
+    for _ in track(range(steps), desc=f"SFT {task.name}", enabled=progress):
         input_ids, mask, labels = demonstration_batch(task, tokenizer, batch_size, rng)
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
