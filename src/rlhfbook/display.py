@@ -21,6 +21,14 @@ def show_source(*objects: object) -> None:
         display(Markdown(f"`{module}.{obj.__qualname__}`\n\n```python\n{inspect.getsource(obj)}```"))
 
 
+def table(df, index: bool = True):
+    """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.tables.frame`):
+    full width, long text wrapped rather than cut, numbers to four significant digits."""
+    from .tables import frame
+
+    return frame(df, index=index)
+
+
 def measured_runtimes() -> dict[str, dict[str, float]]:
     """Wall times of the latest ``rlhfbook run`` per chapter and profile, in seconds.
 
