@@ -158,7 +158,7 @@ for name, folder in folders.items():
     record = policies.manifest(folder)
     print(f"{name}: {folder.name}, final SFT loss {record['train_losses'][-1]:.3f}")
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, folder in folders.items():
     losses = np.array(policies.manifest(folder)["train_losses"])
@@ -205,7 +205,7 @@ for name, folder in folders.items():
 
 table = pd.DataFrame(evaluation).T
 table.index.names = ["task", "policy"]
-table.round(3)
+display.table(table)
 
 # %%
 for (name, label), (out, scores) in samples.items():
@@ -213,7 +213,7 @@ for (name, label), (out, scores) in samples.items():
     for p, r, s in list(zip(out.prompts, out.responses, scores))[:3]:
         print(f"{p!r:32} -> {r!r:40} gold {s:.2f}")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, name in zip(axes, folders):
     for label in ("untrained", "SFT"):
@@ -239,32 +239,38 @@ for (name, label), row in evaluation.items():
 # ## Reproduction checks
 #
 # The toy world's own checks: the base policies are good enough to build on, and the world
-# is deterministic.
+# is deterministic. They are *sanity* checks: properties the book's code must have, not
+# findings of a paper. The findings start in chapter 1.
 
 # %%
 pref_gain = evaluation[("preference", "SFT")]["mean_gold"] - evaluation[("preference", "untrained")]["mean_gold"]
 results.check(
-    "preference SFT beats untrained", claim="SFT on demonstrations raises the mean gold reward of samples",
-    paper="n/a (toy world)", ours=round(float(pref_gain), 3), threshold="gain >= 1.0", passed=pref_gain >= 1.0,
+    "preference SFT beats untrained", kind="sanity",
+    claim="SFT on demonstrations raises the mean gold reward of samples",
+    paper="n/a (toy world)", value=float(pref_gain), threshold=1.0, direction=">=",
+    rule="gold gain of the SFT policy over the untrained one, on the evaluation prompts",
 )
 code_pass = evaluation[("code", "SFT")]["greedy_pass_at_1"]
 code_pass_untrained = evaluation[("code", "untrained")]["greedy_pass_at_1"]
 results.check(
-    "code SFT passes unit tests", claim="the SFT policy solves a fair share of programs, leaving room for RL",
-    paper="n/a (toy world)", ours=f"{code_pass:.3f} (untrained {code_pass_untrained:.3f})",
-    threshold="0.25 <= pass@1 <= 0.8, untrained <= 0.05",
+    "code SFT passes unit tests", kind="sanity",
+    claim="the SFT policy solves a fair share of programs, leaving room for RL",
+    paper="n/a (toy world)", value=float(code_pass), threshold=0.25, direction=">=",
+    ours={"untrained pass@1": float(code_pass_untrained)},
+    rule="0.25 <= SFT pass@1 <= 0.8 and untrained pass@1 <= 0.05",
     passed=0.25 <= code_pass <= 0.8 and code_pass_untrained <= 0.05,
 )
 eos = min(evaluation[(n, "SFT")]["eos_rate"] for n in folders)
 results.check(
-    "SFT policies end their responses", claim="sampled SFT responses end with EOS",
-    paper="n/a (toy world)", ours=round(eos, 3), threshold=">= 0.95", passed=eos >= 0.95,
+    "SFT policies end their responses", kind="sanity", claim="sampled SFT responses end with EOS",
+    paper="n/a (toy world)", value=float(eos), threshold=0.95, direction=">=",
+    rule="lowest EOS rate of the two SFT policies",
 )
 round_trip = all(evaluation[(n, label)]["round_trip"] for n in folders for label in ("untrained", "SFT"))
 results.check(
-    "tokenizer round trip", claim="decode(encode(text)) == text for every sampled response",
-    paper="n/a (toy world)", ours=round_trip, threshold="True", passed=round_trip,
-)
+    "tokenizer round trip", kind="sanity", claim="decode(encode(text)) == text for every sampled response",
+    paper="n/a (toy world)", value=round_trip,
+);
 
 # %% [markdown]
 # The last check trains a tiny policy twice from the same seed, in memory, and compares
@@ -280,13 +286,13 @@ def tiny_sft_weights():
 
 identical = bool(torch.equal(tiny_sft_weights(), tiny_sft_weights()))
 results.check(
-    "same seed, same weights", claim="SFT is bit-for-bit deterministic on the CPU",
-    paper="n/a (toy world)", ours=identical, threshold="True", passed=identical,
+    "same seed, same weights", kind="sanity", claim="SFT is bit-for-bit deterministic on the CPU",
+    paper="n/a (toy world)", value=identical,
 )
 results.table()
 
 # %%
-results.finish()
+results.finish();
 
 # %% [markdown]
 # ## Summary

@@ -83,7 +83,7 @@ device = env.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))
-print(f"SFT policy: {sft_path} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
+print(f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
       f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts")
 
 # %% [markdown]
@@ -106,7 +106,7 @@ print(pd.DataFrame({"prompt": sft_eval.prompts[:6], "response": sft_eval.respons
                     "gold": sft_gold[:6].numpy().round(2)}).to_string(index=False))
 print(f"\nSFT policy on {len(eval_prompts)} held-out prompts: gold reward {sft_gold.mean():.3f}, "
       f"length {sft_eval.lengths.float().mean():.1f} characters, EOS rate {sft_eval.has_eos.float().mean():.2f}")
-results.metric("sft_gold", sft_gold.mean().item())
+results.metric("sft_gold", sft_gold.mean().item());
 
 # %% [markdown]
 # ## 2. A reward model from preference pairs, with a built-in bias
@@ -149,7 +149,7 @@ rm_corr = float(np.corrcoef(p_a.numpy(), g_a.numpy())[0, 1])
 print(f"reward model trained in {rm_seconds:.1f} s; accuracy on held-out SFT pairs ranked by gold: "
       f"{rm_gold_acc:.2f}; correlation(proxy, gold) on SFT samples: {rm_corr:.2f}")
 results.metric("rm_gold_accuracy", rm_gold_acc)
-results.metric("rm_gold_correlation", rm_corr)
+results.metric("rm_gold_correlation", rm_corr);
 
 # %% [markdown]
 # Where is the reward model wrong? Probe it off the SFT distribution: take the best words of a
@@ -157,7 +157,7 @@ results.metric("rm_gold_correlation", rm_corr)
 # best word. The gold reward peaks at six distinct good words and falls for repetitions; the
 # reward model has never seen either regime.
 
-# %%
+# %% tags=["hide-input"]
 def probe(prompt, words):
     resp = [" ".join(words[:k]) for k in range(1, len(words) + 1)]
     ids = [tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for r in resp]
@@ -246,7 +246,7 @@ switches = ["reward_norm", "reward_clip", "kl_coef", "advantage_whiten", "advant
             "critic_warmup", "grad_clip"]
 table = pd.DataFrame({name: {s: getattr(config_for(o), s) for s in switches} for name, o in CONFIGS.items()})
 table.loc["critic init"] = ["SFT + fresh head", "reward model", "reward model", "reward model"]
-table
+display.table(table)
 
 # %%
 def repeat_rate(responses):
@@ -283,14 +283,14 @@ ppo_seconds = time.perf_counter() - t0
 sec_per_it = logs["seconds"].mean()
 print(f"{len(seeds) * len(CONFIGS)} PPO runs in {ppo_seconds:.0f} s; {sec_per_it:.2f} s per PPO iteration "
       f"({P.prompts_per_iteration} samples, 4 epochs; generation {logs['generate_s'].mean():.2f} s of it)")
-results.metric("seconds_per_ppo_iteration", sec_per_it)
+results.metric("seconds_per_ppo_iteration", sec_per_it);
 
 # %% [markdown]
 # The over-optimisation picture. Look at the vanilla panel: the proxy reward (reward model)
 # keeps rising while the gold reward turns down. Thin lines are seeds, thick lines the mean
 # over seeds (a moving average over 5 iterations, as all curves below).
 
-# %%
+# %% tags=["hide-input"]
 SMOOTH = 5
 
 
@@ -305,17 +305,19 @@ def curves(metric):
 
 
 proxy_c, gold_c, kl_c, len_c = curves("proxy_reward"), curves("gold_reward"), curves("kl"), curves("length")
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
-for ax, name in zip(axes, CONFIGS):
+fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharey=True, sharex=True)
+for ax, name in zip(axes.flat, CONFIGS):
     it = np.arange(P.iterations)
     for c, arr, label in (("C0", proxy_c[name], "proxy (reward model)"), ("C3", gold_c[name], "gold")):
         ax.plot(it, arr.T, color=c, lw=0.6, alpha=0.5)
         ax.plot(it, arr.mean(0), color=c, lw=2, label=label)
     ax.axhline(sft_gold.mean().item(), color="grey", ls=":", label="SFT gold")
     ax.set_title(name)
+for ax in axes[1]:
     ax.set_xlabel("PPO iteration")
-axes[0].set_ylabel("mean reward per response")
-axes[0].legend()
+for ax in axes[:, 0]:
+    ax.set_ylabel("mean reward per response")
+axes[0, 0].legend()
 fig.suptitle("Proxy vs gold reward during PPO")
 plt.tight_layout()
 plt.show()
@@ -324,8 +326,10 @@ plt.show()
 # The drift indicators the paper recommends watching: the KL to the SFT policy and the response
 # length. Configurations without a KL penalty drift far from the SFT policy.
 
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
+axes = axes.ravel()
+axes[3].axis("off")
 for name in CONFIGS:
     axes[0].plot(kl_c[name].mean(0), label=name)
     axes[1].plot(len_c[name].mean(0), label=name)
@@ -333,7 +337,7 @@ for name in CONFIGS:
 axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
 axes[1].set(title="Response length", xlabel="PPO iteration", ylabel="characters (incl. EOS)")
 axes[2].set(title="Perplexity of own samples", xlabel="PPO iteration", ylabel="perplexity")
-axes[0].legend(fontsize=8)
+axes[0].legend()
 plt.tight_layout()
 plt.show()
 
@@ -343,7 +347,7 @@ plt.show()
 # (the gold-optimal answer, six good words, is also longer than the SFT policy's typical one);
 # repeated words, which the reward model never saw, do:
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3))
 wr = finals.groupby("config", sort=False)["win_rate"]
 ax.bar(range(len(CONFIGS)), wr.mean(), yerr=wr.std().fillna(0), color=["C3", "C2", "C1", "C4"])
@@ -384,7 +388,7 @@ def summary(name):
 ends = pd.DataFrame({name: summary(name) for name in CONFIGS}).T
 for name, row in ends.iterrows():
     results.metric(f"end[{name}]", row.to_dict())
-ends.round(3)
+display.table(ends)
 
 # %%
 b, c, d, a = (ends.loc[n] for n in ("B PPO-max", "C PPO-max, no KL", "D PPO-max, no reward norm", "A vanilla PPO"))
@@ -397,7 +401,7 @@ ingredients = pd.DataFrame([
      f"gold end {b['gold end']:.2f} vs {a['gold end']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
      f"{a['win rate vs SFT']:.2f}"),
 ], columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
-ingredients
+display.table(ingredients)
 
 # %% [markdown]
 # ## 6. The same budget with TRL's GRPOTrainer
@@ -463,9 +467,9 @@ comparison = pd.DataFrame({
                              grpo_win],
 }, index=["our PPO-max", "TRL GRPO"])
 results.metric("grpo_vs_ppo", comparison.to_dict(orient="index"))
-comparison.round(3)
+display.table(comparison)
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.5))
 x_ppo = ppo_max["samples"].cumsum().to_numpy()
 ax.plot(x_ppo, smooth(ppo_max["proxy_reward"]), "C0-", label="PPO-max: proxy")
@@ -506,7 +510,7 @@ paper_vs_book = pd.DataFrame([
      f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}"),
     ("PPO-max stable for 10k steps (Fig. 9)", "yes", f"{P.iterations} iterations only"),
 ], columns=["finding (paper figure)", "paper", "this book"])
-paper_vs_book
+display.table(paper_vs_book)
 
 # %% [markdown]
 # The differences are of scale: the paper's models and runs are 10^4 times larger, its judges
@@ -520,7 +524,7 @@ paper_vs_book
 # ## Reproduction checks
 #
 # Per seed, "end" is the smoothed value at the last iteration and the "gold peak" is the
-# maximum of the smoothed gold curve. Thresholds were set by the issue before any run.
+# maximum of the smoothed gold curve. Thresholds were fixed from the paper's claims before any run.
 
 # %%
 def collapse(name):
@@ -534,43 +538,58 @@ def collapse(name):
 
 
 vanilla_collapse, nokl_collapse = collapse("A vanilla PPO"), collapse("C PPO-max, no KL")
+COLLAPSE_RULE = ("per seed: proxy at the end above proxy at the gold peak and gold end <= 0.8 x gold peak; "
+                 "decisive number: gold end / peak; passes in a majority of seeds")
+
+
+def end_over_peak(name):
+    """Per seed: smoothed gold at the last iteration over its peak."""
+    g = gold_c[name]
+    return {s: float(g[i, -1] / g[i].max()) for i, s in enumerate(seeds)}
+
+
 results.check(
-    "vanilla_overoptimises",
+    "vanilla_overoptimises", kind="finding",
     claim="Vanilla PPO over-optimises the reward model: proxy reward rises while gold reward falls.",
     paper="Fig. 4: reward rises, human-judged quality collapses",
-    ours={"collapsed seeds": f"{sum(vanilla_collapse)}/{len(seeds)}",
-          "gold end / peak": (gold_c["A vanilla PPO"][:, -1] / gold_c["A vanilla PPO"].max(1)).round(3).tolist()},
-    threshold="proxy end > proxy at gold peak and gold end <= 0.8 x peak, in a majority of seeds",
+    per_seed=end_over_peak("A vanilla PPO"), threshold=0.8, direction="<=", rule=COLLAPSE_RULE,
+    ours={"collapsed seeds": f"{sum(vanilla_collapse)} of {len(seeds)}"},
     passed=sum(vanilla_collapse) > len(seeds) / 2,
 )
 gB = gold_c["B PPO-max"]
-b_ratio = float((gB[:, -1] / gB.max(1)).mean())
 b_kl, a_kl = kl_c["B PPO-max"][:, -1].mean(), kl_c["A vanilla PPO"][:, -1].mean()
-b_win = finals[finals.config == "B PPO-max"]["win_rate"].mean()
+b_finals = finals[finals.config == "B PPO-max"]
+b_win = b_finals["win_rate"].mean()
+b_ratio = end_over_peak("B PPO-max")
 results.check(
-    "ppo_max_stable",
-    claim="PPO-max is stable: gold reward stays near its peak and above SFT, with far less KL than vanilla.",
-    paper="Fig. 9: stable for 10k steps; Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN)",
-    ours={"gold end / peak": round(b_ratio, 3), "gold end": round(float(gB[:, -1].mean()), 3),
-          "SFT gold": round(sft_gold.mean().item(), 3), "KL end": round(float(b_kl), 3),
-          "vanilla KL end": round(float(a_kl), 3), "win rate": round(float(b_win), 3)},
-    threshold="gold end >= 0.95 x peak and > SFT gold; KL end <= 0.5 x vanilla's; win rate >= 0.60 (seed means)",
-    passed=bool(b_ratio >= 0.95 and gB[:, -1].mean() > sft_gold.mean().item() and b_kl <= 0.5 * a_kl
-                and b_win >= 0.60),
+    "ppo_max_beats_sft", kind="finding",
+    claim="PPO-max improves on the SFT policy by gold reward without collapsing.",
+    paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN)",
+    per_seed=dict(zip(b_finals["seed"], b_finals["win_rate"])), threshold=0.60, direction=">=",
+    rule="mean gold win rate vs SFT over seeds >= 0.60, with gold end above SFT gold and end >= 0.95 x peak",
+    ours={"gold end": float(gB[:, -1].mean()), "SFT gold": sft_gold.mean().item(),
+          "gold end / peak (mean)": float(np.mean(list(b_ratio.values())))},
+    passed=bool(b_win >= 0.60 and gB[:, -1].mean() > sft_gold.mean().item() and min(b_ratio.values()) >= 0.95),
 )
 results.check(
-    "no_kl_collapses",
+    "no_kl_collapses", kind="control",
     claim="Policy constraints are the key factor: PPO-max without the KL penalty collapses again.",
     paper="Fig. 7: without the KL penalty (or entropy bonus) training collapses",
-    ours={"collapsed seeds": f"{sum(nokl_collapse)}/{len(seeds)}",
-          "gold end / peak": (gold_c["C PPO-max, no KL"][:, -1] / gold_c["C PPO-max, no KL"].max(1)).round(3).tolist()},
-    threshold="proxy end > proxy at gold peak and gold end <= 0.8 x peak, in a majority of seeds",
+    per_seed=end_over_peak("C PPO-max, no KL"), threshold=0.8, direction="<=", rule=COLLAPSE_RULE,
+    ours={"collapsed seeds": f"{sum(nokl_collapse)} of {len(seeds)}"},
     passed=sum(nokl_collapse) > len(seeds) / 2,
+)
+results.check(
+    "ppo_max_kl_below_vanilla", kind="sanity",
+    claim="PPO-max (with a KL penalty) ends closer to the SFT policy than vanilla PPO (without one).",
+    paper="Fig. 9: PPO-max keeps the KL small",
+    value=float(b_kl), threshold=float(0.5 * a_kl), direction="<=",
+    rule="KL at the end, mean over seeds, at most half of vanilla's (a run with a KL penalty against one without)",
 )
 results.table()
 
 # %%
-results.finish()
+results.finish();
 
 # %% [markdown]
 # ## Summary
@@ -620,7 +639,7 @@ for eta in (P.kl_coef / 2, P.kl_coef * 2):
     rows.append({"eta": eta, "gold end": log["gold_reward"].iloc[-5:].mean(), "KL end": log["kl"].iloc[-5:].mean()})
 same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
 rows.append({"eta": P.kl_coef, "gold end": same["gold_reward"].iloc[-5:].mean(), "KL end": same["kl"].iloc[-5:].mean()})
-pd.DataFrame(rows).sort_values("eta").round(3)
+display.table(pd.DataFrame(rows).sort_values("eta"))
 
 # %% [markdown]
 # ## References

@@ -17,6 +17,9 @@ from rlhfbook import chapters, cli
         (["run", "99_nope"], "error: unknown chapter '99_nope'; valid chapters: 00_toy_world"),
         (["run", "00", "--profile", "big"], "error: unknown profile 'big'; valid profiles: smoke, cpu, gpu"),
         (["build", "--profile", "big"], "error: unknown profile 'big'"),
+        (["run", "00", "-p", "seeed", "3"], "error: unknown parameter(s) 'seeed' for 00_toy_world; "
+                                            "its parameters: profile, seed"),
+        (["run", "00", "-p", "model_name", "gpt2"], "error: unknown parameter(s) 'model_name' for 00_toy_world"),
     ],
 )
 def test_bad_input_is_one_clear_line_without_traceback(args, message):
@@ -119,3 +122,28 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(ro
     assert "bb_ok: unchanged since its last run, skipped" in capsys.readouterr().out
     assert cli.run(fake, ["bb_ok"], "smoke", force=True) == 0
     assert "bb_ok: ok" in capsys.readouterr().out
+
+
+def test_parameter_values_are_read_as_papermill_reads_them():
+    assert [cli.parse_value(v) for v in ("3", "0.5", "True", "None", "gpt2")] == [3, 0.5, True, None, "gpt2"]
+
+
+def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_path):
+    import nbformat
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        'import rlhfbook\nfrom rlhfbook import profiles\nP = profiles.resolve("00_toy_world", profile)'),
+        nbformat.v4.new_code_cell("reached = True")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(str(src), str(out), parameters={"profile": "smoke", "seeed": 3},
+                                   progress_bar=False, kernel_name="python3")
+    error = [o for c in nbformat.read(out, 4).cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert len(error) == 1 and error[0]["traceback"] == [
+        "ParameterError: unknown parameter(s) 'seeed'; this chapter's parameters: profile, seed"]

@@ -75,3 +75,8 @@ def test_ci_runs_the_readme_test_command(root):
     ci = (root / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and "make test" in ci
     assert "make test" in (root / "README.md").read_text() and "make book" in (root / "README.md").read_text()
+
+
+def test_a_check_without_a_kind_is_reported():
+    code = 'results.check("a", kind="finding", claim="c", paper="p")\nresults.check("b", claim="c", paper="p")'
+    assert chapters.check_call_problems(code) == ["check 'b' (line 2) has no kind: finding, control or sanity"]

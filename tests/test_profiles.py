@@ -41,3 +41,9 @@ def test_profile_is_read_only():
     p = profiles.resolve("00_toy_world", "cpu")
     with pytest.raises(TypeError):
         p["n_eval_prompts"] = 3
+
+
+def test_injected_names_are_compared_with_the_parameters_cell():
+    history = ["", 'profile = "cpu"  # smoke | cpu\nseed = 0', '# Parameters\nprofile = "smoke"\nseeed = 3\n', "x = 1"]
+    assert profiles.unknown_injected(history) == (["seeed"], ["profile", "seed"])
+    assert profiles.unknown_injected(["", "x = 1"]) == ([], [])

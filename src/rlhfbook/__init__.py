@@ -8,6 +8,7 @@ instead of after a minute of DNS retries. Import ``rlhfbook`` before ``transform
 
 import os
 import sys
+import warnings
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,9 @@ def online() -> bool:
 if not online():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+# tqdm.auto warns (with its file path) in a kernel without ipywidgets; the book's loops use
+# rlhfbook.progress, which picks a bar or a summary line itself.
+warnings.filterwarnings("ignore", message="IProgress not found")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

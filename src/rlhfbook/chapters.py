@@ -136,4 +136,19 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
         problems.append(f"{chapter}: no '## Reproduction checks' section")
     if not any("results.finish()" in s for s in code):
         problems.append(f"{chapter}: no cell calling results.finish()")
+    problems += [f"{chapter}: {p}" for p in check_call_problems("\n".join(code))]
+    return problems
+
+
+def check_call_problems(code: str) -> list[str]:
+    """``results.check(...)`` calls of a chapter that name no ``kind`` (finding / control / sanity)."""
+    import ast
+
+    problems = []
+    for node in ast.walk(ast.parse(code)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "results"
+                and not any(k.arg == "kind" for k in node.keywords)):
+            name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else "?"
+            problems.append(f"check {name!r} (line {node.lineno}) has no kind: finding, control or sanity")
     return problems

@@ -108,8 +108,11 @@ def _record_runtime(root: Path, chapter: str, profile: str, seconds: float) -> N
 
 def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[bool, float, str]:
     """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error)."""
+    import logging
+
     import papermill
 
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # its notes on parsing parameter comments
     output = executed_dir(root, profile) / f"{chapter}.ipynb"
     start = time.perf_counter()
     try:

@@ -63,3 +63,8 @@ def load_reward_model(name_or_path: str | Path, tokenizer=None, dtype: str | Non
         _check_reachable(name_or_path), num_labels=1, **kwargs)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model.eval(), tokenizer
+
+
+def display_name(path_or_id: str | Path) -> str:
+    """How to name a model to the reader: a local folder by its name (no machine paths), a hub id as is."""
+    return Path(path_or_id).name if Path(path_or_id).exists() else str(path_or_id)

@@ -117,7 +117,8 @@ def frame(df, index: bool = True):
     """A pandas DataFrame as a displayable HTML table: no truncation, numbers formatted."""
     from IPython.display import HTML
 
-    header = ([html.escape(str(df.index.name or ""))] if index else []) + [html.escape(str(c)) for c in df.columns]
+    names = " / ".join(str(n) for n in df.index.names if n is not None)
+    header = ([html.escape(names)] if index else []) + [html.escape(str(c)) for c in df.columns]
     rows = []
     for key, row in df.iterrows():
         cells = [html.escape(fmt(v)) for v in row.tolist()]
