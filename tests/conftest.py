@@ -24,10 +24,12 @@ def isolated(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def rlhfbook_cli(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    """Run ``python -m rlhfbook ARGS`` in the repository root."""
+def rlhfbook_cli(*args: str, timeout: float = 3600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m rlhfbook ARGS`` in the repository root (``env``: extra variables)."""
+    import os
+
     return subprocess.run([sys.executable, "-m", "rlhfbook", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def pytest_collection_modifyitems(items):

@@ -4,7 +4,10 @@ Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) walks e
 ``_build/html`` served on a loopback port: the page loads, every image loads, math is typeset
 by the MathJax copy served from the build, no cell output shows a traceback or an error,
 the Colab and download buttons point at the committed notebook of the chapter, and the
-scorecard lists every check. A screenshot of each page goes to ``_build/screenshots/``.
+scorecard lists every check. What a reader would not keep fails the test: progress-bar
+walls, tqdm warnings, paths of the build machine, object reprs, table cells cut with "…",
+content wider than the column, figures shrunk until their labels are under 9 px, and
+papermill's injected parameters cell. A screenshot of each page goes to ``_build/screenshots/``.
 """
 
 import functools
@@ -13,6 +16,8 @@ import json
 import shutil
 import threading
 from pathlib import Path
+
+import re
 
 import pytest
 
@@ -98,7 +103,41 @@ def test_page_loads_with_images_math_and_clean_outputs(browser, site, page_name)
         served = page.request.get(downloads[0]).body()
         assert served == (ROOT / "notebooks" / f"{chapter}.ipynb").read_bytes(), \
             f"{chapter}: the download button does not serve the committed notebook"
+    _assert_clean_for_a_reader(page, page_name)
     page.close()
+
+
+PROGRESS_LINE = re.compile(r"it/s\]|s/it\]|\d%\|")
+MACHINE_PATHS = [str(ROOT), "/root/", "/tmp/", "/home/", "site-packages"]
+# Figures are saved at 100 dpi with 10.5 pt tick labels (14.6 px): shown at >= 0.62 of their size they stay >= 9 px.
+MIN_FIGURE_SCALE = 9 / (10.5 * 100 / 72)
+
+
+def _assert_clean_for_a_reader(page, page_name):
+    outputs = page.evaluate("() => [...document.querySelectorAll('.cell_output')].map(e => e.innerText)")
+    for text in outputs:
+        run = longest = 0
+        for line in text.splitlines():
+            run = run + 1 if PROGRESS_LINE.search(line) else 0
+            longest = max(longest, run)
+        assert longest <= 3, f"{page_name}: {longest} consecutive progress-bar lines in an output"
+        for bad in ("TqdmWarning", "IProgress", "PosixPath(", " object at 0x"):
+            assert bad not in text, f"{page_name}: {bad!r} in an output"
+    main = page.inner_text("main")
+    for path in MACHINE_PATHS:
+        assert path not in main, f"{page_name}: the build machine's path {path!r} is on the page"
+    assert "# Parameters" not in main, f"{page_name}: papermill's injected parameters cell is shown"
+    cut = page.evaluate("() => [...document.querySelectorAll('td, th')].map(c => c.innerText.trim()).filter(t => t.endsWith('…'))")
+    assert not cut, f"{page_name}: table cells cut short: {cut[:3]}"
+    wide = page.evaluate("""() => [...document.querySelectorAll('main table')].filter(
+        t => t.getBoundingClientRect().width > t.closest('main').getBoundingClientRect().width + 1).length""")
+    assert wide == 0, f"{page_name}: {wide} table(s) wider than the column"
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), \
+        f"{page_name}: the page scrolls sideways at 1280 px"
+    small = page.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
+        .filter(i => i.naturalWidth > 0).map(i => i.getBoundingClientRect().width / i.naturalWidth)""")
+    assert all(s >= MIN_FIGURE_SCALE for s in small), \
+        f"{page_name}: a figure is shown at {min(small):.0%} of its size: its labels fall under 9 px"
 
 
 def test_scorecard_lists_every_check(browser, site):
@@ -107,5 +146,9 @@ def test_scorecard_lists_every_check(browser, site):
     for chapter in chapters.toc_chapters(ROOT):
         record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
         for check in record["checks"]:
-            assert check["name"] in text, f"scorecard misses {chapter}: {check['name']}"
+            if check["kind"] == "sanity":  # folded away in a <details> block
+                assert page.locator(f"details:has-text('{check['name']}')").count(), f"scorecard misses {check['name']}"
+            else:
+                assert check["name"] in text, f"scorecard misses {chapter}: {check['name']}"
+    assert "Totals" in text and "findings reproduced" in text
     page.close()

@@ -2,8 +2,8 @@
 
 * ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
   papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
-  by side in worker processes (default: one per core; chapter 00, which trains the cached
-  base policies, first). Results go to ``results/P/``. A chapter is skipped when its
+  by side in worker processes (default: one per core), longest first, after the cached
+  toy-world base policies are trained side by side (smoke and cpu). Results go to ``results/P/``. A chapter is skipped when its
   notebook, the ``src`` package, the pinned dependencies and the parameters are unchanged
   since its last successful run in that profile (``--force`` re-runs). A failing chapter is
   reported with the failing cell's source and error; the others still run; the exit code is 1.
@@ -127,20 +127,32 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
     return True, time.perf_counter() - start, ""
 
 
-def _schedule(root: Path, chapters: list[str], profile: str) -> tuple[list[str], list[str]]:
-    """Chapter 00 (it builds the cached base policies) first, then the rest, longest first."""
-    from . import profiles
-    from .profiles import budget_minutes
+def prepare(task: str, profile: str) -> float:
+    """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
+    from .toyworld import base_policy
 
-    first = [c for c in chapters if c.startswith("00_")]
+    start = time.perf_counter()
+    base_policy(task, profile, progress=False)
+    return time.perf_counter() - start
+
+
+# Base policies the chapters share: trained side by side before the chapters start, so that
+# no chapter waits for another to train them (toyworld.base_policy locks each cache entry).
+BASE_POLICY_TASKS = ("preference", "code")
+
+
+def _longest_first(root: Path, chapters: list[str], profile: str) -> list[str]:
+    """Chapters ordered by their last measured (else budgeted) wall time, longest first."""
+    from . import profiles
+
     measured = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
 
     def expected(c):
-        if c in measured and profile in measured[c]:
+        if profile in measured.get(c, {}):
             return measured[c][profile]
-        return budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
+        return profiles.budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
 
-    return first, sorted((c for c in chapters if c not in first), key=expected, reverse=True)
+    return sorted(chapters, key=expected, reverse=True)
 
 
 def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: int | None = None,
@@ -163,6 +175,7 @@ def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: i
     os.environ["RLHFBOOK_RESULTS_DIR"] = str(root / "results")
     os.environ["RLHFBOOK_RUNTIMES"] = str(runtimes_path(root))
     os.environ[progress.BATCH_ENV] = "1"
+    os.environ.setdefault("RLHFBOOK_CACHE", str(root / ".cache" / "rlhfbook"))
     todo, failed, keys = [], [], {}
     for chapter in chapters:
         key_file = out_dir / f"{chapter}.key"
@@ -176,20 +189,24 @@ def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: i
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, max(1, len(todo))), mp_context=context) as pool:
-        for stage in _schedule(root, todo, profile):
-            if stage:
-                print(f"running {', '.join(stage)} ({profile}, {min(jobs, len(stage))} at a time)", flush=True)
-            futures = {pool.submit(execute, root, c, profile, parameters): c for c in stage}
-            for future in as_completed(futures):
-                chapter = futures[future]
-                ok, seconds, error = future.result()
-                if ok:
-                    (out_dir / f"{chapter}.key").write_text(keys[chapter])
-                    _record_runtime(root, chapter, profile, seconds)
-                    print(f"  {chapter}: ok in {seconds:.0f} s", flush=True)
-                else:
-                    failed.append(chapter)
-                    print(f"  {chapter}: FAILED after {seconds:.0f} s\n{error}", flush=True)
+        if todo and profile in ("smoke", "cpu"):
+            print(f"base policies ({profile}): {', '.join(BASE_POLICY_TASKS)}", flush=True)
+            for task, future in [(t, pool.submit(prepare, t, profile)) for t in BASE_POLICY_TASKS]:
+                print(f"  {task}: ready in {future.result():.0f} s", flush=True)
+        order = _longest_first(root, todo, profile)
+        if order:
+            print(f"running {', '.join(order)} ({profile}, {min(jobs, len(order))} at a time)", flush=True)
+        futures = {pool.submit(execute, root, c, profile, parameters): c for c in order}
+        for future in as_completed(futures):
+            chapter = futures[future]
+            ok, seconds, error = future.result()
+            if ok:
+                (out_dir / f"{chapter}.key").write_text(keys[chapter])
+                _record_runtime(root, chapter, profile, seconds)
+                print(f"  {chapter}: ok in {seconds:.0f} s", flush=True)
+            else:
+                failed.append(chapter)
+                print(f"  {chapter}: FAILED after {seconds:.0f} s\n{error}", flush=True)
     if todo:
         print(f"{len(todo)} chapter(s) in {time.perf_counter() - start:.0f} s wall", flush=True)
     if failed:

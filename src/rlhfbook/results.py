@@ -143,6 +143,7 @@ class Results:
         self.profile, self.seed = profile, seed
         self.parameters = dict(parameters or {})
         self.metrics: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
         self.checks: list[Check] = []
         self._start = time.perf_counter()
 
@@ -154,6 +155,12 @@ class Results:
         """Record a metric (a number, or a list / dict of numbers) and return it."""
         self.metrics[name] = _plain(value)
         return value
+
+    def timing(self, name: str, seconds: Any) -> Any:
+        """Record a speed measurement. Kept apart from the metrics, which are the same for the
+        same seed whatever the machine's load; timings are not."""
+        self.timings[name] = _plain(seconds)
+        return seconds
 
     def check(
         self, name: str, *, kind: str, claim: str, paper: str,
@@ -233,6 +240,7 @@ class Results:
             "parameters": _plain(self.parameters),
             "settings": _plain(dict(self.profile)),
             "metrics": self.metrics,
+            "timings": self.timings,
             "checks": [asdict(c) for c in self.checks],
             "wall_time_s": round(time.perf_counter() - self._start, 2),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
