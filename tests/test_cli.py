@@ -147,3 +147,15 @@ def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_pat
     error = [o for c in nbformat.read(out, 4).cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert len(error) == 1 and error[0]["traceback"] == [
         "ParameterError: unknown parameter(s) 'seeed'; this chapter's parameters: profile, seed"]
+
+
+def test_the_book_hides_injected_parameters_and_shows_the_runtime_of_the_build():
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "profile = 'cpu'", "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": "display.runtime_table(P.chapter)",
+         "outputs": [{"output_type": "execute_result", "data": {"text/html": "<table>old</table>"}}]},
+    ]}
+    out = cli.for_the_book(nb, "00_toy_world", {"00_toy_world": {"cpu": 120.0}})
+    assert "remove-cell" in out["cells"][0]["metadata"]["tags"]
+    (table,) = out["cells"][1]["outputs"]
+    assert "old" not in table["data"]["text/html"] and "2.0" in table["data"]["text/html"]

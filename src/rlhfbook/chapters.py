@@ -99,6 +99,13 @@ def colab_cell_source(root: Path, chapter: str) -> str:
     raise ValueError(f"{chapter}: no Colab install cell")
 
 
+def title(root: Path, chapter: str) -> str:
+    """The chapter's title: the first heading of its notebook."""
+    nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
+    first = next((_source(c) for c in _cells(nb) if c["cell_type"] == "markdown"), "")
+    return first.splitlines()[0].lstrip("# ").strip() if first.startswith("# ") else chapter
+
+
 def notebook_problems(root: Path, chapter: str) -> list[str]:
     """Everything wrong with a chapter's notebook pair ([] when it is in shape)."""
     import jupytext

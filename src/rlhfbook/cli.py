@@ -227,8 +227,7 @@ def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
             tags.append("remove-cell")
         if cell["cell_type"] == "code" and "display.runtime_table(" in chapters_mod._source(cell):
             table = scorecard.runtime_table(chapter, runtimes)
-            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "display_data"
-                               or "text/html" not in o.get("data", {})] + [
+            cell["outputs"] = [o for o in cell.get("outputs", []) if "text/html" not in o.get("data", {})] + [
                 {"output_type": "display_data", "metadata": {},
                  "data": {"text/html": table, "text/plain": "runtime table"}}]
     return nb
@@ -251,7 +250,8 @@ def build(root: Path, profile: str) -> Path:
     for chapter in chapters:
         nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
         (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
-    (site / "book" / "scorecard.md").write_text(scorecard.render(chapters, results_dir(root, profile), profile))
+    (site / "book" / "scorecard.md").write_text(scorecard.render(
+        chapters, results_dir(root, profile), profile, {c: chapters_mod.title(root, c) for c in chapters}))
     (site / "book" / "status.md").write_text(
         scorecard.render_status(chapters, results_dir(root, profile), runtimes, profile))
     html = root / "_build" / "html"

@@ -42,8 +42,8 @@ def totals(checks: list[dict]) -> dict[str, str]:
     }
 
 
-def render(chapters: list[str], results_dir: Path, profile: str = "cpu") -> str:
-    """Markdown (with HTML tables) of the scorecard of ``profile``."""
+def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles: dict[str, str] | None = None) -> str:
+    """Markdown (with HTML tables) of the scorecard of ``profile`` (``titles``: chapter -> heading)."""
     records = _load(chapters, results_dir)
     every = [c for r in records.values() for c in r["checks"]]
     lines = [
@@ -69,7 +69,7 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu") -> str:
     rows.append(["<strong>book</strong>"] + [f"<strong>{v}</strong>" for v in totals(every).values()])
     lines += [tables.table(("chapter",) + TOTAL_COLUMNS, rows), ""]
     for chapter in chapters:
-        lines += [f"## [{chapter}](../notebooks/{chapter}.ipynb)", ""]
+        lines += [f"## [{(titles or {}).get(chapter, chapter)}](../notebooks/{chapter}.ipynb)", ""]
         if chapter not in records:
             lines += ["No results: the chapter did not finish in this build.", ""]
             continue

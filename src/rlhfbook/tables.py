@@ -45,7 +45,7 @@ def verdict(status: str) -> str:
     """HTML badge of a check's status."""
     colour = VERDICT_COLOURS.get(status, "#6e7781")
     return (f'<span style="background:{colour};color:#fff;padding:0 4px;border-radius:3px;'
-            f'white-space:nowrap">{html.escape(status)}</span>')
+            f'display:inline-block;line-height:1.3">{html.escape(status)}</span>')
 
 
 def evidence(check: Mapping[str, Any]) -> str:
@@ -97,7 +97,7 @@ def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
 
 
 CHECK_HEADER = ("verdict", "check", "claim", "ours (threshold)", "margin ± spread")
-CHECK_WIDTHS = (13, 17, 38, 16, 16)
+CHECK_WIDTHS = (14, 18, 36, 16, 16)
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> str:
