@@ -33,10 +33,17 @@
 # `RewardTrainer` on pairs labelled by simulated raters with a known bias towards long answers,
 # and our own PPO loop (`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
 # the toy world has an exact *gold* reward, "human evaluation" is free: we can watch the proxy
-# (reward-model) score and the gold score side by side. Four configurations run from the same
-# SFT policy and reward model: (A) vanilla PPO, (B) PPO-max, (C) PPO-max without the KL penalty,
-# (D) PPO-max without reward normalisation. At the end, TRL's `GRPOTrainer` gets the same budget
-# of sampled responses.
+# (reward-model) score and the gold score side by side, and split the gold reward into the
+# channels through which a policy loses it. Four configurations run from the same SFT policy
+# and reward model, on three seeds each: (A) vanilla PPO, (A + KL) vanilla PPO with only the
+# KL penalty, (B) PPO-max, run twice as long, and (C) PPO-max without the KL penalty. At the
+# end, TRL's `GRPOTrainer` gets the same sampled responses and optimiser steps.
+#
+# **The reward model's blind spot here.** The reward model reads characters and was trained on
+# pairs of the SFT policy's answers, which almost never contain strings that are not words or
+# words said twice. The raters' length bias is in its data too, but what a policy finds first
+# are the strings the reward model never saw: section 5 measures which channel the gold
+# reward is lost through.
 
 # %% tags=["hide-input"]
 # Colab only: install this book's package (does nothing anywhere else).
@@ -73,7 +80,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook import models, ppo, reward_model, rollout, toyworld
+from rlhfbook import models, overoptimisation, parallel, ppo, reward_model, rollout, toyworld
 
 task = toyworld.task("preference")
 workdir = Path(tempfile.mkdtemp(prefix="ch01_"))
@@ -96,7 +103,7 @@ print(f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft
 
 # %%
 def gold_fn(r):
-    return rollout.gold_scores(task, r, no_eos_score=-1.0)
+    return rollout.gold_scores(task, r, no_eos_score=overoptimisation.NO_EOS_SCORE)
 
 
 torch.manual_seed(seed)
@@ -155,7 +162,7 @@ results.metric("rm_gold_correlation", rm_corr);
 # Where is the reward model wrong? Probe it off the SFT distribution: take the best words of a
 # topic and write responses of growing length, once with distinct words and once repeating the
 # best word. The gold reward peaks at six distinct good words and falls for repetitions; the
-# reward model has never seen either regime.
+# reward model has seen neither regime, so nothing in its data says what they are worth.
 
 # %% tags=["hide-input"]
 def probe(prompt, words):
@@ -178,7 +185,7 @@ for a, words, title in ((ax[0], distinct, "distinct best words"), (ax[1], repeat
     a.set_xlabel("response length (words)")
 ax[0].set_ylabel("reward")
 ax[0].legend()
-fig.suptitle("The exploitable gap: the proxy keeps paying for length that gold punishes")
+fig.suptitle("Off its training distribution the proxy pays for what gold punishes")
 plt.tight_layout()
 plt.show()
 
@@ -221,68 +228,76 @@ display.show_source(ppo.policy_loss, ppo.value_loss, ppo.PPOConfig)
 display.show_source(ppo.train)
 
 # %% [markdown]
-# ## 4. Four configurations
+# ## 4. Four configurations, three seeds
 #
-# All four start from the same SFT policy and reward model and see the same number of prompts.
-# Vanilla PPO keeps only the clipped surrogate, GAE and advantage whitening, and its critic is the
-# SFT backbone with a fresh value head; the other three are PPO-max with one switch flipped.
+# All four start from the same SFT policy and reward model and see the same prompts per
+# iteration. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage whitening;
+# its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO with the
+# token-level KL penalty and nothing else, which isolates the ingredient the paper calls the
+# key factor. **B, PPO-max** has every switch, and runs twice as long as the others, to test
+# that it *stays* stable. **C** is PPO-max without the KL penalty.
 
 # %%
 CONFIGS = {
     "A vanilla PPO": dict(ppo.VANILLA),
-    "B PPO-max": dict(),
+    "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
+    "B PPO-max": dict(iterations=2 * P.iterations),
     "C PPO-max, no KL": dict(kl_coef=0.0),
-    "D PPO-max, no reward norm": dict(reward_norm=False, reward_clip=None),
 }
+COLOURS = {"A vanilla PPO": "C3", "A + KL penalty only": "C1", "B PPO-max": "C2", "C PPO-max, no KL": "C4",
+           "TRL GRPO": "C0", "SFT": "grey"}
 
 
 def config_for(overrides):
     settings = dict(iterations=P.iterations, prompts_per_iteration=P.prompts_per_iteration,
                     max_new_tokens=P.max_new_tokens, lr=P.lr, kl_coef=P.kl_coef, critic_warmup=P.critic_warmup)
-    return ppo.PPOConfig(**(settings | overrides))
+    return settings | overrides
+
+
+def critic_init(overrides):
+    """Vanilla PPO's critic starts from the SFT policy; PPO-max's from the reward model (Sec. 5.3)."""
+    return str(sft_path) if overrides.get("kl_coef") == 0.0 and overrides.get("reward_norm") is False else str(rm_path)
 
 
 switches = ["reward_norm", "reward_clip", "kl_coef", "advantage_whiten", "advantage_clip", "value_clip",
-            "critic_warmup", "grad_clip"]
-table = pd.DataFrame({name: {s: getattr(config_for(o), s) for s in switches} for name, o in CONFIGS.items()})
-table.loc["critic init"] = ["SFT + fresh head", "reward model", "reward model", "reward model"]
+            "critic_warmup", "grad_clip", "iterations"]
+table = pd.DataFrame({name: {s: getattr(ppo.PPOConfig(**config_for(o)), s) for s in switches}
+                      for name, o in CONFIGS.items()})
+table.loc["critic init"] = ["SFT + fresh head" if critic_init(o) == str(sft_path) else "reward model"
+                            for o in CONFIGS.values()]
 display.table(table)
 
+# %% [markdown]
+# Each run is one call of `overoptimisation.run_ppo`, and the twelve runs (four configurations
+# x three seeds) are independent, so `parallel.map_runs` spreads them over the machine's cores:
+# every run seeds itself and uses one thread, so the numbers are the same as in a serial run.
+
 # %%
-def repeat_rate(responses):
-    """Fraction of responses that use some word twice (the collapse pattern of this toy world)."""
-    return float(np.mean([len(r.split()) != len(set(r.split())) for r in responses]))
+display.show_source(overoptimisation.run_ppo)
 
-
-def run(name, overrides, run_seed):
-    env.seed_everything(run_seed)
-    policy, _ = models.load_policy(sft_path)
-    critic, _ = models.load_reward_model(sft_path if name.startswith("A") else rm_path, tok)
-    policy.to(device), critic.to(device)
-    log = ppo.train(policy, sft, critic, tok, task.sample_prompts, proxy_fn, config_for(overrides), seed=run_seed,
-                    gold_fn=gold_fn, desc=f"{name} (seed {run_seed})")
-    torch.manual_seed(10_000 + run_seed)
-    final = rollout.generate(policy, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
-    gold = gold_fn(final)
-    win = ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
-    return pd.DataFrame(log).assign(config=name, seed=run_seed), dict(
-        config=name, seed=run_seed, eval_gold=gold.mean().item(), eval_proxy=proxy_fn(final).mean().item(),
-        win_rate=win, repeat_rate=repeat_rate(final.responses), samples=final.responses[:4])
-
-
+# %%
+runs = [overoptimisation.Run(name, s, str(sft_path), str(rm_path), critic_init(o), config_for(o),
+                             eval_seed=10_000 + seed, n_eval=P.eval_prompts)
+        for s in seeds for name, o in CONFIGS.items()]
 t0 = time.perf_counter()
-logs, finals = [], []
-for s in seeds:
-    for name, overrides in CONFIGS.items():
-        log, final = run(name, overrides, s)
-        logs.append(log)
-        finals.append(final)
-logs = pd.concat(logs, ignore_index=True)
-finals = pd.DataFrame(finals)
+outs = parallel.map_runs(overoptimisation.run_ppo, runs)
 ppo_seconds = time.perf_counter() - t0
+logs = pd.concat([pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
+                 ignore_index=True)
+
+
+def win_rate(gold):
+    """Gold win rate against the SFT policy's held-out samples; a tie counts half."""
+    gold = torch.as_tensor(gold)
+    return ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
+
+
+finals = pd.DataFrame([dict(config=o["run"]["name"], seed=o["run"]["seed"], eval_gold=float(np.mean(o["eval_gold"])),
+                            win_rate=win_rate(o["eval_gold"]), repeat_rate=o["repeat_rate"], samples=o["samples"])
+                       | {f"held-out {t}": v for t, v in o["eval_terms"].items()} for o in outs])
 sec_per_it = logs["seconds"].mean()
-print(f"{len(seeds) * len(CONFIGS)} PPO runs in {ppo_seconds:.0f} s; {sec_per_it:.2f} s per PPO iteration "
-      f"({P.prompts_per_iteration} samples, 4 epochs; generation {logs['generate_s'].mean():.2f} s of it)")
+print(f"{len(runs)} PPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
+      f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)")
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 
 # %% [markdown]
@@ -294,31 +309,27 @@ results.timing("seconds_per_ppo_iteration", sec_per_it);
 SMOOTH = 5
 
 
-def smooth(x):
-    return pd.Series(np.asarray(x, float)).rolling(SMOOTH, min_periods=1).mean().to_numpy()
-
-
 def curves(metric):
     """config -> array [seeds, iterations] of the smoothed metric."""
-    return {name: np.stack([smooth(g[metric]) for _, g in logs[logs.config == name].groupby("seed")])
-            for name in CONFIGS}
+    return {name: np.stack([overoptimisation.smooth(g[metric], SMOOTH)
+                            for _, g in logs[logs.config == name].groupby("seed")]) for name in CONFIGS}
 
 
 proxy_c, gold_c, kl_c, len_c = curves("proxy_reward"), curves("gold_reward"), curves("kl"), curves("length")
-fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharey=True, sharex=True)
+fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharey=True)
 for ax, name in zip(axes.flat, CONFIGS):
-    it = np.arange(P.iterations)
-    for c, arr, label in (("C0", proxy_c[name], "proxy (reward model)"), ("C3", gold_c[name], "gold")):
-        ax.plot(it, arr.T, color=c, lw=0.6, alpha=0.5)
-        ax.plot(it, arr.mean(0), color=c, lw=2, label=label)
-    ax.axhline(sft_gold.mean().item(), color="grey", ls=":", label="SFT gold")
+    it = np.arange(gold_c[name].shape[1])
+    for ls, arr, label in (("-", proxy_c[name], "proxy (reward model)"), ("--", gold_c[name], "gold")):
+        ax.plot(it, arr.T, color=COLOURS[name], ls=ls, lw=0.6, alpha=0.5)
+        ax.plot(it, arr.mean(0), color=COLOURS[name], ls=ls, lw=2, label=label)
+    ax.axhline(sft_gold.mean().item(), color=COLOURS["SFT"], ls=":", label="SFT gold")
     ax.set_title(name)
 for ax in axes[1]:
     ax.set_xlabel("PPO iteration")
 for ax in axes[:, 0]:
     ax.set_ylabel("mean reward per response")
 axes[0, 0].legend()
-fig.suptitle("Proxy vs gold reward during PPO")
+fig.suptitle("Proxy (solid) vs gold (dashed) reward during PPO")
 plt.tight_layout()
 plt.show()
 
@@ -329,50 +340,88 @@ plt.show()
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
 axes = axes.ravel()
-axes[3].axis("off")
 for name in CONFIGS:
-    axes[0].plot(kl_c[name].mean(0), label=name)
-    axes[1].plot(len_c[name].mean(0), label=name)
-    axes[2].plot(curves("perplexity")[name].mean(0), label=name)
+    axes[0].plot(kl_c[name].mean(0), color=COLOURS[name], label=name)
+    axes[1].plot(len_c[name].mean(0), color=COLOURS[name], label=name)
+    axes[2].plot(curves("perplexity")[name].mean(0), color=COLOURS[name], label=name)
+wr = finals.groupby("config", sort=False)["win_rate"]
+axes[3].bar(range(len(CONFIGS)), wr.mean(), yerr=wr.std().fillna(0), color=[COLOURS[n] for n in CONFIGS])
+axes[3].axhline(0.5, color="grey", ls=":")
+axes[3].set_xticks(range(len(CONFIGS)), [n.split(" ", 1)[0] + ("+KL" if "KL penalty only" in n else "") for n in CONFIGS])
 axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
 axes[1].set(title="Response length", xlabel="PPO iteration", ylabel="characters (incl. EOS)")
 axes[2].set(title="Perplexity of own samples", xlabel="PPO iteration", ylabel="perplexity")
+axes[3].set(title="Held-out gold win rate vs SFT", xlabel="configuration", ylabel="win rate (ties count half)",
+            ylim=(0, 1))
 axes[0].legend()
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Gold win rate against the SFT policy on held-out prompts (one sample each; a tie counts half),
-# and what the final policies write. Length alone does not separate the configurations here
-# (the gold-optimal answer, six good words, is also longer than the SFT policy's typical one);
-# repeated words, which the reward model never saw, do:
+# ## 5. Through which channel is the gold reward lost?
+#
+# The gold reward is a sum of terms: the utilities of the distinct known words, $-1$ for each
+# string that is not a word, $-0.6$ for each repeated word, $-0.4$ for each word beyond six,
+# and $-1$ for a response cut off without EOS. The reward model was trained on pairs of the SFT
+# policy's samples, which almost never contain non-words or repeats: strings *outside* its
+# training distribution, where nothing taught it their cost. If over-optimisation is the policy
+# finding the reward model's blind spots, the gold it loses should be lost through these
+# out-of-distribution terms, not through the raters' length bias (rambling). The split is
+# exact (a unit test checks that the terms sum to the gold reward):
+
+# %%
+display.show_source(overoptimisation.gold_terms)
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(7, 3))
-wr = finals.groupby("config", sort=False)["win_rate"]
-ax.bar(range(len(CONFIGS)), wr.mean(), yerr=wr.std().fillna(0), color=["C3", "C2", "C1", "C4"])
-ax.axhline(0.5, color="grey", ls=":")
-ax.set_xticks(range(len(CONFIGS)), [n.split(" ", 1)[1] for n in CONFIGS], fontsize=8)
-ax.set(ylabel="gold win rate vs SFT", title="Who beats the SFT policy by gold reward?", ylim=(0, 1))
+TERM_COLS = [f"gold {t}" for t in overoptimisation.TERMS]
+
+
+def channel_change(name):
+    """Per seed: change of each smoothed gold term from the gold peak to the end of training."""
+    rows = []
+    for i, (s, g) in enumerate(logs[logs.config == name].groupby("seed")):
+        j = int(gold_c[name][i].argmax())
+        sm = {c: overoptimisation.smooth(g[c], SMOOTH) for c in TERM_COLS}
+        rows.append({"seed": s} | {c.removeprefix("gold "): sm[c][-1] - sm[c][j] for c in TERM_COLS})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+changes = {name: channel_change(name) for name in CONFIGS}
+
+
+def ood_share(change):
+    """Share of the gold lost from the peak to the end that the out-of-distribution terms carry."""
+    lost = -change.sum(axis=1)
+    return -change[list(overoptimisation.OOD_TERMS)].sum(axis=1) / lost
+
+
+channel_table = pd.DataFrame({name: c.mean() for name, c in changes.items()}).T
+channel_table["gold lost, peak -> end"] = [-c.sum(axis=1).mean() for c in changes.values()]
+fig, ax = plt.subplots(figsize=(8, 3.8))
+x = np.arange(len(overoptimisation.TERMS))
+for k, name in enumerate(CONFIGS):
+    ax.bar(x + (k - 1.5) * 0.2, channel_table.loc[name, list(overoptimisation.TERMS)], 0.2,
+           color=COLOURS[name], label=name)
+ax.axhline(0, color="black", lw=0.8)
+ax.set_xticks(x, overoptimisation.TERMS)
+ax.set(ylabel="change of the term, peak -> end\n(gold per response)", xlabel="gold term",
+       title="Where the gold reward goes after its peak (mean over seeds)")
+ax.legend()
 plt.tight_layout()
 plt.show()
-print(f"SFT policy: length {sft_eval.lengths.float().mean():.1f} characters, "
-      f"{repeat_rate(sft_eval.responses):.0%} of responses repeat a word")
-for name in CONFIGS:
-    f = finals[finals.config == name]
-    print(f"{name}: length {len_c[name][:, -1].mean():.1f} characters at the end, "
-          f"{f['repeat_rate'].mean():.0%} of held-out responses repeat a word; e.g. {f.iloc[0]['samples'][:3]}")
+display.table(channel_table)
 
 # %% [markdown]
-# ## 5. What each ingredient changed
+# ## 6. What each ingredient changed
 #
 # End values are the means over the last 5 iterations; the peak is the maximum of the smoothed
 # gold curve; all are averaged over seeds.
 
-# %%
+# %% tags=["hide-input"]
 def summary(name):
     g, p = gold_c[name], proxy_c[name]
     peak_it = g.argmax(1)
+    f = finals[finals.config == name]
     return {
         "gold peak": g.max(1).mean(),
         "gold end": g[:, -1].mean(),
@@ -380,8 +429,10 @@ def summary(name):
         "proxy end": p[:, -1].mean(),
         "KL end (nats)": kl_c[name][:, -1].mean(),
         "length end (chars)": len_c[name][:, -1].mean(),
-        "win rate vs SFT": finals[finals.config == name]["win_rate"].mean(),
-        "repeat rate (held-out)": finals[finals.config == name]["repeat_rate"].mean(),
+        "held-out gold": f["eval_gold"].mean(),
+        "win rate vs SFT": f["win_rate"].mean(),
+        "repeat rate (held-out)": f["repeat_rate"].mean(),
+        "non-words per response (held-out)": -f["held-out non-words"].mean(),
     }
 
 
@@ -390,97 +441,74 @@ for name, row in ends.iterrows():
     results.metric(f"end[{name}]", row.to_dict())
 display.table(ends)
 
-# %%
-b, c, d, a = (ends.loc[n] for n in ("B PPO-max", "C PPO-max, no KL", "D PPO-max, no reward norm", "A vanilla PPO"))
+# %% tags=["hide-input"]
+a, akl, b, c = (ends.loc[n] for n in CONFIGS)
 ingredients = pd.DataFrame([
-    ("token-level KL penalty (Eq. 19)", "the key constraint", "B vs C",
+    ("token-level KL penalty (Eq. 19), alone", "the key constraint", "A + KL vs A",
+     f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}"),
+    ("token-level KL penalty, inside PPO-max", "the key constraint", "B vs C",
      f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}"),
-    ("reward normalisation + clipping (Eq. 18)", "early stability", "B vs D",
-     f"gold end {b['gold end']:.2f} vs {d['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {d['KL end (nats)']:.2f}"),
-    ("all of PPO-max (+ RM critic, warm-up, value & grad clipping)", "stable training", "B vs A",
-     f"gold end {b['gold end']:.2f} vs {a['gold end']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
+    ("the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)",
+     "stable training", "C vs A",
+     f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
      f"{a['win rate vs SFT']:.2f}"),
 ], columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
 display.table(ingredients)
 
 # %% [markdown]
-# ## 6. The same budget with TRL's GRPOTrainer
+# ## 7. The same budget with TRL's GRPOTrainer
 #
 # GRPO {footcite}`shao2024deepseekmath` drops the critic: it samples a group of responses per prompt
-# and uses the group-normalised reward as every token's advantage. Many readers will reach for
-# it first, so it gets the same number of sampled responses as one PPO-max run, the same reward
-# model (wrapped so that it sees prompt + response + EOS, as it was trained) and the same
-# learning rate. TRL's GRPO puts the KL term into the loss ($\beta = 0.05$) rather than into the
-# reward, and does one optimisation pass per batch (`num_iterations=1`) where our PPO does four.
+# and uses the group-normalised reward as every token's advantage. For a fair comparison it gets
+# what the PPO run with the KL penalty and the same number of iterations (A + KL) gets: the
+# same sampled responses, the same number of optimiser steps (four passes over each batch, TRL's `num_iterations`, like our
+# four PPO epochs), the same reward model (it sees prompt + response + EOS, as it was trained),
+# the same learning rate, and three seeds. TRL's loss is set to the GRPO paper's
+# (`loss_type="grpo"`: per-sequence token means) rather than TRL's default (DAPO's token-level
+# normalisation), and its KL term is the GRPO paper's: $k_3$ in the *loss*, with weight
+# $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
 # %%
-import transformers
-from trl import GRPOConfig, GRPOTrainer
-from datasets import Dataset
-
-grpo_trace = []
-
-
-def grpo_reward(prompts, completions, completion_ids, **_):
-    r = rollout.rollout_from_ids(tok, prompts, completion_ids)
-    proxy, gold = proxy_fn(r), gold_fn(r)
-    grpo_trace.append((len(prompts), proxy.mean().item(), gold.mean().item(), r.lengths.float().mean().item()))
-    return proxy.tolist()
-
-
-budget = P.iterations * P.prompts_per_iteration
-per_step = P.prompts_per_iteration
-on_gpu = torch.cuda.is_available()
-grpo_args = GRPOConfig(
-    output_dir=str(workdir / "grpo"), max_steps=budget // per_step, per_device_train_batch_size=per_step,
-    num_generations=P.grpo_generations, max_completion_length=P.max_new_tokens, temperature=1.0,
-    learning_rate=P.lr, beta=P.kl_coef, lr_scheduler_type="constant", logging_steps=1, report_to="none",
-    save_strategy="no", use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(),
-    activation_checkpointing=False, seed=seed, disable_tqdm=True, max_grad_norm=1.0,
-)
-grpo_prompts = Dataset.from_dict({"prompt": task.sample_prompts(budget, np.random.default_rng(seed + 7))})
-grpo_policy, _ = models.load_policy(sft_path)
-env.seed_everything(seed)
-trainer = GRPOTrainer(model=grpo_policy, reward_funcs=[grpo_reward], args=grpo_args, train_dataset=grpo_prompts,
-                      processing_class=tok)
-trainer.remove_callback(transformers.PrinterCallback)
+grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+grpo_settings = dict(
+    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
+    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
+    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
+    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
+grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
+                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
 t0 = time.perf_counter()
-trainer.train()
+grpo_outs = parallel.map_runs(overoptimisation.run_grpo, grpo_runs)
 grpo_seconds = time.perf_counter() - t0
-grpo_policy = trainer.model.eval()
-torch.manual_seed(10_000 + seed)
-grpo_final = rollout.generate(grpo_policy, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
-grpo_gold = gold_fn(grpo_final)
-grpo_win = ((grpo_gold > sft_gold).float() + 0.5 * (grpo_gold == sft_gold).float()).mean().item()
 
-ppo_max = logs[(logs.config == "B PPO-max") & (logs.seed == seed)]
-grpo_df = pd.DataFrame(grpo_trace, columns=["n", "proxy_reward", "gold_reward", "length"])
-grpo_df["samples"] = grpo_df["n"].cumsum()
+
+def per_seed(name, column):
+    return finals[finals.config == name].set_index("seed")[column]
+
+
+ppo_steps = P.iterations * 4
+grpo = pd.DataFrame([{"seed": o["run"]["seed"], "eval_gold": float(np.mean(o["eval_gold"])),
+                      "win_rate": win_rate(o["eval_gold"]), "samples": sum(t["samples"] for t in o["trace"]),
+                      "optimizer_steps": o["optimizer_steps"]} for o in grpo_outs]).set_index("seed")
 comparison = pd.DataFrame({
-    "sampled responses": [int(ppo_max["samples"].sum()), int(grpo_df["n"].sum())],
-    "wall time (s)": [ppo_max["seconds"].sum(), grpo_seconds],
-    "proxy reward, last 20% of samples": [ppo_max["proxy_reward"].iloc[-max(1, len(ppo_max) // 5):].mean(),
-                                          grpo_df["proxy_reward"].iloc[-max(1, len(grpo_df) // 5):].mean()],
-    "held-out gold reward": [finals[(finals.config == "B PPO-max") & (finals.seed == seed)]["eval_gold"].item(),
-                             grpo_gold.mean().item()],
-    "gold win rate vs SFT": [finals[(finals.config == "B PPO-max") & (finals.seed == seed)]["win_rate"].item(),
-                             grpo_win],
-}, index=["our PPO-max", "TRL GRPO"])
-results.metric("grpo_vs_ppo", comparison.drop(columns="wall time (s)").to_dict(orient="index"))
-results.timing("grpo_vs_ppo_wall_s", comparison["wall time (s)"].to_dict())
+    "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
+    "optimiser steps": [ppo_steps, grpo["optimizer_steps"].mean()],
+    "held-out gold (mean ± sd over seeds)": [
+        f"{per_seed('A + KL penalty only', 'eval_gold').mean():.2f} ± {per_seed('A + KL penalty only', 'eval_gold').std():.2f}",
+        f"{grpo['eval_gold'].mean():.2f} ± {grpo['eval_gold'].std():.2f}"],
+    "gold win rate vs SFT": [f"{per_seed('A + KL penalty only', 'win_rate').mean():.2f} ± "
+                             f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
+                             f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}"],
+}, index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"])
+print(f"{len(grpo_runs)} GRPO runs in {grpo_seconds:.0f} s")
+results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(comparison)
 
-# %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(7, 3.5))
-x_ppo = ppo_max["samples"].cumsum().to_numpy()
-ax.plot(x_ppo, smooth(ppo_max["proxy_reward"]), "C0-", label="PPO-max: proxy")
-ax.plot(x_ppo, smooth(ppo_max["gold_reward"]), "C0--", label="PPO-max: gold")
-ax.plot(grpo_df["samples"], smooth(grpo_df["proxy_reward"]), "C1-", label="GRPO: proxy")
-ax.plot(grpo_df["samples"], smooth(grpo_df["gold_reward"]), "C1--", label="GRPO: gold")
-ax.set(xlabel="sampled responses", ylabel="mean reward per response", title="PPO-max vs TRL GRPO at equal samples")
-ax.legend(fontsize=8)
-plt.tight_layout()
-plt.show()
+# %% [markdown]
+# The comparison is with vanilla PPO plus the KL penalty, the PPO run with the same number of
+# iterations and a KL constraint like GRPO's; PPO-max ran twice as long. GRPO's advantage is
+# the group-normalised proxy reward, so it needs no critic, but it optimises the same flawed
+# reward model and can find the same blind spots.
 
 # %% [markdown]
 # ## Paper vs this book
@@ -488,7 +516,7 @@ plt.show()
 # The paper's qualitative results (LLaMA-7B, HH-RLHF, human and GPT-4 judges) beside ours
 # (a 0.5M-parameter toy policy, exact gold reward). Our column is computed from the runs above.
 
-# %%
+# %% tags=["hide-input"]
 def fmt(name, key):
     return f"{ends.loc[name, key]:.2f}"
 
@@ -502,84 +530,114 @@ paper_vs_book = pd.DataFrame([
      "KL to ~0.1-0.2 per token, length to ~500 tokens, perplexity 1.02 -> 1.00",
      f"vanilla KL {fmt('A vanilla PPO', 'KL end (nats)')} nats per response, length "
      f"{fmt('A vanilla PPO', 'length end (chars)')} chars (SFT {sft_eval.lengths.float().mean():.1f})"),
+    ("the reward model is exploited where it is wrong", "reward hacking: verbose, repetitive answers",
+     f"vanilla's held-out answers carry {fmt('A vanilla PPO', 'non-words per response (held-out)')} non-words "
+     f"and repeat a word in {ends.loc['A vanilla PPO', 'repeat rate (held-out)']:.0%} of answers"),
     ("reward normalisation / clipping alone: early stability only (Fig. 6)",
      "collapse re-appears later", f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
      f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}"),
     ("KL penalty gives lasting stability (Fig. 7)", "yes (eta 0.05)",
-     f"B: gold end {fmt('B PPO-max', 'gold end')} vs peak {fmt('B PPO-max', 'gold peak')}"),
+     f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} vs peak {fmt('A + KL penalty only', 'gold peak')}"),
     ("PPO-max beats SFT (Fig. 10)", "human win rate 62% (harmless) / 44% (helpful), EN",
      f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}"),
-    ("PPO-max stable for 10k steps (Fig. 9)", "yes", f"{P.iterations} iterations only"),
+    ("PPO-max stable for 10k steps (Fig. 9)", "yes", f"{2 * P.iterations} iterations"),
 ], columns=["finding (paper figure)", "paper", "this book"])
 display.table(paper_vs_book)
 
 # %% [markdown]
 # The differences are of scale: the paper's models and runs are 10^4 times larger, its judges
-# are people and its reward model a 7B network; ours are exact gold scores and a 0.5M network,
-# and our reward model's flaw (paying for length, blind to repetition) is designed in, so the
-# *mechanism* of over-optimisation is visible rather than inferred. The critic initialisation
-# (Fig. 8) is not ablated on its own here: it changes together with the other switches
-# between A and B.
+# are people and its reward model a 7B network; ours are exact gold scores and a 0.5M network
+# that reads characters, so its blind spots are strings its training pairs never showed it
+# (non-words, repeated words), and the *mechanism* of over-optimisation can be measured rather
+# than inferred. The critic initialisation (Fig. 8) is not ablated on its own here.
 
 # %% [markdown]
 # ## Reproduction checks
 #
 # Per seed, "end" is the smoothed value at the last iteration and the "gold peak" is the
-# maximum of the smoothed gold curve. Thresholds were fixed from the paper's claims before any run.
+# maximum of the smoothed gold curve. The thresholds were fixed from the paper's claims before
+# the checked seeds ran; the hyperparameters were chosen on a separate pilot seed (100).
+#
+# 1. *finding*: vanilla PPO over-optimises: gold at the end $\le 0.8\times$ its peak while the
+#    proxy at the end exceeds its value at the gold peak by $\ge 0.5$ standard deviations of the
+#    reward model's scores on SFT samples; in the mean and in at least 2 of 3 seeds.
+# 2. *finding*: the gold vanilla loses after its peak goes mainly ($\ge 50\%$) through the
+#    out-of-distribution terms (non-words, repeats); mean and at least 2 of 3 seeds.
+# 3. *control*: vanilla PPO with only the KL penalty stays stable: gold end $\ge 0.9\times$ peak and
+#    above the SFT policy's, in the mean and at least 2 of 3 seeds.
+# 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$ and held-out gold
+#    above the SFT policy's by $\ge 2$ standard errors (over seeds), and it stays stable when run
+#    twice as long: slope of the smoothed gold over the second half $\ge -0.01$ per iteration.
+# 5. *sanity*: PPO-max's KL at the end is at most half of vanilla's (a run with a KL penalty
+#    against one without).
 
 # %%
-def collapse(name):
-    """Per seed: proxy at the end above proxy at the gold peak, gold at the end <= 0.8 x its peak."""
-    g, p = gold_c[name], proxy_c[name]
-    out = []
-    for i in range(len(seeds)):
-        j = int(g[i].argmax())
-        out.append(bool(p[i, -1] > p[i, j] and g[i, -1] <= 0.8 * g[i, j]))
-    return out
+rm_sd = float(proxy_fn(sft_eval).std())
 
 
-vanilla_collapse, nokl_collapse = collapse("A vanilla PPO"), collapse("C PPO-max, no KL")
-COLLAPSE_RULE = ("per seed: proxy at the end above proxy at the gold peak and gold end <= 0.8 x gold peak; "
-                 "decisive number: gold end / peak; passes in a majority of seeds")
+def stats(name):
+    return [overoptimisation.collapse(gold_c[name][i], proxy_c[name][i]) for i in range(len(seeds))]
 
 
-def end_over_peak(name):
-    """Per seed: smoothed gold at the last iteration over its peak."""
-    g = gold_c[name]
-    return {s: float(g[i, -1] / g[i].max()) for i, s in enumerate(seeds)}
+def majority(flags):
+    return sum(flags) >= 2 and sum(flags) * 2 > len(flags)
 
 
+va = stats("A vanilla PPO")
+va_ok = [s["end_over_peak"] <= 0.8 and s["proxy_gain"] >= 0.5 * rm_sd for s in va]
 results.check(
     "vanilla_overoptimises", kind="finding",
     claim="Vanilla PPO over-optimises the reward model: proxy reward rises while gold reward falls.",
     paper="Fig. 4: reward rises, human-judged quality collapses",
-    per_seed=end_over_peak("A vanilla PPO"), threshold=0.8, direction="<=", rule=COLLAPSE_RULE,
-    ours={"collapsed seeds": f"{sum(vanilla_collapse)} of {len(seeds)}"},
-    passed=sum(vanilla_collapse) > len(seeds) / 2,
+    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, va)}, threshold=0.8, direction="<=",
+    rule="per seed: gold end / peak <= 0.8 and proxy end - proxy at the gold peak >= 0.5 RM sd; "
+         "the mean ratio clears 0.8 and at least 2 of 3 seeds pass both",
+    ours={"proxy gain / RM sd (mean)": float(np.mean([x["proxy_gain"] for x in va]) / rm_sd),
+          "seeds passing": f"{sum(va_ok)} of {len(seeds)}", "RM sd on SFT samples": rm_sd},
+    passed=bool(np.mean([x["end_over_peak"] for x in va]) <= 0.8 and majority(va_ok)),
 )
-gB = gold_c["B PPO-max"]
+shares = ood_share(changes["A vanilla PPO"])
+results.check(
+    "vanilla_loses_gold_through_ood_strings", kind="finding",
+    claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
+          "pairs never showed it (non-words, repeated words), not the raters' length bias.",
+    paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
+    per_seed=shares.to_dict(), threshold=0.5, direction=">=",
+    rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
+         "at least 2 of 3 seeds",
+    ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
+    passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
+)
+akl_s = stats("A + KL penalty only")
+sft_mean = sft_gold.mean().item()
+akl_ok = [x["end_over_peak"] >= 0.9 and gold_c["A + KL penalty only"][i, -1] > sft_mean for i, x in enumerate(akl_s)]
+results.check(
+    "kl_penalty_alone_keeps_vanilla_stable", kind="control",
+    claim="Policy constraints are the key factor: vanilla PPO with only the KL penalty does not collapse.",
+    paper="Sec. 5.3 / Fig. 7: the KL penalty is the constraint that keeps PPO stable",
+    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, akl_s)}, threshold=0.9, direction=">=",
+    rule="per seed: gold end >= 0.9 x peak and gold end > SFT gold; mean ratio >= 0.9 and at least 2 of 3 seeds",
+    ours={"gold end (mean)": float(gold_c["A + KL penalty only"][:, -1].mean()), "SFT gold": sft_mean},
+    passed=bool(np.mean([x["end_over_peak"] for x in akl_s]) >= 0.9 and majority(akl_ok)),
+)
+b_gold = per_seed("B PPO-max", "eval_gold")
+b_win = per_seed("B PPO-max", "win_rate")
+b_gap = b_gold - sft_mean
+b_se = float(b_gap.std() / np.sqrt(len(b_gap)))
+half = gold_c["B PPO-max"].shape[1] // 2
+b_slopes = [overoptimisation.slope(gold_c["B PPO-max"][i, half:]) for i in range(len(seeds))]
+results.check(
+    "ppo_max_beats_sft_and_stays_stable", kind="finding",
+    claim="PPO-max improves on the SFT policy by gold reward and stays stable when trained twice as long.",
+    paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN); Fig. 9: stable for 10k steps",
+    per_seed=b_win.to_dict(), threshold=0.60, direction=">=",
+    rule="mean held-out gold win rate vs SFT >= 0.60, mean held-out gold - SFT gold >= 2 standard errors "
+         "over seeds, and the smoothed gold's slope over the second half >= -0.01 per iteration in every seed",
+    ours={"held-out gold - SFT gold": float(b_gap.mean()), "its standard error": b_se,
+          "slope over the second half (min)": float(min(b_slopes))},
+    passed=bool(b_win.mean() >= 0.60 and b_gap.mean() >= 2 * b_se and min(b_slopes) >= -0.01),
+)
 b_kl, a_kl = kl_c["B PPO-max"][:, -1].mean(), kl_c["A vanilla PPO"][:, -1].mean()
-b_finals = finals[finals.config == "B PPO-max"]
-b_win = b_finals["win_rate"].mean()
-b_ratio = end_over_peak("B PPO-max")
-results.check(
-    "ppo_max_beats_sft", kind="finding",
-    claim="PPO-max improves on the SFT policy by gold reward without collapsing.",
-    paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN)",
-    per_seed=dict(zip(b_finals["seed"], b_finals["win_rate"])), threshold=0.60, direction=">=",
-    rule="mean gold win rate vs SFT over seeds >= 0.60, with gold end above SFT gold and end >= 0.95 x peak",
-    ours={"gold end": float(gB[:, -1].mean()), "SFT gold": sft_gold.mean().item(),
-          "gold end / peak (mean)": float(np.mean(list(b_ratio.values())))},
-    passed=bool(b_win >= 0.60 and gB[:, -1].mean() > sft_gold.mean().item() and min(b_ratio.values()) >= 0.95),
-)
-results.check(
-    "no_kl_collapses", kind="control",
-    claim="Policy constraints are the key factor: PPO-max without the KL penalty collapses again.",
-    paper="Fig. 7: without the KL penalty (or entropy bonus) training collapses",
-    per_seed=end_over_peak("C PPO-max, no KL"), threshold=0.8, direction="<=", rule=COLLAPSE_RULE,
-    ours={"collapsed seeds": f"{sum(nokl_collapse)} of {len(seeds)}"},
-    passed=sum(nokl_collapse) > len(seeds) / 2,
-)
 results.check(
     "ppo_max_kl_below_vanilla", kind="sanity",
     claim="PPO-max (with a KL penalty) ends closer to the SFT policy than vanilla PPO (without one).",
@@ -598,10 +656,12 @@ results.finish();
 # - RLHF at toy scale is three stages: SFT, a Bradley-Terry reward model from (biased) preference
 #   pairs, and PPO against that reward model with a per-token KL penalty to the SFT policy.
 # - A reward model is only right where its training pairs were. PPO finds the regions where it is
-#   wrong (here: length and repetition) and the proxy reward keeps rising while the gold reward falls.
+#   wrong (here: strings it never saw, non-words and repeated words) and the proxy reward keeps
+#   rising while the gold reward falls.
 # - Watch KL to the SFT policy, response length and the perplexity of the policy's own samples:
 #   they move before the damage is visible in a proxy reward curve.
-# - The token-level KL penalty is PPO-max's key ingredient: remove it and over-optimisation returns.
+# - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
+#   training stable; removed from PPO-max, over-optimisation returns.
 #
 # ## Exercises
 #
@@ -609,38 +669,27 @@ results.finish();
 #    "pre-training" data. Does it keep the policy closer to the SFT policy?
 
 # %% tags=["hide-input"]
-# Solution to exercise 1 (a short run; compare the KL with configuration B's).
-from rlhfbook.toyworld.sft import demonstration_batch
-
-ptx_rng = np.random.default_rng(seed)
-env.seed_everything(seed)
-policy, _ = models.load_policy(sft_path)
-critic, _ = models.load_reward_model(rm_path, tok)
-cfg = config_for(dict(ptx_coef=0.5, iterations=P.exercise_iterations))
-log = pd.DataFrame(ppo.train(policy, sft, critic, tok, task.sample_prompts, proxy_fn, cfg, seed=seed, gold_fn=gold_fn,
-                             ptx_batch=lambda: demonstration_batch(task, tok, 16, ptx_rng), desc="PPO-max + ptx"))
-same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: len(log)]
-print(f"after {len(log)} iterations: KL {log['kl'].iloc[-5:].mean():.2f} with ptx vs {same['kl'].iloc[-5:].mean():.2f} "
-      f"without; gold {log['gold_reward'].iloc[-5:].mean():.2f} vs {same['gold_reward'].iloc[-5:].mean():.2f}")
+# Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
+exercise = {"PPO-max + ptx": dict(ptx_coef=0.5, iterations=P.exercise_iterations)} | {
+    f"PPO-max, eta {eta:g}": dict(kl_coef=eta, iterations=P.exercise_iterations) for eta in (P.kl_coef / 2, P.kl_coef * 2)}
+ex_outs = dict(zip(exercise, parallel.map_runs(overoptimisation.run_ppo, [
+    overoptimisation.Run(name, seed, str(sft_path), str(rm_path), str(rm_path), config_for(o),
+                         eval_seed=10_000 + seed, n_eval=P.eval_prompts) for name, o in exercise.items()])))
+same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
+ptx = pd.DataFrame(ex_outs["PPO-max + ptx"]["log"])
+print(f"after {len(ptx)} iterations: KL {ptx['kl'].iloc[-5:].mean():.2f} with ptx vs {same['kl'].iloc[-5:].mean():.2f} "
+      f"without; gold {ptx['gold_reward'].iloc[-5:].mean():.2f} vs {same['gold_reward'].iloc[-5:].mean():.2f}")
 
 # %% [markdown]
 # 2. Halve and double the KL coefficient $\eta$ in PPO-max. Where does the gold reward at the end
 #    peak? (The paper sweeps 0.05, 0.1, 0.2 in its Fig. 15.)
 
 # %% tags=["hide-input"]
-# Solution to exercise 2: one seed, a short run per setting.
-rows = []
-for eta in (P.kl_coef / 2, P.kl_coef * 2):
-    env.seed_everything(seed)
-    policy, _ = models.load_policy(sft_path)
-    critic, _ = models.load_reward_model(rm_path, tok)
-    log = pd.DataFrame(ppo.train(policy, sft, critic, tok, task.sample_prompts, proxy_fn,
-                                 config_for(dict(kl_coef=eta, iterations=P.exercise_iterations)),
-                                 seed=seed, gold_fn=gold_fn, desc=f"eta={eta}"))
-    rows.append({"eta": eta, "gold end": log["gold_reward"].iloc[-5:].mean(), "KL end": log["kl"].iloc[-5:].mean()})
-same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
+# Solution to exercise 2: one seed, a short run per setting (run with exercise 1's above).
+rows = [{"eta": exercise[name]["kl_coef"], "gold end": log["gold_reward"].iloc[-5:].mean(), "KL end": log["kl"].iloc[-5:].mean()}
+        for name in exercise if name.startswith("PPO-max, eta") for log in [pd.DataFrame(ex_outs[name]["log"])]]
 rows.append({"eta": P.kl_coef, "gold end": same["gold_reward"].iloc[-5:].mean(), "KL end": same["kl"].iloc[-5:].mean()})
-display.table(pd.DataFrame(rows).sort_values("eta"))
+display.table(pd.DataFrame(rows).sort_values("eta").set_index("eta"))
 
 # %% [markdown]
 # ## References

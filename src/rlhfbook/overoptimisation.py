@@ -140,8 +140,14 @@ def run_ppo(run: Run) -> dict[str, Any]:
         return rollout.gold_scores(task, r, no_eos_score=NO_EOS_SCORE)
 
     cfg = ppo.PPOConfig(**run.config)
+    ptx_batch = None
+    if cfg.ptx_coef > 0:  # PPO-ptx: SFT demonstrations stand in for the pre-training data
+        from .toyworld.sft import demonstration_batch
+
+        ptx_rng = np.random.default_rng(run.seed)
+        ptx_batch = lambda: demonstration_batch(task, tok, 16, ptx_rng)  # noqa: E731
     log = ppo.train(policy, ref, critic, tok, task.sample_prompts, proxy_fn, cfg, seed=run.seed, gold_fn=gold_fn,
-                    desc=f"{run.name} (seed {run.seed})")
+                    ptx_batch=ptx_batch, desc=f"{run.name} (seed {run.seed})")
     log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
     return {"run": asdict(run), "log": log} | _evaluate(run, task, policy, tok, cfg.max_new_tokens)
 
