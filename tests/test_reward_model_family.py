@@ -35,8 +35,19 @@ def test_sample_pool_holds_the_task_s_gold_reward_and_block_features(task, pool)
         rmf.sample_pool(task, 1, np.random.default_rng(0))
 
 
-def test_fit_by_prompt_is_the_joint_bradley_terry_fit(task, pool):
-    x, a, b, label = rmf.comparisons(task, pool, 400, np.random.default_rng(1))
+def test_comparisons_are_the_task_s_rater_choices(task, pool):
+    x, a, b, label = rmf.comparisons(pool, 200_000, np.random.default_rng(7))
+    assert ((x >= 0) & (x < len(TOPICS)) & (a < 24) & (b < 24)).all() and set(np.unique(label)) == {0, 1}
+    i, j, k = 1, 2, 3  # one pair's frequency against PreferenceTask.rate's probability
+    pick = (x == i) & (a == j) & (b == k)
+    margin = task.rater_score(pool.prompts[i], pool.responses[i][j]) - task.rater_score(pool.prompts[i], pool.responses[i][k])
+    assert label[pick].mean() == pytest.approx(1 / (1 + np.exp(-margin)), abs=4 / np.sqrt(pick.sum()))
+    p = bt.sigmoid(pool.rater[x, a] - pool.rater[x, b])
+    assert label.mean() == pytest.approx(p.mean(), abs=0.005)
+
+
+def test_fit_by_prompt_is_the_joint_bradley_terry_fit(pool):
+    x, a, b, label = rmf.comparisons(pool, 400, np.random.default_rng(1))
     diff = pool.features[x, a] - pool.features[x, b]
     joint = bt.fit_bradley_terry(diff, label, l2=1e-2)
     np.testing.assert_allclose(rmf.fit_by_prompt(diff, x, label, len(TOPICS), 1e-2), joint, atol=1e-8)
@@ -50,8 +61,8 @@ def test_fit_by_prompt_is_the_joint_bradley_terry_fit(task, pool):
         rmf.fit_by_prompt(diff, x, label, 5, 1e-2)
 
 
-def test_more_clean_comparisons_give_a_better_fitted_model(task, pool):
-    models = rmf.fitted_models(task, pool, (30, 3000), (0.0, 0.4), np.random.default_rng(2))
+def test_more_clean_comparisons_give_a_better_fitted_model(pool):
+    models = rmf.fitted_models(pool, (30, 3000), (0.0, 0.4), np.random.default_rng(2))
     assert [m.label for m in models] == ["fitted: 30 comparisons, flip 0", "fitted: 30 comparisons, flip 0.4",
                                          "fitted: 3000 comparisons, flip 0", "fitted: 3000 comparisons, flip 0.4"]
     distance = [float(rd.bandit_starc_distance(pool.gold, m.scores)) for m in models]
@@ -113,7 +124,7 @@ def test_perturbed_models_change_what_they_say(pool):
 
 
 def test_evaluate_reports_every_metric(task, pool):
-    held_out = rmf.comparisons(task, pool, 300, np.random.default_rng(6))
+    held_out = rmf.comparisons(pool, 300, np.random.default_rng(6))
     perfect = rmf.evaluate(pool, 3 * pool.gold + 1, held_out, 4)
     assert tuple(perfect) == rmf.METRICS
     assert perfect["STARC distance"] == pytest.approx(0, abs=1e-12)

@@ -136,16 +136,19 @@ def policy_iteration(mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-12,
     """An optimal deterministic policy and its action values ``Q*[..., s, a]``, by policy iteration
     (Howard): evaluate the policy exactly, switch each state to a greedy action, repeat until no
     action improves on the current one by more than ``tol`` times the reward's own scale
-    ``max |r(s, a)|`` (relative, so that a reward of size 1e-10 is optimised as exactly as one of
-    size 1; returns are then exact to about ``tol / (1 - gamma)`` of that scale). Exact up to that tolerance in a few iterations, for a batch of rewards at once."""
+    ``max |r(s, a)|``. The tolerance is relative, so a reward of size 1e-10 is optimised as exactly as
+    one of size 1; returns are then exact to about ``tol / (1 - gamma)`` of that scale. A few
+    iterations, for a batch of rewards at once."""
     r = expected_reward(mdp, reward)
     scale = tol * np.abs(r).max((-2, -1))[..., None]
     action = r.argmax(-1)
-    for _ in range(max_iter):
-        v = policy_evaluation(mdp, reward, np.eye(mdp.n_actions)[action])
+    states, eye = np.arange(mdp.n_states), np.eye(mdp.n_states)
+    for _ in range(max_iter):  # evaluate the deterministic policy: (I - gamma tau[s, a(s)]) V = r[s, a(s)]
+        r_pi = np.take_along_axis(r, action[..., None], -1)[..., 0]
+        v = np.linalg.solve(eye - mdp.gamma * mdp.transition[states, action], r_pi[..., None])[..., 0]
         q = r + mdp.gamma * np.einsum("sat,...t->...sa", mdp.transition, v)
         best = q.argmax(-1)
-        gain = np.take_along_axis(q, best[..., None], -1)[..., 0] - np.take_along_axis(q, action[..., None], -1)[..., 0]
+        gain = q.max(-1) - np.take_along_axis(q, action[..., None], -1)[..., 0]
         improve = gain > scale
         if not improve.any():
             return np.eye(mdp.n_actions)[action], q

@@ -73,23 +73,24 @@ def sample_pool(task: PreferenceTask, pool_size: int, rng: np.random.Generator) 
     return ResponsePool(prompts, responses, gold, rater, features.reshape(len(TOPICS), pool_size, -1), length)
 
 
-def comparisons(task: PreferenceTask, pool: ResponsePool, n: int, rng: np.random.Generator):
-    """``n`` rater comparisons: a random prompt, two random responses from its pool, one rater's choice.
+def comparisons(pool: ResponsePool, n: int, rng: np.random.Generator):
+    """``n`` rater comparisons: a random prompt, two random responses from its pool, one rater's choice
+    (:meth:`~rlhfbook.toyworld.preference.PreferenceTask.rate`: a prefers with probability
+    ``sigmoid(rater(a) - rater(b))``, drawn here for all pairs at once from the pool's rater scores).
     Returns index arrays ``(prompt, a, b)`` and ``label`` (1 where the rater preferred a)."""
     n_prompts, pool_size = pool.gold.shape
     x, (a, b) = rng.integers(n_prompts, size=n), rng.integers(pool_size, size=(2, n))
-    label = np.array([task.rate(pool.prompts[i], pool.responses[i][j], pool.responses[i][k], 1, rng)
-                      for i, j, k in zip(x, a, b)])
+    label = (rng.random(n) < bt.sigmoid(pool.rater[x, a] - pool.rater[x, b])).astype(int)
     return x, a, b, label
 
 
-def fitted_models(task: PreferenceTask, pool: ResponsePool, train_sizes: tuple[int, ...],
-                  flip_rates: tuple[float, ...], rng: np.random.Generator, l2: float = 1e-2) -> list[RewardModel]:
+def fitted_models(pool: ResponsePool, train_sizes: tuple[int, ...], flip_rates: tuple[float, ...],
+                  rng: np.random.Generator, l2: float = 1e-2) -> list[RewardModel]:
     """Linear Bradley-Terry models (Bradley & Terry, 1952), one per (number of comparisons, label-flip
     rate): each size draws fresh comparisons, and each flip rate flips that fraction of their labels."""
     models = []
     for n in train_sizes:
-        x, a, b, label = comparisons(task, pool, n, rng)
+        x, a, b, label = comparisons(pool, n, rng)
         for flip in flip_rates:
             noisy = np.where(rng.random(n) < flip, 1 - label, label)
             w = fit_by_prompt(pool.features[x, a] - pool.features[x, b], x, noisy, pool.gold.shape[0], l2)
