@@ -724,8 +724,9 @@ display.table(pd.DataFrame([
 # %% [markdown]
 # ## Reproduction checks
 #
-# Findings and controls are evaluated on every seed; each holds when its mean clears the
-# threshold and at least 7 of 8 seeds do (the same share of any other number of seeds). VAL's
+# Findings and controls are evaluated on every seed. A finding holds when its mean clears the
+# threshold and at least 7 of 8 seeds do (the same share of any other number of seeds); the
+# control holds when VAL's mean lead over EPIC stays within 0.02 in both checked cells. VAL's
 # lead is checked in the L2 cell (closest to EPIC's and DARD's published Pearson distance) and
 # in its $\tau$-weighted version, as the smaller of its leads over EPIC and over DARD per seed.
 
@@ -789,7 +790,7 @@ results.check(
     rule=RULE, passed=passed, ours={"min": val_corr.min(), "seeds clearing": n_ok},
     not_reproduced=evidence("corr(VAL)", val_corr, 0.85))
 
-for name, key in (("gold", "accuracy (gold)"), ("raters", "accuracy (raters)")):
+for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
     gap = bridge_margin[key].values
     passed, n_ok = seed_rule(gap, 0.10)
     results.check(
@@ -851,9 +852,9 @@ results.finish();
 # 2. EPIC's distance to an $S'$-redistributed copy grows with the size of the redistribution,
 #    while the regret stays 0. Measure it for noise scales 0.1, 1 and 10 (in units of the
 #    reward's standard deviation).
-# 3. Bias the reward model toward a rare *good* word instead of a bad one (say the task's best
-#    word). Before running it, predict how its accuracy, its STARC distance and its best-of-N
-#    regret change with the bias.
+# 3. Bias the reward model toward the task's *best* word instead of its worst one. Before running
+#    it, predict how its accuracy, its STARC distance and its best-of-N regret change with the
+#    bias, and how they compare with the same bias toward the worst word.
 
 # %% tags=["hide-input"]
 # Solution 1
@@ -875,14 +876,13 @@ display.table(pd.DataFrame({scale: {"EPIC": float(rd.starc_distance(mdp, r, move
 
 # %% tags=["hide-input"]
 # Solution 3: a bonus for the best word pushes responses that already contain it further up. Accuracy
-# falls a little (pairs where both responses are good get swapped), the distance grows with the bias, but
-# best-of-N regret stays small: the favoured responses are good ones.
+# falls a little and the distance grows with the bias as for the worst word; compare the regrets.
 pool = fam["pool"]
-good = rmf.perturbed_models(pool, fam["models"][0], np.random.default_rng(9), noise=(), length_bias=(),
-                            word_bias=(1, 4, 16), offsets=(), word=WORDS[0])
+biased = [m for w in (WORDS[0], WORDS[-1]) for m in rmf.perturbed_models(
+    pool, fam["models"][0], np.random.default_rng(9), noise=(), length_bias=(), word_bias=(1, 4, 16), offsets=(), word=w)]
 display.table(pd.DataFrame({m.label: {k: v for k, v in rmf.evaluate(pool, m.scores, fam["held_out"], P.bon_n).items()
                                       if k in ("STARC distance", "best-of-N regret", "accuracy (gold)")}
-                            for m in good}).T.rename_axis("reward model"))
+                            for m in biased}).T.rename_axis("reward model"))
 
 # %% [markdown]
 # ## References
