@@ -297,9 +297,8 @@ first = runs[seeds[0]]
 ranked = full_corr.sort_values(ascending=False)
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
 ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
-ax0.legend(handles=[Patch(color=CANON_COLOURS[c], label=c) for c in canon_names], title="canonicalisation",
-           loc="upper right")
-ax0.set(title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)", xlabel="pseudometric, sorted",
+ax0.set(title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)",
+        xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
         ylabel="Pearson correlation with regret", xlim=(-1, len(ranked)))
 x = np.arange(len(canon_names))
 for j, n in enumerate(CHECKED):
@@ -308,7 +307,7 @@ for j, n in enumerate(CHECKED):
             color=[CANON_COLOURS[c] for c in canon_names], alpha=1 if j == 0 else 0.5, hatch=None if j == 0 else "//")
 ax1.set_xticks(x, canon_names, rotation=30)
 ax1.legend(handles=[Patch(facecolor="white", edgecolor="k", label="L2 / L2"),
-                    Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2")], loc="lower right")
+                    Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2")], loc="upper left")
 ax1.set(title=f"Checked cells, {len(seeds)} seeds", xlabel="canonicalisation",
         ylabel="Pearson correlation with regret", ylim=(0, 1))
 fig.tight_layout()
