@@ -31,14 +31,15 @@
 # {footcite}`wulfe2022dard`.
 #
 # **What this chapter reproduces, and at what scale.** The paper's random-MDP experiment
-# (32 states, 4 actions, interpolated reward pairs, regret by value iteration) with its grid of
-# canonicalisations, normalisations and metrics, at the size the profile sets (the `gpu`
-# profile runs the paper's full 16,384 points per seed; the `cpu` profile a quarter of it, in
-# three seeds). Then the bridge to language models: a reward model scoring responses to
-# prompts is a contextual bandit, STARC reduces to removing a per-prompt baseline, and on the
-# book's toy world the STARC distance of learned reward models to the gold reward tracks the
-# gold regret of best-of-N sampling. Beside it, the usual reward-model metrics: pairwise
-# accuracy, Brier score, expected calibration error with a reliability diagram, and $R^2$.
+# (32 states, 4 actions, interpolated reward pairs, regret from exact returns) with its grid of
+# canonicalisations, normalisations and metrics, over eight seeds (the `cpu` profile runs a
+# quarter of the paper's 16,384 points per seed, the `gpu` profile all of them). A control
+# with rewards that do not depend on the next state shows where STARC's advantage over EPIC and
+# DARD comes from. Then the bridge to language models: a reward model scoring responses to
+# prompts is a contextual bandit, where STARC reduces to removing a per-prompt baseline. On the
+# book's toy world, a family of reward models whose usual metrics disagree (pairwise accuracy,
+# $R^2$, calibration) tests whether the STARC distance to the gold reward ranks their best-of-N
+# regret better than pairwise accuracy does.
 
 # %% tags=["hide-input"]
 # Colab only: install this book's package (does nothing anywhere else).
@@ -59,23 +60,32 @@ from rlhfbook.results import Results
 
 P = profiles.resolve("04_reward_distance", profile, n_envs=n_envs)
 env.seed_everything(seed)
+env.quiet()
 results = Results(P, seed, parameters=dict(profile=profile, seed=seed, n_envs=n_envs))
 display.runtime_table(P.chapter)
 
 # %%
+import math
 import time
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from scipy.stats import spearmanr
 
 from rlhfbook import bradley_terry as bt
 from rlhfbook import reward_distance as rd
 from rlhfbook import reward_eval as ev
+from rlhfbook import reward_model_family as rmf
+from rlhfbook.toyworld.preference import WORDS, PreferenceTask
 
 seeds = [seed + i for i in range(P.n_seeds)]
+need = math.ceil(7 / 8 * len(seeds))  # "in at least 7 of 8 seeds", for any number of seeds
+CANON_COLOURS = dict(none="tab:gray", EPIC="tab:orange", DARD="tab:green", VAL="tab:blue", minimal="tab:purple")
+canon_names = list(rd.CANONICALISATIONS)
 print(f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} reward pairs x "
       f"{P.n_steps} interpolation steps = {P.n_envs * P.n_pairs * P.n_steps} points per seed")
 
@@ -96,11 +106,12 @@ print(f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} r
 # * **positive scaling** $R' = kR$, $k > 0$.
 #
 # Conversely, two rewards that order all policies the same way differ only by these. The
-# machinery below implements them on arrays `R[s, a, s']`, vectorised over a batch of rewards.
+# machinery below implements them on arrays `R[s, a, s']`, vectorised over a batch of rewards;
+# optimal policies come from policy iteration, which evaluates each policy exactly.
 
 # %%
 display.show_source(rd.potential_shaping, rd.s_prime_redistribution, rd.policy_evaluation,
-                    rd.value_iteration, rd.normalised_regret)
+                    rd.policy_iteration, rd.normalised_regret)
 
 # %% [markdown]
 # The **normalised regret** of optimising a proxy $R_2$ when $R_1$ is what we want is
@@ -111,7 +122,7 @@ display.show_source(rd.potential_shaping, rd.s_prime_redistribution, rd.policy_e
 # columns: every transformed copy has regret exactly 0, yet its raw L2 distance to $R$ (relative
 # to the size of $R$) is far from 0.
 
-# %%
+# %% tags=["hide-input"]
 demo_rng = np.random.default_rng(seed)
 mdp = rd.random_mdp(demo_rng, 32, 4, 0.95)
 r = rd.random_reward(mdp, demo_rng)
@@ -132,7 +143,8 @@ demo = pd.DataFrame({
     }
     for name, other in copies.items()
 }).T
-demo.round(4)
+demo.index.name = "copy of R"
+display.table(demo)
 
 # %% [markdown]
 # All distances in the table use the same recipe (canonicalise, divide by the L2 norm, take the
@@ -151,11 +163,12 @@ demo.round(4)
 #
 # and compares canonical rewards by the Pearson distance $\sqrt{(1 - \rho)/2}$. The STARC
 # paper's grid, followed here, instead passes EPIC's canonical reward through the same
-# normalisations and metrics as every other canonicalisation. EPIC removes potential
-# shaping, but it never looks at $\tau$, so it charges for differences on transitions that
-# cannot happen. DARD
-# {footcite}`wulfe2022dard` takes the expectations over the dynamics instead ($A \sim D_A$,
-# $S' \sim \tau(s, A)$, $S'' \sim \tau(s', A)$):
+# normalisations and metrics as every other canonicalisation; the L2 normalisation with the L2
+# metric is the cell closest to EPIC's own Pearson distance (for centred rewards it is twice
+# it). EPIC removes potential shaping, but it never looks at $\tau$, so it charges for
+# differences on transitions that cannot happen. DARD {footcite}`wulfe2022dard` takes the
+# expectations over the dynamics instead ($A \sim D_A$, $S' \sim \tau(s, A)$,
+# $S'' \sim \tau(s', A)$):
 #
 # $$C_{\text{DARD}}(R)(s,a,s') = R(s,a,s') + \mathbb{E}\left[\gamma R(s',A,S'') - R(s,A,S') - \gamma R(S',A,S'')\right].$$
 #
@@ -187,7 +200,8 @@ display.show_source(rd.epic_canonical, rd.dard_canonical)
 # for some $\Phi$, the least-norm reward with a given expectation is constant in $s'$, so the
 # minimal reward is $m_{\Phi^*}$ with $\Phi^*$ the least-squares solution (a projection; the
 # paper's code finds it by gradient descent, for the unweighted norm). Both canonicalisations
-# return a function of $(s, a)$ only; they differ in which potential they subtract.
+# return a function of $(s, a)$ only (stored with a next-state axis of length 1, which the
+# norms count as repeated over $s'$); they differ in which potential they subtract.
 
 # %%
 display.show_source(rd.val_canonical, rd.minimal_canonical, rd.standardise, rd.starc_distance)
@@ -218,121 +232,258 @@ display.show_source(rd.reward_norm, rd.distance_grid)
 # 16 interpolants $R_i = R_1 + (R_2 - R_1)\, i / 16$. Each point is a pair $(R_1, R_i)$, its
 # regret the mean of the normalised regrets in both directions (as in the paper's analysis),
 # and each pseudometric is scored by the Pearson correlation of its distance with regret over
-# all points.
+# all points of a seed. Every seed computes the two cells the checks use: the L2 norm as
+# normalisation and metric, and its $\tau$-weighted version. The whole grid (the analogue of the
+# paper's Fig. 1) is computed on the first MDPs of the first seed (the profile sets how many):
+# the same MDPs and rewards, since the draws do not depend on which distances are computed.
+#
+# Regrets are computed on $c_{\text{VAL}}(R)$ rather than on $R$: the two give every policy
+# the same return up to a constant, and the paper's random rewards can be shaping and shifts of
+# size 100 around a part that orders policies of size $10^{-8}$ (non-zero entries only on
+# transitions of probability $e^{-20}$), which rounding would otherwise erase.
 
 # %%
 display.show_source(rd.random_mdp, rd.random_reward, rd.interpolation_experiment)
 
 # %%
+CHECKED = ("L2", "wL2")  # the cells the checks use (normalisation = metric): unweighted and tau-weighted L2
+CELLS = tuple((n, n) for n in CHECKED)
 runs = {}
 t0 = time.perf_counter()
 for s in seeds:
-    regret, grid, env_ids, mdps = rd.interpolation_experiment(
-        np.random.default_rng(s), P.n_envs, P.n_pairs, P.n_steps)
+    regret, grid, mdps = rd.interpolation_experiment(np.random.default_rng(s), P.n_envs, P.n_pairs, P.n_steps,
+                                                     cells=CELLS, progress=False)
     runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
 elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.metric("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
-print(f"{n_points} points in {elapsed:.1f} s: {points_per_s:.0f} points per second "
-      f"(regret by value iteration + {len(runs[seeds[0]]['grid'])} distances per point)")
+full_regret, full_grid, _ = rd.interpolation_experiment(np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs,
+                                                        P.n_steps, progress=False)
+print(f"{n_points} points over {len(seeds)} seeds in {elapsed:.1f} s ({points_per_s:.0f} points per second); "
+      f"all {len(full_grid)} pseudometrics on the first {len(full_regret)} points of seed {seeds[0]}")
 
 # %%
-corr = pd.DataFrame({s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()}
-                     for s, run in runs.items()})
-corr.index.names = ["canonicalisation", "normalisation", "metric"]
-corr["mean"] = corr[seeds].mean(axis=1)
-canon_names = list(rd.CANONICALISATIONS)
-l2 = corr.xs(("L2", "L2"), level=("normalisation", "metric")).loc[canon_names]
-results.metric("corr_L2_L2", {c: {str(s): l2.loc[c, s] for s in seeds} for c in canon_names})
-print("Pearson correlation of distance (L2 normalisation, L2 metric) with regret, per seed:")
-l2.round(3)
+corr = {s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()} for s, run in runs.items()}
+full_corr = pd.Series({k: rd.pearson(v, full_regret) for k, v in full_grid.items()})
+
+
+def per_seed(canonical, cell, table=corr):
+    """Correlation with regret of one pseudometric (normalisation = metric = ``cell``), per seed."""
+    return np.array([table[s][canonical, cell, cell] for s in seeds])
+
+
+def mean_sd(x):
+    return f"{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f}"
+
+
+by_canon = pd.DataFrame({
+    c: {**{f"{n}/{n} mean ± sd": mean_sd(per_seed(c, n)) for n in CHECKED},
+        **{f"{n}/{n} min": per_seed(c, n).min() for n in CHECKED}}
+    for c in canon_names}).T
+by_canon.index.name = "canonicalisation"
+results.metric("corr", {f"{c} {n}/{n}": dict(zip(map(str, seeds), per_seed(c, n))) for c in canon_names for n in CHECKED})
+print(f"Pearson correlation of each distance with regret, over {len(seeds)} seeds:")
+display.table(by_canon)
 
 # %% [markdown]
-# The bar chart is the analogue of the paper's Figure 1: every (canonicalisation,
-# normalisation, metric) combination, sorted by its correlation with regret (mean over seeds),
-# coloured by canonicalisation; the right panel summarises each canonicalisation.
+# The bar chart is the analogue of the paper's Figure 1: on the first points of the first seed,
+# every (canonicalisation, normalisation, metric) combination, sorted by its correlation with
+# regret and coloured by canonicalisation; the right panel gives each canonicalisation in the
+# two checked cells, mean and standard deviation over all seeds and all points.
 
-# %%
-colours = dict(zip(canon_names, ["tab:gray", "tab:orange", "tab:green", "tab:blue", "tab:purple"]))
-ranked = corr["mean"].sort_values(ascending=False)
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw=dict(width_ratios=[2.2, 1]))
-ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0,
-        color=[colours[k[0]] for k in ranked.index])
-ax0.legend(handles=[Patch(color=colours[c], label=c) for c in canon_names], title="canonicalisation")
-ax0.set(title=f"Correlation with regret of all {len(ranked)} pseudometrics (mean of {len(seeds)} seeds)",
-        xlabel="pseudometric (canonicalisation x normalisation x metric), sorted",
+# %% tags=["hide-input"]
+first = runs[seeds[0]]
+ranked = full_corr.sort_values(ascending=False)
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
+ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
+ax0.set(title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)",
+        xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
         ylabel="Pearson correlation with regret", xlim=(-1, len(ranked)))
-best = corr["mean"].groupby(level=0).max().loc[canon_names]
-ax1.bar(np.arange(len(canon_names)) - 0.2, l2[seeds].mean(axis=1), 0.4, yerr=l2[seeds].std(axis=1),
-        color=[colours[c] for c in canon_names], label="L2 / L2")
-ax1.bar(np.arange(len(canon_names)) + 0.2, best, 0.4, color=[colours[c] for c in canon_names],
-        alpha=0.45, hatch="//", label="best norm / metric")
-ax1.set_xticks(np.arange(len(canon_names)), canon_names)
-ax1.set(title="Per canonicalisation", xlabel="canonicalisation",
+x = np.arange(len(canon_names))
+for j, n in enumerate(CHECKED):
+    values = np.array([per_seed(c, n) for c in canon_names])
+    ax1.bar(x + (j - 0.5) * 0.4, values.mean(1), 0.4, yerr=values.std(1, ddof=1) if len(seeds) > 1 else None,
+            color=[CANON_COLOURS[c] for c in canon_names], alpha=1 if j == 0 else 0.5, hatch=None if j == 0 else "//")
+ax1.set_xticks(x, canon_names, rotation=30)
+ax1.legend(handles=[Patch(facecolor="white", edgecolor="k", label="L2 / L2"),
+                    Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2")], loc="upper left")
+ax1.set(title=f"Checked cells, {len(seeds)} seeds", xlabel="canonicalisation",
         ylabel="Pearson correlation with regret", ylim=(0, 1))
-ax1.legend(loc="lower right")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# *Figure: left, all pseudometrics ranked by their correlation with regret; right, the L2 / L2
-# choice of each canonicalisation (error bar: standard deviation over seeds) beside its best
-# normalisation and metric.* Look at where the colours fall at the top and at the bottom of the
-# ranking, and at the spread within each colour: the choice of normalisation and metric moves
-# the correlation as much as the choice of canonicalisation does. The printout lists which
-# canonicalisations fill the top ten and which normalisation is worst for each.
+# *Figure: left, all pseudometrics ranked by their correlation with regret (first points of the
+# first seed);
+# right, the L2 / L2 (solid) and $\tau$-weighted L2 (hatched) cell of each canonicalisation, error
+# bar one standard deviation over seeds.* Look at where the colours fall at the top and at the
+# bottom of the ranking, and at the spread within each colour: the choice of normalisation and
+# metric moves the correlation as much as the choice of canonicalisation does. The table lists
+# the best, median and worst pseudometric of each canonicalisation and its worst
+# normalisation; the printout which canonicalisations fill the top ten.
 
-# %%
-summary = corr["mean"].groupby(level=0).agg(["max", "median", "min"]).loc[canon_names]
+# %% tags=["hide-input"]
+summary = full_corr.groupby(level=0).agg(["max", "median", "min"]).loc[canon_names]
 summary.columns = ["best", "median", "worst"]
-by_norm = corr["mean"].groupby(level=[0, 1]).mean().unstack()
-summary["worst normalisation"] = by_norm.idxmin(axis=1).loc[canon_names]
+summary["worst normalisation"] = full_corr.groupby(level=[0, 1]).mean().unstack().idxmin(axis=1).loc[canon_names]
+summary.index.name = "canonicalisation"
 top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
 print("canonicalisations of the top ten pseudometrics:", top10)
-print(f"Correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric "
-      "choices of each canonicalisation (mean of seeds):")
-summary.round(3)
+print(f"correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric choices "
+      f"of each canonicalisation ({len(full_regret)} points of seed {seeds[0]}):")
+display.table(summary)
 
 # %% [markdown]
 # The scatter plots show where the correlations come from (first seed, L2 / L2): one point per
 # interpolated reward pair, its distance against its regret, one panel per canonicalisation.
 
-# %%
-first = runs[seeds[0]]
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.6), sharey=True)
-for ax, c in zip(axes, ["none", "EPIC", "DARD", "VAL"]):
-    ax.scatter(first["grid"][c, "L2", "L2"], first["regret"], s=3, alpha=0.3, color=colours[c])
-    ax.set(title=f"{c}: r = {l2.loc[c, seeds[0]]:.3f}", xlabel="distance (L2 / L2)")
-axes[0].set_ylabel("normalised regret")
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharex=True, sharey=True)
+for ax, c in zip(axes.flat, ["none", "EPIC", "DARD", "VAL"]):
+    ax.scatter(first["grid"][c, "L2", "L2"], first["regret"], s=3, alpha=0.3, color=CANON_COLOURS[c])
+    ax.set_title(f"{c}: r = {corr[seeds[0]][c, 'L2', 'L2']:.3f}")
+for ax in axes[1]:
+    ax.set_xlabel("distance, L2 / L2 (unitless)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("normalised regret")
 fig.suptitle(f"Distance vs regret on {len(first['regret'])} interpolated reward pairs (seed {seeds[0]})")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# *Figure: distance (unitless, between 0 and 2) against normalised regret (0 to 1); each
-# panel's title gives its Pearson r.* Look at the points with regret near 0. Without
-# canonicalisation they spread over a wide range of distances (the shifts, scalings and
-# shaping in the random rewards inflate them); EPIC and DARD compress that spread; VAL puts
-# the low-regret points near distance 0, and the distance grows with regret along a tighter
-# band.
+# *Figure: distance (between 0 and 2) against normalised regret (0 to 1); each panel's title
+# gives its Pearson r.* Look at the points with regret near 0. Without canonicalisation they
+# spread over a wide range of distances (the shifts, scalings and shaping in the random rewards
+# inflate them); EPIC and DARD compress that spread; VAL puts the low-regret points near
+# distance 0, and the distance grows with regret along a tighter band.
 #
+# ### How much better is VAL, and in which cells?
+#
+# The table gives VAL's lead over EPIC and DARD in the two cells each seed computes: its mean
+# and spread over seeds, its smallest value, and the number of seeds where it reaches 0.02 (the
+# margin the checks ask for). The L2 cell is the one closest to EPIC's and DARD's own Pearson
+# distance; its $\tau$-weighted version is the natural norm of the minimal canonicalisation.
+# The first seed's full grid (above) holds every other cell.
+
+# %%
+def margins(table, competitors=("EPIC", "DARD")):
+    """VAL's correlation minus a competitor's, per seed, for each (competitor, checked cell)."""
+    return {(c, n): per_seed("VAL", n, table) - per_seed(c, n, table) for c in competitors for n in CHECKED}
+
+
+def margin_table(margin):
+    rows = {f"VAL − {c}, {n}/{n}": {"mean ± sd": mean_sd(v), "min": v.min(),
+                                      f"seeds ≥ 0.02 (of {len(v)})": int(np.sum(v >= 0.02))}
+            for (c, n), v in margin.items()}
+    out = pd.DataFrame(rows).T
+    out.index.name = "margin in correlation with regret"
+    return out
+
+
+main_margin = margins(corr)
+display.table(margin_table(main_margin))
+
+# %% [markdown]
+# ### Where the advantage comes from: rewards that do not depend on the next state
+#
+# In the paper's terms, EPIC and DARD fail to be canonicalisations because they are not
+# invariant to $S'$-redistribution: they compare rewards entry by entry, $R(s, a, s')$ for every
+# next state $s'$, including next states that $\tau(s, a)$ almost never reaches, while returns,
+# and hence regret, only see $\mathbb{E}_{S' \sim \tau(s,a)}[R(s,a,S')]$. VAL takes that
+# expectation first. The paper's random rewards put independent noise on every $(s, a, s')$, and
+# the sparse dynamics leave most of those entries on transitions of negligible probability (the
+# printout below counts them), so two interpolated rewards differ a lot where no policy can
+# feel it: EPIC and DARD charge for those differences, VAL does not.
+#
+# The mechanism predicts a control. If rewards depend on $(s, a)$ only (plus potential shaping,
+# which brings in $\Phi(s')$ but which every canonicalisation removes), there is nothing to
+# redistribute: two such rewards that order policies alike differ only by shaping and scale,
+# which EPIC and DARD remove as well as VAL does. VAL's lead should then vanish. The control
+# draws the paper's random rewards with one normal draw per $(s, a)$ instead of per
+# $(s, a, s')$ and runs the same experiment on fresh MDPs (seeds derived from the same seeds;
+# the profile sets how many MDPs per seed).
+
+# %%
+tau = np.stack([m.transition for m in first["mdps"]])
+unlikely = tau < 1e-6
+print(f"seed {seeds[0]}: a state-action pair has {(tau > 1e-3).sum(-1).mean():.1f} next states of probability "
+      f"> 0.001 on average (of {tau.shape[-1]}); {unlikely.mean():.0%} of the (s, a, s') entries have probability "
+      f"< 1e-6, and they carry {np.where(unlikely, tau, 0).sum(-1).mean():.1e} of a state-action pair's probability")
+
+# %%
+control = {}
+t0 = time.perf_counter()
+for s in seeds:
+    regret, grid, _ = rd.interpolation_experiment(np.random.default_rng([s, 1]), P.control_envs, P.n_pairs, P.n_steps,
+                                                  next_state_dependent=False, canonicalisations=("EPIC", "DARD", "VAL"),
+                                                  cells=CELLS, progress=False)
+    control[s] = {k: rd.pearson(v, regret) for k, v in grid.items()}
+print(f"control: {len(seeds)} seeds x {P.control_envs} MDPs in {time.perf_counter() - t0:.1f} s; correlation of VAL with regret "
+      f"{mean_sd(per_seed('VAL', 'L2', control))} (L2/L2)")
+control_margin = margins(control)
+display.table(margin_table(control_margin))
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+for ax, n in zip(axes, CHECKED):
+    for k, (name, margin) in enumerate([("paper's rewards", main_margin), ("s'-independent rewards", control_margin)]):
+        for j, c in enumerate(("EPIC", "DARD")):
+            v = margin[c, n]
+            ax.scatter(np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)), v,
+                       color=CANON_COLOURS[c], marker="o" if k == 0 else "s", s=22)
+    ax.axhspan(-0.02, 0.02, color="0.85", zorder=0)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks([0, 1], ["paper's rewards", "s'-independent"])
+    ax.set(title=f"{n} / {n}", xlabel="random rewards", xlim=(-0.5, 1.5))
+axes[0].set_ylabel("VAL's correlation minus competitor's")
+axes[0].legend(handles=[Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}")
+                        for c in ("EPIC", "DARD")], loc="upper right")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# *Figure: VAL's correlation with regret minus EPIC's (orange) and DARD's (green), one point per
+# seed, with the paper's random rewards (circles) and with rewards that do not depend on the
+# next state (squares); the grey band is $\pm 0.02$.* Look at how far above the band the circles
+# sit in each cell, and whether the squares fall inside it.
+
+# %%
+lead = {(c, n): np.mean(main_margin[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
+gone = {(c, n): np.mean(control_margin[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
+vanishes = max(abs(v) for v in gone.values()) <= 0.02
+Markdown(
+    f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:.3f} and DARD by {lead['DARD', 'L2']:.3f} in the "
+    f"L2 cell, and by {lead['EPIC', 'wL2']:.3f} and {lead['DARD', 'wL2']:.3f} in the $\\tau$-weighted L2 cell: "
+    f"{min(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
+    f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / min(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} of the "
+    "unweighted lead. Weighting each entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions "
+    "before they are measured, whatever the canonicalisation, so it leaves less for VAL's averaging to remove. "
+    f"With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} (L2) "
+    f"and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
+    + ("VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
+       "to $S'$-redistribution at work, as the paper argues." if vanishes else
+       "VAL keeps part of its advantage without noise over next states, so invariance to $S'$-redistribution "
+       "does not explain all of it here."))
+
+# %% [markdown]
 # ### The properties, on this chapter's MDPs
 #
-# Each MDP of the experiment gets a fresh random reward and its potential-shaped,
-# $S'$-redistributed and scaled copies, plus 100 random reward triples for symmetry, the
-# triangle inequality and the bound $d \le 2$ (VAL, L2 / L2 unless named). One numerical
-# caveat: the paper's sparse rewards sometimes put all their non-zero entries on transitions
-# of probability about $e^{-20}$, leaving every policy equally good up to $10^{-8}$; the
-# standardisation $c(R)/n(c(R))$ then divides rounding error by a tiny norm (it is
-# discontinuous at $c(R) = 0$), so the report redraws such nearly trivial rewards.
+# On a few MDPs of every seed, a fresh random reward and its potential-shaped,
+# $S'$-redistributed and scaled copies, plus random reward triples for symmetry, the triangle
+# inequality and the bound $d \le 2$ (VAL, L2 / L2 unless named). These hold by construction of
+# correct code; they are recorded as sanity checks. One numerical caveat: the paper's sparse
+# rewards sometimes put all their non-zero entries on transitions of probability about
+# $e^{-20}$, leaving every policy equally good up to $10^{-8}$; the standardisation
+# $c(R)/n(c(R))$ then divides rounding error by a tiny norm (it is discontinuous at
+# $c(R) = 0$), so the report redraws such nearly trivial rewards.
 
 # %%
 display.show_source(rd.property_report)
 
 # %%
-reports = pd.DataFrame([rd.property_report(m, np.random.default_rng([s, i]), 100)
-                        for s, run in runs.items() for i, m in enumerate(run["mdps"])])
+reports = pd.DataFrame([rd.property_report(m, np.random.default_rng([s, i]), P.n_triples)
+                        for s, run in runs.items() for i, m in enumerate(run["mdps"][:P.property_mdps])])
 invariances = [f"{c} to {k}" for c in ("VAL", "minimal") for k in ("shaped", "redistributed", "scaled")]
 props = {
     "max STARC distance to an equivalent reward": reports[invariances].max().max(),
@@ -344,8 +495,8 @@ props = {
     "max distance": reports["max distance"].max(),
 }
 results.metric("properties", props)
-print(f"over {len(reports)} MDPs ({len(seeds)} seeds x {P.n_envs}):")
-pd.Series(props, name="value").to_frame()
+print(f"over {len(reports)} MDPs ({len(seeds)} seeds x {P.property_mdps}):")
+display.table(pd.Series(props, name="value").rename_axis("property").to_frame())
 
 # %% [markdown]
 # ## 5. The bridge to reward models: a contextual bandit
@@ -363,172 +514,170 @@ pd.Series(props, name="value").to_frame()
 # model to the gold reward is the distance of the baseline-removed, normalised scores on a
 # sample of responses per prompt, equivalently $\sqrt{2 - 2\cos\theta}$ with $\theta$ the
 # angle between the two vectors of per-prompt-centred scores. A test in `tests/test_reward_distance.py`
-# checks that this equals the VAL distance of the one-step MDP.
+# checks that this equals the VAL distance of the one-step MDP. In a bandit EPIC would centre the
+# same way, so what this section tests is the STARC recipe (remove what does not matter,
+# normalise, measure), not VAL against EPIC.
 
 # %%
 display.show_source(rd.bandit_canonical, rd.bandit_starc_distance)
 
 # %% [markdown]
-# **The toy world.** The book's preference task (chapter 0): a prompt names a topic, a response
-# is a few words, the hidden gold reward sums topic-dependent word utilities, and simulated
-# raters compare two responses through a Bradley-Terry choice on the gold reward *plus a bias
-# towards longer answers*. We build a family of reward models of varying quality: linear
-# Bradley-Terry models {footcite}`bradley1952rank` on bag-of-words features (one block of word
-# counts per topic), fitted by Newton's method on rater comparisons of demonstration
-# responses, with a varying number of comparisons and a varying fraction of labels flipped
-# (noisier raters).
+# **The toy world and a family of reward models.** The book's preference task (chapter 0): a
+# prompt names a topic, a response is a few words, the hidden gold reward sums topic-dependent
+# word utilities, and simulated raters compare two responses through a Bradley-Terry choice on
+# the gold reward *plus a bias towards longer answers*. Every reward model scores the same pool
+# of sampled responses per prompt, so its distance, its accuracy and its best-of-N regret are
+# computed on the same responses. The family mixes models whose metrics move together with
+# models built so that they disagree:
+#
+# * **fitted**: linear Bradley-Terry models {footcite}`bradley1952rank` on bag-of-words features,
+#   fitted on rater comparisons, over the number of comparisons and the fraction of flipped labels;
+# * **noisy**: the gold reward plus independent noise per response (many small errors);
+# * **length-biased**: the gold reward plus a bonus per word (a feature the gold reward does not
+#   want, in every response);
+# * **word-biased**: the gold reward plus a bonus for one rare, bad word (a few large errors,
+#   which best-of-N finds whenever the word is among the N candidates);
+# * **offset**: a fitted model plus a random constant per prompt, which no choice between
+#   responses to one prompt can see, nor pairwise accuracy, nor the STARC distance, but $R^2$ does.
+#
+# Strengths span the same range of pairwise accuracy across the kinds where a kind can reach
+# it (a rare word can only cost a few percent of accuracy). Pairwise accuracy is computed exactly
+# over all pairs of pooled responses to the same prompt, both against the gold ordering and in
+# expectation against a rater's label; best-of-N regret exactly over all draws of N of the pool.
 
 # %%
-from rlhfbook.toyworld.preference import TOPICS, WORDS, PreferenceTask
-
-display.show_source(bt.fit_bradley_terry)
-
+display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret)
 
 # %%
-def reward_model_family(bridge_seed):
-    """Pool of sampled responses per prompt, their gold scores, held-out pairs, and one fitted
-    linear Bradley-Terry model per (number of comparisons, label-flip rate)."""
-    rng = np.random.default_rng(bridge_seed)
-    task = PreferenceTask(world_seed=0)
-    prompts = [task.prompt(t) for t in TOPICS]
-    pool = [[task.demonstration(p, rng) for _ in range(P.pool_size)] for p in prompts]
-    gold = np.array([[task.gold_reward(p, y) for y in row] for p, row in zip(prompts, pool)])
-    rater = np.array([[task.rater_score(p, y) for y in row] for p, row in zip(prompts, pool)])
-    phi = bt.bag_of_words([t for t in TOPICS for _ in range(P.pool_size)],
-                          [y for row in pool for y in row], TOPICS, WORDS).reshape(len(TOPICS), P.pool_size, -1)
-
-    def comparisons(n):  # random prompt, two responses from its pool, one rater's choice
-        x, (a, b) = rng.integers(len(TOPICS), size=n), rng.integers(P.pool_size, size=(2, n))
-        label = np.array([task.rate(prompts[i], pool[i][j], pool[i][k], 1, rng) for i, j, k in zip(x, a, b)])
-        return x, a, b, label
-
-    held_out = comparisons(P.n_eval_pairs)
-    models = {}
-    for n in P.train_sizes:
-        x, a, b, label = comparisons(n)
-        for flip in P.flip_rates:
-            noisy = np.where(rng.random(n) < flip, 1 - label, label)
-            w = bt.fit_bradley_terry(phi[x, a] - phi[x, b], noisy, l2=1e-2)
-            models[n, flip] = phi @ w  # scores of every pooled response, shape (prompts, pool)
-    return dict(gold=gold, rater=rater, held_out=held_out, models=models, rng=rng)
-
-
-def evaluate(scores, fam):
-    """STARC distance to gold, best-of-N gold regret and the usual metrics of one reward model."""
-    gold, (x, a, b, label) = fam["gold"], fam["held_out"]
-    prob = bt.sigmoid(scores[x, a] - scores[x, b])
-    return {
-        "STARC distance": float(rd.bandit_starc_distance(gold, scores)),
-        f"best-of-{P.bon_n} regret": ev.best_of_n_regret(gold, scores, P.bon_n, P.bon_draws, fam["rng"]),
-        "accuracy (gold)": ev.pairwise_accuracy(scores[x, a], scores[x, b], gold[x, a] > gold[x, b]),
-        "accuracy (raters)": ev.pairwise_accuracy(scores[x, a], scores[x, b], label == 1),
-        "Brier": ev.brier_score(prob, label),
-        "ECE": ev.expected_calibration_error(prob, label),
-        "R2 (affine)": ev.r_squared(gold, scores, affine=True),
-    }
-
-
+task = PreferenceTask(world_seed=0)
 families, tables = {}, {}
+t0 = time.perf_counter()
 for s in seeds:
-    families[s] = fam = reward_model_family(s)
-    tables[s] = pd.DataFrame({k: evaluate(v, fam) for k, v in fam["models"].items()}).T
-    tables[s].index.names = ["comparisons", "flip rate"]
+    rng = np.random.default_rng([s, 2])
+    pool = rmf.sample_pool(task, P.pool_size, rng)
+    held_out = rmf.comparisons(pool, P.n_eval_pairs, rng)
+    fitted = rmf.fitted_models(pool, P.train_sizes, P.flip_rates, rng)
+    base = fitted[-len(P.flip_rates)]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
+    models = fitted + rmf.perturbed_models(pool, base, rng)
+    families[s] = dict(pool=pool, held_out=held_out, models=models)
+    tables[s] = pd.DataFrame({m.label: {"kind": m.kind, **rmf.evaluate(pool, m.scores, held_out, P.bon_n)}
+                              for m in models}).T.astype({k: float for k in rmf.METRICS})
+    tables[s].index.name = "reward model"
 table, fam = tables[seeds[0]], families[seeds[0]]
-regret_col = f"best-of-{P.bon_n} regret"
-rater_distance = results.metric("rater_score_distance", float(rd.bandit_starc_distance(fam["gold"], fam["rater"])))
-print(f"{len(table)} reward models, seed {seeds[0]}; the raters' own (length-biased) score is at STARC "
-      f"distance {rater_distance:.3f} from gold")
-table.round(3)
+rater_distance = results.metric("rater_score_distance", float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater)))
+print(f"{len(table)} reward models x {len(seeds)} seeds in {time.perf_counter() - t0:.1f} s; best-of-{P.bon_n} "
+      f"from {P.pool_size} responses per prompt. The raters' own (length-biased) score is at STARC distance "
+      f"{rater_distance:.3f} from gold. Seed {seeds[0]}:")
+display.table(table)
+strongest = table[table["kind"] == "word-biased"].iloc[-1]
+print(f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, rank "
+      f"{int((table['accuracy (gold)'] > strongest['accuracy (gold)']).sum()) + 1} of {len(table)}; best-of-N regret "
+      f"{strongest['best-of-N regret']:.3f}, rank {int((table['best-of-N regret'] > strongest['best-of-N regret']).sum()) + 1} "
+      f"of {len(table)} from the worst")
 
 # %% [markdown]
-# Look at the first two columns: as comparisons grow and label noise falls, the STARC distance
-# to gold shrinks and so does the gold regret of picking the reward model's favourite of
-# N sampled responses. Even unlimited clean comparisons cannot bring the distance to 0: the
-# raters themselves reward length, and the printed distance of their own score to gold is the
-# floor a model of them approaches.
+# Read the table by kind. For the fitted models every column moves together: more
+# comparisons and cleaner labels give a smaller distance, a higher accuracy and a smaller regret.
+# The word-biased models break the pattern: their accuracy stays near the top of the family while
+# their regret climbs to the level of the worst fitted models; their STARC distance climbs with it.
+# The offset rows differ from their base model only in $R^2$. The Spearman rank correlation of
+# each metric with best-of-N regret across the family says which metric orders the models as
+# regret does (sign flipped for the metrics where larger is better, so that 1 is a perfect
+# ranking for every metric):
 
 # %%
-rank = {s: spearmanr(t["STARC distance"], t[regret_col]).statistic for s, t in tables.items()}
-results.metric("bridge_spearman_distance_regret", {str(s): v for s, v in rank.items()})
-metric_ranks = pd.DataFrame({
-    s: {m: spearmanr(t[m], t[regret_col]).statistic for m in t.columns if m != regret_col}
+BETTER_HIGH = ("accuracy (gold)", "accuracy (raters)", "R2 (affine)")
+rank = pd.DataFrame({
+    s: {m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
+        for m in rmf.METRICS if m != "best-of-N regret"}
     for s, t in tables.items()})
-print(f"Spearman rank correlation with {regret_col} across reward models, per seed:")
-metric_ranks.round(3)
+rank_summary = pd.DataFrame({"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1),
+                             "min": rank.min(axis=1), "max": rank.max(axis=1)})
+rank_summary.index.name = "metric (ranked against best-of-N regret)"
+bridge_margin = {name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")}
+results.metric("bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index})
+display.table(rank_summary)
+
+# %% tags=["hide-input"]
+KIND_COLOURS = {"fitted": "black", "noisy": "tab:red", "length-biased": "tab:brown", "word-biased": "tab:pink",
+                "offset": "tab:olive"}
+kind_legend = [Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k) for k in rmf.KINDS]
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+colour = table["kind"].map(KIND_COLOURS)
+ax0.scatter(table["STARC distance"], table["best-of-N regret"], c=colour, s=28)
+ax0.set(title="STARC distance", xlabel="STARC distance to the gold reward (0 to 2)",
+        ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)")
+ax1.scatter(table["accuracy (gold)"], table["best-of-N regret"], c=colour, s=28)
+ax1.scatter(table["accuracy (raters)"], table["best-of-N regret"], facecolors="none", edgecolors=colour, s=28)
+ax1.set(title="Pairwise accuracy", xlabel="pairwise accuracy (filled: gold labels; hollow: raters)")
+ax0.legend(handles=kind_legend, loc="upper left")
+fig.suptitle(f"{len(table)} reward models on the toy world (seed {seeds[0]})")
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
-# Compare the rows: the STARC distance and the accuracy against gold are computed from
-# scores alone and rank the reward models by regret with opposite signs. Brier score and ECE
-# are measured against held-out *rater* labels, so they say how well a model predicts its
-# raters, which is a different question from how well it serves the gold reward. The figure
-# shows the distance-regret relation (left) and reliability diagrams for three models (right):
-# points on the diagonal are calibrated; a curve steeper than the diagonal (below it on the
-# left, above it on the right) belongs to an under-confident model, whose probabilities sit
-# closer to 1/2 than the observed frequencies, and a flatter curve to an over-confident one.
-# The printout under the figure gives each model's mean over-confidence
+# *Figure: one point per reward model, coloured by kind; its best-of-N gold regret against its
+# STARC distance to gold (left) and its pairwise accuracy (right; filled against the gold
+# ordering, hollow in expectation against a rater).* Look at how each colour rises on the left
+# (the word-biased models more steeply than the rest) and, on the right, at the word-biased
+# models next to the most accurate ones.
+#
+# **Calibration and $R^2$.** Brier score and expected calibration error are measured on held-out
+# *rater* comparisons, so they say how well a model predicts its raters, which is a different
+# question from how well it serves the gold reward. The reliability diagram (right) shows three
+# fitted models: points on the diagonal are calibrated; a curve steeper than the diagonal (below it
+# on the left, above it on the right) belongs to an under-confident model, whose probabilities sit
+# closer to 1/2 than the observed frequencies, and a flatter curve to an over-confident one. The
+# printout gives each model's mean over-confidence
 # $\sum_b \frac{n_b}{n}\left(|\text{conf}_b - \tfrac12| - |\text{freq}_b - \tfrac12|\right)$
-# (positive: over-confident).
+# (positive: over-confident). $R^2$ (left) is the one metric the per-prompt offsets move.
 
-# %%
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.3))
-sc = ax0.scatter(table["STARC distance"], table[regret_col],
-                 c=np.log10(table.index.get_level_values(0)), s=18 + 120 * table.index.get_level_values(1),
-                 cmap="viridis")
-fig.colorbar(sc, ax=ax0, label="log10 comparisons")
-ax0.set(title=f"Reward models on the toy world (seed {seeds[0]}; size = flip rate)",
-        xlabel="STARC distance to the gold reward", ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)")
+# %% tags=["hide-input"]
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
+ax0.scatter(table["R2 (affine)"], table["best-of-N regret"], c=colour, s=28)
+ax0.set(title="R² to gold", xlabel="R² to the gold reward (affine fit)",
+        ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)")
+ax0.legend(handles=kind_legend, loc="upper right")
 x, a, b, label = fam["held_out"]
-chosen = [(max(P.train_sizes), 0.0), (max(P.train_sizes), max(P.flip_rates)), (min(P.train_sizes), 0.0)]
+fitted_by_label = {m.label: m for m in fam["models"] if m.kind == "fitted"}
+shown = [f"fitted: {max(P.train_sizes)} comparisons, flip 0", f"fitted: {max(P.train_sizes)} comparisons, "
+         f"flip {max(P.flip_rates):g}", f"fitted: {min(P.train_sizes)} comparisons, flip 0"]
 overconfidence = {}
-for key in chosen:
-    scores = fam["models"][key]
+for name, style in zip(shown, ["o-", "s--", "^:"]):
+    scores = fitted_by_label[name].scores
     conf, freq, count = ev.reliability_curve(bt.sigmoid(scores[x, a] - scores[x, b]), label, 10)
     full = count > 0
-    overconfidence[f"{key[0]} comparisons, flip {key[1]}"] = float(
-        np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum())
-    ax1.plot(conf, freq, "o-", label=f"{key[0]} comparisons, flip {key[1]}")
-ax1.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
-ax1.set(title="Reliability diagram (held-out rater labels)", xlabel="predicted P(a preferred)",
+    overconfidence[name] = float(np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum())
+    ax1.plot(conf, freq, style, color=KIND_COLOURS["fitted"], label=name.removeprefix("fitted: "))
+ax1.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
+ax1.set(title="Reliability (held-out rater labels)", xlabel="predicted P(a preferred)",
         ylabel="observed frequency a preferred", xlim=(0, 1), ylim=(0, 1))
-ax1.legend(fontsize=8)
+ax1.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 plt.show()
 results.metric("overconfidence", overconfidence)
-print("mean over-confidence (positive: over-confident, negative: under-confident):")
-print(pd.Series(overconfidence).round(3).to_string())
-
-# %% [markdown]
-# *Figure: left, one point per reward model (colour: number of comparisons, size: label-flip
-# rate), its STARC distance to gold (unitless, 0 to 2) against the gold regret of best-of-N
-# (in gold-reward units); right, reliability diagrams in 10 bins.* Look at the left panel's
-# trend from bottom left (many clean comparisons) to top right, and on the right at which side
-# of the diagonal each curve falls; the printout says which models over-claim.
-#
-# A model fitted on few comparisons can fit them too well and over-claim, while a model fitted
-# on many, under the L2 penalty of the fit, has its margins shrunk and tends to under-claim.
-# Whether that happens in this run is what the printout above shows; the verdicts below are
-# computed from it.
-
-# %%
 for name, value in overconfidence.items():
     print(f"{name}: {'over' if value > 0 else 'under'}-confident by {abs(value):.3f} on average")
 
 # %% [markdown]
-# **Why the per-prompt baseline matters.** A reward model is only defined up to a per-prompt
-# constant (Bradley-Terry sees differences of two responses to the same prompt), and adding
-# one changes nothing that best-of-N or a policy-gradient step with a baseline does. The
-# plain $R^2$ to the gold score is not invariant to it; the STARC distance is.
+# *Figure: left, best-of-N regret against $R^2$ to gold (the offset models, olive, share their
+# base model's regret at any $R^2$); right, reliability diagrams of three fitted models in 10
+# bins.* A model fitted on few comparisons can fit them too well and over-claim, while a model
+# fitted on many, under the L2 penalty of the fit, has its margins shrunk and tends to
+# under-claim; the printout says which happens in this run.
 
 # %%
-best_key = (max(P.train_sizes), 0.0)
-scores = fam["models"][best_key]
-offset = scores + 3 * np.random.default_rng(seed).standard_normal((scores.shape[0], 1))
-pd.DataFrame({
-    name: {"STARC distance": float(rd.bandit_starc_distance(fam["gold"], s_)),
-           "R2 (affine)": ev.r_squared(fam["gold"], s_, affine=True),
-           "best-of-N regret": ev.best_of_n_regret(fam["gold"], s_, P.bon_n, P.bon_draws, np.random.default_rng(1))}
-    for name, s_ in {"reward model": scores, "same + per-prompt offset": offset}.items()
-}).T.round(4)
+rho = {m: rank.loc[m].mean() for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")}
+Markdown(
+    f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
+    f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against {mean_sd(rank.loc['accuracy (gold)'].values)} "
+    f"for accuracy on gold labels and {mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
+    + ("Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
+       "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair by "
+       "how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal responses "
+       "like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
+       if rho["accuracy (raters)"] > rho["accuracy (gold)"] else
+       "Gold labels rank regret at least as well as rater labels do in this run."))
 
 # %% [markdown]
 # ## Paper vs this book
@@ -537,25 +686,27 @@ pd.DataFrame({
 # paper was not available to us when writing, so the paper column states its findings
 # qualitatively.
 
-# %%
-starc_best = corr.loc[["VAL", "minimal"], "mean"].max()
-other_best = corr.loc[["EPIC", "DARD"], "mean"].max()
-pd.DataFrame([
+# %% tags=["hide-input"]
+starc_best = max(full_corr.loc[["VAL", "minimal"]])
+other_best = max(full_corr.loc[["EPIC", "DARD"]])
+display.table(pd.DataFrame([
     ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
     ("points", "128 MDPs x 8 pairs x 16 steps = 16,384", f"{P.n_envs} x {P.n_pairs} x {P.n_steps} = "
      f"{P.n_envs * P.n_pairs * P.n_steps} per seed, {len(seeds)} seeds"),
-    ("returns for regret", "Monte-Carlo rollouts of greedy policies", "exact (Bellman linear system)"),
+    ("returns for regret", "Monte-Carlo rollouts of greedy policies", "exact (Bellman linear system), on c_VAL(R)"),
     ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
     ("canonicalisations", "None, EPIC, DARD, VAL, minimal, and potential-only variants", "None, EPIC, DARD, VAL, minimal"),
-    ("best STARC correlation", "highest of all", f"{starc_best:.3f}"),
-    ("best EPIC / DARD correlation", "below STARC", f"{other_best:.3f}"),
-    ("VAL, L2 / L2", "-", f"{l2.loc['VAL', seeds].mean():.3f}"),
-    ("EPIC, L2 / L2", "-", f"{l2.loc['EPIC', seeds].mean():.3f}"),
-    ("DARD, L2 / L2", "-", f"{l2.loc['DARD', seeds].mean():.3f}"),
-    ("none, L2 / L2", "much worse", f"{l2.loc['none', seeds].mean():.3f}"),
+    ("best STARC / best EPIC or DARD pseudometric", "STARC highest of all",
+     f"{starc_best:.3f} / {other_best:.3f} ({len(full_regret)} points of seed {seeds[0]})"),
+    *[(f"{c}, L2 / L2", "VAL above EPIC and DARD; none much worse" if c == "VAL" else "-", mean_sd(per_seed(c, "L2")))
+      for c in ("VAL", "EPIC", "DARD", "none")],
+    *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
+    ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
     ("reward models (bridge)", "continuous-control Reacher: distances rank perturbed rewards as expected",
-     f"toy-world bandit: Spearman(distance, regret) = {np.mean(list(rank.values())):.3f}"),
-], columns=["", "paper", "this book"]).set_index("")
+     f"toy-world bandit, {len(table)} reward models: Spearman with best-of-N regret, STARC "
+     f"{rank.loc['STARC distance'].mean():.3f}, gold accuracy {rank.loc['accuracy (gold)'].mean():.3f}, "
+     f"rater accuracy {rank.loc['accuracy (raters)'].mean():.3f}"),
+], columns=["", "paper", "this book"]).set_index(""))
 
 # %% [markdown]
 # Why our correlations need not match the paper's bars: (1) our regret uses exact returns,
@@ -564,52 +715,115 @@ pd.DataFrame([
 # $\tau$-weighted norm, theirs a gradient-descent solution for the unweighted one, so the
 # "minimal" bars measure a slightly different pseudometric; (3) the `cpu` profile draws fewer
 # points per seed than the paper's 16,384 (the table gives both), so each correlation is
-# noisier (the per-seed table above shows how much); (4) the random rewards follow the
-# paper's code, but the draws are ours. The checks below therefore test the ordering of the canonicalisations, which the
-# paper reports, with margins, and never the heights of individual bars.
+# noisier (the spread over seeds says how much); (4) the random rewards follow the paper's
+# code, but the draws are ours. The checks below therefore test the ordering of the
+# canonicalisations, which the paper reports, with margins fixed in advance, and never the
+# heights of individual bars.
 
 # %% [markdown]
 # ## Reproduction checks
 #
-# Checks 1-3 compare the L2-normalised, L2-metric distances of each canonicalisation, in every
-# seed (the smallest margin over seeds is reported).
+# Findings and controls are evaluated on every seed. A finding holds when its mean clears the
+# threshold and at least 7 of 8 seeds do (the same share of any other number of seeds); the
+# control holds when VAL's mean lead over EPIC stays within 0.02 in both checked cells. VAL's
+# lead is checked in the L2 cell (closest to EPIC's and DARD's published Pearson distance) and
+# in its $\tau$-weighted version, as the smaller of its leads over EPIC and over DARD per seed.
 
 # %%
-margin_epic = min(l2.loc["VAL", s] - l2.loc["EPIC", s] for s in seeds)
-margin_dard = min(l2.loc["VAL", s] - l2.loc["DARD", s] for s in seeds)
-margin_none = min(l2.loc["EPIC", s] - l2.loc["none", s] for s in seeds)
-val_min = min(l2.loc["VAL", s] for s in seeds)
-results.check("val_beats_epic", claim="STARC (VAL) distance correlates with regret better than EPIC",
-              paper="VAL above EPIC (Fig. 1)", ours=round(margin_epic, 4), threshold=">= 0.04 in every seed",
-              passed=bool(margin_epic >= 0.04))
-results.check("val_beats_dard", claim="STARC (VAL) distance correlates with regret better than DARD",
-              paper="VAL above DARD (Fig. 1)", ours=round(margin_dard, 4), threshold=">= 0.04 in every seed",
-              passed=bool(margin_dard >= 0.04))
-results.check("none_much_worse", claim="Without canonicalisation the distance predicts regret much worse than EPIC",
-              paper="None far below (Fig. 1)", ours=round(margin_none, 4),
-              threshold="corr(EPIC) - corr(none) >= 0.15 in every seed", passed=bool(margin_none >= 0.15))
-results.check("val_correlation", claim="The VAL distance is strongly correlated with regret",
-              paper="highest correlations of the grid", ours=round(val_min, 4), threshold=">= 0.80 in every seed",
-              passed=bool(val_min >= 0.80))
-properties_hold = bool(
-    props["max STARC distance to an equivalent reward"] < 1e-8
-    and min(props["min EPIC distance to the S'-redistributed copy"],
-            props["min DARD distance to the S'-redistributed copy"]) > 0.05
-    and props["max |d(R, -R) - 2|"] < 1e-8 and props["max asymmetry |d(x,y) - d(y,x)|"] < 1e-12
-    and props["max triangle violation d(x,z) - d(x,y) - d(y,z)"] < 1e-12 and props["max distance"] <= 2 + 1e-12)
-results.check("properties", claim="STARC is invariant to shaping, S'-redistribution and scaling, EPIC/DARD are not; "
-              "d(R,-R)=2; symmetric, triangle inequality, bounded by 2",
-              paper="Theorems / definitions", ours={k: float(f"{v:.3g}") for k, v in props.items()},
-              threshold="invariance < 1e-8; EPIC, DARD > 0.05; |d(R,-R)-2| < 1e-8; d <= 2",
-              passed=properties_hold)
-results.check("bridge_rank", claim="Across reward models, a larger STARC distance to gold goes with a larger "
-              "best-of-N gold regret", paper="distance bounds regret (soundness)",
-              ours=round(min(rank.values()), 4), threshold="Spearman > 0 in every seed",
-              passed=bool(min(rank.values()) > 0))
+def seed_rule(values, threshold, direction=">="):
+    """The findings' rule: the mean clears the threshold and so do at least ``need`` seeds."""
+    values = np.asarray(values, float)
+    ok = values >= threshold if direction == ">=" else values <= threshold
+    mean_ok = values.mean() >= threshold if direction == ">=" else values.mean() <= threshold
+    return bool(mean_ok and ok.sum() >= need), int(ok.sum())
+
+
+RULE = f"mean over seeds clears the threshold and at least {need} of {len(seeds)} seeds do"
+
+
+def evidence(name, values, threshold):
+    return (f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
+            f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}")
+
+
+for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
+    lead = np.minimum(main_margin["EPIC", n], main_margin["DARD", n])
+    passed, n_ok = seed_rule(lead, 0.02)
+    results.check(
+        f"val_beats_epic_dard_{n}", kind="finding",
+        claim=f"VAL's distance correlates with regret better than EPIC's and DARD's ({label} normalisation and metric)",
+        paper="STARC (VAL) above EPIC and DARD (Fig. 1)", per_seed=dict(zip(seeds, lead)), threshold=0.02,
+        rule=f"per seed: min(VAL - EPIC, VAL - DARD); {RULE}", passed=passed,
+        ours={"VAL - EPIC mean": np.mean(main_margin["EPIC", n]), "VAL - EPIC min": np.min(main_margin["EPIC", n]),
+              "VAL - DARD mean": np.mean(main_margin["DARD", n]), "VAL - DARD min": np.min(main_margin["DARD", n]),
+              "seeds clearing": n_ok},
+        not_reproduced=evidence(f"min(VAL - EPIC, VAL - DARD), {n}/{n}", lead, 0.02))
+
+control_lead = {n: np.abs(control_margin["EPIC", n]) for n in CHECKED}
+worst_cell = max(CHECKED, key=lambda n: abs(np.mean(control_margin["EPIC", n])))
+results.check(
+    "control_next_state_independent", kind="control",
+    claim="With rewards that do not depend on the next state, VAL's lead over EPIC disappears "
+          "(nothing to redistribute over next states)",
+    paper="EPIC and DARD fail only through S'-redistribution (the paper's argument)",
+    per_seed=dict(zip(seeds, np.maximum(*control_lead.values()))), value=abs(np.mean(control_margin["EPIC", worst_cell])),
+    threshold=0.02, direction="<=",
+    rule="per seed: the larger |VAL - EPIC| of the L2 and wL2 cells; value: the larger |mean| of the two cells",
+    ours={f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED}
+    | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED})
+
+none_gap = per_seed("EPIC", "L2") - per_seed("none", "L2")
+passed, n_ok = seed_rule(none_gap, 0.15)
+results.check(
+    "none_much_worse", kind="finding",
+    claim="Without canonicalisation the distance predicts regret much worse than EPIC's (L2 / L2)",
+    paper="None far below (Fig. 1)", per_seed=dict(zip(seeds, none_gap)), threshold=0.15, rule=RULE, passed=passed,
+    ours={"corr(none) mean": per_seed("none", "L2").mean(), "min gap": none_gap.min(), "seeds clearing": n_ok},
+    not_reproduced=evidence("corr(EPIC) - corr(none)", none_gap, 0.15))
+
+val_corr = per_seed("VAL", "L2")
+passed, n_ok = seed_rule(val_corr, 0.85)
+results.check(
+    "val_correlation", kind="finding", claim="The VAL distance (L2 / L2) is strongly correlated with regret",
+    paper="highest correlations of the grid (Fig. 1)", per_seed=dict(zip(seeds, val_corr)), threshold=0.85,
+    rule=RULE, passed=passed, ours={"min": val_corr.min(), "seeds clearing": n_ok},
+    not_reproduced=evidence("corr(VAL)", val_corr, 0.85))
+
+for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
+    gap = bridge_margin[key].values
+    passed, n_ok = seed_rule(gap, 0.10)
+    results.check(
+        f"bridge_starc_beats_{name}_accuracy", kind="finding",
+        claim=f"Across reward models whose metrics disagree, the STARC distance to gold ranks best-of-N regret "
+              f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more)",
+        paper="a small STARC distance guarantees small regret (soundness); accuracy gives no such guarantee",
+        per_seed=dict(zip(seeds, gap)), threshold=0.10, rule=f"per seed: Spearman(STARC) - Spearman(accuracy); {RULE}",
+        passed=passed, ours={"Spearman STARC mean": rank.loc["STARC distance"].mean(),
+                             f"Spearman accuracy ({name}) mean": rank.loc[key].mean(), "seeds clearing": n_ok},
+        not_reproduced=evidence(f"Spearman(STARC) - Spearman(accuracy, {name} labels)", gap, 0.10))
+
+results.check(
+    "starc_invariances", kind="sanity",
+    claim="VAL and minimal distances to a potential-shaped, S'-redistributed or scaled copy are 0",
+    paper="definition of a canonicalisation", value=props["max STARC distance to an equivalent reward"],
+    threshold=1e-8, direction="<=", rule=f"largest over {len(reports)} MDPs")
+results.check(
+    "epic_dard_not_invariant", kind="sanity",
+    claim="EPIC and DARD distances to an S'-redistributed copy (noise of 3 reward sd) are not 0",
+    paper="EPIC and DARD are not canonicalisations (App. A/B)",
+    value=min(props["min EPIC distance to the S'-redistributed copy"], props["min DARD distance to the S'-redistributed copy"]),
+    threshold=0.05, rule=f"smallest over {len(reports)} MDPs")
+axioms = max(props["max |d(R, -R) - 2|"], props["max asymmetry |d(x,y) - d(y,x)|"],
+             props["max triangle violation d(x,z) - d(x,y) - d(y,z)"], props["max distance"] - 2)
+results.check(
+    "metric_axioms", kind="sanity", claim="d(R, -R) = 2, symmetry, triangle inequality, d <= 2 (VAL, L2 / L2)",
+    paper="STARC metrics are pseudometrics bounded by 2", value=axioms, threshold=1e-8, direction="<=",
+    rule=f"largest violation over {len(reports)} MDPs x {P.n_triples} triples",
+    ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k})
 results.table()
 
 # %%
-results.finish()
+results.finish();
 
 # %% [markdown]
 # ## Summary
@@ -621,11 +835,14 @@ results.finish()
 #   dynamics), so they charge for differences no policy can feel.
 # * STARC canonicalises (VAL: the advantage of a reference policy; minimal: the least-norm
 #   equivalent reward), normalises and measures; on random MDPs its distance correlates with
-#   regret better than EPIC and DARD, and far better than no canonicalisation.
+#   regret better than EPIC and DARD, and far better than no canonicalisation. The lead is
+#   largest in unweighted norms, smaller in $\tau$-weighted ones, and it vanishes when rewards
+#   carry no noise over next states: it is the invariance to $S'$-redistribution at work.
 # * For reward models over prompts and responses, canonicalisation is removing a per-prompt
-#   baseline; the resulting distance to the gold reward tracks best-of-N gold regret across
-#   learned reward models, while calibration metrics answer a different question (how well
-#   the model predicts its raters).
+#   baseline. Across reward models whose usual metrics disagree, the distance to the gold reward
+#   tracks best-of-N regret where pairwise accuracy can be fooled by a few large errors and $R^2$
+#   by per-prompt offsets; calibration metrics answer a different question (how well the model
+#   predicts its raters).
 #
 # ## Exercises
 #
@@ -634,6 +851,9 @@ results.finish()
 # 2. EPIC's distance to an $S'$-redistributed copy grows with the size of the redistribution,
 #    while the regret stays 0. Measure it for noise scales 0.1, 1 and 10 (in units of the
 #    reward's standard deviation).
+# 3. Bias the reward model toward the task's *best* word instead of its worst one. Before running
+#    it, predict how its accuracy, its STARC distance and its best-of-N regret change with the
+#    bias, and how they compare with the same bias toward the worst word.
 
 # %% tags=["hide-input"]
 # Solution 1
@@ -646,11 +866,22 @@ for name in ("potential-shaped", "S'-redistributed"):
 # %% tags=["hide-input"]
 # Solution 2
 noise = np.random.default_rng(8).standard_normal(r.shape)
-pd.DataFrame({scale: {"EPIC": float(rd.starc_distance(mdp, r, moved, "EPIC")),
-                      "VAL": float(rd.starc_distance(mdp, r, moved, "VAL")),
-                      "regret": float(rd.symmetric_regret(mdp, r, moved))}
-              for scale in (0.1, 1, 10)
-              for moved in [rd.s_prime_redistribution(mdp, r, scale * r.std() * noise)]}).T
+display.table(pd.DataFrame({scale: {"EPIC": float(rd.starc_distance(mdp, r, moved, "EPIC")),
+                                    "VAL": float(rd.starc_distance(mdp, r, moved, "VAL")),
+                                    "regret": float(rd.symmetric_regret(mdp, r, moved))}
+                            for scale in (0.1, 1, 10)
+                            for moved in [rd.s_prime_redistribution(mdp, r, scale * r.std() * noise)]}).T
+              .rename_axis("noise scale (reward sd)"))
+
+# %% tags=["hide-input"]
+# Solution 3: a bonus for the best word pushes responses that already contain it further up. Accuracy
+# falls a little and the distance grows with the bias as for the worst word; compare the regrets.
+pool = fam["pool"]
+biased = [m for w in (WORDS[0], WORDS[-1]) for m in rmf.perturbed_models(
+    pool, fam["models"][0], np.random.default_rng(9), noise=(), length_bias=(), word_bias=(1, 4, 16), offsets=(), word=w)]
+display.table(pd.DataFrame({m.label: {k: v for k, v in rmf.evaluate(pool, m.scores, fam["held_out"], P.bon_n).items()
+                                      if k in ("STARC distance", "best-of-N regret", "accuracy (gold)")}
+                            for m in biased}).T.rename_axis("reward model"))
 
 # %% [markdown]
 # ## References

@@ -65,12 +65,25 @@ def test_optimal_and_worst_policies_beat_every_deterministic_policy(rng):
     assert rd.policy_return(mdp, r, rd.worst_policy(mdp, r)) == pytest.approx(min(returns), abs=1e-9)
 
 
-def test_value_iteration_satisfies_bellman_optimality_in_a_batch(rng):
+def test_policy_iteration_satisfies_bellman_optimality_in_a_batch(rng):
     mdp = small_mdp(rng)
-    r = rng.standard_normal((5, *mdp.reward_shape))
-    q = rd.value_iteration(mdp, r)
+    r = rng.standard_normal((5, *mdp.reward_shape)) * np.array([1, 1e-9, 1, 1e3, 1])[:, None, None, None]
+    pi, q = rd.policy_iteration(mdp, r)
     target = rd.expected_reward(mdp, r) + mdp.gamma * np.einsum("sat,bt->bsa", mdp.transition, q.max(-1))
-    np.testing.assert_allclose(q, target, atol=1e-8)
+    scale = np.abs(r).max((1, 2, 3))[:, None, None]  # relative: a reward of size 1e-9 is solved as exactly
+    np.testing.assert_allclose(q / scale, target / scale, atol=1e-10)
+    np.testing.assert_array_equal(pi, np.eye(mdp.n_actions)[q.argmax(-1)])
+
+
+def test_regret_is_exact_under_large_shaping_and_zero_for_trivial_rewards(rng):
+    """As in the paper's sparse rewards: a tiny part that orders policies, under shaping and shifts 1e8 times larger."""
+    mdp = small_mdp(rng)
+    r, proxy = rng.standard_normal((2, *mdp.reward_shape))
+    buried = rd.potential_shaping(mdp, 1e-6 * r, 100 * rng.standard_normal(mdp.n_states)) + 10
+    assert rd.normalised_regret(mdp, buried, proxy) == pytest.approx(rd.normalised_regret(mdp, r, proxy), abs=1e-6)
+    assert rd.symmetric_regret(mdp, buried, proxy) == pytest.approx(rd.symmetric_regret(mdp, r, proxy), abs=1e-6)
+    trivial = rd.potential_shaping(mdp, np.full(mdp.reward_shape, 3.0), 100 * rng.standard_normal(mdp.n_states))
+    assert rd.normalised_regret(mdp, trivial, proxy) == 0  # all policies tie: nothing to regret
 
 
 def test_potential_shaping_shifts_every_return_by_the_initial_potential(rng):
@@ -150,7 +163,7 @@ def test_val_is_the_advantage_of_the_uniform_policy(rng):
     q = rd.expected_reward(mdp, r) + mdp.gamma * mdp.transition @ v
     c = rd.val_canonical(mdp, r)
     np.testing.assert_allclose(c[..., 0], q - v[:, None], atol=1e-10)
-    np.testing.assert_allclose(c, c[..., :1] * np.ones(mdp.n_states), atol=0)
+    assert c.shape == (mdp.n_states, mdp.n_actions, 1)  # constant in s', stored once
     np.testing.assert_allclose((pi * c[..., 0]).sum(-1), 0, atol=1e-10)  # advantages average to 0
 
 
@@ -190,6 +203,10 @@ def test_reward_norms(rng):
     # a reward constant in s' has tau-weighted L2 norm equal to the L2 norm of its (s, a) values
     const = np.repeat(x[0, ..., :1], mdp.n_states, -1)
     assert rd.reward_norm(mdp, const, "wL2") == pytest.approx(np.linalg.norm(const[..., 0]))
+    # ... and stored with a next-state axis of length 1 it has every norm of the repeated array
+    for kind in rd.NORMS:
+        assert rd.reward_norm(mdp, x[0, ..., :1], kind) == pytest.approx(rd.reward_norm(mdp, const, kind))
+    np.testing.assert_allclose(rd.expected_reward(mdp, x[0, ..., :1]), rd.expected_reward(mdp, const))
     with pytest.raises(ValueError, match="unknown norm 'L3'"):
         rd.reward_norm(mdp, x, "L3")
 
@@ -236,15 +253,42 @@ def test_distance_grid_covers_every_combination(rng):
     grid = rd.distance_grid(mdp, r1, r2[None])
     assert len(grid) == len(rd.CANONICALISATIONS) * len(rd.NORMS) * len(rd.METRICS)
     assert grid["VAL", "L2", "L2"][0] == pytest.approx(rd.starc_distance(mdp, r1, r2))
+    for (c, n, m), d in grid.items():
+        assert d[0] == pytest.approx(rd.starc_distance(mdp, r1, r2, c, n, m), rel=1e-12)
+    some = rd.distance_grid(mdp, r1, r2[None], ("EPIC", "VAL"), (("wL2", "wL2"), ("L1", "Linf")))
+    assert list(some) == [("EPIC", "wL2", "wL2"), ("EPIC", "L1", "Linf"), ("VAL", "wL2", "wL2"), ("VAL", "L1", "Linf")]
+    assert all(some[k] == grid[k] for k in some)
 
 
-def test_interpolation_experiment_is_deterministic():
+def test_interpolation_experiment_is_deterministic_and_matches_a_loop():
     out = [rd.interpolation_experiment(np.random.default_rng(1), 2, 2, 4, n_states=6, n_actions=2,
                                        progress=False) for _ in range(2)]
-    regret, grid, env, mdps = out[0]
-    assert regret.shape == env.shape == (16,) and grid["VAL", "L2", "L2"].shape == (16,) and len(mdps) == 2
+    regret, grid, mdps = out[0]
+    assert regret.shape == grid["VAL", "L2", "L2"].shape == (16,) and len(mdps) == 2
     np.testing.assert_array_equal(regret, out[1][0])
     assert ((regret >= -1e-12) & (regret <= 1 + 1e-12)).all()
+    rng, k = np.random.default_rng(1), 0  # the same draws, one interpolated point at a time
+    for _ in range(2):
+        mdp = rd.random_mdp(rng, 6, 2, 0.95)
+        pairs = [(rd.random_reward(mdp, rng), rd.random_reward(mdp, rng)) for _ in range(2)]
+        for r1, r2 in pairs:
+            for ri in rd.interpolate(r1, r2, 4):
+                assert regret[k] == pytest.approx(float(rd.symmetric_regret(mdp, r1, ri)), abs=1e-9)
+                assert grid["DARD", "wL1", "wL1"][k] == pytest.approx(float(rd.starc_distance(mdp, r1, ri, "DARD", "wL1", "wL1")))
+                k += 1
+
+
+def test_next_state_independent_rewards_vary_over_next_states_only_through_shaping(rng):
+    mdp = small_mdp(rng)
+    for _ in range(20):
+        r = rd.random_reward(mdp, rng, next_state_dependent=False)
+        across = r - r[..., :1]  # gamma (Phi(s') - Phi(s'_0)) if shaped, else 0: the same for every (s, a)
+        np.testing.assert_allclose(across, np.broadcast_to(across[:1, :1], across.shape), atol=1e-12)
+        assert np.abs(rd.random_reward(mdp, rng) - rd.random_reward(mdp, rng)).max() > 0
+    cells = (("L2", "L2"),)
+    regret, grid, _ = rd.interpolation_experiment(rng, 2, 2, 4, n_states=6, n_actions=2, next_state_dependent=False,
+                                                  canonicalisations=("EPIC", "VAL"), cells=cells, progress=False)
+    assert set(grid) == {("EPIC", "L2", "L2"), ("VAL", "L2", "L2")} and regret.shape == (16,)
 
 
 def test_property_report_on_a_paper_sized_mdp(rng):

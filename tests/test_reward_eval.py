@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -58,17 +60,28 @@ def test_r_squared(rng):
         ev.r_squared(np.ones(3), [1, 2, 3])
 
 
-def test_best_of_n_regret(rng):
-    gold = rng.standard_normal((4, 10))
-    assert ev.best_of_n_regret(gold, gold, 5, 100, rng) == 0
-    assert ev.best_of_n_regret(gold, 2 * gold + 1, 5, 100, rng) == 0  # order is all that matters
-    # n = K: the whole pool, so regret = max - gold at the proxy's argmax, exactly
-    proxy = rng.standard_normal((4, 10))
-    exact = np.mean(gold.max(1) - gold[np.arange(4), proxy.argmax(1)])
-    assert ev.best_of_n_regret(gold, proxy, 10, 3, rng) == pytest.approx(exact)
-    worse = ev.best_of_n_regret(gold, -gold, 5, 200, rng)
-    assert worse > ev.best_of_n_regret(gold, proxy, 5, 200, rng) > 0
-    # n = 1 selects at random: regret 0 by definition (the best of one is the one)
-    assert ev.best_of_n_regret(gold, proxy, 1, 10, rng) == 0
-    with pytest.raises(ValueError, match="n must lie in 1..10"):
-        ev.best_of_n_regret(gold, proxy, 11, 10, rng)
+def test_best_of_n_regret_is_the_exact_expectation(rng):
+    gold = rng.standard_normal((3, 7))
+    proxy = np.round(rng.standard_normal((3, 7)))  # ties, broken at random
+    for n in (1, 3, 7):
+        reference = []  # every n-subset of each row, ties averaged
+        for g, p in zip(gold, proxy):
+            for pick in itertools.combinations(range(7), n):
+                pick = list(pick)
+                reference.append(g[pick].max() - g[[i for i in pick if p[i] == p[pick].max()]].mean())
+        assert ev.best_of_n_regret(gold, proxy, n) == pytest.approx(np.mean(reference), abs=1e-12)
+
+
+def test_best_of_n_regret_properties_and_monte_carlo(rng):
+    gold, proxy = rng.standard_normal((2, 4, 40))
+    assert ev.best_of_n_regret(gold, gold, 5) == pytest.approx(0, abs=1e-12)
+    assert ev.best_of_n_regret(gold, 2 * gold + 1, 5) == pytest.approx(0, abs=1e-12)  # order is all that matters
+    assert ev.best_of_n_regret(gold, proxy, 1) == pytest.approx(0, abs=1e-12)  # the best of one is the one
+    assert ev.best_of_n_regret(gold, proxy, 40) == pytest.approx(np.mean(gold.max(1) - gold[np.arange(4), proxy.argmax(1)]))
+    assert ev.best_of_n_regret(gold, -gold, 5) > ev.best_of_n_regret(gold, proxy, 5) > 0
+    picks = np.argsort(rng.random((4, 20000, 40)), -1)[..., :8]  # Monte Carlo: 20000 draws of 8 per row
+    g, p = gold[np.arange(4)[:, None, None], picks], proxy[np.arange(4)[:, None, None], picks]
+    sampled = np.mean(g.max(-1) - np.take_along_axis(g, p.argmax(-1)[..., None], -1)[..., 0])
+    assert ev.best_of_n_regret(gold, proxy, 8) == pytest.approx(sampled, abs=0.02)
+    with pytest.raises(ValueError, match="n must lie in 1..40"):
+        ev.best_of_n_regret(gold, proxy, 41)

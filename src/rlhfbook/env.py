@@ -43,8 +43,10 @@ def device() -> "torch.device":  # noqa: F821 - torch is imported lazily
 
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
-    import datasets
-    import transformers
+    with warnings.catch_warnings():  # importing tqdm.auto in a kernel without ipywidgets warns "IProgress not found"
+        warnings.simplefilter("ignore")
+        import datasets
+        import transformers
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()

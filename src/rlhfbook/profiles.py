@@ -89,14 +89,14 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
                     eval_every=10, n_seeds=1, max_new_tokens=256, max_prompt_tokens=256),
     },
     "04_reward_distance": {
-        "smoke": dict(n_seeds=1, n_envs=2, n_pairs=2, n_steps=4, pool_size=32, train_sizes=(30, 300),
-                      flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8, bon_draws=50),
-        "cpu": dict(n_seeds=3, n_envs=64, n_pairs=4, n_steps=16, pool_size=256,
-                    train_sizes=(30, 100, 300, 1000, 3000), flip_rates=(0.0, 0.2, 0.4),
-                    n_eval_pairs=4000, bon_n=16, bon_draws=500),
-        "gpu": dict(n_seeds=3, n_envs=128, n_pairs=8, n_steps=16, pool_size=256,
-                    train_sizes=(30, 100, 300, 1000, 3000, 10000), flip_rates=(0.0, 0.2, 0.4),
-                    n_eval_pairs=4000, bon_n=16, bon_draws=500),
+        "smoke": dict(n_seeds=2, n_envs=2, control_envs=2, grid_envs=2, n_pairs=2, n_steps=4, property_mdps=1, n_triples=10,
+                      pool_size=32, train_sizes=(30, 300), flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8),
+        "cpu": dict(n_seeds=8, n_envs=64, control_envs=32, grid_envs=16, n_pairs=4, n_steps=16, property_mdps=2, n_triples=100,
+                    pool_size=256, train_sizes=(30, 100, 300, 1000, 3000), flip_rates=(0.0, 0.2, 0.4),
+                    n_eval_pairs=4000, bon_n=16),
+        "gpu": dict(n_seeds=8, n_envs=128, control_envs=128, grid_envs=128, n_pairs=8, n_steps=16, property_mdps=4, n_triples=100,
+                    pool_size=256, train_sizes=(30, 100, 300, 1000, 3000, 10000), flip_rates=(0.0, 0.2, 0.4),
+                    n_eval_pairs=4000, bon_n=16),
     },
 }
 

@@ -6,8 +6,10 @@ EPIC (Gleave et al., 2021) and DARD (Wulfe et al., 2022).
 
 Conventions. An MDP has finite states ``S`` and actions ``A``; a reward is an array
 ``R[..., s, a, s']`` (leading axes are a batch of rewards, every function broadcasts over
-them); a policy is a stochastic matrix ``pi[..., s, a]``. All canonicalisations return
-arrays of the reward's shape, so that norms and metrics compare like with like.
+them); a policy is a stochastic matrix ``pi[..., s, a]``. A reward that does not depend on the
+next state may be given with a last axis of length 1 (``R[..., s, a, 0]``): it stands for the same
+value repeated over s', and norms weigh it as such. VAL and the minimal canonicalisation return
+rewards in this form, which makes their distances cheap to compute.
 """
 
 from __future__ import annotations
@@ -77,10 +79,18 @@ def s_prime_redistribution(mdp: TabularMDP, reward: np.ndarray, noise: np.ndarra
     return reward + noise - expected_reward(mdp, noise)[..., None]
 
 
-def random_reward(mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0) -> np.ndarray:
+def random_reward(mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0,
+                  next_state_dependent: bool = True) -> np.ndarray:
     """The paper's random reward: iid N(0,1) per (s,a,s'); with probability 0.2 only values above
-    ``sparse_threshold`` kept, 0.7 scaled by 10 U, 0.3 shifted by 10 U, 0.5 potential-shaped."""
-    r = rng.standard_normal(mdp.reward_shape)
+    ``sparse_threshold`` kept, 0.7 scaled by 10 U, 0.3 shifted by 10 U, 0.5 potential-shaped.
+
+    With ``next_state_dependent=False`` the N(0,1) draw is per (s, a) and repeated over s' (the
+    control of this book: no reward noise on next states the dynamics never reach); potential
+    shaping then still adds ``gamma Phi(s')``, which every canonicalisation removes.
+    """
+    n_s, n_a, _ = mdp.reward_shape
+    shape = mdp.reward_shape if next_state_dependent else (n_s, n_a, 1)
+    r = np.broadcast_to(rng.standard_normal(shape), mdp.reward_shape)
     if rng.random() < 0.2:
         r = np.where(r > sparse_threshold, r, 0.0)
     if rng.random() < 0.7:
@@ -89,7 +99,7 @@ def random_reward(mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: f
         r = r + 10 * rng.random()
     if rng.random() < 0.5:
         r = potential_shaping(mdp, r, random_potential(mdp, rng))
-    return r
+    return np.array(r, dtype=float)
 
 
 def random_potential(mdp: TabularMDP, rng: np.random.Generator) -> np.ndarray:
@@ -108,6 +118,8 @@ def interpolate(r1: np.ndarray, r2: np.ndarray, n_steps: int) -> np.ndarray:
 
 def expected_reward(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     """``r(s, a) = E_{S'~tau(s,a)}[R(s, a, S')]``, shape ``(..., S, A)``."""
+    if np.shape(reward)[-1] == 1:  # constant in s' (see the module doc)
+        return np.asarray(reward, float)[..., 0]
     return np.einsum("sat,...sat->...sa", mdp.transition, reward)
 
 
@@ -119,30 +131,34 @@ def policy_evaluation(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -
     return np.linalg.solve(eye - mdp.gamma * p_pi, r_pi[..., None])[..., 0]
 
 
-def value_iteration(mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-10,
-                    max_iter: int = 100_000) -> np.ndarray:
-    """Optimal action values ``Q*[..., s, a]`` by value iteration, to ``tol`` times the reward scale."""
+def policy_iteration(mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-12,
+                     max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """An optimal deterministic policy and its action values ``Q*[..., s, a]``, by policy iteration
+    (Howard): evaluate the policy exactly, switch each state to a greedy action, repeat until no
+    action improves on the current one by more than ``tol`` times the reward's own scale
+    ``max |r(s, a)|``. The tolerance is relative, so a reward of size 1e-10 is optimised as exactly as
+    one of size 1; returns are then exact to about ``tol / (1 - gamma)`` of that scale. A few
+    iterations, for a batch of rewards at once."""
     r = expected_reward(mdp, reward)
-    tau = mdp.transition.reshape(-1, mdp.n_states)
-    scale = tol * max(1.0, float(np.abs(r).max()))
-    v = np.zeros(r.shape[:-1])
-    for _ in range(max_iter):
-        q = r + mdp.gamma * (v @ tau.T).reshape(r.shape)
-        v_new = q.max(-1)
-        if np.abs(v_new - v).max() <= scale:
-            return q
-        v = v_new
-    raise RuntimeError(f"value iteration did not converge in {max_iter} iterations")
-
-
-def greedy_policy(q: np.ndarray) -> np.ndarray:
-    """The deterministic policy picking ``argmax_a q[s, a]`` (first on ties), as a one-hot matrix."""
-    return np.eye(q.shape[-1])[q.argmax(-1)]
+    scale = tol * np.abs(r).max((-2, -1))[..., None]
+    action = r.argmax(-1)
+    states, eye = np.arange(mdp.n_states), np.eye(mdp.n_states)
+    for _ in range(max_iter):  # evaluate the deterministic policy: (I - gamma tau[s, a(s)]) V = r[s, a(s)]
+        r_pi = np.take_along_axis(r, action[..., None], -1)[..., 0]
+        v = np.linalg.solve(eye - mdp.gamma * mdp.transition[states, action], r_pi[..., None])[..., 0]
+        q = r + mdp.gamma * np.einsum("sat,...t->...sa", mdp.transition, v)
+        best = q.argmax(-1)
+        gain = q.max(-1) - np.take_along_axis(q, action[..., None], -1)[..., 0]
+        improve = gain > scale
+        if not improve.any():
+            return np.eye(mdp.n_actions)[action], q
+        action = np.where(improve, best, action)
+    raise RuntimeError(f"policy iteration did not converge in {max_iter} iterations")
 
 
 def optimal_policy(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
-    """An optimal deterministic policy (greedy in ``Q*``)."""
-    return greedy_policy(value_iteration(mdp, reward))
+    """An optimal deterministic policy (one-hot ``[..., s, a]``), by :func:`policy_iteration`."""
+    return policy_iteration(mdp, reward)[0]
 
 
 def worst_policy(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
@@ -158,32 +174,42 @@ def policy_return(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np
 def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) -> np.ndarray:
     """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
     ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
-    return _regret_of(mdp, r_true, optimal_policy(mdp, r_true), worst_policy(mdp, r_true),
-                      optimal_policy(mdp, r_proxy))
+    (c_true, scale), (c_proxy, _) = _levelled(mdp, r_true), _levelled(mdp, r_proxy)
+    return _regret_of(mdp, c_true, scale, optimal_policy(mdp, c_true), worst_policy(mdp, c_true),
+                      optimal_policy(mdp, c_proxy))
 
 
-def _regret_of(mdp: TabularMDP, reward: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray,
-               pi: np.ndarray) -> np.ndarray:
-    """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``, 0 where the range is 0."""
+def _levelled(mdp: TabularMDP, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``reward`` that orders policies, ``c_VAL(R)``, and R's scale ``max |r(s, a)| / (1 - gamma)``.
+
+    ``J_c(pi) = J_R(pi) - E_{mu0}[V_R(S0)]`` for every policy (the shaping telescopes), so regrets are the
+    same computed on c. They are computed on c because the paper's random rewards can be shaping and
+    shifts of size ~100 around a policy-relevant part of size ~1e-8 (entries on transitions of
+    probability e^-20), which would otherwise be lost in rounding."""
+    return val_canonical(mdp, reward), np.abs(expected_reward(mdp, reward)).max((-2, -1)) / (1 - mdp.gamma)
+
+
+def _regret_of(mdp: TabularMDP, reward: np.ndarray, scale: np.ndarray, best_pi: np.ndarray,
+               worst_pi: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``; 0 where all policies tie,
+    i.e. where the range of returns is below ``1e-13 * scale``, 50 times the rounding error of returns
+    of that scale (e.g. a reward that is only potential shaping and a constant)."""
     best, worst, proxy = (policy_return(mdp, reward, p) for p in (best_pi, worst_pi, pi))
     span = best - worst
-    tiny = span <= 1e-12 * np.maximum(1.0, np.abs(best))
+    tiny = span <= 1e-13 * scale
     return np.where(tiny, 0.0, (best - proxy) / np.where(tiny, 1.0, span))
 
 
 def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
     """Mean of the normalised regret in both directions (the paper's analysis averages the two);
     each reward's optimal and worst policies are computed once."""
-    best1, worst1, best2, worst2 = (optimal_policy(mdp, r) for r in (r1, -r1, r2, -r2))
-    return 0.5 * (_regret_of(mdp, r1, best1, worst1, best2) + _regret_of(mdp, r2, best2, worst2, best1))
+    (c1, scale1), (c2, scale2) = _levelled(mdp, r1), _levelled(mdp, r2)
+    best1, worst1, best2, worst2 = (optimal_policy(mdp, c) for c in (c1, -c1, c2, -c2))
+    return 0.5 * (_regret_of(mdp, c1, scale1, best1, worst1, best2)
+                  + _regret_of(mdp, c2, scale2, best2, worst2, best1))
 
 
 # --------------------------------------------------------------------------- canonicalisations
-
-
-def _broadcast_sa(mdp: TabularMDP, values_sa: np.ndarray) -> np.ndarray:
-    """A function of (s, a) as a reward of shape (..., S, A, S') constant in s'."""
-    return np.broadcast_to(values_sa[..., None], (*values_sa.shape, mdp.n_states)).copy()
 
 
 def no_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
@@ -218,12 +244,13 @@ def uniform_policy(mdp: TabularMDP) -> np.ndarray:
 
 def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
     """Value-Adjusted Levelling (Skalse et al. 2024): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
-    for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'."""
+    for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'
+    (returned with a last axis of length 1)."""
     pi = uniform_policy(mdp) if policy is None else policy
     v = policy_evaluation(mdp, reward, pi)
     next_v = np.einsum("sat,...t->...sa", mdp.transition, v)
     advantage = expected_reward(mdp, reward) + mdp.gamma * next_v - v[..., None]
-    return _broadcast_sa(mdp, advantage)
+    return advantage[..., None]
 
 
 def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -234,7 +261,8 @@ def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray |
     Closed form. Every equivalent reward has ``E_tau[R'(s,a,.)] = m_Phi(s,a) = r(s,a) + gamma
     (tau Phi)(s,a) - Phi(s)`` for some Phi. For fixed m, the least-norm R' is
     ``m kappa tau / w`` with ``kappa = 1 / sum_s' tau^2 / w`` (norm^2 ``sum kappa m^2``), so Phi solves
-    a kappa-weighted least-squares problem. With ``w = tau``: kappa = 1 and R' = m (constant in s').
+    a kappa-weighted least-squares problem. With ``w = tau``: kappa = 1 and R' = m, constant in s'
+    (returned with a last axis of length 1).
     """
     tau = mdp.transition
     w = tau if weights is None else np.asarray(weights, float)
@@ -248,7 +276,7 @@ def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray |
     r = expected_reward(mdp, reward).reshape(*reward.shape[:-3], n_s * n_a)
     phi = -(np.linalg.pinv(root * shaping) @ (root * r[..., None]))[..., 0]  # [..., S]
     m = (r + phi @ shaping.T).reshape(*reward.shape[:-3], n_s, n_a)
-    return (m * kappa)[..., None] * tau / w
+    return m[..., None] if weights is None else (m * kappa)[..., None] * tau / w
 
 
 CANONICALISATIONS: dict[str, Callable[[TabularMDP, np.ndarray], np.ndarray]] = {
@@ -266,21 +294,30 @@ CANONICALISATIONS: dict[str, Callable[[TabularMDP, np.ndarray], np.ndarray]] = {
 def reward_norm(mdp: TabularMDP, x: np.ndarray, kind: str) -> np.ndarray:
     """Norm over the last three axes: ``L1``, ``L2``, ``Linf``, or ``wL1``, ``wL2``, ``wLinf`` weighted
     by ``tau(s,a,s')`` as in the paper's code (``(sum tau |x|^p)^(1/p)``; ``wLinf = max tau |x|``);
-    ``none`` is the constant 1 (no normalisation)."""
-    a = np.abs(x)
-    if kind == "none":
-        return np.ones(x.shape[:-3])
-    weighted = kind.startswith("w")
-    order = kind[2:] if weighted else kind[1:]
-    if kind[:1 + weighted] != ("wL" if weighted else "L") or order not in ("1", "2", "inf"):
+    ``none`` is the constant 1 (no normalisation). An ``x`` constant in s' (last axis 1) counts as
+    repeated over s': the weights are summed (max-ed, for Linf) over s' instead."""
+    if kind not in NORMS:
         raise ValueError(f"unknown norm {kind!r}; valid norms: {', '.join(NORMS)}")
-    if weighted:
-        a = a * mdp.transition if order == "inf" else a ** float(order) * mdp.transition
-    elif order != "inf":
-        a = a ** float(order)
-    if order == "inf":
-        return a.max((-3, -2, -1))
-    return a.sum((-3, -2, -1)) ** (1 / float(order))
+    if kind == "none":
+        return np.ones(np.shape(x)[:-3])
+    weighted, order = kind.startswith("w"), kind.lstrip("wL")
+    tau = mdp.transition
+    if np.shape(x)[-1] == 1 and mdp.n_states > 1:
+        if order == "inf":
+            weights = tau.max(-1, keepdims=True) if weighted else None
+        else:
+            weights = np.ones((*tau.shape[:2], 1)) if weighted else np.full((*tau.shape[:2], 1), mdp.n_states)
+    else:
+        weights = tau if weighted else None
+    flat = np.reshape(x, (*np.shape(x)[:-3], -1))  # [..., S*A*S']: weighted sums become dot products
+    w = None if weights is None else weights.ravel()
+    if order == "2":
+        total = np.einsum("...i,...i->...", flat, flat) if w is None else (flat * flat) @ w
+        return np.sqrt(total)
+    a = np.abs(flat)
+    if order == "1":
+        return a.sum(-1) if w is None else a @ w
+    return (a if w is None else a * w).max(-1)
 
 
 NORMS: tuple[str, ...] = ("L1", "L2", "Linf", "wL1", "wL2", "wLinf", "none")
@@ -290,7 +327,8 @@ METRICS: tuple[str, ...] = NORMS[:-1]
 def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2") -> np.ndarray:
     """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``."""
     n = reward_norm(mdp, canonical, norm)
-    zero = n <= 1e-12 * max(1.0, float(np.abs(canonical).max(initial=0)))
+    size = max(float(canonical.max(initial=0)), -float(canonical.min(initial=0)))  # max |c|, one pass each
+    zero = n <= 1e-12 * max(1.0, size)
     return canonical / np.where(zero, 1.0, n)[..., None, None, None]
 
 
@@ -307,14 +345,20 @@ def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: s
     return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm) - standardise(mdp, c(mdp, r2), norm), metric)
 
 
-def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> dict[tuple[str, str, str], np.ndarray]:
-    """All (canonicalisation, normalisation, metric) distances between ``r1`` and (a batch) ``r2``."""
+def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray,
+                  canonicalisations: tuple[str, ...] | None = None,
+                  cells: tuple[tuple[str, str], ...] | None = None) -> dict[tuple[str, str, str], np.ndarray]:
+    """The (canonicalisation, normalisation, metric) distances between ``r1`` and ``r2`` (broadcast
+    batches) for the given canonicalisations and (normalisation, metric) ``cells``; by default the
+    whole grid of the paper's Fig. 1 (every canonicalisation, every normalisation x metric)."""
+    cells = cells or tuple((n, m) for n in NORMS for m in METRICS)
     out = {}
-    for c_name, c in CANONICALISATIONS.items():
+    for c_name in canonicalisations or tuple(CANONICALISATIONS):
+        c = CANONICALISATIONS[c_name]
         c1, c2 = c(mdp, r1), c(mdp, r2)
-        for n in NORMS:
+        for n in dict.fromkeys(n for n, _ in cells):  # each normalisation once, in order
             diff = standardise(mdp, c1, n) - standardise(mdp, c2, n)
-            for m in METRICS:
+            for m in (m for n_, m in cells if n_ == n):
                 out[c_name, n, m] = reward_norm(mdp, diff, m)
     return out
 
@@ -324,22 +368,26 @@ def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> dict[tuple
 
 def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int, n_steps: int,
                              n_states: int = 32, n_actions: int = 4, gamma: float = 0.95,
-                             progress: bool = True):
+                             next_state_dependent: bool = True, canonicalisations: tuple[str, ...] | None = None,
+                             cells: tuple[tuple[str, str], ...] | None = None, progress: bool = True):
     """The paper's random-MDP protocol: per environment, ``n_pairs`` random reward pairs, each
     interpolated in ``n_steps`` steps; for every point the symmetric normalised regret between R1 and
-    R_i and all grid distances. Returns ``(regret[N], {(c, n, m): distance[N]}, env_index[N], mdps)``."""
-    regrets, grids, env_ids, mdps = [], [], [], []
-    for e in track(range(n_envs), desc="random MDPs", enabled=progress):
+    R_i and the distances of :func:`distance_grid` (``canonicalisations``, ``cells``: default the whole
+    grid). ``next_state_dependent=False`` draws rewards without noise over next states (the control
+    of :func:`random_reward`). The pairs of one environment are computed as one batch.
+    Returns ``(regret[N], {(c, n, m): distance[N]}, mdps)``, N = n_envs * n_pairs * n_steps."""
+    regrets, grids, mdps = [], [], []
+    for _ in track(range(n_envs), desc="random MDPs", enabled=progress):
         mdp = random_mdp(rng, n_states, n_actions, gamma)
         mdps.append(mdp)
-        for _ in range(n_pairs):
-            r1, r2 = random_reward(mdp, rng), random_reward(mdp, rng)
-            ri = interpolate(r1, r2, n_steps)
-            regrets.append(symmetric_regret(mdp, r1, ri))
-            grids.append(distance_grid(mdp, r1, ri))
-            env_ids.append(np.full(n_steps, e))
+        pairs = [(random_reward(mdp, rng, next_state_dependent=next_state_dependent),
+                  random_reward(mdp, rng, next_state_dependent=next_state_dependent)) for _ in range(n_pairs)]
+        r1 = np.stack([a for a, _ in pairs])[:, None]  # [pairs, 1, S, A, S]
+        ri = interpolate(r1[:, 0], np.stack([b for _, b in pairs]), n_steps).swapaxes(0, 1)  # [pairs, steps, ...]
+        regrets.append(symmetric_regret(mdp, r1, ri).ravel())
+        grids.append({k: v.ravel() for k, v in distance_grid(mdp, r1, ri, canonicalisations, cells).items()})
     grid = {k: np.concatenate([g[k] for g in grids]) for k in grids[0]}
-    return np.concatenate(regrets), grid, np.concatenate(env_ids), mdps
+    return np.concatenate(regrets), grid, mdps
 
 
 def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100,

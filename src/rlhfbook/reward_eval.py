@@ -77,19 +77,35 @@ def r_squared(target: np.ndarray, prediction: np.ndarray, affine: bool = False) 
     return float(1 - np.sum((t - x) ** 2) / ss_tot)
 
 
-def best_of_n_regret(gold: np.ndarray, proxy: np.ndarray, n: int, n_draws: int,
-                     rng: np.random.Generator) -> float:
-    """Mean gold regret of best-of-n selection by ``proxy``: for each prompt (row) draw n of its K
-    sampled responses without replacement, keep the one the proxy scores highest, and compare its
-    gold score with the gold-best of the same n. ``gold`` and ``proxy`` have shape (prompts, K)."""
+def best_of_n_regret(gold: np.ndarray, proxy: np.ndarray, n: int) -> float:
+    """Expected gold regret of best-of-n selection by ``proxy``, exactly: for each prompt (row), n of its
+    K sampled responses drawn uniformly without replacement, the proxy's favourite kept (ties broken
+    at random), its gold score compared with the gold-best of the same n; mean over prompts.
+
+    The expectation is a sum over the rows sorted by score: the highest-scoring of n draws falls in a
+    group of tied scores with ``b`` scores below it and ``m`` in it with probability
+    ``(C(b + m, n) - C(b, n)) / C(K, n)``, and is then a random member of the group.
+    """
     gold, proxy = np.asarray(gold, float), np.asarray(proxy, float)
     if gold.shape != proxy.shape or gold.ndim != 2:
         raise ValueError(f"gold and proxy must both have shape (prompts, K), got {gold.shape}, {proxy.shape}")
     if not 1 <= n <= gold.shape[1]:
         raise ValueError(f"n must lie in 1..{gold.shape[1]}, got {n}")
-    n_prompts, k = gold.shape
-    picks = np.argsort(rng.random((n_prompts, n_draws, k)), -1)[..., :n]  # n distinct of K
-    rows = np.arange(n_prompts)[:, None, None]
-    g, p = gold[rows, picks], proxy[rows, picks]
-    chosen = np.take_along_axis(g, p.argmax(-1)[..., None], -1)[..., 0]
-    return float(np.mean(g.max(-1) - chosen))
+    best = np.mean([_expected_pick(g, g, n) for g in gold])
+    return float(best - np.mean([_expected_pick(g, p, n) for g, p in zip(gold, proxy)]))
+
+
+def _expected_pick(gold: np.ndarray, score: np.ndarray, n: int) -> float:
+    """Expected gold of the top-``score`` response among n of the K drawn without replacement."""
+    from scipy.special import gammaln
+
+    def log_choose(k):  # log C(k, n), -inf where k < n
+        with np.errstate(divide="ignore"):
+            return np.where(k >= n, gammaln(k + 1) - gammaln(np.maximum(k - n, 0) + 1) - gammaln(n + 1), -np.inf)
+
+    values, group, size = np.unique(score, return_inverse=True, return_counts=True)
+    below = np.cumsum(size) - size  # responses scoring strictly less than each group
+    total = log_choose(np.array(len(score)))
+    p_top = np.exp(log_choose(below + size) - total) - np.exp(log_choose(below) - total)
+    mean_gold = np.bincount(group, gold, len(values)) / size
+    return float(p_top @ mean_gold)
