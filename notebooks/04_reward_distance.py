@@ -256,7 +256,7 @@ for s in seeds:
     runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
 elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
-points_per_s = results.metric("points_per_second", n_points / elapsed)
+points_per_s = results.timing("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
 full_regret, full_grid, _ = rd.interpolation_experiment(np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs,
                                                         P.n_steps, progress=False)

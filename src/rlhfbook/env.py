@@ -43,10 +43,8 @@ def device() -> "torch.device":  # noqa: F821 - torch is imported lazily
 
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
-    with warnings.catch_warnings():  # importing tqdm.auto in a kernel without ipywidgets warns "IProgress not found"
-        warnings.simplefilter("ignore")
-        import datasets
-        import transformers
+    import datasets  # tqdm's "IProgress not found" warning is filtered on importing rlhfbook
+    import transformers
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
