@@ -115,3 +115,29 @@ def test_rated_pairs_order_answers_by_the_raters_majority():
     assert all(w != lo for w, lo in zip(pairs["chosen"], pairs["rejected"]))
     with pytest.raises(ValueError, match="odd number"):
         dt.rated_pairs(task, model, tok, ["food: "], 4, rng)
+
+
+def test_gamma_trainer_skips_the_nan_fill_and_keeps_trls_numbers(folders, pair_data, tmp_path):
+    """Without the deterministic NaN fill of torch.empty (TRL's fused LM-head buffer) the weights are TRL's, bit for bit."""
+    from trl import DPOTrainer
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # the book's seeding: torch.empty fills with NaN
+    try:
+        trained = []
+        for cls, kwargs in ((DPOTrainer, {}), (dt.GammaDPOTrainer, {"gamma": 1.0})):
+            policy, tok = load_policy(folders[0])
+            args = dt.dpo_config(str(tmp_path / cls.__name__), beta=0.5, learning_rate=1e-2, epochs=2, batch_size=3,
+                                 seed=0)
+            cls(model=policy, args=args, train_dataset=dt.preference_dataset(*pair_data), processing_class=tok,
+                **kwargs).train()
+            trained.append(policy)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    assert torch.utils.deterministic.fill_uninitialized_memory  # restored
+    ref, _ = load_policy(folders[0])
+    pairs = [(a, b, r) for a, b, r in zip(*(m.state_dict().values() for m in (*trained, ref)))]
+    assert all(torch.equal(a, b) for a, b, _ in pairs)
+    assert not all(torch.equal(a, r) for a, _, r in pairs)  # training moved the weights
+    with dt.unfilled_empty():
+        assert not torch.utils.deterministic.fill_uninitialized_memory

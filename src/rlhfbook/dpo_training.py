@@ -10,7 +10,8 @@ multiplying the *precomputed* reference log-likelihoods by ``gamma`` gives exact
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from datasets import Dataset
@@ -43,8 +44,31 @@ def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: fl
     return DPOConfig(**settings)
 
 
+@contextmanager
+def unfilled_empty() -> Iterator[None]:
+    """Within the block, ``torch.empty`` does not fill new memory with NaN under deterministic mode.
+
+    ``torch.use_deterministic_algorithms(True)`` (the book's seeding) also fills every
+    ``torch.empty`` with NaN, a guard against reading memory that was never written. TRL's
+    fused LM head (DPOTrainer, GRPOTrainer) allocates a ``[min(tokens, 4096), 32768]`` tile
+    buffer per forward and backward pass, whatever the vocabulary, and writes only
+    ``[:, :vocab]`` of it before reading it: on a CPU the NaN fill of that buffer (up to 512 MB)
+    takes longer than the whole pass of a toy model. Nothing reads the unfilled part, so the
+    numbers are bit-identical (tests/test_dpo_training.py checks this).
+    """
+    previous = torch.utils.deterministic.fill_uninitialized_memory
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = previous
+
+
 class GammaDPOTrainer(DPOTrainer):
-    """TRL's DPOTrainer on the gamma-scaled objective (Eq. 4 of Chen et al., 2024)."""
+    """TRL's DPOTrainer on the gamma-scaled objective (Eq. 4 of Chen et al., 2024).
+
+    The reference precompute (in ``__init__``) and ``train`` run in :func:`unfilled_empty`.
+    """
 
     def __init__(self, *args, gamma: float = 1.0, **kwargs):
         config = kwargs.get("args")
@@ -56,10 +80,15 @@ class GammaDPOTrainer(DPOTrainer):
         if quiet:  # TRL's reference precompute bar only listens to this variable
             os.environ["TQDM_DISABLE"] = "1"
         try:
-            super().__init__(*args, **kwargs)
+            with unfilled_empty():
+                super().__init__(*args, **kwargs)
         finally:
             if quiet:
                 del os.environ["TQDM_DISABLE"]
+
+    def train(self, *args, **kwargs):
+        with unfilled_empty():
+            return super().train(*args, **kwargs)
 
     def _precompute_ref_logps(self, dataset, name, batch_size):
         dataset = super()._precompute_ref_logps(dataset, name, batch_size)

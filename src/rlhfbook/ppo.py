@@ -220,6 +220,20 @@ Selector = Callable[[Rollout, torch.Tensor, int], torch.Tensor]
 
 
 @dataclass
+class FirstPass:
+    """The first update epoch's forward pass over the whole batch, with its autograd graph.
+
+    With one minibatch, the first epoch's forward passes of the (not yet updated) policy and
+    critic give exactly the rollout log-probs and values: :func:`make_batch` computes them once,
+    in the epoch's shuffled ``order``, and :func:`update` takes its first step from them.
+    """
+
+    order: torch.Tensor  # the first epoch's permutation of the batch
+    logits: torch.Tensor  # policy logits of rollout.select(order) (with a graph when the policy is trained)
+    values: torch.Tensor  # critic values of rollout.select(order)
+
+
+@dataclass
 class Batch:
     """What one update trains on: the selected rollout and its per-token targets."""
 
@@ -229,6 +243,7 @@ class Batch:
     old_values: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
+    first: FirstPass | None = None
 
 
 def token_rewards(scores: torch.Tensor, logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor,
@@ -249,14 +264,36 @@ def shape_scores(scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig) 
     return scores
 
 
-@torch.no_grad()
+def first_pass(policy, critic, rollout: Rollout, train_policy: bool = True) -> FirstPass:
+    """Draw the first update epoch's order and run its policy and critic forward passes."""
+    order = torch.randperm(len(rollout))
+    sub = rollout.select(order)
+    with torch.set_grad_enabled(train_policy):  # no graph for a policy that this update does not train
+        logits = forward_logits(policy, sub)
+    with torch.enable_grad():
+        values = forward_values(critic, sub).float()
+    return FirstPass(order, logits, values)
+
+
 def make_batch(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tensor, cfg: PPOConfig,
-               moments: RunningMoments) -> tuple[Batch, dict[str, float]]:
-    """Old/reference log-probs and values, shaped rewards, GAE advantages and returns."""
+               moments: RunningMoments, *, train_policy: bool = True) -> tuple[Batch, dict[str, float]]:
+    """Old/reference log-probs and values, shaped rewards, GAE advantages and returns.
+
+    With one minibatch, the policy and critic passes are those of the update's first epoch
+    (:class:`FirstPass`, kept in ``Batch.first``): the same numbers, two forward passes fewer.
+    """
     mask = rollout.response_mask.float()
-    old_logp = token_logprobs(forward_logits(policy, rollout), rollout.response_ids, cfg.temperature).cpu()
-    ref_logp = token_logprobs(forward_logits(ref_policy, rollout), rollout.response_ids, cfg.temperature).cpu()
-    old_values = forward_values(critic, rollout).float().cpu() * mask
+    first = first_pass(policy, critic, rollout, train_policy) if cfg.minibatches == 1 else None
+    with torch.no_grad():
+        if first is None:
+            logits, values = forward_logits(policy, rollout), forward_values(critic, rollout)
+        else:  # back from the epoch's order to the rollout's
+            inverse = torch.argsort(first.order)
+            logits, values = first.logits.detach()[inverse], first.values.detach()[inverse]
+        ref_logits = forward_logits(ref_policy, rollout)
+    old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
+    ref_logp = token_logprobs(ref_logits, rollout.response_ids, cfg.temperature).cpu()
+    old_values = values.float().cpu() * mask
     rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
     advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
     if cfg.advantage_whiten:
@@ -269,7 +306,7 @@ def make_batch(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tenso
         "kl_k3": (kl_k3(old_logp, ref_logp) * mask).sum(1).mean().item(),
         "perplexity": torch.exp(-(old_logp * mask).sum(1) / n_tokens).mean().item(),
     }
-    return Batch(rollout, mask, old_logp, old_values, advantages, returns), stats
+    return Batch(rollout, mask, old_logp, old_values, advantages, returns, first), stats
 
 
 def _step(loss: torch.Tensor, model, optimizer, grad_clip: float | None) -> None:
@@ -288,21 +325,27 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
     The policy step minimises the clipped surrogate (+ ``ptx_coef`` x the SFT loss); the
     critic step minimises the (clipped) value loss. ``train_policy=False`` is the critic
     warm-up. Diagnostics of the very first minibatch (``first_ratio``, ``first_approx_kl``)
-    check that rollout and training log-probs agree: ratio 1 and approx-KL 0.
+    check that rollout and training log-probs agree: ratio 1 and approx-KL 0. With a single
+    minibatch, the first epoch trains on the forward passes ``make_batch`` ran (``batch.first``).
     """
     n = len(batch.rollout)
     size = math.ceil(n / cfg.minibatches)  # a filtered batch may not split evenly
     stats: dict[str, list[float]] = {"clip_frac": [], "approx_kl": [], "entropy": [], "value_loss": []}
     first: dict[str, float] = {}
     device = next(policy.parameters()).device
+    # make_batch's forward passes of the first epoch, used once (only with a single minibatch)
+    pending, batch.first = (batch.first if size >= n else None), None
     for _ in range(cfg.epochs):
-        order = torch.randperm(n)
+        order = pending.order if pending is not None else torch.randperm(n)
         for start in range(0, n, size):
             idx = order[start:start + size]
             sub = batch.rollout.select(idx)
             mask = batch.mask[idx].to(device)
             if train_policy:
-                logits = forward_logits(policy, sub)
+                if pending is not None and pending.logits.requires_grad:
+                    logits = pending.logits
+                else:
+                    logits = forward_logits(policy, sub)
                 logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
                 loss, pstats = policy_loss(logp, batch.old_logp[idx].to(device), batch.advantages[idx].to(device),
                                            mask, cfg.clip)
@@ -316,11 +359,12 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
                 stats["clip_frac"].append(pstats["clip_frac"])
                 stats["approx_kl"].append(pstats["approx_kl"])
                 stats["entropy"].append(entropy(logits.detach(), mask).item())
-            values = forward_values(critic, sub).float()
+            values = pending.values if pending is not None else forward_values(critic, sub).float()
             vloss = value_loss(values, batch.old_values[idx].to(device), batch.returns[idx].to(device), mask,
                                cfg.value_clip)
             _step(vloss, critic, critic_opt, cfg.grad_clip)
             stats["value_loss"].append(vloss.item())
+            pending = None
     out = {k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}
     return out | first
 
@@ -369,8 +413,9 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
         if select is not None:
             index = torch.as_tensor(select(rollout, scores, cfg.group_size), dtype=torch.long)
             rollout, scores = rollout.select(index), scores[index]
-        batch, batch_stats = make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments)
         train_policy = it >= cfg.critic_warmup
+        batch, batch_stats = make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments,
+                                        train_policy=train_policy)
         row |= batch_stats | update(policy, critic, batch, cfg, policy_opt, critic_opt,
                                     train_policy=train_policy, ptx_batch=ptx_batch)
         backward_samples += len(rollout) * cfg.epochs * train_policy

@@ -108,11 +108,15 @@ def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 def _model_inputs(model: torch.nn.Module, rollout: Rollout) -> dict[str, torch.Tensor]:
-    """Query + response ids, attention mask and padding-aware positions on the model's device."""
+    """Query + response ids, attention mask and padding-aware positions on the model's device.
+
+    ``use_cache=False``: a scoring or training pass has no next step, so the key/value cache that
+    HF models fill by default would only be copied and dropped (the outputs are the same).
+    """
     device = next(model.parameters()).device
     ids = torch.cat([rollout.query_ids, rollout.response_ids], 1).to(device)
     mask = torch.cat([rollout.query_mask, rollout.response_mask], 1).to(device)
-    return dict(input_ids=ids, attention_mask=mask, position_ids=_positions(mask))
+    return dict(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False)
 
 
 def forward_logits(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
