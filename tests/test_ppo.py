@@ -156,7 +156,7 @@ def test_short_ppo_run_on_a_trivial_task_raises_the_reward():
     tok, policy, ref, critic = _tiny_models()
     reward = _emit_token_reward(tok)
     cfg = ppo.PPOConfig(iterations=16, prompts_per_iteration=16, max_new_tokens=8, lr=1e-2, critic_lr=1e-2,
-                        kl_coef=0.0, critic_warmup=1, no_eos_score=None)
+                        kl_coef=0.0, critic_warmup=1)
     log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
     first = np.mean([row["proxy_reward"] for row in log[:3]])
     last = np.mean([row["proxy_reward"] for row in log[-3:]])

@@ -188,7 +188,6 @@ class PPOConfig:
     gamma: float = 1.0
     lam: float = 0.95
     clip: float = 0.2
-    no_eos_score: float | None = -1.0  # score of a response cut off without EOS
     # PPO-max switches
     reward_norm: bool = True  # r <- (r - running mean) / running std
     reward_clip: float | None = 5.0  # then clip to [-delta, delta]

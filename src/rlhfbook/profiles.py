@@ -31,7 +31,7 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
                       kl_coef=0.05, critic_warmup=1, n_seeds=1, eval_prompts=8, grpo_generations=2,
                       exercise_iterations=2),
         "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, preference_dataset=None,
-                    rm_pairs=1024, rm_steps=100, iterations=40, prompts_per_iteration=32, max_new_tokens=64, lr=1e-4,
+                    rm_pairs=1024, rm_steps=100, iterations=30, prompts_per_iteration=32, max_new_tokens=64, lr=1e-4,
                     kl_coef=0.05, critic_warmup=5, n_seeds=3, eval_prompts=256, grpo_generations=8,
                     exercise_iterations=12),
         "gpu": dict(base_policy="gpu", model_name=None, reward_model_name=None, preference_dataset=None,
