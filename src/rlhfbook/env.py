@@ -43,6 +43,7 @@ def device() -> "torch.device":  # noqa: F821 - torch is imported lazily
 
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto, imported by datasets
     import datasets
     import transformers
 
