@@ -425,8 +425,7 @@ plt.show()
 one = logs[(logs["seed"] == seed) & (logs["player"] == "RL late") & (logs["opponent"] == opponents[-1].name)
            & (logs["role"] == "defender") & (logs["tag"] == "first")]
 trace = gm.revision_trace(one, "defender", "first")
-trace["own build"] = [" | ".join(f"{c['element']}: {', '.join(c['skills'])}" for c in json.loads(b)["defenders"])
-                      for b in trace["own build"]]
+trace["own build"] = [game.describe("defender", json.loads(b)) for b in trace["own build"]]
 print("RL late (defender, moves first) vs fixed-strong; metrics of this match alone: "
       + ", ".join(f"{k} {v:.2f}" for k, v in gm.match_metrics(one, "defender", "first", 20).items() if k in gm.METRICS))
 display.table(trace)
@@ -478,7 +477,8 @@ for ax, static, title in ((axs[0], True, f"against {opponents[0].name}"),
     for name in CHECKPOINTS + ["best-response-1"]:
         c = curve.loc[(name, static)]
         ax.plot(c.index, c.to_numpy(), marker="o", color=COLOURS[name], label=name)
-    ax.set(xlabel="kept round k in the match (0 = after the first revision)", title=title, ylim=(0, 1))
+    ax.set(xlabel="kept round k in the match (0 = after the first revision)", title=title, ylim=(0, 1),
+           xticks=sorted(kept["k"].unique()))
 axs[0].set_ylabel("win rate at k")
 axs[1].legend(fontsize=8)
 fig.tight_layout()
@@ -505,6 +505,29 @@ show(Markdown(
     f"{behaviour.loc['SFT', 'OBR']:.1%} to {behaviour.loc['RL late', 'OBR']:.1%}."))
 
 # %% [markdown]
+# What does RL late play? Its most frequent builds on each side, with the share of its rounds
+# they were in play, their cost and the rule violations of the answers that produced them:
+
+# %%
+mine = logs[(logs["player"] == "RL late") & (logs["round"] > 1)]
+is_def = (mine["role"] == "defender").to_numpy()
+played = pd.DataFrame({"side": mine["role"].to_numpy(),
+                       "build": np.where(is_def, mine["defender_build"], mine["invader_build"]),
+                       "cost": np.where(is_def, mine["defender_cost"], mine["invader_cost"]),
+                       "violations": np.where(is_def, mine["defender_violations"], mine["invader_violations"])})
+frequent = (played.groupby(["side", "build"], sort=False)
+            .agg(rounds=("cost", "size"), cost=("cost", "first"), violations=("violations", "mean")).reset_index())
+frequent["share of the side's rounds"] = frequent["rounds"] / frequent.groupby("side")["rounds"].transform("sum")
+frequent = frequent.sort_values("rounds", ascending=False).groupby("side", sort=False).head(2)
+frequent["build"] = [game.describe(side, json.loads(b)) for side, b in zip(frequent["side"], frequent["build"])]
+results.metric("rl_late_frequent_builds", frequent.drop(columns="rounds").to_dict(orient="records"))
+display.table(frequent.drop(columns="rounds").set_index("side"))
+
+# %% [markdown]
+# A build the validator had to trim -- a second character of an element, a skill of another
+# element -- still plays with what is left, so a violation that costs no win costs the policy
+# nothing: the reward is the outcome, and the rules it does not enforce are not learned.
+#
 # Nothing in the reward asks to keep a winning build or to stay within budget; the numbers above
 # say how far RL learned to do either. Both pay under this protocol: the last result tells a
 # side whether its current build beats the opponent's current one, so keeping after a win wins

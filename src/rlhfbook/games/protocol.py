@@ -240,10 +240,14 @@ def run_league(games: Sequence[Game], players: Sequence[Player], opponents: Sequ
                 meta.append(dict(seed=s, match=len(meta), game=games[gi].name, player=players[pi].name,
                                  opponent=opponents[oi].name, role=role, tag=tag))
     logs = play_matches(jobs, attempts=attempts, progress=progress, desc="league rounds")
+    lengths = [len(log) for log in logs]
+    table = pd.concat(logs, ignore_index=True)
+    for key in meta[0]:
+        table[key] = np.repeat([m[key] for m in meta], lengths)
     seconds = time.perf_counter() - start
     n_sim = sum(g.n_simulations for g in games) - n_sim0
     timing = {"seconds": seconds, "simulations": n_sim, "simulations_per_s": n_sim / seconds}
-    return pd.concat([log.assign(**m) for log, m in zip(logs, meta)], ignore_index=True), timing
+    return table, timing
 
 
 def save_csvs(logs: pd.DataFrame, root: Path) -> list[Path]:
