@@ -234,14 +234,15 @@ print(f"largest difference from the ported evaluator over {n_random_logs} random
 # %% [markdown]
 # ## 4. What is tested, and when a claim counts as reproduced
 #
-# The paper's claims are about twelve LLMs, one value each. Here every claim is evaluated per
-# *league seed* -- a full replay of the league with fresh randomness in every match and fresh
-# initial builds -- and the decisive number is its mean over the seeds with a standard error
-# (SE) over seeds. A claim of a positive difference passes when the mean minus two SE is above
-# zero; a claim of a negative correlation passes when the mean plus two SE is below zero. These
-# rules, fixed before the league is run, are the table below; the trained player's recipe was
-# tuned on a pilot (training seed 100, league seeds 100-109), which is not among the checked
-# seeds.
+# The paper's claims are about twelve LLMs, one value each: a negative r(ORR, CSR) (-0.51), a
+# positive improvement slope for its top model (+0.041), a low win rate for its overspender.
+# The book asks for the sign of each claim, evaluated per *league seed* -- a full replay of the
+# league with fresh randomness in every match and fresh initial builds -- with the mean over the
+# seeds and its standard error (SE). A claim of a positive difference passes when the mean minus
+# two SE is above zero; a claim of a negative correlation passes when the mean plus two SE is
+# below zero. These rules, fixed before the league is run, are the table below. The trained
+# player's recipe was tuned on pilots (training seeds 100-102, league seeds 100-109), none of
+# which is among the checked seeds.
 
 # %%
 claims = pd.DataFrame([
@@ -313,8 +314,8 @@ display.table(knobs.set_index("name"))
 #    each one as the next round would (budget adjudication included), and an answer's advantage
 #    is its reward standardised within its group. The update is PPO's clipped surrogate
 #    {footcite}`schulman2017ppo` with a KL penalty to the SFT policy. The reward is the outcome
-#    of the next round only: nothing in it asks for a *process* -- revising after a loss,
-#    keeping a winning build, staying within budget -- so any such behaviour is learned, not
+#    of the next round, budget rule included, and nothing else: it does not say to revise after
+#    a loss, to keep a winning build or to watch the cost, so any such *process* is learned, not
 #    scripted.
 
 # %%
@@ -332,9 +333,11 @@ print(f"{record['demonstrations']} demonstrations; SFT loss {sft_losses[0]:.2f} 
       f"{recipe.grpo.group_size}; trained in {record['seconds']:.0f} s"
       + (" (read from the cache now)" if record["cached"] else ""))
 example = gp.Turn(game, "defender", 1, game.example("defender"), game.example("invader"), "invader", "",
-                       np.random.default_rng(seed))
+                  np.random.default_rng(seed))
+answer, answer_violations = game.parse("defender", trained["RL late"].act(example))
 print("\na context:", codec.context(example))
-print("its answer by RL late:", trained["RL late"].act(example))
+print("RL late's answer, as the protocol reads it:", "unparseable" if answer is None else game.describe("defender", answer),
+      f"(rule violations: {'; '.join(answer_violations) or 'none'})")
 
 # %% tags=["hide-input"]
 fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -384,7 +387,7 @@ display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 # %% [markdown]
 # The table lists each player's metrics averaged over its CSVs (4 settings) and then over the
 # league seeds; `violations` counts the rule violations in the answers behind its kept builds
-# per CSV, and `S` is the book's composite score (section 10). The radar charts show the same
+# per CSV, and `S` is the book's composite score (section 11). The radar charts show the same
 # numbers with every axis oriented so that outward is better (1 - OBR, 1 - ORR, and the slope
 # mapped to $\mathrm{clip}(0.5 + 5\beta, 0, 1)$).
 
@@ -528,10 +531,10 @@ display.table(frequent.drop(columns="rounds").set_index("side"))
 # element -- still plays with what is left, so a violation that costs no win costs the policy
 # nothing: the reward is the outcome, and the rules it does not enforce are not learned.
 #
-# Nothing in the reward asks to keep a winning build or to stay within budget; the numbers above
-# say how far RL learned to do either. Both pay under this protocol: the last result tells a
-# side whether its current build beats the opponent's current one, so keeping after a win wins
-# the next round for sure, and an over-budget build loses it unless the opponent overruns more.
+# The reward mentions neither keeping nor the cost; the numbers above say how far RL learned
+# either. Both pay under this protocol: the last result tells a side whether its current build
+# beats the opponent's current one, so keeping after a win wins the next round for sure, and an
+# over-budget build loses it unless the opponent overruns more.
 # The CSR counts the corrections followed by a win, so it rises when the answers to losses
 # start to win. The slope is a different quantity: it measures how much a player *gains*
 # during a match, not how well it plays. A player that wins its first revision has little room
