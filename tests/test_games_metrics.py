@@ -1,11 +1,13 @@
-"""Process metrics of AdvGameBench against hand-computed values and a reference of its code."""
+"""Process metrics of AdvGameBench against hand-computed values and the ported evaluator."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from rlhfbook.games import benchmark
 from rlhfbook.games.metrics import (
-    METRICS, composite, csr_paper, kept_rounds, match_metrics, ols_slope, process_metrics, rank_stability,
+    METRICS, composite, csr_paper, csv_metrics, kept_rounds, kept_table, match_metrics, mean_se, ols_slope,
+    partial_correlation, process_metrics, rank_stability,
 )
 
 
@@ -57,41 +59,90 @@ def test_ols_slope_matches_polyfit():
         assert ols_slope(y) == pytest.approx(np.polyfit(np.arange(n), y, 1)[0], abs=1e-12)
 
 
-def _reference(df, side, tag, budget):
-    """A loop transcription of the benchmark's ``compute_metrics`` (row by row, as its code does)."""
-    df = df[df["round"] != 1].reset_index(drop=True)
-    df = df[df["round"] % 2 == (0 if tag == "first" else 1)].reset_index(drop=True)
-    n = len(df)
-    if n == 0:
-        return dict.fromkeys(METRICS, 0.0)
-    win = [int(df.loc[i, "winner"] == side) for i in range(n)]
-    cost = [df.loc[i, f"{side}_cost"] for i in range(n)]
-    corr = sum(cost[i + 1] != cost[i] for i in range(n - 1))
-    success = sum(win[i + 1] for i in range(n - 1) if cost[i + 1] != cost[i])
-    if n > 1:
-        x = np.arange(n)
-        slope = ((x - x.mean()) * (np.array(win) - np.mean(win))).sum() / ((x - x.mean()) ** 2).sum()
-    else:
-        slope = 0.0
-    return {"WR": np.mean(win), "OBR": np.mean([c > budget for c in cost]),
-            "ORR": corr / (n - 1) if n > 1 else 0.0, "CSR": success / corr if corr else 0.0, "slope": slope}
+def test_the_ported_evaluator_gives_the_hand_values():
+    log = pd.DataFrame({"round": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "winner": ["invader"] * 10,
+                        "defender_cost": [0] * 10, "invader_cost": 0, "defender_player": "m", "invader_player": "o"})
+    kept = [2, 4, 6, 8, 10]  # tag "first": even rounds after round 1
+    for r, cost, win in zip(kept, [18, 18, 20, 19, 19], [0, 0, 1, 0, 1]):
+        log.loc[log["round"] == r, ["defender_cost", "winner"]] = [cost, "defender" if win else "invader"]
+    got = benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "m", "defender", "first", 18)
+    assert got == {"win_rate": 0.4, "correction_rate": 0.5, "correction_success_rate": 0.5,
+                   "improvement_slope": pytest.approx(0.2, abs=1e-15), "over_budget_ratio": 0.6}
+    # a win counts only for the model named in the role's column
+    assert benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "x", "defender", "first", 18)["win_rate"] == 0
 
 
-def test_match_metrics_reproduce_the_benchmark_code_on_random_logs():
-    rng = np.random.default_rng(1)
+def test_metrics_reproduce_the_ported_evaluator_on_random_logs():
+    assert benchmark.parity(40, seed=1) <= 1e-12
+
+
+def test_match_metrics_reproduce_the_ported_evaluator():
+    rng = np.random.default_rng(2)
     for _ in range(20):
-        n = int(rng.integers(1, 23))
-        log = pd.DataFrame({
-            "round": np.concatenate([np.arange(1, 12)] * 2)[:n],  # two appended matches, as in a CSV
-            "defender_cost": rng.integers(17, 22, n), "invader_cost": rng.integers(17, 22, n),
-            "winner": rng.choice(["defender", "invader", "none"], n),
-            "defender_violations": 0, "invader_violations": 0,
-        })
-        for side in ("defender", "invader"):
+        log = benchmark.random_log(rng)
+        csv = benchmark.to_benchmark_csv(log)
+        for side, model in (("defender", "a"), ("invader", "b")):
             for tag in ("first", "second"):
-                ours, ref = match_metrics(log, side, tag, 20), _reference(log, side, tag, 20)
-                for key in METRICS:
-                    assert ours[key] == pytest.approx(ref[key], abs=1e-12)
+                ours, theirs = match_metrics(log, side, tag, 20), benchmark.compute_metrics(csv, model, side, tag, 20)
+                for key, name in benchmark.NAMES.items():
+                    assert ours[key] == pytest.approx(theirs[name], abs=1e-12)
+
+
+def _league():
+    from rlhfbook.games import TurnBased
+    from rlhfbook.games.players import ScriptedReviser
+    from rlhfbook.games.protocol import run_league
+
+    players = [ScriptedReviser("p", quality=1.0, n_candidates=2, slip=0.3), ScriptedReviser("q", 1.0, 0.5, 0.0)]
+    opponents = [ScriptedReviser("o1", 0.0, 0.0), ScriptedReviser("o2", n_candidates=2, slip=0.3)]
+    logs, _ = run_league([TurnBased()], players, opponents, rounds=6, seeds=[0, 1], progress=False)
+    return logs, {"turn_based": TurnBased.budgets}
+
+
+def test_csv_metrics_equal_match_metrics_of_each_csv_and_match():
+    logs, budgets = _league()
+    for per_match in (False, True):
+        keys = ["seed", "game", "player", "role", "tag"] + ["opponent"] * per_match
+        table = csv_metrics(logs, budgets, per_match=per_match).set_index(keys)
+        assert len(table) == logs.groupby(keys).ngroups
+        for values, df in logs.groupby(keys):
+            ref = match_metrics(df, values[3], values[4], 20)
+            for key, value in ref.items():
+                assert table.loc[values, key] == pytest.approx(value, abs=1e-12)
+
+
+def test_kept_table_follows_each_match():
+    logs, budgets = _league()
+    kept = kept_table(logs, budgets)
+    assert len(kept) == logs["match"].nunique() * 3  # 6 rounds: 3 kept rounds per match, either move order
+    assert all(k == [0, 1, 2] for k in kept.groupby("match")["k"].apply(list))
+    one = logs[logs["match"] == 5]
+    side, tag = one["role"].iat[0], one["tag"].iat[0]
+    rows, mine = kept_rounds(one, tag), kept[kept["match"] == 5]
+    assert mine["win"].tolist() == (rows["winner"] == side).astype(int).tolist()
+    assert mine["cost"].tolist() == rows[f"{side}_cost"].tolist()
+    before = one.set_index("round").loc[rows["round"] - 1]
+    assert mine["after_win"].tolist() == (before["winner"] == side).tolist()
+    assert mine["revised"].tolist() == (rows[f"{side}_build"].to_numpy() != before[f"{side}_build"].to_numpy()).tolist()
+    assert kept["over"].any() and kept["opponent_over"].any()
+
+
+def test_partial_correlation():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=200)
+    x, y = z + rng.normal(size=200), z + rng.normal(size=200)  # related only through z
+    rxy, rxz, ryz = (np.corrcoef(a, b)[0, 1] for a, b in ((x, y), (x, z), (y, z)))
+    closed = (rxy - rxz * ryz) / np.sqrt((1 - rxz**2) * (1 - ryz**2))
+    assert partial_correlation(x, y, z) == pytest.approx(closed, abs=1e-12)
+    assert rxy > 0.3 and abs(partial_correlation(x, y, z)) < 0.15
+    with pytest.raises(ValueError, match="at least 4"):
+        partial_correlation([1, 2, 3], [1, 2, 3], [1, 2, 3])
+
+
+def test_mean_se():
+    assert mean_se([1.0, 3.0]) == (2.0, 1.0)
+    with pytest.raises(ValueError, match="two values"):
+        mean_se([1.0])
 
 
 def test_ties_count_as_losses():

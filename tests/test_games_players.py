@@ -113,3 +113,13 @@ def test_endpoint_errors_are_violations_not_crashes():
     answer = player.act(_turn(TurnBased()))
     assert answer.startswith("<endpoint error")
     assert TurnBased().parse("defender", answer)[0] is None
+
+
+def test_llm_player_answers_a_batch_of_turns():
+    model, tokenizer = _tiny_llm()
+    player = LLMPlayer(model, tokenizer, name="tiny", max_new_tokens=4, max_prompt_tokens=48, batch_size=2)
+    game = TurnBased()
+    turns = [_turn(game, seed=s) for s in range(3)]
+    answers = player.act_batch(turns)
+    assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
+    assert len(player.transcript) == 3 and tokenizer.padding_side == "left"

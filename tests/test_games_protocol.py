@@ -8,7 +8,7 @@ import pytest
 from rlhfbook.games import TowerDefense, TurnBased
 from rlhfbook.games.metrics import csv_metrics, kept_rounds
 from rlhfbook.games.players import Player, ScriptedReviser
-from rlhfbook.games.protocol import adjudicate, initial_build, play_match, run_league, save_csvs
+from rlhfbook.games.protocol import Match, adjudicate, initial_build, initial_builds, play_match, play_matches, run_league, save_csvs
 
 BUDGETS = {"defender": 20, "invader": 20}
 
@@ -87,8 +87,8 @@ def test_league_shape_metrics_and_csvs(tmp_path):
     games = [TurnBased(), TowerDefense()]
     players = [ScriptedReviser("p1", quality=1.0, n_candidates=2), ScriptedReviser("p2", quality=0.0)]
     opponents = [ScriptedReviser("o1", 0.0, 0.0), ScriptedReviser("o2", n_candidates=2)]
-    logs, timing = run_league(games, players, opponents, rounds=4, seed=0, progress=False)
-    assert logs["match"].nunique() == 2 * 2 * 4 * 2 and len(logs) == 32 * 5
+    logs, timing = run_league(games, players, opponents, rounds=4, seeds=[0], progress=False)
+    assert logs["match"].nunique() == 2 * 2 * 4 * 2 and len(logs) == 32 * 5 and set(logs["seed"]) == {0}
     assert timing["simulations"] >= len(logs) and timing["simulations_per_s"] > 0
     budgets = {g.name: g.budgets for g in games}
     assert len(csv_metrics(logs, budgets)) == 16 and len(csv_metrics(logs, budgets, per_match=True)) == 32
@@ -98,5 +98,46 @@ def test_league_shape_metrics_and_csvs(tmp_path):
     assert first["defender_build"].nunique() == 1
     paths = save_csvs(logs, tmp_path)
     assert len(paths) == 16 and (tmp_path / "turn_based" / "invader_results" / "second" / "p2_results.csv").exists()
-    logs2, _ = run_league(games, players, opponents, rounds=4, seed=0, progress=False)
+    logs2, _ = run_league(games, players, opponents, rounds=4, seeds=[0], progress=False)
     assert logs.equals(logs2)
+    # two league seeds: the first is the same league, the second a different one
+    both, _ = run_league(games, players, opponents, rounds=4, seeds=[0, 1], progress=False)
+    assert both[both["seed"] == 0].drop(columns="match").reset_index(drop=True).equals(logs.drop(columns="match"))
+    assert not both[both["seed"] == 1]["defender_build"].reset_index(drop=True).equals(logs["defender_build"])
+    assert both["match"].nunique() == 2 * logs["match"].nunique()
+
+
+def test_matches_played_side_by_side_equal_matches_played_alone():
+    game = TurnBased()
+    a, b = ScriptedReviser("a", quality=1.0, n_candidates=3, slip=0.2), ScriptedReviser("b", p_revise_win=0.5)
+    matches = [Match(game, a, b, rounds=r, first=f, seed=s) for r, f, s in ((4, "defender", 0), (6, "invader", 1),
+                                                                          (2, "defender", 2))]
+    together = play_matches(matches)
+    for m, log in zip(matches, together):
+        assert log.equals(play_match(game, m.defender, m.invader, rounds=m.rounds, first=m.first, seed=m.seed))
+
+
+class Counter(Player):
+    """Counts how many batched calls it answers."""
+
+    name = "counter"
+
+    def __init__(self):
+        self.calls = 0
+
+    def act(self, turn):
+        return CHEAP
+
+    def act_batch(self, turns):
+        self.calls += 1
+        return [self.act(t) for t in turns]
+
+
+def test_a_round_of_side_by_side_matches_asks_each_player_once():
+    game, counter = TurnBased(), Counter()
+    opponent = ScriptedReviser("o", 1.0, 1.0, quality=0.0)
+    play_matches([Match(game, counter, opponent, rounds=4, seed=s) for s in range(5)])
+    # one call for the initial builds, then one per round in which the counter revises (rounds 1 and 3)
+    assert counter.calls == 1 + 2
+    built = initial_builds([(game, "defender", counter, np.random.default_rng(0))] * 3)
+    assert [tries for _, _, tries in built] == [1, 1, 1]

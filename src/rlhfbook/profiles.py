@@ -64,11 +64,14 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
                     n_real_pairs=1000, max_prompt_tokens=768, max_response_tokens=256),
     },
     "05_strategic_games": {
-        "smoke": dict(rounds=4, n_opponents=1, n_candidates=4, llm_rounds=2, llm_new_tokens=8,
+        "smoke": dict(rounds=4, league_seeds=3, n_candidates=4, demo_matches=8, sft_steps=4, rl_iterations=2,
+                      rl_matches=2, group_size=2, rl_early=1, llm_rounds=2, llm_seeds=1, llm_new_tokens=8,
                       llm_prompt_tokens=96, model_name=None, endpoint=None),
-        "cpu": dict(rounds=10, n_opponents=3, n_candidates=10, llm_rounds=2, llm_new_tokens=32,
+        "cpu": dict(rounds=10, league_seeds=10, n_candidates=10, demo_matches=400, sft_steps=250, rl_iterations=30,
+                    rl_matches=12, group_size=8, rl_early=5, llm_rounds=2, llm_seeds=1, llm_new_tokens=32,
                     llm_prompt_tokens=96, model_name=None, endpoint=None),
-        "gpu": dict(rounds=10, n_opponents=3, n_candidates=10, llm_rounds=10, llm_new_tokens=512,
+        "gpu": dict(rounds=10, league_seeds=10, n_candidates=10, demo_matches=400, sft_steps=250, rl_iterations=30,
+                    rl_matches=12, group_size=8, rl_early=5, llm_rounds=10, llm_seeds=3, llm_new_tokens=512,
                     llm_prompt_tokens=None, model_name="Qwen/Qwen2.5-1.5B-Instruct", endpoint=None),
     },
     "03_pf_ppo": {

@@ -103,6 +103,10 @@ class Game(ABC):
     def example(self, side: str) -> Build:
         """An example build (format only) for the prompt."""
 
+    def describe(self, side: str, build: Build) -> str:
+        """A short human-readable form of a build (for traces and tables)."""
+        return json.dumps(build[self.keys[side]])
+
     def empty(self, side: str) -> Build:
         return {self.keys[side]: []}
 

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .base import SIDES
+
 METRICS = ("WR", "OBR", "ORR", "CSR", "slope")
 
 
@@ -103,6 +105,68 @@ def match_metrics(log: pd.DataFrame, side: str, tag: str, budget: float) -> dict
     return out
 
 
+def kept_table(logs: pd.DataFrame, budgets: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Every kept round of every match, one row each, from the tested player's point of view.
+
+    ``logs`` are league logs (:func:`.protocol.run_league`: matches one after the other, rounds
+    in order). Columns: the match metadata (seed when present, match, game, player, opponent,
+    role, tag), ``k`` (the position among the match's kept rounds, 0 = the first revision),
+    ``win``, ``cost``, ``budget``, ``over`` (own build over budget), ``opponent_over``,
+    ``violations`` (rule violations of the answer behind the build), ``after_win`` (the result
+    the player saw before revising) and ``revised`` (its build differs from the one it had:
+    any change, cost-neutral ones included).
+    """
+    meta = [c for c in ("seed", "match", "game", "player", "opponent", "role", "tag") if c in logs]
+    if not logs["tag"].isin(("first", "second")).all():
+        raise ValueError("unknown tag in the logs; valid tags: 'first', 'second'")
+    defender = (logs["role"] == "defender").to_numpy()
+    previous = logs.shift(1)  # the round before, within the same match for every round > 1
+    kept = ((logs["round"] != 1) & (logs["round"] % 2 == (logs["tag"] == "second").astype(int))).to_numpy()
+
+    def own(frame: pd.DataFrame, column: str, mine: bool = True) -> np.ndarray:
+        d, i = frame[f"defender_{column}"].to_numpy(), frame[f"invader_{column}"].to_numpy()
+        return np.where(defender == mine, d, i)
+
+    budget = {side: logs["game"].map({g: b[side] for g, b in budgets.items()}).to_numpy() for side in SIDES}
+    own_budget, opp_budget = np.where(defender, budget["defender"], budget["invader"]), \
+        np.where(defender, budget["invader"], budget["defender"])
+    out = logs[meta].copy()
+    out["win"] = (logs["winner"].to_numpy() == logs["role"].to_numpy()).astype(int)
+    out["cost"] = own(logs, "cost")
+    out["budget"] = own_budget
+    out["over"] = out["cost"] > own_budget
+    out["opponent_over"] = own(logs, "cost", mine=False) > opp_budget
+    out["violations"] = own(logs, "violations")
+    out["after_win"] = previous["winner"].to_numpy() == logs["role"].to_numpy()
+    out["revised"] = own(logs, "build") != own(previous, "build")
+    out = out[kept].reset_index(drop=True)
+    out.insert(len(meta), "k", out.groupby(meta, sort=False).cumcount())
+    return out
+
+
+def partial_correlation(x: Sequence[float], y: Sequence[float], given: Sequence[float]) -> float:
+    """Pearson correlation of ``x`` and ``y`` after removing the linear effect of ``given`` from both.
+
+    The correlation of the least-squares residuals of x on ``given`` and of y on ``given``;
+    it equals (r_xy - r_xz r_yz) / sqrt((1 - r_xz^2)(1 - r_yz^2)).
+    """
+    x, y, z = (np.asarray(v, dtype=float) for v in (x, y, given))
+    if not (len(x) == len(y) == len(z)) or len(x) < 4:
+        raise ValueError(f"need at least 4 points of equal length, got {len(x)}, {len(y)}, {len(z)}")
+    design = np.column_stack([np.ones_like(z), z])
+    rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    return float(stats.pearsonr(rx, ry).statistic)
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (std with ddof 1 over sqrt(n)) of per-seed values."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        raise ValueError(f"need at least two values, got {len(v)}")
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
+
+
 def revision_trace(log: pd.DataFrame, side: str, tag: str) -> pd.DataFrame:
     """One match from the tested ``side``'s point of view: which rounds count and why.
 
@@ -124,26 +188,39 @@ def revision_trace(log: pd.DataFrame, side: str, tag: str) -> pd.DataFrame:
 
 
 def csv_metrics(logs: pd.DataFrame, budgets: dict[str, dict[str, int]], per_match: bool = False) -> pd.DataFrame:
-    """One row of metrics per benchmark CSV: (game, player, role, tag), matches in play order.
+    """One row of metrics per benchmark CSV: (seed, game, player, role, tag), matches in play order.
 
     The benchmark appends a player's matches against all fixed opponents to one CSV and
     computes the metrics on the concatenation, so the first kept round of a match is
     compared with the last kept round of the previous one (a cost change there counts as
     a correction) and the slope runs across matches. ``per_match=True`` gives one row per
-    match instead. ``budgets`` maps game name -> side -> budget.
+    match instead. ``budgets`` maps game name -> side -> budget. Each kept sequence goes
+    through :func:`process_metrics` and :func:`csr_paper`.
     """
-    keys = ["game", "player", "role", "tag"] + (["opponent"] if per_match else [])
+    keys = ["seed"] * ("seed" in logs) + ["game", "player", "role", "tag"] + (["opponent"] if per_match else [])
+    groups = logs[keys].drop_duplicates().reset_index(drop=True)  # every CSV, kept rounds or not
+    kept = kept_table(logs, budgets).merge(groups.reset_index(names="group"), on=keys, how="left")
+    order = np.argsort(kept["group"].to_numpy(), kind="stable")  # rounds stay in play order
+    index = np.split(order, np.searchsorted(kept["group"].to_numpy()[order], np.arange(1, len(groups))))
+    wins, costs, viol = (kept[c].to_numpy() for c in ("win", "cost", "violations"))
     rows = []
-    for values, df in logs.groupby(keys, sort=False):
-        meta = dict(zip(keys, values))
-        rows.append({**meta, **match_metrics(df, meta["role"], meta["tag"], budgets[meta["game"]][meta["role"]])})
+    for meta, idx in zip(groups.to_dict(orient="records"), index):
+        budget = budgets[meta["game"]][meta["role"]]
+        m = process_metrics(wins[idx], costs[idx], budget)
+        m["CSR_paper"] = csr_paper(wins[idx], costs[idx], budget, viol[idx])
+        m["violations"] = float(viol[idx].sum())
+        rows.append({**meta, **m})
     return pd.DataFrame(rows)
 
 
 def player_table(per_csv: pd.DataFrame) -> pd.DataFrame:
-    """Per-player metrics: mean over its CSVs within each game, then mean over games (the paper)."""
+    """Per-player metrics: mean over its CSVs within each game, then mean over games (the paper).
+
+    With a ``seed`` column (several leagues), one row per (seed, player).
+    """
     cols = [c for c in per_csv.columns if c in (*METRICS, "CSR_paper", "violations")]
-    return per_csv.groupby(["player", "game"])[cols].mean().groupby("player").mean()
+    keys = ["seed"] * ("seed" in per_csv) + ["player"]
+    return per_csv.groupby([*keys, "game"], sort=False)[cols].mean().groupby(keys, sort=False).mean()
 
 
 def composite(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:

@@ -21,6 +21,7 @@ import math
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,10 @@ class Player(ABC):
     @abstractmethod
     def act(self, turn: Turn) -> str:
         """The player's answer: a JSON build, possibly wrapped in other text."""
+
+    def act_batch(self, turns: Sequence[Turn]) -> list[str]:
+        """Answers to several turns of matches played side by side (a neural player batches them)."""
+        return [self.act(turn) for turn in turns]
 
 
 @dataclass
@@ -174,25 +179,34 @@ def league(n_candidates: int = 10) -> list[ScriptedReviser]:
 
 
 def fixed_opponents(n_candidates: int = 10) -> list[ScriptedReviser]:
-    """The three fixed opponents every league player meets (the benchmark's ``--fix-models``)."""
+    """The three fixed opponents every league player meets (the benchmark's ``--fix-models``).
+
+    The two that revise also overspend sometimes (slip 0.3 and 0.2), as the benchmark's fixed
+    LLMs can: a player's over-budget build then does not lose by the rules alone.
+    """
     return [
         ScriptedReviser("fixed-static", 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, n_candidates),
-        ScriptedReviser("fixed-moderate", 0.6, 0.0, 0.5, 0.0, 1.0, 0.5, n_candidates),
-        ScriptedReviser("fixed-strong", 0.9, 0.0, 0.9, 0.0, 1.0, 0.5, n_candidates),
+        ScriptedReviser("fixed-moderate", 0.6, 0.0, 0.5, 0.3, 1.0, 0.5, n_candidates),
+        ScriptedReviser("fixed-strong", 0.9, 0.0, 0.9, 0.2, 1.0, 0.5, n_candidates),
     ]
 
 
 class LLMPlayer(Player):
     """A transformers causal LM prompted with :func:`prompt`; greedy decoding by default.
 
-    ``max_prompt_tokens`` keeps the last tokens of a long prompt (tiny models have short
-    contexts); ``transcript`` keeps every (prompt, answer) for the revision trace.
+    Turns of matches played side by side are answered in batches of ``batch_size`` (left
+    padding); ``max_prompt_tokens`` keeps the last tokens of a long prompt (tiny models have
+    short contexts); ``transcript`` keeps every (prompt, answer) for the revision trace.
     """
 
     def __init__(self, model: Any, tokenizer: Any, name: str = "llm", max_new_tokens: int = 256,
-                 max_prompt_tokens: int | None = None, do_sample: bool = False):
+                 max_prompt_tokens: int | None = None, do_sample: bool = False, batch_size: int = 32):
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_new_tokens, self.max_prompt_tokens, self.do_sample = max_new_tokens, max_prompt_tokens, do_sample
+        self.batch_size = batch_size
+        self.tokenizer.padding_side = self.tokenizer.truncation_side = "left"
+        if self.tokenizer.pad_token is None:  # batches need a pad token; EOS is the usual stand-in
+            self.tokenizer.pad_token = self.tokenizer.eos_token
         self.transcript: list[tuple[str, str]] = []
 
     @classmethod
@@ -219,20 +233,24 @@ class LLMPlayer(Player):
         return text
 
     def act(self, turn: Turn) -> str:
+        return self.act_batch([turn])[0]
+
+    def act_batch(self, turns: Sequence[Turn]) -> list[str]:
         import torch
 
-        text = self._text(turn)
-        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
-        if self.max_prompt_tokens is not None:
-            ids = ids[:, -self.max_prompt_tokens:]
-        ids = ids.to(self.model.device)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with torch.no_grad():
-            out = self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
-                                      do_sample=self.do_sample, pad_token_id=pad)
-        answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-        self.transcript.append((text, answer))
-        return answer
+        texts, answers = [self._text(t) for t in turns], []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start:start + self.batch_size]
+            enc = self.tokenizer(chunk, return_tensors="pt", add_special_tokens=False, padding=True,
+                                 truncation=self.max_prompt_tokens is not None, max_length=self.max_prompt_tokens)
+            ids, mask = enc["input_ids"].to(self.model.device), enc["attention_mask"].to(self.model.device)
+            with torch.no_grad():
+                out = self.model.generate(ids, attention_mask=mask, max_new_tokens=self.max_new_tokens,
+                                          do_sample=self.do_sample,
+                                          pad_token_id=self.tokenizer.pad_token_id)
+            answers += self.tokenizer.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)
+        self.transcript += list(zip(texts, answers))
+        return answers
 
 
 class EndpointPlayer(Player):

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ..progress import track
 
+from ..progress import track
 from .base import SIDES, Build, Game, other
 from .players import Player, Turn
 
@@ -51,26 +52,61 @@ def adjudicate(defender_cost: float, invader_cost: float, budgets: dict[str, int
     return "none"
 
 
-def _answer(game: Game, side: str, player: Player, turn: Turn) -> tuple[Build | None, list[str]]:
-    return game.parse(side, player.act(turn))
+def answers(requests: Sequence[tuple[Player, Turn]]) -> list[str]:
+    """Every player's answers to its turns, with one :meth:`Player.act_batch` call per player.
+
+    Matches played side by side ask their questions together, so a neural player answers a
+    whole batch of turns in one forward pass; a scripted player answers them one by one.
+    """
+    out: list[str] = [""] * len(requests)
+    groups: dict[int, tuple[Player, list[int]]] = {}
+    for i, (player, _) in enumerate(requests):
+        groups.setdefault(id(player), (player, []))[1].append(i)
+    for player, index in groups.values():
+        for i, text in zip(index, player.act_batch([requests[i][1] for i in index]), strict=True):
+            out[i] = text
+    return out
+
+
+def initial_builds(requests: Sequence[tuple[Game, str, Player, np.random.Generator]],
+                   attempts: int = 5) -> list[tuple[Build, list[str], int]]:
+    """Ask for first builds until each is parseable and within budget (``init.py``).
+
+    ``requests`` are (game, side, player, rng); all are asked together, attempt by attempt.
+    Returns, per request, the build, the rule violations of the kept answer and the number
+    of tries; after ``attempts`` the last answer is kept (an unparseable one: the empty build).
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be >= 1, got {attempts}")
+    feedback = [""] * len(requests)
+    last: list[tuple[Build | None, list[str]]] = [(None, [])] * len(requests)
+    done: dict[int, tuple[Build, list[str], int]] = {}
+    for attempt in range(1, attempts + 1):
+        pending = [i for i in range(len(requests)) if i not in done]
+        if not pending:
+            break
+        texts = answers([(requests[i][2], Turn(requests[i][0], requests[i][1], 0, feedback=feedback[i],
+                                                   rng=requests[i][3])) for i in pending])
+        for i, text in zip(pending, texts):
+            game, side = requests[i][0], requests[i][1]
+            build, violations = last[i] = game.parse(side, text)
+            if build is not None and not game.over_budget(side, build):
+                done[i] = (build, violations, attempt)
+            elif build is None:
+                feedback[i] = f"Your previous answer was rejected: {'; '.join(violations)}"
+            else:
+                feedback[i] = (f"Your previous build cost {game.cost(side, build)}, over the budget of "
+                               f"{game.budgets[side]}.")
+    for i, (build, violations) in enumerate(last):
+        if i not in done:
+            done[i] = (build if build is not None else requests[i][0].empty(requests[i][1]), violations, attempts)
+    return [done[i] for i in range(len(requests))]
 
 
 def initial_build(game: Game, side: str, player: Player, rng: np.random.Generator,
                   attempts: int = 5) -> tuple[Build, list[str], int]:
-    """Ask for a first build until it is parseable and within budget (``init.py``).
-
-    Returns the build, the rule violations of the kept answer and the number of tries.
-    """
-    if attempts < 1:
-        raise ValueError(f"attempts must be >= 1, got {attempts}")
-    feedback = ""
-    for attempt in range(1, attempts + 1):
-        build, violations = _answer(game, side, player, Turn(game, side, 0, feedback=feedback, rng=rng))
-        if build is not None and not game.over_budget(side, build):
-            return build, violations, attempt
-        feedback = (f"Your previous answer was rejected: {'; '.join(violations)}" if build is None else
-                    f"Your previous build cost {game.cost(side, build)}, over the budget of {game.budgets[side]}.")
-    return (build if build is not None else game.empty(side)), violations, attempts
+    """One first build (see :func:`initial_builds`): the build, its rule violations, the tries."""
+    return initial_builds([(game, side, player, rng)], attempts)[0]
 
 
 def _feedback(game: Game, side: str, winner: str, cost: int, violations: list[str]) -> str:
@@ -81,91 +117,137 @@ def _feedback(game: Game, side: str, winner: str, cost: int, violations: list[st
     return text
 
 
-def play_match(game: Game, defender: Player, invader: Player, *, rounds: int = 10, first: str = "defender",
-               seed: int | np.random.SeedSequence = 0, attempts: int = 5,
-               initial: dict[str, tuple[Build, list[str]]] | None = None) -> pd.DataFrame:
-    """One match as a tidy table, one row per simulated round.
+@dataclass
+class Match:
+    """One match to play: the game, both players and the protocol's settings.
 
     ``initial`` maps a side to a ready (build, violations) pair -- the benchmark writes each
     model's initial build once and reuses it in all its matches; sides not in it are asked.
-    Columns: round, defender_cost, invader_cost, raw_winner, winner, margin, reviser (the
-    side that revises after this round), <side>_violations (rule violations of the answer
-    that produced the side's current build), <side>_build (JSON), <side>_player.
     """
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
-    other(first)  # validates
-    rng = np.random.default_rng(seed)
-    players = {"defender": defender, "invader": invader}
-    builds, violations = {}, {}
-    for side in SIDES:
-        if initial and side in initial:
-            builds[side], violations[side] = initial[side][0], list(initial[side][1])
-        else:
-            builds[side], violations[side], _ = initial_build(game, side, players[side], rng, attempts)
-    order = (first, other(first))
-    records = []
-    for r in range(1, rounds + 2):
-        out = game.simulate(builds["defender"], builds["invader"])
-        costs = {side: game.cost(side, builds[side]) for side in SIDES}
-        winner = adjudicate(costs["defender"], costs["invader"], game.budgets, out.winner)
-        reviser = order[(r - 1) % 2] if r <= rounds else ""
-        records.append({
-            "round": r, "defender_cost": costs["defender"], "invader_cost": costs["invader"],
-            "raw_winner": out.winner, "winner": winner, "margin": out.margin, "reviser": reviser,
-            **{f"{s}_violations": len(violations[s]) for s in SIDES},
-            **{f"{s}_build": json.dumps(builds[s]) for s in SIDES},
-            **{f"{s}_player": players[s].name for s in SIDES},
-        })
-        if reviser:
-            turn = Turn(game, reviser, r, builds[reviser], builds[other(reviser)], winner,
-                        _feedback(game, reviser, winner, costs[reviser], violations[reviser]), rng)
-            build, violations[reviser] = _answer(game, reviser, players[reviser], turn)
+
+    game: Game
+    defender: Player
+    invader: Player
+    rounds: int = 10
+    first: str = "defender"
+    seed: int | np.random.SeedSequence = 0
+    initial: dict[str, tuple[Build, list[str]]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        other(self.first)  # validates
+
+    def player(self, side: str) -> Player:
+        return self.defender if side == "defender" else self.invader
+
+
+def play_matches(matches: Sequence[Match], *, attempts: int = 5, progress: bool = False,
+                 desc: str = "match rounds") -> list[pd.DataFrame]:
+    """Play matches side by side, round by round; one tidy table per match, one row per round.
+
+    Each match draws from its own random generator (seeded by ``Match.seed``), so a match's
+    log does not depend on which other matches share its rounds. Columns: round,
+    defender_cost, invader_cost, raw_winner, winner, margin, reviser (the side that revises
+    after this round), <side>_violations (rule violations of the answer that produced the
+    side's current build), <side>_build (JSON), <side>_player.
+    """
+    rngs = [np.random.default_rng(m.seed) for m in matches]
+    builds: list[dict[str, Build]] = [{} for _ in matches]
+    violations: list[dict[str, list[str]]] = [{} for _ in matches]
+    for side in SIDES:  # the defender's first build, then the invader's, as one match would ask
+        asked = [i for i, m in enumerate(matches) if not (m.initial and side in m.initial)]
+        for i, m in enumerate(matches):
+            if i not in asked:
+                builds[i][side], violations[i][side] = m.initial[side][0], list(m.initial[side][1])
+        ready = initial_builds([(matches[i].game, side, matches[i].player(side), rngs[i]) for i in asked], attempts)
+        for i, (build, v, _) in zip(asked, ready):
+            builds[i][side], violations[i][side] = build, v
+    records: list[list[dict]] = [[] for _ in matches]
+    longest = max((m.rounds for m in matches), default=0)
+    for r in track(range(1, longest + 2), desc=desc, enabled=progress):
+        requests, revising = [], []
+        for i, m in enumerate(matches):
+            if r > m.rounds + 1:
+                continue
+            game, b = m.game, builds[i]
+            out = game.simulate(b["defender"], b["invader"])
+            costs = {side: game.cost(side, b[side]) for side in SIDES}
+            winner = adjudicate(costs["defender"], costs["invader"], game.budgets, out.winner)
+            order = (m.first, other(m.first))
+            reviser = order[(r - 1) % 2] if r <= m.rounds else ""
+            records[i].append({
+                "round": r, "defender_cost": costs["defender"], "invader_cost": costs["invader"],
+                "raw_winner": out.winner, "winner": winner, "margin": out.margin, "reviser": reviser,
+                **{f"{s}_violations": len(violations[i][s]) for s in SIDES},
+                **{f"{s}_build": json.dumps(b[s]) for s in SIDES},
+                **{f"{s}_player": m.player(s).name for s in SIDES},
+            })
+            if reviser:
+                requests.append((m.player(reviser), Turn(
+                    game, reviser, r, b[reviser], b[other(reviser)], winner,
+                    _feedback(game, reviser, winner, costs[reviser], violations[i][reviser]), rngs[i])))
+                revising.append(i)
+        for i, (_, turn), text in zip(revising, requests, answers(requests)):
+            build, violations[i][turn.side] = matches[i].game.parse(turn.side, text)
             if build is not None:  # unparseable: the previous build stays in play
-                builds[reviser] = build
-    return pd.DataFrame.from_records(records)
+                builds[i][turn.side] = build
+    return [pd.DataFrame.from_records(rec) for rec in records]
+
+
+def play_match(game: Game, defender: Player, invader: Player, *, rounds: int = 10, first: str = "defender",
+               seed: int | np.random.SeedSequence = 0, attempts: int = 5,
+               initial: dict[str, tuple[Build, list[str]]] | None = None) -> pd.DataFrame:
+    """One match as a tidy table (see :class:`Match` and :func:`play_matches`)."""
+    return play_matches([Match(game, defender, invader, rounds, first, seed, initial)], attempts=attempts)[0]
 
 
 def run_league(games: Sequence[Game], players: Sequence[Player], opponents: Sequence[Player], *,
-               rounds: int = 10, seed: int = 0, attempts: int = 5, shuffle_opponents: bool = False,
+               rounds: int = 10, seeds: Sequence[int] = (0,), attempts: int = 5, shuffle_opponents: bool = False,
                progress: bool = True) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Every player x game x setting x fixed opponent (the loops of ``battle.py::__main__``).
+    """Every player x game x setting x fixed opponent (the loops of ``battle.py::__main__``), per league seed.
 
-    Each player's initial build per game and side is written once and reused in all its
-    matches, as the benchmark's ``init.py`` does.
-    Returns all match logs in one tidy table (match metadata: match, game, player, opponent,
-    role, tag) in play order, and the timing (seconds, simulations, simulations per second).
-    Each match draws from its own seed, so the league is reproducible. The benchmark plays
-    the fixed opponents in the order given and pools them into one CSV, so its improvement
-    slope also measures that order; ``shuffle_opponents`` draws the order at random for
-    each (game, player, setting) instead.
+    Each player's initial build per game and side is written once per league seed and reused in
+    all its matches, as the benchmark's ``init.py`` does. Returns all match logs in one tidy table
+    (match metadata: seed, match, game, player, opponent, role, tag) in play order, and the timing
+    (seconds, simulations, simulations per second). All matches are played side by side
+    (:func:`play_matches`) and each draws from its own seed, so the league is reproducible. The
+    benchmark plays the fixed opponents in the order given and pools them into one CSV, so its
+    improvement slope also measures that order; ``shuffle_opponents`` draws the order at random
+    for each (game, player, setting) instead.
     """
-    logs = []
     n_sim0 = sum(g.n_simulations for g in games)
     start = time.perf_counter()
-    order_rng = np.random.default_rng(np.random.SeedSequence([seed, 1_000_003]))
     everyone = list(players) + list(opponents)
-    initial = {(gi, ei, side): initial_build(games[gi], side, everyone[ei],
-                                             np.random.default_rng([seed, 2_000_003, gi, ei, k]), attempts)[:2]
-               for gi in range(len(games)) for ei in range(len(everyone)) for k, side in enumerate(SIDES)}
-    jobs = [(gi, pi, si, int(oi)) for gi in range(len(games)) for pi in range(len(players))
-            for si in range(len(SETTINGS))
-            for oi in (order_rng.permutation(len(opponents)) if shuffle_opponents else range(len(opponents)))]
-    for match_id, (gi, pi, si, oi) in enumerate(track(jobs, desc="league matches", enabled=progress)):
-        game, player, opponent = games[gi], players[pi], opponents[oi]
-        role, tag = SETTINGS[si]
-        sides = {role: player, other(role): opponent}
-        idx = {role: pi, other(role): len(players) + oi}
-        log = play_match(game, sides["defender"], sides["invader"], rounds=rounds,
-                         first=role if tag == "first" else other(role),
-                         seed=np.random.SeedSequence([seed, gi, pi, oi, si]), attempts=attempts,
-                         initial={side: initial[(gi, idx[side], side)] for side in SIDES})
-        logs.append(log.assign(match=match_id, game=game.name, player=player.name, opponent=opponent.name,
-                               role=role, tag=tag))
+    keys = [(s, gi, ei, k) for s in seeds for gi in range(len(games)) for ei in range(len(everyone))
+            for k in range(len(SIDES))]
+    ready = initial_builds([(games[gi], SIDES[k], everyone[ei], np.random.default_rng([s, 2_000_003, gi, ei, k]))
+                            for s, gi, ei, k in keys], attempts)
+    initial = {key: r[:2] for key, r in zip(keys, ready)}
+    jobs, meta = [], []
+    for s in seeds:
+        order_rng = np.random.default_rng(np.random.SeedSequence([s, 1_000_003]))
+        for gi, pi, si in [(gi, pi, si) for gi in range(len(games)) for pi in range(len(players))
+                           for si in range(len(SETTINGS))]:
+            order = order_rng.permutation(len(opponents)) if shuffle_opponents else range(len(opponents))
+            for oi in map(int, order):
+                role, tag = SETTINGS[si]
+                sides = {role: players[pi], other(role): opponents[oi]}
+                idx = {role: pi, other(role): len(players) + oi}
+                jobs.append(Match(games[gi], sides["defender"], sides["invader"], rounds,
+                                  role if tag == "first" else other(role), np.random.SeedSequence([s, gi, pi, oi, si]),
+                                  {side: initial[(s, gi, idx[side], k)] for k, side in enumerate(SIDES)}))
+                meta.append(dict(seed=s, match=len(meta), game=games[gi].name, player=players[pi].name,
+                                 opponent=opponents[oi].name, role=role, tag=tag))
+    logs = play_matches(jobs, attempts=attempts, progress=progress, desc="league rounds")
+    lengths = [len(log) for log in logs]
+    table = pd.concat(logs, ignore_index=True)
+    for key in meta[0]:
+        table[key] = np.repeat([m[key] for m in meta], lengths)
     seconds = time.perf_counter() - start
     n_sim = sum(g.n_simulations for g in games) - n_sim0
     timing = {"seconds": seconds, "simulations": n_sim, "simulations_per_s": n_sim / seconds}
-    return pd.concat(logs, ignore_index=True), timing
+    return table, timing
 
 
 def save_csvs(logs: pd.DataFrame, root: Path) -> list[Path]:

@@ -73,7 +73,7 @@ DEMONS = {u.name: u for u in (
 )}
 
 
-def _row(humans: list[list], demons: list[list], n_ticks: int) -> tuple[float, float]:
+def simulate_row(humans: list[list], demons: list[list], n_ticks: int) -> tuple[float, float]:
     """Simulate one row; returns (hp of demons that reached x = 0, smallest x any demon reached).
 
     humans: [x, hp, interval_ticks, damage, slows, spawn_tick, cooldown]
@@ -177,7 +177,7 @@ class TowerDefense(Game):
             humans = [[u["x"], HUMANS[u["name"]].hp, HUMANS[u["name"]].interval_ms // int(TICK_S * 1000),
                        HUMANS[u["name"]].damage, HUMANS[u["name"]].slows, int(round(u["spawn_time"] / TICK_S)), 0]
                       for u in defender["humans"] if u["y"] == y]
-            row_leaked, row_min = _row(humans, demons, n_ticks)
+            row_leaked, row_min = simulate_row(humans, demons, n_ticks)
             leaked, min_x = leaked + row_leaked, min(min_x, row_min)
         if leaked > 0:
             return Outcome("invader", -(0.2 + 0.8 * leaked / total_hp))

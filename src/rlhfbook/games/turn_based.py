@@ -276,6 +276,9 @@ class TurnBased(Game):
             f"Opponent catalogue:\n{catalogue('invader' if side == 'defender' else 'defender')}"
         )
 
+    def describe(self, side: str, build: Build) -> str:
+        return " | ".join(f"{c['element']}: {', '.join(c['skills'])}" for c in build[self.keys[side]])
+
     def example(self, side: str) -> Build:
         return {self.keys[side]: [{"element": el, "skills": [s.name for s in SKILLS[el][:3]]}
                                   for el in ELEMENTS[side]]}
