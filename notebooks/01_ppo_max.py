@@ -584,17 +584,31 @@ def majority(flags):
 
 
 va = stats("A vanilla PPO")
-va_ok = [s["end_over_peak"] <= 0.8 and s["proxy_gain"] >= 0.5 * rm_sd for s in va]
+va_ratio = [x["end_over_peak"] for x in va]
+va_gain = [x["proxy_gain"] / rm_sd for x in va]
+va_ok = [r <= 0.8 and g >= 0.5 for r, g in zip(va_ratio, va_gain)]
+va_ends = ends.loc["A vanilla PPO"]
 results.check(
     "vanilla_overoptimises", kind="finding",
     claim="Vanilla PPO over-optimises the reward model: proxy reward rises while gold reward falls.",
     paper="Fig. 4: reward rises, human-judged quality collapses",
-    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, va)}, threshold=0.8, direction="<=",
-    rule="per seed: gold end / peak <= 0.8 and proxy end - proxy at the gold peak >= 0.5 RM sd; "
-         "the mean ratio clears 0.8 and at least 2 of 3 seeds pass both",
-    ours={"proxy gain / RM sd (mean)": float(np.mean([x["proxy_gain"] for x in va]) / rm_sd),
-          "seeds passing": f"{sum(va_ok)} of {len(seeds)}", "RM sd on SFT samples": rm_sd},
-    passed=bool(np.mean([x["end_over_peak"] for x in va]) <= 0.8 and majority(va_ok)),
+    per_seed=dict(zip(seeds, va_gain)), threshold=0.5, direction=">=",
+    rule="per seed: gold end / peak <= 0.8 and proxy end - proxy at the gold peak >= 0.5 RM standard deviations "
+         "(the decisive number, in RM sd); the means clear both and at least 2 of 3 seeds pass both",
+    ours={"gold end / peak (mean)": float(np.mean(va_ratio)),
+          "seeds with gold end <= 0.8 x peak": f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)}",
+          "seeds passing both": f"{sum(va_ok)} of {len(seeds)}", "RM sd on SFT samples": rm_sd},
+    passed=bool(np.mean(va_ratio) <= 0.8 and np.mean(va_gain) >= 0.5 and majority(va_ok)),
+    not_reproduced=(
+        f"The gold reward collapses (end / peak {np.mean(va_ratio):.2f} in the mean, "
+        f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)} seeds at or below 0.8; held-out gold "
+        f"{va_ends['held-out gold']:.2f} against the SFT policy's {sft_gold.mean().item():.2f}), but the proxy barely "
+        f"rises after the gold peak: {np.mean(va_gain):.2f} reward-model standard deviations in the mean, against 0.5. "
+        f"The reward model's score saturates: {va_ends['proxy at gold peak']:.2f} at vanilla's gold peak, "
+        f"{va_ends['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
+        "intact. Vanilla PPO finds strings the reward model scores as highly as good answers, not higher: the "
+        "gold falls at an almost constant proxy, so this toy world shows reward hacking without the rising "
+        "proxy curve of the paper's Fig. 4."),
 )
 shares = ood_share(changes["A vanilla PPO"])
 results.check(
