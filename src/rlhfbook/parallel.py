@@ -4,7 +4,9 @@ Each run goes to a worker process with one torch thread and seeds itself, so the
 the same whether the runs go one at a time or side by side: ``map_runs(fn, items)`` returns
 ``[fn(item) for item in items]``. Workers are started with ``spawn`` (a clean interpreter:
 no torch state is inherited), so ``fn`` must be importable -- defined in ``src``, not in a
-notebook cell. A run that raises fails the whole map with the worker's traceback.
+notebook cell. A run that raises fails the whole map with the worker's traceback. The
+worker pool is kept for the next map of the same process (starting a worker imports torch
+and transformers, seconds each), and shut down when the process exits.
 """
 
 from __future__ import annotations
@@ -34,18 +36,35 @@ def _call(fn: Callable[[Any], T], item: Any) -> tuple[bool, Any]:
         return False, traceback.format_exc()
 
 
+_POOLS: dict = {}
+
+
+def _pool(jobs: int):
+    """The process's pool of ``jobs`` spawned workers, started on first use."""
+    if jobs not in _POOLS:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        os.environ.setdefault("RLHFBOOK_THREADS", "1")  # inherited by the workers
+        _POOLS[jobs] = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(_POOLS[jobs].shutdown)
+    return _POOLS[jobs]
+
+
 def map_runs(fn: Callable[[Any], T], items: Sequence[Any], jobs: int | None = None) -> list[T]:
     """``[fn(item) for item in items]``, ``jobs`` at a time in worker processes (in order)."""
     items = list(items)
     jobs = min(jobs or default_jobs(), len(items)) if items else 1
     if jobs <= 1:
         return [fn(item) for item in items]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    os.environ.setdefault("RLHFBOOK_THREADS", "1")  # inherited by the workers
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        outcomes = list(pool.map(_call, [fn] * len(items), items))
+    try:
+        outcomes = list(_pool(jobs).map(_call, [fn] * len(items), items))
+    except BrokenProcessPool:  # a worker died (e.g. out of memory): the next map starts afresh
+        _POOLS.pop(jobs).shutdown(cancel_futures=True)
+        raise
     failed = [(item, out) for item, (ok, out) in zip(items, outcomes) if not ok]
     if failed:
         item, tb = failed[0]
