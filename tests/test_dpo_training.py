@@ -155,8 +155,10 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
         args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=3, seed=0)
         trainer = dt.GammaDPOTrainer(model=policy, args=args, gamma=gamma,
                                      train_dataset=dt.preference_dataset(*pair_data), processing_class=tok)
+        after.append(torch.get_rng_state())  # the pass's data loader draws from torch's generator
         return torch.tensor([trainer.train_dataset[k] for k in dt.REF_COLUMNS])
 
+    after = []
     dt.forget_reference_logps()
     first = ref_columns(folders[0], 1.0)
     assert len(calls) == 2  # 6 pairs in batches of 3
@@ -166,3 +168,4 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
     assert len(calls) == 4
     dt.forget_reference_logps()
     assert torch.equal(ref_columns(folders[0], 2.0), hit) and len(calls) == 6  # recomputed: the same numbers
+    assert torch.equal(after[1], after[3])  # and a hit left the random state of a pass

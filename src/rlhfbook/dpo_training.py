@@ -66,25 +66,40 @@ def unfilled_empty() -> Iterator[None]:
 
 
 REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
-_REF_LOGPS: dict[str, Dataset] = {}
+_REF_LOGPS: dict[str, tuple[Dataset, list[torch.Tensor]]] = {}
+
+
+def _rng_states() -> list[torch.Tensor]:
+    return [torch.get_rng_state(), *(torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])]
+
+
+def _set_rng_states(states: list[torch.Tensor]) -> None:
+    torch.set_rng_state(states[0])
+    if torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states[1:])
 
 
 def reference_logps(trainer: DPOTrainer, dataset: Dataset, batch_size: int, compute: Callable[[], Dataset]) -> Dataset:
     """``dataset`` with TRL's precomputed reference log-probs, computed once per process for the
-    same reference weights, token ids, batching and precision.
+    same reference weights, token ids, batching, precision and random state.
 
     A chapter trains several DPO policies (betas, gammas) from one reference on one dataset, and
     TRL recomputes the reference pass for each trainer (its own cache is keyed by a fingerprint
     that differs for every in-memory dataset). The key hashes the reference's weights (TRL's
-    model hash), every column of the tokenised dataset, the batch size, the collator and the
-    precision settings, so a hit returns exactly the numbers the pass would compute.
+    model hash), every column of the tokenised dataset, the batch size, the collator, the
+    precision settings and torch's random state; a hit returns the numbers the pass would
+    compute and leaves the random state the pass would leave (its data loader draws a seed), so
+    everything after it is as if the pass had run.
     """
-    args = trainer.args
+    args, before = trainer.args, _rng_states()
     key = Hasher.hash((trainer._precompute_model_hash, batch_size, repr(trainer.data_collator), args.bf16, args.fp16,
-                       trainer.ld_alpha, dataset.to_dict()))
+                       trainer.ld_alpha, dataset.to_dict(), [state.numpy().tobytes() for state in before]))
     if key not in _REF_LOGPS:
-        _REF_LOGPS[key] = compute().select_columns(list(REF_COLUMNS))
-    return concatenate_datasets([dataset, _REF_LOGPS[key]], axis=1)
+        columns = compute().select_columns(list(REF_COLUMNS))
+        _REF_LOGPS[key] = columns, _rng_states()
+    columns, after = _REF_LOGPS[key]
+    _set_rng_states(after)
+    return concatenate_datasets([dataset, columns], axis=1)
 
 
 def forget_reference_logps() -> None:
