@@ -2,7 +2,8 @@
 
 Ours is ``rlhfbook.dpo_training``: ``dpo_config`` (fp32 on a CPU, no activation checkpointing,
 reference log-probs precomputed once) and ``GammaDPOTrainer`` (gamma = 1, i.e. DPO, without
-the NaN fill of ``torch.empty`` that deterministic mode adds to TRL's fused LM head). The
+the NaN fill of ``torch.empty`` that deterministic mode adds to TRL's fused LM head; its cache of
+reference passes, which spares a chapter's later trainers that pass, is emptied first). The
 defaults are ``DPOConfig`` with only the run's own settings (learning rate, beta, batch size,
 one epoch, seed; no reporting, saving or progress bars; ``use_cpu`` without a GPU, which TRL's
 default bf16 requires there): bf16 autocast, activation
@@ -49,6 +50,7 @@ def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
 
 
 def ours(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
+    dt.forget_reference_logps()  # time the reference pass too, as a chapter's first trainer pays it
     args = dt.dpo_config(out, beta=SETTINGS["beta"], learning_rate=SETTINGS["learning_rate"], epochs=1,
                          batch_size=batch_size, seed=SETTINGS["seed"])
     return dt.GammaDPOTrainer(model=model, args=args, gamma=1.0, processing_class=tok, train_dataset=data)

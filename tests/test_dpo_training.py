@@ -141,3 +141,31 @@ def test_gamma_trainer_skips_the_nan_fill_and_keeps_trls_numbers(folders, pair_d
     assert not all(torch.equal(a, r) for a, _, r in pairs)  # training moved the weights
     with dt.unfilled_empty():
         assert not torch.utils.deterministic.fill_uninitialized_memory
+
+
+def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, tmp_path, monkeypatch):
+    from trl import DPOTrainer
+
+    calls = []
+    compute = DPOTrainer.compute_ref_log_probs
+    monkeypatch.setattr(DPOTrainer, "compute_ref_log_probs", lambda self, *a: calls.append(1) or compute(self, *a))
+
+    def ref_columns(folder, gamma):
+        policy, tok = load_policy(folder)
+        args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=3, seed=0)
+        trainer = dt.GammaDPOTrainer(model=policy, args=args, gamma=gamma,
+                                     train_dataset=dt.preference_dataset(*pair_data), processing_class=tok)
+        after.append(torch.get_rng_state())  # the pass's data loader draws from torch's generator
+        return torch.tensor([trainer.train_dataset[k] for k in dt.REF_COLUMNS])
+
+    after = []
+    dt.forget_reference_logps()
+    first = ref_columns(folders[0], 1.0)
+    assert len(calls) == 2  # 6 pairs in batches of 3
+    hit = ref_columns(folders[0], 2.0)
+    assert len(calls) == 2 and torch.equal(hit, 2.0 * first)
+    ref_columns(folders[1], 1.0)  # another reference: computed
+    assert len(calls) == 4
+    dt.forget_reference_logps()
+    assert torch.equal(ref_columns(folders[0], 2.0), hit) and len(calls) == 6  # recomputed: the same numbers
+    assert torch.equal(after[1], after[3])  # and a hit left the random state of a pass
