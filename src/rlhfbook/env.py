@@ -28,7 +28,10 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
+    # Deterministic mode also NaN-fills every torch.empty (a debugging aid); TRL's fused LM
+    # head allocates up to 512 MB per pass, so the fill cost more than the training itself.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     n = threads or int(os.environ.get("RLHFBOOK_THREADS", DEFAULT_THREADS))
     if not torch.cuda.is_available():
         torch.set_num_threads(n)
