@@ -132,33 +132,6 @@ class EveryKSteps(TrainerCallback):
         self._call(state.global_step, model)
 
 
-def rated_pairs(task, model, tokenizer, prompts: list[str], n_raters: int, rng) -> dict:
-    """Two reference samples per prompt, ordered by the majority of ``n_raters`` simulated
-    raters (odd, so no ties): ``prompt``, ``chosen``, ``rejected`` lists and ``alpha``, the
-    share of raters preferring ``chosen``. Pairs with a truncated or identical answer are
-    dropped (a truncated answer has no EOS, so its likelihood is not that of a full answer)."""
-    import numpy as np
-
-    from .rollout import generate
-
-    if n_raters % 2 == 0:
-        raise ValueError("use an odd number of raters so that every pair has a majority")
-    a, b = (generate(model, tokenizer, prompts, max_new_tokens=task.max_response_tokens) for _ in range(2))
-    out = {"prompt": [], "chosen": [], "rejected": [], "alpha": []}
-    for i, p in enumerate(prompts):
-        ya, yb = a.responses[i], b.responses[i]
-        if not (a.has_eos[i] and b.has_eos[i]) or ya == yb or not ya or not yb:
-            continue
-        k = task.rate(p, ya, yb, n_raters, rng)
-        first = 2 * k > n_raters
-        out["prompt"].append(p)
-        out["chosen"].append(ya if first else yb)
-        out["rejected"].append(yb if first else ya)
-        out["alpha"].append((k if first else n_raters - k) / n_raters)
-    out["alpha"] = np.array(out["alpha"])
-    return out
-
-
 def trl_batches(trainer: DPOTrainer, batch_size: int = 256) -> list[dict]:
     """``trainer.train_dataset`` in order, collated by TRL's own collator (right-padded
     prompt + answer + EOS, completion masks, precomputed reference log-likelihoods)."""
