@@ -7,6 +7,7 @@ from rlhfbook import dpo_training as dt
 from rlhfbook import ranking as rk
 from rlhfbook import toyworld
 from rlhfbook.models import load_policy
+from rlhfbook.preference_data import PreferencePairs
 
 
 @pytest.fixture(scope="module")
@@ -99,48 +100,24 @@ def test_every_k_steps_callback_sees_the_schedule(folders, pair_data, tmp_path):
         dt.preference_dataset(["a"], ["b"], [])
 
 
-def test_rated_pairs_order_answers_by_the_raters_majority():
-    torch.manual_seed(0)
-    tok = toyworld.build_tokenizer()
-    model = toyworld.new_model("tiny", tok).eval()
-    task = toyworld.task("preference")
-    rng = np.random.default_rng(0)
-
-    bias = torch.zeros(len(tok))
-    bias[tok.eos_token_id] = 3.0  # a random model that ends its answers after a few characters
-    model.lm_head.register_forward_hook(lambda module, inputs, out: out + bias)
-    pairs = dt.rated_pairs(task, model, tok, task.sample_prompts(64, rng), 5, rng)
-    assert len(pairs["prompt"]) == len(pairs["chosen"]) == len(pairs["rejected"]) == len(pairs["alpha"]) > 0
-    assert set(np.unique(pairs["alpha"])) <= {0.6, 0.8, 1.0}
-    assert all(w != lo for w, lo in zip(pairs["chosen"], pairs["rejected"]))
-    with pytest.raises(ValueError, match="odd number"):
-        dt.rated_pairs(task, model, tok, ["food: "], 4, rng)
-
-
-def test_gamma_trainer_skips_the_nan_fill_and_keeps_trls_numbers(folders, pair_data, tmp_path):
-    """Without the deterministic NaN fill of torch.empty (TRL's fused LM-head buffer) the weights are TRL's, bit for bit."""
-    from trl import DPOTrainer
-
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)  # the book's seeding: torch.empty fills with NaN
-    try:
-        trained = []
-        for cls, kwargs in ((DPOTrainer, {}), (dt.GammaDPOTrainer, {"gamma": 1.0})):
-            policy, tok = load_policy(folders[0])
-            args = dt.dpo_config(str(tmp_path / cls.__name__), beta=0.5, learning_rate=1e-2, epochs=2, batch_size=3,
-                                 seed=0)
-            cls(model=policy, args=args, train_dataset=dt.preference_dataset(*pair_data), processing_class=tok,
-                **kwargs).train()
-            trained.append(policy)
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    assert torch.utils.deterministic.fill_uninitialized_memory  # restored
-    ref, _ = load_policy(folders[0])
-    pairs = [(a, b, r) for a, b, r in zip(*(m.state_dict().values() for m in (*trained, ref)))]
-    assert all(torch.equal(a, b) for a, b, _ in pairs)
-    assert not all(torch.equal(a, r) for a, _, r in pairs)  # training moved the weights
-    with dt.unfilled_empty():
-        assert not torch.utils.deterministic.fill_uninitialized_memory
+@pytest.mark.parametrize("gamma", [1.0, 0.5])
+def test_trl_pair_logprobs_decompose_trls_own_loss(folders, pair_data, tmp_path, gamma):
+    ref_dir, pol_dir = folders
+    policy, tok = load_policy(pol_dir)
+    ref, _ = load_policy(ref_dir)
+    args = dt.dpo_config(str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0)
+    trainer = dt.GammaDPOTrainer(model=policy, ref_model=ref, args=args, gamma=gamma, processing_class=tok,
+                                 train_dataset=dt.preference_dataset(*pair_data))
+    batches = dt.trl_batches(trainer, batch_size=4)
+    assert [len(b["ref_chosen_logps"]) for b in batches] == [4, 2]  # in order, the last batch short
+    numbers = dt.trl_pair_logprobs(trainer, batches)
+    per_pair = rk.dpo_loss(*numbers.T, 0.5)
+    assert per_pair.std() > 1e-4  # the pairs differ
+    assert trl_loss(trainer, 6) == pytest.approx(per_pair.mean(), abs=1e-5)
+    # the policy's columns are the book's log-likelihoods, computed by TRL's own forward pass
+    ours = rk.pair_logprobs(policy, tok, PreferencePairs(*pair_data, np.ones(len(pair_data[0]))))
+    np.testing.assert_allclose(numbers[:, 0], ours.w, atol=1e-4)
+    np.testing.assert_allclose(numbers[:, 1], ours.l, atol=1e-4)
 
 
 def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, tmp_path, monkeypatch):
@@ -169,3 +146,31 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
     dt.forget_reference_logps()
     assert torch.equal(ref_columns(folders[0], 2.0), hit) and len(calls) == 6  # recomputed: the same numbers
     assert torch.equal(after[1], after[3])  # and a hit left the random state of a pass
+
+
+def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
+    from rlhfbook import env
+    from rlhfbook.ranking_task import RankingTask
+    from rlhfbook.toyworld.sft import supervised_finetune
+
+    env.seed_everything(0, threads=1)
+    task = RankingTask()
+    tok = task.tokenizer()
+    reference = toyworld.new_model("tiny", tok)
+    supervised_finetune(reference, tok, task, steps=40, batch_size=32, lr=1e-2, seed=0, progress=False)
+    reference.eval()
+    pairs = task.sample_pairs(96, 1, np.random.default_rng(0))
+    train, val = pairs.select(range(32, 96)), pairs.select(range(32))
+    before = [p.clone() for p in reference.parameters()]
+    cps = dt.train_dpo(reference, tok, train, val, beta=0.1, learning_rate=3e-3, epochs=2, batch_size=16,
+                       eval_every=3, seed=0, extra=lambda model: {"calls": 1.0})
+    assert [cp.step for cp in cps] == [0, 3, 6, 8]
+    assert all(torch.equal(a, b) for a, b in zip(before, reference.parameters()))  # the reference is untouched
+    ref_train, ref_val = rk.pair_logprobs(reference, tok, train), rk.pair_logprobs(reference, tok, val)
+    tab = dt.checkpoint_table(cps, ref_train, ref_val, beta=0.1)
+    first = tab.iloc[0]
+    assert first["train loss"] == pytest.approx(np.log(2), abs=1e-5) and first["reward acc"] == 0.5
+    assert first["R"] == rk.ranking_accuracy(ref_train.w, ref_train.l) and first["flipped"] == 0 and first["distance"] == 0
+    assert tab["train loss"].iloc[-1] < tab["train loss"].iloc[0] and tab["reward acc"].iloc[-1] > 0.55
+    assert (tab["Thm 4.1 agreement"] == 1.0).all() and tab["max |loss - TRL loss|"].max() < 1e-4
+    assert (tab["calls"] == 1.0).all()

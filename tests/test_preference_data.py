@@ -63,3 +63,12 @@ def test_ranking_report_of_a_local_model_folder_on_a_local_hh_file(tmp_path):
     assert report["R* max"] == 1.0  # beta = 0.01 with unanimous votes beats any |c| < 690
     assert set(report) >= {"R~", "R* median", "R~* min", "R* (official code) median"}
     assert all(0 <= v <= 1 for v in report.values() if np.isfinite(v))
+
+
+def test_select_keeps_pairs_aligned():
+    from rlhfbook.preference_data import PreferencePairs
+
+    pairs = PreferencePairs(["a", "b", "c"], ["x", "y", "z"], ["u", "v", "w"], np.array([1.0, 0.6, 0.8]))
+    part = pairs.select(np.array([2, 0]))
+    assert (part.prompts, part.chosen, part.rejected) == (["c", "a"], ["z", "x"], ["w", "u"])
+    assert part.alpha.tolist() == [0.8, 1.0] and len(part) == 2

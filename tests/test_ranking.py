@@ -169,3 +169,25 @@ def test_truncation_is_the_same_for_both_answers(tiny):
     batch = rk.encode_responses(tok, ["abcdef", "abcdef"], ["xyz", "xy"], max_prompt_tokens=3,
                                 max_response_tokens=2)
     assert batch.prompts == ["def", "def"] and batch.lengths.tolist() == [3, 3]
+
+
+def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_half(rng):
+    from rlhfbook.preference_data import PreferencePairs
+
+    torch.manual_seed(0)
+    tok = toyworld.build_tokenizer()
+    model = toyworld.new_model("tiny", tok)
+    task = toyworld.task("preference")
+    prompts = task.sample_prompts(7, rng)
+    pairs = PreferencePairs(prompts, [task.demonstration(p, rng) for p in prompts],
+                            [task.demonstration(p, rng) for p in prompts], np.ones(7))
+    scored = rk.PairScorer(tok, pairs, batch_size=3)(model)
+    w, nw = rk.sequence_logprobs(model, tok, pairs.prompts, pairs.chosen)
+    l, nl = rk.sequence_logprobs(model, tok, pairs.prompts, pairs.rejected)
+    np.testing.assert_allclose(scored.w, w, atol=1e-5)
+    np.testing.assert_allclose(scored.l, l, atol=1e-5)
+    assert (scored.nw == nw).all() and (scored.nl == nl).all()
+    np.testing.assert_allclose(scored.per_token[0], w / nw)
+    # at the reference itself every implicit reward is 0: a tie on every pair, counted one half
+    assert rk.reward_accuracy(w, l, w, l) == 0.5 and not rk.reward_correct(w, l, w, l).any()
+    assert rk.reward_accuracy([1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 1.0]) == 1.0

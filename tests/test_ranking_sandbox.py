@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from rlhfbook import ranking as rk
+from rlhfbook import ranking_sandbox as rs
 from rlhfbook.ranking_sandbox import Sandbox
 
 
@@ -46,3 +47,14 @@ def test_gamma_zero_ignores_the_reference_term():
     expected = rk.dpo_loss(*pol, *pol, 0.1, gamma=0.0).mean().item()
     assert history[0]["train_loss"] == pytest.approx(expected)
     assert history[0]["train_loss"] != pytest.approx(np.log(2))
+
+
+def test_study_small_c_flips_most_and_large_c_rarely():
+    small = rs.study(0, nuisance=0.0, n_pairs=1000, steps=150)
+    large = rs.study(0, nuisance=20.0, n_pairs=1000, steps=150)
+    s, big = small.summary(), large.summary()
+    assert s["flipped"] > 0.5 and s["R after DPO"] > s["R reference"] + 0.1
+    assert big["median |c|"] > 5 * s["median |c|"]
+    assert big["flipped (c in top quartile)"] < 0.5 * big["flipped (c in bottom quartile)"]
+    assert s["Thm 4.1 agreement"] == big["Thm 4.1 agreement"] == 1.0
+    assert len(small.flipped) == (~small.ref_correct).sum()

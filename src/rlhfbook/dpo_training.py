@@ -5,19 +5,28 @@ Chen et al. (2024, Eq. 4) scale the reference term of DPO by ``gamma``:
 TRL's loss is ``-log sigmoid(beta [(log pi(y_w) - ref_w) - (log pi(y_l) - ref_l)])``, so
 multiplying the *precomputed* reference log-likelihoods by ``gamma`` gives exactly Eq. 4
 (``gamma = 1`` is DPO). :class:`GammaDPOTrainer` does that and nothing else.
+
+:func:`train_dpo` runs it from a reference model and records checkpoints: the policy's
+log-likelihoods of every pair by the book's own forward pass (:mod:`rlhfbook.ranking`), and
+by TRL's (:func:`trl_pair_logprobs`: its tokenisation, collator and fused log-prob head, with
+the reference log-likelihoods TRL precomputed), so that the two can be checked against each
+other. :func:`checkpoint_table` turns them into the quantities of Chen et al. (2024).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from datasets import Dataset, concatenate_datasets
 from datasets.fingerprint import Hasher
 from transformers import TrainerCallback
 from trl import DPOConfig, DPOTrainer
+
+from . import ranking as rk
 
 
 def preference_dataset(prompts: list[str], chosen: list[str], rejected: list[str]) -> Dataset:
@@ -43,26 +52,6 @@ def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: fl
     )
     settings.update(overrides)
     return DPOConfig(**settings)
-
-
-@contextmanager
-def unfilled_empty() -> Iterator[None]:
-    """Within the block, ``torch.empty`` does not fill new memory with NaN under deterministic mode.
-
-    ``torch.use_deterministic_algorithms(True)`` (the book's seeding) also fills every
-    ``torch.empty`` with NaN, a guard against reading memory that was never written. TRL's
-    fused LM head (DPOTrainer, GRPOTrainer) allocates a ``[min(tokens, 4096), 32768]`` tile
-    buffer per forward and backward pass, whatever the vocabulary, and writes only
-    ``[:, :vocab]`` of it before reading it: on a CPU the NaN fill of that buffer (up to 512 MB)
-    takes longer than the whole pass of a toy model. Nothing reads the unfilled part, so the
-    numbers are bit-identical (tests/test_dpo_training.py checks this).
-    """
-    previous = torch.utils.deterministic.fill_uninitialized_memory
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    try:
-        yield
-    finally:
-        torch.utils.deterministic.fill_uninitialized_memory = previous
 
 
 REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
@@ -111,7 +100,8 @@ class GammaDPOTrainer(DPOTrainer):
     """TRL's DPOTrainer on the gamma-scaled objective (Eq. 4 of Chen et al., 2024).
 
     Speed, numbers unchanged: the reference pass runs once per reference and dataset
-    (:func:`reference_logps`), and no ``torch.empty`` is NaN-filled (:func:`unfilled_empty`).
+    (:func:`reference_logps`); ``env.seed_everything`` keeps deterministic mode from NaN-filling
+    every ``torch.empty`` (TRL's fused LM head allocates up to 512 MB per pass).
     """
 
     def __init__(self, *args, gamma: float = 1.0, **kwargs):
@@ -124,15 +114,10 @@ class GammaDPOTrainer(DPOTrainer):
         if quiet:  # TRL's reference precompute bar only listens to this variable
             os.environ["TQDM_DISABLE"] = "1"
         try:
-            with unfilled_empty():
-                super().__init__(*args, **kwargs)
+            super().__init__(*args, **kwargs)
         finally:
             if quiet:
                 del os.environ["TQDM_DISABLE"]
-
-    def train(self, *args, **kwargs):
-        with unfilled_empty():
-            return super().train(*args, **kwargs)
 
     def _precompute_ref_logps(self, dataset, name, batch_size):
         dataset = reference_logps(self, dataset, batch_size,
@@ -170,28 +155,133 @@ class EveryKSteps(TrainerCallback):
         self._call(state.global_step, model)
 
 
-def rated_pairs(task, model, tokenizer, prompts: list[str], n_raters: int, rng) -> dict:
-    """Two reference samples per prompt, ordered by the majority of ``n_raters`` simulated
-    raters (odd, so no ties): ``prompt``, ``chosen``, ``rejected`` lists and ``alpha``, the
-    share of raters preferring ``chosen``. Pairs with a truncated or identical answer are
-    dropped (a truncated answer has no EOS, so its likelihood is not that of a full answer)."""
-    import numpy as np
+def trl_batches(trainer: DPOTrainer, batch_size: int = 256) -> list[dict]:
+    """``trainer.train_dataset`` in order, collated by TRL's own collator (right-padded
+    prompt + answer + EOS, completion masks, precomputed reference log-likelihoods)."""
+    data = trainer.train_dataset
+    if "ref_chosen_logps" not in data.column_names:
+        raise ValueError("the trainer has no precomputed reference log-probs (precompute_ref_log_probs=True)")
+    rows = data.to_list()
+    return [trainer.data_collator(rows[start:start + batch_size]) for start in range(0, len(rows), batch_size)]
 
-    from .rollout import generate
 
-    if n_raters % 2 == 0:
-        raise ValueError("use an odd number of raters so that every pair has a majority")
-    a, b = (generate(model, tokenizer, prompts, max_new_tokens=task.max_response_tokens) for _ in range(2))
-    out = {"prompt": [], "chosen": [], "rejected": [], "alpha": []}
-    for i, p in enumerate(prompts):
-        ya, yb = a.responses[i], b.responses[i]
-        if not (a.has_eos[i] and b.has_eos[i]) or ya == yb or not ya or not yb:
-            continue
-        k = task.rate(p, ya, yb, n_raters, rng)
-        first = 2 * k > n_raters
-        out["prompt"].append(p)
-        out["chosen"].append(ya if first else yb)
-        out["rejected"].append(yb if first else ya)
-        out["alpha"].append((k if first else n_raters - k) / n_raters)
-    out["alpha"] = np.array(out["alpha"])
-    return out
+@torch.no_grad()
+def trl_pair_logprobs(trainer: DPOTrainer, batches: list[dict], model: torch.nn.Module | None = None) -> np.ndarray:
+    """TRL's own numbers for the pairs of ``batches`` (:func:`trl_batches`), shape [n, 4]: the
+    policy's ``log pi(y_w)`` and ``log pi(y_l)`` by TRL's ``compute_ref_log_probs`` (its forward
+    with the fused log-prob head), and the reference log-likelihoods TRL precomputed
+    (multiplied by gamma in :class:`GammaDPOTrainer`).
+
+    TRL's per-pair DPO loss is ``ranking.dpo_loss`` of these four columns (``gamma = 1``);
+    a unit test checks that their mean over a batch equals ``trainer.compute_loss``.
+    """
+    model = model if model is not None else trainer.model
+    was_training = model.training
+    model.eval()
+    rows = []
+    for batch in batches:
+        batch = {k: v.to(trainer.accelerator.device) for k, v in batch.items()}
+        chosen, rejected = trainer.compute_ref_log_probs(model, batch)
+        rows.append(torch.stack([chosen.float(), rejected.float(), batch["ref_chosen_logps"].float(),
+                                 batch["ref_rejected_logps"].float()], 1).cpu().double().numpy())
+    model.train(was_training)
+    return np.concatenate(rows)
+
+
+@dataclass
+class Checkpoint:
+    """One recorded state of a DPO run (see :func:`train_dpo`)."""
+
+    step: int
+    train: rk.PairLogprobs  # the book's forward pass (rlhfbook.ranking)
+    val: rk.PairLogprobs
+    trl: np.ndarray  # TRL's forward of the train pairs: [policy y_w, policy y_l, ref y_w, ref y_l] (ref x gamma)
+    distance: float  # ||theta - theta_Ref||, over all weights
+    extra: dict = field(default_factory=dict)
+
+
+def train_dpo(
+    reference: torch.nn.Module, tokenizer, train, val, *, beta: float, learning_rate: float, epochs: float,
+    batch_size: int, eval_every: int, seed: int, gamma: float = 1.0, eval_batch: int = 256,
+    extra: Callable[[torch.nn.Module], dict] | None = None,
+) -> list[Checkpoint]:
+    """DPO (Eq. 2; Eq. 4 when ``gamma != 1``) with TRL, starting from a copy of the
+    ``reference`` policy (which stays untouched), on the pairs ``train`` (a :class:`~rlhfbook.preference_data.PreferencePairs`), recording a
+    :class:`Checkpoint` before the first step, every ``eval_every`` steps and at the end.
+
+    ``val`` pairs are only evaluated (to pick the checkpoint with the lowest validation loss);
+    ``extra(model)`` adds numbers of the caller's (e.g. a win rate) to each checkpoint. Runs
+    in float32 on any device, so that TRL's numbers and the book's agree to float32 rounding.
+    """
+    import copy
+    import tempfile
+
+    from transformers import PrinterCallback
+
+    torch.manual_seed(seed)
+    model = copy.deepcopy(reference).requires_grad_(True)
+    ref_params = torch.cat([p.detach().flatten() for p in model.parameters()]).cpu()
+    checkpoints: list[Checkpoint] = []
+    scorers = {name: rk.PairScorer(tokenizer, pairs, batch_size=eval_batch) for name, pairs in (("train", train), ("val", val))}
+    trainer: GammaDPOTrainer | None = None
+    batches: list[dict] = []
+
+    def record(step: int, policy: torch.nn.Module) -> None:
+        was_training = policy.training
+        policy.eval()
+        with torch.no_grad():
+            params = torch.cat([p.detach().flatten() for p in policy.parameters()]).cpu()
+            checkpoints.append(Checkpoint(
+                step=step, train=scorers["train"](policy), val=scorers["val"](policy),
+                trl=trl_pair_logprobs(trainer, batches, policy),
+                distance=torch.linalg.vector_norm(params - ref_params).item(),
+                extra=extra(policy) if extra else {}))
+        policy.train(was_training)
+
+    with tempfile.TemporaryDirectory(prefix="rlhfbook-dpo-") as output_dir:
+        args = dpo_config(output_dir, beta=beta, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+                          seed=seed, precompute_ref_batch_size=eval_batch, bf16=False)
+        trainer = GammaDPOTrainer(model=model, args=args, gamma=gamma, processing_class=tokenizer,
+                                  train_dataset=preference_dataset(train.prompts, train.chosen, train.rejected),
+                                  callbacks=[EveryKSteps(eval_every, record)])
+        trainer.remove_callback(PrinterCallback)
+        batches.extend(trl_batches(trainer, eval_batch))
+        trainer.train()
+    return checkpoints
+
+
+def checkpoint_table(checkpoints: list[Checkpoint], ref_train, ref_val, *, beta: float, gamma: float = 1.0,
+                     tie_tolerance: float = 1e-3):
+    """Per checkpoint, on the train pairs unless marked ``val``: the DPO loss as TRL computes
+    it, ranking accuracy ``R`` and ``R~`` (Def. 2.3, Eq. 15), reward accuracy (ties one half),
+    the share of pairs the reference mis-ranks that are now ranked correctly (Fig. 2), and the
+    Thm 4.1 agreement: ``R = 1`` by the book's forward pass iff TRL's loss is at most
+    ``-log sigmoid(beta gamma c)``, over pairs whose log-ratio is farther than
+    ``tie_tolerance`` nats from 0 (float32 rounding; ``near ties`` counts the others).
+    ``ref_train`` / ``ref_val`` are the reference's :class:`~rlhfbook.ranking.PairLogprobs`.
+    """
+    import pandas as pd
+
+    c = rk.reference_logratio(ref_train.w, ref_train.l)
+    ref_wrong = c > 0
+    rows = []
+    for cp in checkpoints:
+        t, v = cp.train, cp.val
+        trl_loss = rk.dpo_loss(*cp.trl.T, beta)
+        ours_loss = rk.dpo_loss(t.w, t.l, ref_train.w, ref_train.l, beta, gamma)
+        correct = rk.ranking_correct(t.w, t.l)
+        decided = np.abs(t.w - t.l) > tie_tolerance
+        below = trl_loss <= rk.loss_threshold(c, beta, gamma)
+        rows.append({
+            "step": cp.step, "train loss": trl_loss.mean(),
+            "val loss": rk.dpo_loss(v.w, v.l, ref_val.w, ref_val.l, beta, gamma).mean(),
+            "R": correct.mean(), "R~": rk.ranking_accuracy(*t.per_token),
+            "reward acc": rk.reward_accuracy(t.w, t.l, ref_train.w, ref_train.l),
+            "flipped": correct[ref_wrong].mean(),
+            "val R": rk.ranking_accuracy(v.w, v.l),
+            "val reward acc": rk.reward_accuracy(v.w, v.l, ref_val.w, ref_val.l),
+            "Thm 4.1 agreement": np.mean(correct[decided] == below[decided]), "near ties": int((~decided).sum()),
+            "max |loss - TRL loss|": np.abs(ours_loss - trl_loss).max(),
+            "distance": cp.distance, **cp.extra,
+        })
+    return pd.DataFrame(rows).set_index("step")

@@ -28,6 +28,12 @@ class PreferencePairs:
     def __len__(self) -> int:
         return len(self.prompts)
 
+    def select(self, index) -> "PreferencePairs":
+        """The pairs at positions ``index`` (an array of integers), in that order."""
+        index = [int(i) for i in index]
+        return PreferencePairs([self.prompts[i] for i in index], [self.chosen[i] for i in index],
+                               [self.rejected[i] for i in index], np.asarray(self.alpha)[index])
+
 
 def split_prompt(chosen: str, rejected: str) -> tuple[str, str, str]:
     """``(prompt, chosen answer, rejected answer)`` of two full transcripts: the prompt ends

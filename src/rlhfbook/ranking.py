@@ -9,7 +9,7 @@ preferred ``y_w`` (``alpha >= 0.5``). Everything here works on *sequence log-lik
   token counts, from which the length-normalised likelihood of Eq. 15 follows;
 * :func:`dpo_loss` -- the DPO loss (Eq. 2) and its gamma-scaled version (Eq. 4);
 * :func:`ranking_correct` -- ranking accuracy (Def. 2.3) with the tie rule of Def. C.1;
-* :func:`reward_correct` -- DPO's "reward accuracy", a different quantity;
+* :func:`reward_correct`, :func:`reward_accuracy` -- DPO's "reward accuracy", a different quantity;
 * :func:`optimal_logratio`, :func:`idealized_ranking_accuracy` -- Thm 3.1 and Cor. 3.3;
 * :func:`reference_logratio`, :func:`loss_threshold` -- the difficulty ``c`` of a datapoint
   and the bound of Thm 4.1.
@@ -17,8 +17,11 @@ preferred ``y_w`` (``alpha >= 0.5``). Everything here works on *sequence log-lik
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
 from .progress import track
 
 from .rollout import Rollout, encode_prompts, sequence_logprob
@@ -84,6 +87,53 @@ def sequence_logprobs(
     return np.concatenate(sums), np.concatenate(counts)
 
 
+@dataclass
+class PairLogprobs:
+    """``log pi(y_w|x)``, ``log pi(y_l|x)`` of a set of pairs and their token counts."""
+
+    w: np.ndarray
+    l: np.ndarray  # noqa: E741  (y_l, the paper's name)
+    nw: np.ndarray
+    nl: np.ndarray
+
+    @property
+    def per_token(self) -> tuple[np.ndarray, np.ndarray]:
+        """Log of the length-normalised likelihoods ``pi(y|x)^(1/|y|)`` (Eq. 15) of y_w and y_l."""
+        return self.w / self.nw, self.l / self.nl
+
+
+class PairScorer:
+    """Log-likelihoods of both answers of a fixed set of pairs under any model.
+
+    ``pairs`` has ``prompts``, ``chosen`` and ``rejected`` lists (e.g. a
+    :class:`~rlhfbook.preference_data.PreferencePairs`). The texts are tokenised once
+    (:func:`encode_responses`, EOS appended), so scoring many checkpoints costs forward passes only.
+    """
+
+    def __init__(self, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs):
+        self.batches = []
+        for start in range(0, len(pairs.prompts), batch_size):
+            prompts = pairs.prompts[start:start + batch_size]
+            self.batches.append(tuple(
+                encode_responses(tokenizer, prompts, answers[start:start + batch_size], **encode_kwargs)
+                for answers in (pairs.chosen, pairs.rejected)))
+
+    @torch.no_grad()
+    def __call__(self, model) -> PairLogprobs:
+        was_training = model.training
+        model.eval()
+        parts = [[sequence_logprob(model, b).double().cpu().numpy() for b in pair] for pair in self.batches]
+        model.train(was_training)
+        counts = [[b.lengths.numpy() for b in pair] for pair in self.batches]
+        return PairLogprobs(*(np.concatenate([p[k] for p in parts]) for k in (0, 1)),
+                            *(np.concatenate([n[k] for n in counts]) for k in (0, 1)))
+
+
+def pair_logprobs(model, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs) -> PairLogprobs:
+    """:class:`PairScorer` of ``pairs`` applied once to ``model``."""
+    return PairScorer(tokenizer, pairs, batch_size=batch_size, **encode_kwargs)(model)
+
+
 # --- losses -------------------------------------------------------------------------------
 def _log_sigmoid(z):
     if isinstance(z, torch.Tensor):
@@ -137,6 +187,16 @@ def reward_correct(policy_w, policy_l, ref_w, ref_l) -> np.ndarray:
     It compares log-*ratios*, so it can be high while ranking accuracy stays low.
     """
     return (np.asarray(policy_w) - np.asarray(ref_w)) > (np.asarray(policy_l) - np.asarray(ref_l))
+
+
+def reward_accuracy(policy_w, policy_l, ref_w, ref_l) -> float:
+    """The share of pairs DPO's implicit reward orders correctly, ties counting one half.
+
+    At the reference itself every pair is a tie (both rewards are 0), so this starts at
+    exactly 0.5, the level of a coin; TRL's strict version (:func:`reward_correct`) starts at 0.
+    """
+    margin = (np.asarray(policy_w) - np.asarray(ref_w)) - (np.asarray(policy_l) - np.asarray(ref_l))
+    return float(np.mean((margin > 0) + 0.5 * (margin == 0)))
 
 
 # --- idealized ranking accuracy (Sec. 3) --------------------------------------------------

@@ -59,7 +59,7 @@ class Sandbox:
             raise ValueError("use an odd number of raters so that every pair has a majority")
         p = np.exp(self.ref_logits - self.ref_logits.max())
         tokens = rng.choice(len(p), size=(2, n, self.length), p=p / p.sum())
-        counts = np.stack([np.apply_along_axis(np.bincount, 1, t, minlength=len(p)) for t in tokens])
+        counts = np.stack([np.apply_along_axis(np.bincount, 1, t, minlength=len(p)) for t in tokens]).astype(np.float64)
         z = rng.normal(0, 1, (2, n))
         reward = counts @ self.utility
         k = rng.binomial(self.n_raters, 1 / (1 + np.exp(-(reward[0] - reward[1]))))
@@ -75,7 +75,7 @@ class Sandbox:
         logq = torch.log_softmax(torch.as_tensor(self.ref_logits) + theta, 0)
         out = []
         for counts, z in ((pairs.counts_w, pairs.z_w), (pairs.counts_l, pairs.z_l)):
-            out.append(torch.as_tensor(counts, dtype=logq.dtype) @ logq + self.nuisance * torch.as_tensor(z))
+            out.append(torch.from_numpy(counts) @ logq + self.nuisance * torch.from_numpy(z))
         return out
 
     def train_dpo(self, train: Pairs, val: Pairs, *, beta: float, gamma: float = 1.0, steps: int = 300,
@@ -101,3 +101,46 @@ class Sandbox:
                 loss.backward()
                 opt.step()
         return best[1], history
+
+
+@dataclass
+class Study:
+    """What DPO did to the train pairs of one sandbox world (see :func:`study`)."""
+
+    c: np.ndarray  # the reference's log-ratio c of each train pair
+    ref_correct: np.ndarray  # the reference ranks the pair correctly
+    policy_correct: np.ndarray  # the best-validation policy ranks it correctly
+    reward_accuracy: float  # DPO's reward accuracy at that policy (ties one half)
+    thm41_agreement: float  # share of pairs where R = 1 iff loss <= -log sigmoid(beta gamma c)
+
+    @property
+    def flipped(self) -> np.ndarray:
+        """For each pair the reference mis-ranks (``c > 0``): does DPO now rank it correctly?"""
+        return self.policy_correct[~self.ref_correct]
+
+    def summary(self) -> dict[str, float]:
+        """Median |c|, ranking accuracy before and after, reward accuracy, and the share of
+        mis-ranked pairs flipped: all of them, and those in the bottom and top quartile of c."""
+        c_wrong = self.c[~self.ref_correct]
+        q1, q3 = np.quantile(c_wrong, [0.25, 0.75])
+        return {"median |c|": float(np.median(np.abs(self.c))), "R reference": float(self.ref_correct.mean()),
+                "R after DPO": float(self.policy_correct.mean()), "reward accuracy": self.reward_accuracy,
+                "flipped": float(self.flipped.mean()),
+                "flipped (c in bottom quartile)": float(self.flipped[c_wrong <= q1].mean()),
+                "flipped (c in top quartile)": float(self.flipped[c_wrong >= q3].mean()),
+                "Thm 4.1 agreement": self.thm41_agreement}
+
+
+def study(seed: int, *, nuisance: float, n_pairs: int, steps: int, beta: float = 0.1, gamma: float = 1.0) -> Study:
+    """Build a world from ``seed``, draw ``n_pairs`` train and ``n_pairs // 3`` validation pairs,
+    train DPO (:meth:`Sandbox.train_dpo`) and measure the train pairs at the best checkpoint."""
+    rng = np.random.default_rng(seed)
+    sb = Sandbox.build(rng, nuisance=nuisance)
+    train, val = sb.sample_pairs(n_pairs, rng), sb.sample_pairs(n_pairs // 3, rng)
+    theta, _ = sb.train_dpo(train, val, beta=beta, gamma=gamma, steps=steps)
+    ref = [x.numpy() for x in sb.logprobs(torch.zeros(len(theta), dtype=torch.float64), train)]
+    pol = [x.detach().numpy() for x in sb.logprobs(torch.as_tensor(theta), train)]
+    c = ranking.reference_logratio(*ref)
+    correct = ranking.ranking_correct(*pol)
+    below = ranking.dpo_loss(*pol, *ref, beta, gamma) <= ranking.loss_threshold(c, beta, gamma)
+    return Study(c, c <= 0, correct, ranking.reward_accuracy(*pol, *ref), float(np.mean(correct == below)))
