@@ -89,6 +89,7 @@ print(f"profile {P.name!r}: sandbox {len(P.sandbox_nuisance)} values of sigma x 
 
 # %%
 import time
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
