@@ -39,6 +39,13 @@ def _call(fn: Callable[[Any], T], item: Any) -> tuple[bool, Any]:
 _POOLS: dict = {}
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C (and a kernel's interrupt on shutdown) to the process that owns them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool(jobs: int):
     """The process's pool of ``jobs`` spawned workers, started on first use."""
     if jobs not in _POOLS:
@@ -47,7 +54,8 @@ def _pool(jobs: int):
         from concurrent.futures import ProcessPoolExecutor
 
         os.environ.setdefault("RLHFBOOK_THREADS", "1")  # inherited by the workers
-        _POOLS[jobs] = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        _POOLS[jobs] = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_ignore_interrupts)
         atexit.register(_POOLS[jobs].shutdown)
     return _POOLS[jobs]
 
