@@ -27,13 +27,18 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _one_line_errors() -> None:
-    """In a notebook, show a bad profile or parameter as one line, not a traceback."""
+def ipython_shell():
+    """The running IPython shell (a notebook kernel), or None outside one."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return
-    shell = get_ipython()
+        return None
+    return get_ipython()
+
+
+def _one_line_errors() -> None:
+    """In a notebook, show a bad profile or parameter as one line, not a traceback."""
+    shell = ipython_shell()
     if shell is None:
         return
     from .profiles import ParameterError

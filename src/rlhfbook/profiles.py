@@ -204,11 +204,9 @@ def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
 
 def check_injected() -> None:
     """In a papermill run, stop at once on a parameter the chapter does not declare."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    from . import ipython_shell
+
+    shell = ipython_shell()
     if shell is None:
         return
     unknown, declared = unknown_injected([str(s) for s in shell.user_ns.get("In", [])])

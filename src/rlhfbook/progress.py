@@ -33,11 +33,9 @@ def batch() -> bool:
 
 
 def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
+    from . import ipython_shell
+
+    shell = ipython_shell()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
