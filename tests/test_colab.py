@@ -55,5 +55,5 @@ def test_colab_install_cell_installs_the_wheel_and_a_chapter_runs(tmp_path):
     shown = _sh(py, "-m", "pip", "show", "-f", "rlhfbook", env=env)
     assert "Editable project location" not in shown  # installed from the wheel, not the checkout
     assert _sh(py, "-c", "import torch; print(torch.__version__)") == torch_before
-    record = json.loads((work / "results" / "00_toy_world.json").read_text())
+    record = json.loads((work / "results" / "smoke" / "00_toy_world.json").read_text())
     assert record["profile"] == "smoke" and record["checks"]
