@@ -164,10 +164,11 @@ display.show_source(filtration.select_for_update, filtration.selector)
 # TRL's `RewardTrainer` fits the Bradley-Terry loss for one pass over the pairs, twice, on two inputs:
 #
 # * **program only**, the paper's setup: prompt and program, character by character;
-# * **program + shown outputs**: the same text followed by what the program outputs on each of the
-#   prompt's three shown examples, beside the expected value, as a test report prints it. Judging
-#   a program becomes comparing numbers. The hidden tests stay hidden: a program can get all three
-#   shown examples right and still fail them, and getting one or two right says little.
+# * **program + shown outputs**: the same text followed by what the program outputs on the prompt's
+#   three shown inputs and, for each, whether that equals the output the prompt shows (`==` or `!=`),
+#   as a test report prints it. The hidden tests stay hidden: a program can get all three shown
+#   examples right and still fail them, and getting one or two right says little about the rest.
+#   What the reward model must learn from the noisy labels is what a report is worth.
 
 # %%
 display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
@@ -267,14 +268,32 @@ display.table(pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of 
 # %% tags=["hide-input"]
 display.table(by_shown)
 
+# %%
+def reliability_pattern(sp):
+    """Which ends of the reward range pin the actual score down better than the middle does."""
+    ends = [end for end in ("lowest", "highest") if sp[f"{end} rewards"] < sp["middle"]]
+    return {2: "both ends more reliable than the middle, as in the paper's Fig. 1",
+            1: f"only the {ends[0]} rewards more reliable than the middle", 0: "no end more reliable than the middle"}[len(ends)]
+
+
+def score_summary(rate):
+    s = S.ravel()[shown_rate == rate]
+    return f"{s.mean():.2f} ± {s.std():.2f}" if s.size else "no samples"
+
+
+Markdown(
+    "Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth: "
+    + "; ".join(f"reward model '{name}' {sp['lowest rewards']:.2f}, {sp['middle']:.2f}, {sp['highest rewards']:.2f} "
+                f"({reliability_pattern(sp)})" for name, sp in spread.items())
+    + f". The second table holds the reason: a program that gets every shown example right has an actual score "
+    f"of {score_summary(1.0)}, one that gets none right {score_summary(0.0)}, and in between the score varies. A "
+    f"reward model that reads the outputs can tell these apart; one that reads only the characters of the program "
+    f"must run it in its head.")
+
 # %% [markdown]
-# The second table is why a reward model that sees the outputs can be reliable at both ends and not
-# in the middle: a program that gets every shown example right nearly always passes the hidden tests,
-# one that gets none right nearly always fails them, and in between the actual score varies. The
-# character-only reward model cannot read that off the program; its regions all mix good and bad
-# programs. Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy
-# $\mu_\theta$, at the sample level and in the paper's grouped form (samples sorted by reward, cut into
-# groups of equal size, fitted on group means), with a bootstrap over prompts for its standard error:
+# Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the
+# sample level and in the paper's grouped form (samples sorted by reward, cut into groups of equal size,
+# fitted on group means), with a bootstrap over prompts for its standard error:
 
 # %%
 display.show_source(filtration.grouped_r_squared, filtration.filtered_r_squared)
@@ -321,18 +340,19 @@ best = R[VERIFY].argmax(1)
 bon_right = shown_rate.reshape(-1, N)[np.arange(len(best)), best] == 1
 top = shown_rate == 1
 top_scores = S.ravel()[top] if top.any() else np.full(1, np.nan)
+
+
+def r2_of(name, label):
+    return r2_rows[name].loc[label, "R² (samples)"]
+
+
 Markdown(
-    f"With the reward model that sees the outputs, the samples whose shown examples are all right "
-    f"({top.mean():.0%} of them) have an actual score of {top_scores.mean():.3f} on average, with a "
-    f"standard deviation of {top_scores.std():.3f}: the top of the reward range is its most reliable "
-    f"region, not its least. BoN keeps a prompt's best sample, which gets every shown example right for "
-    f"{bon_right.mean():.0%} of the prompts; the rest are the best of programs that fail, scored low. So "
-    f"BoN's samples are split into two well-separated groups, and its $R^2$ is "
-    f"{r2_rows[VERIFY].loc['BoN', 'R² (samples)']:.3f} against {r2_rows[VERIFY].loc['no filter', 'R² (samples)']:.3f} "
-    f"without a filter. The character-only reward model, which has no reliable region, shows the paper's "
-    f"ordering instead: BoN {r2_rows['program only'].loc['BoN', 'R² (samples)']:.3f}, no filter "
-    f"{r2_rows['program only'].loc['no filter', 'R² (samples)']:.3f}, BW "
-    f"{r2_rows['program only'].loc['BW', 'R² (samples)']:.3f}.")
+    f"BoN keeps each prompt's best sample. Under the reward model that sees the outputs, that sample gets every "
+    f"shown example right for {bon_right.mean():.0%} of the prompts (such samples score {score_summary(1.0)}), and "
+    f"BoN's sample-level $R^2$ is {r2_of(VERIFY, 'BoN'):.3f}, against {r2_of(VERIFY, 'no filter'):.3f} without a "
+    f"filter and {r2_of(VERIFY, 'BW'):.3f} for BW. Under the character-only reward model: BoN "
+    f"{r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
+    f"{r2_of('program only', 'BW'):.3f}.")
 
 # %% [markdown]
 # ## Part B. Training at an equal budget of sampled responses
@@ -521,11 +541,11 @@ results.check(
     single_seed=f"R² is a property of one reward model on {S.size} SFT samples; its uncertainty is the bootstrap "
                 f"over prompts ({P.n_boot} resamples)",
     not_reproduced=(f"The smallest margin is {worst['difference']} ({worst['R²']}): {worst['value']:+.3f} with a "
-                    f"standard error of {worst['se']:.3f}. The reward model that sees the outputs is most reliable "
-                    f"at the top (samples with every shown example right score {top_scores.mean():.3f} ± "
-                    f"{top_scores.std():.3f}), so BoN keeps reliable samples; the character-only reward model "
-                    f"shows BoN lowest (R² {r2_rows['program only'].loc['BoN', 'R² (samples)']:.3f} vs "
-                    f"{r2_rows['program only'].loc['no filter', 'R² (samples)']:.3f} unfiltered)."),
+                    f"bootstrap standard error of {worst['se']:.3f}. Spread of the actual score by reward region "
+                    f"(lowest fifth, middle, highest fifth): {spread[VERIFY]['lowest rewards']:.2f}, "
+                    f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}; the character-only "
+                    f"reward model gives BoN {r2_of('program only', 'BoN'):.3f}, no filter "
+                    f"{r2_of('program only', 'no filter'):.3f}, BW {r2_of('program only', 'BW'):.3f} (sample R²)."),
 )
 
 FILTERS = [m for m in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
@@ -548,9 +568,9 @@ results.check(
          "means over seeds (per seed: the same)",
     ours={f"R² {m}": r2_filter[m] for m in FILTERS} | {f"pass@1 {m}": mean_pass[m] for m in FILTERS},
     not_reproduced=(f"{chosen} has the highest R² ({r2_filter[chosen]:.3f}) but {best_filter} trains best "
-                    f"(pass@1 {mean_pass[best_filter]:.3f} vs {mean_pass[chosen]:.3f}). R² measures how well the "
-                    f"reward ranks the kept samples, not whether the update still sees a contrast: BoN keeps only "
-                    f"winners, whose rewards are reliable and uninformative about what to avoid."),
+                    f"(pass@1 {mean_pass[best_filter]:.3f} vs {mean_pass[chosen]:.3f}; {len(seeds)} seeds). R² "
+                    f"measures how well the reward predicts the actual score on the kept samples, not how much "
+                    f"contrast between good and bad samples the update keeps."),
 )
 
 ratio = compute.loc[PF, "policy + critic, x PPO-M"]
@@ -568,17 +588,24 @@ results.finish();
 
 # %% [markdown]
 # ## Summary
-#
-# - PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by
-#   reward, keep the best and a random other (BR), the best and the worst (BW), or only the best (BoN).
-# - A reward model that must judge a program from its characters alone is unreliable everywhere
-#   (Part A, left); one that sees the program's outputs on the shown examples is reliable at both ends
-#   of its range and not in the middle, the paper's Fig. 1.
-# - With that reward model, PPO-M raises held-out pass@1 (check 1), and the filters can be compared on
-#   a policy that learns (check 2). BoN trains on winners only and loses the contrast of the update.
-# - Whether $R^2$ orders the filters as the paper's Table 1 does, and whether it picks the filter that
-#   trains best, depends on where the reward model is reliable: checks 3 and 4, with their evidence.
-#
+
+# %%
+status = {c.name: c.status for c in results.checks}
+Markdown("\n".join([
+    "- PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by reward, keep the "
+    "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
+    f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
+    f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
+    f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
+    f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
+    f"{mean_pass['PPO-M']:.3f} ({gain_m / se_m:.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
+    "PF-PPO reaches " + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
+    + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
+    f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
+    f"check 4, the filter with the highest $R^2$ trains best: {status['highest_r2_filter_trains_best']}.",
+]))
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. The BR filter keeps the best and one random other. What is the $R^2$ of a "worst-random"

@@ -181,14 +181,17 @@ def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, boo
 def shown_outputs(task, prompt: str, response: str) -> str:
     """What the program does on the examples the prompt shows, as a test report reads.
 
-    Toy code task (:class:`rlhfbook.toyworld.CodeTask`): for each shown example ``f(x)=y`` the
-    program's output on ``x`` beside ``y``, ``"36!=49"`` or ``"49==49"`` (``"err!=49"`` when the
-    program does not parse). :class:`UnitTestTask`: ``"# shown test: passed"`` or ``"failed"``. The
-    hidden unit tests, which define the gold score, are never used.
+    Toy code task (:class:`rlhfbook.toyworld.CodeTask`): the program's output on each shown input
+    (``err`` when the program does not parse), then for each whether it equals the shown output,
+    ``"36 36 16 | != != !="`` or ``"49 25 9 | == == =="``. The verdicts come last, at fixed places before
+    the end of the text, where the reward model reads its score. :class:`UnitTestTask`:
+    ``"# shown test: passed"`` or ``"failed"``. The hidden unit tests, which define the gold score,
+    are never used.
     """
+    results = _shown_results(task, prompt, response)
     if isinstance(task, UnitTestTask):
-        return "# shown test: " + _shown_results(task, prompt, response)[0][0]
-    return " ".join(f"{got}{'==' if ok else '!='}{want}" for got, want, ok in _shown_results(task, prompt, response))
+        return "# shown test: " + results[0][0]
+    return " ".join(got for got, _, _ in results) + " | " + " ".join("==" if ok else "!=" for _, _, ok in results)
 
 
 def shown_pass_rate(task, prompt: str, response: str) -> float:
@@ -199,7 +202,7 @@ def shown_pass_rate(task, prompt: str, response: str) -> float:
 
 def with_execution(task, prompt: str, response: str) -> str:
     """The reward model's text for a response: the response, then :func:`shown_outputs`
-    (``"dec sqr | 36!=49 36!=25 16!=9"``; MBPP: the code, a newline, ``# shown test: passed``)."""
+    (``"dec sqr | 36 36 16 | != != !="``; MBPP: the code, a newline, ``# shown test: passed``)."""
     sep = "\n" if isinstance(task, UnitTestTask) else " | "
     return response + sep + shown_outputs(task, prompt, response)
 

@@ -15,9 +15,11 @@ prompts, each seed's PPO prompts and the evaluation prompts never share a genera
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
+import torch
 
 # method -> filtering strategy of :mod:`rlhfbook.filtration` (None: one sample per prompt, PPO-S)
 METHODS: dict[str, str | None] = {"PPO-S": None, "PPO-M": "none", "PF-PPO (BoN)": "bon",
@@ -59,28 +61,43 @@ def pass_eval(policy, tokenizer, task, prompts: list[str], max_new_tokens: int, 
     return np.concatenate(passed), np.concatenate(eos)
 
 
-def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int = 1024) -> np.ndarray:
+@torch.no_grad()
+def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int = 128) -> np.ndarray:
     """The probability that one sample of ``policy`` (temperature 1) passes all unit tests, per prompt.
 
     pass@1 of sampled programs, computed exactly instead of estimated from samples: the sum of
     ``pi(y + EOS | x)`` over the task's programs that pass (:func:`rlhfbook.code_tasks.passing_programs`).
-    It is a lower bound by the probability of passing answers outside the language's canonical form
-    (more than ``task.max_ops`` operations, doubled spaces), which the toy policies hardly write.
+    Each prompt is run once and its key/value cache shared by its programs. It is a lower bound by the
+    probability of passing answers outside the language's canonical form (more than ``task.max_ops``
+    operations, doubled spaces), which the toy policies hardly write.
     """
-    import torch
-
     from .code_tasks import passing_programs
-    from .rollout import rollout_from_ids, sequence_logprob
+    from .rollout import encode_prompts
 
-    rows = [(i, program) for i, prompt in enumerate(prompts) for program in passing_programs(task, prompt)]
+    device = next(policy.parameters()).device
     prob = np.zeros(len(prompts))
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
-        ids = [tokenizer(program, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-               for _, program in chunk]
-        with torch.no_grad():
-            logp = sequence_logprob(policy, rollout_from_ids(tokenizer, [prompts[i] for i, _ in chunk], ids))
-        np.add.at(prob, [i for i, _ in chunk], logp.exp().cpu().double().numpy())
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start:start + batch_size]
+        rows = [(i, program) for i, prompt in enumerate(chunk) for program in passing_programs(task, prompt)]
+        if not rows:
+            continue
+        q_ids, q_mask = (t.to(device) for t in encode_prompts(tokenizer, chunk))
+        out = policy(input_ids=q_ids, attention_mask=q_mask, position_ids=(q_mask.cumsum(1) - 1).clamp(min=0),
+                     use_cache=True)
+        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # log pi(first token | prompt)
+        owner = torch.tensor([i for i, _ in rows], device=device)
+        cache = out.cache
+        cache.reorder_cache(owner)  # one copy of its prompt's cache per program
+        ids = [tokenizer(program, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for _, program in rows]
+        width = max(map(len, ids))
+        y = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in ids], device=device)
+        y_mask = (torch.arange(width, device=device)[None] < torch.tensor([len(r) for r in ids], device=device)[:, None]).long()
+        positions = q_mask.sum(1)[owner][:, None] + torch.arange(width, device=device)[None]
+        logits = policy(input_ids=y, attention_mask=torch.cat([q_mask[owner], y_mask], 1), position_ids=positions,
+                        cache=cache).logits
+        logp = torch.cat([first[owner][:, None], torch.log_softmax(logits[:, :-1].float(), -1)], 1)
+        seq = (logp.gather(-1, y[..., None]).squeeze(-1) * y_mask).sum(1)
+        np.add.at(prob, start + owner.cpu().numpy(), seq.exp().double().cpu().numpy())
     return prob
 
 
@@ -132,6 +149,7 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     from . import code_tasks, env, filtration, models, ppo, reward_model
     from .rollout import gold_scores
 
+    start = time.process_time()
     method, seed = spec["method"], spec["seed"]
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
@@ -164,7 +182,8 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     greedy, eos = pass_eval(policy, tokenizer, eval_task, prompts, max_new)
     sampled = sampled_pass_rate(policy, tokenizer, eval_task, prompts, max_new, spec["eval_samples"])
     return {"method": method, "seed": seed, "log": log, "sampled": sampled.tolist(),
-            "greedy": greedy.astype(float).tolist(), "truncated": float(1 - eos.mean())}
+            "greedy": greedy.astype(float).tolist(), "truncated": float(1 - eos.mean()),
+            "cpu_s": time.process_time() - start}
 
 
 def pass_rate_z(passed: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:

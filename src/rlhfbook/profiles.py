@@ -83,7 +83,7 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
                     rm_prompts=900, rm_tau=0.1, rm_epochs=1, rm_lr=3e-3, rm_batch=32, analysis_prompts=500,
                     n_regions=10, n_groups=20, n_boot=200,
                     methods=("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                    iterations=20, prompts_per_iteration=12, lr=1e-4, critic_lr=1e-4, kl_coef=0.05,
+                    iterations=20, prompts_per_iteration=12, lr=2e-4, critic_lr=1e-4, kl_coef=0.05,
                     critic_warmup=2, epochs=2, eval_prompts=1024, eval_samples=1, n_seeds=3, max_new_tokens=16,
                     max_prompt_tokens=48, pilot_seed=100, jobs=None),
         "gpu": dict(base_policy="gpu", model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct", reward_model_name=None,
