@@ -272,8 +272,9 @@ display.table(by_shown)
 def reliability_pattern(sp):
     """Which ends of the reward range pin the actual score down better than the middle does."""
     ends = [end for end in ("lowest", "highest") if sp[f"{end} rewards"] < sp["middle"]]
-    return {2: "both ends more reliable than the middle, as in the paper's Fig. 1",
-            1: f"only the {ends[0]} rewards more reliable than the middle", 0: "no end more reliable than the middle"}[len(ends)]
+    if len(ends) == 2:
+        return "both ends more reliable than the middle, as in the paper's Fig. 1"
+    return f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
 
 
 def score_summary(rate):
@@ -393,7 +394,7 @@ for m in P.methods:
     g = logs[logs.method == m].groupby("sampled")["gold_reward"].mean()
     ax[0].plot(g.index, g.rolling(5, min_periods=1).mean(), label=m, color=COLOURS[m])
     gain, se = pf_ppo.pass_rate_z(passed[m], sft_pass)
-    ax[1].bar(m.replace("PF-PPO ", ""), 100 * (sft_pass.mean() + gain), yerr=200 * se, color=COLOURS[m], capsize=4)
+    ax[1].bar(m.replace("PF-PPO ", "").strip("()"), 100 * (sft_pass.mean() + gain), yerr=200 * se, color=COLOURS[m], capsize=4)
 ax[1].axhline(100 * sft_pass.mean(), color="grey", ls=":", label="SFT policy")
 ax[0].set(xlabel="sampled responses", ylabel="mean actual score of the samples",
           title="Training prompts (5-iteration average)")
@@ -543,7 +544,10 @@ results.check(
     not_reproduced=(f"The smallest margin is {worst['difference']} ({worst['R²']}): {worst['value']:+.3f} with a "
                     f"bootstrap standard error of {worst['se']:.3f}. Spread of the actual score by reward region "
                     f"(lowest fifth, middle, highest fifth): {spread[VERIFY]['lowest rewards']:.2f}, "
-                    f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}; the character-only "
+                    f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}"
+                    + ("; the highest rewards are the most reliable region, and BoN keeps them"
+                       if spread[VERIFY]["highest rewards"] == min(spread[VERIFY].values()) else "")
+                    + f". The character-only "
                     f"reward model gives BoN {r2_of('program only', 'BoN'):.3f}, no filter "
                     f"{r2_of('program only', 'no filter'):.3f}, BW {r2_of('program only', 'BW'):.3f} (sample R²)."),
 )

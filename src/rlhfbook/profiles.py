@@ -80,7 +80,7 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
                       critic_warmup=1, epochs=1, eval_prompts=8, eval_samples=1, n_seeds=1, max_new_tokens=16,
                       max_prompt_tokens=48, pilot_seed=100, jobs=1),
         "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, dataset=None, n_samples=5,
-                    rm_prompts=900, rm_tau=0.1, rm_epochs=1, rm_lr=3e-3, rm_batch=32, analysis_prompts=500,
+                    rm_prompts=900, rm_tau=0.1, rm_epochs=1, rm_lr=3e-3, rm_batch=32, analysis_prompts=400,
                     n_regions=10, n_groups=20, n_boot=200,
                     methods=("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
                     iterations=20, prompts_per_iteration=12, lr=2e-4, critic_lr=1e-4, kl_coef=0.05,
