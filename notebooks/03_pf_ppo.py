@@ -41,9 +41,8 @@
 #
 # **Two departures from the paper, both measured below.** (1) The reward model that PPO optimises
 # reads, besides the prompt and the program, what the program outputs on the prompt's three shown
-# examples (never the hidden tests). The paper's reward model reads only the code; at this scale a
-# reward model that must run the program in its head explains little of the actual score, and Part A
-# shows it beside the one used. (2) pass@1 is the probability that one program sampled from the
+# examples (never the hidden tests). The paper's reward model reads only the code; Part A trains one
+# of those too, on the same data, and measures both. (2) pass@1 is the probability that one program sampled from the
 # policy passes, computed exactly; the paper decodes greedily, and greedy pass@1 is reported beside it.
 
 # %% tags=["hide-input"]
@@ -200,6 +199,7 @@ trained = dict(zip(to_train, parallel.map_runs(pf_ppo.train_reward_model, specs,
 rm_paths = {name: trained[name]["path"] if name in trained else P.reward_model_name for name in READS}
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
+results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets["program + shown outputs"][0]
 print(f"{len(pairs)} labelled pairs from {len(rm_prompts)} prompts; "
       + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
@@ -380,6 +380,7 @@ t0 = time.perf_counter()
 runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
 results.timing("ppo_runs_s", train_seconds)
+results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in runs))
 logs = pd.concat([pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed"]) for r in runs], ignore_index=True)
 logs["sampled"] = logs.groupby(["method", "seed"])["samples"].cumsum()
 passed = {m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in P.methods}  # (seeds, prompts)
@@ -407,7 +408,7 @@ plt.show()
 # %% [markdown]
 # *Left: the actual score of the responses each method samples during training (fresh prompts every
 # iteration). Right: the final policies' pass@1 on the held-out prompts; the dotted line is the SFT
-# policy, and the bars span two standard errors of the gain over it, paired over prompts and seeds.*
+# policy, and the error bars are two standard errors of the gain over it, paired over prompts and seeds.*
 #
 # The paper's Table 3 next: final pass@1 of each method beside the $R^2$ of its filter on the SFT
 # policy's samples (PPO-S and PPO-M do not filter: their $R^2$ is the unfiltered one), with greedy pass@1
@@ -452,8 +453,8 @@ display.table(compute)
 #
 # The paper's reward model is a 6.7B network that reads code; its policy learns for 3k prompts x 5
 # passes and it picks the best of 5 checkpoints on an evaluation set. Ours reads the program's outputs
-# on the shown examples, and each policy trains for the iterations printed above, on a 0.5M-parameter
-# model, from which we report the final checkpoint over several seeds.
+# on the shown examples, and each policy trains for the iterations printed above; we report the final
+# checkpoint, over several seeds.
 
 # %% tags=["hide-input"]
 paper_r2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}

@@ -105,9 +105,10 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one reward model (for :func:`rlhfbook.parallel.map_runs`): ``spec`` holds ``base`` (the
     causal-LM folder it starts from), ``out_dir``, ``pairs`` (rows ``{prompt, chosen, rejected}``),
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed`` and ``max_length``.
-    Returns the folder, the steps and TRL's log."""
+    Returns the folder, the steps, TRL's log and the CPU seconds it took."""
     from . import env, models, reward_model
 
+    start = time.process_time()
     if spec["epochs"] < 1:
         raise ValueError(f"a reward model needs at least one full pass over its data, got epochs={spec['epochs']}")
     env.seed_everything(spec["seed"])
@@ -117,7 +118,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     path, log = reward_model.train_reward_model(spec["base"], tokenizer, spec["pairs"], spec["out_dir"], steps=steps,
                                                 batch_size=spec["batch_size"], lr=spec["lr"], seed=spec["seed"],
                                                 max_length=spec["max_length"])
-    return {"path": str(path), "steps": steps, "log": log}
+    return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
 
 def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_tokens: int, samples: int) -> np.ndarray:
