@@ -99,3 +99,20 @@ def test_proxy_reward_is_the_frozen_reward_model_read_at_eos(tiny_folder):
     got = score(batch)
     assert not got.requires_grad
     assert torch.allclose(got[:1], reward_model_scores(rm_model, batch)[:1]) and got[1].item() == -7.0
+
+
+def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
+    tok = models.load_tokenizer(tiny_folder)
+    torch.manual_seed(1)
+    rm_model, _ = models.load_reward_model(tiny_folder, tok)
+    torch.manual_seed(1)
+    score = rm.proxy_reward(tiny_folder, tok, no_eos_score=-7.0, text_fn=lambda p, r: r + " | checked")
+    policy, _ = models.load_policy(tiny_folder)
+    torch.manual_seed(0)
+    batch = generate(policy, tok, ["food: ", "trip: "], max_new_tokens=4)
+    batch.has_eos = torch.tensor([True, False])
+    got = score(batch)
+    text = batch.prompts[0] + batch.responses[0] + " | checked" + tok.eos_token
+    with torch.no_grad():
+        want = rm_model(**tok(text, add_special_tokens=False, return_tensors="pt")).logits.item()
+    assert got[0].item() == pytest.approx(want, abs=1e-5) and got[1].item() == -7.0

@@ -10,16 +10,23 @@ Two pieces for chapters on code RLHF (Shen & Zhang, 2024, train on code with uni
   Bradley-Terry choice with temperature ``tau`` (ties are coin flips), and :func:`unit_test_pairs`
   turns N samples per prompt into such labelled pairs: the noisy data from which a deliberately
   imperfect reward model is trained (the paper's RM data are pairs of its SFT policy's samples).
+* :func:`passing_programs` lists every program of the toy language that passes a prompt's hidden
+  tests, so that the pass rate of a policy's samples can be computed exactly instead of estimated.
+* :func:`with_execution` appends what a program does on the examples its prompt *shows* (never
+  the hidden tests) to the program's text: the input of a reward model that can check a program
+  against the prompt instead of executing it in its head.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
 from pathlib import Path
 
 import numpy as np
 
-from .sandbox import Limits, pass_rate
+from .sandbox import Limits, pass_rate, run_tests
 
 
 def load_problems(source: str | Path, split: str = "test") -> list[dict]:
@@ -84,6 +91,12 @@ class UnitTestTask:
     def demonstration(self, prompt: str, rng: np.random.Generator | None = None) -> str:
         return self._by_prompt[prompt]["code"]
 
+    def shown_test_passes(self, prompt: str, response: str) -> bool:
+        """Whether the program passes the one test its prompt shows (sandboxed)."""
+        problem = self._by_prompt[prompt]
+        return run_tests(clean_program(response), problem["test_list"][:1], self.limits,
+                         problem["test_setup_code"])[0]
+
     def gold_reward(self, prompt: str, response: str) -> float:
         """Fraction of the problem's tests passed by the response's program (sandboxed, cached)."""
         key = (prompt, response)
@@ -145,3 +158,78 @@ def unit_test_pairs(raters: UnitTestRaters, prompts: list[str], responses: list[
                 chosen, rejected = (distinct[i], distinct[j]) if a_wins else (distinct[j], distinct[i])
                 rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
     return rows
+
+
+def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, bool]]:
+    """(program's output, expected output, equal) for each example the prompt shows."""
+    from .toyworld.code import ProgramError, run
+
+    if isinstance(task, UnitTestTask):
+        return [("passed", "passed", True) if task.shown_test_passes(prompt, response) else ("failed", "passed", False)]
+    if not hasattr(task, "examples"):
+        raise TypeError(f"needs the toy code task or a UnitTestTask, got {type(task).__name__}")
+    results = []
+    for x, y in task.examples(prompt):
+        try:
+            got = str(run(response, x))
+        except ProgramError:
+            got = "err"
+        results.append((got, str(y), got == str(y)))
+    return results
+
+
+def shown_outputs(task, prompt: str, response: str) -> str:
+    """What the program does on the examples the prompt shows, as a test report reads.
+
+    Toy code task (:class:`rlhfbook.toyworld.CodeTask`): the program's output on each shown input
+    (``err`` when the program does not parse), then for each whether it equals the shown output,
+    ``"36 36 16 | != != !="`` or ``"49 25 9 | == == =="``. The verdicts come last, at fixed places before
+    the end of the text, where the reward model reads its score. :class:`UnitTestTask`:
+    ``"# shown test: passed"`` or ``"failed"``. The hidden unit tests, which define the gold score,
+    are never used.
+    """
+    results = _shown_results(task, prompt, response)
+    if isinstance(task, UnitTestTask):
+        return "# shown test: " + results[0][0]
+    return " ".join(got for got, _, _ in results) + " | " + " ".join("==" if ok else "!=" for _, _, ok in results)
+
+
+def shown_pass_rate(task, prompt: str, response: str) -> float:
+    """Fraction of the prompt's shown examples (MBPP: its one shown test) that the program gets right."""
+    results = _shown_results(task, prompt, response)
+    return sum(ok for _, _, ok in results) / len(results)
+
+
+def with_execution(task, prompt: str, response: str) -> str:
+    """The reward model's text for a response: the response, then :func:`shown_outputs`
+    (``"dec sqr | 36 36 16 | != != !="``; MBPP: the code, a newline, ``# shown test: passed``)."""
+    sep = "\n" if isinstance(task, UnitTestTask) else " | "
+    return response + sep + shown_outputs(task, prompt, response)
+
+
+def execution_pairs(task, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Preference rows with :func:`with_execution` applied to ``chosen`` and ``rejected``."""
+    return [{"prompt": r["prompt"], "chosen": with_execution(task, r["prompt"], r["chosen"]),
+             "rejected": with_execution(task, r["prompt"], r["rejected"])} for r in rows]
+
+
+@lru_cache(maxsize=4)
+def _programs_by_behaviour(max_ops: int) -> dict[tuple[int, ...], list[str]]:
+    """Every single-spaced program of 1..``max_ops`` operations, keyed by its outputs at the hidden
+    test inputs."""
+    from .toyworld.code import OPS, TEST_INPUTS, run
+
+    by_outputs: dict[tuple[int, ...], list[str]] = {}
+    for length in range(1, max_ops + 1):
+        for ops in product(OPS, repeat=length):
+            program = " ".join(ops)
+            by_outputs.setdefault(tuple(run(program, x) for x in TEST_INPUTS), []).append(program)
+    return by_outputs
+
+
+def passing_programs(task, prompt: str) -> list[str]:
+    """Every program of the toy code task's language (1 to ``task.max_ops`` operations, single
+    spaces) that passes all hidden unit tests of ``prompt``: the intended program and every program
+    equal to it on the test inputs, such as ``"inc dec dbl"`` for ``"dbl"``."""
+    outputs = tuple(y for _, y in task.hidden_tests(prompt))
+    return list(_programs_by_behaviour(task.max_ops).get(outputs, []))

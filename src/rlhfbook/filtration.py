@@ -223,3 +223,45 @@ def reliability_by_region(rewards: np.ndarray, scores: np.ndarray, n_regions: in
     parts = np.array_split(np.argsort(r, kind="stable"), n_regions)
     return {"reward": np.array([r[p].mean() for p in parts]), "score_mean": np.array([s[p].mean() for p in parts]),
             "score_std": np.array([s[p].std() for p in parts]), "count": np.array([p.size for p in parts])}
+
+
+def bootstrap_r_squared(rewards: np.ndarray, scores: np.ndarray, strategies: list[str], rng: np.random.Generator,
+                        *, n_boot: int = 200, n_groups: int = 20) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+    """:func:`filtered_r_squared` of each rank strategy, with a bootstrap over prompts.
+
+    Returns ``(point, boot)``: ``point[strategy]`` holds the sample-level and grouped R^2 on all
+    prompts; ``boot[b, j]`` the same two numbers for ``strategies[j]`` on the b-th resample of the
+    prompts (drawn with replacement, one resample shared by all strategies so that differences
+    between strategies are paired; each resample also draws mu_theta's samples afresh).
+    """
+    r, s = _groups(rewards), np.asarray(scores, float)
+    if s.shape != r.shape:
+        raise ValueError(f"rewards and scores need equal shapes, got {r.shape} and {s.shape}")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be >= 2, got {n_boot}")
+
+    def both(rows: np.ndarray, strategy: str) -> tuple[float, float]:
+        out = filtered_r_squared(r[rows], s[rows], strategy, rng, n_groups=n_groups)
+        return out["sample"], out["grouped"]
+
+    everything = np.arange(r.shape[0])
+    point = {k: dict(zip(("sample", "grouped"), both(everything, k))) for k in strategies}
+    boot = np.empty((n_boot, len(strategies), 2))
+    for b in range(n_boot):
+        rows = rng.integers(r.shape[0], size=r.shape[0])
+        boot[b] = [both(rows, k) for k in strategies]
+    return point, boot
+
+
+def r_squared_differences(point: dict[str, dict[str, float]], boot: np.ndarray, strategies: list[str],
+                          pairs: list[tuple[str, str]]) -> list[dict[str, float | str]]:
+    """For each pair ``(a, b)`` and each of the sample-level and grouped R^2: the difference
+    ``R^2(a) - R^2(b)`` and its bootstrap standard error (from :func:`bootstrap_r_squared`)."""
+    rows = []
+    for a, b in pairs:
+        i, j = strategies.index(a), strategies.index(b)
+        for m, metric in enumerate(("sample", "grouped")):
+            rows.append({"difference": f"{LABELS.get(a, a)} - {LABELS.get(b, b)}", "R²": metric,
+                         "value": point[a][metric] - point[b][metric],
+                         "se": float(np.std(boot[:, i, m] - boot[:, j, m], ddof=1))})
+    return rows

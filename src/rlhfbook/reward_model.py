@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .models import load_reward_model
-from .rollout import Rollout, generate, reward_model_scores
+from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
 
 
 def preference_pairs(policy, tokenizer, task, n_pairs: int, rng: np.random.Generator, *, max_new_tokens: int,
@@ -93,17 +93,28 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
 
 
 def proxy_reward(rm_path: str | Path, tokenizer, device: torch.device | str = "cpu",
-                 no_eos_score: float = -1.0) -> Callable[[Rollout], torch.Tensor]:
+                 no_eos_score: float | None = -1.0, text_fn: Callable[[str, str], str] | None = None,
+                 ) -> Callable[[Rollout], torch.Tensor]:
     """The trained reward model r_phi, frozen, as a function rollout -> scores [B].
 
     This is PPO's *proxy* reward: what the policy optimises in place of the gold reward it
-    cannot see. A response cut off without EOS scores ``no_eos_score`` (the EOS trick).
+    cannot see. A response cut off without EOS scores ``no_eos_score`` (the EOS trick; None keeps
+    the model's score). ``text_fn(prompt, response)``, when given, is the text the reward model reads
+    in place of the response (e.g. :func:`rlhfbook.code_tasks.with_execution`: the program and what it
+    does on the prompt's examples); the policy's own text is unchanged.
     """
     rm, _ = load_reward_model(rm_path, tokenizer)
     rm.to(device).requires_grad_(False)
 
     @torch.no_grad()
     def score(rollout: Rollout) -> torch.Tensor:
-        return reward_model_scores(rm, rollout, no_eos_score=no_eos_score)
+        if text_fn is None:
+            return reward_model_scores(rm, rollout, no_eos_score=no_eos_score)
+        ids = [tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+               for p, r in zip(rollout.prompts, rollout.responses)]
+        scores = reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids))
+        if no_eos_score is not None:
+            scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
+        return scores
 
     return score
