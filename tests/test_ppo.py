@@ -78,6 +78,17 @@ def test_masked_whiten_has_zero_mean_unit_variance_on_the_mask(rng):
     assert (w[mask == 0] == 0).all()
 
 
+def test_masked_whiten_without_shift_keeps_the_mean_and_rescales_the_spread(rng):
+    _, values, mask, _ = _random_episode(rng, batch=8, width=6)
+    x = values * 3 + 1
+    w = ppo.masked_whiten(x, mask, shift_mean=False)
+    mean = ppo.masked_mean(x, mask).item()
+    assert ppo.masked_mean(w, mask).item() == pytest.approx(mean, abs=1e-5)
+    assert ppo.masked_var(w, mask).item() == pytest.approx(1.0, abs=1e-4)
+    # the docstring once promised every sign kept; centring and adding the mean back does not
+    assert ((w * x)[mask == 1] < 0).any()
+
+
 def test_kl_estimators_are_unbiased_and_k3_is_nonnegative():
     p = torch.tensor([0.5, 0.3, 0.2])
     q = torch.tensor([0.2, 0.5, 0.3])

@@ -30,6 +30,16 @@ def test_thm_4_1_ranked_correctly_iff_loss_below_threshold(rng, beta, gamma):
     assert 0.2 < below.mean() < 0.8  # both sides of the equivalence are exercised
 
 
+def test_thm_4_1_holds_at_exact_ties_where_both_sides_round_alike(rng):
+    # pi(y_w) = pi(y_l): ranked correctly (Def. 2.3), so the loss must not exceed the threshold by
+    # a rounding step; beta * gamma * c and beta * (0 + gamma * c) differ in the last bit for this c
+    c = np.concatenate([[15.279104286326284], rng.uniform(-40, 40, 20_000)])
+    tie = rng.normal(-30, 10, c.size)
+    for beta, gamma in [(0.1, 1.5), (0.3, 0.7), (1.0, 2.0)]:
+        loss = rk.dpo_loss(tie, tie, np.zeros_like(c), c, beta, gamma)
+        assert (loss <= rk.loss_threshold(c, beta, gamma)).all()
+
+
 def test_prop_2_6_low_loss_on_a_reference_correct_pair_means_ranked_correctly(rng):
     pw, pl, rw, rl = random_points(rng, 50_000)
     rw, rl = np.maximum(rw, rl), np.minimum(rw, rl)  # the reference ranks every pair correctly

@@ -336,3 +336,15 @@ def test_bandit_distance_invariances(rng):
     assert rd.bandit_starc_distance(r, -r, w) == pytest.approx(2)
     assert 0 < rd.bandit_starc_distance(r, rng.standard_normal((6, 9)), w) < 2
     np.testing.assert_allclose(rd.bandit_canonical(r).mean(-1), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("canonical", ["VAL", "minimal", "EPIC", "DARD"])
+def test_a_large_pure_shaping_reward_standardises_to_zero_not_to_its_rounding_noise(canonical):
+    # |Phi| ~ 1e3 leaves ~1e-12 of rounding noise in c(R); relative to R's own scale that is zero,
+    # so d(trivial, R) = n(s(R)) = 1 for any non-trivial R (it was 1.3-1.6 when the test ignored R).
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        mdp = rd.random_mdp(rng, n_states=7, n_actions=3, gamma=0.9)
+        trivial = rd.potential_shaping(mdp, np.zeros(mdp.reward_shape), 1e3 * rng.standard_normal(7))
+        other = rng.standard_normal(mdp.reward_shape)
+        assert float(rd.starc_distance(mdp, trivial, other, canonical=canonical)) == pytest.approx(1, abs=1e-9)

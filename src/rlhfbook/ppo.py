@@ -52,8 +52,9 @@ def masked_var(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
     """(x - mean) / std over the masked entries; masked-out entries are returned as 0.
 
-    Advantage normalisation of PPO (MOSS-RLHF ``utils.whiten``); ``shift_mean=False`` only
-    rescales, keeping the sign of every entry.
+    Advantage normalisation of PPO (MOSS-RLHF ``utils.whiten``). ``shift_mean=False`` divides the
+    centred values by the std and adds the mean back, ``(x - mean) / std + mean``: the masked mean
+    is kept, the spread becomes 1, and entries may change sign (as in MOSS-RLHF and TRL).
     """
     mean, var = masked_mean(x, mask), masked_var(x, mask)
     out = (x - mean) * torch.rsqrt(var + eps)

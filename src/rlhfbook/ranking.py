@@ -274,7 +274,8 @@ def loss_threshold(c, beta: float, gamma: float = 1.0) -> np.ndarray:
     beyond that ``exp`` underflows and both round to 0."""
     if beta <= 0:
         raise ValueError(f"beta must be positive, got {beta}")
-    return -_log_sigmoid(beta * gamma * np.asarray(c, dtype=np.float64))
+    # beta * (gamma * c), grouped as dpo_loss groups beta * (m + gamma * c): equal at a tie m = 0
+    return -_log_sigmoid(beta * (gamma * np.asarray(c, dtype=np.float64)))
 
 
 def flip_table(ref_correct, policy_correct) -> dict[str, int]:

@@ -324,11 +324,17 @@ NORMS: tuple[str, ...] = ("L1", "L2", "Linf", "wL1", "wL2", "wLinf", "none")
 METRICS: tuple[str, ...] = NORMS[:-1]
 
 
-def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2") -> np.ndarray:
-    """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``."""
+def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2",
+                reward: np.ndarray | None = None, rtol: float = 1e-9) -> np.ndarray:
+    """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``.
+
+    ``n(c(R))`` counts as 0 when it is at most ``rtol`` times the scale of ``R`` itself (its max
+    ``|R|``; of ``c(R)`` when ``reward`` is not given): a pure potential-shaping reward with a large
+    potential leaves only rounding noise in ``c(R)``, and that noise must not be normalised to a unit
+    vector. Batched over the leading axes, the scale taken per reward."""
     n = reward_norm(mdp, canonical, norm)
-    size = max(float(canonical.max(initial=0)), -float(canonical.min(initial=0)))  # max |c|, one pass each
-    zero = n <= 1e-12 * max(1.0, size)
+    scale = np.abs(canonical if reward is None else reward).max(axis=(-3, -2, -1), initial=0)
+    zero = n <= rtol * np.maximum(scale, np.finfo(np.float64).tiny)
     return canonical / np.where(zero, 1.0, n)[..., None, None, None]
 
 
@@ -342,7 +348,7 @@ def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: s
     if canonical not in CANONICALISATIONS:
         raise ValueError(f"unknown canonicalisation {canonical!r}; valid: {', '.join(CANONICALISATIONS)}")
     c = CANONICALISATIONS[canonical]
-    return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm) - standardise(mdp, c(mdp, r2), norm), metric)
+    return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm, r1) - standardise(mdp, c(mdp, r2), norm, r2), metric)
 
 
 def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray,
@@ -357,7 +363,7 @@ def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray,
         c = CANONICALISATIONS[c_name]
         c1, c2 = c(mdp, r1), c(mdp, r2)
         for n in dict.fromkeys(n for n, _ in cells):  # each normalisation once, in order
-            diff = standardise(mdp, c1, n) - standardise(mdp, c2, n)
+            diff = standardise(mdp, c1, n, r1) - standardise(mdp, c2, n, r2)
             for m in (m for n_, m in cells if n_ == n):
                 out[c_name, n, m] = reward_norm(mdp, diff, m)
     return out
