@@ -120,6 +120,7 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
             str(root / "notebooks" / f"{chapter}.ipynb"), str(output),
             parameters={"profile": profile, **parameters}, cwd=str(root), kernel_name="python3",
             progress_bar=False, log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the kernel's TCP-transport warning
         )
     except papermill.PapermillExecutionError:
         source, error = _failing_cell(output)
