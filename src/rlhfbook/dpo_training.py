@@ -48,7 +48,7 @@ def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: fl
         bf16=on_gpu and torch.cuda.is_bf16_supported(), activation_checkpointing=False,
         report_to="none", save_strategy="no", logging_steps=10, disable_tqdm=True,
         precompute_ref_log_probs=True, max_length=None, lr_scheduler_type="constant",
-        dataloader_num_workers=0,
+        dataloader_num_workers=0, ddp_find_unused_parameters=False,
     )
     settings.update(overrides)
     return DPOConfig(**settings)

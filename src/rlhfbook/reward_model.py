@@ -67,10 +67,11 @@ def load_pairs(source: str | Path | list[dict[str, str]]):
 
 def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, *, steps: int,
                        batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_length: int = 128,
-                       ) -> tuple[Path, list[dict]]:
+                       logging_steps: int | None = None) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
     fresh scalar ``score`` head) on ``pairs`` (see :func:`load_pairs`) with TRL's
-    ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log."""
+    ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
+    (logged every ``logging_steps``, by default a tenth of the run)."""
     import torch
     import transformers
     from trl import RewardConfig, RewardTrainer
@@ -78,10 +79,10 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
     on_gpu = torch.cuda.is_available()
     args = RewardConfig(
         output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
-        lr_scheduler_type="cosine", warmup_steps=0, logging_steps=max(1, steps // 10), report_to="none",
+        lr_scheduler_type="cosine", warmup_steps=0, logging_steps=logging_steps or max(1, steps // 10), report_to="none",
         save_strategy="no", use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(),
         activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
-        dataloader_num_workers=0,
+        dataloader_num_workers=0, ddp_find_unused_parameters=False,
     )
     trainer = RewardTrainer(model=str(base), args=args, train_dataset=load_pairs(pairs), processing_class=tokenizer)
     trainer.remove_callback(transformers.PrinterCallback)
