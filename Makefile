@@ -39,11 +39,11 @@ lint: setup
 # The formatter knows notebook cells only in an .ipynb (there it keeps a cell's final `;`), so
 # notebooks are formatted there: .py -> .ipynb, ruff, .ipynb -> .py (see pyproject.toml).
 format: setup
-	$(BIN)/jupytext --sync notebooks/*.py
+	$(BIN)/jupytext --quiet --sync notebooks/*.py
 	$(BIN)/ruff check --fix .
-	$(BIN)/jupytext --sync notebooks/*.py
+	$(BIN)/jupytext --quiet --sync notebooks/*.py
 	$(BIN)/ruff format .
-	$(BIN)/jupytext --sync notebooks/*.ipynb
+	$(BIN)/jupytext --quiet --sync notebooks/*.ipynb
 
 sync: setup
 	$(BIN)/jupytext --sync notebooks/*.py
