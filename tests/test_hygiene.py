@@ -74,6 +74,7 @@ def test_book_configuration(root):
 def test_ci_runs_the_readme_test_command(root):
     ci = (root / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and "make test" in ci
+    assert "make lint" in ci and ci.index("make lint") < ci.index("make test")  # lint first: it takes seconds
     assert "make test" in (root / "README.md").read_text() and "make book" in (root / "README.md").read_text()
 
 
