@@ -2,6 +2,8 @@
 #   make book   set up .venv, execute every chapter (cpu profile), build the HTML book
 #   make test   set up .venv, run the whole test suite (chapters and book build included)
 # Everyday work: make test-fast (unit tests + smoke executions, a few minutes).
+#   make lint   ruff check, ruff format --check, and the notebook pairs in sync (CI runs it first)
+#   make format ruff's fixes and formatter; notebooks are formatted in their .ipynb and synced back
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-fast sync check clean
+.PHONY: setup book test test-fast lint format sync check clean
 
 setup: $(STAMP)
 
@@ -28,6 +30,20 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not chapter and not book and not browser"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m rlhfbook check
+
+# The formatter knows notebook cells only in an .ipynb (there it keeps a cell's final `;`), so
+# notebooks are formatted there: .py -> .ipynb, ruff, .ipynb -> .py (see pyproject.toml).
+format: setup
+	$(BIN)/jupytext --quiet --sync notebooks/*.py
+	$(BIN)/ruff check --fix .
+	$(BIN)/jupytext --quiet --sync notebooks/*.py
+	$(BIN)/ruff format .
+	$(BIN)/jupytext --quiet --sync notebooks/*.ipynb
 
 sync: setup
 	$(BIN)/jupytext --sync notebooks/*.py

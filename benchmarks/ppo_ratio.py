@@ -25,6 +25,7 @@ import time
 
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
 
+# isort: split
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification

@@ -55,7 +55,10 @@
 
 # %% tags=["hide-input"]
 # Colab only: install this book's package (does nothing anywhere else).
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
@@ -899,9 +902,9 @@ results.check(
     paper="gaps of 19 to 59 points (Table 1, to the median R* of the official code)",
     per_seed=gap_pts, threshold=20.0, direction=">=",
     rule=f"mean over seeds of R*(beta) - R at the best-validation checkpoint, in points (beta {cb}, train pairs)",
-    ours={f"R*({cb})": float(np.mean([r_star[s, cb] for s in seeds])), f"R at best": mean_at({k: best[k]["R"] for k in tables}, cb),
+    ours={f"R*({cb})": float(np.mean([r_star[s, cb] for s in seeds])), "R at best": mean_at({k: best[k]["R"] for k in tables}, cb),
           f"official code: R*({cb})": float(np.mean([r_star_official[s, cb] for s in seeds])),
-          f"official code: gap (pts)": float(np.mean([100 * (r_star_official[s, cb] - best[s, cb]["R"]) for s in seeds])),
+          "official code: gap (pts)": float(np.mean([100 * (r_star_official[s, cb] - best[s, cb]["R"]) for s in seeds])),
           **{f"beta {b}: gap (pts)": 100 * mean_at(gap, b) for b in other}},
     not_reproduced=(f"R*({cb}) - R = " + ", ".join(f"{gap_pts[s]:.1f}" for s in seeds) + f" points (seeds {seeds})."))
 
@@ -930,7 +933,7 @@ results.check(
     rule="mean over seeds of the flipped share >= 0.5, and the mean rise of R >= 5 points",
     ours={"median |c|": float(np.mean([v["median |c|"] for v in control.values()])), "R rise (pts)": 100 * control_rise,
           "transformer, gamma 0: flipped": float(gamma_table.loc[0.0, "flipped"]) if 0.0 in gamma_table.index else None},
-    not_reproduced=(f"In the sandbox at sigma 0 DPO flips " + ", ".join(f"{v:.1%}" for v in control_flip.values())
+    not_reproduced=("In the sandbox at sigma 0 DPO flips " + ", ".join(f"{v:.1%}" for v in control_flip.values())
                     + f" of the mis-ranked pairs and R rises {100 * control_rise:.1f} points."))
 results.timing("wall_time_s", time.perf_counter() - t_start)
 results.table()

@@ -43,7 +43,10 @@
 
 # %% tags=["hide-input"]
 # Colab only: install this book's package (does nothing anywhere else).
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
@@ -69,11 +72,11 @@ import math
 import time
 
 import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from scipy.stats import spearmanr
 
 from rlhfbook import bradley_terry as bt
@@ -427,7 +430,7 @@ display.table(margin_table(control_margin))
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 for ax, n in zip(axes, CHECKED):
-    for k, (name, margin) in enumerate([("paper's rewards", main_margin), ("s'-independent rewards", control_margin)]):
+    for k, (_name, margin) in enumerate([("paper's rewards", main_margin), ("s'-independent rewards", control_margin)]):
         for j, c in enumerate(("EPIC", "DARD")):
             v = margin[c, n]
             ax.scatter(np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)), v,

@@ -13,11 +13,9 @@ papermill's injected parameters cell. A screenshot of each page goes to ``_build
 import functools
 import http.server
 import json
-import shutil
+import re
 import threading
 from pathlib import Path
-
-import re
 
 import pytest
 

@@ -38,7 +38,7 @@ def test_sample_weights_put_rank_weights_on_the_ranked_samples(rng):
         w = filtration.sample_weights(r, strategy)
         np.testing.assert_allclose(w.sum(1), 1.0)
         for g in range(50):  # loop reference: sorted() of (reward, column), best first
-            order = [c for _, c in sorted(((-r[g, c], c) for c in range(5)))]
+            order = [c for _, c in sorted((-r[g, c], c) for c in range(5))]
             np.testing.assert_allclose(w[g, order], filtration.rank_weights(strategy, 5))
 
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook.games import TurnBased
-from rlhfbook.games import learned
+from rlhfbook.games import TurnBased, learned
 from rlhfbook.games.players import ScriptedReviser, Turn, league
 from rlhfbook.games.protocol import play_match
 from rlhfbook.rollout import rollout_from_ids, sequence_logprob

@@ -6,8 +6,18 @@ import pytest
 
 from rlhfbook.games import benchmark
 from rlhfbook.games.metrics import (
-    METRICS, composite, csr_paper, csv_metrics, kept_rounds, kept_table, match_metrics, mean_se, ols_slope,
-    partial_correlation, process_metrics, rank_stability,
+    METRICS,
+    composite,
+    csr_paper,
+    csv_metrics,
+    kept_rounds,
+    kept_table,
+    match_metrics,
+    mean_se,
+    ols_slope,
+    partial_correlation,
+    process_metrics,
+    rank_stability,
 )
 
 

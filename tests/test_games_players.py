@@ -44,10 +44,9 @@ def test_prompt_carries_rules_budget_and_key():
 
 
 def _tiny_llm():
+    import torch
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    import torch
 
     chars = [chr(i) for i in range(32, 127)] + ["\n"]
     vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
@@ -73,7 +72,7 @@ def test_untrained_llm_player_completes_a_match_with_violations():
 class _Handler(BaseHTTPRequestHandler):
     answer = ""
 
-    def do_POST(self):  # noqa: N802 (http.server API)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         assert body["messages"][0]["role"] == "user"
         reply = json.dumps({"choices": [{"message": {"content": self.answer}}]}).encode()

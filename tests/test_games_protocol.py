@@ -8,7 +8,16 @@ import pytest
 from rlhfbook.games import TowerDefense, TurnBased
 from rlhfbook.games.metrics import csv_metrics, kept_rounds
 from rlhfbook.games.players import Player, ScriptedReviser
-from rlhfbook.games.protocol import Match, adjudicate, initial_build, initial_builds, play_match, play_matches, run_league, save_csvs
+from rlhfbook.games.protocol import (
+    Match,
+    adjudicate,
+    initial_build,
+    initial_builds,
+    play_match,
+    play_matches,
+    run_league,
+    save_csvs,
+)
 
 BUDGETS = {"defender": 20, "invader": 20}
 

@@ -74,9 +74,22 @@ def test_book_configuration(root):
 def test_ci_runs_the_readme_test_command(root):
     ci = (root / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and "make test" in ci
+    assert "make lint" in ci and ci.index("make lint") < ci.index("make test")  # lint first: it takes seconds
     assert "make test" in (root / "README.md").read_text() and "make book" in (root / "README.md").read_text()
 
 
 def test_a_check_without_a_kind_is_reported():
     code = 'results.check("a", kind="finding", claim="c", paper="p")\nresults.check("b", claim="c", paper="p")'
     assert chapters.check_call_problems(code) == ["check 'b' (line 2) has no kind: finding, control or sanity"]
+
+
+def test_chapters_import_no_private_names(root):
+    """A chapter uses the package's public API: nothing it imports from rlhfbook starts with ``_``."""
+    import ast
+
+    private = []
+    for py in sorted((root / "notebooks").glob("*.py")):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rlhfbook"):
+                private += [f"{py.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert private == []

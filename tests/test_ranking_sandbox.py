@@ -12,7 +12,22 @@ def test_pairs_follow_the_raters_majority():
     sb = Sandbox.build(rng, utility_scale=2.0)
     pairs = sb.sample_pairs(500, rng)
     assert pairs.counts_w.shape == (500, 16) and (pairs.counts_w.sum(1) == sb.length).all()
-    assert set(np.unique(pairs.alpha)) <= {0.6, 0.8, 1.0}
+    # loop reference: replay the same draws, count each pair's votes, put the majority's answer first
+    replay = np.random.default_rng(0)
+    Sandbox.build(replay, utility_scale=2.0)
+    p = np.exp(sb.ref_logits - sb.ref_logits.max())
+    tokens = replay.choice(16, size=(2, 500, sb.length), p=p / p.sum())
+    z = replay.normal(0, 1, (2, 500))
+    counts = [[np.bincount(tokens[j, i], minlength=16) for i in range(500)] for j in range(2)]
+    reward = [[counts[j][i] @ sb.utility for i in range(500)] for j in range(2)]
+    votes_first = replay.binomial(5, 1 / (1 + np.exp(-(np.array(reward[0]) - np.array(reward[1])))))
+    for i in range(500):
+        won = 0 if votes_first[i] >= 3 else 1
+        np.testing.assert_array_equal(pairs.counts_w[i], counts[won][i])
+        np.testing.assert_array_equal(pairs.counts_l[i], counts[1 - won][i])
+        assert (pairs.z_w[i], pairs.z_l[i]) == (z[won, i], z[1 - won, i])
+        assert pairs.alpha[i] == (votes_first[i] if won == 0 else 5 - votes_first[i]) / 5  # the chosen's vote share
+    assert (pairs.alpha > 0.5).all() and set(np.unique(pairs.alpha)) == {0.6, 0.8, 1.0}
     # strong utilities: the majority winner nearly always has the higher hidden reward
     assert ((pairs.counts_w - pairs.counts_l) @ sb.utility > 0).mean() > 0.8
     with pytest.raises(ValueError, match="odd number"):

@@ -68,10 +68,21 @@ def test_taste_is_a_fixed_draw_with_the_stated_spread(task):
     assert task.gold_reward(prompts[0], answers[0]) == pytest.approx(shared[0] + taste[0])
 
 
-def test_pairs_follow_the_raters_and_their_length_does_not(task):
+def test_pairs_follow_the_raters_and_their_length_does_not(task, monkeypatch):
+    votes = []  # every (prompt, a, b, raters preferring a) the raters cast, in order
+    rate = RankingTask.rate
+
+    def recorded(self, prompt, a, b, n_raters, rng):
+        votes.append((prompt, a, b, rate(self, prompt, a, b, n_raters, rng)))
+        return votes[-1][-1]
+
+    monkeypatch.setattr(RankingTask, "rate", recorded)
     rng = np.random.default_rng(4)
     pairs = task.sample_pairs(2000, 1, rng)
     assert len(pairs) == 2000 and set(np.unique(pairs.alpha)) == {1.0}
+    assert len(votes) == 2000
+    for p, w, lo, (prompt, a, b, k) in zip(pairs.prompts, pairs.chosen, pairs.rejected, votes):
+        assert p == prompt and (w, lo) == ((a, b) if k == 1 else (b, a))  # chosen is the one the rater picked
     assert all(w != lo for w, lo in zip(pairs.chosen, pairs.rejected))
     longer = np.mean([len(w.split()) > len(lo.split()) for w, lo in zip(pairs.chosen, pairs.rejected)])
     shorter = np.mean([len(w.split()) < len(lo.split()) for w, lo in zip(pairs.chosen, pairs.rejected)])
@@ -79,8 +90,14 @@ def test_pairs_follow_the_raters_and_their_length_does_not(task):
     gold = np.array([task.gold_reward(p, w) - task.gold_reward(p, lo)
                      for p, w, lo in zip(pairs.prompts, pairs.chosen, pairs.rejected)])
     assert 0.7 < np.mean(gold > 0) < 0.95  # one Bradley-Terry vote: mostly, not always, the higher score
+    votes.clear()
     five = task.sample_pairs(500, 5, rng)
-    assert set(np.unique(five.alpha)) <= {0.6, 0.8, 1.0}
+    assert len(votes) == 500
+    for i, (prompt, a, b, k) in enumerate(votes):  # loop reference: the majority's answer, its vote share
+        won_a = k >= 3
+        assert five.prompts[i] == prompt and (five.chosen[i], five.rejected[i]) == ((a, b) if won_a else (b, a))
+        assert five.alpha[i] == (k if won_a else 5 - k) / 5
+    assert (five.alpha > 0.5).all() and set(np.unique(five.alpha)) == {0.6, 0.8, 1.0}
 
 
 def test_bad_input_is_one_clear_error(task):

@@ -1,10 +1,14 @@
+import datetime
 import json
 import math
+import platform
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rlhfbook import profiles
+from rlhfbook import profiles, results
 from rlhfbook.results import ReproductionFailure, Results, load
 
 
@@ -17,17 +21,30 @@ def finding(r, name="f", per_seed=None, **kw):
     return r.check(name, kind="finding", claim="c", paper="p", per_seed=per_seed, **kw)
 
 
-def test_finish_writes_metrics_checks_and_provenance(isolated):
+def test_finish_writes_metrics_checks_and_provenance(isolated, monkeypatch):
+    import torch
+
+    clock = [1000.0]  # perf_counter, stopped: the wall time is what the clock moved in between
+    monkeypatch.setattr(results.time, "perf_counter", lambda: clock[0])
     r = make()
     r.metric("accuracy", np.float32(0.5))
     r.metric("curve", np.array([1.0, math.nan]))
     finding(r, "holds", threshold=0.4)
+    clock[0] += 12.25
     path = r.finish()
     data = load("00_toy_world", "cpu")
     assert path == isolated / "results" / "cpu" / "00_toy_world.json"
     assert data["metrics"] == {"accuracy": 0.5, "curve": [1.0, None]}
     assert data["checks"][0]["status"] == "pass" and data["profile"] == "cpu" and data["seed"] == 3
-    assert data["environment"]["packages"]["torch"] and data["wall_time_s"] >= 0
+    settings = json.loads(json.dumps(dict(profiles.resolve("00_toy_world", "cpu"))))
+    assert data["parameters"] == {"profile": "cpu"} and data["settings"] == settings
+    assert data["wall_time_s"] == 12.25
+    assert data["environment"]["packages"]["torch"] == torch.__version__
+    assert data["environment"]["python"] == platform.python_version()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(results.__file__).parent)
+    assert data["git_commit"] == (head.stdout.strip() or None)
+    finished = datetime.datetime.strptime(data["finished_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    assert abs((datetime.datetime.now(datetime.UTC) - finished).total_seconds()) < 60
     json.dumps(data)  # plain JSON all the way down
 
 

@@ -21,13 +21,26 @@ def tiny_folder(tmp_path_factory):
     return folder
 
 
-def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder):
+def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder, monkeypatch):
+    votes = []  # every (prompt, a, b, raters preferring a) the task's raters cast, in order
+    rate = PreferenceTask.rate
+
+    def recorded(self, prompt, a, b, n_raters, rng):
+        votes.append((prompt, a, b, rate(self, prompt, a, b, n_raters, rng)))
+        return votes[-1][-1]
+
+    monkeypatch.setattr(PreferenceTask, "rate", recorded)
     policy, tok = models.load_policy(tiny_folder)
     torch.manual_seed(0)
     pairs = rm.preference_pairs(policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12,
-                                batch_size=64)
+                                n_raters=3, batch_size=64)
     assert len(pairs) == 5
     assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs)
+    # labelled: one vote per kept pair, and chosen is the answer most of the 3 raters preferred
+    assert len(votes) >= 5
+    for row, (prompt, a, b, k) in zip(pairs, votes):
+        assert row["prompt"] == prompt and {row["chosen"], row["rejected"]} == {a, b}
+        assert row["chosen"] == (a if k >= 2 else b)
     with pytest.raises(ValueError, match="n_pairs"):
         rm.preference_pairs(policy, tok, PreferenceTask(), 0, np.random.default_rng(0), max_new_tokens=4)
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 
-
 def show_source(*objects: object) -> None:
     """Display the source of functions or classes from ``src/rlhfbook`` as a code block.
 

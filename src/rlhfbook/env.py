@@ -6,8 +6,12 @@ import logging
 import os
 import random
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported lazily, where it is used
+    import torch
 
 # One CPU thread: the book's models are tiny, so a second thread gains little, and a fixed
 # count of 1 makes results independent of the machine's core count and immune to the 5-100x
@@ -37,7 +41,7 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
         torch.set_num_threads(n)
 
 
-def device() -> "torch.device":  # noqa: F821 - torch is imported lazily
+def device() -> torch.device:
     """The GPU when there is one, else the CPU."""
     import torch
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from .progress import track
 
+from .progress import track
 from .rollout import Rollout, forward_logits, forward_values, generate, token_logprobs
 
 # --- masked statistics -----------------------------------------------------------------

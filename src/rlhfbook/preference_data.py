@@ -28,7 +28,7 @@ class PreferencePairs:
     def __len__(self) -> int:
         return len(self.prompts)
 
-    def select(self, index) -> "PreferencePairs":
+    def select(self, index) -> PreferencePairs:
         """The pairs at positions ``index`` (an array of integers), in that order."""
         index = [int(i) for i in index]
         return PreferencePairs([self.prompts[i] for i in index], [self.chosen[i] for i in index],

@@ -50,7 +50,7 @@ class _Summary:
 
     def __iter__(self) -> Iterator:
         start, n = time.perf_counter(), 0
-        for n, item in enumerate(self.iterable, 1):
+        for n, item in enumerate(self.iterable, 1):  # noqa: B007 - n, the step count, is read after the loop
             yield item
         tail = f" ({self.postfix})" if self.postfix else ""
         print(f"{self.desc}: {n} steps in {time.perf_counter() - start:.1f} s{tail}", flush=True)

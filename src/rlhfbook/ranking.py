@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 from .progress import track
-
 from .rollout import Rollout, encode_prompts, sequence_logprob
 
 BETAS: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0, 10.0)  # the paper's beta grid for R*
@@ -92,7 +91,7 @@ class PairLogprobs:
     """``log pi(y_w|x)``, ``log pi(y_l|x)`` of a set of pairs and their token counts."""
 
     w: np.ndarray
-    l: np.ndarray  # noqa: E741  (y_l, the paper's name)
+    l: np.ndarray  # y_l, the paper's name
     nw: np.ndarray
     nl: np.ndarray
 

@@ -49,7 +49,7 @@ class Sandbox:
 
     @classmethod
     def build(cls, rng: np.random.Generator, *, vocab: int = 16, nuisance: float = 0.0,
-              utility_scale: float = 0.5, **kwargs) -> "Sandbox":
+              utility_scale: float = 0.5, **kwargs) -> Sandbox:
         return cls(rng.normal(0, 1, vocab), rng.normal(0, utility_scale, vocab), nuisance, **kwargs)
 
     def sample_pairs(self, n: int, rng: np.random.Generator) -> Pairs:
@@ -64,8 +64,11 @@ class Sandbox:
         reward = counts @ self.utility
         k = rng.binomial(self.n_raters, 1 / (1 + np.exp(-(reward[0] - reward[1]))))
         first = 2 * k > self.n_raters
-        pick = lambda a: (np.where(first[:, None] if a.ndim == 3 else first, a[0], a[1]),  # noqa: E731
-                          np.where(first[:, None] if a.ndim == 3 else first, a[1], a[0]))
+
+        def pick(a):  # (the majority's answer, the other one) of every pair
+            won = first[:, None] if a.ndim == 3 else first
+            return np.where(won, a[0], a[1]), np.where(won, a[1], a[0])
+
         (cw, cl), (zw, zl) = pick(counts), pick(z)
         alpha = np.where(first, k, self.n_raters - k) / self.n_raters
         return Pairs(cw, cl, zw, zl, alpha)

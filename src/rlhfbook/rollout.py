@@ -34,7 +34,7 @@ class Rollout:
     def __len__(self) -> int:
         return len(self.prompts)
 
-    def select(self, index: torch.Tensor | list[int]) -> "Rollout":
+    def select(self, index: torch.Tensor | list[int]) -> Rollout:
         """The rows ``index`` of every field (texts and tensors stay aligned)."""
         index = torch.as_tensor(index, dtype=torch.long)
         out = {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from ..progress import track
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
+
+from ..progress import track
 
 
 def demonstration_batch(task, tokenizer: PreTrainedTokenizerFast, n: int, rng: np.random.Generator):
