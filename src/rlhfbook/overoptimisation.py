@@ -162,7 +162,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import rollout
+    from . import env, rollout
 
     task, policy, tok, proxy_fn = _setup(run)
     trace: list[dict[str, float]] = []
@@ -178,7 +178,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     on_gpu = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(output_dir=out, report_to="none", save_strategy="no", use_cpu=not on_gpu,
-                          bf16=on_gpu and torch.cuda.is_bf16_supported(), activation_checkpointing=False,
+                          activation_checkpointing=False, **env.trainer_precision(),
                           seed=run.seed, disable_tqdm=True, logging_steps=10, **settings)
         prompts = Dataset.from_dict({"prompt": task.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))})
         trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args, train_dataset=prompts,
