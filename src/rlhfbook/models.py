@@ -130,11 +130,25 @@ def load_tokenizer(name_or_path: str | Path):
     """The tokenizer of a folder or hub id, left-padded, with a PAD distinct from EOS."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(check_local_or_online(name_or_path))
+    name = check_local_or_online(name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(name)
     tokenizer.padding_side = "left"
-    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+    # Qwen pads with <|endoftext|>, one of its end tokens: a pad that ends responses would make
+    # padding look like EOS, so the pad must be a token of its own.
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id in {tokenizer.eos_token_id, *_end_ids(name)}:
         tokenizer.add_special_tokens({"pad_token": "<pad>"})
     return tokenizer
+
+
+def _end_ids(name: str) -> list[int]:
+    """The end tokens in a model's generation config (``[]`` when it has none)."""
+    from transformers import GenerationConfig
+
+    try:
+        value = GenerationConfig.from_pretrained(name).eos_token_id
+    except (OSError, ValueError):
+        return []
+    return [] if value is None else [value] if isinstance(value, int) else list(value)
 
 
 def _dtype_kwargs(dtype, trainable: bool) -> dict:
