@@ -68,10 +68,13 @@ dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ pr
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("02_dpo_ranking", profile, model_name=model_name, dataset=dataset)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
 env.seed_everything(seed, threads=1)

@@ -61,11 +61,14 @@ dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; Non
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("03_pf_ppo", profile, model_name=model_name, reward_model_name=reward_model_name,
                      dataset=dataset)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 env.seed_everything(seed)
 env.quiet()
 results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name,
@@ -177,7 +180,8 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 def sample_groups(policy, prompts, sample_seed):
     """N samples per prompt: the rollout (rows of a prompt adjacent)."""
     torch.manual_seed(sample_seed)
-    return rollout.generate(policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens)
+    return rollout.generate(policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens,
+                            chunk_size=P.chunk_size)
 
 
 t0 = time.perf_counter()
@@ -372,7 +376,7 @@ display.show_source(pf_ppo.run_method)
 # %%
 ppo_config = dict(iterations=P.iterations, prompts_per_iteration=P.prompts_per_iteration,
                   max_new_tokens=P.max_new_tokens, lr=P.lr, critic_lr=P.critic_lr, kl_coef=P.kl_coef,
-                  critic_warmup=P.critic_warmup, epochs=P.epochs)
+                  critic_warmup=P.critic_warmup, epochs=P.epochs, chunk_size=P.chunk_size)
 run_specs = [dict(method=m, seed=s, sft_path=sft_path, rm_path=rm_paths[VERIFY], task=task, eval_task=eval_task,
                   execution=True, no_eos_score=floors[VERIFY], n_samples=N, config=ppo_config,
                   eval_prompts=eval_prompts, eval_samples=P.eval_samples) for s in seeds for m in P.methods]

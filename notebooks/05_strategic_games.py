@@ -62,10 +62,13 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("05_strategic_games", profile, model_name=model_name, endpoint=endpoint)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 env.seed_everything(seed)
 env.quiet()
 results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name, endpoint=endpoint))
