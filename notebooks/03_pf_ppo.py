@@ -498,7 +498,7 @@ results.check(
     claim="PPO against the reward model raises held-out pass@1 above the SFT policy's (every PPO variant does in Table 2)",
     paper="HumanEval pass@1: SFT 74.2, PPO-M 80.2",
     per_seed={s: float(v) for s, v in zip(seeds, (passed["PPO-M"] - sft_pass).mean(1))},
-    value=gain_m / se_m, threshold=2.0, direction=">=",
+    value=pf_ppo.z_value(gain_m, se_m), threshold=2.0, direction=">=",
     rule="per seed: PPO-M's pass@1 minus the SFT policy's on the same held-out prompts; decisive: the mean gain "
          "over its standard error (paired over prompts, combined with the spread over seeds)",
     ours={"SFT pass@1": float(sft_pass.mean()), "PPO-M pass@1": float(passed["PPO-M"].mean()),
@@ -611,7 +611,7 @@ Markdown("\n".join([
     f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
     f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
     f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
-    f"{mean_pass['PPO-M']:.3f} ({gain_m / se_m:.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
+    f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
     "PF-PPO reaches " + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
     + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
     f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
