@@ -134,3 +134,12 @@ def test_local_hh_rlhf_and_mbpp_files_are_read_by_the_chapters_loaders(tmp_path)
     problems = code_tasks.load_problems(standin.write_mbpp(tmp_path / "mbpp.jsonl", n=4))
     task = code_tasks.UnitTestTask(problems)
     assert len(task.prompts) == 4 and task.gold_reward(task.prompts[0], problems[0]["code"]) == 1.0
+
+
+def test_preference_pairs_are_scored_as_written_without_the_chat_template(policy):
+    from rlhfbook import ranking
+
+    model, tok = policy
+    r = ranking.encode_responses(tok, ["\n\nHuman: hi\n\nAssistant:"], [" hello"])
+    assert tok.decode(r.query_ids[0], skip_special_tokens=True) == "\n\nHuman: hi\n\nAssistant:"
+    assert "<|im_start|>" not in tok.decode(r.query_ids[0])

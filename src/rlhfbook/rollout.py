@@ -63,21 +63,24 @@ class Rollout:
         return self.response_mask.sum(1)
 
 
-def format_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str]) -> list[str]:
+def format_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], chat: bool | None = None) -> list[str]:
     """Each prompt as the text the model is conditioned on: a user turn of the tokenizer's chat
-    template with the assistant's turn opened, or the prompt itself without a template."""
-    if not getattr(tokenizer, "chat_template", None):
+    template with the assistant's turn opened, or the prompt itself without a template
+    (``chat=None``: the template when there is one; ``chat=False``: never)."""
+    if chat is False or not getattr(tokenizer, "chat_template", None):
         return list(prompts)
     return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
                                           add_generation_prompt=True) for p in prompts]
 
 
-def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompts: list[str], chat: bool | None = None,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded ids and attention mask of the prompts, in the chat template if the tokenizer has
-    one (:func:`format_prompts`; the template writes its own special tokens, none are added)."""
+    one and ``chat`` is not False (:func:`format_prompts`; the template writes its own special
+    tokens, none are added)."""
     if tokenizer.padding_side != "left":
         raise ValueError("generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')")
-    enc = tokenizer(format_prompts(tokenizer, prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(format_prompts(tokenizer, prompts, chat), return_tensors="pt", padding=True, add_special_tokens=False)
     return enc["input_ids"], enc["attention_mask"]
 
 
