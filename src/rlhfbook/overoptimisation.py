@@ -165,10 +165,11 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from . import env, rollout
 
     task, policy, tok, proxy_fn = _setup(run)
+    end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
     trace: list[dict[str, float]] = []
 
     def reward(prompts, completions, completion_ids, **_):
-        r = rollout.rollout_from_ids(tok, prompts, completion_ids)
+        r = rollout.rollout_from_ids(tok, prompts, completion_ids, eos_ids=end_ids)
         proxy, gold = proxy_fn(r), rollout.gold_scores(task, r, no_eos_score=NO_EOS_SCORE)
         trace.append({"samples": len(prompts), "proxy_reward": proxy.mean().item(), "gold_reward": gold.mean().item()})
         return proxy.tolist()
