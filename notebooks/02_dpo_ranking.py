@@ -60,8 +60,12 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    from importlib.metadata import distributions
+    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    colab.report_install(before, imported)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | gpu
@@ -71,10 +75,13 @@ dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ pr
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("02_dpo_ranking", profile, model_name=model_name, dataset=dataset)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
 env.seed_everything(seed, threads=1)

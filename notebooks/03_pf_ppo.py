@@ -52,8 +52,12 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    from importlib.metadata import distributions
+    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    colab.report_install(before, imported)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | gpu
@@ -64,11 +68,14 @@ dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; Non
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("03_pf_ppo", profile, model_name=model_name, reward_model_name=reward_model_name,
                      dataset=dataset)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 env.seed_everything(seed)
 env.quiet()
 results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name,
@@ -180,7 +187,8 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 def sample_groups(policy, prompts, sample_seed):
     """N samples per prompt: the rollout (rows of a prompt adjacent)."""
     torch.manual_seed(sample_seed)
-    return rollout.generate(policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens)
+    return rollout.generate(policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens,
+                            chunk_size=P.chunk_size)
 
 
 t0 = time.perf_counter()
@@ -375,7 +383,7 @@ display.show_source(pf_ppo.run_method)
 # %%
 ppo_config = dict(iterations=P.iterations, prompts_per_iteration=P.prompts_per_iteration,
                   max_new_tokens=P.max_new_tokens, lr=P.lr, critic_lr=P.critic_lr, kl_coef=P.kl_coef,
-                  critic_warmup=P.critic_warmup, epochs=P.epochs)
+                  critic_warmup=P.critic_warmup, epochs=P.epochs, chunk_size=P.chunk_size)
 run_specs = [dict(method=m, seed=s, sft_path=sft_path, rm_path=rm_paths[VERIFY], task=task, eval_task=eval_task,
                   execution=True, no_eos_score=floors[VERIFY], n_samples=N, config=ppo_config,
                   eval_prompts=eval_prompts, eval_samples=P.eval_samples) for s in seeds for m in P.methods]
@@ -493,7 +501,7 @@ results.check(
     claim="PPO against the reward model raises held-out pass@1 above the SFT policy's (every PPO variant does in Table 2)",
     paper="HumanEval pass@1: SFT 74.2, PPO-M 80.2",
     per_seed={s: float(v) for s, v in zip(seeds, (passed["PPO-M"] - sft_pass).mean(1))},
-    value=gain_m / se_m, threshold=2.0, direction=">=",
+    value=pf_ppo.z_value(gain_m, se_m), threshold=2.0, direction=">=",
     rule="per seed: PPO-M's pass@1 minus the SFT policy's on the same held-out prompts; decisive: the mean gain "
          "over its standard error (paired over prompts, combined with the spread over seeds)",
     ours={"SFT pass@1": float(sft_pass.mean()), "PPO-M pass@1": float(passed["PPO-M"].mean()),
@@ -606,7 +614,7 @@ Markdown("\n".join([
     f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
     f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
     f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
-    f"{mean_pass['PPO-M']:.3f} ({gain_m / se_m:.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
+    f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
     "PF-PPO reaches " + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
     + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
     f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "

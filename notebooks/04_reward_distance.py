@@ -48,8 +48,12 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    from importlib.metadata import distributions
+    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    colab.report_install(before, imported)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | gpu

@@ -54,8 +54,12 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    from importlib.metadata import distributions
+    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    colab.report_install(before, imported)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | gpu
@@ -65,10 +69,13 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 
 # %%
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
+from rlhfbook import display, env, models, profiles
 from rlhfbook.results import Results
 
 P = profiles.resolve("05_strategic_games", profile, model_name=model_name, endpoint=endpoint)
+# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
+# the gpu profile turns the hub on. A missing one stops here with one line.
+models.resolve_external(P)
 env.seed_everything(seed)
 env.quiet()
 results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name, endpoint=endpoint))

@@ -159,3 +159,35 @@ def test_the_book_hides_injected_parameters_and_shows_the_runtime_of_the_build()
     assert "remove-cell" in out["cells"][0]["metadata"]["tags"]
     (table,) = out["cells"][1]["outputs"]
     assert "old" not in table["data"]["text/html"] and "2.0" in table["data"]["text/html"]
+
+
+def test_a_gpu_kernel_has_the_hub_on_and_a_missing_model_stops_it_with_one_line(tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+
+    monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("_RLHFBOOK_SET_HF_HUB_OFFLINE", raising=False)
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import os\nimport rlhfbook\nfrom rlhfbook import models, profiles\n"
+        'P = profiles.resolve("02_dpo_ranking", profile)\n'
+        "models.resolve_external(P, fetch=False)\n"
+        "import huggingface_hub.constants\n"
+        'assert "HF_HUB_OFFLINE" not in os.environ and not huggingface_hub.constants.HF_HUB_OFFLINE'),
+        nbformat.v4.new_code_cell('os.environ["RLHFBOOK_ONLINE"] = "0"  # a GPU machine without network\n'
+                                  'models.resolve_external(profiles.resolve("02_dpo_ranking", profile))'),
+        nbformat.v4.new_code_cell("reached = True")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(str(src), str(out), parameters={"profile": "gpu"}, progress_bar=False,
+                                   kernel_name="python3")
+    cells = nbformat.read(out, 4).cells
+    error = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert len(error) == 1 and len(error[0]["traceback"]) == 1
+    assert error[0]["traceback"][0].startswith("ModelUnavailable: could not fetch model 'gpt2': it is not a local "
+                                               "folder and the Hugging Face hub is offline here")

@@ -151,3 +151,11 @@ def test_runs_side_by_side_match_serial_runs_and_count_the_filtered_passes(tiny)
     assert bw["log"][-1]["critic_backward_samples"] == 0.4 * m["log"][-1]["critic_backward_samples"]
     with pytest.raises(ValueError, match="unknown method 'PPO-X'"):
         pf_ppo.run_method(_spec(tiny, "PPO-X"))
+
+
+def test_z_value_is_defined_when_nothing_varies():
+    from rlhfbook.pf_ppo import z_value
+
+    assert z_value(0.2, 0.1) == pytest.approx(2.0)
+    assert z_value(0.0, 0.0) == 0.0  # a policy that passes no test before or after
+    assert z_value(0.1, 0.0) == float("inf") and z_value(-0.1, 0.0) == float("-inf")

@@ -4,6 +4,12 @@ Importing the package switches the Hugging Face hub to offline mode (``HF_HUB_OF
 unless the reader opts in with ``RLHFBOOK_ONLINE=1`` or runs on Colab: the book's default
 ``cpu`` profile never downloads anything, and an accidental hub lookup fails at once
 instead of after a minute of DNS retries. Import ``rlhfbook`` before ``transformers``.
+
+The ``gpu`` profile has hub access on by default: a chapter's first cell calls
+:func:`rlhfbook.models.resolve_external` with its profile, which records the profile in
+``RLHFBOOK_PROFILE`` and turns the hub on for ``gpu`` (:func:`set_hub_access`; the hub
+libraries are not imported yet at that point, and their offline flags are updated if they
+are). ``RLHFBOOK_ONLINE=0`` keeps every profile offline (a GPU machine without network).
 """
 
 import os
@@ -13,13 +19,49 @@ import warnings
 __version__ = "0.1.0"
 
 
-def online() -> bool:
-    """True when hub downloads are allowed (``RLHFBOOK_ONLINE=1`` or running on Colab)."""
-    return os.environ.get("RLHFBOOK_ONLINE") == "1" or "google.colab" in sys.modules
+# Profiles whose hub access is on by default (smoke and cpu never download anything).
+ONLINE_PROFILES = ("gpu",)
 
 
-if not online():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def online(profile: str | None = None) -> bool:
+    """True when hub downloads are allowed.
+
+    ``RLHFBOOK_ONLINE=1`` allows and ``RLHFBOOK_ONLINE=0`` forbids them everywhere; otherwise
+    they are allowed on Colab and in the ``gpu`` profile (``profile``, else the chapter's
+    profile recorded in ``RLHFBOOK_PROFILE``).
+    """
+    flag = os.environ.get("RLHFBOOK_ONLINE")
+    if flag in ("0", "1"):
+        return flag == "1"
+    profile = profile or os.environ.get("RLHFBOOK_PROFILE")
+    return "google.colab" in sys.modules or profile in ONLINE_PROFILES
+
+
+_WE_SET_OFFLINE = "_RLHFBOOK_SET_HF_HUB_OFFLINE"  # marks an HF_HUB_OFFLINE this package set
+
+
+def set_hub_access(allowed: bool) -> None:
+    """Turn hub downloads on or off for this process (and the workers it starts).
+
+    Sets ``HF_HUB_OFFLINE`` (only ever removing a value this package set, never the user's own)
+    and, when ``huggingface_hub`` or ``datasets`` are already imported, their offline flags,
+    which they otherwise read once at import time.
+    """
+    if allowed:
+        if os.environ.pop(_WE_SET_OFFLINE, None) is not None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+    elif "HF_HUB_OFFLINE" not in os.environ:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ[_WE_SET_OFFLINE] = "1"
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    if "huggingface_hub.constants" in sys.modules:
+        sys.modules["huggingface_hub.constants"].HF_HUB_OFFLINE = offline
+    if "datasets.config" in sys.modules:
+        config = sys.modules["datasets.config"]
+        config.HF_HUB_OFFLINE = config.HF_DATASETS_OFFLINE = offline
+
+
+set_hub_access(online())
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 # tqdm.auto warns (with its file path) in a kernel without ipywidgets; the book's loops use
 # rlhfbook.progress, which picks a bar or a summary line itself.
@@ -41,7 +83,7 @@ def _one_line_errors() -> None:
     shell = ipython_shell()
     if shell is None:
         return
-    from .profiles import ParameterError
+    from .profiles import ParameterError  # models.ModelUnavailable is one too
 
     def handler(shell, etype, evalue, tb, tb_offset=None):
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])

@@ -176,6 +176,8 @@ def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: i
     os.environ["RLHFBOOK_RESULTS_DIR"] = str(root / "results")
     os.environ["RLHFBOOK_RUNTIMES"] = str(runtimes_path(root))
     os.environ[progress.BATCH_ENV] = "1"
+    # the kernels' hub access follows the profile from their first import of rlhfbook (gpu: on)
+    os.environ["RLHFBOOK_PROFILE"] = profile
     os.environ.setdefault("RLHFBOOK_CACHE", str(root / ".cache" / "rlhfbook"))
     todo, failed, keys = [], [], {}
     for chapter in chapters:

@@ -37,6 +37,9 @@ def load_problems(source: str | Path, split: str = "test") -> list[dict]:
     """
     import datasets
 
+    from .models import check_local_or_online
+
+    source = check_local_or_online(source, "dataset")  # one line: a missing file, or the hub offline
     if str(source).endswith((".json", ".jsonl")):
         rows = datasets.load_dataset("json", data_files=str(source), split="train")
     else:

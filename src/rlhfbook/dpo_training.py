@@ -26,6 +26,7 @@ from datasets.fingerprint import Hasher
 from transformers import TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
+from . import env
 from . import ranking as rk
 
 
@@ -38,14 +39,14 @@ def preference_dataset(prompts: list[str], chosen: list[str], rejected: list[str
 
 def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: float, batch_size: int,
                seed: int, **overrides) -> DPOConfig:
-    """A ``DPOConfig`` that runs on a CPU as well as a GPU (see trl-offline notes): fp32 or
-    bf16 by hardware, no activation checkpointing, no saving or reporting, no progress bars,
+    """A ``DPOConfig`` that runs on a CPU as well as a GPU (see trl-offline notes): fp32, or
+    bf16 (else fp16 with loss scaling) on a GPU, no activation checkpointing, no saving or reporting, no progress bars,
     reference log-likelihoods precomputed once (the reference is the initial policy)."""
     on_gpu = torch.cuda.is_available()
     settings = dict(
         output_dir=output_dir, beta=beta, learning_rate=learning_rate, num_train_epochs=epochs,
         per_device_train_batch_size=batch_size, seed=seed, data_seed=seed, use_cpu=not on_gpu,
-        bf16=on_gpu and torch.cuda.is_bf16_supported(), activation_checkpointing=False,
+        activation_checkpointing=False, **env.trainer_precision(),
         report_to="none", save_strategy="no", logging_steps=10, disable_tqdm=True,
         precompute_ref_log_probs=True, max_length=None, lr_scheduler_type="constant",
         dataloader_num_workers=0, ddp_find_unused_parameters=False,
@@ -240,7 +241,7 @@ def train_dpo(
 
     with tempfile.TemporaryDirectory(prefix="rlhfbook-dpo-") as output_dir:
         args = dpo_config(output_dir, beta=beta, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
-                          seed=seed, precompute_ref_batch_size=eval_batch, bf16=False)
+                          seed=seed, precompute_ref_batch_size=eval_batch, bf16=False, fp16=False)
         trainer = GammaDPOTrainer(model=model, args=args, gamma=gamma, processing_class=tokenizer,
                                   train_dataset=preference_dataset(train.prompts, train.chosen, train.rejected),
                                   callbacks=[EveryKSteps(eval_every, record)])

@@ -48,6 +48,51 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtype:
+    """The dtype the book loads a model's weights in on ``device`` (and TF32 on, on CUDA).
+
+    =============================  ==============  ===============
+    device                         sampled/scored  trained
+    =============================  ==============  ===============
+    CPU                            float32         float32
+    CUDA with bf16 (A100, H100)    bfloat16        float32 (TF32)
+    CUDA without bf16 (T4, V100)   float16         float32 (TF32)
+    =============================  ==============  ===============
+
+    CPU half precision is slow and the smoke/cpu numbers are fp32. A model that is only sampled
+    or scored (a game player, a frozen reward model) halves its memory in bf16, or fp16 where
+    the GPU has no bf16. Weights that are *trained* stay fp32: AdamW steps of 1e-6 vanish in
+    bf16's 8-bit mantissa, and fp16 weights cannot be trained without loss scaling; the TRL
+    trainers get mixed precision (bf16, else fp16 autocast with a dynamic loss scaler) from
+    :func:`trainer_precision`, the book's own PPO runs fp32 with TF32 matmuls.
+    """
+    import torch
+
+    device = torch.device(device)
+    if device.type != "cuda":
+        return torch.float32
+    torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls and convolutions (Ampere and later)
+    torch.backends.cudnn.allow_tf32 = True
+    if trainable:
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def trainer_precision() -> dict[str, bool]:
+    """``bf16`` / ``fp16`` flags of a transformers/TRL trainer config for this machine.
+
+    bf16 where the GPU supports it, else fp16 mixed precision (fp32 weights, fp16 autocast, a
+    dynamic loss scaler: what ``fp16=True`` does in ``Trainer``), and neither on a CPU.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    if cuda:
+        dtype_for("cuda")  # TF32 on
+    return {"bf16": bf16, "fp16": cuda and not bf16}
+
+
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
     import datasets  # tqdm's "IProgress not found" warning is filtered on importing rlhfbook

@@ -162,13 +162,14 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import rollout
+    from . import env, rollout
 
     task, policy, tok, proxy_fn = _setup(run)
+    end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
     trace: list[dict[str, float]] = []
 
     def reward(prompts, completions, completion_ids, **_):
-        r = rollout.rollout_from_ids(tok, prompts, completion_ids)
+        r = rollout.rollout_from_ids(tok, prompts, completion_ids, eos_ids=end_ids)
         proxy, gold = proxy_fn(r), rollout.gold_scores(task, r, no_eos_score=NO_EOS_SCORE)
         trace.append({"samples": len(prompts), "proxy_reward": proxy.mean().item(), "gold_reward": gold.mean().item()})
         return proxy.tolist()
@@ -178,7 +179,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     on_gpu = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(output_dir=out, report_to="none", save_strategy="no", use_cpu=not on_gpu,
-                          bf16=on_gpu and torch.cuda.is_bf16_supported(), activation_checkpointing=False,
+                          activation_checkpointing=False, **env.trainer_precision(),
                           seed=run.seed, disable_tqdm=True, logging_steps=10, **settings)
         prompts = Dataset.from_dict({"prompt": task.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))})
         trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args, train_dataset=prompts,

@@ -203,3 +203,11 @@ def pass_rate_z(passed: np.ndarray, baseline: np.ndarray) -> tuple[float, float]
     var_seeds = per_seed.var(ddof=1) / len(per_seed) if len(per_seed) > 1 else 0.0
     return float(d.mean()), float(np.sqrt(per_prompt.var(ddof=1) / len(per_prompt) + var_seeds))
 
+
+def z_value(gain: float, se: float) -> float:
+    """``gain / se``, defined when nothing varies: 0 for no gain (e.g. a policy that passes no
+    test before or after, as a random-weight stand-in model does), +-inf for a gain without spread."""
+    if se > 0:
+        return gain / se
+    return 0.0 if gain == 0 else float(np.copysign(np.inf, gain))
+

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .progress import track
-from .rollout import Rollout, forward_logits, forward_values, generate, token_logprobs
+from .rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
 
 # --- masked statistics -----------------------------------------------------------------
 
@@ -199,6 +199,9 @@ class PPOConfig:
     critic_warmup: int = 5  # first iterations update only the critic
     grad_clip: float | None = 1.0  # global gradient-norm clipping
     ptx_coef: float = 0.0  # PPO-ptx: weight of the SFT language-model loss
+    # rows per generate call and per reference log-prob pass (None: the whole batch); the update's
+    # own memory is set by ``minibatches``
+    chunk_size: int | None = None
 
     def __post_init__(self) -> None:
         n = self.prompts_per_iteration * self.group_size
@@ -286,13 +289,13 @@ def make_batch(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tenso
     first = first_pass(policy, critic, rollout, train_policy) if cfg.minibatches == 1 else None
     with torch.no_grad():
         if first is None:
-            logits, values = forward_logits(policy, rollout), forward_values(critic, rollout)
+            old_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.chunk_size).cpu()
+            values = forward_values(critic, rollout)
         else:  # back from the epoch's order to the rollout's
             inverse = torch.argsort(first.order)
             logits, values = first.logits.detach()[inverse], first.values.detach()[inverse]
-        ref_logits = forward_logits(ref_policy, rollout)
-    old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
-    ref_logp = token_logprobs(ref_logits, rollout.response_ids, cfg.temperature).cpu()
+            old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
+        ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.chunk_size).cpu()
     old_values = values.float().cpu() * mask
     rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
     advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
@@ -402,7 +405,7 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
         prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]
         rollout = generate(policy, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
-                           temperature=cfg.temperature)
+                           temperature=cfg.temperature, chunk_size=cfg.chunk_size)
         gen_s = time.perf_counter() - start
         scores = reward_fn(rollout).float()
         row = {"iteration": it, "proxy_reward": scores.mean().item(),

@@ -59,11 +59,9 @@ def _rows(source: str, split: str) -> list[dict]:
         if not isinstance(rows, list):
             raise ValueError(f"{source}: a .json dataset must hold a list of rows")
         return rows
-    from . import online
+    from .models import check_local_or_online
 
-    if not online():
-        raise ValueError(f"dataset {source!r} is not a local file and the hub is offline here "
-                         "(set RLHFBOOK_ONLINE=1 before importing rlhfbook to allow downloads)")
+    check_local_or_online(source, "dataset")  # one line: a missing file, or the hub offline
     from datasets import load_dataset
 
     return list(load_dataset(source, split=split))

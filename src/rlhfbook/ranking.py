@@ -49,7 +49,9 @@ def encode_responses(
     if max_prompt_tokens is not None:
         cut = [tokenizer(p, add_special_tokens=False)["input_ids"][-max_prompt_tokens:] for p in prompts]
         prompts = [tokenizer.decode(ids) for ids in cut]
-    query_ids, query_mask = encode_prompts(tokenizer, list(prompts))
+    # Plain text, no chat template: preference pairs are scored as written (HH-RLHF transcripts
+    # carry their own "Human:"/"Assistant:" turns), as TRL scores standard-format pairs.
+    query_ids, query_mask = encode_prompts(tokenizer, list(prompts), chat=False)
     rows = []
     for r in responses:
         ids = tokenizer(r, add_special_tokens=False)["input_ids"][:max_response_tokens]

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import load_reward_model
+from . import env
+from .models import fit_embeddings, load_reward_model
 from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
 
 
@@ -53,12 +54,16 @@ def load_pairs(source: str | Path | list[dict[str, str]]):
     """
     import datasets
 
+    from .models import check_local_or_online
+
     if isinstance(source, list):
         ds = datasets.Dataset.from_list(source)
-    elif str(source).endswith((".json", ".jsonl")):
-        ds = datasets.load_dataset("json", data_files=str(source), split="train")
     else:
-        ds = datasets.load_dataset(str(source), split="train")
+        source = check_local_or_online(source, "dataset")  # one line: a missing file, or the hub offline
+        if source.endswith((".json", ".jsonl")):
+            ds = datasets.load_dataset("json", data_files=source, split="train")
+        else:
+            ds = datasets.load_dataset(source, split="train")
     missing = {"chosen", "rejected"} - set(ds.column_names)
     if missing:
         raise ValueError(f"preference data needs columns 'chosen' and 'rejected'; missing {sorted(missing)}")
@@ -80,11 +85,14 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
     args = RewardConfig(
         output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
         lr_scheduler_type="cosine", warmup_steps=0, logging_steps=logging_steps or max(1, steps // 10), report_to="none",
-        save_strategy="no", use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        save_strategy="no", use_cpu=not on_gpu, **env.trainer_precision(),
         activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
         dataloader_num_workers=0, ddp_find_unused_parameters=False,
     )
     trainer = RewardTrainer(model=str(base), args=args, train_dataset=load_pairs(pairs), processing_class=tokenizer)
+    # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
+    # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
+    fit_embeddings(trainer.model, tokenizer)
     trainer.remove_callback(transformers.PrinterCallback)
     trainer.train()
     trainer.model.config.pad_token_id = tokenizer.pad_token_id
@@ -104,7 +112,7 @@ def proxy_reward(rm_path: str | Path, tokenizer, device: torch.device | str = "c
     in place of the response (e.g. :func:`rlhfbook.code_tasks.with_execution`: the program and what it
     does on the prompt's examples); the policy's own text is unchanged.
     """
-    rm, _ = load_reward_model(rm_path, tokenizer)
+    rm, _ = load_reward_model(rm_path, tokenizer, sample_only=True)
     rm.to(device).requires_grad_(False)
 
     @torch.no_grad()

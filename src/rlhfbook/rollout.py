@@ -4,10 +4,24 @@ Shared by every chapter that samples from a language model. Two functions must a
 PPO to be correct: :func:`generate` samples a batch, :func:`token_logprobs` recomputes the
 log-probability of each sampled token with the *same* padding, positions and temperature,
 so that the probability ratio of a fresh policy against its own rollout is exactly 1.
+
+What a hub instruct model needs, and the toy world's tokenizers leave unchanged:
+
+* **chat template**: a tokenizer that has one gets each prompt as one user turn of its chat
+  template, with the assistant's turn opened (:func:`format_prompts`); ``Rollout.prompts``
+  keeps the raw prompts (tasks look their answers up by them), ``query_ids`` hold the template;
+* **every end token**: instruct models stop on one of several tokens (Qwen: ``<|im_end|>`` or
+  ``<|endoftext|>``; Llama 3: ``<|eot_id|>`` or ``<|end_of_text|>``), listed in
+  ``generation_config.eos_token_id``; :func:`end_token_ids` collects them with the tokenizer's,
+  generation stops on any, and a response has EOS if it ends with any;
+* **chunks**: ``chunk_size`` rows at a time for generation and for log-probs
+  (:func:`response_logprobs`), so that a large batch fits a small GPU; ``None`` (the default)
+  is one batch, as in the smoke and cpu profiles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import torch
@@ -49,17 +63,44 @@ class Rollout:
         return self.response_mask.sum(1)
 
 
-def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-padded prompt ids and attention mask (no special tokens added)."""
+def format_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], chat: bool | None = None) -> list[str]:
+    """Each prompt as the text the model is conditioned on: a user turn of the tokenizer's chat
+    template with the assistant's turn opened, or the prompt itself without a template
+    (``chat=None``: the template when there is one; ``chat=False``: never)."""
+    if chat is False or not getattr(tokenizer, "chat_template", None):
+        return list(prompts)
+    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                          add_generation_prompt=True) for p in prompts]
+
+
+def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompts: list[str], chat: bool | None = None,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded ids and attention mask of the prompts, in the chat template if the tokenizer has
+    one and ``chat`` is not False (:func:`format_prompts`; the template writes its own special
+    tokens, none are added)."""
     if tokenizer.padding_side != "left":
         raise ValueError("generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')")
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(format_prompts(tokenizer, prompts, chat), return_tensors="pt", padding=True, add_special_tokens=False)
     return enc["input_ids"], enc["attention_mask"]
 
 
-def response_mask_from_ids(response_ids: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mask of tokens up to and including the first EOS, and whether an EOS occurred."""
-    is_eos = response_ids == eos_id
+def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | None = None) -> list[int]:
+    """Every token that ends a response: the model's ``generation_config.eos_token_id`` (an id or
+    a list) and the tokenizer's EOS, in that order, without repeats and never the pad token."""
+    ids: list[int] = []
+    config = getattr(model, "generation_config", None)
+    for value in (getattr(config, "eos_token_id", None), tokenizer.eos_token_id):
+        if value is None:
+            continue
+        for i in [value] if isinstance(value, int) else list(value):
+            if i not in ids and i != tokenizer.pad_token_id:
+                ids.append(int(i))
+    return ids
+
+
+def response_mask_from_ids(response_ids: torch.Tensor, eos_id: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask of tokens up to and including the first end token (any of ``eos_id``), and whether one occurred."""
+    is_eos = torch.isin(response_ids, torch.as_tensor(eos_id, dtype=response_ids.dtype).reshape(-1))
     has_eos = is_eos.any(1)
     after_eos = (is_eos.cumsum(1) - is_eos.long()) > 0  # strictly after the first EOS
     return (~after_eos).long(), has_eos
@@ -68,34 +109,48 @@ def response_mask_from_ids(response_ids: torch.Tensor, eos_id: int) -> tuple[tor
 @torch.no_grad()
 def generate(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str], *,
-    max_new_tokens: int, temperature: float = 1.0, greedy: bool = False,
+    max_new_tokens: int, temperature: float = 1.0, greedy: bool = False, chunk_size: int | None = None,
 ) -> Rollout:
-    """Sample one response per prompt (repeat a prompt in ``prompts`` for several samples)."""
+    """Sample one response per prompt (repeat a prompt in ``prompts`` for several samples).
+
+    Generation stops on any of :func:`end_token_ids`; ``chunk_size`` prompts are generated at a
+    time (all of them by default). The prompts are encoded together, so every chunk has the
+    batch's left padding and the chunks' responses are padded to the longest.
+    """
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
     kwargs = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
-    out = model.generate(
-        input_ids=query_ids.to(device), attention_mask=query_mask.to(device),
-        max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, **kwargs,
-    ).cpu()
-    response_ids = out[:, query_ids.shape[1]:]
-    mask, has_eos = response_mask_from_ids(response_ids, tokenizer.eos_token_id)
+    eos = end_token_ids(tokenizer, model)
+    step = max(1, chunk_size or len(prompts))
+    chunks = []
+    for start in range(0, len(prompts), step):
+        out = model.generate(
+            input_ids=query_ids[start:start + step].to(device), attention_mask=query_mask[start:start + step].to(device),
+            max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=eos[0] if len(eos) == 1 else eos, **kwargs,
+        ).cpu()
+        chunks.append(out[:, query_ids.shape[1]:])
+    width = max(c.shape[1] for c in chunks)  # a chunk stops early only once all its rows ended
+    response_ids = torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=tokenizer.pad_token_id)
+                              for c in chunks])
+    mask, has_eos = response_mask_from_ids(response_ids, eos)
     response_ids = response_ids.masked_fill(mask == 0, tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(response_ids, skip_special_tokens=True)
     return Rollout(list(prompts), texts, query_ids, query_mask, response_ids, mask, has_eos)
 
 
-def rollout_from_ids(tokenizer: PreTrainedTokenizerBase, prompts: list[str], response_ids: list[list[int]]) -> Rollout:
+def rollout_from_ids(tokenizer: PreTrainedTokenizerBase, prompts: list[str], response_ids: list[list[int]],
+                     eos_ids: Sequence[int] | None = None) -> Rollout:
     """A :class:`Rollout` of responses sampled elsewhere (e.g. by TRL's GRPOTrainer), given as
-    token-id lists; each is cut after its first EOS and padded like :func:`generate`'s."""
+    token-id lists; each is cut after its first end token (``eos_ids``, default the tokenizer's
+    EOS; pass :func:`end_token_ids` of the model) and padded like :func:`generate`'s."""
     if len(prompts) != len(response_ids):
         raise ValueError(f"{len(prompts)} prompts but {len(response_ids)} responses")
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     width = max(1, max(map(len, response_ids)))
     padded = torch.tensor([list(r) + [tokenizer.pad_token_id] * (width - len(r)) for r in response_ids])
     padded = padded.masked_fill(padded == tokenizer.pad_token_id, -1)  # pad is never EOS
-    mask, has_eos = response_mask_from_ids(padded, tokenizer.eos_token_id)
+    mask, has_eos = response_mask_from_ids(padded, eos_ids if eos_ids is not None else end_token_ids(tokenizer))
     mask = mask * (padded != -1).long()
     padded = padded.masked_fill(mask == 0, tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(padded, skip_special_tokens=True)
@@ -159,14 +214,27 @@ def reward_model_scores(reward_model: PreTrainedModel, rollout: Rollout, no_eos_
 
 
 def token_logprobs(logits: torch.Tensor, response_ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """log pi(y_t | x, y_<t) of each response token, shape [B, Lr]."""
-    logp = torch.log_softmax(logits / temperature, dim=-1)
+    """log pi(y_t | x, y_<t) of each response token, shape [B, Lr] (in fp32 for half-precision logits)."""
+    logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     return logp.gather(-1, response_ids.to(logits.device).unsqueeze(-1)).squeeze(-1)
 
 
-def sequence_logprob(model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0) -> torch.Tensor:
+def response_logprobs(model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0,
+                      chunk_size: int | None = None) -> torch.Tensor:
+    """:func:`token_logprobs` of the model's forward pass, ``chunk_size`` rows at a time (all by
+    default), shape [B, Lr]: only one chunk's [rows, Lr, V] logits exist at once."""
+    step = max(1, chunk_size or len(rollout))
+    if step >= len(rollout):
+        return token_logprobs(forward_logits(model, rollout), rollout.response_ids, temperature)
+    index = torch.arange(len(rollout))
+    return torch.cat([response_logprobs(model, rollout.select(index[s:s + step]), temperature)
+                      for s in range(0, len(rollout), step)])
+
+
+def sequence_logprob(model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0,
+                     chunk_size: int | None = None) -> torch.Tensor:
     """log pi(y | x) summed over response tokens (EOS included), shape [B]."""
-    lp = token_logprobs(forward_logits(model, rollout), rollout.response_ids, temperature)
+    lp = response_logprobs(model, rollout, temperature, chunk_size)
     return (lp * rollout.response_mask.to(lp.device)).sum(1)
 
 

@@ -211,18 +211,16 @@ class LLMPlayer(Player):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> LLMPlayer:
-        """A hub id or local folder via :func:`rlhfbook.models.load_policy` (bf16 on a GPU).
+        """A hub id or local folder via :func:`rlhfbook.models.load_policy`, in the sampling dtype of
+        :func:`rlhfbook.env.dtype_for` (bf16 on a GPU that has it, else fp16; fp32 on a CPU).
 
-        Hub downloads need ``RLHFBOOK_ONLINE=1`` or Colab.
+        Hub downloads need the ``gpu`` profile, ``RLHFBOOK_ONLINE=1`` or Colab.
         """
-        import torch
-
+        from ..env import device
         from ..models import load_policy
 
-        cuda = torch.cuda.is_available()
-        model, tokenizer = load_policy(name_or_path, dtype="bfloat16" if cuda else None)
-        if cuda:
-            model = model.to("cuda")
+        model, tokenizer = load_policy(name_or_path, sample_only=True)
+        model = model.to(device())
         return cls(model, tokenizer, name=kwargs.pop("name", str(name_or_path).rstrip("/").split("/")[-1]), **kwargs)
 
     def _text(self, turn: Turn) -> str:

@@ -1,0 +1,145 @@
+"""The gpu profile's code paths on a local stand-in for a hub instruct model (CPU, no network).
+
+:mod:`rlhfbook.standin` builds a Qwen2-architecture model whose tokenizer has a chat template,
+two end tokens and no pad token: what Qwen2.5-Instruct, Llama 3 and gpt2 give the book on a GPU.
+"""
+
+import pytest
+import torch
+
+from rlhfbook import code_tasks, models, ppo, preference_data, reward_model, rollout, standin
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return standin.build(tmp_path_factory.mktemp("standin"))
+
+
+@pytest.fixture(scope="module")
+def policy(folder):
+    return models.load_policy(folder)
+
+
+def _favour(model, token_id):
+    """Make the model emit ``token_id`` first, whatever the context (a hook on its LM head)."""
+    bias = torch.zeros(model.get_output_embeddings().weight.shape[0])
+    bias[token_id] = 1e4
+    return model.get_output_embeddings().register_forward_hook(lambda m, i, out: out + bias)
+
+
+def test_the_stand_in_looks_like_a_hub_instruct_model(folder):
+    tok = standin.build_tokenizer()
+    assert tok.pad_token is None and tok.chat_template
+    loaded, _ = models.load_policy(folder)
+    assert loaded.config.model_type == "qwen2"
+    assert loaded.generation_config.eos_token_id == [tok.convert_tokens_to_ids(t)
+                                                     for t in (standin.END_OF_TURN, standin.END_OF_TEXT)]
+
+
+def test_pad_token_is_added_and_the_policy_embeddings_grow(folder, policy):
+    model, tok = policy
+    ends = rollout.end_token_ids(tok, model)
+    assert tok.pad_token_id is not None and tok.pad_token_id not in ends and len(ends) == 2
+    assert model.get_input_embeddings().num_embeddings == len(tok) > tok.pad_token_id
+    ids, mask = rollout.encode_prompts(tok, ["hi", "write a python function please"])
+    assert (ids[0] == tok.pad_token_id).any()  # the short prompt is padded...
+    assert model(input_ids=ids, attention_mask=mask).logits.shape[:2] == ids.shape  # ...and indexes in range
+
+
+def test_a_reward_model_loaded_from_the_stand_in_takes_the_new_pad(folder, policy):
+    _, tok = policy
+    rm, _ = models.load_reward_model(folder, tok)
+    assert rm.get_input_embeddings().num_embeddings == len(tok) and rm.config.pad_token_id == tok.pad_token_id
+    enc = tok(["short", "a much longer text to score here"], return_tensors="pt", padding=True)
+    assert rm(**enc).logits.shape == (2, 1)
+
+
+def test_reward_trainer_from_the_folder_resizes_for_the_new_pad(folder, policy, tmp_path):
+    _, tok = policy
+    pairs = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=8)
+    out, log = reward_model.train_reward_model(folder, tok, pairs, tmp_path / "rm", steps=2, batch_size=4)
+    rm, _ = models.load_reward_model(out, tok)
+    assert rm.get_input_embeddings().num_embeddings == len(tok)
+    assert log and all(torch.isfinite(torch.tensor(r["loss"])) for r in log if "loss" in r)
+
+
+def test_rollouts_use_the_chat_template_and_keep_the_raw_prompts(policy):
+    model, tok = policy
+    torch.manual_seed(0)
+    r = rollout.generate(model, tok, ["hi", "write code"], max_new_tokens=4)
+    assert r.prompts == ["hi", "write code"]
+    queries = tok.batch_decode(r.query_ids, skip_special_tokens=False)
+    assert queries[1] == "<|im_start|>user\nwrite code<|im_end|>\n<|im_start|>assistant\n"
+    assert queries[0].endswith("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
+
+
+@pytest.mark.parametrize("end", [standin.END_OF_TURN, standin.END_OF_TEXT])
+def test_generation_stops_and_detects_eos_on_either_end_token(policy, end):
+    model, tok = policy
+    end_id = tok.convert_tokens_to_ids(end)
+    hook = _favour(model, end_id)
+    try:
+        r = rollout.generate(model, tok, ["hi", "write code"], max_new_tokens=6, greedy=True)
+    finally:
+        hook.remove()
+    assert r.has_eos.all() and (r.lengths == 1).all() and (r.response_ids[:, 0] == end_id).all()
+
+
+def test_responses_from_ids_end_on_either_end_token(policy):
+    model, tok = policy
+    ends = rollout.end_token_ids(tok, model)
+    word = tok("sure", add_special_tokens=False)["input_ids"]
+    r = rollout.rollout_from_ids(tok, ["a", "b", "c"], [word + [ends[0]], word + [ends[1]], word * 3], eos_ids=ends)
+    assert r.has_eos.tolist() == [True, True, False]
+    assert r.lengths.tolist() == [len(word) + 1, len(word) + 1, 3 * len(word)]
+
+
+def test_chunked_log_probs_and_generation_match_one_batch(policy):
+    model, tok = policy
+    torch.manual_seed(0)
+    r = rollout.generate(model, tok, ["hi", "write code", "what is a prime", "thanks", "sort a list"],
+                         max_new_tokens=6)
+    with torch.no_grad():
+        full = rollout.response_logprobs(model, r)
+        for chunk in (1, 2, 4):
+            torch.testing.assert_close(rollout.response_logprobs(model, r, chunk_size=chunk), full,
+                                       atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(rollout.sequence_logprob(model, r, chunk_size=2), rollout.sequence_logprob(model, r),
+                                   atol=1e-4, rtol=1e-5)
+    torch.manual_seed(1)
+    chunked = rollout.generate(model, tok, r.prompts, max_new_tokens=6, chunk_size=2)
+    assert chunked.query_ids.equal(r.query_ids) and chunked.response_ids.shape[0] == 5
+    assert (chunked.response_mask.sum(1) == chunked.lengths).all()
+    assert (chunked.response_ids[chunked.response_mask == 0] == tok.pad_token_id).all()
+
+
+def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
+    policy, tok = models.load_policy(folder)
+    ref, _ = models.load_policy(folder, frozen=True)
+    critic, _ = models.load_reward_model(folder, tok)
+    before = [p.detach().clone() for p in policy.parameters()]
+    cfg = ppo.PPOConfig(iterations=2, critic_warmup=1, prompts_per_iteration=2, group_size=2, max_new_tokens=6,
+                        epochs=1, chunk_size=3, lr=1e-3)
+    log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["hi", "write code"][:n], lambda r: r.lengths.float(),
+                    cfg, seed=0, progress=False)
+    assert len(log) == 2 and all(torch.isfinite(torch.tensor(row["proxy_reward"])) for row in log)
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))  # the PPO step moved the policy
+
+
+def test_local_hh_rlhf_and_mbpp_files_are_read_by_the_chapters_loaders(tmp_path):
+    hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=6)
+    pairs = preference_data.load_pairs(str(hh))
+    assert len(pairs) == 6 and pairs.prompts[0].endswith("\n\nAssistant:") and pairs.rejected[0] == " No."
+    assert set(reward_model.load_pairs(hh).column_names) == {"chosen", "rejected"}
+    problems = code_tasks.load_problems(standin.write_mbpp(tmp_path / "mbpp.jsonl", n=4))
+    task = code_tasks.UnitTestTask(problems)
+    assert len(task.prompts) == 4 and task.gold_reward(task.prompts[0], problems[0]["code"]) == 1.0
+
+
+def test_preference_pairs_are_scored_as_written_without_the_chat_template(policy):
+    from rlhfbook import ranking
+
+    model, tok = policy
+    r = ranking.encode_responses(tok, ["\n\nHuman: hi\n\nAssistant:"], [" hello"])
+    assert tok.decode(r.query_ids[0], skip_special_tokens=True) == "\n\nHuman: hi\n\nAssistant:"
+    assert "<|im_start|>" not in tok.decode(r.query_ids[0])
