@@ -47,3 +47,59 @@ def test_injected_names_are_compared_with_the_parameters_cell():
     history = ["", 'profile = "cpu"  # smoke | cpu\nseed = 0', '# Parameters\nprofile = "smoke"\nseeed = 3\n', "x = 1"]
     assert profiles.unknown_injected(history) == (["seeed"], ["profile", "seed"])
     assert profiles.unknown_injected(["", "x = 1"]) == ([], [])
+
+
+def test_every_setting_has_a_type_and_a_one_line_help():
+    from dataclasses import fields
+
+    for chapter in profiles.chapters():
+        cls = type(profiles.settings.TABLE[chapter]["cpu"])
+        for f in fields(cls):
+            assert f.type, f"{chapter}.{f.name} has no type"
+            text = f.metadata.get("help", "")
+            assert text.strip() and "\n" not in text, f"{chapter}.{f.name} needs a one-line help"
+
+
+def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(monkeypatch):
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Undocumented:
+        n: int = 1
+        m: int = field(default=2, metadata={"help": "documented (count)"})
+
+    @dataclass(frozen=True)
+    class Other:
+        n: int = field(default=1, metadata={"help": "n (count)"})
+
+    table = dict(profiles._TABLE)
+    monkeypatch.setattr(profiles, "_TABLE", table)
+    table["00_toy_world"] = dict(smoke=Undocumented(), cpu=Undocumented(), gpu=Undocumented())
+    with pytest.raises(ValueError, match=r"00_toy_world: setting\(s\) n need a one-line metadata\['help'\]"):
+        profiles.validate_table()
+    table["00_toy_world"] = dict(smoke=Other(), cpu=Other(), gpu=Undocumented())
+    with pytest.raises(ValueError, match="instances of one frozen dataclass"):
+        profiles.validate_table()
+
+
+def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
+    from dataclasses import fields
+
+    from rlhfbook.settings import PFPPOSettings
+
+    p = profiles.resolve("03_pf_ppo", "gpu")
+    assert list(p) == [f.name for f in fields(PFPPOSettings)]
+    assert p.jobs == 1 and profiles.resolve("03_pf_ppo", "cpu").jobs is None  # cpu = the defaults
+    assert p.model_name == "Qwen/Qwen2.5-Coder-0.5B-Instruct" and p.lr == 1e-6
+    assert profiles.resolve("03_pf_ppo", "smoke", n_seeds=2).n_seeds == 2
+
+
+def test_describe_lists_every_setting_with_its_meaning_and_profile_values():
+    table = profiles.describe("04_reward_distance")
+    assert list(table.columns) == ["setting", "meaning", "smoke", "cpu", "gpu"]
+    assert list(table.setting) == list(profiles.resolve("04_reward_distance", "cpu"))
+    row = table.set_index("setting").loc["n_envs"]
+    assert (row.smoke, row.cpu, row.gpu) == (2, 64, 128) and "MDPs" in row.meaning
+    assert table.meaning.str.len().min() > 10
+    with pytest.raises(ValueError, match="unknown chapter"):
+        profiles.describe("99_nope")
