@@ -103,3 +103,60 @@ def test_describe_lists_every_setting_with_its_meaning_and_profile_values():
     assert table.meaning.str.len().min() > 10
     with pytest.raises(ValueError, match="unknown chapter"):
         profiles.describe("99_nope")
+
+
+# --- rlhfbook.start_chapter: a chapter's first code cell --------------------------------------
+
+
+def test_start_chapter_resolves_seeds_and_records_the_parameters_once(monkeypatch):
+    import numpy as np
+    import torch
+
+    import rlhfbook
+    from rlhfbook import env
+
+    monkeypatch.setattr(env, "quiet", lambda: None)  # global logging state: checked in the next test
+    P, results = rlhfbook.start_chapter("04_reward_distance", "smoke", 3, n_envs=5, n_pairs=None)
+    assert dict(P) == dict(profiles.resolve("04_reward_distance", "smoke", n_envs=5)) and P.n_envs == 5
+    assert P.n_pairs == profiles.resolve("04_reward_distance", "smoke").n_pairs  # None keeps the profile's
+    assert results.profile is P and results.seed == 3
+    assert results.parameters == {"profile": "smoke", "seed": 3, "n_envs": 5, "n_pairs": None}
+    assert results.to_dict()["parameters"] == results.parameters
+    drawn = np.random.rand(3), torch.rand(3)
+    np.random.seed(3)
+    torch.manual_seed(3)
+    assert np.array_equal(drawn[0], np.random.rand(3)) and torch.equal(drawn[1], torch.rand(3))
+
+
+def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
+    import IPython.display
+
+    import rlhfbook
+    from rlhfbook import display, env
+
+    calls = []
+    resolve = profiles.resolve
+    monkeypatch.setattr(profiles, "resolve", lambda *a, **k: calls.append(("resolve", a, k)) or resolve(*a, **k))
+    monkeypatch.setattr(env, "seed_everything", lambda seed, threads=None: calls.append(("seed", seed, threads)))
+    monkeypatch.setattr(env, "quiet", lambda: calls.append(("quiet",)))
+    monkeypatch.setattr(display, "runtime_table", lambda chapter: calls.append(("runtime_table", chapter)) or "T")
+    monkeypatch.setattr(IPython.display, "display", lambda obj: calls.append(("show", obj)))
+    shell = type("Shell", (), {"user_ns": {"In": []}})()
+    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: shell)  # as in a notebook
+    rlhfbook.start_chapter("02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None)
+    assert calls == [("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
+                     ("seed", 7, 1), ("quiet",), ("runtime_table", "02_dpo_ranking"), ("show", "T")]
+    calls.clear()
+    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: None)  # a script: nothing to show
+    rlhfbook.start_chapter("00_toy_world", "smoke", 0)
+    assert [c[0] for c in calls] == ["resolve", "seed", "quiet"] and calls[1] == ("seed", 0, None)
+
+
+def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):
+    import rlhfbook
+    from rlhfbook import env
+
+    monkeypatch.setattr(env, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
+    with pytest.raises(profiles.ParameterError,
+                       match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, "):
+        rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)
