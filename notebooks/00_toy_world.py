@@ -55,15 +55,10 @@ profile = "cpu"  # smoke | cpu | gpu
 seed = 0
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the Hugging Face hub offline)
-from rlhfbook import display, env, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the Hugging Face hub offline
+from rlhfbook import display
 
-P = profiles.resolve("00_toy_world", profile)
-env.seed_everything(seed)
-env.quiet()
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
 
 # %%
 import matplotlib.pyplot as plt

@@ -66,19 +66,11 @@ model_name = None  # policy: a local folder or hub id (gpu profile), or None for
 reward_model_name = None  # reward model: a local folder or hub id, or None to train one here
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, models, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the HF hub offline
+from rlhfbook import display, env
 
-P = profiles.resolve("01_ppo_max", profile, model_name=model_name, reward_model_name=reward_model_name)
-# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
-# the gpu profile turns the hub on. A missing one stops here with one line.
-models.resolve_external(P)
-env.seed_everything(seed)
-env.quiet()
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name,
-                                           reward_model_name=reward_model_name))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("01_ppo_max", profile, seed, model_name=model_name,
+                                    reward_model_name=reward_model_name)
 
 # %%
 import tempfile

@@ -74,19 +74,13 @@ model_name = None  # a real causal LM (local folder or hub id) to measure on `da
 dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ prompt) columns, HH-RLHF-like
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, models, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the HF hub offline
+from rlhfbook import display, env
 
-P = profiles.resolve("02_dpo_ranking", profile, model_name=model_name, dataset=dataset)
-# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
-# the gpu profile turns the hub on. A missing one stops here with one line.
-models.resolve_external(P)
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
-env.seed_everything(seed, threads=1)
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name, dataset=dataset))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("02_dpo_ranking", profile, seed, threads=1, model_name=model_name,
+                                    dataset=dataset)
 
 # %%
 seeds = [seed + k for k in range(P.n_seeds)]  # the checked seeds: pairs, votes and DPO's data order
@@ -115,7 +109,6 @@ from rlhfbook import rollout, toyworld
 from rlhfbook.ranking_task import RankingTask
 from rlhfbook.toyworld.sft import supervised_finetune
 
-env.quiet()
 rng = np.random.default_rng(seed)
 t_start = time.perf_counter()
 BETA_COLOUR = {b: f"C{i}" for i, b in enumerate(P.betas)}  # one colour per beta in every figure

@@ -67,20 +67,11 @@ reward_model_name = None  # a reward model that reads code_tasks.with_execution'
 dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; None = the toy code task
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, models, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the HF hub offline
+from rlhfbook import display, env
 
-P = profiles.resolve("03_pf_ppo", profile, model_name=model_name, reward_model_name=reward_model_name,
-                     dataset=dataset)
-# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
-# the gpu profile turns the hub on. A missing one stops here with one line.
-models.resolve_external(P)
-env.seed_everything(seed)
-env.quiet()
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name,
-                                           reward_model_name=reward_model_name, dataset=dataset))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("03_pf_ppo", profile, seed, model_name=model_name,
+                                    reward_model_name=reward_model_name, dataset=dataset)
 
 # %%
 import tempfile

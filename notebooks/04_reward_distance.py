@@ -61,15 +61,10 @@ seed = 0
 n_envs = None  # random MDPs per seed (None: the profile's value)
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the HF hub offline
+from rlhfbook import display
 
-P = profiles.resolve("04_reward_distance", profile, n_envs=n_envs)
-env.seed_everything(seed)
-env.quiet()
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed, n_envs=n_envs))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 
 # %%
 import math

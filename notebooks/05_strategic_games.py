@@ -68,18 +68,10 @@ model_name = None  # LLM player: a hub id or local folder (None: the profile's; 
 endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1" (uses model_name)
 
 # %%
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-from rlhfbook import display, env, models, profiles
-from rlhfbook.results import Results
+import rlhfbook  # first: switches the HF hub offline
+from rlhfbook import display
 
-P = profiles.resolve("05_strategic_games", profile, model_name=model_name, endpoint=endpoint)
-# Every model and dataset the parameters name, found (a hub id: downloaded) before any training;
-# the gpu profile turns the hub on. A missing one stops here with one line.
-models.resolve_external(P)
-env.seed_everything(seed)
-env.quiet()
-results = Results(P, seed, parameters=dict(profile=profile, seed=seed, model_name=model_name, endpoint=endpoint))
-display.runtime_table(P.chapter)
+P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint)
 
 # %%
 import json

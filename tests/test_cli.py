@@ -155,10 +155,14 @@ def test_the_book_hides_injected_parameters_and_shows_the_runtime_of_the_build()
         {"cell_type": "code", "metadata": {}, "source": "display.runtime_table(P.chapter)",
          "outputs": [{"output_type": "execute_result", "data": {"text/html": "<table>old</table>"}}]},
     ]}
+    nb["cells"].append(  # a chapter's first code cell shows it through rlhfbook.start_chapter
+        {"cell_type": "code", "metadata": {}, "source": 'P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)',
+         "outputs": [{"output_type": "display_data", "data": {"text/html": "<table>old</table>"}}]})
     out = cli.for_the_book(nb, "00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert "remove-cell" in out["cells"][0]["metadata"]["tags"]
-    (table,) = out["cells"][1]["outputs"]
-    assert "old" not in table["data"]["text/html"] and "2.0" in table["data"]["text/html"]
+    for cell in out["cells"][1:]:
+        (table,) = cell["outputs"]
+        assert "old" not in table["data"]["text/html"] and "2.0" in table["data"]["text/html"]
 
 
 def test_a_gpu_kernel_has_the_hub_on_and_a_missing_model_stops_it_with_one_line(tmp_path, monkeypatch):

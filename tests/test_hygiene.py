@@ -83,6 +83,21 @@ def test_a_check_without_a_kind_is_reported():
     assert chapters.check_call_problems(code) == ["check 'b' (line 2) has no kind: finding, control or sanity"]
 
 
+def test_the_first_cell_passes_every_parameter_once_to_start_chapter():
+    params = 'profile = "cpu"\nseed = 0\nmodel_name = None\nn_envs = None'
+    good = ('import rlhfbook\nP, results = rlhfbook.start_chapter("04_x", profile, seed, threads=1, '
+            'model_name=model_name, n_envs=n_envs)')
+    assert chapters.start_call_problems("04_x", params, good) == []
+    assert chapters.start_call_problems("04_x", params, good.replace("n_envs=n_envs", "n_envs=3, lr=lr")) == [
+        "parameter(s) n_envs of the parameters cell must reach start_chapter as name=name",
+        "start_chapter gets lr, which the parameters cell does not declare"]
+    assert chapters.start_call_problems("04_x", params, good.replace('"04_x", profile, seed', '"00_y", profile, 0')) == [
+        'start_chapter\'s arguments must be rlhfbook.start_chapter("04_x", profile, seed, ...)']
+    old_style = 'P = profiles.resolve("04_x", profile, model_name=model_name, n_envs=n_envs)'
+    assert chapters.start_call_problems("04_x", params, old_style) == [
+        'the cell after the parameters cell must call rlhfbook.start_chapter("04_x", profile, seed, ...) once']
+
+
 def test_chapters_import_no_private_names(root):
     """A chapter uses the package's public API: nothing it imports from rlhfbook starts with ``_``."""
     import ast

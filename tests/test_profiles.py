@@ -47,3 +47,118 @@ def test_injected_names_are_compared_with_the_parameters_cell():
     history = ["", 'profile = "cpu"  # smoke | cpu\nseed = 0', '# Parameters\nprofile = "smoke"\nseeed = 3\n', "x = 1"]
     assert profiles.unknown_injected(history) == (["seeed"], ["profile", "seed"])
     assert profiles.unknown_injected(["", "x = 1"]) == ([], [])
+
+
+def test_every_setting_has_a_type_and_a_one_line_help():
+    from dataclasses import fields
+
+    for chapter in profiles.chapters():
+        cls = type(profiles.settings.TABLE[chapter]["cpu"])
+        for f in fields(cls):
+            assert f.type, f"{chapter}.{f.name} has no type"
+            text = f.metadata.get("help", "")
+            assert text.strip() and "\n" not in text, f"{chapter}.{f.name} needs a one-line help"
+
+
+def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(monkeypatch):
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Undocumented:
+        n: int = 1
+        m: int = field(default=2, metadata={"help": "documented (count)"})
+
+    @dataclass(frozen=True)
+    class Other:
+        n: int = field(default=1, metadata={"help": "n (count)"})
+
+    table = dict(profiles._TABLE)
+    monkeypatch.setattr(profiles, "_TABLE", table)
+    table["00_toy_world"] = dict(smoke=Undocumented(), cpu=Undocumented(), gpu=Undocumented())
+    with pytest.raises(ValueError, match=r"00_toy_world: setting\(s\) n need a one-line metadata\['help'\]"):
+        profiles.validate_table()
+    table["00_toy_world"] = dict(smoke=Other(), cpu=Other(), gpu=Undocumented())
+    with pytest.raises(ValueError, match="instances of one frozen dataclass"):
+        profiles.validate_table()
+
+
+def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
+    from dataclasses import fields
+
+    from rlhfbook.settings import PFPPOSettings
+
+    p = profiles.resolve("03_pf_ppo", "gpu")
+    assert list(p) == [f.name for f in fields(PFPPOSettings)]
+    assert p.jobs == 1 and profiles.resolve("03_pf_ppo", "cpu").jobs is None  # cpu = the defaults
+    assert p.model_name == "Qwen/Qwen2.5-Coder-0.5B-Instruct" and p.lr == 1e-6
+    assert profiles.resolve("03_pf_ppo", "smoke", n_seeds=2).n_seeds == 2
+
+
+def test_describe_lists_every_setting_with_its_meaning_and_profile_values():
+    table = profiles.describe("04_reward_distance")
+    assert list(table.columns) == ["setting", "meaning", "smoke", "cpu", "gpu"]
+    assert list(table.setting) == list(profiles.resolve("04_reward_distance", "cpu"))
+    row = table.set_index("setting").loc["n_envs"]
+    assert (row.smoke, row.cpu, row.gpu) == (2, 64, 128) and "MDPs" in row.meaning
+    assert table.meaning.str.len().min() > 10
+    with pytest.raises(ValueError, match="unknown chapter"):
+        profiles.describe("99_nope")
+
+
+# --- rlhfbook.start_chapter: a chapter's first code cell --------------------------------------
+
+
+def test_start_chapter_resolves_seeds_and_records_the_parameters_once(monkeypatch):
+    import numpy as np
+    import torch
+
+    import rlhfbook
+    from rlhfbook import env
+
+    monkeypatch.setattr(env, "quiet", lambda: None)  # global logging state: checked in the next test
+    monkeypatch.setenv("RLHFBOOK_PROFILE", "")  # resolve_external records the profile for workers
+    P, results = rlhfbook.start_chapter("04_reward_distance", "smoke", 3, n_envs=5, n_pairs=None)
+    assert dict(P) == dict(profiles.resolve("04_reward_distance", "smoke", n_envs=5)) and P.n_envs == 5
+    assert P.n_pairs == profiles.resolve("04_reward_distance", "smoke").n_pairs  # None keeps the profile's
+    assert results.profile is P and results.seed == 3
+    assert results.parameters == {"profile": "smoke", "seed": 3, "n_envs": 5, "n_pairs": None}
+    assert results.to_dict()["parameters"] == results.parameters
+    drawn = np.random.rand(3), torch.rand(3)
+    np.random.seed(3)
+    torch.manual_seed(3)
+    assert np.array_equal(drawn[0], np.random.rand(3)) and torch.equal(drawn[1], torch.rand(3))
+
+
+def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
+    import IPython.display
+
+    import rlhfbook
+    from rlhfbook import display, env, models
+
+    calls = []
+    resolve = profiles.resolve
+    monkeypatch.setattr(models, "resolve_external", lambda P: calls.append(("external", P.name)))
+    monkeypatch.setattr(profiles, "resolve", lambda *a, **k: calls.append(("resolve", a, k)) or resolve(*a, **k))
+    monkeypatch.setattr(env, "seed_everything", lambda seed, threads=None: calls.append(("seed", seed, threads)))
+    monkeypatch.setattr(env, "quiet", lambda: calls.append(("quiet",)))
+    monkeypatch.setattr(display, "runtime_table", lambda chapter: calls.append(("runtime_table", chapter)) or "T")
+    monkeypatch.setattr(IPython.display, "display", lambda obj: calls.append(("show", obj)))
+    shell = type("Shell", (), {"user_ns": {"In": []}})()
+    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: shell)  # as in a notebook
+    rlhfbook.start_chapter("02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None)
+    assert calls == [("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
+                     ("external", "cpu"), ("seed", 7, 1), ("quiet",), ("runtime_table", "02_dpo_ranking"), ("show", "T")]
+    calls.clear()
+    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: None)  # a script: nothing to show
+    rlhfbook.start_chapter("00_toy_world", "smoke", 0)
+    assert [c[0] for c in calls] == ["resolve", "external", "seed", "quiet"] and calls[2] == ("seed", 0, None)
+
+
+def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):
+    import rlhfbook
+    from rlhfbook import env
+
+    monkeypatch.setattr(env, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
+    with pytest.raises(profiles.ParameterError,
+                       match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, "):
+        rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)

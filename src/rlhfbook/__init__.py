@@ -78,6 +78,35 @@ def ipython_shell():
     return get_ipython()
 
 
+def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None = None, **overrides):
+    """A chapter's first code cell in one call; returns ``(P, results)``.
+
+    In this order: resolve the chapter's settings in ``profile`` with the parameters cell's
+    ``overrides`` (:func:`rlhfbook.profiles.resolve`: ``None`` keeps the profile's value, an
+    unknown name raises the one-line :class:`~rlhfbook.profiles.ParameterError`); find every
+    external model and dataset the settings name, before any training, with hub access as the
+    profile sets it (:func:`rlhfbook.models.resolve_external`: a missing one is one line); seed python,
+    numpy and torch and fix the thread count (:func:`rlhfbook.env.seed_everything`, with
+    ``threads``); silence library output (:func:`rlhfbook.env.quiet`); create the
+    :class:`~rlhfbook.results.Results` recorder, which records the parameters (``profile``,
+    ``seed`` and the overrides, as passed); and, in a notebook, show the chapter's runtime table
+    (:func:`rlhfbook.display.runtime_table`). Used by every chapter.
+    """
+    from . import display, env, models, profiles
+    from .results import Results
+
+    P = profiles.resolve(chapter, profile, **overrides)
+    models.resolve_external(P)
+    env.seed_everything(seed, threads=threads)
+    env.quiet()
+    results = Results(P, seed, parameters=dict(profile=profile, seed=seed, **overrides))
+    if ipython_shell() is not None:
+        from IPython.display import display as show
+
+        show(display.runtime_table(P.chapter))
+    return P, results
+
+
 def _one_line_errors() -> None:
     """In a notebook, show a bad profile or parameter as one line, not a traceback."""
     shell = ipython_shell()

@@ -139,11 +139,46 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(params) != 1 or not re.search(r'^profile = "cpu"', _source(params[0]), re.M) or not re.search(r"^seed = 0", _source(params[0]), re.M):
         problems.append(f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0')
+    if len(params) == 1:
+        after = cells[cells.index(params[0]) + 1:]
+        first = next((_source(c) for c in after if c["cell_type"] == "code"), "")
+        problems += [f"{chapter}: {p}" for p in start_call_problems(chapter, _source(params[0]), first)]
     if not any(c["cell_type"] == "markdown" and re.match(r"## (\d+\. )?Reproduction checks", _source(c)) for c in cells):
         problems.append(f"{chapter}: no '## Reproduction checks' section")
     if not any("results.finish()" in s for s in code):
         problems.append(f"{chapter}: no cell calling results.finish()")
     problems += [f"{chapter}: {p}" for p in check_call_problems("\n".join(code))]
+    return problems
+
+
+def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[str]:
+    """What is wrong with the code cell after the parameters cell: it must call
+    ``rlhfbook.start_chapter("<chapter>", profile, seed, name=name, ...)`` once, passing every
+    other name of the parameters cell under its own name (``threads=`` aside)."""
+    import ast
+
+    from .profiles import assigned_names
+
+    want = f'rlhfbook.start_chapter("{chapter}", profile, seed, ...)'
+    try:
+        tree = ast.parse(first_cell)
+    except SyntaxError:
+        return [f"the cell after the parameters cell does not parse; it must call {want}"]
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr == "start_chapter" and isinstance(n.func.value, ast.Name) and n.func.value.id == "rlhfbook"]
+    if len(calls) != 1:
+        return [f"the cell after the parameters cell must call {want} once"]
+    (call,) = calls
+    args = [a.value if isinstance(a, ast.Constant) else a.id if isinstance(a, ast.Name) else None for a in call.args]
+    problems = [] if args == [chapter, "profile", "seed"] else [f"start_chapter's arguments must be {want}"]
+    passed = {k.arg: k.value.id if isinstance(k.value, ast.Name) else None for k in call.keywords if k.arg != "threads"}
+    declared = [n for n in assigned_names(parameters) if n not in ("profile", "seed")]
+    missing = [n for n in declared if passed.get(n) != n]
+    extra = [n for n in passed if n not in declared]
+    if missing:
+        problems.append(f"parameter(s) {', '.join(missing)} of the parameters cell must reach start_chapter as name=name")
+    if extra:
+        problems.append(f"start_chapter gets {', '.join(extra)}, which the parameters cell does not declare")
     return problems
 
 

@@ -217,6 +217,10 @@ def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: i
     return len(failed)
 
 
+# A code cell whose source holds one of these shows the chapter's runtime table.
+RUNTIME_TABLE_CALLS = ("rlhfbook.start_chapter(", "display.runtime_table(")
+
+
 def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
     """An executed notebook as the book shows it.
 
@@ -228,7 +232,7 @@ def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-        if cell["cell_type"] == "code" and "display.runtime_table(" in chapters_mod._source(cell):
+        if cell["cell_type"] == "code" and any(call in chapters_mod._source(cell) for call in RUNTIME_TABLE_CALLS):
             table = scorecard.runtime_table(chapter, runtimes)
             cell["outputs"] = [o for o in cell.get("outputs", []) if "text/html" not in o.get("data", {})] + [
                 {"output_type": "display_data", "metadata": {},

@@ -1,4 +1,4 @@
-"""The profile table: how big each chapter runs in each profile.
+"""The profiles: how big each chapter runs in each, and the chapter's settings resolved.
 
 Every chapter runs in three profiles (see ``book/running.md``):
 
@@ -6,15 +6,22 @@ Every chapter runs in three profiles (see ``book/running.md``):
 * ``cpu``   -- the default and what CI runs: minutes on a 2-core laptop, checks asserted;
 * ``gpu``   -- a GPU or Colab: bigger models, real data where the chapter has them.
 
-A chapter's notebook calls :func:`resolve` with its parameters cell; an unknown chapter,
-profile or parameter raises a :class:`ValueError` that lists the valid values.
+A chapter's settings are one frozen dataclass whose fields document each setting, and the
+three profiles are instances of it (:mod:`rlhfbook.settings`); :func:`describe` shows them.
+A chapter's notebook resolves its parameters cell with :func:`resolve` (through
+:func:`rlhfbook.start_chapter`); an unknown chapter, profile or parameter raises a
+:class:`ValueError` that lists the valid values. Used by every chapter, the CLI (budgets) and
+the scorecard.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
+
+from . import settings
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects
@@ -23,93 +30,9 @@ PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill inject
 class ParameterError(ValueError):
     """A bad chapter, profile or parameter: shown to the reader as one line."""
 
-# Chapter -> profile -> settings. Every profile of a chapter has the same keys.
-_TABLE: dict[str, dict[str, dict[str, Any]]] = {
-    "01_ppo_max": {
-        "smoke": dict(base_policy="smoke", model_name=None, reward_model_name=None, preference_dataset=None,
-                      rm_pairs=32, rm_steps=2, iterations=3, prompts_per_iteration=4, max_new_tokens=64, lr=1e-4,
-                      kl_coef=0.05, critic_warmup=1, n_seeds=1, eval_prompts=8, grpo_generations=2,
-                      exercise_iterations=2),
-        "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, preference_dataset=None,
-                    rm_pairs=1024, rm_steps=100, iterations=30, prompts_per_iteration=32, max_new_tokens=64, lr=1e-4,
-                    kl_coef=0.05, critic_warmup=5, n_seeds=3, eval_prompts=256, grpo_generations=8,
-                    exercise_iterations=12),
-        "gpu": dict(base_policy="gpu", model_name=None, reward_model_name=None, preference_dataset=None,
-                    rm_pairs=4096, rm_steps=400, iterations=150, prompts_per_iteration=64, max_new_tokens=64, lr=1e-4,
-                    kl_coef=0.05, critic_warmup=10, n_seeds=3, eval_prompts=1024, grpo_generations=8,
-                    exercise_iterations=60),
-    },
-    "00_toy_world": {
-        "smoke": dict(n_eval_prompts=16),
-        "cpu": dict(n_eval_prompts=512),
-        "gpu": dict(n_eval_prompts=2048),
-    },
-    "02_dpo_ranking": {
-        "smoke": dict(ref_size="tiny", sft_steps=20, sft_batch=32, sft_lr=1e-2, n_pairs=90, n_val=40, n_raters=1,
-                      n_seeds=1, betas=(0.1, 1.0), check_beta=0.1, lr_x_beta=3e-4, epochs=1, batch_size=16,
-                      eval_every=2, gammas=(0.0, 1.0, 2.0), eval_batch=256, n_win_prompts=16,
-                      sandbox_nuisance=(0.0, 20.0), sandbox_pairs=300, sandbox_steps=30, n_identity_points=2000,
-                      model_name=None, dataset=None, n_real_pairs=1000, max_prompt_tokens=768,
-                      max_response_tokens=256),
-        "cpu": dict(ref_size="tiny", sft_steps=300, sft_batch=64, sft_lr=1e-2, n_pairs=1400, n_val=800, n_raters=1,
-                    n_seeds=3, betas=(0.1, 1.0), check_beta=0.1, lr_x_beta=3e-4, epochs=3, batch_size=32,
-                    eval_every=10, gammas=(0.0, 0.5, 1.0, 2.0), eval_batch=256, n_win_prompts=256,
-                    sandbox_nuisance=(0.0, 2.0, 5.0, 10.0, 20.0), sandbox_pairs=3000, sandbox_steps=500,
-                    n_identity_points=20000, model_name=None, dataset=None, n_real_pairs=1000,
-                    max_prompt_tokens=768, max_response_tokens=256),
-        "gpu": dict(ref_size="tiny", sft_steps=300, sft_batch=64, sft_lr=1e-2, n_pairs=1400, n_val=800, n_raters=1,
-                    n_seeds=5, betas=(0.1, 1.0), check_beta=0.1, lr_x_beta=3e-4, epochs=3, batch_size=32,
-                    eval_every=10, gammas=(0.0, 0.5, 1.0, 1.5, 2.0), eval_batch=256, n_win_prompts=1024,
-                    sandbox_nuisance=(0.0, 2.0, 5.0, 10.0, 20.0), sandbox_pairs=3000, sandbox_steps=500,
-                    n_identity_points=100000, model_name="gpt2", dataset="Anthropic/hh-rlhf", n_real_pairs=1000,
-                    max_prompt_tokens=768, max_response_tokens=256),
-    },
-    "05_strategic_games": {
-        "smoke": dict(rounds=4, league_seeds=3, n_candidates=4, demo_matches=8, sft_steps=4, rl_iterations=2,
-                      rl_matches=2, group_size=2, rl_early=1, llm_rounds=2, llm_seeds=1, llm_new_tokens=8,
-                      llm_prompt_tokens=96, model_name=None, endpoint=None),
-        "cpu": dict(rounds=10, league_seeds=10, n_candidates=10, demo_matches=400, sft_steps=250, rl_iterations=30,
-                    rl_matches=12, group_size=8, rl_early=5, llm_rounds=2, llm_seeds=1, llm_new_tokens=32,
-                    llm_prompt_tokens=96, model_name=None, endpoint=None),
-        "gpu": dict(rounds=10, league_seeds=10, n_candidates=10, demo_matches=400, sft_steps=250, rl_iterations=30,
-                    rl_matches=12, group_size=8, rl_early=5, llm_rounds=10, llm_seeds=3, llm_new_tokens=512,
-                    llm_prompt_tokens=None, model_name="Qwen/Qwen2.5-1.5B-Instruct", endpoint=None),
-    },
-    "03_pf_ppo": {
-        "smoke": dict(base_policy="smoke", model_name=None, reward_model_name=None, dataset=None, n_samples=5,
-                      rm_prompts=16, rm_tau=0.1, rm_epochs=1, rm_lr=1e-3, rm_batch=32, analysis_prompts=16,
-                      n_regions=4, n_groups=4, n_boot=5,
-                      methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                      iterations=2, prompts_per_iteration=2, lr=1e-4, critic_lr=1e-4, kl_coef=0.05,
-                      critic_warmup=1, epochs=1, eval_prompts=8, eval_samples=1, n_seeds=1, max_new_tokens=16,
-                      max_prompt_tokens=48, pilot_seed=100, jobs=1, chunk_size=None),
-        "cpu": dict(base_policy="cpu", model_name=None, reward_model_name=None, dataset=None, n_samples=5,
-                    rm_prompts=900, rm_tau=0.1, rm_epochs=1, rm_lr=3e-3, rm_batch=32, analysis_prompts=400,
-                    n_regions=10, n_groups=20, n_boot=200,
-                    methods=("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                    iterations=20, prompts_per_iteration=12, lr=2e-4, critic_lr=1e-4, kl_coef=0.05,
-                    critic_warmup=2, epochs=2, eval_prompts=1024, eval_samples=1, n_seeds=3, max_new_tokens=16,
-                    max_prompt_tokens=48, pilot_seed=100, jobs=None, chunk_size=None),
-        "gpu": dict(base_policy="gpu", model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct", reward_model_name=None,
-                    dataset="mbpp", n_samples=5, rm_prompts=300, rm_tau=0.1, rm_epochs=1, rm_lr=1e-5, rm_batch=8,
-                    analysis_prompts=100, n_regions=10, n_groups=20, n_boot=200,
-                    methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                    iterations=40, prompts_per_iteration=8, lr=1e-6, critic_lr=5e-6, kl_coef=0.05,
-                    critic_warmup=3, epochs=2, eval_prompts=1024, eval_samples=4, n_seeds=3, max_new_tokens=256,
-                    max_prompt_tokens=256, pilot_seed=100, jobs=1,
-                    chunk_size=64),  # rows per generate / reference log-prob pass (1,500 RM samples in pieces)
-    },
-    "04_reward_distance": {
-        "smoke": dict(n_seeds=2, n_envs=2, control_envs=2, grid_envs=2, n_pairs=2, n_steps=4, property_mdps=1, n_triples=10,
-                      pool_size=32, train_sizes=(30, 300), flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8),
-        "cpu": dict(n_seeds=8, n_envs=64, control_envs=32, grid_envs=16, n_pairs=4, n_steps=16, property_mdps=2, n_triples=100,
-                    pool_size=256, train_sizes=(30, 100, 300, 1000, 3000), flip_rates=(0.0, 0.2, 0.4),
-                    n_eval_pairs=4000, bon_n=16),
-        "gpu": dict(n_seeds=8, n_envs=128, control_envs=128, grid_envs=128, n_pairs=8, n_steps=16, property_mdps=4, n_triples=100,
-                    pool_size=256, train_sizes=(30, 100, 300, 1000, 3000, 10000), flip_rates=(0.0, 0.2, 0.4),
-                    n_eval_pairs=4000, bon_n=16),
-    },
-}
+
+# Chapter -> profile -> settings dataclass instance (one class per chapter, see settings.py).
+_TABLE: dict[str, dict[str, Any]] = settings.TABLE
 
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
@@ -169,19 +92,35 @@ def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
     ``model_name = None`` and only a non-``None`` value changes anything.
     """
     check_injected()
+    base = _settings(chapter, profile)
+    names = [f.name for f in fields(base)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r}; "
+            f"valid parameters: {', '.join(sorted(names))}"
+        )
+    chosen = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    return Profile(chapter, profile, settings.as_dict(chosen))
+
+
+def _settings(chapter: str, profile: str) -> Any:
+    """The settings instance of ``chapter`` in ``profile`` (a :class:`ParameterError` if unknown)."""
     if chapter not in _TABLE:
         raise ParameterError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(chapters())}")
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
-    settings = dict(_TABLE[chapter][profile])
-    unknown = sorted(set(overrides) - set(settings))
-    if unknown:
-        raise ParameterError(
-            f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r}; "
-            f"valid parameters: {', '.join(sorted(settings))}"
-        )
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    return Profile(chapter, profile, settings)
+    return _TABLE[chapter][profile]
+
+
+def describe(chapter: str):
+    """The chapter's settings as a table: setting, meaning (with unit), and the value in each profile."""
+    import pandas as pd
+
+    table = {p: _settings(chapter, p) for p in PROFILES}
+    rows = [{"setting": f.name, "meaning": help_text(f), **{p: getattr(s, f.name) for p, s in table.items()}}
+            for f in fields(table[PROFILES[0]])]
+    return pd.DataFrame(rows, columns=["setting", "meaning", *PROFILES])
 
 
 def assigned_names(source: str) -> list[str]:
@@ -228,13 +167,25 @@ def budget_minutes(chapter: str) -> dict[str, float]:
     return dict(_BUDGET_MIN[chapter])
 
 
+def help_text(f) -> str:
+    """A settings field's one-line meaning (its ``metadata["help"]``; empty when missing)."""
+    return str(f.metadata.get("help", ""))
+
+
 def validate_table() -> None:
-    """Every chapter defines every profile, with the same keys in each, and a budget."""
+    """Every chapter defines every profile as an instance of one frozen settings dataclass whose
+    fields each have a one-line help, and has a budget."""
+    from dataclasses import is_dataclass
+
     if set(_BUDGET_MIN) != set(_TABLE):
         raise ValueError(f"budgets {sorted(_BUDGET_MIN)} != chapters {sorted(_TABLE)}")
     for chapter, table in _TABLE.items():
         if set(table) != set(PROFILES):
             raise ValueError(f"{chapter}: profiles {sorted(table)} != {list(PROFILES)}")
-        keys = {p: set(s) for p, s in table.items()}
-        if len({frozenset(k) for k in keys.values()}) != 1:
-            raise ValueError(f"{chapter}: profiles disagree on keys: {keys}")
+        classes = {type(s) for s in table.values()}
+        cls = classes.pop()
+        if classes or not is_dataclass(cls) or not cls.__dataclass_params__.frozen:
+            raise ValueError(f"{chapter}: the profiles must be instances of one frozen dataclass")
+        bad = [f.name for f in fields(cls) if not help_text(f).strip() or "\n" in help_text(f)]
+        if bad:
+            raise ValueError(f"{chapter}: setting(s) {', '.join(bad)} need a one-line metadata['help']")

@@ -1,6 +1,7 @@
 """Record each chapter's metrics and checks to ``results/<profile>/<chapter>.json``.
 
-A chapter creates one :class:`Results` right after its parameters cell, records metrics
+A chapter creates one :class:`Results` right after its parameters cell (through
+:func:`rlhfbook.start_chapter`, which records the parameters), records metrics
 and named checks as it goes, and calls :meth:`Results.finish` in its last cell. ``finish``
 writes the JSON *first* and only then, in the ``cpu`` and ``gpu`` profiles, raises
 :class:`ReproductionFailure` if a check failed, so the evidence of a failure is always on
