@@ -30,7 +30,8 @@ import transformers
 from trl import DPOConfig, DPOTrainer
 
 from rlhfbook import dpo_training as dt
-from rlhfbook import env, toyworld
+from rlhfbook import toyworld
+from rlhfbook.book import runtime
 from rlhfbook.models import load_policy
 
 SETTINGS = dict(beta=0.1, learning_rate=5e-4, batch_size=32, seed=0)  # chapter 2's cpu profile
@@ -39,8 +40,8 @@ SETTINGS = dict(beta=0.1, learning_rate=5e-4, batch_size=32, seed=0)  # chapter 
 def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
     """A fresh toy-world policy saved in ``folder`` (TRL builds its reference from there), and
     ``n_pairs`` preference pairs."""
-    env.seed_everything(seed)
-    env.quiet()
+    runtime.seed_everything(seed)
+    runtime.quiet()
     task, tok = toyworld.task("preference"), toyworld.build_tokenizer()
     toyworld.new_model(size, tok).save_pretrained(folder)
     tok.save_pretrained(folder)

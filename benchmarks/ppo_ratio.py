@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from rlhfbook import env, ppo, toyworld
+from rlhfbook import ppo, toyworld
+from rlhfbook.book import runtime
 from rlhfbook.rollout import Rollout, rollout_from_ids
 from rlhfbook.toyworld.model import model_config
 
@@ -101,7 +102,7 @@ def our_update(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tenso
 def setup(config: str, size: str = "small", seed: int = 0, prompts: int | None = None):
     """Models (policy, frozen reference, critic), a scored rollout and the PPOConfig of ``config``."""
     task_name, n_prompts, group, overrides = CONFIGS[config]
-    env.seed_everything(seed)
+    runtime.seed_everything(seed)
     task, tok = toyworld.task(task_name), toyworld.build_tokenizer()
     policy = toyworld.new_model(size, tok).eval()
     ref_policy = copy.deepcopy(policy).requires_grad_(False)

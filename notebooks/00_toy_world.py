@@ -47,7 +47,7 @@ if "google.colab" in sys.modules:
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
-    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -56,7 +56,7 @@ seed = 0
 
 # %%
 import rlhfbook  # first: switches the Hugging Face hub offline
-from rlhfbook import display
+from rlhfbook.book import display
 
 P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
 

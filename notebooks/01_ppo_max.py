@@ -56,7 +56,7 @@ if "google.colab" in sys.modules:
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
-    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -67,7 +67,7 @@ reward_model_name = None  # reward model: a local folder or hub id, or None to t
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook import display, env
+from rlhfbook.book import display, runtime
 
 P, results = rlhfbook.start_chapter("01_ppo_max", profile, seed, model_name=model_name,
                                     reward_model_name=reward_model_name)
@@ -82,13 +82,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook import models, overoptimisation, parallel, ppo, reward_model, rollout, toyworld
+from rlhfbook import models, overoptimisation, ppo, reward_model, rollout, toyworld
+from rlhfbook.book import parallel
 
 task = toyworld.task("preference")
 workdir = Path(tempfile.mkdtemp(prefix="ch01_"))
 sft_path = P.model_name or toyworld.base_policy("preference", P.base_policy, progress=False)
 sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
-device = env.device()
+device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))

@@ -64,7 +64,7 @@ if "google.colab" in sys.modules:
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
-    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -75,7 +75,7 @@ dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ pr
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook import display, env
+from rlhfbook.book import display, runtime
 
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
@@ -762,7 +762,7 @@ if P.model_name and P.dataset:
     from rlhfbook.preference_data import load_pairs
 
     real_model, real_tok = load_policy(P.model_name)
-    real_model.to(env.device())
+    real_model.to(runtime.device())
     real = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed)
     cut = dict(add_eos=False, max_prompt_tokens=P.max_prompt_tokens, max_response_tokens=P.max_response_tokens,
                batch_size=P.eval_batch)

@@ -56,7 +56,7 @@ if "google.colab" in sys.modules:
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
-    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -68,7 +68,7 @@ dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; Non
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook import display, env
+from rlhfbook.book import display, runtime
 
 P, results = rlhfbook.start_chapter("03_pf_ppo", profile, seed, model_name=model_name,
                                     reward_model_name=reward_model_name, dataset=dataset)
@@ -84,7 +84,8 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlhfbook import code_tasks, filtration, models, parallel, pf_ppo, reward_model, rollout, sandbox, toyworld
+from rlhfbook import code_tasks, filtration, models, pf_ppo, reward_model, rollout, sandbox, toyworld
+from rlhfbook.book import parallel
 
 N = P.n_samples
 workdir = Path(tempfile.mkdtemp(prefix="ch03_"))
@@ -100,7 +101,7 @@ else:
     eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
 sft_path = str(P.model_name or toyworld.base_policy("code", P.base_policy, progress=False))
 sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
-device = env.device()
+device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 sft_greedy, _ = pf_ppo.pass_eval(sft, tok, eval_task, eval_prompts, P.max_new_tokens)

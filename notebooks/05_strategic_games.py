@@ -58,7 +58,7 @@ if "google.colab" in sys.modules:
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
         "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
-    from rlhfbook import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -69,7 +69,7 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook import display
+from rlhfbook.book import display
 
 P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint)
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import ROOT, rlhfbook_cli
-from rlhfbook import chapters, cli
+from rlhfbook.book import chapters, cli
 
 
 @pytest.mark.book

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import ROOT, rlhfbook_cli
-from rlhfbook import chapters, cli
+from rlhfbook.book import chapters, cli
 
 CHAPTERS = chapters.toc_chapters(ROOT)
 

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from conftest import rlhfbook_cli
-from rlhfbook import chapters, cli
+from rlhfbook.book import chapters, cli
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_pat
     params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        'import rlhfbook\nfrom rlhfbook import profiles\nP = profiles.resolve("00_toy_world", profile)'),
+        'import rlhfbook\nfrom rlhfbook.book import profiles\nP = profiles.resolve("00_toy_world", profile)'),
         nbformat.v4.new_code_cell("reached = True")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
@@ -176,7 +176,7 @@ def test_a_gpu_kernel_has_the_hub_on_and_a_missing_model_stops_it_with_one_line(
     params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        "import os\nimport rlhfbook\nfrom rlhfbook import models, profiles\n"
+        "import os\nimport rlhfbook\nfrom rlhfbook import models\nfrom rlhfbook.book import profiles\n"
         'P = profiles.resolve("02_dpo_ranking", profile)\n'
         "models.resolve_external(P, fetch=False)\n"
         "import huggingface_hub.constants\n"

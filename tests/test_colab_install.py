@@ -2,7 +2,7 @@
 
 import importlib.metadata
 
-from rlhfbook import colab
+from rlhfbook.book import colab
 
 BEFORE = {"transformers": "4.57.1", "PyArrow": "18.1.0", "torch": "2.8.0", "pandas": "2.2.2"}
 AFTER = {"transformers": "5.24.0", "pyarrow": "24.0.0", "torch": "2.8.0", "pandas": "2.2.2", "trl": "1.16.0",

@@ -149,11 +149,11 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
 
 
 def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
-    from rlhfbook import env
+    from rlhfbook.book import runtime
     from rlhfbook.ranking_task import RankingTask
     from rlhfbook.toyworld.sft import supervised_finetune
 
-    env.seed_everything(0, threads=1)
+    runtime.seed_everything(0, threads=1)
     task = RankingTask()
     tok = task.tokenizer()
     reference = toyworld.new_model("tiny", tok)

@@ -7,7 +7,7 @@ import tomllib
 import yaml
 from packaging.requirements import Requirement
 
-from rlhfbook import chapters, cli, profiles
+from rlhfbook.book import chapters, cli, profiles
 
 
 def _pins(root):

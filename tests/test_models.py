@@ -42,7 +42,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 import rlhfbook  # noqa: E402
-from rlhfbook import env, profiles  # noqa: E402
+from rlhfbook.book import profiles, runtime  # noqa: E402
 
 _HUB_ENV = ("HF_HUB_OFFLINE", "RLHFBOOK_ONLINE", "RLHFBOOK_PROFILE", "_RLHFBOOK_SET_HF_HUB_OFFLINE")
 
@@ -178,7 +178,7 @@ def tf32_off():
 ])
 def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf16, trainable, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
-    assert env.dtype_for(device, trainable=trainable) == expected
+    assert runtime.dtype_for(device, trainable=trainable) == expected
     assert torch.backends.cuda.matmul.allow_tf32 is (device == "cuda")  # TF32 on for CUDA only
     assert torch.backends.cudnn.allow_tf32 is (device == "cuda")
 
@@ -189,7 +189,7 @@ def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf1
 def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32_off, cuda, bf16, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
-    assert env.trainer_precision() == expected
+    assert runtime.trainer_precision() == expected
     assert torch.backends.cuda.matmul.allow_tf32 is cuda
 
 
@@ -198,8 +198,8 @@ def test_models_load_in_the_dtype_for_their_use(monkeypatch, tmp_path):
     toyworld.new_model("tiny", tok).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     asked = []
-    real = env.dtype_for
-    monkeypatch.setattr(env, "dtype_for", lambda device, trainable=False: asked.append(trainable) or real(device, trainable))
+    real = runtime.dtype_for
+    monkeypatch.setattr(runtime, "dtype_for", lambda device, trainable=False: asked.append(trainable) or real(device, trainable))
     models.load_policy(tmp_path)
     models.load_policy(tmp_path, sample_only=True)
     models.load_reward_model(tmp_path, sample_only=True)

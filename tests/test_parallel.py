@@ -1,15 +1,15 @@
 import pytest
 
-from rlhfbook import parallel
+from rlhfbook.book import parallel
 
 
 def _seeded_draws(seed):
     """A run as chapters write them: seed everything, train-ish, return numbers."""
     import torch
 
-    from rlhfbook import env
+    from rlhfbook.book import runtime
 
-    env.seed_everything(seed)
+    runtime.seed_everything(seed)
     w = torch.randn(64, 64)
     for _ in range(5):
         w = torch.tanh(w @ torch.randn(64, 64) / 8)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import code_tasks, filtration, models, parallel, pf_ppo, sandbox
+from rlhfbook import code_tasks, filtration, models, pf_ppo, sandbox
+from rlhfbook.book import parallel
 from rlhfbook.rollout import rollout_from_ids, sequence_logprob
 from rlhfbook.toyworld import CodeTask, build_tokenizer, new_model
 from rlhfbook.toyworld.code import OPS, ProgramError, run

@@ -1,6 +1,6 @@
 import pytest
 
-from rlhfbook import profiles
+from rlhfbook.book import profiles
 
 
 def test_table_is_consistent():
@@ -85,7 +85,7 @@ def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(m
 def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
     from dataclasses import fields
 
-    from rlhfbook.settings import PFPPOSettings
+    from rlhfbook.book.settings import PFPPOSettings
 
     p = profiles.resolve("03_pf_ppo", "gpu")
     assert list(p) == [f.name for f in fields(PFPPOSettings)]
@@ -113,9 +113,9 @@ def test_start_chapter_resolves_seeds_and_records_the_parameters_once(monkeypatc
     import torch
 
     import rlhfbook
-    from rlhfbook import env
+    from rlhfbook.book import runtime
 
-    monkeypatch.setattr(env, "quiet", lambda: None)  # global logging state: checked in the next test
+    monkeypatch.setattr(runtime, "quiet", lambda: None)  # global logging state: checked in the next test
     monkeypatch.setenv("RLHFBOOK_PROFILE", "")  # resolve_external records the profile for workers
     P, results = rlhfbook.start_chapter("04_reward_distance", "smoke", 3, n_envs=5, n_pairs=None)
     assert dict(P) == dict(profiles.resolve("04_reward_distance", "smoke", n_envs=5)) and P.n_envs == 5
@@ -133,14 +133,15 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     import IPython.display
 
     import rlhfbook
-    from rlhfbook import display, env, models
+    from rlhfbook import models
+    from rlhfbook.book import display, runtime
 
     calls = []
     resolve = profiles.resolve
     monkeypatch.setattr(models, "resolve_external", lambda P: calls.append(("external", P.name)))
     monkeypatch.setattr(profiles, "resolve", lambda *a, **k: calls.append(("resolve", a, k)) or resolve(*a, **k))
-    monkeypatch.setattr(env, "seed_everything", lambda seed, threads=None: calls.append(("seed", seed, threads)))
-    monkeypatch.setattr(env, "quiet", lambda: calls.append(("quiet",)))
+    monkeypatch.setattr(runtime, "seed_everything", lambda seed, threads=None: calls.append(("seed", seed, threads)))
+    monkeypatch.setattr(runtime, "quiet", lambda: calls.append(("quiet",)))
     monkeypatch.setattr(display, "runtime_table", lambda chapter: calls.append(("runtime_table", chapter)) or "T")
     monkeypatch.setattr(IPython.display, "display", lambda obj: calls.append(("show", obj)))
     shell = type("Shell", (), {"user_ns": {"In": []}})()
@@ -156,9 +157,9 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
 
 def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):
     import rlhfbook
-    from rlhfbook import env
+    from rlhfbook.book import runtime
 
-    monkeypatch.setattr(env, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
+    monkeypatch.setattr(runtime, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
     with pytest.raises(profiles.ParameterError,
                        match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, "):
         rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)

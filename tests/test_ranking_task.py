@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 import rlhfbook  # noqa: F401  (switches the hub offline before transformers is imported)
-from rlhfbook import env, toyworld
 from rlhfbook import ranking as rk
+from rlhfbook import toyworld
+from rlhfbook.book import runtime
 from rlhfbook.ranking_task import RankingTask
 from rlhfbook.toyworld.sft import supervised_finetune
 
@@ -115,7 +116,7 @@ def test_bad_input_is_one_clear_error(task):
 
 def test_a_tiny_reference_learns_the_writer_not_the_raters(task):
     tok = task.tokenizer()
-    env.seed_everything(0, threads=1)  # the book's setting: a second thread only waits on a busy machine
+    runtime.seed_everything(0, threads=1)  # the book's setting: a second thread only waits on a busy machine
     model = toyworld.new_model("tiny", tok)
     supervised_finetune(model, tok, task, steps=150, batch_size=64, lr=1e-2, seed=0, progress=False)
     pairs = task.sample_pairs(300, 1, np.random.default_rng(5))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlhfbook import profiles, results
-from rlhfbook.results import ReproductionFailure, Results, load
+from rlhfbook.book import profiles, results
+from rlhfbook.book.results import ReproductionFailure, Results, load
 
 
 def make(profile="cpu"):

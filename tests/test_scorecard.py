@@ -1,6 +1,6 @@
 import json
 
-from rlhfbook import scorecard
+from rlhfbook.book import scorecard
 
 
 def _check(name, kind, status, **kw):

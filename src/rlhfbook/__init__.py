@@ -64,7 +64,7 @@ def set_hub_access(allowed: bool) -> None:
 set_hub_access(online())
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 # tqdm.auto warns (with its file path) in a kernel without ipywidgets; the book's loops use
-# rlhfbook.progress, which picks a bar or a summary line itself.
+# rlhfbook.book.progress, which picks a bar or a summary line itself.
 warnings.filterwarnings("ignore", message="IProgress not found")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -82,23 +82,24 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     """A chapter's first code cell in one call; returns ``(P, results)``.
 
     In this order: resolve the chapter's settings in ``profile`` with the parameters cell's
-    ``overrides`` (:func:`rlhfbook.profiles.resolve`: ``None`` keeps the profile's value, an
-    unknown name raises the one-line :class:`~rlhfbook.profiles.ParameterError`); find every
+    ``overrides`` (:func:`rlhfbook.book.profiles.resolve`: ``None`` keeps the profile's value, an
+    unknown name raises the one-line :class:`~rlhfbook.book.profiles.ParameterError`); find every
     external model and dataset the settings name, before any training, with hub access as the
     profile sets it (:func:`rlhfbook.models.resolve_external`: a missing one is one line); seed python,
-    numpy and torch and fix the thread count (:func:`rlhfbook.env.seed_everything`, with
-    ``threads``); silence library output (:func:`rlhfbook.env.quiet`); create the
-    :class:`~rlhfbook.results.Results` recorder, which records the parameters (``profile``,
+    numpy and torch and fix the thread count (:func:`rlhfbook.book.runtime.seed_everything`, with
+    ``threads``); silence library output (:func:`rlhfbook.book.runtime.quiet`); create the
+    :class:`~rlhfbook.book.results.Results` recorder, which records the parameters (``profile``,
     ``seed`` and the overrides, as passed); and, in a notebook, show the chapter's runtime table
-    (:func:`rlhfbook.display.runtime_table`). Used by every chapter.
+    (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
     """
-    from . import display, env, models, profiles
-    from .results import Results
+    from . import models
+    from .book import display, profiles, runtime
+    from .book.results import Results
 
     P = profiles.resolve(chapter, profile, **overrides)
     models.resolve_external(P)
-    env.seed_everything(seed, threads=threads)
-    env.quiet()
+    runtime.seed_everything(seed, threads=threads)
+    runtime.quiet()
     results = Results(P, seed, parameters=dict(profile=profile, seed=seed, **overrides))
     if ipython_shell() is not None:
         from IPython.display import display as show
@@ -112,7 +113,7 @@ def _one_line_errors() -> None:
     shell = ipython_shell()
     if shell is None:
         return
-    from .profiles import ParameterError  # models.ModelUnavailable is one too
+    from .book.profiles import ParameterError  # models.ModelUnavailable is one too
 
     def handler(shell, etype, evalue, tb, tb_offset=None):
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])

@@ -26,8 +26,8 @@ from datasets.fingerprint import Hasher
 from transformers import TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
-from . import env
 from . import ranking as rk
+from .book import runtime
 
 
 def preference_dataset(prompts: list[str], chosen: list[str], rejected: list[str]) -> Dataset:
@@ -46,7 +46,7 @@ def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: fl
     settings = dict(
         output_dir=output_dir, beta=beta, learning_rate=learning_rate, num_train_epochs=epochs,
         per_device_train_batch_size=batch_size, seed=seed, data_seed=seed, use_cpu=not on_gpu,
-        activation_checkpointing=False, **env.trainer_precision(),
+        activation_checkpointing=False, **runtime.trainer_precision(),
         report_to="none", save_strategy="no", logging_steps=10, disable_tqdm=True,
         precompute_ref_log_probs=True, max_length=None, lr_scheduler_type="constant",
         dataloader_num_workers=0, ddp_find_unused_parameters=False,
@@ -101,7 +101,7 @@ class GammaDPOTrainer(DPOTrainer):
     """TRL's DPOTrainer on the gamma-scaled objective (Eq. 4 of Chen et al., 2024).
 
     Speed, numbers unchanged: the reference pass runs once per reference and dataset
-    (:func:`reference_logps`); ``env.seed_everything`` keeps deterministic mode from NaN-filling
+    (:func:`reference_logps`); ``runtime.seed_everything`` keeps deterministic mode from NaN-filling
     every ``torch.empty`` (TRL's fused LM head allocates up to 512 MB per pass).
     """
 

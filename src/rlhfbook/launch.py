@@ -55,7 +55,8 @@ def train_dpo_files(base: str, pairs: str, out: str, *, steps: int, global_batch
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import env, models
+    from . import models
+    from .book import runtime
     from .reward_model import train_reward_model
 
     parser = argparse.ArgumentParser(prog="python -m rlhfbook.launch", description=__doc__.split("\n\n")[0])
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
 
-    env.seed_everything(args.seed)
-    env.quiet()
+    runtime.seed_everything(args.seed)
+    runtime.quiet()
     if args.method == "reward":
         tok = models.load_tokenizer(args.base)
         _, history = train_reward_model(args.base, tok, args.pairs, args.out, steps=args.steps,

@@ -6,7 +6,7 @@ Three things every load does, so that a hub model behaves like the toy world's:
   every model and dataset a chapter's parameters name, in the chapter's first cell: a missing
   local path, an unknown hub id or an offline hub is one line (:class:`ModelUnavailable`, shown
   without a traceback like a bad parameter) before any training starts;
-* **dtype per device** (:func:`rlhfbook.env.dtype_for`): fp32 on a CPU; on a GPU, models that are
+* **dtype per device** (:func:`rlhfbook.book.runtime.dtype_for`): fp32 on a CPU; on a GPU, models that are
   only sampled or scored load in bf16 (fp16 without bf16), models that are trained keep fp32
   weights (TF32 matmuls);
 * **a pad token distinct from EOS**, and the embeddings resized when the tokenizer grew
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import online
-from .profiles import ParameterError
+from .book.profiles import ParameterError
 
 
 class ModelUnavailable(ParameterError, RuntimeError):
@@ -89,7 +89,7 @@ def _fetch_hub(name: str, kind: str) -> None:
 def resolve_external(params: Mapping[str, Any], fetch: bool = True) -> dict[str, str]:
     """Check every external model and dataset a chapter's parameters name, before any training.
 
-    ``params`` is the chapter's :class:`rlhfbook.profiles.Profile`: its name sets hub access
+    ``params`` is the chapter's :class:`rlhfbook.book.profiles.Profile`: its name sets hub access
     (on in ``gpu``, see :func:`rlhfbook.online`) for this process and its workers; its
     ``model_name`` / ``reward_model_name`` / ``dataset`` / ``preference_dataset`` values (those that
     are set; ``model_name`` is an endpoint's model name when ``endpoint`` is set) must be local
@@ -152,9 +152,9 @@ def _end_ids(name: str) -> list[int]:
 
 
 def _dtype_kwargs(dtype, trainable: bool) -> dict:
-    from . import env
+    from .book import runtime
 
-    return {"dtype": dtype if dtype is not None else env.dtype_for(env.device(), trainable=trainable)}
+    return {"dtype": dtype if dtype is not None else runtime.dtype_for(runtime.device(), trainable=trainable)}
 
 
 def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool = False, sample_only: bool = False):
@@ -163,7 +163,7 @@ def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool
     ``frozen=True`` turns off gradients: the reference policy pi_SFT of a KL penalty (it keeps
     the trained policy's dtype, so that the KL of an untrained policy is exactly 0).
     ``sample_only=True`` (a model that is only sampled, e.g. a game player) loads in half
-    precision on a GPU; ``dtype`` overrides :func:`rlhfbook.env.dtype_for`.
+    precision on a GPU; ``dtype`` overrides :func:`rlhfbook.book.runtime.dtype_for`.
     """
     from transformers import AutoModelForCausalLM
 

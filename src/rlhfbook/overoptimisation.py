@@ -5,7 +5,7 @@ Secrets of RLHF, Part I (Zheng et al., 2023) shows vanilla PPO raising the rewar
 score while the quality judged by humans collapses, and PPO-max, whose policy constraints
 (the token-level KL penalty, Eq. 19) keep it stable. This module holds what the chapter runs
 many times -- one PPO (:func:`run_ppo`) or TRL-GRPO (:func:`run_grpo`) run from a
-:class:`Run`, importable so that :func:`rlhfbook.parallel.map_runs` can put seeds and
+:class:`Run`, importable so that :func:`rlhfbook.book.parallel.map_runs` can put seeds and
 configurations on every core -- and the measurements it reads off them: the gold reward split
 into its terms (:func:`gold_terms`) and the collapse statistics of a training curve
 (:func:`collapse`).
@@ -98,13 +98,14 @@ class Run:
 
 
 def _setup(run: Run):
-    from . import env, models, reward_model, toyworld
+    from . import models, reward_model, toyworld
+    from .book import runtime
 
-    env.seed_everything(run.seed)
-    env.quiet()
+    runtime.seed_everything(run.seed)
+    runtime.quiet()
     task = toyworld.task("preference")
     policy, tok = models.load_policy(run.sft_path)
-    proxy_fn = reward_model.proxy_reward(run.rm_path, tok, env.device(), no_eos_score=NO_EOS_SCORE)
+    proxy_fn = reward_model.proxy_reward(run.rm_path, tok, runtime.device(), no_eos_score=NO_EOS_SCORE)
     return task, policy, tok, proxy_fn
 
 
@@ -126,12 +127,13 @@ def _evaluate(run: Run, task, policy, tok, max_new_tokens: int) -> dict[str, Any
 def run_ppo(run: Run) -> dict[str, Any]:
     """Train a PPO policy from ``run`` (:func:`rlhfbook.ppo.train`); returns its per-iteration
     log (with the gold terms of each iteration's samples) and its held-out evaluation."""
-    from . import env, models, ppo, rollout
+    from . import models, ppo, rollout
+    from .book import runtime
 
     task, policy, tok, proxy_fn = _setup(run)
     ref, _ = models.load_policy(run.sft_path, frozen=True)
     critic, _ = models.load_reward_model(run.critic_path, tok)
-    device = env.device()
+    device = runtime.device()
     policy.to(device), ref.to(device), critic.to(device)
     terms: list[dict[str, float]] = []
 
@@ -162,7 +164,8 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import env, rollout
+    from . import rollout
+    from .book import runtime
 
     task, policy, tok, proxy_fn = _setup(run)
     end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
@@ -179,7 +182,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     on_gpu = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(output_dir=out, report_to="none", save_strategy="no", use_cpu=not on_gpu,
-                          activation_checkpointing=False, **env.trainer_precision(),
+                          activation_checkpointing=False, **runtime.trainer_precision(),
                           seed=run.seed, disable_tqdm=True, logging_steps=10, **settings)
         prompts = Dataset.from_dict({"prompt": task.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))})
         trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args, train_dataset=prompts,

@@ -7,7 +7,7 @@ per iteration, is scored by the same frozen reward model and is evaluated by gre
 the same held-out prompts, so that the methods differ only in which samples enter the update.
 
 :func:`run_method` is one run, a function of plain arguments (a dict of paths, numbers and
-prompts), so that :func:`rlhfbook.parallel.map_runs` can put the runs of a chapter on every
+prompts), so that :func:`rlhfbook.book.parallel.map_runs` can put the runs of a chapter on every
 core; :func:`train_reward_model` is the same for the reward models. Prompts come from
 separate random streams (:func:`stream`): the reward model's training prompts, the analysis
 prompts, each seed's PPO prompts and the evaluation prompts never share a generator.
@@ -102,17 +102,18 @@ def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int
 
 
 def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
-    """Train one reward model (for :func:`rlhfbook.parallel.map_runs`): ``spec`` holds ``base`` (the
+    """Train one reward model (for :func:`rlhfbook.book.parallel.map_runs`): ``spec`` holds ``base`` (the
     causal-LM folder it starts from), ``out_dir``, ``pairs`` (rows ``{prompt, chosen, rejected}``),
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed`` and ``max_length``.
     Returns the folder, the steps, TRL's log and the CPU seconds it took."""
-    from . import env, models, reward_model
+    from . import models, reward_model
+    from .book import runtime
 
     start = time.process_time()
     if spec["epochs"] < 1:
         raise ValueError(f"a reward model needs at least one full pass over its data, got epochs={spec['epochs']}")
-    env.seed_everything(spec["seed"])
-    env.quiet()
+    runtime.seed_everything(spec["seed"])
+    runtime.quiet()
     tokenizer = models.load_tokenizer(spec["base"])
     steps = int(np.ceil(len(spec["pairs"]) * spec["epochs"] / spec["batch_size"]))
     path, log = reward_model.train_reward_model(spec["base"], tokenizer, spec["pairs"], spec["out_dir"], steps=steps,
@@ -133,7 +134,7 @@ def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_token
 
 
 def run_method(spec: dict[str, Any]) -> dict[str, Any]:
-    """One PPO run (for :func:`rlhfbook.parallel.map_runs`). ``spec`` holds:
+    """One PPO run (for :func:`rlhfbook.book.parallel.map_runs`). ``spec`` holds:
 
     ``method`` (a key of :data:`METHODS`), ``seed``, ``sft_path``, ``rm_path``, ``task`` and ``eval_task``
     (picklable task objects), ``execution`` (the reward model reads
@@ -147,16 +148,17 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     policy's pass@1 at temperature 1 (``sampled``) and greedy (``greedy``), and the fraction of greedy
     answers cut off without EOS.
     """
-    from . import code_tasks, env, filtration, models, ppo, reward_model
+    from . import code_tasks, filtration, models, ppo, reward_model
+    from .book import runtime
     from .rollout import gold_scores
 
     start = time.process_time()
     method, seed = spec["method"], spec["seed"]
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    env.seed_everything(seed)
-    env.quiet()
-    device = env.device()
+    runtime.seed_everything(seed)
+    runtime.quiet()
+    device = runtime.device()
     task, eval_task = spec["task"], spec["eval_task"]
     sft, tokenizer = models.load_policy(spec["sft_path"], frozen=True)
     policy, _ = models.load_policy(spec["sft_path"])

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .progress import track
+from .book.progress import track
 from .rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
 
 # --- masked statistics -----------------------------------------------------------------

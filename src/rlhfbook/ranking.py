@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .progress import track
+from .book.progress import track
 from .rollout import Rollout, encode_prompts, sequence_logprob
 
 BETAS: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0, 10.0)  # the paper's beta grid for R*

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .progress import track
+from .book.progress import track
 
 
 @dataclass(frozen=True)

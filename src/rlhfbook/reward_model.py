@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import env
+from .book import runtime
 from .models import fit_embeddings, load_reward_model
 from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
 
@@ -85,7 +85,7 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
     args = RewardConfig(
         output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
         lr_scheduler_type="cosine", warmup_steps=0, logging_steps=logging_steps or max(1, steps // 10), report_to="none",
-        save_strategy="no", use_cpu=not on_gpu, **env.trainer_precision(),
+        save_strategy="no", use_cpu=not on_gpu, **runtime.trainer_precision(),
         activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
         dataloader_num_workers=0, ddp_find_unused_parameters=False,
     )

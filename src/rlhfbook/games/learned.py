@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..progress import track
+from ..book.progress import track
 from .base import SIDES, Build, other
 from .players import Player, Turn
 from .protocol import Match, adjudicate, play_matches
@@ -383,7 +383,7 @@ def cache_key(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequenc
 def train_players(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player],
                   progress: bool = True) -> dict[str, Any]:
     """SFT then GRPO; returns the checkpoints' state dicts, the training logs and the seconds taken."""
-    from ..env import seed_everything
+    from ..book.runtime import seed_everything
     from ..toyworld.sft import supervised_finetune
 
     start = time.perf_counter()

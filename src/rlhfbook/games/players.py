@@ -212,11 +212,11 @@ class LLMPlayer(Player):
     @classmethod
     def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> LLMPlayer:
         """A hub id or local folder via :func:`rlhfbook.models.load_policy`, in the sampling dtype of
-        :func:`rlhfbook.env.dtype_for` (bf16 on a GPU that has it, else fp16; fp32 on a CPU).
+        :func:`rlhfbook.book.runtime.dtype_for` (bf16 on a GPU that has it, else fp16; fp32 on a CPU).
 
         Hub downloads need the ``gpu`` profile, ``RLHFBOOK_ONLINE=1`` or Colab.
         """
-        from ..env import device
+        from ..book.runtime import device
         from ..models import load_policy
 
         model, tokenizer = load_policy(name_or_path, sample_only=True)

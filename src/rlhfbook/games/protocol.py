@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..progress import track
+from ..book.progress import track
 from .base import SIDES, Build, Game, other
 from .players import Player, Turn
 

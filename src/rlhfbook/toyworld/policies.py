@@ -112,7 +112,7 @@ def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
 
 
 def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool) -> None:
-    from ..env import seed_everything
+    from ..book.runtime import seed_everything
     from .model import new_model
     from .sft import supervised_finetune
     from .tokenizer import build_tokenizer

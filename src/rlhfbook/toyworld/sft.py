@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from ..progress import track
+from ..book.progress import track
 
 
 def demonstration_batch(task, tokenizer: PreTrainedTokenizerFast, n: int, rng: np.random.Generator):

@@ -2,7 +2,7 @@
 
 The scorecard opens with totals per chapter and for the book, then shows one compact
 table per chapter (findings and controls first, sanity checks folded away), rendered by
-:mod:`rlhfbook.tables` so that it fits the book's column. The status page gives each
+:mod:`rlhfbook.book.tables` so that it fits the book's column. The status page gives each
 chapter's provenance and its wall time against its budget.
 """
 

@@ -101,7 +101,7 @@ CHECK_WIDTHS = (14, 18, 36, 16, 16)
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> str:
-    """HTML of a list of checks (as recorded by :mod:`rlhfbook.results`), findings first."""
+    """HTML of a list of checks (as recorded by :mod:`rlhfbook.book.results`), findings first."""
     ordered = sorted(checks, key=lambda c: KIND_ORDER.get(c.get("kind"), 3))
     return table(CHECK_HEADER, check_rows(ordered), CHECK_WIDTHS)
 

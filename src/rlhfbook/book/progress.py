@@ -33,7 +33,7 @@ def batch() -> bool:
 
 
 def _in_kernel() -> bool:
-    from . import ipython_shell
+    from .. import ipython_shell
 
     shell = ipython_shell()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -7,7 +7,7 @@ Every chapter runs in three profiles (see ``book/running.md``):
 * ``gpu``   -- a GPU or Colab: bigger models, real data where the chapter has them.
 
 A chapter's settings are one frozen dataclass whose fields document each setting, and the
-three profiles are instances of it (:mod:`rlhfbook.settings`); :func:`describe` shows them.
+three profiles are instances of it (:mod:`rlhfbook.book.settings`); :func:`describe` shows them.
 A chapter's notebook resolves its parameters cell with :func:`resolve` (through
 :func:`rlhfbook.start_chapter`); an unknown chapter, profile or parameter raises a
 :class:`ValueError` that lists the valid values. Used by every chapter, the CLI (budgets) and
@@ -150,7 +150,7 @@ def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
 
 def check_injected() -> None:
     """In a papermill run, stop at once on a parameter the chapter does not declare."""
-    from . import ipython_shell
+    from .. import ipython_shell
 
     shell = ipython_shell()
     if shell is None:

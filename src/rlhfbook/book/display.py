@@ -21,7 +21,7 @@ def show_source(*objects: object) -> None:
 
 
 def table(df, index: bool = True):
-    """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.tables.frame`):
+    """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.book.tables.frame`):
     full width, long text wrapped rather than cut, numbers to four significant digits."""
     from .tables import frame
 

@@ -130,7 +130,7 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
 
 def prepare(task: str, profile: str) -> float:
     """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
-    from .toyworld import base_policy
+    from ..toyworld import base_policy
 
     start = time.perf_counter()
     base_policy(task, profile, progress=False)

@@ -3,11 +3,11 @@
 Every field has a type and ``metadata={"help": ...}``: its meaning in one line, with its unit
 (as in TRL's config classes). A field's default is the chapter's ``cpu`` profile (the book's
 default); the ``smoke`` and ``gpu`` profiles are instances that name only what they change.
-:data:`TABLE` (chapter -> profile -> instance) is what :mod:`rlhfbook.profiles` resolves, so
+:data:`TABLE` (chapter -> profile -> instance) is what :mod:`rlhfbook.book.profiles` resolves, so
 every profile of a chapter has the same keys by construction. ``profiles.describe(chapter)``
 shows a chapter's fields, meanings and values in the three profiles.
 
-Used by every chapter, through :func:`rlhfbook.profiles.resolve` (called by
+Used by every chapter, through :func:`rlhfbook.book.profiles.resolve` (called by
 :func:`rlhfbook.start_chapter`).
 """
 
