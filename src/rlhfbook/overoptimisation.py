@@ -68,6 +68,14 @@ def collapse(gold: np.ndarray, proxy: np.ndarray) -> dict[str, float]:
             "peak_iteration": j}
 
 
+def collapse_iteration(gold: np.ndarray, fraction: float = 0.8) -> int | None:
+    """First iteration at which the smoothed ``gold`` is at most ``fraction`` of its running
+    maximum (the run has lost ``1 - fraction`` of its best gold so far); ``None`` if never."""
+    gold = np.asarray(gold, float)
+    hit = np.flatnonzero(gold <= fraction * np.maximum.accumulate(gold))
+    return int(hit[0]) if len(hit) else None
+
+
 def slope(y: np.ndarray) -> float:
     """Least-squares slope of ``y`` against its index (per iteration)."""
     x = np.arange(len(y), dtype=float)
