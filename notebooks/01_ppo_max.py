@@ -270,9 +270,9 @@ table.loc["critic init"] = ["SFT + fresh head" if critic_init(o) == str(sft_path
 display.table(table)
 
 # %% [markdown]
-# Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds) are
-# independent, so `parallel.map_runs` spreads them over the machine's cores, the longest first
-# so that the cores finish together: every run seeds itself and uses one thread, so the numbers
+# Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds, and
+# the GRPO runs of section 7) are independent, so `parallel.map_runs` spreads them over the
+# machine's cores, the longest first so that the cores finish together: every run seeds itself and uses one thread, so the numbers
 # are the same as in a serial run.
 
 # %%
@@ -283,9 +283,19 @@ runs = [overoptimisation.Run(name, s, str(sft_path), str(rm_path), critic_init(o
                              eval_seed=10_000 + seed, n_eval=P.eval_prompts)
         for s in seeds for name, o in CONFIGS.items()]
 runs.sort(key=lambda r: -r.config["iterations"])  # longest first: the cores finish together
+# The TRL GRPO runs of section 7 (their settings are explained there) go in the same batch.
+grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+grpo_settings = dict(
+    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
+    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
+    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
+    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
+grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
+                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
 t0 = time.perf_counter()
-outs = parallel.map_runs(overoptimisation.run_ppo, runs)
+outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
 ppo_seconds = time.perf_counter() - t0
+outs, grpo_outs = outs[:len(runs)], outs[len(runs):]
 logs = pd.concat([pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
                  ignore_index=True)
 
@@ -300,7 +310,7 @@ finals = pd.DataFrame([dict(config=o["run"]["name"], seed=o["run"]["seed"], eval
                             win_rate=win_rate(o["eval_gold"]), repeat_rate=o["repeat_rate"], samples=o["samples"])
                        | {f"held-out {t}": v for t, v in o["eval_terms"].items()} for o in outs])
 sec_per_it = logs["seconds"].mean()
-print(f"{len(runs)} PPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
+print(f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
       f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)")
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 
@@ -484,20 +494,11 @@ display.table(ingredients)
 # normalisation), and its KL term is the GRPO paper's: $k_3$ in the *loss*, with weight
 # $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
+# %% tags=["hide-input"]
+display.table(pd.DataFrame({"TRL GRPOConfig (the runs went with the PPO runs of section 4)":
+                            {k: str(v) for k, v in grpo_settings.items()}}))
+
 # %%
-grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
-grpo_settings = dict(
-    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
-    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
-    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
-    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
-grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
-                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
-t0 = time.perf_counter()
-grpo_outs = parallel.map_runs(overoptimisation.run_grpo, grpo_runs)
-grpo_seconds = time.perf_counter() - t0
-
-
 def per_seed(name, column):
     return finals[finals.config == name].set_index("seed")[column]
 
@@ -516,7 +517,6 @@ comparison = pd.DataFrame({
                              f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
                              f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}"],
 }, index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"])
-print(f"{len(grpo_runs)} GRPO runs in {grpo_seconds:.0f} s")
 results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(comparison)
 

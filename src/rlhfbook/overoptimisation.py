@@ -5,10 +5,10 @@ Secrets of RLHF, Part I (Zheng et al., 2023) shows vanilla PPO raising the rewar
 score while the quality judged by humans collapses, and PPO-max, whose policy constraints
 (the token-level KL penalty, Eq. 19) keep it stable. This module holds what the chapter runs
 many times -- one PPO (:func:`run_ppo`) or TRL-GRPO (:func:`run_grpo`) run from a
-:class:`Run`, importable so that :func:`rlhfbook.parallel.map_runs` can put seeds and
-configurations on every core -- and the measurements it reads off them: the gold reward split
-into its terms (:func:`gold_terms`) and the collapse statistics of a training curve
-(:func:`collapse`).
+:class:`Run` (:func:`train` takes either), importable so that
+:func:`rlhfbook.parallel.map_runs` can put seeds and configurations on every core -- and the
+measurements it reads off them: the gold reward split into its terms (:func:`gold_terms`),
+the collapse statistics of a training curve (:func:`collapse`, :func:`collapse_iteration`).
 """
 
 from __future__ import annotations
@@ -196,3 +196,9 @@ def run_grpo(run: Run) -> dict[str, Any]:
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
         run, task, trainer.model, tok, settings["max_completion_length"])
+
+
+def train(run: Run) -> dict[str, Any]:
+    """:func:`run_grpo` for a run with GRPO settings, else :func:`run_ppo`: one function for a
+    :func:`rlhfbook.parallel.map_runs` batch that mixes both."""
+    return run_grpo(run) if run.grpo else run_ppo(run)
