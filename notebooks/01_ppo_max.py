@@ -34,10 +34,11 @@
 # and our own PPO loop (`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
 # the toy world has an exact *gold* reward, "human evaluation" is free: we can watch the proxy
 # (reward-model) score and the gold score side by side, and split the gold reward into the
-# channels through which a policy loses it. Four configurations run from the same SFT policy
+# channels through which a policy loses it. The configurations run from the same SFT policy
 # and reward model, on three seeds each: (A) vanilla PPO, (A + KL) vanilla PPO with only the
-# KL penalty, (B) PPO-max, run twice as long, and (C) PPO-max without the KL penalty. At the
-# end, TRL's `GRPOTrainer` gets the same sampled responses and optimiser steps.
+# KL penalty, (B) PPO-max, run twice as long as vanilla takes to collapse, and, in the `gpu`
+# profile, (C) PPO-max without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same
+# sampled responses and optimiser steps as A + KL.
 #
 # **The reward model's blind spot here.** The reward model reads characters and was trained on
 # pairs of the SFT policy's answers, which almost never contain strings that are not words or
@@ -94,7 +95,7 @@ sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))
 print(f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
-      f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts")
+      f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts")
 
 # %% [markdown]
 # ## 1. The SFT policy and the gold reward
@@ -231,22 +232,23 @@ display.show_source(ppo.policy_loss, ppo.value_loss, ppo.PPOConfig)
 display.show_source(ppo.train)
 
 # %% [markdown]
-# ## 4. Four configurations, three seeds
+# ## 4. The configurations, three seeds each
 #
-# All four start from the same SFT policy and reward model and see the same prompts per
+# All start from the same SFT policy and reward model and see the same prompts per
 # iteration. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage whitening;
 # its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO with the
-# token-level KL penalty and nothing else, which isolates the ingredient the paper calls the
-# key factor. **B, PPO-max** has every switch, and runs twice as long as the others, to test
-# that it *stays* stable. **C** is PPO-max without the KL penalty.
+# token-level KL penalty and nothing else (the same critic too), which isolates the ingredient
+# the paper calls the key factor. **B, PPO-max** has every switch, and runs at least twice as
+# many iterations as vanilla PPO took to lose a fifth of its peak gold reward on a pilot seed,
+# to test that it *stays* stable. **C** is PPO-max without the KL penalty; it runs in the `gpu`
+# profile only (no check reads it, and the `cpu` profile has a time budget).
 
 # %%
 CONFIGS = {
     "A vanilla PPO": dict(ppo.VANILLA),
     "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
-    "B PPO-max": dict(iterations=2 * P.iterations),
-    "C PPO-max, no KL": dict(kl_coef=0.0),
-}
+    "B PPO-max": dict(iterations=P.ppo_max_iterations),
+} | ({"C PPO-max, no KL": dict(kl_coef=0.0)} if P.run_ppo_max_no_kl else {})
 COLOURS = {"A vanilla PPO": "C3", "A + KL penalty only": "C1", "B PPO-max": "C2", "C PPO-max, no KL": "C4",
            "TRL GRPO": "C0", "SFT": "grey"}
 
@@ -258,8 +260,8 @@ def config_for(overrides):
 
 
 def critic_init(overrides):
-    """Vanilla PPO's critic starts from the SFT policy; PPO-max's from the reward model (Sec. 5.3)."""
-    return str(sft_path) if overrides.get("kl_coef") == 0.0 and overrides.get("reward_norm") is False else str(rm_path)
+    """Vanilla PPO's critic (A and A + KL) starts from the SFT policy; PPO-max's from the reward model (Sec. 5.3)."""
+    return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
 
 
 switches = ["reward_norm", "reward_clip", "kl_coef", "advantage_whiten", "advantage_clip", "value_clip",
@@ -271,9 +273,10 @@ table.loc["critic init"] = ["SFT + fresh head" if critic_init(o) == str(sft_path
 display.table(table)
 
 # %% [markdown]
-# Each run is one call of `overoptimisation.run_ppo`, and the twelve runs (four configurations
-# x three seeds) are independent, so `parallel.map_runs` spreads them over the machine's cores:
-# every run seeds itself and uses one thread, so the numbers are the same as in a serial run.
+# Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds, and
+# the GRPO runs of section 7) are independent, so `parallel.map_runs` spreads them over the
+# machine's cores, the longest first so that the cores finish together: every run seeds itself and uses one thread, so the numbers
+# are the same as in a serial run.
 
 # %%
 display.show_source(overoptimisation.run_ppo)
@@ -282,9 +285,20 @@ display.show_source(overoptimisation.run_ppo)
 runs = [overoptimisation.Run(name, s, str(sft_path), str(rm_path), critic_init(o), config_for(o),
                              eval_seed=10_000 + seed, n_eval=P.eval_prompts)
         for s in seeds for name, o in CONFIGS.items()]
+runs.sort(key=lambda r: -r.config["iterations"])  # longest first: the cores finish together
+# The TRL GRPO runs of section 7 (their settings are explained there) go in the same batch.
+grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+grpo_settings = dict(
+    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
+    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
+    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
+    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
+grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
+                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
 t0 = time.perf_counter()
-outs = parallel.map_runs(overoptimisation.run_ppo, runs)
+outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
 ppo_seconds = time.perf_counter() - t0
+outs, grpo_outs = outs[:len(runs)], outs[len(runs):]
 logs = pd.concat([pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
                  ignore_index=True)
 
@@ -299,7 +313,7 @@ finals = pd.DataFrame([dict(config=o["run"]["name"], seed=o["run"]["seed"], eval
                             win_rate=win_rate(o["eval_gold"]), repeat_rate=o["repeat_rate"], samples=o["samples"])
                        | {f"held-out {t}": v for t, v in o["eval_terms"].items()} for o in outs])
 sec_per_it = logs["seconds"].mean()
-print(f"{len(runs)} PPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
+print(f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
       f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)")
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 
@@ -327,7 +341,9 @@ for ax, name in zip(axes.flat, CONFIGS):
         ax.plot(it, arr.mean(0), color=COLOURS[name], ls=ls, lw=2, label=label)
     ax.axhline(sft_gold.mean().item(), color=COLOURS["SFT"], ls=":", label="SFT gold")
     ax.set_title(name)
-for ax in axes[1]:
+for ax in axes.flat[len(CONFIGS):]:  # C runs in the gpu profile only
+    ax.axis("off")
+for ax in axes.flat[len(CONFIGS) - 2:len(CONFIGS)]:
     ax.set_xlabel("PPO iteration")
 for ax in axes[:, 0]:
     ax.set_ylabel("mean reward per response")
@@ -347,8 +363,9 @@ for name in CONFIGS:
     axes[0].plot(kl_c[name].mean(0), color=COLOURS[name], label=name)
     axes[1].plot(len_c[name].mean(0), color=COLOURS[name], label=name)
     axes[2].plot(curves("perplexity")[name].mean(0), color=COLOURS[name], label=name)
-wr = finals.groupby("config", sort=False)["win_rate"]
-axes[3].bar(range(len(CONFIGS)), wr.mean(), yerr=wr.std().fillna(0), color=[COLOURS[n] for n in CONFIGS])
+wr = finals.groupby("config")["win_rate"]
+axes[3].bar(range(len(CONFIGS)), wr.mean()[list(CONFIGS)], yerr=wr.std().fillna(0)[list(CONFIGS)],
+            color=[COLOURS[n] for n in CONFIGS])
 axes[3].axhline(0.5, color="grey", ls=":")
 axes[3].set_xticks(range(len(CONFIGS)), [n.split(" ", 1)[0] + ("+KL" if "KL penalty only" in n else "") for n in CONFIGS])
 axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
@@ -403,7 +420,8 @@ channel_table["gold lost, peak -> end"] = [-c.sum(axis=1).mean() for c in change
 fig, ax = plt.subplots(figsize=(8, 3.8))
 x = np.arange(len(overoptimisation.TERMS))
 for k, name in enumerate(CONFIGS):
-    ax.bar(x + (k - 1.5) * 0.2, channel_table.loc[name, list(overoptimisation.TERMS)], 0.2,
+    width = 0.8 / len(CONFIGS)
+    ax.bar(x + (k - (len(CONFIGS) - 1) / 2) * width, channel_table.loc[name, list(overoptimisation.TERMS)], width,
            color=COLOURS[name], label=name)
 ax.axhline(0, color="black", lw=0.8)
 ax.set_xticks(x, overoptimisation.TERMS)
@@ -445,17 +463,25 @@ for name, row in ends.iterrows():
 display.table(ends)
 
 # %% tags=["hide-input"]
-a, akl, b, c = (ends.loc[n] for n in CONFIGS)
-ingredients = pd.DataFrame([
+a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
+REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
+rows = [
     ("token-level KL penalty (Eq. 19), alone", "the key constraint", "A + KL vs A",
      f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}"),
-    ("token-level KL penalty, inside PPO-max", "the key constraint", "B vs C",
-     f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}"),
-    ("the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)",
-     "stable training", "C vs A",
-     f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
-     f"{a['win rate vs SFT']:.2f}"),
-], columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
+    (REST + ", on top of the KL penalty", "stable training", "B vs A + KL",
+     f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
+     f"{akl['win rate vs SFT']:.2f} (B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})"),
+]
+if "C PPO-max, no KL" in CONFIGS:
+    c = ends.loc["C PPO-max, no KL"]
+    rows += [
+        ("token-level KL penalty, inside PPO-max", "the key constraint", "B vs C",
+         f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}"),
+        (REST + ", without the KL penalty", "stable training", "C vs A",
+         f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
+         f"{a['win rate vs SFT']:.2f}"),
+    ]
+ingredients = pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
 display.table(ingredients)
 
 # %% [markdown]
@@ -471,20 +497,11 @@ display.table(ingredients)
 # normalisation), and its KL term is the GRPO paper's: $k_3$ in the *loss*, with weight
 # $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
+# %% tags=["hide-input"]
+display.table(pd.DataFrame({"TRL GRPOConfig (the runs went with the PPO runs of section 4)":
+                            {k: str(v) for k, v in grpo_settings.items()}}))
+
 # %%
-grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
-grpo_settings = dict(
-    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
-    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
-    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
-    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
-grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
-                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
-t0 = time.perf_counter()
-grpo_outs = parallel.map_runs(overoptimisation.run_grpo, grpo_runs)
-grpo_seconds = time.perf_counter() - t0
-
-
 def per_seed(name, column):
     return finals[finals.config == name].set_index("seed")[column]
 
@@ -503,13 +520,12 @@ comparison = pd.DataFrame({
                              f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
                              f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}"],
 }, index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"])
-print(f"{len(grpo_runs)} GRPO runs in {grpo_seconds:.0f} s")
 results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(comparison)
 
 # %% [markdown]
 # The comparison is with vanilla PPO plus the KL penalty, the PPO run with the same number of
-# iterations and a KL constraint like GRPO's; PPO-max ran twice as long. GRPO's advantage is
+# iterations and a KL constraint like GRPO's; PPO-max ran longer. GRPO's advantage is
 # the group-normalised proxy reward, so it needs no critic, but it optimises the same flawed
 # reward model and can find the same blind spots.
 
@@ -538,12 +554,14 @@ paper_vs_book = pd.DataFrame([
      f"and repeat a word in {ends.loc['A vanilla PPO', 'repeat rate (held-out)']:.0%} of answers"),
     ("reward normalisation / clipping alone: early stability only (Fig. 6)",
      "collapse re-appears later", f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
-     f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}"),
+     f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}" if "C PPO-max, no KL" in CONFIGS
+     else "C runs in the gpu profile only"),
     ("KL penalty gives lasting stability (Fig. 7)", "yes (eta 0.05)",
      f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} vs peak {fmt('A + KL penalty only', 'gold peak')}"),
     ("PPO-max beats SFT (Fig. 10)", "human win rate 62% (harmless) / 44% (helpful), EN",
      f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}"),
-    ("PPO-max stable for 10k steps (Fig. 9)", "yes", f"{2 * P.iterations} iterations"),
+    ("PPO-max stable for 10k steps (Fig. 9)", "yes",
+     f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})"),
 ], columns=["finding (paper figure)", "paper", "this book"])
 display.table(paper_vs_book)
 
@@ -570,7 +588,8 @@ display.table(paper_vs_book)
 #    above the SFT policy's, in the mean and at least 2 of 3 seeds.
 # 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$ and held-out gold
 #    above the SFT policy's by $\ge 2$ standard errors (over seeds), and it stays stable when run
-#    twice as long: slope of the smoothed gold over the second half $\ge -0.01$ per iteration.
+#    twice as long as vanilla PPO took to collapse on the pilot seed: slope of the smoothed gold
+#    over the second half $\ge -0.01$ per iteration.
 # 5. *sanity*: PPO-max's KL at the end is at most half of vanilla's (a run with a KL penalty
 #    against one without).
 
@@ -642,16 +661,20 @@ b_win = per_seed("B PPO-max", "win_rate")
 b_gap = b_gold - sft_mean
 b_se = float(b_gap.std() / np.sqrt(len(b_gap)))
 half = gold_c["B PPO-max"].shape[1] // 2
+va_drop = [overoptimisation.collapse_iteration(g) for g in gold_c["A vanilla PPO"]]  # None: never lost a fifth
 b_slopes = [overoptimisation.slope(gold_c["B PPO-max"][i, half:]) for i in range(len(seeds))]
 results.check(
     "ppo_max_beats_sft_and_stays_stable", kind="finding",
-    claim="PPO-max improves on the SFT policy by gold reward and stays stable when trained twice as long.",
+    claim="PPO-max improves on the SFT policy by gold reward and stays stable when trained twice as long as "
+          "vanilla PPO takes to collapse.",
     paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN); Fig. 9: stable for 10k steps",
     per_seed=b_win.to_dict(), threshold=0.60, direction=">=",
     rule="mean held-out gold win rate vs SFT >= 0.60, mean held-out gold - SFT gold >= 2 standard errors "
          "over seeds, and the smoothed gold's slope over the second half >= -0.01 per iteration in every seed",
     ours={"held-out gold - SFT gold": float(b_gap.mean()), "its standard error": b_se,
-          "slope over the second half (min)": float(min(b_slopes))},
+          "slope over the second half (min)": float(min(b_slopes)), "PPO-max iterations": P.ppo_max_iterations,
+          "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)":
+              float(np.mean([d for d in va_drop if d is not None])) if any(d is not None for d in va_drop) else "never"},
     passed=bool(b_win.mean() >= 0.60 and b_gap.mean() >= 2 * b_se and min(b_slopes) >= -0.01),
 )
 b_kl, a_kl = kl_c["B PPO-max"][:, -1].mean(), kl_c["A vanilla PPO"][:, -1].mean()
@@ -678,7 +701,7 @@ results.finish();
 # - Watch KL to the SFT policy, response length and the perplexity of the policy's own samples:
 #   they move before the damage is visible in a proxy reward curve.
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
-#   training stable; removed from PPO-max, over-optimisation returns.
+#   training stable (configuration C of the `gpu` profile removes it from PPO-max instead).
 #
 # ## Exercises
 #

@@ -36,3 +36,18 @@ def test_collapse_and_slope_on_a_rise_and_fall():
     proxy = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
     assert oo.collapse(gold, proxy) == {"end_over_peak": 0.25, "proxy_gain": 2.0, "peak_iteration": 2}
     assert oo.slope(np.array([1.0, 3.0, 5.0])) == pytest.approx(2.0)
+
+
+def test_collapse_iteration_is_the_first_drop_below_a_fraction_of_the_running_peak():
+    gold = np.array([1.0, 2.0, 4.0, 3.5, 3.1, 3.5, 2.0])
+    assert oo.collapse_iteration(gold) == 4  # 3.1 <= 0.8 * 4
+    assert oo.collapse_iteration(gold, fraction=0.5) == 6
+    assert oo.collapse_iteration(np.array([1.0, 2.0, 3.0])) is None
+
+
+def test_train_sends_a_run_with_grpo_settings_to_trl_and_the_others_to_ppo(monkeypatch):
+    monkeypatch.setattr(oo, "run_ppo", lambda run: "ppo")
+    monkeypatch.setattr(oo, "run_grpo", lambda run: "grpo")
+    ppo_run = oo.Run("A", 0, "sft", "rm", "sft", config=dict(iterations=2))
+    assert oo.train(ppo_run) == "ppo"
+    assert oo.train(oo.Run("G", 0, "sft", "rm", "sft", grpo=dict(max_steps=2))) == "grpo"

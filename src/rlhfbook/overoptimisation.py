@@ -5,10 +5,10 @@ Secrets of RLHF, Part I (Zheng et al., 2023) shows vanilla PPO raising the rewar
 score while the quality judged by humans collapses, and PPO-max, whose policy constraints
 (the token-level KL penalty, Eq. 19) keep it stable. This module holds what the chapter runs
 many times -- one PPO (:func:`run_ppo`) or TRL-GRPO (:func:`run_grpo`) run from a
-:class:`Run`, importable so that :func:`rlhfbook.book.parallel.map_runs` can put seeds and
-configurations on every core -- and the measurements it reads off them: the gold reward split
-into its terms (:func:`gold_terms`) and the collapse statistics of a training curve
-(:func:`collapse`).
+:class:`Run` (:func:`train` takes either), importable so that
+:func:`rlhfbook.book.parallel.map_runs` can put seeds and configurations on every core -- and the
+measurements it reads off them: the gold reward split into its terms (:func:`gold_terms`),
+the collapse statistics of a training curve (:func:`collapse`, :func:`collapse_iteration`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ def collapse(gold: np.ndarray, proxy: np.ndarray) -> dict[str, float]:
     j = int(np.argmax(gold))
     return {"end_over_peak": float(gold[-1] / gold[j]), "proxy_gain": float(proxy[-1] - proxy[j]),
             "peak_iteration": j}
+
+
+def collapse_iteration(gold: np.ndarray, fraction: float = 0.8) -> int | None:
+    """First iteration at which the smoothed ``gold`` is at most ``fraction`` of its running
+    maximum (the run has lost ``1 - fraction`` of its best gold so far); ``None`` if never."""
+    gold = np.asarray(gold, float)
+    hit = np.flatnonzero(gold <= fraction * np.maximum.accumulate(gold))
+    return int(hit[0]) if len(hit) else None
 
 
 def slope(y: np.ndarray) -> float:
@@ -192,3 +200,9 @@ def run_grpo(run: Run) -> dict[str, Any]:
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
         run, task, trainer.model, tok, settings["max_completion_length"])
+
+
+def train(run: Run) -> dict[str, Any]:
+    """:func:`run_grpo` for a run with GRPO settings, else :func:`run_ppo`: one function for a
+    :func:`rlhfbook.book.parallel.map_runs` batch that mixes both."""
+    return run_grpo(run) if run.grpo else run_ppo(run)
