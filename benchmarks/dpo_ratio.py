@@ -47,22 +47,37 @@ def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
     tok.save_pretrained(folder)
     rng = np.random.default_rng(seed)
     prompts = task.sample_prompts(n_pairs, rng)
-    return dt.preference_dataset(prompts, [task.demonstration(p, rng) for p in prompts],
-                                 [task.demonstration(p, rng) for p in prompts])
+    return dt.preference_dataset(
+        prompts, [task.demonstration(p, rng) for p in prompts], [task.demonstration(p, rng) for p in prompts]
+    )
 
 
 def ours(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
     dt.forget_reference_logps()  # time the reference pass too, as a chapter's first trainer pays it
-    args = dt.dpo_config(out, beta=SETTINGS["beta"], learning_rate=SETTINGS["learning_rate"], epochs=1,
-                         batch_size=batch_size, seed=SETTINGS["seed"])
+    args = dt.dpo_config(
+        out,
+        beta=SETTINGS["beta"],
+        learning_rate=SETTINGS["learning_rate"],
+        epochs=1,
+        batch_size=batch_size,
+        seed=SETTINGS["seed"],
+    )
     return dt.GammaDPOTrainer(model=model, args=args, gamma=1.0, processing_class=tok, train_dataset=data)
 
 
 def defaults(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
-    args = DPOConfig(output_dir=out, beta=SETTINGS["beta"], learning_rate=SETTINGS["learning_rate"],
-                     num_train_epochs=1, per_device_train_batch_size=batch_size, seed=SETTINGS["seed"],
-                     report_to="none", save_strategy="no", disable_tqdm=True,
-                     use_cpu=not torch.cuda.is_available())  # TRL's default bf16 asks for it on a CPU
+    args = DPOConfig(
+        output_dir=out,
+        beta=SETTINGS["beta"],
+        learning_rate=SETTINGS["learning_rate"],
+        num_train_epochs=1,
+        per_device_train_batch_size=batch_size,
+        seed=SETTINGS["seed"],
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+    )  # TRL's default bf16 asks for it on a CPU
     return DPOTrainer(model=model, args=args, processing_class=tok, train_dataset=data)
 
 
@@ -85,7 +100,7 @@ def measure(n_pairs: int = 384, size: str = "small", repeats: int = 1, batch_siz
         data = setup(folder, n_pairs, size)
         for r in range(repeats):
             pair = [("defaults", defaults), ("ours", ours)]
-            for name, build in (pair if r % 2 == 0 else pair[::-1]):
+            for name, build in pair if r % 2 == 0 else pair[::-1]:
                 seconds, steps = timed(build, folder, data, batch_size)
                 times[name].append(seconds)
     our_s, default_s = float(np.median(times["ours"])), float(np.median(times["defaults"]))
@@ -99,8 +114,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     m = measure(args.pairs, args.size, args.repeats)
-    print(f"DPO epoch ({m['pairs']} pairs, {m['steps']} steps of {SETTINGS['batch_size']}, size {m['size']}): "
-          f"TRL defaults {m['defaults_s']:.1f} s, ours {m['ours_s']:.1f} s, ratio {m['ratio']:.2f}x")
+    print(
+        f"DPO epoch ({m['pairs']} pairs, {m['steps']} steps of {SETTINGS['batch_size']}, size {m['size']}): "
+        f"TRL defaults {m['defaults_s']:.1f} s, ours {m['ours_s']:.1f} s, ratio {m['ratio']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

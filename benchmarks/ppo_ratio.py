@@ -42,8 +42,18 @@ CONFIGS = {
 }
 
 
-def reference_update(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tensor, cfg: ppo.PPOConfig,
-                     moments: ppo.RunningMoments, policy_opt, critic_opt, train_policy: bool = True) -> None:
+def reference_update(
+    policy,
+    ref_policy,
+    critic,
+    rollout: Rollout,
+    scores: torch.Tensor,
+    cfg: ppo.PPOConfig,
+    moments: ppo.RunningMoments,
+    policy_opt,
+    critic_opt,
+    train_policy: bool = True,
+) -> None:
     """One PPO update, straightforwardly: three no-grad passes, then epochs x minibatches of fresh passes."""
     lq = rollout.query_ids.shape[1]
     ids = torch.cat([rollout.query_ids, rollout.response_ids], 1)
@@ -52,12 +62,12 @@ def reference_update(policy, ref_policy, critic, rollout: Rollout, scores: torch
 
     def logprobs(model, rows):
         logits = model(input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows]).logits
-        logp = torch.log_softmax(logits[:, lq - 1:-1] / cfg.temperature, dim=-1)
-        return logits[:, lq - 1:-1], logp.gather(-1, rollout.response_ids[rows].unsqueeze(-1)).squeeze(-1)
+        logp = torch.log_softmax(logits[:, lq - 1 : -1] / cfg.temperature, dim=-1)
+        return logits[:, lq - 1 : -1], logp.gather(-1, rollout.response_ids[rows].unsqueeze(-1)).squeeze(-1)
 
     def values(rows):
         hidden = critic.model(input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows])
-        return critic.score(hidden.last_hidden_state).squeeze(-1)[:, lq - 1:-1].float()
+        return critic.score(hidden.last_hidden_state).squeeze(-1)[:, lq - 1 : -1].float()
 
     def step(loss, model, optimizer):
         optimizer.zero_grad(set_to_none=True)
@@ -83,7 +93,7 @@ def reference_update(policy, ref_policy, critic, rollout: Rollout, scores: torch
     for _ in range(cfg.epochs):
         order = torch.randperm(n)
         for start in range(0, n, size):
-            rows = order[start:start + size]
+            rows = order[start : start + size]
             if train_policy:
                 _, logp = logprobs(policy, rows)
                 loss, _ = ppo.policy_loss(logp, old_logp[rows], advantages[rows], mask[rows], cfg.clip)
@@ -92,8 +102,18 @@ def reference_update(policy, ref_policy, critic, rollout: Rollout, scores: torch
             step(vloss, critic, critic_opt)
 
 
-def our_update(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tensor, cfg: ppo.PPOConfig,
-               moments: ppo.RunningMoments, policy_opt, critic_opt, train_policy: bool = True) -> None:
+def our_update(
+    policy,
+    ref_policy,
+    critic,
+    rollout: Rollout,
+    scores: torch.Tensor,
+    cfg: ppo.PPOConfig,
+    moments: ppo.RunningMoments,
+    policy_opt,
+    critic_opt,
+    train_policy: bool = True,
+) -> None:
     """One PPO update as ``ppo.train`` runs it."""
     batch, _ = ppo.make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy)
     ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt, train_policy=train_policy)
@@ -111,8 +131,9 @@ def setup(config: str, size: str = "small", seed: int = 0, prompts: int | None =
     critic = AutoModelForSequenceClassification.from_config(critic_config).eval()
     rng = np.random.default_rng(seed)
     texts = [p for p in task.sample_prompts(prompts or n_prompts, rng) for _ in range(group)]
-    responses = [tok(task.demonstration(p, rng), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-                 for p in texts]
+    responses = [
+        tok(task.demonstration(p, rng), add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for p in texts
+    ]
     rollout = rollout_from_ids(tok, texts, responses)
     scores = torch.tensor(rng.normal(size=len(texts)), dtype=torch.float32)
     cfg = ppo.PPOConfig(**({"prompts_per_iteration": len(texts) // group, "group_size": group} | overrides))
@@ -124,18 +145,17 @@ def timed(update, models, rollout, scores, cfg, train_policy: bool = True, seed:
     policy, ref_policy, critic = (copy.deepcopy(m) for m in models)
     torch.manual_seed(seed)
     policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
-    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6,
-                                   weight_decay=0.0)
+    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
     start = time.perf_counter()
-    update(policy, ref_policy, critic, rollout, scores, cfg, ppo.RunningMoments(), policy_opt, critic_opt,
-           train_policy)
+    update(policy, ref_policy, critic, rollout, scores, cfg, ppo.RunningMoments(), policy_opt, critic_opt, train_policy)
     return time.perf_counter() - start, (policy, critic)
 
 
 def identical(a, b) -> bool:
     """Whether two lists of models hold bit-identical parameters."""
-    return all(torch.equal(x, y) for ma, mb in zip(a, b)
-               for x, y in zip(ma.state_dict().values(), mb.state_dict().values()))
+    return all(
+        torch.equal(x, y) for ma, mb in zip(a, b) for x, y in zip(ma.state_dict().values(), mb.state_dict().values())
+    )
 
 
 def measure(config: str, size: str = "small", repeats: int = 5, prompts: int | None = None) -> dict:
@@ -147,14 +167,22 @@ def measure(config: str, size: str = "small", repeats: int = 5, prompts: int | N
     for r in range(repeats):
         pair = [("reference", reference_update), ("ours", our_update)]
         results = {}
-        for name, fn in (pair if r % 2 == 0 else pair[::-1]):
+        for name, fn in pair if r % 2 == 0 else pair[::-1]:
             seconds, results[name] = timed(fn, models, rollout, scores, cfg)
             times[name].append(seconds)
         same &= identical(results["reference"], results["ours"])
     ref_s, our_s = float(np.median(times["reference"])), float(np.median(times["ours"]))
-    return dict(config=config, size=size, samples=len(rollout), tokens=int(rollout.query_ids.shape[1]
-                + rollout.response_ids.shape[1]), epochs=cfg.epochs, reference_s=ref_s, ours_s=our_s,
-                ratio=ref_s / our_s, identical=same)
+    return dict(
+        config=config,
+        size=size,
+        samples=len(rollout),
+        tokens=int(rollout.query_ids.shape[1] + rollout.response_ids.shape[1]),
+        epochs=cfg.epochs,
+        reference_s=ref_s,
+        ours_s=our_s,
+        ratio=ref_s / our_s,
+        identical=same,
+    )
 
 
 def main() -> None:
@@ -165,9 +193,11 @@ def main() -> None:
     args = parser.parse_args()
     for config in args.config:
         m = measure(config, args.size, args.repeats)
-        print(f"{m['config']} (size {m['size']}, {m['samples']} samples x {m['tokens']} tokens, {m['epochs']} epochs): "
-              f"reference {m['reference_s']:.3f} s/update, ours {m['ours_s']:.3f} s/update, "
-              f"ratio {m['ratio']:.2f}x; weights bit-identical: {m['identical']}")
+        print(
+            f"{m['config']} (size {m['size']}, {m['samples']} samples x {m['tokens']} tokens, {m['epochs']} epochs): "
+            f"reference {m['reference_s']:.3f} s/update, ours {m['ours_s']:.3f} s/update, "
+            f"ratio {m['ratio']:.2f}x; weights bit-identical: {m['identical']}"
+        )
 
 
 if __name__ == "__main__":

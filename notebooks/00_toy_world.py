@@ -44,10 +44,20 @@ import sys
 
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
+
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
-        "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+        ]
+    )
     from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -116,11 +126,14 @@ pref = toyworld.task("preference")
 prompt = pref.prompt("food")
 utilities = pd.Series(pref.word_utilities(prompt)).sort_values(ascending=False)
 examples = [pref.demonstration(prompt, rng) for _ in range(4)] + [pref.best_response(prompt), "superb " * 9]
-pd.DataFrame({
-    "response": examples,
-    "gold reward": [round(pref.gold_reward(prompt, y), 2) for y in examples],
-    "rater score (gold + length bias)": [round(pref.rater_score(prompt, y), 2) for y in examples],
-}, index=["demo 1", "demo 2", "demo 3", "demo 4", "gold-optimal", "repetitive"])
+pd.DataFrame(
+    {
+        "response": examples,
+        "gold reward": [round(pref.gold_reward(prompt, y), 2) for y in examples],
+        "rater score (gold + length bias)": [round(pref.rater_score(prompt, y), 2) for y in examples],
+    },
+    index=["demo 1", "demo 2", "demo 3", "demo 4", "gold-optimal", "repetitive"],
+)
 
 # %% [markdown]
 # ## Task 2: code with unit tests
@@ -198,10 +211,13 @@ for name, folder in folders.items():
         out, scores = evaluate(model, sft_tok, task, prompts, greedy=False)
         _, greedy_scores = evaluate(model, sft_tok, task, prompts, greedy=True)
         evaluation[(name, label)] = dict(
-            mean_gold=scores.mean(), eos_rate=out.has_eos.float().mean().item(),
+            mean_gold=scores.mean(),
+            eos_rate=out.has_eos.float().mean().item(),
             greedy_pass_at_1=(greedy_scores == 1).mean() if name == "code" else np.nan,
             mean_length=out.lengths.float().mean().item(),
-            round_trip=all(sft_tok.decode(sft_tok(r, add_special_tokens=False)["input_ids"]) == r for r in out.responses),
+            round_trip=all(
+                sft_tok.decode(sft_tok(r, add_special_tokens=False)["input_ids"]) == r for r in out.responses
+            ),
         )
         samples[(name, label)] = (out, scores)
 
@@ -220,8 +236,11 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, name in zip(axes, folders):
     for label in ("untrained", "SFT"):
         ax.hist(samples[(name, label)][1], bins=25, alpha=0.6, label=label)
-    ax.set(title=f"{name} task: gold score of sampled responses", xlabel="gold score" if name == "preference"
-           else "fraction of unit tests passed", ylabel="number of responses")
+    ax.set(
+        title=f"{name} task: gold score of sampled responses",
+        xlabel="gold score" if name == "preference" else "fraction of unit tests passed",
+        ylabel="number of responses",
+    )
     ax.legend()
 plt.tight_layout()
 plt.show()
@@ -247,31 +266,47 @@ for (name, label), row in evaluation.items():
 # %%
 pref_gain = evaluation[("preference", "SFT")]["mean_gold"] - evaluation[("preference", "untrained")]["mean_gold"]
 results.check(
-    "preference SFT beats untrained", kind="sanity",
+    "preference SFT beats untrained",
+    kind="sanity",
     claim="SFT on demonstrations raises the mean gold reward of samples",
-    paper="n/a (toy world)", value=float(pref_gain), threshold=1.0, direction=">=",
+    paper="n/a (toy world)",
+    value=float(pref_gain),
+    threshold=1.0,
+    direction=">=",
     rule="gold gain of the SFT policy over the untrained one, on the evaluation prompts",
 )
 code_pass = evaluation[("code", "SFT")]["greedy_pass_at_1"]
 code_pass_untrained = evaluation[("code", "untrained")]["greedy_pass_at_1"]
 results.check(
-    "code SFT passes unit tests", kind="sanity",
+    "code SFT passes unit tests",
+    kind="sanity",
     claim="the SFT policy solves a fair share of programs, leaving room for RL",
-    paper="n/a (toy world)", value=float(code_pass), threshold=0.25, direction=">=",
+    paper="n/a (toy world)",
+    value=float(code_pass),
+    threshold=0.25,
+    direction=">=",
     ours={"untrained pass@1": float(code_pass_untrained)},
     rule="0.25 <= SFT pass@1 <= 0.8 and untrained pass@1 <= 0.05",
     passed=0.25 <= code_pass <= 0.8 and code_pass_untrained <= 0.05,
 )
 eos = min(evaluation[(n, "SFT")]["eos_rate"] for n in folders)
 results.check(
-    "SFT policies end their responses", kind="sanity", claim="sampled SFT responses end with EOS",
-    paper="n/a (toy world)", value=float(eos), threshold=0.95, direction=">=",
+    "SFT policies end their responses",
+    kind="sanity",
+    claim="sampled SFT responses end with EOS",
+    paper="n/a (toy world)",
+    value=float(eos),
+    threshold=0.95,
+    direction=">=",
     rule="lowest EOS rate of the two SFT policies",
 )
 round_trip = all(evaluation[(n, label)]["round_trip"] for n in folders for label in ("untrained", "SFT"))
 results.check(
-    "tokenizer round trip", kind="sanity", claim="decode(encode(text)) == text for every sampled response",
-    paper="n/a (toy world)", value=round_trip,
+    "tokenizer round trip",
+    kind="sanity",
+    claim="decode(encode(text)) == text for every sampled response",
+    paper="n/a (toy world)",
+    value=round_trip,
 );
 
 # %% [markdown]
@@ -288,8 +323,11 @@ def tiny_sft_weights():
 
 identical = bool(torch.equal(tiny_sft_weights(), tiny_sft_weights()))
 results.check(
-    "same seed, same weights", kind="sanity", claim="SFT is bit-for-bit deterministic on the CPU",
-    paper="n/a (toy world)", value=identical,
+    "same seed, same weights",
+    kind="sanity",
+    claim="SFT is bit-for-bit deterministic on the CPU",
+    paper="n/a (toy world)",
+    value=identical,
 )
 results.table()
 

@@ -54,10 +54,20 @@ import sys
 
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
+
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
-        "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+        ]
+    )
     from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -70,8 +80,9 @@ reward_model_name = None  # reward model: a local folder or hub id, or None to t
 import rlhfbook  # first: switches the HF hub offline
 from rlhfbook.book import display, runtime
 
-P, results = rlhfbook.start_chapter("01_ppo_max", profile, seed, model_name=model_name,
-                                    reward_model_name=reward_model_name)
+P, results = rlhfbook.start_chapter(
+    "01_ppo_max", profile, seed, model_name=model_name, reward_model_name=reward_model_name
+)
 
 # %%
 import tempfile
@@ -94,8 +105,10 @@ device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))
-print(f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
-      f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts")
+print(
+    f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
+    f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts"
+)
 
 # %% [markdown]
 # ## 1. The SFT policy and the gold reward
@@ -113,10 +126,15 @@ def gold_fn(r):
 torch.manual_seed(seed)
 sft_eval = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
 sft_gold = gold_fn(sft_eval)
-print(pd.DataFrame({"prompt": sft_eval.prompts[:6], "response": sft_eval.responses[:6],
-                    "gold": sft_gold[:6].numpy().round(2)}).to_string(index=False))
-print(f"\nSFT policy on {len(eval_prompts)} held-out prompts: gold reward {sft_gold.mean():.3f}, "
-      f"length {sft_eval.lengths.float().mean():.1f} characters, EOS rate {sft_eval.has_eos.float().mean():.2f}")
+print(
+    pd.DataFrame(
+        {"prompt": sft_eval.prompts[:6], "response": sft_eval.responses[:6], "gold": sft_gold[:6].numpy().round(2)}
+    ).to_string(index=False)
+)
+print(
+    f"\nSFT policy on {len(eval_prompts)} held-out prompts: gold reward {sft_gold.mean():.3f}, "
+    f"length {sft_eval.lengths.float().mean():.1f} characters, EOS rate {sft_eval.has_eos.float().mean():.2f}"
+)
 results.metric("sft_gold", sft_gold.mean().item());
 
 # %% [markdown]
@@ -143,10 +161,12 @@ else:
     if P.preference_dataset:  # gpu: a public preference dataset (a hub id or a local .jsonl)
         pairs = P.preference_dataset
     else:
-        pairs = reward_model.preference_pairs(sft, tok, task, P.rm_pairs, np.random.default_rng(seed),
-                                              max_new_tokens=P.max_new_tokens)
-    rm_path, rm_log = reward_model.train_reward_model(sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps,
-                                                      batch_size=32, lr=1e-3, seed=seed)
+        pairs = reward_model.preference_pairs(
+            sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
+        )
+    rm_path, rm_log = reward_model.train_reward_model(
+        sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps, batch_size=32, lr=1e-3, seed=seed
+    )
 proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
 
@@ -157,8 +177,10 @@ g_a, g_b, p_a, p_b = sft_gold, gold_fn(other), proxy_fn(sft_eval), proxy_fn(othe
 differ = g_a != g_b
 rm_gold_acc = ((p_a > p_b) == (g_a > g_b))[differ].float().mean().item()
 rm_corr = float(np.corrcoef(p_a.numpy(), g_a.numpy())[0, 1])
-print(f"reward model trained in {rm_seconds:.1f} s; accuracy on held-out SFT pairs ranked by gold: "
-      f"{rm_gold_acc:.2f}; correlation(proxy, gold) on SFT samples: {rm_corr:.2f}")
+print(
+    f"reward model trained in {rm_seconds:.1f} s; accuracy on held-out SFT pairs ranked by gold: "
+    f"{rm_gold_acc:.2f}; correlation(proxy, gold) on SFT samples: {rm_corr:.2f}"
+)
 results.metric("rm_gold_accuracy", rm_gold_acc)
 results.metric("rm_gold_correlation", rm_corr);
 
@@ -249,13 +271,25 @@ CONFIGS = {
     "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
     "B PPO-max": dict(iterations=P.ppo_max_iterations),
 } | ({"C PPO-max, no KL": dict(kl_coef=0.0)} if P.run_ppo_max_no_kl else {})
-COLOURS = {"A vanilla PPO": "C3", "A + KL penalty only": "C1", "B PPO-max": "C2", "C PPO-max, no KL": "C4",
-           "TRL GRPO": "C0", "SFT": "grey"}
+COLOURS = {
+    "A vanilla PPO": "C3",
+    "A + KL penalty only": "C1",
+    "B PPO-max": "C2",
+    "C PPO-max, no KL": "C4",
+    "TRL GRPO": "C0",
+    "SFT": "grey",
+}
 
 
 def config_for(overrides):
-    settings = dict(iterations=P.iterations, prompts_per_iteration=P.prompts_per_iteration,
-                    max_new_tokens=P.max_new_tokens, lr=P.lr, kl_coef=P.kl_coef, critic_warmup=P.critic_warmup)
+    settings = dict(
+        iterations=P.iterations,
+        prompts_per_iteration=P.prompts_per_iteration,
+        max_new_tokens=P.max_new_tokens,
+        lr=P.lr,
+        kl_coef=P.kl_coef,
+        critic_warmup=P.critic_warmup,
+    )
     return settings | overrides
 
 
@@ -264,12 +298,23 @@ def critic_init(overrides):
     return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
 
 
-switches = ["reward_norm", "reward_clip", "kl_coef", "advantage_whiten", "advantage_clip", "value_clip",
-            "critic_warmup", "grad_clip", "iterations"]
-table = pd.DataFrame({name: {s: getattr(ppo.PPOConfig(**config_for(o)), s) for s in switches}
-                      for name, o in CONFIGS.items()})
-table.loc["critic init"] = ["SFT + fresh head" if critic_init(o) == str(sft_path) else "reward model"
-                            for o in CONFIGS.values()]
+switches = [
+    "reward_norm",
+    "reward_clip",
+    "kl_coef",
+    "advantage_whiten",
+    "advantage_clip",
+    "value_clip",
+    "critic_warmup",
+    "grad_clip",
+    "iterations",
+]
+table = pd.DataFrame(
+    {name: {s: getattr(ppo.PPOConfig(**config_for(o)), s) for s in switches} for name, o in CONFIGS.items()}
+)
+table.loc["critic init"] = [
+    "SFT + fresh head" if critic_init(o) == str(sft_path) else "reward model" for o in CONFIGS.values()
+]
 display.table(table)
 
 # %% [markdown]
@@ -282,25 +327,57 @@ display.table(table)
 display.show_source(overoptimisation.run_ppo)
 
 # %%
-runs = [overoptimisation.Run(name, s, str(sft_path), str(rm_path), critic_init(o), config_for(o),
-                             eval_seed=10_000 + seed, n_eval=P.eval_prompts)
-        for s in seeds for name, o in CONFIGS.items()]
+runs = [
+    overoptimisation.Run(
+        name,
+        s,
+        str(sft_path),
+        str(rm_path),
+        critic_init(o),
+        config_for(o),
+        eval_seed=10_000 + seed,
+        n_eval=P.eval_prompts,
+    )
+    for s in seeds
+    for name, o in CONFIGS.items()
+]
 runs.sort(key=lambda r: -r.config["iterations"])  # longest first: the cores finish together
 # The TRL GRPO runs of section 7 (their settings are explained there) go in the same batch.
 grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
 grpo_settings = dict(
-    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations, max_steps=grpo_updates * 4,
-    num_iterations=4, per_device_train_batch_size=P.prompts_per_iteration, num_generations=P.grpo_generations,
-    max_completion_length=P.max_new_tokens, temperature=1.0, learning_rate=P.lr, beta=P.kl_coef,
-    loss_type="grpo", lr_scheduler_type="constant", max_grad_norm=1.0)
-grpo_runs = [overoptimisation.Run("TRL GRPO", s, str(sft_path), str(rm_path), str(sft_path),
-                                  eval_seed=10_000 + seed, n_eval=P.eval_prompts, grpo=grpo_settings) for s in seeds]
+    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations,
+    max_steps=grpo_updates * 4,
+    num_iterations=4,
+    per_device_train_batch_size=P.prompts_per_iteration,
+    num_generations=P.grpo_generations,
+    max_completion_length=P.max_new_tokens,
+    temperature=1.0,
+    learning_rate=P.lr,
+    beta=P.kl_coef,
+    loss_type="grpo",
+    lr_scheduler_type="constant",
+    max_grad_norm=1.0,
+)
+grpo_runs = [
+    overoptimisation.Run(
+        "TRL GRPO",
+        s,
+        str(sft_path),
+        str(rm_path),
+        str(sft_path),
+        eval_seed=10_000 + seed,
+        n_eval=P.eval_prompts,
+        grpo=grpo_settings,
+    )
+    for s in seeds
+]
 t0 = time.perf_counter()
 outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
 ppo_seconds = time.perf_counter() - t0
-outs, grpo_outs = outs[:len(runs)], outs[len(runs):]
-logs = pd.concat([pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
-                 ignore_index=True)
+outs, grpo_outs = outs[: len(runs)], outs[len(runs) :]
+logs = pd.concat(
+    [pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs], ignore_index=True
+)
 
 
 def win_rate(gold):
@@ -309,12 +386,25 @@ def win_rate(gold):
     return ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
 
 
-finals = pd.DataFrame([dict(config=o["run"]["name"], seed=o["run"]["seed"], eval_gold=float(np.mean(o["eval_gold"])),
-                            win_rate=win_rate(o["eval_gold"]), repeat_rate=o["repeat_rate"], samples=o["samples"])
-                       | {f"held-out {t}": v for t, v in o["eval_terms"].items()} for o in outs])
+finals = pd.DataFrame(
+    [
+        dict(
+            config=o["run"]["name"],
+            seed=o["run"]["seed"],
+            eval_gold=float(np.mean(o["eval_gold"])),
+            win_rate=win_rate(o["eval_gold"]),
+            repeat_rate=o["repeat_rate"],
+            samples=o["samples"],
+        )
+        | {f"held-out {t}": v for t, v in o["eval_terms"].items()}
+        for o in outs
+    ]
+)
 sec_per_it = logs["seconds"].mean()
-print(f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
-      f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)")
+print(
+    f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
+    f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)"
+)
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 
 # %% [markdown]
@@ -328,8 +418,12 @@ SMOOTH = 5
 
 def curves(metric):
     """config -> array [seeds, iterations] of the smoothed metric."""
-    return {name: np.stack([overoptimisation.smooth(g[metric], SMOOTH)
-                            for _, g in logs[logs.config == name].groupby("seed")]) for name in CONFIGS}
+    return {
+        name: np.stack(
+            [overoptimisation.smooth(g[metric], SMOOTH) for _, g in logs[logs.config == name].groupby("seed")]
+        )
+        for name in CONFIGS
+    }
 
 
 proxy_c, gold_c, kl_c, len_c = curves("proxy_reward"), curves("gold_reward"), curves("kl"), curves("length")
@@ -341,9 +435,9 @@ for ax, name in zip(axes.flat, CONFIGS):
         ax.plot(it, arr.mean(0), color=COLOURS[name], ls=ls, lw=2, label=label)
     ax.axhline(sft_gold.mean().item(), color=COLOURS["SFT"], ls=":", label="SFT gold")
     ax.set_title(name)
-for ax in axes.flat[len(CONFIGS):]:  # C runs in the gpu profile only
+for ax in axes.flat[len(CONFIGS) :]:  # C runs in the gpu profile only
     ax.axis("off")
-for ax in axes.flat[len(CONFIGS) - 2:len(CONFIGS)]:
+for ax in axes.flat[len(CONFIGS) - 2 : len(CONFIGS)]:
     ax.set_xlabel("PPO iteration")
 for ax in axes[:, 0]:
     ax.set_ylabel("mean reward per response")
@@ -364,15 +458,22 @@ for name in CONFIGS:
     axes[1].plot(len_c[name].mean(0), color=COLOURS[name], label=name)
     axes[2].plot(curves("perplexity")[name].mean(0), color=COLOURS[name], label=name)
 wr = finals.groupby("config")["win_rate"]
-axes[3].bar(range(len(CONFIGS)), wr.mean()[list(CONFIGS)], yerr=wr.std().fillna(0)[list(CONFIGS)],
-            color=[COLOURS[n] for n in CONFIGS])
+axes[3].bar(
+    range(len(CONFIGS)),
+    wr.mean()[list(CONFIGS)],
+    yerr=wr.std().fillna(0)[list(CONFIGS)],
+    color=[COLOURS[n] for n in CONFIGS],
+)
 axes[3].axhline(0.5, color="grey", ls=":")
-axes[3].set_xticks(range(len(CONFIGS)), [n.split(" ", 1)[0] + ("+KL" if "KL penalty only" in n else "") for n in CONFIGS])
+axes[3].set_xticks(
+    range(len(CONFIGS)), [n.split(" ", 1)[0] + ("+KL" if "KL penalty only" in n else "") for n in CONFIGS]
+)
 axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
 axes[1].set(title="Response length", xlabel="PPO iteration", ylabel="characters (incl. EOS)")
 axes[2].set(title="Perplexity of own samples", xlabel="PPO iteration", ylabel="perplexity")
-axes[3].set(title="Held-out gold win rate vs SFT", xlabel="configuration", ylabel="win rate (ties count half)",
-            ylim=(0, 1))
+axes[3].set(
+    title="Held-out gold win rate vs SFT", xlabel="configuration", ylabel="win rate (ties count half)", ylim=(0, 1)
+)
 axes[0].legend()
 plt.tight_layout()
 plt.show()
@@ -421,12 +522,20 @@ fig, ax = plt.subplots(figsize=(8, 3.8))
 x = np.arange(len(overoptimisation.TERMS))
 for k, name in enumerate(CONFIGS):
     width = 0.8 / len(CONFIGS)
-    ax.bar(x + (k - (len(CONFIGS) - 1) / 2) * width, channel_table.loc[name, list(overoptimisation.TERMS)], width,
-           color=COLOURS[name], label=name)
+    ax.bar(
+        x + (k - (len(CONFIGS) - 1) / 2) * width,
+        channel_table.loc[name, list(overoptimisation.TERMS)],
+        width,
+        color=COLOURS[name],
+        label=name,
+    )
 ax.axhline(0, color="black", lw=0.8)
 ax.set_xticks(x, overoptimisation.TERMS)
-ax.set(ylabel="change of the term, peak -> end\n(gold per response)", xlabel="gold term",
-       title="Where the gold reward goes after its peak (mean over seeds)")
+ax.set(
+    ylabel="change of the term, peak -> end\n(gold per response)",
+    xlabel="gold term",
+    title="Where the gold reward goes after its peak (mean over seeds)",
+)
 ax.legend()
 plt.tight_layout()
 plt.show()
@@ -466,20 +575,36 @@ display.table(ends)
 a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
 REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
 rows = [
-    ("token-level KL penalty (Eq. 19), alone", "the key constraint", "A + KL vs A",
-     f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}"),
-    (REST + ", on top of the KL penalty", "stable training", "B vs A + KL",
-     f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
-     f"{akl['win rate vs SFT']:.2f} (B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})"),
+    (
+        "token-level KL penalty (Eq. 19), alone",
+        "the key constraint",
+        "A + KL vs A",
+        f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}",
+    ),
+    (
+        REST + ", on top of the KL penalty",
+        "stable training",
+        "B vs A + KL",
+        f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
+        f"{akl['win rate vs SFT']:.2f} (B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})",
+    ),
 ]
 if "C PPO-max, no KL" in CONFIGS:
     c = ends.loc["C PPO-max, no KL"]
     rows += [
-        ("token-level KL penalty, inside PPO-max", "the key constraint", "B vs C",
-         f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}"),
-        (REST + ", without the KL penalty", "stable training", "C vs A",
-         f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
-         f"{a['win rate vs SFT']:.2f}"),
+        (
+            "token-level KL penalty, inside PPO-max",
+            "the key constraint",
+            "B vs C",
+            f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}",
+        ),
+        (
+            REST + ", without the KL penalty",
+            "stable training",
+            "C vs A",
+            f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
+            f"{a['win rate vs SFT']:.2f}",
+        ),
     ]
 ingredients = pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
 display.table(ingredients)
@@ -498,8 +623,11 @@ display.table(ingredients)
 # $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
 # %% tags=["hide-input"]
-display.table(pd.DataFrame({"TRL GRPOConfig (the runs went with the PPO runs of section 4)":
-                            {k: str(v) for k, v in grpo_settings.items()}}))
+display.table(
+    pd.DataFrame(
+        {"TRL GRPOConfig (the runs went with the PPO runs of section 4)": {k: str(v) for k, v in grpo_settings.items()}}
+    )
+)
 
 # %%
 def per_seed(name, column):
@@ -507,19 +635,34 @@ def per_seed(name, column):
 
 
 ppo_steps = P.iterations * 4
-grpo = pd.DataFrame([{"seed": o["run"]["seed"], "eval_gold": float(np.mean(o["eval_gold"])),
-                      "win_rate": win_rate(o["eval_gold"]), "samples": sum(t["samples"] for t in o["trace"]),
-                      "optimizer_steps": o["optimizer_steps"]} for o in grpo_outs]).set_index("seed")
-comparison = pd.DataFrame({
-    "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
-    "optimiser steps": [ppo_steps, grpo["optimizer_steps"].mean()],
-    "held-out gold (mean ± sd over seeds)": [
-        f"{per_seed('A + KL penalty only', 'eval_gold').mean():.2f} ± {per_seed('A + KL penalty only', 'eval_gold').std():.2f}",
-        f"{grpo['eval_gold'].mean():.2f} ± {grpo['eval_gold'].std():.2f}"],
-    "gold win rate vs SFT": [f"{per_seed('A + KL penalty only', 'win_rate').mean():.2f} ± "
-                             f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
-                             f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}"],
-}, index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"])
+grpo = pd.DataFrame(
+    [
+        {
+            "seed": o["run"]["seed"],
+            "eval_gold": float(np.mean(o["eval_gold"])),
+            "win_rate": win_rate(o["eval_gold"]),
+            "samples": sum(t["samples"] for t in o["trace"]),
+            "optimizer_steps": o["optimizer_steps"],
+        }
+        for o in grpo_outs
+    ]
+).set_index("seed")
+comparison = pd.DataFrame(
+    {
+        "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
+        "optimiser steps": [ppo_steps, grpo["optimizer_steps"].mean()],
+        "held-out gold (mean ± sd over seeds)": [
+            f"{per_seed('A + KL penalty only', 'eval_gold').mean():.2f} ± {per_seed('A + KL penalty only', 'eval_gold').std():.2f}",
+            f"{grpo['eval_gold'].mean():.2f} ± {grpo['eval_gold'].std():.2f}",
+        ],
+        "gold win rate vs SFT": [
+            f"{per_seed('A + KL penalty only', 'win_rate').mean():.2f} ± "
+            f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
+            f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}",
+        ],
+    },
+    index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"],
+)
 results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(comparison)
 
@@ -540,29 +683,52 @@ def fmt(name, key):
     return f"{ends.loc[name, key]:.2f}"
 
 
-paper_vs_book = pd.DataFrame([
-    ("vanilla PPO: reward keeps rising while quality collapses (Fig. 4)",
-     "yes: RM score up, human-judged quality down after ~1k steps",
-     f"proxy {fmt('A vanilla PPO', 'proxy at gold peak')} -> {fmt('A vanilla PPO', 'proxy end')}, gold "
-     f"{fmt('A vanilla PPO', 'gold peak')} -> {fmt('A vanilla PPO', 'gold end')}"),
-    ("collapse indicators: KL and length up, perplexity down (Fig. 4, 13)",
-     "KL to ~0.1-0.2 per token, length to ~500 tokens, perplexity 1.02 -> 1.00",
-     f"vanilla KL {fmt('A vanilla PPO', 'KL end (nats)')} nats per response, length "
-     f"{fmt('A vanilla PPO', 'length end (chars)')} chars (SFT {sft_eval.lengths.float().mean():.1f})"),
-    ("the reward model is exploited where it is wrong", "reward hacking: verbose, repetitive answers",
-     f"vanilla's held-out answers carry {fmt('A vanilla PPO', 'non-words per response (held-out)')} non-words "
-     f"and repeat a word in {ends.loc['A vanilla PPO', 'repeat rate (held-out)']:.0%} of answers"),
-    ("reward normalisation / clipping alone: early stability only (Fig. 6)",
-     "collapse re-appears later", f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
-     f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}" if "C PPO-max, no KL" in CONFIGS
-     else "C runs in the gpu profile only"),
-    ("KL penalty gives lasting stability (Fig. 7)", "yes (eta 0.05)",
-     f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} vs peak {fmt('A + KL penalty only', 'gold peak')}"),
-    ("PPO-max beats SFT (Fig. 10)", "human win rate 62% (harmless) / 44% (helpful), EN",
-     f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}"),
-    ("PPO-max stable for 10k steps (Fig. 9)", "yes",
-     f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})"),
-], columns=["finding (paper figure)", "paper", "this book"])
+paper_vs_book = pd.DataFrame(
+    [
+        (
+            "vanilla PPO: reward keeps rising while quality collapses (Fig. 4)",
+            "yes: RM score up, human-judged quality down after ~1k steps",
+            f"proxy {fmt('A vanilla PPO', 'proxy at gold peak')} -> {fmt('A vanilla PPO', 'proxy end')}, gold "
+            f"{fmt('A vanilla PPO', 'gold peak')} -> {fmt('A vanilla PPO', 'gold end')}",
+        ),
+        (
+            "collapse indicators: KL and length up, perplexity down (Fig. 4, 13)",
+            "KL to ~0.1-0.2 per token, length to ~500 tokens, perplexity 1.02 -> 1.00",
+            f"vanilla KL {fmt('A vanilla PPO', 'KL end (nats)')} nats per response, length "
+            f"{fmt('A vanilla PPO', 'length end (chars)')} chars (SFT {sft_eval.lengths.float().mean():.1f})",
+        ),
+        (
+            "the reward model is exploited where it is wrong",
+            "reward hacking: verbose, repetitive answers",
+            f"vanilla's held-out answers carry {fmt('A vanilla PPO', 'non-words per response (held-out)')} non-words "
+            f"and repeat a word in {ends.loc['A vanilla PPO', 'repeat rate (held-out)']:.0%} of answers",
+        ),
+        (
+            "reward normalisation / clipping alone: early stability only (Fig. 6)",
+            "collapse re-appears later",
+            f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
+            f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}"
+            if "C PPO-max, no KL" in CONFIGS
+            else "C runs in the gpu profile only",
+        ),
+        (
+            "KL penalty gives lasting stability (Fig. 7)",
+            "yes (eta 0.05)",
+            f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} vs peak {fmt('A + KL penalty only', 'gold peak')}",
+        ),
+        (
+            "PPO-max beats SFT (Fig. 10)",
+            "human win rate 62% (harmless) / 44% (helpful), EN",
+            f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}",
+        ),
+        (
+            "PPO-max stable for 10k steps (Fig. 9)",
+            "yes",
+            f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})",
+        ),
+    ],
+    columns=["finding (paper figure)", "paper", "this book"],
+)
 display.table(paper_vs_book)
 
 # %% [markdown]
@@ -611,15 +777,21 @@ va_gain = [x["proxy_gain"] / rm_sd for x in va]
 va_ok = [r <= 0.8 and g >= 0.5 for r, g in zip(va_ratio, va_gain)]
 va_ends = ends.loc["A vanilla PPO"]
 results.check(
-    "vanilla_overoptimises", kind="finding",
+    "vanilla_overoptimises",
+    kind="finding",
     claim="Vanilla PPO over-optimises the reward model: proxy reward rises while gold reward falls.",
     paper="Fig. 4: reward rises, human-judged quality collapses",
-    per_seed=dict(zip(seeds, va_gain)), threshold=0.5, direction=">=",
+    per_seed=dict(zip(seeds, va_gain)),
+    threshold=0.5,
+    direction=">=",
     rule="per seed: gold end / peak <= 0.8 and proxy end - proxy at the gold peak >= 0.5 RM standard deviations "
-         "(the decisive number, in RM sd); the means clear both and at least 2 of 3 seeds pass both",
-    ours={"gold end / peak (mean)": float(np.mean(va_ratio)),
-          "seeds with gold end <= 0.8 x peak": f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)}",
-          "seeds passing both": f"{sum(va_ok)} of {len(seeds)}", "RM sd on SFT samples": rm_sd},
+    "(the decisive number, in RM sd); the means clear both and at least 2 of 3 seeds pass both",
+    ours={
+        "gold end / peak (mean)": float(np.mean(va_ratio)),
+        "seeds with gold end <= 0.8 x peak": f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)}",
+        "seeds passing both": f"{sum(va_ok)} of {len(seeds)}",
+        "RM sd on SFT samples": rm_sd,
+    },
     passed=bool(np.mean(va_ratio) <= 0.8 and np.mean(va_gain) >= 0.5 and majority(va_ok)),
     not_reproduced=(
         f"The gold reward collapses (end / peak {np.mean(va_ratio):.2f} in the mean, "
@@ -630,17 +802,21 @@ results.check(
         f"{va_ends['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
         "intact. Vanilla PPO finds strings the reward model scores as highly as good answers, not higher: the "
         "gold falls at an almost constant proxy, so this toy world shows reward hacking without the rising "
-        "proxy curve of the paper's Fig. 4."),
+        "proxy curve of the paper's Fig. 4."
+    ),
 )
 shares = ood_share(changes["A vanilla PPO"])
 results.check(
-    "vanilla_loses_gold_through_ood_strings", kind="finding",
+    "vanilla_loses_gold_through_ood_strings",
+    kind="finding",
     claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
-          "pairs never showed it (non-words, repeated words), not the raters' length bias.",
+    "pairs never showed it (non-words, repeated words), not the raters' length bias.",
     paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
-    per_seed=shares.to_dict(), threshold=0.5, direction=">=",
+    per_seed=shares.to_dict(),
+    threshold=0.5,
+    direction=">=",
     rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
-         "at least 2 of 3 seeds",
+    "at least 2 of 3 seeds",
     ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
     passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
 )
@@ -648,10 +824,13 @@ akl_s = stats("A + KL penalty only")
 sft_mean = sft_gold.mean().item()
 akl_ok = [x["end_over_peak"] >= 0.9 and gold_c["A + KL penalty only"][i, -1] > sft_mean for i, x in enumerate(akl_s)]
 results.check(
-    "kl_penalty_alone_keeps_vanilla_stable", kind="control",
+    "kl_penalty_alone_keeps_vanilla_stable",
+    kind="control",
     claim="Policy constraints are the key factor: vanilla PPO with only the KL penalty does not collapse.",
     paper="Sec. 5.3 / Fig. 7: the KL penalty is the constraint that keeps PPO stable",
-    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, akl_s)}, threshold=0.9, direction=">=",
+    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, akl_s)},
+    threshold=0.9,
+    direction=">=",
     rule="per seed: gold end >= 0.9 x peak and gold end > SFT gold; mean ratio >= 0.9 and at least 2 of 3 seeds",
     ours={"gold end (mean)": float(gold_c["A + KL penalty only"][:, -1].mean()), "SFT gold": sft_mean},
     passed=bool(np.mean([x["end_over_peak"] for x in akl_s]) >= 0.9 and majority(akl_ok)),
@@ -664,25 +843,38 @@ half = gold_c["B PPO-max"].shape[1] // 2
 va_drop = [overoptimisation.collapse_iteration(g) for g in gold_c["A vanilla PPO"]]  # None: never lost a fifth
 b_slopes = [overoptimisation.slope(gold_c["B PPO-max"][i, half:]) for i in range(len(seeds))]
 results.check(
-    "ppo_max_beats_sft_and_stays_stable", kind="finding",
+    "ppo_max_beats_sft_and_stays_stable",
+    kind="finding",
     claim="PPO-max improves on the SFT policy by gold reward and stays stable when trained twice as long as "
-          "vanilla PPO takes to collapse.",
+    "vanilla PPO takes to collapse.",
     paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN); Fig. 9: stable for 10k steps",
-    per_seed=b_win.to_dict(), threshold=0.60, direction=">=",
+    per_seed=b_win.to_dict(),
+    threshold=0.60,
+    direction=">=",
     rule="mean held-out gold win rate vs SFT >= 0.60, mean held-out gold - SFT gold >= 2 standard errors "
-         "over seeds, and the smoothed gold's slope over the second half >= -0.01 per iteration in every seed",
-    ours={"held-out gold - SFT gold": float(b_gap.mean()), "its standard error": b_se,
-          "slope over the second half (min)": float(min(b_slopes)), "PPO-max iterations": P.ppo_max_iterations,
-          "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)":
-              float(np.mean([d for d in va_drop if d is not None])) if any(d is not None for d in va_drop) else "never"},
+    "over seeds, and the smoothed gold's slope over the second half >= -0.01 per iteration in every seed",
+    ours={
+        "held-out gold - SFT gold": float(b_gap.mean()),
+        "its standard error": b_se,
+        "slope over the second half (min)": float(min(b_slopes)),
+        "PPO-max iterations": P.ppo_max_iterations,
+        "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)": float(
+            np.mean([d for d in va_drop if d is not None])
+        )
+        if any(d is not None for d in va_drop)
+        else "never",
+    },
     passed=bool(b_win.mean() >= 0.60 and b_gap.mean() >= 2 * b_se and min(b_slopes) >= -0.01),
 )
 b_kl, a_kl = kl_c["B PPO-max"][:, -1].mean(), kl_c["A vanilla PPO"][:, -1].mean()
 results.check(
-    "ppo_max_kl_below_vanilla", kind="sanity",
+    "ppo_max_kl_below_vanilla",
+    kind="sanity",
     claim="PPO-max (with a KL penalty) ends closer to the SFT policy than vanilla PPO (without one).",
     paper="Fig. 9: PPO-max keeps the KL small",
-    value=float(b_kl), threshold=float(0.5 * a_kl), direction="<=",
+    value=float(b_kl),
+    threshold=float(0.5 * a_kl),
+    direction="<=",
     rule="KL at the end, mean over seeds, at most half of vanilla's (a run with a KL penalty against one without)",
 )
 results.table()
@@ -711,14 +903,36 @@ results.finish();
 # %% tags=["hide-input"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
 exercise = {"PPO-max + ptx": dict(ptx_coef=0.5, iterations=P.exercise_iterations)} | {
-    f"PPO-max, eta {eta:g}": dict(kl_coef=eta, iterations=P.exercise_iterations) for eta in (P.kl_coef / 2, P.kl_coef * 2)}
-ex_outs = dict(zip(exercise, parallel.map_runs(overoptimisation.run_ppo, [
-    overoptimisation.Run(name, seed, str(sft_path), str(rm_path), str(rm_path), config_for(o),
-                         eval_seed=10_000 + seed, n_eval=P.eval_prompts) for name, o in exercise.items()])))
+    f"PPO-max, eta {eta:g}": dict(kl_coef=eta, iterations=P.exercise_iterations)
+    for eta in (P.kl_coef / 2, P.kl_coef * 2)
+}
+ex_outs = dict(
+    zip(
+        exercise,
+        parallel.map_runs(
+            overoptimisation.run_ppo,
+            [
+                overoptimisation.Run(
+                    name,
+                    seed,
+                    str(sft_path),
+                    str(rm_path),
+                    str(rm_path),
+                    config_for(o),
+                    eval_seed=10_000 + seed,
+                    n_eval=P.eval_prompts,
+                )
+                for name, o in exercise.items()
+            ],
+        ),
+    )
+)
 same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
 ptx = pd.DataFrame(ex_outs["PPO-max + ptx"]["log"])
-print(f"after {len(ptx)} iterations: KL {ptx['kl'].iloc[-5:].mean():.2f} with ptx vs {same['kl'].iloc[-5:].mean():.2f} "
-      f"without; gold {ptx['gold_reward'].iloc[-5:].mean():.2f} vs {same['gold_reward'].iloc[-5:].mean():.2f}")
+print(
+    f"after {len(ptx)} iterations: KL {ptx['kl'].iloc[-5:].mean():.2f} with ptx vs {same['kl'].iloc[-5:].mean():.2f} "
+    f"without; gold {ptx['gold_reward'].iloc[-5:].mean():.2f} vs {same['gold_reward'].iloc[-5:].mean():.2f}"
+)
 
 # %% [markdown]
 # 2. Halve and double the KL coefficient $\eta$ in PPO-max. Where does the gold reward at the end
@@ -726,8 +940,16 @@ print(f"after {len(ptx)} iterations: KL {ptx['kl'].iloc[-5:].mean():.2f} with pt
 
 # %% tags=["hide-input"]
 # Solution to exercise 2: one seed, a short run per setting (run with exercise 1's above).
-rows = [{"eta": exercise[name]["kl_coef"], "gold end": log["gold_reward"].iloc[-5:].mean(), "KL end": log["kl"].iloc[-5:].mean()}
-        for name in exercise if name.startswith("PPO-max, eta") for log in [pd.DataFrame(ex_outs[name]["log"])]]
+rows = [
+    {
+        "eta": exercise[name]["kl_coef"],
+        "gold end": log["gold_reward"].iloc[-5:].mean(),
+        "KL end": log["kl"].iloc[-5:].mean(),
+    }
+    for name in exercise
+    if name.startswith("PPO-max, eta")
+    for log in [pd.DataFrame(ex_outs[name]["log"])]
+]
 rows.append({"eta": P.kl_coef, "gold end": same["gold_reward"].iloc[-5:].mean(), "KL end": same["kl"].iloc[-5:].mean()})
 display.table(pd.DataFrame(rows).sort_values("eta").set_index("eta"))
 

@@ -53,10 +53,20 @@ import sys
 
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
+
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
-        "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+        ]
+    )
     from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -70,8 +80,9 @@ dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; Non
 import rlhfbook  # first: switches the HF hub offline
 from rlhfbook.book import display, runtime
 
-P, results = rlhfbook.start_chapter("03_pf_ppo", profile, seed, model_name=model_name,
-                                    reward_model_name=reward_model_name, dataset=dataset)
+P, results = rlhfbook.start_chapter(
+    "03_pf_ppo", profile, seed, model_name=model_name, reward_model_name=reward_model_name, dataset=dataset
+)
 
 # %%
 import tempfile
@@ -95,7 +106,7 @@ if P.dataset:  # gpu: MBPP-format problems, programs run in the sandbox
     limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
     task = code_tasks.UnitTestTask(problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens)
     eval_task = code_tasks.UnitTestTask(problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens)
-    eval_prompts = eval_task.prompts[:P.eval_prompts]
+    eval_prompts = eval_task.prompts[: P.eval_prompts]
 else:
     task = eval_task = toyworld.task("code")
     eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
@@ -106,9 +117,11 @@ sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 sft_greedy, _ = pf_ppo.pass_eval(sft, tok, eval_task, eval_prompts, P.max_new_tokens)
 sft_pass = pf_ppo.sampled_pass_rate(sft, tok, eval_task, eval_prompts, P.max_new_tokens, P.eval_samples)
-print(f"SFT policy {models.display_name(sft_path)}: {sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M "
-      f"parameters; on {len(eval_prompts)} held-out prompts pass@1 = {sft_pass.mean():.3f} (a sampled program), "
-      f"{sft_greedy.mean():.3f} (greedy)")
+print(
+    f"SFT policy {models.display_name(sft_path)}: {sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M "
+    f"parameters; on {len(eval_prompts)} held-out prompts pass@1 = {sft_pass.mean():.3f} (a sampled program), "
+    f"{sft_greedy.mean():.3f} (greedy)"
+)
 results.metric("sft_pass1", float(sft_pass.mean()))
 results.metric("sft_greedy_pass1", float(sft_greedy.mean()));
 
@@ -179,35 +192,53 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 def sample_groups(policy, prompts, sample_seed):
     """N samples per prompt: the rollout (rows of a prompt adjacent)."""
     torch.manual_seed(sample_seed)
-    return rollout.generate(policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens,
-                            chunk_size=P.chunk_size)
+    return rollout.generate(
+        policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens, chunk_size=P.chunk_size
+    )
 
 
 t0 = time.perf_counter()
 rng_rm = pf_ppo.stream(seed, "rm")  # the reward model's prompts and labels: a stream of their own
 rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
 rm_samples = sample_groups(sft, rm_prompts, seed)
-groups = [rm_samples.responses[i * N:(i + 1) * N] for i in range(len(rm_prompts))]
+groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
 pairs = code_tasks.unit_test_pairs(code_tasks.UnitTestRaters(task, P.rm_tau), rm_prompts, groups, rng_rm)
 if not pairs:  # a policy whose programs all score the same (the smoke profile's) gives no contrast
     pairs = [{"prompt": p, "chosen": task.demonstration(p), "rejected": g[0]} for p, g in zip(rm_prompts, groups)]
 READS = {"program only": False, "program + shown outputs": True}
 pair_sets = {name: code_tasks.execution_pairs(task, pairs) if shown else pairs for name, shown in READS.items()}
-longest = max(len(tok(r["prompt"] + r[k], add_special_tokens=False)["input_ids"]) for rows in pair_sets.values()
-              for r in rows for k in ("chosen", "rejected"))
+longest = max(
+    len(tok(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
+    for rows in pair_sets.values()
+    for r in rows
+    for k in ("chosen", "rejected")
+)
 to_train = [name for name in READS if not (READS[name] and P.reward_model_name)]
-specs = [dict(base=sft_path, out_dir=str(workdir / f"rm{i}"), pairs=pair_sets[name], epochs=P.rm_epochs,
-              batch_size=P.rm_batch, lr=P.rm_lr, seed=seed, max_length=longest + 1) for i, name in enumerate(to_train)]
+specs = [
+    dict(
+        base=sft_path,
+        out_dir=str(workdir / f"rm{i}"),
+        pairs=pair_sets[name],
+        epochs=P.rm_epochs,
+        batch_size=P.rm_batch,
+        lr=P.rm_lr,
+        seed=seed,
+        max_length=longest + 1,
+    )
+    for i, name in enumerate(to_train)
+]
 trained = dict(zip(to_train, parallel.map_runs(pf_ppo.train_reward_model, specs, jobs=P.jobs)))
 rm_paths = {name: trained[name]["path"] if name in trained else P.reward_model_name for name in READS}
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets["program + shown outputs"][0]
-print(f"{len(pairs)} labelled pairs from {len(rm_prompts)} prompts; "
-      + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
-      + f" ({rm_seconds:.0f} s for both)\nwhat the second reward model reads, for a chosen and a rejected program:\n"
-      f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}")
+print(
+    f"{len(pairs)} labelled pairs from {len(rm_prompts)} prompts; "
+    + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
+    + f" ({rm_seconds:.0f} s for both)\nwhat the second reward model reads, for a chosen and a rejected program:\n"
+    f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}"
+)
 
 # %% [markdown]
 # ## Part A. Where is each reward model reliable? (no training)
@@ -230,8 +261,10 @@ for name, shown in READS.items():
     raw = raw.numpy().reshape(-1, N)
     floors[name] = pf_ppo.no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
     R[name] = np.where(has_eos, raw, floors[name])
-    print(f"'{name}': rewards of complete programs from {raw[has_eos].min():.2f} to {raw[has_eos].max():.2f}; "
-          f"a truncated program scores {floors[name]:.2f}")
+    print(
+        f"'{name}': rewards of complete programs from {raw[has_eos].min():.2f} to {raw[has_eos].max():.2f}; "
+        f"a truncated program scores {floors[name]:.2f}"
+    )
 results.metric("no_eos_score", floors)
 reg = {name: filtration.reliability_by_region(R[name], S, P.n_regions) for name in READS}
 
@@ -243,8 +276,14 @@ RM_COLOURS = {"program only": "C7", "program + shown outputs": "C9"}
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
 for a, name in zip(ax, READS):
-    a.errorbar(np.arange(P.n_regions) + 1, reg[name]["score_mean"], yerr=reg[name]["score_std"], fmt="o-",
-               capsize=3, color=RM_COLOURS[name])
+    a.errorbar(
+        np.arange(P.n_regions) + 1,
+        reg[name]["score_mean"],
+        yerr=reg[name]["score_std"],
+        fmt="o-",
+        capsize=3,
+        color=RM_COLOURS[name],
+    )
     a.set(xlabel="reward region (1 = lowest rewards, equal counts)", title=f"reward model: {name}")
 ax[0].set_ylabel("actual score (fraction of tests): mean ± std")
 plt.tight_layout()
@@ -256,15 +295,24 @@ plt.show()
 
 # %%
 k = max(1, P.n_regions // 5)
-spread = {name: {"lowest rewards": float(reg[name]["score_std"][:k].mean()),
-                 "middle": float(reg[name]["score_std"][k:-k].mean()),
-                 "highest rewards": float(reg[name]["score_std"][-k:].mean())} for name in READS}
+spread = {
+    name: {
+        "lowest rewards": float(reg[name]["score_std"][:k].mean()),
+        "middle": float(reg[name]["score_std"][k:-k].mean()),
+        "highest rewards": float(reg[name]["score_std"][-k:].mean()),
+    }
+    for name in READS
+}
 results.metric("score_spread_by_region", spread)
 results.metric("reliability_by_region", {name: {key: v.tolist() for key, v in r.items()} for name, r in reg.items()})
 shown_rate = np.array([code_tasks.shown_pass_rate(task, p, r) for p, r in zip(a_samples.prompts, a_samples.responses)])
-by_shown = pd.DataFrame({"samples (share)": pd.Series(shown_rate).value_counts(normalize=True).sort_index(),
-                         "actual score: mean": pd.Series(S.ravel()).groupby(shown_rate).mean(),
-                         "actual score: std": pd.Series(S.ravel()).groupby(shown_rate).std(ddof=0)})
+by_shown = pd.DataFrame(
+    {
+        "samples (share)": pd.Series(shown_rate).value_counts(normalize=True).sort_index(),
+        "actual score: mean": pd.Series(S.ravel()).groupby(shown_rate).mean(),
+        "actual score: std": pd.Series(S.ravel()).groupby(shown_rate).std(ddof=0),
+    }
+)
 by_shown.index = pd.Index([f"{v:.2f}" for v in by_shown.index], name="shown examples right")
 display.table(pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of the actual score"))
 
@@ -277,7 +325,9 @@ def reliability_pattern(sp):
     ends = [end for end in ("lowest", "highest") if sp[f"{end} rewards"] < sp["middle"]]
     if len(ends) == 2:
         return "both ends more reliable than the middle, as in the paper's Fig. 1"
-    return f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
+    return (
+        f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
+    )
 
 
 def score_summary(rate):
@@ -287,12 +337,16 @@ def score_summary(rate):
 
 Markdown(
     "Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth: "
-    + "; ".join(f"reward model '{name}' {sp['lowest rewards']:.2f}, {sp['middle']:.2f}, {sp['highest rewards']:.2f} "
-                f"({reliability_pattern(sp)})" for name, sp in spread.items())
+    + "; ".join(
+        f"reward model '{name}' {sp['lowest rewards']:.2f}, {sp['middle']:.2f}, {sp['highest rewards']:.2f} "
+        f"({reliability_pattern(sp)})"
+        for name, sp in spread.items()
+    )
     + f". The second table holds the reason: a program that gets every shown example right has an actual score "
     f"of {score_summary(1.0)}, one that gets none right {score_summary(0.0)}, and in between the score varies. A "
     f"reward model that reads the outputs can tell these apart; one that reads only the characters of the program "
-    f"must run it in its head.")
+    f"must run it in its head."
+)
 
 # %% [markdown]
 # Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the
@@ -304,19 +358,29 @@ display.show_source(filtration.grouped_r_squared, filtration.filtered_r_squared)
 
 # %%
 RANKED = ["none", "bon", "br", "bw"]
-SEC56 = {"top (z >= 0.5)": ("top", dict(threshold=0.5)),
-         "top-random": ("top-random", dict(threshold=0.5, random_keep=0.5)),
-         "top-bottom (z >= 0.5 or <= -0.5)": ("top-bottom", dict(threshold=0.5, bottom=-0.5)),
-         "pow-1": ("pow", dict(k=1)), "pow-2": ("pow", dict(k=2)), "pow-3": ("pow", dict(k=3))}
+SEC56 = {
+    "top (z >= 0.5)": ("top", dict(threshold=0.5)),
+    "top-random": ("top-random", dict(threshold=0.5, random_keep=0.5)),
+    "top-bottom (z >= 0.5 or <= -0.5)": ("top-bottom", dict(threshold=0.5, bottom=-0.5)),
+    "pow-1": ("pow", dict(k=1)),
+    "pow-2": ("pow", dict(k=2)),
+    "pow-3": ("pow", dict(k=3)),
+}
 rng_boot = pf_ppo.stream(seed, "bootstrap")
 r2_rows, boot = {}, {}
 for name in READS:
     z = (R[name] - R[name].mean()) / R[name].std()  # thresholds and |r|^k on standardised rewards
     point, boot[name] = filtration.bootstrap_r_squared(z, S, RANKED, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
     se = boot[name].std(0, ddof=1)
-    rows = {filtration.LABELS[s]: {"R² (samples)": point[s]["sample"], "± SE": se[j, 0],
-                                   "R² (grouped)": point[s]["grouped"], "± SE ": se[j, 1]}
-            for j, s in enumerate(RANKED)}
+    rows = {
+        filtration.LABELS[s]: {
+            "R² (samples)": point[s]["sample"],
+            "± SE": se[j, 0],
+            "R² (grouped)": point[s]["grouped"],
+            "± SE ": se[j, 1],
+        }
+        for j, s in enumerate(RANKED)
+    }
     for label, (s, kw) in SEC56.items():
         out = filtration.filtered_r_squared(z, S, s, rng_boot, n_groups=P.n_groups, **kw)
         rows[label] = {"R² (samples)": out["sample"], "R² (grouped)": out["grouped"]}
@@ -332,10 +396,23 @@ display.table(r2)
 
 # %%
 PAIRS = [("bw", "none"), ("none", "bon"), ("br", "bon"), ("bw", "bon")]
-diffs = {name: pd.DataFrame(filtration.r_squared_differences(
-    {s: {"sample": r2_rows[name].loc[filtration.LABELS[s], "R² (samples)"],
-         "grouped": r2_rows[name].loc[filtration.LABELS[s], "R² (grouped)"]} for s in RANKED},
-    boot[name], RANKED, PAIRS)) for name in READS}
+diffs = {
+    name: pd.DataFrame(
+        filtration.r_squared_differences(
+            {
+                s: {
+                    "sample": r2_rows[name].loc[filtration.LABELS[s], "R² (samples)"],
+                    "grouped": r2_rows[name].loc[filtration.LABELS[s], "R² (grouped)"],
+                }
+                for s in RANKED
+            },
+            boot[name],
+            RANKED,
+            PAIRS,
+        )
+    )
+    for name in READS
+}
 display.table(pd.concat(diffs, names=["reward model"]).reset_index(level=1, drop=True).reset_index(), index=False)
 
 # %%
@@ -356,7 +433,8 @@ Markdown(
     f"BoN's sample-level $R^2$ is {r2_of(VERIFY, 'BoN'):.3f}, against {r2_of(VERIFY, 'no filter'):.3f} without a "
     f"filter and {r2_of(VERIFY, 'BW'):.3f} for BW. Under the character-only reward model: BoN "
     f"{r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
-    f"{r2_of('program only', 'BW'):.3f}.")
+    f"{r2_of('program only', 'BW'):.3f}."
+)
 
 # %% [markdown]
 # ## Part B. Training at an equal budget of sampled responses
@@ -373,12 +451,35 @@ Markdown(
 display.show_source(pf_ppo.run_method)
 
 # %%
-ppo_config = dict(iterations=P.iterations, prompts_per_iteration=P.prompts_per_iteration,
-                  max_new_tokens=P.max_new_tokens, lr=P.lr, critic_lr=P.critic_lr, kl_coef=P.kl_coef,
-                  critic_warmup=P.critic_warmup, epochs=P.epochs, chunk_size=P.chunk_size)
-run_specs = [dict(method=m, seed=s, sft_path=sft_path, rm_path=rm_paths[VERIFY], task=task, eval_task=eval_task,
-                  execution=True, no_eos_score=floors[VERIFY], n_samples=N, config=ppo_config,
-                  eval_prompts=eval_prompts, eval_samples=P.eval_samples) for s in seeds for m in P.methods]
+ppo_config = dict(
+    iterations=P.iterations,
+    prompts_per_iteration=P.prompts_per_iteration,
+    max_new_tokens=P.max_new_tokens,
+    lr=P.lr,
+    critic_lr=P.critic_lr,
+    kl_coef=P.kl_coef,
+    critic_warmup=P.critic_warmup,
+    epochs=P.epochs,
+    chunk_size=P.chunk_size,
+)
+run_specs = [
+    dict(
+        method=m,
+        seed=s,
+        sft_path=sft_path,
+        rm_path=rm_paths[VERIFY],
+        task=task,
+        eval_task=eval_task,
+        execution=True,
+        no_eos_score=floors[VERIFY],
+        n_samples=N,
+        config=ppo_config,
+        eval_prompts=eval_prompts,
+        eval_samples=P.eval_samples,
+    )
+    for s in seeds
+    for m in P.methods
+]
 t0 = time.perf_counter()
 runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
@@ -388,9 +489,11 @@ logs = pd.concat([pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed
 logs["sampled"] = logs.groupby(["method", "seed"])["samples"].cumsum()
 passed = {m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in P.methods}  # (seeds, prompts)
 greedy = {m: np.array([r["greedy"] for r in runs if r["method"] == m]) for m in P.methods}
-print(f"{len(runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
-      f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
-      f"set on pilot seed {P.pilot_seed})")
+print(
+    f"{len(runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
+    f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
+    f"set on pilot seed {P.pilot_seed})"
+)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(1, 2, figsize=(10, 4))
@@ -398,10 +501,15 @@ for m in P.methods:
     g = logs[logs.method == m].groupby("sampled")["gold_reward"].mean()
     ax[0].plot(g.index, g.rolling(5, min_periods=1).mean(), label=m, color=COLOURS[m])
     gain, se = pf_ppo.pass_rate_z(passed[m], sft_pass)
-    ax[1].bar(m.replace("PF-PPO ", "").strip("()"), 100 * (sft_pass.mean() + gain), yerr=200 * se, color=COLOURS[m], capsize=4)
+    ax[1].bar(
+        m.replace("PF-PPO ", "").strip("()"), 100 * (sft_pass.mean() + gain), yerr=200 * se, color=COLOURS[m], capsize=4
+    )
 ax[1].axhline(100 * sft_pass.mean(), color="grey", ls=":", label="SFT policy")
-ax[0].set(xlabel="sampled responses", ylabel="mean actual score of the samples",
-          title="Training prompts (5-iteration average)")
+ax[0].set(
+    xlabel="sampled responses",
+    ylabel="mean actual score of the samples",
+    title="Training prompts (5-iteration average)",
+)
 ax[1].set(ylabel="held-out pass@1 (%), ± 2 SE", title="Final policy, mean over seeds")
 ax[0].legend(fontsize=9)
 ax[1].legend(fontsize=9, loc="lower right")
@@ -418,18 +526,27 @@ plt.show()
 # and the fraction of answers cut off without EOS.
 
 # %%
-table3 = pd.DataFrame({m: {
-    "pass@1 (sampled)": passed[m].mean(), "gain over SFT": pf_ppo.pass_rate_z(passed[m], sft_pass)[0],
-    "± SE": pf_ppo.pass_rate_z(passed[m], sft_pass)[1], "std over seeds": passed[m].mean(1).std(ddof=1) if len(seeds) > 1 else np.nan,
-    "pass@1 (greedy)": greedy[m].mean(),
-    "truncated (greedy answers)": np.mean([r["truncated"] for r in runs if r["method"] == m]),
-    "truncated (training samples)": 1 - logs.loc[logs.method == m, "eos_frac"].mean(),
-    "R² of its filter (samples)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (samples)"],
-    "R² of its filter (grouped)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (grouped)"]}
-    for m in P.methods}).T
+table3 = pd.DataFrame(
+    {
+        m: {
+            "pass@1 (sampled)": passed[m].mean(),
+            "gain over SFT": pf_ppo.pass_rate_z(passed[m], sft_pass)[0],
+            "± SE": pf_ppo.pass_rate_z(passed[m], sft_pass)[1],
+            "std over seeds": passed[m].mean(1).std(ddof=1) if len(seeds) > 1 else np.nan,
+            "pass@1 (greedy)": greedy[m].mean(),
+            "truncated (greedy answers)": np.mean([r["truncated"] for r in runs if r["method"] == m]),
+            "truncated (training samples)": 1 - logs.loc[logs.method == m, "eos_frac"].mean(),
+            "R² of its filter (samples)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (samples)"],
+            "R² of its filter (grouped)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (grouped)"],
+        }
+        for m in P.methods
+    }
+).T
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
-results.metric("truncated", table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(orient="index"))
+results.metric(
+    "truncated", table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(orient="index")
+)
 print(f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)")
 display.table(table3)
 
@@ -441,13 +558,19 @@ display.table(table3)
 
 # %%
 def passes(g):
-    return pd.Series({"sampled responses": g["samples"].sum(), "policy passes": g["backward_samples"].iloc[-1],
-                      "critic passes": g["critic_backward_samples"].iloc[-1]})
+    return pd.Series(
+        {
+            "sampled responses": g["samples"].sum(),
+            "policy passes": g["backward_samples"].iloc[-1],
+            "critic passes": g["critic_backward_samples"].iloc[-1],
+        }
+    )
 
 
 compute = logs.groupby(["method", "seed"]).apply(passes).groupby("method").mean().loc[list(P.methods)]
 compute["policy + critic, x PPO-M"] = (compute["policy passes"] + compute["critic passes"]) / (
-    compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"])
+    compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"]
+)
 results.metric("compute", compute.to_dict(orient="index"))
 display.table(compute)
 
@@ -462,15 +585,25 @@ display.table(compute)
 # %% tags=["hide-input"]
 paper_r2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}
 paper_acc = {"PPO-S": 78.1, "PPO-M": 80.8, "PF-PPO (BoN)": 75.8, "PF-PPO (BR)": 82.9, "PF-PPO (BW)": 82.4}
-display.table(pd.DataFrame({"paper grouped R²": paper_r2} | {
-    f"ours grouped R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (grouped)"] for name in READS} | {
-    f"ours sample R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (samples)"] for name in READS}))
+display.table(
+    pd.DataFrame(
+        {"paper grouped R²": paper_r2}
+        | {f"ours grouped R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (grouped)"] for name in READS}
+        | {f"ours sample R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (samples)"] for name in READS}
+    )
+)
 
 # %% tags=["hide-input"]
-display.table(pd.DataFrame({"paper HumanEval pass@1 (%)": {m: paper_acc[m] for m in P.methods},
-                            "ours pass@1, sampled (%)": 100 * table3["pass@1 (sampled)"],
-                            "ours pass@1, greedy (%)": 100 * table3["pass@1 (greedy)"],
-                            "ours policy+critic passes vs PPO-M": compute["policy + critic, x PPO-M"]}))
+display.table(
+    pd.DataFrame(
+        {
+            "paper HumanEval pass@1 (%)": {m: paper_acc[m] for m in P.methods},
+            "ours pass@1, sampled (%)": 100 * table3["pass@1 (sampled)"],
+            "ours pass@1, greedy (%)": 100 * table3["pass@1 (greedy)"],
+            "ours policy+critic passes vs PPO-M": compute["policy + critic, x PPO-M"],
+        }
+    )
+)
 
 # %% [markdown]
 # ## Reproduction checks
@@ -489,15 +622,22 @@ display.table(pd.DataFrame({"paper HumanEval pass@1 (%)": {m: paper_acc[m] for m
 # %%
 gain_m, se_m = pf_ppo.pass_rate_z(passed["PPO-M"], sft_pass)
 results.check(
-    "ppo_m_improves_over_sft", kind="control",
+    "ppo_m_improves_over_sft",
+    kind="control",
     claim="PPO against the reward model raises held-out pass@1 above the SFT policy's (every PPO variant does in Table 2)",
     paper="HumanEval pass@1: SFT 74.2, PPO-M 80.2",
     per_seed={s: float(v) for s, v in zip(seeds, (passed["PPO-M"] - sft_pass).mean(1))},
-    value=pf_ppo.z_value(gain_m, se_m), threshold=2.0, direction=">=",
+    value=pf_ppo.z_value(gain_m, se_m),
+    threshold=2.0,
+    direction=">=",
     rule="per seed: PPO-M's pass@1 minus the SFT policy's on the same held-out prompts; decisive: the mean gain "
-         "over its standard error (paired over prompts, combined with the spread over seeds)",
-    ours={"SFT pass@1": float(sft_pass.mean()), "PPO-M pass@1": float(passed["PPO-M"].mean()),
-          "gain": gain_m, "standard error": se_m},
+    "over its standard error (paired over prompts, combined with the spread over seeds)",
+    ours={
+        "SFT pass@1": float(sft_pass.mean()),
+        "PPO-M pass@1": float(passed["PPO-M"].mean()),
+        "gain": gain_m,
+        "standard error": se_m,
+    },
 )
 control_ok = results.checks[-1].status == "pass"
 
@@ -513,47 +653,72 @@ def pf_margin(p):
 per_seed_pass = {s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)}
 best_pf = max(PF, key=lambda m: mean_pass[m])
 results.check(
-    "pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m", kind="finding",
+    "pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m",
+    kind="finding",
     claim="PF-PPO with BR or BW is at least as good as PPO-M and better than PF-PPO(BoN) (Tables 2-3)",
     paper="HumanEval pass@1: PPO-M 80.8, BoN 75.8, BR 82.9, BW 82.4",
-    per_seed={s: pf_margin(p) for s, p in per_seed_pass.items()}, value=pf_margin(mean_pass), threshold=0.0,
+    per_seed={s: pf_margin(p) for s, p in per_seed_pass.items()},
+    value=pf_margin(mean_pass),
+    threshold=0.0,
     rule="max over BR, BW of min(pass@1 - (PPO-M - 0.01), pass@1 - (BoN + 0.03)), on the means over seeds "
-         "(per seed: the same on that seed's pass@1)",
+    "(per seed: the same on that seed's pass@1)",
     ours={f"pass@1 {m}": mean_pass[m] for m in P.methods},
-    not_reproduced=(f"{best_pf}, the better of BR and BW, reaches pass@1 {mean_pass[best_pf]:.3f}: "
-                    f"{100 * (mean_pass[best_pf] - mean_pass['PPO-M']):+.1f} points from PPO-M "
-                    f"({mean_pass['PPO-M']:.3f}; at least -1 needed) and "
-                    f"{100 * (mean_pass[best_pf] - mean_pass['PF-PPO (BoN)']):+.1f} from BoN "
-                    f"({mean_pass['PF-PPO (BoN)']:.3f}; at least +3 needed), over {len(seeds)} seeds."),
-    not_evaluable="" if control_ok else f"PPO-M does not improve over the SFT policy (gain {gain_m:+.3f}, "
-                                        f"standard error {se_m:.3f}): the comparison of filters needs a PPO that learns.",
+    not_reproduced=(
+        f"{best_pf}, the better of BR and BW, reaches pass@1 {mean_pass[best_pf]:.3f}: "
+        f"{100 * (mean_pass[best_pf] - mean_pass['PPO-M']):+.1f} points from PPO-M "
+        f"({mean_pass['PPO-M']:.3f}; at least -1 needed) and "
+        f"{100 * (mean_pass[best_pf] - mean_pass['PF-PPO (BoN)']):+.1f} from BoN "
+        f"({mean_pass['PF-PPO (BoN)']:.3f}; at least +3 needed), over {len(seeds)} seeds."
+    ),
+    not_evaluable=""
+    if control_ok
+    else f"PPO-M does not improve over the SFT policy (gain {gain_m:+.3f}, "
+    f"standard error {se_m:.3f}): the comparison of filters needs a PPO that learns.",
 )
 
-d = pd.DataFrame(filtration.r_squared_differences(
-    {s: {"sample": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (samples)"],
-         "grouped": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (grouped)"]} for s in RANKED},
-    boot[VERIFY], RANKED, PAIRS))
+d = pd.DataFrame(
+    filtration.r_squared_differences(
+        {
+            s: {
+                "sample": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (samples)"],
+                "grouped": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (grouped)"],
+            }
+            for s in RANKED
+        },
+        boot[VERIFY],
+        RANKED,
+        PAIRS,
+    )
+)
 d["margin"] = d["value"] - 2 * d["se"]
 worst = d.loc[d["margin"].fillna(-np.inf).idxmin()]
 results.check(
-    "r2_ordering_on_sft_samples", kind="finding",
+    "r2_ordering_on_sft_samples",
+    kind="finding",
     claim="BW filtering raises the R² between rewards and actual scores, BoN lowers it (Table 1)",
     paper="grouped R² on SFT samples: none 0.886, BoN 0.454, BR 0.922, BW 0.952",
-    per_seed={seed: float(worst["margin"])}, threshold=0.0, spread=float(worst["se"]),
+    per_seed={seed: float(worst["margin"])},
+    threshold=0.0,
+    spread=float(worst["se"]),
     rule="each of R²(BW) - R²(none), R²(none) - R²(BoN), R²(BR) - R²(BoN), R²(BW) - R²(BoN), sample-level and "
-         "grouped, minus 2 bootstrap standard errors; decisive: the smallest (spread: its standard error)",
+    "grouped, minus 2 bootstrap standard errors; decisive: the smallest (spread: its standard error)",
     ours={f"{r['difference']} ({r['R²']})": float(r["value"]) for _, r in d.iterrows()},
     single_seed=f"R² is a property of one reward model on {S.size} SFT samples; its uncertainty is the bootstrap "
-                f"over prompts ({P.n_boot} resamples)",
-    not_reproduced=(f"The smallest margin is {worst['difference']} ({worst['R²']}): {worst['value']:+.3f} with a "
-                    f"bootstrap standard error of {worst['se']:.3f}. Spread of the actual score by reward region "
-                    f"(lowest fifth, middle, highest fifth): {spread[VERIFY]['lowest rewards']:.2f}, "
-                    f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}"
-                    + ("; the highest rewards are the most reliable region, and BoN keeps them"
-                       if spread[VERIFY]["highest rewards"] == min(spread[VERIFY].values()) else "")
-                    + f". The character-only "
-                    f"reward model gives BoN {r2_of('program only', 'BoN'):.3f}, no filter "
-                    f"{r2_of('program only', 'no filter'):.3f}, BW {r2_of('program only', 'BW'):.3f} (sample R²)."),
+    f"over prompts ({P.n_boot} resamples)",
+    not_reproduced=(
+        f"The smallest margin is {worst['difference']} ({worst['R²']}): {worst['value']:+.3f} with a "
+        f"bootstrap standard error of {worst['se']:.3f}. Spread of the actual score by reward region "
+        f"(lowest fifth, middle, highest fifth): {spread[VERIFY]['lowest rewards']:.2f}, "
+        f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}"
+        + (
+            "; the highest rewards are the most reliable region, and BoN keeps them"
+            if spread[VERIFY]["highest rewards"] == min(spread[VERIFY].values())
+            else ""
+        )
+        + f". The character-only "
+        f"reward model gives BoN {r2_of('program only', 'BoN'):.3f}, no filter "
+        f"{r2_of('program only', 'no filter'):.3f}, BW {r2_of('program only', 'BW'):.3f} (sample R²)."
+    ),
 )
 
 FILTERS = [m for m in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
@@ -568,25 +733,33 @@ def chosen_margin(p):
 
 best_filter = max(FILTERS, key=mean_pass.get)
 results.check(
-    "highest_r2_filter_trains_best", kind="finding",
+    "highest_r2_filter_trains_best",
+    kind="finding",
     claim="The filter with the highest R² on the SFT policy's samples gives the best final policy (Sec. 5.3, Table 3)",
     paper="R² BW 0.952 > BR 0.841 > BoN 0.454; HumanEval pass@1 BR 82.9, BW 82.4, BoN 75.8",
-    per_seed={s: chosen_margin(p) for s, p in per_seed_pass.items()}, value=chosen_margin(mean_pass), threshold=0.0,
+    per_seed={s: chosen_margin(p) for s, p in per_seed_pass.items()},
+    value=chosen_margin(mean_pass),
+    threshold=0.0,
     rule="pass@1 of the filter with the highest sample-level R² minus the best pass@1 of the other two, on the "
-         "means over seeds (per seed: the same)",
+    "means over seeds (per seed: the same)",
     ours={f"R² {m}": r2_filter[m] for m in FILTERS} | {f"pass@1 {m}": mean_pass[m] for m in FILTERS},
-    not_reproduced=(f"{chosen} has the highest R² ({r2_filter[chosen]:.3f}) but {best_filter} trains best "
-                    f"(pass@1 {mean_pass[best_filter]:.3f} vs {mean_pass[chosen]:.3f}; {len(seeds)} seeds). R² "
-                    f"measures how well the reward predicts the actual score on the kept samples, not how much "
-                    f"contrast between good and bad samples the update keeps."),
+    not_reproduced=(
+        f"{chosen} has the highest R² ({r2_filter[chosen]:.3f}) but {best_filter} trains best "
+        f"(pass@1 {mean_pass[best_filter]:.3f} vs {mean_pass[chosen]:.3f}; {len(seeds)} seeds). R² "
+        f"measures how well the reward predicts the actual score on the kept samples, not how much "
+        f"contrast between good and bad samples the update keeps."
+    ),
 )
 
 ratio = compute.loc[PF, "policy + critic, x PPO-M"]
 results.check(
-    "pf_ppo_backward_passes", kind="sanity",
+    "pf_ppo_backward_passes",
+    kind="sanity",
     claim="PF-PPO trains the policy and critic on 2 of N samples per prompt (Table 4)",
     paper="2nm vs 5nm passes per iteration (0.4)",
-    value=float(ratio.max()), threshold=0.45, direction="<=",
+    value=float(ratio.max()),
+    threshold=0.45,
+    direction="<=",
     rule="the larger of BR's and BW's policy + critic passes, relative to PPO-M's (the filter keeps 2 of 5)",
 )
 results.table()
@@ -599,19 +772,24 @@ results.finish();
 
 # %%
 status = {c.name: c.status for c in results.checks}
-Markdown("\n".join([
-    "- PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by reward, keep the "
-    "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
-    f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
-    f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
-    f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
-    f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
-    f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
-    "PF-PPO reaches " + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
-    + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
-    f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
-    f"check 4, the filter with the highest $R^2$ trains best: {status['highest_r2_filter_trains_best']}.",
-]))
+Markdown(
+    "\n".join(
+        [
+            "- PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by reward, keep the "
+            "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
+            f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
+            f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
+            f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
+            f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
+            f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
+            "PF-PPO reaches "
+            + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
+            + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
+            f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
+            f"check 4, the filter with the highest $R^2$ trains best: {status['highest_r2_filter_trains_best']}.",
+        ]
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -623,8 +801,10 @@ Markdown("\n".join([
 z = (R[VERIFY] - R[VERIFY].mean()) / R[VERIFY].std()
 rows = filtration.sample_filtered(-z, "br", N, np.random.default_rng(1))  # ranking -r puts the worst first
 picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S, rows, 1)
-print(f"worst-random R² (samples) = {filtration.sample_r_squared(*picked):.3f} "
-      f"vs BR {r2_rows[VERIFY].loc['BR', 'R² (samples)']:.3f}")
+print(
+    f"worst-random R² (samples) = {filtration.sample_r_squared(*picked):.3f} "
+    f"vs BR {r2_rows[VERIFY].loc['BR', 'R² (samples)']:.3f}"
+)
 
 # %% [markdown]
 # 2. How many of the $N$ samples does each threshold strategy of Part A keep on average, and how

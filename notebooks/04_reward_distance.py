@@ -49,10 +49,20 @@ import sys
 
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
+
     before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get(
-        "RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main")])
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+        ]
+    )
     from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
@@ -88,8 +98,10 @@ seeds = [seed + i for i in range(P.n_seeds)]
 need = math.ceil(7 / 8 * len(seeds))  # "in at least 7 of 8 seeds", for any number of seeds
 CANON_COLOURS = dict(none="tab:gray", EPIC="tab:orange", DARD="tab:green", VAL="tab:blue", minimal="tab:purple")
 canon_names = list(rd.CANONICALISATIONS)
-print(f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} reward pairs x "
-      f"{P.n_steps} interpolation steps = {P.n_envs * P.n_pairs * P.n_steps} points per seed")
+print(
+    f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} reward pairs x "
+    f"{P.n_steps} interpolation steps = {P.n_envs * P.n_pairs * P.n_steps} points per seed"
+)
 
 # %% [markdown]
 # ## 1. Different rewards, same preferences over policies
@@ -112,8 +124,9 @@ print(f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} r
 # optimal policies come from policy iteration, which evaluates each policy exactly.
 
 # %%
-display.show_source(rd.potential_shaping, rd.s_prime_redistribution, rd.policy_evaluation,
-                    rd.policy_iteration, rd.normalised_regret)
+display.show_source(
+    rd.potential_shaping, rd.s_prime_redistribution, rd.policy_evaluation, rd.policy_iteration, rd.normalised_regret
+)
 
 # %% [markdown]
 # The **normalised regret** of optimising a proxy $R_2$ when $R_1$ is what we want is
@@ -132,19 +145,24 @@ copies = {
     "potential-shaped": rd.potential_shaping(mdp, r, rd.random_potential(mdp, demo_rng)),
     "S'-redistributed": rd.s_prime_redistribution(mdp, r, 3 * r.std() * demo_rng.standard_normal(r.shape)),
     "scaled by 3.7": 3.7 * r,
-    "all three": 3.7 * rd.s_prime_redistribution(
-        mdp, rd.potential_shaping(mdp, r, rd.random_potential(mdp, demo_rng)),
-        3 * r.std() * demo_rng.standard_normal(r.shape)),
+    "all three": 3.7
+    * rd.s_prime_redistribution(
+        mdp,
+        rd.potential_shaping(mdp, r, rd.random_potential(mdp, demo_rng)),
+        3 * r.std() * demo_rng.standard_normal(r.shape),
+    ),
     "negated": -r,
 }
-demo = pd.DataFrame({
-    name: {
-        "raw L2 / |R|": np.linalg.norm(other - r) / np.linalg.norm(r),
-        "regret": float(rd.symmetric_regret(mdp, r, other)),
-        **{f"{c} distance": float(rd.starc_distance(mdp, r, other, c)) for c in ("EPIC", "DARD", "VAL", "minimal")},
+demo = pd.DataFrame(
+    {
+        name: {
+            "raw L2 / |R|": np.linalg.norm(other - r) / np.linalg.norm(r),
+            "regret": float(rd.symmetric_regret(mdp, r, other)),
+            **{f"{c} distance": float(rd.starc_distance(mdp, r, other, c)) for c in ("EPIC", "DARD", "VAL", "minimal")},
+        }
+        for name, other in copies.items()
     }
-    for name, other in copies.items()
-}).T
+).T
 demo.index.name = "copy of R"
 display.table(demo)
 
@@ -253,17 +271,21 @@ CELLS = tuple((n, n) for n in CHECKED)
 runs = {}
 t0 = time.perf_counter()
 for s in seeds:
-    regret, grid, mdps = rd.interpolation_experiment(np.random.default_rng(s), P.n_envs, P.n_pairs, P.n_steps,
-                                                     cells=CELLS, progress=False)
+    regret, grid, mdps = rd.interpolation_experiment(
+        np.random.default_rng(s), P.n_envs, P.n_pairs, P.n_steps, cells=CELLS, progress=False
+    )
     runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
 elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
-full_regret, full_grid, _ = rd.interpolation_experiment(np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs,
-                                                        P.n_steps, progress=False)
-print(f"{n_points} points over {len(seeds)} seeds in {elapsed:.1f} s ({points_per_s:.0f} points per second); "
-      f"all {len(full_grid)} pseudometrics on the first {len(full_regret)} points of seed {seeds[0]}")
+full_regret, full_grid, _ = rd.interpolation_experiment(
+    np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
+)
+print(
+    f"{n_points} points over {len(seeds)} seeds in {elapsed:.1f} s ({points_per_s:.0f} points per second); "
+    f"all {len(full_grid)} pseudometrics on the first {len(full_regret)} points of seed {seeds[0]}"
+)
 
 # %%
 corr = {s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()} for s, run in runs.items()}
@@ -279,12 +301,19 @@ def mean_sd(x):
     return f"{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f}"
 
 
-by_canon = pd.DataFrame({
-    c: {**{f"{n}/{n} mean ± sd": mean_sd(per_seed(c, n)) for n in CHECKED},
-        **{f"{n}/{n} min": per_seed(c, n).min() for n in CHECKED}}
-    for c in canon_names}).T
+by_canon = pd.DataFrame(
+    {
+        c: {
+            **{f"{n}/{n} mean ± sd": mean_sd(per_seed(c, n)) for n in CHECKED},
+            **{f"{n}/{n} min": per_seed(c, n).min() for n in CHECKED},
+        }
+        for c in canon_names
+    }
+).T
 by_canon.index.name = "canonicalisation"
-results.metric("corr", {f"{c} {n}/{n}": dict(zip(map(str, seeds), per_seed(c, n))) for c in canon_names for n in CHECKED})
+results.metric(
+    "corr", {f"{c} {n}/{n}": dict(zip(map(str, seeds), per_seed(c, n))) for c in canon_names for n in CHECKED}
+)
 print(f"Pearson correlation of each distance with regret, over {len(seeds)} seeds:")
 display.table(by_canon)
 
@@ -299,19 +328,38 @@ first = runs[seeds[0]]
 ranked = full_corr.sort_values(ascending=False)
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
 ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
-ax0.set(title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)",
-        xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
-        ylabel="Pearson correlation with regret", xlim=(-1, len(ranked)))
+ax0.set(
+    title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)",
+    xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
+    ylabel="Pearson correlation with regret",
+    xlim=(-1, len(ranked)),
+)
 x = np.arange(len(canon_names))
 for j, n in enumerate(CHECKED):
     values = np.array([per_seed(c, n) for c in canon_names])
-    ax1.bar(x + (j - 0.5) * 0.4, values.mean(1), 0.4, yerr=values.std(1, ddof=1) if len(seeds) > 1 else None,
-            color=[CANON_COLOURS[c] for c in canon_names], alpha=1 if j == 0 else 0.5, hatch=None if j == 0 else "//")
+    ax1.bar(
+        x + (j - 0.5) * 0.4,
+        values.mean(1),
+        0.4,
+        yerr=values.std(1, ddof=1) if len(seeds) > 1 else None,
+        color=[CANON_COLOURS[c] for c in canon_names],
+        alpha=1 if j == 0 else 0.5,
+        hatch=None if j == 0 else "//",
+    )
 ax1.set_xticks(x, canon_names, rotation=30)
-ax1.legend(handles=[Patch(facecolor="white", edgecolor="k", label="L2 / L2"),
-                    Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2")], loc="upper left")
-ax1.set(title=f"Checked cells, {len(seeds)} seeds", xlabel="canonicalisation",
-        ylabel="Pearson correlation with regret", ylim=(0, 1))
+ax1.legend(
+    handles=[
+        Patch(facecolor="white", edgecolor="k", label="L2 / L2"),
+        Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2"),
+    ],
+    loc="upper left",
+)
+ax1.set(
+    title=f"Checked cells, {len(seeds)} seeds",
+    xlabel="canonicalisation",
+    ylabel="Pearson correlation with regret",
+    ylim=(0, 1),
+)
 fig.tight_layout()
 plt.show()
 
@@ -332,8 +380,10 @@ summary["worst normalisation"] = full_corr.groupby(level=[0, 1]).mean().unstack(
 summary.index.name = "canonicalisation"
 top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
 print("canonicalisations of the top ten pseudometrics:", top10)
-print(f"correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric choices "
-      f"of each canonicalisation ({len(full_regret)} points of seed {seeds[0]}):")
+print(
+    f"correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric choices "
+    f"of each canonicalisation ({len(full_regret)} points of seed {seeds[0]}):"
+)
 display.table(summary)
 
 # %% [markdown]
@@ -375,9 +425,14 @@ def margins(table, competitors=("EPIC", "DARD")):
 
 
 def margin_table(margin):
-    rows = {f"VAL − {c}, {n}/{n}": {"mean ± sd": mean_sd(v), "min": v.min(),
-                                      f"seeds ≥ 0.02 (of {len(v)})": int(np.sum(v >= 0.02))}
-            for (c, n), v in margin.items()}
+    rows = {
+        f"VAL − {c}, {n}/{n}": {
+            "mean ± sd": mean_sd(v),
+            "min": v.min(),
+            f"seeds ≥ 0.02 (of {len(v)})": int(np.sum(v >= 0.02)),
+        }
+        for (c, n), v in margin.items()
+    }
     out = pd.DataFrame(rows).T
     out.index.name = "margin in correlation with regret"
     return out
@@ -409,20 +464,31 @@ display.table(margin_table(main_margin))
 # %%
 tau = np.stack([m.transition for m in first["mdps"]])
 unlikely = tau < 1e-6
-print(f"seed {seeds[0]}: a state-action pair has {(tau > 1e-3).sum(-1).mean():.1f} next states of probability "
-      f"> 0.001 on average (of {tau.shape[-1]}); {unlikely.mean():.0%} of the (s, a, s') entries have probability "
-      f"< 1e-6, and they carry {np.where(unlikely, tau, 0).sum(-1).mean():.1e} of a state-action pair's probability")
+print(
+    f"seed {seeds[0]}: a state-action pair has {(tau > 1e-3).sum(-1).mean():.1f} next states of probability "
+    f"> 0.001 on average (of {tau.shape[-1]}); {unlikely.mean():.0%} of the (s, a, s') entries have probability "
+    f"< 1e-6, and they carry {np.where(unlikely, tau, 0).sum(-1).mean():.1e} of a state-action pair's probability"
+)
 
 # %%
 control = {}
 t0 = time.perf_counter()
 for s in seeds:
-    regret, grid, _ = rd.interpolation_experiment(np.random.default_rng([s, 1]), P.control_envs, P.n_pairs, P.n_steps,
-                                                  next_state_dependent=False, canonicalisations=("EPIC", "DARD", "VAL"),
-                                                  cells=CELLS, progress=False)
+    regret, grid, _ = rd.interpolation_experiment(
+        np.random.default_rng([s, 1]),
+        P.control_envs,
+        P.n_pairs,
+        P.n_steps,
+        next_state_dependent=False,
+        canonicalisations=("EPIC", "DARD", "VAL"),
+        cells=CELLS,
+        progress=False,
+    )
     control[s] = {k: rd.pearson(v, regret) for k, v in grid.items()}
-print(f"control: {len(seeds)} seeds x {P.control_envs} MDPs in {time.perf_counter() - t0:.1f} s; correlation of VAL with regret "
-      f"{mean_sd(per_seed('VAL', 'L2', control))} (L2/L2)")
+print(
+    f"control: {len(seeds)} seeds x {P.control_envs} MDPs in {time.perf_counter() - t0:.1f} s; correlation of VAL with regret "
+    f"{mean_sd(per_seed('VAL', 'L2', control))} (L2/L2)"
+)
 control_margin = margins(control)
 display.table(margin_table(control_margin))
 
@@ -432,15 +498,22 @@ for ax, n in zip(axes, CHECKED):
     for k, (_name, margin) in enumerate([("paper's rewards", main_margin), ("s'-independent rewards", control_margin)]):
         for j, c in enumerate(("EPIC", "DARD")):
             v = margin[c, n]
-            ax.scatter(np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)), v,
-                       color=CANON_COLOURS[c], marker="o" if k == 0 else "s", s=22)
+            ax.scatter(
+                np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)),
+                v,
+                color=CANON_COLOURS[c],
+                marker="o" if k == 0 else "s",
+                s=22,
+            )
     ax.axhspan(-0.02, 0.02, color="0.85", zorder=0)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks([0, 1], ["paper's rewards", "s'-independent"])
     ax.set(title=f"{n} / {n}", xlabel="random rewards", xlim=(-0.5, 1.5))
 axes[0].set_ylabel("VAL's correlation minus competitor's")
-axes[0].legend(handles=[Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}")
-                        for c in ("EPIC", "DARD")], loc="upper right")
+axes[0].legend(
+    handles=[Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}") for c in ("EPIC", "DARD")],
+    loc="upper right",
+)
 fig.tight_layout()
 plt.show()
 
@@ -463,10 +536,14 @@ Markdown(
     "before they are measured, whatever the canonicalisation, so it leaves less for VAL's averaging to remove. "
     f"With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} (L2) "
     f"and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
-    + ("VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
-       "to $S'$-redistribution at work, as the paper argues." if vanishes else
-       "VAL keeps part of its advantage without noise over next states, so invariance to $S'$-redistribution "
-       "does not explain all of it here."))
+    + (
+        "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
+        "to $S'$-redistribution at work, as the paper argues."
+        if vanishes
+        else "VAL keeps part of its advantage without noise over next states, so invariance to $S'$-redistribution "
+        "does not explain all of it here."
+    )
+)
 
 # %% [markdown]
 # ### The properties, on this chapter's MDPs
@@ -484,8 +561,13 @@ Markdown(
 display.show_source(rd.property_report)
 
 # %%
-reports = pd.DataFrame([rd.property_report(m, np.random.default_rng([s, i]), P.n_triples)
-                        for s, run in runs.items() for i, m in enumerate(run["mdps"][:P.property_mdps])])
+reports = pd.DataFrame(
+    [
+        rd.property_report(m, np.random.default_rng([s, i]), P.n_triples)
+        for s, run in runs.items()
+        for i, m in enumerate(run["mdps"][: P.property_mdps])
+    ]
+)
 invariances = [f"{c} to {k}" for c in ("VAL", "minimal") for k in ("shaped", "redistributed", "scaled")]
 props = {
     "max STARC distance to an equivalent reward": reports[invariances].max().max(),
@@ -562,20 +644,27 @@ for s in seeds:
     base = fitted[-len(P.flip_rates)]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
     models = fitted + rmf.perturbed_models(pool, base, rng)
     families[s] = dict(pool=pool, held_out=held_out, models=models)
-    tables[s] = pd.DataFrame({m.label: {"kind": m.kind, **rmf.evaluate(pool, m.scores, held_out, P.bon_n)}
-                              for m in models}).T.astype({k: float for k in rmf.METRICS})
+    tables[s] = pd.DataFrame(
+        {m.label: {"kind": m.kind, **rmf.evaluate(pool, m.scores, held_out, P.bon_n)} for m in models}
+    ).T.astype({k: float for k in rmf.METRICS})
     tables[s].index.name = "reward model"
 table, fam = tables[seeds[0]], families[seeds[0]]
-rater_distance = results.metric("rater_score_distance", float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater)))
-print(f"{len(table)} reward models x {len(seeds)} seeds in {time.perf_counter() - t0:.1f} s; best-of-{P.bon_n} "
-      f"from {P.pool_size} responses per prompt. The raters' own (length-biased) score is at STARC distance "
-      f"{rater_distance:.3f} from gold. Seed {seeds[0]}:")
+rater_distance = results.metric(
+    "rater_score_distance", float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater))
+)
+print(
+    f"{len(table)} reward models x {len(seeds)} seeds in {time.perf_counter() - t0:.1f} s; best-of-{P.bon_n} "
+    f"from {P.pool_size} responses per prompt. The raters' own (length-biased) score is at STARC distance "
+    f"{rater_distance:.3f} from gold. Seed {seeds[0]}:"
+)
 display.table(table)
 strongest = table[table["kind"] == "word-biased"].iloc[-1]
-print(f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, rank "
-      f"{int((table['accuracy (gold)'] > strongest['accuracy (gold)']).sum()) + 1} of {len(table)}; best-of-N regret "
-      f"{strongest['best-of-N regret']:.3f}, rank {int((table['best-of-N regret'] > strongest['best-of-N regret']).sum()) + 1} "
-      f"of {len(table)} from the worst")
+print(
+    f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, rank "
+    f"{int((table['accuracy (gold)'] > strongest['accuracy (gold)']).sum()) + 1} of {len(table)}; best-of-N regret "
+    f"{strongest['best-of-N regret']:.3f}, rank {int((table['best-of-N regret'] > strongest['best-of-N regret']).sum()) + 1} "
+    f"of {len(table)} from the worst"
+)
 
 # %% [markdown]
 # Read the table by kind. For the fitted models every column moves together: more
@@ -589,26 +678,41 @@ print(f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, ra
 
 # %%
 BETTER_HIGH = ("accuracy (gold)", "accuracy (raters)", "R2 (affine)")
-rank = pd.DataFrame({
-    s: {m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
-        for m in rmf.METRICS if m != "best-of-N regret"}
-    for s, t in tables.items()})
-rank_summary = pd.DataFrame({"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1),
-                             "min": rank.min(axis=1), "max": rank.max(axis=1)})
+rank = pd.DataFrame(
+    {
+        s: {
+            m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
+            for m in rmf.METRICS
+            if m != "best-of-N regret"
+        }
+        for s, t in tables.items()
+    }
+)
+rank_summary = pd.DataFrame(
+    {"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1), "min": rank.min(axis=1), "max": rank.max(axis=1)}
+)
 rank_summary.index.name = "metric (ranked against best-of-N regret)"
 bridge_margin = {name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")}
 results.metric("bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index})
 display.table(rank_summary)
 
 # %% tags=["hide-input"]
-KIND_COLOURS = {"fitted": "black", "noisy": "tab:red", "length-biased": "tab:brown", "word-biased": "tab:pink",
-                "offset": "tab:olive"}
+KIND_COLOURS = {
+    "fitted": "black",
+    "noisy": "tab:red",
+    "length-biased": "tab:brown",
+    "word-biased": "tab:pink",
+    "offset": "tab:olive",
+}
 kind_legend = [Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k) for k in rmf.KINDS]
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
 colour = table["kind"].map(KIND_COLOURS)
 ax0.scatter(table["STARC distance"], table["best-of-N regret"], c=colour, s=28)
-ax0.set(title="STARC distance", xlabel="STARC distance to the gold reward (0 to 2)",
-        ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)")
+ax0.set(
+    title="STARC distance",
+    xlabel="STARC distance to the gold reward (0 to 2)",
+    ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)",
+)
 ax1.scatter(table["accuracy (gold)"], table["best-of-N regret"], c=colour, s=28)
 ax1.scatter(table["accuracy (raters)"], table["best-of-N regret"], facecolors="none", edgecolors=colour, s=28)
 ax1.set(title="Pairwise accuracy", xlabel="pairwise accuracy (filled: gold labels; hollow: raters)")
@@ -637,23 +741,36 @@ plt.show()
 # %% tags=["hide-input"]
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
 ax0.scatter(table["R2 (affine)"], table["best-of-N regret"], c=colour, s=28)
-ax0.set(title="R² to gold", xlabel="R² to the gold reward (affine fit)",
-        ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)")
+ax0.set(
+    title="R² to gold",
+    xlabel="R² to the gold reward (affine fit)",
+    ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)",
+)
 ax0.legend(handles=kind_legend, loc="upper right")
 x, a, b, label = fam["held_out"]
 fitted_by_label = {m.label: m for m in fam["models"] if m.kind == "fitted"}
-shown = [f"fitted: {max(P.train_sizes)} comparisons, flip 0", f"fitted: {max(P.train_sizes)} comparisons, "
-         f"flip {max(P.flip_rates):g}", f"fitted: {min(P.train_sizes)} comparisons, flip 0"]
+shown = [
+    f"fitted: {max(P.train_sizes)} comparisons, flip 0",
+    f"fitted: {max(P.train_sizes)} comparisons, flip {max(P.flip_rates):g}",
+    f"fitted: {min(P.train_sizes)} comparisons, flip 0",
+]
 overconfidence = {}
 for name, style in zip(shown, ["o-", "s--", "^:"]):
     scores = fitted_by_label[name].scores
     conf, freq, count = ev.reliability_curve(bt.sigmoid(scores[x, a] - scores[x, b]), label, 10)
     full = count > 0
-    overconfidence[name] = float(np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum())
+    overconfidence[name] = float(
+        np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum()
+    )
     ax1.plot(conf, freq, style, color=KIND_COLOURS["fitted"], label=name.removeprefix("fitted: "))
 ax1.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
-ax1.set(title="Reliability (held-out rater labels)", xlabel="predicted P(a preferred)",
-        ylabel="observed frequency a preferred", xlim=(0, 1), ylim=(0, 1))
+ax1.set(
+    title="Reliability (held-out rater labels)",
+    xlabel="predicted P(a preferred)",
+    ylabel="observed frequency a preferred",
+    xlim=(0, 1),
+    ylim=(0, 1),
+)
 ax1.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 plt.show()
@@ -674,12 +791,15 @@ Markdown(
     f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
     f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against {mean_sd(rank.loc['accuracy (gold)'].values)} "
     f"for accuracy on gold labels and {mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
-    + ("Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
-       "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair by "
-       "how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal responses "
-       "like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
-       if rho["accuracy (raters)"] > rho["accuracy (gold)"] else
-       "Gold labels rank regret at least as well as rater labels do in this run."))
+    + (
+        "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
+        "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair by "
+        "how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal responses "
+        "like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
+        if rho["accuracy (raters)"] > rho["accuracy (gold)"]
+        else "Gold labels rank regret at least as well as rater labels do in this run."
+    )
+)
 
 # %% [markdown]
 # ## Paper vs this book
@@ -691,24 +811,53 @@ Markdown(
 # %% tags=["hide-input"]
 starc_best = max(full_corr.loc[["VAL", "minimal"]])
 other_best = max(full_corr.loc[["EPIC", "DARD"]])
-display.table(pd.DataFrame([
-    ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
-    ("points", "128 MDPs x 8 pairs x 16 steps = 16,384", f"{P.n_envs} x {P.n_pairs} x {P.n_steps} = "
-     f"{P.n_envs * P.n_pairs * P.n_steps} per seed, {len(seeds)} seeds"),
-    ("returns for regret", "Monte-Carlo rollouts of greedy policies", "exact (Bellman linear system), on c_VAL(R)"),
-    ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
-    ("canonicalisations", "None, EPIC, DARD, VAL, minimal, and potential-only variants", "None, EPIC, DARD, VAL, minimal"),
-    ("best STARC / best EPIC or DARD pseudometric", "STARC highest of all",
-     f"{starc_best:.3f} / {other_best:.3f} ({len(full_regret)} points of seed {seeds[0]})"),
-    *[(f"{c}, L2 / L2", "VAL above EPIC and DARD; none much worse" if c == "VAL" else "-", mean_sd(per_seed(c, "L2")))
-      for c in ("VAL", "EPIC", "DARD", "none")],
-    *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
-    ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
-    ("reward models (bridge)", "continuous-control Reacher: distances rank perturbed rewards as expected",
-     f"toy-world bandit, {len(table)} reward models: Spearman with best-of-N regret, STARC "
-     f"{rank.loc['STARC distance'].mean():.3f}, gold accuracy {rank.loc['accuracy (gold)'].mean():.3f}, "
-     f"rater accuracy {rank.loc['accuracy (raters)'].mean():.3f}"),
-], columns=["", "paper", "this book"]).set_index(""))
+display.table(
+    pd.DataFrame(
+        [
+            ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
+            (
+                "points",
+                "128 MDPs x 8 pairs x 16 steps = 16,384",
+                f"{P.n_envs} x {P.n_pairs} x {P.n_steps} = "
+                f"{P.n_envs * P.n_pairs * P.n_steps} per seed, {len(seeds)} seeds",
+            ),
+            (
+                "returns for regret",
+                "Monte-Carlo rollouts of greedy policies",
+                "exact (Bellman linear system), on c_VAL(R)",
+            ),
+            ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
+            (
+                "canonicalisations",
+                "None, EPIC, DARD, VAL, minimal, and potential-only variants",
+                "None, EPIC, DARD, VAL, minimal",
+            ),
+            (
+                "best STARC / best EPIC or DARD pseudometric",
+                "STARC highest of all",
+                f"{starc_best:.3f} / {other_best:.3f} ({len(full_regret)} points of seed {seeds[0]})",
+            ),
+            *[
+                (
+                    f"{c}, L2 / L2",
+                    "VAL above EPIC and DARD; none much worse" if c == "VAL" else "-",
+                    mean_sd(per_seed(c, "L2")),
+                )
+                for c in ("VAL", "EPIC", "DARD", "none")
+            ],
+            *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
+            ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
+            (
+                "reward models (bridge)",
+                "continuous-control Reacher: distances rank perturbed rewards as expected",
+                f"toy-world bandit, {len(table)} reward models: Spearman with best-of-N regret, STARC "
+                f"{rank.loc['STARC distance'].mean():.3f}, gold accuracy {rank.loc['accuracy (gold)'].mean():.3f}, "
+                f"rater accuracy {rank.loc['accuracy (raters)'].mean():.3f}",
+            ),
+        ],
+        columns=["", "paper", "this book"],
+    ).set_index("")
+)
 
 # %% [markdown]
 # Why our correlations need not match the paper's bars: (1) our regret uses exact returns,
@@ -744,84 +893,140 @@ RULE = f"mean over seeds clears the threshold and at least {need} of {len(seeds)
 
 
 def evidence(name, values, threshold):
-    return (f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
-            f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}")
+    return (
+        f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
+        f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}"
+    )
 
 
 for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
     lead = np.minimum(main_margin["EPIC", n], main_margin["DARD", n])
     passed, n_ok = seed_rule(lead, 0.02)
     results.check(
-        f"val_beats_epic_dard_{n}", kind="finding",
+        f"val_beats_epic_dard_{n}",
+        kind="finding",
         claim=f"VAL's distance correlates with regret better than EPIC's and DARD's ({label} normalisation and metric)",
-        paper="STARC (VAL) above EPIC and DARD (Fig. 1)", per_seed=dict(zip(seeds, lead)), threshold=0.02,
-        rule=f"per seed: min(VAL - EPIC, VAL - DARD); {RULE}", passed=passed,
-        ours={"VAL - EPIC mean": np.mean(main_margin["EPIC", n]), "VAL - EPIC min": np.min(main_margin["EPIC", n]),
-              "VAL - DARD mean": np.mean(main_margin["DARD", n]), "VAL - DARD min": np.min(main_margin["DARD", n]),
-              "seeds clearing": n_ok},
-        not_reproduced=evidence(f"min(VAL - EPIC, VAL - DARD), {n}/{n}", lead, 0.02))
+        paper="STARC (VAL) above EPIC and DARD (Fig. 1)",
+        per_seed=dict(zip(seeds, lead)),
+        threshold=0.02,
+        rule=f"per seed: min(VAL - EPIC, VAL - DARD); {RULE}",
+        passed=passed,
+        ours={
+            "VAL - EPIC mean": np.mean(main_margin["EPIC", n]),
+            "VAL - EPIC min": np.min(main_margin["EPIC", n]),
+            "VAL - DARD mean": np.mean(main_margin["DARD", n]),
+            "VAL - DARD min": np.min(main_margin["DARD", n]),
+            "seeds clearing": n_ok,
+        },
+        not_reproduced=evidence(f"min(VAL - EPIC, VAL - DARD), {n}/{n}", lead, 0.02),
+    )
 
 control_lead = {n: np.abs(control_margin["EPIC", n]) for n in CHECKED}
 worst_cell = max(CHECKED, key=lambda n: abs(np.mean(control_margin["EPIC", n])))
 results.check(
-    "control_next_state_independent", kind="control",
+    "control_next_state_independent",
+    kind="control",
     claim="With rewards that do not depend on the next state, VAL's lead over EPIC disappears "
-          "(nothing to redistribute over next states)",
+    "(nothing to redistribute over next states)",
     paper="EPIC and DARD fail only through S'-redistribution (the paper's argument)",
-    per_seed=dict(zip(seeds, np.maximum(*control_lead.values()))), value=abs(np.mean(control_margin["EPIC", worst_cell])),
-    threshold=0.02, direction="<=",
+    per_seed=dict(zip(seeds, np.maximum(*control_lead.values()))),
+    value=abs(np.mean(control_margin["EPIC", worst_cell])),
+    threshold=0.02,
+    direction="<=",
     rule="per seed: the larger |VAL - EPIC| of the L2 and wL2 cells; value: the larger |mean| of the two cells",
     ours={f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED}
-    | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED})
+    | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED},
+)
 
 none_gap = per_seed("EPIC", "L2") - per_seed("none", "L2")
 passed, n_ok = seed_rule(none_gap, 0.15)
 results.check(
-    "none_much_worse", kind="finding",
+    "none_much_worse",
+    kind="finding",
     claim="Without canonicalisation the distance predicts regret much worse than EPIC's (L2 / L2)",
-    paper="None far below (Fig. 1)", per_seed=dict(zip(seeds, none_gap)), threshold=0.15, rule=RULE, passed=passed,
+    paper="None far below (Fig. 1)",
+    per_seed=dict(zip(seeds, none_gap)),
+    threshold=0.15,
+    rule=RULE,
+    passed=passed,
     ours={"corr(none) mean": per_seed("none", "L2").mean(), "min gap": none_gap.min(), "seeds clearing": n_ok},
-    not_reproduced=evidence("corr(EPIC) - corr(none)", none_gap, 0.15))
+    not_reproduced=evidence("corr(EPIC) - corr(none)", none_gap, 0.15),
+)
 
 val_corr = per_seed("VAL", "L2")
 passed, n_ok = seed_rule(val_corr, 0.85)
 results.check(
-    "val_correlation", kind="finding", claim="The VAL distance (L2 / L2) is strongly correlated with regret",
-    paper="highest correlations of the grid (Fig. 1)", per_seed=dict(zip(seeds, val_corr)), threshold=0.85,
-    rule=RULE, passed=passed, ours={"min": val_corr.min(), "seeds clearing": n_ok},
-    not_reproduced=evidence("corr(VAL)", val_corr, 0.85))
+    "val_correlation",
+    kind="finding",
+    claim="The VAL distance (L2 / L2) is strongly correlated with regret",
+    paper="highest correlations of the grid (Fig. 1)",
+    per_seed=dict(zip(seeds, val_corr)),
+    threshold=0.85,
+    rule=RULE,
+    passed=passed,
+    ours={"min": val_corr.min(), "seeds clearing": n_ok},
+    not_reproduced=evidence("corr(VAL)", val_corr, 0.85),
+)
 
 for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
     gap = bridge_margin[key].values
     passed, n_ok = seed_rule(gap, 0.10)
     results.check(
-        f"bridge_starc_beats_{name}_accuracy", kind="finding",
+        f"bridge_starc_beats_{name}_accuracy",
+        kind="finding",
         claim=f"Across reward models whose metrics disagree, the STARC distance to gold ranks best-of-N regret "
-              f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more)",
+        f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more)",
         paper="a small STARC distance guarantees small regret (soundness); accuracy gives no such guarantee",
-        per_seed=dict(zip(seeds, gap)), threshold=0.10, rule=f"per seed: Spearman(STARC) - Spearman(accuracy); {RULE}",
-        passed=passed, ours={"Spearman STARC mean": rank.loc["STARC distance"].mean(),
-                             f"Spearman accuracy ({name}) mean": rank.loc[key].mean(), "seeds clearing": n_ok},
-        not_reproduced=evidence(f"Spearman(STARC) - Spearman(accuracy, {name} labels)", gap, 0.10))
+        per_seed=dict(zip(seeds, gap)),
+        threshold=0.10,
+        rule=f"per seed: Spearman(STARC) - Spearman(accuracy); {RULE}",
+        passed=passed,
+        ours={
+            "Spearman STARC mean": rank.loc["STARC distance"].mean(),
+            f"Spearman accuracy ({name}) mean": rank.loc[key].mean(),
+            "seeds clearing": n_ok,
+        },
+        not_reproduced=evidence(f"Spearman(STARC) - Spearman(accuracy, {name} labels)", gap, 0.10),
+    )
 
 results.check(
-    "starc_invariances", kind="sanity",
+    "starc_invariances",
+    kind="sanity",
     claim="VAL and minimal distances to a potential-shaped, S'-redistributed or scaled copy are 0",
-    paper="definition of a canonicalisation", value=props["max STARC distance to an equivalent reward"],
-    threshold=1e-8, direction="<=", rule=f"largest over {len(reports)} MDPs")
+    paper="definition of a canonicalisation",
+    value=props["max STARC distance to an equivalent reward"],
+    threshold=1e-8,
+    direction="<=",
+    rule=f"largest over {len(reports)} MDPs",
+)
 results.check(
-    "epic_dard_not_invariant", kind="sanity",
+    "epic_dard_not_invariant",
+    kind="sanity",
     claim="EPIC and DARD distances to an S'-redistributed copy (noise of 3 reward sd) are not 0",
     paper="EPIC and DARD are not canonicalisations (App. A/B)",
-    value=min(props["min EPIC distance to the S'-redistributed copy"], props["min DARD distance to the S'-redistributed copy"]),
-    threshold=0.05, rule=f"smallest over {len(reports)} MDPs")
-axioms = max(props["max |d(R, -R) - 2|"], props["max asymmetry |d(x,y) - d(y,x)|"],
-             props["max triangle violation d(x,z) - d(x,y) - d(y,z)"], props["max distance"] - 2)
+    value=min(
+        props["min EPIC distance to the S'-redistributed copy"], props["min DARD distance to the S'-redistributed copy"]
+    ),
+    threshold=0.05,
+    rule=f"smallest over {len(reports)} MDPs",
+)
+axioms = max(
+    props["max |d(R, -R) - 2|"],
+    props["max asymmetry |d(x,y) - d(y,x)|"],
+    props["max triangle violation d(x,z) - d(x,y) - d(y,z)"],
+    props["max distance"] - 2,
+)
 results.check(
-    "metric_axioms", kind="sanity", claim="d(R, -R) = 2, symmetry, triangle inequality, d <= 2 (VAL, L2 / L2)",
-    paper="STARC metrics are pseudometrics bounded by 2", value=axioms, threshold=1e-8, direction="<=",
+    "metric_axioms",
+    kind="sanity",
+    claim="d(R, -R) = 2, symmetry, triangle inequality, d <= 2 (VAL, L2 / L2)",
+    paper="STARC metrics are pseudometrics bounded by 2",
+    value=axioms,
+    threshold=1e-8,
+    direction="<=",
     rule=f"largest violation over {len(reports)} MDPs x {P.n_triples} triples",
-    ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k})
+    ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k},
+)
 results.table()
 
 # %%
@@ -868,22 +1073,50 @@ for name in ("potential-shaped", "S'-redistributed"):
 # %% tags=["hide-input"]
 # Solution 2
 noise = np.random.default_rng(8).standard_normal(r.shape)
-display.table(pd.DataFrame({scale: {"EPIC": float(rd.starc_distance(mdp, r, moved, "EPIC")),
-                                    "VAL": float(rd.starc_distance(mdp, r, moved, "VAL")),
-                                    "regret": float(rd.symmetric_regret(mdp, r, moved))}
-                            for scale in (0.1, 1, 10)
-                            for moved in [rd.s_prime_redistribution(mdp, r, scale * r.std() * noise)]}).T
-              .rename_axis("noise scale (reward sd)"))
+display.table(
+    pd.DataFrame(
+        {
+            scale: {
+                "EPIC": float(rd.starc_distance(mdp, r, moved, "EPIC")),
+                "VAL": float(rd.starc_distance(mdp, r, moved, "VAL")),
+                "regret": float(rd.symmetric_regret(mdp, r, moved)),
+            }
+            for scale in (0.1, 1, 10)
+            for moved in [rd.s_prime_redistribution(mdp, r, scale * r.std() * noise)]
+        }
+    ).T.rename_axis("noise scale (reward sd)")
+)
 
 # %% tags=["hide-input"]
 # Solution 3: a bonus for the best word pushes responses that already contain it further up. Accuracy
 # falls a little and the distance grows with the bias as for the worst word; compare the regrets.
 pool = fam["pool"]
-biased = [m for w in (WORDS[0], WORDS[-1]) for m in rmf.perturbed_models(
-    pool, fam["models"][0], np.random.default_rng(9), noise=(), length_bias=(), word_bias=(1, 4, 16), offsets=(), word=w)]
-display.table(pd.DataFrame({m.label: {k: v for k, v in rmf.evaluate(pool, m.scores, fam["held_out"], P.bon_n).items()
-                                      if k in ("STARC distance", "best-of-N regret", "accuracy (gold)")}
-                            for m in biased}).T.rename_axis("reward model"))
+biased = [
+    m
+    for w in (WORDS[0], WORDS[-1])
+    for m in rmf.perturbed_models(
+        pool,
+        fam["models"][0],
+        np.random.default_rng(9),
+        noise=(),
+        length_bias=(),
+        word_bias=(1, 4, 16),
+        offsets=(),
+        word=w,
+    )
+]
+display.table(
+    pd.DataFrame(
+        {
+            m.label: {
+                k: v
+                for k, v in rmf.evaluate(pool, m.scores, fam["held_out"], P.bon_n).items()
+                if k in ("STARC distance", "best-of-N regret", "accuracy (gold)")
+            }
+            for m in biased
+        }
+    ).T.rename_axis("reward model")
+)
 
 # %% [markdown]
 # ## References

@@ -28,8 +28,14 @@ def rlhfbook_cli(*args: str, timeout: float = 3600, env: dict | None = None) -> 
     """Run ``python -m rlhfbook ARGS`` in the repository root (``env``: extra variables)."""
     import os
 
-    return subprocess.run([sys.executable, "-m", "rlhfbook", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "rlhfbook", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def pytest_collection_modifyitems(items):

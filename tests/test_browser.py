@@ -23,8 +23,15 @@ from conftest import ROOT, rlhfbook_cli
 from rlhfbook.book import chapters, cli
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 
@@ -34,8 +41,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site():
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
-                    "(`apt-get install chromium`; .ci/run does) to run the browser test")
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
+            "(`apt-get install chromium`; .ci/run does) to run the browser test"
+        )
     if not (HTML / "index.html").exists():
         assert rlhfbook_cli("run", "--profile", "cpu").returncode == 0
         assert rlhfbook_cli("build", "--profile", "cpu", timeout=1200).returncode == 0
@@ -80,16 +89,22 @@ def test_page_loads_with_images_math_and_clean_outputs(browser, site, page_name)
     page, failed_requests = _open(browser, site, page_name)
     local_failures = [u for u in failed_requests if u.startswith(site)]
     assert not local_failures, f"{page_name}: failed to load {local_failures}"
-    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    broken = page.evaluate(
+        "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
     # the machine is offline: the only external image allowed is the Colab badge
     assert not [b for b in broken if b != chapters.COLAB_BADGE], f"{page_name}: images that did not load: {broken}"
     if page.evaluate("() => !!document.querySelector('.math')"):
-        assert page.evaluate("() => document.querySelectorAll('mjx-container').length") > 0, f"{page_name}: math not typeset"
+        assert page.evaluate("() => document.querySelectorAll('mjx-container').length") > 0, (
+            f"{page_name}: math not typeset"
+        )
     text = page.inner_text("main")
     assert "$$" not in text, f"{page_name}: raw $$ math left untypeset"
     assert page.evaluate("() => document.querySelectorAll('.output.traceback, .output.error').length") == 0
     outputs = page.evaluate("() => [...document.querySelectorAll('.cell_output')].map(e => e.innerText)")
-    assert not [o for o in outputs if "Traceback (most recent call last)" in o], f"{page_name}: a traceback in an output"
+    assert not [o for o in outputs if "Traceback (most recent call last)" in o], (
+        f"{page_name}: a traceback in an output"
+    )
     stderr = page.evaluate("() => [...document.querySelectorAll('.output.stderr')].map(e => e.innerText)")
     assert not [s for s in stderr if "Error" in s], f"{page_name}: an error on stderr: {stderr}"
     if page_name.startswith("notebooks/"):
@@ -99,8 +114,9 @@ def test_page_loads_with_images_math_and_clean_outputs(browser, site, page_name)
         downloads = [h for h in hrefs if h.endswith(f"_sources/notebooks/{chapter}.ipynb")]
         assert downloads, f"{chapter}: no download button"
         served = page.request.get(downloads[0]).body()
-        assert served == (ROOT / "notebooks" / f"{chapter}.ipynb").read_bytes(), \
+        assert served == (ROOT / "notebooks" / f"{chapter}.ipynb").read_bytes(), (
             f"{chapter}: the download button does not serve the committed notebook"
+        )
     _assert_clean_for_a_reader(page, page_name)
     page.close()
 
@@ -125,17 +141,21 @@ def _assert_clean_for_a_reader(page, page_name):
     for path in MACHINE_PATHS:
         assert path not in main, f"{page_name}: the build machine's path {path!r} is on the page"
     assert "# Parameters" not in main, f"{page_name}: papermill's injected parameters cell is shown"
-    cut = page.evaluate("() => [...document.querySelectorAll('td, th')].map(c => c.innerText.trim()).filter(t => t.endsWith('…'))")
+    cut = page.evaluate(
+        "() => [...document.querySelectorAll('td, th')].map(c => c.innerText.trim()).filter(t => t.endsWith('…'))"
+    )
     assert not cut, f"{page_name}: table cells cut short: {cut[:3]}"
     wide = page.evaluate("""() => [...document.querySelectorAll('main table')].filter(
         t => t.getBoundingClientRect().width > t.closest('main').getBoundingClientRect().width + 1).length""")
     assert wide == 0, f"{page_name}: {wide} table(s) wider than the column"
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), \
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), (
         f"{page_name}: the page scrolls sideways at 1280 px"
+    )
     small = page.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
         .filter(i => i.naturalWidth > 0).map(i => i.getBoundingClientRect().width / i.naturalWidth)""")
-    assert all(s >= MIN_FIGURE_SCALE for s in small), \
+    assert all(s >= MIN_FIGURE_SCALE for s in small), (
         f"{page_name}: a figure is shown at {min(small):.0%} of its size: its labels fall under 9 px"
+    )
 
 
 def test_scorecard_lists_every_check(browser, site):

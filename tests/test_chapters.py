@@ -59,11 +59,12 @@ def test_chapters_side_by_side_share_one_base_policy_build_and_match_a_serial_ru
     for jobs in ("2", "1"):
         done = rlhfbook_cli("run", "01", "03", "--profile", "smoke", "--force", "--jobs", jobs, env=env)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-        runs[jobs] = {c: {k: _results(c, "smoke")[k] for k in ("metrics", "checks")} for c in ("01_ppo_max", "03_pf_ppo")}
+        runs[jobs] = {
+            c: {k: _results(c, "smoke")[k] for k in ("metrics", "checks")} for c in ("01_ppo_max", "03_pf_ppo")
+        }
         if jobs == "2":
             assert "01_ppo_max: ok" in done.stdout and "03_pf_ppo: ok" in done.stdout
-            built = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "base_policies").iterdir()
-                           if p.is_dir())
+            built = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "base_policies").iterdir() if p.is_dir())
             assert built == ["code", "preference"], built  # each trained once, no half-written copies
     assert runs["1"] == runs["2"]
 

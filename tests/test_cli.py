@@ -17,8 +17,10 @@ from rlhfbook.book import chapters, cli
         (["run", "99_nope"], "error: unknown chapter '99_nope'; valid chapters: 00_toy_world"),
         (["run", "00", "--profile", "big"], "error: unknown profile 'big'; valid profiles: smoke, cpu, gpu"),
         (["build", "--profile", "big"], "error: unknown profile 'big'"),
-        (["run", "00", "-p", "seeed", "3"], "error: unknown parameter(s) 'seeed' for 00_toy_world; "
-                                            "its parameters: profile, seed"),
+        (
+            ["run", "00", "-p", "seeed", "3"],
+            "error: unknown parameter(s) 'seeed' for 00_toy_world; its parameters: profile, seed",
+        ),
         (["run", "00", "-p", "model_name", "gpt2"], "error: unknown parameter(s) 'model_name' for 00_toy_world"),
     ],
 )
@@ -55,7 +57,11 @@ def test_cache_key_changes_with_notebook_src_and_pins_only(root, tmp_path):
     assert cli.cache_key(fake, "00_toy_world", "smoke") != key
     (fake / "book" / "intro.md").write_text("edited prose")  # prose outside the chapter: no re-run
     assert cli.cache_key(fake, "00_toy_world", "cpu") == key
-    for path in (fake / "src/rlhfbook/ranking_helper.py", fake / "constraints.txt", fake / "notebooks/00_toy_world.ipynb"):
+    for path in (
+        fake / "src/rlhfbook/ranking_helper.py",
+        fake / "constraints.txt",
+        fake / "notebooks/00_toy_world.ipynb",
+    ):
         before = cli.cache_key(fake, "00_toy_world", "cpu")
         path.write_text((path.read_text() if path.exists() else "") + "\n# changed\n")
         assert cli.cache_key(fake, "00_toy_world", "cpu") != before, path
@@ -106,10 +112,14 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(ro
     shutil.copy(root / "_config.yml", fake / "_config.yml")
     shutil.copy(root / "constraints.txt", fake / "constraints.txt")
     (fake / "book" / "_toc.yml").write_text(
-        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/aa_fail\n  - file: notebooks/bb_ok\n")
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/aa_fail\n  - file: notebooks/bb_ok\n"
+    )
     (fake / "notebooks" / "aa_fail.ipynb").write_text(_notebook("x = 1", "raise ValueError('boom in the middle')"))
-    (fake / "notebooks" / "bb_ok.ipynb").write_text(_notebook(
-        "import os, pathlib; pathlib.Path(os.environ['RLHFBOOK_RESULTS_DIR'], 'smoke', 'bb_ok.json').write_text('{}')"))
+    (fake / "notebooks" / "bb_ok.ipynb").write_text(
+        _notebook(
+            "import os, pathlib; pathlib.Path(os.environ['RLHFBOOK_RESULTS_DIR'], 'smoke', 'bb_ok.json').write_text('{}')"
+        )
+    )
     for var in ("RLHFBOOK_RESULTS_DIR", "RLHFBOOK_RUNTIMES"):  # cli.run sets them; restore afterwards
         monkeypatch.setenv(var, "unset")
     assert cli.run(fake, [], "smoke") == 1
@@ -135,29 +145,51 @@ def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_pat
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        'import rlhfbook\nfrom rlhfbook.book import profiles\nP = profiles.resolve("00_toy_world", profile)'),
-        nbformat.v4.new_code_cell("reached = True")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            'import rlhfbook\nfrom rlhfbook.book import profiles\nP = profiles.resolve("00_toy_world", profile)'
+        ),
+        nbformat.v4.new_code_cell("reached = True"),
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
     with pytest.raises(papermill.PapermillExecutionError):
-        papermill.execute_notebook(str(src), str(out), parameters={"profile": "smoke", "seeed": 3},
-                                   progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(
+            str(src), str(out), parameters={"profile": "smoke", "seeed": 3}, progress_bar=False, kernel_name="python3"
+        )
     error = [o for c in nbformat.read(out, 4).cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert len(error) == 1 and error[0]["traceback"] == [
-        "ParameterError: unknown parameter(s) 'seeed'; this chapter's parameters: profile, seed"]
+        "ParameterError: unknown parameter(s) 'seeed'; this chapter's parameters: profile, seed"
+    ]
 
 
 def test_the_book_hides_injected_parameters_and_shows_the_runtime_of_the_build():
-    nb = {"cells": [
-        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "profile = 'cpu'", "outputs": []},
-        {"cell_type": "code", "metadata": {}, "source": "display.runtime_table(P.chapter)",
-         "outputs": [{"output_type": "execute_result", "data": {"text/html": "<table>old</table>"}}]},
-    ]}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["injected-parameters"]},
+                "source": "profile = 'cpu'",
+                "outputs": [],
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "display.runtime_table(P.chapter)",
+                "outputs": [{"output_type": "execute_result", "data": {"text/html": "<table>old</table>"}}],
+            },
+        ]
+    }
     nb["cells"].append(  # a chapter's first code cell shows it through rlhfbook.start_chapter
-        {"cell_type": "code", "metadata": {}, "source": 'P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)',
-         "outputs": [{"output_type": "display_data", "data": {"text/html": "<table>old</table>"}}]})
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": 'P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)',
+            "outputs": [{"output_type": "display_data", "data": {"text/html": "<table>old</table>"}}],
+        }
+    )
     out = cli.for_the_book(nb, "00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert "remove-cell" in out["cells"][0]["metadata"]["tags"]
     for cell in out["cells"][1:]:
@@ -175,23 +207,32 @@ def test_a_gpu_kernel_has_the_hub_on_and_a_missing_model_stops_it_with_one_line(
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import os\nimport rlhfbook\nfrom rlhfbook import models\nfrom rlhfbook.book import profiles\n"
-        'P = profiles.resolve("02_dpo_ranking", profile)\n'
-        "models.resolve_external(P, fetch=False)\n"
-        "import huggingface_hub.constants\n"
-        'assert "HF_HUB_OFFLINE" not in os.environ and not huggingface_hub.constants.HF_HUB_OFFLINE'),
-        nbformat.v4.new_code_cell('os.environ["RLHFBOOK_ONLINE"] = "0"  # a GPU machine without network\n'
-                                  'models.resolve_external(profiles.resolve("02_dpo_ranking", profile))'),
-        nbformat.v4.new_code_cell("reached = True")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "import os\nimport rlhfbook\nfrom rlhfbook import models\nfrom rlhfbook.book import profiles\n"
+            'P = profiles.resolve("02_dpo_ranking", profile)\n'
+            "models.resolve_external(P, fetch=False)\n"
+            "import huggingface_hub.constants\n"
+            'assert "HF_HUB_OFFLINE" not in os.environ and not huggingface_hub.constants.HF_HUB_OFFLINE'
+        ),
+        nbformat.v4.new_code_cell(
+            'os.environ["RLHFBOOK_ONLINE"] = "0"  # a GPU machine without network\n'
+            'models.resolve_external(profiles.resolve("02_dpo_ranking", profile))'
+        ),
+        nbformat.v4.new_code_cell("reached = True"),
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
     with pytest.raises(papermill.PapermillExecutionError):
-        papermill.execute_notebook(str(src), str(out), parameters={"profile": "gpu"}, progress_bar=False,
-                                   kernel_name="python3")
+        papermill.execute_notebook(
+            str(src), str(out), parameters={"profile": "gpu"}, progress_bar=False, kernel_name="python3"
+        )
     cells = nbformat.read(out, 4).cells
     error = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert len(error) == 1 and len(error[0]["traceback"]) == 1
-    assert error[0]["traceback"][0].startswith("ModelUnavailable: could not fetch model 'gpt2': it is not a local "
-                                               "folder and the Hugging Face hub is offline here")
+    assert error[0]["traceback"][0].startswith(
+        "ModelUnavailable: could not fetch model 'gpt2': it is not a local "
+        "folder and the Hugging Face hub is offline here"
+    )

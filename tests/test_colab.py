@@ -44,13 +44,37 @@ def test_colab_install_cell_installs_the_wheel_and_a_chapter_runs(tmp_path):
     (fake.parent / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
     notebook = json.loads((ROOT / "notebooks" / "00_toy_world.ipynb").read_text())
-    notebook["cells"].insert(0, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                                 "source": "import google.colab  # what Colab imports at start-up"})
+    notebook["cells"].insert(
+        0,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "import google.colab  # what Colab imports at start-up",
+        },
+    )
     (work / "chapter.ipynb").write_text(json.dumps(notebook))
-    env.update(RLHFBOOK_PIP_SPEC=str(wheel), PYTHONPATH=str(tmp_path / "fake_colab"),
-               RLHFBOOK_CACHE=str(work / "cache"), RLHFBOOK_RESULTS_DIR=str(work / "results"))
-    _sh(py, "-m", "papermill", "chapter.ipynb", "out.ipynb", "-p", "profile", "smoke", "-k", "python3",
-        cwd=work, env=env)
+    env.update(
+        RLHFBOOK_PIP_SPEC=str(wheel),
+        PYTHONPATH=str(tmp_path / "fake_colab"),
+        RLHFBOOK_CACHE=str(work / "cache"),
+        RLHFBOOK_RESULTS_DIR=str(work / "results"),
+    )
+    _sh(
+        py,
+        "-m",
+        "papermill",
+        "chapter.ipynb",
+        "out.ipynb",
+        "-p",
+        "profile",
+        "smoke",
+        "-k",
+        "python3",
+        cwd=work,
+        env=env,
+    )
 
     shown = _sh(py, "-m", "pip", "show", "-f", "rlhfbook", env=env)
     assert "Editable project location" not in shown  # installed from the wheel, not the checkout

@@ -5,17 +5,34 @@ import importlib.metadata
 from rlhfbook.book import colab
 
 BEFORE = {"transformers": "4.57.1", "PyArrow": "18.1.0", "torch": "2.8.0", "pandas": "2.2.2"}
-AFTER = {"transformers": "5.24.0", "pyarrow": "24.0.0", "torch": "2.8.0", "pandas": "2.2.2", "trl": "1.16.0",
-         "rlhfbook": "0.1.0"}
-TOP_LEVEL = {"transformers": ["transformers"], "pyarrow": ["pyarrow"], "torch": ["torch"], "pandas": ["pandas"],
-             "trl": ["trl"], "rlhfbook": ["rlhfbook"]}
+AFTER = {
+    "transformers": "5.24.0",
+    "pyarrow": "24.0.0",
+    "torch": "2.8.0",
+    "pandas": "2.2.2",
+    "trl": "1.16.0",
+    "rlhfbook": "0.1.0",
+}
+TOP_LEVEL = {
+    "transformers": ["transformers"],
+    "pyarrow": ["pyarrow"],
+    "torch": ["torch"],
+    "pandas": ["pandas"],
+    "trl": ["trl"],
+    "rlhfbook": ["rlhfbook"],
+}
 
 
 def test_changes_lists_upgrades_and_new_packages_not_unchanged_ones():
-    assert colab.changes(BEFORE, AFTER) == {"pyarrow": ("18.1.0", "24.0.0"), "rlhfbook": (None, "0.1.0"),
-                                            "transformers": ("4.57.1", "5.24.0"), "trl": (None, "1.16.0")}
+    assert colab.changes(BEFORE, AFTER) == {
+        "pyarrow": ("18.1.0", "24.0.0"),
+        "rlhfbook": (None, "0.1.0"),
+        "transformers": ("4.57.1", "5.24.0"),
+        "trl": (None, "1.16.0"),
+    }
     assert colab.summary(colab.changes(BEFORE, AFTER)) == (
-        "pip changed: pyarrow 18.1.0 -> 24.0.0, rlhfbook new 0.1.0, transformers 4.57.1 -> 5.24.0, trl new 1.16.0")
+        "pip changed: pyarrow 18.1.0 -> 24.0.0, rlhfbook new 0.1.0, transformers 4.57.1 -> 5.24.0, trl new 1.16.0"
+    )
     assert colab.summary({}) == "pip changed nothing that was installed."
 
 

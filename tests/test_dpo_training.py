@@ -57,10 +57,12 @@ def test_our_dpo_loss_equals_trl_dpotrainer(folders, pair_data, tmp_path):
     ref_dir, pol_dir = folders
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
-    args = dt.dpo_config(str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0,
-                         precompute_ref_log_probs=False)
-    trainer = DPOTrainer(model=policy, ref_model=ref, args=args,
-                         train_dataset=dt.preference_dataset(*pair_data), processing_class=tok)
+    args = dt.dpo_config(
+        str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0, precompute_ref_log_probs=False
+    )
+    trainer = DPOTrainer(
+        model=policy, ref_model=ref, args=args, train_dataset=dt.preference_dataset(*pair_data), processing_class=tok
+    )
     expected = our_loss(ref_dir, pol_dir, pair_data, 0.5)
     assert abs(expected - np.log(2)) > 1e-3  # the policy differs from the reference
     assert trl_loss(trainer, 6) == pytest.approx(expected, abs=1e-5)
@@ -72,26 +74,39 @@ def test_gamma_trainer_equals_eq_4(folders, pair_data, tmp_path, gamma):
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
     args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0)
-    trainer = dt.GammaDPOTrainer(model=policy, ref_model=ref, args=args, gamma=gamma,
-                                 train_dataset=dt.preference_dataset(*pair_data), processing_class=tok)
+    trainer = dt.GammaDPOTrainer(
+        model=policy,
+        ref_model=ref,
+        args=args,
+        gamma=gamma,
+        train_dataset=dt.preference_dataset(*pair_data),
+        processing_class=tok,
+    )
     assert trl_loss(trainer, 6) == pytest.approx(our_loss(ref_dir, pol_dir, pair_data, 1.0, gamma), abs=1e-5)
 
 
 def test_gamma_trainer_needs_precomputed_reference(folders, pair_data, tmp_path):
     policy, tok = load_policy(folders[1])
-    args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0,
-                         precompute_ref_log_probs=False)
+    args = dt.dpo_config(
+        str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0, precompute_ref_log_probs=False
+    )
     with pytest.raises(ValueError, match="precompute_ref_log_probs=True"):
-        dt.GammaDPOTrainer(model=policy, args=args, gamma=0.5, train_dataset=dt.preference_dataset(*pair_data),
-                           processing_class=tok)
+        dt.GammaDPOTrainer(
+            model=policy, args=args, gamma=0.5, train_dataset=dt.preference_dataset(*pair_data), processing_class=tok
+        )
 
 
 def test_every_k_steps_callback_sees_the_schedule(folders, pair_data, tmp_path):
     policy, tok = load_policy(folders[0])
     seen = []
     args = dt.dpo_config(str(tmp_path), beta=0.1, learning_rate=1e-3, epochs=5, batch_size=2, seed=0)
-    trainer = dt.GammaDPOTrainer(model=policy, args=args, train_dataset=dt.preference_dataset(*pair_data),
-                                 processing_class=tok, callbacks=[dt.EveryKSteps(4, lambda s, m: seen.append(s))])
+    trainer = dt.GammaDPOTrainer(
+        model=policy,
+        args=args,
+        train_dataset=dt.preference_dataset(*pair_data),
+        processing_class=tok,
+        callbacks=[dt.EveryKSteps(4, lambda s, m: seen.append(s))],
+    )
     trainer.train()
     assert seen == [0, 4, 8, 12, 15]
     with pytest.raises(ValueError, match="positive"):
@@ -106,8 +121,14 @@ def test_trl_pair_logprobs_decompose_trls_own_loss(folders, pair_data, tmp_path,
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
     args = dt.dpo_config(str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0)
-    trainer = dt.GammaDPOTrainer(model=policy, ref_model=ref, args=args, gamma=gamma, processing_class=tok,
-                                 train_dataset=dt.preference_dataset(*pair_data))
+    trainer = dt.GammaDPOTrainer(
+        model=policy,
+        ref_model=ref,
+        args=args,
+        gamma=gamma,
+        processing_class=tok,
+        train_dataset=dt.preference_dataset(*pair_data),
+    )
     batches = dt.trl_batches(trainer, batch_size=4)
     assert [len(b["ref_chosen_logps"]) for b in batches] == [4, 2]  # in order, the last batch short
     numbers = dt.trl_pair_logprobs(trainer, batches)
@@ -130,8 +151,9 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
     def ref_columns(folder, gamma):
         policy, tok = load_policy(folder)
         args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=3, seed=0)
-        trainer = dt.GammaDPOTrainer(model=policy, args=args, gamma=gamma,
-                                     train_dataset=dt.preference_dataset(*pair_data), processing_class=tok)
+        trainer = dt.GammaDPOTrainer(
+            model=policy, args=args, gamma=gamma, train_dataset=dt.preference_dataset(*pair_data), processing_class=tok
+        )
         after.append(torch.get_rng_state())  # the pass's data loader draws from torch's generator
         return torch.tensor([trainer.train_dataset[k] for k in dt.REF_COLUMNS])
 
@@ -162,15 +184,28 @@ def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
     pairs = task.sample_pairs(96, 1, np.random.default_rng(0))
     train, val = pairs.select(range(32, 96)), pairs.select(range(32))
     before = [p.clone() for p in reference.parameters()]
-    cps = dt.train_dpo(reference, tok, train, val, beta=0.1, learning_rate=3e-3, epochs=2, batch_size=16,
-                       eval_every=3, seed=0, extra=lambda model: {"calls": 1.0})
+    cps = dt.train_dpo(
+        reference,
+        tok,
+        train,
+        val,
+        beta=0.1,
+        learning_rate=3e-3,
+        epochs=2,
+        batch_size=16,
+        eval_every=3,
+        seed=0,
+        extra=lambda model: {"calls": 1.0},
+    )
     assert [cp.step for cp in cps] == [0, 3, 6, 8]
     assert all(torch.equal(a, b) for a, b in zip(before, reference.parameters()))  # the reference is untouched
     ref_train, ref_val = rk.pair_logprobs(reference, tok, train), rk.pair_logprobs(reference, tok, val)
     tab = dt.checkpoint_table(cps, ref_train, ref_val, beta=0.1)
     first = tab.iloc[0]
     assert first["train loss"] == pytest.approx(np.log(2), abs=1e-5) and first["reward acc"] == 0.5
-    assert first["R"] == rk.ranking_accuracy(ref_train.w, ref_train.l) and first["flipped"] == 0 and first["distance"] == 0
+    assert (
+        first["R"] == rk.ranking_accuracy(ref_train.w, ref_train.l) and first["flipped"] == 0 and first["distance"] == 0
+    )
     assert tab["train loss"].iloc[-1] < tab["train loss"].iloc[0] and tab["reward acc"].iloc[-1] > 0.55
     assert (tab["Thm 4.1 agreement"] == 1.0).all() and tab["max |loss - TRL loss|"].max() < 1e-4
     assert (tab["calls"] == 1.0).all()

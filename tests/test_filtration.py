@@ -46,14 +46,14 @@ def test_ties_go_to_the_first_sample_and_best_and_worst_stay_distinct():
     r = np.array([[1.0, 3.0, 3.0, 0.0, 0.0], [2.0, 2.0, 2.0, 2.0, 2.0]])
     np.testing.assert_array_equal(filtration.ranks(r), [[1, 2, 0, 3, 4], [0, 1, 2, 3, 4]])
     np.testing.assert_allclose(filtration.sample_weights(r, "bon"), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
-    np.testing.assert_allclose(filtration.sample_weights(r, "bw"), [[0, .5, 0, 0, .5], [.5, 0, 0, 0, .5]])
+    np.testing.assert_allclose(filtration.sample_weights(r, "bw"), [[0, 0.5, 0, 0, 0.5], [0.5, 0, 0, 0, 0.5]])
     np.testing.assert_array_equal(filtration.select_for_update(r, "bw", np.random.default_rng(0)), [1, 4, 5, 9])
 
 
 def test_threshold_and_pow_strategies(rng):
     r = np.array([[0.9, 0.1, -0.8, 0.5], [0.2, 0.1, 0.0, 0.3], [0.0, 0.0, 0.0, 0.0]])
     top = filtration.sample_weights(r, "top", threshold=0.4)
-    np.testing.assert_allclose(top, [[.5, 0, 0, .5], [0, 0, 0, 0], [0, 0, 0, 0]])  # nothing kept: row drops out
+    np.testing.assert_allclose(top, [[0.5, 0, 0, 0.5], [0, 0, 0, 0], [0, 0, 0, 0]])  # nothing kept: row drops out
     tb = filtration.sample_weights(r, "top-bottom", threshold=0.4, bottom=-0.5)
     np.testing.assert_allclose(tb[0], [1 / 3, 0, 1 / 3, 1 / 3])
     tr = filtration.sample_weights(r, "top-random", threshold=0.4, random_keep=1.0, rng=rng)
@@ -112,8 +112,8 @@ def test_r_squared_matches_numpy_least_squares(rng):
     assert filtration.sample_r_squared(r, s) == pytest.approx(expected)
     # grouped: the same fit on the means of equal-count groups of the reward-sorted samples
     order = np.argsort(r)
-    gr = np.array([r[order[i * 15:(i + 1) * 15]].mean() for i in range(20)])
-    gs = np.array([s[order[i * 15:(i + 1) * 15]].mean() for i in range(20)])
+    gr = np.array([r[order[i * 15 : (i + 1) * 15]].mean() for i in range(20)])
+    gs = np.array([s[order[i * 15 : (i + 1) * 15]].mean() for i in range(20)])
     design = np.stack([gr, np.ones_like(gr)], 1)
     _, res, *_ = np.linalg.lstsq(design, gs, rcond=None)
     assert filtration.grouped_r_squared(r, s, 20) == pytest.approx(1 - res[0] / np.sum((gs - gs.mean()) ** 2))
@@ -157,16 +157,22 @@ def test_a_filtered_batch_keeps_masks_logprobs_and_values_aligned(tiny, rng):
     torch.manual_seed(1)
     full = generate(policy, tok, prompts, max_new_tokens=10)
     scores = torch.tensor(rng.normal(size=len(prompts)), dtype=torch.float32)
-    cfg = ppo.PPOConfig(iterations=1, critic_warmup=0, group_size=4, prompts_per_iteration=3, reward_norm=False,
-                        advantage_whiten=False, advantage_clip=None)
+    cfg = ppo.PPOConfig(
+        iterations=1,
+        critic_warmup=0,
+        group_size=4,
+        prompts_per_iteration=3,
+        reward_norm=False,
+        advantage_whiten=False,
+        advantage_clip=None,
+    )
     index = filtration.selector("bw", rng)(full, scores, 4)
     assert len(index) == 6
     sub = full.select(index)
     batch, _ = ppo.make_batch(policy, policy, critic, sub, scores[index], cfg, ppo.RunningMoments())
     ref, _ = ppo.make_batch(policy, policy, critic, full, scores, cfg, ppo.RunningMoments())
     torch.testing.assert_close(batch.mask, ref.mask[index])
-    torch.testing.assert_close(batch.old_logp * batch.mask, ref.old_logp[index] * ref.mask[index], atol=1e-5,
-                               rtol=1e-4)
+    torch.testing.assert_close(batch.old_logp * batch.mask, ref.old_logp[index] * ref.mask[index], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(batch.old_values, ref.old_values[index], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(batch.advantages, ref.advantages[index], atol=1e-5, rtol=1e-4)
     assert sub.responses == [full.responses[i] for i in index.tolist()]
@@ -177,12 +183,23 @@ def test_a_filtered_batch_keeps_masks_logprobs_and_values_aligned(tiny, rng):
 
 def test_ppo_with_a_filter_trains_on_two_of_five_samples(tiny):
     policy, critic, tok = tiny
-    cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=3, group_size=5, max_new_tokens=6, epochs=2,
-                        critic_warmup=0)
+    cfg = ppo.PPOConfig(
+        iterations=2, prompts_per_iteration=3, group_size=5, max_new_tokens=6, epochs=2, critic_warmup=0
+    )
     sample = lambda n, g: ["f(1)=2 ->"] * n  # noqa: E731
     reward = lambda r: torch.tensor([float(len(x)) for x in r.responses])  # noqa: E731
-    log = ppo.train(policy, policy, critic, tok, sample, reward, cfg, select=filtration.selector(
-        "br", np.random.default_rng(0)), progress=False, after_iteration=lambda it: {"seen": it * 10})
+    log = ppo.train(
+        policy,
+        policy,
+        critic,
+        tok,
+        sample,
+        reward,
+        cfg,
+        select=filtration.selector("br", np.random.default_rng(0)),
+        progress=False,
+        after_iteration=lambda it: {"seen": it * 10},
+    )
     assert [row["updated_samples"] for row in log] == [6, 6]
     assert [row["seen"] for row in log] == [0, 10]
     assert log[-1]["backward_samples"] == 2 * 6 * 2

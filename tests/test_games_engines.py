@@ -29,11 +29,19 @@ def test_elemental_multipliers():
 
 def test_turn_based_validation_records_violations():
     game = TurnBased()
-    build, violations = game.validate("invader", {"invaders": [
-        {"element": "Fire", "skills": ["flame_splash", "Nuke", "Magma Eruption", "Hell Curtain", "Flame Splash"]},
-        {"element": "Wood", "skills": ["Bud Healing"]},
-        {"element": "Fire", "skills": ["Flame Splash"]},
-    ]})
+    build, violations = game.validate(
+        "invader",
+        {
+            "invaders": [
+                {
+                    "element": "Fire",
+                    "skills": ["flame_splash", "Nuke", "Magma Eruption", "Hell Curtain", "Flame Splash"],
+                },
+                {"element": "Wood", "skills": ["Bud Healing"]},
+                {"element": "Fire", "skills": ["Flame Splash"]},
+            ]
+        },
+    )
     assert build == {"invaders": [{"element": "Fire", "skills": ["Flame Splash", "Magma Eruption", "Hell Curtain"]}]}
     assert len(violations) == 4 and game.cost("invader", build) == 10
     assert game.validate("invader", [1, 2]) == ({"invaders": []}, ["missing list 'invaders'"])
@@ -63,9 +71,18 @@ def test_shield_delays_the_leak():
 
 def test_tower_defense_validation():
     game = TowerDefense()
-    build, violations = game.validate("defender", {"humans": [
-        {"name": "Rifle", "x": 1, "y": 1}, {"name": "Rifle", "x": 1, "y": 1}, {"name": "Laser", "x": 2, "y": 2},
-        {"name": "Rifle", "x": 11, "y": 0}, {"name": "Rifle", "x": "a", "y": 0}]})
+    build, violations = game.validate(
+        "defender",
+        {
+            "humans": [
+                {"name": "Rifle", "x": 1, "y": 1},
+                {"name": "Rifle", "x": 1, "y": 1},
+                {"name": "Laser", "x": 2, "y": 2},
+                {"name": "Rifle", "x": 11, "y": 0},
+                {"name": "Rifle", "x": "a", "y": 0},
+            ]
+        },
+    )
     assert build == {"humans": [{"name": "Rifle", "y": 1, "spawn_time": 0.0, "x": 1}]}
     assert len(violations) == 4 and game.cost("defender", build) == 200
 

@@ -40,7 +40,10 @@ def test_answers_decode_to_the_protocol_view(codec):
     game = codec.game
     turn = _turn(game)
     new = game.random_build("defender", np.random.default_rng(5))
-    assert game.parse("defender", codec.to_json(turn, codec.answer_tokens(turn.own_build, new, "defender"))) == (new, [])
+    assert game.parse("defender", codec.to_json(turn, codec.answer_tokens(turn.own_build, new, "defender"))) == (
+        new,
+        [],
+    )
     assert codec.answer_tokens(turn.own_build, turn.own_build, "defender") == "keep"
     assert json.loads(codec.to_json(turn, "keep")) == turn.own_build
     build, violations = game.parse("defender", codec.to_json(turn, "garbage"))
@@ -114,13 +117,17 @@ def test_grpo_update_moves_probability_to_the_better_answer(codec):
     ref.load_state_dict(model.state_dict())
     tok = codec.tokenizer
     context = codec.context(_turn(codec.game))
-    good, bad = (tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-                 for a in ("keep", "revise Wood Wood/Bud_Healing"))
+    good, bad = (
+        tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        for a in ("keep", "revise Wood Wood/Bud_Healing")
+    )
     rollout = rollout_from_ids(tok, [context] * 4, [good, bad, good, bad])
     before = sequence_logprob(model, rollout)
     cfg = learned.GRPOConfig(epochs=3, minibatch=4, lr=1e-2, kl_coef=0.0)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    stats = learned.grpo_update(model, ref, opt, rollout, learned.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4), cfg)
+    stats = learned.grpo_update(
+        model, ref, opt, rollout, learned.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4), cfg
+    )
     after = sequence_logprob(model, rollout)
     assert (after[0] - after[1]) > (before[0] - before[1]) + 0.1
     assert {"clip_frac", "approx_kl", "ratio", "kl_ref"} <= set(stats)
@@ -133,8 +140,13 @@ def test_recipe_is_validated():
 
 def test_trained_players_are_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("RLHFBOOK_CACHE", str(tmp_path))
-    recipe = learned.Recipe(demo_matches=4, sft_steps=3, early=1, seed=0,
-                            grpo=learned.GRPOConfig(iterations=2, matches=2, group_size=2, rounds=4))
+    recipe = learned.Recipe(
+        demo_matches=4,
+        sft_steps=3,
+        early=1,
+        seed=0,
+        grpo=learned.GRPOConfig(iterations=2, matches=2, group_size=2, rounds=4),
+    )
     partners = league(2)[:4]
     players, record = learned.trained_players(recipe, partners, partners, progress=False)
     assert list(players) == list(learned.CHECKPOINTS) and not record["cached"]

@@ -70,14 +70,27 @@ def test_ols_slope_matches_polyfit():
 
 
 def test_the_ported_evaluator_gives_the_hand_values():
-    log = pd.DataFrame({"round": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "winner": ["invader"] * 10,
-                        "defender_cost": [0] * 10, "invader_cost": 0, "defender_player": "m", "invader_player": "o"})
+    log = pd.DataFrame(
+        {
+            "round": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            "winner": ["invader"] * 10,
+            "defender_cost": [0] * 10,
+            "invader_cost": 0,
+            "defender_player": "m",
+            "invader_player": "o",
+        }
+    )
     kept = [2, 4, 6, 8, 10]  # tag "first": even rounds after round 1
     for r, cost, win in zip(kept, [18, 18, 20, 19, 19], [0, 0, 1, 0, 1]):
         log.loc[log["round"] == r, ["defender_cost", "winner"]] = [cost, "defender" if win else "invader"]
     got = benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "m", "defender", "first", 18)
-    assert got == {"win_rate": 0.4, "correction_rate": 0.5, "correction_success_rate": 0.5,
-                   "improvement_slope": pytest.approx(0.2, abs=1e-15), "over_budget_ratio": 0.6}
+    assert got == {
+        "win_rate": 0.4,
+        "correction_rate": 0.5,
+        "correction_success_rate": 0.5,
+        "improvement_slope": pytest.approx(0.2, abs=1e-15),
+        "over_budget_ratio": 0.6,
+    }
     # a win counts only for the model named in the role's column
     assert benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "x", "defender", "first", 18)["win_rate"] == 0
 
@@ -156,8 +169,16 @@ def test_mean_se():
 
 
 def test_ties_count_as_losses():
-    log = pd.DataFrame({"round": [1, 2, 3, 4], "winner": ["none"] * 4, "defender_cost": [20] * 4,
-                        "invader_cost": [20] * 4, "defender_violations": 0, "invader_violations": 0})
+    log = pd.DataFrame(
+        {
+            "round": [1, 2, 3, 4],
+            "winner": ["none"] * 4,
+            "defender_cost": [20] * 4,
+            "invader_cost": [20] * 4,
+            "defender_violations": 0,
+            "invader_violations": 0,
+        }
+    )
     assert match_metrics(log, "defender", "first", 20)["WR"] == 0.0
 
 
@@ -168,8 +189,10 @@ def test_kept_rounds_parity():
 
 
 def test_composite_and_rank_stability():
-    table = pd.DataFrame({"WR": [1.0, 0.0], "CSR": [1.0, 0.0], "OBR": [0.0, 1.0], "ORR": [0.0, 1.0],
-                          "slope": [0.2, -0.2]}, index=["good", "bad"])
+    table = pd.DataFrame(
+        {"WR": [1.0, 0.0], "CSR": [1.0, 0.0], "OBR": [0.0, 1.0], "ORR": [0.0, 1.0], "slope": [0.2, -0.2]},
+        index=["good", "bad"],
+    )
     assert composite(table).tolist() == [1.0, 0.0]
     assert composite(table, leave_out="WR").tolist() == [1.0, 0.0]
     stab = rank_stability(table)
@@ -180,10 +203,16 @@ def test_composite_and_rank_stability():
 def test_revision_trace_marks_kept_rounds_and_corrections():
     from rlhfbook.games.metrics import revision_trace
 
-    log = pd.DataFrame({"round": range(1, 8), "reviser": ["defender", "invader"] * 3 + [""],
-                        "defender_cost": [20, 20, 20, 18, 18, 18, 19], "invader_cost": 20,
-                        "winner": ["invader", "defender", "invader", "invader", "defender", "defender", "invader"],
-                        "defender_build": "{}"})
+    log = pd.DataFrame(
+        {
+            "round": range(1, 8),
+            "reviser": ["defender", "invader"] * 3 + [""],
+            "defender_cost": [20, 20, 20, 18, 18, 18, 19],
+            "invader_cost": 20,
+            "winner": ["invader", "defender", "invader", "invader", "defender", "defender", "invader"],
+            "defender_build": "{}",
+        }
+    )
     trace = revision_trace(log, "defender", "first")
     assert trace.index[trace["kept"]].tolist() == [2, 4, 6]
     assert trace.index[trace["correction"]].tolist() == [4]  # 20 -> 18 between kept rounds 2 and 4

@@ -22,13 +22,16 @@ from rlhfbook.games.protocol import (
 BUDGETS = {"defender": 20, "invader": 20}
 
 
-@pytest.mark.parametrize("d,i,raw,expected", [
-    (20, 20, "invader", "invader"),  # both within budget: the simulation decides
-    (21, 20, "defender", "invader"),  # only the defender is over
-    (20, 25, "invader", "defender"),  # only the invader is over
-    (22, 25, "invader", "defender"),  # both over: the smaller relative overrun wins
-    (22, 22, "invader", "none"),  # equal overruns: nobody wins
-])
+@pytest.mark.parametrize(
+    "d,i,raw,expected",
+    [
+        (20, 20, "invader", "invader"),  # both within budget: the simulation decides
+        (21, 20, "defender", "invader"),  # only the defender is over
+        (20, 25, "invader", "defender"),  # only the invader is over
+        (22, 25, "invader", "defender"),  # both over: the smaller relative overrun wins
+        (22, 22, "invader", "none"),  # equal overruns: nobody wins
+    ],
+)
 def test_adjudicate(d, i, raw, expected):
     assert adjudicate(d, i, BUDGETS, raw) == expected
 
@@ -50,8 +53,14 @@ class Script(Player):
 
 
 CHEAP = json.dumps({"defenders": [{"element": "Wood", "skills": ["Bud Healing"] * 3}]})
-DEAR = json.dumps({"defenders": [{"element": "Wood", "skills": ["Poison Vine"] * 3},
-                                 {"element": "Earth", "skills": ["Core Rebound"] * 3}]})
+DEAR = json.dumps(
+    {
+        "defenders": [
+            {"element": "Wood", "skills": ["Poison Vine"] * 3},
+            {"element": "Earth", "skills": ["Core Rebound"] * 3},
+        ]
+    }
+)
 
 
 def test_initial_build_retries_until_within_budget():
@@ -102,8 +111,9 @@ def test_league_shape_metrics_and_csvs(tmp_path):
     budgets = {g.name: g.budgets for g in games}
     assert len(csv_metrics(logs, budgets)) == 16 and len(csv_metrics(logs, budgets, per_match=True)) == 32
     # a player's initial build is shared by all its matches in one role (the benchmark's init.py)
-    first = logs[(logs["round"] == 1) & (logs["player"] == "p1") & (logs["role"] == "defender")
-                 & (logs["game"] == "turn_based")]
+    first = logs[
+        (logs["round"] == 1) & (logs["player"] == "p1") & (logs["role"] == "defender") & (logs["game"] == "turn_based")
+    ]
     assert first["defender_build"].nunique() == 1
     paths = save_csvs(logs, tmp_path)
     assert len(paths) == 16 and (tmp_path / "turn_based" / "invader_results" / "second" / "p2_results.csv").exists()
@@ -119,8 +129,10 @@ def test_league_shape_metrics_and_csvs(tmp_path):
 def test_matches_played_side_by_side_equal_matches_played_alone():
     game = TurnBased()
     a, b = ScriptedReviser("a", quality=1.0, n_candidates=3, slip=0.2), ScriptedReviser("b", p_revise_win=0.5)
-    matches = [Match(game, a, b, rounds=r, first=f, seed=s) for r, f, s in ((4, "defender", 0), (6, "invader", 1),
-                                                                          (2, "defender", 2))]
+    matches = [
+        Match(game, a, b, rounds=r, first=f, seed=s)
+        for r, f, s in ((4, "defender", 0), (6, "invader", 1), (2, "defender", 2))
+    ]
     together = play_matches(matches)
     for m, log in zip(matches, together):
         assert log.equals(play_match(game, m.defender, m.invader, rounds=m.rounds, first=m.first, seed=m.seed))

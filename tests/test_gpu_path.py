@@ -32,8 +32,9 @@ def test_the_stand_in_looks_like_a_hub_instruct_model(folder):
     assert tok.pad_token is None and tok.chat_template
     loaded, _ = models.load_policy(folder)
     assert loaded.config.model_type == "qwen2"
-    assert loaded.generation_config.eos_token_id == [tok.convert_tokens_to_ids(t)
-                                                     for t in (standin.END_OF_TURN, standin.END_OF_TEXT)]
+    assert loaded.generation_config.eos_token_id == [
+        tok.convert_tokens_to_ids(t) for t in (standin.END_OF_TURN, standin.END_OF_TEXT)
+    ]
 
 
 def test_pad_token_is_added_and_the_policy_embeddings_grow(folder, policy):
@@ -97,15 +98,16 @@ def test_responses_from_ids_end_on_either_end_token(policy):
 def test_chunked_log_probs_and_generation_match_one_batch(policy):
     model, tok = policy
     torch.manual_seed(0)
-    r = rollout.generate(model, tok, ["hi", "write code", "what is a prime", "thanks", "sort a list"],
-                         max_new_tokens=6)
+    r = rollout.generate(model, tok, ["hi", "write code", "what is a prime", "thanks", "sort a list"], max_new_tokens=6)
     with torch.no_grad():
         full = rollout.response_logprobs(model, r)
         for chunk in (1, 2, 4):
-            torch.testing.assert_close(rollout.response_logprobs(model, r, chunk_size=chunk), full,
-                                       atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(rollout.sequence_logprob(model, r, chunk_size=2), rollout.sequence_logprob(model, r),
-                                   atol=1e-4, rtol=1e-5)
+            torch.testing.assert_close(
+                rollout.response_logprobs(model, r, chunk_size=chunk), full, atol=1e-5, rtol=1e-5
+            )
+        torch.testing.assert_close(
+            rollout.sequence_logprob(model, r, chunk_size=2), rollout.sequence_logprob(model, r), atol=1e-4, rtol=1e-5
+        )
     torch.manual_seed(1)
     chunked = rollout.generate(model, tok, r.prompts, max_new_tokens=6, chunk_size=2)
     assert chunked.query_ids.equal(r.query_ids) and chunked.response_ids.shape[0] == 5
@@ -118,10 +120,27 @@ def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
     ref, _ = models.load_policy(folder, frozen=True)
     critic, _ = models.load_reward_model(folder, tok)
     before = [p.detach().clone() for p in policy.parameters()]
-    cfg = ppo.PPOConfig(iterations=2, critic_warmup=1, prompts_per_iteration=2, group_size=2, max_new_tokens=6,
-                        epochs=1, chunk_size=3, lr=1e-3)
-    log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["hi", "write code"][:n], lambda r: r.lengths.float(),
-                    cfg, seed=0, progress=False)
+    cfg = ppo.PPOConfig(
+        iterations=2,
+        critic_warmup=1,
+        prompts_per_iteration=2,
+        group_size=2,
+        max_new_tokens=6,
+        epochs=1,
+        chunk_size=3,
+        lr=1e-3,
+    )
+    log = ppo.train(
+        policy,
+        ref,
+        critic,
+        tok,
+        lambda n, rng: ["hi", "write code"][:n],
+        lambda r: r.lengths.float(),
+        cfg,
+        seed=0,
+        progress=False,
+    )
     assert len(log) == 2 and all(torch.isfinite(torch.tensor(row["proxy_reward"])) for row in log)
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))  # the PPO step moved the policy
 

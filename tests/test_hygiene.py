@@ -53,7 +53,9 @@ def test_pins_agree_across_pyproject_constraints_and_environment(root):
     requirements = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]]
     for req in requirements:
         assert req.name.lower() in pins, f"{req.name} has no exact pin in constraints.txt"
-        assert req.specifier.contains(pins[req.name.lower()], prereleases=True), f"{req.name}=={pins[req.name.lower()]} violates {req}"
+        assert req.specifier.contains(pins[req.name.lower()], prereleases=True), (
+            f"{req.name}=={pins[req.name.lower()]} violates {req}"
+        )
     env = yaml.safe_load((root / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     env_pins = {p.split("==")[0].lower(): p.split("==")[1] for p in pip if "==" in p}
@@ -85,17 +87,22 @@ def test_a_check_without_a_kind_is_reported():
 
 def test_the_first_cell_passes_every_parameter_once_to_start_chapter():
     params = 'profile = "cpu"\nseed = 0\nmodel_name = None\nn_envs = None'
-    good = ('import rlhfbook\nP, results = rlhfbook.start_chapter("04_x", profile, seed, threads=1, '
-            'model_name=model_name, n_envs=n_envs)')
+    good = (
+        'import rlhfbook\nP, results = rlhfbook.start_chapter("04_x", profile, seed, threads=1, '
+        "model_name=model_name, n_envs=n_envs)"
+    )
     assert chapters.start_call_problems("04_x", params, good) == []
     assert chapters.start_call_problems("04_x", params, good.replace("n_envs=n_envs", "n_envs=3, lr=lr")) == [
         "parameter(s) n_envs of the parameters cell must reach start_chapter as name=name",
-        "start_chapter gets lr, which the parameters cell does not declare"]
-    assert chapters.start_call_problems("04_x", params, good.replace('"04_x", profile, seed', '"00_y", profile, 0')) == [
-        'start_chapter\'s arguments must be rlhfbook.start_chapter("04_x", profile, seed, ...)']
+        "start_chapter gets lr, which the parameters cell does not declare",
+    ]
+    assert chapters.start_call_problems(
+        "04_x", params, good.replace('"04_x", profile, seed', '"00_y", profile, 0')
+    ) == ['start_chapter\'s arguments must be rlhfbook.start_chapter("04_x", profile, seed, ...)']
     old_style = 'P = profiles.resolve("04_x", profile, model_name=model_name, n_envs=n_envs)'
     assert chapters.start_call_problems("04_x", params, old_style) == [
-        'the cell after the parameters cell must call rlhfbook.start_chapter("04_x", profile, seed, ...) once']
+        'the cell after the parameters cell must call rlhfbook.start_chapter("04_x", profile, seed, ...) once'
+    ]
 
 
 def test_chapters_import_no_private_names(root):

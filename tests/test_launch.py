@@ -1,5 +1,6 @@
 """The TRL-based training runs from a script under ``accelerate launch``: 2 processes on the same
 global batch log the same losses as 1 process (gradients averaged over processes)."""
+
 import json
 import os
 import subprocess
@@ -12,12 +13,25 @@ import torch
 from rlhfbook import launch
 from rlhfbook.toyworld import build_tokenizer, new_model
 
-ROWS = [{"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
-        {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"},
-        {"prompt": "book: ", "chosen": "lovely fine", "rejected": "bad"},
-        {"prompt": "song: ", "chosen": "nice", "rejected": "awful dull"}] * 8
-ACCELERATE = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+ROWS = [
+    {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
+    {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"},
+    {"prompt": "book: ", "chosen": "lovely fine", "rejected": "bad"},
+    {"prompt": "song: ", "chosen": "nice", "rejected": "awful dull"},
+] * 8
+ACCELERATE = [
+    str(Path(sys.executable).parent / "accelerate"),
+    "launch",
+    "--multi_gpu",
+    "--num_processes",
+    "2",
+    "--num_machines",
+    "1",
+    "--mixed_precision",
+    "no",
+    "--dynamo_backend",
+    "no",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +51,19 @@ def losses(out: Path) -> list[float]:
 
 @pytest.mark.parametrize("method", ["reward", "dpo"])
 def test_two_processes_log_the_losses_of_one_at_the_same_global_batch(inputs, method):
-    args = ["-m", "rlhfbook.launch", method, "--base", str(inputs / "base"), "--pairs", str(inputs / "pairs.jsonl"),
-            "--steps", "4", "--global-batch", "8"]
+    args = [
+        "-m",
+        "rlhfbook.launch",
+        method,
+        "--base",
+        str(inputs / "base"),
+        "--pairs",
+        str(inputs / "pairs.jsonl"),
+        "--steps",
+        "4",
+        "--global-batch",
+        "8",
+    ]
     env = {**os.environ, "RLHFBOOK_THREADS": "1", "OMP_NUM_THREADS": "1"}
     one, two = inputs / f"{method}-1", inputs / f"{method}-2"
     subprocess.run([sys.executable, *args, "--out", str(one)], check=True, env=env, capture_output=True)
@@ -51,6 +76,8 @@ def test_two_processes_log_the_losses_of_one_at_the_same_global_batch(inputs, me
 def test_a_global_batch_the_processes_cannot_split_is_one_error_line(monkeypatch, capsys):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(SystemExit):
-        launch.main(["reward", "--base", "x", "--pairs", "p.jsonl", "--out", "o", "--steps", "1", "--global-batch", "7"])
+        launch.main(
+            ["reward", "--base", "x", "--pairs", "p.jsonl", "--out", "o", "--steps", "1", "--global-batch", "7"]
+        )
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith("error: --global-batch 7 is not divisible by the 2 processes")

@@ -112,8 +112,11 @@ def test_an_unknown_hub_id_offline_is_one_line_before_training(hub_state, monkey
 
 def test_a_missing_local_path_is_one_line_naming_it(tmp_path):
     missing = tmp_path / "no-model-here"
-    with pytest.raises(models.ModelUnavailable, match=r"^could not fetch model '.*no-model-here': no such local "
-                                                      r"folder") as info:
+    with pytest.raises(
+        models.ModelUnavailable,
+        match=r"^could not fetch model '.*no-model-here': no such local "
+        r"folder",
+    ) as info:
         models.resolve_external(profiles.resolve("03_pf_ppo", "smoke", model_name=str(missing)))
     assert "\n" not in str(info.value)
     with pytest.raises(models.ModelUnavailable, match="could not fetch dataset 'pairs.jsonl': no such local file"):
@@ -155,13 +158,16 @@ def test_the_notebook_shows_model_unavailable_as_one_line(capsys):
         rlhfbook._one_line_errors()
         shell.run_cell("from rlhfbook import models\nmodels.resolve_external({'model_name': './no/such/model'})")
         out = capsys.readouterr().out.strip().splitlines()
-        assert out == ["ModelUnavailable: could not fetch model './no/such/model': no such local folder "
-                       f"({os.path.abspath('./no/such/model')} does not exist)."]
+        assert out == [
+            "ModelUnavailable: could not fetch model './no/such/model': no such local folder "
+            f"({os.path.abspath('./no/such/model')} does not exist)."
+        ]
     finally:
         InteractiveShell.clear_instance()
 
 
 # --- dtype per device -------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=False)
 def tf32_off():
@@ -171,11 +177,17 @@ def tf32_off():
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-@pytest.mark.parametrize("device,bf16,trainable,expected", [
-    ("cpu", False, False, torch.float32), ("cpu", True, True, torch.float32),
-    ("cuda", True, False, torch.bfloat16), ("cuda", True, True, torch.float32),
-    ("cuda", False, False, torch.float16), ("cuda", False, True, torch.float32),
-])
+@pytest.mark.parametrize(
+    "device,bf16,trainable,expected",
+    [
+        ("cpu", False, False, torch.float32),
+        ("cpu", True, True, torch.float32),
+        ("cuda", True, False, torch.bfloat16),
+        ("cuda", True, True, torch.float32),
+        ("cuda", False, False, torch.float16),
+        ("cuda", False, True, torch.float32),
+    ],
+)
 def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf16, trainable, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert runtime.dtype_for(device, trainable=trainable) == expected
@@ -183,9 +195,14 @@ def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf1
     assert torch.backends.cudnn.allow_tf32 is (device == "cuda")
 
 
-@pytest.mark.parametrize("cuda,bf16,expected", [(False, False, {"bf16": False, "fp16": False}),
-                                                (True, True, {"bf16": True, "fp16": False}),
-                                                (True, False, {"bf16": False, "fp16": True})])
+@pytest.mark.parametrize(
+    "cuda,bf16,expected",
+    [
+        (False, False, {"bf16": False, "fp16": False}),
+        (True, True, {"bf16": True, "fp16": False}),
+        (True, False, {"bf16": False, "fp16": True}),
+    ],
+)
 def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32_off, cuda, bf16, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
@@ -199,7 +216,9 @@ def test_models_load_in_the_dtype_for_their_use(monkeypatch, tmp_path):
     tok.save_pretrained(tmp_path)
     asked = []
     real = runtime.dtype_for
-    monkeypatch.setattr(runtime, "dtype_for", lambda device, trainable=False: asked.append(trainable) or real(device, trainable))
+    monkeypatch.setattr(
+        runtime, "dtype_for", lambda device, trainable=False: asked.append(trainable) or real(device, trainable)
+    )
     models.load_policy(tmp_path)
     models.load_policy(tmp_path, sample_only=True)
     models.load_reward_model(tmp_path, sample_only=True)
@@ -215,4 +234,6 @@ def test_a_pad_that_is_one_of_the_end_tokens_is_replaced(tmp_path):
     tok.save_pretrained(folder)
     loaded = models.load_tokenizer(folder)
     assert loaded.pad_token == "<pad>" and loaded.pad_token_id not in (
-        loaded.convert_tokens_to_ids(standin.END_OF_TURN), loaded.convert_tokens_to_ids(standin.END_OF_TEXT))
+        loaded.convert_tokens_to_ids(standin.END_OF_TURN),
+        loaded.convert_tokens_to_ids(standin.END_OF_TEXT),
+    )

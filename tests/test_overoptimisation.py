@@ -16,7 +16,9 @@ def test_gold_terms_sum_to_the_gold_reward():
         response = " ".join(rng.choice(vocab, size=int(rng.integers(0, 12))))
         terms = oo.gold_terms(task, prompt, response)
         assert sum(terms.values()) == pytest.approx(task.gold_reward(prompt, response), abs=1e-12)
-    assert oo.gold_terms(task, "food: ", "superb great", has_eos=False) == dict.fromkeys(oo.TERMS, 0.0) | {"no EOS": -1.0}
+    assert oo.gold_terms(task, "food: ", "superb great", has_eos=False) == dict.fromkeys(oo.TERMS, 0.0) | {
+        "no EOS": -1.0
+    }
 
 
 def test_each_channel_is_charged_where_it_occurs():

@@ -51,8 +51,7 @@ def test_no_eos_floor_lies_below_every_score():
 def test_passing_programs_are_every_program_that_passes():
     programs = code_tasks.passing_programs(TASK, DOUBLE)
     assert {"dbl", "inc dec dbl", "dbl neg neg"} <= set(programs)
-    everything = [" ".join(ops) for n in range(1, TASK.max_ops + 1)
-                  for ops in itertools.product(OPS, repeat=n)]
+    everything = [" ".join(ops) for n in range(1, TASK.max_ops + 1) for ops in itertools.product(OPS, repeat=n)]
     assert sorted(programs) == sorted(p for p in everything if TASK.gold_reward(DOUBLE, p) == 1.0)
 
 
@@ -85,13 +84,23 @@ def test_shown_outputs_report_the_shown_examples_only():
 
 
 def test_mbpp_reward_text_reports_the_shown_test(tmp_path):
-    rows = [{"text": "Write a function to add two numbers.", "code": "def add(a, b):\n    return a + b",
-             "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"], "test_setup_code": ""}]
+    rows = [
+        {
+            "text": "Write a function to add two numbers.",
+            "code": "def add(a, b):\n    return a + b",
+            "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+            "test_setup_code": "",
+        }
+    ]
     task = code_tasks.UnitTestTask(rows, limits=sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256))
     prompt = task.prompts[0]
-    assert code_tasks.with_execution(task, prompt, "def add(a, b):\n    return a + b").endswith("\n# shown test: passed")
-    assert code_tasks.with_execution(task, prompt, "def add(a, b):\n    return 3") == \
-        "def add(a, b):\n    return 3\n# shown test: passed"  # passes the shown test, fails a hidden one
+    assert code_tasks.with_execution(task, prompt, "def add(a, b):\n    return a + b").endswith(
+        "\n# shown test: passed"
+    )
+    assert (
+        code_tasks.with_execution(task, prompt, "def add(a, b):\n    return 3")
+        == "def add(a, b):\n    return 3\n# shown test: passed"
+    )  # passes the shown test, fails a hidden one
     assert task.gold_reward(prompt, "def add(a, b):\n    return 3") == 0.5
     assert code_tasks.shown_pass_rate(task, prompt, "def add(a, b):\n    return a - b") == 0.0
 
@@ -131,15 +140,27 @@ def test_train_reward_model_needs_a_full_pass(tiny):
 
 def _spec(tiny, method, seed=0):
     config = dict(iterations=2, prompts_per_iteration=2, max_new_tokens=8, critic_warmup=1, epochs=1)
-    return dict(method=method, seed=seed, sft_path=tiny["policy"], rm_path=tiny["rm"], task=TASK, eval_task=TASK,
-                execution=True, no_eos_score=-5.0, n_samples=5, config=config,
-                eval_prompts=TASK.sample_prompts(4, pf_ppo.stream(seed, "eval")), eval_samples=1)
+    return dict(
+        method=method,
+        seed=seed,
+        sft_path=tiny["policy"],
+        rm_path=tiny["rm"],
+        task=TASK,
+        eval_task=TASK,
+        execution=True,
+        no_eos_score=-5.0,
+        n_samples=5,
+        config=config,
+        eval_prompts=TASK.sample_prompts(4, pf_ppo.stream(seed, "eval")),
+        eval_samples=1,
+    )
 
 
 def test_runs_side_by_side_match_serial_runs_and_count_the_filtered_passes(tiny):
     specs = [_spec(tiny, "PPO-M"), _spec(tiny, "PF-PPO (BW)"), _spec(tiny, "PPO-S", seed=1)]
     serial = parallel.map_runs(pf_ppo.run_method, specs, jobs=1)
     side_by_side = parallel.map_runs(pf_ppo.run_method, specs, jobs=2)
+
     def numbers(run):  # everything but the clocks, NaN-equal
         rows = [{k: v for k, v in row.items() if k not in ("seconds", "generate_s")} for row in run["log"]]
         return json.dumps({k: v for k, v in run.items() if k != "cpu_s"} | {"log": rows})

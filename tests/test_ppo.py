@@ -26,7 +26,8 @@ def test_gae_lambda_zero_is_the_td_error(rng):
     rewards, values, mask, _ = _random_episode(rng)
     adv, ret = ppo.gae(rewards, values, mask, gamma=0.9, lam=0.0)
     next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], 1) * torch.cat(
-        [mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
+        [mask[:, 1:], torch.zeros_like(mask[:, :1])], 1
+    )
     torch.testing.assert_close(adv, (rewards + 0.9 * next_values - values) * mask)
     torch.testing.assert_close(ret, adv + values)
 
@@ -160,14 +161,16 @@ def _emit_token_reward(tok, char="e"):
     def reward(rollout):
         hits = ((rollout.response_ids == target) & (rollout.response_mask == 1)).float().sum(1)
         return hits / rollout.lengths.clamp(min=1)
+
     return reward
 
 
 def test_short_ppo_run_on_a_trivial_task_raises_the_reward():
     tok, policy, ref, critic = _tiny_models()
     reward = _emit_token_reward(tok)
-    cfg = ppo.PPOConfig(iterations=16, prompts_per_iteration=16, max_new_tokens=8, lr=1e-2, critic_lr=1e-2,
-                        kl_coef=0.0, critic_warmup=1)
+    cfg = ppo.PPOConfig(
+        iterations=16, prompts_per_iteration=16, max_new_tokens=8, lr=1e-2, critic_lr=1e-2, kl_coef=0.0, critic_warmup=1
+    )
     log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
     first = np.mean([row["proxy_reward"] for row in log[:3]])
     last = np.mean([row["proxy_reward"] for row in log[-3:]])
@@ -184,10 +187,20 @@ def test_select_hook_and_group_size_decide_what_enters_the_update():
         seen.append((len(rollout), group_size, rollout.prompts[:group_size]))
         return scores.view(-1, group_size).argmax(1) + torch.arange(0, len(rollout), group_size)
 
-    cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=3, group_size=4, max_new_tokens=6, critic_warmup=0,
-                        epochs=2)
-    log = ppo.train(policy, ref, critic, tok, lambda n, rng: [f"{i}: " for i in rng.integers(9, size=n)],
-                    _emit_token_reward(tok), cfg, progress=False, select=best_of_group)
+    cfg = ppo.PPOConfig(
+        iterations=2, prompts_per_iteration=3, group_size=4, max_new_tokens=6, critic_warmup=0, epochs=2
+    )
+    log = ppo.train(
+        policy,
+        ref,
+        critic,
+        tok,
+        lambda n, rng: [f"{i}: " for i in rng.integers(9, size=n)],
+        _emit_token_reward(tok),
+        cfg,
+        progress=False,
+        select=best_of_group,
+    )
     assert seen[0][:2] == (12, 4) and len(set(seen[0][2])) == 1  # samples of a prompt are adjacent
     assert [row["samples"] for row in log] == [12, 12]
     assert [row["updated_samples"] for row in log] == [3, 3]
@@ -197,5 +210,13 @@ def test_select_hook_and_group_size_decide_what_enters_the_update():
 def test_ptx_needs_data():
     tok, policy, ref, critic = _tiny_models()
     with pytest.raises(ValueError, match="ptx_batch"):
-        ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, _emit_token_reward(tok),
-                  ppo.PPOConfig(iterations=1, critic_warmup=0, ptx_coef=0.1), progress=False)
+        ppo.train(
+            policy,
+            ref,
+            critic,
+            tok,
+            lambda n, rng: ["x: "] * n,
+            _emit_token_reward(tok),
+            ppo.PPOConfig(iterations=1, critic_warmup=0, ptx_coef=0.1),
+            progress=False,
+        )

@@ -11,11 +11,15 @@ from rlhfbook.models import load_policy
 from rlhfbook.preference_data import load_pairs, split_prompt
 
 HH = [
-    {"chosen": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how are you?\n\nAssistant: fine, thanks",
-     "rejected": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how are you?\n\nAssistant: go away"},
+    {
+        "chosen": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how are you?\n\nAssistant: fine, thanks",
+        "rejected": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how are you?\n\nAssistant: go away",
+    },
     {"chosen": "\n\nHuman: 2+2?\n\nAssistant: 4", "rejected": "\n\nHuman: 2+2?\n\nAssistant: 5"},
-    {"chosen": "\n\nHuman: name a fruit\n\nAssistant: apple",
-     "rejected": "\n\nHuman: name a fruit\n\nAssistant: a car"},
+    {
+        "chosen": "\n\nHuman: name a fruit\n\nAssistant: apple",
+        "rejected": "\n\nHuman: name a fruit\n\nAssistant: a car",
+    },
 ]
 
 

@@ -147,8 +147,14 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     shell = type("Shell", (), {"user_ns": {"In": []}})()
     monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: shell)  # as in a notebook
     rlhfbook.start_chapter("02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None)
-    assert calls == [("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
-                     ("external", "cpu"), ("seed", 7, 1), ("quiet",), ("runtime_table", "02_dpo_ranking"), ("show", "T")]
+    assert calls == [
+        ("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
+        ("external", "cpu"),
+        ("seed", 7, 1),
+        ("quiet",),
+        ("runtime_table", "02_dpo_ranking"),
+        ("show", "T"),
+    ]
     calls.clear()
     monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: None)  # a script: nothing to show
     rlhfbook.start_chapter("00_toy_world", "smoke", 0)
@@ -160,6 +166,8 @@ def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch)
     from rlhfbook.book import runtime
 
     monkeypatch.setattr(runtime, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
-    with pytest.raises(profiles.ParameterError,
-                       match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, "):
+    with pytest.raises(
+        profiles.ParameterError,
+        match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, ",
+    ):
         rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)

@@ -57,14 +57,16 @@ def test_thm_3_1_soft_label_optimum_matches_the_closed_form(alpha, beta):
     ref = torch.log_softmax(torch.randn(5, dtype=torch.float64), 0)  # 5 candidate answers
     logits = torch.zeros(5, dtype=torch.float64, requires_grad=True)
     a = min(alpha, 1 - rk.UNANIMOUS_EPS)  # unanimous votes are read as 1 - eps (Cor. 3.3)
-    opt = torch.optim.LBFGS([logits], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [logits], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe"
+    )
 
     def closure():
         opt.zero_grad()
         pi = torch.log_softmax(logits, 0)
         loss = a * rk.dpo_loss(pi[0], pi[1], ref[0], ref[1], beta) + (1 - a) * rk.dpo_loss(
-            pi[1], pi[0], ref[1], ref[0], beta)
+            pi[1], pi[0], ref[1], ref[0], beta
+        )
         loss.backward()
         return loss
 
@@ -107,8 +109,12 @@ def test_official_variant_hand_computed():
     assert rk.idealized_ranking_accuracy_official([-10.0], [-1.0], [5], [5], [0.75], 1.0, normalized=False) == 1
     assert rk.idealized_ranking_accuracy([-10.0], [-1.0], [0.75], [1.0])[1.0] == 0
     # a tie vote matches only a posterior within 5% of 1
-    assert rk.idealized_ranking_accuracy_official([-1.0, -1.0], [-1.0, -3.0], [1, 1], [1, 1], [0.5, 0.5], 1.0,
-                                                  normalized=True) == 0.5
+    assert (
+        rk.idealized_ranking_accuracy_official(
+            [-1.0, -1.0], [-1.0, -3.0], [1, 1], [1, 1], [0.5, 0.5], 1.0, normalized=True
+        )
+        == 0.5
+    )
 
 
 # --- accuracies -----------------------------------------------------------------------------------
@@ -144,8 +150,12 @@ def test_dpo_loss_closed_forms_and_errors():
 
 def test_flip_table_counts():
     table = rk.flip_table([True, True, False, False, False], [True, False, True, False, False])
-    assert table == {"correct -> correct": 1, "correct -> incorrect": 1, "incorrect -> correct": 1,
-                     "incorrect -> incorrect": 2}
+    assert table == {
+        "correct -> correct": 1,
+        "correct -> incorrect": 1,
+        "incorrect -> correct": 1,
+        "incorrect -> incorrect": 2,
+    }
 
 
 # --- sequence log-likelihoods from a causal LM ----------------------------------------------------
@@ -176,8 +186,7 @@ def test_sequence_logprobs_match_a_loop_reference_and_ignore_batching(tiny):
 
 def test_truncation_is_the_same_for_both_answers(tiny):
     _, tok = tiny
-    batch = rk.encode_responses(tok, ["abcdef", "abcdef"], ["xyz", "xy"], max_prompt_tokens=3,
-                                max_response_tokens=2)
+    batch = rk.encode_responses(tok, ["abcdef", "abcdef"], ["xyz", "xy"], max_prompt_tokens=3, max_response_tokens=2)
     assert batch.prompts == ["def", "def"] and batch.lengths.tolist() == [3, 3]
 
 
@@ -189,8 +198,12 @@ def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_h
     model = toyworld.new_model("tiny", tok)
     task = toyworld.task("preference")
     prompts = task.sample_prompts(7, rng)
-    pairs = PreferencePairs(prompts, [task.demonstration(p, rng) for p in prompts],
-                            [task.demonstration(p, rng) for p in prompts], np.ones(7))
+    pairs = PreferencePairs(
+        prompts,
+        [task.demonstration(p, rng) for p in prompts],
+        [task.demonstration(p, rng) for p in prompts],
+        np.ones(7),
+    )
     scored = rk.PairScorer(tok, pairs, batch_size=3)(model)
     w, nw = rk.sequence_logprobs(model, tok, pairs.prompts, pairs.chosen)
     l, nl = rk.sequence_logprobs(model, tok, pairs.prompts, pairs.rejected)

@@ -22,9 +22,9 @@ def test_tokenizer_has_one_token_per_word_and_round_trips(task):
     ids = tok(prompt + answer + tok.eos_token, add_special_tokens=False)["input_ids"]
     prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
     # as TRL tokenises a pair: the prompt's tokens are a prefix, then one token per word, then EOS
-    assert ids[:len(prompt_ids)] == prompt_ids and len(prompt_ids) == task.details_per_prompt + 2
+    assert ids[: len(prompt_ids)] == prompt_ids and len(prompt_ids) == task.details_per_prompt + 2
     assert len(ids) == len(prompt_ids) + len(answer.split()) + 1 and ids[-1] == tok.eos_token_id
-    assert tok.decode(ids[len(prompt_ids):], skip_special_tokens=True) == answer
+    assert tok.decode(ids[len(prompt_ids) :], skip_special_tokens=True) == answer
     assert tok.unk_token_id not in ids
 
 
@@ -38,7 +38,9 @@ def test_writer_draws_lengths_uniformly_and_words_by_frequency(task):
     assert np.abs(counts / counts.sum() - task.frequency).max() < 0.01
     # the writer's log-likelihood: the length's probability plus each word's log-frequency
     y = " ".join(answers[0])
-    expected = -np.log(task.max_words - task.min_words + 1) + sum(np.log(task.frequency[task.words.index(w)]) for w in answers[0])
+    expected = -np.log(task.max_words - task.min_words + 1) + sum(
+        np.log(task.frequency[task.words.index(w)]) for w in answers[0]
+    )
     assert task.writer_logprob(prompts[0], y) == pytest.approx(expected)
     assert task.writer_logprob(prompts[0], task.words[0]) == float("-inf")  # too short for the writer
 
@@ -88,8 +90,12 @@ def test_pairs_follow_the_raters_and_their_length_does_not(task, monkeypatch):
     longer = np.mean([len(w.split()) > len(lo.split()) for w, lo in zip(pairs.chosen, pairs.rejected)])
     shorter = np.mean([len(w.split()) < len(lo.split()) for w, lo in zip(pairs.chosen, pairs.rejected)])
     assert abs(longer - shorter) < 0.06
-    gold = np.array([task.gold_reward(p, w) - task.gold_reward(p, lo)
-                     for p, w, lo in zip(pairs.prompts, pairs.chosen, pairs.rejected)])
+    gold = np.array(
+        [
+            task.gold_reward(p, w) - task.gold_reward(p, lo)
+            for p, w, lo in zip(pairs.prompts, pairs.chosen, pairs.rejected)
+        ]
+    )
     assert 0.7 < np.mean(gold > 0) < 0.95  # one Bradley-Terry vote: mostly, not always, the higher score
     votes.clear()
     five = task.sample_pairs(500, 5, rng)
@@ -121,7 +127,10 @@ def test_a_tiny_reference_learns_the_writer_not_the_raters(task):
     supervised_finetune(model, tok, task, steps=150, batch_size=64, lr=1e-2, seed=0, progress=False)
     pairs = task.sample_pairs(300, 1, np.random.default_rng(5))
     ref = rk.pair_logprobs(model, tok, pairs, batch_size=300)
-    writer = [np.array([task.writer_logprob(p, y) for p, y in zip(pairs.prompts, ys)]) for ys in (pairs.chosen, pairs.rejected)]
+    writer = [
+        np.array([task.writer_logprob(p, y) for p, y in zip(pairs.prompts, ys)])
+        for ys in (pairs.chosen, pairs.rejected)
+    ]
     c_model, c_writer = ref.l - ref.w, writer[1] - writer[0]
     assert np.corrcoef(c_model, c_writer)[0, 1] > 0.99
     assert np.median(np.abs(c_model)) > 10  # answers long enough that the reference mis-ranks by many nats

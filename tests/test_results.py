@@ -41,7 +41,9 @@ def test_finish_writes_metrics_checks_and_provenance(isolated, monkeypatch):
     assert data["wall_time_s"] == 12.25
     assert data["environment"]["packages"]["torch"] == torch.__version__
     assert data["environment"]["python"] == platform.python_version()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(results.__file__).parent)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(results.__file__).parent
+    )
     assert data["git_commit"] == (head.stdout.strip() or None)
     finished = datetime.datetime.strptime(data["finished_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
     assert abs((datetime.datetime.now(datetime.UTC) - finished).total_seconds()) < 60
@@ -79,8 +81,14 @@ def test_a_finding_on_fewer_than_three_seeds_cannot_pass():
     assert two.status == "not reproduced" and two.explanation.startswith("evaluated on 2 seeds")
     control = r.check("ctl", kind="control", claim="c", paper="p", per_seed={0: 1.0}, threshold=0.5)
     assert control.status == "not reproduced" and "evaluated on 1 seed;" in control.explanation
-    unit = finding(r, "unit", per_seed={0: 0.9}, threshold=0.5, spread=0.01,
-                   single_seed="one run over 4,000 pairs; spread is a bootstrap standard error")
+    unit = finding(
+        r,
+        "unit",
+        per_seed={0: 0.9},
+        threshold=0.5,
+        spread=0.01,
+        single_seed="one run over 4,000 pairs; spread is a bootstrap standard error",
+    )
     assert unit.status == "pass" and unit.spread == 0.01
     sanity = r.check("s", kind="sanity", claim="c", paper="p", value=True)
     assert sanity.status == "pass" and sanity.margin is None

@@ -52,8 +52,12 @@ def test_policy_evaluation_matches_iterated_bellman(rng):
     pi = rng.dirichlet(np.ones(mdp.n_actions), mdp.n_states)
     v = np.zeros(mdp.n_states)
     for _ in range(3000):
-        v = np.array([sum(pi[s, a] * mdp.transition[s, a] @ (r[s, a] + mdp.gamma * v)
-                          for a in range(mdp.n_actions)) for s in range(mdp.n_states)])
+        v = np.array(
+            [
+                sum(pi[s, a] * mdp.transition[s, a] @ (r[s, a] + mdp.gamma * v) for a in range(mdp.n_actions))
+                for s in range(mdp.n_states)
+            ]
+        )
     np.testing.assert_allclose(rd.policy_evaluation(mdp, r, pi), v, atol=1e-9)
 
 
@@ -133,11 +137,18 @@ def test_epic_and_dard_match_loop_references(rng):
     n_s, n_a = mdp.n_states, mdp.n_actions
     epic, dard = np.zeros_like(r), np.zeros_like(r)
     for s, a, t in itertools.product(range(n_s), range(n_a), range(n_s)):
-        e = sum(g * r[t, b, u] - r[s, b, u] - g * r[x, b, u]
-                for x, b, u in itertools.product(range(n_s), range(n_a), range(n_s))) / (n_s * n_a * n_s)
+        e = sum(
+            g * r[t, b, u] - r[s, b, u] - g * r[x, b, u]
+            for x, b, u in itertools.product(range(n_s), range(n_a), range(n_s))
+        ) / (n_s * n_a * n_s)
         epic[s, a, t] = r[s, a, t] + e
-        d = sum(tau[s, b, x] * tau[t, b, y] * (g * r[t, b, y] - r[s, b, x] - g * r[x, b, y])
-                for b, x, y in itertools.product(range(n_a), range(n_s), range(n_s))) / n_a
+        d = (
+            sum(
+                tau[s, b, x] * tau[t, b, y] * (g * r[t, b, y] - r[s, b, x] - g * r[x, b, y])
+                for b, x, y in itertools.product(range(n_a), range(n_s), range(n_s))
+            )
+            / n_a
+        )
         dard[s, a, t] = r[s, a, t] + d
     np.testing.assert_allclose(rd.epic_canonical(mdp, r), epic, atol=1e-12)
     np.testing.assert_allclose(rd.dard_canonical(mdp, r), dard, atol=1e-12)
@@ -178,8 +189,9 @@ def test_minimal_canonical_is_equivalent_idempotent_and_of_least_norm(rng, weigh
     assert rd.starc_distance(mdp, r, c, "VAL") < 1e-8  # same equivalence class
     norm_c = np.sqrt((w * c**2).sum())
     for _ in range(20):  # no equivalent reward has a smaller weighted L2 norm
-        other = rd.s_prime_redistribution(mdp, rd.potential_shaping(mdp, c, rng.standard_normal(mdp.n_states)),
-                                          rng.standard_normal(mdp.reward_shape))
+        other = rd.s_prime_redistribution(
+            mdp, rd.potential_shaping(mdp, c, rng.standard_normal(mdp.n_states)), rng.standard_normal(mdp.reward_shape)
+        )
         assert np.sqrt((w * other**2).sum()) >= norm_c - 1e-9
 
 
@@ -261,8 +273,10 @@ def test_distance_grid_covers_every_combination(rng):
 
 
 def test_interpolation_experiment_is_deterministic_and_matches_a_loop():
-    out = [rd.interpolation_experiment(np.random.default_rng(1), 2, 2, 4, n_states=6, n_actions=2,
-                                       progress=False) for _ in range(2)]
+    out = [
+        rd.interpolation_experiment(np.random.default_rng(1), 2, 2, 4, n_states=6, n_actions=2, progress=False)
+        for _ in range(2)
+    ]
     regret, grid, mdps = out[0]
     assert regret.shape == grid["VAL", "L2", "L2"].shape == (16,) and len(mdps) == 2
     np.testing.assert_array_equal(regret, out[1][0])
@@ -274,7 +288,9 @@ def test_interpolation_experiment_is_deterministic_and_matches_a_loop():
         for r1, r2 in pairs:
             for ri in rd.interpolate(r1, r2, 4):
                 assert regret[k] == pytest.approx(float(rd.symmetric_regret(mdp, r1, ri)), abs=1e-9)
-                assert grid["DARD", "wL1", "wL1"][k] == pytest.approx(float(rd.starc_distance(mdp, r1, ri, "DARD", "wL1", "wL1")))
+                assert grid["DARD", "wL1", "wL1"][k] == pytest.approx(
+                    float(rd.starc_distance(mdp, r1, ri, "DARD", "wL1", "wL1"))
+                )
                 k += 1
 
 
@@ -286,8 +302,18 @@ def test_next_state_independent_rewards_vary_over_next_states_only_through_shapi
         np.testing.assert_allclose(across, np.broadcast_to(across[:1, :1], across.shape), atol=1e-12)
         assert np.abs(rd.random_reward(mdp, rng) - rd.random_reward(mdp, rng)).max() > 0
     cells = (("L2", "L2"),)
-    regret, grid, _ = rd.interpolation_experiment(rng, 2, 2, 4, n_states=6, n_actions=2, next_state_dependent=False,
-                                                  canonicalisations=("EPIC", "VAL"), cells=cells, progress=False)
+    regret, grid, _ = rd.interpolation_experiment(
+        rng,
+        2,
+        2,
+        4,
+        n_states=6,
+        n_actions=2,
+        next_state_dependent=False,
+        canonicalisations=("EPIC", "VAL"),
+        cells=cells,
+        progress=False,
+    )
     assert set(grid) == {("EPIC", "L2", "L2"), ("VAL", "L2", "L2")} and regret.shape == (16,)
 
 

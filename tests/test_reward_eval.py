@@ -77,7 +77,9 @@ def test_best_of_n_regret_properties_and_monte_carlo(rng):
     assert ev.best_of_n_regret(gold, gold, 5) == pytest.approx(0, abs=1e-12)
     assert ev.best_of_n_regret(gold, 2 * gold + 1, 5) == pytest.approx(0, abs=1e-12)  # order is all that matters
     assert ev.best_of_n_regret(gold, proxy, 1) == pytest.approx(0, abs=1e-12)  # the best of one is the one
-    assert ev.best_of_n_regret(gold, proxy, 40) == pytest.approx(np.mean(gold.max(1) - gold[np.arange(4), proxy.argmax(1)]))
+    assert ev.best_of_n_regret(gold, proxy, 40) == pytest.approx(
+        np.mean(gold.max(1) - gold[np.arange(4), proxy.argmax(1)])
+    )
     assert ev.best_of_n_regret(gold, -gold, 5) > ev.best_of_n_regret(gold, proxy, 5) > 0
     picks = np.argsort(rng.random((4, 20000, 40)), -1)[..., :8]  # Monte Carlo: 20000 draws of 8 per row
     g, p = gold[np.arange(4)[:, None, None], picks], proxy[np.arange(4)[:, None, None], picks]

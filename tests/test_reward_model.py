@@ -32,8 +32,9 @@ def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder, monkey
     monkeypatch.setattr(PreferenceTask, "rate", recorded)
     policy, tok = models.load_policy(tiny_folder)
     torch.manual_seed(0)
-    pairs = rm.preference_pairs(policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12,
-                                n_raters=3, batch_size=64)
+    pairs = rm.preference_pairs(
+        policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12, n_raters=3, batch_size=64
+    )
     assert len(pairs) == 5
     assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs)
     # labelled: one vote per kept pair, and chosen is the answer most of the 3 raters preferred
@@ -46,8 +47,10 @@ def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder, monkey
 
 
 def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_folder, tmp_path):
-    rows = [{"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
-            {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"}] * 8
+    rows = [
+        {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
+        {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"},
+    ] * 8
     data = tmp_path / "pairs.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _, tok = models.load_policy(tiny_folder)

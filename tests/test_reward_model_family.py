@@ -40,7 +40,9 @@ def test_comparisons_are_the_task_s_rater_choices(task, pool):
     assert ((x >= 0) & (x < len(TOPICS)) & (a < 24) & (b < 24)).all() and set(np.unique(label)) == {0, 1}
     i, j, k = 1, 2, 3  # one pair's frequency against PreferenceTask.rate's probability
     pick = (x == i) & (a == j) & (b == k)
-    margin = task.rater_score(pool.prompts[i], pool.responses[i][j]) - task.rater_score(pool.prompts[i], pool.responses[i][k])
+    margin = task.rater_score(pool.prompts[i], pool.responses[i][j]) - task.rater_score(
+        pool.prompts[i], pool.responses[i][k]
+    )
     assert label[pick].mean() == pytest.approx(1 / (1 + np.exp(-margin)), abs=4 / np.sqrt(pick.sum()))
     p = bt.sigmoid(pool.rater[x, a] - pool.rater[x, b])
     assert label.mean() == pytest.approx(p.mean(), abs=0.005)
@@ -63,8 +65,12 @@ def test_fit_by_prompt_is_the_joint_bradley_terry_fit(pool):
 
 def test_more_clean_comparisons_give_a_better_fitted_model(pool):
     models = rmf.fitted_models(pool, (30, 3000), (0.0, 0.4), np.random.default_rng(2))
-    assert [m.label for m in models] == ["fitted: 30 comparisons, flip 0", "fitted: 30 comparisons, flip 0.4",
-                                         "fitted: 3000 comparisons, flip 0", "fitted: 3000 comparisons, flip 0.4"]
+    assert [m.label for m in models] == [
+        "fitted: 30 comparisons, flip 0",
+        "fitted: 30 comparisons, flip 0.4",
+        "fitted: 3000 comparisons, flip 0",
+        "fitted: 3000 comparisons, flip 0.4",
+    ]
     distance = [float(rd.bandit_starc_distance(pool.gold, m.scores)) for m in models]
     assert distance[2] < min(distance[0], distance[3])
 
@@ -115,7 +121,9 @@ def test_perturbed_models_change_what_they_say(pool):
         if m.kind == "offset":  # invisible to the distance, to accuracy and to best-of-N, not to R^2
             assert float(rd.bandit_starc_distance(base.scores, m.scores)) < 1e-12
             assert rmf.pool_accuracy(pool, m.scores) == pytest.approx(rmf.pool_accuracy(pool, base.scores))
-            assert ev.best_of_n_regret(pool.gold, m.scores, 4) == pytest.approx(ev.best_of_n_regret(pool.gold, base.scores, 4))
+            assert ev.best_of_n_regret(pool.gold, m.scores, 4) == pytest.approx(
+                ev.best_of_n_regret(pool.gold, base.scores, 4)
+            )
             assert ev.r_squared(pool.gold, m.scores, affine=True) < ev.r_squared(pool.gold, base.scores, affine=True)
     noisy = [rd.bandit_starc_distance(pool.gold, m.scores) for m in models if m.kind == "noisy"]
     assert np.all(np.diff(noisy) > 0)  # more noise, farther from gold

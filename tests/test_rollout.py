@@ -25,7 +25,7 @@ def test_generate_and_logprobs_agree_and_select_keeps_rows_aligned():
         alone = out.select([i])
         n = int(alone.query_mask.sum())
         alone.query_ids, alone.query_mask = alone.query_ids[:, -n:], alone.query_mask[:, -n:]
-        assert torch.allclose(rollout.sequence_logprob(model, alone), lp[i:i + 1], atol=1e-5)
+        assert torch.allclose(rollout.sequence_logprob(model, alone), lp[i : i + 1], atol=1e-5)
     sub = out.select([2, 0])
     assert sub.prompts == ["x", "food: "] and torch.equal(sub.response_ids[1], out.response_ids[0])
 
@@ -33,8 +33,14 @@ def test_generate_and_logprobs_agree_and_select_keeps_rows_aligned():
 def test_gold_scores_penalise_missing_eos():
     task = toyworld.task("code")
     p = task.sample_prompts(1, __import__("numpy").random.default_rng(0))[0]
-    r = rollout.Rollout([p, p], [task.demonstration(p)] * 2, torch.zeros(2, 1, dtype=torch.long),
-                        torch.ones(2, 1, dtype=torch.long), torch.zeros(2, 1, dtype=torch.long),
-                        torch.ones(2, 1, dtype=torch.long), torch.tensor([True, False]))
+    r = rollout.Rollout(
+        [p, p],
+        [task.demonstration(p)] * 2,
+        torch.zeros(2, 1, dtype=torch.long),
+        torch.ones(2, 1, dtype=torch.long),
+        torch.zeros(2, 1, dtype=torch.long),
+        torch.ones(2, 1, dtype=torch.long),
+        torch.tensor([True, False]),
+    )
     assert rollout.gold_scores(task, r).tolist() == [1.0, 1.0]
     assert rollout.gold_scores(task, r, no_eos_score=-1.0).tolist() == [1.0, -1.0]

@@ -56,11 +56,17 @@ def test_bad_arguments():
 
 
 MBPP_ROWS = [
-    {"text": "Write a function to add two numbers.", "code": "def add(a, b):\n    return a + b",
-     "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0", "assert add(-2, 1) == -1"]},
-    {"text": "Write a function to double a number.", "code": "def double(x):\n    return 2 * x",
-     "test_list": ["assert double(2) == 4", "assert double(0) == 0", "assert double(-1) == -2"],
-     "test_setup_code": ""},
+    {
+        "text": "Write a function to add two numbers.",
+        "code": "def add(a, b):\n    return a + b",
+        "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0", "assert add(-2, 1) == -1"],
+    },
+    {
+        "text": "Write a function to double a number.",
+        "code": "def double(x):\n    return 2 * x",
+        "test_list": ["assert double(2) == 4", "assert double(0) == 0", "assert double(-1) == -2"],
+        "test_setup_code": "",
+    },
 ]
 
 

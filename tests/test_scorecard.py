@@ -4,23 +4,50 @@ from rlhfbook.book import scorecard
 
 
 def _check(name, kind, status, **kw):
-    return {"name": name, "kind": kind, "claim": kw.pop("claim", "c"), "paper": "p", "ours": "", "seeds": ["0", "1", "2"],
-            "per_seed": {}, "value": 0.6, "threshold": 0.5, "direction": ">=", "margin": 0.1, "spread": 0.03,
-            "rule": "mean", "status": status, "explanation": kw.pop("explanation", "")}
+    return {
+        "name": name,
+        "kind": kind,
+        "claim": kw.pop("claim", "c"),
+        "paper": "p",
+        "ours": "",
+        "seeds": ["0", "1", "2"],
+        "per_seed": {},
+        "value": 0.6,
+        "threshold": 0.5,
+        "direction": ">=",
+        "margin": 0.1,
+        "spread": 0.03,
+        "rule": "mean",
+        "status": status,
+        "explanation": kw.pop("explanation", ""),
+    }
 
 
 def _write(tmp_path, chapter, checks):
-    record = {"chapter": chapter, "profile": "cpu", "seed": 0, "wall_time_s": 12.5, "git_commit": "abc123def456",
-              "environment": {"device": "cpu", "packages": {"torch": "2.13.0", "transformers": "5", "trl": "1"}},
-              "checks": checks}
+    record = {
+        "chapter": chapter,
+        "profile": "cpu",
+        "seed": 0,
+        "wall_time_s": 12.5,
+        "git_commit": "abc123def456",
+        "environment": {"device": "cpu", "packages": {"torch": "2.13.0", "transformers": "5", "trl": "1"}},
+        "checks": checks,
+    }
     (tmp_path / f"{chapter}.json").write_text(json.dumps(record))
 
 
 def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
-    _write(tmp_path, "00_toy_world", [
-        _check("f1", "finding", "pass", claim="x < y"), _check("f2", "finding", "not reproduced", explanation="too small"),
-        _check("c1", "control", "pass"), _check("s1", "sanity", "pass"), _check("s2", "sanity", "pass"),
-    ])
+    _write(
+        tmp_path,
+        "00_toy_world",
+        [
+            _check("f1", "finding", "pass", claim="x < y"),
+            _check("f2", "finding", "not reproduced", explanation="too small"),
+            _check("c1", "control", "pass"),
+            _check("s1", "sanity", "pass"),
+            _check("s2", "sanity", "pass"),
+        ],
+    )
     page = scorecard.render(["00_toy_world", "01_ppo_max"], tmp_path)
     assert "<td" in page and "x &lt; y" in page  # escaped, not markdown-table-mangled
     totals = page.split("## Totals")[1].split("## [")[0]
@@ -32,14 +59,22 @@ def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
 
 def test_totals_count_by_kind_and_status():
     checks = [_check("a", "finding", "pass"), _check("b", "finding", "fail"), _check("c", "control", "fail")]
-    assert scorecard.totals(checks) == {"findings reproduced": "1 of 2", "findings not reproduced": "0",
-                                        "findings failed": "1", "controls holding": "0 of 1", "sanity passing": "—"}
+    assert scorecard.totals(checks) == {
+        "findings reproduced": "1 of 2",
+        "findings not reproduced": "0",
+        "findings failed": "1",
+        "controls holding": "0 of 1",
+        "sanity passing": "—",
+    }
 
 
 def test_status_lists_provenance_and_flags_chapters_over_budget(tmp_path):
     _write(tmp_path, "00_toy_world", [])
-    page = scorecard.render_status(["00_toy_world", "04_reward_distance"], tmp_path,
-                                   {"00_toy_world": {"cpu": 90.0}, "04_reward_distance": {"cpu": 600.0}})
+    page = scorecard.render_status(
+        ["00_toy_world", "04_reward_distance"],
+        tmp_path,
+        {"00_toy_world": {"cpu": 90.0}, "04_reward_distance": {"cpu": 600.0}},
+    )
     assert "abc123def4" in page and "2.13.0" in page
     rows = page.split("Wall time against budget")[1]
     assert "<td" in rows and "1.5</td>" in rows and "within budget" in rows and "over budget" in rows

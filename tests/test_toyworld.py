@@ -57,7 +57,8 @@ def test_gold_reward_of_hand_made_responses():
     eight = "superb great lovely fresh tasty cozy bright smart"
     assert task.gold_reward(p, eight) == pytest.approx(sum(u[w] for w in eight.split()) - 2 * 0.4)
     assert task.gold_reward(p, task.best_response(p)) >= max(
-        task.gold_reward(p, task.demonstration(p, np.random.default_rng(i))) for i in range(200))
+        task.gold_reward(p, task.demonstration(p, np.random.default_rng(i))) for i in range(200)
+    )
 
 
 def test_raters_prefer_longer_answers_and_agree_more_on_clear_pairs():
@@ -110,7 +111,9 @@ def test_corrupt_or_partial_cache_entries_are_rebuilt(isolated):
     assert _weights_hash(folder) == good
     (folder / policies.MANIFEST).unlink()  # partial: no manifest
     assert toyworld.base_policy("code", "smoke", progress=False) == folder
-    assert _weights_hash(folder) == good and policies.verify(folder, policies.cache_key("code", policies.RECIPES["smoke"]))
+    assert _weights_hash(folder) == good and policies.verify(
+        folder, policies.cache_key("code", policies.RECIPES["smoke"])
+    )
 
 
 def test_cache_key_covers_recipe_seed_and_task():
@@ -118,8 +121,12 @@ def test_cache_key_covers_recipe_seed_and_task():
     keys = {
         policies.cache_key("code", smoke),
         policies.cache_key("preference", smoke),
-        policies.cache_key("code", policies.Recipe(size=smoke.size, steps=smoke.steps, batch_size=smoke.batch_size, seed=1)),
-        policies.cache_key("code", policies.Recipe(size=smoke.size, steps=smoke.steps + 1, batch_size=smoke.batch_size)),
+        policies.cache_key(
+            "code", policies.Recipe(size=smoke.size, steps=smoke.steps, batch_size=smoke.batch_size, seed=1)
+        ),
+        policies.cache_key(
+            "code", policies.Recipe(size=smoke.size, steps=smoke.steps + 1, batch_size=smoke.batch_size)
+        ),
     }
     assert len(keys) == 4
 

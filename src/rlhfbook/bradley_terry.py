@@ -15,8 +15,9 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * np.asarray(z, float)))
 
 
-def bag_of_words(contexts: list[str], texts: list[str], context_vocab: tuple[str, ...],
-                 word_vocab: tuple[str, ...]) -> np.ndarray:
+def bag_of_words(
+    contexts: list[str], texts: list[str], context_vocab: tuple[str, ...], word_vocab: tuple[str, ...]
+) -> np.ndarray:
     """Word counts of each text, one block of ``len(word_vocab)`` features per context:
     ``phi[i, c * V + v]`` = count of word v in text i if its context is c (unknown words ignored)."""
     if len(contexts) != len(texts):
@@ -34,8 +35,9 @@ def bag_of_words(contexts: list[str], texts: list[str], context_vocab: tuple[str
     return phi
 
 
-def fit_bradley_terry(diff_features: np.ndarray, a_preferred: np.ndarray, l2: float = 1e-2,
-                      n_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
+def fit_bradley_terry(
+    diff_features: np.ndarray, a_preferred: np.ndarray, l2: float = 1e-2, n_iter: int = 50, tol: float = 1e-10
+) -> np.ndarray:
     """Weights ``w`` minimising ``mean log-loss(sigmoid(w . (phi_a - phi_b)), y) + l2/2 |w|^2``.
 
     ``a_preferred`` holds labels in [0, 1] (a fraction of raters preferring a also works). Newton's

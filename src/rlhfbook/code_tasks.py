@@ -48,9 +48,17 @@ def load_problems(source: str | Path, split: str = "test") -> list[dict]:
     for row in rows:
         text = row.get("text") or row.get("prompt")
         if not text or not row.get("test_list") or "code" not in row:
-            raise ValueError(f"an MBPP-format row needs 'text' (or 'prompt'), 'test_list' and 'code'; got {sorted(row)}")
-        problems.append({"text": text, "test_list": list(row["test_list"]), "code": row["code"],
-                         "test_setup_code": row.get("test_setup_code") or ""})
+            raise ValueError(
+                f"an MBPP-format row needs 'text' (or 'prompt'), 'test_list' and 'code'; got {sorted(row)}"
+            )
+        problems.append(
+            {
+                "text": text,
+                "test_list": list(row["test_list"]),
+                "code": row["code"],
+                "test_setup_code": row.get("test_setup_code") or "",
+            }
+        )
     return problems
 
 
@@ -97,16 +105,16 @@ class UnitTestTask:
     def shown_test_passes(self, prompt: str, response: str) -> bool:
         """Whether the program passes the one test its prompt shows (sandboxed)."""
         problem = self._by_prompt[prompt]
-        return run_tests(clean_program(response), problem["test_list"][:1], self.limits,
-                         problem["test_setup_code"])[0]
+        return run_tests(clean_program(response), problem["test_list"][:1], self.limits, problem["test_setup_code"])[0]
 
     def gold_reward(self, prompt: str, response: str) -> float:
         """Fraction of the problem's tests passed by the response's program (sandboxed, cached)."""
         key = (prompt, response)
         if key not in self._cache:
             problem = self._by_prompt[prompt]
-            self._cache[key] = pass_rate(clean_program(response), problem["test_list"], self.limits,
-                                         problem["test_setup_code"])
+            self._cache[key] = pass_rate(
+                clean_program(response), problem["test_list"], self.limits, problem["test_setup_code"]
+            )
         return self._cache[key]
 
 
@@ -142,8 +150,9 @@ class UnitTestRaters:
         return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))
 
 
-def unit_test_pairs(raters: UnitTestRaters, prompts: list[str], responses: list[list[str]],
-                    rng: np.random.Generator) -> list[dict[str, str]]:
+def unit_test_pairs(
+    raters: UnitTestRaters, prompts: list[str], responses: list[list[str]], rng: np.random.Generator
+) -> list[dict[str, str]]:
     """Preference rows ``{prompt, chosen, rejected}`` from N samples per prompt: every pair of distinct
     responses of a prompt whose unit-test scores differ, labelled by one of ``raters`` (so a pair
     can be labelled the wrong way round). Pairs with equal scores carry no signal and are skipped."""
@@ -212,8 +221,14 @@ def with_execution(task, prompt: str, response: str) -> str:
 
 def execution_pairs(task, rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """Preference rows with :func:`with_execution` applied to ``chosen`` and ``rejected``."""
-    return [{"prompt": r["prompt"], "chosen": with_execution(task, r["prompt"], r["chosen"]),
-             "rejected": with_execution(task, r["prompt"], r["rejected"])} for r in rows]
+    return [
+        {
+            "prompt": r["prompt"],
+            "chosen": with_execution(task, r["prompt"], r["chosen"]),
+            "rejected": with_execution(task, r["prompt"], r["rejected"]),
+        }
+        for r in rows
+    ]
 
 
 @lru_cache(maxsize=4)

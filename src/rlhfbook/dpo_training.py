@@ -37,19 +37,33 @@ def preference_dataset(prompts: list[str], chosen: list[str], rejected: list[str
     return Dataset.from_dict({"prompt": list(prompts), "chosen": list(chosen), "rejected": list(rejected)})
 
 
-def dpo_config(output_dir: str, *, beta: float, learning_rate: float, epochs: float, batch_size: int,
-               seed: int, **overrides) -> DPOConfig:
+def dpo_config(
+    output_dir: str, *, beta: float, learning_rate: float, epochs: float, batch_size: int, seed: int, **overrides
+) -> DPOConfig:
     """A ``DPOConfig`` that runs on a CPU as well as a GPU (see trl-offline notes): fp32, or
     bf16 (else fp16 with loss scaling) on a GPU, no activation checkpointing, no saving or reporting, no progress bars,
     reference log-likelihoods precomputed once (the reference is the initial policy)."""
     on_gpu = torch.cuda.is_available()
     settings = dict(
-        output_dir=output_dir, beta=beta, learning_rate=learning_rate, num_train_epochs=epochs,
-        per_device_train_batch_size=batch_size, seed=seed, data_seed=seed, use_cpu=not on_gpu,
-        activation_checkpointing=False, **runtime.trainer_precision(),
-        report_to="none", save_strategy="no", logging_steps=10, disable_tqdm=True,
-        precompute_ref_log_probs=True, max_length=None, lr_scheduler_type="constant",
-        dataloader_num_workers=0, ddp_find_unused_parameters=False,
+        output_dir=output_dir,
+        beta=beta,
+        learning_rate=learning_rate,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=not on_gpu,
+        activation_checkpointing=False,
+        **runtime.trainer_precision(),
+        report_to="none",
+        save_strategy="no",
+        logging_steps=10,
+        disable_tqdm=True,
+        precompute_ref_log_probs=True,
+        max_length=None,
+        lr_scheduler_type="constant",
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
     )
     settings.update(overrides)
     return DPOConfig(**settings)
@@ -82,8 +96,18 @@ def reference_logps(trainer: DPOTrainer, dataset: Dataset, batch_size: int, comp
     everything after it is as if the pass had run.
     """
     args, before = trainer.args, _rng_states()
-    key = Hasher.hash((trainer._precompute_model_hash, batch_size, repr(trainer.data_collator), args.bf16, args.fp16,
-                       trainer.ld_alpha, dataset.to_dict(), [state.numpy().tobytes() for state in before]))
+    key = Hasher.hash(
+        (
+            trainer._precompute_model_hash,
+            batch_size,
+            repr(trainer.data_collator),
+            args.bf16,
+            args.fp16,
+            trainer.ld_alpha,
+            dataset.to_dict(),
+            [state.numpy().tobytes() for state in before],
+        )
+    )
     if key not in _REF_LOGPS:
         columns = compute().select_columns(list(REF_COLUMNS))
         _REF_LOGPS[key] = columns, _rng_states()
@@ -108,8 +132,9 @@ class GammaDPOTrainer(DPOTrainer):
     def __init__(self, *args, gamma: float = 1.0, **kwargs):
         config = kwargs.get("args")
         if config is None or not config.precompute_ref_log_probs:
-            raise ValueError("GammaDPOTrainer scales precomputed reference log-probs: "
-                             "pass args with precompute_ref_log_probs=True")
+            raise ValueError(
+                "GammaDPOTrainer scales precomputed reference log-probs: pass args with precompute_ref_log_probs=True"
+            )
         self.gamma = float(gamma)
         quiet = config.disable_tqdm and "TQDM_DISABLE" not in os.environ
         if quiet:  # TRL's reference precompute bar only listens to this variable
@@ -121,8 +146,12 @@ class GammaDPOTrainer(DPOTrainer):
                 del os.environ["TQDM_DISABLE"]
 
     def _precompute_ref_logps(self, dataset, name, batch_size):
-        dataset = reference_logps(self, dataset, batch_size,
-                                  lambda: super(GammaDPOTrainer, self)._precompute_ref_logps(dataset, name, batch_size))
+        dataset = reference_logps(
+            self,
+            dataset,
+            batch_size,
+            lambda: super(GammaDPOTrainer, self)._precompute_ref_logps(dataset, name, batch_size),
+        )
         if self.gamma == 1.0:
             return dataset
         g = self.gamma
@@ -163,7 +192,7 @@ def trl_batches(trainer: DPOTrainer, batch_size: int = 256) -> list[dict]:
     if "ref_chosen_logps" not in data.column_names:
         raise ValueError("the trainer has no precomputed reference log-probs (precompute_ref_log_probs=True)")
     rows = data.to_list()
-    return [trainer.data_collator(rows[start:start + batch_size]) for start in range(0, len(rows), batch_size)]
+    return [trainer.data_collator(rows[start : start + batch_size]) for start in range(0, len(rows), batch_size)]
 
 
 @torch.no_grad()
@@ -183,8 +212,20 @@ def trl_pair_logprobs(trainer: DPOTrainer, batches: list[dict], model: torch.nn.
     for batch in batches:
         batch = {k: v.to(trainer.accelerator.device) for k, v in batch.items()}
         chosen, rejected = trainer.compute_ref_log_probs(model, batch)
-        rows.append(torch.stack([chosen.float(), rejected.float(), batch["ref_chosen_logps"].float(),
-                                 batch["ref_rejected_logps"].float()], 1).cpu().double().numpy())
+        rows.append(
+            torch.stack(
+                [
+                    chosen.float(),
+                    rejected.float(),
+                    batch["ref_chosen_logps"].float(),
+                    batch["ref_rejected_logps"].float(),
+                ],
+                1,
+            )
+            .cpu()
+            .double()
+            .numpy()
+        )
     model.train(was_training)
     return np.concatenate(rows)
 
@@ -202,8 +243,19 @@ class Checkpoint:
 
 
 def train_dpo(
-    reference: torch.nn.Module, tokenizer, train, val, *, beta: float, learning_rate: float, epochs: float,
-    batch_size: int, eval_every: int, seed: int, gamma: float = 1.0, eval_batch: int = 256,
+    reference: torch.nn.Module,
+    tokenizer,
+    train,
+    val,
+    *,
+    beta: float,
+    learning_rate: float,
+    epochs: float,
+    batch_size: int,
+    eval_every: int,
+    seed: int,
+    gamma: float = 1.0,
+    eval_batch: int = 256,
     extra: Callable[[torch.nn.Module], dict] | None = None,
 ) -> list[Checkpoint]:
     """DPO (Eq. 2; Eq. 4 when ``gamma != 1``) with TRL, starting from a copy of the
@@ -223,7 +275,9 @@ def train_dpo(
     model = copy.deepcopy(reference).requires_grad_(True)
     ref_params = torch.cat([p.detach().flatten() for p in model.parameters()]).cpu()
     checkpoints: list[Checkpoint] = []
-    scorers = {name: rk.PairScorer(tokenizer, pairs, batch_size=eval_batch) for name, pairs in (("train", train), ("val", val))}
+    scorers = {
+        name: rk.PairScorer(tokenizer, pairs, batch_size=eval_batch) for name, pairs in (("train", train), ("val", val))
+    }
     trainer: GammaDPOTrainer | None = None
     batches: list[dict] = []
 
@@ -232,27 +286,47 @@ def train_dpo(
         policy.eval()
         with torch.no_grad():
             params = torch.cat([p.detach().flatten() for p in policy.parameters()]).cpu()
-            checkpoints.append(Checkpoint(
-                step=step, train=scorers["train"](policy), val=scorers["val"](policy),
-                trl=trl_pair_logprobs(trainer, batches, policy),
-                distance=torch.linalg.vector_norm(params - ref_params).item(),
-                extra=extra(policy) if extra else {}))
+            checkpoints.append(
+                Checkpoint(
+                    step=step,
+                    train=scorers["train"](policy),
+                    val=scorers["val"](policy),
+                    trl=trl_pair_logprobs(trainer, batches, policy),
+                    distance=torch.linalg.vector_norm(params - ref_params).item(),
+                    extra=extra(policy) if extra else {},
+                )
+            )
         policy.train(was_training)
 
     with tempfile.TemporaryDirectory(prefix="rlhfbook-dpo-") as output_dir:
-        args = dpo_config(output_dir, beta=beta, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
-                          seed=seed, precompute_ref_batch_size=eval_batch, bf16=False, fp16=False)
-        trainer = GammaDPOTrainer(model=model, args=args, gamma=gamma, processing_class=tokenizer,
-                                  train_dataset=preference_dataset(train.prompts, train.chosen, train.rejected),
-                                  callbacks=[EveryKSteps(eval_every, record)])
+        args = dpo_config(
+            output_dir,
+            beta=beta,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            precompute_ref_batch_size=eval_batch,
+            bf16=False,
+            fp16=False,
+        )
+        trainer = GammaDPOTrainer(
+            model=model,
+            args=args,
+            gamma=gamma,
+            processing_class=tokenizer,
+            train_dataset=preference_dataset(train.prompts, train.chosen, train.rejected),
+            callbacks=[EveryKSteps(eval_every, record)],
+        )
         trainer.remove_callback(PrinterCallback)
         batches.extend(trl_batches(trainer, eval_batch))
         trainer.train()
     return checkpoints
 
 
-def checkpoint_table(checkpoints: list[Checkpoint], ref_train, ref_val, *, beta: float, gamma: float = 1.0,
-                     tie_tolerance: float = 1e-3):
+def checkpoint_table(
+    checkpoints: list[Checkpoint], ref_train, ref_val, *, beta: float, gamma: float = 1.0, tie_tolerance: float = 1e-3
+):
     """Per checkpoint, on the train pairs unless marked ``val``: the DPO loss as TRL computes
     it, ranking accuracy ``R`` and ``R~`` (Def. 2.3, Eq. 15), reward accuracy (ties one half),
     the share of pairs the reference mis-ranks that are now ranked correctly (Fig. 2), and the
@@ -273,16 +347,22 @@ def checkpoint_table(checkpoints: list[Checkpoint], ref_train, ref_val, *, beta:
         correct = rk.ranking_correct(t.w, t.l)
         decided = np.abs(t.w - t.l) > tie_tolerance
         below = trl_loss <= rk.loss_threshold(c, beta, gamma)
-        rows.append({
-            "step": cp.step, "train loss": trl_loss.mean(),
-            "val loss": rk.dpo_loss(v.w, v.l, ref_val.w, ref_val.l, beta, gamma).mean(),
-            "R": correct.mean(), "R~": rk.ranking_accuracy(*t.per_token),
-            "reward acc": rk.reward_accuracy(t.w, t.l, ref_train.w, ref_train.l),
-            "flipped": correct[ref_wrong].mean(),
-            "val R": rk.ranking_accuracy(v.w, v.l),
-            "val reward acc": rk.reward_accuracy(v.w, v.l, ref_val.w, ref_val.l),
-            "Thm 4.1 agreement": np.mean(correct[decided] == below[decided]), "near ties": int((~decided).sum()),
-            "max |loss - TRL loss|": np.abs(ours_loss - trl_loss).max(),
-            "distance": cp.distance, **cp.extra,
-        })
+        rows.append(
+            {
+                "step": cp.step,
+                "train loss": trl_loss.mean(),
+                "val loss": rk.dpo_loss(v.w, v.l, ref_val.w, ref_val.l, beta, gamma).mean(),
+                "R": correct.mean(),
+                "R~": rk.ranking_accuracy(*t.per_token),
+                "reward acc": rk.reward_accuracy(t.w, t.l, ref_train.w, ref_train.l),
+                "flipped": correct[ref_wrong].mean(),
+                "val R": rk.ranking_accuracy(v.w, v.l),
+                "val reward acc": rk.reward_accuracy(v.w, v.l, ref_val.w, ref_val.l),
+                "Thm 4.1 agreement": np.mean(correct[decided] == below[decided]),
+                "near ties": int((~decided).sum()),
+                "max |loss - TRL loss|": np.abs(ours_loss - trl_loss).max(),
+                "distance": cp.distance,
+                **cp.extra,
+            }
+        )
     return pd.DataFrame(rows).set_index("step")

@@ -32,8 +32,16 @@ from .reward_eval import r_squared
 RANK_STRATEGIES = ("none", "bon", "br", "bw")
 THRESHOLD_STRATEGIES = ("top", "top-random", "top-bottom")
 STRATEGIES = RANK_STRATEGIES + THRESHOLD_STRATEGIES + ("pow",)
-LABELS = {"none": "no filter", "bon": "BoN", "br": "BR", "bw": "BW", "top": "top", "top-random": "top-random",
-          "top-bottom": "top-bottom", "pow": "pow-k"}
+LABELS = {
+    "none": "no filter",
+    "bon": "BoN",
+    "br": "BR",
+    "bw": "BW",
+    "top": "top",
+    "top-random": "top-random",
+    "top-bottom": "top-bottom",
+    "pow": "pow-k",
+}
 
 
 def _check_strategy(strategy: str) -> None:
@@ -76,9 +84,16 @@ def ranks(rewards: np.ndarray | torch.Tensor) -> np.ndarray:
     return np.argsort(-r, axis=1, kind="stable")
 
 
-def sample_weights(rewards: np.ndarray | torch.Tensor, strategy: str, *, threshold: float = 0.0,
-                   bottom: float = 0.0, k: float = 1.0, random_keep: float = 0.5,
-                   rng: np.random.Generator | None = None) -> np.ndarray:
+def sample_weights(
+    rewards: np.ndarray | torch.Tensor,
+    strategy: str,
+    *,
+    threshold: float = 0.0,
+    bottom: float = 0.0,
+    k: float = 1.0,
+    random_keep: float = 0.5,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Probability of each sample under the filtered policy mu_theta, shape (prompts, N).
 
     Rank strategies place :func:`rank_weights` on the ranked samples. The thresholds of Sec. 5.6
@@ -113,8 +128,9 @@ def sample_weights(rewards: np.ndarray | torch.Tensor, strategy: str, *, thresho
     return np.where(keep, 1.0 / np.maximum(counts, 1), 0.0)
 
 
-def sample_filtered(rewards: np.ndarray | torch.Tensor, strategy: str, draws: int, rng: np.random.Generator,
-                    **params) -> np.ndarray:
+def sample_filtered(
+    rewards: np.ndarray | torch.Tensor, strategy: str, draws: int, rng: np.random.Generator, **params
+) -> np.ndarray:
     """Draw ``draws`` samples of the filtered policy mu_theta per prompt: columns ``z ~ Categorical(w)``
     (with replacement), shape (prompts, draws). Rows that a threshold filter empties get -1."""
     w = sample_weights(rewards, strategy, rng=rng, **params)
@@ -124,8 +140,9 @@ def sample_filtered(rewards: np.ndarray | torch.Tensor, strategy: str, draws: in
     return np.where(cdf[:, -1:] > 0, idx, -1)
 
 
-def select_for_update(rewards: np.ndarray | torch.Tensor, strategy: str, rng: np.random.Generator,
-                      **params) -> np.ndarray:
+def select_for_update(
+    rewards: np.ndarray | torch.Tensor, strategy: str, rng: np.random.Generator, **params
+) -> np.ndarray:
     """Flat indices (row-major into the (prompts, N) batch) of the samples that enter the PPO update.
 
     This is how the official code fills the PPO buffer (``select_max_random``): a stratified sample
@@ -197,8 +214,16 @@ def grouped_r_squared(rewards: np.ndarray, scores: np.ndarray, n_groups: int = 2
     return sample_r_squared([r[p].mean() for p in parts], [s[p].mean() for p in parts])
 
 
-def filtered_r_squared(rewards: np.ndarray, scores: np.ndarray, strategy: str, rng: np.random.Generator, *,
-                       draws: int | None = None, n_groups: int = 20, **params) -> dict[str, float]:
+def filtered_r_squared(
+    rewards: np.ndarray,
+    scores: np.ndarray,
+    strategy: str,
+    rng: np.random.Generator,
+    *,
+    draws: int | None = None,
+    n_groups: int = 20,
+    **params,
+) -> dict[str, float]:
     """Sample-level and grouped R^2 between rewards and actual scores on samples of mu_theta.
 
     ``rewards`` and ``scores`` have shape (prompts, N); each prompt contributes ``draws`` samples of
@@ -221,12 +246,23 @@ def reliability_by_region(rewards: np.ndarray, scores: np.ndarray, n_regions: in
     if r.shape != s.shape or r.size < n_regions or n_regions < 1:
         raise ValueError(f"need equal shapes and at least n_regions={n_regions} samples, got {r.shape}, {s.shape}")
     parts = np.array_split(np.argsort(r, kind="stable"), n_regions)
-    return {"reward": np.array([r[p].mean() for p in parts]), "score_mean": np.array([s[p].mean() for p in parts]),
-            "score_std": np.array([s[p].std() for p in parts]), "count": np.array([p.size for p in parts])}
+    return {
+        "reward": np.array([r[p].mean() for p in parts]),
+        "score_mean": np.array([s[p].mean() for p in parts]),
+        "score_std": np.array([s[p].std() for p in parts]),
+        "count": np.array([p.size for p in parts]),
+    }
 
 
-def bootstrap_r_squared(rewards: np.ndarray, scores: np.ndarray, strategies: list[str], rng: np.random.Generator,
-                        *, n_boot: int = 200, n_groups: int = 20) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+def bootstrap_r_squared(
+    rewards: np.ndarray,
+    scores: np.ndarray,
+    strategies: list[str],
+    rng: np.random.Generator,
+    *,
+    n_boot: int = 200,
+    n_groups: int = 20,
+) -> tuple[dict[str, dict[str, float]], np.ndarray]:
     """:func:`filtered_r_squared` of each rank strategy, with a bootstrap over prompts.
 
     Returns ``(point, boot)``: ``point[strategy]`` holds the sample-level and grouped R^2 on all
@@ -253,15 +289,21 @@ def bootstrap_r_squared(rewards: np.ndarray, scores: np.ndarray, strategies: lis
     return point, boot
 
 
-def r_squared_differences(point: dict[str, dict[str, float]], boot: np.ndarray, strategies: list[str],
-                          pairs: list[tuple[str, str]]) -> list[dict[str, float | str]]:
+def r_squared_differences(
+    point: dict[str, dict[str, float]], boot: np.ndarray, strategies: list[str], pairs: list[tuple[str, str]]
+) -> list[dict[str, float | str]]:
     """For each pair ``(a, b)`` and each of the sample-level and grouped R^2: the difference
     ``R^2(a) - R^2(b)`` and its bootstrap standard error (from :func:`bootstrap_r_squared`)."""
     rows = []
     for a, b in pairs:
         i, j = strategies.index(a), strategies.index(b)
         for m, metric in enumerate(("sample", "grouped")):
-            rows.append({"difference": f"{LABELS.get(a, a)} - {LABELS.get(b, b)}", "R²": metric,
-                         "value": point[a][metric] - point[b][metric],
-                         "se": float(np.std(boot[:, i, m] - boot[:, j, m], ddof=1))})
+            rows.append(
+                {
+                    "difference": f"{LABELS.get(a, a)} - {LABELS.get(b, b)}",
+                    "R²": metric,
+                    "value": point[a][metric] - point[b][metric],
+                    "se": float(np.std(boot[:, i, m] - boot[:, j, m], ddof=1)),
+                }
+            )
     return rows

@@ -12,6 +12,7 @@ One process or many, the same command line trains on the same *global* batch: ea
 ``--out`` beside the saved model. On CPUs (as in the tests) ``--multi_gpu`` still starts N processes;
 they talk over gloo.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ def per_device_batch(global_batch: int) -> int:
     return global_batch // n
 
 
-def train_dpo_files(base: str, pairs: str, out: str, *, steps: int, global_batch: int, beta: float,
-                    lr: float, seed: int) -> list[dict]:
+def train_dpo_files(
+    base: str, pairs: str, out: str, *, steps: int, global_batch: int, beta: float, lr: float, seed: int
+) -> list[dict]:
     """DPO (Rafailov et al., Eq. 7) from a model folder or id and a pairs file, with TRL's
     ``DPOTrainer`` and the book's settings (:func:`rlhfbook.dpo_training.dpo_config`); saves the policy."""
     import transformers
@@ -45,8 +47,17 @@ def train_dpo_files(base: str, pairs: str, out: str, *, steps: int, global_batch
     from .reward_model import load_pairs
 
     policy, tok = models.load_policy(base)
-    args = dpo_config(out, beta=beta, learning_rate=lr, epochs=1, batch_size=per_device_batch(global_batch),
-                      seed=seed, max_steps=steps, logging_steps=1, precompute_ref_log_probs=False)
+    args = dpo_config(
+        out,
+        beta=beta,
+        learning_rate=lr,
+        epochs=1,
+        batch_size=per_device_batch(global_batch),
+        seed=seed,
+        max_steps=steps,
+        logging_steps=1,
+        precompute_ref_log_probs=False,
+    )
     trainer = DPOTrainer(model=policy, args=args, train_dataset=load_pairs(pairs), processing_class=tok)
     trainer.remove_callback(transformers.PrinterCallback)
     trainer.train()
@@ -79,12 +90,28 @@ def main(argv: list[str] | None = None) -> int:
     runtime.quiet()
     if args.method == "reward":
         tok = models.load_tokenizer(args.base)
-        _, history = train_reward_model(args.base, tok, args.pairs, args.out, steps=args.steps,
-                                        batch_size=per_device_batch(args.global_batch), lr=args.lr,
-                                        seed=args.seed, logging_steps=1)
+        _, history = train_reward_model(
+            args.base,
+            tok,
+            args.pairs,
+            args.out,
+            steps=args.steps,
+            batch_size=per_device_batch(args.global_batch),
+            lr=args.lr,
+            seed=args.seed,
+            logging_steps=1,
+        )
     else:
-        history = train_dpo_files(args.base, args.pairs, args.out, steps=args.steps, global_batch=args.global_batch,
-                                  beta=args.beta, lr=args.lr, seed=args.seed)
+        history = train_dpo_files(
+            args.base,
+            args.pairs,
+            args.out,
+            steps=args.steps,
+            global_batch=args.global_batch,
+            beta=args.beta,
+            lr=args.lr,
+            seed=args.seed,
+        )
     if int(os.environ.get("RANK", "0")) == 0:
         (Path(args.out) / "log_history.json").write_text(json.dumps(history, indent=1))
     return 0

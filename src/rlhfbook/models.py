@@ -35,18 +35,24 @@ _DATA_SUFFIXES = (".json", ".jsonl")
 
 def _looks_local(name: str) -> bool:
     """A name meant as a local path: absolute, relative (./, ../, ~), or a data file name."""
-    return name.startswith(("/", "./", "../", "~", "\\")) or name.endswith(_DATA_SUFFIXES) or "\\" in name \
+    return (
+        name.startswith(("/", "./", "../", "~", "\\"))
+        or name.endswith(_DATA_SUFFIXES)
+        or "\\" in name
         or name.count("/") > 1
+    )
 
 
 def _unavailable(kind: str, name: str, why: str) -> ModelUnavailable:
     return ModelUnavailable(f"could not fetch {kind} {name!r}: {why}")
 
 
-OFFLINE_HINT = ("it is not a local {what} and the Hugging Face hub is offline here (HF_HUB_OFFLINE=1). Use the "
-                "offline 'cpu' profile (toy-world models), pass a local {what}, or allow the hub on a machine "
-                "with network access: the 'gpu' profile does, or set RLHFBOOK_ONLINE=1 (RLHFBOOK_ONLINE=0 "
-                "keeps it off).")
+OFFLINE_HINT = (
+    "it is not a local {what} and the Hugging Face hub is offline here (HF_HUB_OFFLINE=1). Use the "
+    "offline 'cpu' profile (toy-world models), pass a local {what}, or allow the hub on a machine "
+    "with network access: the 'gpu' profile does, or set RLHFBOOK_ONLINE=1 (RLHFBOOK_ONLINE=0 "
+    "keeps it off)."
+)
 
 
 def check_local_or_online(name_or_path: str | Path, kind: str = "model", profile: str | None = None) -> str:
@@ -75,15 +81,27 @@ def _fetch_hub(name: str, kind: str) -> None:
     try:
         snapshot_download(name, repo_type="dataset" if kind == "dataset" else "model", allow_patterns=patterns)
     except GatedRepoError:
-        raise _unavailable(kind, name, "it is gated on the hub: accept its licence on huggingface.co and log in "
-                                       "(huggingface-cli login or HF_TOKEN).") from None
+        raise _unavailable(
+            kind,
+            name,
+            "it is gated on the hub: accept its licence on huggingface.co and log in "
+            "(huggingface-cli login or HF_TOKEN).",
+        ) from None
     except (RepositoryNotFoundError, RevisionNotFoundError):
-        raise _unavailable(kind, name, f"no such {kind} on the Hugging Face hub (check the id, or pass a local "
-                                       f"{'file' if kind == 'dataset' else 'folder'}).") from None
+        raise _unavailable(
+            kind,
+            name,
+            f"no such {kind} on the Hugging Face hub (check the id, or pass a local "
+            f"{'file' if kind == 'dataset' else 'folder'}).",
+        ) from None
     except Exception as error:  # network errors: DNS, timeouts, proxies
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise _unavailable(kind, name, f"the hub could not be reached ({type(error).__name__}: {first}). "
-                                       "Check the network, or set RLHFBOOK_ONLINE=0 and pass a local copy.") from None
+        raise _unavailable(
+            kind,
+            name,
+            f"the hub could not be reached ({type(error).__name__}: {first}). "
+            "Check the network, or set RLHFBOOK_ONLINE=0 and pass a local copy.",
+        ) from None
 
 
 def resolve_external(params: Mapping[str, Any], fetch: bool = True) -> dict[str, str]:
@@ -168,8 +186,9 @@ def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(check_local_or_online(name_or_path),
-                                                 **_dtype_kwargs(dtype, trainable=not sample_only))
+    model = AutoModelForCausalLM.from_pretrained(
+        check_local_or_online(name_or_path), **_dtype_kwargs(dtype, trainable=not sample_only)
+    )
     fit_embeddings(model, tokenizer)
     model.requires_grad_(not frozen)
     return model.eval(), tokenizer
@@ -184,7 +203,8 @@ def load_reward_model(name_or_path: str | Path, tokenizer=None, dtype: str | Non
 
     tokenizer = tokenizer or load_tokenizer(name_or_path)
     model = AutoModelForSequenceClassification.from_pretrained(
-        check_local_or_online(name_or_path), num_labels=1, **_dtype_kwargs(dtype, trainable=not sample_only))
+        check_local_or_online(name_or_path), num_labels=1, **_dtype_kwargs(dtype, trainable=not sample_only)
+    )
     fit_embeddings(model, tokenizer)
     return model.eval(), tokenizer
 

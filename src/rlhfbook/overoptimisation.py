@@ -64,8 +64,7 @@ def collapse(gold: np.ndarray, proxy: np.ndarray) -> dict[str, float]:
     ``peak_iteration``.
     """
     j = int(np.argmax(gold))
-    return {"end_over_peak": float(gold[-1] / gold[j]), "proxy_gain": float(proxy[-1] - proxy[j]),
-            "peak_iteration": j}
+    return {"end_over_peak": float(gold[-1] / gold[j]), "proxy_gain": float(proxy[-1] - proxy[j]), "peak_iteration": j}
 
 
 def collapse_iteration(gold: np.ndarray, fraction: float = 0.8) -> int | None:
@@ -126,10 +125,12 @@ def _evaluate(run: Run, task, policy, tok, max_new_tokens: int) -> dict[str, Any
     prompts = task.sample_prompts(run.n_eval, np.random.default_rng(run.eval_seed))
     torch.manual_seed(run.eval_seed + run.seed)
     final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens)
-    return {"eval_gold": rollout.gold_scores(task, final, no_eos_score=NO_EOS_SCORE).tolist(),
-            "eval_terms": mean_terms(task, final),
-            "repeat_rate": float(np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])),
-            "samples": final.responses[:4]}
+    return {
+        "eval_gold": rollout.gold_scores(task, final, no_eos_score=NO_EOS_SCORE).tolist(),
+        "eval_terms": mean_terms(task, final),
+        "repeat_rate": float(np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])),
+        "samples": final.responses[:4],
+    }
 
 
 def run_ppo(run: Run) -> dict[str, Any]:
@@ -156,8 +157,19 @@ def run_ppo(run: Run) -> dict[str, Any]:
 
         ptx_rng = np.random.default_rng(run.seed)
         ptx_batch = lambda: demonstration_batch(task, tok, 16, ptx_rng)  # noqa: E731
-    log = ppo.train(policy, ref, critic, tok, task.sample_prompts, proxy_fn, cfg, seed=run.seed, gold_fn=gold_fn,
-                    ptx_batch=ptx_batch, desc=f"{run.name} (seed {run.seed})")
+    log = ppo.train(
+        policy,
+        ref,
+        critic,
+        tok,
+        task.sample_prompts,
+        proxy_fn,
+        cfg,
+        seed=run.seed,
+        gold_fn=gold_fn,
+        ptx_batch=ptx_batch,
+        desc=f"{run.name} (seed {run.seed})",
+    )
     log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
     return {"run": asdict(run), "log": log} | _evaluate(run, task, policy, tok, cfg.max_new_tokens)
 
@@ -189,17 +201,28 @@ def run_grpo(run: Run) -> dict[str, Any]:
     n_prompts = settings.pop("n_prompts")
     on_gpu = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
-        args = GRPOConfig(output_dir=out, report_to="none", save_strategy="no", use_cpu=not on_gpu,
-                          activation_checkpointing=False, **runtime.trainer_precision(),
-                          seed=run.seed, disable_tqdm=True, logging_steps=10, **settings)
+        args = GRPOConfig(
+            output_dir=out,
+            report_to="none",
+            save_strategy="no",
+            use_cpu=not on_gpu,
+            activation_checkpointing=False,
+            **runtime.trainer_precision(),
+            seed=run.seed,
+            disable_tqdm=True,
+            logging_steps=10,
+            **settings,
+        )
         prompts = Dataset.from_dict({"prompt": task.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))})
-        trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args, train_dataset=prompts,
-                              processing_class=tok)
+        trainer = GRPOTrainer(
+            model=policy, reward_funcs=[reward], args=args, train_dataset=prompts, processing_class=tok
+        )
         trainer.remove_callback(transformers.PrinterCallback)
         trainer.train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
-        run, task, trainer.model, tok, settings["max_completion_length"])
+        run, task, trainer.model, tok, settings["max_completion_length"]
+    )
 
 
 def train(run: Run) -> dict[str, Any]:

@@ -22,8 +22,13 @@ import numpy as np
 import torch
 
 # method -> filtering strategy of :mod:`rlhfbook.filtration` (None: one sample per prompt, PPO-S)
-METHODS: dict[str, str | None] = {"PPO-S": None, "PPO-M": "none", "PF-PPO (BoN)": "bon",
-                                  "PF-PPO (BR)": "br", "PF-PPO (BW)": "bw"}
+METHODS: dict[str, str | None] = {
+    "PPO-S": None,
+    "PPO-M": "none",
+    "PF-PPO (BoN)": "bon",
+    "PF-PPO (BR)": "br",
+    "PF-PPO (BW)": "bw",
+}
 # purpose -> second word of the seed of its random stream
 STREAMS = {"rm": 1, "analysis": 2, "ppo": 3, "eval": 4, "filter": 5, "bootstrap": 6}
 
@@ -46,16 +51,18 @@ def no_eos_floor(rm_scores: np.ndarray) -> float:
     return float(r.min() - r.std())
 
 
-def pass_eval(policy, tokenizer, task, prompts: list[str], max_new_tokens: int, *, greedy: bool = True,
-              batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def pass_eval(
+    policy, tokenizer, task, prompts: list[str], max_new_tokens: int, *, greedy: bool = True, batch_size: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """One answer per prompt (greedy, or a sample at temperature 1; seed torch for the latter):
     (passed all unit tests, ended with EOS), one entry per prompt."""
     from .rollout import generate, gold_scores
 
     passed, eos = [], []
     for start in range(0, len(prompts), batch_size):
-        r = generate(policy, tokenizer, prompts[start:start + batch_size], max_new_tokens=max_new_tokens,
-                     greedy=greedy)
+        r = generate(
+            policy, tokenizer, prompts[start : start + batch_size], max_new_tokens=max_new_tokens, greedy=greedy
+        )
         passed.append((gold_scores(task, r) == 1).numpy())
         eos.append(r.has_eos.numpy())
     return np.concatenate(passed), np.concatenate(eos)
@@ -77,24 +84,30 @@ def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int
     device = next(policy.parameters()).device
     prob = np.zeros(len(prompts))
     for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
+        chunk = prompts[start : start + batch_size]
         rows = [(i, program) for i, prompt in enumerate(chunk) for program in passing_programs(task, prompt)]
         if not rows:
             continue
         q_ids, q_mask = (t.to(device) for t in encode_prompts(tokenizer, chunk))
-        out = policy(input_ids=q_ids, attention_mask=q_mask, position_ids=(q_mask.cumsum(1) - 1).clamp(min=0),
-                     use_cache=True)
+        out = policy(
+            input_ids=q_ids, attention_mask=q_mask, position_ids=(q_mask.cumsum(1) - 1).clamp(min=0), use_cache=True
+        )
         first = torch.log_softmax(out.logits[:, -1].float(), -1)  # log pi(first token | prompt)
         owner = torch.tensor([i for i, _ in rows], device=device)
         cache = out.cache
         cache.reorder_cache(owner)  # one copy of its prompt's cache per program
-        ids = [tokenizer(program, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for _, program in rows]
+        ids = [
+            tokenizer(program, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for _, program in rows
+        ]
         width = max(map(len, ids))
         y = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in ids], device=device)
-        y_mask = (torch.arange(width, device=device)[None] < torch.tensor([len(r) for r in ids], device=device)[:, None]).long()
+        y_mask = (
+            torch.arange(width, device=device)[None] < torch.tensor([len(r) for r in ids], device=device)[:, None]
+        ).long()
         positions = q_mask.sum(1)[owner][:, None] + torch.arange(width, device=device)[None]
-        logits = policy(input_ids=y, attention_mask=torch.cat([q_mask[owner], y_mask], 1), position_ids=positions,
-                        cache=cache).logits
+        logits = policy(
+            input_ids=y, attention_mask=torch.cat([q_mask[owner], y_mask], 1), position_ids=positions, cache=cache
+        ).logits
         logp = torch.cat([first[owner][:, None], torch.log_softmax(logits[:, :-1].float(), -1)], 1)
         seq = (logp.gather(-1, y[..., None]).squeeze(-1) * y_mask).sum(1)
         np.add.at(prob, start + owner.cpu().numpy(), seq.exp().double().cpu().numpy())
@@ -116,9 +129,17 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     runtime.quiet()
     tokenizer = models.load_tokenizer(spec["base"])
     steps = int(np.ceil(len(spec["pairs"]) * spec["epochs"] / spec["batch_size"]))
-    path, log = reward_model.train_reward_model(spec["base"], tokenizer, spec["pairs"], spec["out_dir"], steps=steps,
-                                                batch_size=spec["batch_size"], lr=spec["lr"], seed=spec["seed"],
-                                                max_length=spec["max_length"])
+    path, log = reward_model.train_reward_model(
+        spec["base"],
+        tokenizer,
+        spec["pairs"],
+        spec["out_dir"],
+        steps=steps,
+        batch_size=spec["batch_size"],
+        lr=spec["lr"],
+        seed=spec["seed"],
+        max_length=spec["max_length"],
+    )
     return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
 
@@ -129,8 +150,9 @@ def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_token
 
     if not isinstance(task, UnitTestTask):
         return exact_pass_rate(policy, tokenizer, task, prompts)
-    return np.mean([pass_eval(policy, tokenizer, task, prompts, max_new_tokens, greedy=False)[0]
-                    for _ in range(samples)], 0)
+    return np.mean(
+        [pass_eval(policy, tokenizer, task, prompts, max_new_tokens, greedy=False)[0] for _ in range(samples)], 0
+    )
 
 
 def run_method(spec: dict[str, Any]) -> dict[str, Any]:
@@ -166,8 +188,9 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     for model in (sft, policy, critic):
         model.to(device)
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
-    proxy = reward_model.proxy_reward(spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"],
-                                      text_fn=text_fn)
+    proxy = reward_model.proxy_reward(
+        spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"], text_fn=text_fn
+    )
     strategy, n = METHODS[method], spec["n_samples"]
     group = 1 if strategy is None else n
     cfg = dict(spec["config"])
@@ -179,14 +202,31 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     def sample_prompts(k: int, _train_rng: np.random.Generator) -> list[str]:
         return task.sample_prompts(k, prompts_rng)  # the PPO stream, not train's own generator
 
-    log = ppo.train(policy, sft, critic, tokenizer, sample_prompts, proxy, config, seed=seed,
-                    gold_fn=lambda r: gold_scores(task, r), select=select, progress=False)
+    log = ppo.train(
+        policy,
+        sft,
+        critic,
+        tokenizer,
+        sample_prompts,
+        proxy,
+        config,
+        seed=seed,
+        gold_fn=lambda r: gold_scores(task, r),
+        select=select,
+        progress=False,
+    )
     prompts, max_new = spec["eval_prompts"], config.max_new_tokens
     greedy, eos = pass_eval(policy, tokenizer, eval_task, prompts, max_new)
     sampled = sampled_pass_rate(policy, tokenizer, eval_task, prompts, max_new, spec["eval_samples"])
-    return {"method": method, "seed": seed, "log": log, "sampled": sampled.tolist(),
-            "greedy": greedy.astype(float).tolist(), "truncated": float(1 - eos.mean()),
-            "cpu_s": time.process_time() - start}
+    return {
+        "method": method,
+        "seed": seed,
+        "log": log,
+        "sampled": sampled.tolist(),
+        "greedy": greedy.astype(float).tolist(),
+        "truncated": float(1 - eos.mean()),
+        "cpu_s": time.process_time() - start,
+    }
 
 
 def pass_rate_z(passed: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
@@ -212,4 +252,3 @@ def z_value(gain: float, se: float) -> float:
     if se > 0:
         return gain / se
     return 0.0 if gain == 0 else float(np.copysign(np.inf, gain))
-

@@ -98,8 +98,9 @@ class RunningMoments:
 # --- the pieces of the PPO objective ---------------------------------------------------
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0,
-        lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation (Schulman et al., 2016) over response tokens.
 
     ``delta_t = r_t + gamma V(s_{t+1}) - V(s_t)`` and ``A_t = sum_l (gamma lam)^l delta_{t+l}``;
@@ -108,7 +109,9 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     Shapes [B, T]; entries outside the mask are 0.
     """
     if not (rewards.shape == values.shape == mask.shape):
-        raise ValueError(f"rewards, values and mask need equal shapes, got {rewards.shape}, {values.shape}, {mask.shape}")
+        raise ValueError(
+            f"rewards, values and mask need equal shapes, got {rewards.shape}, {values.shape}, {mask.shape}"
+        )
     mask = mask.to(values.dtype)
     values = values * mask
     rewards = rewards * mask
@@ -133,8 +136,9 @@ def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     return torch.expm1(log_ratio) - log_ratio
 
 
-def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
-                clip: float = 0.2) -> tuple[torch.Tensor, dict[str, float]]:
+def policy_loss(
+    logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, clip: float = 0.2
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped surrogate ``-E[min(rho A, clip(rho, 1-eps, 1+eps) A)]``, ``rho = pi / pi_old``.
 
     Returns the loss and diagnostics: the fraction of tokens whose ratio was clipped, the
@@ -154,8 +158,9 @@ def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Te
     return loss, stats
 
 
-def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
-               clip: float | None = 0.2) -> torch.Tensor:
+def value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip: float | None = 0.2
+) -> torch.Tensor:
     """``0.5 E[max((V - R)^2, (clip(V, V_old - eps, V_old + eps) - R)^2)]``; plain MSE when ``clip`` is None."""
     loss = (values - returns) ** 2
     if clip is not None:
@@ -210,11 +215,20 @@ class PPOConfig:
         if self.kl_coef < 0 or self.ptx_coef < 0:
             raise ValueError("kl_coef and ptx_coef must be >= 0")
         if self.critic_warmup >= self.iterations and self.iterations > 0:
-            raise ValueError(f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations")
+            raise ValueError(
+                f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations"
+            )
 
 
-VANILLA = dict(reward_norm=False, reward_clip=None, kl_coef=0.0, advantage_clip=None, value_clip=None,
-               critic_warmup=0, grad_clip=None)
+VANILLA = dict(
+    reward_norm=False,
+    reward_clip=None,
+    kl_coef=0.0,
+    advantage_clip=None,
+    value_clip=None,
+    critic_warmup=0,
+    grad_clip=None,
+)
 """The switches that turn :class:`PPOConfig`'s PPO-max defaults into vanilla PPO (the critic
 of vanilla PPO is also built from the SFT policy with a fresh head, not from the RM)."""
 
@@ -249,8 +263,9 @@ class Batch:
     first: FirstPass | None = None
 
 
-def token_rewards(scores: torch.Tensor, logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor,
-                  kl_coef: float) -> torch.Tensor:
+def token_rewards(
+    scores: torch.Tensor, logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor, kl_coef: float
+) -> torch.Tensor:
     """Per-token reward ``-eta (log pi - log pi_SFT)`` plus the score at the last response token (Eq. 19)."""
     rewards = -kl_coef * kl_k1(logp, ref_logp) * mask
     last = (mask.sum(1).long() - 1).clamp(min=0)
@@ -278,8 +293,17 @@ def first_pass(policy, critic, rollout: Rollout, train_policy: bool = True) -> F
     return FirstPass(order, logits, values)
 
 
-def make_batch(policy, ref_policy, critic, rollout: Rollout, scores: torch.Tensor, cfg: PPOConfig,
-               moments: RunningMoments, *, train_policy: bool = True) -> tuple[Batch, dict[str, float]]:
+def make_batch(
+    policy,
+    ref_policy,
+    critic,
+    rollout: Rollout,
+    scores: torch.Tensor,
+    cfg: PPOConfig,
+    moments: RunningMoments,
+    *,
+    train_policy: bool = True,
+) -> tuple[Batch, dict[str, float]]:
     """Old/reference log-probs and values, shaped rewards, GAE advantages and returns.
 
     With one minibatch, the policy and critic passes are those of the update's first epoch
@@ -320,9 +344,17 @@ def _step(loss: torch.Tensor, model, optimizer, grad_clip: float | None) -> None
     optimizer.step()
 
 
-def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt, *, train_policy: bool = True,
-           ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
-           ) -> dict[str, float]:
+def update(
+    policy,
+    critic,
+    batch: Batch,
+    cfg: PPOConfig,
+    policy_opt,
+    critic_opt,
+    *,
+    train_policy: bool = True,
+    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+) -> dict[str, float]:
     """``cfg.epochs`` passes over the batch in ``cfg.minibatches`` shuffled minibatches.
 
     The policy step minimises the clipped surrogate (+ ``ptx_coef`` x the SFT loss); the
@@ -341,7 +373,7 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
     for _ in range(cfg.epochs):
         order = pending.order if pending is not None else torch.randperm(n)
         for start in range(0, n, size):
-            idx = order[start:start + size]
+            idx = order[start : start + size]
             sub = batch.rollout.select(idx)
             mask = batch.mask[idx].to(device)
             if train_policy:
@@ -350,12 +382,18 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
                 else:
                     logits = forward_logits(policy, sub)
                 logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
-                loss, pstats = policy_loss(logp, batch.old_logp[idx].to(device), batch.advantages[idx].to(device),
-                                           mask, cfg.clip)
+                loss, pstats = policy_loss(
+                    logp, batch.old_logp[idx].to(device), batch.advantages[idx].to(device), mask, cfg.clip
+                )
                 if cfg.ptx_coef > 0:
                     ids, attn, labels = ptx_batch()
-                    loss = loss + cfg.ptx_coef * policy(input_ids=ids.to(device), attention_mask=attn.to(device),
-                                                        labels=labels.to(device)).loss
+                    loss = (
+                        loss
+                        + cfg.ptx_coef
+                        * policy(
+                            input_ids=ids.to(device), attention_mask=attn.to(device), labels=labels.to(device)
+                        ).loss
+                    )
                 _step(loss, policy, policy_opt, cfg.grad_clip)
                 if not first:
                     first = {"first_ratio": pstats["ratio"], "first_approx_kl": pstats["approx_kl"]}
@@ -363,8 +401,9 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
                 stats["approx_kl"].append(pstats["approx_kl"])
                 stats["entropy"].append(entropy(logits.detach(), mask).item())
             values = pending.values if pending is not None else forward_values(critic, sub).float()
-            vloss = value_loss(values, batch.old_values[idx].to(device), batch.returns[idx].to(device), mask,
-                               cfg.value_clip)
+            vloss = value_loss(
+                values, batch.old_values[idx].to(device), batch.returns[idx].to(device), mask, cfg.value_clip
+            )
             _step(vloss, critic, critic_opt, cfg.grad_clip)
             stats["value_loss"].append(vloss.item())
             pending = None
@@ -372,12 +411,23 @@ def update(policy, critic, batch: Batch, cfg: PPOConfig, policy_opt, critic_opt,
     return out | first
 
 
-def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, np.random.Generator], list[str]],
-          reward_fn: Scorer, cfg: PPOConfig, *, seed: int = 0, gold_fn: Scorer | None = None,
-          select: Selector | None = None,
-          ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
-          progress: bool = True, desc: str = "PPO",
-          after_iteration: Callable[[int], dict[str, float]] | None = None) -> list[dict[str, float]]:
+def train(
+    policy,
+    ref_policy,
+    critic,
+    tokenizer,
+    sample_prompts: Callable[[int, np.random.Generator], list[str]],
+    reward_fn: Scorer,
+    cfg: PPOConfig,
+    *,
+    seed: int = 0,
+    gold_fn: Scorer | None = None,
+    select: Selector | None = None,
+    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+    progress: bool = True,
+    desc: str = "PPO",
+    after_iteration: Callable[[int], dict[str, float]] | None = None,
+) -> list[dict[str, float]]:
     """Run PPO; returns one log row per iteration.
 
     Each iteration samples ``group_size`` responses for each of ``prompts_per_iteration``
@@ -394,8 +444,7 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
-    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6,
-                                   weight_decay=0.0)
+    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
     ref_policy.eval()
     moments = RunningMoments()
     log: list[dict[str, float]] = []
@@ -404,28 +453,45 @@ def train(policy, ref_policy, critic, tokenizer, sample_prompts: Callable[[int, 
         start = time.perf_counter()
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
         prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]
-        rollout = generate(policy, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
-                           temperature=cfg.temperature, chunk_size=cfg.chunk_size)
+        rollout = generate(
+            policy,
+            tokenizer,
+            prompts,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            chunk_size=cfg.chunk_size,
+        )
         gen_s = time.perf_counter() - start
         scores = reward_fn(rollout).float()
-        row = {"iteration": it, "proxy_reward": scores.mean().item(),
-               "length": rollout.lengths.float().mean().item(),
-               "eos_frac": rollout.has_eos.float().mean().item()}
+        row = {
+            "iteration": it,
+            "proxy_reward": scores.mean().item(),
+            "length": rollout.lengths.float().mean().item(),
+            "eos_frac": rollout.has_eos.float().mean().item(),
+        }
         if gold_fn is not None:
             row["gold_reward"] = gold_fn(rollout).float().mean().item()
         if select is not None:
             index = torch.as_tensor(select(rollout, scores, cfg.group_size), dtype=torch.long)
             rollout, scores = rollout.select(index), scores[index]
         train_policy = it >= cfg.critic_warmup
-        batch, batch_stats = make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments,
-                                        train_policy=train_policy)
-        row |= batch_stats | update(policy, critic, batch, cfg, policy_opt, critic_opt,
-                                    train_policy=train_policy, ptx_batch=ptx_batch)
+        batch, batch_stats = make_batch(
+            policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy
+        )
+        row |= batch_stats | update(
+            policy, critic, batch, cfg, policy_opt, critic_opt, train_policy=train_policy, ptx_batch=ptx_batch
+        )
         backward_samples += len(rollout) * cfg.epochs * train_policy
         critic_backward_samples += len(rollout) * cfg.epochs
-        row |= {"samples": len(prompts), "updated_samples": len(rollout), "backward_samples": backward_samples,
-                "critic_backward_samples": critic_backward_samples,
-                "policy_updated": float(train_policy), "generate_s": gen_s, "seconds": time.perf_counter() - start}
+        row |= {
+            "samples": len(prompts),
+            "updated_samples": len(rollout),
+            "backward_samples": backward_samples,
+            "critic_backward_samples": critic_backward_samples,
+            "policy_updated": float(train_policy),
+            "generate_s": gen_s,
+            "seconds": time.perf_counter() - start,
+        }
         if after_iteration is not None:
             row |= after_iteration(it)
         log.append(row)

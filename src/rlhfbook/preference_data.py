@@ -31,8 +31,12 @@ class PreferencePairs:
     def select(self, index) -> PreferencePairs:
         """The pairs at positions ``index`` (an array of integers), in that order."""
         index = [int(i) for i in index]
-        return PreferencePairs([self.prompts[i] for i in index], [self.chosen[i] for i in index],
-                               [self.rejected[i] for i in index], np.asarray(self.alpha)[index])
+        return PreferencePairs(
+            [self.prompts[i] for i in index],
+            [self.chosen[i] for i in index],
+            [self.rejected[i] for i in index],
+            np.asarray(self.alpha)[index],
+        )
 
 
 def split_prompt(chosen: str, rejected: str) -> tuple[str, str, str]:

@@ -32,8 +32,13 @@ UNANIMOUS_EPS = 1e-3  # Cor. 3.3: alpha = 1 is replaced by 1 - 0.001
 
 # --- sequence log-likelihoods -----------------------------------------------------------
 def encode_responses(
-    tokenizer, prompts: list[str], responses: list[str], *, add_eos: bool = True,
-    max_prompt_tokens: int | None = None, max_response_tokens: int | None = None,
+    tokenizer,
+    prompts: list[str],
+    responses: list[str],
+    *,
+    add_eos: bool = True,
+    max_prompt_tokens: int | None = None,
+    max_response_tokens: int | None = None,
 ) -> Rollout:
     """``(prompt, response)`` texts as a :class:`~rlhfbook.rollout.Rollout`: left-padded
     prompts, right-padded responses (with EOS appended when ``add_eos``, as TRL's DPOTrainer
@@ -68,8 +73,14 @@ def encode_responses(
 
 @torch.no_grad()
 def sequence_logprobs(
-    model, tokenizer, prompts: list[str], responses: list[str], *, batch_size: int = 64,
-    progress: bool = False, **encode_kwargs,
+    model,
+    tokenizer,
+    prompts: list[str],
+    responses: list[str],
+    *,
+    batch_size: int = 64,
+    progress: bool = False,
+    **encode_kwargs,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``log pi(y|x)`` summed over the response tokens (Eq. 13) and the number of tokens.
 
@@ -80,8 +91,9 @@ def sequence_logprobs(
     model.eval()
     sums, counts = [], []
     for start in track(range(0, len(prompts), batch_size), desc="log-likelihoods", enabled=progress):
-        batch = encode_responses(tokenizer, prompts[start:start + batch_size],
-                                 responses[start:start + batch_size], **encode_kwargs)
+        batch = encode_responses(
+            tokenizer, prompts[start : start + batch_size], responses[start : start + batch_size], **encode_kwargs
+        )
         sums.append(sequence_logprob(model, batch).double().cpu().numpy())
         counts.append(batch.lengths.numpy())
     model.train(was_training)
@@ -114,10 +126,13 @@ class PairScorer:
     def __init__(self, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs):
         self.batches = []
         for start in range(0, len(pairs.prompts), batch_size):
-            prompts = pairs.prompts[start:start + batch_size]
-            self.batches.append(tuple(
-                encode_responses(tokenizer, prompts, answers[start:start + batch_size], **encode_kwargs)
-                for answers in (pairs.chosen, pairs.rejected)))
+            prompts = pairs.prompts[start : start + batch_size]
+            self.batches.append(
+                tuple(
+                    encode_responses(tokenizer, prompts, answers[start : start + batch_size], **encode_kwargs)
+                    for answers in (pairs.chosen, pairs.rejected)
+                )
+            )
 
     @torch.no_grad()
     def __call__(self, model) -> PairLogprobs:
@@ -126,8 +141,10 @@ class PairScorer:
         parts = [[sequence_logprob(model, b).double().cpu().numpy() for b in pair] for pair in self.batches]
         model.train(was_training)
         counts = [[b.lengths.numpy() for b in pair] for pair in self.batches]
-        return PairLogprobs(*(np.concatenate([p[k] for p in parts]) for k in (0, 1)),
-                            *(np.concatenate([n[k] for n in counts]) for k in (0, 1)))
+        return PairLogprobs(
+            *(np.concatenate([p[k] for p in parts]) for k in (0, 1)),
+            *(np.concatenate([n[k] for n in counts]) for k in (0, 1)),
+        )
 
 
 def pair_logprobs(model, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs) -> PairLogprobs:
@@ -221,7 +238,11 @@ def optimal_logratio(ref_w, ref_l, alpha, beta: float, eps: float = UNANIMOUS_EP
 
 
 def idealized_ranking_accuracy(
-    ref_w, ref_l, alpha, betas=BETAS, eps: float = UNANIMOUS_EPS,
+    ref_w,
+    ref_l,
+    alpha,
+    betas=BETAS,
+    eps: float = UNANIMOUS_EPS,
 ) -> dict[float, float]:
     """``R*`` for each beta (Cor. 3.3), in log space: the share of datapoints with
     ``-c + logit(alpha)/beta > 0``. Pass per-token means for the length-normalised ``R~*``."""
@@ -229,7 +250,15 @@ def idealized_ranking_accuracy(
 
 
 def idealized_ranking_accuracy_official(
-    ref_w, ref_l, n_w, n_l, alpha, beta: float, *, normalized: bool, eps: float = UNANIMOUS_EPS,
+    ref_w,
+    ref_l,
+    n_w,
+    n_l,
+    alpha,
+    beta: float,
+    *,
+    normalized: bool,
+    eps: float = UNANIMOUS_EPS,
     tie_band: float = 0.05,
 ) -> float:
     """``R*`` as the paper's code computes it (``RLHFMinimizerClient.compute_ranks``).
@@ -299,13 +328,22 @@ def accuracy_report(policy_w, policy_l, n_w, n_l, alpha, betas=BETAS) -> dict[st
     grids = {
         "R*": idealized_ranking_accuracy(policy_w, policy_l, alpha, betas),
         "R~*": idealized_ranking_accuracy(norm_w, norm_l, alpha, betas),
-        "R* (official code)": {b: idealized_ranking_accuracy_official(
-            policy_w, policy_l, n_w, n_l, alpha, b, normalized=False) for b in betas},
-        "R~* (official code)": {b: idealized_ranking_accuracy_official(
-            policy_w, policy_l, n_w, n_l, alpha, b, normalized=True) for b in betas},
+        "R* (official code)": {
+            b: idealized_ranking_accuracy_official(policy_w, policy_l, n_w, n_l, alpha, b, normalized=False)
+            for b in betas
+        },
+        "R~* (official code)": {
+            b: idealized_ranking_accuracy_official(policy_w, policy_l, n_w, n_l, alpha, b, normalized=True)
+            for b in betas
+        },
     }
     for name, grid in grids.items():
         values = np.array(list(grid.values()))
-        out.update({f"{name} min": float(np.nanmin(values)), f"{name} median": float(np.nanmedian(values)),
-                    f"{name} max": float(np.nanmax(values))})
+        out.update(
+            {
+                f"{name} min": float(np.nanmin(values)),
+                f"{name} median": float(np.nanmedian(values)),
+                f"{name} max": float(np.nanmax(values)),
+            }
+        )
     return out

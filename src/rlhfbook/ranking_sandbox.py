@@ -48,8 +48,9 @@ class Sandbox:
     n_raters: int = 5
 
     @classmethod
-    def build(cls, rng: np.random.Generator, *, vocab: int = 16, nuisance: float = 0.0,
-              utility_scale: float = 0.5, **kwargs) -> Sandbox:
+    def build(
+        cls, rng: np.random.Generator, *, vocab: int = 16, nuisance: float = 0.0, utility_scale: float = 0.5, **kwargs
+    ) -> Sandbox:
         return cls(rng.normal(0, 1, vocab), rng.normal(0, utility_scale, vocab), nuisance, **kwargs)
 
     def sample_pairs(self, n: int, rng: np.random.Generator) -> Pairs:
@@ -81,8 +82,17 @@ class Sandbox:
             out.append(torch.from_numpy(counts) @ logq + self.nuisance * torch.from_numpy(z))
         return out
 
-    def train_dpo(self, train: Pairs, val: Pairs, *, beta: float, gamma: float = 1.0, steps: int = 300,
-                  lr: float = 0.05, eval_every: int = 10) -> tuple[np.ndarray, list[dict]]:
+    def train_dpo(
+        self,
+        train: Pairs,
+        val: Pairs,
+        *,
+        beta: float,
+        gamma: float = 1.0,
+        steps: int = 300,
+        lr: float = 0.05,
+        eval_every: int = 10,
+    ) -> tuple[np.ndarray, list[dict]]:
         """Full-batch DPO on ``theta`` with Adam (the gamma-scaled loss of Eq. 4 when
         ``gamma != 1``); returns ``theta`` at the lowest validation loss and the history of
         (step, train loss, validation loss)."""
@@ -126,12 +136,16 @@ class Study:
         mis-ranked pairs flipped: all of them, and those in the bottom and top quartile of c."""
         c_wrong = self.c[~self.ref_correct]
         q1, q3 = np.quantile(c_wrong, [0.25, 0.75])
-        return {"median |c|": float(np.median(np.abs(self.c))), "R reference": float(self.ref_correct.mean()),
-                "R after DPO": float(self.policy_correct.mean()), "reward accuracy": self.reward_accuracy,
-                "flipped": float(self.flipped.mean()),
-                "flipped (c in bottom quartile)": float(self.flipped[c_wrong <= q1].mean()),
-                "flipped (c in top quartile)": float(self.flipped[c_wrong >= q3].mean()),
-                "Thm 4.1 agreement": self.thm41_agreement}
+        return {
+            "median |c|": float(np.median(np.abs(self.c))),
+            "R reference": float(self.ref_correct.mean()),
+            "R after DPO": float(self.policy_correct.mean()),
+            "reward accuracy": self.reward_accuracy,
+            "flipped": float(self.flipped.mean()),
+            "flipped (c in bottom quartile)": float(self.flipped[c_wrong <= q1].mean()),
+            "flipped (c in top quartile)": float(self.flipped[c_wrong >= q3].mean()),
+            "Thm 4.1 agreement": self.thm41_agreement,
+        }
 
 
 def study(seed: int, *, nuisance: float, n_pairs: int, steps: int, beta: float = 0.1, gamma: float = 1.0) -> Study:

@@ -85,8 +85,13 @@ class RankingTask:
         half = self.shared_scale / np.sqrt(2)
         utility = rng.normal(0, half, self.n_words)
         interaction = rng.normal(0, half / np.sqrt(self.details_per_prompt), (self.n_details, self.n_words))
-        for name, value in (("words", words), ("details", details), ("frequency", freq / freq.sum()),
-                            ("utility", utility), ("interaction", interaction)):
+        for name, value in (
+            ("words", words),
+            ("details", details),
+            ("frequency", freq / freq.sum()),
+            ("utility", utility),
+            ("interaction", interaction),
+        ):
             object.__setattr__(self, name, value)
 
     @property
@@ -108,8 +113,10 @@ class RankingTask:
         return parts[1:-1]
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
-        return [self.prompt([self.details[i] for i in rng.choice(self.n_details, self.details_per_prompt,
-                                                                  replace=False)]) for _ in range(n)]
+        return [
+            self.prompt([self.details[i] for i in rng.choice(self.n_details, self.details_per_prompt, replace=False)])
+            for _ in range(n)
+        ]
 
     # --- the writer (SFT data) ---------------------------------------------------------
     def demonstration(self, prompt: str, rng: np.random.Generator) -> str:
@@ -198,5 +205,11 @@ class RankingTask:
         raw = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
         raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         raw.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-        return PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="<pad>", bos_token="<bos>",
-                                       eos_token="<eos>", unk_token="<unk>", padding_side="left")
+        return PreTrainedTokenizerFast(
+            tokenizer_object=raw,
+            pad_token="<pad>",
+            bos_token="<bos>",
+            eos_token="<eos>",
+            unk_token="<unk>",
+            padding_side="left",
+        )

@@ -59,8 +59,9 @@ class TabularMDP:
 # --------------------------------------------------------------------------- random MDPs
 
 
-def random_mdp(rng: np.random.Generator, n_states: int = 32, n_actions: int = 4, gamma: float = 0.95,
-               threshold: float = 1.0) -> TabularMDP:
+def random_mdp(
+    rng: np.random.Generator, n_states: int = 32, n_actions: int = 4, gamma: float = 0.95, threshold: float = 1.0
+) -> TabularMDP:
     """The paper's random environment: iid N(0,1) logits, those below ``threshold`` set to -20,
     softmax over next states (sparse dynamics: a few likely successors per (s, a)); uniform start."""
     z = rng.standard_normal((n_states, n_actions, n_states))
@@ -80,8 +81,9 @@ def s_prime_redistribution(mdp: TabularMDP, reward: np.ndarray, noise: np.ndarra
     return reward + noise - expected_reward(mdp, noise)[..., None]
 
 
-def random_reward(mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0,
-                  next_state_dependent: bool = True) -> np.ndarray:
+def random_reward(
+    mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0, next_state_dependent: bool = True
+) -> np.ndarray:
     """The paper's random reward: iid N(0,1) per (s,a,s'); with probability 0.2 only values above
     ``sparse_threshold`` kept, 0.7 scaled by 10 U, 0.3 shifted by 10 U, 0.5 potential-shaped.
 
@@ -132,8 +134,9 @@ def policy_evaluation(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -
     return np.linalg.solve(eye - mdp.gamma * p_pi, r_pi[..., None])[..., 0]
 
 
-def policy_iteration(mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-12,
-                     max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+def policy_iteration(
+    mdp: TabularMDP, reward: np.ndarray, tol: float = 1e-12, max_iter: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:
     """An optimal deterministic policy and its action values ``Q*[..., s, a]``, by policy iteration
     (Howard): evaluate the policy exactly, switch each state to a greedy action, repeat until no
     action improves on the current one by more than ``tol`` times the reward's own scale
@@ -176,8 +179,9 @@ def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) 
     """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
     ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
     (c_true, scale), (c_proxy, _) = _levelled(mdp, r_true), _levelled(mdp, r_proxy)
-    return _regret_of(mdp, c_true, scale, optimal_policy(mdp, c_true), worst_policy(mdp, c_true),
-                      optimal_policy(mdp, c_proxy))
+    return _regret_of(
+        mdp, c_true, scale, optimal_policy(mdp, c_true), worst_policy(mdp, c_true), optimal_policy(mdp, c_proxy)
+    )
 
 
 def _levelled(mdp: TabularMDP, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,8 +194,9 @@ def _levelled(mdp: TabularMDP, reward: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return val_canonical(mdp, reward), np.abs(expected_reward(mdp, reward)).max((-2, -1)) / (1 - mdp.gamma)
 
 
-def _regret_of(mdp: TabularMDP, reward: np.ndarray, scale: np.ndarray, best_pi: np.ndarray,
-               worst_pi: np.ndarray, pi: np.ndarray) -> np.ndarray:
+def _regret_of(
+    mdp: TabularMDP, reward: np.ndarray, scale: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray, pi: np.ndarray
+) -> np.ndarray:
     """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``; 0 where all policies tie,
     i.e. where the range of returns is below ``1e-13 * scale``, 50 times the rounding error of returns
     of that scale (e.g. a reward that is only potential shaping and a constant)."""
@@ -206,8 +211,7 @@ def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndar
     each reward's optimal and worst policies are computed once."""
     (c1, scale1), (c2, scale2) = _levelled(mdp, r1), _levelled(mdp, r2)
     best1, worst1, best2, worst2 = (optimal_policy(mdp, c) for c in (c1, -c1, c2, -c2))
-    return 0.5 * (_regret_of(mdp, c1, scale1, best1, worst1, best2)
-                  + _regret_of(mdp, c2, scale2, best2, worst2, best1))
+    return 0.5 * (_regret_of(mdp, c1, scale1, best1, worst1, best2) + _regret_of(mdp, c2, scale2, best2, worst2, best1))
 
 
 # --------------------------------------------------------------------------- canonicalisations
@@ -325,8 +329,9 @@ NORMS: tuple[str, ...] = ("L1", "L2", "Linf", "wL1", "wL2", "wLinf", "none")
 METRICS: tuple[str, ...] = NORMS[:-1]
 
 
-def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2",
-                reward: np.ndarray | None = None, rtol: float = 1e-9) -> np.ndarray:
+def standardise(
+    mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2", reward: np.ndarray | None = None, rtol: float = 1e-9
+) -> np.ndarray:
     """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``.
 
     ``n(c(R))`` counts as 0 when it is at most ``rtol`` times the scale of ``R`` itself (its max
@@ -339,8 +344,9 @@ def standardise(mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2",
     return canonical / np.where(zero, 1.0, n)[..., None, None, None]
 
 
-def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: str = "VAL",
-                   norm: str = "L2", metric: str = "L2") -> np.ndarray:
+def starc_distance(
+    mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: str = "VAL", norm: str = "L2", metric: str = "L2"
+) -> np.ndarray:
     """The pseudometric ``d(R1, R2) = m(s(R1), s(R2))`` (the STARC metric), here with ``m(x, y) = metric(x - y)``.
 
     With ``canonical`` in {VAL, minimal} this is a STARC metric; with EPIC, DARD or none it is the
@@ -352,9 +358,13 @@ def starc_distance(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: s
     return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm, r1) - standardise(mdp, c(mdp, r2), norm, r2), metric)
 
 
-def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray,
-                  canonicalisations: tuple[str, ...] | None = None,
-                  cells: tuple[tuple[str, str], ...] | None = None) -> dict[tuple[str, str, str], np.ndarray]:
+def distance_grid(
+    mdp: TabularMDP,
+    r1: np.ndarray,
+    r2: np.ndarray,
+    canonicalisations: tuple[str, ...] | None = None,
+    cells: tuple[tuple[str, str], ...] | None = None,
+) -> dict[tuple[str, str, str], np.ndarray]:
     """The (canonicalisation, normalisation, metric) distances between ``r1`` and ``r2`` (broadcast
     batches) for the given canonicalisations and (normalisation, metric) ``cells``; by default the
     whole grid of the paper's Fig. 1 (every canonicalisation, every normalisation x metric)."""
@@ -373,10 +383,19 @@ def distance_grid(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray,
 # --------------------------------------------------------------------------- the paper's experiment
 
 
-def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int, n_steps: int,
-                             n_states: int = 32, n_actions: int = 4, gamma: float = 0.95,
-                             next_state_dependent: bool = True, canonicalisations: tuple[str, ...] | None = None,
-                             cells: tuple[tuple[str, str], ...] | None = None, progress: bool = True):
+def interpolation_experiment(
+    rng: np.random.Generator,
+    n_envs: int,
+    n_pairs: int,
+    n_steps: int,
+    n_states: int = 32,
+    n_actions: int = 4,
+    gamma: float = 0.95,
+    next_state_dependent: bool = True,
+    canonicalisations: tuple[str, ...] | None = None,
+    cells: tuple[tuple[str, str], ...] | None = None,
+    progress: bool = True,
+):
     """The paper's random-MDP protocol: per environment, ``n_pairs`` random reward pairs, each
     interpolated in ``n_steps`` steps; for every point the symmetric normalised regret between R1 and
     R_i and the distances of :func:`distance_grid` (``canonicalisations``, ``cells``: default the whole
@@ -387,8 +406,13 @@ def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int
     for _ in track(range(n_envs), desc="random MDPs", enabled=progress):
         mdp = random_mdp(rng, n_states, n_actions, gamma)
         mdps.append(mdp)
-        pairs = [(random_reward(mdp, rng, next_state_dependent=next_state_dependent),
-                  random_reward(mdp, rng, next_state_dependent=next_state_dependent)) for _ in range(n_pairs)]
+        pairs = [
+            (
+                random_reward(mdp, rng, next_state_dependent=next_state_dependent),
+                random_reward(mdp, rng, next_state_dependent=next_state_dependent),
+            )
+            for _ in range(n_pairs)
+        ]
         r1 = np.stack([a for a, _ in pairs])[:, None]  # [pairs, 1, S, A, S]
         ri = interpolate(r1[:, 0], np.stack([b for _, b in pairs]), n_steps).swapaxes(0, 1)  # [pairs, steps, ...]
         regrets.append(symmetric_regret(mdp, r1, ri).ravel())
@@ -397,8 +421,9 @@ def interpolation_experiment(rng: np.random.Generator, n_envs: int, n_pairs: int
     return np.concatenate(regrets), grid, mdps
 
 
-def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100,
-                    min_signal: float = 1e-3) -> dict[str, float]:
+def property_report(
+    mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100, min_signal: float = 1e-3
+) -> dict[str, float]:
     """Measure STARC's defining properties on ``mdp`` with random rewards (VAL, L2 / L2 unless named):
     distances to a potential-shaped, an S'-redistributed and a 3.7x scaled copy (VAL and minimal:
     should be 0), EPIC and DARD distances to the S'-redistributed copy (not 0: they are not
@@ -446,8 +471,9 @@ def bandit_canonical(reward: np.ndarray, policy: np.ndarray | None = None) -> np
     return reward - (pi * reward).sum(-1, keepdims=True)
 
 
-def bandit_starc_distance(r1: np.ndarray, r2: np.ndarray, weights: np.ndarray | None = None,
-                          policy: np.ndarray | None = None) -> np.ndarray:
+def bandit_starc_distance(
+    r1: np.ndarray, r2: np.ndarray, weights: np.ndarray | None = None, policy: np.ndarray | None = None
+) -> np.ndarray:
     """STARC (VAL, weighted L2, weighted L2) distance of two contextual-bandit rewards ``[..., x, y]``;
     ``weights[x, y]`` (default uniform) is e.g. the prompt distribution times the sampling policy."""
     w = np.ones(r1.shape[-2:]) if weights is None else weights

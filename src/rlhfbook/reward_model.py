@@ -21,8 +21,18 @@ from .models import fit_embeddings, load_reward_model
 from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
 
 
-def preference_pairs(policy, tokenizer, task, n_pairs: int, rng: np.random.Generator, *, max_new_tokens: int,
-                     temperature: float = 1.0, n_raters: int = 1, batch_size: int = 256) -> list[dict[str, str]]:
+def preference_pairs(
+    policy,
+    tokenizer,
+    task,
+    n_pairs: int,
+    rng: np.random.Generator,
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    n_raters: int = 1,
+    batch_size: int = 256,
+) -> list[dict[str, str]]:
     """``n_pairs`` rows ``{prompt, chosen, rejected}``: two samples of ``policy`` per prompt,
     labelled by the majority of ``n_raters`` of the task's raters (ties go to a coin flip).
 
@@ -70,9 +80,19 @@ def load_pairs(source: str | Path | list[dict[str, str]]):
     return ds
 
 
-def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, *, steps: int,
-                       batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_length: int = 128,
-                       logging_steps: int | None = None) -> tuple[Path, list[dict]]:
+def train_reward_model(
+    base: str | Path,
+    tokenizer,
+    pairs,
+    out_dir: str | Path,
+    *,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    seed: int = 0,
+    max_length: int = 128,
+    logging_steps: int | None = None,
+) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
     fresh scalar ``score`` head) on ``pairs`` (see :func:`load_pairs`) with TRL's
     ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
@@ -83,11 +103,24 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
 
     on_gpu = torch.cuda.is_available()
     args = RewardConfig(
-        output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
-        lr_scheduler_type="cosine", warmup_steps=0, logging_steps=logging_steps or max(1, steps // 10), report_to="none",
-        save_strategy="no", use_cpu=not on_gpu, **runtime.trainer_precision(),
-        activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
-        dataloader_num_workers=0, ddp_find_unused_parameters=False,
+        output_dir=str(out_dir),
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=0,
+        logging_steps=logging_steps or max(1, steps // 10),
+        report_to="none",
+        save_strategy="no",
+        use_cpu=not on_gpu,
+        **runtime.trainer_precision(),
+        activation_checkpointing=False,
+        seed=seed,
+        data_seed=seed,
+        disable_tqdm=True,
+        max_length=max_length,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
     )
     trainer = RewardTrainer(model=str(base), args=args, train_dataset=load_pairs(pairs), processing_class=tokenizer)
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
@@ -101,9 +134,13 @@ def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, 
     return Path(out_dir), trainer.state.log_history
 
 
-def proxy_reward(rm_path: str | Path, tokenizer, device: torch.device | str = "cpu",
-                 no_eos_score: float | None = -1.0, text_fn: Callable[[str, str], str] | None = None,
-                 ) -> Callable[[Rollout], torch.Tensor]:
+def proxy_reward(
+    rm_path: str | Path,
+    tokenizer,
+    device: torch.device | str = "cpu",
+    no_eos_score: float | None = -1.0,
+    text_fn: Callable[[str, str], str] | None = None,
+) -> Callable[[Rollout], torch.Tensor]:
     """The trained reward model r_phi, frozen, as a function rollout -> scores [B].
 
     This is PPO's *proxy* reward: what the policy optimises in place of the gold reward it
@@ -119,8 +156,10 @@ def proxy_reward(rm_path: str | Path, tokenizer, device: torch.device | str = "c
     def score(rollout: Rollout) -> torch.Tensor:
         if text_fn is None:
             return reward_model_scores(rm, rollout, no_eos_score=no_eos_score)
-        ids = [tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-               for p, r in zip(rollout.prompts, rollout.responses)]
+        ids = [
+            tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            for p, r in zip(rollout.prompts, rollout.responses)
+        ]
         scores = reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids))
         if no_eos_score is not None:
             scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))

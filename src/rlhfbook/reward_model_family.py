@@ -34,8 +34,15 @@ from .reward_distance import bandit_starc_distance
 from .toyworld.preference import TOPICS, WORDS, PreferenceTask
 
 KINDS: tuple[str, ...] = ("fitted", "noisy", "length-biased", "word-biased", "offset")
-METRICS: tuple[str, ...] = ("STARC distance", "best-of-N regret", "accuracy (gold)", "accuracy (raters)", "Brier",
-                            "ECE", "R2 (affine)")  # the keys of :func:`evaluate`
+METRICS: tuple[str, ...] = (
+    "STARC distance",
+    "best-of-N regret",
+    "accuracy (gold)",
+    "accuracy (raters)",
+    "Brier",
+    "ECE",
+    "R2 (affine)",
+)  # the keys of :func:`evaluate`
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,9 @@ def sample_pool(task: PreferenceTask, pool_size: int, rng: np.random.Generator) 
     responses = tuple(tuple(task.demonstration(p, rng) for _ in range(pool_size)) for p in prompts)
     gold = np.array([[task.gold_reward(p, y) for y in row] for p, row in zip(prompts, responses)])
     rater = np.array([[task.rater_score(p, y) for y in row] for p, row in zip(prompts, responses)])
-    features = bt.bag_of_words([t for t in TOPICS for _ in range(pool_size)],
-                               [y for row in responses for y in row], TOPICS, WORDS)
+    features = bt.bag_of_words(
+        [t for t in TOPICS for _ in range(pool_size)], [y for row in responses for y in row], TOPICS, WORDS
+    )
     length = np.array([[len(y.split()) for y in row] for row in responses], float)
     return ResponsePool(prompts, responses, gold, rater, features.reshape(len(TOPICS), pool_size, -1), length)
 
@@ -84,8 +92,13 @@ def comparisons(pool: ResponsePool, n: int, rng: np.random.Generator):
     return x, a, b, label
 
 
-def fitted_models(pool: ResponsePool, train_sizes: tuple[int, ...], flip_rates: tuple[float, ...],
-                  rng: np.random.Generator, l2: float = 1e-2) -> list[RewardModel]:
+def fitted_models(
+    pool: ResponsePool,
+    train_sizes: tuple[int, ...],
+    flip_rates: tuple[float, ...],
+    rng: np.random.Generator,
+    l2: float = 1e-2,
+) -> list[RewardModel]:
     """Linear Bradley-Terry models (Bradley & Terry, 1952), one per (number of comparisons, label-flip
     rate): each size draws fresh comparisons, and each flip rate flips that fraction of their labels."""
     models = []
@@ -98,8 +111,9 @@ def fitted_models(pool: ResponsePool, train_sizes: tuple[int, ...], flip_rates: 
     return models
 
 
-def fit_by_prompt(diff_features: np.ndarray, prompt: np.ndarray, label: np.ndarray, n_prompts: int,
-                  l2: float) -> np.ndarray:
+def fit_by_prompt(
+    diff_features: np.ndarray, prompt: np.ndarray, label: np.ndarray, n_prompts: int, l2: float
+) -> np.ndarray:
     """:func:`rlhfbook.bradley_terry.fit_bradley_terry` on features made of one block per prompt (a
     comparison's features are zero outside its prompt's block), solved block by block.
 
@@ -119,11 +133,16 @@ def fit_by_prompt(diff_features: np.ndarray, prompt: np.ndarray, label: np.ndarr
     return w
 
 
-def perturbed_models(pool: ResponsePool, base: RewardModel, rng: np.random.Generator,
-                     noise: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0),
-                     length_bias: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
-                     word_bias: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
-                     offsets: tuple[float, ...] = (1.0, 3.0, 10.0), word: str = "dirty") -> list[RewardModel]:
+def perturbed_models(
+    pool: ResponsePool,
+    base: RewardModel,
+    rng: np.random.Generator,
+    noise: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0),
+    length_bias: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
+    word_bias: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
+    offsets: tuple[float, ...] = (1.0, 3.0, 10.0),
+    word: str = "dirty",
+) -> list[RewardModel]:
     """The gold reward with one kind of error each (noise, a bonus per word, a bonus per ``word``) at the
     given strengths, in units of the gold's std; and ``base`` plus a random constant per prompt, of
     standard deviation ``offsets`` times the spread of ``base``'s scores.
@@ -137,15 +156,26 @@ def perturbed_models(pool: ResponsePool, base: RewardModel, rng: np.random.Gener
     unit = pool.gold.std()
     count = np.array([[y.split().count(word) for y in row] for row in pool.responses], float)
     length = (pool.length - pool.length.mean()) / pool.length.std()
-    models = [RewardModel("noisy", f"noisy: sd {s:g}", pool.gold + s * unit * rng.standard_normal(pool.gold.shape))
-              for s in noise]
-    models += [RewardModel("length-biased", f"length-biased: {s:g} per sd of length", pool.gold + s * unit * length)
-               for s in length_bias]
-    models += [RewardModel("word-biased", f"'{word}'-biased: {s:g} per '{word}'", pool.gold + s * unit * count)
-               for s in word_bias]
-    models += [RewardModel("offset", f"{base.label} + per-prompt offset {s:g}",
-                           base.scores + s * base.scores.std() * rng.standard_normal((pool.gold.shape[0], 1)))
-               for s in offsets]
+    models = [
+        RewardModel("noisy", f"noisy: sd {s:g}", pool.gold + s * unit * rng.standard_normal(pool.gold.shape))
+        for s in noise
+    ]
+    models += [
+        RewardModel("length-biased", f"length-biased: {s:g} per sd of length", pool.gold + s * unit * length)
+        for s in length_bias
+    ]
+    models += [
+        RewardModel("word-biased", f"'{word}'-biased: {s:g} per '{word}'", pool.gold + s * unit * count)
+        for s in word_bias
+    ]
+    models += [
+        RewardModel(
+            "offset",
+            f"{base.label} + per-prompt offset {s:g}",
+            base.scores + s * base.scores.std() * rng.standard_normal((pool.gold.shape[0], 1)),
+        )
+        for s in offsets
+    ]
     return models
 
 

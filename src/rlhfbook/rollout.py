@@ -69,18 +69,25 @@ def format_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], c
     (``chat=None``: the template when there is one; ``chat=False``: never)."""
     if chat is False or not getattr(tokenizer, "chat_template", None):
         return list(prompts)
-    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                          add_generation_prompt=True) for p in prompts]
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
 
 
-def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompts: list[str], chat: bool | None = None,
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_prompts(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    chat: bool | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded ids and attention mask of the prompts, in the chat template if the tokenizer has
     one and ``chat`` is not False (:func:`format_prompts`; the template writes its own special
     tokens, none are added)."""
     if tokenizer.padding_side != "left":
         raise ValueError("generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')")
-    enc = tokenizer(format_prompts(tokenizer, prompts, chat), return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(
+        format_prompts(tokenizer, prompts, chat), return_tensors="pt", padding=True, add_special_tokens=False
+    )
     return enc["input_ids"], enc["attention_mask"]
 
 
@@ -98,7 +105,9 @@ def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | N
     return ids
 
 
-def response_mask_from_ids(response_ids: torch.Tensor, eos_id: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def response_mask_from_ids(
+    response_ids: torch.Tensor, eos_id: int | Sequence[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mask of tokens up to and including the first end token (any of ``eos_id``), and whether one occurred."""
     is_eos = torch.isin(response_ids, torch.as_tensor(eos_id, dtype=response_ids.dtype).reshape(-1))
     has_eos = is_eos.any(1)
@@ -108,8 +117,14 @@ def response_mask_from_ids(response_ids: torch.Tensor, eos_id: int | Sequence[in
 
 @torch.no_grad()
 def generate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str], *,
-    max_new_tokens: int, temperature: float = 1.0, greedy: bool = False, chunk_size: int | None = None,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    greedy: bool = False,
+    chunk_size: int | None = None,
 ) -> Rollout:
     """Sample one response per prompt (repeat a prompt in ``prompts`` for several samples).
 
@@ -125,22 +140,30 @@ def generate(
     chunks = []
     for start in range(0, len(prompts), step):
         out = model.generate(
-            input_ids=query_ids[start:start + step].to(device), attention_mask=query_mask[start:start + step].to(device),
-            max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=eos[0] if len(eos) == 1 else eos, **kwargs,
+            input_ids=query_ids[start : start + step].to(device),
+            attention_mask=query_mask[start : start + step].to(device),
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=eos[0] if len(eos) == 1 else eos,
+            **kwargs,
         ).cpu()
-        chunks.append(out[:, query_ids.shape[1]:])
+        chunks.append(out[:, query_ids.shape[1] :])
     width = max(c.shape[1] for c in chunks)  # a chunk stops early only once all its rows ended
-    response_ids = torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=tokenizer.pad_token_id)
-                              for c in chunks])
+    response_ids = torch.cat(
+        [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=tokenizer.pad_token_id) for c in chunks]
+    )
     mask, has_eos = response_mask_from_ids(response_ids, eos)
     response_ids = response_ids.masked_fill(mask == 0, tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(response_ids, skip_special_tokens=True)
     return Rollout(list(prompts), texts, query_ids, query_mask, response_ids, mask, has_eos)
 
 
-def rollout_from_ids(tokenizer: PreTrainedTokenizerBase, prompts: list[str], response_ids: list[list[int]],
-                     eos_ids: Sequence[int] | None = None) -> Rollout:
+def rollout_from_ids(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    response_ids: list[list[int]],
+    eos_ids: Sequence[int] | None = None,
+) -> Rollout:
     """A :class:`Rollout` of responses sampled elsewhere (e.g. by TRL's GRPOTrainer), given as
     token-id lists; each is cut after its first end token (``eos_ids``, default the tokenizer's
     EOS; pass :func:`end_token_ids` of the model) and padded like :func:`generate`'s."""
@@ -198,7 +221,9 @@ def forward_values(critic: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
     return forward_scalar_head(critic, rollout)[:, lq - 1 : -1]
 
 
-def reward_model_scores(reward_model: PreTrainedModel, rollout: Rollout, no_eos_score: float | None = None) -> torch.Tensor:
+def reward_model_scores(
+    reward_model: PreTrainedModel, rollout: Rollout, no_eos_score: float | None = None
+) -> torch.Tensor:
     """The reward model's score of each response, read at its last token (the EOS), shape [B].
 
     The sequence is prompt + response + EOS, the text TRL's ``RewardTrainer`` trains on.
@@ -219,20 +244,26 @@ def token_logprobs(logits: torch.Tensor, response_ids: torch.Tensor, temperature
     return logp.gather(-1, response_ids.to(logits.device).unsqueeze(-1)).squeeze(-1)
 
 
-def response_logprobs(model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0,
-                      chunk_size: int | None = None) -> torch.Tensor:
+def response_logprobs(
+    model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0, chunk_size: int | None = None
+) -> torch.Tensor:
     """:func:`token_logprobs` of the model's forward pass, ``chunk_size`` rows at a time (all by
     default), shape [B, Lr]: only one chunk's [rows, Lr, V] logits exist at once."""
     step = max(1, chunk_size or len(rollout))
     if step >= len(rollout):
         return token_logprobs(forward_logits(model, rollout), rollout.response_ids, temperature)
     index = torch.arange(len(rollout))
-    return torch.cat([response_logprobs(model, rollout.select(index[s:s + step]), temperature)
-                      for s in range(0, len(rollout), step)])
+    return torch.cat(
+        [
+            response_logprobs(model, rollout.select(index[s : s + step]), temperature)
+            for s in range(0, len(rollout), step)
+        ]
+    )
 
 
-def sequence_logprob(model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0,
-                     chunk_size: int | None = None) -> torch.Tensor:
+def sequence_logprob(
+    model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0, chunk_size: int | None = None
+) -> torch.Tensor:
     """log pi(y | x) summed over response tokens (EOS included), shape [B]."""
     lp = response_logprobs(model, rollout, temperature, chunk_size)
     return (lp * rollout.response_mask.to(lp.device)).sum(1)

@@ -88,8 +88,13 @@ def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: 
     payload = json.dumps({"program": program, "tests": list(tests), "setup": setup, "nonce": nonce})
     with tempfile.TemporaryDirectory(prefix="rlhfbook-sandbox-") as cwd:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, cwd=cwd, start_new_session=True, preexec_fn=_limit(limits),
+            [sys.executable, "-I", "-c", _RUNNER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_limit(limits),
             env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"},
         )
         try:

@@ -28,9 +28,11 @@ CHAT_TEMPLATE = (
     " + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-_WORDS = ("the a model answer question helpful honest reward policy value token python function return list "
-          "number string sum count sort reverse prime even odd def for in if else while print assert human "
-          "assistant please thanks sure here is how what why when can you write code test").split()
+_WORDS = (
+    "the a model answer question helpful honest reward policy value token python function return list "
+    "number string sum count sort reverse prime even odd def for in if else while print assert human "
+    "assistant please thanks sure here is how what why when can you write code test"
+).split()
 
 
 def corpus(n: int = 400, seed: int = 0) -> list[str]:
@@ -53,11 +55,16 @@ def build_tokenizer(vocab_size: int = 512):
     raw = Tokenizer(models.BPE())
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[END_OF_TEXT, START_OF_TURN, END_OF_TURN],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[END_OF_TEXT, START_OF_TURN, END_OF_TURN],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     raw.train_from_iterator(corpus(), trainer=trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token=END_OF_TURN,
-                                  additional_special_tokens=[START_OF_TURN, END_OF_TEXT])
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token=END_OF_TURN, additional_special_tokens=[START_OF_TURN, END_OF_TEXT]
+    )
     tok.chat_template = CHAT_TEMPLATE
     return tok
 
@@ -70,14 +77,24 @@ def build(folder: str | Path, hidden_size: int = 32, layers: int = 2, seed: int 
     folder = Path(folder)
     tok = build_tokenizer()
     end_ids = [tok.convert_tokens_to_ids(END_OF_TURN), tok.convert_tokens_to_ids(END_OF_TEXT)]
-    config = Qwen2Config(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=True, bos_token_id=None,
-                         eos_token_id=end_ids, pad_token_id=None)
+    config = Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=end_ids,
+        pad_token_id=None,
+    )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=end_ids, bos_token_id=None, pad_token_id=None,
-                                               do_sample=True)
+    model.generation_config = GenerationConfig(
+        eos_token_id=end_ids, bos_token_id=None, pad_token_id=None, do_sample=True
+    )
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
@@ -88,8 +105,7 @@ def write_hh_rlhf(path: str | Path, n: int = 24) -> Path:
     rows = []
     for i in range(n):
         prompt = f"\n\nHuman: can you write a python function that returns {i} plus x?\n\nAssistant:"
-        rows.append({"chosen": f"{prompt} Sure: def f(x): return x + {i}",
-                     "rejected": f"{prompt} No."})
+        rows.append({"chosen": f"{prompt} Sure: def f(x): return x + {i}", "rejected": f"{prompt} No."})
     path = Path(path)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -97,10 +113,16 @@ def write_hh_rlhf(path: str | Path, n: int = 24) -> Path:
 
 def write_mbpp(path: str | Path, n: int = 10) -> Path:
     """An MBPP-format ``.jsonl``: ``text``, ``code``, ``test_list`` (three asserts), ``test_setup_code``."""
-    rows = [{"task_id": i, "text": f"Write a function add_{i}(x) that returns x plus {i}.",
-             "code": f"def add_{i}(x):\n    return x + {i}",
-             "test_list": [f"assert add_{i}({k}) == {k + i}" for k in (1, 2, 3)], "test_setup_code": ""}
-            for i in range(n)]
+    rows = [
+        {
+            "task_id": i,
+            "text": f"Write a function add_{i}(x) that returns x plus {i}.",
+            "code": f"def add_{i}(x):\n    return x + {i}",
+            "test_list": [f"assert add_{i}({k}) == {k + i}" for k in (1, 2, 3)],
+            "test_setup_code": "",
+        }
+        for i in range(n)
+    ]
     path = Path(path)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -116,9 +116,7 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
     problems = []
     nb = json.loads(ipynb.read_text())
     from_py = jupytext.read(py)
-    if [(_source(c), c["cell_type"]) for c in _cells(nb)] != [
-        (c.source, c.cell_type) for c in from_py.cells
-    ]:
+    if [(_source(c), c["cell_type"]) for c in _cells(nb)] != [(c.source, c.cell_type) for c in from_py.cells]:
         problems.append(f"{chapter}: {py.name} and {ipynb.name} are out of sync (run `jupytext --sync {py}`)")
     for i, cell in enumerate(_cells(nb)):
         if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
@@ -127,23 +125,33 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
 
     wants_gpu = chapter in GPU_CHAPTERS
     if "colab" not in nb.get("metadata", {}) or (nb["metadata"].get("accelerator") == "GPU") != wants_gpu:
-        problems.append(f"{chapter}: the notebook metadata needs a 'colab' entry"
-                        + (" and accelerator GPU (its gpu profile wants one)" if wants_gpu else " and no accelerator"))
+        problems.append(
+            f"{chapter}: the notebook metadata needs a 'colab' entry"
+            + (" and accelerator GPU (its gpu profile wants one)" if wants_gpu else " and no accelerator")
+        )
     cells = _cells(nb)
     first_md = next((_source(c) for c in cells if c["cell_type"] == "markdown"), "")
     if not first_md.startswith("# ") or COLAB_BADGE not in first_md or colab_url(root, chapter) not in first_md:
-        problems.append(f"{chapter}: the first markdown cell must hold the title and the Colab badge linking to {colab_url(root, chapter)}")
+        problems.append(
+            f"{chapter}: the first markdown cell must hold the title and the Colab badge linking to {colab_url(root, chapter)}"
+        )
     code = [_source(c) for c in cells if c["cell_type"] == "code"]
     if not any(COLAB_CELL_MARK in s and install_spec(root) in s for s in code):
         problems.append(f"{chapter}: no Colab-only install cell installing {install_spec(root)!r}")
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(params) != 1 or not re.search(r'^profile = "cpu"', _source(params[0]), re.M) or not re.search(r"^seed = 0", _source(params[0]), re.M):
+    if (
+        len(params) != 1
+        or not re.search(r'^profile = "cpu"', _source(params[0]), re.M)
+        or not re.search(r"^seed = 0", _source(params[0]), re.M)
+    ):
         problems.append(f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0')
     if len(params) == 1:
-        after = cells[cells.index(params[0]) + 1:]
+        after = cells[cells.index(params[0]) + 1 :]
         first = next((_source(c) for c in after if c["cell_type"] == "code"), "")
         problems += [f"{chapter}: {p}" for p in start_call_problems(chapter, _source(params[0]), first)]
-    if not any(c["cell_type"] == "markdown" and re.match(r"## (\d+\. )?Reproduction checks", _source(c)) for c in cells):
+    if not any(
+        c["cell_type"] == "markdown" and re.match(r"## (\d+\. )?Reproduction checks", _source(c)) for c in cells
+    ):
         problems.append(f"{chapter}: no '## Reproduction checks' section")
     if not any("results.finish()" in s for s in code):
         problems.append(f"{chapter}: no cell calling results.finish()")
@@ -164,8 +172,15 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
         tree = ast.parse(first_cell)
     except SyntaxError:
         return [f"the cell after the parameters cell does not parse; it must call {want}"]
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-             and n.func.attr == "start_chapter" and isinstance(n.func.value, ast.Name) and n.func.value.id == "rlhfbook"]
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "start_chapter"
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id == "rlhfbook"
+    ]
     if len(calls) != 1:
         return [f"the cell after the parameters cell must call {want} once"]
     (call,) = calls
@@ -176,7 +191,9 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
     missing = [n for n in declared if passed.get(n) != n]
     extra = [n for n in passed if n not in declared]
     if missing:
-        problems.append(f"parameter(s) {', '.join(missing)} of the parameters cell must reach start_chapter as name=name")
+        problems.append(
+            f"parameter(s) {', '.join(missing)} of the parameters cell must reach start_chapter as name=name"
+        )
     if extra:
         problems.append(f"start_chapter gets {', '.join(extra)}, which the parameters cell does not declare")
     return problems
@@ -188,9 +205,14 @@ def check_call_problems(code: str) -> list[str]:
 
     problems = []
     for node in ast.walk(ast.parse(code)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "results"
-                and not any(k.arg == "kind" for k in node.keywords)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "check"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "results"
+            and not any(k.arg == "kind" for k in node.keywords)
+        ):
             name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else "?"
             problems.append(f"check {name!r} (line {node.lineno}) has no kind: finding, control or sanity")
     return problems

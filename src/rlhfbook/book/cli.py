@@ -83,8 +83,10 @@ def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
         declared = declared_parameters(root / "notebooks" / f"{chapter}.ipynb")
         unknown = [n for n in parameters if n not in declared]
         if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for {chapter}; "
-                             f"its parameters: {', '.join(declared)}")
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(map(repr, unknown))} for {chapter}; "
+                f"its parameters: {', '.join(declared)}"
+            )
 
 
 def _failing_cell(notebook: Path) -> tuple[str, str]:
@@ -117,9 +119,13 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(root / "notebooks" / f"{chapter}.ipynb"), str(output),
-            parameters={"profile": profile, **parameters}, cwd=str(root), kernel_name="python3",
-            progress_bar=False, log_output=False,
+            str(root / "notebooks" / f"{chapter}.ipynb"),
+            str(output),
+            parameters={"profile": profile, **parameters},
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the kernel's TCP-transport warning
         )
     except papermill.PapermillExecutionError:
@@ -156,8 +162,14 @@ def _longest_first(root: Path, chapters: list[str], profile: str) -> list[str]:
     return sorted(chapters, key=expected, reverse=True)
 
 
-def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: int | None = None,
-        parameters: dict | None = None) -> int:
+def run(
+    root: Path,
+    names: list[str],
+    profile: str,
+    force: bool = False,
+    jobs: int | None = None,
+    parameters: dict | None = None,
+) -> int:
     """Execute chapters, ``jobs`` at a time in worker processes; returns the number that failed.
 
     Each worker runs one chapter's kernel with one torch thread, so a chapter's numbers are
@@ -183,8 +195,13 @@ def run(root: Path, names: list[str], profile: str, force: bool = False, jobs: i
     for chapter in chapters:
         key_file = out_dir / f"{chapter}.key"
         keys[chapter] = cache_key(root, chapter, profile, parameters)
-        if not force and key_file.exists() and key_file.read_text() == keys[chapter] \
-                and (out_dir / f"{chapter}.ipynb").exists() and (res_dir / f"{chapter}.json").exists():
+        if (
+            not force
+            and key_file.exists()
+            and key_file.read_text() == keys[chapter]
+            and (out_dir / f"{chapter}.ipynb").exists()
+            and (res_dir / f"{chapter}.json").exists()
+        ):
             print(f"  {chapter}: unchanged since its last run, skipped (--force re-runs)", flush=True)
             continue
         key_file.unlink(missing_ok=True)
@@ -235,8 +252,12 @@ def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
         if cell["cell_type"] == "code" and any(call in chapters_mod._source(cell) for call in RUNTIME_TABLE_CALLS):
             table = scorecard.runtime_table(chapter, runtimes)
             cell["outputs"] = [o for o in cell.get("outputs", []) if "text/html" not in o.get("data", {})] + [
-                {"output_type": "display_data", "metadata": {},
-                 "data": {"text/html": table, "text/plain": "runtime table"}}]
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {"text/html": table, "text/plain": "runtime table"},
+                }
+            ]
     return nb
 
 
@@ -247,7 +268,8 @@ def build(root: Path, profile: str) -> Path:
     if missing:
         raise FileNotFoundError(
             f"no executed notebook for {', '.join(missing)} in the {profile!r} profile: "
-            f"run `python -m rlhfbook run --profile {profile}` first")
+            f"run `python -m rlhfbook run --profile {profile}` first"
+        )
     site = root / "_build" / "jb"
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(root / "book", site / "book")
@@ -257,15 +279,30 @@ def build(root: Path, profile: str) -> Path:
     for chapter in chapters:
         nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
         (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
-    (site / "book" / "scorecard.md").write_text(scorecard.render(
-        chapters, results_dir(root, profile), profile, {c: chapters_mod.title(root, c) for c in chapters}))
+    (site / "book" / "scorecard.md").write_text(
+        scorecard.render(
+            chapters, results_dir(root, profile), profile, {c: chapters_mod.title(root, c) for c in chapters}
+        )
+    )
     (site / "book" / "status.md").write_text(
-        scorecard.render_status(chapters, results_dir(root, profile), runtimes, profile))
+        scorecard.render_status(chapters, results_dir(root, profile), runtimes, profile)
+    )
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(root),
-           "--toc", str(site / "book" / "_toc.yml"), "--config", str(site / "_config.yml"),
-           "-W", "-n", "--keep-going"]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(site),
+        "--path-output",
+        str(root),
+        "--toc",
+        str(site / "book" / "_toc.yml"),
+        "--config",
+        str(site / "_config.yml"),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0 or not (html / "index.html").exists():
         sys.stdout.write(done.stdout[-5000:] + done.stderr[-5000:])
@@ -289,10 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
     p_run.add_argument("--profile", default="cpu")
     p_run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
-    p_run.add_argument("--jobs", "-j", type=int, default=None,
-                       help="chapters run side by side (default: the number of cores)")
-    p_run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="set a chapter parameter, e.g. -p seed 3 (as papermill's -p)")
+    p_run.add_argument(
+        "--jobs", "-j", type=int, default=None, help="chapters run side by side (default: the number of cores)"
+    )
+    p_run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a chapter parameter, e.g. -p seed 3 (as papermill's -p)",
+    )
     p_build = sub.add_parser("build", help="render the scorecard and build the HTML book")
     p_build.add_argument("--profile", default="cpu")
     sub.add_parser("check", help="check the notebook pairs")

@@ -16,8 +16,10 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 
-RESTART_HINT = ("Restart the runtime (Runtime > Restart session), then run the notebook again: "
-                "pip changed {names}, which this runtime had already imported.")
+RESTART_HINT = (
+    "Restart the runtime (Runtime > Restart session), then run the notebook again: "
+    "pip changed {names}, which this runtime had already imported."
+)
 
 
 def _norm(name: str) -> str:
@@ -36,12 +38,16 @@ def changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, tu
     """``{distribution: (old version or None, new version or None)}`` of what differs."""
     before = {_norm(k): v for k, v in before.items() if k}  # a broken install can lack a name
     after = {_norm(k): v for k, v in after.items() if k}
-    return {name: (before.get(name), after.get(name)) for name in sorted(set(before) | set(after))
-            if before.get(name) != after.get(name)}
+    return {
+        name: (before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
 
 
-def stale_imports(changed: Mapping[str, tuple[str | None, str | None]], modules: Iterable[str],
-                  top_level: Mapping[str, Iterable[str]]) -> list[str]:
+def stale_imports(
+    changed: Mapping[str, tuple[str | None, str | None]], modules: Iterable[str], top_level: Mapping[str, Iterable[str]]
+) -> list[str]:
     """Distributions that pip replaced (an old version existed) while one of their top-level
     modules is imported. ``top_level`` maps a module name to the distributions that provide it
     (``importlib.metadata.packages_distributions()``); new installs never need a restart."""
@@ -57,8 +63,10 @@ def summary(changed: Mapping[str, tuple[str | None, str | None]]) -> str:
     """One line: ``pip changed: transformers 4.57.1 -> 5.24.0, trl new 1.16.0``."""
     if not changed:
         return "pip changed nothing that was installed."
-    parts = [f"{name} {old} -> {new}" if old and new else f"{name} new {new}" if new else f"{name} removed {old}"
-             for name, (old, new) in changed.items()]
+    parts = [
+        f"{name} {old} -> {new}" if old and new else f"{name} new {new}" if new else f"{name} removed {old}"
+        for name, (old, new) in changed.items()
+    ]
     return "pip changed: " + ", ".join(parts)
 
 

@@ -54,8 +54,9 @@ def _pool(jobs: int):
         from concurrent.futures import ProcessPoolExecutor
 
         os.environ.setdefault("RLHFBOOK_THREADS", "1")  # inherited by the workers
-        _POOLS[jobs] = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_ignore_interrupts)
+        _POOLS[jobs] = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+        )
         atexit.register(_POOLS[jobs].shutdown)
     return _POOLS[jobs]
 

@@ -118,8 +118,10 @@ def describe(chapter: str):
     import pandas as pd
 
     table = {p: _settings(chapter, p) for p in PROFILES}
-    rows = [{"setting": f.name, "meaning": help_text(f), **{p: getattr(s, f.name) for p, s in table.items()}}
-            for f in fields(table[PROFILES[0]])]
+    rows = [
+        {"setting": f.name, "meaning": help_text(f), **{p: getattr(s, f.name) for p, s in table.items()}}
+        for f in fields(table[PROFILES[0]])
+    ]
     return pd.DataFrame(rows, columns=["setting", "meaning", *PROFILES])
 
 
@@ -129,7 +131,9 @@ def assigned_names(source: str) -> list[str]:
 
     names = []
     for node in ast.parse(source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         names += [t.id for t in targets if isinstance(t, ast.Name)]
     return names
 
@@ -157,8 +161,9 @@ def check_injected() -> None:
         return
     unknown, declared = unknown_injected([str(s) for s in shell.user_ns.get("In", [])])
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
-                             f"this chapter's parameters: {', '.join(declared)}")
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}; this chapter's parameters: {', '.join(declared)}"
+        )
 
 
 def budget_minutes(chapter: str) -> dict[str, float]:

@@ -94,8 +94,10 @@ def _flat_ours(name: str, ours: Any) -> Any:
         flat = {str(k): _plain(v) for k, v in ours.items()}
         nested = [k for k, v in flat.items() if isinstance(v, (dict, list))]
         if nested:
-            raise ValueError(f"check {name!r}: 'ours' must map names to numbers or text; "
-                             f"{', '.join(nested)} hold{'s' * (len(nested) == 1)} a container (use per_seed)")
+            raise ValueError(
+                f"check {name!r}: 'ours' must map names to numbers or text; "
+                f"{', '.join(nested)} hold{'s' * (len(nested) == 1)} a container (use per_seed)"
+            )
         return flat
     return _plain(ours)
 
@@ -108,7 +110,10 @@ def results_dir(profile: str) -> Path:
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).parent,
         )
     except (OSError, subprocess.SubprocessError):
@@ -164,11 +169,23 @@ class Results:
         return seconds
 
     def check(
-        self, name: str, *, kind: str, claim: str, paper: str,
-        per_seed: Mapping[Any, float] | None = None, value: Any = None,
-        threshold: float | None = None, direction: str = ">=", spread: float | None = None,
-        rule: str = "", passed: bool | None = None, ours: str | Mapping[str, Any] = "",
-        single_seed: str = "", not_reproduced: str = "", not_evaluable: str = "",
+        self,
+        name: str,
+        *,
+        kind: str,
+        claim: str,
+        paper: str,
+        per_seed: Mapping[Any, float] | None = None,
+        value: Any = None,
+        threshold: float | None = None,
+        direction: str = ">=",
+        spread: float | None = None,
+        rule: str = "",
+        passed: bool | None = None,
+        ours: str | Mapping[str, Any] = "",
+        single_seed: str = "",
+        not_reproduced: str = "",
+        not_evaluable: str = "",
     ) -> Check:
         """Record one check under the findings contract.
 
@@ -204,15 +221,32 @@ class Results:
             margin = value - threshold if direction == ">=" else threshold - value
         if passed is None:
             passed = margin >= 0 if margin is not None else bool(value)
-        status, explanation = self._status(kind, bool(passed), len(per_seed), single_seed, not_reproduced,
-                                           not_evaluable)
-        check = Check(name, kind, claim, paper, ours, list(per_seed), per_seed, value, _plain(threshold),
-                      direction, _plain(margin), _plain(spread), rule, status, explanation)
+        status, explanation = self._status(
+            kind, bool(passed), len(per_seed), single_seed, not_reproduced, not_evaluable
+        )
+        check = Check(
+            name,
+            kind,
+            claim,
+            paper,
+            ours,
+            list(per_seed),
+            per_seed,
+            value,
+            _plain(threshold),
+            direction,
+            _plain(margin),
+            _plain(spread),
+            rule,
+            status,
+            explanation,
+        )
         self.checks.append(check)
         return check
 
-    def _status(self, kind: str, passed: bool, n_seeds: int, single_seed: str, not_reproduced: str,
-                not_evaluable: str) -> tuple[str, str]:
+    def _status(
+        self, kind: str, passed: bool, n_seeds: int, single_seed: str, not_reproduced: str, not_evaluable: str
+    ) -> tuple[str, str]:
         """Status and explanation of a check (see :meth:`check`)."""
         if not self.profile.asserts_checks:
             return "not evaluated", ""
@@ -222,7 +256,10 @@ class Results:
         if passed and not few_seeds:
             return "pass", ""
         if passed:
-            return "not reproduced", f"evaluated on {n_seeds} seed{'s' * (n_seeds != 1)}; a {kind} needs at least {MIN_SEEDS}."
+            return (
+                "not reproduced",
+                f"evaluated on {n_seeds} seed{'s' * (n_seeds != 1)}; a {kind} needs at least {MIN_SEEDS}.",
+            )
         if not_reproduced:
             return "not reproduced", not_reproduced
         return "fail", ""

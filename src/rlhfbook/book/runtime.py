@@ -111,8 +111,15 @@ def quiet() -> None:
 # Figures are shown at the book's column width (about 690 px): at 100 dpi a figure of at most
 # 10 inches keeps 11 pt tick labels above 9 px on the page.
 MAX_FIGURE_WIDTH_IN = 10.0
-FIGURE_STYLE = {"figure.dpi": 100, "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11,
-                "xtick.labelsize": 10.5, "ytick.labelsize": 10.5, "legend.fontsize": 10}
+FIGURE_STYLE = {
+    "figure.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10.5,
+    "ytick.labelsize": 10.5,
+    "legend.fontsize": 10,
+}
 
 
 def figure_style() -> None:

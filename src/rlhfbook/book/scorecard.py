@@ -14,17 +14,24 @@ from pathlib import Path
 
 from . import profiles, tables
 
-TOTAL_COLUMNS = ("findings reproduced", "findings not reproduced", "findings failed",
-                 "controls holding", "sanity passing")
+TOTAL_COLUMNS = (
+    "findings reproduced",
+    "findings not reproduced",
+    "findings failed",
+    "controls holding",
+    "sanity passing",
+)
 
 
 def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
-    return {c: json.loads((results_dir / f"{c}.json").read_text())
-            for c in chapters if (results_dir / f"{c}.json").exists()}
+    return {
+        c: json.loads((results_dir / f"{c}.json").read_text()) for c in chapters if (results_dir / f"{c}.json").exists()
+    }
 
 
 def totals(checks: list[dict]) -> dict[str, str]:
     """Counts of one chapter's checks by kind and verdict, as the scorecard's totals row."""
+
     def count(kind, *statuses):
         return sum(c.get("kind") == kind and c["status"] in statuses for c in checks)
 
@@ -80,8 +87,12 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
             lines += [tables.checks_table(main), ""]
         if sanity:
             passing = sum(c["status"] == "pass" for c in sanity)
-            lines += [f"<details><summary>Sanity checks: {passing} of {len(sanity)} passing</summary>",
-                      tables.checks_table(sanity), "</details>", ""]
+            lines += [
+                f"<details><summary>Sanity checks: {passing} of {len(sanity)} passing</summary>",
+                tables.checks_table(sanity),
+                "</details>",
+                "",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -107,8 +118,9 @@ def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:
     return tables.table(RUNTIME_HEADER, runtime_rows(chapter, runtimes))
 
 
-def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]],
-                  profile: str = "cpu") -> str:
+def render_status(
+    chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]], profile: str = "cpu"
+) -> str:
     """Markdown of the status page: provenance of each chapter's run, wall time against budget."""
     lines = [
         "# Status of this build",
@@ -121,12 +133,26 @@ def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, di
     rows = []
     for chapter, r in _load(chapters, results_dir).items():
         env = r["environment"]
-        rows.append([html.escape(x) for x in (
-            chapter, str(r["seed"]), (r["git_commit"] or "n/a")[:10], str(env.get("device")),
-            str(env["packages"].get("torch")), str(env["packages"].get("transformers")),
-            str(env["packages"].get("trl")))])
-    lines += [tables.table(("chapter", "seed", "commit", "device", "torch", "transformers", "trl"), rows), "",
-              "## Wall time against budget (minutes, whole notebook)", ""]
+        rows.append(
+            [
+                html.escape(x)
+                for x in (
+                    chapter,
+                    str(r["seed"]),
+                    (r["git_commit"] or "n/a")[:10],
+                    str(env.get("device")),
+                    str(env["packages"].get("torch")),
+                    str(env["packages"].get("transformers")),
+                    str(env["packages"].get("trl")),
+                )
+            ]
+        )
+    lines += [
+        tables.table(("chapter", "seed", "commit", "device", "torch", "transformers", "trl"), rows),
+        "",
+        "## Wall time against budget (minutes, whole notebook)",
+        "",
+    ]
     rows = []
     for chapter in chapters:
         measured = runtimes.get(chapter, {}).get(profile)
@@ -135,8 +161,14 @@ def render_status(chapters: list[str], results_dir: Path, runtimes: dict[str, di
             rows.append([chapter, f"{budget:g}", "not run", ""])
         else:
             over = measured / 60 > budget
-            rows.append([chapter, f"{budget:g}", f"{measured / 60:.1f}",
-                         tables.verdict("fail") + " over budget" if over else "within budget"])
+            rows.append(
+                [
+                    chapter,
+                    f"{budget:g}",
+                    f"{measured / 60:.1f}",
+                    tables.verdict("fail") + " over budget" if over else "within budget",
+                ]
+            )
     total_budget = sum(profiles.budget_minutes(c)[profile] for c in chapters)
     total = sum(runtimes.get(c, {}).get(profile, 0.0) for c in chapters) / 60
     rows.append(["<strong>book</strong>", f"{total_budget:g}", f"{total:.1f}", "sum of chapters"])

@@ -34,8 +34,9 @@ def as_dict(settings: Any) -> dict[str, Any]:
 class ToyWorldSettings:
     """Chapter 0: the toy world's tasks and their SFT policies."""
 
-    n_eval_prompts: int = setting(512, "prompts per task on which the untrained and SFT policies are "
-                                       "scored by the gold reward (prompts)")
+    n_eval_prompts: int = setting(
+        512, "prompts per task on which the untrained and SFT policies are scored by the gold reward (prompts)"
+    )
 
 
 # --- 01 PPO-max ----------------------------------------------------------------------------------
@@ -45,38 +46,50 @@ class ToyWorldSettings:
 class PPOMaxSettings:
     """Chapter 1: vanilla PPO, PPO-max and TRL's GRPO from one SFT policy and reward model."""
 
-    base_policy: str = setting("cpu", "recipe of the cached toy-world SFT policy to start from "
-                                      "(smoke | cpu | gpu; toyworld.base_policy)")
-    model_name: str | None = setting(None, "policy to start from instead: a local folder or hub id "
-                                           "(None: the toy SFT policy)")
-    reward_model_name: str | None = setting(None, "a trained reward model (local folder or hub id) to use "
-                                                  "instead of training one (None: train one here)")
-    preference_dataset: str | None = setting(None, "pairs to train the reward model on: a hub id or local "
-                                                   ".jsonl (None: rated samples of the SFT policy)")
-    rm_pairs: int = setting(1024, "preference pairs sampled from the SFT policy and rated, to train the "
-                                  "reward model (pairs)")
-    rm_steps: int = setting(100, "reward-model training steps of TRL's RewardTrainer, 32 pairs each "
-                                 "(optimiser steps)")
-    iterations: int = setting(20, "PPO iterations of configurations A, A + KL and C, each a rollout and "
-                                  "its updates (iterations)")
-    ppo_max_iterations: int = setting(32, "PPO iterations of PPO-max (B): about twice the iteration at which "
-                                          "vanilla loses a fifth of its peak gold (iterations)")
-    run_ppo_max_no_kl: bool = setting(False, "also run configuration C, PPO-max without the KL penalty (no "
-                                             "check reads it)")
-    prompts_per_iteration: int = setting(16, "prompts per PPO iteration, one response each; also GRPO's "
-                                             "batch (prompts)")
-    max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's "
-                                      "pairs (tokens)")
+    base_policy: str = setting(
+        "cpu", "recipe of the cached toy-world SFT policy to start from (smoke | cpu | gpu; toyworld.base_policy)"
+    )
+    model_name: str | None = setting(
+        None, "policy to start from instead: a local folder or hub id (None: the toy SFT policy)"
+    )
+    reward_model_name: str | None = setting(
+        None, "a trained reward model (local folder or hub id) to use instead of training one (None: train one here)"
+    )
+    preference_dataset: str | None = setting(
+        None, "pairs to train the reward model on: a hub id or local .jsonl (None: rated samples of the SFT policy)"
+    )
+    rm_pairs: int = setting(
+        1024, "preference pairs sampled from the SFT policy and rated, to train the reward model (pairs)"
+    )
+    rm_steps: int = setting(100, "reward-model training steps of TRL's RewardTrainer, 32 pairs each (optimiser steps)")
+    iterations: int = setting(
+        20, "PPO iterations of configurations A, A + KL and C, each a rollout and its updates (iterations)"
+    )
+    ppo_max_iterations: int = setting(
+        32,
+        "PPO iterations of PPO-max (B): about twice the iteration at which "
+        "vanilla loses a fifth of its peak gold (iterations)",
+    )
+    run_ppo_max_no_kl: bool = setting(
+        False, "also run configuration C, PPO-max without the KL penalty (no check reads it)"
+    )
+    prompts_per_iteration: int = setting(
+        16, "prompts per PPO iteration, one response each; also GRPO's batch (prompts)"
+    )
+    max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
     lr: float = setting(2e-4, "policy learning rate of PPO and of TRL's GRPO (AdamW step size)")
-    kl_coef: float = setting(0.05, "KL coefficient eta (PPO: k1 per token in the reward; GRPO: beta); "
-                                   "exercise 2 halves and doubles it (dimensionless)")
+    kl_coef: float = setting(
+        0.05,
+        "KL coefficient eta (PPO: k1 per token in the reward; GRPO: beta); "
+        "exercise 2 halves and doubles it (dimensionless)",
+    )
     critic_warmup: int = setting(3, "first PPO iterations that update only the critic (iterations)")
     n_seeds: int = setting(3, "seeds per configuration: seed, seed + 1, ... (seeds)")
-    eval_prompts: int = setting(256, "held-out prompts on which every final policy's gold reward and win "
-                                     "rate are measured (prompts)")
+    eval_prompts: int = setting(
+        256, "held-out prompts on which every final policy's gold reward and win rate are measured (prompts)"
+    )
     grpo_generations: int = setting(8, "responses per prompt in a GRPO group (responses)")
-    exercise_iterations: int = setting(8, "PPO iterations of each short run in the exercise solutions "
-                                           "(iterations)")
+    exercise_iterations: int = setting(8, "PPO iterations of each short run in the exercise solutions (iterations)")
 
 
 # --- 02 DPO ranking accuracy -----------------------------------------------------------------------
@@ -87,8 +100,7 @@ class DPORankingSettings:
     """Chapter 2: the identities, the analytic sandbox, and DPO (TRL) on the ranking task."""
 
     ref_size: str = setting("tiny", "size of the reference transformer (a key of toyworld.model.SIZES)")
-    sft_steps: int = setting(300, "SFT steps that make the reference model on the writer's answers "
-                                  "(optimiser steps)")
+    sft_steps: int = setting(300, "SFT steps that make the reference model on the writer's answers (optimiser steps)")
     sft_batch: int = setting(64, "SFT batch (answers per step)")
     sft_lr: float = setting(1e-2, "SFT peak learning rate, cosine-decayed (AdamW step size)")
     n_pairs: int = setting(1400, "rated answer pairs per seed, the validation pairs included (pairs)")
@@ -96,30 +108,36 @@ class DPORankingSettings:
     n_raters: int = setting(1, "rater votes per pair (votes)")
     n_seeds: int = setting(3, "seeds of the DPO study, each its own pairs, votes and data order (seeds)")
     betas: tuple[float, ...] = setting((0.1, 1.0), "DPO's beta values trained on every seed (dimensionless)")
-    check_beta: float = setting(0.1, "the beta of the checks, the flip table and the gamma sweep "
-                                     "(dimensionless)")
-    lr_x_beta: float = setting(3e-4, "DPO learning rate times beta: each beta trains at lr_x_beta / beta "
-                                     "(AdamW step size x beta)")
+    check_beta: float = setting(0.1, "the beta of the checks, the flip table and the gamma sweep (dimensionless)")
+    lr_x_beta: float = setting(
+        3e-4, "DPO learning rate times beta: each beta trains at lr_x_beta / beta (AdamW step size x beta)"
+    )
     epochs: int = setting(3, "DPO epochs over the training pairs (epochs)")
     batch_size: int = setting(32, "DPO batch (pairs per optimiser step)")
     eval_every: int = setting(10, "a checkpoint is measured every this many DPO steps (optimiser steps)")
-    gammas: tuple[float, ...] = setting((0.0, 0.5, 1.0, 2.0), "gamma values of the reference-scaled loss "
-                                                              "(Eq. 4) at check_beta; 1 is plain DPO, not rerun "
-                                                              "(dimensionless)")
+    gammas: tuple[float, ...] = setting(
+        (0.0, 0.5, 1.0, 2.0),
+        "gamma values of the reference-scaled loss (Eq. 4) at check_beta; 1 is plain DPO, not rerun (dimensionless)",
+    )
     eval_batch: int = setting(256, "batch when scoring log-likelihoods (sequences per forward pass)")
-    n_win_prompts: int = setting(256, "prompts on which each checkpoint's win rate over the reference is "
-                                      "measured (prompts)")
-    sandbox_nuisance: tuple[float, ...] = setting((0.0, 2.0, 5.0, 10.0, 20.0), "sandbox nuisance scales "
-                                                  "sigma, one study each (nats: std of an answer's frozen "
-                                                  "log-likelihood offset)")
+    n_win_prompts: int = setting(
+        256, "prompts on which each checkpoint's win rate over the reference is measured (prompts)"
+    )
+    sandbox_nuisance: tuple[float, ...] = setting(
+        (0.0, 2.0, 5.0, 10.0, 20.0),
+        "sandbox nuisance scales sigma, one study each (nats: std of an answer's frozen log-likelihood offset)",
+    )
     sandbox_pairs: int = setting(3000, "training pairs per sandbox study; a third as many validate (pairs)")
     sandbox_steps: int = setting(500, "full-batch Adam steps of DPO per sandbox study (optimiser steps)")
-    n_identity_points: int = setting(20000, "random log-likelihood quadruples on which the paper's identities "
-                                            "are checked (points)")
-    model_name: str | None = setting(None, "a real causal LM (local folder or hub id) whose ranking accuracy "
-                                           "is measured on dataset (None: skip)")
-    dataset: str | None = setting(None, "HH-RLHF-like pairs for the real model: a local .json/.jsonl or hub "
-                                        "id (None: skip)")
+    n_identity_points: int = setting(
+        20000, "random log-likelihood quadruples on which the paper's identities are checked (points)"
+    )
+    model_name: str | None = setting(
+        None, "a real causal LM (local folder or hub id) whose ranking accuracy is measured on dataset (None: skip)"
+    )
+    dataset: str | None = setting(
+        None, "HH-RLHF-like pairs for the real model: a local .json/.jsonl or hub id (None: skip)"
+    )
     n_real_pairs: int = setting(1000, "pairs of dataset the real model scores (pairs)")
     max_prompt_tokens: int = setting(768, "real model: context kept before each answer (tokens)")
     max_response_tokens: int = setting(256, "real model: longest answer scored (tokens)")
@@ -132,29 +150,36 @@ class DPORankingSettings:
 class PFPPOSettings:
     """Chapter 3: reward-model reliability and filtered PPO on code with unit tests."""
 
-    base_policy: str = setting("cpu", "recipe of the cached toy-world SFT policy for the code task "
-                                      "(smoke | cpu | gpu; toyworld.base_policy)")
-    model_name: str | None = setting(None, "a causal LM to start from instead: a local folder or hub id "
-                                           "(None: the toy SFT policy)")
-    reward_model_name: str | None = setting(None, "a reward model reading code_tasks.with_execution's text, "
-                                                  "used instead of training one (None: train here)")
-    dataset: str | None = setting(None, "MBPP-format problems run in the sandbox: a local .json/.jsonl or "
-                                        "hub id (None: the toy code task)")
+    base_policy: str = setting(
+        "cpu", "recipe of the cached toy-world SFT policy for the code task (smoke | cpu | gpu; toyworld.base_policy)"
+    )
+    model_name: str | None = setting(
+        None, "a causal LM to start from instead: a local folder or hub id (None: the toy SFT policy)"
+    )
+    reward_model_name: str | None = setting(
+        None, "a reward model reading code_tasks.with_execution's text, used instead of training one (None: train here)"
+    )
+    dataset: str | None = setting(
+        None, "MBPP-format problems run in the sandbox: a local .json/.jsonl or hub id (None: the toy code task)"
+    )
     n_samples: int = setting(5, "N: responses sampled per prompt, which the filters rank (responses)")
-    rm_prompts: int = setting(900, "prompts whose N SFT samples make the reward models' training pairs "
-                                   "(prompts)")
-    rm_tau: float = setting(0.1, "raters' noise: P(a preferred) = sigmoid((s(a) - s(b)) / tau), s the "
-                                 "fraction of tests passed (fraction of tests)")
+    rm_prompts: int = setting(900, "prompts whose N SFT samples make the reward models' training pairs (prompts)")
+    rm_tau: float = setting(
+        0.1,
+        "raters' noise: P(a preferred) = sigmoid((s(a) - s(b)) / tau), s the "
+        "fraction of tests passed (fraction of tests)",
+    )
     rm_epochs: int = setting(1, "reward-model training epochs (epochs)")
     rm_lr: float = setting(3e-3, "reward-model learning rate (AdamW step size)")
     rm_batch: int = setting(32, "reward-model batch (pairs per step)")
-    analysis_prompts: int = setting(400, "fresh prompts, N samples each, for Part A's reliability and R^2 "
-                                         "(prompts)")
+    analysis_prompts: int = setting(400, "fresh prompts, N samples each, for Part A's reliability and R^2 (prompts)")
     n_regions: int = setting(10, "equal-count reward regions of Fig. 1 (regions)")
     n_groups: int = setting(20, "equal-count groups of the paper's grouped R^2 (groups)")
     n_boot: int = setting(200, "bootstrap resamples of the prompts for the R^2 intervals (resamples)")
-    methods: tuple[str, ...] = setting(("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                                       "methods Part B trains on every seed (keys of pf_ppo.METHODS)")
+    methods: tuple[str, ...] = setting(
+        ("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
+        "methods Part B trains on every seed (keys of pf_ppo.METHODS)",
+    )
     iterations: int = setting(20, "PPO iterations per run (iterations)")
     prompts_per_iteration: int = setting(12, "prompts per PPO iteration, N responses each (prompts)")
     lr: float = setting(2e-4, "policy learning rate (AdamW step size)")
@@ -163,16 +188,18 @@ class PFPPOSettings:
     critic_warmup: int = setting(2, "first PPO iterations that update only the critic (iterations)")
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
     eval_prompts: int = setting(1024, "held-out prompts on which pass@1 is measured (prompts)")
-    eval_samples: int = setting(1, "samples per prompt for pass@1 where it is not computed exactly "
-                                   "(responses)")
+    eval_samples: int = setting(1, "samples per prompt for pass@1 where it is not computed exactly (responses)")
     n_seeds: int = setting(3, "seeds per method: seed, seed + 1, ... (seeds)")
     max_new_tokens: int = setting(16, "longest sampled program (tokens)")
-    pilot_seed: int = setting(100, "the seed the PPO settings were tuned on, outside the checked seeds "
-                                   "(printed only)")
-    jobs: int | None = setting(None, "worker processes for the reward-model and PPO runs (processes; "
-                                     "None: one per core)")
-    chunk_size: int | None = setting(None, "rows per generate call and per reference log-prob pass, to bound "
-                                           "GPU memory (rows; None: the whole batch at once)")
+    pilot_seed: int = setting(100, "the seed the PPO settings were tuned on, outside the checked seeds (printed only)")
+    jobs: int | None = setting(
+        None, "worker processes for the reward-model and PPO runs (processes; None: one per core)"
+    )
+    chunk_size: int | None = setting(
+        None,
+        "rows per generate call and per reference log-prob pass, to bound "
+        "GPU memory (rows; None: the whole batch at once)",
+    )
 
 
 # --- 04 Reward distance (STARC) --------------------------------------------------------------------
@@ -184,20 +211,20 @@ class RewardDistanceSettings:
 
     n_seeds: int = setting(8, "seeds of every experiment: seed, seed + 1, ... (seeds)")
     n_envs: int = setting(64, "random MDPs per seed in the interpolation experiment (MDPs)")
-    control_envs: int = setting(32, "random MDPs per seed in the control, whose rewards ignore the next "
-                                    "state (MDPs)")
+    control_envs: int = setting(32, "random MDPs per seed in the control, whose rewards ignore the next state (MDPs)")
     grid_envs: int = setting(16, "MDPs of the first seed on which every pseudometric is computed (MDPs)")
     n_pairs: int = setting(4, "random reward pairs per MDP (pairs)")
     n_steps: int = setting(16, "interpolation steps between the two rewards of a pair (points per pair)")
     property_mdps: int = setting(2, "MDPs per seed on which STARC's defining properties are measured (MDPs)")
-    n_triples: int = setting(100, "random reward triples per MDP for symmetry and the triangle inequality "
-                                  "(triples)")
-    pool_size: int = setting(256, "responses per prompt in the pool the reward-model family is scored on "
-                                  "(responses)")
-    train_sizes: tuple[int, ...] = setting((30, 100, 300, 1000, 3000), "training comparisons of the fitted "
-                                           "reward models, one model per size and flip rate (comparisons)")
-    flip_rates: tuple[float, ...] = setting((0.0, 0.2, 0.4), "share of training labels flipped, one model per "
-                                            "size and rate; the first must be 0 (fraction)")
+    n_triples: int = setting(100, "random reward triples per MDP for symmetry and the triangle inequality (triples)")
+    pool_size: int = setting(256, "responses per prompt in the pool the reward-model family is scored on (responses)")
+    train_sizes: tuple[int, ...] = setting(
+        (30, 100, 300, 1000, 3000),
+        "training comparisons of the fitted reward models, one model per size and flip rate (comparisons)",
+    )
+    flip_rates: tuple[float, ...] = setting(
+        (0.0, 0.2, 0.4), "share of training labels flipped, one model per size and rate; the first must be 0 (fraction)"
+    )
     n_eval_pairs: int = setting(4000, "held-out rater comparisons for accuracy and calibration (comparisons)")
     bon_n: int = setting(16, "N of the best-of-N gold regret (responses)")
 
@@ -212,24 +239,22 @@ class StrategicGamesSettings:
     rounds: int = setting(10, "revision rounds per match, in the league and in RL sparring (rounds)")
     league_seeds: int = setting(10, "league seeds: seed, seed + 1, ... (seeds)")
     n_candidates: int = setting(10, "candidate builds a scripted best response compares (builds)")
-    demo_matches: int = setting(400, "scripted matches whose turns are the trained player's SFT data "
-                                     "(matches)")
+    demo_matches: int = setting(400, "scripted matches whose turns are the trained player's SFT data (matches)")
     sft_steps: int = setting(250, "SFT steps of the trained player (optimiser steps)")
     rl_iterations: int = setting(30, "GRPO iterations of the trained player (iterations)")
-    rl_matches: int = setting(12, "sparring matches per GRPO iteration; the learner's turns are the states "
-                                  "(matches)")
+    rl_matches: int = setting(12, "sparring matches per GRPO iteration; the learner's turns are the states (matches)")
     group_size: int = setting(8, "builds sampled per state in a GRPO group (responses)")
-    rl_early: int = setting(5, "the 'RL early' checkpoint is taken after this many GRPO iterations "
-                               "(iterations)")
+    rl_early: int = setting(5, "the 'RL early' checkpoint is taken after this many GRPO iterations (iterations)")
     llm_rounds: int = setting(2, "revision rounds per match of the LLM player (rounds)")
     llm_seeds: int = setting(1, "league seeds a real LLM plays (seeds)")
     llm_new_tokens: int = setting(32, "longest LLM answer per turn (tokens)")
-    llm_prompt_tokens: int | None = setting(96, "the LLM reads the last this many prompt tokens (tokens; "
-                                                "None: the whole prompt)")
-    model_name: str | None = setting(None, "LLM player: a hub id or local folder (None: an untrained toy "
-                                           "model)")
-    endpoint: str | None = setting(None, "an OpenAI-compatible base URL the LLM player is served from "
-                                         "(uses model_name; None: local)")
+    llm_prompt_tokens: int | None = setting(
+        96, "the LLM reads the last this many prompt tokens (tokens; None: the whole prompt)"
+    )
+    model_name: str | None = setting(None, "LLM player: a hub id or local folder (None: an untrained toy model)")
+    endpoint: str | None = setting(
+        None, "an OpenAI-compatible base URL the LLM player is served from (uses model_name; None: local)"
+    )
 
 
 # Chapter -> profile -> settings. The cpu profile is each class's defaults.
@@ -240,49 +265,149 @@ TABLE: dict[str, dict[str, Any]] = {
         gpu=ToyWorldSettings(n_eval_prompts=2048),
     ),
     "01_ppo_max": dict(
-        smoke=PPOMaxSettings(base_policy="smoke", rm_pairs=32, rm_steps=2, iterations=3, ppo_max_iterations=6,
-                             run_ppo_max_no_kl=True, prompts_per_iteration=4, lr=1e-4, critic_warmup=1, n_seeds=1,
-                             eval_prompts=8, grpo_generations=2, exercise_iterations=2),
+        smoke=PPOMaxSettings(
+            base_policy="smoke",
+            rm_pairs=32,
+            rm_steps=2,
+            iterations=3,
+            ppo_max_iterations=6,
+            run_ppo_max_no_kl=True,
+            prompts_per_iteration=4,
+            lr=1e-4,
+            critic_warmup=1,
+            n_seeds=1,
+            eval_prompts=8,
+            grpo_generations=2,
+            exercise_iterations=2,
+        ),
         cpu=PPOMaxSettings(),
-        gpu=PPOMaxSettings(base_policy="gpu", rm_pairs=4096, rm_steps=400, iterations=150, ppo_max_iterations=300,
-                           run_ppo_max_no_kl=True, prompts_per_iteration=64, lr=1e-4, critic_warmup=10,
-                           eval_prompts=1024, exercise_iterations=60),
+        gpu=PPOMaxSettings(
+            base_policy="gpu",
+            rm_pairs=4096,
+            rm_steps=400,
+            iterations=150,
+            ppo_max_iterations=300,
+            run_ppo_max_no_kl=True,
+            prompts_per_iteration=64,
+            lr=1e-4,
+            critic_warmup=10,
+            eval_prompts=1024,
+            exercise_iterations=60,
+        ),
     ),
     "02_dpo_ranking": dict(
-        smoke=DPORankingSettings(sft_steps=20, sft_batch=32, n_pairs=90, n_val=40, n_seeds=1, epochs=1,
-                                 batch_size=16, eval_every=2, gammas=(0.0, 1.0, 2.0), n_win_prompts=16,
-                                 sandbox_nuisance=(0.0, 20.0), sandbox_pairs=300, sandbox_steps=30,
-                                 n_identity_points=2000),
+        smoke=DPORankingSettings(
+            sft_steps=20,
+            sft_batch=32,
+            n_pairs=90,
+            n_val=40,
+            n_seeds=1,
+            epochs=1,
+            batch_size=16,
+            eval_every=2,
+            gammas=(0.0, 1.0, 2.0),
+            n_win_prompts=16,
+            sandbox_nuisance=(0.0, 20.0),
+            sandbox_pairs=300,
+            sandbox_steps=30,
+            n_identity_points=2000,
+        ),
         cpu=DPORankingSettings(),
-        gpu=DPORankingSettings(n_seeds=5, gammas=(0.0, 0.5, 1.0, 1.5, 2.0), n_win_prompts=1024,
-                               n_identity_points=100000, model_name="gpt2", dataset="Anthropic/hh-rlhf"),
+        gpu=DPORankingSettings(
+            n_seeds=5,
+            gammas=(0.0, 0.5, 1.0, 1.5, 2.0),
+            n_win_prompts=1024,
+            n_identity_points=100000,
+            model_name="gpt2",
+            dataset="Anthropic/hh-rlhf",
+        ),
     ),
     "03_pf_ppo": dict(
-        smoke=PFPPOSettings(base_policy="smoke", rm_prompts=16, rm_lr=1e-3, analysis_prompts=16, n_regions=4,
-                            n_groups=4, n_boot=5,
-                            methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                            iterations=2, prompts_per_iteration=2, lr=1e-4, critic_warmup=1, epochs=1,
-                            eval_prompts=8, n_seeds=1, jobs=1),
+        smoke=PFPPOSettings(
+            base_policy="smoke",
+            rm_prompts=16,
+            rm_lr=1e-3,
+            analysis_prompts=16,
+            n_regions=4,
+            n_groups=4,
+            n_boot=5,
+            methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
+            iterations=2,
+            prompts_per_iteration=2,
+            lr=1e-4,
+            critic_warmup=1,
+            epochs=1,
+            eval_prompts=8,
+            n_seeds=1,
+            jobs=1,
+        ),
         cpu=PFPPOSettings(),
-        gpu=PFPPOSettings(base_policy="gpu", model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct", dataset="mbpp",
-                          rm_prompts=300, rm_lr=1e-5, rm_batch=8, analysis_prompts=100,
-                          methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-                          iterations=40, prompts_per_iteration=8, lr=1e-6, critic_lr=5e-6, critic_warmup=3,
-                          eval_samples=4, max_new_tokens=256, jobs=1, chunk_size=64),
+        gpu=PFPPOSettings(
+            base_policy="gpu",
+            model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            dataset="mbpp",
+            rm_prompts=300,
+            rm_lr=1e-5,
+            rm_batch=8,
+            analysis_prompts=100,
+            methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
+            iterations=40,
+            prompts_per_iteration=8,
+            lr=1e-6,
+            critic_lr=5e-6,
+            critic_warmup=3,
+            eval_samples=4,
+            max_new_tokens=256,
+            jobs=1,
+            chunk_size=64,
+        ),
     ),
     "04_reward_distance": dict(
-        smoke=RewardDistanceSettings(n_seeds=2, n_envs=2, control_envs=2, grid_envs=2, n_pairs=2, n_steps=4,
-                                     property_mdps=1, n_triples=10, pool_size=32, train_sizes=(30, 300),
-                                     flip_rates=(0.0, 0.3), n_eval_pairs=200, bon_n=8),
+        smoke=RewardDistanceSettings(
+            n_seeds=2,
+            n_envs=2,
+            control_envs=2,
+            grid_envs=2,
+            n_pairs=2,
+            n_steps=4,
+            property_mdps=1,
+            n_triples=10,
+            pool_size=32,
+            train_sizes=(30, 300),
+            flip_rates=(0.0, 0.3),
+            n_eval_pairs=200,
+            bon_n=8,
+        ),
         cpu=RewardDistanceSettings(),
-        gpu=RewardDistanceSettings(n_envs=128, control_envs=128, grid_envs=128, n_pairs=8, property_mdps=4,
-                                   train_sizes=(30, 100, 300, 1000, 3000, 10000)),
+        gpu=RewardDistanceSettings(
+            n_envs=128,
+            control_envs=128,
+            grid_envs=128,
+            n_pairs=8,
+            property_mdps=4,
+            train_sizes=(30, 100, 300, 1000, 3000, 10000),
+        ),
     ),
     "05_strategic_games": dict(
-        smoke=StrategicGamesSettings(rounds=4, league_seeds=3, n_candidates=4, demo_matches=8, sft_steps=4,
-                                     rl_iterations=2, rl_matches=2, group_size=2, rl_early=1, llm_new_tokens=8),
+        smoke=StrategicGamesSettings(
+            rounds=4,
+            league_seeds=3,
+            n_candidates=4,
+            demo_matches=8,
+            sft_steps=4,
+            rl_iterations=2,
+            rl_matches=2,
+            group_size=2,
+            rl_early=1,
+            llm_new_tokens=8,
+        ),
         cpu=StrategicGamesSettings(),
-        gpu=StrategicGamesSettings(llm_rounds=10, llm_seeds=3, llm_new_tokens=512, llm_prompt_tokens=None,
-                                   model_name="Qwen/Qwen2.5-1.5B-Instruct"),
+        gpu=StrategicGamesSettings(
+            llm_rounds=10,
+            llm_seeds=3,
+            llm_new_tokens=512,
+            llm_prompt_tokens=None,
+            model_name="Qwen/Qwen2.5-1.5B-Instruct",
+        ),
     ),
 }

@@ -44,12 +44,14 @@ def fmt(value: Any) -> str:
 def verdict(status: str) -> str:
     """HTML badge of a check's status."""
     colour = VERDICT_COLOURS.get(status, "#6e7781")
-    return (f'<span style="background:{colour};color:#fff;padding:0 4px;border-radius:3px;'
-            f'display:inline-block;line-height:1.3">{html.escape(status)}</span>')
+    return (
+        f'<span style="background:{colour};color:#fff;padding:0 4px;border-radius:3px;'
+        f'display:inline-block;line-height:1.3">{html.escape(status)}</span>'
+    )
 
 
 def evidence(check: Mapping[str, Any]) -> str:
-    """"value ≥ threshold" (or the value alone when the check has no numeric threshold)."""
+    """ "value ≥ threshold" (or the value alone when the check has no numeric threshold)."""
     value = fmt(check.get("value"))
     if check.get("threshold") is None:
         return value
@@ -58,7 +60,7 @@ def evidence(check: Mapping[str, Any]) -> str:
 
 
 def margin(check: Mapping[str, Any]) -> str:
-    """"+0.09 ± 0.03 over 3 seeds": the signed margin (positive = holds) and the spread."""
+    """ "+0.09 ± 0.03 over 3 seeds": the signed margin (positive = holds) and the spread."""
     n = len(check.get("seeds") or [])
     over = f" over {n} seed{'s' * (n != 1)}" if n else ""
     if check.get("margin") is None:
@@ -92,8 +94,16 @@ def _claim_cell(check: Mapping[str, Any]) -> str:
 
 def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Rows of :func:`checks_table`: verdict, check and kind, claim, evidence, margin."""
-    return [[verdict(c["status"]), f"{html.escape(c['name'])}<br><em>{c.get('kind', '?')}</em>",
-             _claim_cell(c), html.escape(evidence(c)), html.escape(margin(c))] for c in checks]
+    return [
+        [
+            verdict(c["status"]),
+            f"{html.escape(c['name'])}<br><em>{c.get('kind', '?')}</em>",
+            _claim_cell(c),
+            html.escape(evidence(c)),
+            html.escape(margin(c)),
+        ]
+        for c in checks
+    ]
 
 
 CHECK_HEADER = ("verdict", "check", "claim", "ours (threshold)", "margin ± spread")

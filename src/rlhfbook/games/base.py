@@ -70,7 +70,7 @@ def parse_build(text: str) -> Any:
             depth -= 1
             if depth == 0:
                 try:
-                    return json.loads(candidate[start:i + 1])
+                    return json.loads(candidate[start : i + 1])
                 except json.JSONDecodeError as e:
                     raise ValueError(f"malformed JSON: {e.msg}") from None
     raise ValueError("malformed JSON: unbalanced braces")

@@ -19,17 +19,27 @@ import pandas as pd
 from .metrics import csv_metrics
 
 WINNER_LABELS = {"defender": "Defenders", "invader": "Invaders", "none": "None"}
-NAMES = {"WR": "win_rate", "ORR": "correction_rate", "CSR": "correction_success_rate",
-         "slope": "improvement_slope", "OBR": "over_budget_ratio"}
+NAMES = {
+    "WR": "win_rate",
+    "ORR": "correction_rate",
+    "CSR": "correction_success_rate",
+    "slope": "improvement_slope",
+    "OBR": "over_budget_ratio",
+}
 
 
 def to_benchmark_csv(log: pd.DataFrame) -> pd.DataFrame:
     """A match log of :mod:`.protocol` in the benchmark's CSV schema."""
-    return pd.DataFrame({
-        "round": log["round"], "defender_cost": log["defender_cost"], "invader_cost": log["invader_cost"],
-        "winner": log["winner"].map(WINNER_LABELS), "defender_LLM": log["defender_player"],
-        "invader_LLM": log["invader_player"],
-    })
+    return pd.DataFrame(
+        {
+            "round": log["round"],
+            "defender_cost": log["defender_cost"],
+            "invader_cost": log["invader_cost"],
+            "winner": log["winner"].map(WINNER_LABELS),
+            "defender_LLM": log["defender_player"],
+            "invader_LLM": log["invader_player"],
+        }
+    )
 
 
 def compute_metrics(csv: pd.DataFrame, model: str, role: str, tag: str, budget: float) -> dict[str, float]:
@@ -63,13 +73,20 @@ def random_log(rng: np.random.Generator, budget: int = 20) -> pd.DataFrame:
     """A random log of one to three appended matches (as in a benchmark CSV), costs around ``budget``."""
     n = int(rng.integers(1, 34))
     costs = {side: rng.integers(budget - 3, budget + 3, n) for side in ("defender", "invader")}
-    return pd.DataFrame({
-        "round": np.tile(np.arange(1, 12), 3)[:n], "defender_cost": costs["defender"], "invader_cost": costs["invader"],
-        "winner": rng.choice(["defender", "invader", "none"], n),
-        "defender_violations": rng.integers(0, 2, n), "invader_violations": rng.integers(0, 2, n),
-        "defender_build": costs["defender"].astype(str), "invader_build": costs["invader"].astype(str),
-        "defender_player": "a", "invader_player": "b",
-    })
+    return pd.DataFrame(
+        {
+            "round": np.tile(np.arange(1, 12), 3)[:n],
+            "defender_cost": costs["defender"],
+            "invader_cost": costs["invader"],
+            "winner": rng.choice(["defender", "invader", "none"], n),
+            "defender_violations": rng.integers(0, 2, n),
+            "invader_violations": rng.integers(0, 2, n),
+            "defender_build": costs["defender"].astype(str),
+            "invader_build": costs["invader"].astype(str),
+            "defender_player": "a",
+            "invader_player": "b",
+        }
+    )
 
 
 def parity(n_logs: int, seed: int = 0, budget: int = 20) -> float:
@@ -80,13 +97,20 @@ def parity(n_logs: int, seed: int = 0, budget: int = 20) -> float:
     """
     rng = np.random.default_rng(seed)
     logs = [random_log(rng, budget) for _ in range(n_logs)]
-    pooled = pd.concat([log.assign(seed=i, match=(log["round"] == 1).cumsum()) for i, log in enumerate(logs)],
-                       ignore_index=True)
-    settings = [(side, model, tag) for side, model in (("defender", "a"), ("invader", "b")) for tag in ("first", "second")]
-    tagged = pd.concat([pooled.assign(game="game", player=model, role=side, tag=tag) for side, model, tag in settings],
-                       ignore_index=True)
-    ours = {(r["seed"], r["role"], r["tag"]): r for r in
-            csv_metrics(tagged, {"game": {"defender": budget, "invader": budget}}).to_dict(orient="records")}
+    pooled = pd.concat(
+        [log.assign(seed=i, match=(log["round"] == 1).cumsum()) for i, log in enumerate(logs)], ignore_index=True
+    )
+    settings = [
+        (side, model, tag) for side, model in (("defender", "a"), ("invader", "b")) for tag in ("first", "second")
+    ]
+    tagged = pd.concat(
+        [pooled.assign(game="game", player=model, role=side, tag=tag) for side, model, tag in settings],
+        ignore_index=True,
+    )
+    ours = {
+        (r["seed"], r["role"], r["tag"]): r
+        for r in csv_metrics(tagged, {"game": {"defender": budget, "invader": budget}}).to_dict(orient="records")
+    }
     worst = 0.0
     for i, log in enumerate(logs):
         csv = to_benchmark_csv(log)

@@ -66,8 +66,15 @@ class Codec:
         self.game = game or TurnBased()
         elements = [el for side in SIDES for el in ELEMENTS[side]]
         self.skills = {skill_token(el, s.name): s.name for el in elements for s in SKILLS[el]}
-        self.tokens = (*SIDES, *RESULTS, *(f"${c}" for c in range(MAX_COST + 1)), *MARKERS, *ACTIONS,
-                       *elements, *self.skills)
+        self.tokens = (
+            *SIDES,
+            *RESULTS,
+            *(f"${c}" for c in range(MAX_COST + 1)),
+            *MARKERS,
+            *ACTIONS,
+            *elements,
+            *self.skills,
+        )
         self.max_answer_tokens = 1 + 3 * 4 + 1  # action, three characters of element + 3 skills, EOS
         self._tokenizer = None
 
@@ -82,15 +89,26 @@ class Codec:
             vocab = {t: i for i, t in enumerate(specials + self.tokens)}
             raw = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
             raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-            self._tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="<pad>", bos_token="<bos>",
-                                                      eos_token="<eos>", unk_token="<unk>", padding_side="left")
+            self._tokenizer = PreTrainedTokenizerFast(
+                tokenizer_object=raw,
+                pad_token="<pad>",
+                bos_token="<bos>",
+                eos_token="<eos>",
+                unk_token="<unk>",
+                padding_side="left",
+            )
         return self._tokenizer
 
     def build_tokens(self, build: Build | None, side: str) -> str:
         if build is None:
             return "none"
-        return " ".join(f"{c['element']} " + " ".join(skill_token(c["element"], s) for s in c["skills"])
-                        for c in build[self.game.keys[side]]) or "none"
+        return (
+            " ".join(
+                f"{c['element']} " + " ".join(skill_token(c["element"], s) for s in c["skills"])
+                for c in build[self.game.keys[side]]
+            )
+            or "none"
+        )
 
     def context(self, turn: Turn) -> str:
         """What the protocol tells the side: side, last result, own cost, own build, opponent build."""
@@ -100,8 +118,10 @@ class Codec:
         else:
             result = {side: "won", "none": "tie"}.get(turn.last_winner, "lost")
         cost = "none" if turn.own_build is None else f"${min(self.game.cost(side, turn.own_build), MAX_COST)}"
-        return (f"{side} {result} {cost} own {self.build_tokens(turn.own_build, side)} "
-                f"opp {self.build_tokens(turn.opponent_build, other(side))} out")
+        return (
+            f"{side} {result} {cost} own {self.build_tokens(turn.own_build, side)} "
+            f"opp {self.build_tokens(turn.opponent_build, other(side))} out"
+        )
 
     def answer_tokens(self, own: Build | None, new: Build, side: str) -> str:
         """A demonstration's answer: ``keep`` when the build did not change, else ``revise`` and the build."""
@@ -153,9 +173,14 @@ class TransformerPlayer(Player):
 
         if self.turns is not None:
             self.turns += [t for t in turns if t.round > 0]
-        rollout = generate(self.model, self.codec.tokenizer, [self.codec.context(t) for t in turns],
-                           max_new_tokens=self.codec.max_answer_tokens, temperature=self.temperature,
-                           greedy=self.greedy)
+        rollout = generate(
+            self.model,
+            self.codec.tokenizer,
+            [self.codec.context(t) for t in turns],
+            max_new_tokens=self.codec.max_answer_tokens,
+            temperature=self.temperature,
+            greedy=self.greedy,
+        )
         return [self.codec.to_json(t, answer) for t, answer in zip(turns, rollout.responses)]
 
 
@@ -173,8 +198,14 @@ class _Recorder(Player):
         return text
 
 
-def _sparring(players: Sequence[Player], n: int, rounds: int, rng: np.random.Generator, game: TurnBased,
-              learner: Player | None = None) -> list[Match]:
+def _sparring(
+    players: Sequence[Player],
+    n: int,
+    rounds: int,
+    rng: np.random.Generator,
+    game: TurnBased,
+    learner: Player | None = None,
+) -> list[Match]:
     """``n`` matches of random pairs (or ``learner`` against a random partner) in random roles and order."""
     matches = []
     for _ in range(n):
@@ -188,8 +219,9 @@ def _sparring(players: Sequence[Player], n: int, rounds: int, rng: np.random.Gen
     return matches
 
 
-def demonstrations(players: Sequence[Player], codec: Codec, n_matches: int, rounds: int = 10,
-                   seed: int = 0) -> list[tuple[str, str]]:
+def demonstrations(
+    players: Sequence[Player], codec: Codec, n_matches: int, rounds: int = 10, seed: int = 0
+) -> list[tuple[str, str]]:
     """(context, answer) pairs of every turn the scripted ``players`` answered in matches among themselves."""
     rng = np.random.default_rng(seed)
     pairs: list[tuple[str, str]] = []
@@ -270,8 +302,9 @@ class GRPOConfig:
     margin_weight: float = 0.0
 
 
-def grpo_update(model: Any, ref: Any, opt: torch.optim.Optimizer, rollout: Any, advantages: torch.Tensor,
-                cfg: GRPOConfig) -> dict[str, float]:
+def grpo_update(
+    model: Any, ref: Any, opt: torch.optim.Optimizer, rollout: Any, advantages: torch.Tensor, cfg: GRPOConfig
+) -> dict[str, float]:
     """``cfg.epochs`` passes of minibatch updates on one rollout: PPO's clipped surrogate with the
     sequence's group advantage at every token, plus ``kl_coef`` x the k3 KL estimate to ``ref``."""
     from ..ppo import kl_k3, masked_mean, policy_loss
@@ -298,8 +331,16 @@ def grpo_update(model: Any, ref: Any, opt: torch.optim.Optimizer, rollout: Any, 
     return {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
 
 
-def grpo(model: Any, codec: Codec, sparring: Sequence[Player], cfg: GRPOConfig, *, seed: int = 0,
-         snapshots: Sequence[int] = (), progress: bool = True) -> tuple[list[dict[str, float]], dict[int, dict]]:
+def grpo(
+    model: Any,
+    codec: Codec,
+    sparring: Sequence[Player],
+    cfg: GRPOConfig,
+    *,
+    seed: int = 0,
+    snapshots: Sequence[int] = (),
+    progress: bool = True,
+) -> tuple[list[dict[str, float]], dict[int, dict]]:
     """Train ``model`` in place; returns one log row per iteration and state dicts after the ``snapshots`` iterations.
 
     An iteration plays ``cfg.matches`` matches of the current policy against random sparring
@@ -321,17 +362,30 @@ def grpo(model: Any, codec: Codec, sparring: Sequence[Player], cfg: GRPOConfig, 
         learner.turns = []
         play_matches(_sparring(sparring, cfg.matches, cfg.rounds, rng, codec.game, learner=learner))
         turns = [t for t in learner.turns for _ in range(cfg.group_size)]
-        rollout = generate(model, codec.tokenizer, [codec.context(t) for t in turns],
-                           max_new_tokens=codec.max_answer_tokens, temperature=cfg.temperature)
+        rollout = generate(
+            model,
+            codec.tokenizer,
+            [codec.context(t) for t in turns],
+            max_new_tokens=codec.max_answer_tokens,
+            temperature=cfg.temperature,
+        )
         builds = [codec.game.parse(t.side, codec.to_json(t, a))[0] for t, a in zip(turns, rollout.responses)]
         outcomes = [next_round(codec.game, t, b) for t, b in zip(turns, builds)]
         rewards = torch.tensor([revision_reward(won, margin, cfg.margin_weight) for won, margin in outcomes])
         stats = grpo_update(model, ref, opt, rollout, group_advantages(rewards, cfg.group_size), cfg)
-        log.append({"iteration": it, "states": len(learner.turns), "reward": rewards.mean().item(),
-                    "win": float(np.mean([won for won, _ in outcomes])),
-                    "over_budget": float(np.mean([b is not None and codec.game.over_budget(t.side, b)
-                                                  for t, b in zip(turns, builds)])),
-                    "keep": float(np.mean([a.split()[:1] == ["keep"] for a in rollout.responses])), **stats})
+        log.append(
+            {
+                "iteration": it,
+                "states": len(learner.turns),
+                "reward": rewards.mean().item(),
+                "win": float(np.mean([won for won, _ in outcomes])),
+                "over_budget": float(
+                    np.mean([b is not None and codec.game.over_budget(t.side, b) for t, b in zip(turns, builds)])
+                ),
+                "keep": float(np.mean([a.split()[:1] == ["keep"] for a in rollout.responses])),
+                **stats,
+            }
+        )
         if it in snapshots:
             saved[it] = copy.deepcopy(model.state_dict())
     learner.turns = None
@@ -356,7 +410,9 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if not 0 < self.early < self.grpo.iterations:
-            raise ValueError(f"early must lie strictly between 0 and {self.grpo.iterations} iterations, got {self.early}")
+            raise ValueError(
+                f"early must lie strictly between 0 and {self.grpo.iterations} iterations, got {self.early}"
+            )
 
 
 CHECKPOINTS = ("SFT", "RL early", "RL late")
@@ -365,8 +421,11 @@ CHECKPOINTS = ("SFT", "RL early", "RL late")
 def _source_hash() -> str:
     """Hash of the code that decides the checkpoints: the game engine, protocol, players and training code."""
     here = Path(__file__).parent
-    files = [here / n for n in ("base.py", "turn_based.py", "protocol.py", "players.py", "learned.py")] + \
-        [here.parent / n for n in ("ppo.py", "rollout.py")] + [here.parent / "toyworld" / n for n in ("model.py", "sft.py")]
+    files = (
+        [here / n for n in ("base.py", "turn_based.py", "protocol.py", "players.py", "learned.py")]
+        + [here.parent / n for n in ("ppo.py", "rollout.py")]
+        + [here.parent / "toyworld" / n for n in ("model.py", "sft.py")]
+    )
     h = hashlib.sha256()
     for path in files:
         h.update(path.name.encode() + path.read_bytes())
@@ -374,14 +433,22 @@ def _source_hash() -> str:
 
 
 def cache_key(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player]) -> str:
-    payload = json.dumps({"recipe": asdict(recipe), "demonstrators": [repr(p) for p in demonstrators],
-                          "sparring": [repr(p) for p in sparring], "version": __version__,
-                          "source": _source_hash()}, sort_keys=True)
+    payload = json.dumps(
+        {
+            "recipe": asdict(recipe),
+            "demonstrators": [repr(p) for p in demonstrators],
+            "sparring": [repr(p) for p in sparring],
+            "version": __version__,
+            "source": _source_hash(),
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def train_players(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player],
-                  progress: bool = True) -> dict[str, Any]:
+def train_players(
+    recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player], progress: bool = True
+) -> dict[str, Any]:
     """SFT then GRPO; returns the checkpoints' state dicts, the training logs and the seconds taken."""
     from ..book.runtime import seed_everything
     from ..toyworld.sft import supervised_finetune
@@ -391,19 +458,44 @@ def train_players(recipe: Recipe, demonstrators: Sequence[Player], sparring: Seq
     codec = Codec()
     pairs = demonstrations(demonstrators, codec, recipe.demo_matches, recipe.grpo.rounds, recipe.seed)
     model = new_policy(codec, recipe.size, recipe.seed)
-    sft_losses = supervised_finetune(model, codec.tokenizer, DemonstrationTask(pairs), steps=recipe.sft_steps,
-                                     batch_size=recipe.sft_batch, lr=recipe.sft_lr, seed=recipe.seed,
-                                     progress=progress)
+    sft_losses = supervised_finetune(
+        model,
+        codec.tokenizer,
+        DemonstrationTask(pairs),
+        steps=recipe.sft_steps,
+        batch_size=recipe.sft_batch,
+        lr=recipe.sft_lr,
+        seed=recipe.seed,
+        progress=progress,
+    )
     sft_s = time.perf_counter() - start
-    log, saved = grpo(model, codec, sparring, recipe.grpo, seed=recipe.seed,
-                      snapshots=(0, recipe.early, recipe.grpo.iterations), progress=progress)
+    log, saved = grpo(
+        model,
+        codec,
+        sparring,
+        recipe.grpo,
+        seed=recipe.seed,
+        snapshots=(0, recipe.early, recipe.grpo.iterations),
+        progress=progress,
+    )
     states = dict(zip(CHECKPOINTS, (saved[0], saved[recipe.early], saved[recipe.grpo.iterations])))
-    return {"checkpoints": states, "sft_losses": sft_losses, "grpo_log": log, "demonstrations": len(pairs),
-            "sft_seconds": sft_s, "seconds": time.perf_counter() - start}
+    return {
+        "checkpoints": states,
+        "sft_losses": sft_losses,
+        "grpo_log": log,
+        "demonstrations": len(pairs),
+        "sft_seconds": sft_s,
+        "seconds": time.perf_counter() - start,
+    }
 
 
-def trained_players(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player],
-                    temperature: float = 1.0, progress: bool = True) -> tuple[dict[str, TransformerPlayer], dict]:
+def trained_players(
+    recipe: Recipe,
+    demonstrators: Sequence[Player],
+    sparring: Sequence[Player],
+    temperature: float = 1.0,
+    progress: bool = True,
+) -> tuple[dict[str, TransformerPlayer], dict]:
     """The checkpoints as players (trained once, then read from the cache) and the training record.
 
     The cache file lives under the toy world's cache root, keyed by the recipe, the players

@@ -74,8 +74,9 @@ def process_metrics(wins: Sequence[int], costs: Sequence[float], budget: float) 
     }
 
 
-def csr_paper(wins: Sequence[int], costs: Sequence[float], budget: float,
-              violations: Sequence[int] | None = None) -> float:
+def csr_paper(
+    wins: Sequence[int], costs: Sequence[float], budget: float, violations: Sequence[int] | None = None
+) -> float:
     """The paper's prose CSR: share of corrections that remove a rule violation or turn a loss into a win.
 
     A correction at k (cost change) succeeds if the previous build broke a rule (over budget,
@@ -128,8 +129,10 @@ def kept_table(logs: pd.DataFrame, budgets: dict[str, dict[str, int]]) -> pd.Dat
         return np.where(defender == mine, d, i)
 
     budget = {side: logs["game"].map({g: b[side] for g, b in budgets.items()}).to_numpy() for side in SIDES}
-    own_budget, opp_budget = np.where(defender, budget["defender"], budget["invader"]), \
-        np.where(defender, budget["invader"], budget["defender"])
+    own_budget, opp_budget = (
+        np.where(defender, budget["defender"], budget["invader"]),
+        np.where(defender, budget["invader"], budget["defender"]),
+    )
     out = logs[meta].copy()
     out["win"] = (logs["winner"].to_numpy() == logs["role"].to_numpy()).astype(int)
     out["cost"] = own(logs, "cost")
@@ -176,10 +179,16 @@ def revision_trace(log: pd.DataFrame, side: str, tag: str) -> pd.DataFrame:
     """
     kept = set(kept_rounds(log, tag)["round"])
     opp = "invader" if side == "defender" else "defender"
-    trace = pd.DataFrame({
-        "round": log["round"], "reviser": log["reviser"], "own cost": log[f"{side}_cost"],
-        "opponent cost": log[f"{opp}_cost"], "winner": log["winner"], "kept": log["round"].isin(kept),
-    })
+    trace = pd.DataFrame(
+        {
+            "round": log["round"],
+            "reviser": log["reviser"],
+            "own cost": log[f"{side}_cost"],
+            "opponent cost": log[f"{opp}_cost"],
+            "winner": log["winner"],
+            "kept": log["round"].isin(kept),
+        }
+    )
     kept_costs = trace.loc[trace["kept"], "own cost"]
     trace["correction"] = False
     trace.loc[kept_costs.index[1:], "correction"] = kept_costs.diff().iloc[1:].ne(0).to_numpy()
@@ -228,10 +237,15 @@ def composite(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
 
     S = mean(WR, CSR, 1 - OBR, 1 - ORR, clip(0.5 + 5 slope, 0, 1)); ``leave_out`` drops one term.
     """
-    terms = pd.DataFrame({
-        "WR": table["WR"], "CSR": table["CSR"], "OBR": 1 - table["OBR"], "ORR": 1 - table["ORR"],
-        "slope": (0.5 + 5 * table["slope"]).clip(0, 1),
-    })
+    terms = pd.DataFrame(
+        {
+            "WR": table["WR"],
+            "CSR": table["CSR"],
+            "OBR": 1 - table["OBR"],
+            "ORR": 1 - table["ORR"],
+            "slope": (0.5 + 5 * table["slope"]).clip(0, 1),
+        }
+    )
     if leave_out is not None:
         if leave_out not in terms:
             raise ValueError(f"unknown metric {leave_out!r}; valid: {', '.join(terms)}")
@@ -245,7 +259,12 @@ def rank_stability(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for metric in METRICS:
         ranks = composite(table, leave_out=metric).rank(ascending=False)
-        rows.append({"left out": metric, "spearman_rho": float(stats.spearmanr(full, ranks).statistic),
-                     "max_rank_shift": float((full - ranks).abs().max()),
-                     "top_player": ranks.idxmin()})
+        rows.append(
+            {
+                "left out": metric,
+                "spearman_rho": float(stats.spearmanr(full, ranks).statistic),
+                "max_rank_shift": float((full - ranks).abs().max()),
+                "top_player": ranks.idxmin(),
+            }
+        )
     return pd.DataFrame(rows).set_index("left out")

@@ -64,8 +64,10 @@ def prompt(turn: Turn) -> str:
     if turn.own_build is not None:
         parts.append(f"Your previous {side} JSON:\n{json.dumps(turn.own_build)}")
     parts.append(f"Format example:\n{json.dumps(game.example(side))}")
-    parts.append(f'Return a single JSON object with the key "{key}" that maximises your chance of winning. '
-                 "Do not include any other text.")
+    parts.append(
+        f'Return a single JSON object with the key "{key}" that maximises your chance of winning. '
+        "Do not include any other text."
+    )
     return "\n\n".join(parts)
 
 
@@ -199,8 +201,16 @@ class LLMPlayer(Player):
     short contexts); ``transcript`` keeps every (prompt, answer) for the revision trace.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, name: str = "llm", max_new_tokens: int = 256,
-                 max_prompt_tokens: int | None = None, do_sample: bool = False, batch_size: int = 32):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        name: str = "llm",
+        max_new_tokens: int = 256,
+        max_prompt_tokens: int | None = None,
+        do_sample: bool = False,
+        batch_size: int = 32,
+    ):
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_new_tokens, self.max_prompt_tokens, self.do_sample = max_new_tokens, max_prompt_tokens, do_sample
         self.batch_size = batch_size
@@ -226,8 +236,9 @@ class LLMPlayer(Player):
     def _text(self, turn: Turn) -> str:
         text = prompt(turn)
         if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template([{"role": "user", "content": text}],
-                                                      tokenize=False, add_generation_prompt=True)
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+            )
         return text
 
     def act(self, turn: Turn) -> str:
@@ -238,15 +249,25 @@ class LLMPlayer(Player):
 
         texts, answers = [self._text(t) for t in turns], []
         for start in range(0, len(texts), self.batch_size):
-            chunk = texts[start:start + self.batch_size]
-            enc = self.tokenizer(chunk, return_tensors="pt", add_special_tokens=False, padding=True,
-                                 truncation=self.max_prompt_tokens is not None, max_length=self.max_prompt_tokens)
+            chunk = texts[start : start + self.batch_size]
+            enc = self.tokenizer(
+                chunk,
+                return_tensors="pt",
+                add_special_tokens=False,
+                padding=True,
+                truncation=self.max_prompt_tokens is not None,
+                max_length=self.max_prompt_tokens,
+            )
             ids, mask = enc["input_ids"].to(self.model.device), enc["attention_mask"].to(self.model.device)
             with torch.no_grad():
-                out = self.model.generate(ids, attention_mask=mask, max_new_tokens=self.max_new_tokens,
-                                          do_sample=self.do_sample,
-                                          pad_token_id=self.tokenizer.pad_token_id)
-            answers += self.tokenizer.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)
+                out = self.model.generate(
+                    ids,
+                    attention_mask=mask,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=self.do_sample,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            answers += self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
         self.transcript += list(zip(texts, answers))
         return answers
 
@@ -258,8 +279,15 @@ class EndpointPlayer(Player):
     the match records as a malformed-JSON rule violation.
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, name: str | None = None,
-                 max_tokens: int = 512, timeout_s: float = 120.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        name: str | None = None,
+        max_tokens: int = 512,
+        timeout_s: float = 120.0,
+    ):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.api_key, self.name = model, api_key, name or model
         self.max_tokens, self.timeout_s = max_tokens, timeout_s
@@ -267,8 +295,14 @@ class EndpointPlayer(Player):
 
     def act(self, turn: Turn) -> str:
         text = prompt(turn)
-        body = json.dumps({"model": self.model, "messages": [{"role": "user", "content": text}],
-                           "temperature": 0, "max_tokens": self.max_tokens}).encode()
+        body = json.dumps(
+            {
+                "model": self.model,
+                "messages": [{"role": "user", "content": text}],
+                "temperature": 0,
+                "max_tokens": self.max_tokens,
+            }
+        ).encode()
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -32,7 +32,11 @@ from .base import SIDES, Build, Game, other
 from .players import Player, Turn
 
 SETTINGS: tuple[tuple[str, str], ...] = (
-    ("defender", "first"), ("defender", "second"), ("invader", "first"), ("invader", "second"))
+    ("defender", "first"),
+    ("defender", "second"),
+    ("invader", "first"),
+    ("invader", "second"),
+)
 
 
 def adjudicate(defender_cost: float, invader_cost: float, budgets: dict[str, int], raw_winner: str) -> str:
@@ -68,8 +72,9 @@ def answers(requests: Sequence[tuple[Player, Turn]]) -> list[str]:
     return out
 
 
-def initial_builds(requests: Sequence[tuple[Game, str, Player, np.random.Generator]],
-                   attempts: int = 5) -> list[tuple[Build, list[str], int]]:
+def initial_builds(
+    requests: Sequence[tuple[Game, str, Player, np.random.Generator]], attempts: int = 5
+) -> list[tuple[Build, list[str], int]]:
     """Ask for first builds until each is parseable and within budget (``init.py``).
 
     ``requests`` are (game, side, player, rng); all are asked together, attempt by attempt.
@@ -85,8 +90,12 @@ def initial_builds(requests: Sequence[tuple[Game, str, Player, np.random.Generat
         pending = [i for i in range(len(requests)) if i not in done]
         if not pending:
             break
-        texts = answers([(requests[i][2], Turn(requests[i][0], requests[i][1], 0, feedback=feedback[i],
-                                                   rng=requests[i][3])) for i in pending])
+        texts = answers(
+            [
+                (requests[i][2], Turn(requests[i][0], requests[i][1], 0, feedback=feedback[i], rng=requests[i][3]))
+                for i in pending
+            ]
+        )
         for i, text in zip(pending, texts):
             game, side = requests[i][0], requests[i][1]
             build, violations = last[i] = game.parse(side, text)
@@ -95,16 +104,18 @@ def initial_builds(requests: Sequence[tuple[Game, str, Player, np.random.Generat
             elif build is None:
                 feedback[i] = f"Your previous answer was rejected: {'; '.join(violations)}"
             else:
-                feedback[i] = (f"Your previous build cost {game.cost(side, build)}, over the budget of "
-                               f"{game.budgets[side]}.")
+                feedback[i] = (
+                    f"Your previous build cost {game.cost(side, build)}, over the budget of {game.budgets[side]}."
+                )
     for i, (build, violations) in enumerate(last):
         if i not in done:
             done[i] = (build if build is not None else requests[i][0].empty(requests[i][1]), violations, attempts)
     return [done[i] for i in range(len(requests))]
 
 
-def initial_build(game: Game, side: str, player: Player, rng: np.random.Generator,
-                  attempts: int = 5) -> tuple[Build, list[str], int]:
+def initial_build(
+    game: Game, side: str, player: Player, rng: np.random.Generator, attempts: int = 5
+) -> tuple[Build, list[str], int]:
     """One first build (see :func:`initial_builds`): the build, its rule violations, the tries."""
     return initial_builds([(game, side, player, rng)], attempts)[0]
 
@@ -142,8 +153,9 @@ class Match:
         return self.defender if side == "defender" else self.invader
 
 
-def play_matches(matches: Sequence[Match], *, attempts: int = 5, progress: bool = False,
-                 desc: str = "match rounds") -> list[pd.DataFrame]:
+def play_matches(
+    matches: Sequence[Match], *, attempts: int = 5, progress: bool = False, desc: str = "match rounds"
+) -> list[pd.DataFrame]:
     """Play matches side by side, round by round; one tidy table per match, one row per round.
 
     Each match draws from its own random generator (seeded by ``Match.seed``), so a match's
@@ -176,17 +188,36 @@ def play_matches(matches: Sequence[Match], *, attempts: int = 5, progress: bool 
             winner = adjudicate(costs["defender"], costs["invader"], game.budgets, out.winner)
             order = (m.first, other(m.first))
             reviser = order[(r - 1) % 2] if r <= m.rounds else ""
-            records[i].append({
-                "round": r, "defender_cost": costs["defender"], "invader_cost": costs["invader"],
-                "raw_winner": out.winner, "winner": winner, "margin": out.margin, "reviser": reviser,
-                **{f"{s}_violations": len(violations[i][s]) for s in SIDES},
-                **{f"{s}_build": json.dumps(b[s]) for s in SIDES},
-                **{f"{s}_player": m.player(s).name for s in SIDES},
-            })
+            records[i].append(
+                {
+                    "round": r,
+                    "defender_cost": costs["defender"],
+                    "invader_cost": costs["invader"],
+                    "raw_winner": out.winner,
+                    "winner": winner,
+                    "margin": out.margin,
+                    "reviser": reviser,
+                    **{f"{s}_violations": len(violations[i][s]) for s in SIDES},
+                    **{f"{s}_build": json.dumps(b[s]) for s in SIDES},
+                    **{f"{s}_player": m.player(s).name for s in SIDES},
+                }
+            )
             if reviser:
-                requests.append((m.player(reviser), Turn(
-                    game, reviser, r, b[reviser], b[other(reviser)], winner,
-                    _feedback(game, reviser, winner, costs[reviser], violations[i][reviser]), rngs[i])))
+                requests.append(
+                    (
+                        m.player(reviser),
+                        Turn(
+                            game,
+                            reviser,
+                            r,
+                            b[reviser],
+                            b[other(reviser)],
+                            winner,
+                            _feedback(game, reviser, winner, costs[reviser], violations[i][reviser]),
+                            rngs[i],
+                        ),
+                    )
+                )
                 revising.append(i)
         for i, (_, turn), text in zip(revising, requests, answers(requests)):
             build, violations[i][turn.side] = matches[i].game.parse(turn.side, text)
@@ -195,16 +226,32 @@ def play_matches(matches: Sequence[Match], *, attempts: int = 5, progress: bool 
     return [pd.DataFrame.from_records(rec) for rec in records]
 
 
-def play_match(game: Game, defender: Player, invader: Player, *, rounds: int = 10, first: str = "defender",
-               seed: int | np.random.SeedSequence = 0, attempts: int = 5,
-               initial: dict[str, tuple[Build, list[str]]] | None = None) -> pd.DataFrame:
+def play_match(
+    game: Game,
+    defender: Player,
+    invader: Player,
+    *,
+    rounds: int = 10,
+    first: str = "defender",
+    seed: int | np.random.SeedSequence = 0,
+    attempts: int = 5,
+    initial: dict[str, tuple[Build, list[str]]] | None = None,
+) -> pd.DataFrame:
     """One match as a tidy table (see :class:`Match` and :func:`play_matches`)."""
     return play_matches([Match(game, defender, invader, rounds, first, seed, initial)], attempts=attempts)[0]
 
 
-def run_league(games: Sequence[Game], players: Sequence[Player], opponents: Sequence[Player], *,
-               rounds: int = 10, seeds: Sequence[int] = (0,), attempts: int = 5, shuffle_opponents: bool = False,
-               progress: bool = True) -> tuple[pd.DataFrame, dict[str, float]]:
+def run_league(
+    games: Sequence[Game],
+    players: Sequence[Player],
+    opponents: Sequence[Player],
+    *,
+    rounds: int = 10,
+    seeds: Sequence[int] = (0,),
+    attempts: int = 5,
+    shuffle_opponents: bool = False,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every player x game x setting x fixed opponent (the loops of ``battle.py::__main__``), per league seed.
 
     Each player's initial build per game and side is written once per league seed and reused in
@@ -219,26 +266,54 @@ def run_league(games: Sequence[Game], players: Sequence[Player], opponents: Sequ
     n_sim0 = sum(g.n_simulations for g in games)
     start = time.perf_counter()
     everyone = list(players) + list(opponents)
-    keys = [(s, gi, ei, k) for s in seeds for gi in range(len(games)) for ei in range(len(everyone))
-            for k in range(len(SIDES))]
-    ready = initial_builds([(games[gi], SIDES[k], everyone[ei], np.random.default_rng([s, 2_000_003, gi, ei, k]))
-                            for s, gi, ei, k in keys], attempts)
+    keys = [
+        (s, gi, ei, k)
+        for s in seeds
+        for gi in range(len(games))
+        for ei in range(len(everyone))
+        for k in range(len(SIDES))
+    ]
+    ready = initial_builds(
+        [
+            (games[gi], SIDES[k], everyone[ei], np.random.default_rng([s, 2_000_003, gi, ei, k]))
+            for s, gi, ei, k in keys
+        ],
+        attempts,
+    )
     initial = {key: r[:2] for key, r in zip(keys, ready)}
     jobs, meta = [], []
     for s in seeds:
         order_rng = np.random.default_rng(np.random.SeedSequence([s, 1_000_003]))
-        for gi, pi, si in [(gi, pi, si) for gi in range(len(games)) for pi in range(len(players))
-                           for si in range(len(SETTINGS))]:
+        for gi, pi, si in [
+            (gi, pi, si) for gi in range(len(games)) for pi in range(len(players)) for si in range(len(SETTINGS))
+        ]:
             order = order_rng.permutation(len(opponents)) if shuffle_opponents else range(len(opponents))
             for oi in map(int, order):
                 role, tag = SETTINGS[si]
                 sides = {role: players[pi], other(role): opponents[oi]}
                 idx = {role: pi, other(role): len(players) + oi}
-                jobs.append(Match(games[gi], sides["defender"], sides["invader"], rounds,
-                                  role if tag == "first" else other(role), np.random.SeedSequence([s, gi, pi, oi, si]),
-                                  {side: initial[(s, gi, idx[side], k)] for k, side in enumerate(SIDES)}))
-                meta.append(dict(seed=s, match=len(meta), game=games[gi].name, player=players[pi].name,
-                                 opponent=opponents[oi].name, role=role, tag=tag))
+                jobs.append(
+                    Match(
+                        games[gi],
+                        sides["defender"],
+                        sides["invader"],
+                        rounds,
+                        role if tag == "first" else other(role),
+                        np.random.SeedSequence([s, gi, pi, oi, si]),
+                        {side: initial[(s, gi, idx[side], k)] for k, side in enumerate(SIDES)},
+                    )
+                )
+                meta.append(
+                    dict(
+                        seed=s,
+                        match=len(meta),
+                        game=games[gi].name,
+                        player=players[pi].name,
+                        opponent=opponents[oi].name,
+                        role=role,
+                        tag=tag,
+                    )
+                )
     logs = play_matches(jobs, attempts=attempts, progress=progress, desc="league rounds")
     lengths = [len(log) for log in logs]
     table = pd.concat(logs, ignore_index=True)

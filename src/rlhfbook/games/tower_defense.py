@@ -58,19 +58,25 @@ class DemonUnit:
     note: str = ""
 
 
-HUMANS = {u.name: u for u in (
-    HumanUnit("Handgun", 100, 3, 1000, SHOT_DAMAGE),
-    HumanUnit("Rifle", 200, 3, 500, SHOT_DAMAGE),
-    HumanUnit("MachineGun", 400, 3, 250, SHOT_DAMAGE),
-    HumanUnit("Shield", 50, 15, 0, 0, note="blocks only"),
-    HumanUnit("Ice", 200, 2, 1000, SHOT_DAMAGE, slows=True, note="halves the target's speed for 2 s"),
-)}
-DEMONS = {u.name: u for u in (
-    DemonUnit("Normal", 100, 10, 1, 0.8),
-    DemonUnit("Great", 200, 20, 1, 0.8),
-    DemonUnit("Speedy", 150, 10, 1, 1.6),
-    DemonUnit("DemonKing", 800, 80, 5, 0.8),
-)}
+HUMANS = {
+    u.name: u
+    for u in (
+        HumanUnit("Handgun", 100, 3, 1000, SHOT_DAMAGE),
+        HumanUnit("Rifle", 200, 3, 500, SHOT_DAMAGE),
+        HumanUnit("MachineGun", 400, 3, 250, SHOT_DAMAGE),
+        HumanUnit("Shield", 50, 15, 0, 0, note="blocks only"),
+        HumanUnit("Ice", 200, 2, 1000, SHOT_DAMAGE, slows=True, note="halves the target's speed for 2 s"),
+    )
+}
+DEMONS = {
+    u.name: u
+    for u in (
+        DemonUnit("Normal", 100, 10, 1, 0.8),
+        DemonUnit("Great", 200, 20, 1, 0.8),
+        DemonUnit("Speedy", 150, 10, 1, 1.6),
+        DemonUnit("DemonKing", 800, 80, 5, 0.8),
+    )
+}
 
 
 def simulate_row(humans: list[list], demons: list[list], n_ticks: int) -> tuple[float, float]:
@@ -170,13 +176,34 @@ class TowerDefense(Game):
             return Outcome("defender", 1.0)
         leaked, min_x = 0.0, ENTRY_X
         for y in range(ROWS):
-            demons = [[ENTRY_X, DEMONS[u["name"]].hp, DEMONS[u["name"]].damage, DEMONS[u["name"]].speed * TICK_S,
-                       int(round(u["spawn_time"] / TICK_S)), -1, 0] for u in invader["demons"] if u["y"] == y]
+            demons = [
+                [
+                    ENTRY_X,
+                    DEMONS[u["name"]].hp,
+                    DEMONS[u["name"]].damage,
+                    DEMONS[u["name"]].speed * TICK_S,
+                    int(round(u["spawn_time"] / TICK_S)),
+                    -1,
+                    0,
+                ]
+                for u in invader["demons"]
+                if u["y"] == y
+            ]
             if not demons:
                 continue
-            humans = [[u["x"], HUMANS[u["name"]].hp, HUMANS[u["name"]].interval_ms // int(TICK_S * 1000),
-                       HUMANS[u["name"]].damage, HUMANS[u["name"]].slows, int(round(u["spawn_time"] / TICK_S)), 0]
-                      for u in defender["humans"] if u["y"] == y]
+            humans = [
+                [
+                    u["x"],
+                    HUMANS[u["name"]].hp,
+                    HUMANS[u["name"]].interval_ms // int(TICK_S * 1000),
+                    HUMANS[u["name"]].damage,
+                    HUMANS[u["name"]].slows,
+                    int(round(u["spawn_time"] / TICK_S)),
+                    0,
+                ]
+                for u in defender["humans"]
+                if u["y"] == y
+            ]
             row_leaked, row_min = simulate_row(humans, demons, n_ticks)
             leaked, min_x = leaked + row_leaked, min(min_x, row_min)
         if leaked > 0:
@@ -185,11 +212,17 @@ class TowerDefense(Game):
 
     # --- prompt --------------------------------------------------------------------------
     def rules_text(self, side: str) -> str:
-        humans = "\n".join(f"- {u.name}: HP {u.hp}, " + (f"fires every {u.interval_ms} ms for {u.damage} dmg"
-                                                          if u.interval_ms else "does not fire")
-                           + (f", {u.note}" if u.note else "") + f". Cost {u.cost}" for u in HUMANS.values())
-        demons = "\n".join(f"- {u.name}: HP {u.hp}, hits blocking units for {u.damage} dmg/s, speed {u.speed} "
-                           f"cells/s. Cost {u.cost}" for u in DEMONS.values())
+        humans = "\n".join(
+            f"- {u.name}: HP {u.hp}, "
+            + (f"fires every {u.interval_ms} ms for {u.damage} dmg" if u.interval_ms else "does not fire")
+            + (f", {u.note}" if u.note else "")
+            + f". Cost {u.cost}"
+            for u in HUMANS.values()
+        )
+        demons = "\n".join(
+            f"- {u.name}: HP {u.hp}, hits blocking units for {u.damage} dmg/s, speed {u.speed} cells/s. Cost {u.cost}"
+            for u in DEMONS.values()
+        )
         mine, theirs = (humans, demons) if side == "defender" else (demons, humans)
         return (
             f"Tower defence on a {ROWS} x {COLS} board (rows y 0-{ROWS - 1}, columns x 0-{COLS - 1}). "
@@ -203,8 +236,12 @@ class TowerDefense(Game):
 
     def example(self, side: str) -> Build:
         if side == "defender":
-            return {"humans": [{"name": "Rifle", "x": 2, "y": 0, "spawn_time": 0},
-                               {"name": "Shield", "x": 5, "y": 0, "spawn_time": 0}]}
+            return {
+                "humans": [
+                    {"name": "Rifle", "x": 2, "y": 0, "spawn_time": 0},
+                    {"name": "Shield", "x": 5, "y": 0, "spawn_time": 0},
+                ]
+            }
         return {"demons": [{"name": "Normal", "y": 0, "spawn_time": 0}, {"name": "Speedy", "y": 3, "spawn_time": 2}]}
 
     # --- edits ---------------------------------------------------------------------------
@@ -238,7 +275,7 @@ class TowerDefense(Game):
         move = int(rng.integers(4)) if units else 3
         if move == 0:  # relocate a unit / change its row and time
             i = rng.integers(len(units))
-            unit = self._new_unit(side, {**new, self.keys[side]: units[:i] + units[i + 1:]}, rng, units[i]["name"])
+            unit = self._new_unit(side, {**new, self.keys[side]: units[:i] + units[i + 1 :]}, rng, units[i]["name"])
             if unit is not None:
                 units[i] = unit
         elif move == 1:  # change a unit's type

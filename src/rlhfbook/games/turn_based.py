@@ -237,8 +237,10 @@ class TurnBased(Game):
         return {key: team}, violations
 
     def _team(self, side: str, build: Build) -> list[_Fighter]:
-        return [_Fighter(c["element"], [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]])
-                for c in build[self.keys[side]]]
+        return [
+            _Fighter(c["element"], [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]])
+            for c in build[self.keys[side]]
+        ]
 
     def _simulate(self, defender: Build, invader: Build) -> Outcome:
         defenders, invaders = self._team("defender", defender), self._team("invader", invader)
@@ -260,8 +262,10 @@ class TurnBased(Game):
     # --- prompt --------------------------------------------------------------------------
     def rules_text(self, side: str) -> str:
         def catalogue(s: str) -> str:
-            return "\n".join(f"{el} skills:\n" + "\n".join(f"- {sk.describe()}" for sk in SKILLS[el])
-                             for el in ELEMENTS[s])
+            return "\n".join(
+                f"{el} skills:\n" + "\n".join(f"- {sk.describe()}" for sk in SKILLS[el]) for el in ELEMENTS[s]
+            )
+
         return (
             "Turn-based battle between Invaders (Fire, Water, Dark) and Defenders (Wood, Earth, Light).\n"
             "Each side fields three characters, one per element, each with exactly three skills of its "
@@ -280,15 +284,15 @@ class TurnBased(Game):
         return " | ".join(f"{c['element']}: {', '.join(c['skills'])}" for c in build[self.keys[side]])
 
     def example(self, side: str) -> Build:
-        return {self.keys[side]: [{"element": el, "skills": [s.name for s in SKILLS[el][:3]]}
-                                  for el in ELEMENTS[side]]}
+        return {self.keys[side]: [{"element": el, "skills": [s.name for s in SKILLS[el][:3]]} for el in ELEMENTS[side]]}
 
     # --- edits ---------------------------------------------------------------------------
     def random_build(self, side: str, rng: np.random.Generator) -> Build:
         order = rng.permutation(3)
-        team = [{"element": ELEMENTS[side][k],
-                 "skills": [SKILLS[ELEMENTS[side][k]][j].name for j in rng.integers(0, 6, 3)]}
-                for k in order]
+        team = [
+            {"element": ELEMENTS[side][k], "skills": [SKILLS[ELEMENTS[side][k]][j].name for j in rng.integers(0, 6, 3)]}
+            for k in order
+        ]
         return self.repair(side, {self.keys[side]: team}, rng)
 
     def mutate(self, side: str, build: Build, rng: np.random.Generator) -> Build:

@@ -66,8 +66,8 @@ def _source_hash() -> str:
 def cache_key(task_name: str, recipe: Recipe) -> str:
     """Hash of the task, the recipe (incl. seed), the package version and the source."""
     payload = json.dumps(
-        {"task": repr(task(task_name)), "recipe": asdict(recipe), "version": __version__,
-         "source": _source_hash()}, sort_keys=True,
+        {"task": repr(task(task_name)), "recipe": asdict(recipe), "version": __version__, "source": _source_hash()},
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -75,7 +75,8 @@ def cache_key(task_name: str, recipe: Recipe) -> str:
 def _file_hashes(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MANIFEST
     }
 
 
@@ -122,16 +123,26 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
     tokenizer = build_tokenizer()
     model = new_model(recipe.size, tokenizer)
     losses = supervised_finetune(
-        model, tokenizer, task(task_name), steps=recipe.steps, batch_size=recipe.batch_size,
-        lr=recipe.lr, seed=recipe.seed, progress=progress,
+        model,
+        tokenizer,
+        task(task_name),
+        steps=recipe.steps,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        seed=recipe.seed,
+        progress=progress,
     )
     tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     record = {
-        "key": key, "task": task_name, "recipe": asdict(recipe), "train_losses": losses,
-        "seconds": round(time.perf_counter() - start, 1), "files": _file_hashes(tmp),
+        "key": key,
+        "task": task_name,
+        "recipe": asdict(recipe),
+        "train_losses": losses,
+        "seconds": round(time.perf_counter() - start, 1),
+        "files": _file_hashes(tmp),
     }
     (tmp / MANIFEST).write_text(json.dumps(record))
     try:

@@ -20,9 +20,30 @@ import numpy as np
 
 TOPICS = ("food", "film", "park", "song", "book", "trip", "game", "shop")
 WORDS = (
-    "superb", "great", "lovely", "fresh", "tasty", "cozy", "bright", "smart",
-    "fine", "calm", "neat", "fair", "plain", "odd", "slow", "loud",
-    "bland", "stale", "dull", "messy", "rude", "awful", "broken", "dirty",
+    "superb",
+    "great",
+    "lovely",
+    "fresh",
+    "tasty",
+    "cozy",
+    "bright",
+    "smart",
+    "fine",
+    "calm",
+    "neat",
+    "fair",
+    "plain",
+    "odd",
+    "slow",
+    "loud",
+    "bland",
+    "stale",
+    "dull",
+    "messy",
+    "rude",
+    "awful",
+    "broken",
+    "dirty",
 )
 MAX_GOOD_WORDS = 6  # words beyond this are rambling
 

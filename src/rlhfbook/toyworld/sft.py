@@ -19,7 +19,7 @@ def demonstration_batch(task, tokenizer: PreTrainedTokenizerFast, n: int, rng: n
         response_ids = tokenizer(task.demonstration(p, rng), add_special_tokens=False)["input_ids"]
         ids = prompt_ids + response_ids + [tokenizer.eos_token_id]
         rows.append(ids)
-        labels.append([-100] * len(prompt_ids) + ids[len(prompt_ids):])
+        labels.append([-100] * len(prompt_ids) + ids[len(prompt_ids) :])
     width = max(map(len, rows))
     pad = tokenizer.pad_token_id
     input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
@@ -28,8 +28,15 @@ def demonstration_batch(task, tokenizer: PreTrainedTokenizerFast, n: int, rng: n
 
 
 def supervised_finetune(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, task, *, steps: int,
-    batch_size: int = 64, lr: float = 3e-3, seed: int = 0, progress: bool = True,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerFast,
+    task,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    progress: bool = True,
 ) -> list[float]:
     """Train on fresh demonstrations each step (AdamW, cosine decay); returns the losses."""
     rng = np.random.default_rng(seed)
