@@ -29,7 +29,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not chapter and not book and not browser"
+	$(BIN)/python -m pytest -m "not chapter and not book and not browser and not install"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -115,3 +115,16 @@ def test_chapters_import_no_private_names(root):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rlhfbook"):
                 private += [f"{py.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
     assert private == []
+
+
+def test_every_module_says_which_chapters_use_it(root):
+    import ast
+
+    missing = []
+    for path in sorted((root / "src" / "rlhfbook").rglob("*.py")):
+        if path.name == "__main__.py":
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if not re.search(r"\b[Cc]hapters?\b", doc):
+            missing.append(str(path.relative_to(root)))
+    assert not missing, f"module docstrings that name no chapter: {missing}"

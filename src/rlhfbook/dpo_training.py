@@ -11,6 +11,8 @@ log-likelihoods of every pair by the book's own forward pass (:mod:`rlhfbook.ran
 by TRL's (:func:`trl_pair_logprobs`: its tokenisation, collator and fused log-prob head, with
 the reference log-likelihoods TRL precomputed), so that the two can be checked against each
 other. :func:`checkpoint_table` turns them into the quantities of Chen et al. (2024).
+
+Used by chapter 2, and by ``python -m rlhfbook.launch dpo``.
 """
 
 from __future__ import annotations

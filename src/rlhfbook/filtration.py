@@ -18,6 +18,8 @@ similar rewards (:func:`grouped_r_squared`) or on single samples (:func:`sample_
 Ranks: ``rewards`` of one prompt are ranked by a *stable* sort in decreasing order, so among
 equal rewards the sample that comes first counts as the better one; the best and the worst rank are
 therefore distinct samples even when all N rewards are equal.
+
+Used by chapter 3.
 """
 
 from __future__ import annotations

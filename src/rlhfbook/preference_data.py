@@ -5,6 +5,8 @@ A source is a local ``.json`` / ``.jsonl`` file or, online, a hub dataset id. Ro
 full transcripts whose shared beginning up to the last ``"Assistant:"`` turn is the prompt.
 An optional ``alpha`` column is the share of raters preferring ``chosen``; datasets with one
 label per pair get ``alpha = 1`` (read as ``1 - eps`` by :mod:`rlhfbook.ranking`).
+
+Used by chapter 2 (its real-data part, and the pair type of its ranking task).
 """
 
 from __future__ import annotations

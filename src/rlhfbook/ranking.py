@@ -13,6 +13,8 @@ preferred ``y_w`` (``alpha >= 0.5``). Everything here works on *sequence log-lik
 * :func:`optimal_logratio`, :func:`idealized_ranking_accuracy` -- Thm 3.1 and Cor. 3.3;
 * :func:`reference_logratio`, :func:`loss_threshold` -- the difficulty ``c`` of a datapoint
   and the bound of Thm 4.1.
+
+Used by chapter 2.
 """
 
 from __future__ import annotations

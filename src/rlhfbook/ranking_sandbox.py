@@ -11,6 +11,8 @@ divides every answer by the same constant, which cancels in every ranking and lo
 
 Raising ``nuisance`` raises ``|c|`` without changing what the raters prefer (a hidden
 per-token utility summed over the answer, judged by Bradley-Terry raters).
+
+Used by chapter 2.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ answers differ by tens of nats. This task builds exactly that, and nothing more:
 
 The reference model is trained on the writer's demonstrations (``toyworld.sft``), with a
 word-level tokenizer (one token per word) so that answers of 6-14 words are short sequences.
+
+Used by chapter 2.
 """
 
 from __future__ import annotations

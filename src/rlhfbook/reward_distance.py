@@ -10,6 +10,8 @@ them); a policy is a stochastic matrix ``pi[..., s, a]``. A reward that does not
 next state may be given with a last axis of length 1 (``R[..., s, a, 0]``): it stands for the same
 value repeated over s', and norms weigh it as such. VAL and the minimal canonicalisation return
 rewards in this form, which makes their distances cheap to compute.
+
+Used by chapter 4.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ model ``P(chosen > rejected) = sigmoid(r(x, chosen) - r(x, rejected))``. In the 
 raters are the task's simulated, length-biased raters, so the learned reward inherits a
 documented, exploitable bias. RewardTrainer appends the EOS to every text and reads the score
 at that token; :func:`rlhfbook.rollout.reward_model_scores` reads PPO's samples the same way.
+
+Used by chapters 1 and 3, and by ``python -m rlhfbook.launch reward``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ not know; a crash, hang, limit or exception anywhere is a failed test, never an 
 
 This is resource isolation, not a security boundary against a malicious program (the child can
 still read files and use the network): it is meant for the mistakes of a small model.
+
+Used by chapter 3 (through :mod:`rlhfbook.code_tasks`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ and a GPU machine without a hub can run those paths:
 
 :func:`write_hh_rlhf` and :func:`write_mbpp` write small local datasets in the formats of
 Anthropic/hh-rlhf (full ``"\\n\\nHuman: ... \\n\\nAssistant: ..."`` transcripts) and of MBPP.
+
+Used by the tests of the gpu code paths (no chapter).
 """
 
 from __future__ import annotations

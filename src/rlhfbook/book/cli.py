@@ -136,8 +136,11 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
 
 def prepare(task: str, profile: str) -> float:
     """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
+    import transformers
+
     from ..toyworld import base_policy
 
+    transformers.utils.logging.disable_progress_bar()  # no "Writing model shards" bar per save
     start = time.perf_counter()
     base_policy(task, profile, progress=False)
     return time.perf_counter() - start

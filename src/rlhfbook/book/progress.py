@@ -4,6 +4,8 @@ In a terminal (or an interactive notebook with ipywidgets) :func:`track` shows a
 In a batch execution -- ``python -m rlhfbook run``, papermill, CI -- a bar would be frozen
 into the rendered page as hundreds of lines, so it prints one line when the loop ends:
 ``PPO: 40 steps in 52.1 s (gold 3.2)``. Used by the trainers and loops in ``src``.
+
+Used by every chapter, through the loops of the methods.
 """
 
 from __future__ import annotations

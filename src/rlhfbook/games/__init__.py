@@ -6,6 +6,8 @@
 * :mod:`.protocol` -- initial builds, alternating revisions, budget adjudication, the league;
 * :mod:`.players` -- the :class:`~.players.Player` interface, scripted revisers, LLM players;
 * :mod:`.metrics` -- WR, OBR, ORR, CSR, improvement slope, the book's composite score.
+
+Used by chapter 5.
 """
 
 from .base import SIDES, Game, Outcome, parse_build

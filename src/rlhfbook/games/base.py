@@ -5,6 +5,8 @@ key per side (``"defenders"`` / ``"invaders"``, or ``"humans"`` / ``"demons"``).
 with text; :meth:`Game.parse` turns that text into a legal build and a list of *rule
 violations* (malformed JSON, unknown units, illegal placements). Offending entries are
 dropped and recorded; they never raise, so a match always completes.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

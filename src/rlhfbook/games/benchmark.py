@@ -9,6 +9,8 @@ the book's tidy logs): a win is a row whose winner label is the model's side *an
 model column names it, the slope is a least-squares fit with an intercept (the benchmark uses
 scikit-learn's ``LinearRegression``), and the edge cases return the benchmark's zeros.
 :func:`parity` compares the two on random logs.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

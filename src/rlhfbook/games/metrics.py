@@ -19,6 +19,8 @@ Edge cases take the benchmark's values: no kept round -> all zeros; one kept rou
 ORR = slope = 0; no correction -> CSR = 0. The paper's prose defines CSR differently ("how
 often a revision leads to improved results, either by eliminating a rule violation or by
 turning a loss into a win"); :func:`csr_paper` implements that reading as a named variant.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ anything malformed is a rule violation, never an exception.
 * :class:`LLMPlayer` -- prompts any transformers causal LM with the benchmark's prompt.
 * :class:`EndpointPlayer` -- the same prompt sent to an OpenAI-compatible chat endpoint
   (standard library only).
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ A match between a defender and an invader player:
 
 The league plays every tested player against every fixed opponent in every game and in the
 four (tested role x moves first / second) settings.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

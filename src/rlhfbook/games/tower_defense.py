@@ -15,6 +15,8 @@ Rules of this version (a subset of the benchmark's units, same costs and roles):
 * rows do not interact, so each row is simulated on its own;
 * a shot does 4 damage instead of the benchmark's 1: with 1, demons won 98% of matches between
   random builds in this discrete version, with 4 two rules-planned builds split about evenly.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ five primitives (damage, burn over turns, self-heal, shield, boost of the next h
 exposure of the target to the next hit) so that the catalogue text the LLM player reads is
 generated from the same table the engine runs. The official engine never processes
 statuses (burns and heals over time do nothing there); here they do.
+
+Used by chapter 5.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ A prompt shows three examples, ``"f(2)=6 f(-1)=0 f(5)=12 ->"``, and a response i
 that the program passes, exactly like the pass rate of generated code; ``pass@1`` counts
 programs that pass all of them. The interpreter evaluates only these six operations, so
 running a generated program is safe by construction.
+
+Used by chapters 0 and 3.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Tiny Llama-style causal LMs built from a config (no hub)."""
+"""Tiny Llama-style causal LMs built from a config (no hub).
+
+Used by every chapter (the toy policies and reward models).
+"""
 
 from __future__ import annotations
 

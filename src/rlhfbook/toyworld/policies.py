@@ -6,6 +6,8 @@ demonstrations. Folders live under the cache root (``$RLHFBOOK_CACHE``, default
 the training recipe, the seed, the package version and the toy world's source code.
 A folder is written under a temporary name and renamed when complete, with a manifest of
 file hashes; a partial or corrupt folder fails verification and is rebuilt, never used.
+
+Used by every chapter.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Supervised fine-tuning of a base policy on a task's demonstrations (a plain loop)."""
+"""Supervised fine-tuning of a base policy on a task's demonstrations (a plain loop).
+
+Used by every chapter, through :func:`rlhfbook.toyworld.base_policy`, and by chapter 5's player.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""A character-level tokenizer built in code: no hub, exact round trip of ASCII text."""
+"""A character-level tokenizer built in code: no hub, exact round trip of ASCII text.
+
+Used by every chapter.
+"""
 
 from __future__ import annotations
 
