@@ -95,6 +95,7 @@ import pandas as pd
 import torch
 
 from rlhfbook import models, overoptimisation, ppo, reward_model, rollout, toyworld
+from rlhfbook import overoptimisation_figures as figures
 from rlhfbook.book import parallel
 
 task = toyworld.task("preference")
@@ -104,7 +105,8 @@ sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
-eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000 + seed))
+eval_seed = 10_000 + seed
+eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
 print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
     f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts"
@@ -120,17 +122,14 @@ print(
 
 # %%
 def gold_fn(r):
-    return rollout.gold_scores(task, r, no_eos_score=overoptimisation.NO_EOS_SCORE)
+    return overoptimisation.gold_scores(task, r)
 
 
 torch.manual_seed(seed)
 sft_eval = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
 sft_gold = gold_fn(sft_eval)
-print(
-    pd.DataFrame(
-        {"prompt": sft_eval.prompts[:6], "response": sft_eval.responses[:6], "gold": sft_gold[:6].numpy().round(2)}
-    ).to_string(index=False)
-)
+samples = {"prompt": sft_eval.prompts[:6], "response": sft_eval.responses[:6], "gold": sft_gold[:6].numpy().round(2)}
+print(pd.DataFrame(samples).to_string(index=False))
 print(
     f"\nSFT policy on {len(eval_prompts)} held-out prompts: gold reward {sft_gold.mean():.3f}, "
     f"length {sft_eval.lengths.float().mean():.1f} characters, EOS rate {sft_eval.has_eos.float().mean():.2f}"
@@ -155,7 +154,7 @@ display.show_source(reward_model.preference_pairs)
 # %%
 t0 = time.perf_counter()
 if P.reward_model_name:
-    rm_path, rm_log = P.reward_model_name, []
+    rm_path = P.reward_model_name
 else:
     torch.manual_seed(seed)
     if P.preference_dataset:  # gpu: a public preference dataset (a hub id or a local .jsonl)
@@ -164,7 +163,7 @@ else:
         pairs = reward_model.preference_pairs(
             sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
         )
-    rm_path, rm_log = reward_model.train_reward_model(
+    rm_path, _ = reward_model.train_reward_model(
         sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps, batch_size=32, lr=1e-3, seed=seed
     )
 proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
@@ -173,10 +172,7 @@ rm_seconds = time.perf_counter() - t0
 # held-out accuracy against the gold ranking (not the biased raters)
 torch.manual_seed(seed + 1)
 other = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
-g_a, g_b, p_a, p_b = sft_gold, gold_fn(other), proxy_fn(sft_eval), proxy_fn(other)
-differ = g_a != g_b
-rm_gold_acc = ((p_a > p_b) == (g_a > g_b))[differ].float().mean().item()
-rm_corr = float(np.corrcoef(p_a.numpy(), g_a.numpy())[0, 1])
+rm_gold_acc, rm_corr = overoptimisation.rm_gold_agreement(proxy_fn(sft_eval), proxy_fn(other), sft_gold, gold_fn(other))
 print(
     f"reward model trained in {rm_seconds:.1f} s; accuracy on held-out SFT pairs ranked by gold: "
     f"{rm_gold_acc:.2f}; correlation(proxy, gold) on SFT samples: {rm_corr:.2f}"
@@ -191,28 +187,7 @@ results.metric("rm_gold_correlation", rm_corr);
 # reward model has seen neither regime, so nothing in its data says what they are worth.
 
 # %% tags=["hide-input"]
-def probe(prompt, words):
-    resp = [" ".join(words[:k]) for k in range(1, len(words) + 1)]
-    ids = [tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for r in resp]
-    r = rollout.rollout_from_ids(tok, [prompt] * len(resp), ids)
-    return np.arange(1, len(resp) + 1), proxy_fn(r).numpy(), gold_fn(r).numpy()
-
-
-prompt0 = task.prompt("food")
-best = sorted(task.word_utilities(prompt0).items(), key=lambda kv: -kv[1])
-distinct = [w for w, _ in best[:10]]
-repeated = [distinct[0]] * 10
-fig, ax = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
-for a, words, title in ((ax[0], distinct, "distinct best words"), (ax[1], repeated, f"'{distinct[0]}' repeated")):
-    k, prox, gold = probe(prompt0, words)
-    a.plot(k, prox, "o-", label="reward model (proxy)")
-    a.plot(k, gold, "s-", label="gold reward")
-    a.set_title(f"{prompt0!r}: {title}")
-    a.set_xlabel("response length (words)")
-ax[0].set_ylabel("reward")
-ax[0].legend()
-fig.suptitle("Off its training distribution the proxy pays for what gold punishes")
-plt.tight_layout()
+figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food")
 plt.show()
 
 # %% [markdown]
@@ -271,51 +246,7 @@ CONFIGS = {
     "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
     "B PPO-max": dict(iterations=P.ppo_max_iterations),
 } | ({"C PPO-max, no KL": dict(kl_coef=0.0)} if P.run_ppo_max_no_kl else {})
-COLOURS = {
-    "A vanilla PPO": "C3",
-    "A + KL penalty only": "C1",
-    "B PPO-max": "C2",
-    "C PPO-max, no KL": "C4",
-    "TRL GRPO": "C0",
-    "SFT": "grey",
-}
-
-
-def config_for(overrides):
-    settings = dict(
-        iterations=P.iterations,
-        prompts_per_iteration=P.prompts_per_iteration,
-        max_new_tokens=P.max_new_tokens,
-        lr=P.lr,
-        kl_coef=P.kl_coef,
-        critic_warmup=P.critic_warmup,
-    )
-    return settings | overrides
-
-
-def critic_init(overrides):
-    """Vanilla PPO's critic (A and A + KL) starts from the SFT policy; PPO-max's from the reward model (Sec. 5.3)."""
-    return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
-
-
-switches = [
-    "reward_norm",
-    "reward_clip",
-    "kl_coef",
-    "advantage_whiten",
-    "advantage_clip",
-    "value_clip",
-    "critic_warmup",
-    "grad_clip",
-    "iterations",
-]
-table = pd.DataFrame(
-    {name: {s: getattr(ppo.PPOConfig(**config_for(o)), s) for s in switches} for name, o in CONFIGS.items()}
-)
-table.loc["critic init"] = [
-    "SFT + fresh head" if critic_init(o) == str(sft_path) else "reward model" for o in CONFIGS.values()
-]
-display.table(table)
+display.table(overoptimisation.switch_table(CONFIGS, P, sft_path, rm_path))
 
 # %% [markdown]
 # Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds, and
@@ -324,82 +255,17 @@ display.table(table)
 # are the same as in a serial run.
 
 # %%
-display.show_source(overoptimisation.run_ppo)
+display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
-runs = [
-    overoptimisation.Run(
-        name,
-        s,
-        str(sft_path),
-        str(rm_path),
-        critic_init(o),
-        config_for(o),
-        eval_seed=10_000 + seed,
-        n_eval=P.eval_prompts,
-    )
-    for s in seeds
-    for name, o in CONFIGS.items()
-]
-runs.sort(key=lambda r: -r.config["iterations"])  # longest first: the cores finish together
-# The TRL GRPO runs of section 7 (their settings are explained there) go in the same batch.
-grpo_updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
-grpo_settings = dict(
-    n_prompts=grpo_updates * P.prompts_per_iteration // P.grpo_generations,
-    max_steps=grpo_updates * 4,
-    num_iterations=4,
-    per_device_train_batch_size=P.prompts_per_iteration,
-    num_generations=P.grpo_generations,
-    max_completion_length=P.max_new_tokens,
-    temperature=1.0,
-    learning_rate=P.lr,
-    beta=P.kl_coef,
-    loss_type="grpo",
-    lr_scheduler_type="constant",
-    max_grad_norm=1.0,
-)
-grpo_runs = [
-    overoptimisation.Run(
-        "TRL GRPO",
-        s,
-        str(sft_path),
-        str(rm_path),
-        str(sft_path),
-        eval_seed=10_000 + seed,
-        n_eval=P.eval_prompts,
-        grpo=grpo_settings,
-    )
-    for s in seeds
-]
+runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed)
+grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed)  # section 7, in the same batch
 t0 = time.perf_counter()
 outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
 ppo_seconds = time.perf_counter() - t0
 outs, grpo_outs = outs[: len(runs)], outs[len(runs) :]
-logs = pd.concat(
-    [pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs], ignore_index=True
-)
-
-
-def win_rate(gold):
-    """Gold win rate against the SFT policy's held-out samples; a tie counts half."""
-    gold = torch.as_tensor(gold)
-    return ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
-
-
-finals = pd.DataFrame(
-    [
-        dict(
-            config=o["run"]["name"],
-            seed=o["run"]["seed"],
-            eval_gold=float(np.mean(o["eval_gold"])),
-            win_rate=win_rate(o["eval_gold"]),
-            repeat_rate=o["repeat_rate"],
-            samples=o["samples"],
-        )
-        | {f"held-out {t}": v for t, v in o["eval_terms"].items()}
-        for o in outs
-    ]
-)
+logs = overoptimisation.logs_frame(outs)
+finals = overoptimisation.finals_frame(outs, sft_gold)
 sec_per_it = logs["seconds"].mean()
 print(
     f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
@@ -413,37 +279,11 @@ results.timing("seconds_per_ppo_iteration", sec_per_it);
 # over seeds (a moving average over 5 iterations, as all curves below).
 
 # %% tags=["hide-input"]
-SMOOTH = 5
-
-
-def curves(metric):
-    """config -> array [seeds, iterations] of the smoothed metric."""
-    return {
-        name: np.stack(
-            [overoptimisation.smooth(g[metric], SMOOTH) for _, g in logs[logs.config == name].groupby("seed")]
-        )
-        for name in CONFIGS
-    }
-
-
-proxy_c, gold_c, kl_c, len_c = curves("proxy_reward"), curves("gold_reward"), curves("kl"), curves("length")
-fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharey=True)
-for ax, name in zip(axes.flat, CONFIGS):
-    it = np.arange(gold_c[name].shape[1])
-    for ls, arr, label in (("-", proxy_c[name], "proxy (reward model)"), ("--", gold_c[name], "gold")):
-        ax.plot(it, arr.T, color=COLOURS[name], ls=ls, lw=0.6, alpha=0.5)
-        ax.plot(it, arr.mean(0), color=COLOURS[name], ls=ls, lw=2, label=label)
-    ax.axhline(sft_gold.mean().item(), color=COLOURS["SFT"], ls=":", label="SFT gold")
-    ax.set_title(name)
-for ax in axes.flat[len(CONFIGS) :]:  # C runs in the gpu profile only
-    ax.axis("off")
-for ax in axes.flat[len(CONFIGS) - 2 : len(CONFIGS)]:
-    ax.set_xlabel("PPO iteration")
-for ax in axes[:, 0]:
-    ax.set_ylabel("mean reward per response")
-axes[0, 0].legend()
-fig.suptitle("Proxy (solid) vs gold (dashed) reward during PPO")
-plt.tight_layout()
+curves = {
+    m: overoptimisation.curves(logs, m, CONFIGS) for m in ("proxy_reward", "gold_reward", "kl", "length", "perplexity")
+}
+proxy_c, gold_c, kl_c = curves["proxy_reward"], curves["gold_reward"], curves["kl"]
+figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS)
 plt.show()
 
 # %% [markdown]
@@ -451,31 +291,7 @@ plt.show()
 # length. Configurations without a KL penalty drift far from the SFT policy.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
-axes = axes.ravel()
-for name in CONFIGS:
-    axes[0].plot(kl_c[name].mean(0), color=COLOURS[name], label=name)
-    axes[1].plot(len_c[name].mean(0), color=COLOURS[name], label=name)
-    axes[2].plot(curves("perplexity")[name].mean(0), color=COLOURS[name], label=name)
-wr = finals.groupby("config")["win_rate"]
-axes[3].bar(
-    range(len(CONFIGS)),
-    wr.mean()[list(CONFIGS)],
-    yerr=wr.std().fillna(0)[list(CONFIGS)],
-    color=[COLOURS[n] for n in CONFIGS],
-)
-axes[3].axhline(0.5, color="grey", ls=":")
-axes[3].set_xticks(
-    range(len(CONFIGS)), [n.split(" ", 1)[0] + ("+KL" if "KL penalty only" in n else "") for n in CONFIGS]
-)
-axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
-axes[1].set(title="Response length", xlabel="PPO iteration", ylabel="characters (incl. EOS)")
-axes[2].set(title="Perplexity of own samples", xlabel="PPO iteration", ylabel="perplexity")
-axes[3].set(
-    title="Held-out gold win rate vs SFT", xlabel="configuration", ylabel="win rate (ties count half)", ylim=(0, 1)
-)
-axes[0].legend()
-plt.tight_layout()
+figures.plot_drift(curves, finals, CONFIGS)
 plt.show()
 
 # %% [markdown]
@@ -494,50 +310,9 @@ plt.show()
 display.show_source(overoptimisation.gold_terms)
 
 # %% tags=["hide-input"]
-TERM_COLS = [f"gold {t}" for t in overoptimisation.TERMS]
-
-
-def channel_change(name):
-    """Per seed: change of each smoothed gold term from the gold peak to the end of training."""
-    rows = []
-    for i, (s, g) in enumerate(logs[logs.config == name].groupby("seed")):
-        j = int(gold_c[name][i].argmax())
-        sm = {c: overoptimisation.smooth(g[c], SMOOTH) for c in TERM_COLS}
-        rows.append({"seed": s} | {c.removeprefix("gold "): sm[c][-1] - sm[c][j] for c in TERM_COLS})
-    return pd.DataFrame(rows).set_index("seed")
-
-
-changes = {name: channel_change(name) for name in CONFIGS}
-
-
-def ood_share(change):
-    """Share of the gold lost from the peak to the end that the out-of-distribution terms carry."""
-    lost = -change.sum(axis=1)
-    return -change[list(overoptimisation.OOD_TERMS)].sum(axis=1) / lost
-
-
-channel_table = pd.DataFrame({name: c.mean() for name, c in changes.items()}).T
-channel_table["gold lost, peak -> end"] = [-c.sum(axis=1).mean() for c in changes.values()]
-fig, ax = plt.subplots(figsize=(8, 3.8))
-x = np.arange(len(overoptimisation.TERMS))
-for k, name in enumerate(CONFIGS):
-    width = 0.8 / len(CONFIGS)
-    ax.bar(
-        x + (k - (len(CONFIGS) - 1) / 2) * width,
-        channel_table.loc[name, list(overoptimisation.TERMS)],
-        width,
-        color=COLOURS[name],
-        label=name,
-    )
-ax.axhline(0, color="black", lw=0.8)
-ax.set_xticks(x, overoptimisation.TERMS)
-ax.set(
-    ylabel="change of the term, peak -> end\n(gold per response)",
-    xlabel="gold term",
-    title="Where the gold reward goes after its peak (mean over seeds)",
-)
-ax.legend()
-plt.tight_layout()
+changes = {name: overoptimisation.channel_change(logs, gold_c[name], name) for name in CONFIGS}
+channel_table = overoptimisation.channel_table(changes)
+figures.plot_channels(channel_table, CONFIGS)
 plt.show()
 display.table(channel_table)
 
@@ -548,66 +323,13 @@ display.table(channel_table)
 # gold curve; all are averaged over seeds.
 
 # %% tags=["hide-input"]
-def summary(name):
-    g, p = gold_c[name], proxy_c[name]
-    peak_it = g.argmax(1)
-    f = finals[finals.config == name]
-    return {
-        "gold peak": g.max(1).mean(),
-        "gold end": g[:, -1].mean(),
-        "proxy at gold peak": np.mean([p[i, j] for i, j in enumerate(peak_it)]),
-        "proxy end": p[:, -1].mean(),
-        "KL end (nats)": kl_c[name][:, -1].mean(),
-        "length end (chars)": len_c[name][:, -1].mean(),
-        "held-out gold": f["eval_gold"].mean(),
-        "win rate vs SFT": f["win_rate"].mean(),
-        "repeat rate (held-out)": f["repeat_rate"].mean(),
-        "non-words per response (held-out)": -f["held-out non-words"].mean(),
-    }
-
-
-ends = pd.DataFrame({name: summary(name) for name in CONFIGS}).T
+ends = pd.DataFrame({name: overoptimisation.end_values(name, curves, finals) for name in CONFIGS}).T
 for name, row in ends.iterrows():
     results.metric(f"end[{name}]", row.to_dict())
 display.table(ends)
 
 # %% tags=["hide-input"]
-a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
-REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
-rows = [
-    (
-        "token-level KL penalty (Eq. 19), alone",
-        "the key constraint",
-        "A + KL vs A",
-        f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}",
-    ),
-    (
-        REST + ", on top of the KL penalty",
-        "stable training",
-        "B vs A + KL",
-        f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate {b['win rate vs SFT']:.2f} vs "
-        f"{akl['win rate vs SFT']:.2f} (B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})",
-    ),
-]
-if "C PPO-max, no KL" in CONFIGS:
-    c = ends.loc["C PPO-max, no KL"]
-    rows += [
-        (
-            "token-level KL penalty, inside PPO-max",
-            "the key constraint",
-            "B vs C",
-            f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}",
-        ),
-        (
-            REST + ", without the KL penalty",
-            "stable training",
-            "C vs A",
-            f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
-            f"{a['win rate vs SFT']:.2f}",
-        ),
-    ]
-ingredients = pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
-display.table(ingredients)
+display.table(overoptimisation.ingredients_table(ends, P))
 
 # %% [markdown]
 # ## 7. The same budget with TRL's GRPOTrainer
@@ -623,6 +345,7 @@ display.table(ingredients)
 # $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
 # %% tags=["hide-input"]
+grpo_settings = overoptimisation.grpo_settings(P)
 display.table(
     pd.DataFrame(
         {"TRL GRPOConfig (the runs went with the PPO runs of section 4)": {k: str(v) for k, v in grpo_settings.items()}}
@@ -630,41 +353,9 @@ display.table(
 )
 
 # %%
-def per_seed(name, column):
-    return finals[finals.config == name].set_index("seed")[column]
-
-
-ppo_steps = P.iterations * 4
-grpo = pd.DataFrame(
-    [
-        {
-            "seed": o["run"]["seed"],
-            "eval_gold": float(np.mean(o["eval_gold"])),
-            "win_rate": win_rate(o["eval_gold"]),
-            "samples": sum(t["samples"] for t in o["trace"]),
-            "optimizer_steps": o["optimizer_steps"],
-        }
-        for o in grpo_outs
-    ]
-).set_index("seed")
-comparison = pd.DataFrame(
-    {
-        "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
-        "optimiser steps": [ppo_steps, grpo["optimizer_steps"].mean()],
-        "held-out gold (mean ± sd over seeds)": [
-            f"{per_seed('A + KL penalty only', 'eval_gold').mean():.2f} ± {per_seed('A + KL penalty only', 'eval_gold').std():.2f}",
-            f"{grpo['eval_gold'].mean():.2f} ± {grpo['eval_gold'].std():.2f}",
-        ],
-        "gold win rate vs SFT": [
-            f"{per_seed('A + KL penalty only', 'win_rate').mean():.2f} ± "
-            f"{per_seed('A + KL penalty only', 'win_rate').std():.2f}",
-            f"{grpo['win_rate'].mean():.2f} ± {grpo['win_rate'].std():.2f}",
-        ],
-    },
-    index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"],
-)
+grpo = overoptimisation.grpo_frame(grpo_outs, sft_gold)
 results.metric("grpo", grpo.to_dict(orient="index"))
-display.table(comparison)
+display.table(overoptimisation.grpo_comparison(finals, grpo, P))
 
 # %% [markdown]
 # The comparison is with vanilla PPO plus the KL penalty, the PPO run with the same number of
@@ -679,57 +370,7 @@ display.table(comparison)
 # (a 0.5M-parameter toy policy, exact gold reward). Our column is computed from the runs above.
 
 # %% tags=["hide-input"]
-def fmt(name, key):
-    return f"{ends.loc[name, key]:.2f}"
-
-
-paper_vs_book = pd.DataFrame(
-    [
-        (
-            "vanilla PPO: reward keeps rising while quality collapses (Fig. 4)",
-            "yes: RM score up, human-judged quality down after ~1k steps",
-            f"proxy {fmt('A vanilla PPO', 'proxy at gold peak')} -> {fmt('A vanilla PPO', 'proxy end')}, gold "
-            f"{fmt('A vanilla PPO', 'gold peak')} -> {fmt('A vanilla PPO', 'gold end')}",
-        ),
-        (
-            "collapse indicators: KL and length up, perplexity down (Fig. 4, 13)",
-            "KL to ~0.1-0.2 per token, length to ~500 tokens, perplexity 1.02 -> 1.00",
-            f"vanilla KL {fmt('A vanilla PPO', 'KL end (nats)')} nats per response, length "
-            f"{fmt('A vanilla PPO', 'length end (chars)')} chars (SFT {sft_eval.lengths.float().mean():.1f})",
-        ),
-        (
-            "the reward model is exploited where it is wrong",
-            "reward hacking: verbose, repetitive answers",
-            f"vanilla's held-out answers carry {fmt('A vanilla PPO', 'non-words per response (held-out)')} non-words "
-            f"and repeat a word in {ends.loc['A vanilla PPO', 'repeat rate (held-out)']:.0%} of answers",
-        ),
-        (
-            "reward normalisation / clipping alone: early stability only (Fig. 6)",
-            "collapse re-appears later",
-            f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
-            f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}"
-            if "C PPO-max, no KL" in CONFIGS
-            else "C runs in the gpu profile only",
-        ),
-        (
-            "KL penalty gives lasting stability (Fig. 7)",
-            "yes (eta 0.05)",
-            f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} vs peak {fmt('A + KL penalty only', 'gold peak')}",
-        ),
-        (
-            "PPO-max beats SFT (Fig. 10)",
-            "human win rate 62% (harmless) / 44% (helpful), EN",
-            f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}",
-        ),
-        (
-            "PPO-max stable for 10k steps (Fig. 9)",
-            "yes",
-            f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})",
-        ),
-    ],
-    columns=["finding (paper figure)", "paper", "this book"],
-)
-display.table(paper_vs_book)
+display.table(overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean().item(), P))
 
 # %% [markdown]
 # The differences are of scale: the paper's models and runs are 10^4 times larger, its judges
@@ -761,17 +402,8 @@ display.table(paper_vs_book)
 
 # %%
 rm_sd = float(proxy_fn(sft_eval).std())
-
-
-def stats(name):
-    return [overoptimisation.collapse(gold_c[name][i], proxy_c[name][i]) for i in range(len(seeds))]
-
-
-def majority(flags):
-    return sum(flags) >= 2 and sum(flags) * 2 > len(flags)
-
-
-va = stats("A vanilla PPO")
+majority = overoptimisation.majority
+va = [overoptimisation.collapse(g, p) for g, p in zip(gold_c["A vanilla PPO"], proxy_c["A vanilla PPO"])]
 va_ratio = [x["end_over_peak"] for x in va]
 va_gain = [x["proxy_gain"] / rm_sd for x in va]
 va_ok = [r <= 0.8 and g >= 0.5 for r, g in zip(va_ratio, va_gain)]
@@ -805,7 +437,7 @@ results.check(
         "proxy curve of the paper's Fig. 4."
     ),
 )
-shares = ood_share(changes["A vanilla PPO"])
+shares = overoptimisation.ood_share(changes["A vanilla PPO"])
 results.check(
     "vanilla_loses_gold_through_ood_strings",
     kind="finding",
@@ -820,28 +452,31 @@ results.check(
     ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
     passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
 )
-akl_s = stats("A + KL penalty only")
+akl_ratio = [
+    overoptimisation.collapse(g, p)["end_over_peak"]
+    for g, p in zip(gold_c["A + KL penalty only"], proxy_c["A + KL penalty only"])
+]
 sft_mean = sft_gold.mean().item()
-akl_ok = [x["end_over_peak"] >= 0.9 and gold_c["A + KL penalty only"][i, -1] > sft_mean for i, x in enumerate(akl_s)]
+akl_ok = [r >= 0.9 and g[-1] > sft_mean for r, g in zip(akl_ratio, gold_c["A + KL penalty only"])]
 results.check(
     "kl_penalty_alone_keeps_vanilla_stable",
     kind="control",
     claim="Policy constraints are the key factor: vanilla PPO with only the KL penalty does not collapse.",
     paper="Sec. 5.3 / Fig. 7: the KL penalty is the constraint that keeps PPO stable",
-    per_seed={s: x["end_over_peak"] for s, x in zip(seeds, akl_s)},
+    per_seed=dict(zip(seeds, akl_ratio)),
     threshold=0.9,
     direction=">=",
     rule="per seed: gold end >= 0.9 x peak and gold end > SFT gold; mean ratio >= 0.9 and at least 2 of 3 seeds",
     ours={"gold end (mean)": float(gold_c["A + KL penalty only"][:, -1].mean()), "SFT gold": sft_mean},
-    passed=bool(np.mean([x["end_over_peak"] for x in akl_s]) >= 0.9 and majority(akl_ok)),
+    passed=bool(np.mean(akl_ratio) >= 0.9 and majority(akl_ok)),
 )
-b_gold = per_seed("B PPO-max", "eval_gold")
-b_win = per_seed("B PPO-max", "win_rate")
+b_gold = overoptimisation.per_seed(finals, "B PPO-max", "eval_gold")
+b_win = overoptimisation.per_seed(finals, "B PPO-max", "win_rate")
 b_gap = b_gold - sft_mean
 b_se = float(b_gap.std() / np.sqrt(len(b_gap)))
 half = gold_c["B PPO-max"].shape[1] // 2
-va_drop = [overoptimisation.collapse_iteration(g) for g in gold_c["A vanilla PPO"]]  # None: never lost a fifth
-b_slopes = [overoptimisation.slope(gold_c["B PPO-max"][i, half:]) for i in range(len(seeds))]
+va_drop = [d for d in map(overoptimisation.collapse_iteration, gold_c["A vanilla PPO"]) if d is not None]
+b_slopes = [overoptimisation.slope(g[half:]) for g in gold_c["B PPO-max"]]
 results.check(
     "ppo_max_beats_sft_and_stays_stable",
     kind="finding",
@@ -858,10 +493,8 @@ results.check(
         "its standard error": b_se,
         "slope over the second half (min)": float(min(b_slopes)),
         "PPO-max iterations": P.ppo_max_iterations,
-        "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)": float(
-            np.mean([d for d in va_drop if d is not None])
-        )
-        if any(d is not None for d in va_drop)
+        "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)": float(np.mean(va_drop))
+        if va_drop
         else "never",
     },
     passed=bool(b_win.mean() >= 0.60 and b_gap.mean() >= 2 * b_se and min(b_slopes) >= -0.01),
@@ -902,36 +535,16 @@ results.finish();
 
 # %% tags=["hide-input"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
-exercise = {"PPO-max + ptx": dict(ptx_coef=0.5, iterations=P.exercise_iterations)} | {
-    f"PPO-max, eta {eta:g}": dict(kl_coef=eta, iterations=P.exercise_iterations)
-    for eta in (P.kl_coef / 2, P.kl_coef * 2)
+exercise = overoptimisation.exercise_configs(P)
+ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_path, eval_seed)
+ex_logs = {
+    r.name: pd.DataFrame(o["log"]) for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs))
 }
-ex_outs = dict(
-    zip(
-        exercise,
-        parallel.map_runs(
-            overoptimisation.run_ppo,
-            [
-                overoptimisation.Run(
-                    name,
-                    seed,
-                    str(sft_path),
-                    str(rm_path),
-                    str(rm_path),
-                    config_for(o),
-                    eval_seed=10_000 + seed,
-                    n_eval=P.eval_prompts,
-                )
-                for name, o in exercise.items()
-            ],
-        ),
-    )
-)
 same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
-ptx = pd.DataFrame(ex_outs["PPO-max + ptx"]["log"])
+ptx, end = ex_logs["PPO-max + ptx"], overoptimisation.last_mean
 print(
-    f"after {len(ptx)} iterations: KL {ptx['kl'].iloc[-5:].mean():.2f} with ptx vs {same['kl'].iloc[-5:].mean():.2f} "
-    f"without; gold {ptx['gold_reward'].iloc[-5:].mean():.2f} vs {same['gold_reward'].iloc[-5:].mean():.2f}"
+    f"after {len(ptx)} iterations: KL {end(ptx, 'kl'):.2f} with ptx vs {end(same, 'kl'):.2f} "
+    f"without; gold {end(ptx, 'gold_reward'):.2f} vs {end(same, 'gold_reward'):.2f}"
 )
 
 # %% [markdown]
@@ -940,18 +553,7 @@ print(
 
 # %% tags=["hide-input"]
 # Solution to exercise 2: one seed, a short run per setting (run with exercise 1's above).
-rows = [
-    {
-        "eta": exercise[name]["kl_coef"],
-        "gold end": log["gold_reward"].iloc[-5:].mean(),
-        "KL end": log["kl"].iloc[-5:].mean(),
-    }
-    for name in exercise
-    if name.startswith("PPO-max, eta")
-    for log in [pd.DataFrame(ex_outs[name]["log"])]
-]
-rows.append({"eta": P.kl_coef, "gold end": same["gold_reward"].iloc[-5:].mean(), "KL end": same["kl"].iloc[-5:].mean()})
-display.table(pd.DataFrame(rows).sort_values("eta").set_index("eta"))
+display.table(overoptimisation.eta_sweep(exercise, ex_logs, P, same))
 
 # %% [markdown]
 # ## References

@@ -1,9 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from rlhfbook import overoptimisation as oo
-from rlhfbook import toyworld
+from rlhfbook import ppo, toyworld
+from rlhfbook.book.settings import PPOMaxSettings
 from rlhfbook.toyworld.preference import WORDS
 
 
@@ -53,3 +55,158 @@ def test_train_sends_a_run_with_grpo_settings_to_trl_and_the_others_to_ppo(monke
     ppo_run = oo.Run("A", 0, "sft", "rm", "sft", config=dict(iterations=2))
     assert oo.train(ppo_run) == "ppo"
     assert oo.train(oo.Run("G", 0, "sft", "rm", "sft", grpo=dict(max_steps=2))) == "grpo"
+
+
+# --- the chapter's experiment harness ---------------------------------------------------------------
+
+P = PPOMaxSettings()
+CONFIGS = {
+    "A vanilla PPO": dict(ppo.VANILLA),
+    "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
+    "B PPO-max": dict(iterations=P.ppo_max_iterations),
+}
+
+
+def test_configurations_share_the_chapter_settings_and_vanilla_gets_the_sft_critic():
+    cfg = oo.ppo_config(P, CONFIGS["A + KL penalty only"])
+    assert cfg["iterations"] == P.iterations and cfg["lr"] == P.lr and cfg["kl_coef"] == P.kl_coef
+    assert oo.ppo_config(P, CONFIGS["A vanilla PPO"])["kl_coef"] == 0.0  # the override wins
+    assert oo.critic_init(CONFIGS["A vanilla PPO"], "sft", "rm") == "sft"
+    assert oo.critic_init(CONFIGS["B PPO-max"], "sft", "rm") == "rm"
+    table = oo.switch_table(CONFIGS, P, "sft", "rm")
+    assert list(table.columns) == list(CONFIGS)
+    assert list(table.loc["critic init"]) == ["SFT + fresh head", "SFT + fresh head", "reward model"]
+    assert table.loc["kl_coef", "A vanilla PPO"] == 0.0 and table.loc["kl_coef", "B PPO-max"] == P.kl_coef
+    assert table.loc["reward_norm", "B PPO-max"] and not table.loc["reward_norm", "A vanilla PPO"]
+    assert table.loc["iterations", "B PPO-max"] == P.ppo_max_iterations
+
+
+def test_runs_are_one_per_seed_and_configuration_longest_first():
+    runs = oo.ppo_runs(CONFIGS, P, [5, 6], "sft", "rm", eval_seed=10_005)
+    assert [(r.name, r.seed) for r in runs] == [
+        ("B PPO-max", 5),
+        ("B PPO-max", 6),
+        ("A vanilla PPO", 5),
+        ("A + KL penalty only", 5),
+        ("A vanilla PPO", 6),
+        ("A + KL penalty only", 6),
+    ]
+    assert {r.critic_path for r in runs if r.name.startswith("A")} == {"sft"}
+    assert all(r.eval_seed == 10_005 and r.n_eval == P.eval_prompts and not r.grpo for r in runs)
+
+
+def test_grpo_gets_the_samples_and_optimiser_steps_of_a_plus_kl():
+    g = oo.grpo_settings(P)
+    assert g["n_prompts"] * g["num_generations"] == P.iterations * P.prompts_per_iteration  # sampled responses
+    assert g["max_steps"] == P.iterations * 4 == g["num_iterations"] * P.iterations  # four passes, as 4 PPO epochs
+    assert g["beta"] == P.kl_coef and g["learning_rate"] == P.lr and g["loss_type"] == "grpo"
+    runs = oo.grpo_runs(P, [0, 1], "sft", "rm", eval_seed=7)
+    assert [r.seed for r in runs] == [0, 1] and all(r.grpo == g and r.critic_path == "sft" for r in runs)
+
+
+def test_win_rate_counts_a_tie_half():
+    sft_gold = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    assert oo.win_rate([1.0, 1.0, 1.0, 4.0], sft_gold) == pytest.approx((1 + 0.5 + 0 + 1) / 4)
+    assert oo.win_rate(sft_gold.tolist(), sft_gold) == 0.5
+
+
+def _out(name, seed, gold_curve, terms=None, eval_gold=(0.0, 1.0)):
+    """A fake run_ppo output: a log whose gold terms are ``terms`` per iteration (utility = gold if None)."""
+    terms = terms or [{"utility": g} for g in gold_curve]
+    log = [
+        {"gold_reward": g, "proxy_reward": float(i), "kl": 0.1 * i, "length": 10 + i, "perplexity": 1.0, "seconds": 1.0}
+        | {f"gold {t}": step.get(t, 0.0) for t in oo.TERMS}
+        for i, (g, step) in enumerate(zip(gold_curve, terms))
+    ]
+    eval_terms = dict.fromkeys(oo.TERMS, 0.0) | {"non-words": -0.5}
+    return {
+        "run": {"name": name, "seed": seed},
+        "log": log,
+        "eval_gold": list(eval_gold),
+        "eval_terms": eval_terms,
+        "repeat_rate": 0.25,
+        "samples": ["a"],
+    }
+
+
+def test_curves_are_the_smoothed_metric_per_seed_in_seed_order():
+    outs = [_out("A", 1, [3.0, 1.0, 2.0]), _out("A", 0, [1.0, 2.0, 3.0]), _out("B", 0, [0.0, 0.0, 6.0])]
+    logs = oo.logs_frame(outs)
+    c = oo.curves(logs, "gold_reward", ["A", "B"], window=2)
+    assert np.allclose(c["A"], [[1.0, 1.5, 2.5], [3.0, 2.0, 1.5]])  # seed 0 first
+    assert np.allclose(c["B"], [[0.0, 0.0, 3.0]])
+
+
+def test_channel_change_is_the_change_of_each_term_from_the_gold_peak_to_the_end():
+    terms = [
+        {"utility": 1.0},
+        {"utility": 3.0},  # the gold peak
+        {"utility": 3.0, "non-words": -1.0, "repeats": -0.6},
+        {"utility": 2.0, "non-words": -2.0, "repeats": -0.6, "rambling": -0.4},
+    ]
+    gold = [sum(t.values()) for t in terms]
+    logs = oo.logs_frame([_out("A", 0, gold, terms)])
+    change = oo.channel_change(logs, oo.curves(logs, "gold_reward", ["A"], window=1)["A"], "A", window=1)
+    assert change.loc[0].to_dict() == pytest.approx(
+        {"utility": -1.0, "non-words": -2.0, "repeats": -0.6, "rambling": -0.4, "no EOS": 0.0}
+    )
+    assert oo.ood_share(change).loc[0] == pytest.approx(2.6 / 4.0)
+    table = oo.channel_table({"A": change})
+    assert table.loc["A", "gold lost, peak -> end"] == pytest.approx(4.0)
+
+
+def test_finals_end_values_and_the_tables_read_the_runs():
+    sft_gold = torch.tensor([0.5, 0.5])
+    outs = [_out(n, s, [1.0, 3.0, 2.0], eval_gold=(1.0, 0.5)) for n in CONFIGS for s in (0, 1)]
+    logs, finals = oo.logs_frame(outs), oo.finals_frame(outs, sft_gold)
+    assert set(finals.win_rate) == {0.75} and set(finals["held-out non-words"]) == {-0.5}
+    assert list(oo.per_seed(finals, "B PPO-max", "eval_gold").index) == [0, 1]
+    c = {m: oo.curves(logs, m, CONFIGS, window=1) for m in ("proxy_reward", "gold_reward", "kl", "length")}
+    ends = pd.DataFrame({n: oo.end_values(n, c, finals) for n in CONFIGS}).T
+    assert ends.loc["A vanilla PPO", "gold peak"] == 3.0 and ends.loc["A vanilla PPO", "gold end"] == 2.0
+    assert ends.loc["A vanilla PPO", "proxy at gold peak"] == 1.0 and ends.loc["A vanilla PPO", "proxy end"] == 2.0
+    assert ends.loc["B PPO-max", "KL end (nats)"] == pytest.approx(0.2)
+    assert ends.loc["B PPO-max", "non-words per response (held-out)"] == 0.5
+    ingredients = oo.ingredients_table(ends, P)
+    assert list(ingredients["comparison"]) == ["A + KL vs A", "B vs A + KL"]  # no C: two rows
+    with_c = oo.ingredients_table(
+        pd.concat([ends, ends.loc[["B PPO-max"]].rename(index=lambda _: "C PPO-max, no KL")]), P
+    )
+    assert list(with_c["comparison"])[2:] == ["B vs C", "C vs A"]
+    pvb = oo.paper_vs_book(ends, 12.5, P)
+    assert "proxy 1.00 -> 2.00, gold 3.00 -> 2.00" in pvb.iloc[0]["this book"]
+    assert pvb.iloc[3]["this book"] == "C runs in the gpu profile only"
+    grpo_outs = [
+        {"run": {"seed": s}, "eval_gold": [0.5, 1.0], "trace": [{"samples": 4}] * 3, "optimizer_steps": 12}
+        for s in (0, 1)
+    ]
+    grpo = oo.grpo_frame(grpo_outs, sft_gold)
+    assert grpo.loc[0].to_dict() == {"eval_gold": 0.75, "win_rate": 0.75, "samples": 12, "optimizer_steps": 12}
+    comparison = oo.grpo_comparison(finals, grpo, P)
+    assert comparison.loc["TRL GRPO", "held-out gold (mean ± sd over seeds)"] == "0.75 ± 0.00"
+    assert comparison.loc["PPO, vanilla + KL (same iterations)", "optimiser steps"] == P.iterations * 4
+
+
+def test_majority_wants_two_seeds_and_more_than_half():
+    assert oo.majority([True, True, False]) and not oo.majority([True, False, False])
+    assert not oo.majority([True]) and not oo.majority([True, True, False, False])
+
+
+def test_rm_gold_agreement_ignores_gold_ties():
+    proxy_a, proxy_b = torch.tensor([1.0, 0.0, 2.0, 5.0]), torch.tensor([0.0, 1.0, 3.0, 0.0])
+    gold_a, gold_b = torch.tensor([1.0, 1.0, 0.0, 2.0]), torch.tensor([0.0, 0.0, 1.0, 2.0])  # last pair: a tie
+    acc, corr = oo.rm_gold_agreement(proxy_a, proxy_b, gold_a, gold_b)
+    assert acc == pytest.approx(2 / 3)  # right on pairs 0 and 2, wrong on 1
+    assert corr == pytest.approx(np.corrcoef(proxy_a, gold_a)[0, 1])
+
+
+def test_exercise_configs_and_the_eta_sweep():
+    ex = oo.exercise_configs(P)
+    assert [o.get("kl_coef") for o in ex.values()] == [None, P.kl_coef / 2, P.kl_coef * 2]
+    assert all(o["iterations"] == P.exercise_iterations for o in ex.values())
+    log = lambda g: pd.DataFrame({"gold_reward": [9.0] + [g] * 5, "kl": [9.0] + [g / 10] * 5})  # noqa: E731
+    ex_logs = {name: log(float(k)) for k, name in enumerate(ex)}
+    sweep = oo.eta_sweep(ex, ex_logs, P, log(5.0))
+    assert list(sweep.index) == sorted([P.kl_coef / 2, P.kl_coef, P.kl_coef * 2])
+    assert list(sweep["gold end"]) == [1.0, 5.0, 2.0]  # the last 5 iterations only
+    assert sweep.loc[P.kl_coef, "KL end"] == pytest.approx(0.5)

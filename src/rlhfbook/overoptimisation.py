@@ -13,14 +13,48 @@ the collapse statistics of a training curve (:func:`collapse`, :func:`collapse_i
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import torch
+
+    from .book.settings import PPOMaxSettings
 
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")
 OOD_TERMS = ("non-words", "repeats")  # strings the SFT policy (and so the reward model's data) almost never has
 NO_EOS_SCORE = -1.0  # gold and proxy score of a response cut off without EOS (the EOS trick)
+SMOOTH = 5  # iterations of the moving average behind every curve and "end" value of the chapter
+SWITCHES = (  # the PPO-max ingredients (rlhfbook.ppo.PPOConfig fields) the configuration table shows
+    "reward_norm",
+    "reward_clip",
+    "kl_coef",
+    "advantage_whiten",
+    "advantage_clip",
+    "value_clip",
+    "critic_warmup",
+    "grad_clip",
+    "iterations",
+)
+COLOURS = {  # one colour per configuration in every figure of the chapter
+    "A vanilla PPO": "C3",
+    "A + KL penalty only": "C1",
+    "B PPO-max": "C2",
+    "C PPO-max, no KL": "C4",
+    "TRL GRPO": "C0",
+    "SFT": "grey",
+}
+
+
+def gold_scores(task, rollout) -> torch.Tensor:
+    """The toy world's gold reward of each response, ``NO_EOS_SCORE`` for one cut off without EOS."""
+    from . import rollout as rollout_module
+
+    return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
 
 
 def gold_terms(task, prompt: str, response: str, has_eos: bool = True) -> dict[str, float]:
@@ -126,7 +160,7 @@ def _evaluate(run: Run, task, policy, tok, max_new_tokens: int) -> dict[str, Any
     torch.manual_seed(run.eval_seed + run.seed)
     final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens)
     return {
-        "eval_gold": rollout.gold_scores(task, final, no_eos_score=NO_EOS_SCORE).tolist(),
+        "eval_gold": gold_scores(task, final).tolist(),
         "eval_terms": mean_terms(task, final),
         "repeat_rate": float(np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])),
         "samples": final.responses[:4],
@@ -136,7 +170,7 @@ def _evaluate(run: Run, task, policy, tok, max_new_tokens: int) -> dict[str, Any
 def run_ppo(run: Run) -> dict[str, Any]:
     """Train a PPO policy from ``run`` (:func:`rlhfbook.ppo.train`); returns its per-iteration
     log (with the gold terms of each iteration's samples) and its held-out evaluation."""
-    from . import models, ppo, rollout
+    from . import models, ppo
     from .book import runtime
 
     task, policy, tok, proxy_fn = _setup(run)
@@ -148,7 +182,7 @@ def run_ppo(run: Run) -> dict[str, Any]:
 
     def gold_fn(r):
         terms.append(mean_terms(task, r))
-        return rollout.gold_scores(task, r, no_eos_score=NO_EOS_SCORE)
+        return gold_scores(task, r)
 
     cfg = ppo.PPOConfig(**run.config)
     ptx_batch = None
@@ -193,7 +227,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
 
     def reward(prompts, completions, completion_ids, **_):
         r = rollout.rollout_from_ids(tok, prompts, completion_ids, eos_ids=end_ids)
-        proxy, gold = proxy_fn(r), rollout.gold_scores(task, r, no_eos_score=NO_EOS_SCORE)
+        proxy, gold = proxy_fn(r), gold_scores(task, r)
         trace.append({"samples": len(prompts), "proxy_reward": proxy.mean().item(), "gold_reward": gold.mean().item()})
         return proxy.tolist()
 
@@ -229,3 +263,384 @@ def train(run: Run) -> dict[str, Any]:
     """:func:`run_grpo` for a run with GRPO settings, else :func:`run_ppo`: one function for a
     :func:`rlhfbook.book.parallel.map_runs` batch that mixes both."""
     return run_grpo(run) if run.grpo else run_ppo(run)
+
+
+# --- the chapter's experiment: configurations, runs, and what is read off them ----------------------
+
+
+def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`rlhfbook.ppo.PPOConfig` fields of one configuration: the chapter's shared
+    settings (iterations, batch, lr, KL coefficient eta of Eq. 19, critic warm-up) with the
+    configuration's ``overrides`` on top."""
+    settings = dict(
+        iterations=P.iterations,
+        prompts_per_iteration=P.prompts_per_iteration,
+        max_new_tokens=P.max_new_tokens,
+        lr=P.lr,
+        kl_coef=P.kl_coef,
+        critic_warmup=P.critic_warmup,
+    )
+    return settings | dict(overrides)
+
+
+def critic_init(overrides: Mapping[str, Any], sft_path: str, rm_path: str) -> str:
+    """Vanilla PPO's critic (A and A + KL, which switch reward normalisation off) starts from
+    the SFT policy with a fresh value head; PPO-max's from the reward model (Sec. 5.3)."""
+    return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
+
+
+def switch_table(
+    configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings, sft_path: str, rm_path: str
+) -> pd.DataFrame:
+    """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
+    configuration, one column per configuration (the ablation of Sec. 5.3)."""
+    from . import ppo
+
+    table = pd.DataFrame(
+        {name: {s: getattr(ppo.PPOConfig(**ppo_config(P, o)), s) for s in SWITCHES} for name, o in configs.items()}
+    )
+    table.loc["critic init"] = [
+        "SFT + fresh head" if critic_init(o, sft_path, rm_path) == str(sft_path) else "reward model"
+        for o in configs.values()
+    ]
+    return table
+
+
+def ppo_runs(
+    configs: Mapping[str, Mapping[str, Any]],
+    P: PPOMaxSettings,
+    seeds: Sequence[int],
+    sft_path: str,
+    rm_path: str,
+    eval_seed: int,
+) -> list[Run]:
+    """One :class:`Run` per seed and configuration (seed-major), the longest first so that the
+    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort)."""
+    runs = [
+        Run(
+            name,
+            s,
+            str(sft_path),
+            str(rm_path),
+            critic_init(o, sft_path, rm_path),
+            ppo_config(P, o),
+            eval_seed=eval_seed,
+            n_eval=P.eval_prompts,
+        )
+        for s in seeds
+        for name, o in configs.items()
+    ]
+    return sorted(runs, key=lambda r: -r.config["iterations"])
+
+
+def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
+    """TRL ``GRPOConfig`` fields (plus ``n_prompts``) that give GRPO what A + KL gets: as many
+    policy-update samples and optimiser steps (four passes per batch, like four PPO epochs),
+    the same learning rate, beta = eta, and the GRPO paper's per-sequence loss."""
+    updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+    return dict(
+        n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
+        max_steps=updates * 4,
+        num_iterations=4,
+        per_device_train_batch_size=P.prompts_per_iteration,
+        num_generations=P.grpo_generations,
+        max_completion_length=P.max_new_tokens,
+        temperature=1.0,
+        learning_rate=P.lr,
+        beta=P.kl_coef,
+        loss_type="grpo",
+        lr_scheduler_type="constant",
+        max_grad_norm=1.0,
+    )
+
+
+def grpo_runs(P: PPOMaxSettings, seeds: Sequence[int], sft_path: str, rm_path: str, eval_seed: int) -> list[Run]:
+    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings`."""
+    return [
+        Run(
+            "TRL GRPO",
+            s,
+            str(sft_path),
+            str(rm_path),
+            str(sft_path),
+            eval_seed=eval_seed,
+            n_eval=P.eval_prompts,
+            grpo=grpo_settings(P),
+        )
+        for s in seeds
+    ]
+
+
+def logs_frame(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The per-iteration logs of :func:`run_ppo` outputs in one frame, with ``config`` and ``seed``."""
+    return pd.concat(
+        [pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
+        ignore_index=True,
+    )
+
+
+def win_rate(gold, sft_gold: torch.Tensor) -> float:
+    """Gold win rate of held-out responses against the SFT policy's on the same prompts
+    (the toy world's stand-in for the paper's human win rate, Fig. 10); a tie counts half."""
+    import torch
+
+    gold = torch.as_tensor(gold)
+    return ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
+
+
+def finals_frame(outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor) -> pd.DataFrame:
+    """One row per run: held-out gold, win rate vs SFT, repeat rate, samples and the gold terms."""
+    return pd.DataFrame(
+        [
+            dict(
+                config=o["run"]["name"],
+                seed=o["run"]["seed"],
+                eval_gold=float(np.mean(o["eval_gold"])),
+                win_rate=win_rate(o["eval_gold"], sft_gold),
+                repeat_rate=o["repeat_rate"],
+                samples=o["samples"],
+            )
+            | {f"held-out {t}": v for t, v in o["eval_terms"].items()}
+            for o in outs
+        ]
+    )
+
+
+def per_seed(finals: pd.DataFrame, name: str, column: str) -> pd.Series:
+    """``column`` of configuration ``name`` in :func:`finals_frame`, indexed by seed."""
+    return finals[finals.config == name].set_index("seed")[column]
+
+
+def curves(logs: pd.DataFrame, metric: str, names: Sequence[str], window: int = SMOOTH) -> dict[str, np.ndarray]:
+    """Configuration -> array [seeds, iterations] of the :func:`smooth`-ed ``metric``."""
+    return {
+        name: np.stack([smooth(g[metric], window) for _, g in logs[logs.config == name].groupby("seed")])
+        for name in names
+    }
+
+
+def channel_change(logs: pd.DataFrame, gold_curve: np.ndarray, name: str, window: int = SMOOTH) -> pd.DataFrame:
+    """Per seed (rows): change of each smoothed gold term (:data:`TERMS`) from the peak of the
+    smoothed gold curve ``gold_curve`` [seeds, iterations] to the end of training."""
+    rows = []
+    for i, (s, g) in enumerate(logs[logs.config == name].groupby("seed")):
+        j = int(gold_curve[i].argmax())
+        sm = {t: smooth(g[f"gold {t}"], window) for t in TERMS}
+        rows.append({"seed": s} | {t: sm[t][-1] - sm[t][j] for t in TERMS})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def ood_share(change: pd.DataFrame) -> pd.Series:
+    """Per seed: share of the gold lost from the peak to the end that the out-of-distribution
+    terms (:data:`OOD_TERMS`) carry."""
+    lost = -change.sum(axis=1)
+    return -change[list(OOD_TERMS)].sum(axis=1) / lost
+
+
+def channel_table(changes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Mean over seeds of :func:`channel_change` per configuration, with the total gold lost."""
+    table = pd.DataFrame({name: c.mean() for name, c in changes.items()}).T
+    table["gold lost, peak -> end"] = [-c.sum(axis=1).mean() for c in changes.values()]
+    return table
+
+
+def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame) -> dict[str, float]:
+    """What a configuration ended with, mean over seeds: gold peak and end, proxy at the gold
+    peak and at the end (the axes of Fig. 4), KL and length at the end, and the held-out
+    gold, win rate, repeat rate and non-words. ``c``: metric -> :func:`curves`."""
+    g, p = c["gold_reward"][name], c["proxy_reward"][name]
+    peak_it = g.argmax(1)
+    f = finals[finals.config == name]
+    return {
+        "gold peak": g.max(1).mean(),
+        "gold end": g[:, -1].mean(),
+        "proxy at gold peak": np.mean([p[i, j] for i, j in enumerate(peak_it)]),
+        "proxy end": p[:, -1].mean(),
+        "KL end (nats)": c["kl"][name][:, -1].mean(),
+        "length end (chars)": c["length"][name][:, -1].mean(),
+        "held-out gold": f["eval_gold"].mean(),
+        "win rate vs SFT": f["win_rate"].mean(),
+        "repeat rate (held-out)": f["repeat_rate"].mean(),
+        "non-words per response (held-out)": -f["held-out non-words"].mean(),
+    }
+
+
+_REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
+
+
+def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
+    """What each PPO-max ingredient changed, read off pairs of configurations of :func:`end_values`
+    (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran)."""
+    a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
+    rows = [
+        (
+            "token-level KL penalty (Eq. 19), alone",
+            "the key constraint",
+            "A + KL vs A",
+            f"gold end {akl['gold end']:.2f} vs {a['gold end']:.2f}; "
+            f"KL {akl['KL end (nats)']:.2f} vs {a['KL end (nats)']:.2f}",
+        ),
+        (
+            _REST + ", on top of the KL penalty",
+            "stable training",
+            "B vs A + KL",
+            f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate "
+            f"{b['win rate vs SFT']:.2f} vs {akl['win rate vs SFT']:.2f} "
+            f"(B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})",
+        ),
+    ]
+    if "C PPO-max, no KL" in ends.index:
+        c = ends.loc["C PPO-max, no KL"]
+        rows += [
+            (
+                "token-level KL penalty, inside PPO-max",
+                "the key constraint",
+                "B vs C",
+                f"gold end {b['gold end']:.2f} vs {c['gold end']:.2f}; "
+                f"KL {b['KL end (nats)']:.2f} vs {c['KL end (nats)']:.2f}",
+            ),
+            (
+                _REST + ", without the KL penalty",
+                "stable training",
+                "C vs A",
+                f"gold end {c['gold end']:.2f} vs {a['gold end']:.2f}; win rate {c['win rate vs SFT']:.2f} vs "
+                f"{a['win rate vs SFT']:.2f}",
+            ),
+        ]
+    return pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
+
+
+def grpo_frame(grpo_outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor) -> pd.DataFrame:
+    """Per GRPO seed: held-out gold, win rate vs SFT, policy-update samples and optimiser steps."""
+    return pd.DataFrame(
+        [
+            {
+                "seed": o["run"]["seed"],
+                "eval_gold": float(np.mean(o["eval_gold"])),
+                "win_rate": win_rate(o["eval_gold"], sft_gold),
+                "samples": sum(t["samples"] for t in o["trace"]),
+                "optimizer_steps": o["optimizer_steps"],
+            }
+            for o in grpo_outs
+        ]
+    ).set_index("seed")
+
+
+def grpo_comparison(finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
+    """A + KL (PPO, same iterations) against TRL GRPO: budget and held-out results, mean ± sd over seeds."""
+    akl = "A + KL penalty only"
+
+    def mean_sd(x: pd.Series) -> str:
+        return f"{x.mean():.2f} ± {x.std():.2f}"
+
+    return pd.DataFrame(
+        {
+            "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
+            "optimiser steps": [P.iterations * 4, grpo["optimizer_steps"].mean()],
+            "held-out gold (mean ± sd over seeds)": [
+                mean_sd(per_seed(finals, akl, "eval_gold")),
+                mean_sd(grpo["eval_gold"]),
+            ],
+            "gold win rate vs SFT": [mean_sd(per_seed(finals, akl, "win_rate")), mean_sd(grpo["win_rate"])],
+        },
+        index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"],
+    )
+
+
+def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> pd.DataFrame:
+    """The paper's qualitative findings (Figs. 4, 6, 7, 9, 10, 13) beside this chapter's numbers."""
+
+    def fmt(name: str, key: str) -> str:
+        return f"{ends.loc[name, key]:.2f}"
+
+    va = "A vanilla PPO"
+    rows = [
+        (
+            "vanilla PPO: reward keeps rising while quality collapses (Fig. 4)",
+            "yes: RM score up, human-judged quality down after ~1k steps",
+            f"proxy {fmt(va, 'proxy at gold peak')} -> {fmt(va, 'proxy end')}, gold "
+            f"{fmt(va, 'gold peak')} -> {fmt(va, 'gold end')}",
+        ),
+        (
+            "collapse indicators: KL and length up, perplexity down (Fig. 4, 13)",
+            "KL to ~0.1-0.2 per token, length to ~500 tokens, perplexity 1.02 -> 1.00",
+            f"vanilla KL {fmt(va, 'KL end (nats)')} nats per response, length "
+            f"{fmt(va, 'length end (chars)')} chars (SFT {sft_length:.1f})",
+        ),
+        (
+            "the reward model is exploited where it is wrong",
+            "reward hacking: verbose, repetitive answers",
+            f"vanilla's held-out answers carry {fmt(va, 'non-words per response (held-out)')} non-words "
+            f"and repeat a word in {ends.loc[va, 'repeat rate (held-out)']:.0%} of answers",
+        ),
+        (
+            "reward normalisation / clipping alone: early stability only (Fig. 6)",
+            "collapse re-appears later",
+            f"C (norm, no KL): gold end {fmt('C PPO-max, no KL', 'gold end')} "
+            f"vs peak {fmt('C PPO-max, no KL', 'gold peak')}"
+            if "C PPO-max, no KL" in ends.index
+            else "C runs in the gpu profile only",
+        ),
+        (
+            "KL penalty gives lasting stability (Fig. 7)",
+            "yes (eta 0.05)",
+            f"A + KL: gold end {fmt('A + KL penalty only', 'gold end')} "
+            f"vs peak {fmt('A + KL penalty only', 'gold peak')}",
+        ),
+        (
+            "PPO-max beats SFT (Fig. 10)",
+            "human win rate 62% (harmless) / 44% (helpful), EN",
+            f"gold win rate {ends.loc['B PPO-max', 'win rate vs SFT']:.0%}",
+        ),
+        (
+            "PPO-max stable for 10k steps (Fig. 9)",
+            "yes",
+            f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["finding (paper figure)", "paper", "this book"])
+
+
+def majority(flags: Sequence[bool]) -> bool:
+    """At least 2 seeds and more than half of them pass (the chapter's "2 of 3 seeds" rule)."""
+    return sum(flags) >= 2 and sum(flags) * 2 > len(flags)
+
+
+def rm_gold_agreement(
+    proxy_a: torch.Tensor, proxy_b: torch.Tensor, gold_a: torch.Tensor, gold_b: torch.Tensor
+) -> tuple[float, float]:
+    """The reward model against the gold reward on two samples per prompt: the accuracy of its
+    ranking on the pairs whose gold differs, and the correlation of proxy and gold over ``a``."""
+    differ = gold_a != gold_b
+    acc = ((proxy_a > proxy_b) == (gold_a > gold_b))[differ].float().mean().item()
+    return acc, float(np.corrcoef(proxy_a.numpy(), gold_a.numpy())[0, 1])
+
+
+def exercise_configs(P: PPOMaxSettings) -> dict[str, dict[str, Any]]:
+    """Exercise runs (overrides of PPO-max): PPO-ptx with weight 0.5, and eta halved and doubled."""
+    return {"PPO-max + ptx": dict(ptx_coef=0.5, iterations=P.exercise_iterations)} | {
+        f"PPO-max, eta {eta:g}": dict(kl_coef=eta, iterations=P.exercise_iterations)
+        for eta in (P.kl_coef / 2, P.kl_coef * 2)
+    }
+
+
+def last_mean(log: pd.DataFrame, column: str, n: int = SMOOTH) -> float:
+    """Mean of ``column`` over the last ``n`` iterations of a log (an exercise's "end" value)."""
+    return log[column].iloc[-n:].mean()
+
+
+def eta_sweep(
+    exercise: Mapping[str, Mapping[str, Any]],
+    ex_logs: Mapping[str, pd.DataFrame],
+    P: PPOMaxSettings,
+    same: pd.DataFrame,
+) -> pd.DataFrame:
+    """Gold and KL at the end against the KL coefficient eta (the paper's Fig. 15 sweep), with
+    PPO-max's own eta from ``same`` (configuration B over the same iterations)."""
+    rows = [
+        {"eta": exercise[name]["kl_coef"], "gold end": last_mean(log, "gold_reward"), "KL end": last_mean(log, "kl")}
+        for name, log in ex_logs.items()
+        if name.startswith("PPO-max, eta")
+    ]
+    rows.append({"eta": P.kl_coef, "gold end": last_mean(same, "gold_reward"), "KL end": last_mean(same, "kl")})
+    return pd.DataFrame(rows).sort_values("eta").set_index("eta")
