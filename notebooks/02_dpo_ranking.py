@@ -351,7 +351,7 @@ display.table(rg.hh_comparison(stats.loc["mean"], P.n_raters, n_params))
 # analyse is the one with the lowest validation loss.
 
 # %%
-display.show_source(dt.GammaDPOTrainer, dt.trl_pair_logprobs)
+display.show_source(dt.GammaDPOTrainer, dt.trl_pair_logprobs, rg.run_dpo)
 
 # %%
 win_rate = rg.WinRate(task, reference, tok, task.sample_prompts(P.n_win_prompts, rng), seed=seed)
