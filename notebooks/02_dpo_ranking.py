@@ -104,26 +104,24 @@ print(
 
 # %%
 import time
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown
-from scipy.stats import spearmanr
 
 from rlhfbook import dpo_training as dt
 from rlhfbook import ranking as rk
+from rlhfbook import ranking_gap as rg
+from rlhfbook import ranking_gap_figures as figures
 from rlhfbook import ranking_sandbox as rs
-from rlhfbook import rollout, toyworld
+from rlhfbook import toyworld
 from rlhfbook.ranking_task import RankingTask
 from rlhfbook.toyworld.sft import supervised_finetune
 
 rng = np.random.default_rng(seed)
 t_start = time.perf_counter()
-BETA_COLOUR = {b: f"C{i}" for i, b in enumerate(P.betas)}  # one colour per beta in every figure
-RIGHT, WRONG = "C2", "C3"  # a pair ranked correctly / wrongly, in every figure
 
 # %% [markdown]
 # ## 1. Ranking accuracy is not reward accuracy
@@ -196,77 +194,13 @@ display.show_source(rk.optimal_logratio, rk.reference_logratio, rk.loss_threshol
 # Part C, Thm 4.1 is checked instead between two independent computations (Sec. 4.4).
 
 # %%
-def random_points(n):
-    return [-np.abs(rng.normal(30, 10, n)) for _ in range(4)]  # policy y_w, y_l; reference y_w, y_l
+display.show_source(rg.soft_label_optimum)
 
-
-rows = []
-for beta in rk.BETAS:
-    for gamma in (0.0, 0.5, 1.0, 2.0):
-        scale = min(1.0, 5.0 / (beta * max(gamma, 1.0)))  # keep beta*gamma*|c| inside float64's exp range
-        pw, pl, rw, rl = (scale * x for x in random_points(P.n_identity_points))
-        below = rk.dpo_loss(pw, pl, rw, rl, beta, gamma) <= rk.loss_threshold(
-            rk.reference_logratio(rw, rl), beta, gamma
-        )
-        rows.append(dict(beta=beta, gamma=gamma, agreement=np.mean(rk.ranking_correct(pw, pl) == below)))
-thm41 = pd.DataFrame(rows)
-
-pw, pl, rw, rl = random_points(P.n_identity_points)
-rw, rl = np.maximum(rw, rl), np.minimum(rw, rl)  # Prop. 2.6 assumes the reference ranks correctly
-prop26 = min(rk.ranking_correct(pw, pl)[rk.dpo_loss(pw, pl, rw, rl, b) <= 0.6].mean() for b in rk.BETAS)
-
-
-def soft_label_optimum(alpha, beta, ref):
-    logits = torch.zeros(len(ref), dtype=torch.float64, requires_grad=True)
-    a = min(alpha, 1 - rk.UNANIMOUS_EPS)
-    opt = torch.optim.LBFGS(
-        [logits], max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe"
-    )
-
-    def closure():
-        opt.zero_grad()
-        pi = torch.log_softmax(logits, 0)
-        loss = a * rk.dpo_loss(pi[0], pi[1], ref[0], ref[1], beta) + (1 - a) * rk.dpo_loss(
-            pi[1], pi[0], ref[1], ref[0], beta
-        )
-        loss.backward()
-        return loss
-
-    for _ in range(5):
-        opt.step(closure)
-    pi = torch.log_softmax(logits, 0).detach()
-    return torch.exp(pi[0] - pi[1]).item() / np.exp(rk.optimal_logratio(ref[0].item(), ref[1].item(), alpha, beta))
-
-
-ref5 = torch.log_softmax(torch.randn(5, dtype=torch.float64), 0)
-thm31 = max(abs(soft_label_optimum(a, b, ref5) - 1) for a in (0.6, 0.8, 1.0) for b in (0.1, 1.0, 5.0))
-
-_, _, rw, rl = random_points(P.n_identity_points)
-alpha_rand = rng.choice([0.5, 0.6, 0.8, 1.0], P.n_identity_points)
-cor33_equal, cor33_n = True, 0
-for beta in rk.BETAS:
-    a = np.minimum(alpha_rand, 1 - rk.UNANIMOUS_EPS)
-    with np.errstate(over="ignore", under="ignore"):
-        direct = np.exp(rw) / np.exp(rl) * (a / (1 - a)) ** (1 / beta)
-    finite = np.isfinite(direct) & (np.exp(rl) > 0) & (direct > 0)
-    cor33_equal &= bool(np.array_equal((rk.optimal_logratio(rw, rl, alpha_rand, beta) > 0)[finite], direct[finite] > 1))
-    cor33_n += int(finite.sum())
-
-identities = pd.DataFrame(
-    [
-        (
-            "Thm 4.1: R = 1 iff loss <= -log sigmoid(beta gamma c)",
-            f"{thm41.agreement.min():.4f} (min over {len(thm41)} (beta, gamma))",
-        ),
-        ("Prop 2.6: reference correct and loss <= 0.6 => R = 1", f"{prop26:.4f}"),
-        ("Thm 3.1: soft-label optimum / closed form, max |ratio - 1|", f"{thm31:.1e}"),
-        ("Cor 3.3: log-space R* == direct formula where finite", f"{cor33_equal} on {cor33_n} points"),
-    ],
-    columns=["identity", "measured"],
-).set_index("identity")
-results.metric("thm41_agreement_random", thm41.agreement.min())
-results.metric("thm31_max_ratio_error", thm31)
-display.table(identities)
+# %%
+identities = rg.check_identities(rng, P.n_identity_points)
+results.metric("thm41_agreement_random", identities.thm41.agreement.min())
+results.metric("thm31_max_ratio_error", identities.thm31)
+display.table(identities.table())
 
 # %% [markdown]
 # ## 3. Part B: dialling up $c$ in an analytic sandbox
@@ -301,27 +235,7 @@ display.table(sandbox)
 # its $c$.
 
 # %% tags=["hide-input"]
-def flip_curve(ax, c_wrong, flipped, bins=8, **style):
-    """Share of wrongly ranked pairs flipped, per quantile bin of c (one point per bin)."""
-    edges = np.quantile(c_wrong, np.linspace(0, 1, bins + 1))
-    which = np.clip(np.digitize(c_wrong, edges[1:-1]), 0, bins - 1)
-    ax.plot(
-        [np.median(c_wrong[which == k]) for k in range(bins)],
-        [flipped[which == k].mean() for k in range(bins)],
-        "o-",
-        **style,
-    )
-
-
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
-sigma_colour = plt.cm.viridis(np.linspace(0, 0.9, len(studies)))
-for colour, (sigma, st) in zip(sigma_colour, studies.items()):
-    flip_curve(ax, st.c[~st.ref_correct], st.flipped, color=colour, label=f"$\\sigma$ = {sigma:g}")
-ax.set_xscale("log")
-ax.set_xlabel("reference log-ratio c of the pair (nats, log scale)")
-ax.set_ylabel("share of wrongly ranked pairs flipped")
-ax.set_title("Sandbox: wrongly ranked pairs that DPO flips, by c")
-ax.legend(fontsize=8)
+figures.sandbox_flips(studies)
 plt.show()
 
 # %% [markdown]
@@ -368,19 +282,7 @@ print(
     f"{task.min_words} to {task.max_words} words; shared utility per word sd {task.shared_scale}, taste sd "
     f"{task.taste_scale:.2f} = {task.taste_ratio} x the sd of an answer's shared utility. One pair:"
 )
-x, answers = example.prompts[0], (example.chosen[0], example.rejected[0])
-display.table(
-    pd.DataFrame(
-        {
-            "answer": answers,
-            "words": [len(y.split()) for y in answers],
-            "writer log-likelihood (nats)": [task.writer_logprob(x, y) for y in answers],
-            "shared utility": [task.shared_utility(x, y) for y in answers],
-            "taste": [task.taste(x, y) for y in answers],
-        },
-        index=pd.Index(["y_w (preferred)", "y_l"], name=f"prompt {x!r}, alpha = {example.alpha[0]:.1f}"),
-    )
-)
+display.table(rg.example_pair_table(task, example))
 
 # %% [markdown]
 # **The reference model.** A tiny Llama from the toy world (`toyworld.new_model`), with one
@@ -399,72 +301,27 @@ sft_losses = supervised_finetune(
 reference.eval().requires_grad_(False)
 sft_seconds = time.perf_counter() - t0
 
-data = {}
-for s in seeds:
-    pairs = task.sample_pairs(P.n_pairs, P.n_raters, np.random.default_rng(s))
-    val, train = pairs.select(range(P.n_val)), pairs.select(range(P.n_val, P.n_pairs))
-    ref_train, ref_val = (rk.pair_logprobs(reference, tok, d, batch_size=P.eval_batch) for d in (train, val))
-    writer = [
-        np.array([task.writer_logprob(p, y) for p, y in zip(train.prompts, ys)])
-        for ys in (train.chosen, train.rejected)
-    ]
-    data[s] = dict(
-        train=train,
-        val=val,
-        ref_train=ref_train,
-        ref_val=ref_val,
-        c=rk.reference_logratio(ref_train.w, ref_train.l),
-        c_writer=writer[1] - writer[0],
+data = {
+    s: rg.seed_data(
+        task, reference, tok, s, n_pairs=P.n_pairs, n_val=P.n_val, n_raters=P.n_raters, eval_batch=P.eval_batch
     )
+    for s in seeds
+}
 
 n_params = sum(p.numel() for p in reference.parameters())
-c_err = np.concatenate([d["c"] - d["c_writer"] for d in data.values()])
 print(
     f"reference: {n_params:,} parameters, {P.sft_steps} SFT steps in {sft_seconds:.0f} s, loss per token "
     f"{np.mean(sft_losses[:10]):.2f} -> {np.mean(sft_losses[-20:]):.2f}; its c differs from the writer's exact c "
-    f"by {np.sqrt(np.mean(c_err**2)):.2f} nats (root mean square) on the train pairs"
+    f"by {rg.c_rms_error(data):.2f} nats (root mean square) on the train pairs"
 )
 
 # %%
-def pair_stats(d):
-    """What the reference and the raters make of one seed's train pairs."""
-    t, ref, c = d["train"], d["ref_train"], d["c"]
-    longer = np.array([len(w.split()) > len(l.split()) for w, l in zip(t.chosen, t.rejected)])
-    shorter = np.array([len(w.split()) < len(l.split()) for w, l in zip(t.chosen, t.rejected)])
-    return {
-        "R reference": rk.ranking_accuracy(ref.w, ref.l),
-        "R~ reference": rk.ranking_accuracy(*ref.per_token),
-        "median |c| (nats)": np.median(np.abs(c)),
-        "|c| lower quartile": np.quantile(np.abs(c), 0.25),
-        "|c| upper quartile": np.quantile(np.abs(c), 0.75),
-        **{f"alpha = {a:.1f}": np.mean(t.alpha == a) for a in np.unique(t.alpha)},
-        "y_w longer": longer.mean(),
-        "y_w shorter": shorter.mean(),
-        "distinct prompts": len(set(t.prompts)) / len(t.prompts),
-    }
-
-
-stats = pd.DataFrame({f"seed {s}": pair_stats(d) for s, d in data.items()}).T
-stats.loc["mean"] = stats.mean()
+stats = rg.pair_stats_table(data)
 results.metric("pair_stats", stats.loc["mean"].to_dict())
 display.table(stats)
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-c_all = np.concatenate([d["c"] for d in data.values()])
-axes[0].hist(c_all, bins=60, color="0.5")
-axes[0].axvline(0, color="k", lw=1)
-axes[0].set_xlabel("c = log pi_Ref(y_l) - log pi_Ref(y_w) (nats)")
-axes[0].set_ylabel("train pairs (all seeds)")
-axes[0].set_title(f"Reference log-ratio; R_ref = {np.mean(c_all <= 0):.3f}")
-d0 = data[seeds[0]]
-axes[1].scatter(d0["c_writer"], d0["c"], s=4, alpha=0.5, color="0.3")
-lim = np.abs(d0["c_writer"]).max()
-axes[1].plot([-lim, lim], [-lim, lim], "k:", lw=1)
-axes[1].set_xlabel("c of the writer's exact likelihood (nats)")
-axes[1].set_ylabel("c of the reference model (nats)")
-axes[1].set_title(f"The reference has learned the writer (seed {seeds[0]})")
-plt.tight_layout()
+figures.reference_logratios(data, seeds[0])
 plt.show()
 
 # %% [markdown]
@@ -476,47 +333,7 @@ plt.show()
 # What this task shares with HH-RLHF, and what it does not:
 
 # %%
-m = stats.loc["mean"]
-like_hh = pd.DataFrame(
-    [
-        ("reference ranking accuracy R", "about 46% for every model the paper measured", f"{m['R reference']:.1%}"),
-        (
-            "who wrote the answers",
-            "another model; the reference is fine-tuned on such answers",
-            "a word-frequency writer; the reference is fine-tuned on its answers",
-        ),
-        (
-            "what the raters judge",
-            "human taste, not how likely the words are",
-            "a shared utility plus a taste for each (prompt, answer) that the writer's statistics do not predict",
-        ),
-        (
-            "size of c",
-            "tens to hundreds of nats (answers of hundreds of tokens)",
-            f"median |c| {m['median |c| (nats)']:.1f} nats (quartiles {m['|c| lower quartile']:.1f} to {m['|c| upper quartile']:.1f})",
-        ),
-        ("prompts", "dialogues, nearly all distinct", f"three details each; {m['distinct prompts']:.0%} distinct"),
-        (
-            "labels per pair",
-            "one (alpha = 1)",
-            f"{P.n_raters} Bradley-Terry vote(s); "
-            + ", ".join(f"{name} in {m[name]:.0%} of pairs" for name in m.index if name.startswith("alpha")),
-        ),
-        (
-            "length and label",
-            "chosen and rejected answers of any length",
-            f"length independent of the label: y_w longer in {m['y_w longer']:.0%}, shorter in {m['y_w shorter']:.0%}",
-        ),
-        ("models", "GPT-2 to 7B parameters, sub-word tokens", f"{n_params:,} parameters, one token per word"),
-        (
-            "what is not there",
-            "",
-            "language: no syntax, no meaning, no shared phrasing between the writer and the raters",
-        ),
-    ],
-    columns=["property", "HH-RLHF (paper)", "this task"],
-).set_index("property")
-display.table(like_hh)
+display.table(rg.hh_comparison(stats.loc["mean"], P.n_raters, n_params))
 
 # %% [markdown]
 # ### 4.2 Training DPO with TRL and recording checkpoints
@@ -534,53 +351,13 @@ display.table(like_hh)
 # analyse is the one with the lowest validation loss.
 
 # %%
-display.show_source(dt.GammaDPOTrainer, dt.trl_pair_logprobs)
+display.show_source(dt.GammaDPOTrainer, dt.trl_pair_logprobs, rg.run_dpo)
 
 # %%
-win_prompts = task.sample_prompts(P.n_win_prompts, rng)
-torch.manual_seed(seed)
-ref_gold = rollout.gold_scores(
-    task, rollout.generate(reference, tok, win_prompts, max_new_tokens=task.max_response_tokens)
-).numpy()
-
-
-def win_rate(model):
-    """Share of prompts where the model's sample scores above the reference's, for the raters."""
-    gold = rollout.gold_scores(
-        task, rollout.generate(model, tok, win_prompts, max_new_tokens=task.max_response_tokens)
-    ).numpy()
-    return {"win rate": float(np.mean((gold > ref_gold) + 0.5 * (gold == ref_gold)))}
-
-
-def run_dpo(s, beta, gamma=1.0):
-    """DPO on seed s's pairs from the reference: the checkpoints and their table."""
-    d = data[s]
-    cps = dt.train_dpo(
-        reference,
-        tok,
-        d["train"],
-        d["val"],
-        beta=beta,
-        gamma=gamma,
-        learning_rate=P.lr_x_beta / beta,
-        epochs=P.epochs,
-        batch_size=P.batch_size,
-        eval_every=P.eval_every,
-        seed=s,
-        eval_batch=P.eval_batch,
-        extra=win_rate,
-    )
-    return cps, dt.checkpoint_table(cps, d["ref_train"], d["ref_val"], beta=beta, gamma=gamma)
-
-
+win_rate = rg.WinRate(task, reference, tok, task.sample_prompts(P.n_win_prompts, rng), seed=seed)
 t0 = time.perf_counter()
-runs, tables = {}, {}
-for s in seeds:
-    for beta in P.betas:
-        runs[s, beta], tables[s, beta] = run_dpo(s, beta)
-best_step = {key: int(tab["val loss"].idxmin()) for key, tab in tables.items()}
-best = {key: tables[key].loc[best_step[key]] for key in tables}
-best_cp = {key: runs[key][tables[key].index.get_loc(best_step[key])] for key in tables}
+study = rg.train_study(reference, tok, data, P, extra=win_rate)
+runs, tables, best, best_step, best_cp = study.runs, study.tables, study.best, study.best_step, study.best_cp
 print(f"DPO for {len(seeds)} seeds x beta in {P.betas}: {time.perf_counter() - t0:.0f} s")
 main = (seed, P.check_beta)
 display.table(tables[main].drop(columns=["near ties", "max |loss - TRL loss|"]))
@@ -591,45 +368,12 @@ display.table(tables[main].drop(columns=["near ties", "max |loss - TRL loss|"]))
 # lowest.* The best checkpoint of every run:
 
 # %%
-at_best = pd.DataFrame(
-    {
-        f"seed {s}, beta {b}": {
-            "best step": best_step[s, b],
-            "R reference": tables[s, b]["R"].iloc[0],
-            "R": best[s, b]["R"],
-            "reward acc": best[s, b]["reward acc"],
-            "flipped": best[s, b]["flipped"],
-            "val R reference": tables[s, b]["val R"].iloc[0],
-            "val R": best[s, b]["val R"],
-            "val reward acc": best[s, b]["val reward acc"],
-            "win rate": best[s, b]["win rate"],
-        }
-        for s, b in tables
-    }
-).T
+at_best = rg.best_checkpoints(study)
 results.metric("best_checkpoints", at_best.to_dict(orient="index"))
 display.table(at_best)
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-for (s, b), tab in tables.items():
-    for ax, col in zip(axes, ("reward acc", "R")):
-        ax.plot(
-            tab.index,
-            tab[col],
-            "-",
-            color=BETA_COLOUR[b],
-            lw=1,
-            alpha=0.8,
-            label=f"beta {b}" if s == seeds[0] else None,
-        )
-        ax.plot(best_step[s, b], tab.loc[best_step[s, b], col], "o", color=BETA_COLOUR[b], ms=5)
-for ax, name in zip(axes, ("reward accuracy", "ranking accuracy R")):
-    ax.set_xlabel("DPO step")
-    ax.set_title(f"{name} on the train pairs")
-axes[0].set_ylabel("share of train pairs")
-axes[0].legend(fontsize=9)
-plt.tight_layout()
+figures.training_curves(study, P.betas)
 plt.show()
 
 # %% [markdown]
@@ -646,50 +390,11 @@ plt.show()
 # right to begin with.
 
 # %% tags=["hide-input"]
-ref_correct = {s: d["c"] <= 0 for s, d in data.items()}
-flips = pd.DataFrame(
-    [rk.flip_table(ref_correct[seed], rk.ranking_correct(cp.train.w, cp.train.l)) for cp in runs[main]],
-    index=tables[main].index,
-) / len(ref_correct[seed])
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-axes[0].stackplot(
-    flips.index, flips.T.values, labels=flips.columns, alpha=0.8, colors=["0.75", "#f4a582", RIGHT, WRONG]
-)
-axes[0].axvline(best_step[main], color="k", ls=":", label="best validation loss")
-axes[0].set_xlabel("DPO step")
-axes[0].set_ylabel("share of train pairs")
-axes[0].set_title(f"Four-way flip table (seed {seed}, beta {P.check_beta})")
-axes[0].legend(fontsize=7, loc="lower left")
-for b in P.betas:
-    c_wrong = np.concatenate([data[s]["c"][~ref_correct[s]] for s in seeds])
-    flipped = np.concatenate(
-        [rk.ranking_correct(best_cp[s, b].train.w, best_cp[s, b].train.l)[~ref_correct[s]] for s in seeds]
-    )
-    flip_curve(axes[1], c_wrong, flipped, color=BETA_COLOUR[b], label=f"beta {b}")
-axes[1].set_xlabel("c of the wrongly ranked pair (nats)")
-axes[1].set_ylabel("share flipped at the best checkpoint")
-axes[1].set_title("Flipped pairs by c (all seeds)")
-axes[1].legend(fontsize=8)
-plt.tight_layout()
+figures.flips(study, data, main, P.betas)
 plt.show()
 
 # %%
-def quartile_flips(s, b):
-    """Share of wrongly ranked train pairs flipped at the best checkpoint: bottom and top c-quartile."""
-    c_wrong = data[s]["c"][~ref_correct[s]]
-    flipped = rk.ranking_correct(best_cp[s, b].train.w, best_cp[s, b].train.l)[~ref_correct[s]]
-    q1, q3 = np.quantile(c_wrong, [0.25, 0.75])
-    return flipped[c_wrong <= q1].mean(), flipped[c_wrong >= q3].mean()
-
-
-flip_rows = pd.DataFrame(
-    {
-        f"seed {s}, beta {b}": dict(
-            zip(("flipped", "bottom c-quartile", "top c-quartile"), (best[s, b]["flipped"], *quartile_flips(s, b)))
-        )
-        for s, b in tables
-    }
-).T
+flip_rows = rg.flip_rows(study, data)
 results.metric("flipped_at_best", flip_rows.to_dict(orient="index"))
 display.table(flip_rows)
 
@@ -711,36 +416,11 @@ display.table(flip_rows)
 # rounding on pairs within $10^{-3}$ nats of a tie, which are counted and left out).
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, len(P.betas), figsize=(10, 3.8), squeeze=False)
-for ax, b in zip(axes[0], P.betas):
-    cp, c_s = best_cp[seed, b], data[seed]["c"]
-    loss = rk.dpo_loss(*cp.trl.T, b)
-    ok = rk.ranking_correct(cp.train.w, cp.train.l)
-    ax.scatter(c_s[ok], loss[ok], s=4, alpha=0.5, color=RIGHT, label="ranked correctly")
-    ax.scatter(c_s[~ok], loss[~ok], s=4, alpha=0.5, color=WRONG, label="ranked wrongly")
-    grid = np.linspace(c_s.min(), c_s.max(), 200)
-    ax.plot(grid, rk.loss_threshold(grid, b), "k", lw=1, label="-log sigmoid(beta c)")
-    ax.set_yscale("log")
-    ax.set_ylim(loss.min() / 10, max(loss.max(), np.log(2)) * 3)  # the curve runs on below the losses DPO reached
-    ax.set_xlabel("c (nats)")
-    ax.set_title(f"beta = {b}, seed {seed}, step {best_step[seed, b]}")
-axes[0][0].set_ylabel("TRL's DPO loss of the pair (log scale)")
-axes[0][0].legend(fontsize=8)
-plt.tight_layout()
+figures.loss_vs_c(study, data[seed], seed, P.betas)
 plt.show()
 
 # %%
-thm_runs = pd.DataFrame(
-    {
-        f"seed {s}, beta {b}": {
-            "Thm 4.1 agreement (min over checkpoints)": tab["Thm 4.1 agreement"].min(),
-            "checkpoints": len(tab),
-            "near ties left out": int(tab["near ties"].sum()),
-            "max |book loss - TRL loss|": tab["max |loss - TRL loss|"].max(),
-        }
-        for (s, b), tab in tables.items()
-    }
-).T
+thm_runs = rg.thm41_runs(tables)
 display.table(thm_runs)
 
 # %% [markdown]
@@ -763,40 +443,9 @@ display.table(thm_runs)
 display.show_source(rk.idealized_ranking_accuracy)
 
 # %%
-stats_names = ("min", "median", "max")
-ideal = {
-    s: rk.accuracy_report(d["ref_train"].w, d["ref_train"].l, d["ref_train"].nw, d["ref_train"].nl, d["train"].alpha)
-    for s, d in data.items()
-}
-r_star = {
-    (s, b): rk.idealized_ranking_accuracy(d["ref_train"].w, d["ref_train"].l, d["train"].alpha, [b])[b]
-    for s, d in data.items()
-    for b in P.betas
-}
-r_star_official = {
-    (s, b): rk.idealized_ranking_accuracy_official(
-        d["ref_train"].w, d["ref_train"].l, d["ref_train"].nw, d["ref_train"].nl, d["train"].alpha, b, normalized=False
-    )
-    for s, d in data.items()
-    for b in P.betas
-}
-gap = {key: r_star[key] - best[key]["R"] for key in tables}
-table1_rows = {}
-for s, b in tables:
-    cp = best_cp[s, b]
-    table1_rows[f"seed {s}, DPO beta {b}"] = {
-        "R~": rk.ranking_accuracy(*cp.train.per_token),
-        **{f"R~* {n}": ideal[s][f"R~* {n}"] for n in stats_names},
-        "R": best[s, b]["R"],
-        **{f"R* {n}": ideal[s][f"R* {n}"] for n in stats_names},
-        "R*(beta)": r_star[s, b],
-        "gap R*(beta) - R": gap[s, b],
-        "R*(beta), official code": r_star_official[s, b],
-        "R* median, official code": ideal[s]["R* (official code) median"],
-    }
-table1 = pd.DataFrame(table1_rows).T
-results.metric("table1", table1.round(4).to_dict(orient="index"))
-display.table(table1)
+gap = rg.alignment_gap(study, data, P.betas)
+results.metric("table1", gap.table.round(4).to_dict(orient="index"))
+display.table(gap.table)
 
 # %% [markdown]
 # *One row per seed and $\beta$; the $R^*$ columns depend only on the reference and the votes,
@@ -822,13 +471,13 @@ display.table(table1)
 # reference's mistakes).
 
 # %%
-gamma_runs = {g: run_dpo(seed, P.check_beta, g) for g in P.gammas if g != 1.0}
+gamma_runs = {
+    g: rg.run_dpo(reference, tok, data[seed], P, seed=seed, beta=P.check_beta, gamma=g, extra=win_rate)
+    for g in P.gammas
+    if g != 1.0
+}
 gamma_runs[1.0] = (runs[main], tables[main])
-gamma_table = pd.DataFrame({g: tab.loc[tab["val loss"].idxmin()] for g, (_, tab) in sorted(gamma_runs.items())}).T
-gamma_table = gamma_table.rename_axis("gamma")[
-    ["train loss", "val loss", "R", "R~", "reward acc", "flipped", "win rate", "Thm 4.1 agreement"]
-]
-gamma_table.insert(0, "best step", [int(tab["val loss"].idxmin()) for _, (_, tab) in sorted(gamma_runs.items())])
+gamma_table = rg.gamma_table(gamma_runs)
 results.metric("gamma_sweep", gamma_table.reset_index().to_dict(orient="list"))
 display.table(gamma_table)
 
@@ -847,58 +496,18 @@ display.table(gamma_table)
 # median over its checkpoints. We report the rank correlation per seed and its spread.
 
 # %%
-def near_far_rho(s):
-    """Spearman correlation of R and win rate over seed s's checkpoints, near and far from the reference."""
-    along = pd.concat([tables[s, b] for b in P.betas])
-    near = along["distance"] <= along["distance"].median()
-    with warnings.catch_warnings():  # a constant column (R never moved) has no rank correlation: NaN
-        warnings.simplefilter("ignore")
-        return {
-            name: spearmanr(part["R"], part["win rate"]).statistic
-            for name, part in (("near", along[near]), ("far", along[~near]), ("all", along))
-        }
+display.show_source(rg.near_far_rho)
 
-
-rho = pd.DataFrame({f"seed {s}": near_far_rho(s) for s in seeds}).T
-rho_summary = {f"{name} mean": rho[name].mean() for name in rho} | {f"{name} sd": rho[name].std() for name in rho}
+# %%
+rho, rho_summary = rg.spearman_table(tables, seeds, P.betas)
 results.metric("spearman_R_win", {**rho.to_dict(orient="index"), **rho_summary})
 display.table(rho)
 
 # %%
-far_sign = (
-    "as in the paper, it turns negative far from the reference"
-    if rho_summary["far mean"] < 0
-    else "unlike the paper, it does not turn negative far from the reference within these short runs"
-)
-Markdown(
-    "Spearman correlation of R and win rate over seeds (mean ± sd): "
-    + ", ".join(
-        f"{name} the reference {rho_summary[f'{name} mean']:+.2f} ± {rho_summary[f'{name} sd']:.2f}"
-        for name in ("near", "far")
-    )
-    + f", all checkpoints {rho_summary['all mean']:+.2f} ± {rho_summary['all sd']:.2f}; "
-    + far_sign
-    + "."
-)
+Markdown(rg.spearman_sentence(rho_summary))
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(6.5, 4))
-markers = "osD^v<>"
-for (s, b), tab in tables.items():
-    ax.plot(
-        tab["R"],
-        tab["win rate"],
-        "-",
-        marker=markers[seeds.index(s) % len(markers)],
-        ms=4,
-        lw=1,
-        color=BETA_COLOUR[b],
-        label=f"beta {b}, seed {s}",
-    )
-ax.set_xlabel("ranking accuracy R (share of train pairs)")
-ax.set_ylabel("win rate against the reference (share)")
-ax.set_title("Ranking accuracy vs win rate, one point per checkpoint")
-ax.legend(fontsize=7, ncol=2)
+figures.rank_vs_win(tables, seeds, P.betas)
 plt.show()
 
 # %% [markdown]
@@ -920,26 +529,10 @@ plt.show()
 
 # %%
 if P.model_name and P.dataset:
-    from rlhfbook.models import load_policy
-    from rlhfbook.preference_data import load_pairs
-
-    real_model, real_tok = load_policy(P.model_name)
-    real_model.to(runtime.device())
-    real = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed)
-    cut = dict(
-        add_eos=False,
-        max_prompt_tokens=P.max_prompt_tokens,
-        max_response_tokens=P.max_response_tokens,
-        batch_size=P.eval_batch,
-    )
-    lw, nw = rk.sequence_logprobs(real_model, real_tok, real.prompts, real.chosen, progress=True, **cut)
-    ll, nl = rk.sequence_logprobs(real_model, real_tok, real.prompts, real.rejected, progress=True, **cut)
-    real_report = rk.accuracy_report(lw, ll, nw, nl, real.alpha)
-    real_c = rk.reference_logratio(lw, ll)
-    real_report["median |c|"] = float(np.median(np.abs(real_c)))
-    results.metric("real_model", {"model": P.model_name, "dataset": P.dataset, "pairs": len(real), **real_report})
+    real_report, n_real = rg.real_model_report(P, seed, runtime.device())
+    results.metric("real_model", {"model": P.model_name, "dataset": P.dataset, "pairs": n_real, **real_report})
     print(
-        f"{P.model_name} on {len(real)} pairs of {P.dataset}: R = {real_report['R']:.3f}, R~ = {real_report['R~']:.3f}, "
+        f"{P.model_name} on {n_real} pairs of {P.dataset}: R = {real_report['R']:.3f}, R~ = {real_report['R~']:.3f}, "
         f"median |c| = {real_report['median |c|']:.1f} nats (paper, HH-RLHF: R about 0.46 for every model)"
     )
     display_real = display.table(pd.Series(real_report).to_frame("value"))
@@ -955,81 +548,10 @@ display_real
 # findings, the paper's Fig. 1 among them, beside ours.
 
 # %%
-table1_cols = ["R~", "R~* min", "R~* median", "R~* max", "R", "R* min", "R* median", "R* max"]
-paper_table1 = pd.DataFrame(
-    [
-        [54, 86, 98, 100, 42, 90, 99, 100],
-        [53, 87, 97, 100, 42, 91, 99, 100],
-        [54, 73, 73, 97, 40, 67, 93, 100],
-        [53, 87, 97, 100, 40, 91, 99, 100],
-    ],
-    index=[f"paper: {m}" for m in ("Zephyr-7B-DPO", "Tulu-2-DPO-7B", "Gemma-7B-IT", "Llama-2-7B-chat")],
-    columns=table1_cols,
-)
-ours_table1 = pd.DataFrame(
-    {
-        f"this book: DPO beta {b} (mean of {len(seeds)} seeds)": 100
-        * table1.loc[[f"seed {s}, DPO beta {b}" for s in seeds], table1_cols].mean()
-        for b in P.betas
-    }
-).T
-display.table(pd.concat([paper_table1, ours_table1]).round(0).astype(int))
+display.table(rg.table1_beside_paper(gap.table, seeds, P.betas))
 
 # %%
-def over_seeds(values, fmt=".3f"):
-    """'mean ± sd (min ... max)' of a list of per-seed values."""
-    values = np.asarray(values, dtype=float)
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():{fmt}} ± {sd:{fmt}} (min {values.min():{fmt}}, max {values.max():{fmt}})"
-
-
-cb = P.check_beta
-paper_vs_book = pd.DataFrame(
-    [
-        (
-            "Reference ranking accuracy (Fig. 1, HH-RLHF)",
-            "about 46% for every model",
-            over_seeds(stats.loc[[f"seed {s}" for s in seeds], "R reference"]),
-        ),
-        (
-            "Ranking accuracy after DPO (best checkpoint, train pairs)",
-            "stays below 60%; moves little in training (Fig. 2)",
-            "; ".join(f"beta {b}: {over_seeds([best[s, b]['R'] for s in seeds])}" for b in P.betas),
-        ),
-        (
-            "Reward accuracy after DPO (train pairs)",
-            "rises well above chance while R does not",
-            "; ".join(f"beta {b}: {over_seeds([best[s, b]['reward acc'] for s in seeds])}" for b in P.betas),
-        ),
-        (
-            "Wrongly ranked pairs flipped at the best checkpoint (Fig. 2)",
-            "< 10%",
-            "; ".join(f"beta {b}: {over_seeds([best[s, b]['flipped'] for s in seeds])}" for b in P.betas),
-        ),
-        (
-            "Idealized R* (median over beta; Table 1, Alpaca Farm)",
-            "90 to 99% (official code)",
-            f"{over_seeds([ideal[s]['R* median'] for s in seeds])}; official code {over_seeds([ideal[s]['R* (official code) median'] for s in seeds])}",
-        ),
-        (
-            "Alignment gap R*(beta) - R (Table 1: to the median R*)",
-            "19 to 59 points",
-            "; ".join(f"beta {b}: {over_seeds([100 * gap[s, b] for s in seeds], '.1f')} points" for b in P.betas),
-        ),
-        (
-            "Thm 4.1 on every checkpoint",
-            "an identity",
-            f"{thm_runs.iloc[:, 0].min():.4f} (min over runs), against TRL's losses",
-        ),
-        (
-            "Ranking accuracy vs win rate (Sec. 5)",
-            "correlated near pi_Ref, anti-correlated far",
-            f"Spearman near {rho_summary['near mean']:+.2f} ± {rho_summary['near sd']:.2f}, far {rho_summary['far mean']:+.2f} ± {rho_summary['far sd']:.2f}",
-        ),
-    ],
-    columns=["finding", "paper", "this book (mean ± sd over seeds)"],
-).set_index("finding")
-display.table(paper_vs_book)
+display.table(rg.paper_vs_book(stats, study, gap, thm_runs, rho_summary, seeds, P.betas))
 
 # %% [markdown]
 # Why the numbers differ:
@@ -1058,137 +580,63 @@ display.table(paper_vs_book)
 # $\beta = 1$ values are printed beside. `smoke` does not evaluate the checks.
 
 # %%
-other = [b for b in P.betas if b != cb]
-R_ref = {s: float(ref_correct[s].mean()) for s in seeds}
-gain = {(s, b): best[s, b]["reward acc"] - 0.5 for s, b in tables}
-moved = {(s, b): abs(best[s, b]["R"] - R_ref[s]) for s, b in tables}
-margins1 = {s: min(60 - 100 * R_ref[s], 100 * gain[s, cb] - 15, 5 - 100 * moved[s, cb]) for s in seeds}
-mean_at = lambda values, b: float(np.mean([values[s, b] for s in seeds]))  # noqa: E731
+cb = P.check_beta
 results.check(
     "reward_up_ranking_flat",
     kind="finding",
     claim="The reference ranks below 60%; at the best-validation checkpoint DPO raises reward accuracy by >= 15 points "
     "while ranking accuracy moves by <= 5 points (train pairs)",
     paper="ranking accuracy < 60% and nearly unchanged by DPO while reward accuracy rises (Figs. 1-2)",
-    per_seed=margins1,
     threshold=0.0,
     direction=">=",
     rule="per seed, the smallest of three margins in points: 60 - R_ref, (reward acc - 50) - 15, 5 - |R - R_ref|; "
     f"the mean over seeds must be >= 0 (beta {cb})",
-    ours={
-        "R_ref": float(np.mean(list(R_ref.values()))),
-        "reward acc gain (pts)": 100 * mean_at(gain, cb),
-        "|R - R_ref| (pts)": 100 * mean_at(moved, cb),
-        "val: R_ref": float(np.mean([tables[s, cb]["val R"].iloc[0] for s in seeds])),
-        "val: R at best": float(np.mean([best[s, cb]["val R"] for s in seeds])),
-        "val: reward acc at best": float(np.mean([best[s, cb]["val reward acc"] for s in seeds])),
-        **{f"beta {b}: reward acc gain (pts)": 100 * mean_at(gain, b) for b in other},
-        **{f"beta {b}: |R - R_ref| (pts)": 100 * mean_at(moved, b) for b in other},
-    },
-    not_reproduced=(
-        f"At beta {cb}, R_ref = {np.mean(list(R_ref.values())):.3f}, reward accuracy gains "
-        f"{100 * mean_at(gain, cb):.1f} points and R moves {100 * mean_at(moved, cb):.1f} points "
-        f"(mean over seeds {seeds}); the smallest margin per seed: "
-        + ", ".join(f"{margins1[s]:+.1f}" for s in seeds)
-        + " points."
-    ),
+    **rg.reward_up_ranking_flat(study, data, seeds, cb).kwargs(),
 )
-
-flip_share = {s: float(best[s, cb]["flipped"]) for s in seeds}
-bottom_top = {s: quartile_flips(s, cb) for s in seeds}
-bottom_mean, top_mean = (float(np.mean([bottom_top[s][k] for s in seeds])) for k in (0, 1))
-falls = top_mean <= 0.5 * bottom_mean
 results.check(
     "mis_ranked_rarely_flip",
     kind="finding",
     claim="Of the train pairs the reference mis-ranks, at most 10% are ranked correctly at the best-validation "
     "checkpoint, and the share falls with c",
     paper="< 10% of initially mis-ranked training pairs flipped (Fig. 2); correct pairs after DPO are those with small c (Fig. 3)",
-    per_seed=flip_share,
     threshold=0.10,
     direction="<=",
-    passed=bool(np.mean(list(flip_share.values())) <= 0.10 and falls),
     rule=f"mean over seeds of the flipped share <= 0.10, and (second part) the mean flipped share of the top c-quartile "
     f"<= half that of the bottom c-quartile (beta {cb})",
-    ours={
-        "bottom c-quartile flipped": bottom_mean,
-        "top c-quartile flipped": top_mean,
-        **{f"beta {b}: flipped": mean_at({k: best[k]["flipped"] for k in tables}, b) for b in other},
-    },
-    not_reproduced=(
-        f"At beta {cb} DPO flips "
-        + ", ".join(f"{flip_share[s]:.1%}" for s in seeds)
-        + f" of the mis-ranked train pairs (seeds {seeds}); top c-quartile {top_mean:.3f} vs bottom "
-        f"{bottom_mean:.3f}."
-    ),
+    **rg.mis_ranked_rarely_flip(study, data, seeds, cb).kwargs(),
 )
-
-gap_pts = {s: 100 * gap[s, cb] for s in seeds}
 results.check(
     "alignment_gap",
     kind="finding",
     claim="The idealized ranking accuracy R*(beta) (Cor. 3.3, log space) exceeds the observed R by >= 20 points",
     paper="gaps of 19 to 59 points (Table 1, to the median R* of the official code)",
-    per_seed=gap_pts,
     threshold=20.0,
     direction=">=",
     rule=f"mean over seeds of R*(beta) - R at the best-validation checkpoint, in points (beta {cb}, train pairs)",
-    ours={
-        f"R*({cb})": float(np.mean([r_star[s, cb] for s in seeds])),
-        "R at best": mean_at({k: best[k]["R"] for k in tables}, cb),
-        f"official code: R*({cb})": float(np.mean([r_star_official[s, cb] for s in seeds])),
-        "official code: gap (pts)": float(np.mean([100 * (r_star_official[s, cb] - best[s, cb]["R"]) for s in seeds])),
-        **{f"beta {b}: gap (pts)": 100 * mean_at(gap, b) for b in other},
-    },
-    not_reproduced=(f"R*({cb}) - R = " + ", ".join(f"{gap_pts[s]:.1f}" for s in seeds) + f" points (seeds {seeds})."),
+    **rg.alignment_gap_evidence(study, gap, seeds, cb).kwargs(),
 )
-
-thm_min = {s: float(min(tables[s, b]["Thm 4.1 agreement"].min() for b in P.betas)) for s in seeds}
-thm_min[seed] = min(thm_min[seed], float(min(tab["Thm 4.1 agreement"].min() for _, tab in gamma_runs.values())))
 results.check(
     "thm41_against_trl",
     kind="sanity",
     claim="A pair is ranked correctly (book's forward pass) iff TRL's DPO loss <= -log sigmoid(beta gamma c) (Thm 4.1)",
     paper="an identity (100%)",
-    per_seed=thm_min,
     threshold=1.0,
     direction=">=",
     rule="per seed, the minimum agreement over every checkpoint of every beta (and, for the first seed, every gamma); "
     "must be 1 on every seed",
-    passed=bool(min(thm_min.values()) == 1.0),
-    ours={
-        "checkpoints": int(
-            sum(len(t) for t in tables.values()) + sum(len(t) for g, (_, t) in gamma_runs.items() if g != 1.0)
-        ),
-        "near ties left out": int(sum(t["near ties"].sum() for t in tables.values())),
-        "max |book loss - TRL loss|": float(max(t["max |loss - TRL loss|"].max() for t in tables.values())),
-    },
+    **rg.thm41_evidence(study, gamma_runs, seeds).kwargs(),
 )
-
 control = {s: rs.study(s, nuisance=0.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps).summary() for s in seeds}
-control_flip = {s: v["flipped"] for s, v in control.items()}
-control_rise = float(np.mean([v["R after DPO"] - v["R reference"] for v in control.values()]))
 results.check(
     "small_c_flips",
     kind="control",
     claim="With a reference whose c is small (the sandbox at sigma = 0), DPO does flip most mis-ranked pairs and "
     "ranking accuracy rises: the effect comes from c, not from DPO failing to learn",
     paper="Thm 4.1: the difficulty of a pair is its c",
-    per_seed=control_flip,
     threshold=0.5,
     direction=">=",
-    passed=bool(np.mean(list(control_flip.values())) >= 0.5 and control_rise >= 0.05),
     rule="mean over seeds of the flipped share >= 0.5, and the mean rise of R >= 5 points",
-    ours={
-        "median |c|": float(np.mean([v["median |c|"] for v in control.values()])),
-        "R rise (pts)": 100 * control_rise,
-        "transformer, gamma 0: flipped": float(gamma_table.loc[0.0, "flipped"]) if 0.0 in gamma_table.index else None,
-    },
-    not_reproduced=(
-        "In the sandbox at sigma 0 DPO flips "
-        + ", ".join(f"{v:.1%}" for v in control_flip.values())
-        + f" of the mis-ranked pairs and R rises {100 * control_rise:.1f} points."
-    ),
+    **rg.small_c_evidence(control, gamma_table).kwargs(),
 )
 results.timing("wall_time_s", time.perf_counter() - t_start)
 results.table()
@@ -1265,7 +713,7 @@ print(
 
 # %% tags=["hide-input"]
 # Solution 4: the shared utility agrees with the votes more often than a coin; the writer's likelihood does not.
-t0_pairs = data[seeds[0]]["train"]
+t0_pairs = data[seeds[0]].train
 shared_agrees = np.mean(
     [
         task.shared_utility(p, w) > task.shared_utility(p, l)
@@ -1274,7 +722,7 @@ shared_agrees = np.mean(
 )
 print(
     f"preferred answer has the higher shared utility in {shared_agrees:.1%} of pairs, the higher writer "
-    f"likelihood in {np.mean(data[seeds[0]]['c_writer'] < 0):.1%}"
+    f"likelihood in {np.mean(data[seeds[0]].c_writer < 0):.1%}"
 )
 
 # %% [markdown]
