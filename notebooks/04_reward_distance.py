@@ -449,7 +449,7 @@ display.show_source(rd.bandit_canonical, rd.bandit_starc_distance)
 # expectation against a rater's label; best-of-N regret exactly over all draws of N of the pool.
 
 # %%
-display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret)
+display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret, sr.family)
 
 # %%
 task = PreferenceTask(world_seed=0)
