@@ -77,26 +77,22 @@ from rlhfbook.book import display
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 
 # %%
-import math
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from scipy.stats import spearmanr
 
-from rlhfbook import bradley_terry as bt
 from rlhfbook import reward_distance as rd
 from rlhfbook import reward_eval as ev
 from rlhfbook import reward_model_family as rmf
+from rlhfbook import starc_report as sr
+from rlhfbook.starc_report import CHECKED, mean_sd, per_seed
 from rlhfbook.toyworld.preference import WORDS, PreferenceTask
 
 seeds = [seed + i for i in range(P.n_seeds)]
-need = math.ceil(7 / 8 * len(seeds))  # "in at least 7 of 8 seeds", for any number of seeds
-CANON_COLOURS = dict(none="tab:gray", EPIC="tab:orange", DARD="tab:green", VAL="tab:blue", minimal="tab:purple")
+need = sr.seeds_needed(len(seeds))  # "in at least 7 of 8 seeds", for any number of seeds
 canon_names = list(rd.CANONICALISATIONS)
 print(
     f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} reward pairs x "
@@ -141,30 +137,8 @@ display.show_source(
 demo_rng = np.random.default_rng(seed)
 mdp = rd.random_mdp(demo_rng, 32, 4, 0.95)
 r = rd.random_reward(mdp, demo_rng)
-copies = {
-    "potential-shaped": rd.potential_shaping(mdp, r, rd.random_potential(mdp, demo_rng)),
-    "S'-redistributed": rd.s_prime_redistribution(mdp, r, 3 * r.std() * demo_rng.standard_normal(r.shape)),
-    "scaled by 3.7": 3.7 * r,
-    "all three": 3.7
-    * rd.s_prime_redistribution(
-        mdp,
-        rd.potential_shaping(mdp, r, rd.random_potential(mdp, demo_rng)),
-        3 * r.std() * demo_rng.standard_normal(r.shape),
-    ),
-    "negated": -r,
-}
-demo = pd.DataFrame(
-    {
-        name: {
-            "raw L2 / |R|": np.linalg.norm(other - r) / np.linalg.norm(r),
-            "regret": float(rd.symmetric_regret(mdp, r, other)),
-            **{f"{c} distance": float(rd.starc_distance(mdp, r, other, c)) for c in ("EPIC", "DARD", "VAL", "minimal")},
-        }
-        for name, other in copies.items()
-    }
-).T
-demo.index.name = "copy of R"
-display.table(demo)
+copies = sr.equivalent_copies(mdp, r, demo_rng)
+display.table(sr.copy_table(mdp, r, copies))
 
 # %% [markdown]
 # All distances in the table use the same recipe (canonicalise, divide by the L2 norm, take the
@@ -266,15 +240,8 @@ display.show_source(rd.reward_norm, rd.distance_grid)
 display.show_source(rd.random_mdp, rd.random_reward, rd.interpolation_experiment)
 
 # %%
-CHECKED = ("L2", "wL2")  # the cells the checks use (normalisation = metric): unweighted and tau-weighted L2
-CELLS = tuple((n, n) for n in CHECKED)
-runs = {}
 t0 = time.perf_counter()
-for s in seeds:
-    regret, grid, mdps = rd.interpolation_experiment(
-        np.random.default_rng(s), P.n_envs, P.n_pairs, P.n_steps, cells=CELLS, progress=False
-    )
-    runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
+runs = sr.interpolation_runs(seeds, P.n_envs, P.n_pairs, P.n_steps, cells=sr.CELLS)  # the checked cells only
 elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
@@ -288,34 +255,11 @@ print(
 )
 
 # %%
-corr = {s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()} for s, run in runs.items()}
+corr = sr.correlations(runs)  # {seed: {(canonicalisation, normalisation, metric): Pearson r with regret}}
 full_corr = pd.Series({k: rd.pearson(v, full_regret) for k, v in full_grid.items()})
-
-
-def per_seed(canonical, cell, table=corr):
-    """Correlation with regret of one pseudometric (normalisation = metric = ``cell``), per seed."""
-    return np.array([table[s][canonical, cell, cell] for s in seeds])
-
-
-def mean_sd(x):
-    return f"{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f}"
-
-
-by_canon = pd.DataFrame(
-    {
-        c: {
-            **{f"{n}/{n} mean ± sd": mean_sd(per_seed(c, n)) for n in CHECKED},
-            **{f"{n}/{n} min": per_seed(c, n).min() for n in CHECKED},
-        }
-        for c in canon_names
-    }
-).T
-by_canon.index.name = "canonicalisation"
-results.metric(
-    "corr", {f"{c} {n}/{n}": dict(zip(map(str, seeds), per_seed(c, n))) for c in canon_names for n in CHECKED}
-)
+results.metric("corr", sr.correlation_metric(corr, canon_names))
 print(f"Pearson correlation of each distance with regret, over {len(seeds)} seeds:")
-display.table(by_canon)
+display.table(sr.correlation_table(corr, canon_names))
 
 # %% [markdown]
 # The bar chart is the analogue of the paper's Figure 1: on the first points of the first seed,
@@ -325,42 +269,7 @@ display.table(by_canon)
 
 # %% tags=["hide-input"]
 first = runs[seeds[0]]
-ranked = full_corr.sort_values(ascending=False)
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
-ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
-ax0.set(
-    title=f"All {len(ranked)} pseudometrics ({len(full_regret)} points)",
-    xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
-    ylabel="Pearson correlation with regret",
-    xlim=(-1, len(ranked)),
-)
-x = np.arange(len(canon_names))
-for j, n in enumerate(CHECKED):
-    values = np.array([per_seed(c, n) for c in canon_names])
-    ax1.bar(
-        x + (j - 0.5) * 0.4,
-        values.mean(1),
-        0.4,
-        yerr=values.std(1, ddof=1) if len(seeds) > 1 else None,
-        color=[CANON_COLOURS[c] for c in canon_names],
-        alpha=1 if j == 0 else 0.5,
-        hatch=None if j == 0 else "//",
-    )
-ax1.set_xticks(x, canon_names, rotation=30)
-ax1.legend(
-    handles=[
-        Patch(facecolor="white", edgecolor="k", label="L2 / L2"),
-        Patch(facecolor="white", edgecolor="k", hatch="//", label="wL2 / wL2"),
-    ],
-    loc="upper left",
-)
-ax1.set(
-    title=f"Checked cells, {len(seeds)} seeds",
-    xlabel="canonicalisation",
-    ylabel="Pearson correlation with regret",
-    ylim=(0, 1),
-)
-fig.tight_layout()
+sr.grid_figure(full_corr, len(full_regret), corr, canon_names)
 plt.show()
 
 # %% [markdown]
@@ -374,11 +283,7 @@ plt.show()
 # normalisation; the printout which canonicalisations fill the top ten.
 
 # %% tags=["hide-input"]
-summary = full_corr.groupby(level=0).agg(["max", "median", "min"]).loc[canon_names]
-summary.columns = ["best", "median", "worst"]
-summary["worst normalisation"] = full_corr.groupby(level=[0, 1]).mean().unstack().idxmin(axis=1).loc[canon_names]
-summary.index.name = "canonicalisation"
-top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
+summary, top10 = sr.grid_summary(full_corr, canon_names)
 print("canonicalisations of the top ten pseudometrics:", top10)
 print(
     f"correlation with regret over the {len(rd.NORMS) * len(rd.METRICS)} normalisation x metric choices "
@@ -391,16 +296,7 @@ display.table(summary)
 # interpolated reward pair, its distance against its regret, one panel per canonicalisation.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharex=True, sharey=True)
-for ax, c in zip(axes.flat, ["none", "EPIC", "DARD", "VAL"]):
-    ax.scatter(first["grid"][c, "L2", "L2"], first["regret"], s=3, alpha=0.3, color=CANON_COLOURS[c])
-    ax.set_title(f"{c}: r = {corr[seeds[0]][c, 'L2', 'L2']:.3f}")
-for ax in axes[1]:
-    ax.set_xlabel("distance, L2 / L2 (unitless)")
-for ax in axes[:, 0]:
-    ax.set_ylabel("normalised regret")
-fig.suptitle(f"Distance vs regret on {len(first['regret'])} interpolated reward pairs (seed {seeds[0]})")
-fig.tight_layout()
+sr.scatter_figure(first, corr[seeds[0]], seeds[0])
 plt.show()
 
 # %% [markdown]
@@ -419,27 +315,9 @@ plt.show()
 # The first seed's full grid (above) holds every other cell.
 
 # %%
-def margins(table, competitors=("EPIC", "DARD")):
-    """VAL's correlation minus a competitor's, per seed, for each (competitor, checked cell)."""
-    return {(c, n): per_seed("VAL", n, table) - per_seed(c, n, table) for c in competitors for n in CHECKED}
-
-
-def margin_table(margin):
-    rows = {
-        f"VAL − {c}, {n}/{n}": {
-            "mean ± sd": mean_sd(v),
-            "min": v.min(),
-            f"seeds ≥ 0.02 (of {len(v)})": int(np.sum(v >= 0.02)),
-        }
-        for (c, n), v in margin.items()
-    }
-    out = pd.DataFrame(rows).T
-    out.index.name = "margin in correlation with regret"
-    return out
-
-
-main_margin = margins(corr)
-display.table(margin_table(main_margin))
+display.show_source(sr.margins)
+main_margin = sr.margins(corr)
+display.table(sr.margin_table(main_margin))
 
 # %% [markdown]
 # ### Where the advantage comes from: rewards that do not depend on the next state
@@ -462,59 +340,35 @@ display.table(margin_table(main_margin))
 # the profile sets how many MDPs per seed).
 
 # %%
-tau = np.stack([m.transition for m in first["mdps"]])
-unlikely = tau < 1e-6
+sparsity = sr.transition_sparsity(first["mdps"])
 print(
-    f"seed {seeds[0]}: a state-action pair has {(tau > 1e-3).sum(-1).mean():.1f} next states of probability "
-    f"> 0.001 on average (of {tau.shape[-1]}); {unlikely.mean():.0%} of the (s, a, s') entries have probability "
-    f"< 1e-6, and they carry {np.where(unlikely, tau, 0).sum(-1).mean():.1e} of a state-action pair's probability"
+    f"seed {seeds[0]}: a state-action pair has {sparsity['likely next states']:.1f} next states of probability "
+    f"> 0.001 on average (of {sparsity['states']}); {sparsity['unlikely share']:.0%} of the (s, a, s') entries have "
+    f"probability < 1e-6, and they carry {sparsity['unlikely mass']:.1e} of a state-action pair's probability"
 )
 
 # %%
-control = {}
 t0 = time.perf_counter()
-for s in seeds:
-    regret, grid, _ = rd.interpolation_experiment(
-        np.random.default_rng([s, 1]),
-        P.control_envs,
-        P.n_pairs,
-        P.n_steps,
-        next_state_dependent=False,
-        canonicalisations=("EPIC", "DARD", "VAL"),
-        cells=CELLS,
-        progress=False,
-    )
-    control[s] = {k: rd.pearson(v, regret) for k, v in grid.items()}
-print(
-    f"control: {len(seeds)} seeds x {P.control_envs} MDPs in {time.perf_counter() - t0:.1f} s; correlation of VAL with regret "
-    f"{mean_sd(per_seed('VAL', 'L2', control))} (L2/L2)"
+control_runs = sr.interpolation_runs(
+    seeds,
+    P.control_envs,
+    P.n_pairs,
+    P.n_steps,
+    stream=1,  # fresh MDPs: generator default_rng([seed, 1])
+    next_state_dependent=False,
+    canonicalisations=("EPIC", "DARD", "VAL"),
+    cells=sr.CELLS,
 )
-control_margin = margins(control)
-display.table(margin_table(control_margin))
+control = sr.correlations(control_runs)
+print(
+    f"control: {len(seeds)} seeds x {P.control_envs} MDPs in {time.perf_counter() - t0:.1f} s; correlation of VAL "
+    f"with regret {mean_sd(per_seed(control, 'VAL', 'L2'))} (L2/L2)"
+)
+control_margin = sr.margins(control)
+display.table(sr.margin_table(control_margin))
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-for ax, n in zip(axes, CHECKED):
-    for k, (_name, margin) in enumerate([("paper's rewards", main_margin), ("s'-independent rewards", control_margin)]):
-        for j, c in enumerate(("EPIC", "DARD")):
-            v = margin[c, n]
-            ax.scatter(
-                np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)),
-                v,
-                color=CANON_COLOURS[c],
-                marker="o" if k == 0 else "s",
-                s=22,
-            )
-    ax.axhspan(-0.02, 0.02, color="0.85", zorder=0)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks([0, 1], ["paper's rewards", "s'-independent"])
-    ax.set(title=f"{n} / {n}", xlabel="random rewards", xlim=(-0.5, 1.5))
-axes[0].set_ylabel("VAL's correlation minus competitor's")
-axes[0].legend(
-    handles=[Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}") for c in ("EPIC", "DARD")],
-    loc="upper right",
-)
-fig.tight_layout()
+sr.margin_figure(main_margin, control_margin)
 plt.show()
 
 # %% [markdown]
@@ -524,26 +378,7 @@ plt.show()
 # sit in each cell, and whether the squares fall inside it.
 
 # %%
-lead = {(c, n): np.mean(main_margin[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
-gone = {(c, n): np.mean(control_margin[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
-vanishes = max(abs(v) for v in gone.values()) <= 0.02
-Markdown(
-    f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:.3f} and DARD by {lead['DARD', 'L2']:.3f} in the "
-    f"L2 cell, and by {lead['EPIC', 'wL2']:.3f} and {lead['DARD', 'wL2']:.3f} in the $\\tau$-weighted L2 cell: "
-    f"{min(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
-    f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / min(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} of the "
-    "unweighted lead. Weighting each entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions "
-    "before they are measured, whatever the canonicalisation, so it leaves less for VAL's averaging to remove. "
-    f"With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} (L2) "
-    f"and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
-    + (
-        "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
-        "to $S'$-redistribution at work, as the paper argues."
-        if vanishes
-        else "VAL keeps part of its advantage without noise over next states, so invariance to $S'$-redistribution "
-        "does not explain all of it here."
-    )
-)
+Markdown(sr.lead_summary(main_margin, control_margin))
 
 # %% [markdown]
 # ### The properties, on this chapter's MDPs
@@ -561,24 +396,8 @@ Markdown(
 display.show_source(rd.property_report)
 
 # %%
-reports = pd.DataFrame(
-    [
-        rd.property_report(m, np.random.default_rng([s, i]), P.n_triples)
-        for s, run in runs.items()
-        for i, m in enumerate(run["mdps"][: P.property_mdps])
-    ]
-)
-invariances = [f"{c} to {k}" for c in ("VAL", "minimal") for k in ("shaped", "redistributed", "scaled")]
-props = {
-    "max STARC distance to an equivalent reward": reports[invariances].max().max(),
-    "min EPIC distance to the S'-redistributed copy": reports["EPIC to redistributed"].min(),
-    "min DARD distance to the S'-redistributed copy": reports["DARD to redistributed"].min(),
-    "max |d(R, -R) - 2|": (reports["VAL d(R, -R)"] - 2).abs().max(),
-    "max asymmetry |d(x,y) - d(y,x)|": reports["max asymmetry"].max(),
-    "max triangle violation d(x,z) - d(x,y) - d(y,z)": reports["max triangle violation"].max(),
-    "max distance": reports["max distance"].max(),
-}
-results.metric("properties", props)
+reports = sr.property_reports(runs, P.property_mdps, P.n_triples)  # one row per MDP
+props = results.metric("properties", sr.property_summary(reports))
 print(f"over {len(reports)} MDPs ({len(seeds)} seeds x {P.property_mdps}):")
 display.table(pd.Series(props, name="value").rename_axis("property").to_frame())
 
@@ -630,24 +449,13 @@ display.show_source(rd.bandit_canonical, rd.bandit_starc_distance)
 # expectation against a rater's label; best-of-N regret exactly over all draws of N of the pool.
 
 # %%
-display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret)
+display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret, sr.family)
 
 # %%
 task = PreferenceTask(world_seed=0)
-families, tables = {}, {}
 t0 = time.perf_counter()
-for s in seeds:
-    rng = np.random.default_rng([s, 2])
-    pool = rmf.sample_pool(task, P.pool_size, rng)
-    held_out = rmf.comparisons(pool, P.n_eval_pairs, rng)
-    fitted = rmf.fitted_models(pool, P.train_sizes, P.flip_rates, rng)
-    base = fitted[-len(P.flip_rates)]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
-    models = fitted + rmf.perturbed_models(pool, base, rng)
-    families[s] = dict(pool=pool, held_out=held_out, models=models)
-    tables[s] = pd.DataFrame(
-        {m.label: {"kind": m.kind, **rmf.evaluate(pool, m.scores, held_out, P.bon_n)} for m in models}
-    ).T.astype({k: float for k in rmf.METRICS})
-    tables[s].index.name = "reward model"
+families = {s: sr.family(task, s, P) for s in seeds}  # pool, held-out comparisons, fitted + perturbed models
+tables = {s: sr.family_table(f, P.bon_n) for s, f in families.items()}  # every model's metrics
 table, fam = tables[seeds[0]], families[seeds[0]]
 rater_distance = results.metric(
     "rater_score_distance", float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater))
@@ -677,48 +485,13 @@ print(
 # ranking for every metric):
 
 # %%
-BETTER_HIGH = ("accuracy (gold)", "accuracy (raters)", "R2 (affine)")
-rank = pd.DataFrame(
-    {
-        s: {
-            m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
-            for m in rmf.METRICS
-            if m != "best-of-N regret"
-        }
-        for s, t in tables.items()
-    }
-)
-rank_summary = pd.DataFrame(
-    {"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1), "min": rank.min(axis=1), "max": rank.max(axis=1)}
-)
-rank_summary.index.name = "metric (ranked against best-of-N regret)"
+rank = sr.rank_against_regret(tables)  # [metric, seed]: Spearman with best-of-N regret, 1 = same order
 bridge_margin = {name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")}
 results.metric("bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index})
-display.table(rank_summary)
+display.table(sr.rank_summary(rank))
 
 # %% tags=["hide-input"]
-KIND_COLOURS = {
-    "fitted": "black",
-    "noisy": "tab:red",
-    "length-biased": "tab:brown",
-    "word-biased": "tab:pink",
-    "offset": "tab:olive",
-}
-kind_legend = [Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k) for k in rmf.KINDS]
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
-colour = table["kind"].map(KIND_COLOURS)
-ax0.scatter(table["STARC distance"], table["best-of-N regret"], c=colour, s=28)
-ax0.set(
-    title="STARC distance",
-    xlabel="STARC distance to the gold reward (0 to 2)",
-    ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)",
-)
-ax1.scatter(table["accuracy (gold)"], table["best-of-N regret"], c=colour, s=28)
-ax1.scatter(table["accuracy (raters)"], table["best-of-N regret"], facecolors="none", edgecolors=colour, s=28)
-ax1.set(title="Pairwise accuracy", xlabel="pairwise accuracy (filled: gold labels; hollow: raters)")
-ax0.legend(handles=kind_legend, loc="upper left")
-fig.suptitle(f"{len(table)} reward models on the toy world (seed {seeds[0]})")
-fig.tight_layout()
+sr.bridge_figure(table, P.bon_n, seeds[0])
 plt.show()
 
 # %% [markdown]
@@ -739,40 +512,12 @@ plt.show()
 # (positive: over-confident). $R^2$ (left) is the one metric the per-prompt offsets move.
 
 # %% tags=["hide-input"]
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
-ax0.scatter(table["R2 (affine)"], table["best-of-N regret"], c=colour, s=28)
-ax0.set(
-    title="R² to gold",
-    xlabel="R² to the gold reward (affine fit)",
-    ylabel=f"best-of-{P.bon_n} gold regret (gold-reward units)",
-)
-ax0.legend(handles=kind_legend, loc="upper right")
-x, a, b, label = fam["held_out"]
-fitted_by_label = {m.label: m for m in fam["models"] if m.kind == "fitted"}
 shown = [
     f"fitted: {max(P.train_sizes)} comparisons, flip 0",
     f"fitted: {max(P.train_sizes)} comparisons, flip {max(P.flip_rates):g}",
     f"fitted: {min(P.train_sizes)} comparisons, flip 0",
 ]
-overconfidence = {}
-for name, style in zip(shown, ["o-", "s--", "^:"]):
-    scores = fitted_by_label[name].scores
-    conf, freq, count = ev.reliability_curve(bt.sigmoid(scores[x, a] - scores[x, b]), label, 10)
-    full = count > 0
-    overconfidence[name] = float(
-        np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum()
-    )
-    ax1.plot(conf, freq, style, color=KIND_COLOURS["fitted"], label=name.removeprefix("fitted: "))
-ax1.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
-ax1.set(
-    title="Reliability (held-out rater labels)",
-    xlabel="predicted P(a preferred)",
-    ylabel="observed frequency a preferred",
-    xlim=(0, 1),
-    ylim=(0, 1),
-)
-ax1.legend(fontsize=9, loc="upper left")
-fig.tight_layout()
+_, overconfidence = sr.calibration_figure(table, fam, shown, P.bon_n)
 plt.show()
 results.metric("overconfidence", overconfidence)
 for name, value in overconfidence.items():
@@ -786,20 +531,7 @@ for name, value in overconfidence.items():
 # under-claim; the printout says which happens in this run.
 
 # %%
-rho = {m: rank.loc[m].mean() for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")}
-Markdown(
-    f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
-    f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against {mean_sd(rank.loc['accuracy (gold)'].values)} "
-    f"for accuracy on gold labels and {mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
-    + (
-        "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
-        "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair by "
-        "how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal responses "
-        "like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
-        if rho["accuracy (raters)"] > rho["accuracy (gold)"]
-        else "Gold labels rank regret at least as well as rater labels do in this run."
-    )
-)
+Markdown(sr.bridge_summary(rank))
 
 # %% [markdown]
 # ## Paper vs this book
@@ -809,55 +541,7 @@ Markdown(
 # qualitatively.
 
 # %% tags=["hide-input"]
-starc_best = max(full_corr.loc[["VAL", "minimal"]])
-other_best = max(full_corr.loc[["EPIC", "DARD"]])
-display.table(
-    pd.DataFrame(
-        [
-            ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
-            (
-                "points",
-                "128 MDPs x 8 pairs x 16 steps = 16,384",
-                f"{P.n_envs} x {P.n_pairs} x {P.n_steps} = "
-                f"{P.n_envs * P.n_pairs * P.n_steps} per seed, {len(seeds)} seeds",
-            ),
-            (
-                "returns for regret",
-                "Monte-Carlo rollouts of greedy policies",
-                "exact (Bellman linear system), on c_VAL(R)",
-            ),
-            ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
-            (
-                "canonicalisations",
-                "None, EPIC, DARD, VAL, minimal, and potential-only variants",
-                "None, EPIC, DARD, VAL, minimal",
-            ),
-            (
-                "best STARC / best EPIC or DARD pseudometric",
-                "STARC highest of all",
-                f"{starc_best:.3f} / {other_best:.3f} ({len(full_regret)} points of seed {seeds[0]})",
-            ),
-            *[
-                (
-                    f"{c}, L2 / L2",
-                    "VAL above EPIC and DARD; none much worse" if c == "VAL" else "-",
-                    mean_sd(per_seed(c, "L2")),
-                )
-                for c in ("VAL", "EPIC", "DARD", "none")
-            ],
-            *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
-            ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
-            (
-                "reward models (bridge)",
-                "continuous-control Reacher: distances rank perturbed rewards as expected",
-                f"toy-world bandit, {len(table)} reward models: Spearman with best-of-N regret, STARC "
-                f"{rank.loc['STARC distance'].mean():.3f}, gold accuracy {rank.loc['accuracy (gold)'].mean():.3f}, "
-                f"rater accuracy {rank.loc['accuracy (raters)'].mean():.3f}",
-            ),
-        ],
-        columns=["", "paper", "this book"],
-    ).set_index("")
-)
+display.table(sr.paper_vs_book(P, seeds, full_corr, len(full_regret), corr, control_margin, len(table), rank))
 
 # %% [markdown]
 # Why our correlations need not match the paper's bars: (1) our regret uses exact returns,
@@ -881,36 +565,20 @@ display.table(
 # in its $\tau$-weighted version, as the smaller of its leads over EPIC and over DARD per seed.
 
 # %%
-def seed_rule(values, threshold, direction=">="):
-    """The findings' rule: the mean clears the threshold and so do at least ``need`` seeds."""
-    values = np.asarray(values, float)
-    ok = values >= threshold if direction == ">=" else values <= threshold
-    mean_ok = values.mean() >= threshold if direction == ">=" else values.mean() <= threshold
-    return bool(mean_ok and ok.sum() >= need), int(ok.sum())
+display.show_source(sr.seed_rule, sr.finding)
 
-
-RULE = f"mean over seeds clears the threshold and at least {need} of {len(seeds)} seeds do"
-
-
-def evidence(name, values, threshold):
-    return (
-        f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
-        f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}"
-    )
-
-
+# %%
 for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
     lead = np.minimum(main_margin["EPIC", n], main_margin["DARD", n])
-    passed, n_ok = seed_rule(lead, 0.02)
+    rule, n_ok = sr.finding(
+        seeds, lead, 0.02, need, f"min(VAL - EPIC, VAL - DARD), {n}/{n}", "per seed: min(VAL - EPIC, VAL - DARD); "
+    )
     results.check(
         f"val_beats_epic_dard_{n}",
         kind="finding",
         claim=f"VAL's distance correlates with regret better than EPIC's and DARD's ({label} normalisation and metric)",
         paper="STARC (VAL) above EPIC and DARD (Fig. 1)",
-        per_seed=dict(zip(seeds, lead)),
-        threshold=0.02,
-        rule=f"per seed: min(VAL - EPIC, VAL - DARD); {RULE}",
-        passed=passed,
+        **rule,
         ours={
             "VAL - EPIC mean": np.mean(main_margin["EPIC", n]),
             "VAL - EPIC min": np.min(main_margin["EPIC", n]),
@@ -918,7 +586,6 @@ for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
             "VAL - DARD min": np.min(main_margin["DARD", n]),
             "seeds clearing": n_ok,
         },
-        not_reproduced=evidence(f"min(VAL - EPIC, VAL - DARD), {n}/{n}", lead, 0.02),
     )
 
 control_lead = {n: np.abs(control_margin["EPIC", n]) for n in CHECKED}
@@ -938,55 +605,50 @@ results.check(
     | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED},
 )
 
-none_gap = per_seed("EPIC", "L2") - per_seed("none", "L2")
-passed, n_ok = seed_rule(none_gap, 0.15)
+none_gap = per_seed(corr, "EPIC", "L2") - per_seed(corr, "none", "L2")
+rule, n_ok = sr.finding(seeds, none_gap, 0.15, need, "corr(EPIC) - corr(none)")
 results.check(
     "none_much_worse",
     kind="finding",
     claim="Without canonicalisation the distance predicts regret much worse than EPIC's (L2 / L2)",
     paper="None far below (Fig. 1)",
-    per_seed=dict(zip(seeds, none_gap)),
-    threshold=0.15,
-    rule=RULE,
-    passed=passed,
-    ours={"corr(none) mean": per_seed("none", "L2").mean(), "min gap": none_gap.min(), "seeds clearing": n_ok},
-    not_reproduced=evidence("corr(EPIC) - corr(none)", none_gap, 0.15),
+    **rule,
+    ours={"corr(none) mean": per_seed(corr, "none", "L2").mean(), "min gap": none_gap.min(), "seeds clearing": n_ok},
 )
 
-val_corr = per_seed("VAL", "L2")
-passed, n_ok = seed_rule(val_corr, 0.85)
+val_corr = per_seed(corr, "VAL", "L2")
+rule, n_ok = sr.finding(seeds, val_corr, 0.85, need, "corr(VAL)")
 results.check(
     "val_correlation",
     kind="finding",
     claim="The VAL distance (L2 / L2) is strongly correlated with regret",
     paper="highest correlations of the grid (Fig. 1)",
-    per_seed=dict(zip(seeds, val_corr)),
-    threshold=0.85,
-    rule=RULE,
-    passed=passed,
+    **rule,
     ours={"min": val_corr.min(), "seeds clearing": n_ok},
-    not_reproduced=evidence("corr(VAL)", val_corr, 0.85),
 )
 
 for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
     gap = bridge_margin[key].values
-    passed, n_ok = seed_rule(gap, 0.10)
+    rule, n_ok = sr.finding(
+        seeds,
+        gap,
+        0.10,
+        need,
+        f"Spearman(STARC) - Spearman(accuracy, {name} labels)",
+        "per seed: Spearman(STARC) - Spearman(accuracy); ",
+    )
     results.check(
         f"bridge_starc_beats_{name}_accuracy",
         kind="finding",
         claim=f"Across reward models whose metrics disagree, the STARC distance to gold ranks best-of-N regret "
         f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more)",
         paper="a small STARC distance guarantees small regret (soundness); accuracy gives no such guarantee",
-        per_seed=dict(zip(seeds, gap)),
-        threshold=0.10,
-        rule=f"per seed: Spearman(STARC) - Spearman(accuracy); {RULE}",
-        passed=passed,
+        **rule,
         ours={
             "Spearman STARC mean": rank.loc["STARC distance"].mean(),
             f"Spearman accuracy ({name}) mean": rank.loc[key].mean(),
             "seeds clearing": n_ok,
         },
-        not_reproduced=evidence(f"Spearman(STARC) - Spearman(accuracy, {name} labels)", gap, 0.10),
     )
 
 results.check(

@@ -1,0 +1,615 @@
+"""Chapter 4's experiments, tables and figures: STARC against EPIC and DARD on random MDPs, and the
+reward-model family on the toy world.
+
+The methods live in :mod:`rlhfbook.reward_distance` (canonicalisations, norms, the paper's
+interpolation protocol) and :mod:`rlhfbook.reward_model_family` (the bridge's reward models and their
+metrics). This module runs them over the chapter's seeds and turns the results into what chapter 4
+(``notebooks/04_reward_distance.py``) shows: the correlation of every pseudometric with regret (the
+analogue of Skalse et al. 2024, Fig. 1), VAL's lead over EPIC and DARD and its control, the property
+report, the family's metrics ranked against best-of-N regret, and the seed rule of the findings.
+
+Conventions: a *correlation table* maps each seed to ``{(canonicalisation, normalisation, metric):
+Pearson r}``, in seed order; a *cell* names a normalisation that is also the metric (``"L2"`` stands
+for ``("L2", "L2")``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from scipy.stats import spearmanr
+
+from . import bradley_terry as bt
+from . import reward_distance as rd
+from . import reward_eval as ev
+from . import reward_model_family as rmf
+from .toyworld.preference import PreferenceTask
+
+CHECKED: tuple[str, ...] = ("L2", "wL2")  # the cells every seed computes: unweighted and tau-weighted L2
+CELLS: tuple[tuple[str, str], ...] = tuple((n, n) for n in CHECKED)  # as (normalisation, metric)
+CANON_COLOURS: dict[str, str] = dict(
+    none="tab:gray", EPIC="tab:orange", DARD="tab:green", VAL="tab:blue", minimal="tab:purple"
+)
+KIND_COLOURS: dict[str, str] = {
+    "fitted": "black",
+    "noisy": "tab:red",
+    "length-biased": "tab:brown",
+    "word-biased": "tab:pink",
+    "offset": "tab:olive",
+}
+BETTER_HIGH: tuple[str, ...] = ("accuracy (gold)", "accuracy (raters)", "R2 (affine)")  # metrics where larger is better
+
+CorrelationTable = Mapping[int, Mapping[tuple[str, str, str], float]]
+
+
+# --------------------------------------------------------------------------- the findings' seed rule
+
+
+def mean_sd(x: Sequence[float]) -> str:
+    """``"mean ± sd"`` over seeds (sd with ddof 1; 0 for a single seed), three decimals."""
+    return f"{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f}"
+
+
+def seeds_needed(n_seeds: int, share: float = 7 / 8) -> int:
+    """How many seeds must clear a finding's threshold: "at least 7 of 8", for any number of seeds."""
+    return math.ceil(share * n_seeds)
+
+
+def seed_rule(values: Sequence[float], threshold: float, need: int, direction: str = ">=") -> tuple[bool, int]:
+    """The findings' rule: the mean over seeds clears ``threshold`` and so do at least ``need`` seeds.
+    Returns ``(passed, number of seeds clearing)``."""
+    values = np.asarray(values, float)
+    ok = values >= threshold if direction == ">=" else values <= threshold
+    mean_ok = values.mean() >= threshold if direction == ">=" else values.mean() <= threshold
+    return bool(mean_ok and ok.sum() >= need), int(ok.sum())
+
+
+def rule_text(need: int, n_seeds: int) -> str:
+    """The seed rule of :func:`seed_rule` in words, for a check's ``rule``."""
+    return f"mean over seeds clears the threshold and at least {need} of {n_seeds} seeds do"
+
+
+def evidence(name: str, values: Sequence[float], threshold: float) -> str:
+    """A finding's evidence when it does not hold: mean ± sd, minimum and the seeds reaching ``threshold``."""
+    return (
+        f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
+        f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}"
+    )
+
+
+def finding(
+    seeds: Sequence[int], values: Sequence[float], threshold: float, need: int, name: str, rule_prefix: str = ""
+) -> tuple[dict[str, Any], int]:
+    """The arguments of a ``results.check(kind="finding", ...)`` that follow from one decisive number per
+    seed under :func:`seed_rule` (``per_seed``, ``threshold``, ``rule``, ``passed``, ``not_reproduced``;
+    ``name`` labels the evidence), and the number of seeds clearing the threshold."""
+    passed, n_ok = seed_rule(values, threshold, need)
+    return (
+        dict(
+            per_seed=dict(zip(seeds, values)),
+            threshold=threshold,
+            rule=rule_prefix + rule_text(need, len(seeds)),
+            passed=passed,
+            not_reproduced=evidence(name, values, threshold),
+        ),
+        n_ok,
+    )
+
+
+# --------------------------------------------------------------------------- section 1: equivalent copies
+
+
+def equivalent_copies(mdp: rd.TabularMDP, r: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Copies of ``r`` that order every policy as ``r`` does (potential-shaped, S'-redistributed by noise
+    of 3 reward sd, scaled by 3.7, all three) and its negation: the paper's three invariances (Sec. 2)."""
+    return {
+        "potential-shaped": rd.potential_shaping(mdp, r, rd.random_potential(mdp, rng)),
+        "S'-redistributed": rd.s_prime_redistribution(mdp, r, 3 * r.std() * rng.standard_normal(r.shape)),
+        "scaled by 3.7": 3.7 * r,
+        "all three": 3.7
+        * rd.s_prime_redistribution(
+            mdp,
+            rd.potential_shaping(mdp, r, rd.random_potential(mdp, rng)),
+            3 * r.std() * rng.standard_normal(r.shape),
+        ),
+        "negated": -r,
+    }
+
+
+def copy_table(mdp: rd.TabularMDP, r: np.ndarray, copies: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Per copy of ``r``: its raw L2 distance relative to ``|r|``, its symmetric normalised regret, and its
+    EPIC, DARD, VAL and minimal distance (L2 / L2) to ``r``."""
+    demo = pd.DataFrame(
+        {
+            name: {
+                "raw L2 / |R|": np.linalg.norm(other - r) / np.linalg.norm(r),
+                "regret": float(rd.symmetric_regret(mdp, r, other)),
+                **{
+                    f"{c} distance": float(rd.starc_distance(mdp, r, other, c))
+                    for c in ("EPIC", "DARD", "VAL", "minimal")
+                },
+            }
+            for name, other in copies.items()
+        }
+    ).T
+    demo.index.name = "copy of R"
+    return demo
+
+
+# --------------------------------------------------------------------------- section 4: the interpolation experiment
+
+
+def interpolation_runs(
+    seeds: Iterable[int], n_envs: int, n_pairs: int, n_steps: int, stream: int | None = None, **kwargs: Any
+) -> dict[int, dict[str, Any]]:
+    """:func:`rlhfbook.reward_distance.interpolation_experiment` once per seed, each from its own generator
+    (``default_rng(seed)``, or ``default_rng([seed, stream])`` for an independent stream such as the
+    control's). Returns ``{seed: {"regret", "grid", "mdps"}}``; ``kwargs`` go to the experiment."""
+    runs = {}
+    for s in seeds:
+        rng = np.random.default_rng(s if stream is None else [s, stream])
+        regret, grid, mdps = rd.interpolation_experiment(rng, n_envs, n_pairs, n_steps, progress=False, **kwargs)
+        runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
+    return runs
+
+
+def correlations(runs: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[tuple[str, str, str], float]]:
+    """The paper's score of a pseudometric (Fig. 1): the Pearson correlation of its distance with regret
+    over all points of a seed, for every pseudometric of every run."""
+    return {s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()} for s, run in runs.items()}
+
+
+def per_seed(table: CorrelationTable, canonical: str, cell: str) -> np.ndarray:
+    """Correlation with regret of one pseudometric (normalisation = metric = ``cell``), per seed."""
+    return np.array([t[canonical, cell, cell] for t in table.values()])
+
+
+def correlation_table(
+    table: CorrelationTable, canonicalisations: Sequence[str], cells: Sequence[str] = CHECKED
+) -> pd.DataFrame:
+    """Per canonicalisation, its correlation with regret in each cell: mean ± sd and minimum over seeds."""
+    out = pd.DataFrame(
+        {
+            c: {
+                **{f"{n}/{n} mean ± sd": mean_sd(per_seed(table, c, n)) for n in cells},
+                **{f"{n}/{n} min": per_seed(table, c, n).min() for n in cells},
+            }
+            for c in canonicalisations
+        }
+    ).T
+    out.index.name = "canonicalisation"
+    return out
+
+
+def correlation_metric(
+    table: CorrelationTable, canonicalisations: Sequence[str], cells: Sequence[str] = CHECKED
+) -> dict[str, dict[str, float]]:
+    """The correlations as a results metric: ``{"<canonicalisation> <cell>/<cell>": {seed: r}}``."""
+    return {f"{c} {n}/{n}": dict(zip(map(str, table), per_seed(table, c, n))) for c in canonicalisations for n in cells}
+
+
+def grid_summary(full_corr: pd.Series, canonicalisations: Sequence[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Best, median and worst pseudometric of each canonicalisation over the whole grid (``full_corr``
+    indexed by ``(canonicalisation, normalisation, metric)``), its worst normalisation (lowest mean over
+    metrics), and how many of the ten best pseudometrics each canonicalisation holds."""
+    summary = full_corr.groupby(level=0).agg(["max", "median", "min"]).loc[list(canonicalisations)]
+    summary.columns = ["best", "median", "worst"]
+    summary["worst normalisation"] = (
+        full_corr.groupby(level=[0, 1]).mean().unstack().idxmin(axis=1).loc[list(canonicalisations)]
+    )
+    summary.index.name = "canonicalisation"
+    ranked = full_corr.sort_values(ascending=False)
+    top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
+    return summary, top10
+
+
+def margins(
+    table: CorrelationTable, competitors: Sequence[str] = ("EPIC", "DARD"), cells: Sequence[str] = CHECKED
+) -> dict[tuple[str, str], np.ndarray]:
+    """VAL's correlation minus a competitor's, per seed, for each (competitor, cell)."""
+    return {(c, n): per_seed(table, "VAL", n) - per_seed(table, c, n) for c in competitors for n in cells}
+
+
+def margin_table(margin: Mapping[tuple[str, str], np.ndarray], threshold: float = 0.02) -> pd.DataFrame:
+    """Per (competitor, cell), VAL's lead: mean ± sd and minimum over seeds, seeds reaching ``threshold``."""
+    rows = {
+        f"VAL − {c}, {n}/{n}": {
+            "mean ± sd": mean_sd(v),
+            "min": v.min(),
+            f"seeds ≥ {threshold} (of {len(v)})": int(np.sum(v >= threshold)),
+        }
+        for (c, n), v in margin.items()
+    }
+    out = pd.DataFrame(rows).T
+    out.index.name = "margin in correlation with regret"
+    return out
+
+
+def transition_sparsity(mdps: Sequence[rd.TabularMDP]) -> dict[str, float]:
+    """How sparse the random dynamics are: next states of probability > 0.001 per state-action pair (mean),
+    the share of ``(s, a, s')`` entries of probability < 1e-6, and the probability they carry per pair."""
+    tau = np.stack([m.transition for m in mdps])
+    unlikely = tau < 1e-6
+    return {
+        "likely next states": float((tau > 1e-3).sum(-1).mean()),
+        "states": tau.shape[-1],
+        "unlikely share": float(unlikely.mean()),
+        "unlikely mass": float(np.where(unlikely, tau, 0).sum(-1).mean()),
+    }
+
+
+def lead_summary(
+    main: Mapping[tuple[str, str], np.ndarray], control: Mapping[tuple[str, str], np.ndarray], band: float = 0.02
+) -> str:
+    """The chapter's reading of VAL's mean lead over EPIC and DARD with the paper's rewards (``main``) and
+    with next-state-independent ones (``control``), in the L2 and wL2 cells."""
+    lead = {(c, n): np.mean(main[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
+    gone = {(c, n): np.mean(control[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
+    vanishes = max(abs(v) for v in gone.values()) <= band
+    return (
+        f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:.3f} and DARD by {lead['DARD', 'L2']:.3f} in "
+        f"the L2 cell, and by {lead['EPIC', 'wL2']:.3f} and {lead['DARD', 'wL2']:.3f} in the $\\tau$-weighted L2 cell: "
+        f"{min(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
+        f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / min(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} of the "
+        "unweighted lead. Weighting each entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions "
+        "before they are measured, whatever the canonicalisation, so it leaves less for VAL's averaging to remove. "
+        f"With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} "
+        f"(L2) and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
+        + (
+            "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
+            "to $S'$-redistribution at work, as the paper argues."
+            if vanishes
+            else "VAL keeps part of its advantage without noise over next states, so invariance to "
+            "$S'$-redistribution does not explain all of it here."
+        )
+    )
+
+
+# --------------------------------------------------------------------------- the properties
+
+
+INVARIANCES: tuple[str, ...] = tuple(
+    f"{c} to {k}" for c in ("VAL", "minimal") for k in ("shaped", "redistributed", "scaled")
+)
+
+
+def property_reports(runs: Mapping[int, Mapping[str, Any]], property_mdps: int, n_triples: int) -> pd.DataFrame:
+    """:func:`rlhfbook.reward_distance.property_report` on the first ``property_mdps`` MDPs of every run,
+    MDP ``i`` of seed ``s`` with generator ``default_rng([s, i])``; one row per MDP."""
+    return pd.DataFrame(
+        [
+            rd.property_report(m, np.random.default_rng([s, i]), n_triples)
+            for s, run in runs.items()
+            for i, m in enumerate(run["mdps"][:property_mdps])
+        ]
+    )
+
+
+def property_summary(reports: pd.DataFrame) -> dict[str, float]:
+    """The worst case over MDPs of each defining property of a STARC metric (Sec. 3: invariance to the three
+    transformations; EPIC's and DARD's lack of it; d(R, -R) = 2, symmetry, triangle inequality, d <= 2)."""
+    return {
+        "max STARC distance to an equivalent reward": reports[list(INVARIANCES)].max().max(),
+        "min EPIC distance to the S'-redistributed copy": reports["EPIC to redistributed"].min(),
+        "min DARD distance to the S'-redistributed copy": reports["DARD to redistributed"].min(),
+        "max |d(R, -R) - 2|": (reports["VAL d(R, -R)"] - 2).abs().max(),
+        "max asymmetry |d(x,y) - d(y,x)|": reports["max asymmetry"].max(),
+        "max triangle violation d(x,z) - d(x,y) - d(y,z)": reports["max triangle violation"].max(),
+        "max distance": reports["max distance"].max(),
+    }
+
+
+# --------------------------------------------------------------------------- section 5: the reward-model family
+
+
+def family(task: PreferenceTask, seed: int, settings: Any) -> dict[str, Any]:
+    """One seed's reward-model family on the toy world (generator ``default_rng([seed, 2])``): a response
+    pool, held-out rater comparisons, the fitted models over ``settings.train_sizes`` x
+    ``settings.flip_rates`` and the perturbed models of the best clean fitted one. Returns
+    ``{"pool", "held_out", "models"}``."""
+    rng = np.random.default_rng([seed, 2])
+    pool = rmf.sample_pool(task, settings.pool_size, rng)
+    held_out = rmf.comparisons(pool, settings.n_eval_pairs, rng)
+    fitted = rmf.fitted_models(pool, settings.train_sizes, settings.flip_rates, rng)
+    base = fitted[-len(settings.flip_rates)]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
+    return dict(pool=pool, held_out=held_out, models=fitted + rmf.perturbed_models(pool, base, rng))
+
+
+def family_table(fam: Mapping[str, Any], bon_n: int) -> pd.DataFrame:
+    """Every model of a family with its kind and the metrics of :func:`rlhfbook.reward_model_family.evaluate`."""
+    table = pd.DataFrame(
+        {
+            m.label: {"kind": m.kind, **rmf.evaluate(fam["pool"], m.scores, fam["held_out"], bon_n)}
+            for m in fam["models"]
+        }
+    ).T.astype({k: float for k in rmf.METRICS})
+    table.index.name = "reward model"
+    return table
+
+
+def rank_against_regret(tables: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
+    """Per metric (rows) and seed (columns), the Spearman correlation of the metric with best-of-N regret
+    across the family, sign flipped where larger is better (:data:`BETTER_HIGH`): 1 orders the models as
+    regret does."""
+    return pd.DataFrame(
+        {
+            s: {
+                m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
+                for m in rmf.METRICS
+                if m != "best-of-N regret"
+            }
+            for s, t in tables.items()
+        }
+    )
+
+
+def rank_summary(rank: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd, minimum and maximum over seeds of each metric's rank correlation with regret."""
+    out = pd.DataFrame(
+        {"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1), "min": rank.min(axis=1), "max": rank.max(axis=1)}
+    )
+    out.index.name = "metric (ranked against best-of-N regret)"
+    return out
+
+
+def overconfidence(conf: np.ndarray, freq: np.ndarray, count: np.ndarray) -> float:
+    """Mean over-confidence of a reliability curve, ``sum_b n_b/n (|conf_b - 1/2| - |freq_b - 1/2|)`` over
+    non-empty bins (positive: predictions further from 1/2 than the observed frequencies)."""
+    full = count > 0
+    return float(np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum())
+
+
+def bridge_summary(rank: pd.DataFrame) -> str:
+    """The chapter's reading of how the STARC distance and pairwise accuracy rank best-of-N regret."""
+    rho = {m: rank.loc[m].mean() for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")}
+    return (
+        f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
+        f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against "
+        f"{mean_sd(rank.loc['accuracy (gold)'].values)} for accuracy on gold labels and "
+        f"{mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
+        + (
+            "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
+            "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair "
+            "by how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal "
+            "responses like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
+            if rho["accuracy (raters)"] > rho["accuracy (gold)"]
+            else "Gold labels rank regret at least as well as rater labels do in this run."
+        )
+    )
+
+
+# --------------------------------------------------------------------------- paper vs this book
+
+
+def paper_vs_book(
+    settings: Any,
+    seeds: Sequence[int],
+    full_corr: pd.Series,
+    n_grid_points: int,
+    corr: CorrelationTable,
+    control_margin: Mapping[tuple[str, str], np.ndarray],
+    n_models: int,
+    rank: pd.DataFrame,
+) -> pd.DataFrame:
+    """The chapter's "Paper vs this book" table: the protocol side by side, then the findings (the paper's
+    Fig. 1 qualitatively, ours as numbers)."""
+    P = settings
+    starc_best = max(full_corr.loc[["VAL", "minimal"]])
+    other_best = max(full_corr.loc[["EPIC", "DARD"]])
+    return pd.DataFrame(
+        [
+            ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
+            (
+                "points",
+                "128 MDPs x 8 pairs x 16 steps = 16,384",
+                f"{P.n_envs} x {P.n_pairs} x {P.n_steps} = "
+                f"{P.n_envs * P.n_pairs * P.n_steps} per seed, {len(seeds)} seeds",
+            ),
+            (
+                "returns for regret",
+                "Monte-Carlo rollouts of greedy policies",
+                "exact (Bellman linear system), on c_VAL(R)",
+            ),
+            ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
+            (
+                "canonicalisations",
+                "None, EPIC, DARD, VAL, minimal, and potential-only variants",
+                "None, EPIC, DARD, VAL, minimal",
+            ),
+            (
+                "best STARC / best EPIC or DARD pseudometric",
+                "STARC highest of all",
+                f"{starc_best:.3f} / {other_best:.3f} ({n_grid_points} points of seed {seeds[0]})",
+            ),
+            *[
+                (
+                    f"{c}, L2 / L2",
+                    "VAL above EPIC and DARD; none much worse" if c == "VAL" else "-",
+                    mean_sd(per_seed(corr, c, "L2")),
+                )
+                for c in ("VAL", "EPIC", "DARD", "none")
+            ],
+            *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(corr, c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
+            ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
+            (
+                "reward models (bridge)",
+                "continuous-control Reacher: distances rank perturbed rewards as expected",
+                f"toy-world bandit, {n_models} reward models: Spearman with best-of-N regret, STARC "
+                f"{rank.loc['STARC distance'].mean():.3f}, gold accuracy {rank.loc['accuracy (gold)'].mean():.3f}, "
+                f"rater accuracy {rank.loc['accuracy (raters)'].mean():.3f}",
+            ),
+        ],
+        columns=["", "paper", "this book"],
+    ).set_index("")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def grid_figure(
+    full_corr: pd.Series,
+    n_grid_points: int,
+    corr: CorrelationTable,
+    canonicalisations: Sequence[str],
+    cells: Sequence[str] = CHECKED,
+) -> Figure:
+    """The analogue of the paper's Fig. 1. Left: every pseudometric of ``full_corr`` sorted by its
+    correlation with regret, coloured by canonicalisation. Right: each canonicalisation in the two checked
+    cells (solid L2, hatched wL2), mean over seeds with one sd as error bar."""
+    n_seeds = len(corr)
+    ranked = full_corr.sort_values(ascending=False)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
+    ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
+    ax0.set(
+        title=f"All {len(ranked)} pseudometrics ({n_grid_points} points)",
+        xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
+        ylabel="Pearson correlation with regret",
+        xlim=(-1, len(ranked)),
+    )
+    x = np.arange(len(canonicalisations))
+    for j, n in enumerate(cells):
+        values = np.array([per_seed(corr, c, n) for c in canonicalisations])
+        ax1.bar(
+            x + (j - 0.5) * 0.4,
+            values.mean(1),
+            0.4,
+            yerr=values.std(1, ddof=1) if n_seeds > 1 else None,
+            color=[CANON_COLOURS[c] for c in canonicalisations],
+            alpha=1 if j == 0 else 0.5,
+            hatch=None if j == 0 else "//",
+        )
+    ax1.set_xticks(x, canonicalisations, rotation=30)
+    ax1.legend(
+        handles=[
+            Patch(facecolor="white", edgecolor="k", label=f"{cells[0]} / {cells[0]}"),
+            Patch(facecolor="white", edgecolor="k", hatch="//", label=f"{cells[1]} / {cells[1]}"),
+        ],
+        loc="upper left",
+    )
+    ax1.set(
+        title=f"Checked cells, {n_seeds} seeds",
+        xlabel="canonicalisation",
+        ylabel="Pearson correlation with regret",
+        ylim=(0, 1),
+    )
+    fig.tight_layout()
+    return fig
+
+
+def scatter_figure(run: Mapping[str, Any], corr: Mapping[tuple[str, str, str], float], seed: int) -> Figure:
+    """Distance (L2 / L2) against regret on one seed's points, one panel per canonicalisation (none, EPIC,
+    DARD, VAL), each titled with its Pearson r from ``corr`` (that seed's correlations)."""
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharex=True, sharey=True)
+    for ax, c in zip(axes.flat, ["none", "EPIC", "DARD", "VAL"]):
+        ax.scatter(run["grid"][c, "L2", "L2"], run["regret"], s=3, alpha=0.3, color=CANON_COLOURS[c])
+        ax.set_title(f"{c}: r = {corr[c, 'L2', 'L2']:.3f}")
+    for ax in axes[1]:
+        ax.set_xlabel("distance, L2 / L2 (unitless)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("normalised regret")
+    fig.suptitle(f"Distance vs regret on {len(run['regret'])} interpolated reward pairs (seed {seed})")
+    fig.tight_layout()
+    return fig
+
+
+def margin_figure(
+    main: Mapping[tuple[str, str], np.ndarray],
+    control: Mapping[tuple[str, str], np.ndarray],
+    cells: Sequence[str] = CHECKED,
+    band: float = 0.02,
+) -> Figure:
+    """VAL's lead over EPIC and DARD per seed, with the paper's rewards (circles) and next-state-independent
+    ones (squares), one panel per cell; the grey band is ``±band``."""
+    fig, axes = plt.subplots(1, len(cells), figsize=(10, 4), sharey=True)
+    for ax, n in zip(axes, cells):
+        for k, margin in enumerate((main, control)):
+            for j, c in enumerate(("EPIC", "DARD")):
+                v = margin[c, n]
+                ax.scatter(
+                    np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)),
+                    v,
+                    color=CANON_COLOURS[c],
+                    marker="o" if k == 0 else "s",
+                    s=22,
+                )
+        ax.axhspan(-band, band, color="0.85", zorder=0)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks([0, 1], ["paper's rewards", "s'-independent"])
+        ax.set(title=f"{n} / {n}", xlabel="random rewards", xlim=(-0.5, 1.5))
+    axes[0].set_ylabel("VAL's correlation minus competitor's")
+    axes[0].legend(
+        handles=[
+            Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}") for c in ("EPIC", "DARD")
+        ],
+        loc="upper right",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _kind_legend() -> list[Line2D]:
+    return [Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k) for k in rmf.KINDS]
+
+
+def bridge_figure(table: pd.DataFrame, bon_n: int, seed: int) -> Figure:
+    """One point per reward model of ``table`` (:func:`family_table`), coloured by kind: best-of-N gold regret
+    against the STARC distance to gold (left) and against pairwise accuracy (right; filled gold labels,
+    hollow raters)."""
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    colour = table["kind"].map(KIND_COLOURS)
+    ax0.scatter(table["STARC distance"], table["best-of-N regret"], c=colour, s=28)
+    ax0.set(
+        title="STARC distance",
+        xlabel="STARC distance to the gold reward (0 to 2)",
+        ylabel=f"best-of-{bon_n} gold regret (gold-reward units)",
+    )
+    ax1.scatter(table["accuracy (gold)"], table["best-of-N regret"], c=colour, s=28)
+    ax1.scatter(table["accuracy (raters)"], table["best-of-N regret"], facecolors="none", edgecolors=colour, s=28)
+    ax1.set(title="Pairwise accuracy", xlabel="pairwise accuracy (filled: gold labels; hollow: raters)")
+    ax0.legend(handles=_kind_legend(), loc="upper left")
+    fig.suptitle(f"{len(table)} reward models on the toy world (seed {seed})")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_figure(
+    table: pd.DataFrame, fam: Mapping[str, Any], shown: Sequence[str], bon_n: int
+) -> tuple[Figure, dict[str, float]]:
+    """Left: best-of-N regret against R^2 to gold, per model of ``table``. Right: reliability diagrams
+    (10 bins, held-out rater labels) of the fitted models labelled ``shown``. Returns the figure and each
+    shown model's :func:`overconfidence`."""
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
+    ax0.scatter(table["R2 (affine)"], table["best-of-N regret"], c=table["kind"].map(KIND_COLOURS), s=28)
+    ax0.set(
+        title="R² to gold",
+        xlabel="R² to the gold reward (affine fit)",
+        ylabel=f"best-of-{bon_n} gold regret (gold-reward units)",
+    )
+    ax0.legend(handles=_kind_legend(), loc="upper right")
+    x, a, b, label = fam["held_out"]
+    fitted_by_label = {m.label: m for m in fam["models"] if m.kind == "fitted"}
+    over = {}
+    for name, style in zip(shown, ["o-", "s--", "^:"]):
+        scores = fitted_by_label[name].scores
+        conf, freq, count = ev.reliability_curve(bt.sigmoid(scores[x, a] - scores[x, b]), label, 10)
+        over[name] = overconfidence(conf, freq, count)
+        ax1.plot(conf, freq, style, color=KIND_COLOURS["fitted"], label=name.removeprefix("fitted: "))
+    ax1.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
+    ax1.set(
+        title="Reliability (held-out rater labels)",
+        xlabel="predicted P(a preferred)",
+        ylabel="observed frequency a preferred",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax1.legend(fontsize=9, loc="upper left")
+    fig.tight_layout()
+    return fig, over
