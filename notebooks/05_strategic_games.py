@@ -322,28 +322,16 @@ recipe = learned.Recipe(
 )
 trained, record = learned.trained_players(recipe, league_players, league_players)
 codec = next(iter(trained.values())).codec
-sft_losses, grpo_log = record["sft_losses"], pd.DataFrame(record["grpo_log"]).set_index("iteration")
+grpo_log = pd.DataFrame(record["grpo_log"]).set_index("iteration")
 results.metric("training", {"demonstrations": record["demonstrations"]})
 results.timing(
     "training",
     {"seconds": record["seconds"], "sft_seconds": record["sft_seconds"], "loaded_from_cache": record["cached"]},
 )
-print(
-    f"{record['demonstrations']} demonstrations; SFT loss {sft_losses[0]:.2f} -> {np.mean(sft_losses[-20:]):.2f} "
-    f"per token; {recipe.grpo.iterations} GRPO iterations of {recipe.grpo.matches} matches and groups of "
-    f"{recipe.grpo.group_size}; trained in {record['seconds']:.0f} s"
-    + (" (read from the cache now)" if record["cached"] else "")
-)
-example = gp.Turn(
-    game, "defender", 1, game.example("defender"), game.example("invader"), "invader", "", np.random.default_rng(seed)
-)
-answer, answer_violations = game.parse("defender", trained["RL late"].act(example))
-print("\na context:", codec.context(example))
-print(
-    "RL late's answer, as the protocol reads it:",
-    "unparseable" if answer is None else game.describe("defender", answer),
-    f"(rule violations: {'; '.join(answer_violations) or 'none'})",
-)
+print(report.training_summary(record, recipe))
+context, answer = report.example_answer(game, trained["RL late"], codec, seed)
+print("\na context:", context)
+print("RL late's answer, as the protocol reads it:", answer)
 
 # %% tags=["hide-input"]
 report.plot_grpo(grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations))))
@@ -388,9 +376,7 @@ display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 # mapped to $\mathrm{clip}(0.5 + 5\beta, 0, 1)$).
 
 # %% tags=["hide-input"]
-report.plot_radar(
-    table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")]
-)
+report.plot_radar(table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")])
 plt.show()
 
 # %% [markdown]
@@ -685,9 +671,6 @@ report.seed_check(
     "rl_raises_csr",
     d_csr,
     checked,
-    claim="Training changes the process: RL raises the correction success rate "
-    "against opponents it never trained against.",
-    paper="CSR separates models (o3-mini 78.6 %)",
     ours={"CSR SFT": behaviour.loc["SFT", "CSR"], "CSR RL late": behaviour.loc["RL late", "CSR"]},
     not_reproduced=lambda m, se: f"CSR(RL late) - CSR(SFT) = {m:+.3f} (SE {se:.3f}) over {checked}.",
 )
@@ -696,33 +679,20 @@ report.seed_check(
     "rl_raises_slope",
     d_slope,
     checked,
-    claim="Training changes the process: RL raises the improvement slope against opponents it never trained against.",
-    paper="o3-mini: slope +0.041",
     ours={
         "slope SFT": behaviour.loc["SFT", "slope per match"],
         "slope RL late": behaviour.loc["RL late", "slope per match"],
     },
-    not_reproduced=lambda m, se: (
-        f"slope per match RL late - SFT = {m:+.4f} (SE {se:.4f}) over {checked}, while WR rose by "
-        f"{np.mean(list(d_wr.values())):+.2f}: RL late wins {k_first['RL late']:.0%} of its first kept "
-        f"rounds and {k_last['RL late']:.0%} of its last (SFT {k_first['SFT']:.0%} and "
-        f"{k_last['SFT']:.0%}); its reward is the next round's outcome, and nothing in it pays for gains "
-        "over a match."
-    ),
+    not_reproduced=lambda m, se: report.explain_slope(m, se, checked, np.mean(list(d_wr.values())), k_first, k_last),
 )
 report.seed_check(
     results,
     "orr_csr_partial",
     partial_r,
     checked,
-    claim="Revising more often goes with revising less successfully, at a given win rate.",
-    paper="r(ORR, CSR) = -0.51 over 12 models (raw)",
     ours={"raw r mean": m_raw, "raw r SE": se_raw, "r(CSR, WR) mean": float(np.mean(list(r_csr_wr.values())))},
-    not_reproduced=lambda m, se: (
-        f"partial r(ORR, CSR | WR) = {m:+.3f} (SE {se:.3f}) over {checked}, while the raw r = "
-        f"{m_raw:+.3f} (SE {se_raw:.3f}) and r(CSR, WR) = {np.mean(list(r_csr_wr.values())):+.2f}, "
-        f"r(ORR, WR) = {np.mean(list(r_orr_wr.values())):+.2f}: both metrics move with win rate, and "
-        "the negative raw correlation does not survive holding win rate fixed."
+    not_reproduced=lambda m, se: report.explain_partial(
+        m, se, checked, (m_raw, se_raw), np.mean(list(r_csr_wr.values())), np.mean(list(r_orr_wr.values()))
     ),
 )
 report.seed_check(
@@ -730,8 +700,6 @@ report.seed_check(
     "budget_discipline",
     r_obr_wr,
     checked,
-    claim="Players that overspend more win less, with opponents that overspend too.",
-    paper="Qwen-Plus: OBR 0.51, WR 25.6 %",
     ours={
         "over-budget rounds won": m_over_won,
         "opponent over budget": float(np.mean(list(opp_over.values()))),
@@ -744,57 +712,37 @@ report.seed_check(
     "top_player_improves",
     top_slope,
     checked,
-    claim="The top player improves over a match against opponents that adapt.",
-    paper="o3-mini (top composite): slope +0.041",
     rule_note="slope per match, adapting opponents",
     ours={f"top in seeds: {n}": int(c) for n, c in by_opponent["top player in seeds"].items()},
-    not_reproduced=lambda m, se: (
-        f"slope per match of the top player against the adapting opponents = {m:+.4f} (SE {se:.4f}) "
-        f"over {checked}; against {opponents[0].name} the same players reach "
-        + ", ".join(f"{n} {by_opponent.loc[n, opponents[0].name]:+.3f}" for n in by_opponent.index)
-        + ": against an opponent that never changes its build, keeping a winning build is a climb by "
-        "construction."
-    ),
+    not_reproduced=lambda m, se: report.explain_top_slope(m, se, checked, by_opponent, opponents[0].name),
 )
 report.seed_check(
     results,
     "rl_beats_sft",
     d_wr,
     checked,
-    claim="Precondition: RL raised the win rate over the SFT start against the fixed opponents.",
-    paper="(precondition of rl_raises_csr and rl_raises_slope)",
 )
 report.seed_check(
     results,
     "opponents_overspend",
     opp_over,
     checked,
-    claim="Precondition: the fixed opponents overspend too, so an over-budget build does not lose by the rules alone.",
-    paper="(precondition of budget_discipline)",
     ours={"over-budget rounds won, mean": m_over_won, "over-budget rounds won, SE": se_over_won},
 )
-results.check(
+report.sanity_check(
+    results,
     "metrics_match_benchmark",
-    kind="sanity",
-    claim="The metrics agree with the benchmark's evaluator, ported from its definitions, on random logs.",
-    paper="evaluator.py::compute_metrics",
-    value=parity,
-    threshold=1e-12,
-    direction="<=",
-    rule=f"largest absolute difference over {n_random_logs} random logs, 2 roles, 2 move orders, 5 metrics",
+    parity,
+    f"largest absolute difference over {n_random_logs} random logs, 2 roles, 2 move orders, 5 metrics",
     ours={"random logs": n_random_logs},
 )
-results.check(
+report.sanity_check(
+    results,
     "metrics_match_hand_values",
-    kind="sanity",
-    claim="The metric functions give the hand-computed values, and every edge case is defined.",
-    paper="costs [18,18,20,19,19], wins [0,0,1,0,1], B=18: ORR 0.5, CSR 0.5, WR 0.4, OBR 0.6, slope 0.2",
-    value=hand_error,
-    threshold=1e-12,
-    direction="<=",
-    passed=bool(hand_error <= 1e-12 and edges_finite),
-    rule="largest difference from the hand values; edge cases finite",
+    hand_error,
+    "largest difference from the hand values; edge cases finite",
     ours={k: round(v, 12) for k, v in hand.items()},
+    passed=bool(hand_error <= 1e-12 and edges_finite),
 )
 results.table()
 
