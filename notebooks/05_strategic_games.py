@@ -515,10 +515,7 @@ print(
     f"r(OBR, WR) = {m_obr:+.3f} (SE {se_obr:.3f}); the opponents overspend in {np.mean(list(opp_over.values())):.1%} "
     f"of the kept rounds; a tested player still wins {m_over_won:.1%} (SE {se_over_won:.1%}) of its over-budget rounds"
 )
-print(
-    "players with OBR >= 0.5: "
-    + (", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows()) or "none")
-)
+print(report.overspenders(heavy))
 
 # %% tags=["hide-input"]
 report.plot_obr_wr(table, CHECKPOINTS + SHOWN)
@@ -609,10 +606,10 @@ display.table(per_game)
 
 # %%
 llm = report.llm_player(P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed)
-if P.endpoint or P.model_name:  # a real model: the league programme in both games
-    llm_logs, _ = pr.run_league([game, td], [llm], opponents, rounds=P.llm_rounds, seeds=league_seeds[: P.llm_seeds])
-else:  # the untrained toy model: one short match
-    llm_logs = report.one_match(game, llm, opponents[0], rounds=P.llm_rounds, seed=seed)
+full = bool(P.endpoint or P.model_name)  # a real model: the league programme in both games; else one short match
+llm_logs = report.llm_league(
+    llm, [game, td], opponents, P.llm_rounds, league_seeds[: P.llm_seeds] if full else [seed], full
+)
 llm_table = gm.player_table(gm.csv_metrics(llm_logs, budgets))
 print(
     f"{llm.name}: {len(llm.transcript)} answers, {llm_logs['match'].nunique()} match(es) completed; "

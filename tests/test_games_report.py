@@ -222,3 +222,9 @@ def test_frequent_builds_counts_each_side():
     assert f.loc["defender", "violations"] == 0.5 and f.loc["invader", "violations"] == 2
     assert f.loc["invader", "cost"] == 7 and f.loc["defender", "share of the side's rounds"] == 1.0
     assert f.loc["defender", "build"] == game.describe("defender", game.example("defender"))
+
+
+def test_overspenders_lists_players_or_none():
+    heavy = pd.DataFrame({"OBR": [0.5, 0.75], "WR": [0.25, 0.1]}, index=["a", "b"])
+    assert report.overspenders(heavy) == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
+    assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"

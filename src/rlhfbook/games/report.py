@@ -522,6 +522,13 @@ def budget_evidence(seed_table: pd.DataFrame, kept: pd.DataFrame, seeds: Iterabl
     }
 
 
+def overspenders(heavy: pd.DataFrame) -> str:
+    """The players with OBR >= 0.5 and their win rates, in one line (section 9)."""
+    return "players with OBR >= 0.5: " + (
+        ", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows()) or "none"
+    )
+
+
 def plot_obr_wr(table: pd.DataFrame, labelled: Sequence[str]) -> plt.Figure:
     """Section 9's figure: each player's win rate against its over-budget ratio."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -595,6 +602,14 @@ def llm_player(endpoint: str | None, model_name: str | None, new_tokens: int, pr
         max_new_tokens=new_tokens,
         max_prompt_tokens=prompt_tokens,
     )
+
+
+def llm_league(llm, games: Sequence, opponents: Sequence, rounds: int, seeds: Sequence[int], full: bool):
+    """Section 13's matches: the league programme in every game when ``full`` (a real model), else one
+    short match of the first game against the first opponent, in the first seed."""
+    if full:
+        return pr.run_league(list(games), [llm], opponents, rounds=rounds, seeds=list(seeds))[0]
+    return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
 
 
 def one_match(game, player, opponent, rounds: int, seed: int) -> pd.DataFrame:
