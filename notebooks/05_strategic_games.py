@@ -662,41 +662,35 @@ display.table(comparison)
 # as in every chapter.
 
 # %%
+display.show_source(report.bound)
 checked = f"{len(league_seeds)} league seeds"
-report.seed_check(
-    results,
+check = report.SeedChecks(results, checked)  # each claim of section 4 under its rule
+check(
     "rl_raises_csr",
     d_csr,
-    checked,
     ours={"CSR SFT": behaviour.loc["SFT", "CSR"], "CSR RL late": behaviour.loc["RL late", "CSR"]},
     not_reproduced=lambda m, se: f"CSR(RL late) - CSR(SFT) = {m:+.3f} (SE {se:.3f}) over {checked}.",
 )
-report.seed_check(
-    results,
+check(
     "rl_raises_slope",
     d_slope,
-    checked,
     ours={
         "slope SFT": behaviour.loc["SFT", "slope per match"],
         "slope RL late": behaviour.loc["RL late", "slope per match"],
     },
     not_reproduced=lambda m, se: report.explain_slope(m, se, checked, np.mean(list(d_wr.values())), k_first, k_last),
 )
-report.seed_check(
-    results,
+check(
     "orr_csr_partial",
     partial_r,
-    checked,
     ours={"raw r mean": m_raw, "raw r SE": se_raw, "r(CSR, WR) mean": float(np.mean(list(r_csr_wr.values())))},
     not_reproduced=lambda m, se: report.explain_partial(
         m, se, checked, (m_raw, se_raw), np.mean(list(r_csr_wr.values())), np.mean(list(r_orr_wr.values()))
     ),
 )
-report.seed_check(
-    results,
+check(
     "budget_discipline",
     r_obr_wr,
-    checked,
     ours={
         "over-budget rounds won": m_over_won,
         "opponent over budget": float(np.mean(list(opp_over.values()))),
@@ -704,26 +698,16 @@ report.seed_check(
     },
     not_reproduced=lambda m, se: f"r(OBR, WR) = {m:+.3f} (SE {se:.3f}) over {checked}.",
 )
-report.seed_check(
-    results,
+check(
     "top_player_improves",
     top_slope,
-    checked,
-    rule_note="slope per match, adapting opponents",
     ours={f"top in seeds: {n}": int(c) for n, c in by_opponent["top player in seeds"].items()},
     not_reproduced=lambda m, se: report.explain_top_slope(m, se, checked, by_opponent, opponents[0].name),
 )
-report.seed_check(
-    results,
-    "rl_beats_sft",
-    d_wr,
-    checked,
-)
-report.seed_check(
-    results,
+check("rl_beats_sft", d_wr)
+check(
     "opponents_overspend",
     opp_over,
-    checked,
     ours={"over-budget rounds won, mean": m_over_won, "over-budget rounds won, SE": se_over_won},
 )
 report.sanity_check(

@@ -55,8 +55,10 @@ def test_seed_check_applies_the_claims_rule_and_sign():
     report.seed_check(
         rec, "rl_raises_csr", per_seed, "3 league seeds", ours={"x": 1}, not_reproduced=lambda m, se: f"{m:.2f}"
     )
-    report.seed_check(rec, "orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6}, "3 league seeds", rule_note="note")
-    (name, positive), (_, negative) = rec.calls
+    check = report.SeedChecks(rec, "3 league seeds")
+    check("orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6})
+    check("top_player_improves", {0: 0.1, 1: 0.3, 2: 0.2})
+    (name, positive), (_, negative), (_, noted) = rec.calls
     assert name == "rl_raises_csr" and positive["kind"] == "finding"
     assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim
     assert positive["direction"] == ">=" and positive["threshold"] == 0.0
@@ -65,7 +67,8 @@ def test_seed_check_applies_the_claims_rule_and_sign():
     assert list(positive["ours"]) == ["mean", "SE", "x"] and positive["ours"]["mean"] == pytest.approx(0.2)
     assert positive["not_reproduced"] == "0.20"
     assert negative["direction"] == "<=" and negative["value"] == pytest.approx(-0.5 + 2 * 0.1 / np.sqrt(3))
-    assert negative["rule"] == "mean + 2 SE over 3 league seeds < 0 (note)"
+    assert negative["rule"] == "mean + 2 SE over 3 league seeds < 0"
+    assert noted["rule"] == "mean - 2 SE over 3 league seeds > 0 (slope per match, adapting opponents)"
     assert negative["not_reproduced"] == ""
 
 

@@ -57,6 +57,7 @@ class Claim:
     sign: int
     claim: str
     paper: str
+    note: str = ""  # added to the rule a check records
 
     @property
     def rule(self) -> str:
@@ -108,6 +109,7 @@ CLAIMS = (
         -1,
         "The top player improves over a match against opponents that adapt.",
         "o3-mini (top composite): slope +0.041",
+        "slope per match, adapting opponents",
     ),
     Claim(
         "rl_beats_sft",
@@ -167,13 +169,13 @@ def seed_check(
     *,
     ours: Mapping[str, object] | None = None,
     not_reproduced: Callable[[float, float], str] | str = "",
-    rule_note: str = "",
 ):
     """Record the finding or control ``name`` of :data:`CLAIMS` (kind, claim, paper) under its section-4 rule.
 
     The decisive value is :func:`bound` of the per-seed values (mean minus two SE for a
-    positive effect, plus two SE for a negative correlation) against 0; ``ours`` starts with
-    the mean and SE, and ``not_reproduced`` may be a function of them.
+    positive effect, plus two SE for a negative correlation) against 0; ``checked`` names the
+    seeds in the rule, ``ours`` starts with the mean and SE, and ``not_reproduced`` may be a
+    function of them.
     """
     c = CLAIM[name]
     m, se, value = bound(per_seed, c.sign)
@@ -187,10 +189,22 @@ def seed_check(
         value=value,
         threshold=0.0,
         direction=">=" if c.sign < 0 else "<=",
-        rule=rule + (f" ({rule_note})" if rule_note else ""),
+        rule=rule + (f" ({c.note})" if c.note else ""),
         ours={"mean": m, "SE": se, **(ours or {})},
         not_reproduced=not_reproduced(m, se) if callable(not_reproduced) else not_reproduced,
     )
+
+
+@dataclass(frozen=True)
+class SeedChecks:
+    """:func:`seed_check` bound to a chapter's results and the name of its league seeds."""
+
+    results: object
+    checked: str
+
+    def __call__(self, name: str, per_seed: Mapping[int, float], **kwargs):
+        """Record ``name`` from ``per_seed`` (see :func:`seed_check` for ``ours`` and ``not_reproduced``)."""
+        return seed_check(self.results, name, per_seed, self.checked, **kwargs)
 
 
 def sanity_check(
