@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,6 +26,10 @@ from . import learned
 from . import metrics as gm
 from . import players as gp
 from . import protocol as pr
+from .base import Game
+
+if TYPE_CHECKING:
+    from rlhfbook.book.results import Check, Results
 
 CHECKPOINTS = list(learned.CHECKPOINTS)  # SFT, RL early, RL late
 SHOWN = ["best-response-1", "overcorrector-1", "random-reviser-1", "budget-slipper-2"]
@@ -162,14 +167,14 @@ def bound(per_seed: Mapping[int, float], sign: int) -> tuple[float, float, float
 
 
 def seed_check(
-    results,
+    results: Results,
     name: str,
     per_seed: Mapping[int, float],
     checked: str,
     *,
     ours: Mapping[str, object] | None = None,
     not_reproduced: Callable[[float, float], str] | str = "",
-):
+) -> Check:
     """Record the finding or control ``name`` of :data:`CLAIMS` (kind, claim, paper) under its section-4 rule.
 
     The decisive value is :func:`bound` of the per-seed values (mean minus two SE for a
@@ -199,17 +204,17 @@ def seed_check(
 class SeedChecks:
     """:func:`seed_check` bound to a chapter's results and the name of its league seeds."""
 
-    results: object
+    results: Results
     checked: str
 
-    def __call__(self, name: str, per_seed: Mapping[int, float], **kwargs):
+    def __call__(self, name: str, per_seed: Mapping[int, float], **kwargs) -> Check:
         """Record ``name`` from ``per_seed`` (see :func:`seed_check` for ``ours`` and ``not_reproduced``)."""
         return seed_check(self.results, name, per_seed, self.checked, **kwargs)
 
 
 def sanity_check(
-    results, name: str, value: float, rule: str, *, ours: Mapping[str, object], passed: bool | None = None
-):
+    results: Results, name: str, value: float, rule: str, *, ours: Mapping[str, object], passed: bool | None = None
+) -> Check:
     """Record the sanity check ``name`` of :data:`CLAIMS`: ``value`` at most :data:`SANITY_TOLERANCE`."""
     c = CLAIM[name]
     return results.check(
@@ -277,7 +282,7 @@ def training_summary(record: Mapping, recipe: learned.Recipe) -> str:
     )
 
 
-def example_answer(game, player, codec, seed: int) -> tuple[str, str]:
+def example_answer(game: Game, player: gp.Player, codec: learned.Codec, seed: int) -> tuple[str, str]:
     """The context ``player`` reads as defender after a loss, with the game's example builds, and its answer
     as the protocol parses it (the build and its rule violations). Samples from torch's random state."""
     example = gp.Turn(
@@ -440,7 +445,7 @@ def training_paragraph(
     )
 
 
-def frequent_builds(logs: pd.DataFrame, game, player: str = "RL late", top: int = 2) -> pd.DataFrame:
+def frequent_builds(logs: pd.DataFrame, game: Game, player: str = "RL late", top: int = 2) -> pd.DataFrame:
     """A player's ``top`` most frequent builds per side after round 1: share of rounds, cost, violations."""
     mine = logs[(logs["player"] == player) & (logs["round"] > 1)]
     is_def = (mine["role"] == "defender").to_numpy()
@@ -626,7 +631,7 @@ def llm_league(llm, games: Sequence, opponents: Sequence, rounds: int, seeds: Se
     return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
 
 
-def one_match(game, player, opponent, rounds: int, seed: int) -> pd.DataFrame:
+def one_match(game: Game, player: gp.Player, opponent: gp.Player, rounds: int, seed: int) -> pd.DataFrame:
     """One match of ``player`` as defender moving first, labelled like a league's log."""
     return pr.play_match(game, player, opponent, rounds=rounds, seed=seed).assign(
         seed=seed, match=0, game=game.name, player=player.name, opponent=opponent.name, role="defender", tag="first"
