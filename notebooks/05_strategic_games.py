@@ -85,7 +85,6 @@ P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_n
 
 # %%
 import json
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -93,22 +92,18 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 from IPython.display import display as show
-from scipy import stats
 
-from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned
+from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, report
 from rlhfbook.games import metrics as gm
 from rlhfbook.games import players as gp
 from rlhfbook.games import protocol as pr
+from rlhfbook.games.report import CHECKPOINTS, SHOWN
 from rlhfbook.games.tower_defense import simulate_row
 from rlhfbook.games.turn_based import duel
 
 game, td = TurnBased(), TowerDefense()
 budgets = {g.name: g.budgets for g in (game, td)}
 league_seeds = [seed + i for i in range(P.league_seeds)]
-CHECKPOINTS = list(learned.CHECKPOINTS)  # SFT, RL early, RL late
-SHOWN = ["best-response-1", "overcorrector-1", "random-reviser-1", "budget-slipper-2"]
-COLOURS = dict(zip(CHECKPOINTS + SHOWN, ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860", "#da8bc3"]))
-OTHER = "#8c8c8c"  # every other scripted player
 print(
     f"profile {profile}: {P.rounds} revisions per match, league seeds {league_seeds[0]}-{league_seeds[-1]}, "
     f"{P.n_candidates} candidate builds per scripted best response"
@@ -144,16 +139,11 @@ display.show_source(duel, simulate_row)
 # builds per game.
 
 # %%
-rng = np.random.default_rng(seed)
-speed = {}
-for g in (game, td):
-    pairs = [(g.random_build("defender", rng), g.random_build("invader", rng)) for _ in range(300)]
-    start = time.perf_counter()
-    outcomes = [g.simulate(d, i) for d, i in pairs]
-    speed[g.name] = (time.perf_counter() - start) / len(pairs) * 1e3
+speed, defender_wins = report.time_simulations((game, td), np.random.default_rng(seed), n=300)
+for name, ms in speed.items():
     print(
-        f"{g.name:>14}: {speed[g.name]:.2f} ms per simulation; defender wins "
-        f"{np.mean([o.winner == 'defender' for o in outcomes]):.0%} of matches between random builds"
+        f"{name:>14}: {ms:.2f} ms per simulation; defender wins "
+        f"{defender_wins[name]:.0%} of matches between random builds"
     )
 results.timing("ms_per_simulation", speed)
 print("\nWhat an LLM player reads (turn-based, defender side, first lines):\n")
@@ -262,45 +252,7 @@ print(
 # which is among the checked seeds.
 
 # %%
-claims = pd.DataFrame(
-    [
-        ("rl_raises_csr", "finding", "CSR(RL late) - CSR(SFT) against the fixed opponents", "mean - 2 SE > 0"),
-        (
-            "rl_raises_slope",
-            "finding",
-            "slope per match, RL late minus SFT, against the fixed opponents",
-            "mean - 2 SE > 0",
-        ),
-        ("orr_csr_partial", "finding", "partial r(ORR, CSR | WR) across the league's players", "mean + 2 SE < 0"),
-        (
-            "budget_discipline",
-            "finding",
-            "r(OBR, WR) across the league's players, opponents that overspend too",
-            "mean + 2 SE < 0",
-        ),
-        (
-            "top_player_improves",
-            "finding",
-            "slope per match of the top player (composite S) against the two adapting opponents",
-            "mean - 2 SE > 0",
-        ),
-        ("rl_beats_sft", "control", "WR(RL late) - WR(SFT): training worked at all", "mean - 2 SE > 0"),
-        (
-            "opponents_overspend",
-            "control",
-            "share of kept rounds in which the fixed opponent is over budget",
-            "mean - 2 SE > 0",
-        ),
-        (
-            "metrics_match_benchmark",
-            "sanity",
-            "largest difference from the ported evaluator on random logs",
-            "<= 1e-12",
-        ),
-        ("metrics_match_hand_values", "sanity", "largest difference from the hand-worked example", "<= 1e-12"),
-    ],
-    columns=["check", "kind", "decisive number (per league seed)", "passes when"],
-).set_index("check")
+claims = report.claims_table()
 show(
     Markdown(
         f"Checked league seeds: {league_seeds[0]} to {league_seeds[-1]} ({len(league_seeds)} seeds); "
@@ -331,14 +283,7 @@ display.table(claims)
 display.show_source(gp.ScriptedReviser.build)
 league_players = gp.league(P.n_candidates)
 opponents = gp.fixed_opponents(P.n_candidates)
-knobs = pd.DataFrame(
-    [
-        {k: getattr(p, k) for k in ("name", "p_revise_loss", "p_revise_win", "quality", "slip", "planning", "fresh")}
-        for p in league_players + opponents
-    ]
-)
-knobs["group"] = ["league"] * len(league_players) + ["fixed opponent"] * len(opponents)
-display.table(knobs.set_index("name"))
+display.table(report.knob_table(league_players, opponents))
 
 # %% [markdown]
 # ### A player trained in the book
@@ -377,43 +322,19 @@ recipe = learned.Recipe(
 )
 trained, record = learned.trained_players(recipe, league_players, league_players)
 codec = next(iter(trained.values())).codec
-sft_losses, grpo_log = record["sft_losses"], pd.DataFrame(record["grpo_log"]).set_index("iteration")
+grpo_log = pd.DataFrame(record["grpo_log"]).set_index("iteration")
 results.metric("training", {"demonstrations": record["demonstrations"]})
 results.timing(
     "training",
     {"seconds": record["seconds"], "sft_seconds": record["sft_seconds"], "loaded_from_cache": record["cached"]},
 )
-print(
-    f"{record['demonstrations']} demonstrations; SFT loss {sft_losses[0]:.2f} -> {np.mean(sft_losses[-20:]):.2f} "
-    f"per token; {recipe.grpo.iterations} GRPO iterations of {recipe.grpo.matches} matches and groups of "
-    f"{recipe.grpo.group_size}; trained in {record['seconds']:.0f} s"
-    + (" (read from the cache now)" if record["cached"] else "")
-)
-example = gp.Turn(
-    game, "defender", 1, game.example("defender"), game.example("invader"), "invader", "", np.random.default_rng(seed)
-)
-answer, answer_violations = game.parse("defender", trained["RL late"].act(example))
-print("\na context:", codec.context(example))
-print(
-    "RL late's answer, as the protocol reads it:",
-    "unparseable" if answer is None else game.describe("defender", answer),
-    f"(rule violations: {'; '.join(answer_violations) or 'none'})",
-)
+print(report.training_summary(record, recipe))
+context, answer = report.example_answer(game, trained["RL late"], codec, seed)
+print("\na context:", context)
+print("RL late's answer, as the protocol reads it:", answer)
 
 # %% tags=["hide-input"]
-fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
-axs[0].plot(grpo_log.index, grpo_log["win"], color="k", label="answers that win the next round")
-axs[0].plot(grpo_log.index, grpo_log["over_budget"], color="k", ls="--", label="answers over budget")
-axs[1].plot(grpo_log.index, grpo_log["keep"], color="k", label="answers that keep the build")
-axs[1].plot(grpo_log.index, grpo_log["kl_ref"], color="k", ls=":", label="KL to SFT (nats per token)")
-for ax in axs:
-    for name, it in zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations)):
-        ax.axvline(it, color=COLOURS[name], lw=2, alpha=0.7)
-    ax.set_xlabel("GRPO iteration")
-    ax.legend(fontsize=8)
-axs[0].set(ylabel="share of sampled answers", title="Reward against the sparring partners")
-axs[1].set(ylabel="share / nats", title="Keeping, and distance from the SFT policy")
-fig.tight_layout()
+report.plot_grpo(grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations))))
 plt.show()
 
 # %% [markdown]
@@ -455,38 +376,7 @@ display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 # mapped to $\mathrm{clip}(0.5 + 5\beta, 0, 1)$).
 
 # %% tags=["hide-input"]
-axes_names = ["WR", "CSR", "1 - OBR", "1 - ORR", "slope (scaled)"]
-radar = pd.DataFrame(
-    {
-        "WR": table["WR"],
-        "CSR": table["CSR"],
-        "1 - OBR": 1 - table["OBR"],
-        "1 - ORR": 1 - table["ORR"],
-        "slope (scaled)": (0.5 + 5 * table["slope"]).clip(0, 1),
-    }
-)
-angles = np.linspace(0, 2 * np.pi, len(axes_names), endpoint=False)
-fig, axs = plt.subplots(1, 2, figsize=(10, 4.6), subplot_kw={"projection": "polar"})
-for ax, names, title in (
-    (axs[0], CHECKPOINTS, "the trained player's checkpoints"),
-    (axs[1], SHOWN, "four scripted revisers"),
-):
-    for name in names:
-        values = np.r_[radar.loc[name].to_numpy(), radar.loc[name].iloc[0]]
-        ax.plot(
-            np.r_[angles, angles[0]],
-            values,
-            color=COLOURS[name],
-            lw=2,
-            label=f"{name} (S = {table.loc[name, 'S']:.2f})",
-        )
-        ax.fill(np.r_[angles, angles[0]], values, color=COLOURS[name], alpha=0.08)
-    ax.set_xticks(angles, axes_names, fontsize=9)
-    ax.set_ylim(0, 1)
-    ax.set_yticks([0.5, 1.0], ["0.5", "1"], fontsize=8)
-    ax.set_title(title, pad=18)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, ncol=2)
-fig.tight_layout()
+report.plot_radar(table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")])
 plt.show()
 
 # %% [markdown]
@@ -503,13 +393,7 @@ plt.show()
 # previous kept round.
 
 # %%
-one = logs[
-    (logs["seed"] == seed)
-    & (logs["player"] == "RL late")
-    & (logs["opponent"] == opponents[-1].name)
-    & (logs["role"] == "defender")
-    & (logs["tag"] == "first")
-]
+one = report.match_log(logs, seed, "RL late", opponents[-1].name, "defender", "first")
 trace = gm.revision_trace(one, "defender", "first")
 trace["own build"] = [game.describe("defender", json.loads(b)) for b in trace["own build"]]
 print(
@@ -529,61 +413,18 @@ display.table(trace)
 # often the player changes its build after a loss and after a win.
 
 # %%
-ck = kept[kept["player"].isin(CHECKPOINTS)]
-slope_match = per_match.groupby(["seed", "player"], sort=False)["slope"].mean()  # per match, then over matches
-behaviour = pd.DataFrame(
-    {
-        "WR": table.loc[CHECKPOINTS, "WR"],
-        "OBR": table.loc[CHECKPOINTS, "OBR"],
-        "ORR": table.loc[CHECKPOINTS, "ORR"],
-        "CSR": table.loc[CHECKPOINTS, "CSR"],
-        "slope per match": slope_match.groupby("player").mean().loc[CHECKPOINTS],
-        "slope, pooled CSV": table.loc[CHECKPOINTS, "slope"],
-        "changes build after a loss": ck[~ck["after_win"]].groupby("player")["revised"].mean().reindex(CHECKPOINTS),
-        "changes build after a win": ck[ck["after_win"]].groupby("player")["revised"].mean().reindex(CHECKPOINTS),
-        "violations per CSV": table.loc[CHECKPOINTS, "violations"],
-    }
-)
+slope_match = report.slope_per_match(per_match)
+behaviour = report.checkpoint_behaviour(table, kept, slope_match, CHECKPOINTS)
 results.metric("checkpoints", behaviour.round(4).to_dict(orient="index"))
-
-
-def per_seed_difference(values: pd.Series, a: str = "RL late", b: str = "SFT") -> dict[int, float]:
-    """values[(seed, a)] - values[(seed, b)] for every league seed."""
-    return {s: float(values[(s, a)] - values[(s, b)]) for s in league_seeds}
-
-
-d_csr = per_seed_difference(seed_table["CSR"])
-d_slope = per_seed_difference(slope_match)
-d_wr = per_seed_difference(seed_table["WR"])
-summary = pd.DataFrame(
-    {
-        name: dict(zip(("mean", "SE"), gm.mean_se(list(d.values()))))
-        for name, d in (("WR", d_wr), ("CSR", d_csr), ("slope per match", d_slope))
-    }
-).T
-summary.index.name = "RL late - SFT"
+d_csr = report.per_seed_difference(seed_table["CSR"], league_seeds)  # RL late - SFT per league seed
+d_slope = report.per_seed_difference(slope_match, league_seeds)
+d_wr = report.per_seed_difference(seed_table["WR"], league_seeds)
+summary = report.difference_summary({"WR": d_wr, "CSR": d_csr, "slope per match": d_slope})
 show(display.table(behaviour))
 display.table(summary)
 
 # %% tags=["hide-input"]
-curve = kept.groupby(["player", kept["opponent"] == opponents[0].name, "k"])["win"].mean()
-fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-for ax, static, title in (
-    (axs[0], True, f"against {opponents[0].name}"),
-    (axs[1], False, "against the two adapting opponents"),
-):
-    for name in CHECKPOINTS + ["best-response-1"]:
-        c = curve.loc[(name, static)]
-        ax.plot(c.index, c.to_numpy(), marker="o", color=COLOURS[name], label=name)
-    ax.set(
-        xlabel="kept round k in the match (0 = after the first revision)",
-        title=title,
-        ylim=(0, 1),
-        xticks=sorted(kept["k"].unique()),
-    )
-axs[0].set_ylabel("win rate at k")
-axs[1].legend(fontsize=8)
-fig.tight_layout()
+report.plot_win_curves(kept, opponents[0].name, CHECKPOINTS + ["best-response-1"])
 plt.show()
 
 # %% [markdown]
@@ -592,48 +433,17 @@ plt.show()
 # it ends.
 
 # %%
-k_first = ck[ck["k"] == 0].groupby("player")["win"].mean()
-k_last = ck[ck["k"] == ck["k"].max()].groupby("player")["win"].mean()
-m_csr, se_csr = gm.mean_se(list(d_csr.values()))
-m_slope, se_slope = gm.mean_se(list(d_slope.values()))
-show(
-    Markdown(
-        f"RL late wins {k_first['RL late']:.0%} of its first kept rounds and {k_last['RL late']:.0%} of its last "
-        f"(SFT: {k_first['SFT']:.0%} and {k_last['SFT']:.0%}). Training raised the CSR by {m_csr:+.3f} "
-        f"(SE {se_csr:.3f}) and the per-match slope by {m_slope:+.4f} (SE {se_slope:.4f}). RL late changes its build "
-        f"after {behaviour.loc['RL late', 'changes build after a loss']:.0%} of its losses and "
-        f"{behaviour.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT: "
-        f"{behaviour.loc['SFT', 'changes build after a loss']:.0%} and "
-        f"{behaviour.loc['SFT', 'changes build after a win']:.0%}), and its share of over-budget builds went from "
-        f"{behaviour.loc['SFT', 'OBR']:.1%} to {behaviour.loc['RL late', 'OBR']:.1%}."
-    )
-)
+k_first, k_last = report.first_and_last_wins(kept, CHECKPOINTS)
+show(Markdown(report.training_paragraph(behaviour, k_first, k_last, d_csr, d_slope)))
 
 # %% [markdown]
 # What does RL late play? Its most frequent builds on each side, with the share of its rounds
 # they were in play, their cost and the rule violations of the answers that produced them:
 
 # %%
-mine = logs[(logs["player"] == "RL late") & (logs["round"] > 1)]
-is_def = (mine["role"] == "defender").to_numpy()
-played = pd.DataFrame(
-    {
-        "side": mine["role"].to_numpy(),
-        "build": np.where(is_def, mine["defender_build"], mine["invader_build"]),
-        "cost": np.where(is_def, mine["defender_cost"], mine["invader_cost"]),
-        "violations": np.where(is_def, mine["defender_violations"], mine["invader_violations"]),
-    }
-)
-frequent = (
-    played.groupby(["side", "build"], sort=False)
-    .agg(rounds=("cost", "size"), cost=("cost", "first"), violations=("violations", "mean"))
-    .reset_index()
-)
-frequent["share of the side's rounds"] = frequent["rounds"] / frequent.groupby("side")["rounds"].transform("sum")
-frequent = frequent.sort_values("rounds", ascending=False).groupby("side", sort=False).head(2)
-frequent["build"] = [game.describe(side, json.loads(b)) for side, b in zip(frequent["side"], frequent["build"])]
-results.metric("rl_late_frequent_builds", frequent.drop(columns="rounds").to_dict(orient="records"))
-display.table(frequent.drop(columns="rounds").set_index("side"))
+frequent = report.frequent_builds(logs, game, "RL late", top=2)
+results.metric("rl_late_frequent_builds", frequent.to_dict(orient="records"))
+display.table(frequent.set_index("side"))
 
 # %% [markdown]
 # A build the validator had to trim -- a second character of an element, a skill of another
@@ -665,17 +475,8 @@ display.table(frequent.drop(columns="rounds").set_index("side"))
 
 # %%
 display.show_source(gm.partial_correlation)
-raw_r, partial_r, r_csr_wr, r_orr_wr = {}, {}, {}, {}
-for s in league_seeds:
-    x = seed_table.loc[s]
-    raw_r[s] = float(stats.pearsonr(x["ORR"], x["CSR"]).statistic)
-    r_csr_wr[s] = float(stats.pearsonr(x["CSR"], x["WR"]).statistic)
-    r_orr_wr[s] = float(stats.pearsonr(x["ORR"], x["WR"]).statistic)
-    partial_r[s] = gm.partial_correlation(x["ORR"], x["CSR"], x["WR"])
-correlations = pd.DataFrame(
-    {"r(ORR, CSR)": raw_r, "r(CSR, WR)": r_csr_wr, "r(ORR, WR)": r_orr_wr, "partial r(ORR, CSR | WR)": partial_r}
-)
-correlations.index.name = "league seed"
+correlations = report.seed_correlations(seed_table, league_seeds)
+raw_r, r_csr_wr, r_orr_wr, partial_r = (correlations[c].to_dict() for c in correlations.columns)
 results.metric("correlations_per_seed", correlations.round(4).to_dict(orient="index"))
 m_raw, se_raw = gm.mean_se(list(raw_r.values()))
 m_partial, se_partial = gm.mean_se(list(partial_r.values()))
@@ -686,32 +487,7 @@ print(
 display.table(correlations.agg(["mean", "std"]))
 
 # %% tags=["hide-input"]
-def residual(y: pd.Series, x: pd.Series) -> pd.Series:
-    """What is left of y after a least-squares line on x."""
-    return y - np.polyval(np.polyfit(x, y, 1), x)
-
-
-def colour(name: str) -> str:
-    return COLOURS.get(name, OTHER)
-
-
-fig, axs = plt.subplots(1, 2, figsize=(10, 4))
-panels = (
-    (table["ORR"], table["CSR"], "ORR", "CSR", f"raw: r = {stats.pearsonr(table['ORR'], table['CSR']).statistic:.2f}"),
-    (
-        residual(table["ORR"], table["WR"]),
-        residual(table["CSR"], table["WR"]),
-        "ORR minus its fit on WR",
-        "CSR minus its fit on WR",
-        f"given WR: partial r = {gm.partial_correlation(table['ORR'], table['CSR'], table['WR']):.2f}",
-    ),
-)
-for ax, (x, y, xl, yl, title) in zip(axs, panels):
-    ax.scatter(x, y, c=[colour(n) for n in table.index], s=45)
-    for name in CHECKPOINTS + SHOWN:
-        ax.annotate(name, (x[name], y[name]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set(xlabel=f"{xl} (share of revisions)", ylabel=f"{yl} (share of corrections)", title=title)
-fig.tight_layout()
+report.plot_orr_csr(table, CHECKPOINTS + SHOWN)
 plt.show()
 
 # %% [markdown]
@@ -731,9 +507,7 @@ plt.show()
 # players, those who overspend more win less.
 
 # %%
-r_obr_wr = {s: float(stats.pearsonr(seed_table.loc[s, "OBR"], seed_table.loc[s, "WR"]).statistic) for s in league_seeds}
-over_won = {s: float(kept[(kept["seed"] == s) & kept["over"]]["win"].mean()) for s in league_seeds}
-opp_over = {s: float(kept[kept["seed"] == s]["opponent_over"].mean()) for s in league_seeds}
+r_obr_wr, over_won, opp_over = report.budget_evidence(seed_table, kept, league_seeds).values()
 m_obr, se_obr = gm.mean_se(list(r_obr_wr.values()))
 m_over_won, se_over_won = gm.mean_se(list(over_won.values()))
 heavy = table[table["OBR"] >= 0.5]
@@ -741,25 +515,10 @@ print(
     f"r(OBR, WR) = {m_obr:+.3f} (SE {se_obr:.3f}); the opponents overspend in {np.mean(list(opp_over.values())):.1%} "
     f"of the kept rounds; a tested player still wins {m_over_won:.1%} (SE {se_over_won:.1%}) of its over-budget rounds"
 )
-print(
-    "players with OBR >= 0.5: "
-    + (", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows()) or "none")
-)
+print(report.overspenders(heavy))
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(6.5, 4))
-ax.scatter(table["OBR"], table["WR"], c=[colour(n) for n in table.index], s=50)
-for name in CHECKPOINTS + SHOWN:
-    ax.annotate(
-        name, (table.loc[name, "OBR"], table.loc[name, "WR"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
-    )
-ax.set(
-    xlabel="OBR (share of kept builds over budget)",
-    ylabel="WR (share of kept rounds won)",
-    title="Win rate against over-budget ratio",
-    xlim=(-0.05, 1),
-    ylim=(0, 1),
-)
+report.plot_obr_wr(table, CHECKPOINTS + SHOWN)
 plt.show()
 
 # %% [markdown]
@@ -776,16 +535,10 @@ plt.show()
 # CSV, which also measures the order in which the opponents were played.
 
 # %%
-adaptive = per_match[per_match["opponent"] != opponents[0].name]
-slope_adaptive = adaptive.groupby(["seed", "player"], sort=False)["slope"].mean()
-top_player = {s: gm.composite(seed_table.loc[s]).idxmax() for s in league_seeds}
-top_slope = {s: float(slope_adaptive[(s, top_player[s])]) for s in league_seeds}
+top_player, top_slope, by_opponent = report.top_player_slopes(
+    per_match, seed_table, table, [o.name for o in opponents], league_seeds
+)
 m_top, se_top = gm.mean_se(list(top_slope.values()))
-by_opponent = per_match[per_match["player"].isin(set(top_player.values()))].pivot_table(
-    index="player", columns="opponent", values="slope", sort=False
-)[[o.name for o in opponents]]
-by_opponent["pooled CSV (benchmark order)"] = table.loc[by_opponent.index, "slope"]
-by_opponent["top player in seeds"] = [sum(v == n for v in top_player.values()) for n in by_opponent.index]
 print(
     f"top player per seed: {', '.join(top_player.values())}; its slope per match against the adapting opponents: "
     f"{m_top:+.4f} (SE {se_top:.4f})"
@@ -831,14 +584,7 @@ display.table(stability)
 # %%
 td_logs, td_timing = pr.run_league([td], league_players, opponents, rounds=P.rounds, seeds=[seed], progress=False)
 td_table = gm.player_table(gm.csv_metrics(td_logs, budgets)).loc[seed]
-per_game = pd.DataFrame(
-    {
-        "WR, turn-based": seed_table.loc[seed].loc[td_table.index, "WR"],
-        "WR, tower defence": td_table["WR"],
-        "OBR, tower defence": td_table["OBR"],
-    }
-)
-per_game["WR gap"] = per_game["WR, tower defence"] - per_game["WR, turn-based"]
+per_game = report.per_game_table(seed_table.loc[seed], td_table)
 results.metric("tower_defense_table", td_table.round(4).to_dict(orient="index"))
 print(
     f"tower defence league: {td_logs['match'].nunique()} matches in {td_timing['seconds']:.1f} s; largest WR gap "
@@ -859,31 +605,11 @@ display.table(per_game)
 # league programme in both games against the fixed opponents.
 
 # %%
-from rlhfbook.toyworld import build_tokenizer, new_model
-
-if P.endpoint:
-    llm = gp.EndpointPlayer(P.endpoint, model=P.model_name or "default", max_tokens=P.llm_new_tokens)
-elif P.model_name:
-    llm = gp.LLMPlayer.from_pretrained(
-        P.model_name, max_new_tokens=P.llm_new_tokens, max_prompt_tokens=P.llm_prompt_tokens
-    )
-else:
-    torch.manual_seed(seed)
-    tokenizer = build_tokenizer()
-    llm = gp.LLMPlayer(
-        new_model("tiny", tokenizer).eval(),
-        tokenizer,
-        name="toy-tiny-untrained",
-        max_new_tokens=P.llm_new_tokens,
-        max_prompt_tokens=P.llm_prompt_tokens,
-    )
-
-if P.endpoint or P.model_name:  # a real model: the league programme in both games
-    llm_logs, _ = pr.run_league([game, td], [llm], opponents, rounds=P.llm_rounds, seeds=league_seeds[: P.llm_seeds])
-else:  # the untrained toy model: one short match
-    llm_logs = pr.play_match(game, llm, opponents[0], rounds=P.llm_rounds, seed=seed).assign(
-        seed=seed, match=0, game=game.name, player=llm.name, opponent=opponents[0].name, role="defender", tag="first"
-    )
+llm = report.llm_player(P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed)
+full = bool(P.endpoint or P.model_name)  # a real model: the league programme in both games; else one short match
+llm_logs = report.llm_league(
+    llm, [game, td], opponents, P.llm_rounds, league_seeds[: P.llm_seeds] if full else [seed], full
+)
 llm_table = gm.player_table(gm.csv_metrics(llm_logs, budgets))
 print(
     f"{llm.name}: {len(llm.transcript)} answers, {llm_logs['match'].nunique()} match(es) completed; "
@@ -900,56 +626,22 @@ display.table(llm_table)
 # ## Paper vs this book
 
 # %%
-comparison = pd.DataFrame(
-    [
-        (
-            "players",
-            "12 LLMs (API)",
-            f"{len(league_players)} scripted revisers + 3 checkpoints of a trained "
-            f"{sum(p.numel() for p in trained['RL late'].model.parameters()):,}-parameter transformer",
-        ),
-        (
-            "games",
-            "tower defence, auto-battler, turn-based",
-            "turn-based (all players), tower defence (scripted players, one seed)",
-        ),
-        (
-            "rounds",
-            "4,320",
-            f"{len(logs)} simulated rounds in {logs['match'].nunique()} matches over {len(league_seeds)} league seeds",
-        ),
-        (
-            "r(ORR, CSR)",
-            "-0.51 (p = 0.093), raw correlation",
-            f"raw {m_raw:+.2f} (SE {se_raw:.2f}); given WR {m_partial:+.2f} (SE {se_partial:.2f})",
-        ),
-        (
-            "top model's improvement slope",
-            "o3-mini: +0.041 (pooled CSV)",
-            f"top player per seed against adapting opponents: {m_top:+.3f} per match (SE {se_top:.3f})",
-        ),
-        (
-            "overspending",
-            "Qwen-Plus: OBR 0.51, WR 25.6 %",
-            f"r(OBR, WR) = {m_obr:+.2f} (SE {se_obr:.2f}); "
-            + (
-                "; ".join(f"{n}: OBR {r.OBR:.2f}, WR {r.WR:.1%}" for n, r in heavy.iterrows())
-                or "no player with OBR >= 0.5"
-            ),
-        ),
-        (
-            "training",
-            "not studied",
-            f"RL late - SFT: WR {np.mean(list(d_wr.values())):+.2f}, CSR {m_csr:+.2f}, slope per match {m_slope:+.3f}",
-        ),
-        (
-            "composite score",
-            "not published",
-            f"book's S, leave-one-out Spearman rho >= {stability['spearman_rho'].min():.2f}",
-        ),
-    ],
-    columns=["quantity", "paper", "this book"],
-).set_index("quantity")
+comparison = report.comparison_table(
+    league_size=len(league_players),
+    parameters=sum(p.numel() for p in trained["RL late"].model.parameters()),
+    rounds=len(logs),
+    matches=logs["match"].nunique(),
+    seeds=len(league_seeds),
+    raw=(m_raw, se_raw),
+    partial=(m_partial, se_partial),
+    top=(m_top, se_top),
+    obr=(m_obr, se_obr),
+    heavy=heavy,
+    wr_gain=np.mean(list(d_wr.values())),
+    csr_gain=gm.mean_se(list(d_csr.values()))[0],
+    slope_gain=gm.mean_se(list(d_slope.values()))[0],
+    min_rho=stability["spearman_rho"].min(),
+)
 display.table(comparison)
 
 # %% [markdown]
@@ -970,166 +662,68 @@ display.table(comparison)
 # as in every chapter.
 
 # %%
-def bound(per_seed: dict, sign: int) -> tuple[float, float, float]:
-    """Mean, SE and mean + sign * 2 SE of per-seed values."""
-    m, se = gm.mean_se(list(per_seed.values()))
-    return m, se, m + sign * 2 * se
-
-
+display.show_source(report.bound)
 checked = f"{len(league_seeds)} league seeds"
-m, se, lb = bound(d_csr, -1)
-results.check(
+check = report.SeedChecks(results, checked)  # each claim of section 4 under its rule
+check(
     "rl_raises_csr",
-    kind="finding",
-    claim="Training changes the process: RL raises the correction success rate "
-    "against opponents it never trained against.",
-    paper="CSR separates models (o3-mini 78.6 %)",
-    per_seed=d_csr,
-    value=lb,
-    threshold=0.0,
-    direction=">=",
-    rule=f"mean - 2 SE over {checked} > 0",
-    ours={"mean": m, "SE": se, "CSR SFT": behaviour.loc["SFT", "CSR"], "CSR RL late": behaviour.loc["RL late", "CSR"]},
-    not_reproduced=f"CSR(RL late) - CSR(SFT) = {m:+.3f} (SE {se:.3f}) over {checked}.",
+    d_csr,
+    ours={"CSR SFT": behaviour.loc["SFT", "CSR"], "CSR RL late": behaviour.loc["RL late", "CSR"]},
+    not_reproduced=lambda m, se: f"CSR(RL late) - CSR(SFT) = {m:+.3f} (SE {se:.3f}) over {checked}.",
 )
-m, se, lb = bound(d_slope, -1)
-results.check(
+check(
     "rl_raises_slope",
-    kind="finding",
-    claim="Training changes the process: RL raises the improvement slope against opponents it never trained against.",
-    paper="o3-mini: slope +0.041",
-    per_seed=d_slope,
-    value=lb,
-    threshold=0.0,
-    direction=">=",
-    rule=f"mean - 2 SE over {checked} > 0",
+    d_slope,
     ours={
-        "mean": m,
-        "SE": se,
         "slope SFT": behaviour.loc["SFT", "slope per match"],
         "slope RL late": behaviour.loc["RL late", "slope per match"],
     },
-    not_reproduced=(
-        f"slope per match RL late - SFT = {m:+.4f} (SE {se:.4f}) over {checked}, while WR rose by "
-        f"{np.mean(list(d_wr.values())):+.2f}: RL late wins {k_first['RL late']:.0%} of its first kept "
-        f"rounds and {k_last['RL late']:.0%} of its last (SFT {k_first['SFT']:.0%} and "
-        f"{k_last['SFT']:.0%}); its reward is the next round's outcome, and nothing in it pays for gains "
-        "over a match."
-    ),
+    not_reproduced=lambda m, se: report.explain_slope(m, se, checked, np.mean(list(d_wr.values())), k_first, k_last),
 )
-m, se, ub = bound(partial_r, +1)
-results.check(
+check(
     "orr_csr_partial",
-    kind="finding",
-    claim="Revising more often goes with revising less successfully, at a given win rate.",
-    paper="r(ORR, CSR) = -0.51 over 12 models (raw)",
-    per_seed=partial_r,
-    value=ub,
-    threshold=0.0,
-    direction="<=",
-    rule=f"mean + 2 SE over {checked} < 0",
-    ours={
-        "mean": m,
-        "SE": se,
-        "raw r mean": m_raw,
-        "raw r SE": se_raw,
-        "r(CSR, WR) mean": float(np.mean(list(r_csr_wr.values()))),
-    },
-    not_reproduced=(
-        f"partial r(ORR, CSR | WR) = {m:+.3f} (SE {se:.3f}) over {checked}, while the raw r = "
-        f"{m_raw:+.3f} (SE {se_raw:.3f}) and r(CSR, WR) = {np.mean(list(r_csr_wr.values())):+.2f}, "
-        f"r(ORR, WR) = {np.mean(list(r_orr_wr.values())):+.2f}: both metrics move with win rate, and "
-        "the negative raw correlation does not survive holding win rate fixed."
+    partial_r,
+    ours={"raw r mean": m_raw, "raw r SE": se_raw, "r(CSR, WR) mean": float(np.mean(list(r_csr_wr.values())))},
+    not_reproduced=lambda m, se: report.explain_partial(
+        m, se, checked, (m_raw, se_raw), np.mean(list(r_csr_wr.values())), np.mean(list(r_orr_wr.values()))
     ),
 )
-m, se, ub = bound(r_obr_wr, +1)
-results.check(
+check(
     "budget_discipline",
-    kind="finding",
-    claim="Players that overspend more win less, with opponents that overspend too.",
-    paper="Qwen-Plus: OBR 0.51, WR 25.6 %",
-    per_seed=r_obr_wr,
-    value=ub,
-    threshold=0.0,
-    direction="<=",
-    rule=f"mean + 2 SE over {checked} < 0",
+    r_obr_wr,
     ours={
-        "mean": m,
-        "SE": se,
         "over-budget rounds won": m_over_won,
         "opponent over budget": float(np.mean(list(opp_over.values()))),
         "max WR with OBR >= 0.5": float(heavy["WR"].max()) if len(heavy) else float("nan"),
     },
-    not_reproduced=f"r(OBR, WR) = {m:+.3f} (SE {se:.3f}) over {checked}.",
+    not_reproduced=lambda m, se: f"r(OBR, WR) = {m:+.3f} (SE {se:.3f}) over {checked}.",
 )
-m, se, lb = bound(top_slope, -1)
-results.check(
+check(
     "top_player_improves",
-    kind="finding",
-    claim="The top player improves over a match against opponents that adapt.",
-    paper="o3-mini (top composite): slope +0.041",
-    per_seed=top_slope,
-    value=lb,
-    threshold=0.0,
-    direction=">=",
-    rule=f"mean - 2 SE over {checked} > 0 (slope per match, adapting opponents)",
-    ours={"mean": m, "SE": se, **{f"top in seeds: {n}": int(c) for n, c in by_opponent["top player in seeds"].items()}},
-    not_reproduced=(
-        f"slope per match of the top player against the adapting opponents = {m:+.4f} (SE {se:.4f}) "
-        f"over {checked}; against {opponents[0].name} the same players reach "
-        + ", ".join(f"{n} {by_opponent.loc[n, opponents[0].name]:+.3f}" for n in by_opponent.index)
-        + ": against an opponent that never changes its build, keeping a winning build is a climb by "
-        "construction."
-    ),
+    top_slope,
+    ours={f"top in seeds: {n}": int(c) for n, c in by_opponent["top player in seeds"].items()},
+    not_reproduced=lambda m, se: report.explain_top_slope(m, se, checked, by_opponent, opponents[0].name),
 )
-m, se, lb = bound(d_wr, -1)
-results.check(
-    "rl_beats_sft",
-    kind="control",
-    claim="Precondition: RL raised the win rate over the SFT start against the fixed opponents.",
-    paper="(precondition of rl_raises_csr and rl_raises_slope)",
-    per_seed=d_wr,
-    value=lb,
-    threshold=0.0,
-    direction=">=",
-    rule=f"mean - 2 SE over {checked} > 0",
-    ours={"mean": m, "SE": se},
-)
-m, se, lb = bound(opp_over, -1)
-results.check(
+check("rl_beats_sft", d_wr)
+check(
     "opponents_overspend",
-    kind="control",
-    claim="Precondition: the fixed opponents overspend too, so an over-budget build does not lose by the rules alone.",
-    paper="(precondition of budget_discipline)",
-    per_seed=opp_over,
-    value=lb,
-    threshold=0.0,
-    direction=">=",
-    rule=f"mean - 2 SE over {checked} > 0",
-    ours={"mean": m, "SE": se, "over-budget rounds won, mean": m_over_won, "over-budget rounds won, SE": se_over_won},
+    opp_over,
+    ours={"over-budget rounds won, mean": m_over_won, "over-budget rounds won, SE": se_over_won},
 )
-results.check(
+report.sanity_check(
+    results,
     "metrics_match_benchmark",
-    kind="sanity",
-    claim="The metrics agree with the benchmark's evaluator, ported from its definitions, on random logs.",
-    paper="evaluator.py::compute_metrics",
-    value=parity,
-    threshold=1e-12,
-    direction="<=",
-    rule=f"largest absolute difference over {n_random_logs} random logs, 2 roles, 2 move orders, 5 metrics",
+    parity,
+    f"largest absolute difference over {n_random_logs} random logs, 2 roles, 2 move orders, 5 metrics",
     ours={"random logs": n_random_logs},
 )
-results.check(
+report.sanity_check(
+    results,
     "metrics_match_hand_values",
-    kind="sanity",
-    claim="The metric functions give the hand-computed values, and every edge case is defined.",
-    paper="costs [18,18,20,19,19], wins [0,0,1,0,1], B=18: ORR 0.5, CSR 0.5, WR 0.4, OBR 0.6, slope 0.2",
-    value=hand_error,
-    threshold=1e-12,
-    direction="<=",
-    passed=bool(hand_error <= 1e-12 and edges_finite),
-    rule="largest difference from the hand values; edge cases finite",
+    hand_error,
+    "largest difference from the hand values; edge cases finite",
     ours={k: round(v, 12) for k, v in hand.items()},
+    passed=bool(hand_error <= 1e-12 and edges_finite),
 )
 results.table()
 
@@ -1141,32 +735,19 @@ results.finish();
 
 # %%
 status = {c.name: c.status for c in results.checks}
-show(
-    Markdown(
-        "\n".join(
-            [
-                "* AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a build is changed "
-                "(ORR), how often a change is followed by a win (CSR) and the trend of wins over revisions. The chapter "
-                "re-implements two of its games, its protocol and its metrics, which agree with a port of its evaluator to "
-                f"{parity:.0e} on random logs.",
-                f"* A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome) raised its win rate "
-                f"against unseen opponents by {np.mean(list(d_wr.values())):+.2f} and its CSR by "
-                f"{np.mean(list(d_csr.values())):+.2f} ({status['rl_raises_csr']}). Without being asked to, it changed its "
-                f"build after {behaviour.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT "
-                f"{behaviour.loc['SFT', 'changes build after a win']:.0%}) and overspent in {behaviour.loc['RL late', 'OBR']:.1%} "
-                f"of its kept builds (SFT {behaviour.loc['SFT', 'OBR']:.1%}). Its improvement slope changed by "
-                f"{np.mean(list(d_slope.values())):+.3f} ({status['rl_raises_slope']}): a reward paid one round at a time "
-                "does not ask for gains over a match.",
-                f"* r(ORR, CSR) is {m_raw:+.2f} across the league's players (the paper: -0.51 across models); given win rate "
-                f"it is {m_partial:+.2f} ({status['orr_csr_partial']}). Both metrics move with win rate, so the raw "
-                "correlation alone does not show that revising often means revising badly.",
-                f"* With opponents that overspend too, r(OBR, WR) = {m_obr:+.2f} across players ({status['budget_discipline']}).",
-                f"* The top player's slope against adapting opponents is {m_top:+.3f} ({status['top_player_improves']}); "
-                "against a static opponent, keeping a winning build climbs by construction.",
-            ]
-        )
-    )
+summary_text = report.summary_markdown(
+    status=status,
+    parity=parity,
+    behaviour=behaviour,
+    wr_gain=np.mean(list(d_wr.values())),
+    csr_gain=np.mean(list(d_csr.values())),
+    slope_gain=np.mean(list(d_slope.values())),
+    raw=m_raw,
+    partial=m_partial,
+    obr=m_obr,
+    top=m_top,
 )
+show(Markdown(summary_text))
 
 # %% [markdown]
 # ## Exercises
@@ -1195,22 +776,8 @@ display.table(pd.concat([table.loc[["RL late"], ex_row.columns], ex_row]))
 
 # %% tags=["hide-input"]
 # Solution 3: the same per-seed correlations without the three checkpoints.
-scripted = [p.name for p in league_players]
-ex3 = pd.DataFrame(
-    {
-        s: {
-            "raw r": stats.pearsonr(
-                seed_table.loc[s].loc[scripted, "ORR"], seed_table.loc[s].loc[scripted, "CSR"]
-            ).statistic,
-            "partial r": gm.partial_correlation(
-                seed_table.loc[s].loc[scripted, "ORR"],
-                seed_table.loc[s].loc[scripted, "CSR"],
-                seed_table.loc[s].loc[scripted, "WR"],
-            ),
-        }
-        for s in league_seeds
-    }
-).T
+ex3 = report.seed_correlations(seed_table, league_seeds, players=[p.name for p in league_players])
+ex3 = ex3[["r(ORR, CSR)", "partial r(ORR, CSR | WR)"]].set_axis(["raw r", "partial r"], axis=1)
 print(
     "exercise 3 (scripted players only, mean over league seeds):",
     {k: round(float(v), 3) for k, v in ex3.mean().items()},

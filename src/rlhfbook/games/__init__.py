@@ -5,7 +5,8 @@
 * :mod:`.tower_defense` -- a discrete-tick tower-defence game (5 x 11 board);
 * :mod:`.protocol` -- initial builds, alternating revisions, budget adjudication, the league;
 * :mod:`.players` -- the :class:`~.players.Player` interface, scripted revisers, LLM players;
-* :mod:`.metrics` -- WR, OBR, ORR, CSR, improvement slope, the book's composite score.
+* :mod:`.metrics` -- WR, OBR, ORR, CSR, improvement slope, the book's composite score;
+* :mod:`.report` -- chapter 5's league analysis, figures, tables and check bounds.
 
 Used by chapter 5.
 """

@@ -1,0 +1,773 @@
+"""Chapter 5's league analysis, tables, figures and check bounds (``notebooks/05_strategic_games``).
+
+The chapter plays a league of scripted revisers and a trained player through AdvGameBench's
+protocol (Yuan et al. 2025) and reads its logs with :mod:`.metrics`. This module holds what the
+chapter does with those metrics: the claims and their per-seed rules (section 4), the
+checkpoints' behaviour (section 7), the per-seed correlations of section 8 (the paper's
+r(ORR, CSR) = -0.51 and its partial given WR), the budget evidence of section 9, the top
+player's slope against adapting opponents (section 10), the chapter's figures, the
+comparison with the paper and the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import learned
+from . import metrics as gm
+from . import players as gp
+from . import protocol as pr
+from .base import Game
+
+if TYPE_CHECKING:
+    from rlhfbook.book.results import Check, Results
+
+CHECKPOINTS = list(learned.CHECKPOINTS)  # SFT, RL early, RL late
+SHOWN = ["best-response-1", "overcorrector-1", "random-reviser-1", "budget-slipper-2"]
+COLOURS = dict(zip(CHECKPOINTS + SHOWN, ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860", "#da8bc3"]))
+OTHER = "#8c8c8c"  # every other scripted player
+KNOBS = ("name", "p_revise_loss", "p_revise_win", "quality", "slip", "planning", "fresh")
+
+
+def colour(name: str) -> str:
+    """The chapter's colour of a player: its own for the checkpoints and the named revisers, grey otherwise."""
+    return COLOURS.get(name, OTHER)
+
+
+# --- Section 4: the claims and their rules ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One check of section 4, fixed before the league is run: its kind, its decisive number,
+    the sign of its rule, the claim in words and the paper's number it tests.
+
+    ``sign = -1``: a positive effect, passing when mean - 2 SE > 0 over the league seeds;
+    ``sign = +1``: a negative correlation, passing when mean + 2 SE < 0; ``sign = 0``: a
+    sanity bound, passing when the value is at most :data:`SANITY_TOLERANCE`.
+    """
+
+    name: str
+    kind: str
+    decisive: str
+    sign: int
+    claim: str
+    paper: str
+    note: str = ""  # added to the rule a check records
+
+    @property
+    def rule(self) -> str:
+        """The rule as the section-4 table states it."""
+        if self.sign == 0:
+            return f"<= {SANITY_TOLERANCE:.0e}"
+        return "mean - 2 SE > 0" if self.sign < 0 else "mean + 2 SE < 0"
+
+
+SANITY_TOLERANCE = 1e-12
+CLAIMS = (
+    Claim(
+        "rl_raises_csr",
+        "finding",
+        "CSR(RL late) - CSR(SFT) against the fixed opponents",
+        -1,
+        "Training changes the process: RL raises the correction success rate "
+        "against opponents it never trained against.",
+        "CSR separates models (o3-mini 78.6 %)",
+    ),
+    Claim(
+        "rl_raises_slope",
+        "finding",
+        "slope per match, RL late minus SFT, against the fixed opponents",
+        -1,
+        "Training changes the process: RL raises the improvement slope against opponents it never trained against.",
+        "o3-mini: slope +0.041",
+    ),
+    Claim(
+        "orr_csr_partial",
+        "finding",
+        "partial r(ORR, CSR | WR) across the league's players",
+        +1,
+        "Revising more often goes with revising less successfully, at a given win rate.",
+        "r(ORR, CSR) = -0.51 over 12 models (raw)",
+    ),
+    Claim(
+        "budget_discipline",
+        "finding",
+        "r(OBR, WR) across the league's players, opponents that overspend too",
+        +1,
+        "Players that overspend more win less, with opponents that overspend too.",
+        "Qwen-Plus: OBR 0.51, WR 25.6 %",
+    ),
+    Claim(
+        "top_player_improves",
+        "finding",
+        "slope per match of the top player (composite S) against the two adapting opponents",
+        -1,
+        "The top player improves over a match against opponents that adapt.",
+        "o3-mini (top composite): slope +0.041",
+        "slope per match, adapting opponents",
+    ),
+    Claim(
+        "rl_beats_sft",
+        "control",
+        "WR(RL late) - WR(SFT): training worked at all",
+        -1,
+        "Precondition: RL raised the win rate over the SFT start against the fixed opponents.",
+        "(precondition of rl_raises_csr and rl_raises_slope)",
+    ),
+    Claim(
+        "opponents_overspend",
+        "control",
+        "share of kept rounds in which the fixed opponent is over budget",
+        -1,
+        "Precondition: the fixed opponents overspend too, so an over-budget build does not lose by the rules alone.",
+        "(precondition of budget_discipline)",
+    ),
+    Claim(
+        "metrics_match_benchmark",
+        "sanity",
+        "largest difference from the ported evaluator on random logs",
+        0,
+        "The metrics agree with the benchmark's evaluator, ported from its definitions, on random logs.",
+        "evaluator.py::compute_metrics",
+    ),
+    Claim(
+        "metrics_match_hand_values",
+        "sanity",
+        "largest difference from the hand-worked example",
+        0,
+        "The metric functions give the hand-computed values, and every edge case is defined.",
+        "costs [18,18,20,19,19], wins [0,0,1,0,1], B=18: ORR 0.5, CSR 0.5, WR 0.4, OBR 0.6, slope 0.2",
+    ),
+)
+CLAIM = {c.name: c for c in CLAIMS}
+
+
+def claims_table() -> pd.DataFrame:
+    """Section 4's table: every check, its kind, its decisive number per league seed and its rule."""
+    return pd.DataFrame(
+        [(c.name, c.kind, c.decisive, c.rule) for c in CLAIMS],
+        columns=["check", "kind", "decisive number (per league seed)", "passes when"],
+    ).set_index("check")
+
+
+def bound(per_seed: Mapping[int, float], sign: int) -> tuple[float, float, float]:
+    """Mean, SE and mean + sign * 2 SE of per-seed values (the decisive value of section 4's rules)."""
+    m, se = gm.mean_se(list(per_seed.values()))
+    return m, se, m + sign * 2 * se
+
+
+def seed_check(
+    results: Results,
+    name: str,
+    per_seed: Mapping[int, float],
+    checked: str,
+    *,
+    ours: Mapping[str, object] | None = None,
+    not_reproduced: Callable[[float, float], str] | str = "",
+) -> Check:
+    """Record the finding or control ``name`` of :data:`CLAIMS` (kind, claim, paper) under its section-4 rule.
+
+    The decisive value is :func:`bound` of the per-seed values (mean minus two SE for a
+    positive effect, plus two SE for a negative correlation) against 0; ``checked`` names the
+    seeds in the rule, ``ours`` starts with the mean and SE, and ``not_reproduced`` may be a
+    function of them.
+    """
+    c = CLAIM[name]
+    m, se, value = bound(per_seed, c.sign)
+    rule = f"mean {'-' if c.sign < 0 else '+'} 2 SE over {checked} {'>' if c.sign < 0 else '<'} 0"
+    return results.check(
+        name,
+        kind=c.kind,
+        claim=c.claim,
+        paper=c.paper,
+        per_seed=per_seed,
+        value=value,
+        threshold=0.0,
+        direction=">=" if c.sign < 0 else "<=",
+        rule=rule + (f" ({c.note})" if c.note else ""),
+        ours={"mean": m, "SE": se, **(ours or {})},
+        not_reproduced=not_reproduced(m, se) if callable(not_reproduced) else not_reproduced,
+    )
+
+
+@dataclass(frozen=True)
+class SeedChecks:
+    """:func:`seed_check` bound to a chapter's results and the name of its league seeds."""
+
+    results: Results
+    checked: str
+
+    def __call__(self, name: str, per_seed: Mapping[int, float], **kwargs) -> Check:
+        """Record ``name`` from ``per_seed`` (see :func:`seed_check` for ``ours`` and ``not_reproduced``)."""
+        return seed_check(self.results, name, per_seed, self.checked, **kwargs)
+
+
+def sanity_check(
+    results: Results, name: str, value: float, rule: str, *, ours: Mapping[str, object], passed: bool | None = None
+) -> Check:
+    """Record the sanity check ``name`` of :data:`CLAIMS`: ``value`` at most :data:`SANITY_TOLERANCE`."""
+    c = CLAIM[name]
+    return results.check(
+        name,
+        kind=c.kind,
+        claim=c.claim,
+        paper=c.paper,
+        value=value,
+        threshold=SANITY_TOLERANCE,
+        direction="<=",
+        rule=rule,
+        ours=ours,
+        **({} if passed is None else {"passed": passed}),
+    )
+
+
+# --- Sections 1 and 5: the engines' speed, the players --------------------------------------
+
+
+def time_simulations(games: Iterable, rng: np.random.Generator, n: int = 300) -> tuple[dict, dict]:
+    """Milliseconds per simulation of ``n`` random build pairs per game, and the defenders' win share."""
+    speed, defender_wins = {}, {}
+    for g in games:
+        pairs = [(g.random_build("defender", rng), g.random_build("invader", rng)) for _ in range(n)]
+        start = time.perf_counter()
+        outcomes = [g.simulate(d, i) for d, i in pairs]
+        speed[g.name] = (time.perf_counter() - start) / len(pairs) * 1e3
+        defender_wins[g.name] = float(np.mean([o.winner == "defender" for o in outcomes]))
+    return speed, defender_wins
+
+
+def knob_table(league_players: Sequence, opponents: Sequence) -> pd.DataFrame:
+    """The scripted revisers' knobs (section 5), league players first, then the fixed opponents."""
+    knobs = pd.DataFrame([{k: getattr(p, k) for k in KNOBS} for p in list(league_players) + list(opponents)])
+    knobs["group"] = ["league"] * len(league_players) + ["fixed opponent"] * len(opponents)
+    return knobs.set_index("name")
+
+
+def plot_grpo(grpo_log: pd.DataFrame, marks: Mapping[str, int]) -> plt.Figure:
+    """The RL stage per GRPO iteration (section 5's figure); ``marks`` places each checkpoint's line."""
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
+    axs[0].plot(grpo_log.index, grpo_log["win"], color="k", label="answers that win the next round")
+    axs[0].plot(grpo_log.index, grpo_log["over_budget"], color="k", ls="--", label="answers over budget")
+    axs[1].plot(grpo_log.index, grpo_log["keep"], color="k", label="answers that keep the build")
+    axs[1].plot(grpo_log.index, grpo_log["kl_ref"], color="k", ls=":", label="KL to SFT (nats per token)")
+    for ax in axs:
+        for name, it in marks.items():
+            ax.axvline(it, color=COLOURS[name], lw=2, alpha=0.7)
+        ax.set_xlabel("GRPO iteration")
+        ax.legend(fontsize=8)
+    axs[0].set(ylabel="share of sampled answers", title="Reward against the sparring partners")
+    axs[1].set(ylabel="share / nats", title="Keeping, and distance from the SFT policy")
+    fig.tight_layout()
+    return fig
+
+
+def training_summary(record: Mapping, recipe: learned.Recipe) -> str:
+    """One line on the two training stages of section 5: demonstrations, SFT loss, GRPO iterations, time."""
+    sft_losses = record["sft_losses"]
+    return (
+        f"{record['demonstrations']} demonstrations; SFT loss {sft_losses[0]:.2f} -> {np.mean(sft_losses[-20:]):.2f} "
+        f"per token; {recipe.grpo.iterations} GRPO iterations of {recipe.grpo.matches} matches and groups of "
+        f"{recipe.grpo.group_size}; trained in {record['seconds']:.0f} s"
+        + (" (read from the cache now)" if record["cached"] else "")
+    )
+
+
+def example_answer(game: Game, player: gp.Player, codec: learned.Codec, seed: int) -> tuple[str, str]:
+    """The context ``player`` reads as defender after a loss, with the game's example builds, and its answer
+    as the protocol parses it (the build and its rule violations). Samples from torch's random state."""
+    example = gp.Turn(
+        game,
+        "defender",
+        1,
+        game.example("defender"),
+        game.example("invader"),
+        "invader",
+        "",
+        np.random.default_rng(seed),
+    )
+    answer, violations = game.parse("defender", player.act(example))
+    read = "unparseable" if answer is None else game.describe("defender", answer)
+    return codec.context(example), f"{read} (rule violations: {'; '.join(violations) or 'none'})"
+
+
+# --- Section 6: the league table and the radar charts ---------------------------------------
+
+RADAR_AXES = ["WR", "CSR", "1 - OBR", "1 - ORR", "slope (scaled)"]
+
+
+def radar_values(table: pd.DataFrame) -> pd.DataFrame:
+    """The league table with every axis oriented outward-is-better: 1 - OBR, 1 - ORR, clip(0.5 + 5 slope, 0, 1)."""
+    return pd.DataFrame(
+        {
+            "WR": table["WR"],
+            "CSR": table["CSR"],
+            "1 - OBR": 1 - table["OBR"],
+            "1 - ORR": 1 - table["ORR"],
+            "slope (scaled)": (0.5 + 5 * table["slope"]).clip(0, 1),
+        }
+    )
+
+
+def plot_radar(table: pd.DataFrame, panels: Sequence[tuple[Sequence[str], str]]) -> plt.Figure:
+    """One polar panel per (players, title): each player's :func:`radar_values`, with its composite S."""
+    radar = radar_values(table)
+    angles = np.linspace(0, 2 * np.pi, len(RADAR_AXES), endpoint=False)
+    fig, axs = plt.subplots(1, len(panels), figsize=(10, 4.6), subplot_kw={"projection": "polar"})
+    for ax, (names, title) in zip(np.atleast_1d(axs), panels):
+        for name in names:
+            values = np.r_[radar.loc[name].to_numpy(), radar.loc[name].iloc[0]]
+            label = f"{name} (S = {table.loc[name, 'S']:.2f})"
+            ax.plot(np.r_[angles, angles[0]], values, color=COLOURS[name], lw=2, label=label)
+            ax.fill(np.r_[angles, angles[0]], values, color=COLOURS[name], alpha=0.08)
+        ax.set_xticks(angles, RADAR_AXES, fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([0.5, 1.0], ["0.5", "1"], fontsize=8)
+        ax.set_title(title, pad=18)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def match_log(logs: pd.DataFrame, seed: int, player: str, opponent: str, role: str, tag: str) -> pd.DataFrame:
+    """The rounds of one match of the league: ``player`` in ``role``, moving ``tag``, against ``opponent``."""
+    return logs[
+        (logs["seed"] == seed)
+        & (logs["player"] == player)
+        & (logs["opponent"] == opponent)
+        & (logs["role"] == role)
+        & (logs["tag"] == tag)
+    ]
+
+
+# --- Section 7: does training change the process? -------------------------------------------
+
+
+def slope_per_match(per_match: pd.DataFrame) -> pd.Series:
+    """The improvement slope per (league seed, player): a regression per match, then the mean over matches."""
+    return per_match.groupby(["seed", "player"], sort=False)["slope"].mean()
+
+
+def checkpoint_behaviour(
+    table: pd.DataFrame, kept: pd.DataFrame, slope_match: pd.Series, names: Sequence[str] = CHECKPOINTS
+) -> pd.DataFrame:
+    """Section 7's table: the checkpoints' metrics and how often each changes its build after a loss and a win."""
+    names = list(names)
+    ck = kept[kept["player"].isin(names)]
+    return pd.DataFrame(
+        {
+            "WR": table.loc[names, "WR"],
+            "OBR": table.loc[names, "OBR"],
+            "ORR": table.loc[names, "ORR"],
+            "CSR": table.loc[names, "CSR"],
+            "slope per match": slope_match.groupby("player").mean().loc[names],
+            "slope, pooled CSV": table.loc[names, "slope"],
+            "changes build after a loss": ck[~ck["after_win"]].groupby("player")["revised"].mean().reindex(names),
+            "changes build after a win": ck[ck["after_win"]].groupby("player")["revised"].mean().reindex(names),
+            "violations per CSV": table.loc[names, "violations"],
+        }
+    )
+
+
+def per_seed_difference(
+    values: pd.Series, seeds: Iterable[int], a: str = "RL late", b: str = "SFT"
+) -> dict[int, float]:
+    """values[(seed, a)] - values[(seed, b)] for every league seed."""
+    return {s: float(values[(s, a)] - values[(s, b)]) for s in seeds}
+
+
+def difference_summary(differences: Mapping[str, Mapping[int, float]]) -> pd.DataFrame:
+    """Mean and SE over the league seeds of each per-seed difference RL late - SFT."""
+    summary = pd.DataFrame(
+        {name: dict(zip(("mean", "SE"), gm.mean_se(list(d.values())))) for name, d in differences.items()}
+    ).T
+    summary.index.name = "RL late - SFT"
+    return summary
+
+
+def plot_win_curves(kept: pd.DataFrame, static_opponent: str, names: Sequence[str]) -> plt.Figure:
+    """Win rate at each kept round k, against the static opponent (left) and the adapting ones (right)."""
+    curve = kept.groupby(["player", kept["opponent"] == static_opponent, "k"])["win"].mean()
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, static, title in (
+        (axs[0], True, f"against {static_opponent}"),
+        (axs[1], False, "against the two adapting opponents"),
+    ):
+        for name in names:
+            c = curve.loc[(name, static)]
+            ax.plot(c.index, c.to_numpy(), marker="o", color=COLOURS[name], label=name)
+        ax.set(
+            xlabel="kept round k in the match (0 = after the first revision)",
+            title=title,
+            ylim=(0, 1),
+            xticks=sorted(kept["k"].unique()),
+        )
+    axs[0].set_ylabel("win rate at k")
+    axs[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def first_and_last_wins(kept: pd.DataFrame, names: Sequence[str] = CHECKPOINTS) -> tuple[pd.Series, pd.Series]:
+    """Each checkpoint's win rate at its first kept round (k = 0) and at the last one."""
+    ck = kept[kept["player"].isin(list(names))]
+    return (
+        ck[ck["k"] == 0].groupby("player")["win"].mean(),
+        ck[ck["k"] == ck["k"].max()].groupby("player")["win"].mean(),
+    )
+
+
+def training_paragraph(
+    behaviour: pd.DataFrame, k_first: pd.Series, k_last: pd.Series, d_csr: Mapping, d_slope: Mapping
+) -> str:
+    """Section 7's reading of the checkpoints, RL late against SFT, in one paragraph."""
+    m_csr, se_csr = gm.mean_se(list(d_csr.values()))
+    m_slope, se_slope = gm.mean_se(list(d_slope.values()))
+    b = behaviour
+    return (
+        f"RL late wins {k_first['RL late']:.0%} of its first kept rounds and {k_last['RL late']:.0%} of its last "
+        f"(SFT: {k_first['SFT']:.0%} and {k_last['SFT']:.0%}). Training raised the CSR by {m_csr:+.3f} "
+        f"(SE {se_csr:.3f}) and the per-match slope by {m_slope:+.4f} (SE {se_slope:.4f}). RL late changes its build "
+        f"after {b.loc['RL late', 'changes build after a loss']:.0%} of its losses and "
+        f"{b.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT: "
+        f"{b.loc['SFT', 'changes build after a loss']:.0%} and "
+        f"{b.loc['SFT', 'changes build after a win']:.0%}), and its share of over-budget builds went from "
+        f"{b.loc['SFT', 'OBR']:.1%} to {b.loc['RL late', 'OBR']:.1%}."
+    )
+
+
+def frequent_builds(logs: pd.DataFrame, game: Game, player: str = "RL late", top: int = 2) -> pd.DataFrame:
+    """A player's ``top`` most frequent builds per side after round 1: share of rounds, cost, violations."""
+    mine = logs[(logs["player"] == player) & (logs["round"] > 1)]
+    is_def = (mine["role"] == "defender").to_numpy()
+    played = pd.DataFrame(
+        {
+            "side": mine["role"].to_numpy(),
+            "build": np.where(is_def, mine["defender_build"], mine["invader_build"]),
+            "cost": np.where(is_def, mine["defender_cost"], mine["invader_cost"]),
+            "violations": np.where(is_def, mine["defender_violations"], mine["invader_violations"]),
+        }
+    )
+    frequent = (
+        played.groupby(["side", "build"], sort=False)
+        .agg(rounds=("cost", "size"), cost=("cost", "first"), violations=("violations", "mean"))
+        .reset_index()
+    )
+    frequent["share of the side's rounds"] = frequent["rounds"] / frequent.groupby("side")["rounds"].transform("sum")
+    frequent = frequent.sort_values("rounds", ascending=False).groupby("side", sort=False).head(top)
+    frequent["build"] = [game.describe(side, json.loads(b)) for side, b in zip(frequent["side"], frequent["build"])]
+    return frequent.drop(columns="rounds")
+
+
+# --- Section 8: ORR against CSR ------------------------------------------------------------
+
+
+def seed_correlations(
+    seed_table: pd.DataFrame, seeds: Iterable[int], players: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per league seed, across players: r(ORR, CSR) (the paper's -0.51), r(CSR, WR), r(ORR, WR) and the partial r.
+
+    The partial correlation given WR is :func:`.metrics.partial_correlation` (section 8's
+    equation). ``players`` restricts the players (default: all of the seed's rows).
+    """
+    rows = {}
+    for s in seeds:
+        x = seed_table.loc[s] if players is None else seed_table.loc[s].loc[list(players)]
+        rows[s] = {
+            "r(ORR, CSR)": float(stats.pearsonr(x["ORR"], x["CSR"]).statistic),
+            "r(CSR, WR)": float(stats.pearsonr(x["CSR"], x["WR"]).statistic),
+            "r(ORR, WR)": float(stats.pearsonr(x["ORR"], x["WR"]).statistic),
+            "partial r(ORR, CSR | WR)": gm.partial_correlation(x["ORR"], x["CSR"], x["WR"]),
+        }
+    correlations = pd.DataFrame.from_dict(rows, orient="index")
+    correlations.index.name = "league seed"
+    return correlations
+
+
+def residual(y: pd.Series, x: pd.Series) -> pd.Series:
+    """What is left of y after a least-squares line on x."""
+    return y - np.polyval(np.polyfit(x, y, 1), x)
+
+
+def _label(ax, x: pd.Series, y: pd.Series, names: Iterable[str]) -> None:
+    for name in names:
+        ax.annotate(name, (x[name], y[name]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+
+
+def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str]) -> plt.Figure:
+    """Section 8's figure: CSR against ORR across players, raw (left) and with WR's fit removed from both (right)."""
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    raw_r = stats.pearsonr(table["ORR"], table["CSR"]).statistic
+    panels = (
+        (table["ORR"], table["CSR"], "ORR", "CSR", f"raw: r = {raw_r:.2f}"),
+        (
+            residual(table["ORR"], table["WR"]),
+            residual(table["CSR"], table["WR"]),
+            "ORR minus its fit on WR",
+            "CSR minus its fit on WR",
+            f"given WR: partial r = {gm.partial_correlation(table['ORR'], table['CSR'], table['WR']):.2f}",
+        ),
+    )
+    for ax, (x, y, xl, yl, title) in zip(axs, panels):
+        ax.scatter(x, y, c=[colour(n) for n in table.index], s=45)
+        _label(ax, x, y, labelled)
+        ax.set(xlabel=f"{xl} (share of revisions)", ylabel=f"{yl} (share of corrections)", title=title)
+    fig.tight_layout()
+    return fig
+
+
+# --- Section 9: budget discipline ----------------------------------------------------------
+
+
+def budget_evidence(seed_table: pd.DataFrame, kept: pd.DataFrame, seeds: Iterable[int]) -> dict[str, dict]:
+    """Per league seed: r(OBR, WR) across players, the share of over-budget kept rounds still won,
+    and the share of kept rounds in which the opponent is over budget (section 9)."""
+    seeds = list(seeds)
+    return {
+        "r(OBR, WR)": {
+            s: float(stats.pearsonr(seed_table.loc[s, "OBR"], seed_table.loc[s, "WR"]).statistic) for s in seeds
+        },
+        "over-budget rounds won": {s: float(kept[(kept["seed"] == s) & kept["over"]]["win"].mean()) for s in seeds},
+        "opponent over budget": {s: float(kept[kept["seed"] == s]["opponent_over"].mean()) for s in seeds},
+    }
+
+
+def overspenders(heavy: pd.DataFrame) -> str:
+    """The players with OBR >= 0.5 and their win rates, in one line (section 9)."""
+    return "players with OBR >= 0.5: " + (
+        ", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows()) or "none"
+    )
+
+
+def plot_obr_wr(table: pd.DataFrame, labelled: Sequence[str]) -> plt.Figure:
+    """Section 9's figure: each player's win rate against its over-budget ratio."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.scatter(table["OBR"], table["WR"], c=[colour(n) for n in table.index], s=50)
+    _label(ax, table["OBR"], table["WR"], labelled)
+    ax.set(
+        xlabel="OBR (share of kept builds over budget)",
+        ylabel="WR (share of kept rounds won)",
+        title="Win rate against over-budget ratio",
+        xlim=(-0.05, 1),
+        ylim=(0, 1),
+    )
+    return fig
+
+
+# --- Section 10: the top player against adapting opponents ---------------------------------
+
+
+def top_player_slopes(
+    per_match: pd.DataFrame, seed_table: pd.DataFrame, table: pd.DataFrame, opponents: Sequence[str], seeds
+) -> tuple[dict, dict, pd.DataFrame]:
+    """The top player by composite S per league seed, its slope per match against the adapting opponents
+    (all but ``opponents[0]``, the static one), and each top player's slope per opponent."""
+    adaptive = per_match[per_match["opponent"] != opponents[0]]
+    slope_adaptive = slope_per_match(adaptive)
+    top_player = {s: gm.composite(seed_table.loc[s]).idxmax() for s in seeds}
+    top_slope = {s: float(slope_adaptive[(s, top_player[s])]) for s in seeds}
+    by_opponent = per_match[per_match["player"].isin(set(top_player.values()))].pivot_table(
+        index="player", columns="opponent", values="slope", sort=False
+    )[list(opponents)]
+    by_opponent["pooled CSV (benchmark order)"] = table.loc[by_opponent.index, "slope"]
+    by_opponent["top player in seeds"] = [sum(v == n for v in top_player.values()) for n in by_opponent.index]
+    return top_player, top_slope, by_opponent
+
+
+# --- Sections 12 and 13: the second game, an LLM player -------------------------------------
+
+
+def per_game_table(turn_based: pd.DataFrame, tower_defense: pd.DataFrame) -> pd.DataFrame:
+    """One league seed's win rates in both games and the tower-defence OBR, per scripted player."""
+    per_game = pd.DataFrame(
+        {
+            "WR, turn-based": turn_based.loc[tower_defense.index, "WR"],
+            "WR, tower defence": tower_defense["WR"],
+            "OBR, tower defence": tower_defense["OBR"],
+        }
+    )
+    per_game["WR gap"] = per_game["WR, tower defence"] - per_game["WR, turn-based"]
+    return per_game
+
+
+def llm_player(endpoint: str | None, model_name: str | None, new_tokens: int, prompt_tokens: int, seed: int):
+    """Section 13's LLM player: through ``endpoint``, from ``model_name``, or the toy world's untrained model.
+
+    Only the untrained model seeds torch (with ``seed``) before it is initialised.
+    """
+    if endpoint:
+        return gp.EndpointPlayer(endpoint, model=model_name or "default", max_tokens=new_tokens)
+    if model_name:
+        return gp.LLMPlayer.from_pretrained(model_name, max_new_tokens=new_tokens, max_prompt_tokens=prompt_tokens)
+    import torch
+
+    from rlhfbook.toyworld import build_tokenizer, new_model
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer()
+    return gp.LLMPlayer(
+        new_model("tiny", tokenizer).eval(),
+        tokenizer,
+        name="toy-tiny-untrained",
+        max_new_tokens=new_tokens,
+        max_prompt_tokens=prompt_tokens,
+    )
+
+
+def llm_league(llm, games: Sequence, opponents: Sequence, rounds: int, seeds: Sequence[int], full: bool):
+    """Section 13's matches: the league programme in every game when ``full`` (a real model), else one
+    short match of the first game against the first opponent, in the first seed."""
+    if full:
+        return pr.run_league(list(games), [llm], opponents, rounds=rounds, seeds=list(seeds))[0]
+    return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
+
+
+def one_match(game: Game, player: gp.Player, opponent: gp.Player, rounds: int, seed: int) -> pd.DataFrame:
+    """One match of ``player`` as defender moving first, labelled like a league's log."""
+    return pr.play_match(game, player, opponent, rounds=rounds, seed=seed).assign(
+        seed=seed, match=0, game=game.name, player=player.name, opponent=opponent.name, role="defender", tag="first"
+    )
+
+
+# --- Explanations of the checks that may not pass ----------------------------------------
+
+
+def explain_slope(m: float, se: float, checked: str, wr_gain: float, k_first: pd.Series, k_last: pd.Series) -> str:
+    """Why rl_raises_slope may fail: RL late's first and last kept rounds against SFT's, beside the WR gain."""
+    return (
+        f"slope per match RL late - SFT = {m:+.4f} (SE {se:.4f}) over {checked}, while WR rose by "
+        f"{wr_gain:+.2f}: RL late wins {k_first['RL late']:.0%} of its first kept "
+        f"rounds and {k_last['RL late']:.0%} of its last (SFT {k_first['SFT']:.0%} and "
+        f"{k_last['SFT']:.0%}); its reward is the next round's outcome, and nothing in it pays for gains "
+        "over a match."
+    )
+
+
+def explain_partial(
+    m: float, se: float, checked: str, raw: tuple[float, float], r_csr_wr: float, r_orr_wr: float
+) -> str:
+    """Why orr_csr_partial may fail: the raw r and how CSR and ORR each move with WR."""
+    return (
+        f"partial r(ORR, CSR | WR) = {m:+.3f} (SE {se:.3f}) over {checked}, while the raw r = "
+        f"{raw[0]:+.3f} (SE {raw[1]:.3f}) and r(CSR, WR) = {r_csr_wr:+.2f}, "
+        f"r(ORR, WR) = {r_orr_wr:+.2f}: both metrics move with win rate, and "
+        "the negative raw correlation does not survive holding win rate fixed."
+    )
+
+
+def explain_top_slope(m: float, se: float, checked: str, by_opponent: pd.DataFrame, static_opponent: str) -> str:
+    """Why top_player_improves may fail: the same players' slopes against the static opponent."""
+    return (
+        f"slope per match of the top player against the adapting opponents = {m:+.4f} (SE {se:.4f}) "
+        f"over {checked}; against {static_opponent} the same players reach "
+        + ", ".join(f"{n} {by_opponent.loc[n, static_opponent]:+.3f}" for n in by_opponent.index)
+        + ": against an opponent that never changes its build, keeping a winning build is a climb by "
+        "construction."
+    )
+
+
+# --- Paper vs this book, and the summary ---------------------------------------------------
+
+
+def comparison_table(
+    *,
+    league_size: int,
+    parameters: int,
+    rounds: int,
+    matches: int,
+    seeds: int,
+    raw: tuple[float, float],
+    partial: tuple[float, float],
+    top: tuple[float, float],
+    obr: tuple[float, float],
+    heavy: pd.DataFrame,
+    wr_gain: float,
+    csr_gain: float,
+    slope_gain: float,
+    min_rho: float,
+) -> pd.DataFrame:
+    """The chapter's "Paper vs this book" table; pairs are (mean, SE) over the league seeds."""
+    overspenders = "; ".join(f"{n}: OBR {r.OBR:.2f}, WR {r.WR:.1%}" for n, r in heavy.iterrows())
+    rows = [
+        (
+            "players",
+            "12 LLMs (API)",
+            f"{league_size} scripted revisers + 3 checkpoints of a trained {parameters:,}-parameter transformer",
+        ),
+        (
+            "games",
+            "tower defence, auto-battler, turn-based",
+            "turn-based (all players), tower defence (scripted players, one seed)",
+        ),
+        ("rounds", "4,320", f"{rounds} simulated rounds in {matches} matches over {seeds} league seeds"),
+        (
+            "r(ORR, CSR)",
+            "-0.51 (p = 0.093), raw correlation",
+            f"raw {raw[0]:+.2f} (SE {raw[1]:.2f}); given WR {partial[0]:+.2f} (SE {partial[1]:.2f})",
+        ),
+        (
+            "top model's improvement slope",
+            "o3-mini: +0.041 (pooled CSV)",
+            f"top player per seed against adapting opponents: {top[0]:+.3f} per match (SE {top[1]:.3f})",
+        ),
+        (
+            "overspending",
+            "Qwen-Plus: OBR 0.51, WR 25.6 %",
+            f"r(OBR, WR) = {obr[0]:+.2f} (SE {obr[1]:.2f}); " + (overspenders or "no player with OBR >= 0.5"),
+        ),
+        (
+            "training",
+            "not studied",
+            f"RL late - SFT: WR {wr_gain:+.2f}, CSR {csr_gain:+.2f}, slope per match {slope_gain:+.3f}",
+        ),
+        ("composite score", "not published", f"book's S, leave-one-out Spearman rho >= {min_rho:.2f}"),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "paper", "this book"]).set_index("quantity")
+
+
+def summary_markdown(
+    *,
+    status: Mapping[str, str],
+    parity: float,
+    behaviour: pd.DataFrame,
+    wr_gain: float,
+    csr_gain: float,
+    slope_gain: float,
+    raw: float,
+    partial: float,
+    obr: float,
+    top: float,
+) -> str:
+    """The chapter's summary bullets, each finding with its check's status."""
+    b = behaviour
+    return "\n".join(
+        [
+            "* AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a build is changed "
+            "(ORR), how often a change is followed by a win (CSR) and the trend of wins over revisions. The chapter "
+            "re-implements two of its games, its protocol and its metrics, which agree with a port of its evaluator to "
+            f"{parity:.0e} on random logs.",
+            f"* A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome) raised its win rate "
+            f"against unseen opponents by {wr_gain:+.2f} and its CSR by "
+            f"{csr_gain:+.2f} ({status['rl_raises_csr']}). Without being asked to, it changed its "
+            f"build after {b.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT "
+            f"{b.loc['SFT', 'changes build after a win']:.0%}) and overspent in {b.loc['RL late', 'OBR']:.1%} "
+            f"of its kept builds (SFT {b.loc['SFT', 'OBR']:.1%}). Its improvement slope changed by "
+            f"{slope_gain:+.3f} ({status['rl_raises_slope']}): a reward paid one round at a time "
+            "does not ask for gains over a match.",
+            f"* r(ORR, CSR) is {raw:+.2f} across the league's players (the paper: -0.51 across models); given win rate "
+            f"it is {partial:+.2f} ({status['orr_csr_partial']}). Both metrics move with win rate, so the raw "
+            "correlation alone does not show that revising often means revising badly.",
+            f"* With opponents that overspend too, r(OBR, WR) = {obr:+.2f} across players ({status['budget_discipline']}).",
+            f"* The top player's slope against adapting opponents is {top:+.3f} ({status['top_player_improves']}); "
+            "against a static opponent, keeping a winning build climbs by construction.",
+        ]
+    )

@@ -1,0 +1,233 @@
+"""Chapter 5's league analysis (rlhfbook.games.report) against loop references and hand-computed cases."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from rlhfbook.games import TurnBased, report
+from rlhfbook.games.metrics import partial_correlation
+
+
+class Recorder:
+    """Stands in for the chapter's results: keeps the keyword arguments of each check."""
+
+    def __init__(self):
+        self.calls = []
+
+    def check(self, name, **kwargs):
+        self.calls.append((name, kwargs))
+        return kwargs
+
+
+def seed_table(n_seeds=3, n_players=6, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [
+        {
+            "seed": s,
+            "player": f"p{i}",
+            "ORR": rng.random(),
+            "CSR": rng.random(),
+            "WR": rng.random(),
+            "OBR": rng.random(),
+        }
+        for s in range(n_seeds)
+        for i in range(n_players)
+    ]
+    return pd.DataFrame(rows).set_index(["seed", "player"])
+
+
+def test_bound_by_hand():
+    m, se, lower = report.bound({0: 1.0, 1: 2.0, 2: 3.0}, -1)
+    assert (m, se) == pytest.approx((2.0, 1 / np.sqrt(3)))
+    assert lower == pytest.approx(2.0 - 2 / np.sqrt(3))
+    assert report.bound({0: 1.0, 1: 2.0, 2: 3.0}, +1)[2] == pytest.approx(2.0 + 2 / np.sqrt(3))
+
+
+def test_seed_check_applies_the_claims_rule_and_sign():
+    rec = Recorder()
+    per_seed = {0: 0.1, 1: 0.3, 2: 0.2}
+    report.seed_check(
+        rec, "rl_raises_csr", per_seed, "3 league seeds", ours={"x": 1}, not_reproduced=lambda m, se: f"{m:.2f}"
+    )
+    check = report.SeedChecks(rec, "3 league seeds")
+    check("orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6})
+    check("top_player_improves", {0: 0.1, 1: 0.3, 2: 0.2})
+    (name, positive), (_, negative), (_, noted) = rec.calls
+    assert name == "rl_raises_csr" and positive["kind"] == "finding"
+    assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim
+    assert positive["direction"] == ">=" and positive["threshold"] == 0.0
+    assert positive["value"] == pytest.approx(0.2 - 2 * 0.1 / np.sqrt(3))
+    assert positive["rule"] == "mean - 2 SE over 3 league seeds > 0"
+    assert list(positive["ours"]) == ["mean", "SE", "x"] and positive["ours"]["mean"] == pytest.approx(0.2)
+    assert positive["not_reproduced"] == "0.20"
+    assert negative["direction"] == "<=" and negative["value"] == pytest.approx(-0.5 + 2 * 0.1 / np.sqrt(3))
+    assert negative["rule"] == "mean + 2 SE over 3 league seeds < 0"
+    assert noted["rule"] == "mean - 2 SE over 3 league seeds > 0 (slope per match, adapting opponents)"
+    assert negative["not_reproduced"] == ""
+
+
+def test_sanity_check_passes_only_when_given():
+    rec = Recorder()
+    report.sanity_check(rec, "metrics_match_benchmark", 1e-15, "rule", ours={})
+    report.sanity_check(rec, "metrics_match_hand_values", 0.0, "rule", ours={}, passed=False)
+    assert rec.calls[0][1]["threshold"] == 1e-12 and "passed" not in rec.calls[0][1]
+    assert rec.calls[1][1]["passed"] is False and rec.calls[1][1]["kind"] == "sanity"
+
+
+def test_claims_table_states_each_rule():
+    claims = report.claims_table()
+    assert list(claims.index) == list(report.CLAIM)
+    assert claims.loc["orr_csr_partial", "passes when"] == "mean + 2 SE < 0"
+    assert claims.loc["rl_beats_sft", "kind"] == "control"
+    assert claims.loc["metrics_match_benchmark", "passes when"] == "<= 1e-12"
+    assert {c.kind for c in report.CLAIMS} == {"finding", "control", "sanity"}
+
+
+def test_per_seed_difference_and_summary():
+    values = pd.Series({(0, "RL late"): 0.7, (0, "SFT"): 0.5, (1, "RL late"): 0.4, (1, "SFT"): 0.6})
+    d = report.per_seed_difference(values, [0, 1])
+    assert d == pytest.approx({0: 0.2, 1: -0.2})
+    summary = report.difference_summary({"WR": d})
+    assert summary.index.name == "RL late - SFT"
+    assert summary.loc["WR", "mean"] == pytest.approx(0.0) and summary.loc["WR", "SE"] == pytest.approx(0.2)
+
+
+def test_seed_correlations_match_a_loop():
+    table = seed_table()
+    corr = report.seed_correlations(table, range(3))
+    for s in range(3):
+        x = table.loc[s]
+        assert corr.loc[s, "r(ORR, CSR)"] == pytest.approx(stats.pearsonr(x["ORR"], x["CSR"]).statistic)
+        assert corr.loc[s, "r(ORR, WR)"] == pytest.approx(np.corrcoef(x["ORR"], x["WR"])[0, 1])
+        assert corr.loc[s, "partial r(ORR, CSR | WR)"] == pytest.approx(
+            partial_correlation(x["ORR"], x["CSR"], x["WR"])
+        )
+    some = report.seed_correlations(table, [1], players=["p0", "p2", "p3", "p5"])
+    x = table.loc[1].loc[["p0", "p2", "p3", "p5"]]
+    assert some.loc[1, "r(CSR, WR)"] == pytest.approx(np.corrcoef(x["CSR"], x["WR"])[0, 1])
+    assert some.loc[1, "r(CSR, WR)"] != pytest.approx(corr.loc[1, "r(CSR, WR)"])
+
+
+def test_residual_is_orthogonal_to_the_line():
+    x = pd.Series([0.0, 1.0, 2.0, 3.0])
+    assert np.allclose(report.residual(2 * x + 1, x), 0)
+    r = report.residual(pd.Series([0.0, 2.0, 1.0, 5.0]), x)
+    assert r.sum() == pytest.approx(0, abs=1e-12) and (r * x).sum() == pytest.approx(0, abs=1e-12)
+
+
+def test_budget_evidence_by_hand():
+    table = seed_table(n_seeds=2)
+    kept = pd.DataFrame(
+        {
+            "seed": [0, 0, 0, 1, 1],
+            "over": [True, True, False, True, False],
+            "win": [1, 0, 1, 1, 0],
+            "opponent_over": [True, False, False, False, False],
+        }
+    )
+    ev = report.budget_evidence(table, kept, [0, 1])
+    assert ev["over-budget rounds won"] == {0: 0.5, 1: 1.0}
+    assert ev["opponent over budget"] == pytest.approx({0: 1 / 3, 1: 0.0})
+    x = table.loc[1]
+    assert ev["r(OBR, WR)"][1] == pytest.approx(np.corrcoef(x["OBR"], x["WR"])[0, 1])
+
+
+def test_first_and_last_wins_and_behaviour():
+    kept = pd.DataFrame(
+        {
+            "player": ["SFT"] * 4 + ["RL late"] * 4,
+            "k": [0, 1, 0, 1] * 2,
+            "win": [0, 1, 0, 0, 1, 1, 1, 0],
+            "after_win": [False, False, True, True, False, True, False, True],
+            "revised": [1, 0, 1, 1, 1, 0, 0, 0],
+        }
+    )
+    first, last = report.first_and_last_wins(kept, ["SFT", "RL late"])
+    assert first.to_dict() == {"RL late": 1.0, "SFT": 0.0}
+    assert last.to_dict() == {"RL late": 0.5, "SFT": 0.5}
+    names = ["SFT", "RL late"]
+    table = pd.DataFrame({m: [0.1, 0.2] for m in ("WR", "OBR", "ORR", "CSR", "slope", "violations")}, index=names)
+    slope = pd.Series({(0, "SFT"): 0.1, (1, "SFT"): 0.3, (0, "RL late"): -0.1, (1, "RL late"): 0.1})
+    slope.index.names = ["seed", "player"]
+    b = report.checkpoint_behaviour(table, kept, slope, names)
+    assert b.loc["SFT", "changes build after a loss"] == 0.5 and b.loc["SFT", "changes build after a win"] == 1.0
+    assert (
+        b.loc["RL late", "changes build after a loss"] == 0.5 and b.loc["RL late", "changes build after a win"] == 0.0
+    )
+    assert b.loc["SFT", "slope per match"] == pytest.approx(0.2) and b.loc[
+        "RL late", "slope per match"
+    ] == pytest.approx(0.0)
+
+
+def test_radar_values_orient_every_axis_outward():
+    table = pd.DataFrame({"WR": [0.6], "CSR": [0.5], "OBR": [0.2], "ORR": [0.9], "slope": [0.2]}, index=["a"])
+    assert report.radar_values(table).loc["a"].tolist() == pytest.approx([0.6, 0.5, 0.8, 0.1, 1.0])
+    table["slope"] = -0.04
+    assert report.radar_values(table).loc["a", "slope (scaled)"] == pytest.approx(0.3)
+
+
+def test_figures_axes():
+    table = pd.DataFrame(
+        {
+            "WR": [0.2, 0.5, 0.9, 0.4],
+            "OBR": [0.6, 0.1, 0.0, 0.3],
+            "ORR": [0.8, 0.5, 0.3, 0.6],
+            "CSR": [0.1, 0.4, 0.8, 0.2],
+        },
+        index=["SFT", "RL late", "best-response-1", "other"],
+    )
+    table["slope"], table["S"] = 0.01, 0.5
+    fig = report.plot_obr_wr(table, ["SFT", "RL late"])
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("OBR") and ax.get_ylabel().startswith("WR") and len(ax.texts) == 2
+    colours = ax.collections[0].get_facecolors()
+    assert np.allclose(colours[3][:3], matplotlib.colors.to_rgb(report.OTHER))
+    fig = report.plot_orr_csr(table, ["SFT"])
+    assert [a.get_xlabel() for a in fig.axes] == [
+        "ORR (share of revisions)",
+        "ORR minus its fit on WR (share of revisions)",
+    ]
+    assert fig.axes[0].get_title() == f"raw: r = {np.corrcoef(table['ORR'], table['CSR'])[0, 1]:.2f}"
+    fig = report.plot_radar(table, [(["SFT", "RL late"], "trained"), (["best-response-1"], "scripted")])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == report.RADAR_AXES
+    assert len(fig.axes[0].lines) == 2 and fig.axes[1].get_title() == "scripted"
+    log = pd.DataFrame({"win": [0.1, 0.4], "over_budget": [0.2, 0.1], "keep": [0.0, 0.3], "kl_ref": [0.0, 0.01]})
+    fig = report.plot_grpo(log, {"SFT": 0, "RL late": 1})
+    assert fig.axes[0].get_xlabel() == "GRPO iteration" and len(fig.axes[0].lines) == 2 + 2
+    plt.close("all")
+
+
+def test_frequent_builds_counts_each_side():
+    game = TurnBased()
+    import json
+
+    d, i = json.dumps(game.example("defender")), json.dumps(game.example("invader"))
+    logs = pd.DataFrame(
+        {
+            "player": ["RL late"] * 4 + ["other"],
+            "round": [1, 2, 3, 4, 2],
+            "role": ["defender", "defender", "defender", "invader", "defender"],
+            "defender_build": [d, d, d, d, d],
+            "invader_build": [i, i, i, i, i],
+            "defender_cost": [5, 5, 5, 5, 5],
+            "invader_cost": [7, 7, 7, 7, 7],
+            "defender_violations": [0, 1, 0, 0, 0],
+            "invader_violations": [0, 0, 0, 2, 0],
+        }
+    )
+    f = report.frequent_builds(logs, game).set_index("side")
+    assert f.loc["defender", "violations"] == 0.5 and f.loc["invader", "violations"] == 2
+    assert f.loc["invader", "cost"] == 7 and f.loc["defender", "share of the side's rounds"] == 1.0
+    assert f.loc["defender", "build"] == game.describe("defender", game.example("defender"))
+
+
+def test_overspenders_lists_players_or_none():
+    heavy = pd.DataFrame({"OBR": [0.5, 0.75], "WR": [0.25, 0.1]}, index=["a", "b"])
+    assert report.overspenders(heavy) == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
+    assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"
