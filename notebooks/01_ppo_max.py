@@ -183,8 +183,10 @@ results.metric("rm_gold_correlation", rm_corr);
 # %% [markdown]
 # Where is the reward model wrong? Probe it off the SFT distribution: take the best words of a
 # topic and write responses of growing length, once with distinct words and once repeating the
-# best word. The gold reward peaks at six distinct good words and falls for repetitions; the
-# reward model has seen neither regime, so nothing in its data says what they are worth.
+# best word. Past six words every extra word pays the rambling penalty, so the gold reward of
+# distinct good words levels off and turns down once the next word is worth less than that
+# penalty, and it falls for repetitions; the reward model has seen neither regime, so nothing in
+# its data says what they are worth.
 
 # %% tags=["hide-input"]
 figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food")
