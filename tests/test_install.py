@@ -58,7 +58,8 @@ def test_the_wheel_installs_over_an_older_colab_image_and_runs_chapter_0(tmp_pat
     # Chapter 0 in smoke, from a copy of the repository's book files, with the installed package.
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "book", repo / "book")
-    shutil.copy(ROOT / "_config.yml", repo)
+    for name in ("_config.yml", "constraints.txt"):  # the chapter cache key reads the pins
+        shutil.copy(ROOT / name, repo)
     (repo / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / "00_toy_world.ipynb", repo / "notebooks")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RLHFBOOK_", "PYTHONPATH", "VIRTUAL_ENV"))}
