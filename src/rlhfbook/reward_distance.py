@@ -336,13 +336,13 @@ def standardise(
 ) -> np.ndarray:
     """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``.
 
-    ``n(c(R))`` counts as 0 when it is at most ``rtol`` times the scale of ``R`` itself (its max
-    ``|R|``; of ``c(R)`` when ``reward`` is not given): a pure potential-shaping reward with a large
-    potential leaves only rounding noise in ``c(R)``, and that noise must not be normalised to a unit
-    vector. Batched over the leading axes, the scale taken per reward."""
+    ``n(c(R))`` counts as 0 when it is at most ``rtol`` times ``n(R)``, the same norm of the reward
+    itself (``reward``; without it only an exact 0 counts): a pure potential-shaping reward with a
+    large potential leaves only rounding noise in ``c(R)``, and that noise must not be normalised
+    to a unit vector. Batched over the leading axes, the scale taken per reward."""
     n = reward_norm(mdp, canonical, norm)
-    scale = np.abs(canonical if reward is None else reward).max(axis=(-3, -2, -1), initial=0)
-    zero = n <= rtol * np.maximum(scale, np.finfo(np.float64).tiny)
+    scale = n if reward is None else reward_norm(mdp, reward, norm)
+    zero = n <= rtol * scale
     return canonical / np.where(zero, 1.0, n)[..., None, None, None]
 
 
