@@ -254,22 +254,36 @@ def lead_summary(
     lead = {(c, n): np.mean(main[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
     gone = {(c, n): np.mean(control[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
     vanishes = max(abs(v) for v in gone.values()) <= band
-    return (
-        f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:.3f} and DARD by {lead['DARD', 'L2']:.3f} in "
-        f"the L2 cell, and by {lead['EPIC', 'wL2']:.3f} and {lead['DARD', 'wL2']:.3f} in the $\\tau$-weighted L2 cell: "
-        f"{min(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
-        f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / min(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} of the "
-        "unweighted lead. Weighting each entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions "
-        "before they are measured, whatever the canonicalisation, so it leaves less for VAL's averaging to remove. "
-        f"With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} "
-        f"(L2) and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
-        + (
-            "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
-            "to $S'$-redistribution at work, as the paper argues."
-            if vanishes
-            else "VAL keeps part of its advantage without noise over next states, so invariance to "
-            "$S'$-redistribution does not explain all of it here."
+    l2_lead, w_lead = min(lead["EPIC", "L2"], lead["DARD", "L2"]), min(lead["EPIC", "wL2"], lead["DARD", "wL2"])
+    text = (
+        f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:+.3f} and DARD by {lead['DARD', 'L2']:+.3f} "
+        f"in the L2 cell, and by {lead['EPIC', 'wL2']:+.3f} and {lead['DARD', 'wL2']:+.3f} in the $\\tau$-weighted "
+        "L2 cell"
+    )
+    if l2_lead > band and w_lead > 0:
+        text += (
+            f": {w_lead / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
+            f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / l2_lead:.0%} of the unweighted lead. Weighting each "
+            "entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions before they are measured, "
+            "whatever the canonicalisation, so it leaves less for VAL's averaging to remove."
         )
+    else:
+        text += "."
+    text += (
+        f" With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} "
+        f"(L2) and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
+    )
+    if l2_lead <= band:
+        return text + (
+            f"Without a lead of more than {band} on the paper's rewards, there is no advantage here for the control "
+            "to take away."
+        )
+    return text + (
+        "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
+        "to $S'$-redistribution at work, as the paper argues."
+        if vanishes
+        else "VAL keeps part of its advantage without noise over next states, so invariance to "
+        "$S'$-redistribution does not explain all of it here."
     )
 
 
