@@ -304,9 +304,10 @@ plt.show()
 # gives its Pearson r.* Look at the points with regret near 0. Without canonicalisation they
 # spread over a wide range of distances (the shifts, scalings and shaping in the random rewards
 # inflate them); EPIC and DARD compress that spread; VAL puts the low-regret points near
-# distance 0, and the distance grows with regret along a tighter band.
+# distance 0, and the distance grows with regret; the table below says whether that band is
+# tighter than EPIC's and DARD's, seed by seed.
 #
-# ### How much better is VAL, and in which cells?
+# ### VAL against EPIC and DARD, cell by cell
 #
 # The table gives VAL's lead over EPIC and DARD in the two cells each seed computes: its mean
 # and spread over seeds, its smallest value, and the number of seeds where it reaches 0.02 (the
@@ -320,7 +321,7 @@ main_margin = sr.margins(corr)
 display.table(sr.margin_table(main_margin))
 
 # %% [markdown]
-# ### Where the advantage comes from: rewards that do not depend on the next state
+# ### Where the paper's advantage comes from: rewards that do not depend on the next state
 #
 # In the paper's terms, EPIC and DARD fail to be canonicalisations because they are not
 # invariant to $S'$-redistribution: they compare rewards entry by entry, $R(s, a, s')$ for every

@@ -220,7 +220,7 @@ def test_overconfidence_by_hand():
 def test_summaries_read_the_numbers_they_are_given():
     main = {(c, n): np.array([0.2, 0.2]) for c in ("EPIC", "DARD") for n in sr.CHECKED}
     gone = {(c, n): np.array([0.01, -0.01]) for c in ("EPIC", "DARD") for n in sr.CHECKED}
-    assert "vanishes" in sr.lead_summary(main, gone) and "VAL leads EPIC by +0.200" in sr.lead_summary(main, gone)
+    assert "vanishes" in sr.lead_summary(main, gone) and "VAL's lead over EPIC is +0.200" in sr.lead_summary(main, gone)
     assert "keeps part" in sr.lead_summary(main, main)
     no_lead = {k: v - 1.0 for k, v in main.items()}  # VAL behind: no ratio, no advantage to explain
     assert "no advantage here" in sr.lead_summary(no_lead, gone) and "%" not in sr.lead_summary(no_lead, gone)

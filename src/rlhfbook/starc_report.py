@@ -256,9 +256,9 @@ def lead_summary(
     vanishes = max(abs(v) for v in gone.values()) <= band
     l2_lead, w_lead = min(lead["EPIC", "L2"], lead["DARD", "L2"]), min(lead["EPIC", "wL2"], lead["DARD", "wL2"])
     text = (
-        f"With the paper's rewards VAL leads EPIC by {lead['EPIC', 'L2']:+.3f} and DARD by {lead['DARD', 'L2']:+.3f} "
-        f"in the L2 cell, and by {lead['EPIC', 'wL2']:+.3f} and {lead['DARD', 'wL2']:+.3f} in the $\\tau$-weighted "
-        "L2 cell"
+        f"With the paper's rewards VAL's lead over EPIC is {lead['EPIC', 'L2']:+.3f} and over DARD "
+        f"{lead['DARD', 'L2']:+.3f} in the L2 cell, and {lead['EPIC', 'wL2']:+.3f} and {lead['DARD', 'wL2']:+.3f} in "
+        "the $\\tau$-weighted L2 cell"
     )
     if l2_lead > band and w_lead > 0:
         text += (
