@@ -2,7 +2,7 @@
 
 * ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
   papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
-  by side in worker processes (default: one per core), longest first, after the cached
+  by side in worker processes (default: one per core), in the order of :func:`schedule`, after the cached
   toy-world base policies are trained side by side (smoke and cpu). Results go to ``results/P/``. A chapter is skipped when its
   notebook, the ``src`` package, the pinned dependencies and the parameters are unchanged
   since its last successful run in that profile (``--force`` re-runs). A failing chapter is
@@ -151,8 +151,11 @@ def prepare(task: str, profile: str) -> float:
 BASE_POLICY_TASKS = ("preference", "code")
 
 
-def _longest_first(root: Path, chapters: list[str], profile: str) -> list[str]:
-    """Chapters ordered by their last measured (else budgeted) wall time, longest first."""
+def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
+    """The order chapters start in: by their last measured (else budgeted) wall time, longest
+    first, except that chapters that use every core themselves (``profiles.FANOUT_CHAPTERS``)
+    do not start side by side: the longest of them first, the one-process chapters next, the
+    other fan-out chapters last (they start as the one-process chapters finish)."""
     from . import profiles
 
     measured = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
@@ -162,7 +165,10 @@ def _longest_first(root: Path, chapters: list[str], profile: str) -> list[str]:
             return measured[c][profile]
         return profiles.budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
 
-    return sorted(chapters, key=expected, reverse=True)
+    ordered = sorted(chapters, key=expected, reverse=True)
+    fanout = [c for c in ordered if c in profiles.FANOUT_CHAPTERS]
+    single = [c for c in ordered if c not in profiles.FANOUT_CHAPTERS]
+    return fanout[:1] + single + fanout[1:]
 
 
 def run(
@@ -216,7 +222,7 @@ def run(
             print(f"base policies ({profile}): {', '.join(BASE_POLICY_TASKS)}", flush=True)
             for task, future in [(t, pool.submit(prepare, t, profile)) for t in BASE_POLICY_TASKS]:
                 print(f"  {task}: ready in {future.result():.0f} s", flush=True)
-        order = _longest_first(root, todo, profile)
+        order = schedule(root, todo, profile)
         if order:
             print(f"running {', '.join(order)} ({profile}, {min(jobs, len(order))} at a time)", flush=True)
         futures = {pool.submit(execute, root, c, profile, parameters): c for c in order}

@@ -48,6 +48,10 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
 GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
 
+# Chapters that spread their own runs over every core (parallel.map_runs): two of them side by
+# side would put four busy processes on two cores, so the runner keeps them apart.
+FANOUT_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "03_pf_ppo"})
+
 
 class Profile(Mapping):
     """Read-only settings of one chapter in one profile; keys are also attributes."""
