@@ -152,10 +152,10 @@ BASE_POLICY_TASKS = ("preference", "code")
 
 
 def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
-    """The order chapters start in: by their last measured (else budgeted) wall time, longest
-    first, except that chapters that use every core themselves (``profiles.FANOUT_CHAPTERS``)
-    do not start side by side: the longest of them first, the one-process chapters next, the
-    other fan-out chapters last (they start as the one-process chapters finish)."""
+    """The order chapters start in. Chapters that use every core themselves
+    (``profiles.FANOUT_CHAPTERS``) do not start side by side: the first of them starts first,
+    the one-process chapters next, by their last measured (else budgeted) wall time, longest
+    first, and the other fan-out chapters last, in the order ``FANOUT_CHAPTERS`` lists them."""
     from . import profiles
 
     measured = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
@@ -165,9 +165,8 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
             return measured[c][profile]
         return profiles.budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
 
-    ordered = sorted(chapters, key=expected, reverse=True)
-    fanout = [c for c in ordered if c in profiles.FANOUT_CHAPTERS]
-    single = [c for c in ordered if c not in profiles.FANOUT_CHAPTERS]
+    fanout = [c for c in profiles.FANOUT_CHAPTERS if c in chapters]
+    single = sorted((c for c in chapters if c not in profiles.FANOUT_CHAPTERS), key=expected, reverse=True)
     return fanout[:1] + single + fanout[1:]
 
 
