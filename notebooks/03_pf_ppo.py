@@ -676,20 +676,7 @@ results.check(
     f"standard error {se_m:.3f}): the comparison of filters needs a PPO that learns.",
 )
 
-d = pd.DataFrame(
-    filtration.r_squared_differences(
-        {
-            s: {
-                "sample": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (samples)"],
-                "grouped": r2_rows[VERIFY].loc[filtration.LABELS[s], "R² (grouped)"],
-            }
-            for s in RANKED
-        },
-        boot[VERIFY],
-        RANKED,
-        PAIRS,
-    )
-)
+d = diffs[VERIFY].copy()  # the differences of Part A, for the reward model PPO uses
 d["margin"] = d["value"] - 2 * d["se"]
 worst = d.loc[d["margin"].fillna(-np.inf).idxmin()]
 results.check(
