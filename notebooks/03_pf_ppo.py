@@ -95,7 +95,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, reward_model, rollout, sandbox, toyworld
+from rlhfbook import code_tasks, filtration, models, pf_ppo, preferences, reward_model, rollout, sandbox, toyworld
 from rlhfbook.book import parallel
 
 N = P.n_samples
@@ -204,13 +204,13 @@ rm_samples = sample_groups(sft, rm_prompts, seed)
 groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
 pairs = code_tasks.unit_test_pairs(code_tasks.UnitTestRaters(task, P.rm_tau), rm_prompts, groups, rng_rm)
 if not pairs:  # a policy whose programs all score the same (the smoke profile's) gives no contrast
-    pairs = [{"prompt": p, "chosen": task.demonstration(p), "rejected": g[0]} for p, g in zip(rm_prompts, groups)]
+    pairs = preferences.PreferencePairs(rm_prompts, [task.demonstration(p) for p in rm_prompts], [g[0] for g in groups])
 READS = {"program only": False, "program + shown outputs": True}
 pair_sets = {name: code_tasks.execution_pairs(task, pairs) if shown else pairs for name, shown in READS.items()}
 longest = max(
     len(tok(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
     for rows in pair_sets.values()
-    for r in rows
+    for r in rows.rows()
     for k in ("chosen", "rejected")
 )
 to_train = [name for name in READS if not (READS[name] and P.reward_model_name)]

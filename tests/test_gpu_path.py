@@ -4,10 +4,12 @@
 two end tokens and no pad token: what Qwen2.5-Instruct, Llama 3 and gpt2 give the book on a GPU.
 """
 
+import json
+
 import pytest
 import torch
 
-from rlhfbook import code_tasks, models, ppo, preference_data, reward_model, rollout, standin
+from rlhfbook import code_tasks, models, ppo, preferences, reward_model, rollout, standin
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +149,10 @@ def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
 
 def test_local_hh_rlhf_and_mbpp_files_are_read_by_the_chapters_loaders(tmp_path):
     hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=6)
-    pairs = preference_data.load_pairs(str(hh))
+    pairs = preferences.load_pairs(str(hh))
     assert len(pairs) == 6 and pairs.prompts[0].endswith("\n\nAssistant:") and pairs.rejected[0] == " No."
-    assert set(reward_model.load_pairs(hh).column_names) == {"chosen", "rejected"}
+    dataset = pairs.to_dataset()  # what TRL reads: prompt + chosen is the transcript again
+    assert dataset[0]["prompt"] + dataset[0]["chosen"] == json.loads(hh.read_text().splitlines()[0])["chosen"]
     problems = code_tasks.load_problems(standin.write_mbpp(tmp_path / "mbpp.jsonl", n=4))
     task = code_tasks.UnitTestTask(problems)
     assert len(task.prompts) == 4 and task.gold_reward(task.prompts[0], problems[0]["code"]) == 1.0

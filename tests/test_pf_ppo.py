@@ -7,6 +7,7 @@ import torch
 
 from rlhfbook import code_tasks, filtration, models, pf_ppo, sandbox
 from rlhfbook.book import parallel
+from rlhfbook.preferences import PreferencePairs
 from rlhfbook.rollout import rollout_from_ids, sequence_logprob
 from rlhfbook.toyworld import CodeTask, build_tokenizer, new_model
 from rlhfbook.toyworld.code import OPS, ProgramError, run
@@ -75,8 +76,11 @@ def test_shown_outputs_report_the_shown_examples_only():
     assert code_tasks.shown_pass_rate(TASK, prompt, "neg sqr") == 1.0
     assert code_tasks.shown_pass_rate(TASK, DOUBLE, "sqr") == pytest.approx(1 / 3)  # 1, 4, 9 for 2, 4, 6
     assert code_tasks.shown_pass_rate(TASK, "f(0)=0 f(2)=4 f(3)=6 ->", "sqr") == pytest.approx(2 / 3)
-    rows = code_tasks.execution_pairs(TASK, [{"prompt": prompt, "chosen": "sqr", "rejected": "inc"}])
-    assert rows == [{"prompt": prompt, "chosen": "sqr | 49 25 9 | == == ==", "rejected": "inc | 8 -4 -2 | != != !="}]
+    pairs = code_tasks.execution_pairs(TASK, PreferencePairs([prompt], ["sqr"], ["inc"], np.array([0.6])))
+    assert pairs.rows() == [
+        {"prompt": prompt, "chosen": "sqr | 49 25 9 | == == ==", "rejected": "inc | 8 -4 -2 | != != !="}
+    ]
+    assert pairs.alpha.tolist() == [0.6]
     with pytest.raises(TypeError, match="toy code task or a UnitTestTask"):
         code_tasks.shown_outputs(object(), prompt, "sqr")
     with pytest.raises(ProgramError):

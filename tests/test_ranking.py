@@ -174,7 +174,7 @@ def test_truncation_is_the_same_for_both_answers(tiny):
 
 
 def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_half(rng):
-    from rlhfbook.preference_data import PreferencePairs
+    from rlhfbook.preferences import PreferencePairs
 
     torch.manual_seed(0)
     tok = toyworld.build_tokenizer()

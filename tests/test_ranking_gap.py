@@ -16,7 +16,7 @@ from rlhfbook import ranking as rk
 from rlhfbook import ranking_gap as rg
 from rlhfbook import ranking_gap_figures as figures
 from rlhfbook.dpo_training import Checkpoint
-from rlhfbook.preference_data import PreferencePairs
+from rlhfbook.preferences import PreferencePairs
 from rlhfbook.ranking_task import RankingTask
 
 

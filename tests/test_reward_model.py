@@ -36,10 +36,10 @@ def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder, monkey
         policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12, n_raters=3, batch_size=64
     )
     assert len(pairs) == 5
-    assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs)
+    assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs.rows())
     # labelled: one vote per kept pair, and chosen is the answer most of the 3 raters preferred
     assert len(votes) >= 5
-    for row, (prompt, a, b, k) in zip(pairs, votes):
+    for row, (prompt, a, b, k) in zip(pairs.rows(), votes):
         assert row["prompt"] == prompt and {row["chosen"], row["rejected"]} == {a, b}
         assert row["chosen"] == (a if k >= 2 else b)
     with pytest.raises(ValueError, match="n_pairs"):
@@ -82,12 +82,6 @@ def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_
     cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=4, max_new_tokens=6, critic_warmup=1)
     log = ppo.train(policy, ref, critic, tok, PreferenceTask().sample_prompts, proxy, cfg, progress=False)
     assert [row["policy_updated"] for row in log] == [0.0, 1.0]
-
-
-def test_load_pairs_needs_chosen_and_rejected():
-    with pytest.raises(ValueError, match="chosen"):
-        rm.load_pairs([{"prompt": "a", "answer": "b"}])
-    assert isinstance(rm.load_pairs([{"chosen": "a", "rejected": "b"}])[0], dict)
 
 
 def test_rollout_from_ids_matches_generate(tiny_folder):

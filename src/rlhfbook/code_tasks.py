@@ -20,12 +20,13 @@ Two pieces for chapters on code RLHF (Shen & Zhang, 2024, train on code with uni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 
+from .preferences import PreferencePairs, rate_pairs
 from .sandbox import Limits, pass_rate, run_tests
 
 
@@ -124,7 +125,7 @@ class UnitTestRaters:
 
     ``P(a preferred) = sigmoid((s(a) - s(b)) / tau)`` with ``s`` the task's gold score (fraction of
     tests passed); equal scores are a coin flip. Exposes the task interface that
-    :func:`rlhfbook.reward_model.preference_pairs` needs.
+    :func:`rlhfbook.preferences.rate_pairs` needs.
     """
 
     task: object
@@ -152,24 +153,23 @@ class UnitTestRaters:
 
 def unit_test_pairs(
     raters: UnitTestRaters, prompts: list[str], responses: list[list[str]], rng: np.random.Generator
-) -> list[dict[str, str]]:
-    """Preference rows ``{prompt, chosen, rejected}`` from N samples per prompt: every pair of distinct
-    responses of a prompt whose unit-test scores differ, labelled by one of ``raters`` (so a pair
-    can be labelled the wrong way round). Pairs with equal scores carry no signal and are skipped."""
+) -> PreferencePairs:
+    """Preference pairs from N samples per prompt: every pair of distinct responses of a prompt
+    whose unit-test scores differ, labelled by one of ``raters`` (so a pair can be labelled the
+    wrong way round). Pairs with equal scores carry no signal and are skipped."""
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} groups of responses")
-    rows = []
-    for prompt, group in zip(prompts, responses):
-        distinct = list(dict.fromkeys(group))
-        scores = [raters.gold_reward(prompt, r) for r in distinct]
-        for i in range(len(distinct)):
-            for j in range(i + 1, len(distinct)):
-                if scores[i] == scores[j]:
-                    continue
-                a_wins = raters.rate(prompt, distinct[i], distinct[j], 1, rng) == 1
-                chosen, rejected = (distinct[i], distinct[j]) if a_wins else (distinct[j], distinct[i])
-                rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
-    return rows
+
+    def contrasting():
+        for prompt, group in zip(prompts, responses):
+            distinct = list(dict.fromkeys(group))
+            scores = [raters.gold_reward(prompt, r) for r in distinct]
+            for i in range(len(distinct)):
+                for j in range(i + 1, len(distinct)):
+                    if scores[i] != scores[j]:
+                        yield prompt, distinct[i], distinct[j]
+
+    return rate_pairs(raters, contrasting(), 1, rng)
 
 
 def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, bool]]:
@@ -219,16 +219,9 @@ def with_execution(task, prompt: str, response: str) -> str:
     return response + sep + shown_outputs(task, prompt, response)
 
 
-def execution_pairs(task, rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Preference rows with :func:`with_execution` applied to ``chosen`` and ``rejected``."""
-    return [
-        {
-            "prompt": r["prompt"],
-            "chosen": with_execution(task, r["prompt"], r["chosen"]),
-            "rejected": with_execution(task, r["prompt"], r["rejected"]),
-        }
-        for r in rows
-    ]
+def execution_pairs(task, pairs: PreferencePairs) -> PreferencePairs:
+    """``pairs`` with :func:`with_execution` applied to every chosen and rejected answer."""
+    return pairs.map_answers(partial(with_execution, task))
 
 
 @lru_cache(maxsize=4)

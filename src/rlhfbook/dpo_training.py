@@ -32,40 +32,22 @@ from . import ranking as rk
 from .book import runtime
 
 
-def preference_dataset(prompts: list[str], chosen: list[str], rejected: list[str]) -> Dataset:
-    """A TRL preference dataset in the standard (plain string) format."""
-    if not len(prompts) == len(chosen) == len(rejected):
-        raise ValueError("prompts, chosen and rejected need the same length")
-    return Dataset.from_dict({"prompt": list(prompts), "chosen": list(chosen), "rejected": list(rejected)})
-
-
 def dpo_config(
     output_dir: str, *, beta: float, learning_rate: float, epochs: float, batch_size: int, seed: int, **overrides
 ) -> DPOConfig:
-    """A ``DPOConfig`` that runs on a CPU as well as a GPU (see trl-offline notes): fp32, or
-    bf16 (else fp16 with loss scaling) on a GPU, no activation checkpointing, no saving or reporting, no progress bars,
-    reference log-likelihoods precomputed once (the reference is the initial policy)."""
-    on_gpu = torch.cuda.is_available()
+    """A ``DPOConfig`` with the book's :func:`~rlhfbook.book.runtime.trainer_settings` (CPU or GPU),
+    a constant learning rate, and the reference log-likelihoods precomputed once (the reference
+    is the initial policy)."""
     settings = dict(
-        output_dir=output_dir,
+        **runtime.trainer_settings(output_dir, seed),
         beta=beta,
         learning_rate=learning_rate,
         num_train_epochs=epochs,
         per_device_train_batch_size=batch_size,
-        seed=seed,
-        data_seed=seed,
-        use_cpu=not on_gpu,
-        activation_checkpointing=False,
-        **runtime.trainer_precision(),
-        report_to="none",
-        save_strategy="no",
         logging_steps=10,
-        disable_tqdm=True,
         precompute_ref_log_probs=True,
         max_length=None,
         lr_scheduler_type="constant",
-        dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,
     )
     settings.update(overrides)
     return DPOConfig(**settings)
@@ -261,7 +243,7 @@ def train_dpo(
     extra: Callable[[torch.nn.Module], dict] | None = None,
 ) -> list[Checkpoint]:
     """DPO (Eq. 2; Eq. 4 when ``gamma != 1``) with TRL, starting from a copy of the
-    ``reference`` policy (which stays untouched), on the pairs ``train`` (a :class:`~rlhfbook.preference_data.PreferencePairs`), recording a
+    ``reference`` policy (which stays untouched), on the pairs ``train`` (a :class:`~rlhfbook.preferences.PreferencePairs`), recording a
     :class:`Checkpoint` before the first step, every ``eval_every`` steps and at the end.
 
     ``val`` pairs are only evaluated (to pick the checkpoint with the lowest validation loss);
@@ -317,7 +299,7 @@ def train_dpo(
             args=args,
             gamma=gamma,
             processing_class=tokenizer,
-            train_dataset=preference_dataset(train.prompts, train.chosen, train.rejected),
+            train_dataset=train.to_dataset(),
             callbacks=[EveryKSteps(eval_every, record)],
         )
         trainer.remove_callback(PrinterCallback)

@@ -44,7 +44,7 @@ def train_dpo_files(
 
     from . import models
     from .dpo_training import dpo_config
-    from .reward_model import load_pairs
+    from .preferences import load_pairs
 
     policy, tok = models.load_policy(base)
     args = dpo_config(
@@ -58,7 +58,7 @@ def train_dpo_files(
         logging_steps=1,
         precompute_ref_log_probs=False,
     )
-    trainer = DPOTrainer(model=policy, args=args, train_dataset=load_pairs(pairs), processing_class=tok)
+    trainer = DPOTrainer(model=policy, args=args, train_dataset=load_pairs(pairs).to_dataset(), processing_class=tok)
     trainer.remove_callback(transformers.PrinterCallback)
     trainer.train()
     trainer.save_model(out)

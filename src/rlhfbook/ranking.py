@@ -121,7 +121,7 @@ class PairScorer:
     """Log-likelihoods of both answers of a fixed set of pairs under any model.
 
     ``pairs`` has ``prompts``, ``chosen`` and ``rejected`` lists (e.g. a
-    :class:`~rlhfbook.preference_data.PreferencePairs`). The texts are tokenised once
+    :class:`~rlhfbook.preferences.PreferencePairs`). The texts are tokenised once
     (:func:`encode_responses`, EOS appended), so scoring many checkpoints costs forward passes only.
     """
 

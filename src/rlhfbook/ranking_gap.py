@@ -36,7 +36,7 @@ from . import ranking as rk
 if TYPE_CHECKING:
     from .book.settings import DPORankingSettings
     from .dpo_training import Checkpoint
-    from .preference_data import PreferencePairs
+    from .preferences import PreferencePairs
     from .ranking_task import RankingTask
 
 IDENTITY_GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)  # the gamma of Eq. 4 on which Thm 4.1 is checked
@@ -687,11 +687,11 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
     on ``P.n_real_pairs`` pairs of ``P.dataset`` (one label each, so alpha = 1), with answers
     scored without EOS and at most ``P.max_prompt_tokens`` of context; and the number of pairs."""
     from .models import load_policy
-    from .preference_data import load_pairs
+    from .preferences import load_pairs
 
     model, tok = load_policy(P.model_name)
     model.to(device)
-    real = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed)
+    real = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed, split="test")
     cut = dict(
         add_eos=False,
         max_prompt_tokens=P.max_prompt_tokens,

@@ -23,11 +23,14 @@ import numpy as np
 import torch
 
 from . import ranking
+from .preferences import majority
 
 
 @dataclass
 class Pairs:
-    """Token counts (``[n, vocab]``) and nuisance draws of each pair's two answers, and votes."""
+    """Pairs of the sandbox's answers, which are token counts rather than texts: counts
+    (``[n, vocab]``) and nuisance draws of each pair's winner and loser, and the winner's share of
+    the votes (the texts' pair type is :class:`rlhfbook.preferences.PreferencePairs`)."""
 
     counts_w: np.ndarray
     counts_l: np.ndarray
@@ -66,14 +69,13 @@ class Sandbox:
         z = rng.normal(0, 1, (2, n))
         reward = counts @ self.utility
         k = rng.binomial(self.n_raters, 1 / (1 + np.exp(-(reward[0] - reward[1]))))
-        first = 2 * k > self.n_raters
+        first, alpha = majority(k, self.n_raters)
 
         def pick(a):  # (the majority's answer, the other one) of every pair
             won = first[:, None] if a.ndim == 3 else first
             return np.where(won, a[0], a[1]), np.where(won, a[1], a[0])
 
         (cw, cl), (zw, zl) = pick(counts), pick(z)
-        alpha = np.where(first, k, self.n_raters - k) / self.n_raters
         return Pairs(cw, cl, zw, zl, alpha)
 
     def logprobs(self, theta, pairs: Pairs):

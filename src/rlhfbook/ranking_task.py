@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .preference_data import PreferencePairs
+from .preferences import PreferencePairs, rate_pairs
 
 PROMPT_HEAD, PROMPT_TAIL = "ask:", "->"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -180,19 +180,16 @@ class RankingTask:
         answers are redrawn."""
         if n_raters % 2 == 0:
             raise ValueError("use an odd number of raters so that every pair has a majority")
-        out: dict = {"prompt": [], "chosen": [], "rejected": [], "alpha": []}
-        for p in self.sample_prompts(n, rng):
-            a = self.demonstration(p, rng)
-            b = self.demonstration(p, rng)
-            while b == a:
+
+        def two_answers():
+            for p in self.sample_prompts(n, rng):
+                a = self.demonstration(p, rng)
                 b = self.demonstration(p, rng)
-            k = self.rate(p, a, b, n_raters, rng)
-            first = 2 * k > n_raters
-            out["prompt"].append(p)
-            out["chosen"].append(a if first else b)
-            out["rejected"].append(b if first else a)
-            out["alpha"].append((k if first else n_raters - k) / n_raters)
-        return PreferencePairs(out["prompt"], out["chosen"], out["rejected"], np.array(out["alpha"]))
+                while b == a:
+                    b = self.demonstration(p, rng)
+                yield p, a, b
+
+        return rate_pairs(self, two_answers(), n_raters, rng)
 
     # --- tokenizer -----------------------------------------------------------------------
     def tokenizer(self):

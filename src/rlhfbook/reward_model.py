@@ -20,6 +20,7 @@ import torch
 
 from .book import runtime
 from .models import fit_embeddings, load_reward_model
+from .preferences import PreferencePairs, load_pairs, rate_pairs
 from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
 
 
@@ -34,52 +35,28 @@ def preference_pairs(
     temperature: float = 1.0,
     n_raters: int = 1,
     batch_size: int = 256,
-) -> list[dict[str, str]]:
-    """``n_pairs`` rows ``{prompt, chosen, rejected}``: two samples of ``policy`` per prompt,
-    labelled by the majority of ``n_raters`` of the task's raters (ties go to a coin flip).
+) -> PreferencePairs:
+    """``n_pairs`` pairs: two samples of ``policy`` per prompt, labelled by the majority of
+    ``n_raters`` of the task's raters (ties go to a coin flip).
 
     Only pairs in which both responses end with EOS and differ are kept, and sampling goes on
     until there are ``n_pairs`` of them (seed torch for reproducible samples).
     """
     if n_pairs < 1:
         raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
-    rows: list[dict[str, str]] = []
-    while len(rows) < n_pairs:
-        prompts = task.sample_prompts(batch_size, rng)
-        a = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
-        b = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
-        for i, prompt in enumerate(prompts):
-            ra, rb = a.responses[i], b.responses[i]
-            if not (a.has_eos[i] and b.has_eos[i]) or ra == rb:
-                continue
-            votes = task.rate(prompt, ra, rb, n_raters, rng)
-            a_wins = votes * 2 > n_raters or (votes * 2 == n_raters and rng.random() < 0.5)
-            chosen, rejected = (ra, rb) if a_wins else (rb, ra)
-            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
-    return rows[:n_pairs]
 
+    def two_samples():
+        kept = 0
+        while kept < n_pairs:
+            prompts = task.sample_prompts(batch_size, rng)
+            a = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+            b = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+            for i, prompt in enumerate(prompts):
+                if a.has_eos[i] and b.has_eos[i] and a.responses[i] != b.responses[i]:
+                    kept += 1
+                    yield prompt, a.responses[i], b.responses[i]
 
-def load_pairs(source: str | Path | list[dict[str, str]]):
-    """A ``datasets.Dataset`` of preference pairs from rows, a local .json/.jsonl file, or a hub id.
-
-    The columns are TRL's: ``chosen`` and ``rejected`` (and optionally ``prompt``).
-    """
-    import datasets
-
-    from .models import check_local_or_online
-
-    if isinstance(source, list):
-        ds = datasets.Dataset.from_list(source)
-    else:
-        source = check_local_or_online(source, "dataset")  # one line: a missing file, or the hub offline
-        if source.endswith((".json", ".jsonl")):
-            ds = datasets.load_dataset("json", data_files=source, split="train")
-        else:
-            ds = datasets.load_dataset(source, split="train")
-    missing = {"chosen", "rejected"} - set(ds.column_names)
-    if missing:
-        raise ValueError(f"preference data needs columns 'chosen' and 'rejected'; missing {sorted(missing)}")
-    return ds
+    return rate_pairs(task, two_samples(), n_raters, rng).select(range(n_pairs))
 
 
 def train_reward_model(
@@ -96,35 +73,26 @@ def train_reward_model(
     logging_steps: int | None = None,
 ) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
-    fresh scalar ``score`` head) on ``pairs`` (see :func:`load_pairs`) with TRL's
+    fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
+    reads: pairs, rows, a local file or a hub id's train split) with TRL's
     ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
     (logged every ``logging_steps``, by default a tenth of the run)."""
-    import torch
     import transformers
     from trl import RewardConfig, RewardTrainer
 
-    on_gpu = torch.cuda.is_available()
     args = RewardConfig(
-        output_dir=str(out_dir),
+        **runtime.trainer_settings(out_dir, seed),
         max_steps=steps,
         per_device_train_batch_size=batch_size,
         learning_rate=lr,
         lr_scheduler_type="cosine",
         warmup_steps=0,
         logging_steps=logging_steps or max(1, steps // 10),
-        report_to="none",
-        save_strategy="no",
-        use_cpu=not on_gpu,
-        **runtime.trainer_precision(),
-        activation_checkpointing=False,
-        seed=seed,
-        data_seed=seed,
-        disable_tqdm=True,
         max_length=max_length,
-        dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,
     )
-    trainer = RewardTrainer(model=str(base), args=args, train_dataset=load_pairs(pairs), processing_class=tokenizer)
+    trainer = RewardTrainer(
+        model=str(base), args=args, train_dataset=load_pairs(pairs).to_dataset(), processing_class=tokenizer
+    )
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
     # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
     fit_embeddings(trainer.model, tokenizer)

@@ -93,6 +93,29 @@ def trainer_precision() -> dict[str, bool]:
     return {"bf16": bf16, "fp16": cuda and not bf16}
 
 
+def trainer_settings(output_dir: str, seed: int) -> dict:
+    """The arguments every TRL trainer of the book shares (``RewardConfig``, ``DPOConfig``,
+    ``GRPOConfig``): the GPU if there is one, with :func:`trainer_precision`, else the CPU;
+    ``seed`` for the weights and the data order; no activation checkpointing, saving, reporting,
+    progress bars or data-loader workers; DDP without the unused-parameter search (under
+    ``accelerate launch``)."""
+    import torch
+
+    return dict(
+        output_dir=str(output_dir),
+        seed=seed,
+        data_seed=seed,
+        use_cpu=not torch.cuda.is_available(),
+        **trainer_precision(),
+        activation_checkpointing=False,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+    )
+
+
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
     import datasets  # tqdm's "IProgress not found" warning is filtered on importing rlhfbook
