@@ -210,6 +210,20 @@ def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32
     assert torch.backends.cuda.matmul.allow_tf32 is cuda
 
 
+@pytest.mark.parametrize("config", ["RewardConfig", "DPOConfig", "GRPOConfig"])
+def test_every_trl_config_takes_the_shared_trainer_settings(monkeypatch, tf32_off, tmp_path, config):
+    import trl
+
+    settings = runtime.trainer_settings(str(tmp_path), seed=7)
+    args = getattr(trl, config)(**settings)
+    assert (args.seed, args.data_seed, args.use_cpu, args.bf16, args.fp16) == (7, 7, True, False, False)
+    assert (args.report_to, args.save_strategy, args.disable_tqdm) == ([], "no", True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    on_t4 = runtime.trainer_settings(str(tmp_path), seed=7)
+    assert (on_t4["use_cpu"], on_t4["fp16"], on_t4["bf16"]) == (False, True, False)
+
+
 def test_models_load_in_the_dtype_for_their_use(monkeypatch, tmp_path):
     tok = toyworld.build_tokenizer()
     toyworld.new_model("tiny", tok).save_pretrained(tmp_path)
