@@ -22,7 +22,7 @@ def test_the_book_builds_with_every_chapter_and_the_scorecard():
         page = (html / "notebooks" / f"{chapter}.html").read_text()
         assert "<img" in page and ".png" in page, f"{chapter}: no figure"
         assert chapters.colab_url(ROOT, chapter) in page, f"{chapter}: no Colab link to the committed notebook"
-        record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
+        record = json.loads((cli.results_dir("cpu", ROOT) / f"{chapter}.json").read_text())
         for check in record["checks"]:
             assert check["name"] in scorecard, f"scorecard misses {chapter}: {check['name']}"
     status = (html / "book" / "status.html").read_text()

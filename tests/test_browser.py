@@ -162,7 +162,7 @@ def test_scorecard_lists_every_check(browser, site):
     page, _ = _open(browser, site, "book/scorecard")
     text = page.inner_text("main")
     for chapter in chapters.toc_chapters(ROOT):
-        record = json.loads((cli.results_dir(ROOT, "cpu") / f"{chapter}.json").read_text())
+        record = json.loads((cli.results_dir("cpu", ROOT) / f"{chapter}.json").read_text())
         for check in record["checks"]:
             if check["kind"] == "sanity":  # folded away in a <details> block
                 assert page.locator(f"details:has-text('{check['name']}')").count(), f"scorecard misses {check['name']}"

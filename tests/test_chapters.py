@@ -17,7 +17,7 @@ CHAPTERS = chapters.toc_chapters(ROOT)
 
 
 def _results(chapter, profile):
-    return json.loads((cli.results_dir(ROOT, profile) / f"{chapter}.json").read_text())
+    return json.loads((cli.results_dir(profile, ROOT) / f"{chapter}.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -51,21 +51,21 @@ def _fake_repo(root, tmp_path):
     return fake
 
 
-def test_cache_key_changes_with_notebook_src_and_pins_only(root, tmp_path):
+def test_chapter_key_changes_with_notebook_src_and_pins_only(root, tmp_path):
     fake = _fake_repo(root, tmp_path)
-    key = cli.cache_key(fake, "00_toy_world", "cpu")
-    assert cli.cache_key(fake, "00_toy_world", "cpu") == key
-    assert cli.cache_key(fake, "00_toy_world", "smoke") != key
+    key = cli.chapter_key(fake, "00_toy_world", "cpu")
+    assert cli.chapter_key(fake, "00_toy_world", "cpu") == key
+    assert cli.chapter_key(fake, "00_toy_world", "smoke") != key
     (fake / "book" / "intro.md").write_text("edited prose")  # prose outside the chapter: no re-run
-    assert cli.cache_key(fake, "00_toy_world", "cpu") == key
+    assert cli.chapter_key(fake, "00_toy_world", "cpu") == key
     for path in (
         fake / "src/rlhfbook/ranking_helper.py",
         fake / "constraints.txt",
         fake / "notebooks/00_toy_world.ipynb",
     ):
-        before = cli.cache_key(fake, "00_toy_world", "cpu")
+        before = cli.chapter_key(fake, "00_toy_world", "cpu")
         path.write_text((path.read_text() if path.exists() else "") + "\n# changed\n")
-        assert cli.cache_key(fake, "00_toy_world", "cpu") != before, path
+        assert cli.chapter_key(fake, "00_toy_world", "cpu") != before, path
 
 
 def _exec_colab_cell(root, monkeypatch, on_colab):

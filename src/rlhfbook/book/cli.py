@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import chapters as chapters_mod
 from . import progress, scorecard
+from .results import results_dir
 
 EXIT_USAGE = 2
 
@@ -34,16 +35,11 @@ def executed_dir(root: Path, profile: str) -> Path:
     return root / "_build" / "executed" / profile
 
 
-def results_dir(root: Path, profile: str) -> Path:
-    """``results/<profile>/``: each profile keeps its own results."""
-    return root / "results" / profile
-
-
 def runtimes_path(root: Path) -> Path:
     return root / "results" / "runtimes.json"
 
 
-def cache_key(root: Path, chapter: str, profile: str, parameters: dict | None = None) -> str:
+def chapter_key(root: Path, chapter: str, profile: str, parameters: dict | None = None) -> str:
     """Hash of the chapter notebook, every file of the ``src`` package, the pins and the parameters."""
     h = hashlib.sha256(f"{chapter}:{profile}:{json.dumps(parameters or {}, sort_keys=True)}".encode())
     files = [root / "notebooks" / f"{chapter}.ipynb", root / "constraints.txt"]
@@ -190,7 +186,7 @@ def run(
     chapters = chapters_mod.resolve_chapters(root, names)
     check_parameters(root, chapters, parameters)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    out_dir, res_dir = executed_dir(root, profile), results_dir(root, profile)
+    out_dir, res_dir = executed_dir(root, profile), results_dir(profile, root)
     out_dir.mkdir(parents=True, exist_ok=True)
     res_dir.mkdir(parents=True, exist_ok=True)
     os.environ["RLHFBOOK_RESULTS_DIR"] = str(root / "results")
@@ -202,7 +198,7 @@ def run(
     todo, failed, keys = [], [], {}
     for chapter in chapters:
         key_file = out_dir / f"{chapter}.key"
-        keys[chapter] = cache_key(root, chapter, profile, parameters)
+        keys[chapter] = chapter_key(root, chapter, profile, parameters)
         if (
             not force
             and key_file.exists()
@@ -289,11 +285,11 @@ def build(root: Path, profile: str) -> Path:
         (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
     (site / "book" / "scorecard.md").write_text(
         scorecard.render(
-            chapters, results_dir(root, profile), profile, {c: chapters_mod.title(root, c) for c in chapters}
+            chapters, results_dir(profile, root), profile, {c: chapters_mod.title(root, c) for c in chapters}
         )
     )
     (site / "book" / "status.md").write_text(
-        scorecard.render_status(chapters, results_dir(root, profile), runtimes, profile)
+        scorecard.render_status(chapters, results_dir(profile, root), runtimes, profile)
     )
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)

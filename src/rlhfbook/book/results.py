@@ -102,8 +102,13 @@ def _flat_ours(name: str, ours: Any) -> Any:
     return _plain(ours)
 
 
-def results_dir(profile: str) -> Path:
-    """Where a profile's results go: ``$RLHFBOOK_RESULTS_DIR/<profile>`` (default ``results/<profile>``)."""
+def results_dir(profile: str, root: Path | None = None) -> Path:
+    """A profile's results folder: ``<root>/results/<profile>`` of a book's tree (what ``rlhfbook
+    run`` writes and the book reads), or, without ``root``, where this process writes:
+    ``$RLHFBOOK_RESULTS_DIR/<profile>`` (which ``rlhfbook run`` sets for its kernels; default
+    ``results/<profile>``)."""
+    if root is not None:
+        return Path(root) / "results" / profile
     return Path(os.environ.get("RLHFBOOK_RESULTS_DIR", "results")) / profile
 
 
