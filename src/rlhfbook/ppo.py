@@ -14,6 +14,12 @@ fixed low score, the reward-model score is added at the last response token, and
 training log-probs are computed by the same function (the ratio is exactly 1 at the first
 epoch). One iteration is: sample -> score -> *select* -> update. The ``select`` hook lets a
 later chapter (PF-PPO) choose which samples enter the update without copying the loop.
+
+Memory on a GPU: every forward pass of the policy, critic and reference policy takes
+``micro_batch`` rows at a time, and an optimiser step accumulates the gradients of its
+minibatch's micro-batches, weighted so that the step is that of the whole minibatch
+(:func:`micro_batches`); the forward passes run under autocast (:class:`Precision`) with fp32
+weights. :func:`logits_bytes` is the arithmetic behind the gpu profiles' ``micro_batch``.
 """
 
 from __future__ import annotations
