@@ -4,7 +4,8 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from rlhfbook import ppo
-from rlhfbook.rollout import generate
+from rlhfbook.book.settings import TABLE
+from rlhfbook.rollout import generate, rollout_from_ids
 from rlhfbook.toyworld import build_tokenizer, new_model
 from rlhfbook.toyworld.model import model_config
 
@@ -220,3 +221,148 @@ def test_ptx_needs_data():
             ppo.PPOConfig(iterations=1, critic_warmup=0, ptx_coef=0.1),
             progress=False,
         )
+
+
+# --- micro-batches and mixed precision ---------------------------------------------------
+
+
+def _uneven_rollout(tok):
+    """Six responses of 2 to 8 tokens, each ending in EOS: the micro-batches' token counts differ."""
+    g = torch.Generator().manual_seed(3)
+    responses = [torch.randint(5, 60, (n,), generator=g).tolist() + [tok.eos_token_id] for n in (1, 3, 7, 4, 2, 6)]
+    return rollout_from_ids(tok, ["food: ", "a: ", "long prompt: "] * 2, responses)
+
+
+def _one_update(precision=None, ptx=False, **overrides):
+    """make_batch + update on fresh tiny models; returns (make_batch stats | update stats, policy, critic)."""
+    tok, policy, ref, critic = _tiny_models()
+    rollout = _uneven_rollout(tok)
+    cfg = ppo.PPOConfig(
+        **(dict(iterations=2, critic_warmup=0, epochs=1, prompts_per_iteration=6, ptx_coef=0.1 * ptx) | overrides)
+    )
+    ids = torch.randint(5, 60, (3, 5), generator=torch.Generator().manual_seed(4))
+    torch.manual_seed(1)
+    batch, stats = ppo.make_batch(
+        policy, ref, critic, rollout, torch.linspace(-1, 1, 6), cfg, ppo.RunningMoments(), precision=precision
+    )
+    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
+    copt = torch.optim.AdamW(critic.parameters(), lr=1e-3)
+    ptx_batch = (lambda: (ids, torch.ones_like(ids), ids)) if ptx else None
+    stats |= ppo.update(policy, critic, batch, cfg, opt, copt, ptx_batch=ptx_batch, precision=precision)
+    return stats, policy, critic
+
+
+def _grads(model):
+    return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+
+@pytest.mark.parametrize("minibatches, ptx", [(1, False), (2, False), (1, True)])
+def test_micro_batches_give_the_gradients_parameters_and_diagnostics_of_one_pass(minibatches, ptx):
+    """Loop reference: the same step taken in one pass and in chunks of 1, 2, 3 and 4 rows (4: an
+    uneven split; responses of unequal lengths, so per-row or per-chunk means would differ)."""
+    ref_stats, ref_policy, ref_critic = _one_update(minibatches=minibatches, ptx=ptx)
+    assert ref_stats["first_ratio"] == 1.0
+    for micro_batch in (1, 2, 3, 4):
+        stats, policy, critic = _one_update(minibatches=minibatches, ptx=ptx, micro_batch=micro_batch)
+        assert stats.keys() == ref_stats.keys()
+        for key, value in ref_stats.items():
+            assert stats[key] == pytest.approx(value, rel=1e-5, abs=1e-6), (micro_batch, key)
+        for model, ref_model in ((policy, ref_policy), (critic, ref_critic)):
+            torch.testing.assert_close(_grads(model), _grads(ref_model), rtol=1e-5, atol=1e-6)
+            # AdamW's first step is lr * g / (|g| + eps): a 1e-6 change of a gradient near eps moves it by ~1e-6
+            torch.testing.assert_close(list(model.parameters()), list(ref_model.parameters()), rtol=1e-5, atol=1e-5)
+
+
+def test_micro_batch_of_at_least_the_batch_is_bitwise_the_single_pass():
+    """The default (None) is the code path of the cpu and smoke profiles; a fixed-seed train()
+    log of this configuration was also compared bitwise with the code before micro-batches."""
+    logs, params = [], []
+    for micro_batch in (None, 8):
+        tok, policy, ref, critic = _tiny_models()
+        cfg = ppo.PPOConfig(
+            iterations=3, prompts_per_iteration=8, max_new_tokens=8, lr=1e-2, critic_warmup=1, micro_batch=micro_batch
+        )
+        log = ppo.train(
+            policy, ref, critic, tok, lambda n, rng: ["x: "] * n, _emit_token_reward(tok), cfg, progress=False
+        )
+        logs.append([{k: v for k, v in row.items() if not k.endswith("_s") and k != "seconds"} for row in log])
+        params.append(torch.cat([p.detach().ravel() for p in policy.parameters()]))
+    assert str(logs[1]) == str(logs[0])  # str: NaN == NaN
+    assert torch.equal(params[0], params[1])
+
+
+def test_bfloat16_autocast_runs_the_forward_passes_in_bf16_with_fp32_weights():
+    dtypes, vocab = [], len(build_tokenizer())
+    handle = torch.nn.modules.module.register_module_forward_hook(  # the dtype of every LM-head output
+        lambda module, args, out: (
+            dtypes.append(out.dtype) if isinstance(module, torch.nn.Linear) and module.out_features == vocab else None
+        )
+    )
+    try:
+        bf16_stats, policy, critic = _one_update(precision=ppo.Precision.create("bfloat16", "cpu"))
+    finally:
+        handle.remove()
+    fp32_stats, fp32_policy, _ = _one_update()
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 and p.isfinite().all() for p in [*policy.parameters(), *critic.parameters()])
+    assert bf16_stats["first_ratio"] == 1.0  # rollout and update log-probs: the same bf16 pass
+    for key in ("value_loss", "entropy", "perplexity"):
+        assert np.isfinite(bf16_stats[key])
+        assert bf16_stats[key] == pytest.approx(fp32_stats[key], rel=0.05), key
+    assert any(not torch.equal(p, q) for p, q in zip(policy.parameters(), fp32_policy.parameters()))
+
+
+def _scaled_precision(init_scale):
+    scalers = [torch.amp.GradScaler("cpu", init_scale=init_scale) for _ in range(2)]
+    return ppo.Precision(torch.float16, "cpu", *scalers)
+
+
+def test_float16_autocast_scales_the_losses_and_unscales_the_gradients():
+    """fp16 on the CPU (torch's CPU autocast and GradScaler("cpu")): with a scale of 2^8 the step is
+    taken on the gradients unscaled before clipping (close to fp32's); with 2^40 the fp16 gradients overflow, so
+    the step is skipped (parameters as they were) and the scale is halved."""
+    assert ppo.Precision.create("float16", "cpu").policy_scaler.is_enabled()
+    fp32_stats, fp32_policy, fp32_critic = _one_update()
+    precision = _scaled_precision(2.0**8)
+    stats, policy, critic = _one_update(precision=precision)  # clipped after unscaling, as fp32 is
+    for model, ref in ((policy, fp32_policy), (critic, fp32_critic)):
+        norm = torch.linalg.vector_norm(torch.cat([g.ravel() for g in _grads(model)]))
+        ref_norm = torch.linalg.vector_norm(torch.cat([g.ravel() for g in _grads(ref)]))
+        assert norm.item() == pytest.approx(ref_norm.item(), rel=0.05)
+    assert precision.policy_scaler.get_scale() == precision.critic_scaler.get_scale() == 2.0**8
+    assert stats["value_loss"] == pytest.approx(fp32_stats["value_loss"], rel=0.05)
+
+    _, untouched, *_ = _tiny_models()
+    overflow = _scaled_precision(2.0**40)
+    _, policy, critic = _one_update(precision=overflow)
+    assert all(torch.equal(p, q) for p, q in zip(policy.parameters(), untouched.parameters()))
+    assert overflow.policy_scaler.get_scale() == overflow.critic_scaler.get_scale() == 2.0**39
+
+
+def test_precision_of_the_config():
+    """ "auto" is fp32 without autocast on a CPU; an explicit dtype turns autocast on, and only fp16
+    scales the loss."""
+    auto = ppo.Precision.create("auto", "cpu")
+    assert auto.dtype is None and not auto.policy_scaler.is_enabled() and not auto.critic_scaler.is_enabled()
+    assert ppo.Precision.create(None, "cpu").dtype is None
+    bf16 = ppo.Precision.create("bfloat16", "cpu")
+    assert bf16.dtype == torch.bfloat16 and not bf16.policy_scaler.is_enabled()
+    with bf16.autocast():
+        assert torch.nn.Linear(2, 2)(torch.ones(1, 2)).dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="micro_batch must be None or >= 1"):
+        ppo.PPOConfig(micro_batch=0)
+    with pytest.raises(ValueError, match="autocast='fp8'; valid: 'auto', 'bfloat16', 'float16', None"):
+        ppo.PPOConfig(autocast="fp8")
+
+
+def test_logits_bytes_and_the_gpu_profiles_micro_batches():
+    """14 bytes per logit in fp16/bf16 (the logits + 3 fp32 tensors of their size), 16 in fp32 (an RSS
+    measurement of token_logprobs' forward + backward on CPU gave 14.3 and 16.2). The gpu profiles of
+    chapters 1 and 3 keep one pass of a Qwen2.5 policy (151,936 tokens) with a 512-token prompt under
+    4.5 GB of logits, against 64 x 768 x 151,936 x 16 B = 120 GB for chapter 3's full fp32 batch."""
+    assert ppo.logits_bytes(2, 3, 5, torch.float16) == 2 * 3 * 5 * 14
+    assert ppo.logits_bytes(2, 3, 5, torch.float32) == 2 * 3 * 5 * 16
+    for chapter in ("01_ppo_max", "03_pf_ppo"):
+        P = TABLE[chapter]["gpu"]
+        assert TABLE[chapter]["cpu"].micro_batch is None and TABLE[chapter]["smoke"].micro_batch is None
+        assert ppo.logits_bytes(P.micro_batch, 512 + P.max_new_tokens, 151_936, torch.float16) < 4.5e9, chapter

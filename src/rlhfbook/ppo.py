@@ -14,6 +14,12 @@ fixed low score, the reward-model score is added at the last response token, and
 training log-probs are computed by the same function (the ratio is exactly 1 at the first
 epoch). One iteration is: sample -> score -> *select* -> update. The ``select`` hook lets a
 later chapter (PF-PPO) choose which samples enter the update without copying the loop.
+
+Memory on a GPU: every forward pass of the policy, critic and reference policy takes
+``micro_batch`` rows at a time, and an optimiser step accumulates the gradients of its
+minibatch's micro-batches, weighted so that the step is that of the whole minibatch
+(:func:`micro_batches`); the forward passes run under autocast (:class:`Precision`) with fp32
+weights. :func:`logits_bytes` is the arithmetic behind the gpu profiles' ``micro_batch``.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .book import runtime
 from .book.progress import track
 from .rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
 
@@ -178,6 +185,10 @@ def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # --- the loop --------------------------------------------------------------------------
 
 
+AUTOCAST = ("auto", "bfloat16", "float16", None)
+"""Values of :attr:`PPOConfig.autocast`."""
+
+
 @dataclass(frozen=True)
 class PPOConfig:
     """Every knob of the loop. The defaults are PPO-max (Zheng et al., 2023, Sec. 5.4)."""
@@ -204,9 +215,16 @@ class PPOConfig:
     critic_warmup: int = 5  # first iterations update only the critic
     grad_clip: float | None = 1.0  # global gradient-norm clipping
     ptx_coef: float = 0.0  # PPO-ptx: weight of the SFT language-model loss
-    # rows per generate call and per reference log-prob pass (None: the whole batch); the update's
-    # own memory is set by ``minibatches``
+    # rows per generate call (None: the whole batch)
     chunk_size: int | None = None
+    # rows per forward pass of the policy, critic and reference policy: the old/reference log-probs
+    # and values, and the update's forward/backward passes, whose gradients are accumulated over the
+    # minibatch (None, or at least the minibatch's rows: one pass)
+    micro_batch: int | None = None
+    # autocast dtype of the policy's and critic's forward passes (:class:`Precision`): "auto" is
+    # runtime.dtype_for (bfloat16, else float16 with loss scaling, on CUDA; none on a CPU),
+    # "bfloat16" | "float16" force one, None is fp32
+    autocast: str | None = "auto"
 
     def __post_init__(self) -> None:
         n = self.prompts_per_iteration * self.group_size
@@ -214,6 +232,10 @@ class PPOConfig:
             raise ValueError(f"{n} samples per iteration do not split into {self.minibatches} minibatches")
         if self.kl_coef < 0 or self.ptx_coef < 0:
             raise ValueError("kl_coef and ptx_coef must be >= 0")
+        if self.micro_batch is not None and self.micro_batch < 1:
+            raise ValueError(f"micro_batch must be None or >= 1, got {self.micro_batch}")
+        if self.autocast not in AUTOCAST:
+            raise ValueError(f"autocast={self.autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
         if self.critic_warmup >= self.iterations and self.iterations > 0:
             raise ValueError(
                 f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations"
@@ -237,12 +259,59 @@ Selector = Callable[[Rollout, torch.Tensor, int], torch.Tensor]
 
 
 @dataclass
+class Precision:
+    """Mixed precision of the policy's and critic's forward passes (Micikevicius et al., 2018).
+
+    Weights, gradients and AdamW moments stay fp32 (:func:`rlhfbook.book.runtime.dtype_for`);
+    the forward passes run under ``torch.autocast`` in ``dtype`` (None: fp32, autocast off), and
+    the log-softmax of :func:`rlhfbook.rollout.token_logprobs` is fp32 whatever the logits. With
+    float16, whose range ends at 65504, each model's loss is multiplied by its dynamic
+    ``GradScaler`` before backward and the gradients divided back before clipping; a step whose
+    gradients overflowed is skipped and the scale halved. The scalers are disabled (identity)
+    for any other dtype.
+    """
+
+    dtype: torch.dtype | None
+    device_type: str
+    policy_scaler: torch.amp.GradScaler = field(repr=False)
+    critic_scaler: torch.amp.GradScaler = field(repr=False)
+
+    @classmethod
+    def create(cls, autocast: str | None, device: torch.device | str) -> Precision:
+        """The precision of :attr:`PPOConfig.autocast` on ``device`` ("auto": the dtype the book
+        samples and scores in there, which is fp32 on a CPU; TF32 matmuls on CUDA)."""
+        device = torch.device(device)
+        dtype = runtime.dtype_for(device) if autocast == "auto" else getattr(torch, autocast or "float32")
+        dtype = None if dtype == torch.float32 else dtype
+        scaling = dtype == torch.float16
+        scalers = [torch.amp.GradScaler(device.type, enabled=scaling) for _ in range(2)]
+        return cls(dtype, device.type, *scalers)
+
+    def autocast(self) -> torch.autocast:
+        """The context of a forward pass."""
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
+
+
+def logits_bytes(rows: int, tokens: int, vocab: int, dtype: torch.dtype) -> int:
+    """Peak bytes of the [rows, tokens, vocab] tensors of one policy forward/backward pass.
+
+    The logits in ``dtype`` (the autocast dtype, or fp32) plus three fp32 tensors of their size
+    alive at the backward's peak: the log-softmax of :func:`rlhfbook.rollout.token_logprobs`
+    (saved for backward), the gradient it receives and the gradient it returns. So 14 bytes per
+    entry in fp16/bf16 and 16 in fp32; ``tokens`` is prompt + response (the model computes
+    logits at every position).
+    """
+    return rows * tokens * vocab * (torch.empty((), dtype=dtype).element_size() + 3 * 4)
+
+
+@dataclass
 class FirstPass:
     """The first update epoch's forward pass over the whole batch, with its autograd graph.
 
-    With one minibatch, the first epoch's forward passes of the (not yet updated) policy and
-    critic give exactly the rollout log-probs and values: :func:`make_batch` computes them once,
-    in the epoch's shuffled ``order``, and :func:`update` takes its first step from them.
+    With one minibatch taken in one pass (``micro_batch`` None or at least the batch), the first
+    epoch's forward passes of the (not yet updated) policy and critic give exactly the rollout
+    log-probs and values: :func:`make_batch` computes them once, in the epoch's shuffled
+    ``order``, and :func:`update` takes its first step from them.
     """
 
     order: torch.Tensor  # the first epoch's permutation of the batch
@@ -282,15 +351,26 @@ def shape_scores(scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig) 
     return scores
 
 
-def first_pass(policy, critic, rollout: Rollout, train_policy: bool = True) -> FirstPass:
+def first_pass(
+    policy, critic, rollout: Rollout, train_policy: bool = True, precision: Precision | None = None
+) -> FirstPass:
     """Draw the first update epoch's order and run its policy and critic forward passes."""
+    precision = precision or Precision.create(None, "cpu")
     order = torch.randperm(len(rollout))
     sub = rollout.select(order)
-    with torch.set_grad_enabled(train_policy):  # no graph for a policy that this update does not train
-        logits = forward_logits(policy, sub)
-    with torch.enable_grad():
-        values = forward_values(critic, sub).float()
+    with precision.autocast():
+        with torch.set_grad_enabled(train_policy):  # no graph for a policy that this update does not train
+            logits = forward_logits(policy, sub)
+        with torch.enable_grad():
+            values = forward_values(critic, sub).float()
     return FirstPass(order, logits, values)
+
+
+def chunked_values(critic, rollout: Rollout, rows: int | None = None) -> torch.Tensor:
+    """:func:`rlhfbook.rollout.forward_values` ``rows`` rows at a time (all by default), shape [B, Lr]."""
+    if rows is None or rows >= len(rollout):
+        return forward_values(critic, rollout)
+    return torch.cat([forward_values(critic, rollout.select(i)) for i in torch.arange(len(rollout)).split(rows)])
 
 
 def make_batch(
@@ -303,23 +383,29 @@ def make_batch(
     moments: RunningMoments,
     *,
     train_policy: bool = True,
+    precision: Precision | None = None,
 ) -> tuple[Batch, dict[str, float]]:
     """Old/reference log-probs and values, shaped rewards, GAE advantages and returns.
 
-    With one minibatch, the policy and critic passes are those of the update's first epoch
-    (:class:`FirstPass`, kept in ``Batch.first``): the same numbers, two forward passes fewer.
+    With one minibatch in one pass, the policy and critic passes are those of the update's first
+    epoch (:class:`FirstPass`, kept in ``Batch.first``): the same numbers, two forward passes
+    fewer. Otherwise every pass runs ``cfg.micro_batch`` rows at a time without a graph.
+    ``precision`` (default: ``cfg.autocast`` on the policy's device) must be the update's, so that
+    the first epoch's ratio is 1.
     """
+    precision = precision or Precision.create(cfg.autocast, next(policy.parameters()).device)
     mask = rollout.response_mask.float()
-    first = first_pass(policy, critic, rollout, train_policy) if cfg.minibatches == 1 else None
-    with torch.no_grad():
+    one_pass = cfg.minibatches == 1 and (cfg.micro_batch is None or cfg.micro_batch >= len(rollout))
+    first = first_pass(policy, critic, rollout, train_policy, precision) if one_pass else None
+    with torch.no_grad(), precision.autocast():
         if first is None:
-            old_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.chunk_size).cpu()
-            values = forward_values(critic, rollout)
+            old_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+            values = chunked_values(critic, rollout, cfg.micro_batch)
         else:  # back from the epoch's order to the rollout's
             inverse = torch.argsort(first.order)
             logits, values = first.logits.detach()[inverse], first.values.detach()[inverse]
             old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
-        ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.chunk_size).cpu()
+        ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
     old_values = values.float().cpu() * mask
     rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
     advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
@@ -336,12 +422,79 @@ def make_batch(
     return Batch(rollout, mask, old_logp, old_values, advantages, returns, first), stats
 
 
-def _step(loss: torch.Tensor, model, optimizer, grad_clip: float | None) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+def micro_batches(idx: torch.Tensor, mask: torch.Tensor, rows: int | None) -> list[tuple[torch.Tensor, float]]:
+    """The minibatch ``idx`` in chunks of ``rows`` rows, each with its share of the minibatch's
+    response tokens (``mask``): a masked mean over the minibatch is the sum of the chunks' masked
+    means times their shares, so accumulating the weighted chunks' gradients gives the gradient
+    of the whole minibatch (one chunk: share 1.0 exactly)."""
+    total = float(mask[idx].sum().clamp(min=1))
+    return [(rows_, float(mask[rows_].sum()) / total) for rows_ in idx.split(rows or len(idx))]
+
+
+def _policy_backward(
+    policy,
+    batch: Batch,
+    rows: torch.Tensor,
+    share: float,
+    cfg: PPOConfig,
+    precision: Precision,
+    logits: torch.Tensor | None = None,
+    extra_loss: Callable[[], torch.Tensor] | None = None,
+) -> dict[str, float]:
+    """Backpropagate ``share`` x the clipped surrogate of the rows ``rows`` (+ ``extra_loss()``)
+    into the policy's gradients; returns the rows' diagnostics times ``share``. ``logits`` are
+    the rows' logits when already computed (:class:`FirstPass`)."""
+    device = next(policy.parameters()).device
+    sub, mask = batch.rollout.select(rows), batch.mask[rows].to(device)
+    with precision.autocast():
+        if logits is None:
+            logits = forward_logits(policy, sub)
+        logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
+        loss, stats = policy_loss(
+            logp, batch.old_logp[rows].to(device), batch.advantages[rows].to(device), mask, cfg.clip
+        )
+        loss = loss * share
+        if extra_loss is not None:
+            loss = loss + extra_loss()
+    precision.policy_scaler.scale(loss).backward()
+    stats["entropy"] = entropy(logits.detach(), mask).item()
+    return {k: v * share for k, v in stats.items()}
+
+
+def _critic_backward(
+    critic,
+    batch: Batch,
+    rows: torch.Tensor,
+    share: float,
+    cfg: PPOConfig,
+    precision: Precision,
+    values: torch.Tensor | None = None,
+) -> float:
+    """Backpropagate ``share`` x the (clipped) value loss of the rows ``rows`` into the critic's
+    gradients; returns that weighted loss. ``values`` when already computed (:class:`FirstPass`)."""
+    device = next(critic.parameters()).device
+    mask = batch.mask[rows].to(device)
+    with precision.autocast():
+        if values is None:
+            values = forward_values(critic, batch.rollout.select(rows)).float()
+        loss = share * value_loss(
+            values, batch.old_values[rows].to(device), batch.returns[rows].to(device), mask, cfg.value_clip
+        )
+    precision.critic_scaler.scale(loss).backward()
+    return loss.item()
+
+
+def _step(model, optimizer, scaler: torch.amp.GradScaler, grad_clip: float | None) -> None:
+    """The optimiser step on the accumulated gradients: unscaled, clipped to ``grad_clip`` global norm."""
+    scaler.unscale_(optimizer)
     if grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
+    scaler.step(optimizer)
+    scaler.update()
+
+
+def _add(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
+    return {k: total.get(k, 0.0) + v for k, v in part.items()}
 
 
 def update(
@@ -354,58 +507,57 @@ def update(
     *,
     train_policy: bool = True,
     ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+    precision: Precision | None = None,
 ) -> dict[str, float]:
     """``cfg.epochs`` passes over the batch in ``cfg.minibatches`` shuffled minibatches.
 
     The policy step minimises the clipped surrogate (+ ``ptx_coef`` x the SFT loss); the
-    critic step minimises the (clipped) value loss. ``train_policy=False`` is the critic
-    warm-up. Diagnostics of the very first minibatch (``first_ratio``, ``first_approx_kl``)
-    check that rollout and training log-probs agree: ratio 1 and approx-KL 0. With a single
-    minibatch, the first epoch trains on the forward passes ``make_batch`` ran (``batch.first``).
+    critic step minimises the (clipped) value loss. Each step's gradient is that of its whole
+    minibatch, accumulated over ``cfg.micro_batch``-row forward/backward passes
+    (:func:`micro_batches`). ``train_policy=False`` is the critic warm-up. Diagnostics of the
+    very first minibatch (``first_ratio``, ``first_approx_kl``) check that rollout and training
+    log-probs agree: ratio 1 and approx-KL 0. With a single minibatch in one pass, the first
+    epoch trains on the forward passes ``make_batch`` ran (``batch.first``). ``precision``
+    (default: ``cfg.autocast`` on the policy's device, fresh loss scalers) keeps its scalers
+    across the updates of a run.
     """
+    device = next(policy.parameters()).device
+    precision = precision or Precision.create(cfg.autocast, device)
     n = len(batch.rollout)
     size = math.ceil(n / cfg.minibatches)  # a filtered batch may not split evenly
     stats: dict[str, list[float]] = {"clip_frac": [], "approx_kl": [], "entropy": [], "value_loss": []}
     first: dict[str, float] = {}
-    device = next(policy.parameters()).device
-    # make_batch's forward passes of the first epoch, used once (only with a single minibatch)
-    pending, batch.first = (batch.first if size >= n else None), None
+
+    def ptx_loss() -> torch.Tensor:
+        ids, attn, labels = ptx_batch()
+        out = policy(input_ids=ids.to(device), attention_mask=attn.to(device), labels=labels.to(device))
+        return cfg.ptx_coef * out.loss
+
+    # make_batch's forward passes of the first epoch, used once (only with a single pass)
+    pending, batch.first = batch.first, None
     for _ in range(cfg.epochs):
         order = pending.order if pending is not None else torch.randperm(n)
         for start in range(0, n, size):
-            idx = order[start : start + size]
-            sub = batch.rollout.select(idx)
-            mask = batch.mask[idx].to(device)
+            chunks = micro_batches(order[start : start + size], batch.mask, cfg.micro_batch)
             if train_policy:
-                if pending is not None and pending.logits.requires_grad:
-                    logits = pending.logits
-                else:
-                    logits = forward_logits(policy, sub)
-                logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
-                loss, pstats = policy_loss(
-                    logp, batch.old_logp[idx].to(device), batch.advantages[idx].to(device), mask, cfg.clip
-                )
-                if cfg.ptx_coef > 0:
-                    ids, attn, labels = ptx_batch()
-                    loss = (
-                        loss
-                        + cfg.ptx_coef
-                        * policy(
-                            input_ids=ids.to(device), attention_mask=attn.to(device), labels=labels.to(device)
-                        ).loss
-                    )
-                _step(loss, policy, policy_opt, cfg.grad_clip)
+                policy_opt.zero_grad(set_to_none=True)
+                pstats: dict[str, float] = {}
+                for j, (rows, share) in enumerate(chunks):
+                    logits = pending.logits if pending is not None and pending.logits.requires_grad else None
+                    extra = ptx_loss if cfg.ptx_coef > 0 and j == 0 else None  # once per step
+                    pstats = _add(pstats, _policy_backward(policy, batch, rows, share, cfg, precision, logits, extra))
+                _step(policy, policy_opt, precision.policy_scaler, cfg.grad_clip)
                 if not first:
                     first = {"first_ratio": pstats["ratio"], "first_approx_kl": pstats["approx_kl"]}
-                stats["clip_frac"].append(pstats["clip_frac"])
-                stats["approx_kl"].append(pstats["approx_kl"])
-                stats["entropy"].append(entropy(logits.detach(), mask).item())
-            values = pending.values if pending is not None else forward_values(critic, sub).float()
-            vloss = value_loss(
-                values, batch.old_values[idx].to(device), batch.returns[idx].to(device), mask, cfg.value_clip
-            )
-            _step(vloss, critic, critic_opt, cfg.grad_clip)
-            stats["value_loss"].append(vloss.item())
+                for k in ("clip_frac", "approx_kl", "entropy"):
+                    stats[k].append(pstats[k])
+            critic_opt.zero_grad(set_to_none=True)
+            vloss = 0.0
+            for rows, share in chunks:
+                values = pending.values if pending is not None else None
+                vloss += _critic_backward(critic, batch, rows, share, cfg, precision, values)
+            _step(critic, critic_opt, precision.critic_scaler, cfg.grad_clip)
+            stats["value_loss"].append(vloss)
             pending = None
     out = {k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}
     return out | first
@@ -446,6 +598,7 @@ def train(
     policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
     critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
     ref_policy.eval()
+    precision = Precision.create(cfg.autocast, next(policy.parameters()).device)
     moments = RunningMoments()
     log: list[dict[str, float]] = []
     backward_samples = critic_backward_samples = 0
@@ -453,14 +606,15 @@ def train(
         start = time.perf_counter()
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
         prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]
-        rollout = generate(
-            policy,
-            tokenizer,
-            prompts,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            chunk_size=cfg.chunk_size,
-        )
+        with precision.autocast():
+            rollout = generate(
+                policy,
+                tokenizer,
+                prompts,
+                max_new_tokens=cfg.max_new_tokens,
+                temperature=cfg.temperature,
+                chunk_size=cfg.chunk_size,
+            )
         gen_s = time.perf_counter() - start
         scores = reward_fn(rollout).float()
         row = {
@@ -476,10 +630,18 @@ def train(
             rollout, scores = rollout.select(index), scores[index]
         train_policy = it >= cfg.critic_warmup
         batch, batch_stats = make_batch(
-            policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy
+            policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy, precision=precision
         )
         row |= batch_stats | update(
-            policy, critic, batch, cfg, policy_opt, critic_opt, train_policy=train_policy, ptx_batch=ptx_batch
+            policy,
+            critic,
+            batch,
+            cfg,
+            policy_opt,
+            critic_opt,
+            train_policy=train_policy,
+            ptx_batch=ptx_batch,
+            precision=precision,
         )
         backward_samples += len(rollout) * cfg.epochs * train_policy
         critic_backward_samples += len(rollout) * cfg.epochs

@@ -90,6 +90,12 @@ class PPOMaxSettings:
     )
     grpo_generations: int = setting(8, "responses per prompt in a GRPO group (responses)")
     exercise_iterations: int = setting(8, "PPO iterations of each short run in the exercise solutions (iterations)")
+    micro_batch: int | None = setting(
+        None,
+        "rows per PPO forward/backward pass, gradients accumulated over the batch, and per log-prob pass "
+        "(rows; None: one pass); gpu: 2 rows x (512 prompt + 512 response tokens) x a 151,936-token vocabulary "
+        "x 14 bytes (fp16 logits + 3 fp32 copies, ppo.logits_bytes) = 4.4 GB of logits",
+    )
 
 
 # --- 02 DPO ranking accuracy -----------------------------------------------------------------------
@@ -196,9 +202,13 @@ class PFPPOSettings:
         None, "worker processes for the reward-model and PPO runs (processes; None: one per core)"
     )
     chunk_size: int | None = setting(
+        None, "rows per generate call, to bound GPU memory (rows; None: the whole batch at once)"
+    )
+    micro_batch: int | None = setting(
         None,
-        "rows per generate call and per reference log-prob pass, to bound "
-        "GPU memory (rows; None: the whole batch at once)",
+        "rows per PPO forward/backward pass, gradients accumulated over the batch, and per log-prob pass "
+        "(rows; None: one pass); gpu: 2 rows x (512 prompt + 256 response tokens) x a 151,936-token vocabulary "
+        "x 14 bytes (fp16 logits + 3 fp32 copies, ppo.logits_bytes) = 3.3 GB of logits",
     )
 
 
@@ -293,6 +303,7 @@ TABLE: dict[str, dict[str, Any]] = {
             critic_warmup=10,
             eval_prompts=1024,
             exercise_iterations=60,
+            micro_batch=2,
         ),
     ),
     "02_dpo_ranking": dict(
@@ -360,6 +371,7 @@ TABLE: dict[str, dict[str, Any]] = {
             max_new_tokens=256,
             jobs=1,
             chunk_size=64,
+            micro_batch=2,
         ),
     ),
     "04_reward_distance": dict(
