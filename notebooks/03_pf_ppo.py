@@ -92,11 +92,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Markdown
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, preferences, reward_model, rollout, sandbox, toyworld
+from rlhfbook import code_tasks, filtration, models, pf_ppo, rollout, sandbox, toyworld
+from rlhfbook import pf_ppo_figures as figures
 from rlhfbook.book import parallel
+from rlhfbook.pf_ppo import READS, VERIFY
 
 N = P.n_samples
 workdir = Path(tempfile.mkdtemp(prefix="ch03_"))
@@ -189,52 +190,21 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 
 
 # %%
-def sample_groups(policy, prompts, sample_seed):
-    """N samples per prompt: the rollout (rows of a prompt adjacent)."""
-    torch.manual_seed(sample_seed)
-    return rollout.generate(
-        policy, tok, [p for p in prompts for _ in range(N)], max_new_tokens=P.max_new_tokens, chunk_size=P.chunk_size
-    )
-
-
 t0 = time.perf_counter()
 rng_rm = pf_ppo.stream(seed, "rm")  # the reward model's prompts and labels: a stream of their own
 rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-rm_samples = sample_groups(sft, rm_prompts, seed)
+rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, seed, P.max_new_tokens, P.chunk_size)
 groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
-pairs = code_tasks.unit_test_pairs(code_tasks.UnitTestRaters(task, P.rm_tau), rm_prompts, groups, rng_rm)
-if not pairs:  # a policy whose programs all score the same (the smoke profile's) gives no contrast
-    pairs = preferences.PreferencePairs(rm_prompts, [task.demonstration(p) for p in rm_prompts], [g[0] for g in groups])
-READS = {"program only": False, "program + shown outputs": True}
-pair_sets = {name: code_tasks.execution_pairs(task, pairs) if shown else pairs for name, shown in READS.items()}
-longest = max(
-    len(tok(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
-    for rows in pair_sets.values()
-    for r in rows.rows()
-    for k in ("chosen", "rejected")
-)
+pair_sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
 to_train = [name for name in READS if not (READS[name] and P.reward_model_name)]
-specs = [
-    dict(
-        base=sft_path,
-        out_dir=str(workdir / f"rm{i}"),
-        pairs=pair_sets[name],
-        epochs=P.rm_epochs,
-        batch_size=P.rm_batch,
-        lr=P.rm_lr,
-        seed=seed,
-        max_length=longest + 1,
-    )
-    for i, name in enumerate(to_train)
-]
-trained = dict(zip(to_train, parallel.map_runs(pf_ppo.train_reward_model, specs, jobs=P.jobs)))
+trained = pf_ppo.train_reward_models(pair_sets, tok, to_train, P, base=sft_path, workdir=workdir, seed=seed)
 rm_paths = {name: trained[name]["path"] if name in trained else P.reward_model_name for name in READS}
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets["program + shown outputs"][0]
 print(
-    f"{len(pairs)} labelled pairs from {len(rm_prompts)} prompts; "
+    f"{len(pair_sets['program only'])} labelled pairs from {len(rm_prompts)} prompts; "
     + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
     + f" ({rm_seconds:.0f} s for both)\nwhat the second reward model reads, for a chosen and a rejected program:\n"
     f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}"
@@ -251,42 +221,20 @@ print(
 
 # %%
 a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
-a_samples = sample_groups(sft, a_prompts, seed + 1)
+a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens, P.chunk_size)
 S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
-has_eos = a_samples.has_eos.numpy().reshape(-1, N)
 R, floors = {}, {}
 for name, shown in READS.items():
-    text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if shown else None
-    raw = reward_model.proxy_reward(rm_paths[name], tok, device, no_eos_score=None, text_fn=text_fn)(a_samples)
-    raw = raw.numpy().reshape(-1, N)
-    floors[name] = pf_ppo.no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
-    R[name] = np.where(has_eos, raw, floors[name])
+    R[name], floors[name], complete = pf_ppo.score_samples(rm_paths[name], tok, device, task, a_samples, shown, N)
     print(
-        f"'{name}': rewards of complete programs from {raw[has_eos].min():.2f} to {raw[has_eos].max():.2f}; "
+        f"'{name}': rewards of complete programs from {complete.min():.2f} to {complete.max():.2f}; "
         f"a truncated program scores {floors[name]:.2f}"
     )
 results.metric("no_eos_score", floors)
 reg = {name: filtration.reliability_by_region(R[name], S, P.n_regions) for name in READS}
 
-COLOURS = {"PPO-S": "C4", "PPO-M": "C0", "PF-PPO (BoN)": "C3", "PF-PPO (BR)": "C1", "PF-PPO (BW)": "C2"}
-FILTER_OF = {"PPO-S": "none", "PPO-M": "none", "PF-PPO (BoN)": "bon", "PF-PPO (BR)": "br", "PF-PPO (BW)": "bw"}
-FILTER_COLOURS = {"none": "C0", "bon": "C3", "br": "C1", "bw": "C2"}
-RM_COLOURS = {"program only": "C7", "program + shown outputs": "C9"}
-
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-for a, name in zip(ax, READS):
-    a.errorbar(
-        np.arange(P.n_regions) + 1,
-        reg[name]["score_mean"],
-        yerr=reg[name]["score_std"],
-        fmt="o-",
-        capsize=3,
-        color=RM_COLOURS[name],
-    )
-    a.set(xlabel="reward region (1 = lowest rewards, equal counts)", title=f"reward model: {name}")
-ax[0].set_ylabel("actual score (fraction of tests): mean ± std")
-plt.tight_layout()
+figures.reliability_figure(reg)
 plt.show()
 
 # %% [markdown]
@@ -294,56 +242,26 @@ plt.show()
 # standard deviation of the actual score inside it (small = the reward pins the actual score down).*
 
 # %%
-k = max(1, P.n_regions // 5)
-spread = {
-    name: {
-        "lowest rewards": float(reg[name]["score_std"][:k].mean()),
-        "middle": float(reg[name]["score_std"][k:-k].mean()),
-        "highest rewards": float(reg[name]["score_std"][-k:].mean()),
-    }
-    for name in READS
-}
+spread = {name: pf_ppo.score_spread(reg[name]["score_std"]) for name in READS}
 results.metric("score_spread_by_region", spread)
 results.metric("reliability_by_region", {name: {key: v.tolist() for key, v in r.items()} for name, r in reg.items()})
 shown_rate = np.array([code_tasks.shown_pass_rate(task, p, r) for p, r in zip(a_samples.prompts, a_samples.responses)])
-by_shown = pd.DataFrame(
-    {
-        "samples (share)": pd.Series(shown_rate).value_counts(normalize=True).sort_index(),
-        "actual score: mean": pd.Series(S.ravel()).groupby(shown_rate).mean(),
-        "actual score: std": pd.Series(S.ravel()).groupby(shown_rate).std(ddof=0),
-    }
-)
-by_shown.index = pd.Index([f"{v:.2f}" for v in by_shown.index], name="shown examples right")
 display.table(pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of the actual score"))
 
 # %% tags=["hide-input"]
-display.table(by_shown)
+display.table(pf_ppo.score_by_shown_examples(shown_rate, S))
 
 # %%
-def reliability_pattern(sp):
-    """Which ends of the reward range pin the actual score down better than the middle does."""
-    ends = [end for end in ("lowest", "highest") if sp[f"{end} rewards"] < sp["middle"]]
-    if len(ends) == 2:
-        return "both ends more reliable than the middle, as in the paper's Fig. 1"
-    return (
-        f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
-    )
-
-
-def score_summary(rate):
-    s = S.ravel()[shown_rate == rate]
-    return f"{s.mean():.2f} ± {s.std():.2f}" if s.size else "no samples"
-
-
 Markdown(
     "Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth: "
     + "; ".join(
         f"reward model '{name}' {sp['lowest rewards']:.2f}, {sp['middle']:.2f}, {sp['highest rewards']:.2f} "
-        f"({reliability_pattern(sp)})"
+        f"({pf_ppo.reliability_pattern(sp)})"
         for name, sp in spread.items()
     )
     + f". The second table holds the reason: a program that gets every shown example right has an actual score "
-    f"of {score_summary(1.0)}, one that gets none right {score_summary(0.0)}, and in between the score varies. A "
+    f"of {pf_ppo.score_summary(S, shown_rate, 1.0)}, one that gets none right "
+    f"{pf_ppo.score_summary(S, shown_rate, 0.0)}, and in between the score varies. A "
     f"reward model that reads the outputs can tell these apart; one that reads only the characters of the program "
     f"must run it in its head."
 )
@@ -357,34 +275,10 @@ Markdown(
 display.show_source(filtration.grouped_r_squared, filtration.filtered_r_squared)
 
 # %%
-RANKED = ["none", "bon", "br", "bw"]
-SEC56 = {
-    "top (z >= 0.5)": ("top", dict(threshold=0.5)),
-    "top-random": ("top-random", dict(threshold=0.5, random_keep=0.5)),
-    "top-bottom (z >= 0.5 or <= -0.5)": ("top-bottom", dict(threshold=0.5, bottom=-0.5)),
-    "pow-1": ("pow", dict(k=1)),
-    "pow-2": ("pow", dict(k=2)),
-    "pow-3": ("pow", dict(k=3)),
-}
 rng_boot = pf_ppo.stream(seed, "bootstrap")
 r2_rows, boot = {}, {}
-for name in READS:
-    z = (R[name] - R[name].mean()) / R[name].std()  # thresholds and |r|^k on standardised rewards
-    point, boot[name] = filtration.bootstrap_r_squared(z, S, RANKED, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
-    se = boot[name].std(0, ddof=1)
-    rows = {
-        filtration.LABELS[s]: {
-            "R² (samples)": point[s]["sample"],
-            "± SE": se[j, 0],
-            "R² (grouped)": point[s]["grouped"],
-            "± SE ": se[j, 1],
-        }
-        for j, s in enumerate(RANKED)
-    }
-    for label, (s, kw) in SEC56.items():
-        out = filtration.filtered_r_squared(z, S, s, rng_boot, n_groups=P.n_groups, **kw)
-        rows[label] = {"R² (samples)": out["sample"], "R² (grouped)": out["grouped"]}
-    r2_rows[name] = pd.DataFrame(rows).T
+for name in READS:  # thresholds and |r|^k on standardised rewards
+    r2_rows[name], boot[name] = pf_ppo.r2_table(R[name], S, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
 r2 = pd.concat(r2_rows, axis=1)
 results.metric("r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS})
 display.table(r2)
@@ -395,32 +289,12 @@ display.table(r2)
 # while BW keeps both ends of each prompt's range. The differences, with their bootstrap standard errors:
 
 # %%
-PAIRS = [("bw", "none"), ("none", "bon"), ("br", "bon"), ("bw", "bon")]
-diffs = {
-    name: pd.DataFrame(
-        filtration.r_squared_differences(
-            {
-                s: {
-                    "sample": r2_rows[name].loc[filtration.LABELS[s], "R² (samples)"],
-                    "grouped": r2_rows[name].loc[filtration.LABELS[s], "R² (grouped)"],
-                }
-                for s in RANKED
-            },
-            boot[name],
-            RANKED,
-            PAIRS,
-        )
-    )
-    for name in READS
-}
+diffs = {name: pf_ppo.r2_differences(r2_rows[name], boot[name]) for name in READS}
 display.table(pd.concat(diffs, names=["reward model"]).reset_index(level=1, drop=True).reset_index(), index=False)
 
 # %%
-VERIFY = "program + shown outputs"
 best = R[VERIFY].argmax(1)
 bon_right = shown_rate.reshape(-1, N)[np.arange(len(best)), best] == 1
-top = shown_rate == 1
-top_scores = S.ravel()[top] if top.any() else np.full(1, np.nan)
 
 
 def r2_of(name, label):
@@ -429,7 +303,8 @@ def r2_of(name, label):
 
 Markdown(
     f"BoN keeps each prompt's best sample. Under the reward model that sees the outputs, that sample gets every "
-    f"shown example right for {bon_right.mean():.0%} of the prompts (such samples score {score_summary(1.0)}), and "
+    f"shown example right for {bon_right.mean():.0%} of the prompts (such samples score "
+    f"{pf_ppo.score_summary(S, shown_rate, 1.0)}), and "
     f"BoN's sample-level $R^2$ is {r2_of(VERIFY, 'BoN'):.3f}, against {r2_of(VERIFY, 'no filter'):.3f} without a "
     f"filter and {r2_of(VERIFY, 'BW'):.3f} for BW. Under the character-only reward model: BoN "
     f"{r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
@@ -451,44 +326,22 @@ Markdown(
 display.show_source(pf_ppo.run_method)
 
 # %%
-ppo_config = dict(
-    iterations=P.iterations,
-    prompts_per_iteration=P.prompts_per_iteration,
-    max_new_tokens=P.max_new_tokens,
-    lr=P.lr,
-    critic_lr=P.critic_lr,
-    kl_coef=P.kl_coef,
-    critic_warmup=P.critic_warmup,
-    epochs=P.epochs,
-    chunk_size=P.chunk_size,
+run_specs = pf_ppo.run_specs(
+    P,
+    seeds,
+    sft_path=sft_path,
+    rm_path=rm_paths[VERIFY],
+    task=task,
+    eval_task=eval_task,
+    no_eos_score=floors[VERIFY],
+    eval_prompts=eval_prompts,
 )
-run_specs = [
-    dict(
-        method=m,
-        seed=s,
-        sft_path=sft_path,
-        rm_path=rm_paths[VERIFY],
-        task=task,
-        eval_task=eval_task,
-        execution=True,
-        no_eos_score=floors[VERIFY],
-        n_samples=N,
-        config=ppo_config,
-        eval_prompts=eval_prompts,
-        eval_samples=P.eval_samples,
-    )
-    for s in seeds
-    for m in P.methods
-]
 t0 = time.perf_counter()
 runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
 results.timing("ppo_runs_s", train_seconds)
 results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in runs))
-logs = pd.concat([pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed"]) for r in runs], ignore_index=True)
-logs["sampled"] = logs.groupby(["method", "seed"])["samples"].cumsum()
-passed = {m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in P.methods}  # (seeds, prompts)
-greedy = {m: np.array([r["greedy"] for r in runs if r["method"] == m]) for m in P.methods}
+logs, passed, greedy = pf_ppo.collect_runs(runs, P.methods)  # passed[m], greedy[m]: (seeds, prompts)
 print(
     f"{len(runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
     f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
@@ -496,24 +349,7 @@ print(
 )
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-for m in P.methods:
-    g = logs[logs.method == m].groupby("sampled")["gold_reward"].mean()
-    ax[0].plot(g.index, g.rolling(5, min_periods=1).mean(), label=m, color=COLOURS[m])
-    gain, se = pf_ppo.pass_rate_z(passed[m], sft_pass)
-    ax[1].bar(
-        m.replace("PF-PPO ", "").strip("()"), 100 * (sft_pass.mean() + gain), yerr=200 * se, color=COLOURS[m], capsize=4
-    )
-ax[1].axhline(100 * sft_pass.mean(), color="grey", ls=":", label="SFT policy")
-ax[0].set(
-    xlabel="sampled responses",
-    ylabel="mean actual score of the samples",
-    title="Training prompts (5-iteration average)",
-)
-ax[1].set(ylabel="held-out pass@1 (%), ± 2 SE", title="Final policy, mean over seeds")
-ax[0].legend(fontsize=9)
-ax[1].legend(fontsize=9, loc="lower right")
-plt.tight_layout()
+figures.training_figure(logs, passed, sft_pass)
 plt.show()
 
 # %% [markdown]
@@ -526,22 +362,7 @@ plt.show()
 # and the fraction of answers cut off without EOS.
 
 # %%
-table3 = pd.DataFrame(
-    {
-        m: {
-            "pass@1 (sampled)": passed[m].mean(),
-            "gain over SFT": pf_ppo.pass_rate_z(passed[m], sft_pass)[0],
-            "± SE": pf_ppo.pass_rate_z(passed[m], sft_pass)[1],
-            "std over seeds": passed[m].mean(1).std(ddof=1) if len(seeds) > 1 else np.nan,
-            "pass@1 (greedy)": greedy[m].mean(),
-            "truncated (greedy answers)": np.mean([r["truncated"] for r in runs if r["method"] == m]),
-            "truncated (training samples)": 1 - logs.loc[logs.method == m, "eos_frac"].mean(),
-            "R² of its filter (samples)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (samples)"],
-            "R² of its filter (grouped)": r2_rows[VERIFY].loc[filtration.LABELS[FILTER_OF[m]], "R² (grouped)"],
-        }
-        for m in P.methods
-    }
-).T
+table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_rows[VERIFY])
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
 results.metric(
@@ -557,20 +378,7 @@ display.table(table3)
 # and the critic (every iteration).
 
 # %%
-def passes(g):
-    return pd.Series(
-        {
-            "sampled responses": g["samples"].sum(),
-            "policy passes": g["backward_samples"].iloc[-1],
-            "critic passes": g["critic_backward_samples"].iloc[-1],
-        }
-    )
-
-
-compute = logs.groupby(["method", "seed"]).apply(passes).groupby("method").mean().loc[list(P.methods)]
-compute["policy + critic, x PPO-M"] = (compute["policy passes"] + compute["critic passes"]) / (
-    compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"]
-)
+compute = pf_ppo.compute_table(logs, P.methods)
 results.metric("compute", compute.to_dict(orient="index"))
 display.table(compute)
 
@@ -583,27 +391,10 @@ display.table(compute)
 # checkpoint, over several seeds.
 
 # %% tags=["hide-input"]
-paper_r2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}
-paper_acc = {"PPO-S": 78.1, "PPO-M": 80.8, "PF-PPO (BoN)": 75.8, "PF-PPO (BR)": 82.9, "PF-PPO (BW)": 82.4}
-display.table(
-    pd.DataFrame(
-        {"paper grouped R²": paper_r2}
-        | {f"ours grouped R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (grouped)"] for name in READS}
-        | {f"ours sample R² ({name})": r2_rows[name].loc[list(paper_r2), "R² (samples)"] for name in READS}
-    )
-)
+display.table(pf_ppo.paper_r2_table(r2_rows))
 
 # %% tags=["hide-input"]
-display.table(
-    pd.DataFrame(
-        {
-            "paper HumanEval pass@1 (%)": {m: paper_acc[m] for m in P.methods},
-            "ours pass@1, sampled (%)": 100 * table3["pass@1 (sampled)"],
-            "ours pass@1, greedy (%)": 100 * table3["pass@1 (greedy)"],
-            "ours policy+critic passes vs PPO-M": compute["policy + critic, x PPO-M"],
-        }
-    )
-)
+display.table(pf_ppo.paper_pass1_table(table3, compute))
 
 # %% [markdown]
 # ## Reproduction checks
@@ -643,13 +434,6 @@ control_ok = results.checks[-1].status == "pass"
 
 PF = [m for m in ("PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
 mean_pass = {m: float(passed[m].mean()) for m in P.methods}
-
-
-def pf_margin(p):
-    """The better of BR and BW, by its smaller margin over PPO-M - 0.01 and BoN + 0.03."""
-    return max(min(p[m] - (p["PPO-M"] - 0.01), p[m] - (p["PF-PPO (BoN)"] + 0.03)) for m in PF)
-
-
 per_seed_pass = {s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)}
 best_pf = max(PF, key=lambda m: mean_pass[m])
 results.check(
@@ -657,8 +441,8 @@ results.check(
     kind="finding",
     claim="PF-PPO with BR or BW is at least as good as PPO-M and better than PF-PPO(BoN) (Tables 2-3)",
     paper="HumanEval pass@1: PPO-M 80.8, BoN 75.8, BR 82.9, BW 82.4",
-    per_seed={s: pf_margin(p) for s, p in per_seed_pass.items()},
-    value=pf_margin(mean_pass),
+    per_seed={s: pf_ppo.pf_margin(p, PF) for s, p in per_seed_pass.items()},
+    value=pf_ppo.pf_margin(mean_pass, PF),
     threshold=0.0,
     rule="max over BR, BW of min(pass@1 - (PPO-M - 0.01), pass@1 - (BoN + 0.03)), on the means over seeds "
     "(per seed: the same on that seed's pass@1)",
@@ -711,21 +495,14 @@ results.check(
 FILTERS = [m for m in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
 r2_filter = {m: float(table3.loc[m, "R² of its filter (samples)"]) for m in FILTERS}
 chosen = max(FILTERS, key=r2_filter.get)
-
-
-def chosen_margin(p):
-    """pass@1 of the highest-R² filter minus the best pass@1 of the other filters."""
-    return p[chosen] - max(p[m] for m in FILTERS if m != chosen)
-
-
 best_filter = max(FILTERS, key=mean_pass.get)
 results.check(
     "highest_r2_filter_trains_best",
     kind="finding",
     claim="The filter with the highest R² on the SFT policy's samples gives the best final policy (Sec. 5.3, Table 3)",
     paper="R² BW 0.952 > BR 0.841 > BoN 0.454; HumanEval pass@1 BR 82.9, BW 82.4, BoN 75.8",
-    per_seed={s: chosen_margin(p) for s, p in per_seed_pass.items()},
-    value=chosen_margin(mean_pass),
+    per_seed={s: pf_ppo.chosen_margin(p, chosen, FILTERS) for s, p in per_seed_pass.items()},
+    value=pf_ppo.chosen_margin(mean_pass, chosen, FILTERS),
     threshold=0.0,
     rule="pass@1 of the filter with the highest sample-level R² minus the best pass@1 of the other two, on the "
     "means over seeds (per seed: the same)",
@@ -766,7 +543,7 @@ Markdown(
             "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
             f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
             f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
-            f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {reliability_pattern(spread[VERIFY])} (Part A).",
+            f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {pf_ppo.reliability_pattern(spread[VERIFY])} (Part A).",
             f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
             f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors; check 1: {status['ppo_m_improves_over_sft']}). "
             "PF-PPO reaches "
@@ -785,7 +562,7 @@ Markdown(
 #    filter that keeps the *worst* and a random other, for the reward model that sees the outputs?
 
 # %% tags=["hide-input"]
-z = (R[VERIFY] - R[VERIFY].mean()) / R[VERIFY].std()
+z = pf_ppo.standardise(R[VERIFY])
 rows = filtration.sample_filtered(-z, "br", N, np.random.default_rng(1))  # ranking -r puts the worst first
 picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S, rows, 1)
 print(
@@ -798,7 +575,7 @@ print(
 #    does that trade against its $R^2$?
 
 # %% tags=["hide-input"]
-for label, (s, kw) in list(SEC56.items())[:3]:
+for label, (s, kw) in list(pf_ppo.SEC56.items())[:3]:
     kept = (filtration.sample_weights(z, s, rng=np.random.default_rng(0), **kw) > 0).sum(1).mean()
     print(f"{label}: keeps {kept:.2f} of {N} per prompt, R² (samples) {r2_rows[VERIFY].loc[label, 'R² (samples)']:.3f}")
 

@@ -1,14 +1,18 @@
 import itertools
 import json
+from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, sandbox
-from rlhfbook.book import parallel
+from rlhfbook import code_tasks, filtration, models, pf_ppo, ppo, reward_model, sandbox
+from rlhfbook.book import parallel, profiles
+from rlhfbook.book.settings import PFPPOSettings
 from rlhfbook.preferences import PreferencePairs
-from rlhfbook.rollout import rollout_from_ids, sequence_logprob
+from rlhfbook.rollout import generate, rollout_from_ids, sequence_logprob
 from rlhfbook.toyworld import CodeTask, build_tokenizer, new_model
 from rlhfbook.toyworld.code import OPS, ProgramError, run
 
@@ -185,3 +189,200 @@ def test_z_value_is_defined_when_nothing_varies():
     assert z_value(0.2, 0.1) == pytest.approx(2.0)
     assert z_value(0.0, 0.0) == 0.0  # a policy that passes no test before or after
     assert z_value(0.1, 0.0) == float("inf") and z_value(-0.1, 0.0) == float("-inf")
+
+
+def test_sample_groups_keeps_a_prompts_samples_adjacent_and_repeats_under_its_seed(tiny):
+    policy, tok = models.load_policy(tiny["policy"])
+    prompts = [DOUBLE, "f(0)=0 f(3)=9 f(-2)=4 ->"]
+    out = pf_ppo.sample_groups(policy, tok, prompts, 3, 7, max_new_tokens=6)
+    assert out.prompts == [DOUBLE] * 3 + [prompts[1]] * 3
+    torch.manual_seed(7)
+    reference = generate(policy, tok, [p for p in prompts for _ in range(3)], max_new_tokens=6)
+    assert out.responses == reference.responses
+    assert pf_ppo.sample_groups(policy, tok, prompts, 3, 7, max_new_tokens=6).responses == out.responses
+
+
+def test_reward_model_pairs_are_the_raters_pairs_and_their_execution_twins():
+    prompt = "f(7)=49 f(-5)=25 f(-3)=9 ->"
+    groups = [["sqr", "inc", "neg sqr", "dec"]]
+    sets = pf_ppo.reward_model_pairs(TASK, [prompt], groups, 0.1, np.random.default_rng(3))
+    raters = code_tasks.UnitTestRaters(TASK, 0.1)
+    direct = code_tasks.unit_test_pairs(raters, [prompt], groups, np.random.default_rng(3))
+    assert sets["program only"].rows() == direct.rows()
+    assert sets["program + shown outputs"].rows() == code_tasks.execution_pairs(TASK, direct).rows()
+    assert list(sets) == list(pf_ppo.READS)
+    same = pf_ppo.reward_model_pairs(TASK, [prompt], [["inc", "inc"]], 0.1, np.random.default_rng(0))
+    assert same["program only"].rows() == [{"prompt": prompt, "chosen": TASK.demonstration(prompt), "rejected": "inc"}]
+
+
+def test_train_reward_models_gives_both_the_room_of_the_longest_text(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(pf_ppo, "train_reward_model", lambda spec: seen.append(spec) or {"path": spec["out_dir"]})
+    tok = build_tokenizer()
+    sets = {
+        "a": PreferencePairs(["f(1)=2 ->"], ["dbl"], ["inc inc neg"]),  # the longest, not trained
+        "b": PreferencePairs(["f(1)=2 ->"], ["dbl | 2"], ["inc | 2"]),
+    }
+    longest = len(tok("f(1)=2 ->inc inc neg", add_special_tokens=False)["input_ids"])
+    assert longest > len(tok("f(1)=2 ->dbl | 2", add_special_tokens=False)["input_ids"])
+    settings = replace(PFPPOSettings(), jobs=1, rm_epochs=2, rm_batch=4, rm_lr=0.5)
+    out = pf_ppo.train_reward_models(sets, tok, ["b"], settings, base="base", workdir=tmp_path, seed=9)
+    assert out == {"b": {"path": str(tmp_path / "rm0")}}
+    (spec,) = seen
+    assert spec["max_length"] == longest + 1 and spec["pairs"] is sets["b"]
+    assert (spec["epochs"], spec["batch_size"], spec["lr"], spec["seed"], spec["base"]) == (2, 4, 0.5, 9, "base")
+
+
+def test_score_samples_puts_truncated_programs_on_the_floor(monkeypatch):
+    raw = torch.tensor([0.5, -1.0, 2.0, 9.0, 1.0, 0.0])
+    has_eos = torch.tensor([True, True, True, False, True, False])
+    calls = []
+
+    def proxy(path, tokenizer, device, no_eos_score, text_fn):
+        calls.append((path, no_eos_score, text_fn))
+        return lambda samples: raw
+
+    monkeypatch.setattr(reward_model, "proxy_reward", proxy)
+    samples = SimpleNamespace(has_eos=has_eos)
+    scores, floor, complete = pf_ppo.score_samples("rm", None, "cpu", TASK, samples, True, 3)
+    complete_ref = np.array([0.5, -1.0, 2.0, 1.0])
+    assert floor == pytest.approx(-1.0 - complete_ref.std()) and np.array_equal(complete, complete_ref)
+    np.testing.assert_allclose(scores, [[0.5, -1.0, 2.0], [floor, 1.0, floor]], rtol=1e-6)
+    assert calls[0][1] is None and calls[0][2](DOUBLE, "dbl") == code_tasks.with_execution(TASK, DOUBLE, "dbl")
+    pf_ppo.score_samples("rm", None, "cpu", TASK, samples, False, 3)
+    assert calls[1][2] is None
+
+
+def test_score_spread_averages_the_fifths_and_the_middle():
+    std = np.arange(10.0)
+    assert pf_ppo.score_spread(std) == {"lowest rewards": 0.5, "middle": 4.5, "highest rewards": 8.5}
+    assert pf_ppo.score_spread(np.array([3.0, 1.0, 2.0])) == {
+        "lowest rewards": 3.0,
+        "middle": 1.0,
+        "highest rewards": 2.0,
+    }
+
+
+def test_reliability_pattern_names_the_reliable_ends():
+    sp = {"lowest rewards": 0.1, "middle": 0.3, "highest rewards": 0.2}
+    assert pf_ppo.reliability_pattern(sp).startswith("both ends more reliable")
+    assert (
+        pf_ppo.reliability_pattern(sp | {"lowest rewards": 0.4})
+        == "only the highest rewards more reliable than the middle"
+    )
+    assert pf_ppo.reliability_pattern(sp | {"middle": 0.05}) == "no end more reliable than the middle"
+
+
+def test_score_by_shown_examples_groups_the_actual_scores():
+    shown = np.array([1.0, 1.0, 0.0, 1 / 3])
+    scores = np.array([[1.0, 0.6], [0.2, 0.4]])
+    table = pf_ppo.score_by_shown_examples(shown, scores)
+    assert list(table.index) == ["0.00", "0.33", "1.00"] and table.index.name == "shown examples right"
+    np.testing.assert_allclose(table["samples (share)"], [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(table["actual score: mean"], [0.2, 0.4, 0.8])
+    np.testing.assert_allclose(table["actual score: std"], [0.0, 0.0, 0.2])
+    assert pf_ppo.score_summary(scores, shown, 1.0) == "0.80 ± 0.20"
+    assert pf_ppo.score_summary(scores, shown, 0.5) == "no samples"
+
+
+def test_r2_table_is_the_bootstrap_then_the_sec56_strategies_from_one_stream():
+    rng = np.random.default_rng(0)
+    scores = rng.random((60, 5))
+    rewards = 3 * scores + rng.normal(size=scores.shape) + 1.0
+    table, boot = pf_ppo.r2_table(rewards, scores, np.random.default_rng(5), n_boot=4, n_groups=6)
+    z = (rewards - rewards.mean()) / rewards.std()
+    ref_rng = np.random.default_rng(5)
+    ranked = ["none", "bon", "br", "bw"]
+    point, ref_boot = filtration.bootstrap_r_squared(z, scores, ranked, ref_rng, n_boot=4, n_groups=6)
+    np.testing.assert_array_equal(boot, ref_boot)
+    assert list(table.index) == ["no filter", "BoN", "BR", "BW", *pf_ppo.SEC56]
+    assert table.loc["BW", "R² (grouped)"] == point["bw"]["grouped"]
+    assert table.loc["BoN", "± SE"] == pytest.approx(ref_boot[:, 1, 0].std(ddof=1))
+    for label, (s, kw) in pf_ppo.SEC56.items():
+        out = filtration.filtered_r_squared(z, scores, s, ref_rng, n_groups=6, **kw)
+        assert table.loc[label, "R² (samples)"] == out["sample"] and np.isnan(table.loc[label, "± SE"])
+    diffs = pf_ppo.r2_differences(table, boot)
+    ref = filtration.r_squared_differences(point, ref_boot, ranked, pf_ppo.R2_PAIRS)
+    assert diffs.to_dict(orient="records") == ref
+
+
+def test_run_specs_cover_every_method_and_seed_with_a_valid_ppo_config():
+    settings = replace(PFPPOSettings(), methods=("PPO-S", "PF-PPO (BW)"), n_samples=4, eval_samples=2)
+    specs = pf_ppo.run_specs(
+        settings, [0, 1], sft_path="sft", rm_path="rm", task=TASK, eval_task=TASK, no_eos_score=-2.0, eval_prompts=[]
+    )
+    assert [(s["method"], s["seed"]) for s in specs] == [
+        ("PPO-S", 0),
+        ("PF-PPO (BW)", 0),
+        ("PPO-S", 1),
+        ("PF-PPO (BW)", 1),
+    ]
+    assert all(s["execution"] and s["n_samples"] == 4 and s["eval_samples"] == 2 for s in specs)
+    config = ppo.PPOConfig(group_size=4, **specs[0]["config"])
+    assert (config.lr, config.kl_coef, config.iterations) == (settings.lr, settings.kl_coef, settings.iterations)
+    gpu = pf_ppo.run_specs(
+        profiles.resolve("03_pf_ppo", "gpu"),
+        [0],
+        sft_path="s",
+        rm_path="r",
+        task=TASK,
+        eval_task=TASK,
+        no_eos_score=-2.0,
+        eval_prompts=[],
+    )
+    assert gpu[0]["config"]["micro_batch"] == 2  # the T4's micro-batches reach the PPO update
+
+
+def _runs():
+    """Two methods x two seeds of fake :func:`pf_ppo.run_method` results, two log rows each."""
+    runs = []
+    for seed in (0, 1):
+        for method, kept in (("PPO-M", 1.0), ("PF-PPO (BW)", 0.4)):
+            log = [
+                {"samples": 10, "backward_samples": 20 * kept * i, "critic_backward_samples": 20 * kept * (i + 1),
+                 "gold_reward": 0.1 * i + seed, "eos_frac": 0.5 + 0.25 * i}
+                for i in (1, 2)
+            ]  # fmt: skip
+            sampled = [0.5 + 0.1 * seed, kept]
+            runs.append(dict(method=method, seed=seed, log=log, sampled=sampled, greedy=[1.0, 0.0], truncated=seed / 4))
+    return runs
+
+
+def test_tables_3_and_4_from_the_runs():
+    runs, methods = _runs(), ("PPO-M", "PF-PPO (BW)")
+    logs, passed, greedy = pf_ppo.collect_runs(runs, methods)
+    assert logs.loc[(logs.method == "PPO-M") & (logs.seed == 1), "sampled"].tolist() == [10, 20]
+    np.testing.assert_array_equal(passed["PF-PPO (BW)"], [[0.5, 0.4], [0.6, 0.4]])
+    sft = np.array([0.25, 0.25])
+    r2 = pd.DataFrame({"R² (samples)": {"no filter": 0.3, "BW": 0.7}, "R² (grouped)": {"no filter": 0.8, "BW": 0.9}})
+    final = pf_ppo.final_table(runs, logs, passed, greedy, sft, r2)
+    row = final.loc["PF-PPO (BW)"]
+    assert row["pass@1 (sampled)"] == pytest.approx(0.475)
+    assert (row["gain over SFT"], row["± SE"]) == pytest.approx(pf_ppo.pass_rate_z(passed["PF-PPO (BW)"], sft))
+    assert row["std over seeds"] == pytest.approx(np.std([0.45, 0.5], ddof=1))
+    assert row["truncated (greedy answers)"] == 0.125 and row["truncated (training samples)"] == pytest.approx(0.125)
+    assert (row["R² of its filter (samples)"], final.loc["PPO-M", "R² of its filter (grouped)"]) == (0.7, 0.8)
+    compute = pf_ppo.compute_table(logs, methods)
+    assert compute.loc["PPO-M"].tolist()[:3] == [20, 40, 60]
+    assert compute.loc["PF-PPO (BW)", "policy + critic, x PPO-M"] == pytest.approx(0.4)
+    paper = pf_ppo.paper_pass1_table(final, compute)
+    assert paper.loc["PF-PPO (BW)"].tolist() == pytest.approx([82.4, 47.5, 50.0, 0.4])
+
+
+def test_check_margins_by_hand():
+    p = {"PPO-M": 0.50, "PF-PPO (BoN)": 0.40, "PF-PPO (BR)": 0.48, "PF-PPO (BW)": 0.52}
+    # BR: min(0.48 - 0.49, 0.48 - 0.43) = -0.01; BW: min(0.52 - 0.49, 0.52 - 0.43) = 0.03
+    assert pf_ppo.pf_margin(p, ["PF-PPO (BR)", "PF-PPO (BW)"]) == pytest.approx(0.03)
+    assert pf_ppo.pf_margin(p, ["PF-PPO (BR)"]) == pytest.approx(-0.01)
+    filters = ["PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"]
+    assert pf_ppo.chosen_margin(p, "PF-PPO (BW)", filters) == pytest.approx(0.04)
+    assert pf_ppo.chosen_margin(p, "PF-PPO (BoN)", filters) == pytest.approx(-0.12)
+
+
+def test_paper_r2_table_puts_ours_beside_the_papers():
+    t = pd.DataFrame({"R² (samples)": [0.1, 0.2, 0.3, 0.4, 0.5], "R² (grouped)": [0.6, 0.7, 0.8, 0.9, 1.0]},
+                     index=["no filter", "BoN", "BR", "BW", "pow-1"])  # fmt: skip
+    table = pf_ppo.paper_r2_table({"m": t})
+    assert list(table.index) == list(pf_ppo.PAPER_R2)
+    assert table.loc["BW"].tolist() == [0.952, 0.9, 0.4]
+    assert list(table.columns) == ["paper grouped R²", "ours grouped R² (m)", "ours sample R² (m)"]

@@ -11,15 +11,32 @@ prompts), so that :func:`rlhfbook.book.parallel.map_runs` can put the runs of a 
 core; :func:`train_reward_model` is the same for the reward models. Prompts come from
 separate random streams (:func:`stream`): the reward model's training prompts, the analysis
 prompts, each seed's PPO prompts and the evaluation prompts never share a generator.
+
+The rest is the chapter's analysis, in the order the chapter runs it: the reward models' pairs
+and training (:func:`reward_model_pairs`, :func:`train_reward_models`), Part A's rewards with a
+floor for truncated programs (:func:`score_samples`), the spread of the actual score by reward
+region (the paper's Fig. 1, :func:`score_spread`), the R^2 of every filter (the paper's Table 1,
+:func:`r2_table`, :func:`r2_differences`), and Part B's runs, final pass@1 (Table 3,
+:func:`final_table`) and compute (Table 4, :func:`compute_table`) with the margins its checks
+read (:func:`pf_margin`, :func:`chosen_margin`). Chapter 3 (``notebooks/03_pf_ppo.py``) uses it.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import torch
+
+from . import filtration
+from .preferences import PreferencePairs
+
+if TYPE_CHECKING:
+    from .book.settings import PFPPOSettings
+    from .rollout import Rollout
 
 # method -> filtering strategy of :mod:`rlhfbook.filtration` (None: one sample per prompt, PPO-S)
 METHODS: dict[str, str | None] = {
@@ -29,6 +46,23 @@ METHODS: dict[str, str | None] = {
     "PF-PPO (BR)": "br",
     "PF-PPO (BW)": "bw",
 }
+# reward model -> whether it reads the program's outputs on the shown examples (code_tasks.with_execution)
+READS = {"program only": False, "program + shown outputs": True}
+VERIFY = "program + shown outputs"  # the reward model PPO optimises
+# the paper's Sec. 5.6 strategies of Part A: label -> (filtration strategy, its parameters), on standardised rewards
+SEC56: dict[str, tuple[str, dict[str, float]]] = {
+    "top (z >= 0.5)": ("top", dict(threshold=0.5)),
+    "top-random": ("top-random", dict(threshold=0.5, random_keep=0.5)),
+    "top-bottom (z >= 0.5 or <= -0.5)": ("top-bottom", dict(threshold=0.5, bottom=-0.5)),
+    "pow-1": ("pow", dict(k=1)),
+    "pow-2": ("pow", dict(k=2)),
+    "pow-3": ("pow", dict(k=3)),
+}
+# the paper's numbers: grouped R^2 on SFT samples (Table 1) and HumanEval pass@1 in % (Table 3)
+PAPER_R2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}
+PAPER_PASS1 = {"PPO-S": 78.1, "PPO-M": 80.8, "PF-PPO (BoN)": 75.8, "PF-PPO (BR)": 82.9, "PF-PPO (BW)": 82.4}
+# the differences of R^2 that Table 1's ordering rests on: (a, b) means R^2(a) - R^2(b)
+R2_PAIRS = [("bw", "none"), ("none", "bon"), ("br", "bon"), ("bw", "bon")]
 # purpose -> second word of the seed of its random stream
 STREAMS = {"rm": 1, "analysis": 2, "ppo": 3, "eval": 4, "filter": 5, "bootstrap": 6}
 
@@ -252,3 +286,322 @@ def z_value(gain: float, se: float) -> float:
     if se > 0:
         return gain / se
     return 0.0 if gain == 0 else float(np.copysign(np.inf, gain))
+
+
+def sample_groups(
+    policy, tokenizer, prompts: list[str], n: int, seed: int, max_new_tokens: int, chunk_size: int | None = None
+) -> Rollout:
+    """N samples per prompt at temperature 1 (the first step of the paper's Algorithm 2), the rows of
+    a prompt adjacent: row ``i * n + j`` is prompt ``i``'s ``j``-th sample. Seeds torch with ``seed``."""
+    from .rollout import generate
+
+    torch.manual_seed(seed)
+    return generate(
+        policy, tokenizer, [p for p in prompts for _ in range(n)], max_new_tokens=max_new_tokens, chunk_size=chunk_size
+    )
+
+
+def reward_model_pairs(
+    task, prompts: list[str], groups: list[list[str]], tau: float, rng: np.random.Generator
+) -> dict[str, PreferencePairs]:
+    """The labelled pairs of each reward model of :data:`READS`: every pair of a prompt's samples with
+    different unit-test scores, labelled by raters with noise ``tau``
+    (:func:`rlhfbook.code_tasks.unit_test_pairs`), the second reward model's with the programs' shown
+    outputs appended (:func:`rlhfbook.code_tasks.execution_pairs`). Where no pair differs (a policy
+    whose programs all score the same), each prompt's demonstration is preferred to its first sample."""
+    from . import code_tasks
+
+    pairs = code_tasks.unit_test_pairs(code_tasks.UnitTestRaters(task, tau), prompts, groups, rng)
+    if not pairs:
+        pairs = PreferencePairs(prompts, [task.demonstration(p) for p in prompts], [g[0] for g in groups])
+    return {name: code_tasks.execution_pairs(task, pairs) if shown else pairs for name, shown in READS.items()}
+
+
+def train_reward_models(
+    pair_sets: dict[str, PreferencePairs],
+    tokenizer,
+    names: list[str],
+    settings: PFPPOSettings,
+    *,
+    base: str,
+    workdir: Path,
+    seed: int,
+) -> dict[str, dict[str, Any]]:
+    """Train the reward models ``names`` (keys of ``pair_sets``) from ``base`` side by side
+    (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
+    ``rm_batch`` and ``rm_lr``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
+    any pair set, so that both read the same truncation. Returns name -> :func:`train_reward_model`'s dict."""
+    from .book import parallel
+
+    longest = max(
+        len(tokenizer(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
+        for pairs in pair_sets.values()
+        for r in pairs.rows()
+        for k in ("chosen", "rejected")
+    )
+    specs = [
+        dict(
+            base=base,
+            out_dir=str(workdir / f"rm{i}"),
+            pairs=pair_sets[name],
+            epochs=settings.rm_epochs,
+            batch_size=settings.rm_batch,
+            lr=settings.rm_lr,
+            seed=seed,
+            max_length=longest + 1,
+        )
+        for i, name in enumerate(names)
+    ]
+    return dict(zip(names, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs)))
+
+
+def score_samples(
+    rm_path: str, tokenizer, device, task, samples: Rollout, shown: bool, n: int
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """A reward model's scores of ``samples`` (N per prompt), shape (prompts, N), with every program cut
+    off without EOS scored :func:`no_eos_floor` of the complete ones. ``shown``: the reward model reads
+    :func:`rlhfbook.code_tasks.with_execution`'s text. Returns (scores, the floor, the complete programs' scores)."""
+    from . import code_tasks, reward_model
+
+    text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if shown else None
+    raw = reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=None, text_fn=text_fn)(samples)
+    raw = raw.numpy().reshape(-1, n)
+    has_eos = samples.has_eos.numpy().reshape(-1, n)
+    floor = no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
+    return np.where(has_eos, raw, floor), floor, raw[has_eos]
+
+
+def score_spread(score_std: np.ndarray) -> dict[str, float]:
+    """The paper's Fig. 1 in three numbers: the mean spread (std) of the actual score over the lowest
+    fifth of the reward regions, the middle ones and the highest fifth (at least one region each)."""
+    k = max(1, len(score_std) // 5)
+    return {
+        "lowest rewards": float(score_std[:k].mean()),
+        "middle": float(score_std[k:-k].mean()),
+        "highest rewards": float(score_std[-k:].mean()),
+    }
+
+
+def reliability_pattern(spread: dict[str, float]) -> str:
+    """Which ends of the reward range pin the actual score down better than the middle does (Fig. 1)."""
+    ends = [end for end in ("lowest", "highest") if spread[f"{end} rewards"] < spread["middle"]]
+    if len(ends) == 2:
+        return "both ends more reliable than the middle, as in the paper's Fig. 1"
+    return (
+        f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
+    )
+
+
+def score_by_shown_examples(shown_rate: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Per fraction of shown examples a program gets right: the share of samples, and the mean and
+    standard deviation of their actual score (how much the shown examples say about the hidden tests)."""
+    s = pd.Series(np.asarray(scores, float).ravel())
+    table = pd.DataFrame(
+        {
+            "samples (share)": pd.Series(shown_rate).value_counts(normalize=True).sort_index(),
+            "actual score: mean": s.groupby(shown_rate).mean(),
+            "actual score: std": s.groupby(shown_rate).std(ddof=0),
+        }
+    )
+    table.index = pd.Index([f"{v:.2f}" for v in table.index], name="shown examples right")
+    return table
+
+
+def score_summary(scores: np.ndarray, shown_rate: np.ndarray, rate: float) -> str:
+    """``mean ± std`` of the actual score of the samples that get ``rate`` of the shown examples right."""
+    s = np.asarray(scores, float).ravel()[shown_rate == rate]
+    return f"{s.mean():.2f} ± {s.std():.2f}" if s.size else "no samples"
+
+
+def standardise(rewards: np.ndarray) -> np.ndarray:
+    """``(r - mean) / std`` over all samples: the scale on which Sec. 5.6's thresholds and ``|r|^k`` act."""
+    return (rewards - rewards.mean()) / rewards.std()
+
+
+def r2_table(
+    rewards: np.ndarray, scores: np.ndarray, rng: np.random.Generator, *, n_boot: int, n_groups: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The paper's Table 1 for one reward model: sample-level and grouped R^2 of every rank filter, with
+    bootstrap standard errors (:func:`rlhfbook.filtration.bootstrap_r_squared`), then the Sec. 5.6
+    strategies of :data:`SEC56` (:func:`rlhfbook.filtration.filtered_r_squared`), all on standardised
+    rewards and in that order from ``rng``. Returns the table (rows by label) and the bootstrap array."""
+    z = standardise(rewards)
+    ranked = list(filtration.RANK_STRATEGIES)
+    point, boot = filtration.bootstrap_r_squared(z, scores, ranked, rng, n_boot=n_boot, n_groups=n_groups)
+    se = boot.std(0, ddof=1)
+    rows = {
+        filtration.LABELS[s]: {
+            "R² (samples)": point[s]["sample"],
+            "± SE": se[j, 0],
+            "R² (grouped)": point[s]["grouped"],
+            "± SE ": se[j, 1],
+        }
+        for j, s in enumerate(ranked)
+    }
+    for label, (s, kw) in SEC56.items():
+        out = filtration.filtered_r_squared(z, scores, s, rng, n_groups=n_groups, **kw)
+        rows[label] = {"R² (samples)": out["sample"], "R² (grouped)": out["grouped"]}
+    return pd.DataFrame(rows).T, boot
+
+
+def r2_differences(table: pd.DataFrame, boot: np.ndarray) -> pd.DataFrame:
+    """The differences of :data:`R2_PAIRS` on an :func:`r2_table`, each with its paired bootstrap
+    standard error (:func:`rlhfbook.filtration.r_squared_differences`)."""
+    ranked = list(filtration.RANK_STRATEGIES)
+    point = {
+        s: {
+            "sample": table.loc[filtration.LABELS[s], "R² (samples)"],
+            "grouped": table.loc[filtration.LABELS[s], "R² (grouped)"],
+        }
+        for s in ranked
+    }
+    return pd.DataFrame(filtration.r_squared_differences(point, boot, ranked, R2_PAIRS))
+
+
+def run_specs(
+    settings: PFPPOSettings,
+    seeds: list[int],
+    *,
+    sft_path: str,
+    rm_path: str,
+    task,
+    eval_task,
+    no_eos_score: float,
+    eval_prompts: list[str],
+) -> list[dict[str, Any]]:
+    """The :func:`run_method` specs of Part B: every method of ``settings.methods`` on every seed, all
+    against the reward model that reads the shown outputs, with the PPO fields of ``settings``."""
+    config = {
+        k: getattr(settings, k)
+        for k in (
+            "iterations",
+            "prompts_per_iteration",
+            "max_new_tokens",
+            "lr",
+            "critic_lr",
+            "kl_coef",
+            "critic_warmup",
+            "epochs",
+            "chunk_size",
+            "micro_batch",
+        )
+    }
+    return [
+        dict(
+            method=m,
+            seed=s,
+            sft_path=sft_path,
+            rm_path=rm_path,
+            task=task,
+            eval_task=eval_task,
+            execution=True,
+            no_eos_score=no_eos_score,
+            n_samples=settings.n_samples,
+            config=config,
+            eval_prompts=eval_prompts,
+            eval_samples=settings.eval_samples,
+        )
+        for s in seeds
+        for m in settings.methods
+    ]
+
+
+def collect_runs(
+    runs: list[dict[str, Any]], methods: tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`run_method`'s results as (the log rows of every run with its ``method``, ``seed`` and the
+    responses ``sampled`` so far; per method, sampled and greedy pass@1 of shape (seeds, prompts))."""
+    logs = pd.concat(
+        [pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed"]) for r in runs], ignore_index=True
+    )
+    logs["sampled"] = logs.groupby(["method", "seed"])["samples"].cumsum()
+    passed = {m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in methods}
+    greedy = {m: np.array([r["greedy"] for r in runs if r["method"] == m]) for m in methods}
+    return logs, passed, greedy
+
+
+def final_table(
+    runs: list[dict[str, Any]],
+    logs: pd.DataFrame,
+    passed: dict[str, np.ndarray],
+    greedy: dict[str, np.ndarray],
+    sft_pass: np.ndarray,
+    r2: pd.DataFrame,
+) -> pd.DataFrame:
+    """The paper's Table 3, one row per method of ``passed``: pass@1 sampled and greedy, the gain over
+    the SFT policy and its standard error (:func:`pass_rate_z`), the spread over seeds, the share of
+    truncated answers, and the R^2 of its filter in ``r2`` (an :func:`r2_table`; PPO-S and PPO-M: unfiltered)."""
+    rows = {}
+    for m, p in passed.items():
+        gain, se = pass_rate_z(p, sft_pass)
+        label = filtration.LABELS[METHODS[m] or "none"]
+        rows[m] = {
+            "pass@1 (sampled)": p.mean(),
+            "gain over SFT": gain,
+            "± SE": se,
+            "std over seeds": p.mean(1).std(ddof=1) if len(p) > 1 else np.nan,
+            "pass@1 (greedy)": greedy[m].mean(),
+            "truncated (greedy answers)": np.mean([r["truncated"] for r in runs if r["method"] == m]),
+            "truncated (training samples)": 1 - logs.loc[logs.method == m, "eos_frac"].mean(),
+            "R² of its filter (samples)": r2.loc[label, "R² (samples)"],
+            "R² of its filter (grouped)": r2.loc[label, "R² (grouped)"],
+        }
+    return pd.DataFrame(rows).T
+
+
+def compute_table(logs: pd.DataFrame, methods: tuple[str, ...]) -> pd.DataFrame:
+    """The paper's Table 4: per method (mean over seeds) the responses sampled and the sample-passes
+    (samples x PPO epochs) of the policy and the critic, and their sum relative to PPO-M's."""
+
+    def passes(g: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            {
+                "sampled responses": g["samples"].sum(),
+                "policy passes": g["backward_samples"].iloc[-1],
+                "critic passes": g["critic_backward_samples"].iloc[-1],
+            }
+        )
+
+    compute = logs.groupby(["method", "seed"]).apply(passes).groupby("method").mean().loc[list(methods)]
+    compute["policy + critic, x PPO-M"] = (compute["policy passes"] + compute["critic passes"]) / (
+        compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"]
+    )
+    return compute
+
+
+def pf_margin(pass_rates: dict[str, float], pf: list[str]) -> float:
+    """Check 2's margin (Tables 2-3): the better of the methods ``pf`` (BR, BW) by its smaller margin
+    over PPO-M - 0.01 and over PF-PPO (BoN) + 0.03."""
+    return max(
+        min(pass_rates[m] - (pass_rates["PPO-M"] - 0.01), pass_rates[m] - (pass_rates["PF-PPO (BoN)"] + 0.03))
+        for m in pf
+    )
+
+
+def chosen_margin(pass_rates: dict[str, float], chosen: str, filters: list[str]) -> float:
+    """Check 4's margin (Sec. 5.3): pass@1 of the filter ``chosen`` for its R^2 minus the best of the others."""
+    return pass_rates[chosen] - max(pass_rates[m] for m in filters if m != chosen)
+
+
+def paper_r2_table(r2_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's grouped R^2 of Table 1 (:data:`PAPER_R2`) beside ours, grouped and sample-level, for
+    each reward model's :func:`r2_table`."""
+    rows = list(PAPER_R2)
+    return pd.DataFrame(
+        {"paper grouped R²": PAPER_R2}
+        | {f"ours grouped R² ({name})": t.loc[rows, "R² (grouped)"] for name, t in r2_tables.items()}
+        | {f"ours sample R² ({name})": t.loc[rows, "R² (samples)"] for name, t in r2_tables.items()}
+    )
+
+
+def paper_pass1_table(final: pd.DataFrame, compute: pd.DataFrame) -> pd.DataFrame:
+    """The paper's HumanEval pass@1 (:data:`PAPER_PASS1`) beside ours in % (a :func:`final_table`) and
+    our policy + critic passes relative to PPO-M's (a :func:`compute_table`)."""
+    return pd.DataFrame(
+        {
+            "paper HumanEval pass@1 (%)": {m: PAPER_PASS1[m] for m in final.index},
+            "ours pass@1, sampled (%)": 100 * final["pass@1 (sampled)"],
+            "ours pass@1, greedy (%)": 100 * final["pass@1 (greedy)"],
+            "ours policy+critic passes vs PPO-M": compute["policy + critic, x PPO-M"],
+        }
+    )

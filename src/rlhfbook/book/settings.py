@@ -197,7 +197,11 @@ class PFPPOSettings:
     eval_samples: int = setting(1, "samples per prompt for pass@1 where it is not computed exactly (responses)")
     n_seeds: int = setting(3, "seeds per method: seed, seed + 1, ... (seeds)")
     max_new_tokens: int = setting(16, "longest sampled program (tokens)")
-    pilot_seed: int = setting(100, "the seed the PPO settings were tuned on, outside the checked seeds (printed only)")
+    pilot_seed: int = setting(
+        100,
+        "record of the pilot: the seed lr, kl_coef and epochs were tuned on, outside the checked seeds; "
+        "the chapter states it beside the runs and does not re-run the pilot (seed)",
+    )
     jobs: int | None = setting(
         None, "worker processes for the reward-model and PPO runs (processes; None: one per core)"
     )
