@@ -527,7 +527,6 @@ results.check(
     ),
 )
 ood = dict(
-    kind="finding",
     claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
     "pairs never showed it (non-words, repeated words), not the raters' length bias.",
     paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
@@ -537,11 +536,14 @@ ood = dict(
     "at least 2 of 3 seeds",
 )
 if real:
-    results.check("vanilla_loses_gold_through_ood_strings", **ood, not_evaluable=overoptimisation.TOY_ONLY + ".")
+    results.check(
+        "vanilla_loses_gold_through_ood_strings", kind="finding", **ood, not_evaluable=overoptimisation.TOY_ONLY + "."
+    )
 else:
     shares = overoptimisation.ood_share(changes["A vanilla PPO"])
     results.check(
         "vanilla_loses_gold_through_ood_strings",
+        kind="finding",
         **ood,
         per_seed=shares.to_dict(),
         ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},

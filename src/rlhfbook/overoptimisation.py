@@ -254,7 +254,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import rollout
+    from . import models, rollout
     from .book import runtime
 
     world, policy, tok = _setup(run)
@@ -290,6 +290,8 @@ def run_grpo(run: Run) -> dict[str, Any]:
         trainer = GRPOTrainer(
             model=policy, reward_funcs=[reward], args=args, train_dataset=prompts, processing_class=tok
         )
+        if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder: a new pad needs room
+            models.fit_embeddings(trainer.ref_model, tok)
         trainer.remove_callback(transformers.PrinterCallback)
         trainer.train()
         steps = trainer.state.global_step
