@@ -40,6 +40,19 @@
 # profile, (C) PPO-max without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same
 # sampled responses and optimiser steps as A + KL.
 #
+# **On real models.** With a hub instruct model as `model_name` (the `gpu` profile:
+# Qwen2.5-0.5B-Instruct) the chapter runs the over-optimisation setup of Gao et al.
+# {footcite}`gao2023scaling` on an HH-RLHF-format preference dataset. A *gold* reward model,
+# trained here on every pair of the dataset except the rows of the held-out prompts, stands in
+# for human judgement; the *proxy* that PPO optimises is trained on a few thousand of the gold
+# model's pairs, **relabelled by the gold model** as Gao et al. label their proxies' data. The
+# proxy then estimates exactly the function we call gold, so when the gold score falls while the
+# proxy's rises, the cause is the proxy's smaller data, not a disagreement between human labels
+# and the gold model. PPO samples its prompts from the held-out one-turn prompts, and the final
+# policies are evaluated on others. The toy world's analyses of the gold reward's terms (the
+# probe of section 2, the channels of section 5) have no counterpart there: a reward model's score
+# has no terms.
+#
 # **The reward model's blind spot here.** The reward model reads characters and was trained on
 # pairs of the SFT policy's answers, which almost never contain strings that are not words or
 # words said twice. The raters' length bias is in its data too, but what a policy finds first
@@ -74,14 +87,22 @@ if "google.colab" in sys.modules:
 profile = "cpu"  # smoke | cpu | gpu
 seed = 0
 model_name = None  # policy: a local folder or hub id (gpu profile), or None for the toy SFT policy
-reward_model_name = None  # reward model: a local folder or hub id, or None to train one here
+reward_model_name = None  # proxy reward model: a local folder or hub id, or None to train one here
+gold_reward_model_name = None  # with model_name: the gold reward model, or None to train one here
+preference_dataset = None  # with model_name: HH-RLHF-format pairs (hub id or local .jsonl)
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
 from rlhfbook.book import display, runtime
 
 P, results = rlhfbook.start_chapter(
-    "01_ppo_max", profile, seed, model_name=model_name, reward_model_name=reward_model_name
+    "01_ppo_max",
+    profile,
+    seed,
+    model_name=model_name,
+    reward_model_name=reward_model_name,
+    gold_reward_model_name=gold_reward_model_name,
+    preference_dataset=preference_dataset,
 )
 
 # %%
@@ -94,7 +115,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook import models, overoptimisation, ppo, reward_model, rollout, toyworld
+from rlhfbook import gold_proxy, models, overoptimisation, ppo, preferences, reward_model, rollout, toyworld
 from rlhfbook import overoptimisation_figures as figures
 from rlhfbook.book import parallel
 
@@ -106,7 +127,20 @@ device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
-eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
+real = P.model_name is not None  # Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
+if real:
+    if not P.preference_dataset:
+        raise ValueError("model_name needs preference_dataset: the gold and proxy reward models train on it")
+    all_pairs = preferences.load_pairs(P.preference_dataset, seed=seed, split="train")
+    data = gold_proxy.split(all_pairs, P.proxy_pairs, P.ppo_prompt_pool, P.eval_prompts, seed)
+    pool = gold_proxy.PromptPool.of(data)
+    eval_prompts = pool.eval
+    print(
+        f"{len(all_pairs)} preference pairs: {len(data.gold)} for the gold reward model, {len(data.proxy)} of them for "
+        f"the proxy; {len(pool.ppo)} held-out prompts for PPO, {len(eval_prompts)} for the evaluation"
+    )
+else:
+    eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
 print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
     f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts"
@@ -120,9 +154,32 @@ print(
 # beyond six; a response the policy does not finish with EOS within `max_new_tokens` characters
 # gets $-1$ (the "EOS trick" of Huang et al. {footcite}`huang2024nplus`). Some samples of the SFT policy:
 
+# %% [markdown]
+# On real models the gold reward is the gold reward model's score of the prompt and response
+# as an HH-RLHF transcript (and $-1$ without EOS); it trains first, on every pair but the held-out ones:
+
 # %%
-def gold_fn(r):
-    return overoptimisation.gold_scores(task, r)
+if real:
+    gold_path = P.gold_reward_model_name
+    if gold_path is None:
+        torch.manual_seed(seed)
+        gold_path, _ = reward_model.train_reward_model(
+            sft_path,
+            tok,
+            all_pairs.select(data.gold),
+            workdir / "gold",
+            steps=P.gold_rm_steps,
+            batch_size=32,
+            lr=P.rm_lr,
+            seed=seed,
+            max_length=P.rm_max_length,
+        )
+        results.metric("gold_rm_pairs", len(data.gold))
+    gold_fn = gold_proxy.transcript_reward(gold_path, device, P.rm_max_length, overoptimisation.NO_EOS_SCORE)
+else:
+
+    def gold_fn(r):
+        return overoptimisation.gold_scores(task, r)
 
 
 torch.manual_seed(seed)
@@ -157,16 +214,30 @@ if P.reward_model_name:
     rm_path = P.reward_model_name
 else:
     torch.manual_seed(seed)
-    if P.preference_dataset:  # gpu: a public preference dataset (a hub id or a local .jsonl)
-        pairs = P.preference_dataset
+    if real:  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
+        pairs, agreement = gold_proxy.gold_labelled(all_pairs, data.proxy, gold_path, device, P.rm_max_length)
+        results.metric("proxy_rm_pairs", len(pairs))
+        results.metric("gold_rm_agrees_with_human_labels", agreement)
+        print(f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs")
     else:
         pairs = reward_model.preference_pairs(
             sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
         )
     rm_path, _ = reward_model.train_reward_model(
-        sft_path, tok, pairs, workdir / "rm", steps=P.rm_steps, batch_size=32, lr=1e-3, seed=seed
+        sft_path,
+        tok,
+        pairs,
+        workdir / "rm",
+        steps=P.rm_steps,
+        batch_size=32,
+        lr=P.rm_lr,
+        seed=seed,
+        max_length=P.rm_max_length,
     )
-proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
+if real:
+    proxy_fn = gold_proxy.transcript_reward(rm_path, device, P.rm_max_length)  # r_phi, frozen
+else:
+    proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
 
 # held-out accuracy against the gold ranking (not the biased raters)
@@ -189,8 +260,11 @@ results.metric("rm_gold_correlation", rm_corr);
 # its data says what they are worth.
 
 # %% tags=["hide-input"]
-figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food")
-plt.show()
+if real:
+    print(f"No probe on real models: {overoptimisation.TOY_ONLY}.")
+else:
+    figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food")
+    plt.show()
 
 # %% [markdown]
 # ## 3. PPO for a language model
@@ -260,8 +334,13 @@ display.table(overoptimisation.switch_table(CONFIGS, P, sft_path, rm_path))
 display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
-runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed)
-grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed)  # section 7, in the same batch
+gold = (  # the real-model path: every run is scored by the gold and proxy reward models
+    dict(gold_path=str(gold_path), prompts_path=pool.save(workdir / "prompts.json"), rm_max_length=P.rm_max_length)
+    if real
+    else None
+)
+runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed, gold)
+grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed, gold)  # section 7, in the same batch
 t0 = time.perf_counter()
 outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
 ppo_seconds = time.perf_counter() - t0
@@ -312,11 +391,14 @@ plt.show()
 display.show_source(overoptimisation.gold_terms)
 
 # %% tags=["hide-input"]
-changes = {name: overoptimisation.channel_change(logs, gold_c[name], name) for name in CONFIGS}
-channel_table = overoptimisation.channel_table(changes)
-figures.plot_channels(channel_table, CONFIGS)
-plt.show()
-display.table(channel_table)
+if real:
+    print(f"No channels on real models: {overoptimisation.TOY_ONLY}.")
+else:
+    changes = {name: overoptimisation.channel_change(logs, gold_c[name], name) for name in CONFIGS}
+    channel_table = overoptimisation.channel_table(changes)
+    figures.plot_channels(channel_table, CONFIGS)
+    plt.show()
+    display.table(channel_table)
 
 # %% [markdown]
 # ## 6. What each ingredient changed
@@ -434,26 +516,39 @@ results.check(
         f"rises after the gold peak: {np.mean(va_gain):.2f} reward-model standard deviations in the mean, against 0.5. "
         f"The reward model's score saturates: {va_ends['proxy at gold peak']:.2f} at vanilla's gold peak, "
         f"{va_ends['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
-        "intact. Vanilla PPO finds strings the reward model scores as highly as good answers, not higher: the "
-        "gold falls at an almost constant proxy, so this toy world shows reward hacking without the rising "
-        "proxy curve of the paper's Fig. 4."
+        "intact. Vanilla PPO finds "
+        + ("responses the proxy" if real else "strings the reward model")
+        + " scores as highly as good answers, not higher: the gold falls at an almost constant proxy, "
+        + (
+            "without the rising proxy curve of the paper's Fig. 4."
+            if real
+            else "so this toy world shows reward hacking without the rising proxy curve of the paper's Fig. 4."
+        )
     ),
 )
-shares = overoptimisation.ood_share(changes["A vanilla PPO"])
-results.check(
-    "vanilla_loses_gold_through_ood_strings",
-    kind="finding",
+ood = dict(
     claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
     "pairs never showed it (non-words, repeated words), not the raters' length bias.",
     paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
-    per_seed=shares.to_dict(),
     threshold=0.5,
     direction=">=",
     rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
     "at least 2 of 3 seeds",
-    ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
-    passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
 )
+if real:
+    results.check(
+        "vanilla_loses_gold_through_ood_strings", kind="finding", **ood, not_evaluable=overoptimisation.TOY_ONLY + "."
+    )
+else:
+    shares = overoptimisation.ood_share(changes["A vanilla PPO"])
+    results.check(
+        "vanilla_loses_gold_through_ood_strings",
+        kind="finding",
+        **ood,
+        per_seed=shares.to_dict(),
+        ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
+        passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
+    )
 akl_ratio = [
     overoptimisation.collapse(g, p)["end_over_peak"]
     for g, p in zip(gold_c["A + KL penalty only"], proxy_c["A + KL penalty only"])
@@ -538,7 +633,7 @@ results.finish();
 # %% tags=["hide-input"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
 exercise = overoptimisation.exercise_configs(P)
-ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_path, eval_seed)
+ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_path, eval_seed, gold)
 ex_logs = {
     r.name: pd.DataFrame(o["log"]) for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs))
 }

@@ -5,11 +5,13 @@ two end tokens and no pad token: what Qwen2.5-Instruct, Llama 3 and gpt2 give th
 """
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from rlhfbook import code_tasks, models, ppo, preferences, reward_model, rollout, standin
+from rlhfbook import code_tasks, gold_proxy, models, ppo, preferences, reward_model, rollout, standin
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +167,92 @@ def test_preference_pairs_are_scored_as_written_without_the_chat_template(policy
     r = ranking.encode_responses(tok, ["\n\nHuman: hi\n\nAssistant:"], [" hello"])
     assert tok.decode(r.query_ids[0], skip_special_tokens=True) == "\n\nHuman: hi\n\nAssistant:"
     assert "<|im_start|>" not in tok.decode(r.query_ids[0])
+
+
+def test_chapter_1_splits_the_pairs_into_gold_proxy_and_held_out_prompts(tmp_path):
+    pairs = preferences.load_pairs(str(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)))
+    s = gold_proxy.split(pairs, n_proxy=5, n_ppo=6, n_eval=4, seed=0)
+    held = set(s.ppo_prompts) | set(s.eval_prompts)
+    assert len(held) == 10 and not set(s.ppo_prompts) & set(s.eval_prompts)
+    assert s.proxy == s.gold[:5] and len(s.gold) == 20  # the proxy trains on part of the gold's rows
+    assert not held & {gold_proxy.single_turn(pairs.prompts[i]) for i in s.gold}  # no RM sees a held-out prompt
+    assert gold_proxy.transcript(s.eval_prompts[0]) in pairs.prompts
+    with pytest.raises(ValueError, match="n_proxy"):
+        gold_proxy.split(pairs, n_proxy=20, n_ppo=6, n_eval=4, seed=0)
+
+
+def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_reward_model(folder, tmp_path, monkeypatch):
+    from rlhfbook import overoptimisation as oo
+
+    seen: dict[str, list[float]] = {}
+    real = gold_proxy.transcript_reward
+
+    def spy(path, *args, **kwargs):  # record what each reward model scored, by its folder
+        fn = real(path, *args, **kwargs)
+
+        def scored(r):
+            out = fn(r)
+            seen.setdefault(str(path), []).append(out.float().mean().item())
+            return out
+
+        return scored
+
+    monkeypatch.setattr(gold_proxy, "transcript_reward", spy)
+    pairs = preferences.load_pairs(str(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)))
+    s = gold_proxy.split(pairs, n_proxy=5, n_ppo=6, n_eval=4, seed=0)
+    _, tok = models.load_policy(folder)
+    gold, _ = reward_model.train_reward_model(folder, tok, pairs.select(s.gold), tmp_path / "gold", steps=2)
+    labelled, _ = gold_proxy.gold_labelled(pairs, s.proxy, gold, "cpu", 128)
+    proxy, _ = reward_model.train_reward_model(folder, tok, labelled, tmp_path / "proxy", steps=2, seed=1)
+    pool = gold_proxy.PromptPool.of(s)
+    run = oo.Run(
+        "B PPO-max",
+        0,
+        str(folder),
+        str(proxy),
+        str(proxy),
+        dict(iterations=2, critic_warmup=1, prompts_per_iteration=2, max_new_tokens=6, epochs=1),
+        n_eval=4,
+        gold_path=str(gold),
+        prompts_path=pool.save(tmp_path / "prompts.json"),
+    )
+    seen.clear()
+    out = oo.run_ppo(run)
+    assert [row["gold_reward"] for row in out["log"]] == pytest.approx(seen[str(gold)][:2])
+    assert [row["proxy_reward"] for row in out["log"]] == pytest.approx(seen[str(proxy)])
+    assert np.mean(out["eval_gold"]) == pytest.approx(seen[str(gold)][2])  # held-out gold: the gold model too
+    assert out["eval_terms"] == {} and "gold utility" not in out["log"][0]  # no toy terms on real models
+
+
+def test_chapter_1_notebook_runs_the_real_model_path_on_the_stand_in(folder, tmp_path):
+    import json
+
+    import papermill
+
+    hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=48)
+    papermill.execute_notebook(
+        str(Path(__file__).parents[1] / "notebooks" / "01_ppo_max.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters=dict(profile="smoke", model_name=str(folder), preference_dataset=str(hh)),
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    res = json.loads((tmp_path / "results" / "smoke" / "01_ppo_max.json").read_text())
+    m = res["metrics"]
+    assert m["gold_rm_pairs"] == 48 - 16 and m["proxy_rm_pairs"] == 8  # smoke: 8 + 8 prompts held out
+    checks = {c["name"]: c for c in res["checks"]}
+    assert checks["vanilla_loses_gold_through_ood_strings"]["value"] is None  # toy-only: recorded, not computed
+    assert checks["vanilla_overoptimises"]["value"] is not None
+
+
+def test_gold_labels_put_the_gold_models_preferred_answer_first(monkeypatch):
+    pairs = preferences.PreferencePairs(["p", "q", "r"], ["long answer", "b", "ccc"], ["a", "long answer", "dd"])
+    monkeypatch.setattr(gold_proxy, "_scorer", lambda *a: lambda x, ys: torch.tensor([float(len(y)) for y in ys]))
+    labelled, agreement = gold_proxy.gold_labelled(pairs, [1, 0, 2], "gold", "cpu", 64)
+    assert labelled.rows() == [
+        {"prompt": "q", "chosen": "long answer", "rejected": "b"},  # the human label flipped: gold prefers length
+        {"prompt": "p", "chosen": "long answer", "rejected": "a"},
+        {"prompt": "r", "chosen": "ccc", "rejected": "dd"},
+    ]
+    assert agreement == pytest.approx(2 / 3)

@@ -28,7 +28,7 @@ class ModelUnavailable(ParameterError, RuntimeError):
 
 
 # Parameters that name an external model / dataset, in any chapter's profile table.
-MODEL_KEYS = ("model_name", "reward_model_name")
+MODEL_KEYS = ("model_name", "reward_model_name", "gold_reward_model_name")
 DATASET_KEYS = ("dataset", "preference_dataset")
 _DATA_SUFFIXES = (".json", ".jsonl")
 
@@ -109,7 +109,8 @@ def resolve_external(params: Mapping[str, Any], fetch: bool = True) -> dict[str,
 
     ``params`` is the chapter's :class:`rlhfbook.book.profiles.Profile`: its name sets hub access
     (on in ``gpu``, see :func:`rlhfbook.online`) for this process and its workers; its
-    ``model_name`` / ``reward_model_name`` / ``dataset`` / ``preference_dataset`` values (those that
+    ``model_name`` / ``reward_model_name`` / ``gold_reward_model_name`` / ``dataset`` /
+    ``preference_dataset`` values (those that
     are set; ``model_name`` is an endpoint's model name when ``endpoint`` is set) must be local
     folders / files or, online, hub ids, which are downloaded now (``fetch``). Returns
     ``{parameter: local path or hub id}``; raises :class:`ModelUnavailable` (one line) otherwise.

@@ -13,7 +13,7 @@ the collapse statistics of a training curve (:func:`collapse`, :func:`collapse_i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")
 OOD_TERMS = ("non-words", "repeats")  # strings the SFT policy (and so the reward model's data) almost never has
 NO_EOS_SCORE = -1.0  # gold and proxy score of a response cut off without EOS (the EOS trick)
+TOY_ONLY = (  # why the toy world's analyses of the gold's terms have no counterpart on real models
+    "with real models the gold reward is a reward model's score, which has no terms (non-words, repeats, "
+    "rambling) to split the lost gold into"
+)
 SMOOTH = 5  # iterations of the moving average behind every curve and "end" value of the chapter
 SWITCHES = (  # the PPO-max ingredients (rlhfbook.ppo.PPOConfig fields) the configuration table shows
     "reward_norm",
@@ -136,32 +140,62 @@ class Run:
     eval_seed: int = 10_000
     n_eval: int = 256
     grpo: dict = field(default_factory=dict)  # TRL GRPOConfig fields (run_grpo only)
+    # the real-model path (rlhfbook.gold_proxy): the gold reward model, the held-out prompts'
+    # JSON (gold_proxy.PromptPool) and the reward models' max_length; empty: the toy world
+    gold_path: str = ""
+    prompts_path: str = ""
+    rm_max_length: int = 128
+
+
+@dataclass
+class World:
+    """What a run samples prompts from (``prompts.sample_prompts(n, rng)``) and is scored by:
+    the proxy and gold rewards (rollout -> scores), and the toy task whose gold has
+    :func:`gold_terms` (None on the real-model path)."""
+
+    prompts: Any
+    proxy_fn: Callable
+    gold_fn: Callable
+    task: Any = None
+
+    def eval_prompts(self, n: int, seed: int) -> list[str]:
+        """The held-out evaluation prompts: ``n`` toy prompts drawn with ``seed``, or the pool's first ``n``."""
+        if self.task is not None:
+            return self.task.sample_prompts(n, np.random.default_rng(seed))
+        return self.prompts.eval[:n]
 
 
 def _setup(run: Run):
-    from . import models, reward_model, toyworld
+    from . import gold_proxy, models, reward_model, toyworld
     from .book import runtime
 
     runtime.seed_everything(run.seed)
     runtime.quiet()
+    if run.gold_path:  # Gao et al.'s setup: both rewards are reward models (rlhfbook.gold_proxy)
+        policy, tok = models.load_policy(run.sft_path)
+        device = runtime.device()
+        pool = gold_proxy.PromptPool.load(run.prompts_path)
+        proxy_fn = gold_proxy.transcript_reward(run.rm_path, device, run.rm_max_length, NO_EOS_SCORE)
+        gold_fn = gold_proxy.transcript_reward(run.gold_path, device, run.rm_max_length, NO_EOS_SCORE)
+        return World(pool, proxy_fn, gold_fn), policy, tok
     task = toyworld.task("preference")
     policy, tok = models.load_policy(run.sft_path)
     proxy_fn = reward_model.proxy_reward(run.rm_path, tok, runtime.device(), no_eos_score=NO_EOS_SCORE)
-    return task, policy, tok, proxy_fn
+    return World(task, proxy_fn, lambda r: gold_scores(task, r), task), policy, tok
 
 
-def _evaluate(run: Run, task, policy, tok, max_new_tokens: int) -> dict[str, Any]:
-    """Held-out samples of the trained policy: gold per response, mean terms, repeat rate."""
+def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int) -> dict[str, Any]:
+    """Held-out samples of the trained policy: gold per response, mean terms (toy world), repeat rate."""
     import torch
 
     from . import rollout
 
-    prompts = task.sample_prompts(run.n_eval, np.random.default_rng(run.eval_seed))
+    prompts = world.eval_prompts(run.n_eval, run.eval_seed)
     torch.manual_seed(run.eval_seed + run.seed)
     final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens)
     return {
-        "eval_gold": gold_scores(task, final).tolist(),
-        "eval_terms": mean_terms(task, final),
+        "eval_gold": world.gold_fn(final).tolist(),
+        "eval_terms": mean_terms(world.task, final) if world.task is not None else {},
         "repeat_rate": float(np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])),
         "samples": final.responses[:4],
     }
@@ -173,7 +207,7 @@ def run_ppo(run: Run) -> dict[str, Any]:
     from . import models, ppo
     from .book import runtime
 
-    task, policy, tok, proxy_fn = _setup(run)
+    world, policy, tok = _setup(run)
     ref, _ = models.load_policy(run.sft_path, frozen=True)
     critic, _ = models.load_reward_model(run.critic_path, tok)
     device = runtime.device()
@@ -181,31 +215,33 @@ def run_ppo(run: Run) -> dict[str, Any]:
     terms: list[dict[str, float]] = []
 
     def gold_fn(r):
-        terms.append(mean_terms(task, r))
-        return gold_scores(task, r)
+        if world.task is not None:
+            terms.append(mean_terms(world.task, r))
+        return world.gold_fn(r)
 
     cfg = ppo.PPOConfig(**run.config)
     ptx_batch = None
-    if cfg.ptx_coef > 0:  # PPO-ptx: SFT demonstrations stand in for the pre-training data
+    if cfg.ptx_coef > 0:  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
         from .toyworld.sft import demonstration_batch
 
         ptx_rng = np.random.default_rng(run.seed)
-        ptx_batch = lambda: demonstration_batch(task, tok, 16, ptx_rng)  # noqa: E731
+        ptx_batch = lambda: demonstration_batch(world.prompts, tok, 16, ptx_rng)  # noqa: E731
     log = ppo.train(
         policy,
         ref,
         critic,
         tok,
-        task.sample_prompts,
-        proxy_fn,
+        world.prompts.sample_prompts,
+        world.proxy_fn,
         cfg,
         seed=run.seed,
         gold_fn=gold_fn,
         ptx_batch=ptx_batch,
         desc=f"{run.name} (seed {run.seed})",
     )
-    log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
-    return {"run": asdict(run), "log": log} | _evaluate(run, task, policy, tok, cfg.max_new_tokens)
+    if terms:
+        log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
+    return {"run": asdict(run), "log": log} | _evaluate(run, world, policy, tok, cfg.max_new_tokens)
 
 
 def run_grpo(run: Run) -> dict[str, Any]:
@@ -213,49 +249,41 @@ def run_grpo(run: Run) -> dict[str, Any]:
     fields); returns the proxy / gold trace per reward call and the held-out evaluation."""
     import tempfile
 
-    import torch
     import transformers
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import rollout
+    from . import models, rollout
     from .book import runtime
 
-    task, policy, tok, proxy_fn = _setup(run)
+    world, policy, tok = _setup(run)
     end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
+    chat = bool(getattr(tok, "chat_template", None))  # TRL applies the template to conversational prompts only
     trace: list[dict[str, float]] = []
 
     def reward(prompts, completions, completion_ids, **_):
+        prompts = [p[-1]["content"] if chat else p for p in prompts]
         r = rollout.rollout_from_ids(tok, prompts, completion_ids, eos_ids=end_ids)
-        proxy, gold = proxy_fn(r), gold_scores(task, r)
+        proxy, gold = world.proxy_fn(r), world.gold_fn(r)
         trace.append({"samples": len(prompts), "proxy_reward": proxy.mean().item(), "gold_reward": gold.mean().item()})
         return proxy.tolist()
 
     settings = dict(run.grpo)
     n_prompts = settings.pop("n_prompts")
-    on_gpu = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
-        args = GRPOConfig(
-            output_dir=out,
-            report_to="none",
-            save_strategy="no",
-            use_cpu=not on_gpu,
-            activation_checkpointing=False,
-            **runtime.trainer_precision(),
-            seed=run.seed,
-            disable_tqdm=True,
-            logging_steps=10,
-            **settings,
-        )
-        prompts = Dataset.from_dict({"prompt": task.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))})
+        args = GRPOConfig(**runtime.trainer_settings(out, run.seed), logging_steps=10, **settings)
+        texts = world.prompts.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))
+        prompts = Dataset.from_dict({"prompt": [[{"role": "user", "content": p}] for p in texts] if chat else texts})
         trainer = GRPOTrainer(
             model=policy, reward_funcs=[reward], args=args, train_dataset=prompts, processing_class=tok
         )
+        if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder: a new pad needs room
+            models.fit_embeddings(trainer.ref_model, tok)
         trainer.remove_callback(transformers.PrinterCallback)
         trainer.train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
-        run, task, trainer.model, tok, settings["max_completion_length"]
+        run, world, trainer.model, tok, settings["max_completion_length"]
     )
 
 
@@ -270,15 +298,17 @@ def train(run: Run) -> dict[str, Any]:
 
 def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """:class:`rlhfbook.ppo.PPOConfig` fields of one configuration: the chapter's shared
-    settings (iterations, batch, lr, KL coefficient eta of Eq. 19, critic warm-up) with the
+    settings (iterations, batch, learning rates, KL coefficient eta of Eq. 19, critic warm-up) with the
     configuration's ``overrides`` on top."""
     settings = dict(
         iterations=P.iterations,
         prompts_per_iteration=P.prompts_per_iteration,
         max_new_tokens=P.max_new_tokens,
         lr=P.lr,
+        critic_lr=P.critic_lr,
         kl_coef=P.kl_coef,
         critic_warmup=P.critic_warmup,
+        micro_batch=P.micro_batch,
     )
     return settings | dict(overrides)
 
@@ -313,9 +343,11 @@ def ppo_runs(
     sft_path: str,
     rm_path: str,
     eval_seed: int,
+    gold: Mapping[str, Any] | None = None,
 ) -> list[Run]:
     """One :class:`Run` per seed and configuration (seed-major), the longest first so that the
-    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort)."""
+    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort). ``gold``:
+    the :class:`Run` fields of the real-model path (``gold_path``, ``prompts_path``, ``rm_max_length``)."""
     runs = [
         Run(
             name,
@@ -326,6 +358,7 @@ def ppo_runs(
             ppo_config(P, o),
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
+            **(gold or {}),
         )
         for s in seeds
         for name, o in configs.items()
@@ -354,8 +387,15 @@ def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     )
 
 
-def grpo_runs(P: PPOMaxSettings, seeds: Sequence[int], sft_path: str, rm_path: str, eval_seed: int) -> list[Run]:
-    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings`."""
+def grpo_runs(
+    P: PPOMaxSettings,
+    seeds: Sequence[int],
+    sft_path: str,
+    rm_path: str,
+    eval_seed: int,
+    gold: Mapping[str, Any] | None = None,
+) -> list[Run]:
+    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings` (``gold``: as :func:`ppo_runs`)."""
     return [
         Run(
             "TRL GRPO",
@@ -366,6 +406,7 @@ def grpo_runs(P: PPOMaxSettings, seeds: Sequence[int], sft_path: str, rm_path: s
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
             grpo=grpo_settings(P),
+            **(gold or {}),
         )
         for s in seeds
     ]
@@ -461,7 +502,7 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
         "held-out gold": f["eval_gold"].mean(),
         "win rate vs SFT": f["win_rate"].mean(),
         "repeat rate (held-out)": f["repeat_rate"].mean(),
-        "non-words per response (held-out)": -f["held-out non-words"].mean(),
+        "non-words per response (held-out)": -f["held-out non-words"].mean() if "held-out non-words" in f else np.nan,
     }
 
 
@@ -571,7 +612,9 @@ def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> p
             "the reward model is exploited where it is wrong",
             "reward hacking: verbose, repetitive answers",
             f"vanilla's held-out answers carry {fmt(va, 'non-words per response (held-out)')} non-words "
-            f"and repeat a word in {ends.loc[va, 'repeat rate (held-out)']:.0%} of answers",
+            f"and repeat a word in {ends.loc[va, 'repeat rate (held-out)']:.0%} of answers"
+            if np.isfinite(ends.loc[va, "non-words per response (held-out)"])
+            else f"not measured: {TOY_ONLY}",
         ),
         (
             "reward normalisation / clipping alone: early stability only (Fig. 6)",

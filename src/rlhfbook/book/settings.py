@@ -44,24 +44,62 @@ class ToyWorldSettings:
 
 @dataclass(frozen=True)
 class PPOMaxSettings:
-    """Chapter 1: vanilla PPO, PPO-max and TRL's GRPO from one SFT policy and reward model."""
+    """Chapter 1: vanilla PPO, PPO-max and TRL's GRPO from one SFT policy and reward model.
+
+    With ``model_name`` set the chapter runs the over-optimisation setup of Gao et al. (2022) on
+    real models (:mod:`rlhfbook.gold_proxy`): a gold reward model trained on all of
+    ``preference_dataset`` but the held-out prompts' rows, a proxy trained on ``proxy_pairs`` of
+    them relabelled by the gold model, PPO on the held-out prompts, gold = the gold model's score.
+    """
 
     base_policy: str = setting(
         "cpu", "recipe of the cached toy-world SFT policy to start from (smoke | cpu | gpu; toyworld.base_policy)"
     )
     model_name: str | None = setting(
-        None, "policy to start from instead: a local folder or hub id (None: the toy SFT policy)"
+        None,
+        "policy to start from instead, an instruct model (local folder or hub id); it switches the chapter to "
+        "gold and proxy reward models on preference_dataset (None: the toy SFT policy and the toy gold reward)",
     )
     reward_model_name: str | None = setting(
-        None, "a trained reward model (local folder or hub id) to use instead of training one (None: train one here)"
+        None,
+        "a trained proxy reward model (local folder or hub id, with the policy's tokenizer: it also initialises "
+        "PPO-max's critic) to use instead of training one (None: train one here)",
+    )
+    gold_reward_model_name: str | None = setting(
+        None,
+        "with model_name: a trained gold reward model (local folder or hub id) to use instead of training one "
+        "on preference_dataset (None: train it here)",
     )
     preference_dataset: str | None = setting(
-        None, "pairs to train the reward model on: a hub id or local .jsonl (None: rated samples of the SFT policy)"
+        None,
+        "with model_name: HH-RLHF-format pairs (hub id or local .json/.jsonl; 'chosen' / 'rejected' "
+        "transcripts, the 'train' split) for the gold and proxy reward models and PPO's prompts",
+    )
+    proxy_pairs: int = setting(
+        1000,
+        "with model_name: rows of the gold model's training data the proxy trains on, labelled by the gold "
+        "model as Gao et al. (2022) label their proxies' data, so the proxy errs only by having less (pairs)",
+    )
+    ppo_prompt_pool: int = setting(
+        1024,
+        "with model_name: held-out one-turn prompts PPO and GRPO sample from; eval_prompts more are "
+        "held out for the evaluation, and no reward model trains on a row with either (prompts)",
     )
     rm_pairs: int = setting(
-        1024, "preference pairs sampled from the SFT policy and rated, to train the reward model (pairs)"
+        1024, "toy world: preference pairs sampled from the SFT policy and rated, to train the reward model (pairs)"
     )
-    rm_steps: int = setting(100, "reward-model training steps of TRL's RewardTrainer, 32 pairs each (optimiser steps)")
+    rm_steps: int = setting(
+        100, "(proxy) reward-model training steps of TRL's RewardTrainer, 32 pairs each (optimiser steps)"
+    )
+    gold_rm_steps: int = setting(
+        400, "with model_name: the gold reward model's training steps, 32 pairs each (optimiser steps)"
+    )
+    rm_lr: float = setting(
+        1e-3,
+        "reward-model learning rate, cosine-decayed (AdamW step size; gpu: 1e-5, TRL's reward-modelling "
+        "example; Secrets of RLHF use 5e-6)",
+    )
+    rm_max_length: int = setting(128, "longest text a reward model trains on and reads (tokens)")
     iterations: int = setting(
         20, "PPO iterations of configurations A, A + KL and C, each a rollout and its updates (iterations)"
     )
@@ -77,11 +115,18 @@ class PPOMaxSettings:
         16, "prompts per PPO iteration, one response each; also GRPO's batch (prompts)"
     )
     max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
-    lr: float = setting(2e-4, "policy learning rate of PPO and of TRL's GRPO (AdamW step size)")
+    lr: float = setting(
+        2e-4,
+        "policy learning rate of PPO and of TRL's GRPO (AdamW step size; gpu: 3e-6, as TRL's PPO example and "
+        "Huang et al. 2024's N+ details for 1B-7B models; Secrets of RLHF 5e-7, OpenRLHF's examples 5e-7)",
+    )
+    critic_lr: float = setting(
+        3e-4, "critic learning rate of PPO (AdamW step size; gpu: 9e-6, OpenRLHF's PPO examples)"
+    )
     kl_coef: float = setting(
         0.05,
-        "KL coefficient eta (PPO: k1 per token in the reward; GRPO: beta); "
-        "exercise 2 halves and doubles it (dimensionless)",
+        "KL coefficient eta (PPO: k1 per token in the reward; GRPO: beta); 0.05 as Secrets of RLHF's Fig. 7, "
+        "TRL's PPOConfig and the N+ details; exercise 2 halves and doubles it (dimensionless)",
     )
     critic_warmup: int = setting(3, "first PPO iterations that update only the critic (iterations)")
     n_seeds: int = setting(3, "seeds per configuration: seed, seed + 1, ... (seeds)")
@@ -293,17 +338,27 @@ TABLE: dict[str, dict[str, Any]] = {
             eval_prompts=8,
             grpo_generations=2,
             exercise_iterations=2,
+            proxy_pairs=8,
+            ppo_prompt_pool=8,
+            gold_rm_steps=2,
         ),
         cpu=PPOMaxSettings(),
         gpu=PPOMaxSettings(
-            base_policy="gpu",
-            rm_pairs=4096,
-            rm_steps=400,
+            model_name="Qwen/Qwen2.5-0.5B-Instruct",
+            preference_dataset="Anthropic/hh-rlhf",
+            proxy_pairs=4000,
+            ppo_prompt_pool=4096,
+            rm_steps=250,
+            gold_rm_steps=4700,
+            rm_lr=1e-5,
+            rm_max_length=512,
             iterations=150,
             ppo_max_iterations=300,
             run_ppo_max_no_kl=True,
             prompts_per_iteration=64,
-            lr=1e-4,
+            max_new_tokens=128,
+            lr=3e-6,
+            critic_lr=9e-6,
             critic_warmup=10,
             eval_prompts=1024,
             exercise_iterations=60,

@@ -1,0 +1,183 @@
+"""Gold and proxy reward models on a real preference dataset (chapter 1 on hub models).
+
+The over-optimisation setup of Gao et al. (2022), "Scaling laws for reward model
+overoptimization": a *gold* reward model stands in for human judgement, a *proxy* reward
+model trained on less data is what PPO optimises, and over-optimisation is the gold score
+falling while the proxy's rises. On an HH-RLHF-format dataset (``chosen`` / ``rejected``
+transcripts, :func:`rlhfbook.preferences.split_prompt`):
+
+* the prompts of some single-turn rows are held out of both reward models' training; PPO
+  samples its prompts from them and the final policies are evaluated on others
+  (:func:`split`);
+* the gold reward model trains on every other row, with the dataset's human labels;
+* the proxy trains on a subset of the gold's rows, **relabelled by the gold reward model**
+  (:func:`gold_labelled`), as Gao et al. label the proxy's data with their gold model: the
+  proxy then estimates exactly the function the chapter calls gold, and its only errors are
+  those of less data, not the disagreement between human labels and the gold model.
+
+Both reward models read a response as HH-RLHF writes it, ``"\\n\\nHuman: <prompt>\\n\\nAssistant:
+<response>"`` plus EOS (:func:`transcript_reward`); the policy sees the prompt as one user turn
+of its chat template (:func:`rlhfbook.rollout.format_prompts`).
+
+Used by chapter 1 (its real-model path, :mod:`rlhfbook.overoptimisation`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .preferences import ASSISTANT, PreferencePairs
+from .rollout import Rollout
+
+HUMAN = "\n\nHuman:"
+
+
+def single_turn(prompt: str) -> str | None:
+    """The human's text of a one-turn HH-RLHF prompt ``"\\n\\nHuman: X\\n\\nAssistant:"``, else None."""
+    if not (prompt.startswith(HUMAN) and prompt.endswith(ASSISTANT)) or prompt.count(HUMAN) != 1:
+        return None
+    text = prompt[len(HUMAN) : -len(ASSISTANT)].strip()
+    return text if text and ASSISTANT not in text else None
+
+
+def transcript(prompt: str) -> str:
+    """The HH-RLHF prompt of a one-turn user ``prompt`` (the inverse of :func:`single_turn`)."""
+    return f"{HUMAN} {prompt}{ASSISTANT}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices of a :class:`~rlhfbook.preferences.PreferencePairs` and the held-out prompts.
+
+    ``gold`` are the gold reward model's training rows, ``proxy`` the first rows of ``gold``
+    (in the split's shuffled order); ``ppo_prompts`` and ``eval_prompts`` are the one-turn
+    prompts of rows no reward model trains on (every row with one of those prompts is held out).
+    """
+
+    gold: list[int]
+    proxy: list[int]
+    ppo_prompts: list[str]
+    eval_prompts: list[str]
+    answers: dict[str, str]  # a held-out prompt's human-chosen answer (PPO-ptx's demonstrations)
+
+
+def split(pairs: PreferencePairs, n_proxy: int, n_ppo: int, n_eval: int, seed: int) -> Split:
+    """Shuffle the rows (``seed``), hold out the first ``n_ppo + n_eval`` distinct one-turn
+    prompts (evaluation first), give the gold every other row and the proxy ``n_proxy`` of them."""
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    held: list[str] = []
+    answers: dict[str, str] = {}
+    for i in order:
+        text = single_turn(pairs.prompts[i])
+        if text is not None and text not in answers:
+            held.append(text)
+            answers[text] = pairs.chosen[i].strip()
+            if len(held) == n_ppo + n_eval:
+                break
+    if len(held) < n_ppo + n_eval:
+        raise ValueError(
+            f"{len(held)} distinct one-turn prompts in the dataset, but n_ppo + n_eval = {n_ppo + n_eval} are needed"
+        )
+    gold = [int(i) for i in order if single_turn(pairs.prompts[i]) not in answers]
+    if not 0 < n_proxy < len(gold):
+        raise ValueError(f"the proxy needs 0 < n_proxy < {len(gold)} (the gold's training rows), got {n_proxy}")
+    return Split(gold, gold[:n_proxy], held[n_eval:], held[:n_eval], answers)
+
+
+def _scorer(rm_path: str | Path, device, max_length: int):
+    """The frozen reward model at ``rm_path`` and a function (prompts, responses) -> scores [B]."""
+    from . import models, ranking
+    from .rollout import reward_model_scores
+
+    tok = models.load_tokenizer(rm_path)  # a gold model given by id may have a tokenizer of its own
+    rm, _ = models.load_reward_model(rm_path, tok, sample_only=True)
+    rm.to(device).requires_grad_(False)
+    half = max_length // 2
+
+    @torch.no_grad()
+    def score(prompts: Sequence[str], responses: Sequence[str], batch: int = 16) -> torch.Tensor:
+        out = []
+        for s in range(0, len(prompts), batch):
+            enc = ranking.encode_responses(
+                tok,
+                list(prompts[s : s + batch]),
+                list(responses[s : s + batch]),
+                max_prompt_tokens=half,
+                max_response_tokens=half - 1,
+            )
+            out.append(reward_model_scores(rm, enc))
+        return torch.cat(out)
+
+    return score
+
+
+def transcript_reward(
+    rm_path: str | Path, device, max_length: int, no_eos_score: float | None = -1.0
+) -> Callable[[Rollout], torch.Tensor]:
+    """A reward model as a function rollout -> scores [B]: each one-turn prompt and its response
+    read as an HH-RLHF transcript (:func:`transcript`), ``no_eos_score`` for a response cut off
+    without EOS (the EOS trick)."""
+    score = _scorer(rm_path, device, max_length)
+
+    def reward(rollout: Rollout) -> torch.Tensor:
+        scores = score([transcript(p) for p in rollout.prompts], [" " + r.strip() for r in rollout.responses])
+        if no_eos_score is not None:
+            scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
+        return scores
+
+    return reward
+
+
+def gold_labelled(
+    pairs: PreferencePairs, index: Sequence[int], gold_path: str | Path, device, max_length: int
+) -> tuple[PreferencePairs, float]:
+    """The pairs ``index`` with ``chosen`` the response the gold reward model scores higher
+    (Gao et al.'s synthetic labels), and the share of rows where it agrees with the human label."""
+    score = _scorer(gold_path, device, max_length)
+    part = pairs.select(index)
+    keep = (score(part.prompts, part.chosen) >= score(part.prompts, part.rejected)).tolist()
+    labelled = PreferencePairs(
+        part.prompts,
+        [w if k else lo for w, lo, k in zip(part.chosen, part.rejected, keep)],
+        [lo if k else w for w, lo, k in zip(part.chosen, part.rejected, keep)],
+    )
+    return labelled, float(np.mean(keep))
+
+
+@dataclass(frozen=True)
+class PromptPool:
+    """Held-out one-turn prompts: PPO samples from ``ppo`` (as a toy task's ``sample_prompts``),
+    the final policies are evaluated on ``eval``; ``answers`` are PPO-ptx's demonstrations."""
+
+    ppo: list[str]
+    eval: list[str]
+    answers: dict[str, str]
+
+    @classmethod
+    def of(cls, s: Split) -> PromptPool:
+        """The held-out prompts of a :func:`split`."""
+        return cls(s.ppo_prompts, s.eval_prompts, {p: s.answers[p] for p in s.ppo_prompts})
+
+    def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` prompts drawn uniformly with replacement."""
+        return [self.ppo[i] for i in rng.integers(len(self.ppo), size=n)]
+
+    def demonstration(self, prompt: str, rng: np.random.Generator) -> str:
+        """The human-chosen answer to ``prompt`` (as a toy task's demonstration; ``rng`` unused)."""
+        return self.answers[prompt]
+
+    def save(self, path: str | Path) -> str:
+        """Write the pool as JSON (a :class:`rlhfbook.overoptimisation.Run` carries the path); returns it."""
+        Path(path).write_text(json.dumps({"ppo": self.ppo, "eval": self.eval, "answers": self.answers}))
+        return str(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PromptPool:
+        """The pool :meth:`save` wrote."""
+        return cls(**json.loads(Path(path).read_text()))
