@@ -44,18 +44,3 @@ def test_gold_scores_penalise_missing_eos():
     )
     assert rollout.gold_scores(task, r).tolist() == [1.0, 1.0]
     assert rollout.gold_scores(task, r, no_eos_score=-1.0).tolist() == [1.0, -1.0]
-
-
-def test_forward_logits_keeps_only_the_response_positions_with_the_same_values():
-    torch.manual_seed(1)
-    tok = toyworld.build_tokenizer()
-    model = toyworld.new_model("tiny", tok).eval()
-    out = rollout.generate(model, tok, ["food: ", "a much longer prompt: "], max_new_tokens=5)
-    seen = []
-    model.register_forward_hook(lambda m, args, kwargs, output: seen.append(output.logits.shape), with_kwargs=True)
-    with torch.no_grad():
-        kept = rollout.forward_logits(model, out)
-        full = model(**rollout._model_inputs(model, out)).logits
-    lq, lr = out.query_ids.shape[1], out.response_ids.shape[1]
-    assert seen[0][1] == lr + 1  # the prompt's logits were never computed
-    assert torch.equal(kept, full[:, lq - 1 : -1])

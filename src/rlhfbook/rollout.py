@@ -21,7 +21,6 @@ What a hub instruct model needs, and the toy world's tokenizers leave unchanged:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -199,15 +198,10 @@ def _model_inputs(model: torch.nn.Module, rollout: Rollout) -> dict[str, torch.T
 
 
 def forward_logits(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
-    """Logits that predict each response token, shape [B, Lr, V].
-
-    Only the last ``Lr + 1`` positions go through the LM head where the model allows it
-    (``logits_to_keep``): the prompt's logits, a [B, Lq, V] tensor, are never made."""
-    inputs = _model_inputs(model, rollout)
+    """Logits that predict each response token, shape [B, Lr, V]."""
+    logits = model(**_model_inputs(model, rollout)).logits
     lq = rollout.query_ids.shape[1]
-    if "logits_to_keep" in inspect.signature(model.forward).parameters:
-        return model(**inputs, logits_to_keep=rollout.response_ids.shape[1] + 1).logits[:, :-1]
-    return model(**inputs).logits[:, lq - 1 : -1]
+    return logits[:, lq - 1 : -1]
 
 
 def forward_scalar_head(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
