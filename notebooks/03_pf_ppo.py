@@ -202,7 +202,7 @@ rm_paths = {name: trained[name]["path"] if name in trained else P.reward_model_n
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
-example = pair_sets["program + shown outputs"][0]
+example = pair_sets["program + shown outputs"].rows()[0]
 print(
     f"{len(pair_sets['program only'])} labelled pairs from {len(rm_prompts)} prompts; "
     + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
