@@ -33,6 +33,7 @@ from rlhfbook import dpo_training as dt
 from rlhfbook import toyworld
 from rlhfbook.book import runtime
 from rlhfbook.models import load_policy
+from rlhfbook.preferences import PreferencePairs
 
 SETTINGS = dict(beta=0.1, learning_rate=5e-4, batch_size=32, seed=0)  # chapter 2's cpu profile
 
@@ -47,9 +48,8 @@ def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
     tok.save_pretrained(folder)
     rng = np.random.default_rng(seed)
     prompts = task.sample_prompts(n_pairs, rng)
-    return dt.preference_dataset(
-        prompts, [task.demonstration(p, rng) for p in prompts], [task.demonstration(p, rng) for p in prompts]
-    )
+    chosen = [task.demonstration(p, rng) for p in prompts]
+    return PreferencePairs(prompts, chosen, [task.demonstration(p, rng) for p in prompts]).to_dataset()
 
 
 def ours(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
