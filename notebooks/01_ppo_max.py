@@ -199,7 +199,7 @@ else:
         pairs = reward_model.preference_pairs(
             sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
         )
-    rm_path = overoptimisation.train_proxy(P, sft_path, tok, pairs, workdir / "rm", seed)
+    rm_path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps)
 proxy_fn = overoptimisation.proxy_reward(rm_path, tok, device, real, P.rm_max_length)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
 

@@ -229,21 +229,11 @@ def load(P: PPOMaxSettings, seed: int) -> Data:
 
 
 def train_gold(P: PPOMaxSettings, base: str | Path, tokenizer, data: Data, out_dir: str | Path, seed: int) -> Path:
-    """The gold reward model: the Bradley-Terry reward model (:func:`rlhfbook.reward_model.train_reward_model`)
-    from ``base`` on every row of ``data`` but the held-out prompts', with the dataset's human labels,
-    ``P.gold_rm_steps`` steps of 32 pairs (torch seeded with ``seed`` first)."""
-    from .reward_model import train_reward_model
+    """The gold reward model: a Bradley-Terry reward model
+    (:func:`rlhfbook.overoptimisation.fit_reward_model`) from ``base`` on every row of ``data`` but the
+    held-out prompts', with the dataset's human labels, ``P.gold_rm_steps`` steps (torch seeded with
+    ``seed`` first)."""
+    from .overoptimisation import fit_reward_model
 
     torch.manual_seed(seed)
-    path, _ = train_reward_model(
-        base,
-        tokenizer,
-        data.pairs.select(data.split.gold),
-        out_dir,
-        steps=P.gold_rm_steps,
-        batch_size=32,
-        lr=P.rm_lr,
-        seed=seed,
-        max_length=P.rm_max_length,
-    )
-    return path
+    return fit_reward_model(P, base, tokenizer, data.pairs.select(data.split.gold), out_dir, seed, P.gold_rm_steps)

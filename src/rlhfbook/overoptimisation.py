@@ -194,9 +194,12 @@ def proxy_reward(
     return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=NO_EOS_SCORE)
 
 
-def train_proxy(P: PPOMaxSettings, base: str | Path, tokenizer, pairs, out_dir: str | Path, seed: int) -> Path:
-    """The proxy reward model: the Bradley-Terry loss on ``pairs`` from ``base`` with TRL's RewardTrainer
-    (:func:`rlhfbook.reward_model.train_reward_model`), ``P.rm_steps`` steps of 32 pairs."""
+def fit_reward_model(
+    P: PPOMaxSettings, base: str | Path, tokenizer, pairs, out_dir: str | Path, seed: int, steps: int
+) -> Path:
+    """A reward model of the chapter (the toy proxy, or on real models the gold and the proxy): the
+    Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
+    RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs."""
     from . import reward_model
 
     path, _ = reward_model.train_reward_model(
@@ -204,7 +207,7 @@ def train_proxy(P: PPOMaxSettings, base: str | Path, tokenizer, pairs, out_dir: 
         tokenizer,
         pairs,
         out_dir,
-        steps=P.rm_steps,
+        steps=steps,
         batch_size=32,
         lr=P.rm_lr,
         seed=seed,
