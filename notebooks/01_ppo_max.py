@@ -115,7 +115,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook import gold_proxy, models, overoptimisation, ppo, preferences, reward_model, rollout, toyworld
+from rlhfbook import gold_proxy, models, overoptimisation, ppo, reward_model, rollout, toyworld
 from rlhfbook import overoptimisation_figures as figures
 from rlhfbook.book import parallel
 
@@ -128,17 +128,10 @@ sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
 real = P.model_name is not None  # Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
-if real:
-    if not P.preference_dataset:
-        raise ValueError("model_name needs preference_dataset: the gold and proxy reward models train on it")
-    all_pairs = preferences.load_pairs(P.preference_dataset, seed=seed, split="train")
-    data = gold_proxy.split(all_pairs, P.proxy_pairs, P.ppo_prompt_pool, P.eval_prompts, seed)
-    pool = gold_proxy.PromptPool.of(data)
-    eval_prompts = pool.eval
-    print(
-        f"{len(all_pairs)} preference pairs: {len(data.gold)} for the gold reward model, {len(data.proxy)} of them for "
-        f"the proxy; {len(pool.ppo)} held-out prompts for PPO, {len(eval_prompts)} for the evaluation"
-    )
+if real:  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
+    data = gold_proxy.load(P, seed)
+    eval_prompts = data.pool.eval
+    print(data)
 else:
     eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
 print(
@@ -159,28 +152,11 @@ print(
 # as an HH-RLHF transcript (and $-1$ without EOS); it trains first, on every pair but the held-out ones:
 
 # %%
-if real:
-    gold_path = P.gold_reward_model_name
-    if gold_path is None:
-        torch.manual_seed(seed)
-        gold_path, _ = reward_model.train_reward_model(
-            sft_path,
-            tok,
-            all_pairs.select(data.gold),
-            workdir / "gold",
-            steps=P.gold_rm_steps,
-            batch_size=32,
-            lr=P.rm_lr,
-            seed=seed,
-            max_length=P.rm_max_length,
-        )
-        results.metric("gold_rm_pairs", len(data.gold))
-    gold_fn = gold_proxy.transcript_reward(gold_path, device, P.rm_max_length, overoptimisation.NO_EOS_SCORE)
-else:
-
-    def gold_fn(r):
-        return overoptimisation.gold_scores(task, r)
-
+gold_path = P.gold_reward_model_name if real else None
+if real and gold_path is None:  # the gold reward model, on the human labels of the gold's rows
+    gold_path = gold_proxy.train_gold(P, sft_path, tok, data, workdir / "gold", seed)
+    results.metric("gold_rm_pairs", len(data.split.gold))
+gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
 
 torch.manual_seed(seed)
 sft_eval = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
@@ -215,7 +191,7 @@ if P.reward_model_name:
 else:
     torch.manual_seed(seed)
     if real:  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
-        pairs, agreement = gold_proxy.gold_labelled(all_pairs, data.proxy, gold_path, device, P.rm_max_length)
+        pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
         results.metric("proxy_rm_pairs", len(pairs))
         results.metric("gold_rm_agrees_with_human_labels", agreement)
         print(f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs")
@@ -223,21 +199,8 @@ else:
         pairs = reward_model.preference_pairs(
             sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
         )
-    rm_path, _ = reward_model.train_reward_model(
-        sft_path,
-        tok,
-        pairs,
-        workdir / "rm",
-        steps=P.rm_steps,
-        batch_size=32,
-        lr=P.rm_lr,
-        seed=seed,
-        max_length=P.rm_max_length,
-    )
-if real:
-    proxy_fn = gold_proxy.transcript_reward(rm_path, device, P.rm_max_length)  # r_phi, frozen
-else:
-    proxy_fn = reward_model.proxy_reward(rm_path, tok, device)  # r_phi, frozen
+    rm_path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps)
+proxy_fn = overoptimisation.proxy_reward(rm_path, tok, device, real, P.rm_max_length)  # r_phi, frozen
 rm_seconds = time.perf_counter() - t0
 
 # held-out accuracy against the gold ranking (not the biased raters)
@@ -334,11 +297,7 @@ display.table(overoptimisation.switch_table(CONFIGS, P, sft_path, rm_path))
 display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
-gold = (  # the real-model path: every run is scored by the gold and proxy reward models
-    dict(gold_path=str(gold_path), prompts_path=pool.save(workdir / "prompts.json"), rm_max_length=P.rm_max_length)
-    if real
-    else None
-)
+gold = data.run_fields(gold_path, workdir, P.rm_max_length) if real else None  # runs scored by the gold RM
 runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed, gold)
 grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed, gold)  # section 7, in the same batch
 t0 = time.perf_counter()
@@ -491,7 +450,6 @@ va = [overoptimisation.collapse(g, p) for g, p in zip(gold_c["A vanilla PPO"], p
 va_ratio = [x["end_over_peak"] for x in va]
 va_gain = [x["proxy_gain"] / rm_sd for x in va]
 va_ok = [r <= 0.8 and g >= 0.5 for r, g in zip(va_ratio, va_gain)]
-va_ends = ends.loc["A vanilla PPO"]
 results.check(
     "vanilla_overoptimises",
     kind="finding",
@@ -509,46 +467,10 @@ results.check(
         "RM sd on SFT samples": rm_sd,
     },
     passed=bool(np.mean(va_ratio) <= 0.8 and np.mean(va_gain) >= 0.5 and majority(va_ok)),
-    not_reproduced=(
-        f"The gold reward collapses (end / peak {np.mean(va_ratio):.2f} in the mean, "
-        f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)} seeds at or below 0.8; held-out gold "
-        f"{va_ends['held-out gold']:.2f} against the SFT policy's {sft_gold.mean().item():.2f}), but the proxy barely "
-        f"rises after the gold peak: {np.mean(va_gain):.2f} reward-model standard deviations in the mean, against 0.5. "
-        f"The reward model's score saturates: {va_ends['proxy at gold peak']:.2f} at vanilla's gold peak, "
-        f"{va_ends['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
-        "intact. Vanilla PPO finds "
-        + ("responses the proxy" if real else "strings the reward model")
-        + " scores as highly as good answers, not higher: the gold falls at an almost constant proxy, "
-        + (
-            "without the rising proxy curve of the paper's Fig. 4."
-            if real
-            else "so this toy world shows reward hacking without the rising proxy curve of the paper's Fig. 4."
-        )
-    ),
+    not_reproduced=overoptimisation.saturation_note(va_ratio, va_gain, ends, sft_gold.mean().item(), real),
 )
-ood = dict(
-    claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
-    "pairs never showed it (non-words, repeated words), not the raters' length bias.",
-    paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
-    threshold=0.5,
-    direction=">=",
-    rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
-    "at least 2 of 3 seeds",
-)
-if real:
-    results.check(
-        "vanilla_loses_gold_through_ood_strings", kind="finding", **ood, not_evaluable=overoptimisation.TOY_ONLY + "."
-    )
-else:
-    shares = overoptimisation.ood_share(changes["A vanilla PPO"])
-    results.check(
-        "vanilla_loses_gold_through_ood_strings",
-        kind="finding",
-        **ood,
-        per_seed=shares.to_dict(),
-        ours={f"{t} change (mean)": float(changes["A vanilla PPO"][t].mean()) for t in overoptimisation.TERMS},
-        passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
-    )
+va_change = None if real else changes["A vanilla PPO"]  # the toy gold's terms, peak to end, per seed
+results.check("vanilla_loses_gold_through_ood_strings", kind="finding", **overoptimisation.ood_check(va_change))
 akl_ratio = [
     overoptimisation.collapse(g, p)["end_over_peak"]
     for g, p in zip(gold_c["A + KL penalty only"], proxy_c["A + KL penalty only"])

@@ -256,3 +256,72 @@ def test_gold_labels_put_the_gold_models_preferred_answer_first(monkeypatch):
         {"prompt": "r", "chosen": "ccc", "rejected": "dd"},
     ]
     assert agreement == pytest.approx(2 / 3)
+
+
+def _settings(hh, **kw):
+    from dataclasses import replace
+
+    from rlhfbook.book.settings import PPOMaxSettings
+
+    return replace(PPOMaxSettings(), preference_dataset=str(hh), proxy_pairs=5, ppo_prompt_pool=6, eval_prompts=4, **kw)
+
+
+def test_chapter_1_loads_the_dataset_into_gold_rows_proxy_rows_and_held_out_prompts(tmp_path):
+    P = _settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30))
+    data = gold_proxy.load(P, seed=3)
+    pairs = preferences.load_pairs(P.preference_dataset, seed=3, split="train")
+    assert data.split == gold_proxy.split(pairs, 5, 6, 4, seed=3)  # the same split as the function's by hand
+    assert len(data.pairs) == 30 and len(data.split.gold) == 20 and data.split.proxy == data.split.gold[:5]
+    assert (data.pool.ppo, data.pool.eval) == (data.split.ppo_prompts, data.split.eval_prompts)
+    assert str(data) == (
+        "30 preference pairs: 20 for the gold reward model, 5 of them for the proxy; "
+        "6 held-out prompts for PPO, 4 for the evaluation"
+    )
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="model_name needs preference_dataset"):
+        gold_proxy.load(replace(P, preference_dataset=None), seed=3)
+
+
+def test_chapter_1_proxy_pairs_are_the_proxy_rows_labelled_by_the_gold_model(tmp_path, monkeypatch):
+    data = gold_proxy.load(_settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)), seed=0)
+    calls = []
+
+    def scorer(path, device, max_length):  # a "gold model" that prefers the shorter answer
+        calls.append((path, max_length))
+        return lambda prompts, ys: torch.tensor([-float(len(y)) for y in ys])
+
+    monkeypatch.setattr(gold_proxy, "_scorer", scorer)
+    labelled, agreement = data.proxy_pairs("gold", "cpu", 64)
+    rows = data.pairs.select(data.split.proxy)
+    assert calls == [("gold", 64)] and labelled.prompts == rows.prompts
+    assert labelled.chosen == rows.rejected and labelled.rejected == rows.chosen  # " No." is shorter: flipped
+    assert agreement == 0.0
+
+
+def test_chapter_1_run_fields_carry_the_gold_model_and_the_held_out_prompts(tmp_path):
+    from rlhfbook import overoptimisation as oo
+
+    data = gold_proxy.load(_settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)), seed=0)
+    fields = data.run_fields(tmp_path / "gold", tmp_path, 96)
+    run = oo.Run("B", 0, "sft", "rm", "rm", **fields)
+    assert (run.gold_path, run.rm_max_length) == (str(tmp_path / "gold"), 96)
+    assert gold_proxy.PromptPool.load(run.prompts_path) == data.pool
+
+
+def test_chapter_1_gold_model_trains_seeded_on_the_gold_rows_with_the_gold_steps(tmp_path, monkeypatch):
+    P = _settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30), gold_rm_steps=7, rm_steps=3)
+    data = gold_proxy.load(P, seed=0)
+    seen = {}
+
+    def fake(base, tok, pairs, out, **kw):
+        seen.update(base=base, pairs=pairs, out=out, draw=torch.rand(1), **kw)
+        return Path(out), []
+
+    monkeypatch.setattr(reward_model, "train_reward_model", fake)
+    torch.manual_seed(99)
+    assert gold_proxy.train_gold(P, "sft", None, data, tmp_path / "g", seed=5) == tmp_path / "g"
+    assert seen["pairs"].rows() == data.pairs.select(data.split.gold).rows()
+    assert (seen["steps"], seen["seed"], seen["lr"], seen["max_length"]) == (7, 5, P.rm_lr, P.rm_max_length)
+    torch.manual_seed(5)
+    assert seen["draw"].equal(torch.rand(1))  # torch was seeded with the chapter's seed first

@@ -210,3 +210,71 @@ def test_exercise_configs_and_the_eta_sweep():
     assert list(sweep.index) == sorted([P.kl_coef / 2, P.kl_coef, P.kl_coef * 2])
     assert list(sweep["gold end"]) == [1.0, 5.0, 2.0]  # the last 5 iterations only
     assert sweep.loc[P.kl_coef, "KL end"] == pytest.approx(0.5)
+
+
+def test_gold_reward_is_the_toy_gold_or_the_gold_reward_model_without_eos_minus_one(monkeypatch):
+    from rlhfbook import gold_proxy, rollout
+
+    task = toyworld.task("preference")
+    r = rollout.Rollout.__new__(rollout.Rollout)
+    monkeypatch.setattr(oo, "gold_scores", lambda t, ro: ("toy", t, ro))
+    assert oo.gold_reward(task, None, "cpu", 128)(r) == ("toy", task, r)
+    monkeypatch.setattr(gold_proxy, "transcript_reward", lambda *a: ("rm", *a))
+    assert oo.gold_reward(task, "gold", "cpu", 96) == ("rm", "gold", "cpu", 96, oo.NO_EOS_SCORE)
+
+
+def test_proxy_reward_reads_the_toy_text_or_the_hh_rlhf_transcript(monkeypatch):
+    from rlhfbook import gold_proxy, reward_model
+
+    monkeypatch.setattr(reward_model, "proxy_reward", lambda *a, **kw: ("toy", *a, kw))
+    monkeypatch.setattr(gold_proxy, "transcript_reward", lambda *a: ("real", *a))
+    assert oo.proxy_reward("rm", "tok", "cpu", False, 96) == ("toy", "rm", "tok", "cpu", {"no_eos_score": -1.0})
+    assert oo.proxy_reward("rm", "tok", "cpu", True, 96) == ("real", "rm", "cpu", 96, -1.0)
+
+
+def test_fit_reward_model_trains_on_the_given_pairs_with_the_chapters_recipe(monkeypatch, tmp_path):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from rlhfbook import reward_model
+
+    seen = {}
+    monkeypatch.setattr(
+        reward_model, "train_reward_model", lambda b, t, p, o, **kw: (seen.update(pairs=p, **kw), (Path(o), []))[1]
+    )
+    Q = replace(P, rm_steps=11, gold_rm_steps=99, rm_lr=0.5, rm_max_length=64)
+    assert oo.fit_reward_model(Q, "sft", None, "the pairs", tmp_path / "rm", 4, Q.rm_steps) == tmp_path / "rm"
+    assert seen == dict(pairs="the pairs", steps=11, batch_size=32, lr=0.5, seed=4, max_length=64)
+
+
+def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():
+    change = pd.DataFrame(  # per seed, gold change peak -> end by term
+        {"utility": [-1.0, -3.0, 0.0], "non-words": [-2.0, -0.5, -1.0], "repeats": [-1.0, 0.0, -1.0]}
+        | {"rambling": [0.0, -0.5, 0.0], "no EOS": [0.0, 0.0, 0.0]},
+        index=[0, 1, 2],
+    )
+    c = oo.ood_check(change)
+    assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and c["passed"]  # 2 of 3 seeds, mean 0.625
+    assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.5
+    one_seed = change.assign(utility=[-1.0, -3.0, 0.5], repeats=[0.0, 0.0, -1.0])
+    one_seed.loc[0, "non-words"] = -0.2
+    lopsided = oo.ood_check(one_seed)  # shares 1/6, 1/8, 4/3: the mean clears 0.5, one seed of three does
+    assert lopsided["per_seed"] == pytest.approx({0: 1 / 6, 1: 0.125, 2: 4 / 3}) and not lopsided["passed"]
+    real = oo.ood_check(None)
+    assert real["not_evaluable"] == oo.TOY_ONLY + "." and "per_seed" not in real and real["claim"] == c["claim"]
+
+
+def test_saturation_note_quotes_the_collapse_and_the_proxy_ends():
+    ends = pd.DataFrame(
+        {"held-out gold": [0.2, 1.5], "proxy at gold peak": [1.1, 0.0], "proxy end": [1.2, 1.3]},
+        index=["A vanilla PPO", "B PPO-max"],
+    )
+    toy = oo.saturation_note([0.5, 0.7, 0.9], [0.1, 0.2, 0.3], ends, sft_gold=0.8, real=False)
+    assert toy.startswith("The gold reward collapses (end / peak 0.70 in the mean, 2 of 3 seeds at or below 0.8;")
+    assert "held-out gold 0.20 against the SFT policy's 0.80" in toy and "0.20 reward-model standard deviations" in toy
+    assert "1.10 at vanilla's gold peak, 1.20 at the end, and 1.30 for PPO-max" in toy
+    assert "strings the reward model scores" in toy and "so this toy world shows reward hacking without" in toy
+    real = oo.saturation_note([0.5, 0.7, 0.9], [0.1, 0.2, 0.3], ends, sft_gold=0.8, real=True)
+    assert "responses the proxy scores" in real and real.endswith(
+        "constant proxy, without the rising proxy curve of the paper's Fig. 4."
+    )

@@ -9,11 +9,14 @@ transcripts, :func:`rlhfbook.preferences.split_prompt`):
 * the prompts of some single-turn rows are held out of both reward models' training; PPO
   samples its prompts from them and the final policies are evaluated on others
   (:func:`split`);
-* the gold reward model trains on every other row, with the dataset's human labels;
+* the gold reward model trains on every other row, with the dataset's human labels
+  (:func:`train_gold`);
 * the proxy trains on a subset of the gold's rows, **relabelled by the gold reward model**
   (:func:`gold_labelled`), as Gao et al. label the proxy's data with their gold model: the
   proxy then estimates exactly the function the chapter calls gold, and its only errors are
   those of less data, not the disagreement between human labels and the gold model.
+
+:func:`load` reads a dataset into its :class:`Data` (the pairs, their split, the held-out prompts).
 
 Both reward models read a response as HH-RLHF writes it, ``"\\n\\nHuman: <prompt>\\n\\nAssistant:
 <response>"`` plus EOS (:func:`transcript_reward`); the policy sees the prompt as one user turn
@@ -28,12 +31,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from .preferences import ASSISTANT, PreferencePairs
+from .preferences import ASSISTANT, PreferencePairs, load_pairs
 from .rollout import Rollout
+
+if TYPE_CHECKING:
+    from .book.settings import PPOMaxSettings
 
 HUMAN = "\n\nHuman:"
 
@@ -181,3 +188,52 @@ class PromptPool:
     def load(cls, path: str | Path) -> PromptPool:
         """The pool :meth:`save` wrote."""
         return cls(**json.loads(Path(path).read_text()))
+
+
+@dataclass(frozen=True)
+class Data:
+    """A preference dataset's pairs, their :func:`split` and its held-out prompts (:class:`PromptPool`)."""
+
+    pairs: PreferencePairs
+    split: Split
+    pool: PromptPool
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.pairs)} preference pairs: {len(self.split.gold)} for the gold reward model, "
+            f"{len(self.split.proxy)} of them for the proxy; {len(self.pool.ppo)} held-out prompts for PPO, "
+            f"{len(self.pool.eval)} for the evaluation"
+        )
+
+    def proxy_pairs(self, gold_path: str | Path, device, max_length: int) -> tuple[PreferencePairs, float]:
+        """The proxy's training pairs, labelled by the gold reward model (:func:`gold_labelled`), and the
+        share of them where the gold model agrees with the human label."""
+        return gold_labelled(self.pairs, self.split.proxy, gold_path, device, max_length)
+
+    def run_fields(self, gold_path: str | Path, folder: str | Path, max_length: int) -> dict[str, Any]:
+        """The :class:`rlhfbook.overoptimisation.Run` fields of the real-model path: the gold model, the
+        held-out prompts (saved as ``folder/prompts.json``) and the reward models' ``max_length``."""
+        prompts = self.pool.save(Path(folder) / "prompts.json")
+        return dict(gold_path=str(gold_path), prompts_path=prompts, rm_max_length=max_length)
+
+
+def load(P: PPOMaxSettings, seed: int) -> Data:
+    """``P.preference_dataset``'s train split, :func:`split` with ``seed`` into the gold's rows, the
+    proxy's ``P.proxy_pairs`` of them, ``P.ppo_prompt_pool`` prompts for PPO and ``P.eval_prompts``
+    for the evaluation."""
+    if not P.preference_dataset:
+        raise ValueError("model_name needs preference_dataset: the gold and proxy reward models train on it")
+    pairs = load_pairs(P.preference_dataset, seed=seed, split="train")
+    s = split(pairs, P.proxy_pairs, P.ppo_prompt_pool, P.eval_prompts, seed)
+    return Data(pairs, s, PromptPool.of(s))
+
+
+def train_gold(P: PPOMaxSettings, base: str | Path, tokenizer, data: Data, out_dir: str | Path, seed: int) -> Path:
+    """The gold reward model: a Bradley-Terry reward model
+    (:func:`rlhfbook.overoptimisation.fit_reward_model`) from ``base`` on every row of ``data`` but the
+    held-out prompts', with the dataset's human labels, ``P.gold_rm_steps`` steps (torch seeded with
+    ``seed`` first)."""
+    from .overoptimisation import fit_reward_model
+
+    torch.manual_seed(seed)
+    return fit_reward_model(P, base, tokenizer, data.pairs.select(data.split.gold), out_dir, seed, P.gold_rm_steps)

@@ -21,9 +21,12 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import torch
 
     from .book.settings import PPOMaxSettings
+    from .rollout import Rollout
 
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")
 OOD_TERMS = ("non-words", "repeats")  # strings the SFT policy (and so the reward model's data) almost never has
@@ -165,8 +168,56 @@ class World:
         return self.prompts.eval[:n]
 
 
+def gold_reward(task, gold_path: str | Path | None, device, max_length: int) -> Callable[[Rollout], torch.Tensor]:
+    """The gold reward as a function rollout -> scores [B], ``NO_EOS_SCORE`` without EOS: the toy
+    ``task``'s (:func:`gold_scores`), or with ``gold_path`` the gold reward model's score of the
+    HH-RLHF transcript (Gao et al.'s gold, :func:`rlhfbook.gold_proxy.transcript_reward`)."""
+    if gold_path is None:
+        return lambda r: gold_scores(task, r)
+    from . import gold_proxy
+
+    return gold_proxy.transcript_reward(gold_path, device, max_length, NO_EOS_SCORE)
+
+
+def proxy_reward(
+    rm_path: str | Path, tokenizer, device, real: bool, max_length: int
+) -> Callable[[Rollout], torch.Tensor]:
+    """The frozen proxy r_phi that PPO optimises (Eq. 19's reward), ``NO_EOS_SCORE`` without EOS: on
+    the toy world's text (:func:`rlhfbook.reward_model.proxy_reward`), or if ``real`` on the HH-RLHF
+    transcript as the gold reads it (:func:`rlhfbook.gold_proxy.transcript_reward`)."""
+    if real:
+        from . import gold_proxy
+
+        return gold_proxy.transcript_reward(rm_path, device, max_length, NO_EOS_SCORE)
+    from . import reward_model
+
+    return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=NO_EOS_SCORE)
+
+
+def fit_reward_model(
+    P: PPOMaxSettings, base: str | Path, tokenizer, pairs, out_dir: str | Path, seed: int, steps: int
+) -> Path:
+    """A reward model of the chapter (the toy proxy, or on real models the gold and the proxy): the
+    Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
+    RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs."""
+    from . import reward_model
+
+    path, _ = reward_model.train_reward_model(
+        base,
+        tokenizer,
+        pairs,
+        out_dir,
+        steps=steps,
+        batch_size=32,
+        lr=P.rm_lr,
+        seed=seed,
+        max_length=P.rm_max_length,
+    )
+    return path
+
+
 def _setup(run: Run):
-    from . import gold_proxy, models, reward_model, toyworld
+    from . import gold_proxy, models, toyworld
     from .book import runtime
 
     runtime.seed_everything(run.seed)
@@ -175,13 +226,13 @@ def _setup(run: Run):
         policy, tok = models.load_policy(run.sft_path)
         device = runtime.device()
         pool = gold_proxy.PromptPool.load(run.prompts_path)
-        proxy_fn = gold_proxy.transcript_reward(run.rm_path, device, run.rm_max_length, NO_EOS_SCORE)
-        gold_fn = gold_proxy.transcript_reward(run.gold_path, device, run.rm_max_length, NO_EOS_SCORE)
+        proxy_fn = proxy_reward(run.rm_path, tok, device, True, run.rm_max_length)
+        gold_fn = gold_reward(None, run.gold_path, device, run.rm_max_length)
         return World(pool, proxy_fn, gold_fn), policy, tok
     task = toyworld.task("preference")
     policy, tok = models.load_policy(run.sft_path)
-    proxy_fn = reward_model.proxy_reward(run.rm_path, tok, runtime.device(), no_eos_score=NO_EOS_SCORE)
-    return World(task, proxy_fn, lambda r: gold_scores(task, r), task), policy, tok
+    proxy_fn = proxy_reward(run.rm_path, tok, runtime.device(), False, run.rm_max_length)
+    return World(task, proxy_fn, gold_reward(task, None, None, run.rm_max_length), task), policy, tok
 
 
 def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int) -> dict[str, Any]:
@@ -476,6 +527,52 @@ def ood_share(change: pd.DataFrame) -> pd.Series:
     terms (:data:`OOD_TERMS`) carry."""
     lost = -change.sum(axis=1)
     return -change[list(OOD_TERMS)].sum(axis=1) / lost
+
+
+def saturation_note(
+    end_over_peak: Sequence[float], proxy_gain: Sequence[float], ends: pd.DataFrame, sft_gold: float, real: bool
+) -> str:
+    """Why the vanilla over-optimisation check (the paper's Fig. 4) is not reproduced when the gold
+    collapses but the proxy does not rise: per-seed gold end / peak and proxy gain (in reward-model
+    standard deviations, :func:`collapse`), the :func:`end_values` table and the SFT policy's gold;
+    ``real`` for the real-model path's wording."""
+    va = ends.loc["A vanilla PPO"]
+    found = "responses the proxy" if real else "strings the reward model"
+    shows = "" if real else "so this toy world shows reward hacking "
+    return (
+        f"The gold reward collapses (end / peak {np.mean(end_over_peak):.2f} in the mean, "
+        f"{sum(r <= 0.8 for r in end_over_peak)} of {len(end_over_peak)} seeds at or below 0.8; held-out gold "
+        f"{va['held-out gold']:.2f} against the SFT policy's {sft_gold:.2f}), but the proxy barely "
+        f"rises after the gold peak: {np.mean(proxy_gain):.2f} reward-model standard deviations in the mean, against 0.5. "
+        f"The reward model's score saturates: {va['proxy at gold peak']:.2f} at vanilla's gold peak, "
+        f"{va['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
+        f"intact. Vanilla PPO finds {found} scores as highly as good answers, not higher: the gold falls at an almost "
+        f"constant proxy, {shows}without the rising proxy curve of the paper's Fig. 4."
+    )
+
+
+def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
+    """The fields (but its name and kind, a finding) of the check that vanilla PPO loses its gold through the out-of-distribution
+    terms (mean :func:`ood_share` >= 0.5 and in a majority of seeds), from its per-seed
+    :func:`channel_change`; with ``change`` None (real models, whose gold has no terms) the check
+    is recorded as not evaluable."""
+    fields: dict[str, Any] = dict(
+        claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
+        "pairs never showed it (non-words, repeated words), not the raters' length bias.",
+        paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
+        threshold=0.5,
+        direction=">=",
+        rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
+        "at least 2 of 3 seeds",
+    )
+    if change is None:
+        return fields | dict(not_evaluable=TOY_ONLY + ".")
+    shares = ood_share(change)
+    return fields | dict(
+        per_seed=shares.to_dict(),
+        ours={f"{t} change (mean)": float(change[t].mean()) for t in TERMS},
+        passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
+    )
 
 
 def channel_table(changes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
