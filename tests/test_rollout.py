@@ -44,3 +44,12 @@ def test_gold_scores_penalise_missing_eos():
     )
     assert rollout.gold_scores(task, r).tolist() == [1.0, 1.0]
     assert rollout.gold_scores(task, r, no_eos_score=-1.0).tolist() == [1.0, -1.0]
+
+
+def test_the_eos_trick_floors_only_responses_without_eos():
+    tok = toyworld.build_tokenizer()
+    r = rollout.rollout_from_ids(tok, ["a", "b", "c"], [[5, tok.eos_token_id], [5, 6], [tok.eos_token_id]])
+    scores = torch.tensor([0.5, 2.0, -3.0])
+    assert r.has_eos.tolist() == [True, False, True]
+    assert rollout.eos_trick(scores, r, -1.0).tolist() == [0.5, -1.0, -3.0]
+    assert rollout.eos_trick(scores, r, None) is scores

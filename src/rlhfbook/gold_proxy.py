@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .preferences import ASSISTANT, PreferencePairs, load_pairs
-from .rollout import Rollout
+from .rollout import Rollout, eos_trick
 
 if TYPE_CHECKING:
     from .book.settings import PPOMaxSettings
@@ -134,9 +134,7 @@ def transcript_reward(
 
     def reward(rollout: Rollout) -> torch.Tensor:
         scores = score([transcript(p) for p in rollout.prompts], [" " + r.strip() for r in rollout.responses])
-        if no_eos_score is not None:
-            scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
-        return scores
+        return eos_trick(scores, rollout, no_eos_score)
 
     return reward
 
@@ -223,7 +221,7 @@ def load(P: PPOMaxSettings, seed: int) -> Data:
     for the evaluation."""
     if not P.preference_dataset:
         raise ValueError("model_name needs preference_dataset: the gold and proxy reward models train on it")
-    pairs = load_pairs(P.preference_dataset, seed=seed, split="train")
+    pairs = load_pairs(P.preference_dataset, split="train")
     s = split(pairs, P.proxy_pairs, P.ppo_prompt_pool, P.eval_prompts, seed)
     return Data(pairs, s, PromptPool.of(s))
 

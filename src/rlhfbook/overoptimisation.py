@@ -552,10 +552,10 @@ def saturation_note(
 
 
 def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
-    """The fields (but its name and kind, a finding) of the check that vanilla PPO loses its gold through the out-of-distribution
-    terms (mean :func:`ood_share` >= 0.5 and in a majority of seeds), from its per-seed
-    :func:`channel_change`; with ``change`` None (real models, whose gold has no terms) the check
-    is recorded as not evaluable."""
+    """The ``results.check`` fields, all but its name and kind (a finding), of the check that vanilla
+    PPO loses its gold through the out-of-distribution terms (mean :func:`ood_share` >= 0.5 and in a
+    majority of seeds), from its per-seed :func:`channel_change`; with ``change`` None (real models,
+    whose gold has no terms) the check is recorded as not evaluable."""
     fields: dict[str, Any] = dict(
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
         "pairs never showed it (non-words, repeated words), not the raters' length bias.",

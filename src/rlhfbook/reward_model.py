@@ -21,7 +21,7 @@ import torch
 from .book import runtime
 from .models import fit_embeddings, load_reward_model
 from .preferences import PreferencePairs, load_pairs, rate_pairs
-from .rollout import Rollout, generate, reward_model_scores, rollout_from_ids
+from .rollout import Rollout, eos_trick, generate, reward_model_scores, rollout_from_ids
 
 
 def preference_pairs(
@@ -130,9 +130,8 @@ def proxy_reward(
             tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
             for p, r in zip(rollout.prompts, rollout.responses)
         ]
-        scores = reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids))
-        if no_eos_score is not None:
-            scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
-        return scores
+        return eos_trick(
+            reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids)), rollout, no_eos_score
+        )
 
     return score

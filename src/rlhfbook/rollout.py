@@ -221,6 +221,14 @@ def forward_values(critic: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
     return forward_scalar_head(critic, rollout)[:, lq - 1 : -1]
 
 
+def eos_trick(scores: torch.Tensor, rollout: Rollout, no_eos_score: float | None) -> torch.Tensor:
+    """``scores`` with ``no_eos_score`` for every response cut off without EOS (the "EOS trick" of
+    Huang et al., 2024); None keeps the scores as they are."""
+    if no_eos_score is None:
+        return scores
+    return torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
+
+
 def reward_model_scores(
     reward_model: PreTrainedModel, rollout: Rollout, no_eos_score: float | None = None
 ) -> torch.Tensor:
@@ -232,10 +240,7 @@ def reward_model_scores(
     lq = rollout.query_ids.shape[1]
     heads = forward_scalar_head(reward_model, rollout)[:, lq:]
     last = (rollout.lengths - 1).clamp(min=0).to(heads.device)
-    scores = heads.gather(1, last[:, None]).squeeze(1).float().cpu()
-    if no_eos_score is not None:
-        scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
-    return scores
+    return eos_trick(heads.gather(1, last[:, None]).squeeze(1).float().cpu(), rollout, no_eos_score)
 
 
 def token_logprobs(logits: torch.Tensor, response_ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -273,6 +278,4 @@ def gold_scores(task, rollout: Rollout, no_eos_score: float | None = None) -> to
     """The task's gold score of each response; ``no_eos_score`` replaces it for responses
     without EOS (the "EOS trick" of Huang et al., 2024) when given."""
     scores = torch.tensor([task.gold_reward(p, r) for p, r in zip(rollout.prompts, rollout.responses)])
-    if no_eos_score is not None:
-        scores = torch.where(rollout.has_eos, scores, torch.tensor(no_eos_score))
-    return scores
+    return eos_trick(scores, rollout, no_eos_score)
