@@ -125,7 +125,7 @@ class UnitTestRaters:
 
     ``P(a preferred) = sigmoid((s(a) - s(b)) / tau)`` with ``s`` the task's gold score (fraction of
     tests passed); equal scores are a coin flip. Exposes the task interface that
-    :func:`rlhfbook.preferences.rate_pairs` needs.
+    :func:`rlhfbook.reward_model.preference_pairs` and :func:`rlhfbook.preferences.rate_pairs` need.
     """
 
     task: object
