@@ -44,7 +44,7 @@
 # Qwen2.5-0.5B-Instruct) the chapter runs the over-optimisation setup of Gao et al.
 # {footcite}`gao2023scaling` on an HH-RLHF-format preference dataset. A *gold* reward model,
 # trained here on every pair of the dataset except the rows of the held-out prompts, stands in
-# for human judgement; the *proxy* that PPO optimises is trained on a few thousand of the gold
+# for human judgement; the *proxy* that PPO optimises is trained on `proxy_pairs` of the gold
 # model's pairs, **relabelled by the gold model** as Gao et al. label their proxies' data. The
 # proxy then estimates exactly the function we call gold, so when the gold score falls while the
 # proxy's rises, the cause is the proxy's smaller data, not a disagreement between human labels
