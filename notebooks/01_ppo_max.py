@@ -51,7 +51,10 @@
 # and the gold model. PPO samples its prompts from the held-out one-turn prompts, and the final
 # policies are evaluated on others. The toy world's analyses of the gold reward's terms (the
 # probe of section 2, the channels of section 5) have no counterpart there: a reward model's score
-# has no terms.
+# has no terms. So that the chapter fits a 16 GB GPU, PPO's policy and critic and GRPO's policy
+# train low-rank adapters {footcite}`hu2022lora` on every linear layer (`lora_rank`) instead of
+# all their weights, at ten times the full fine-tuning learning rate; the page on running the book
+# gives the memory arithmetic.
 #
 # **The reward model's blind spot here.** The reward model reads characters and was trained on
 # pairs of the SFT policy's answers, which almost never contain strings that are not words or

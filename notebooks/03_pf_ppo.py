@@ -37,7 +37,8 @@
 # (the paper's Fig. 1 and Table 1); Part B trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$)
 # with chapter 1's PPO loop at an equal budget of sampled responses, over several seeds (Tables 3
 # and 4). The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
-# with generated programs executed in a sandboxed subprocess, and adds PPO-S.
+# with generated programs executed in a sandboxed subprocess, and adds PPO-S; there the policy and
+# the critic train low-rank adapters {footcite}`hu2022lora` (`lora_rank`) so that both fit a 16 GB GPU.
 #
 # **Two departures from the paper, both measured below.** (1) The reward model that PPO optimises
 # reads, besides the prompt and the program, what the program outputs on the prompt's three shown

@@ -211,7 +211,16 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
         str(folder),
         str(proxy),
         str(proxy),
-        dict(iterations=2, critic_warmup=1, prompts_per_iteration=2, max_new_tokens=6, epochs=1),
+        # the gpu profile's PPO: adapters on the Qwen2 blocks, one row per forward/backward pass
+        dict(
+            iterations=2,
+            critic_warmup=1,
+            prompts_per_iteration=2,
+            max_new_tokens=6,
+            epochs=1,
+            lora_rank=4,
+            micro_batch=1,
+        ),
         n_eval=4,
         gold_path=str(gold),
         prompts_path=pool.save(tmp_path / "prompts.json"),
@@ -222,6 +231,22 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
     assert [row["proxy_reward"] for row in out["log"]] == pytest.approx(seen[str(proxy)])
     assert np.mean(out["eval_gold"]) == pytest.approx(seen[str(gold)][2])  # held-out gold: the gold model too
     assert out["eval_terms"] == {} and "gold utility" not in out["log"][0]  # no toy terms on real models
+
+    # TRL's GRPO on the same models trains only the adapters the gpu profile gives it
+    from dataclasses import replace
+
+    from rlhfbook import lora
+
+    adapted = []
+    add = lora.add_adapters
+    monkeypatch.setattr(lora, "add_adapters", lambda model, *a, **k: adapted.append(model) or add(model, *a, **k))
+    grpo = dict(n_prompts=4, lora_rank=4, chunk_size=2, max_steps=2, num_iterations=1, per_device_train_batch_size=4)
+    grpo |= dict(num_generations=2, max_completion_length=6, learning_rate=1e-2, beta=0.05, loss_type="grpo")
+    out = oo.run_grpo(replace(run, name="TRL GRPO", config={}, grpo=grpo))
+    assert out["optimizer_steps"] == 2 and len(adapted) == 1
+    trained = dict(adapted[0].named_parameters())
+    assert {n for n, p in trained.items() if p.requires_grad} == {n for n in trained if "lora_" in n}
+    assert any(p.abs().sum() > 0 for n, p in trained.items() if n.endswith("lora_B"))  # the step moved them
 
 
 def test_chapter_1_notebook_runs_the_real_model_path_on_the_stand_in(folder, tmp_path):

@@ -5,6 +5,7 @@ import torch
 
 from rlhfbook import overoptimisation as oo
 from rlhfbook import ppo, toyworld
+from rlhfbook.book import profiles
 from rlhfbook.book.settings import PPOMaxSettings
 from rlhfbook.toyworld.preference import WORDS
 
@@ -102,6 +103,27 @@ def test_grpo_gets_the_samples_and_optimiser_steps_of_a_plus_kl():
     assert g["beta"] == P.kl_coef and g["learning_rate"] == P.lr and g["loss_type"] == "grpo"
     runs = oo.grpo_runs(P, [0, 1], "sft", "rm", eval_seed=7)
     assert [r.seed for r in runs] == [0, 1] and all(r.grpo == g and r.critic_path == "sft" for r in runs)
+
+
+def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():
+    """PPO and GRPO train the same adapters at the same rate; GRPO keeps its 64-completion step in
+    passes of 2 (TRL's generation batch, per-device batch x accumulation steps, stays 64)."""
+    from trl import GRPOConfig
+
+    from rlhfbook.book import runtime
+
+    G = profiles.resolve("01_ppo_max", "gpu")
+    cfg = ppo.PPOConfig(**oo.ppo_config(G, CONFIGS["B PPO-max"]))
+    assert cfg.lora_rank == 16 and cfg.micro_batch == 2
+    g = oo.grpo_settings(G)
+    assert g["learning_rate"] == cfg.lr and g["per_device_train_batch_size"] == 2
+    n_prompts, rank, chunk = g.pop("n_prompts"), g.pop("lora_rank"), g.pop("chunk_size")
+    assert rank == cfg.lora_rank and chunk == cfg.chunk_size == 64
+    args = GRPOConfig(**runtime.trainer_settings("unused", 0), **g)
+    assert args.per_device_train_batch_size * args.steps_per_generation == G.prompts_per_iteration
+    assert n_prompts * G.grpo_generations == G.iterations * G.prompts_per_iteration
+    assert oo.ppo_config(P, {})["lora_rank"] is None is oo.grpo_settings(P)["lora_rank"]
+    assert oo.grpo_settings(P)["gradient_accumulation_steps"] == 1
 
 
 def test_win_rate_counts_a_tie_half():
@@ -242,9 +264,9 @@ def test_fit_reward_model_trains_on_the_given_pairs_with_the_chapters_recipe(mon
     monkeypatch.setattr(
         reward_model, "train_reward_model", lambda b, t, p, o, **kw: (seen.update(pairs=p, **kw), (Path(o), []))[1]
     )
-    Q = replace(P, rm_steps=11, gold_rm_steps=99, rm_lr=0.5, rm_max_length=64)
+    Q = replace(P, rm_steps=11, gold_rm_steps=99, rm_lr=0.5, rm_max_length=64, micro_batch=8)
     assert oo.fit_reward_model(Q, "sft", None, "the pairs", tmp_path / "rm", 4, Q.rm_steps) == tmp_path / "rm"
-    assert seen == dict(pairs="the pairs", steps=11, batch_size=32, lr=0.5, seed=4, max_length=64)
+    assert seen == dict(pairs="the pairs", steps=11, batch_size=32, lr=0.5, seed=4, max_length=64, micro_batch=8)
 
 
 def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():

@@ -330,7 +330,8 @@ def test_run_specs_cover_every_method_and_seed_with_a_valid_ppo_config():
         no_eos_score=-2.0,
         eval_prompts=[],
     )
-    assert gpu[0]["config"]["micro_batch"] == 2  # the T4's micro-batches reach the PPO update
+    # the T4's micro-batches and adapters reach the PPO update
+    assert gpu[0]["config"]["micro_batch"] == 2 and gpu[0]["config"]["lora_rank"] == 16
 
 
 def _runs():

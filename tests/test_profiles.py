@@ -90,7 +90,7 @@ def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
     p = profiles.resolve("03_pf_ppo", "gpu")
     assert list(p) == [f.name for f in fields(PFPPOSettings)]
     assert p.jobs == 1 and profiles.resolve("03_pf_ppo", "cpu").jobs is None  # cpu = the defaults
-    assert p.model_name == "Qwen/Qwen2.5-Coder-0.5B-Instruct" and p.lr == 1e-6
+    assert p.model_name == "Qwen/Qwen2.5-Coder-0.5B-Instruct" and p.lr == 1e-5
     assert profiles.resolve("03_pf_ppo", "smoke", n_seeds=2).n_seeds == 2
 
 

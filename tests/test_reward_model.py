@@ -126,3 +126,39 @@ def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
     with torch.no_grad():
         want = rm_model(**tok(text, add_special_tokens=False, return_tensors="pt")).logits.item()
     assert got[0].item() == pytest.approx(want, abs=1e-5) and got[1].item() == -7.0
+
+
+def test_micro_batches_train_the_reward_model_of_one_pass(tiny_folder, tmp_path):
+    """runtime.trainer_batch: 8 pairs a step in passes of 2 (gradient accumulation) log the losses of
+    one pass of 8, to float rounding; a batch that does not split is refused in one line."""
+    from rlhfbook.book import runtime
+
+    rows = [
+        {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
+        {"prompt": "a film: ", "chosen": "great", "rejected": "dull and messy"},
+    ] * 8
+    _, tok = models.load_policy(tiny_folder)
+    logs = {}
+    for micro in (None, 2):
+        _, history = rm.train_reward_model(
+            tiny_folder,
+            tok,
+            rows,
+            tmp_path / f"rm{micro}",
+            steps=3,
+            batch_size=8,
+            lr=1e-2,
+            logging_steps=1,
+            micro_batch=micro,
+        )
+        logs[micro] = [h["loss"] for h in history if "loss" in h]
+    assert len(logs[None]) == 3 and logs[None][0] != logs[None][-1]
+    np.testing.assert_allclose(logs[2], logs[None], rtol=1e-4)
+    assert runtime.trainer_batch(32, 2) == dict(per_device_train_batch_size=2, gradient_accumulation_steps=16)
+    assert (
+        runtime.trainer_batch(32, None)
+        == runtime.trainer_batch(32, 64)
+        == dict(per_device_train_batch_size=32, gradient_accumulation_steps=1)
+    )
+    with pytest.raises(ValueError, match="does not split"):
+        runtime.trainer_batch(32, 5)

@@ -85,19 +85,21 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     ``overrides`` (:func:`rlhfbook.book.profiles.resolve`: ``None`` keeps the profile's value, an
     unknown name raises the one-line :class:`~rlhfbook.book.profiles.ParameterError`); find every
     external model and dataset the settings name, before any training, with hub access as the
-    profile sets it (:func:`rlhfbook.models.resolve_external`: a missing one is one line); seed python,
+    profile sets it (:func:`rlhfbook.models.resolve_external`: a missing one is one line); on a GPU,
+    check that chapter 1's or 3's PPO fits it (:func:`rlhfbook.memory.check_fits`); seed python,
     numpy and torch and fix the thread count (:func:`rlhfbook.book.runtime.seed_everything`, with
     ``threads``); silence library output (:func:`rlhfbook.book.runtime.quiet`); create the
     :class:`~rlhfbook.book.results.Results` recorder, which records the parameters (``profile``,
     ``seed`` and the overrides, as passed); and, in a notebook, show the chapter's runtime table
     (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
     """
-    from . import models
+    from . import memory, models
     from .book import display, profiles, runtime
     from .book.results import Results
 
     P = profiles.resolve(chapter, profile, **overrides)
     models.resolve_external(P)
+    memory.check_fits(P)
     runtime.seed_everything(seed, threads=threads)
     runtime.quiet()
     results = Results(P, seed, parameters=dict(profile=profile, seed=seed, **overrides))

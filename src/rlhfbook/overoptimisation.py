@@ -199,7 +199,8 @@ def fit_reward_model(
 ) -> Path:
     """A reward model of the chapter (the toy proxy, or on real models the gold and the proxy): the
     Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
-    RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs."""
+    RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs
+    in passes of ``P.micro_batch`` pairs."""
     from . import reward_model
 
     path, _ = reward_model.train_reward_model(
@@ -212,6 +213,7 @@ def fit_reward_model(
         lr=P.rm_lr,
         seed=seed,
         max_length=P.rm_max_length,
+        micro_batch=P.micro_batch,
     )
     return path
 
@@ -235,15 +237,16 @@ def _setup(run: Run):
     return World(task, proxy_fn, gold_reward(task, None, None, run.rm_max_length), task), policy, tok
 
 
-def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int) -> dict[str, Any]:
-    """Held-out samples of the trained policy: gold per response, mean terms (toy world), repeat rate."""
+def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int, chunk_size: int | None) -> dict[str, Any]:
+    """Held-out samples of the trained policy (``chunk_size`` prompts per generate call): gold per
+    response, mean terms (toy world), repeat rate."""
     import torch
 
     from . import rollout
 
     prompts = world.eval_prompts(run.n_eval, run.eval_seed)
     torch.manual_seed(run.eval_seed + run.seed)
-    final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens)
+    final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens, chunk_size=chunk_size)
     return {
         "eval_gold": world.gold_fn(final).tolist(),
         "eval_terms": mean_terms(world.task, final) if world.task is not None else {},
@@ -292,19 +295,20 @@ def run_ppo(run: Run) -> dict[str, Any]:
     )
     if terms:
         log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
-    return {"run": asdict(run), "log": log} | _evaluate(run, world, policy, tok, cfg.max_new_tokens)
+    return {"run": asdict(run), "log": log} | _evaluate(run, world, policy, tok, cfg.max_new_tokens, cfg.chunk_size)
 
 
 def run_grpo(run: Run) -> dict[str, Any]:
-    """Train with TRL's ``GRPOTrainer`` on the same reward model (``run.grpo``: GRPOConfig
-    fields); returns the proxy / gold trace per reward call and the held-out evaluation."""
+    """Train with TRL's ``GRPOTrainer`` on the same reward model (``run.grpo``: :func:`grpo_settings`,
+    GRPOConfig fields and three of the book's); returns the proxy / gold trace per reward call and
+    the held-out evaluation."""
     import tempfile
 
     import transformers
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import models, rollout
+    from . import lora, models, rollout
     from .book import runtime
 
     world, policy, tok = _setup(run)
@@ -320,7 +324,9 @@ def run_grpo(run: Run) -> dict[str, Any]:
         return proxy.tolist()
 
     settings = dict(run.grpo)
-    n_prompts = settings.pop("n_prompts")
+    n_prompts, lora_rank, chunk_size = (settings.pop(k) for k in ("n_prompts", "lora_rank", "chunk_size"))
+    if lora_rank is not None:  # as PPO's policy: adapters only (TRL optimises what requires gradients)
+        lora.add_adapters(policy, lora_rank)
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(**runtime.trainer_settings(out, run.seed), logging_steps=10, **settings)
         texts = world.prompts.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))
@@ -334,7 +340,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
         trainer.train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
-        run, world, trainer.model, tok, settings["max_completion_length"]
+        run, world, trainer.model, tok, settings["max_completion_length"], chunk_size
     )
 
 
@@ -359,7 +365,9 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
         critic_lr=P.critic_lr,
         kl_coef=P.kl_coef,
         critic_warmup=P.critic_warmup,
+        chunk_size=P.chunk_size,
         micro_batch=P.micro_batch,
+        lora_rank=P.lora_rank,
     )
     return settings | dict(overrides)
 
@@ -418,15 +426,20 @@ def ppo_runs(
 
 
 def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
-    """TRL ``GRPOConfig`` fields (plus ``n_prompts``) that give GRPO what A + KL gets: as many
-    policy-update samples and optimiser steps (four passes per batch, like four PPO epochs),
-    the same learning rate, beta = eta, and the GRPO paper's per-sequence loss."""
+    """TRL ``GRPOConfig`` fields (plus ``n_prompts``, ``lora_rank`` and the evaluation's ``chunk_size``) that give GRPO what A + KL
+    gets: as many policy-update samples and optimiser steps (four passes per batch, like four PPO
+    epochs), the same learning rate and adapters, beta = eta, and the GRPO paper's per-sequence loss;
+    each step's batch runs in passes of ``micro_batch`` completions."""
+    from .book import runtime
+
     updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
     return dict(
         n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
+        lora_rank=P.lora_rank,
+        chunk_size=P.chunk_size,
         max_steps=updates * 4,
         num_iterations=4,
-        per_device_train_batch_size=P.prompts_per_iteration,
+        **runtime.trainer_batch(P.prompts_per_iteration, P.micro_batch),
         num_generations=P.grpo_generations,
         max_completion_length=P.max_new_tokens,
         temperature=1.0,

@@ -151,7 +151,8 @@ def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int
 def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one reward model (for :func:`rlhfbook.book.parallel.map_runs`): ``spec`` holds ``base`` (the
     causal-LM folder it starts from), ``out_dir``, ``pairs`` (rows ``{prompt, chosen, rejected}``),
-    ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed`` and ``max_length``.
+    ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed``, ``max_length`` and
+    ``micro_batch`` (pairs per forward/backward pass; None: one pass).
     Returns the folder, the steps, TRL's log and the CPU seconds it took."""
     from . import models, reward_model
     from .book import runtime
@@ -173,6 +174,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
         lr=spec["lr"],
         seed=spec["seed"],
         max_length=spec["max_length"],
+        micro_batch=spec["micro_batch"],
     )
     return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
@@ -349,6 +351,7 @@ def train_reward_models(
             lr=settings.rm_lr,
             seed=seed,
             max_length=longest + 1,
+            micro_batch=settings.micro_batch,
         )
         for i, name in enumerate(names)
     ]
@@ -484,6 +487,7 @@ def run_specs(
             "epochs",
             "chunk_size",
             "micro_batch",
+            "lora_rank",
         )
     }
     return [

@@ -19,7 +19,9 @@ Memory on a GPU: every forward pass of the policy, critic and reference policy t
 ``micro_batch`` rows at a time, and an optimiser step accumulates the gradients of its
 minibatch's micro-batches, weighted so that the step is that of the whole minibatch
 (:func:`micro_batches`); the forward passes run under autocast (:class:`Precision`) with fp32
-weights. :func:`logits_bytes` is the arithmetic behind the gpu profiles' ``micro_batch``.
+weights. :func:`logits_bytes` is the arithmetic behind the gpu profiles' ``micro_batch``. With
+``lora_rank`` the policy and critic train low-rank adapters (:mod:`rlhfbook.lora`) instead of all
+their weights, so that both fit a 16 GB GPU (:mod:`rlhfbook.memory`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import lora
 from .book import runtime
 from .book.progress import track
 from .rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
@@ -225,6 +228,9 @@ class PPOConfig:
     # runtime.dtype_for (bfloat16, else float16 with loss scaling, on CUDA; none on a CPU),
     # "bfloat16" | "float16" force one, None is fp32
     autocast: str | None = "auto"
+    # train low-rank adapters of this rank on every linear layer of the policy's and critic's blocks,
+    # and the critic's value head, instead of all weights (rlhfbook.lora; None: full fine-tuning)
+    lora_rank: int | None = None
 
     def __post_init__(self) -> None:
         n = self.prompts_per_iteration * self.group_size
@@ -234,6 +240,8 @@ class PPOConfig:
             raise ValueError("kl_coef and ptx_coef must be >= 0")
         if self.micro_batch is not None and self.micro_batch < 1:
             raise ValueError(f"micro_batch must be None or >= 1, got {self.micro_batch}")
+        if self.lora_rank is not None and self.lora_rank < 1:
+            raise ValueError(f"lora_rank must be None or >= 1, got {self.lora_rank}")
         if self.autocast not in AUTOCAST:
             raise ValueError(f"autocast={self.autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
         if self.critic_warmup >= self.iterations and self.iterations > 0:
@@ -595,8 +603,13 @@ def train(
         raise ValueError("ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
-    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
+    if cfg.lora_rank is not None:
+        lora.add_adapters(policy, cfg.lora_rank)
+        lora.add_adapters(critic, cfg.lora_rank, train=("score",))
+    policy_opt = torch.optim.AdamW(lora.trainable(policy), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
+    critic_opt = torch.optim.AdamW(
+        lora.trainable(critic), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0
+    )
     ref_policy.eval()
     precision = Precision.create(cfg.autocast, next(policy.parameters()).device)
     moments = RunningMoments()

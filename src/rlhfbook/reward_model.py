@@ -71,19 +71,21 @@ def train_reward_model(
     seed: int = 0,
     max_length: int = 128,
     logging_steps: int | None = None,
+    micro_batch: int | None = None,
 ) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
     fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
     reads: pairs, rows, a local file or a hub id's train split) with TRL's
     ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
-    (logged every ``logging_steps``, by default a tenth of the run)."""
+    (logged every ``logging_steps``, by default a tenth of the run). Each step's gradient is that of
+    ``batch_size`` pairs, accumulated over passes of ``micro_batch`` pairs (:func:`runtime.trainer_batch`)."""
     import transformers
     from trl import RewardConfig, RewardTrainer
 
     args = RewardConfig(
         **runtime.trainer_settings(out_dir, seed),
         max_steps=steps,
-        per_device_train_batch_size=batch_size,
+        **runtime.trainer_batch(batch_size, micro_batch),
         learning_rate=lr,
         lr_scheduler_type="cosine",
         warmup_steps=0,

@@ -116,6 +116,17 @@ def trainer_settings(output_dir: str, seed: int) -> dict:
     )
 
 
+def trainer_batch(batch: int, micro_batch: int | None = None) -> dict[str, int]:
+    """A TRL trainer's ``per_device_train_batch_size`` and ``gradient_accumulation_steps`` for
+    ``batch`` examples per optimiser step in passes of ``micro_batch`` (None, or at least ``batch``:
+    one pass). The accumulated gradient is that of the whole batch, in the memory of one pass."""
+    if micro_batch is None or micro_batch >= batch:
+        return dict(per_device_train_batch_size=batch, gradient_accumulation_steps=1)
+    if micro_batch < 1 or batch % micro_batch:
+        raise ValueError(f"a batch of {batch} does not split into micro-batches of {micro_batch}")
+    return dict(per_device_train_batch_size=micro_batch, gradient_accumulation_steps=batch // micro_batch)
+
+
 def quiet() -> None:
     """Silence library logging, progress bars and known-harmless warnings in notebooks."""
     import datasets  # tqdm's "IProgress not found" warning is filtered on importing rlhfbook

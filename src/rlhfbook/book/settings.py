@@ -117,11 +117,13 @@ class PPOMaxSettings:
     max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
     lr: float = setting(
         2e-4,
-        "policy learning rate of PPO and of TRL's GRPO (AdamW step size; gpu: 3e-6, as TRL's PPO example and "
-        "Huang et al. 2024's N+ details for 1B-7B models; Secrets of RLHF 5e-7, OpenRLHF's examples 5e-7)",
+        "policy learning rate of PPO and of TRL's GRPO (AdamW step size; gpu: 3e-5 for the adapters, ten "
+        "times the full fine-tuning rate 3e-6 of TRL's PPO example and Huang et al. 2024's N+ details for "
+        "1B-7B models; Secrets of RLHF 5e-7, OpenRLHF's examples 5e-7)",
     )
     critic_lr: float = setting(
-        3e-4, "critic learning rate of PPO (AdamW step size; gpu: 9e-6, OpenRLHF's PPO examples)"
+        3e-4,
+        "critic learning rate of PPO (AdamW step size; gpu: 9e-5 for adapters, ten times OpenRLHF's 9e-6)",
     )
     kl_coef: float = setting(
         0.05,
@@ -137,9 +139,21 @@ class PPOMaxSettings:
     exercise_iterations: int = setting(8, "PPO iterations of each short run in the exercise solutions (iterations)")
     micro_batch: int | None = setting(
         None,
-        "rows per PPO forward/backward pass, gradients accumulated over the batch, and per log-prob pass "
-        "(rows; None: one pass); gpu: 2 rows x (512 prompt + 512 response tokens) x a 151,936-token vocabulary "
-        "x 14 bytes (fp16 logits + 3 fp32 copies, ppo.logits_bytes) = 4.4 GB of logits",
+        "rows per forward/backward pass of PPO (and per log-prob pass), of the reward models (pairs) and of "
+        "GRPO (completions), gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x "
+        "(512 prompt + 128 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 "
+        "copies, ppo.logits_bytes) = 2.7 GB of logits",
+    )
+    chunk_size: int | None = setting(
+        None,
+        "rows per generate call of PPO's rollouts and of the held-out evaluation, to bound GPU memory "
+        "(rows; None: the whole batch at once); gpu: 64 of the 1,024 evaluation prompts at a time",
+    )
+    lora_rank: int | None = setting(
+        None,
+        "PPO and GRPO train rank-r adapters on every linear layer of the policy and critic instead of all "
+        "their weights (rlhfbook.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
+        "full fine-tuning's (Schulman et al. 2025, LoRA Without Regret) fits both on a 16 GB GPU (rank)",
     )
 
 
@@ -233,8 +247,8 @@ class PFPPOSettings:
     )
     iterations: int = setting(20, "PPO iterations per run (iterations)")
     prompts_per_iteration: int = setting(12, "prompts per PPO iteration, N responses each (prompts)")
-    lr: float = setting(2e-4, "policy learning rate (AdamW step size)")
-    critic_lr: float = setting(1e-4, "critic learning rate (AdamW step size)")
+    lr: float = setting(2e-4, "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)")
+    critic_lr: float = setting(1e-4, "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)")
     kl_coef: float = setting(0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)")
     critic_warmup: int = setting(2, "first PPO iterations that update only the critic (iterations)")
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
@@ -255,9 +269,16 @@ class PFPPOSettings:
     )
     micro_batch: int | None = setting(
         None,
-        "rows per PPO forward/backward pass, gradients accumulated over the batch, and per log-prob pass "
-        "(rows; None: one pass); gpu: 2 rows x (512 prompt + 256 response tokens) x a 151,936-token vocabulary "
-        "x 14 bytes (fp16 logits + 3 fp32 copies, ppo.logits_bytes) = 3.3 GB of logits",
+        "rows per forward/backward pass of PPO (and per log-prob pass) and of the reward models (pairs), "
+        "gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x (512 prompt + 256 "
+        "response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 copies, "
+        "ppo.logits_bytes) = 3.3 GB of logits",
+    )
+    lora_rank: int | None = setting(
+        None,
+        "PPO trains rank-r adapters on every linear layer of the policy and critic instead of all their "
+        "weights (rlhfbook.lora; None: all weights); gpu: 16, with lr and critic_lr at ten times full "
+        "fine-tuning's (Schulman et al. 2025, LoRA Without Regret), to fit both on a 16 GB GPU (rank)",
     )
 
 
@@ -357,12 +378,14 @@ TABLE: dict[str, dict[str, Any]] = {
             run_ppo_max_no_kl=True,
             prompts_per_iteration=64,
             max_new_tokens=128,
-            lr=3e-6,
-            critic_lr=9e-6,
+            lr=3e-5,
+            critic_lr=9e-5,
             critic_warmup=10,
             eval_prompts=1024,
             exercise_iterations=60,
+            chunk_size=64,
             micro_batch=2,
+            lora_rank=16,
         ),
     ),
     "02_dpo_ranking": dict(
@@ -423,14 +446,15 @@ TABLE: dict[str, dict[str, Any]] = {
             methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
             iterations=40,
             prompts_per_iteration=8,
-            lr=1e-6,
-            critic_lr=5e-6,
+            lr=1e-5,
+            critic_lr=5e-5,
             critic_warmup=3,
             eval_samples=4,
             max_new_tokens=256,
             jobs=1,
             chunk_size=64,
             micro_batch=2,
+            lora_rank=16,
         ),
     ),
     "04_reward_distance": dict(

@@ -1,0 +1,109 @@
+"""GPU memory of the book's own PPO on a real model (chapters 1 and 3), checked before any training.
+
+PPO holds four models at once: the trained policy and critic, the frozen reference policy and the
+frozen reward models that score the rollouts (chapter 1: the proxy and the gold, chapter 3: one).
+A trained model costs 4 bytes per parameter for its fp32 weights, plus 12 per *trainable*
+parameter for the gradient and AdamW's two moments: 16 B per parameter in full fine-tuning, and
+about 4 with low-rank adapters (:mod:`rlhfbook.lora`). On top come one micro-batch's logits
+(:func:`rlhfbook.ppo.logits_bytes`) and activations (:func:`activation_bytes`).
+:func:`ppo_plan` adds these up from the model's config, counting parameters on the meta device
+(no weights are allocated), and :func:`check_fits`, called by :func:`rlhfbook.start_chapter`,
+stops a chapter in one line when the plan exceeds the GPU, before the reward models train.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from .book.profiles import ParameterError
+
+PROMPT_TOKENS = 512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
+SCORERS = {"01_ppo_max": 2, "03_pf_ppo": 1}  # frozen reward models scoring PPO's rollouts, per chapter
+HEADROOM = 0.9  # the share of a GPU's memory the plan may use (the CUDA context, the allocator's slack)
+
+
+class GPUMemoryError(ParameterError):
+    """A chapter whose PPO does not fit the GPU at its settings (shown as one line)."""
+
+
+def count_parameters(config, lora_rank: int | None = None, critic: bool = False) -> tuple[int, int]:
+    """``(all, trainable)`` parameters of the policy (a causal LM) or, with ``critic``, of the critic
+    (a one-output sequence classifier) that ``config`` builds, with :func:`rlhfbook.lora.add_adapters`
+    at ``lora_rank`` (None: every parameter trains). Built on the meta device: nothing is allocated."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    from . import lora
+
+    config = copy.deepcopy(config)
+    with torch.device("meta"):
+        if critic:
+            config.num_labels = 1
+            model = AutoModelForSequenceClassification.from_config(config)
+        else:
+            model = AutoModelForCausalLM.from_config(config)
+    total = sum(p.numel() for p in model.parameters())
+    if lora_rank is None:
+        return total, total
+    return total, lora.add_adapters(model, lora_rank, 1.0, train=("score",) if critic else ())
+
+
+def trained_bytes(total: int, trainable: int) -> int:
+    """fp32 weights of every parameter, and a gradient and two AdamW moments (fp32) of each trainable one."""
+    return 4 * total + 12 * trainable
+
+
+def activation_bytes(rows: int, tokens: int, hidden: int, layers: int) -> int:
+    """Activations a transformer keeps for its backward pass in 16-bit autocast: 34 bytes per token,
+    hidden unit and layer (Korthikanti et al., 2022, Eq. 1, without the attention-score term that
+    fused attention does not store)."""
+    return rows * tokens * layers * hidden * 34
+
+
+def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.float16) -> dict[str, int]:
+    """Bytes of GPU memory the PPO of a chapter's ``settings`` (``lora_rank``, ``micro_batch``,
+    ``max_new_tokens``, ``prompts_per_iteration``) needs on the policy ``config``, by part; the
+    reward models and the critic share the policy's architecture, ``scorers`` of them score."""
+    policy = count_parameters(config, settings.lora_rank)
+    critic = count_parameters(config, settings.lora_rank, critic=True)
+    rows = settings.micro_batch or settings.prompts_per_iteration
+    tokens = PROMPT_TOKENS + settings.max_new_tokens
+    from .ppo import logits_bytes
+
+    return {
+        "policy": trained_bytes(*policy),
+        "critic": trained_bytes(*critic),
+        "reference policy": 4 * policy[0],
+        "reward models": scorers * critic[0] * torch.empty((), dtype=dtype).element_size(),
+        "logits": logits_bytes(rows, tokens, config.vocab_size, dtype),
+        "activations": activation_bytes(rows, tokens, config.hidden_size, config.num_hidden_layers),
+    }
+
+
+def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] | None:
+    """Raise :class:`GPUMemoryError` (one line) when chapter 1's or 3's PPO on ``settings.model_name``
+    needs more than ``HEADROOM`` of the GPU (``total_bytes``: the CUDA device's memory); returns the
+    plan, or None where nothing is checked (another chapter, the toy world, or no GPU)."""
+    if settings.chapter not in SCORERS or not settings.model_name:
+        return None
+    if total_bytes is None:
+        if not torch.cuda.is_available():
+            return None
+        total_bytes = torch.cuda.get_device_properties(0).total_memory
+    from transformers import AutoConfig
+
+    from .models import check_local_or_online
+
+    config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
+    plan = ppo_plan(config, settings, SCORERS[settings.chapter])
+    need = sum(plan.values())
+    if need > HEADROOM * total_bytes:
+        parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in plan.items())
+        raise GPUMemoryError(
+            f"{settings.chapter}'s PPO on {settings.model_name} needs about {need / 1e9:.1f} GB ({parts}) and "
+            f"this GPU has {total_bytes / 1e9:.1f} GB: set lora_rank (e.g. 16), a smaller micro_batch, "
+            "or a smaller model_name (see the running page)"
+        )
+    return plan

@@ -1,0 +1,78 @@
+"""LoRA (rlhfbook.lora): Eq. 3 of Hu et al. (2021) against its closed form, what trains, and PPO with adapters."""
+
+import numpy as np
+import pytest
+import torch
+from test_ppo import _emit_token_reward, _tiny_models
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from rlhfbook import lora, ppo
+from rlhfbook.lora import LoRALinear
+
+
+def test_adapted_linear_is_the_base_plus_the_scaled_low_rank_product():
+    torch.manual_seed(0)
+    base = torch.nn.Linear(6, 5)
+    layer = LoRALinear(base, rank=2, alpha=8.0)
+    x = torch.randn(3, 6)
+    assert torch.equal(layer(x), base(x))  # B = 0: exactly the pretrained layer
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    w = base.weight + (8.0 / 2) * layer.lora_B @ layer.lora_A  # W0 + (alpha / r) B A
+    torch.testing.assert_close(layer(x), x @ w.T + base.bias)
+    assert not base.weight.requires_grad and layer.lora_A.requires_grad and layer.lora_B.requires_grad
+
+
+def test_adapters_leave_the_model_unchanged_and_train_only_low_rank_factors_and_the_head():
+    tok, policy, _, critic = _tiny_models()
+    ids = tok(["food: good"], return_tensors="pt").input_ids
+    before, value_before = policy(ids).logits, critic(ids).logits
+    linears = {n: m for n, m in policy.named_modules() if isinstance(m, torch.nn.Linear) and n != "lm_head"}
+    n_policy = lora.add_adapters(policy, rank=4, alpha=8.0)
+    n_critic = lora.add_adapters(critic, rank=4, alpha=8.0, train=("score",))
+    assert n_policy == sum(4 * (m.in_features + m.out_features) for m in linears.values())
+    assert n_critic == n_policy + critic.score.weight.numel()
+    assert torch.equal(policy(ids).logits, before) and torch.equal(critic(ids).logits, value_before)
+    names = {n for n, p in policy.named_parameters() if p.requires_grad}
+    assert names and all(n.endswith(("lora_A", "lora_B")) for n in names)
+    assert not isinstance(policy.lm_head, LoRALinear) and not isinstance(critic.score, LoRALinear)
+    assert lora.trainable(critic)[-1] is critic.score.weight
+
+
+def test_a_model_without_linear_blocks_or_a_rank_below_one_is_refused():
+    gpt2 = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16, n_positions=8))
+    with pytest.raises(ValueError, match="no nn.Linear layer to adapt"):
+        lora.add_adapters(gpt2, rank=4, alpha=8.0)
+    with pytest.raises(ValueError, match="lora_rank"):
+        ppo.PPOConfig(lora_rank=0)
+
+
+def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched():
+    """A random tiny model's logits are nearly uniform, and with its embeddings and final norm frozen
+    no adapter can make them confident (supervised, p(token) stops at 0.02); tenfold embeddings give
+    the confident output layer of a pretrained model, from which adapters alone learn the task."""
+    tok, policy, ref, critic = _tiny_models()
+    with torch.no_grad():
+        for model in (policy, ref):
+            model.get_input_embeddings().weight.mul_(10.0)
+    frozen = {n: p.detach().clone() for n, p in policy.named_parameters()}
+    reward = _emit_token_reward(tok)
+    cfg = ppo.PPOConfig(
+        iterations=24,
+        prompts_per_iteration=16,
+        max_new_tokens=8,
+        lr=3e-2,
+        critic_lr=3e-2,
+        kl_coef=0.0,
+        critic_warmup=1,
+        lora_rank=4,
+    )
+    log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    first = np.mean([row["proxy_reward"] for row in log[:3]])
+    last = np.mean([row["proxy_reward"] for row in log[-3:]])
+    assert last > first + 0.2, (first, last)
+    for name, p in policy.named_parameters():
+        key = name.replace(".base.", ".")
+        if key in frozen:
+            assert torch.equal(p, frozen[key]), name
+    assert any(p.abs().sum() > 0 for n, p in policy.named_parameters() if n.endswith("lora_B"))

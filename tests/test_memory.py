@@ -1,0 +1,75 @@
+"""rlhfbook.memory: parameter counts against a published model's, and the gpu profiles against a T4."""
+
+import pytest
+from transformers import Qwen2Config
+
+from rlhfbook import memory
+from rlhfbook.book import profiles
+
+# Qwen2.5-0.5B(-Instruct)'s published config.json, which chapters 1 and 3 train on in their gpu profiles
+QWEN_05B = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+)
+T4 = 15_835_398_144  # torch.cuda.get_device_properties(0).total_memory on a Colab T4
+
+
+def test_parameters_are_counted_as_the_model_card_and_the_adapters_as_r_times_in_plus_out():
+    config = Qwen2Config(**QWEN_05B)
+    assert memory.count_parameters(config) == (494_032_768, 494_032_768)  # Qwen2.5-0.5B: 0.49B
+    # per block: q, k, v, o, gate, up, down: r x (d_in + d_out) each
+    per_block = (896 + 896) + 2 * (896 + 128) + (896 + 896) + 3 * (896 + 4864)
+    assert memory.count_parameters(config, lora_rank=16) == (494_032_768, 24 * 16 * per_block)
+    total, trainable = memory.count_parameters(config, lora_rank=16, critic=True)
+    assert trainable == 24 * 16 * per_block + 896  # and the value head
+    assert memory.trained_bytes(10, 10) == 160 and memory.trained_bytes(10, 1) == 52
+
+
+def _profile(chapter, **changes):
+    P = profiles.resolve(chapter, "gpu")
+    return profiles.Profile(chapter, "gpu", {**P, **changes})
+
+
+@pytest.mark.parametrize("chapter", ["01_ppo_max", "03_pf_ppo"])
+def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(chapter, tmp_path, monkeypatch):
+    """The control: the same settings in full fine-tuning (2 x 0.49B x 16 B = 15.8 GB for policy and
+    critic alone) must not fit, and are stopped in one line that names the way out."""
+    folder = tmp_path / "qwen"
+    Qwen2Config(**QWEN_05B).save_pretrained(folder)  # the config alone: nothing is downloaded or allocated
+    P = _profile(chapter, model_name=str(folder))
+    plan = memory.check_fits(P, total_bytes=T4)
+    assert sum(plan.values()) < memory.HEADROOM * T4
+    assert plan["policy"] == 4 * 494_032_768 + 12 * memory.count_parameters(Qwen2Config(**QWEN_05B), 16)[1]
+    with pytest.raises(memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank") as error:
+        memory.check_fits(_profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4)
+    assert "\n" not in str(error.value)
+
+
+def test_nothing_is_checked_for_the_toy_world_other_chapters_or_a_cpu(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert memory.check_fits(profiles.resolve("01_ppo_max", "cpu"), total_bytes=1) is None  # toy world
+    assert memory.check_fits(profiles.resolve("05_strategic_games", "gpu"), total_bytes=1) is None
+    assert memory.check_fits(profiles.resolve("03_pf_ppo", "gpu")) is None  # no CUDA here
+
+
+def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
+    """The table on book/running.md, row by row, is ppo_plan's (in GB, one decimal)."""
+    from dataclasses import replace
+
+    from rlhfbook.book.settings import TABLE
+
+    config = Qwen2Config(**QWEN_05B)
+    G = TABLE["01_ppo_max"]["gpu"]
+    plans = [memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) for r in (None, 16)]
+    rows = [line for line in (root / "book" / "running.md").read_text().splitlines() if line.endswith(" GB |")]
+    parts = [["policy"], ["critic"], ["reference policy", "reward models"], ["logits"], ["activations"], None]
+    assert len(rows) == len(parts)
+    for row, keys in zip(rows, parts):
+        cells = [c.strip() for c in row.strip("|").split("|")][-2:]
+        expected = [sum(p.values()) if keys is None else sum(p[k] for k in keys) for p in plans]
+        assert cells == [f"{x / 1e9:.1f} GB" for x in expected], row
