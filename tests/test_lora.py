@@ -47,10 +47,17 @@ def test_a_model_without_linear_blocks_or_a_rank_below_one_is_refused():
         ppo.PPOConfig(lora_rank=0)
 
 
-def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched():
+def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched(monkeypatch):
     """A random tiny model's logits are nearly uniform, and with its embeddings and final norm frozen
     no adapter can make them confident (supervised, p(token) stops at 0.02); tenfold embeddings give
-    the confident output layer of a pretrained model, from which adapters alone learn the task."""
+    the confident output layer of a pretrained model, from which adapters alone learn the task.
+    AdamW holds two moments of the trainable parameters only, and the frozen ones get no gradient:
+    the 4 + 12 bytes per parameter that rlhfbook.memory counts."""
+    optimisers = []
+    adamw = torch.optim.AdamW
+    monkeypatch.setattr(
+        torch.optim, "AdamW", lambda params, **kw: optimisers.append(adamw(params, **kw)) or optimisers[-1]
+    )
     tok, policy, ref, critic = _tiny_models()
     with torch.no_grad():
         for model in (policy, ref):
@@ -76,3 +83,7 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
         if key in frozen:
             assert torch.equal(p, frozen[key]), name
     assert any(p.abs().sum() > 0 for n, p in policy.named_parameters() if n.endswith("lora_B"))
+    for model, opt in zip((policy, critic), optimisers, strict=True):
+        moments = sum(t.numel() for state in opt.state.values() for k, t in state.items() if k != "step")
+        assert moments == 2 * sum(p.numel() for p in lora.trainable(model))
+        assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
