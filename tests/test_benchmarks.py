@@ -45,3 +45,24 @@ def test_dpo_benchmark_runs_both_trainers():
     m = _load("dpo_ratio").measure(n_pairs=16, size="tiny", batch_size=8)
     assert m["steps"] == 2
     assert m["ours_s"] > 0 and m["defaults_s"] > 0 and m["ratio"] == pytest.approx(m["defaults_s"] / m["ours_s"])
+
+
+def test_memory_benchmark_measures_a_ppo_step_beside_its_plan():
+    from transformers import Qwen2Config
+
+    from rlhfbook import memory
+
+    bench = _load("ppo_memory")
+    config = Qwen2Config(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=4096,
+        tie_word_embeddings=True,
+    )
+    full, adapted = (bench.measure(config, rank, micro_batch=1, response=8, scorers=1) for rank in (None, 4))
+    assert full["plan"]["policy"] == memory.trained_bytes(*memory.count_parameters(config))  # all of it trains
+    assert adapted["plan"]["policy"] == memory.trained_bytes(*memory.count_parameters(config, 4))
+    assert adapted["plan_bytes"] < full["plan_bytes"] and full["peak_bytes"] >= 0

@@ -45,6 +45,13 @@ def test_a_model_without_linear_blocks_or_a_rank_below_one_is_refused():
         lora.add_adapters(gpt2, rank=4, alpha=8.0)
     with pytest.raises(ValueError, match="lora_rank"):
         ppo.PPOConfig(lora_rank=0)
+    with pytest.raises(ValueError, match="no adapters to switch off"), lora.disabled(gpt2):
+        pass
+    tok, policy, _, critic = _tiny_models()
+    with pytest.raises(ValueError, match="ref_policy=None needs lora_rank"):
+        ppo.train(
+            policy, None, critic, tok, lambda n, rng: ["x: "] * n, len, ppo.PPOConfig(iterations=1, critic_warmup=0)
+        )
 
 
 def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched(monkeypatch):
@@ -74,7 +81,12 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
         critic_warmup=1,
         lora_rank=4,
     )
-    log = ppo.train(policy, ref, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    # pi_SFT is the policy with its adapters off: no reference copy
+    log = ppo.train(policy, None, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    assert log[0]["kl"] == 0.0 and log[-1]["kl"] > 0  # exactly the SFT policy before the first update
+    with lora.disabled(policy):
+        ids = tok(["x: e"], return_tensors="pt").input_ids
+        torch.testing.assert_close(policy(ids).logits, ref(ids).logits, rtol=0, atol=0)
     first = np.mean([row["proxy_reward"] for row in log[:3]])
     last = np.mean([row["proxy_reward"] for row in log[-3:]])
     assert last > first + 0.2, (first, last)

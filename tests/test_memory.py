@@ -1,6 +1,7 @@
 """rlhfbook.memory: parameter counts against a published model's, and the gpu profiles against a T4."""
 
 import pytest
+import torch
 from transformers import Qwen2Config
 
 from rlhfbook import memory
@@ -67,9 +68,21 @@ def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
     G = TABLE["01_ppo_max"]["gpu"]
     plans = [memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) for r in (None, 16)]
     rows = [line for line in (root / "book" / "running.md").read_text().splitlines() if line.endswith(" GB |")]
-    parts = [["policy"], ["critic"], ["reference policy", "reward models"], ["logits"], ["activations"], None]
+    parts = [["policy"], ["critic"], ["reference policy"], ["reward models"], ["logits"], ["activations"], None]
     assert len(rows) == len(parts)
     for row, keys in zip(rows, parts):
         cells = [c.strip() for c in row.strip("|").split("|")][-2:]
         expected = [sum(p.values()) if keys is None else sum(p[k] for k in keys) for p in plans]
         assert cells == [f"{x / 1e9:.1f} GB" for x in expected], row
+
+
+@pytest.mark.parametrize("lora_rank", [None, 16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measurement(lora_rank, dtype):
+    """activation_bytes solves for per-token, per-block and fixed bytes on 1 and 2 blocks at 8 and 16
+    tokens; on 3 blocks, 2 rows of 20 tokens it must give what the hooks measure directly (the LM
+    head's 16-bit weight copy, 2 x vocab x hidden bytes under autocast, is not in saved_bytes)."""
+    config = Qwen2Config(**QWEN_05B | dict(num_hidden_layers=3, vocab_size=64))
+    head = 2 * 64 * 896 if dtype == torch.float16 else 0
+    direct = memory.saved_bytes(config, 40, lora_rank, dtype)
+    assert memory.activation_bytes(config, 2, 20, lora_rank, dtype) - head == direct

@@ -14,7 +14,8 @@ takes the parameters that require gradients).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -33,9 +34,13 @@ class LoRALinear(nn.Module):
         self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank, dtype=weight.dtype, device=weight.device))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random, B = 0 (Hu et al., Sec. 4.1)
         self.scaling = alpha / rank
+        self.enabled = True  # False: exactly the base layer (see disabled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + nn.functional.linear(nn.functional.linear(x, self.lora_A), self.lora_B) * self.scaling
+        out = self.base(x)
+        if not self.enabled:
+            return out
+        return out + nn.functional.linear(nn.functional.linear(x, self.lora_A), self.lora_B) * self.scaling
 
 
 def add_adapters(model: nn.Module, rank: int, alpha: float = ALPHA, train: Sequence[str] = ()) -> int:
@@ -63,6 +68,22 @@ def add_adapters(model: nn.Module, rank: int, alpha: float = ALPHA, train: Seque
     for name in train:
         model.get_submodule(name).requires_grad_(True)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@contextmanager
+def disabled(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with its adapters switched off: exactly the model they were added to. With adapters,
+    PPO's reference policy pi_SFT is the policy itself, so it costs no second copy of the weights."""
+    layers = [m for m in model.modules() if isinstance(m, LoRALinear)]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no adapters to switch off")
+    for layer in layers:
+        layer.enabled = False
+    try:
+        yield model
+    finally:
+        for layer in layers:
+            layer.enabled = True
 
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:

@@ -1,11 +1,14 @@
 """GPU memory of the book's own PPO on a real model (chapters 1 and 3), checked before any training.
 
-PPO holds four models at once: the trained policy and critic, the frozen reference policy and the
-frozen reward models that score the rollouts (chapter 1: the proxy and the gold, chapter 3: one).
+PPO holds four models at once: the trained policy and critic, the frozen reference policy (with
+adapters, the policy itself with its adapters off) and the frozen reward models that score the
+rollouts (chapter 1: the proxy and the gold, chapter 3: one).
 A trained model costs 4 bytes per parameter for its fp32 weights, plus 12 per *trainable*
 parameter for the gradient and AdamW's two moments: 16 B per parameter in full fine-tuning, and
 about 4 with low-rank adapters (:mod:`rlhfbook.lora`). On top come one micro-batch's logits
-(:func:`rlhfbook.ppo.logits_bytes`) and activations (:func:`activation_bytes`).
+(:func:`rlhfbook.ppo.logits_bytes`) and what its forward pass keeps for the backward
+(:func:`activation_bytes`, measured with autograd's saved-tensor hooks on a one- and a two-block
+copy of the model and extrapolated).
 :func:`ppo_plan` adds these up from the model's config, counting parameters on the meta device
 (no weights are allocated), and :func:`check_fits`, called by :func:`rlhfbook.start_chapter`,
 stops a chapter in one line when the plan exceeds the GPU, before the reward models train.
@@ -55,17 +58,68 @@ def trained_bytes(total: int, trainable: int) -> int:
     return 4 * total + 12 * trainable
 
 
-def activation_bytes(rows: int, tokens: int, hidden: int, layers: int) -> int:
-    """Activations a transformer keeps for its backward pass in 16-bit autocast: 34 bytes per token,
-    hidden unit and layer (Korthikanti et al., 2022, Eq. 1, without the attention-score term that
-    fused attention does not store)."""
-    return rows * tokens * layers * hidden * 34
+def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) -> int:
+    """Bytes autograd keeps for the backward pass of the decoder of ``config`` (its blocks and final
+    norm, not the LM head) over one row of ``tokens`` tokens: every tensor the saved-tensor hooks see,
+    once per storage, except the parameters themselves (counted in :func:`trained_bytes`). Under
+    16-bit autocast (``dtype`` float16 / bfloat16; run on the CPU in bfloat16, which has the same
+    sizes and casts) they include the 16-bit copies of the weights that the matrix products keep.
+    Measured on a CPU model with random weights, with the adapters of ``lora_rank``."""
+    from transformers import AutoModelForCausalLM
+
+    from . import lora
+
+    model = AutoModelForCausalLM.from_config(config)
+    if lora_rank is not None:
+        lora.add_adapters(model, lora_rank)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    half = dtype in (torch.float16, torch.bfloat16)
+    ids = torch.zeros(1, tokens, dtype=torch.long)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+            model.model(input_ids=ids)
+    return sum(seen.values())
+
+
+def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtype: torch.dtype = torch.float16) -> int:
+    """Bytes one forward pass of ``rows`` x ``tokens`` keeps for its backward, for the full
+    ``config``: :func:`saved_bytes` of a 1- and a 2-block copy with a 64-token vocabulary, at 8 and
+    16 tokens, solved for the bytes per token and block, per block (the weight copies) and per
+    token and model; plus, under autocast, the LM head's 16-bit weight copy. Saved tensors grow
+    linearly in tokens and blocks (a test checks the extrapolation against a direct measurement)."""
+    import copy
+
+    def measured(layers: int, n: int) -> int:
+        small = copy.deepcopy(config)
+        small.num_hidden_layers, small.vocab_size = layers, 64
+        if getattr(small, "layer_types", None) is not None:  # one attention type per block (Qwen2)
+            small.layer_types = small.layer_types[:layers]
+        return saved_bytes(small, n, lora_rank, dtype)
+
+    b11, b21, b12, b22 = measured(1, 8), measured(2, 8), measured(1, 16), measured(2, 16)
+    per_block_token = ((b22 - b12) - (b21 - b11)) / 8
+    per_block = (b21 - b11) - 8 * per_block_token
+    per_token = (b12 - b11) / 8 - per_block_token
+    fixed = b11 - per_block - 8 * per_block_token - 8 * per_token
+    n, layers = rows * tokens, config.num_hidden_layers
+    head = 2 * config.vocab_size * config.hidden_size if dtype in (torch.float16, torch.bfloat16) else 0
+    return round(layers * (per_block + n * per_block_token) + n * per_token + fixed + head)
 
 
 def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.float16) -> dict[str, int]:
     """Bytes of GPU memory the PPO of a chapter's ``settings`` (``lora_rank``, ``micro_batch``,
     ``max_new_tokens``, ``prompts_per_iteration``) needs on the policy ``config``, by part; the
-    reward models and the critic share the policy's architecture, ``scorers`` of them score."""
+    reward models and the critic share the policy's architecture, ``scorers`` of them score.
+    ``dtype`` is the autocast dtype of the logits and activations and the reward models' weights
+    (float32 on a CPU, where ``benchmarks/ppo_memory.py`` measures the plan)."""
     policy = count_parameters(config, settings.lora_rank)
     critic = count_parameters(config, settings.lora_rank, critic=True)
     rows = settings.micro_batch or settings.prompts_per_iteration
@@ -75,10 +129,10 @@ def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.flo
     return {
         "policy": trained_bytes(*policy),
         "critic": trained_bytes(*critic),
-        "reference policy": 4 * policy[0],
+        "reference policy": 0 if settings.lora_rank else 4 * policy[0],  # with adapters: the policy, adapters off
         "reward models": scorers * critic[0] * torch.empty((), dtype=dtype).element_size(),
         "logits": logits_bytes(rows, tokens, config.vocab_size, dtype),
-        "activations": activation_bytes(rows, tokens, config.hidden_size, config.num_hidden_layers),
+        "activations": activation_bytes(config, rows, tokens, settings.lora_rank, dtype),
     }
 
 

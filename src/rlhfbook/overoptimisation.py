@@ -262,10 +262,12 @@ def run_ppo(run: Run) -> dict[str, Any]:
     from .book import runtime
 
     world, policy, tok = _setup(run)
-    ref, _ = models.load_policy(run.sft_path, frozen=True)
+    cfg = ppo.PPOConfig(**run.config)
+    # pi_SFT: a frozen copy, or with adapters the policy with its adapters off (no second copy)
+    ref = None if cfg.lora_rank else models.load_policy(run.sft_path, frozen=True)[0].to(runtime.device())
     critic, _ = models.load_reward_model(run.critic_path, tok)
     device = runtime.device()
-    policy.to(device), ref.to(device), critic.to(device)
+    policy.to(device), critic.to(device)
     terms: list[dict[str, float]] = []
 
     def gold_fn(r):
@@ -273,7 +275,6 @@ def run_ppo(run: Run) -> dict[str, Any]:
             terms.append(mean_terms(world.task, r))
         return world.gold_fn(r)
 
-    cfg = ppo.PPOConfig(**run.config)
     ptx_batch = None
     if cfg.ptx_coef > 0:  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
         from .toyworld.sft import demonstration_batch

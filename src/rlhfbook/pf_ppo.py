@@ -218,11 +218,11 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     runtime.quiet()
     device = runtime.device()
     task, eval_task = spec["task"], spec["eval_task"]
-    sft, tokenizer = models.load_policy(spec["sft_path"], frozen=True)
-    policy, _ = models.load_policy(spec["sft_path"])
+    policy, tokenizer = models.load_policy(spec["sft_path"])
     critic, _ = models.load_reward_model(spec["rm_path"], tokenizer)
-    for model in (sft, policy, critic):
-        model.to(device)
+    # pi_SFT: a frozen copy, or with adapters the policy with its adapters off (no second copy)
+    sft = None if spec["config"].get("lora_rank") else models.load_policy(spec["sft_path"], frozen=True)[0].to(device)
+    policy.to(device), critic.to(device)
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
     proxy = reward_model.proxy_reward(
         spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"], text_fn=text_fn

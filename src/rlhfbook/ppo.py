@@ -413,7 +413,11 @@ def make_batch(
             inverse = torch.argsort(first.order)
             logits, values = first.logits.detach()[inverse], first.values.detach()[inverse]
             old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
-        ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+        if ref_policy is None:  # with adapters: pi_SFT is the policy with its adapters off
+            with lora.disabled(policy):
+                ref_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+        else:
+            ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
     old_values = values.float().cpu() * mask
     rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
     advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
@@ -571,6 +575,19 @@ def update(
     return out | first
 
 
+def optimisers(policy, critic, cfg: PPOConfig) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:
+    """The policy's and critic's AdamW, over all their weights or, with ``cfg.lora_rank``, over the
+    low-rank adapters it adds to both first (and the critic's value head; :mod:`rlhfbook.lora`)."""
+    if cfg.lora_rank is not None:
+        lora.add_adapters(policy, cfg.lora_rank)
+        lora.add_adapters(critic, cfg.lora_rank, train=("score",))
+    kw = dict(betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
+    return (
+        torch.optim.AdamW(lora.trainable(policy), lr=cfg.lr, **kw),
+        torch.optim.AdamW(lora.trainable(critic), lr=cfg.critic_lr, **kw),
+    )
+
+
 def train(
     policy,
     ref_policy,
@@ -594,7 +611,8 @@ def train(
     prompts, scores them with ``reward_fn`` (the proxy, e.g. a reward model) and ``gold_fn``
     (logged only), keeps the samples ``select(rollout, scores, group_size)`` returns (default:
     all; samples of one prompt are adjacent rows), and updates on them. ``policy`` and
-    ``critic`` are trained in place; ``ref_policy`` is the frozen SFT policy of the KL penalty.
+    ``critic`` are trained in place; ``ref_policy`` is the frozen SFT policy of the KL penalty (None
+    with ``cfg.lora_rank``: the policy with its adapters switched off, :func:`rlhfbook.lora.disabled`).
     The log counts ``backward_samples`` and ``critic_backward_samples``: samples x epochs of
     policy and critic updates so far (the compute measure of PF-PPO's comparisons).
     ``after_iteration(it)`` (e.g. a held-out evaluation) returns extra entries for row ``it``.
@@ -603,14 +621,11 @@ def train(
         raise ValueError("ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    if cfg.lora_rank is not None:
-        lora.add_adapters(policy, cfg.lora_rank)
-        lora.add_adapters(critic, cfg.lora_rank, train=("score",))
-    policy_opt = torch.optim.AdamW(lora.trainable(policy), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
-    critic_opt = torch.optim.AdamW(
-        lora.trainable(critic), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0
-    )
-    ref_policy.eval()
+    policy_opt, critic_opt = optimisers(policy, critic, cfg)
+    if ref_policy is None and cfg.lora_rank is None:
+        raise ValueError("ref_policy=None needs lora_rank: only adapters leave the SFT policy inside the policy")
+    if ref_policy is not None:
+        ref_policy.eval()
     precision = Precision.create(cfg.autocast, next(policy.parameters()).device)
     moments = RunningMoments()
     log: list[dict[str, float]] = []

@@ -1,0 +1,130 @@
+"""Peak memory of one PPO step on the CPU, beside the plan of ``rlhfbook.memory``.
+
+``rlhfbook.memory.ppo_plan`` adds up 4 bytes per weight, 12 more per trainable one, a
+micro-batch's logits and what its forward pass keeps for the backward. This measures the sum.
+Each configuration runs in a fresh process that builds, in fp32 on the CPU, the models chapter
+1's PPO holds at once from a Qwen2 config (default: Qwen2.5-0.5B's published dimensions, random
+weights, nothing downloaded): the policy, the critic, the reference policy (none with adapters,
+where it is the policy with its adapters off) and ``--scorers`` reward models. It then runs one
+PPO iteration (``ppo.make_batch`` + ``ppo.update``, one epoch) on two micro-batches of
+``--micro-batch`` rows of 512 prompt (``memory.PROMPT_TOKENS``) + ``--response`` tokens; with more
+than one micro-batch no pass holds two graphs, as in the gpu profiles (64 rows, 2 per pass). It
+reports the process's peak resident memory above its resident memory before the models were
+built, beside the plan in fp32 (the CPU has no autocast)::
+
+    python benchmarks/ppo_memory.py [--lora-rank 16 none] [--micro-batch 2] [--response 128] [--layers 24]
+
+The full-size defaults need about 20 GB of memory with adapters and 30 GB without (use --layers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import multiprocessing
+import resource
+from types import SimpleNamespace
+
+import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
+
+# isort: split
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, Qwen2Config
+
+from rlhfbook import memory, ppo
+from rlhfbook.book import runtime
+from rlhfbook.rollout import Rollout
+
+QWEN_05B = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+)
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, response: int, scorers: int) -> dict:
+    """One PPO iteration on fresh fp32 models of ``config``: the peak resident bytes above the
+    resident bytes before the models were built, and :func:`rlhfbook.memory.ppo_plan` in fp32."""
+    runtime.seed_everything(0)
+    prompt, rows = memory.PROMPT_TOKENS, 2 * micro_batch
+    start = _resident_bytes()
+    policy = AutoModelForCausalLM.from_config(config)
+    ref = None if lora_rank else AutoModelForCausalLM.from_config(config).requires_grad_(False)  # as ppo.train
+    critic_config = copy.deepcopy(config)
+    critic_config.num_labels = 1
+    critic = AutoModelForSequenceClassification.from_config(critic_config)
+    rms = [AutoModelForSequenceClassification.from_config(critic_config).requires_grad_(False) for _ in range(scorers)]
+    cfg = ppo.PPOConfig(
+        iterations=1,
+        prompts_per_iteration=rows,
+        max_new_tokens=response,
+        epochs=1,
+        critic_warmup=0,
+        micro_batch=micro_batch,
+        lora_rank=lora_rank,
+    )
+    policy_opt, critic_opt = ppo.optimisers(policy, critic, cfg)
+    ones = lambda n: torch.ones(rows, n, dtype=torch.long)  # noqa: E731
+    rollout = Rollout(
+        [""] * rows,
+        [""] * rows,
+        torch.randint(0, config.vocab_size, (rows, prompt)),
+        ones(prompt),
+        torch.randint(0, config.vocab_size, (rows, response)),
+        ones(response),
+        torch.ones(rows, dtype=torch.bool),
+    )
+    batch, _ = ppo.make_batch(policy, ref, critic, rollout, torch.randn(rows), cfg, ppo.RunningMoments())
+    ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start
+    step = SimpleNamespace(
+        lora_rank=lora_rank, micro_batch=micro_batch, max_new_tokens=response, prompts_per_iteration=rows
+    )
+    plan = memory.ppo_plan(config, step, scorers, torch.float32)  # the settings ppo_plan reads
+    del policy, ref, critic, rms
+    return {"lora_rank": lora_rank, "peak_bytes": peak, "plan_bytes": sum(plan.values()), "plan": plan}
+
+
+def _child(queue, *args) -> None:
+    queue.put(measure(*args))
+
+
+def in_fresh_process(*args) -> dict:
+    """:func:`measure` in a new process, so that its peak is its own."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(queue, *args))
+    process.start()
+    out = queue.get()
+    process.join()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lora-rank", nargs="+", default=["16", "none"])
+    parser.add_argument("--micro-batch", type=int, default=2)
+    parser.add_argument("--response", type=int, default=128)
+    parser.add_argument("--scorers", type=int, default=memory.SCORERS["01_ppo_max"])
+    parser.add_argument("--layers", type=int, default=QWEN_05B["num_hidden_layers"])
+    args = parser.parse_args()
+    config = Qwen2Config(**QWEN_05B | dict(num_hidden_layers=args.layers))
+    print("| lora_rank | measured peak (GB) | plan in fp32 (GB) | measured / plan |\n|---|---|---|---|")
+    for rank in args.lora_rank:
+        r = None if rank == "none" else int(rank)
+        m = in_fresh_process(config, r, args.micro_batch, args.response, args.scorers)
+        peak, plan = m["peak_bytes"] / 1e9, m["plan_bytes"] / 1e9
+        print(f"| {rank} | {peak:.2f} | {plan:.2f} | {peak / plan:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
