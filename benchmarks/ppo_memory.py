@@ -35,16 +35,6 @@ from rlhfbook import memory, ppo
 from rlhfbook.book import runtime
 from rlhfbook.rollout import Rollout
 
-QWEN_05B = dict(
-    hidden_size=896,
-    intermediate_size=4864,
-    num_hidden_layers=24,
-    num_attention_heads=14,
-    num_key_value_heads=2,
-    vocab_size=151936,
-    tie_word_embeddings=True,
-)
-
 
 def _resident_bytes() -> int:
     with open("/proc/self/statm") as f:
@@ -115,9 +105,9 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int, default=2)
     parser.add_argument("--response", type=int, default=128)
     parser.add_argument("--scorers", type=int, default=memory.SCORERS["01_ppo_max"])
-    parser.add_argument("--layers", type=int, default=QWEN_05B["num_hidden_layers"])
+    parser.add_argument("--layers", type=int, default=memory.QWEN2_5_05B["num_hidden_layers"])
     args = parser.parse_args()
-    config = Qwen2Config(**QWEN_05B | dict(num_hidden_layers=args.layers))
+    config = Qwen2Config(**memory.QWEN2_5_05B | dict(num_hidden_layers=args.layers))
     print("| lora_rank | measured peak (GB) | plan in fp32 (GB) | measured / plan |\n|---|---|---|---|")
     for rank in args.lora_rank:
         r = None if rank == "none" else int(rank)

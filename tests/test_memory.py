@@ -7,21 +7,11 @@ from transformers import Qwen2Config
 from rlhfbook import memory
 from rlhfbook.book import profiles
 
-# Qwen2.5-0.5B(-Instruct)'s published config.json, which chapters 1 and 3 train on in their gpu profiles
-QWEN_05B = dict(
-    hidden_size=896,
-    intermediate_size=4864,
-    num_hidden_layers=24,
-    num_attention_heads=14,
-    num_key_value_heads=2,
-    vocab_size=151936,
-    tie_word_embeddings=True,
-)
 T4 = 15_835_398_144  # torch.cuda.get_device_properties(0).total_memory on a Colab T4
 
 
 def test_parameters_are_counted_as_the_model_card_and_the_adapters_as_r_times_in_plus_out():
-    config = Qwen2Config(**QWEN_05B)
+    config = Qwen2Config(**memory.QWEN2_5_05B)
     assert memory.count_parameters(config) == (494_032_768, 494_032_768)  # Qwen2.5-0.5B: 0.49B
     # per block: q, k, v, o, gate, up, down: r x (d_in + d_out) each
     per_block = (896 + 896) + 2 * (896 + 128) + (896 + 896) + 3 * (896 + 4864)
@@ -41,11 +31,11 @@ def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(chapter, tmp_path
     """The control: the same settings in full fine-tuning (2 x 0.49B x 16 B = 15.8 GB for policy and
     critic alone) must not fit, and are stopped in one line that names the way out."""
     folder = tmp_path / "qwen"
-    Qwen2Config(**QWEN_05B).save_pretrained(folder)  # the config alone: nothing is downloaded or allocated
+    Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(folder)  # the config alone: nothing is downloaded or allocated
     P = _profile(chapter, model_name=str(folder))
     plan = memory.check_fits(P, total_bytes=T4)
     assert sum(plan.values()) < memory.HEADROOM * T4
-    assert plan["policy"] == 4 * 494_032_768 + 12 * memory.count_parameters(Qwen2Config(**QWEN_05B), 16)[1]
+    assert plan["policy"] == 4 * 494_032_768 + 12 * memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B), 16)[1]
     with pytest.raises(memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank") as error:
         memory.check_fits(_profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4)
     assert "\n" not in str(error.value)
@@ -64,7 +54,7 @@ def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
 
     from rlhfbook.book.settings import TABLE
 
-    config = Qwen2Config(**QWEN_05B)
+    config = Qwen2Config(**memory.QWEN2_5_05B)
     G = TABLE["01_ppo_max"]["gpu"]
     plans = [memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) for r in (None, 16)]
     rows = [line for line in (root / "book" / "running.md").read_text().splitlines() if line.endswith(" GB |")]
@@ -82,7 +72,7 @@ def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measu
     """activation_bytes solves for per-token, per-block and fixed bytes on 1 and 2 blocks at 8 and 16
     tokens; on 3 blocks, 2 rows of 20 tokens it must give what the hooks measure directly (the LM
     head's 16-bit weight copy, 2 x vocab x hidden bytes under autocast, is not in saved_bytes)."""
-    config = Qwen2Config(**QWEN_05B | dict(num_hidden_layers=3, vocab_size=64))
+    config = Qwen2Config(**memory.QWEN2_5_05B | dict(num_hidden_layers=3, vocab_size=64))
     head = 2 * 64 * 896 if dtype == torch.float16 else 0
     direct = memory.saved_bytes(config, 40, lora_rank, dtype)
     assert memory.activation_bytes(config, 2, 20, lora_rank, dtype) - head == direct

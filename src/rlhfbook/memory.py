@@ -26,6 +26,17 @@ from .book.profiles import ParameterError
 PROMPT_TOKENS = 512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
 SCORERS = {"01_ppo_max": 2, "03_pf_ppo": 1}  # frozen reward models scoring PPO's rollouts, per chapter
 HEADROOM = 0.9  # the share of a GPU's memory the plan may use (the CUDA context, the allocator's slack)
+HALF = (torch.float16, torch.bfloat16)  # autocast dtypes: 16-bit activations and weight copies
+# Qwen2.5-0.5B(-Instruct)'s published config.json, the model of chapters 1 and 3's gpu profiles
+QWEN2_5_05B = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+)
 
 
 class GPUMemoryError(ParameterError):
@@ -81,10 +92,9 @@ def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) 
             seen[storage.data_ptr()] = storage.nbytes()
         return t
 
-    half = dtype in (torch.float16, torch.bfloat16)
     ids = torch.zeros(1, tokens, dtype=torch.long)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype in HALF):
             model.model(input_ids=ids)
     return sum(seen.values())
 
@@ -95,7 +105,6 @@ def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtyp
     16 tokens, solved for the bytes per token and block, per block (the weight copies) and per
     token and model; plus, under autocast, the LM head's 16-bit weight copy. Saved tensors grow
     linearly in tokens and blocks (a test checks the extrapolation against a direct measurement)."""
-    import copy
 
     def measured(layers: int, n: int) -> int:
         small = copy.deepcopy(config)
@@ -110,7 +119,7 @@ def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtyp
     per_token = (b12 - b11) / 8 - per_block_token
     fixed = b11 - per_block - 8 * per_block_token - 8 * per_token
     n, layers = rows * tokens, config.num_hidden_layers
-    head = 2 * config.vocab_size * config.hidden_size if dtype in (torch.float16, torch.bfloat16) else 0
+    head = 2 * config.vocab_size * config.hidden_size if dtype in HALF else 0
     return round(layers * (per_block + n * per_block_token) + n * per_token + fixed + head)
 
 

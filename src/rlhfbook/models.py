@@ -195,6 +195,13 @@ def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool
     return model.eval(), tokenizer
 
 
+def load_reference(name_or_path: str | Path, lora_rank: int | None, device):
+    """PPO's reference policy pi_SFT on ``device``: a frozen copy of the policy's starting point, or
+    None when the policy trains adapters (``lora_rank``), where it is the policy with its adapters
+    off (:func:`rlhfbook.lora.disabled`, what :func:`rlhfbook.ppo.train` does with None)."""
+    return None if lora_rank else load_policy(name_or_path, frozen=True)[0].to(device)
+
+
 def load_reward_model(name_or_path: str | Path, tokenizer=None, dtype: str | None = None, sample_only: bool = False):
     """A sequence-classification model with one output (a reward model or critic) and its tokenizer.
 

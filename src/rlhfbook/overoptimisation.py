@@ -263,8 +263,7 @@ def run_ppo(run: Run) -> dict[str, Any]:
 
     world, policy, tok = _setup(run)
     cfg = ppo.PPOConfig(**run.config)
-    # pi_SFT: a frozen copy, or with adapters the policy with its adapters off (no second copy)
-    ref = None if cfg.lora_rank else models.load_policy(run.sft_path, frozen=True)[0].to(runtime.device())
+    ref = models.load_reference(run.sft_path, cfg.lora_rank, runtime.device())
     critic, _ = models.load_reward_model(run.critic_path, tok)
     device = runtime.device()
     policy.to(device), critic.to(device)

@@ -220,8 +220,7 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     task, eval_task = spec["task"], spec["eval_task"]
     policy, tokenizer = models.load_policy(spec["sft_path"])
     critic, _ = models.load_reward_model(spec["rm_path"], tokenizer)
-    # pi_SFT: a frozen copy, or with adapters the policy with its adapters off (no second copy)
-    sft = None if spec["config"].get("lora_rank") else models.load_policy(spec["sft_path"], frozen=True)[0].to(device)
+    sft = models.load_reference(spec["sft_path"], spec["config"].get("lora_rank"), device)
     policy.to(device), critic.to(device)
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
     proxy = reward_model.proxy_reward(
