@@ -63,12 +63,12 @@ def test_seed_check_applies_the_claims_rule_and_sign():
     assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim
     assert positive["direction"] == ">=" and positive["threshold"] == 0.0
     assert positive["value"] == pytest.approx(0.2 - 2 * 0.1 / np.sqrt(3))
-    assert positive["rule"] == "mean - 2 SE over 3 league seeds > 0"
+    assert positive["rule"] == "mean - 2 SE over 3 league seeds >= 0"
     assert list(positive["ours"]) == ["mean", "SE", "x"] and positive["ours"]["mean"] == pytest.approx(0.2)
     assert positive["not_reproduced"] == "0.20"
     assert negative["direction"] == "<=" and negative["value"] == pytest.approx(-0.5 + 2 * 0.1 / np.sqrt(3))
-    assert negative["rule"] == "mean + 2 SE over 3 league seeds < 0"
-    assert noted["rule"] == "mean - 2 SE over 3 league seeds > 0 (slope per match, adapting opponents)"
+    assert negative["rule"] == "mean + 2 SE over 3 league seeds <= 0"
+    assert noted["rule"] == "mean - 2 SE over 3 league seeds >= 0 (slope per match, adapting opponents)"
     assert negative["not_reproduced"] == ""
 
 
@@ -83,7 +83,7 @@ def test_sanity_check_passes_only_when_given():
 def test_claims_table_states_each_rule():
     claims = report.claims_table()
     assert list(claims.index) == list(report.CLAIM)
-    assert claims.loc["orr_csr_partial", "passes when"] == "mean + 2 SE < 0"
+    assert claims.loc["orr_csr_partial", "passes when"] == "mean + 2 SE <= 0"
     assert claims.loc["rl_beats_sft", "kind"] == "control"
     assert claims.loc["metrics_match_benchmark", "passes when"] == "<= 1e-12"
     assert {c.kind for c in report.CLAIMS} == {"finding", "control", "sanity"}

@@ -128,7 +128,8 @@ def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.flo
     ``max_new_tokens``, ``prompts_per_iteration``) needs on the policy ``config``, by part; the
     reward models and the critic share the policy's architecture, ``scorers`` of them score.
     ``dtype`` is the autocast dtype of the logits and activations and the reward models' weights
-    (float32 on a CPU, where ``benchmarks/ppo_memory.py`` measures the plan)."""
+    (float32 on a CPU, where ``benchmarks/ppo_memory.py`` measures the plan: an upper bound on
+    the live tensors' peak, through :func:`rlhfbook.ppo.logits_bytes`)."""
     policy = count_parameters(config, settings.lora_rank)
     critic = count_parameters(config, settings.lora_rank, critic=True)
     rows = settings.micro_batch or settings.prompts_per_iteration

@@ -301,13 +301,14 @@ class Precision:
 
 
 def logits_bytes(rows: int, tokens: int, vocab: int, dtype: torch.dtype) -> int:
-    """Peak bytes of the [rows, tokens, vocab] tensors of one policy forward/backward pass.
+    """An upper bound on the peak bytes of the [rows, tokens, vocab] tensors of one policy
+    forward/backward pass.
 
-    The logits in ``dtype`` (the autocast dtype, or fp32) plus three fp32 tensors of their size
-    alive at the backward's peak: the log-softmax of :func:`rlhfbook.rollout.token_logprobs`
-    (saved for backward), the gradient it receives and the gradient it returns. So 14 bytes per
-    entry in fp16/bf16 and 16 in fp32; ``tokens`` is prompt + response (the model computes
-    logits at every position).
+    The logits in ``dtype`` (the autocast dtype, or fp32) at every position (``tokens``: prompt +
+    response; the model computes them all) plus three fp32 tensors of their size: the
+    log-softmax of :func:`rlhfbook.rollout.token_logprobs` (saved for backward), the gradient it
+    receives and the gradient it returns, which only cover the response positions. So 14 bytes
+    per entry in fp16/bf16 and 16 in fp32 (``benchmarks/ppo_memory.py`` measures the bound).
     """
     return rows * tokens * vocab * (torch.empty((), dtype=dtype).element_size() + 3 * 4)
 

@@ -51,8 +51,8 @@ class Claim:
     """One check of section 4, fixed before the league is run: its kind, its decisive number,
     the sign of its rule, the claim in words and the paper's number it tests.
 
-    ``sign = -1``: a positive effect, passing when mean - 2 SE > 0 over the league seeds;
-    ``sign = +1``: a negative correlation, passing when mean + 2 SE < 0; ``sign = 0``: a
+    ``sign = -1``: a positive effect, passing when mean - 2 SE >= 0 over the league seeds;
+    ``sign = +1``: a negative correlation, passing when mean + 2 SE <= 0; ``sign = 0``: a
     sanity bound, passing when the value is at most :data:`SANITY_TOLERANCE`.
     """
 
@@ -69,7 +69,7 @@ class Claim:
         """The rule as the section-4 table states it."""
         if self.sign == 0:
             return f"<= {SANITY_TOLERANCE:.0e}"
-        return "mean - 2 SE > 0" if self.sign < 0 else "mean + 2 SE < 0"
+        return "mean - 2 SE >= 0" if self.sign < 0 else "mean + 2 SE <= 0"
 
 
 SANITY_TOLERANCE = 1e-12
@@ -184,7 +184,7 @@ def seed_check(
     """
     c = CLAIM[name]
     m, se, value = bound(per_seed, c.sign)
-    rule = f"mean {'-' if c.sign < 0 else '+'} 2 SE over {checked} {'>' if c.sign < 0 else '<'} 0"
+    rule = f"mean {'-' if c.sign < 0 else '+'} 2 SE over {checked} {'>=' if c.sign < 0 else '<='} 0"
     return results.check(
         name,
         kind=c.kind,
