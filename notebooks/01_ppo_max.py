@@ -294,7 +294,8 @@ display.table(overoptimisation.switch_table(CONFIGS, P, sft_path, rm_path))
 # Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds, and
 # the GRPO runs of section 7) are independent, so `parallel.map_runs` spreads them over the
 # machine's cores, the longest first so that the cores finish together: every run seeds itself and uses one thread, so the numbers
-# are the same as in a serial run.
+# are the same as in a serial run. On a GPU each run holds its models on the device, so the
+# `gpu` profile runs them one at a time (`jobs = 1`).
 
 # %%
 display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
@@ -304,14 +305,14 @@ gold = data.run_fields(gold_path, workdir, P.rm_max_length) if real else None  #
 runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed, gold)
 grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed, gold)  # section 7, in the same batch
 t0 = time.perf_counter()
-outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs)
+outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs, jobs=P.jobs)
 ppo_seconds = time.perf_counter() - t0
 outs, grpo_outs = outs[: len(runs)], outs[len(runs) :]
 logs = overoptimisation.logs_frame(outs)
 finals = overoptimisation.finals_frame(outs, sft_gold)
 sec_per_it = logs["seconds"].mean()
 print(
-    f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {parallel.default_jobs()} worker(s); "
+    f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {P.jobs or parallel.default_jobs()} worker(s); "
     f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)"
 )
 results.timing("seconds_per_ppo_iteration", sec_per_it);
@@ -560,7 +561,8 @@ results.finish();
 exercise = overoptimisation.exercise_configs(P)
 ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_path, eval_seed, gold)
 ex_logs = {
-    r.name: pd.DataFrame(o["log"]) for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs))
+    r.name: pd.DataFrame(o["log"])
+    for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs, jobs=P.jobs))
 }
 same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
 ptx, end = ex_logs["PPO-max + ptx"], overoptimisation.last_mean

@@ -171,3 +171,16 @@ def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch)
         match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, ",
     ):
         rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)
+
+
+def test_on_a_gpu_runs_and_chapters_go_one_at_a_time():
+    """The fan-out chapters' gpu profiles run one PPO at a time (the memory plan is one run's),
+    and ``rlhfbook run --profile gpu`` runs one chapter at a time; elsewhere both use every core."""
+    import os
+
+    from rlhfbook.book import cli
+
+    for chapter in profiles.FANOUT_CHAPTERS:
+        assert profiles.resolve(chapter, "gpu").jobs == 1
+        assert profiles.resolve(chapter, "cpu").jobs is None, chapter  # None: parallel.default_jobs()
+    assert cli.default_jobs("gpu") == 1 and cli.default_jobs("cpu") == (os.cpu_count() or 1)

@@ -2,7 +2,7 @@
 
 * ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
   papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
-  by side in worker processes (default: one per core), in the order of :func:`schedule`, after the cached
+  by side in worker processes (default: :func:`default_jobs`), in the order of :func:`schedule`, after the cached
   toy-world base policies are trained side by side (smoke and cpu). Results go to ``results/P/``. A chapter is skipped when its
   notebook, the ``src`` package, the pinned dependencies and the parameters are unchanged
   since its last successful run in that profile (``--force`` re-runs). A failing chapter is
@@ -166,6 +166,12 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
     return fanout[:1] + single + fanout[1:]
 
 
+def default_jobs(profile: str) -> int:
+    """Chapters run side by side by default: one per core, but one at a time in the ``gpu``
+    profile, whose chapters each size their models to the one GPU (``rlhfbook.memory``)."""
+    return 1 if profile == "gpu" else max(1, os.cpu_count() or 1)
+
+
 def run(
     root: Path,
     names: list[str],
@@ -185,7 +191,7 @@ def run(
     parameters = dict(parameters or {})
     chapters = chapters_mod.resolve_chapters(root, names)
     check_parameters(root, chapters, parameters)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or default_jobs(profile))
     out_dir, res_dir = executed_dir(root, profile), results_dir(profile, root)
     out_dir.mkdir(parents=True, exist_ok=True)
     res_dir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--profile", default="cpu")
     p_run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
     p_run.add_argument(
-        "--jobs", "-j", type=int, default=None, help="chapters run side by side (default: the number of cores)"
+        "--jobs", "-j", type=int, default=None, help="chapters run side by side (default: the number of cores; gpu: 1)"
     )
     p_run.add_argument(
         "-p",

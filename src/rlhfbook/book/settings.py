@@ -155,6 +155,11 @@ class PPOMaxSettings:
         "their weights (rlhfbook.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
         "full fine-tuning's (Schulman et al. 2025, LoRA Without Regret) fits both on a 16 GB GPU (rank)",
     )
+    jobs: int | None = setting(
+        None,
+        "worker processes for the PPO and GRPO runs (processes; None: one per core); gpu: 1, since each "
+        "run holds its models on the one GPU (rlhfbook.memory plans one run)",
+    )
 
 
 # --- 02 DPO ranking accuracy -----------------------------------------------------------------------
@@ -386,6 +391,7 @@ TABLE: dict[str, dict[str, Any]] = {
             chunk_size=64,
             micro_batch=2,
             lora_rank=16,
+            jobs=1,
         ),
     ),
     "02_dpo_ranking": dict(
