@@ -1,6 +1,7 @@
 """The command line: clear errors, cache keys, and the Colab cell."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -123,16 +124,36 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(ro
     )
     for var in ("RLHFBOOK_RESULTS_DIR", "RLHFBOOK_RUNTIMES"):  # cli.run sets them; restore afterwards
         monkeypatch.setenv(var, "unset")
+    gpu = tmp_path / "bin" / "nvidia-smi"  # a machine whose one GPU holds 3 GiB
+    gpu.parent.mkdir()
+    gpu.write_text("#!/bin/sh\necho 3072\n")
+    gpu.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{gpu.parent}:{os.environ['PATH']}")
     assert cli.run(fake, [], "smoke") == 1
     out = capsys.readouterr().out
     assert "aa_fail: FAILED" in out and "raise ValueError('boom in the middle')" in out
     assert "ValueError: boom in the middle" in out and "bb_ok: ok" in out
     assert "1 chapter(s) failed: aa_fail" in out
     assert not (fake / "_build/executed/smoke/aa_fail.key").exists()  # a failed chapter is never cached
+    assert json.loads(cli.gpu_memory_path(fake).read_text()) == {"bb_ok": {"smoke": 3072 * 2**20}}
+    assert "bb_ok: ok in" in out and "peak GPU memory 3.2 GB" in out
     assert cli.run(fake, ["bb_ok"], "smoke") == 0
     assert "bb_ok: unchanged since its last run, skipped" in capsys.readouterr().out
     assert cli.run(fake, ["bb_ok"], "smoke", force=True) == 0
     assert "bb_ok: ok" in capsys.readouterr().out
+
+
+def test_a_chapters_run_reports_the_peak_gpu_memory_that_nvidia_smi_shows(root, tmp_path, monkeypatch):
+    from rlhfbook.book import gpu_memory
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "aa.ipynb").write_text(_notebook("import time; time.sleep(0.5)"))
+    cli.executed_dir(tmp_path, "smoke").mkdir(parents=True)
+    monkeypatch.setattr(gpu_memory, "QUERY", ("printf", "2048\n"))  # one GPU holding 2 GiB
+    ok, seconds, error, peak = cli.execute(tmp_path, "aa", "smoke", {})
+    assert ok and not error and peak == 2048 * 2**20
+    monkeypatch.setattr(gpu_memory, "QUERY", ("no-such-nvidia-smi-here",))
+    assert cli.execute(tmp_path, "aa", "smoke", {})[3] is None
 
 
 def test_parameter_values_are_read_as_papermill_reads_them():

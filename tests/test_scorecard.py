@@ -80,6 +80,17 @@ def test_status_lists_provenance_and_flags_chapters_over_budget(tmp_path):
     assert "<td" in rows and "1.5</td>" in rows and "within budget" in rows and "over budget" in rows
 
 
+def test_status_adds_the_peak_gpu_memory_only_where_a_gpu_ran_the_chapters(tmp_path):
+    _write(tmp_path, "00_toy_world", [])
+    chapters, runtimes = ["00_toy_world", "04_reward_distance"], {"00_toy_world": {"gpu": 90.0}}
+    page = scorecard.render_status(chapters, tmp_path, runtimes, "gpu", {"00_toy_world": {"gpu": 3_400_000_000}})
+    times = page.split("Wall time against budget")[1]
+    assert "peak GPU memory (GB)" in times and "3.4</td>" in times and "not measured" in times
+    assert "3.4 (largest)" in times
+    for memory in (None, {"00_toy_world": {"cpu": 10**9}}):  # no GPU, or another profile's
+        assert "peak GPU memory" not in scorecard.render_status(chapters, tmp_path, runtimes, "gpu", memory)
+
+
 def test_runtime_table_reads_the_status_pages_source():
     rows = scorecard.runtime_rows("00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert ["cpu", "2.5", "2.0", "within budget"] in rows

@@ -39,6 +39,15 @@ def runtimes_path(root: Path) -> Path:
     return root / "results" / "runtimes.json"
 
 
+def gpu_memory_path(root: Path) -> Path:
+    """Peak GPU memory per chapter and profile (bytes; :mod:`rlhfbook.book.gpu_memory`), beside the runtimes."""
+    return root / "results" / "gpu_memory.json"
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def chapter_key(root: Path, chapter: str, profile: str, parameters: dict | None = None) -> str:
     """Hash of the chapter notebook, every file of the ``src`` package, the pins and the parameters."""
     h = hashlib.sha256(f"{chapter}:{profile}:{json.dumps(parameters or {}, sort_keys=True)}".encode())
@@ -96,38 +105,43 @@ def _failing_cell(notebook: Path) -> tuple[str, str]:
     return "", "unknown error (no cell recorded an error)"
 
 
-def _record_runtime(root: Path, chapter: str, profile: str, seconds: float) -> None:
-    path = runtimes_path(root)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.setdefault(chapter, {})[profile] = round(seconds, 1)
+def _record(path: Path, chapter: str, profile: str, value: float) -> None:
+    """Set ``{chapter: {profile: value}}`` in the JSON file ``path`` (the runtimes, the GPU memory)."""
+    data = _read(path)
+    data.setdefault(chapter, {})[profile] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[bool, float, str]:
-    """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error)."""
+def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[bool, float, str, int | None]:
+    """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error, the
+    peak GPU memory in bytes while it ran, None without a GPU)."""
     import logging
 
     import papermill
 
+    from .gpu_memory import PeakSampler
+
     logging.getLogger("papermill").setLevel(logging.ERROR)  # its notes on parsing parameter comments
     output = executed_dir(root, profile) / f"{chapter}.ipynb"
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(root / "notebooks" / f"{chapter}.ipynb"),
-            str(output),
-            parameters={"profile": profile, **parameters},
-            cwd=str(root),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the kernel's TCP-transport warning
-        )
-    except papermill.PapermillExecutionError:
-        source, error = _failing_cell(output)
-        return False, time.perf_counter() - start, f"  --- failing cell ---\n{source}\n  --- error ---\n  {error}"
-    return True, time.perf_counter() - start, ""
+    ok, error = True, ""
+    with PeakSampler() as gpu:
+        try:
+            papermill.execute_notebook(
+                str(root / "notebooks" / f"{chapter}.ipynb"),
+                str(output),
+                parameters={"profile": profile, **parameters},
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the kernel's TCP-transport warning
+            )
+        except papermill.PapermillExecutionError:
+            source, cell_error = _failing_cell(output)
+            ok, error = False, f"  --- failing cell ---\n{source}\n  --- error ---\n  {cell_error}"
+    return ok, time.perf_counter() - start, error, gpu.peak
 
 
 def prepare(task: str, profile: str) -> float:
@@ -154,7 +168,7 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
     first, and the other fan-out chapters last, in the order ``FANOUT_CHAPTERS`` lists them."""
     from . import profiles
 
-    measured = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
+    measured = _read(runtimes_path(root))
 
     def expected(c):
         if profile in measured.get(c, {}):
@@ -229,11 +243,15 @@ def run(
         futures = {pool.submit(execute, root, c, profile, parameters): c for c in order}
         for future in as_completed(futures):
             chapter = futures[future]
-            ok, seconds, error = future.result()
+            ok, seconds, error, gpu_peak = future.result()
             if ok:
                 (out_dir / f"{chapter}.key").write_text(keys[chapter])
-                _record_runtime(root, chapter, profile, seconds)
-                print(f"  {chapter}: ok in {seconds:.0f} s", flush=True)
+                _record(runtimes_path(root), chapter, profile, round(seconds, 1))
+                gpu = ""
+                if gpu_peak is not None:
+                    _record(gpu_memory_path(root), chapter, profile, gpu_peak)
+                    gpu = f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
+                print(f"  {chapter}: ok in {seconds:.0f} s{gpu}", flush=True)
             else:
                 failed.append(chapter)
                 print(f"  {chapter}: FAILED after {seconds:.0f} s\n{error}", flush=True)
@@ -285,7 +303,7 @@ def build(root: Path, profile: str) -> Path:
     shutil.copytree(root / "book", site / "book")
     shutil.copy(root / "_config.yml", site / "_config.yml")
     (site / "notebooks").mkdir()
-    runtimes = json.loads(runtimes_path(root).read_text()) if runtimes_path(root).exists() else {}
+    runtimes = _read(runtimes_path(root))
     for chapter in chapters:
         nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
         (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
@@ -295,7 +313,7 @@ def build(root: Path, profile: str) -> Path:
         )
     )
     (site / "book" / "status.md").write_text(
-        scorecard.render_status(chapters, results_dir(profile, root), runtimes, profile)
+        scorecard.render_status(chapters, results_dir(profile, root), runtimes, profile, _read(gpu_memory_path(root)))
     )
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)

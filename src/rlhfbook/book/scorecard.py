@@ -3,7 +3,8 @@
 The scorecard opens with totals per chapter and for the book, then shows one compact
 table per chapter (findings and controls first, sanity checks folded away), rendered by
 :mod:`rlhfbook.book.tables` so that it fits the book's column. The status page gives each
-chapter's provenance and its wall time against its budget.
+chapter's provenance, its wall time against its budget and, where a GPU ran the chapters,
+their peak GPU memory (:mod:`rlhfbook.book.gpu_memory`).
 """
 
 from __future__ import annotations
@@ -119,9 +120,14 @@ def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:
 
 
 def render_status(
-    chapters: list[str], results_dir: Path, runtimes: dict[str, dict[str, float]], profile: str = "cpu"
+    chapters: list[str],
+    results_dir: Path,
+    runtimes: dict[str, dict[str, float]],
+    profile: str = "cpu",
+    gpu_memory: dict[str, dict[str, int]] | None = None,
 ) -> str:
-    """Markdown of the status page: provenance of each chapter's run, wall time against budget."""
+    """Markdown of the status page: provenance of each chapter's run, wall time against budget and,
+    where a GPU ran the chapters (``gpu_memory``: bytes per chapter and profile), their peak GPU memory."""
     lines = [
         "# Status of this build",
         "",
@@ -147,30 +153,36 @@ def render_status(
                 )
             ]
         )
+    peaks = {c: v[profile] for c, v in (gpu_memory or {}).items() if profile in v}
     lines += [
         tables.table(("chapter", "seed", "commit", "device", "torch", "transformers", "trl"), rows),
         "",
         "## Wall time against budget (minutes, whole notebook)",
         "",
     ]
+    if peaks:
+        lines += [
+            "Peak GPU memory is the most the machine's GPUs held while the chapter ran, CUDA contexts and "
+            "PyTorch's cached blocks included (`nvidia-smi`, sampled by `rlhfbook.book.gpu_memory`).",
+            "",
+        ]
     rows = []
     for chapter in chapters:
         measured = runtimes.get(chapter, {}).get(profile)
         budget = profiles.budget_minutes(chapter)[profile]
         if measured is None:
-            rows.append([chapter, f"{budget:g}", "not run", ""])
+            row = [chapter, f"{budget:g}", "not run", ""]
         else:
             over = measured / 60 > budget
-            rows.append(
-                [
-                    chapter,
-                    f"{budget:g}",
-                    f"{measured / 60:.1f}",
-                    tables.verdict("fail") + " over budget" if over else "within budget",
-                ]
-            )
+            verdict = tables.verdict("fail") + " over budget" if over else "within budget"
+            row = [chapter, f"{budget:g}", f"{measured / 60:.1f}", verdict]
+        if peaks:
+            row.append(f"{peaks[chapter] / 1e9:.1f}" if chapter in peaks else "not measured")
+        rows.append(row)
     total_budget = sum(profiles.budget_minutes(c)[profile] for c in chapters)
     total = sum(runtimes.get(c, {}).get(profile, 0.0) for c in chapters) / 60
-    rows.append(["<strong>book</strong>", f"{total_budget:g}", f"{total:.1f}", "sum of chapters"])
-    lines += [tables.table(("chapter", "budget", "measured", ""), rows), ""]
+    total_row = ["<strong>book</strong>", f"{total_budget:g}", f"{total:.1f}", "sum of chapters"]
+    rows.append(total_row + ([f"{max(peaks.values()) / 1e9:.1f} (largest)"] if peaks else []))
+    header = ("chapter", "budget", "measured", "") + (("peak GPU memory (GB)",) if peaks else ())
+    lines += [tables.table(header, rows), ""]
     return "\n".join(lines) + "\n"
