@@ -1,24 +1,29 @@
-"""Peak memory of one PPO step on the CPU, beside the plan of ``rlhfbook.memory``.
+"""Peak memory of one PPO step, beside the plan of ``rlhfbook.memory``, on the GPU or the CPU.
 
 ``rlhfbook.memory.ppo_plan`` adds up 4 bytes per weight, 12 more per trainable one, a
 micro-batch's logits and what its forward pass keeps for the backward. This measures the sum.
-Each configuration runs in a fresh process that builds, in fp32 on the CPU, the models chapter
-1's PPO holds at once from a Qwen2 config (default: Qwen2.5-0.5B's published dimensions, random
-weights, nothing downloaded): the policy, the critic, the reference policy (none with adapters,
-where it is the policy with its adapters off) and ``--scorers`` reward models. It then runs one
-PPO iteration (``ppo.make_batch`` + ``ppo.update``, one epoch) on two micro-batches of
-``--micro-batch`` rows of 512 prompt (``memory.PROMPT_TOKENS``) + ``--response`` tokens; with more
-than one micro-batch no pass holds two graphs, as in the gpu profiles (64 rows, 2 per pass). It
-reports the process's peak resident memory above its resident memory before the models were
-built, beside the plan in fp32 (the CPU has no autocast). The process runs with glibc's
-``MALLOC_MMAP_THRESHOLD_`` fixed at 128 kB, so that every tensor larger than that is mapped on its
-own and returned at once when freed: the peak is then that of the live tensors. With glibc's
-default, a moving threshold up to 32 MB, freed activations stay in the heap and the peak counts
-them again (17.1 GB against 12.9 GB live at full size with adapters)::
+Each configuration runs in a fresh process that builds, on the GPU if there is one, the models
+chapter 1's PPO holds at once from a Qwen2 config (default: Qwen2.5-0.5B's published dimensions,
+random weights, nothing downloaded): the policy and the critic (fp32), the reference policy
+(fp32; none with adapters, where it is the policy with its adapters off) and ``--scorers`` reward
+models (in ``runtime.dtype_for``: 16-bit on a GPU). It then runs one PPO iteration
+(``ppo.make_batch`` + ``ppo.update``, one epoch, under the book's autocast) on two micro-batches
+of ``--micro-batch`` rows of 512 prompt (``memory.PROMPT_TOKENS``) + ``--response`` tokens; with
+more than one micro-batch no pass holds two graphs, as in the gpu profiles (64 rows, 2 per pass).
+
+It reports the peak beside the plan in the autocast dtype of the device (fp32 on the CPU):
+on a GPU, PyTorch's peak allocated memory (and the peak its caching allocator reserved); on the
+CPU, the process's peak resident memory above its resident memory before the models were
+built. The CPU process runs with glibc's ``MALLOC_MMAP_THRESHOLD_`` fixed at 128 kB, so that
+every tensor larger than that is mapped on its own and returned at once when freed: the peak
+is then that of the live tensors. With glibc's default, a moving threshold up to 32 MB, freed
+activations stay in the heap and the peak counts them again (17.1 GB against 12.9 GB live at
+full size with adapters)::
 
     python benchmarks/ppo_memory.py [--lora-rank 16 none] [--micro-batch 2] [--response 128] [--layers 24]
 
-The full-size defaults need about 20 GB of memory with adapters and 30 GB without (use --layers).
+On the CPU the full-size defaults need about 20 GB of memory with adapters and 30 GB without
+(use --layers).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import copy
 import multiprocessing
 import os
 import resource
+import time
 from types import SimpleNamespace
 
 import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
@@ -47,17 +53,27 @@ def _resident_bytes() -> int:
 
 
 def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, response: int, scorers: int) -> dict:
-    """One PPO iteration on fresh fp32 models of ``config``: the peak resident bytes above the
-    resident bytes before the models were built, and :func:`rlhfbook.memory.ppo_plan` in fp32."""
+    """One PPO iteration on fresh models of ``config``: the peak bytes above those in use before
+    the models were built (GPU: allocated by PyTorch, and ``reserved_bytes`` by its cache; CPU:
+    resident), its seconds and :func:`rlhfbook.memory.ppo_plan` in the device's autocast dtype."""
     runtime.seed_everything(0)
+    device = runtime.device()
+    cuda = device.type == "cuda"
     prompt, rows = memory.PROMPT_TOKENS, 2 * micro_batch
-    start = _resident_bytes()
-    policy = AutoModelForCausalLM.from_config(config)
-    ref = None if lora_rank else AutoModelForCausalLM.from_config(config).requires_grad_(False)  # as ppo.train
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    start = torch.cuda.memory_allocated() if cuda else _resident_bytes()
+    policy = AutoModelForCausalLM.from_config(config).to(device)
+    ref = None if lora_rank else AutoModelForCausalLM.from_config(config).requires_grad_(False).to(device)
     critic_config = copy.deepcopy(config)
     critic_config.num_labels = 1
-    critic = AutoModelForSequenceClassification.from_config(critic_config)
-    rms = [AutoModelForSequenceClassification.from_config(critic_config).requires_grad_(False) for _ in range(scorers)]
+    critic = AutoModelForSequenceClassification.from_config(critic_config).to(device)
+    rms = [
+        AutoModelForSequenceClassification.from_config(critic_config)
+        .requires_grad_(False)
+        .to(device, runtime.dtype_for(device))
+        for _ in range(scorers)
+    ]
     cfg = ppo.PPOConfig(
         iterations=1,
         prompts_per_iteration=rows,
@@ -78,15 +94,32 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
         ones(response),
         torch.ones(rows, dtype=torch.bool),
     )
+    t0 = time.perf_counter()
     batch, _ = ppo.make_batch(policy, ref, critic, rollout, torch.randn(rows), cfg, ppo.RunningMoments())
     ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    if cuda:
+        peak, reserved = torch.cuda.max_memory_allocated() - start, torch.cuda.max_memory_reserved()
+    else:
+        peak, reserved = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start, None
     step = SimpleNamespace(
         lora_rank=lora_rank, micro_batch=micro_batch, max_new_tokens=response, prompts_per_iteration=rows
     )
-    plan = memory.ppo_plan(config, step, scorers, torch.float32)  # the settings ppo_plan reads
+    dtype = ppo.Precision.create(cfg.autocast, device).dtype or torch.float32
+    plan = memory.ppo_plan(config, step, scorers, dtype)  # the settings ppo_plan reads
     del policy, ref, critic, rms
-    return {"lora_rank": lora_rank, "peak_bytes": peak, "plan_bytes": sum(plan.values()), "plan": plan}
+    return {
+        "lora_rank": lora_rank,
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
+        "dtype": str(dtype).removeprefix("torch."),
+        "seconds": seconds,
+        "peak_bytes": peak,
+        "reserved_bytes": reserved,
+        "plan_bytes": sum(plan.values()),
+        "plan": plan,
+    }
 
 
 def _child(queue, *args) -> None:
@@ -117,12 +150,20 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=memory.QWEN2_5_05B["num_hidden_layers"])
     args = parser.parse_args()
     config = Qwen2Config(**memory.QWEN2_5_05B | dict(num_hidden_layers=args.layers))
-    print("| lora_rank | measured peak (GB) | plan in fp32 (GB) | measured / plan |\n|---|---|---|---|")
+    print(
+        "| device | autocast | lora_rank | measured peak (GB) | reserved (GB) | plan (GB) | measured / plan | step (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for rank in args.lora_rank:
         r = None if rank == "none" else int(rank)
         m = in_fresh_process(config, r, args.micro_batch, args.response, args.scorers)
         peak, plan = m["peak_bytes"] / 1e9, m["plan_bytes"] / 1e9
-        print(f"| {rank} | {peak:.2f} | {plan:.2f} | {peak / plan:.2f} |", flush=True)
+        reserved = "n/a" if m["reserved_bytes"] is None else f"{m['reserved_bytes'] / 1e9:.2f}"
+        print(
+            f"| {m['device']} | {m['dtype']} | {rank} | {peak:.2f} | {reserved} | {plan:.2f} | {peak / plan:.2f} "
+            f"| {m['seconds']:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
