@@ -137,6 +137,7 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(ro
     assert not (fake / "_build/executed/smoke/aa_fail.key").exists()  # a failed chapter is never cached
     assert json.loads(cli.gpu_memory_path(fake).read_text()) == {"bb_ok": {"smoke": 3072 * 2**20}}
     assert "bb_ok: ok in" in out and "peak GPU memory 3.2 GB" in out
+    assert "aa_fail: FAILED after" in out and out.count("peak GPU memory 3.2 GB") == 2  # an OOM shows its peak
     assert cli.run(fake, ["bb_ok"], "smoke") == 0
     assert "bb_ok: unchanged since its last run, skipped" in capsys.readouterr().out
     assert cli.run(fake, ["bb_ok"], "smoke", force=True) == 0

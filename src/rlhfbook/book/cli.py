@@ -244,17 +244,16 @@ def run(
         for future in as_completed(futures):
             chapter = futures[future]
             ok, seconds, error, gpu_peak = future.result()
+            gpu = "" if gpu_peak is None else f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
             if ok:
                 (out_dir / f"{chapter}.key").write_text(keys[chapter])
                 _record(runtimes_path(root), chapter, profile, round(seconds, 1))
-                gpu = ""
                 if gpu_peak is not None:
                     _record(gpu_memory_path(root), chapter, profile, gpu_peak)
-                    gpu = f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
                 print(f"  {chapter}: ok in {seconds:.0f} s{gpu}", flush=True)
             else:
                 failed.append(chapter)
-                print(f"  {chapter}: FAILED after {seconds:.0f} s\n{error}", flush=True)
+                print(f"  {chapter}: FAILED after {seconds:.0f} s{gpu}\n{error}", flush=True)
     if todo:
         print(f"{len(todo)} chapter(s) in {time.perf_counter() - start:.0f} s wall", flush=True)
     if failed:
