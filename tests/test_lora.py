@@ -54,35 +54,43 @@ def test_a_model_without_linear_blocks_or_a_rank_below_one_is_refused():
         )
 
 
-def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched(monkeypatch):
+def _emit_task(embedding_scale: float = 10.0, **overrides):
+    """Tiny models (embeddings scaled by ``embedding_scale``) and the PPO config of the emit-a-token
+    task that adapters alone learn: returns tok, policy, ref, critic, cfg."""
+    tok, policy, ref, critic = _tiny_models()
+    with torch.no_grad():
+        for model in (policy, ref):
+            model.get_input_embeddings().weight.mul_(embedding_scale)
+    settings = dict(iterations=24, prompts_per_iteration=16, max_new_tokens=8, lr=3e-2, critic_lr=3e-2, kl_coef=0.0)
+    return tok, policy, ref, critic, ppo.PPOConfig(**settings | dict(critic_warmup=1, lora_rank=4) | overrides)
+
+
+def _train(tok, policy, critic, cfg):
+    """ppo.train on the emit task, pi_SFT being the policy with its adapters off (no reference copy)."""
+    reward = _emit_token_reward(tok)
+    return ppo.train(policy, None, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("autocast, micro_batch, lr", [("auto", None, 3e-2), ("float16", 4, 1e-2)])
+def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched(
+    monkeypatch, autocast, micro_batch, lr
+):
     """A random tiny model's logits are nearly uniform, and with its embeddings and final norm frozen
     no adapter can make them confident (supervised, p(token) stops at 0.02); tenfold embeddings give
     the confident output layer of a pretrained model, from which adapters alone learn the task.
     AdamW holds two moments of the trainable parameters only, and the frozen ones get no gradient:
-    the 4 + 12 bytes per parameter that rlhfbook.memory counts."""
+    the 4 + 12 bytes per parameter that rlhfbook.memory counts. The second case is a T4's gpu
+    profile: fp16 autocast with loss scaling (torch's CPU autocast and GradScaler) in micro-batches, at
+    a third of the rate, under which the activations stay within fp16's range (at 3e-2 they do not:
+    test_an_fp16_overflow_stops_ppo_with_one_clear_error)."""
     optimisers = []
     adamw = torch.optim.AdamW
     monkeypatch.setattr(
         torch.optim, "AdamW", lambda params, **kw: optimisers.append(adamw(params, **kw)) or optimisers[-1]
     )
-    tok, policy, ref, critic = _tiny_models()
-    with torch.no_grad():
-        for model in (policy, ref):
-            model.get_input_embeddings().weight.mul_(10.0)
+    tok, policy, ref, critic, cfg = _emit_task(lr=lr, critic_lr=lr, autocast=autocast, micro_batch=micro_batch)
     frozen = {n: p.detach().clone() for n, p in policy.named_parameters()}
-    reward = _emit_token_reward(tok)
-    cfg = ppo.PPOConfig(
-        iterations=24,
-        prompts_per_iteration=16,
-        max_new_tokens=8,
-        lr=3e-2,
-        critic_lr=3e-2,
-        kl_coef=0.0,
-        critic_warmup=1,
-        lora_rank=4,
-    )
-    # pi_SFT is the policy with its adapters off: no reference copy
-    log = ppo.train(policy, None, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    log = _train(tok, policy, critic, cfg)
     assert log[0]["kl"] == 0.0 and log[-1]["kl"] > 0  # exactly the SFT policy before the first update
     with lora.disabled(policy):
         ids = tok(["x: e"], return_tensors="pt").input_ids
@@ -99,3 +107,17 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
         moments = sum(t.numel() for state in opt.state.values() for k, t in state.items() if k != "step")
         assert moments == 2 * sum(p.numel() for p in lora.trainable(model))
         assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
+
+
+@pytest.mark.parametrize("embedding_scale, where", [(10.0, "loss scale fell below 1"), (1.0, "sampling in fp16")])
+def test_an_fp16_overflow_stops_ppo_with_one_clear_error(embedding_scale, where):
+    """At 3e-2 the adapters grow the activations past fp16's 65,504 (in fp32 the run learns): the
+    overflow is in the forward pass, so loss scaling halves the scale at every step, or sampling
+    meets inf / NaN probabilities. Either stops the run with the fp16 advice, not a silent stall
+    (every step skipped) or torch's multinomial error."""
+    from rlhfbook.book import runtime
+
+    tok, policy, _, critic, cfg = _emit_task(embedding_scale, autocast="float16")
+    with pytest.raises(runtime.HalfPrecisionOverflow, match=f"{where}.*run on a GPU with bfloat16") as error:
+        _train(tok, policy, critic, cfg)
+    assert "\n" not in str(error.value)

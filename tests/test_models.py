@@ -251,3 +251,12 @@ def test_a_pad_that_is_one_of_the_end_tokens_is_replaced(tmp_path):
         loaded.convert_tokens_to_ids(standin.END_OF_TURN),
         loaded.convert_tokens_to_ids(standin.END_OF_TEXT),
     )
+
+
+def test_in_fp16_reads_the_weights_and_the_autocast_of_the_models_device():
+    linear = torch.nn.Linear(2, 2)
+    assert not runtime.in_fp16(linear) and runtime.in_fp16(torch.nn.Linear(2, 2).half())
+    with torch.autocast("cpu", dtype=torch.float16):
+        assert runtime.in_fp16(linear)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not runtime.in_fp16(linear)

@@ -497,13 +497,24 @@ def _critic_backward(
     return loss.item()
 
 
+MIN_LOSS_SCALE = 1.0  # as DeepSpeed's fp16 min_loss_scale: an overflow at this scale is the forward's
+
+
 def _step(model, optimizer, scaler: torch.amp.GradScaler, grad_clip: float | None) -> None:
-    """The optimiser step on the accumulated gradients: unscaled, clipped to ``grad_clip`` global norm."""
+    """The optimiser step on the accumulated gradients: unscaled, clipped to ``grad_clip`` global norm.
+
+    With fp16 loss scaling, a step whose gradients hold inf or NaN is skipped and the scale halved;
+    a scale halved below ``MIN_LOSS_SCALE`` means the gradients overflow however small the scale,
+    i.e. the fp16 forward pass does, and training stops (it would skip every step from then on)."""
     scaler.unscale_(optimizer)
     if grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     scaler.step(optimizer)
     scaler.update()
+    if scaler.is_enabled() and scaler.get_scale() < MIN_LOSS_SCALE:
+        raise runtime.HalfPrecisionOverflow(
+            f"PPO's fp16 loss scale fell below {MIN_LOSS_SCALE:g}, every step's gradients overflow: {runtime.FP16_ADVICE}"
+        )
 
 
 def _add(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, fields
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from .book import runtime
+
 
 @dataclass
 class Rollout:
@@ -130,7 +132,8 @@ def generate(
 
     Generation stops on any of :func:`end_token_ids`; ``chunk_size`` prompts are generated at a
     time (all of them by default). The prompts are encoded together, so every chunk has the
-    batch's left padding and the chunks' responses are padded to the longest.
+    batch's left padding and the chunks' responses are padded to the longest. A model whose fp16
+    forward pass overflows stops with :class:`rlhfbook.book.runtime.HalfPrecisionOverflow`.
     """
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
@@ -139,14 +142,19 @@ def generate(
     step = max(1, chunk_size or len(prompts))
     chunks = []
     for start in range(0, len(prompts), step):
-        out = model.generate(
-            input_ids=query_ids[start : start + step].to(device),
-            attention_mask=query_mask[start : start + step].to(device),
-            max_new_tokens=max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=eos[0] if len(eos) == 1 else eos,
-            **kwargs,
-        ).cpu()
+        try:
+            out = model.generate(
+                input_ids=query_ids[start : start + step].to(device),
+                attention_mask=query_mask[start : start + step].to(device),
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=eos[0] if len(eos) == 1 else eos,
+                **kwargs,
+            ).cpu()
+        except RuntimeError as error:  # sampling from inf / NaN probabilities
+            if runtime.in_fp16(model) and ("inf" in str(error) or "nan" in str(error)):
+                raise runtime.HalfPrecisionOverflow(f"sampling in fp16 failed: {runtime.FP16_ADVICE}") from error
+            raise
         chunks.append(out[:, query_ids.shape[1] :])
     width = max(c.shape[1] for c in chunks)  # a chunk stops early only once all its rows ended
     response_ids = torch.cat(

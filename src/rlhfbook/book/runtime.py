@@ -78,6 +78,28 @@ def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtyp
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+class HalfPrecisionOverflow(FloatingPointError):
+    """A forward pass that overflows fp16 (inf or NaN), which no loss scale can repair."""
+
+
+FP16_MAX = 65504.0  # the largest finite float16
+FP16_ADVICE = (
+    f"activations beyond fp16's range (at most {FP16_MAX:,.0f}) make it inf or NaN; run on a GPU with bfloat16 "
+    "(an L4 or A100 rather than a T4), or in fp32 (PPOConfig(autocast=None))"
+)
+
+
+def in_fp16(model) -> bool:
+    """Whether ``model``'s forward passes run in float16: fp16 weights, or fp16 autocast on its device."""
+    import torch
+
+    param = next(model.parameters())
+    kind = param.device.type
+    return param.dtype == torch.float16 or (
+        torch.is_autocast_enabled(kind) and torch.get_autocast_dtype(kind) == torch.float16
+    )
+
+
 def trainer_precision() -> dict[str, bool]:
     """``bf16`` / ``fp16`` flags of a transformers/TRL trainer config for this machine.
 
