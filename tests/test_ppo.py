@@ -351,7 +351,7 @@ def test_precision_of_the_config():
         assert torch.nn.Linear(2, 2)(torch.ones(1, 2)).dtype == torch.bfloat16
     with pytest.raises(ValueError, match="micro_batch must be None or >= 1"):
         ppo.PPOConfig(micro_batch=0)
-    with pytest.raises(ValueError, match="autocast='fp8'; valid: 'auto', 'bfloat16', 'float16', None"):
+    with pytest.raises(ValueError, match="autocast='fp8'; valid: 'auto', 'bfloat16', 'float16', 'float32', None"):
         ppo.PPOConfig(autocast="fp8")
 
 

@@ -184,3 +184,19 @@ def test_on_a_gpu_runs_and_chapters_go_one_at_a_time():
         assert profiles.resolve(chapter, "gpu").jobs == 1
         assert profiles.resolve(chapter, "cpu").jobs is None, chapter  # None: parallel.default_jobs()
     assert cli.default_jobs("gpu") == 1 and cli.default_jobs("cpu") == (os.cpu_count() or 1)
+
+
+def test_chapters_1_and_3_pass_their_autocast_setting_to_ppo():
+    """``autocast="float32"`` (the way out of an fp16 overflow on a T4) reaches every PPO config."""
+    from rlhfbook import overoptimisation, pf_ppo, ppo
+
+    for chapter in profiles.FANOUT_CHAPTERS:
+        assert {profiles.resolve(chapter, p).autocast for p in profiles.PROFILES} == {"auto"}, chapter
+    P = profiles.resolve("01_ppo_max", "gpu", autocast="float32")
+    config = ppo.PPOConfig(**overoptimisation.ppo_config(P, {}))
+    assert ppo.Precision.create(config.autocast, "cuda").dtype is None  # fp32 on a GPU: no autocast
+    S = profiles.resolve("03_pf_ppo", "gpu", autocast="float32")
+    specs = pf_ppo.run_specs(
+        S, [0], sft_path="s", rm_path="r", task=None, eval_task=None, no_eos_score=-2.0, eval_prompts=[]
+    )
+    assert specs and all(spec["config"]["autocast"] == "float32" for spec in specs)

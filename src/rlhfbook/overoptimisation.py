@@ -368,6 +368,7 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
         chunk_size=P.chunk_size,
         micro_batch=P.micro_batch,
         lora_rank=P.lora_rank,
+        autocast=P.autocast,
     )
     return settings | dict(overrides)
 

@@ -487,6 +487,7 @@ def run_specs(
             "chunk_size",
             "micro_batch",
             "lora_rank",
+            "autocast",
         )
     }
     return [

@@ -188,8 +188,8 @@ def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # --- the loop --------------------------------------------------------------------------
 
 
-AUTOCAST = ("auto", "bfloat16", "float16", None)
-"""Values of :attr:`PPOConfig.autocast`."""
+AUTOCAST = ("auto", "bfloat16", "float16", "float32", None)
+"""Values of :attr:`PPOConfig.autocast` ("float32" and None: fp32, autocast off)."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ class PPOConfig:
     micro_batch: int | None = None
     # autocast dtype of the policy's and critic's forward passes (:class:`Precision`): "auto" is
     # runtime.dtype_for (bfloat16, else float16 with loss scaling, on CUDA; none on a CPU),
-    # "bfloat16" | "float16" force one, None is fp32
+    # "bfloat16" | "float16" force one, "float32" or None is fp32
     autocast: str | None = "auto"
     # train low-rank adapters of this rank on every linear layer of the policy's and critic's blocks,
     # and the critic's value head, instead of all weights (rlhfbook.lora; None: full fine-tuning)

@@ -85,7 +85,7 @@ class HalfPrecisionOverflow(FloatingPointError):
 FP16_MAX = 65504.0  # the largest finite float16
 FP16_ADVICE = (
     f"activations beyond fp16's range (at most {FP16_MAX:,.0f}) make it inf or NaN; run on a GPU with bfloat16 "
-    "(an L4 or A100 rather than a T4), or in fp32 (PPOConfig(autocast=None))"
+    "(an L4 or A100 rather than a T4), or in fp32 (autocast='float32', a setting of chapters 1 and 3 and of PPOConfig)"
 )
 
 

@@ -155,6 +155,12 @@ class PPOMaxSettings:
         "their weights (rlhfbook.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
         "full fine-tuning's (Schulman et al. 2025, LoRA Without Regret) fits both on a 16 GB GPU (rank)",
     )
+    autocast: str | None = setting(
+        "auto",
+        "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
+        "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
+        "(runtime.HalfPrecisionOverflow) (dtype)",
+    )
     jobs: int | None = setting(
         None,
         "worker processes for the PPO and GRPO runs (processes; None: one per core); gpu: 1, since each "
@@ -284,6 +290,12 @@ class PFPPOSettings:
         "PPO trains rank-r adapters on every linear layer of the policy and critic instead of all their "
         "weights (rlhfbook.lora; None: all weights); gpu: 16, with lr and critic_lr at ten times full "
         "fine-tuning's (Schulman et al. 2025, LoRA Without Regret), to fit both on a 16 GB GPU (rank)",
+    )
+    autocast: str | None = setting(
+        "auto",
+        "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
+        "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
+        "(runtime.HalfPrecisionOverflow) (dtype)",
     )
 
 
