@@ -31,9 +31,8 @@ def used_bytes(query: Sequence[str] | None = None) -> int | None:
 
 class PeakSampler:
     """``with PeakSampler() as s: ...`` samples ``read()`` (default: :func:`used_bytes`) every
-    ``interval`` seconds in a thread
-    while the block runs (once at its start and once at its end too); ``s.peak`` is the largest
-    sample, None when ``read`` returned None (no GPU)."""
+    ``interval`` seconds in a thread while the block runs (once at its start and once at its end
+    too); ``s.peak`` is the largest sample, None when ``read`` returned None (no GPU)."""
 
     def __init__(self, read: Callable[[], int | None] | None = None, interval: float = 0.5):
         self.read, self.interval, self.peak = read or used_bytes, interval, None

@@ -42,6 +42,13 @@ class ToyWorldSettings:
 # --- 01 PPO-max ----------------------------------------------------------------------------------
 
 
+AUTOCAST_HELP = (  # chapters 1 and 3: PPO's precision
+    "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
+    "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
+    "(runtime.HalfPrecisionOverflow) (dtype)"
+)
+
+
 @dataclass(frozen=True)
 class PPOMaxSettings:
     """Chapter 1: vanilla PPO, PPO-max and TRL's GRPO from one SFT policy and reward model.
@@ -155,12 +162,7 @@ class PPOMaxSettings:
         "their weights (rlhfbook.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
         "full fine-tuning's (Schulman et al. 2025, LoRA Without Regret) fits both on a 16 GB GPU (rank)",
     )
-    autocast: str | None = setting(
-        "auto",
-        "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
-        "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
-        "(runtime.HalfPrecisionOverflow) (dtype)",
-    )
+    autocast: str = setting("auto", AUTOCAST_HELP)
     jobs: int | None = setting(
         None,
         "worker processes for the PPO and GRPO runs (processes; None: one per core); gpu: 1, since each "
@@ -291,12 +293,7 @@ class PFPPOSettings:
         "weights (rlhfbook.lora; None: all weights); gpu: 16, with lr and critic_lr at ten times full "
         "fine-tuning's (Schulman et al. 2025, LoRA Without Regret), to fit both on a 16 GB GPU (rank)",
     )
-    autocast: str | None = setting(
-        "auto",
-        "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
-        "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
-        "(runtime.HalfPrecisionOverflow) (dtype)",
-    )
+    autocast: str = setting("auto", AUTOCAST_HELP)
 
 
 # --- 04 Reward distance (STARC) --------------------------------------------------------------------
