@@ -240,7 +240,15 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
     adapted = []
     add = lora.add_adapters
     monkeypatch.setattr(lora, "add_adapters", lambda model, *a, **k: adapted.append(model) or add(model, *a, **k))
-    grpo = dict(n_prompts=4, lora_rank=4, chunk_size=2, max_steps=2, num_iterations=1, per_device_train_batch_size=4)
+    grpo = dict(
+        n_prompts=4,
+        lora_rank=4,
+        chunk_size=2,
+        autocast="auto",
+        max_steps=2,
+        num_iterations=1,
+        per_device_train_batch_size=4,
+    )
     grpo |= dict(num_generations=2, max_completion_length=6, learning_rate=1e-2, beta=0.05, loss_type="grpo")
     out = oo.run_grpo(replace(run, name="TRL GRPO", config={}, grpo=grpo))
     assert out["optimizer_steps"] == 2 and len(adapted) == 1

@@ -196,18 +196,31 @@ def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf1
 
 
 @pytest.mark.parametrize(
-    "cuda,bf16,expected",
+    "cuda,bf16,autocast,expected",
     [
-        (False, False, {"bf16": False, "fp16": False}),
-        (True, True, {"bf16": True, "fp16": False}),
-        (True, False, {"bf16": False, "fp16": True}),
+        (False, False, "auto", {"bf16": False, "fp16": False}),
+        (True, True, "auto", {"bf16": True, "fp16": False}),
+        (True, False, "auto", {"bf16": False, "fp16": True}),
+        (True, False, "float32", {"bf16": False, "fp16": False}),  # a T4 whose fp16 overflows
+        (True, True, None, {"bf16": False, "fp16": False}),
+        (True, True, "float16", {"bf16": False, "fp16": True}),
+        (False, False, "bfloat16", {"bf16": True, "fp16": False}),
     ],
 )
-def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32_off, cuda, bf16, expected):
+def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32_off, cuda, bf16, autocast, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
-    assert runtime.trainer_precision() == expected
-    assert torch.backends.cuda.matmul.allow_tf32 is cuda
+    assert runtime.trainer_precision(autocast) == expected
+    assert torch.backends.cuda.matmul.allow_tf32 is cuda  # TF32 on a GPU, whatever the autocast
+
+
+def test_an_unknown_autocast_setting_is_one_error_line():
+    from rlhfbook import ppo
+
+    for make in (lambda: runtime.trainer_precision("fp16"), lambda: ppo.PPOConfig(autocast="half")):
+        with pytest.raises(ValueError, match=r"autocast='(fp16|half)'; valid: 'auto', 'bfloat16'") as error:
+            make()
+        assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("config", ["RewardConfig", "DPOConfig", "GRPOConfig"])

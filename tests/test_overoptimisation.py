@@ -117,9 +117,9 @@ def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():
     assert cfg.lora_rank == 16 and cfg.micro_batch == 2
     g = oo.grpo_settings(G)
     assert g["learning_rate"] == cfg.lr and g["per_device_train_batch_size"] == 2
-    n_prompts, rank, chunk = g.pop("n_prompts"), g.pop("lora_rank"), g.pop("chunk_size")
-    assert rank == cfg.lora_rank and chunk == cfg.chunk_size == 64
-    args = GRPOConfig(**runtime.trainer_settings("unused", 0), **g)
+    n_prompts, rank, chunk, autocast = (g.pop(k) for k in oo.GRPO_OWN)
+    assert rank == cfg.lora_rank and chunk == cfg.chunk_size == 64 and autocast == cfg.autocast
+    args = GRPOConfig(**runtime.trainer_settings("unused", 0, autocast), **g)
     assert args.per_device_train_batch_size * args.steps_per_generation == G.prompts_per_iteration
     assert n_prompts * G.grpo_generations == G.iterations * G.prompts_per_iteration
     assert oo.ppo_config(P, {})["lora_rank"] is None is oo.grpo_settings(P)["lora_rank"]
@@ -266,7 +266,8 @@ def test_fit_reward_model_trains_on_the_given_pairs_with_the_chapters_recipe(mon
     )
     Q = replace(P, rm_steps=11, gold_rm_steps=99, rm_lr=0.5, rm_max_length=64, micro_batch=8)
     assert oo.fit_reward_model(Q, "sft", None, "the pairs", tmp_path / "rm", 4, Q.rm_steps) == tmp_path / "rm"
-    assert seen == dict(pairs="the pairs", steps=11, batch_size=32, lr=0.5, seed=4, max_length=64, micro_batch=8)
+    expected = dict(steps=11, batch_size=32, lr=0.5, seed=4, max_length=64, micro_batch=8, autocast="auto")
+    assert seen == dict(pairs="the pairs", **expected)
 
 
 def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():

@@ -200,3 +200,26 @@ def test_chapters_1_and_3_pass_their_autocast_setting_to_ppo():
         S, [0], sft_path="s", rm_path="r", task=None, eval_task=None, no_eos_score=-2.0, eval_prompts=[]
     )
     assert specs and all(spec["config"]["autocast"] == "float32" for spec in specs)
+
+
+def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(monkeypatch, tmp_path):
+    """The same setting reaches chapter 1's reward models and GRPO, and chapter 3's reward models."""
+    from rlhfbook import overoptimisation, pf_ppo, reward_model
+    from rlhfbook.book import parallel
+    from rlhfbook.preferences import PreferencePairs
+
+    P = profiles.resolve("01_ppo_max", "gpu", autocast="float32")
+    assert overoptimisation.grpo_settings(P)["autocast"] == "float32"
+    asked = []
+    monkeypatch.setattr(reward_model, "train_reward_model", lambda *a, **k: (asked.append(k["autocast"]), None))
+    overoptimisation.fit_reward_model(P, "base", None, [], tmp_path, seed=0, steps=1)
+    S = profiles.resolve("03_pf_ppo", "gpu", autocast="float32")
+    monkeypatch.setattr(parallel, "map_runs", lambda fn, specs, jobs: [asked.append(s["autocast"]) for s in specs])
+
+    class Tok:
+        def __call__(self, text, add_special_tokens):
+            return {"input_ids": text.split()}
+
+    pairs = PreferencePairs(["p "], ["a"], ["b"])
+    pf_ppo.train_reward_models({"rm": pairs}, Tok(), ["rm"], S, base="b", workdir=tmp_path, seed=0)
+    assert asked == ["float32", "float32"]

@@ -162,3 +162,37 @@ def test_micro_batches_train_the_reward_model_of_one_pass(tiny_folder, tmp_path)
     )
     with pytest.raises(ValueError, match="does not split"):
         runtime.trainer_batch(32, 5)
+
+
+@pytest.mark.parametrize("init_scale, stops", [(0.5, True), (2.0**16, False)])
+def test_a_collapsed_fp16_loss_scale_stops_the_reward_trainer_in_one_line(
+    tiny_folder, tmp_path, monkeypatch, init_scale, stops
+):
+    """runtime.prepare_trainer's guard reads the loss scaler of TRL's accelerate-wrapped optimizer after
+    every step: a scale below 1 (what an fp16 forward overflow leaves) stops the run with the fp16
+    advice; the control, the scale fp16 training starts at, trains as without a scaler. (Accelerate
+    has no fp16 on a CPU, so the scaler is the one a GPU run gets, set on the trainer's accelerator.)"""
+    from rlhfbook.book import runtime
+
+    prepare = runtime.prepare_trainer
+
+    def with_scaler(trainer):
+        trainer.accelerator.scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
+        return prepare(trainer)
+
+    monkeypatch.setattr(runtime, "prepare_trainer", with_scaler)
+    rows = [{"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"}] * 8
+    _, tok = models.load_policy(tiny_folder)
+
+    def train():
+        return rm.train_reward_model(tiny_folder, tok, rows, tmp_path / "rm", steps=3, batch_size=8, lr=1e-2)
+
+    if stops:
+        with pytest.raises(
+            runtime.HalfPrecisionOverflow, match="RewardTrainer's fp16 loss scale fell below 1"
+        ) as error:
+            train()
+        assert "\n" not in str(error.value) and "autocast='float32'" in str(error.value)
+    else:
+        _, history = train()
+        assert history[-1]["step"] == 3

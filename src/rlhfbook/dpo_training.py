@@ -253,8 +253,6 @@ def train_dpo(
     import copy
     import tempfile
 
-    from transformers import PrinterCallback
-
     torch.manual_seed(seed)
     model = copy.deepcopy(reference).requires_grad_(True)
     ref_params = torch.cat([p.detach().flatten() for p in model.parameters()]).cpu()
@@ -302,7 +300,7 @@ def train_dpo(
             train_dataset=train.to_dataset(),
             callbacks=[EveryKSteps(eval_every, record)],
         )
-        trainer.remove_callback(PrinterCallback)
+        runtime.prepare_trainer(trainer)
         batches.extend(trl_batches(trainer, eval_batch))
         trainer.train()
     return checkpoints

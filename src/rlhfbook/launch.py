@@ -39,10 +39,10 @@ def train_dpo_files(
 ) -> list[dict]:
     """DPO (Rafailov et al., Eq. 7) from a model folder or id and a pairs file, with TRL's
     ``DPOTrainer`` and the book's settings (:func:`rlhfbook.dpo_training.dpo_config`); saves the policy."""
-    import transformers
     from trl import DPOTrainer
 
     from . import models
+    from .book import runtime
     from .dpo_training import dpo_config
     from .preferences import load_pairs
 
@@ -59,8 +59,7 @@ def train_dpo_files(
         precompute_ref_log_probs=False,
     )
     trainer = DPOTrainer(model=policy, args=args, train_dataset=load_pairs(pairs).to_dataset(), processing_class=tok)
-    trainer.remove_callback(transformers.PrinterCallback)
-    trainer.train()
+    runtime.prepare_trainer(trainer).train()
     trainer.save_model(out)
     return trainer.state.log_history
 

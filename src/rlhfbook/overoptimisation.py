@@ -200,7 +200,7 @@ def fit_reward_model(
     """A reward model of the chapter (the toy proxy, or on real models the gold and the proxy): the
     Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
     RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs
-    in passes of ``P.micro_batch`` pairs."""
+    in passes of ``P.micro_batch`` pairs, in ``P.autocast``'s precision."""
     from . import reward_model
 
     path, _ = reward_model.train_reward_model(
@@ -214,6 +214,7 @@ def fit_reward_model(
         seed=seed,
         max_length=P.rm_max_length,
         micro_batch=P.micro_batch,
+        autocast=P.autocast,
     )
     return path
 
@@ -304,7 +305,6 @@ def run_grpo(run: Run) -> dict[str, Any]:
     the held-out evaluation."""
     import tempfile
 
-    import transformers
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -324,11 +324,11 @@ def run_grpo(run: Run) -> dict[str, Any]:
         return proxy.tolist()
 
     settings = dict(run.grpo)
-    n_prompts, lora_rank, chunk_size = (settings.pop(k) for k in ("n_prompts", "lora_rank", "chunk_size"))
+    n_prompts, lora_rank, chunk_size, autocast = (settings.pop(k) for k in GRPO_OWN)
     if lora_rank is not None:  # as PPO's policy: adapters only (TRL optimises what requires gradients)
         lora.add_adapters(policy, lora_rank)
     with tempfile.TemporaryDirectory() as out:
-        args = GRPOConfig(**runtime.trainer_settings(out, run.seed), logging_steps=10, **settings)
+        args = GRPOConfig(**runtime.trainer_settings(out, run.seed, autocast), logging_steps=10, **settings)
         texts = world.prompts.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))
         prompts = Dataset.from_dict({"prompt": [[{"role": "user", "content": p}] for p in texts] if chat else texts})
         trainer = GRPOTrainer(
@@ -336,8 +336,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
         )
         if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder: a new pad needs room
             models.fit_embeddings(trainer.ref_model, tok)
-        trainer.remove_callback(transformers.PrinterCallback)
-        trainer.train()
+        runtime.prepare_trainer(trainer).train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
         run, world, trainer.model, tok, settings["max_completion_length"], chunk_size
@@ -426,8 +425,13 @@ def ppo_runs(
     return sorted(runs, key=lambda r: -r.config["iterations"])
 
 
+GRPO_OWN = ("n_prompts", "lora_rank", "chunk_size", "autocast")
+"""The keys of :func:`grpo_settings` that are the book's, not ``GRPOConfig`` fields: prompts, adapters'
+rank, the evaluation's generation chunk, and the trainer's precision (:func:`rlhfbook.book.runtime.trainer_settings`)."""
+
+
 def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
-    """TRL ``GRPOConfig`` fields (plus ``n_prompts``, ``lora_rank`` and the evaluation's ``chunk_size``) that give GRPO what A + KL
+    """TRL ``GRPOConfig`` fields, plus the book's :data:`GRPO_OWN`, that give GRPO what A + KL
     gets: as many policy-update samples and optimiser steps (four passes per batch, like four PPO
     epochs), the same learning rate and adapters, beta = eta, and the GRPO paper's per-sequence loss;
     each step's batch runs in passes of ``micro_batch`` completions."""
@@ -437,6 +441,7 @@ def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     return dict(
         n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
         lora_rank=P.lora_rank,
+        autocast=P.autocast,
         chunk_size=P.chunk_size,
         max_steps=updates * 4,
         num_iterations=4,

@@ -152,7 +152,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one reward model (for :func:`rlhfbook.book.parallel.map_runs`): ``spec`` holds ``base`` (the
     causal-LM folder it starts from), ``out_dir``, ``pairs`` (rows ``{prompt, chosen, rejected}``),
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed``, ``max_length`` and
-    ``micro_batch`` (pairs per forward/backward pass; None: one pass).
+    ``micro_batch`` (pairs per forward/backward pass; None: one pass) and ``autocast`` (the trainer's precision).
     Returns the folder, the steps, TRL's log and the CPU seconds it took."""
     from . import models, reward_model
     from .book import runtime
@@ -175,6 +175,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
         seed=spec["seed"],
         max_length=spec["max_length"],
         micro_batch=spec["micro_batch"],
+        autocast=spec["autocast"],
     )
     return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
@@ -330,7 +331,7 @@ def train_reward_models(
 ) -> dict[str, dict[str, Any]]:
     """Train the reward models ``names`` (keys of ``pair_sets``) from ``base`` side by side
     (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
-    ``rm_batch`` and ``rm_lr``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
+    ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
     any pair set, so that both read the same truncation. Returns name -> :func:`train_reward_model`'s dict."""
     from .book import parallel
 
@@ -351,6 +352,7 @@ def train_reward_models(
             seed=seed,
             max_length=longest + 1,
             micro_batch=settings.micro_batch,
+            autocast=settings.autocast,
         )
         for i, name in enumerate(names)
     ]

@@ -188,10 +188,6 @@ def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # --- the loop --------------------------------------------------------------------------
 
 
-AUTOCAST = ("auto", "bfloat16", "float16", "float32", None)
-"""Values of :attr:`PPOConfig.autocast` ("float32" and None: fp32, autocast off)."""
-
-
 @dataclass(frozen=True)
 class PPOConfig:
     """Every knob of the loop. The defaults are PPO-max (Zheng et al., 2023, Sec. 5.4)."""
@@ -224,9 +220,9 @@ class PPOConfig:
     # and values, and the update's forward/backward passes, whose gradients are accumulated over the
     # minibatch (None, or at least the minibatch's rows: one pass)
     micro_batch: int | None = None
-    # autocast dtype of the policy's and critic's forward passes (:class:`Precision`): "auto" is
-    # runtime.dtype_for (bfloat16, else float16 with loss scaling, on CUDA; none on a CPU),
-    # "bfloat16" | "float16" force one, "float32" or None is fp32
+    # autocast dtype of the policy's and critic's forward passes (:class:`Precision`,
+    # runtime.autocast_dtype): "auto" is bfloat16, else float16 with loss scaling, on CUDA, and
+    # none on a CPU; "bfloat16" | "float16" force one, "float32" or None is fp32
     autocast: str | None = "auto"
     # train low-rank adapters of this rank on every linear layer of the policy's and critic's blocks,
     # and the critic's value head, instead of all weights (rlhfbook.lora; None: full fine-tuning)
@@ -242,8 +238,7 @@ class PPOConfig:
             raise ValueError(f"micro_batch must be None or >= 1, got {self.micro_batch}")
         if self.lora_rank is not None and self.lora_rank < 1:
             raise ValueError(f"lora_rank must be None or >= 1, got {self.lora_rank}")
-        if self.autocast not in AUTOCAST:
-            raise ValueError(f"autocast={self.autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
+        runtime.autocast_dtype(self.autocast, "cpu")  # a ValueError for an unknown setting
         if self.critic_warmup >= self.iterations and self.iterations > 0:
             raise ValueError(
                 f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations"
@@ -289,8 +284,7 @@ class Precision:
         """The precision of :attr:`PPOConfig.autocast` on ``device`` ("auto": the dtype the book
         samples and scores in there, which is fp32 on a CPU; TF32 matmuls on CUDA)."""
         device = torch.device(device)
-        dtype = runtime.dtype_for(device) if autocast == "auto" else getattr(torch, autocast or "float32")
-        dtype = None if dtype == torch.float32 else dtype
+        dtype = runtime.autocast_dtype(autocast, device)
         scaling = dtype == torch.float16
         scalers = [torch.amp.GradScaler(device.type, enabled=scaling) for _ in range(2)]
         return cls(dtype, device.type, *scalers)
@@ -497,24 +491,17 @@ def _critic_backward(
     return loss.item()
 
 
-MIN_LOSS_SCALE = 1.0  # as DeepSpeed's fp16 min_loss_scale: an overflow at this scale is the forward's
-
-
 def _step(model, optimizer, scaler: torch.amp.GradScaler, grad_clip: float | None) -> None:
     """The optimiser step on the accumulated gradients: unscaled, clipped to ``grad_clip`` global norm.
 
     With fp16 loss scaling, a step whose gradients hold inf or NaN is skipped and the scale halved;
-    a scale halved below ``MIN_LOSS_SCALE`` means the gradients overflow however small the scale,
-    i.e. the fp16 forward pass does, and training stops (it would skip every step from then on)."""
+    a scale that falls below 1 stops training (:func:`rlhfbook.book.runtime.check_loss_scale`)."""
     scaler.unscale_(optimizer)
     if grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     scaler.step(optimizer)
     scaler.update()
-    if scaler.is_enabled() and scaler.get_scale() < MIN_LOSS_SCALE:
-        raise runtime.HalfPrecisionOverflow(
-            f"PPO's fp16 loss scale fell below {MIN_LOSS_SCALE:g}, every step's gradients overflow: {runtime.FP16_ADVICE}"
-        )
+    runtime.check_loss_scale(scaler, "PPO")
 
 
 def _add(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:

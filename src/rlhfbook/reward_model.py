@@ -72,18 +72,19 @@ def train_reward_model(
     max_length: int = 128,
     logging_steps: int | None = None,
     micro_batch: int | None = None,
+    autocast: str | None = "auto",
 ) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
     fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
     reads: pairs, rows, a local file or a hub id's train split) with TRL's
     ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
     (logged every ``logging_steps``, by default a tenth of the run). Each step's gradient is that of
-    ``batch_size`` pairs, accumulated over passes of ``micro_batch`` pairs (:func:`runtime.trainer_batch`)."""
-    import transformers
+    ``batch_size`` pairs, accumulated over passes of ``micro_batch`` pairs (:func:`runtime.trainer_batch`),
+    in the mixed precision of ``autocast`` (:func:`runtime.trainer_precision`)."""
     from trl import RewardConfig, RewardTrainer
 
     args = RewardConfig(
-        **runtime.trainer_settings(out_dir, seed),
+        **runtime.trainer_settings(out_dir, seed, autocast),
         max_steps=steps,
         **runtime.trainer_batch(batch_size, micro_batch),
         learning_rate=lr,
@@ -98,8 +99,7 @@ def train_reward_model(
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
     # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
     fit_embeddings(trainer.model, tokenizer)
-    trainer.remove_callback(transformers.PrinterCallback)
-    trainer.train()
+    runtime.prepare_trainer(trainer).train()
     trainer.model.config.pad_token_id = tokenizer.pad_token_id
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

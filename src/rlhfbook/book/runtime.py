@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # torch is imported lazily, where it is used
+if TYPE_CHECKING:  # torch and transformers are imported lazily, where they are used
     import torch
+    import transformers
 
 # One CPU thread: the book's models are tiny, so a second thread gains little, and a fixed
 # count of 1 makes results independent of the machine's core count and immune to the 5-100x
@@ -64,7 +65,7 @@ def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtyp
     the GPU has no bf16. Weights that are *trained* stay fp32: AdamW steps of 1e-6 vanish in
     bf16's 8-bit mantissa, and fp16 weights cannot be trained without loss scaling; the TRL
     trainers get mixed precision (bf16, else fp16 autocast with a dynamic loss scaler) from
-    :func:`trainer_precision`, the book's own PPO runs fp32 with TF32 matmuls.
+    :func:`trainer_precision`, and the book's own PPO the same autocast (:func:`autocast_dtype`).
     """
     import torch
 
@@ -85,8 +86,24 @@ class HalfPrecisionOverflow(FloatingPointError):
 FP16_MAX = 65504.0  # the largest finite float16
 FP16_ADVICE = (
     f"activations beyond fp16's range (at most {FP16_MAX:,.0f}) make it inf or NaN; run on a GPU with bfloat16 "
-    "(an L4 or A100 rather than a T4), or in fp32 (autocast='float32', a setting of chapters 1 and 3 and of PPOConfig)"
+    "(an L4 or A100 rather than a T4), or in fp32 (autocast='float32', a setting of chapters 1 and 3, of "
+    "PPOConfig and of trainer_settings)"
 )
+MIN_LOSS_SCALE = 1.0  # as DeepSpeed's fp16 min_loss_scale: an overflow at this scale is the forward's
+
+
+def check_loss_scale(scaler: torch.amp.GradScaler | None, trainer: str) -> None:
+    """Stop a run whose fp16 loss scale fell below :data:`MIN_LOSS_SCALE` (``scaler``: a torch
+    ``GradScaler``, or None without loss scaling).
+
+    Dynamic loss scaling (Micikevicius et al., 2018) skips a step whose gradients hold inf or NaN
+    and halves the scale; a scale halved below 1 means the gradients overflow however small the
+    scale, i.e. the fp16 forward pass does, and the run would skip every step from then on.
+    Raises :class:`HalfPrecisionOverflow` naming ``trainer``."""
+    if scaler is not None and scaler.is_enabled() and scaler.get_scale() < MIN_LOSS_SCALE:
+        raise HalfPrecisionOverflow(
+            f"{trainer}'s fp16 loss scale fell below {MIN_LOSS_SCALE:g}, every step's gradients overflow: {FP16_ADVICE}"
+        )
 
 
 def in_fp16(model) -> bool:
@@ -100,24 +117,41 @@ def in_fp16(model) -> bool:
     )
 
 
-def trainer_precision() -> dict[str, bool]:
-    """``bf16`` / ``fp16`` flags of a transformers/TRL trainer config for this machine.
+AUTOCAST = ("auto", "bfloat16", "float16", "float32", None)
+"""Values of an autocast setting (:func:`autocast_dtype`)."""
 
-    bf16 where the GPU supports it, else fp16 mixed precision (fp32 weights, fp16 autocast, a
-    dynamic loss scaler: what ``fp16=True`` does in ``Trainer``), and neither on a CPU.
+
+def autocast_dtype(autocast: str | None, device: torch.device | str) -> torch.dtype | None:
+    """The dtype that the forward passes of a model trained on ``device`` autocast to, for an
+    ``autocast`` setting: "auto" is :func:`dtype_for` (bfloat16, else float16 with loss scaling,
+    on CUDA; none on a CPU), "bfloat16" | "float16" force one, "float32" or None is fp32. None
+    means fp32, autocast off."""
+    import torch
+
+    if autocast not in AUTOCAST:
+        raise ValueError(f"autocast={autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
+    auto = dtype_for(device)  # and TF32 matmuls on CUDA, whatever the setting
+    dtype = auto if autocast == "auto" else getattr(torch, autocast or "float32")
+    return None if dtype == torch.float32 else dtype
+
+
+def trainer_precision(autocast: str | None = "auto") -> dict[str, bool]:
+    """``bf16`` / ``fp16`` flags of a transformers/TRL trainer config for ``autocast`` (:data:`AUTOCAST`)
+    on this machine.
+
+    "auto": bf16 where the GPU supports it, else fp16 mixed precision (fp32 weights, fp16
+    autocast, a dynamic loss scaler: what ``fp16=True`` does in ``Trainer``), and neither on a
+    CPU; "float32" neither, on any device (TF32 matmuls on CUDA).
     """
     import torch
 
-    cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    if cuda:
-        dtype_for("cuda")  # TF32 on
-    return {"bf16": bf16, "fp16": cuda and not bf16}
+    dtype = autocast_dtype(autocast, "cuda" if torch.cuda.is_available() else "cpu")
+    return {"bf16": dtype == torch.bfloat16, "fp16": dtype == torch.float16}
 
 
-def trainer_settings(output_dir: str, seed: int) -> dict:
+def trainer_settings(output_dir: str, seed: int, autocast: str | None = "auto") -> dict:
     """The arguments every TRL trainer of the book shares (``RewardConfig``, ``DPOConfig``,
-    ``GRPOConfig``): the GPU if there is one, with :func:`trainer_precision`, else the CPU;
+    ``GRPOConfig``): the GPU if there is one, with :func:`trainer_precision` of ``autocast``, else the CPU;
     ``seed`` for the weights and the data order; no activation checkpointing, saving, reporting,
     progress bars or data-loader workers; DDP without the unused-parameter search (under
     ``accelerate launch``)."""
@@ -128,7 +162,7 @@ def trainer_settings(output_dir: str, seed: int) -> dict:
         seed=seed,
         data_seed=seed,
         use_cpu=not torch.cuda.is_available(),
-        **trainer_precision(),
+        **trainer_precision(autocast),
         activation_checkpointing=False,
         report_to="none",
         save_strategy="no",
@@ -147,6 +181,24 @@ def trainer_batch(batch: int, micro_batch: int | None = None) -> dict[str, int]:
     if micro_batch < 1 or batch % micro_batch:
         raise ValueError(f"a batch of {batch} does not split into micro-batches of {micro_batch}")
     return dict(per_device_train_batch_size=micro_batch, gradient_accumulation_steps=batch // micro_batch)
+
+
+def prepare_trainer(trainer: transformers.Trainer) -> transformers.Trainer:
+    """The book's callbacks on a transformers/TRL ``trainer``, returned: no printed logs (the
+    chapters read ``trainer.state.log_history``), and after every optimiser step
+    :func:`check_loss_scale` on the loss scaler of its (accelerate-wrapped) optimizer, so that an
+    fp16 run whose forward pass overflows stops with one line instead of skipping every step."""
+    import transformers
+
+    name = type(trainer).__name__
+
+    class LossScaleGuard(transformers.TrainerCallback):
+        def on_step_end(self, args, state, control, optimizer=None, **kwargs):
+            check_loss_scale(getattr(optimizer, "scaler", None), name)
+
+    trainer.remove_callback(transformers.PrinterCallback)
+    trainer.add_callback(LossScaleGuard())
+    return trainer
 
 
 def quiet() -> None:

@@ -42,8 +42,9 @@ class ToyWorldSettings:
 # --- 01 PPO-max ----------------------------------------------------------------------------------
 
 
-AUTOCAST_HELP = (  # chapters 1 and 3: PPO's precision
-    "dtype of PPO's forward passes (ppo.PPOConfig.autocast): 'auto' is bf16 on a GPU that has it, else fp16 "
+AUTOCAST_HELP = (  # chapters 1 and 3: the precision of PPO and of the TRL trainers
+    "dtype of the forward passes of PPO and of the TRL trainers (reward models, GRPO; runtime.autocast_dtype): "
+    "'auto' is bf16 on a GPU that has it, else fp16 "
     "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
     "(runtime.HalfPrecisionOverflow) (dtype)"
 )
