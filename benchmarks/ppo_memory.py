@@ -52,6 +52,19 @@ def _resident_bytes() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def _reset_peak_resident() -> None:
+    """Start the process's resident high-water mark afresh (Linux's ``clear_refs`` 5): ``ru_maxrss``
+    cannot be reset, and a spawned process inherits its parent's, which Linux keeps across exec."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_resident_bytes() -> int:
+    """The resident high-water mark (``VmHWM``) since :func:`_reset_peak_resident`."""
+    with open("/proc/self/status") as f:
+        return 1024 * int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+
+
 def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, response: int, scorers: int) -> dict:
     """One PPO iteration on fresh models of ``config``: the peak bytes above those in use before
     the models were built (GPU: allocated by PyTorch, and ``reserved_bytes`` by its cache; CPU:
@@ -62,6 +75,8 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
     prompt, rows = memory.PROMPT_TOKENS, 2 * micro_batch
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    else:
+        _reset_peak_resident()
     start = torch.cuda.memory_allocated() if cuda else _resident_bytes()
     policy = AutoModelForCausalLM.from_config(config).to(device)
     ref = None if lora_rank else AutoModelForCausalLM.from_config(config).requires_grad_(False).to(device)
@@ -103,12 +118,12 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
     if cuda:
         peak, reserved = torch.cuda.max_memory_allocated() - start, torch.cuda.max_memory_reserved()
     else:
-        peak, reserved = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start, None
+        peak, reserved = _peak_resident_bytes() - start, None
     step = SimpleNamespace(
         lora_rank=lora_rank, micro_batch=micro_batch, max_new_tokens=response, prompts_per_iteration=rows
     )
     dtype = ppo.Precision.create(cfg.autocast, device).dtype or torch.float32
-    plan = memory.ppo_plan(config, step, scorers, dtype)  # the settings ppo_plan reads
+    plan = memory.ppo_plan(config, step, scorers, dtype, runtime.dtype_for(device))  # the settings ppo_plan reads
     del policy, ref, critic, rms
     return {
         "lora_rank": lora_rank,

@@ -232,14 +232,20 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
     assert np.mean(out["eval_gold"]) == pytest.approx(seen[str(gold)][2])  # held-out gold: the gold model too
     assert out["eval_terms"] == {} and "gold utility" not in out["log"][0]  # no toy terms on real models
 
-    # TRL's GRPO on the same models trains only the adapters the gpu profile gives it
+    # TRL's GRPO on the same models trains only the adapters the gpu profile gives it, and holds its
+    # frozen reference copy in 16 bits, as on a GPU (dtype_for's answer there, on this CPU)
     from dataclasses import replace
 
     from rlhfbook import lora
+    from rlhfbook.book import runtime
 
-    adapted = []
-    add = lora.add_adapters
+    adapted, trainers = [], []
+    add, prepare = lora.add_adapters, runtime.prepare_trainer
     monkeypatch.setattr(lora, "add_adapters", lambda model, *a, **k: adapted.append(model) or add(model, *a, **k))
+    monkeypatch.setattr(runtime, "prepare_trainer", lambda trainer: trainers.append(trainer) or prepare(trainer))
+    monkeypatch.setattr(
+        runtime, "dtype_for", lambda device, trainable=False: torch.float32 if trainable else torch.bfloat16
+    )
     grpo = dict(
         n_prompts=4,
         lora_rank=4,
@@ -252,6 +258,8 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
     grpo |= dict(num_generations=2, max_completion_length=6, learning_rate=1e-2, beta=0.05, loss_type="grpo")
     out = oo.run_grpo(replace(run, name="TRL GRPO", config={}, grpo=grpo))
     assert out["optimizer_steps"] == 2 and len(adapted) == 1
+    assert {p.dtype for p in trainers[0].ref_model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in trainers[0].model.parameters()} == {torch.float32}
     trained = dict(adapted[0].named_parameters())
     assert {n for n, p in trained.items() if p.requires_grad} == {n for n in trained if "lora_" in n}
     assert any(p.abs().sum() > 0 for n, p in trained.items() if n.endswith("lora_B"))  # the step moved them

@@ -76,3 +76,21 @@ def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measu
     head = 2 * 64 * 896 if dtype == torch.float16 else 0
     direct = memory.saved_bytes(config, 40, lora_rank, dtype)
     assert memory.activation_bytes(config, 2, 20, lora_rank, dtype) - head == direct
+
+
+def test_the_plan_is_in_the_autocast_dtype_and_the_running_page_quotes_it(root, tmp_path):
+    """check_fits plans fp32 logits and activations for autocast='float32' (the control: 'auto' plans
+    16-bit ones) with the reward models in 16 bits either way; the page's fp32 totals and GRPO's
+    reference copy against the critic it replaces are these numbers."""
+    folder = tmp_path / "qwen"
+    Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(folder)
+    page = (root / "book" / "running.md").read_text()
+    totals = []
+    for chapter in ("01_ppo_max", "03_pf_ppo"):
+        auto = memory.check_fits(_profile(chapter, model_name=str(folder)), total_bytes=T4)
+        fp32 = memory.check_fits(_profile(chapter, model_name=str(folder), autocast="float32"), total_bytes=T4)
+        assert fp32["logits"] > auto["logits"] and fp32["reward models"] == auto["reward models"]
+        totals.append(sum(fp32.values()) / 1e9)
+    assert "chapter 1 needs {:.1f} GB and chapter 3 {:.1f} GB".format(*totals) in page
+    total, _ = memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B))
+    assert f"{2 * total / 1e9:.1f} GB in place of the critic's {auto['critic'] / 1e9:.1f} GB" in page

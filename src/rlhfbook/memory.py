@@ -123,13 +123,16 @@ def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtyp
     return round(layers * (per_block + n * per_block_token) + n * per_token + fixed + head)
 
 
-def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.float16) -> dict[str, int]:
+def ppo_plan(
+    config, settings: Any, scorers: int, dtype: torch.dtype = torch.float16, weights_dtype: torch.dtype | None = None
+) -> dict[str, int]:
     """Bytes of GPU memory the PPO of a chapter's ``settings`` (``lora_rank``, ``micro_batch``,
     ``max_new_tokens``, ``prompts_per_iteration``) needs on the policy ``config``, by part; the
     reward models and the critic share the policy's architecture, ``scorers`` of them score.
-    ``dtype`` is the autocast dtype of the logits and activations and the reward models' weights
-    (float32 on a CPU, where ``benchmarks/ppo_memory.py`` measures the plan: an upper bound on
-    the live tensors' peak, through :func:`rlhfbook.ppo.logits_bytes`)."""
+    ``dtype`` is the autocast dtype of the logits and activations (float32 on a CPU, where
+    ``benchmarks/ppo_memory.py`` measures the plan: an upper bound on the live tensors' peak,
+    through :func:`rlhfbook.ppo.logits_bytes`), ``weights_dtype`` that of the frozen reward models'
+    weights (None: ``dtype``)."""
     policy = count_parameters(config, settings.lora_rank)
     critic = count_parameters(config, settings.lora_rank, critic=True)
     rows = settings.micro_batch or settings.prompts_per_iteration
@@ -140,10 +143,19 @@ def ppo_plan(config, settings: Any, scorers: int, dtype: torch.dtype = torch.flo
         "policy": trained_bytes(*policy),
         "critic": trained_bytes(*critic),
         "reference policy": 0 if settings.lora_rank else 4 * policy[0],  # with adapters: the policy, adapters off
-        "reward models": scorers * critic[0] * torch.empty((), dtype=dtype).element_size(),
+        "reward models": scorers * critic[0] * torch.empty((), dtype=weights_dtype or dtype).element_size(),
         "logits": logits_bytes(rows, tokens, config.vocab_size, dtype),
         "activations": activation_bytes(config, rows, tokens, settings.lora_rank, dtype),
     }
+
+
+def forward_dtype(autocast: str | None) -> torch.dtype:
+    """The dtype of PPO's logits and activations on a GPU for an ``autocast`` setting
+    (:func:`rlhfbook.book.runtime.autocast_dtype`): "auto" is bfloat16 or float16, which take the
+    same bytes; "float32" (the way out of an fp16 overflow) doubles them."""
+    from .book import runtime
+
+    return torch.float16 if autocast == "auto" else runtime.autocast_dtype(autocast, "cpu") or torch.float32
 
 
 def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] | None:
@@ -161,7 +173,7 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
     from .models import check_local_or_online
 
     config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
-    plan = ppo_plan(config, settings, SCORERS[settings.chapter])
+    plan = ppo_plan(config, settings, SCORERS[settings.chapter], forward_dtype(settings.autocast), torch.float16)
     need = sum(plan.values())
     if need > HEADROOM * total_bytes:
         parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in plan.items())

@@ -334,8 +334,9 @@ def run_grpo(run: Run) -> dict[str, Any]:
         trainer = GRPOTrainer(
             model=policy, reward_funcs=[reward], args=args, train_dataset=prompts, processing_class=tok
         )
-        if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder: a new pad needs room
-            models.fit_embeddings(trainer.ref_model, tok)
+        if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder in fp32 (ours is not PEFT)
+            models.fit_embeddings(trainer.ref_model, tok)  # a new pad needs room
+            trainer.ref_model.to(runtime.dtype_for(trainer.ref_model.device))  # frozen: 16-bit on a GPU, as the RMs
         runtime.prepare_trainer(trainer).train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
