@@ -122,7 +122,7 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
     step = SimpleNamespace(
         lora_rank=lora_rank, micro_batch=micro_batch, max_new_tokens=response, prompts_per_iteration=rows
     )
-    dtype = ppo.Precision.create(cfg.autocast, device).dtype or torch.float32
+    dtype = runtime.autocast_dtype(cfg.autocast, device) or torch.float32
     plan = memory.ppo_plan(config, step, scorers, dtype, runtime.dtype_for(device))  # the settings ppo_plan reads
     del policy, ref, critic, rms
     return {

@@ -151,8 +151,8 @@ def ppo_plan(
 
 def forward_dtype(autocast: str | None) -> torch.dtype:
     """The dtype of PPO's logits and activations on a GPU for an ``autocast`` setting
-    (:func:`rlhfbook.book.runtime.autocast_dtype`): "auto" is bfloat16 or float16, which take the
-    same bytes; "float32" (the way out of an fp16 overflow) doubles them."""
+    (:func:`rlhfbook.book.runtime.autocast_dtype`), sized without a GPU: "auto" is bfloat16 or
+    float16, which take the same 2 bytes an element; "float32" (the way out of an fp16 overflow) 4."""
     from .book import runtime
 
     return torch.float16 if autocast == "auto" else runtime.autocast_dtype(autocast, "cpu") or torch.float32

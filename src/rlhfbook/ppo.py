@@ -238,7 +238,7 @@ class PPOConfig:
             raise ValueError(f"micro_batch must be None or >= 1, got {self.micro_batch}")
         if self.lora_rank is not None and self.lora_rank < 1:
             raise ValueError(f"lora_rank must be None or >= 1, got {self.lora_rank}")
-        runtime.autocast_dtype(self.autocast, "cpu")  # a ValueError for an unknown setting
+        runtime.check_autocast(self.autocast)
         if self.critic_warmup >= self.iterations and self.iterations > 0:
             raise ValueError(
                 f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations"

@@ -121,6 +121,12 @@ AUTOCAST = ("auto", "bfloat16", "float16", "float32", None)
 """Values of an autocast setting (:func:`autocast_dtype`)."""
 
 
+def check_autocast(autocast: str | None) -> None:
+    """A ``ValueError`` (one line) for an ``autocast`` setting that is not one of :data:`AUTOCAST`."""
+    if autocast not in AUTOCAST:
+        raise ValueError(f"autocast={autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
+
+
 def autocast_dtype(autocast: str | None, device: torch.device | str) -> torch.dtype | None:
     """The dtype that the forward passes of a model trained on ``device`` autocast to, for an
     ``autocast`` setting: "auto" is :func:`dtype_for` (bfloat16, else float16 with loss scaling,
@@ -128,8 +134,7 @@ def autocast_dtype(autocast: str | None, device: torch.device | str) -> torch.dt
     means fp32, autocast off."""
     import torch
 
-    if autocast not in AUTOCAST:
-        raise ValueError(f"autocast={autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
+    check_autocast(autocast)
     auto = dtype_for(device)  # and TF32 matmuls on CUDA, whatever the setting
     dtype = auto if autocast == "auto" else getattr(torch, autocast or "float32")
     return None if dtype == torch.float32 else dtype
