@@ -234,7 +234,7 @@ display.show_source(rd.reward_norm, rd.distance_grid)
 # Regrets are computed on $c_{\text{VAL}}(R)$ rather than on $R$: the two give every policy
 # the same return up to a constant, and the paper's random rewards can be shaping and shifts of
 # size 100 around a part that orders policies of size $10^{-8}$ (non-zero entries only on
-# transitions of probability $e^{-20}$), which rounding would otherwise erase.
+# transitions of probability about $10^{-10}$), which rounding would otherwise erase.
 
 # %%
 display.show_source(rd.random_mdp, rd.random_reward, rd.interpolation_experiment)
@@ -246,7 +246,7 @@ elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
-full_regret, full_grid, _ = rd.interpolation_experiment(
+full_regret, full_grid, _, _ = rd.interpolation_experiment(
     np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
 )
 print(

@@ -66,14 +66,14 @@ def test_interpolation_runs_and_correlations_match_the_loop_they_replace():
     runs = sr.interpolation_runs([3, 4], 2, 2, 4, cells=sr.CELLS)
     control = sr.interpolation_runs([3], 1, 2, 4, stream=1, next_state_dependent=False, canonicalisations=("VAL",))
     for s in (3, 4):
-        regret, grid, mdps = rd.interpolation_experiment(
+        regret, grid, mdps, _ = rd.interpolation_experiment(
             np.random.default_rng(s), 2, 2, 4, cells=sr.CELLS, progress=False
         )
         np.testing.assert_array_equal(runs[s]["regret"], regret)
         assert runs[s]["grid"].keys() == grid.keys() and len(runs[s]["mdps"]) == len(mdps) == 2
         for k in grid:
             np.testing.assert_array_equal(runs[s]["grid"][k], grid[k])
-    regret, grid, _ = rd.interpolation_experiment(
+    regret, grid, _, _ = rd.interpolation_experiment(
         np.random.default_rng([3, 1]), 1, 2, 4, next_state_dependent=False, canonicalisations=("VAL",), progress=False
     )
     np.testing.assert_array_equal(control[3]["regret"], regret)

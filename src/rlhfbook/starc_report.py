@@ -152,12 +152,14 @@ def interpolation_runs(
 ) -> dict[int, dict[str, Any]]:
     """:func:`rlhfbook.reward_distance.interpolation_experiment` once per seed, each from its own generator
     (``default_rng(seed)``, or ``default_rng([seed, stream])`` for an independent stream such as the
-    control's). Returns ``{seed: {"regret", "grid", "mdps"}}``; ``kwargs`` go to the experiment."""
+    control's). Returns ``{seed: {"regret", "grid", "mdps", "signal"}}``; ``kwargs`` go to the experiment."""
     runs = {}
     for s in seeds:
         rng = np.random.default_rng(s if stream is None else [s, stream])
-        regret, grid, mdps = rd.interpolation_experiment(rng, n_envs, n_pairs, n_steps, progress=False, **kwargs)
-        runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
+        regret, grid, mdps, signal = rd.interpolation_experiment(
+            rng, n_envs, n_pairs, n_steps, progress=False, **kwargs
+        )
+        runs[s] = dict(regret=regret, grid=grid, mdps=mdps, signal=signal)
     return runs
 
 
@@ -285,6 +287,118 @@ def lead_summary(
         else "VAL keeps part of its advantage without noise over next states, so invariance to "
         "$S'$-redistribution does not explain all of it here."
     )
+
+
+# --------------------------------------------------------------------------- where the lead comes from: endpoints
+
+
+ENDPOINTS: tuple[str, ...] = ("ordinary endpoints", "a nearly trivial endpoint")
+
+
+def endpoint_correlations(
+    runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL
+) -> dict[str, dict[int, dict[tuple[str, str, str], float]]]:
+    """Correlation tables (as :func:`correlations`) on two parts of every seed's points: pairs whose endpoints
+    R1, R2 both order policies by more than ``threshold`` of their size (``signal``, see
+    :func:`rlhfbook.reward_distance.interpolation_experiment`), and pairs with a (nearly) trivial endpoint."""
+    parts = {}
+    for name in ENDPOINTS:
+        parts[name] = {}
+        for s, run in runs.items():
+            signal = run["signal"].min(-1)
+            keep = signal >= threshold if name == ENDPOINTS[0] else signal < threshold
+            parts[name][s] = {k: rd.pearson(v[keep], run["regret"][keep]) for k, v in run["grid"].items()}
+    return parts
+
+
+def endpoint_table(runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+    """VAL's lead over the better of EPIC and DARD on all points and on each part of :func:`endpoint_correlations`,
+    per checked cell: the share of points, each correlation's mean, and the lead's mean ± 2 SE over seeds."""
+    parts = {"all points": correlations(runs), **endpoint_correlations(runs, threshold)}
+    share = {
+        "all points": 1.0,
+        ENDPOINTS[0]: np.mean([np.mean(r["signal"].min(-1) >= threshold) for r in runs.values()]),
+        ENDPOINTS[1]: np.mean([np.mean(r["signal"].min(-1) < threshold) for r in runs.values()]),
+    }
+    rows = {}
+    for name, table in parts.items():
+        for n in CHECKED:
+            rows[f"{name}, {n}/{n}"] = {
+                "share of points": share[name],
+                **{f"{c} corr.": per_seed(table, c, n).mean() for c in ("VAL", "EPIC", "DARD")},
+                "VAL's lead (mean ± 2 SE)": mean_2se(lead(table, n)),
+            }
+    out = pd.DataFrame(rows).T
+    out.index.name = "pairs, cell"
+    return out
+
+
+def lead(table: CorrelationTable, cell: str) -> np.ndarray:
+    """VAL's lead over the better of EPIC and DARD, per seed: ``min(VAL - EPIC, VAL - DARD)`` in ``cell``."""
+    margin = margins(table, cells=(cell,))
+    return np.minimum(margin["EPIC", cell], margin["DARD", cell])
+
+
+def mean_2se(x: Sequence[float]) -> str:
+    """``"mean ± 2 SE"`` over seeds (SE = sd / sqrt(n), sd with ddof 1), three decimals."""
+    x = np.asarray(x, float)
+    return f"{x.mean():+.3f} ± {2 * x.std(ddof=1) / np.sqrt(len(x)):.3f}"
+
+
+def step_profiles(run: Mapping[str, Any], n_steps: int, threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+    """Mean regret and mean L2 / L2 distance (VAL, EPIC, DARD) at each interpolation step ``i = 1..n_steps``,
+    over the pairs of one run with ordinary endpoints, with a nearly trivial R1, and with a nearly trivial R2.
+    Rows: (pairs, step); columns: regret and the three distances."""
+    step = np.arange(len(run["regret"])) % n_steps + 1
+    small = run["signal"] < threshold
+    groups = {
+        "ordinary endpoints": ~small.any(-1),
+        "nearly trivial R1": small[:, 0] & ~small[:, 1],
+        "nearly trivial R2": ~small[:, 0] & small[:, 1],
+    }
+    columns = {"regret": run["regret"], **{c: run["grid"][c, "L2", "L2"] for c in ("VAL", "EPIC", "DARD")}}
+    frame = pd.DataFrame(columns).assign(step=step)
+    out = pd.concat({g: frame[keep].groupby("step").mean() for g, keep in groups.items() if keep.any()})
+    out.index.names = ["pairs", "step"]
+    return out
+
+
+def step_figure(profiles: pd.DataFrame, seed: int) -> Figure:
+    """:func:`step_profiles` as one panel per kind of pair: mean regret (black) and mean distances along the
+    interpolation."""
+    groups = list(dict.fromkeys(profiles.index.get_level_values(0)))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.8), sharey=True)
+    for ax, g in zip(np.atleast_1d(axes), groups):
+        part = profiles.loc[g]
+        ax.plot(part.index, part["regret"], "k-", lw=2, label="regret")
+        for c in ("VAL", "EPIC", "DARD"):
+            ax.plot(part.index, part[c] / 2, "o-", ms=3, color=CANON_COLOURS[c], label=f"{c} distance / 2")
+        ax.set(title=g, xlabel="interpolation step i", ylim=(0, 1.05))
+    np.atleast_1d(axes)[0].set_ylabel("mean over pairs")
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Regret and distance along the interpolation R1 -> R2 (seed {seed}, L2 / L2)")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- the paper code's Monte-Carlo regret
+
+
+def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -> dict[str, np.ndarray]:
+    """On the first ``n_envs`` MDPs of a seed's run (the draws of :func:`interpolation_runs`), every point's
+    exact symmetric regret, the regret from the paper code's Monte-Carlo returns
+    (:func:`rlhfbook.reward_distance.monte_carlo_regret`, generator ``default_rng([seed, 3])``) and its VAL
+    distance (L2 / L2). Returns ``{"exact", "monte carlo", "VAL distance"}``, one array each."""
+    rng, mc_rng = np.random.default_rng(seed), np.random.default_rng([seed, 3])
+    out: dict[str, list] = {"exact": [], "monte carlo": [], "VAL distance": []}
+    for _ in range(n_envs):
+        mdp, r1, r2 = rd.random_pairs(rng, n_pairs)
+        for a, b in zip(r1, r2):
+            ri = rd.interpolate(a, b, n_steps)
+            out["exact"].append(rd.symmetric_regret(mdp, a, ri))
+            out["monte carlo"].append(rd.monte_carlo_regret(mdp, a, ri, mc_rng))
+            out["VAL distance"].append(rd.starc_distance(mdp, a, ri))
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- the properties
