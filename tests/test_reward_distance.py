@@ -479,3 +479,26 @@ def test_val_distance_is_the_same_in_the_l2_and_weighted_l2_cells():
     assert rd.pearson(grid["VAL", "L2", "L2"], regret) == pytest.approx(
         rd.pearson(grid["VAL", "wL2", "wL2"], regret), abs=1e-12
     )
+
+
+# ----------------------------------------------------------------------------- the paper code's Monte-Carlo regret
+
+
+def test_monte_carlo_returns_estimate_the_exact_return(rng):
+    mdp = small_mdp(rng)
+    r = rng.standard_normal((3, *mdp.reward_shape))
+    pi = rd.optimal_policy(mdp, r)
+    exact = rd.policy_return(mdp, r, pi)
+    runs = np.stack([rd.monte_carlo_returns(mdp, r, pi.argmax(-1), rng, chunk=2) for _ in range(40)])
+    se = runs.std(0) / np.sqrt(len(runs))
+    assert (np.abs(runs.mean(0) - exact) < 4 * se + 1e-3).all()  # unbiased up to the truncation (gamma^T ~ 1e-5)
+    assert (runs.std(0) > 0).all()
+
+
+def test_monte_carlo_regret_is_the_exact_regret_on_deterministic_dynamics(rng):
+    n_s, n_a = 5, 3
+    tau = np.eye(n_s)[rng.integers(0, n_s, (n_s, n_a))]  # one next state per (s, a): no sampling noise
+    mdp = rd.TabularMDP(tau, 0.9, np.full(n_s, 1 / n_s))
+    r1, r2 = rng.standard_normal((2, *mdp.reward_shape))
+    ri = rd.interpolate(r1, r2, 4)
+    np.testing.assert_allclose(rd.monte_carlo_regret(mdp, r1, ri, rng), rd.symmetric_regret(mdp, r1, ri), atol=1e-4)

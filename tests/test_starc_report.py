@@ -309,3 +309,34 @@ def test_scatter_bridge_and_calibration_figures_axes():
         "30 comparisons, flip 0",
         "calibrated",
     ]
+
+
+def test_endpoint_parts_split_the_points_by_their_endpoints_signal():
+    runs = sr.interpolation_runs([3, 4], 3, 4, 4, cells=sr.CELLS)
+    for r in runs.values():
+        r["signal"][:] = 0.5
+        r["signal"][:8] = [1e-10, 0.5]  # the first two pairs get a nearly trivial R1
+    run = runs[3]
+    parts = sr.endpoint_correlations(runs)
+    for name, keep in ((sr.ENDPOINTS[0], slice(8, None)), (sr.ENDPOINTS[1], slice(0, 8))):
+        for k, v in run["grid"].items():
+            assert parts[name][3][k] == pytest.approx(rd.pearson(v[keep], run["regret"][keep]), abs=1e-12)
+    table = sr.endpoint_table(runs)
+    assert table.loc[f"{sr.ENDPOINTS[1]}, L2/L2", "share of points"] == pytest.approx(8 / 48)
+    profiles = sr.step_profiles(run, 4)
+    assert list(dict.fromkeys(profiles.index.get_level_values(0)))[:2] == ["ordinary endpoints", "nearly trivial R1"]
+    np.testing.assert_allclose(profiles.loc["nearly trivial R1", "regret"], run["regret"][:8].reshape(2, 4).mean(0))
+
+
+def test_lead_and_mean_2se_by_hand():
+    table = _hand_table()
+    np.testing.assert_allclose(sr.lead(table, "L2"), [0.2, 0.05])  # min(VAL - EPIC, VAL - DARD) per seed
+    assert sr.mean_2se([1.0, 2.0, 3.0]) == f"+2.000 ± {2 / np.sqrt(3):.3f}"
+
+
+def test_monte_carlo_comparison_uses_the_runs_draws():
+    comparison = sr.monte_carlo_comparison(5, 1, 2, 3)
+    run = sr.interpolation_runs([5], 1, 2, 3, cells=sr.CELLS)[5]
+    np.testing.assert_allclose(comparison["exact"], run["regret"], atol=1e-12)
+    np.testing.assert_allclose(comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12)
+    assert comparison["monte carlo"].shape == (6,)
