@@ -340,3 +340,25 @@ def test_monte_carlo_comparison_uses_the_runs_draws():
     np.testing.assert_allclose(comparison["exact"], run["regret"], atol=1e-12)
     np.testing.assert_allclose(comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12)
     assert comparison["monte carlo"].shape == (6,)
+
+
+def test_rounding_table_takes_the_worst_mdp():
+    mdps = [rd.random_mdp(np.random.default_rng(i), 6, 2) for i in range(2)]
+    table = sr.rounding_table(mdps, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    levels = [rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps]
+    assert list(table.columns) == list(rd.METRICS) and set(table.index) == {"EPIC", "DARD", "VAL", "minimal"}
+    assert table.loc["VAL", "wL2"] == max(level["VAL", "wL2"] for level in levels)
+    assert table.to_numpy().max() < rd.ROUNDING
+
+
+def test_endpoint_summary_reads_the_intervals():
+    ordinary = {"L2": np.array([0.02, 0.025, 0.022]), "wL2": np.array([0.01, 0.02, 0.015])}
+    part_lead = {(sr.ENDPOINTS[0], n): v for n, v in ordinary.items()} | {
+        (sr.ENDPOINTS[1], n): v * 10 for n, v in ordinary.items()
+    }
+    text = sr.endpoint_summary(part_lead, np.full(3, 0.0895), np.full(3, 0.03))
+    assert "real on ordinary rewards (L2 and wL2" in text and "removes 75% of its mean L2 lead" in text
+    part_lead[sr.ENDPOINTS[0], "L2"] = np.array([-0.01, 0.02, 0.0])
+    part_lead[sr.ENDPOINTS[0], "wL2"] = np.array([-0.01, 0.02, 0.0])
+    assert "not distinguishable from 0" in sr.endpoint_summary(part_lead, np.full(3, 0.09), np.full(3, 0.03))
