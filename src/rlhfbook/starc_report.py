@@ -30,6 +30,7 @@ from . import bradley_terry as bt
 from . import reward_distance as rd
 from . import reward_eval as ev
 from . import reward_model_family as rmf
+from .book import verdicts
 from .toyworld.preference import PreferenceTask
 
 CHECKED: tuple[str, ...] = ("L2", "wL2")  # the cells every seed computes: unweighted and tau-weighted L2
@@ -314,7 +315,7 @@ def endpoint_summary(part_lead: Mapping[tuple[str, str], np.ndarray], *overall: 
     pairs with a nearly trivial endpoint (``part_lead[part, cell]``), against the lead on all points
     (``overall``, one array per checked cell), each as mean ± 2 SE."""
     ordinary = {n: part_lead[ENDPOINTS[0], n] for n in CHECKED}
-    real = [n for n, v in ordinary.items() if v.mean() - 2 * v.std(ddof=1) / np.sqrt(len(v)) > 0]
+    real = [n for n, v in ordinary.items() if verdicts.interval(v).low > 0]
     text = (
         "Without the pairs that have a nearly trivial endpoint, VAL's lead over the better of EPIC and DARD is "
         + " and ".join(f"{mean_2se(ordinary[n])} ({n})" for n in CHECKED)
@@ -341,9 +342,10 @@ def lead(table: CorrelationTable, cell: str) -> np.ndarray:
 
 
 def mean_2se(x: Sequence[float]) -> str:
-    """``"mean ± 2 SE"`` over seeds (SE = sd / sqrt(n), sd with ddof 1), three decimals."""
-    x = np.asarray(x, float)
-    return f"{x.mean():+.3f} ± {2 * x.std(ddof=1) / np.sqrt(len(x)):.3f}"
+    """``"mean ± 2 SE"`` over seeds, three decimals, as the verdict rule's interval
+    (:func:`rlhfbook.book.verdicts.interval`)."""
+    iv = verdicts.interval(x)
+    return f"{iv.mean:+.3f} ± {2 * iv.se:.3f}"
 
 
 def step_profiles(run: Mapping[str, Any], n_steps: int, threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
