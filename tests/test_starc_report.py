@@ -334,6 +334,21 @@ def test_monte_carlo_comparison_uses_the_runs_draws():
     np.testing.assert_allclose(comparison["exact"], run["regret"], atol=1e-12)
     np.testing.assert_allclose(comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12)
     assert comparison["monte carlo"].shape == (6,)
+    np.testing.assert_array_equal(comparison["signal"], run["signal"].min(-1))
+
+
+def test_monte_carlo_summary_by_hand():
+    mc = {
+        "exact": np.array([0.2, 0.4, 0.8, 0.6]),
+        "monte carlo": np.array([0.25, -0.1, 0.4, 0.2]),
+        "VAL distance": np.array([0.3, 0.5, 1.4, 1.0]),
+        "signal": np.array([0.5, 0.5, 1e-10, 1e-10]),
+    }
+    summary = sr.monte_carlo_summary(mc)
+    assert summary["outside [0, 1]"] == 0.25 and summary["pairs with a nearly trivial endpoint"] == 0.5
+    assert summary["error, ordinary endpoints"] == pytest.approx(0.275)
+    assert summary["error, a nearly trivial endpoint"] == pytest.approx(0.4)
+    assert summary["VAL corr exact"] == pytest.approx(np.corrcoef(mc["VAL distance"], mc["exact"])[0, 1])
 
 
 def test_rounding_table_takes_the_worst_mdp():

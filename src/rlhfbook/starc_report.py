@@ -391,9 +391,10 @@ def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -
     """On the first ``n_envs`` MDPs of a seed's run (the draws of :func:`interpolation_runs`), every point's
     exact symmetric regret, the regret from the paper code's Monte-Carlo returns
     (:func:`rlhfbook.reward_distance.monte_carlo_regret`, generator ``default_rng([seed, 3])``) and its VAL
-    distance (L2 / L2). Returns ``{"exact", "monte carlo", "VAL distance"}``, one array each."""
+    distance (L2 / L2), and the smaller policy signal of its endpoints. Returns
+    ``{"exact", "monte carlo", "VAL distance", "signal"}``, one array each."""
     rng, mc_rng = np.random.default_rng(seed), np.random.default_rng([seed, 3])
-    out: dict[str, list] = {"exact": [], "monte carlo": [], "VAL distance": []}
+    out: dict[str, list] = {"exact": [], "monte carlo": [], "VAL distance": [], "signal": []}
     for _ in range(n_envs):
         mdp, r1, r2 = rd.random_pairs(rng, n_pairs)
         for a, b in zip(r1, r2):
@@ -401,7 +402,25 @@ def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -
             out["exact"].append(rd.symmetric_regret(mdp, a, ri))
             out["monte carlo"].append(rd.monte_carlo_regret(mdp, a, ri, mc_rng))
             out["VAL distance"].append(rd.starc_distance(mdp, a, ri))
+            out["signal"].append(np.full(n_steps, min(rd.policy_signal(mdp, a), rd.policy_signal(mdp, b))))
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def monte_carlo_summary(mc: Mapping[str, np.ndarray], threshold: float = rd.NEARLY_TRIVIAL) -> dict[str, float]:
+    """What :func:`monte_carlo_comparison` shows: the share of Monte-Carlo regrets outside [0, 1], the mean
+    |Monte Carlo - exact| on pairs of ordinary rewards and on pairs with a nearly trivial endpoint (NaN where
+    there are none), and VAL's correlation with each regret."""
+    error = np.abs(mc["monte carlo"] - mc["exact"])
+    nearly = mc["signal"] < threshold
+    return {
+        "points": len(error),
+        "outside [0, 1]": float(np.mean((mc["monte carlo"] < 0) | (mc["monte carlo"] > 1))),
+        "error, ordinary endpoints": float(error[~nearly].mean()) if (~nearly).any() else float("nan"),
+        "error, a nearly trivial endpoint": float(error[nearly].mean()) if nearly.any() else float("nan"),
+        "pairs with a nearly trivial endpoint": float(nearly.mean()),
+        "VAL corr exact": rd.pearson(mc["VAL distance"], mc["exact"]),
+        "VAL corr monte carlo": rd.pearson(mc["VAL distance"], mc["monte carlo"]),
+    }
 
 
 # --------------------------------------------------------------------------- the properties

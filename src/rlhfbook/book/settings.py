@@ -309,7 +309,7 @@ class RewardDistanceSettings:
     control_envs: int = setting(32, "random MDPs per seed in the control, whose rewards ignore the next state (MDPs)")
     grid_envs: int = setting(16, "MDPs of the first seed on which every pseudometric is computed (MDPs)")
     mc_envs: int = setting(
-        4, "MDPs of the first seed whose regret is also computed with the paper code's Monte-Carlo returns (MDPs)"
+        8, "MDPs of the first seed whose regret is also computed with the paper code's Monte-Carlo returns (MDPs)"
     )
     n_pairs: int = setting(4, "random reward pairs per MDP (pairs)")
     n_steps: int = setting(16, "interpolation steps between the two rewards of a pair (points per pair)")
