@@ -35,7 +35,9 @@
 # canonicalisations, normalisations and metrics, over eight seeds (the `cpu` profile runs a
 # quarter of the paper's 16,384 points per seed, the `gpu` profile all of them). A control
 # with rewards that do not depend on the next state shows where STARC's advantage over EPIC and
-# DARD comes from. Then the bridge to language models: a reward model scoring responses to
+# DARD comes from, and splitting the points by their rewards shows how much of it rests on the
+# few *nearly trivial* rewards of the paper's generator, which put all their reward on
+# transitions the dynamics almost never take. Then the bridge to language models: a reward model scoring responses to
 # prompts is a contextual bandit, where STARC reduces to removing a per-prompt baseline. On the
 # book's toy world, a family of reward models whose usual metrics disagree (pairwise accuracy,
 # $R^2$, calibration) tests whether the STARC distance to the gold reward ranks their best-of-N

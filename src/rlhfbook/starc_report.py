@@ -5,8 +5,10 @@ The methods live in :mod:`rlhfbook.reward_distance` (canonicalisations, norms, t
 interpolation protocol) and :mod:`rlhfbook.reward_model_family` (the bridge's reward models and their
 metrics). This module runs them over the chapter's seeds and turns the results into what chapter 4
 (``notebooks/04_reward_distance.py``) shows: the correlation of every pseudometric with regret (the
-analogue of Skalse et al. 2024, Fig. 1), VAL's lead over EPIC and DARD and its control, the property
-report, the family's metrics ranked against best-of-N regret, and the seed rule of the findings.
+analogue of Skalse et al. 2024, Fig. 1), VAL's lead over EPIC and DARD, on ordinary and on nearly trivial
+rewards, and its control, the rounding level of the canonicalisations, the paper code's Monte-Carlo regret
+beside the exact one, the property report, the family's metrics ranked against best-of-N regret, and the
+check arguments of the findings.
 
 Conventions: a *correlation table* maps each seed to ``{(canonicalisation, normalisation, metric):
 Pearson r}``, in seed order; a *cell* names a normalisation that is also the metric (``"L2"`` stands
@@ -567,6 +569,11 @@ def paper_vs_book(
                 "returns for regret",
                 "Monte-Carlo rollouts of greedy policies",
                 "exact (Bellman linear system), on c_VAL(R)",
+            ),
+            (
+                "standardisation: c(R) counts as 0 when",
+                "c(R) = 0 (the code always divides)",
+                f"max |c(R)| <= {rd.ROUNDING:g} max |R|, the rounding level; regret uses the same test",
             ),
             ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
             (
