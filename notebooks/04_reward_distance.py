@@ -280,8 +280,9 @@ display.table(sr.correlation_table(corr, canon_names))
 # draws keep only entries above 3, a handful per reward) put every non-zero entry on transitions
 # the dynamics almost never take (probability about $10^{-10}$): their signal is $10^{-12}$ to
 # $10^{-9}$. These *nearly trivial* rewards are not rounding noise: their policies do differ, and
-# float64 computes their $c_{\text{VAL}}$ to about $10^{-15}$ of its size (a test compares it with
-# 40-digit arithmetic). Exactly trivial rewards (constants, pure potential shaping, here with
+# float64 computes their $c_{\text{VAL}}$ to about $10^{-15}$ of its size, or $10^{-4}$ of it when
+# shaping and shifts $10^{10}$ times larger surround it (a test compares it with 40-digit
+# arithmetic). Exactly trivial rewards (constants, pure potential shaping, here with
 # $|\Phi|$ up to $10^4$) leave only rounding in $c(R)$; the cell measures how much, for every
 # canonicalisation and norm, on the first MDPs of the first seed.
 
@@ -305,8 +306,9 @@ results.metric(
     },
 )
 print(
-    f"rounding level: largest max|c(R)| / max|R| over exactly trivial rewards on {len(first['mdps'][: P.grid_envs])} "
-    f"MDPs, per canonicalisation and norm (n(c(R)) / n(R)); tolerance {rd.ROUNDING:g}:"
+    f"rounding level: n(c(R)) / n(R) over exactly trivial rewards on {len(first['mdps'][: P.grid_envs])} MDPs, "
+    f"largest per canonicalisation and norm; {trivial_level:.1e} at most, against the tolerance {rd.ROUNDING:g} "
+    "on max|c(R)| / max|R| (the Linf column):"
 )
 display.table(rounding)
 print(
