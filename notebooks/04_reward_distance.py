@@ -438,7 +438,7 @@ plt.show()
 Markdown(sr.endpoint_summary(part_lead, sr.lead(corr, "L2"), sr.lead(corr, "wL2")))
 
 # %% [markdown]
-# ### Where the paper's advantage comes from: rewards that do not depend on the next state
+# ### The control: rewards that do not depend on the next state
 #
 # In the paper's terms, EPIC and DARD fail to be canonicalisations because they are not
 # invariant to $S'$-redistribution: they compare rewards entry by entry, $R(s, a, s')$ for every

@@ -514,7 +514,7 @@ def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 
 
     The reward is redrawn while it is (nearly) trivial (:func:`policy_signal` below :data:`NEARLY_TRIVIAL`): a
     sparse random reward whose few non-zero entries sit on transitions of probability ~1e-10 orders policies
-    by a part 1e-10 of its size. That part is exact, but a shaped copy with a potential as large as R carries
+    by a part 1e-10 of its size. That part is computed to ~1e-15 of itself, but a shaped copy with a potential as large as R carries
     rounding of ~1e-14 |R| into it, so its invariances hold to a few digits only, not to the 1e-8 checked here.
     """
     r = random_reward(mdp, rng)
