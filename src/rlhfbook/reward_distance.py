@@ -514,8 +514,9 @@ def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 
 
     The reward is redrawn while it is (nearly) trivial (:func:`policy_signal` below :data:`NEARLY_TRIVIAL`): a
     sparse random reward whose few non-zero entries sit on transitions of probability ~1e-10 orders policies
-    by a part 1e-10 of its size. That part is computed to ~1e-15 of itself, but a shaped copy with a potential as large as R carries
-    rounding of ~1e-14 |R| into it, so its invariances hold to a few digits only, not to the 1e-8 checked here.
+    by a part 1e-10 of its size. That part is computed to ~1e-15 of itself, but a shaped copy with a
+    potential as large as R carries rounding of ~1e-14 |R| into it, so its invariances hold to a few digits
+    only, not to the 1e-8 checked here.
     """
     r = random_reward(mdp, rng)
     while policy_signal(mdp, r) < NEARLY_TRIVIAL:
@@ -605,11 +606,12 @@ def monte_carlo_returns(
 
 def monte_carlo_regret(mdp: TabularMDP, r1: np.ndarray, ri: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The symmetric normalised regret of pairs ``(r1, ri[k])`` with the paper code's returns
-    (``src/experiments/interpolated.py``): the exact optimal and worst policies of this module, every return
-    ``J`` from :func:`monte_carlo_returns`, and a span of exactly 0 replaced by 1. ``r1`` is one reward
-    ``[S, A, S]``, ``ri`` a batch ``[K, S, A, S]``; returns ``[K]``."""
-    action = [policy.argmax(-1) for policy in (optimal_policy(mdp, r1), worst_policy(mdp, r1))]
-    best_i, worst_i = optimal_policy(mdp, ri).argmax(-1), worst_policy(mdp, ri).argmax(-1)
+    (``src/experiments/interpolated.py``): the optimal and worst policies of :func:`symmetric_regret` (computed
+    on ``c_VAL``), every return ``J`` from :func:`monte_carlo_returns` on the rewards themselves, and a span of
+    exactly 0 replaced by 1. ``r1`` is one reward ``[S, A, S]``, ``ri`` a batch ``[K, S, A, S]``; returns ``[K]``."""
+    c1, ci = val_canonical(mdp, r1), val_canonical(mdp, ri)
+    action = [policy.argmax(-1) for policy in (optimal_policy(mdp, c1), worst_policy(mdp, c1))]
+    best_i, worst_i = optimal_policy(mdp, ci).argmax(-1), worst_policy(mdp, ci).argmax(-1)
     k = len(ri)
     rewards = np.concatenate([np.stack([r1, r1]), ri, np.broadcast_to(r1, ri.shape), ri, ri])
     policies = np.concatenate([np.stack(action), np.broadcast_to(action[0], best_i.shape), best_i, best_i, worst_i])
