@@ -40,7 +40,7 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
     "01_ppo_max": {"smoke": 0.5, "cpu": 5, "gpu": 20},
     "02_dpo_ranking": {"smoke": 1, "cpu": 4, "gpu": 20},
     "03_pf_ppo": {"smoke": 1, "cpu": 4, "gpu": 30},
-    "04_reward_distance": {"smoke": 0.5, "cpu": 2, "gpu": 10},
+    "04_reward_distance": {"smoke": 0.5, "cpu": 3, "gpu": 10},
     "05_strategic_games": {"smoke": 1, "cpu": 3.5, "gpu": 30},
 }
 
