@@ -119,6 +119,28 @@ def test_chunked_log_probs_and_generation_match_one_batch(policy):
     assert (chunked.response_ids[chunked.response_mask == 0] == tok.pad_token_id).all()
 
 
+def test_samples_come_from_the_policy_whose_log_probs_ppo_computes(policy, monkeypatch):
+    model, tok = policy
+    assert model.generation_config.repetition_penalty == standin.QWEN_SAMPLING["repetition_penalty"]
+    scores = []
+    real_generate = model.generate
+
+    def generate_with_scores(*args, **kwargs):  # the real generate, also returning its sampling scores
+        out = real_generate(*args, **kwargs, output_scores=True, return_dict_in_generate=True)
+        scores.append(torch.stack(out.scores, 1))
+        return out.sequences
+
+    monkeypatch.setattr(model, "generate", generate_with_scores)
+    torch.manual_seed(0)
+    r = rollout.generate(model, tok, ["write code that sorts", "hi hi hi", "what is a prime"], max_new_tokens=8)
+    sampled = torch.log_softmax(scores[0].float(), -1).gather(-1, r.response_ids[:, : scores[0].shape[1], None])
+    with torch.no_grad():
+        policy_logp = rollout.response_logprobs(model, r)
+    mask = r.response_mask.bool()
+    torch.testing.assert_close(sampled.squeeze(-1)[mask], policy_logp[mask], atol=1e-4, rtol=1e-4)
+    assert model.generation_config.repetition_penalty == standin.QWEN_SAMPLING["repetition_penalty"]  # restored
+
+
 def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
     policy, tok = models.load_policy(folder)
     ref, _ = models.load_policy(folder, frozen=True)
