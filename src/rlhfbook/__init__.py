@@ -98,6 +98,7 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     from .book.results import Results
 
     P = profiles.resolve(chapter, profile, **overrides)
+    profiles.check_accelerator(chapter, profile)
     models.resolve_external(P)
     memory.check_fits(P)
     runtime.seed_everything(seed, threads=threads)

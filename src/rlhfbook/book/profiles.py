@@ -52,6 +52,26 @@ BOOK_CPU_BUDGET_MIN = 30
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
 GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
 
+class NoAccelerator(ParameterError):
+    """A chapter's ``gpu`` profile started where torch sees no CUDA device (shown as one line)."""
+
+
+def check_accelerator(chapter: str, profile: str) -> None:
+    """Raise :class:`NoAccelerator` when ``chapter`` (one of :data:`GPU_CHAPTERS`) runs its ``gpu``
+    profile and torch sees no CUDA device: the profile sized for a GPU would otherwise run for days
+    on the CPU (e.g. on a Colab runtime without a GPU, or after an install that replaced the
+    image's CUDA build of torch)."""
+    import torch
+
+    if profile != "gpu" or chapter not in GPU_CHAPTERS or torch.cuda.is_available():
+        return
+    build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    raise NoAccelerator(
+        f"profile 'gpu' of {chapter} needs a CUDA GPU and torch {torch.__version__} ({build}) sees none: "
+        "on Colab choose Runtime > Change runtime type > T4 GPU, or run profile = 'cpu'"
+    )
+
+
 # Chapters that spread their own runs over every core (parallel.map_runs), in the order the
 # runner starts them: two side by side would put four busy processes on two cores, so the first
 # runs beside the one-process chapters and the others after them, with the machine to
