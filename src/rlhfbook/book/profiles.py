@@ -52,6 +52,7 @@ BOOK_CPU_BUDGET_MIN = 30
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
 GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
 
+
 class NoAccelerator(ParameterError):
     """A chapter's ``gpu`` profile started where torch sees no CUDA device (shown as one line)."""
 
