@@ -685,7 +685,8 @@ def paper_vs_book(
 def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, int]:
     """Ranking accuracy (R, R~) and the idealized accuracies of the causal LM ``P.model_name``
     on ``P.n_real_pairs`` pairs of ``P.dataset`` (one label each, so alpha = 1), with answers
-    scored without EOS and at most ``P.max_prompt_tokens`` of context; and the number of pairs."""
+    scored without EOS and at most ``P.max_prompt_tokens`` of context, ``P.real_eval_batch``
+    sequences per forward pass (GPT-2's fp32 logits of 8 x 1,024 tokens: 1.6 GB); and the number of pairs."""
     from .models import load_policy
     from .preferences import load_pairs
 
@@ -696,7 +697,7 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
         add_eos=False,
         max_prompt_tokens=P.max_prompt_tokens,
         max_response_tokens=P.max_response_tokens,
-        batch_size=P.eval_batch,
+        batch_size=P.real_eval_batch,
     )
     lw, nw = rk.sequence_logprobs(model, tok, real.prompts, real.chosen, progress=True, **cut)
     ll, nl = rk.sequence_logprobs(model, tok, real.prompts, real.rejected, progress=True, **cut)

@@ -220,6 +220,9 @@ class DPORankingSettings:
     n_real_pairs: int = setting(1000, "pairs of dataset the real model scores (pairs)")
     max_prompt_tokens: int = setting(768, "real model: context kept before each answer (tokens)")
     max_response_tokens: int = setting(256, "real model: longest answer scored (tokens)")
+    real_eval_batch: int = setting(
+        8, "real model: pairs' sequences per forward pass (sequences; each keeps its full fp32 logits)"
+    )
 
 
 # --- 03 PF-PPO -----------------------------------------------------------------------------------
