@@ -141,6 +141,29 @@ def test_samples_come_from_the_policy_whose_log_probs_ppo_computes(policy, monke
     assert model.generation_config.repetition_penalty == standin.QWEN_SAMPLING["repetition_penalty"]  # restored
 
 
+def test_chapter_3_reward_models_train_on_the_token_ids_they_score(folder, tmp_path, monkeypatch):
+    from rlhfbook import pf_ppo
+
+    tok = models.load_tokenizer(folder)
+    pair = {
+        "prompt": "Write add(x), x plus 1.",
+        "chosen": "def add(x):\n    return x + 1",
+        "rejected": "def add(x): pass",
+    }
+    trainers = []
+    real_trainer = reward_model.reward_trainer
+    monkeypatch.setattr(
+        reward_model, "reward_trainer", lambda *a, **k: trainers.append(real_trainer(*a, **k)) or trainers[-1]
+    )
+    spec = dict(base=str(folder), out_dir=str(tmp_path / "rm"), pairs=[pair, pair], epochs=1, batch_size=2, lr=1e-3)
+    pf_ppo.train_reward_model(spec | dict(seed=0, max_length=256, micro_batch=None, autocast="auto"))
+    trained = trainers[0].train_dataset[0]["chosen_ids"]
+    answer = tok(pair["chosen"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    scored = rollout.rollout_from_ids(tok, [pair["prompt"]], [answer])  # what proxy_reward reads, one row: no padding
+    assert torch.cat([scored.query_ids[0], scored.response_ids[0]]).tolist() == trained
+    assert trained[0] == tok.convert_tokens_to_ids(standin.START_OF_TURN)  # in the chat template
+
+
 def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
     policy, tok = models.load_policy(folder)
     ref, _ = models.load_policy(folder, frozen=True)

@@ -176,6 +176,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
         max_length=spec["max_length"],
         micro_batch=spec["micro_batch"],
         autocast=spec["autocast"],
+        chat=None,  # the prompt as the policy sees it and proxy_reward scores it: in the chat template
     )
     return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
