@@ -164,6 +164,25 @@ def test_chapter_3_reward_models_train_on_the_token_ids_they_score(folder, tmp_p
     assert trained[0] == tok.convert_tokens_to_ids(standin.START_OF_TURN)  # in the chat template
 
 
+def test_reward_models_train_on_every_pair_the_long_ones_cut_as_they_are_scored(folder, tmp_path):
+    tok = models.load_tokenizer(folder)
+    long_prompt, long_answer = "write python code that sums a list " * 40, "def f(x): return x + 1 " * 40
+    rows = [
+        {"prompt": "hi", "chosen": "sure", "rejected": "no"},
+        {"prompt": long_prompt, "chosen": long_answer, "rejected": "no"},
+        {"prompt": "hi", "chosen": long_answer, "rejected": long_answer + "!"},
+    ]
+    max_length = 64
+    trainer = reward_model.reward_trainer(folder, tok, rows, tmp_path / "rm", steps=1, max_length=max_length)
+    data = trainer.train_dataset
+    assert len(data) == len(rows)  # TRL would drop the two long pairs
+    assert max(len(ids) for k in ("chosen_ids", "rejected_ids") for ids in data[k]) <= max_length
+    assert data[0]["chosen_ids"] == tok("hisure", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    prompt_tokens, answer_tokens = reward_model.cut_lengths(max_length)
+    cut = tok(long_prompt, add_special_tokens=False)["input_ids"][-prompt_tokens:]
+    assert data[1]["chosen_ids"][: len(cut) - 1] == cut[:-1]  # its last tokens (TRL merges the one at the seam)
+
+
 def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
     policy, tok = models.load_policy(folder)
     ref, _ = models.load_policy(folder, frozen=True)

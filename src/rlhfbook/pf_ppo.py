@@ -333,11 +333,12 @@ def train_reward_models(
     """Train the reward models ``names`` (keys of ``pair_sets``) from ``base`` side by side
     (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
     ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
-    any pair set, so that both read the same truncation. Returns name -> :func:`train_reward_model`'s dict."""
+    any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`train_reward_model`'s dict."""
     from .book import parallel
+    from .rollout import format_prompts
 
     longest = max(
-        len(tokenizer(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
+        len(tokenizer(format_prompts(tokenizer, [r["prompt"]])[0] + r[k], add_special_tokens=False)["input_ids"])
         for pairs in pair_sets.values()
         for r in pairs.rows()
         for k in ("chosen", "rejected")

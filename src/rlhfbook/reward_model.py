@@ -59,6 +59,33 @@ def preference_pairs(
     return rate_pairs(task, two_samples(), n_raters, rng).select(range(n_pairs))
 
 
+def cut_lengths(max_length: int) -> tuple[int, int]:
+    """The tokens of a prompt (its last) and of an answer (its first) that a reward model of
+    ``max_length`` tokens reads when the whole is longer: half each, one of the answer's for the EOS."""
+    return max_length // 2, max_length // 2 - 1
+
+
+def fit_length(pairs: PreferencePairs, tokenizer, max_length: int) -> PreferencePairs:
+    """``pairs`` with each pair whose prompt + answer + EOS exceeds ``max_length`` tokens cut to
+    :func:`cut_lengths` (as :mod:`rlhfbook.gold_proxy` scores it); the others as they are. TRL's
+    ``RewardTrainer`` drops a pair with a longer sequence instead of truncating it."""
+    prompt_tokens, answer_tokens = cut_lengths(max_length)
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    rows = []
+    for p, c, r in zip(pairs.prompts, pairs.chosen, pairs.rejected):
+        p_ids, c_ids, r_ids = ids(p), ids(c), ids(r)
+        if len(p_ids) + max(len(c_ids), len(r_ids)) + 1 > max_length:
+            p, c, r = (
+                tokenizer.decode(x) for x in (p_ids[-prompt_tokens:], c_ids[:answer_tokens], r_ids[:answer_tokens])
+            )
+        rows.append((p, c, r))
+    prompts, chosen, rejected = (list(x) for x in zip(*rows))
+    return PreferencePairs(prompts, chosen, rejected, pairs.alpha.copy())
+
+
 def reward_trainer(
     base: str | Path,
     tokenizer,
@@ -76,7 +103,8 @@ def reward_trainer(
     chat: bool | None = False,
 ):
     """TRL's ``RewardTrainer`` of :func:`train_reward_model` (its arguments), ready to train; its
-    ``train_dataset`` holds the token ids the reward model trains on.
+    ``train_dataset`` holds the token ids the reward model trains on: every pair, those longer than
+    ``max_length`` cut (:func:`fit_length`).
 
     ``chat`` decides the prompt text, as :func:`rlhfbook.rollout.format_prompts` does for the policy:
     False, the prompt as written (chapter 1's HH-RLHF transcripts, scored with ``chat=False``);
@@ -99,7 +127,7 @@ def reward_trainer(
         max_length=max_length,
     )
     pairs = load_pairs(pairs)
-    pairs = replace(pairs, prompts=format_prompts(tokenizer, pairs.prompts, chat))
+    pairs = fit_length(replace(pairs, prompts=format_prompts(tokenizer, pairs.prompts, chat)), tokenizer, max_length)
     trainer = RewardTrainer(model=str(base), args=args, train_dataset=pairs.to_dataset(), processing_class=tokenizer)
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
     # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
