@@ -21,7 +21,8 @@ What a hub instruct model needs, and the toy world's tokenizers leave unchanged:
   log-probs PPO computes (as TRL's GRPOTrainer, which sets ``repetition_penalty=1``);
 * **chunks**: ``chunk_size`` rows at a time for generation and for log-probs
   (:func:`response_logprobs`), so that a large batch fits a small GPU; ``None`` (the default)
-  is one batch, as in the smoke and cpu profiles.
+  is one batch, as in the smoke and cpu profiles, except that generation on a GPU takes at most
+  :data:`GPU_ROWS` rows a call (:func:`rows_per_call`).
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ def response_mask_from_ids(
     return (~after_eos).long(), has_eos
 
 
+GPU_ROWS = 64  # rows per generate call on a GPU when the caller sets no chunk_size (the gpu profiles' chunk_size)
+
+
+def rows_per_call(n: int, chunk_size: int | None, device: torch.device) -> int:
+    """Rows of each generate call for ``n`` prompts: ``chunk_size`` when given; else all of them on a
+    CPU, and at most :data:`GPU_ROWS` on a GPU, where 1,024 chat prompts of ~300 tokens in one fp32
+    call keep over 16 GB of activations and key/value cache on a 0.5B model."""
+    if chunk_size is not None:
+        return max(1, chunk_size)
+    return max(1, n if device.type == "cpu" else min(n, GPU_ROWS))
+
+
 @contextmanager
 def own_distribution(model: PreTrainedModel) -> Iterator[None]:
     """Within the block, ``model.generate`` samples from the model's own distribution: its
@@ -152,7 +165,7 @@ def generate(
     """Sample one response per prompt (repeat a prompt in ``prompts`` for several samples).
 
     Generation stops on any of :func:`end_token_ids`; ``chunk_size`` prompts are generated at a
-    time (all of them by default). The prompts are encoded together, so every chunk has the
+    time (by default all of them on a CPU, :data:`GPU_ROWS` on a GPU: :func:`rows_per_call`). The prompts are encoded together, so every chunk has the
     batch's left padding and the chunks' responses are padded to the longest. Samples come from the
     policy itself at ``temperature`` (:func:`own_distribution`). A model whose fp16 forward pass
     overflows stops with :class:`rlhfbook.book.runtime.HalfPrecisionOverflow`.
@@ -161,7 +174,7 @@ def generate(
     device = next(model.parameters()).device
     kwargs = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
     eos = end_token_ids(tokenizer, model)
-    step = max(1, chunk_size or len(prompts))
+    step = rows_per_call(len(prompts), chunk_size, device)
     chunks = []
     for start in range(0, len(prompts), step):
         try:
