@@ -118,6 +118,7 @@ if P.dataset:  # gpu: MBPP-format problems, programs run in the sandbox
     problems = code_tasks.load_problems(P.dataset)
     cut = int(len(problems) * 0.8)
     limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
+    print(sandbox.isolation_note())  # isolated by bubblewrap where it can run, else resource limits only
     task = code_tasks.UnitTestTask(problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens)
     eval_task = code_tasks.UnitTestTask(problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens)
     eval_prompts = eval_task.prompts[: P.eval_prompts]
