@@ -94,11 +94,12 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
     """
     from . import memory, models
-    from .book import display, profiles, runtime
+    from .book import display, parallel, profiles, runtime
     from .book.results import Results
 
     P = profiles.resolve(chapter, profile, **overrides)
     profiles.check_accelerator(chapter, profile)
+    os.environ[parallel.SETTINGS_ENV] = parallel.settings_key(chapter, profile, seed, dict(P))
     models.resolve_external(P)
     memory.check_fits(P)
     runtime.seed_everything(seed, threads=threads)

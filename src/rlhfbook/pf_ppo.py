@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 
 from . import filtration
+from .book import parallel
 from .preferences import PreferencePairs
 
 if TYPE_CHECKING:
@@ -193,6 +194,7 @@ def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_token
     )
 
 
+@parallel.resumable
 def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     """One PPO run (for :func:`rlhfbook.book.parallel.map_runs`). ``spec`` holds:
 
@@ -334,7 +336,6 @@ def train_reward_models(
     (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
     ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
     any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`train_reward_model`'s dict."""
-    from .book import parallel
     from .rollout import format_prompts
 
     longest = max(
