@@ -45,6 +45,18 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
 }
 
 
+# Unmeasured wall-time estimates of each chapter's gpu profile as sized today, shown beside its budget
+# until a GPU run replaces them; the arithmetic is on book/running.md ("Estimated gpu wall times").
+GPU_ESTIMATES: dict[str, str] = {
+    "00_toy_world": "minutes (two toy SFT policies on the GPU, 3,000 steps each)",
+    "01_ppo_max": "15-25 h on an H100, 1-1.5 days on a T4",
+    "02_dpo_ranking": "20-40 min on an H100",
+    "03_pf_ppo": "3-5 h on an H100, 8-15 h on a T4",
+    "04_reward_distance": "CPU-bound, as the cpu profile",
+    "05_strategic_games": "15-30 min on an H100, 1-3 h on a T4",
+}
+
+
 # The whole book's wall-time budget in the cpu profile, on 2 cores (minutes); see book_minutes.
 BOOK_CPU_BUDGET_MIN = 30
 
