@@ -41,10 +41,11 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/al
 
 def _bwrap_command(bwrap: str) -> list[str]:
     """The ``bwrap`` prefix of an isolated child: every namespace unshared (network, PIDs, IPC, ...),
-    the system folders and the interpreter's prefix read-only, ``/dev`` and ``/proc`` minimal, a
+    the system folders and the interpreter's prefixes (its installation, and a virtual environment's
+    packages, which a program may import as before) read-only, ``/dev`` and ``/proc`` minimal, a
     private tmpfs ``/tmp`` as the working folder, killed with its parent."""
     binds = []
-    for folder in (*SYSTEM_FOLDERS, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))):
+    for folder in (*SYSTEM_FOLDERS, sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
         binds += ["--ro-bind-try", folder, folder]
     return [bwrap, "--unshare-all", "--die-with-parent", *binds, "--dev", "/dev", "--proc", "/proc"] + [
         "--tmpfs",
@@ -57,12 +58,6 @@ def _bwrap_command(bwrap: str) -> list[str]:
     ]
 
 
-def interpreter() -> str:
-    """The Python the child runs: the real file behind a virtual environment's link (``-I`` needs no
-    site packages), so that the isolated child finds it inside the system folders."""
-    return os.path.realpath(sys.executable)
-
-
 @functools.cache
 def isolation() -> list[str] | None:
     """The command prefix that isolates a child (:func:`_bwrap_command`), or None where bubblewrap is
@@ -73,7 +68,7 @@ def isolation() -> list[str] | None:
     prefix = _bwrap_command(bwrap)
     try:
         probe = subprocess.run(
-            [*prefix, interpreter(), "-I", "-c", "print('ok')"], capture_output=True, timeout=10, check=False
+            [*prefix, sys.executable, "-I", "-c", "print('ok')"], capture_output=True, timeout=10, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -155,7 +150,7 @@ def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: 
     payload = json.dumps({"program": program, "tests": list(tests), "setup": setup, "nonce": nonce})
     with tempfile.TemporaryDirectory(prefix="rlhfbook-sandbox-") as cwd:
         proc = subprocess.Popen(
-            [*(isolation() or []), interpreter(), "-I", "-c", _RUNNER],
+            [*(isolation() or []), sys.executable, "-I", "-c", _RUNNER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
