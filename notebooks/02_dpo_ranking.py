@@ -82,6 +82,7 @@ profile = "cpu"  # smoke | cpu | gpu
 seed = 0
 model_name = None  # a real causal LM (local folder or hub id) to measure on `dataset` (None: the profile's)
 dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ prompt) columns, HH-RLHF-like
+n_seeds = None  # seeds of the DPO study; None = the profile's
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
@@ -89,7 +90,9 @@ from rlhfbook.book import display, runtime
 
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
-P, results = rlhfbook.start_chapter("02_dpo_ranking", profile, seed, threads=1, model_name=model_name, dataset=dataset)
+P, results = rlhfbook.start_chapter(
+    "02_dpo_ranking", profile, seed, threads=1, model_name=model_name, dataset=dataset, n_seeds=n_seeds
+)
 
 # %%
 seeds = [seed + k for k in range(P.n_seeds)]  # the checked seeds: pairs, votes and DPO's data order

@@ -76,13 +76,24 @@ seed = 0
 model_name = None  # a local folder or hub id of a causal LM (gpu profile); None = the toy world's SFT policy
 reward_model_name = None  # a reward model that reads code_tasks.with_execution's text; None = train one here
 dataset = None  # MBPP-format problems: a local .json/.jsonl file or hub id; None = the toy code task
+iterations = None  # PPO iterations per run; None = the profile's
+n_seeds = None  # seeds per method; None = the profile's
+autocast = None  # "float32" when fp16 overflows on a T4 (see the running page); None = the profile's
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
 from rlhfbook.book import display, runtime
 
 P, results = rlhfbook.start_chapter(
-    "03_pf_ppo", profile, seed, model_name=model_name, reward_model_name=reward_model_name, dataset=dataset
+    "03_pf_ppo",
+    profile,
+    seed,
+    model_name=model_name,
+    reward_model_name=reward_model_name,
+    dataset=dataset,
+    iterations=iterations,
+    n_seeds=n_seeds,
+    autocast=autocast,
 )
 
 # %%
@@ -107,6 +118,7 @@ if P.dataset:  # gpu: MBPP-format problems, programs run in the sandbox
     problems = code_tasks.load_problems(P.dataset)
     cut = int(len(problems) * 0.8)
     limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
+    print(sandbox.isolation_note())  # isolated by bubblewrap where it can run, else resource limits only
     task = code_tasks.UnitTestTask(problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens)
     eval_task = code_tasks.UnitTestTask(problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens)
     eval_prompts = eval_task.prompts[: P.eval_prompts]

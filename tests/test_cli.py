@@ -166,6 +166,22 @@ def test_parameter_values_are_read_as_papermill_reads_them():
     assert [cli.parse_value(v) for v in ("3", "0.5", "True", "None", "gpt2")] == [3, 0.5, True, None, "gpt2"]
 
 
+@pytest.mark.parametrize(
+    "chapters,parameters",
+    [
+        (["01_ppo_max", "03_pf_ppo"], {"iterations": 2, "n_seeds": 1, "autocast": "float32"}),
+        (["02_dpo_ranking"], {"n_seeds": 2}),
+    ],
+)
+def test_size_and_precision_are_parameters_of_the_chapters_that_train(root, chapters, parameters):
+    """``-p autocast=float32`` (the way out of an fp16 overflow), and the run's size on a slow GPU."""
+    from rlhfbook.book import cli, profiles
+
+    cli.check_parameters(root, chapters, parameters)  # declared by each parameters cell
+    for chapter in chapters:
+        assert {k: profiles.resolve(chapter, "gpu", **parameters)[k] for k in parameters} == parameters
+
+
 def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_path):
     import nbformat
     import papermill

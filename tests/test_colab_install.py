@@ -2,6 +2,8 @@
 
 import importlib.metadata
 
+import pytest
+
 from rlhfbook.book import colab
 
 BEFORE = {"transformers": "4.57.1", "PyArrow": "18.1.0", "torch": "2.8.0", "pandas": "2.2.2"}
@@ -44,13 +46,14 @@ def test_a_restart_is_needed_only_for_a_replaced_package_that_was_imported():
     assert colab.stale_imports(changed, ["transformers", "pyarrow"], TOP_LEVEL) == ["pyarrow", "transformers"]
 
 
-def test_report_install_prints_the_change_and_one_restart_line(monkeypatch, capsys):
+def test_report_install_prints_the_change_and_stops_with_one_restart_line(monkeypatch, capsys):
     monkeypatch.setattr(colab, "installed", lambda: AFTER)
     monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: TOP_LEVEL)
-    assert colab.report_install(BEFORE, {"pyarrow", "os"}) == ["pyarrow"]
+    with pytest.raises(colab.RestartRequired, match=r"^Restart the runtime .*: pip changed pyarrow, which") as stop:
+        colab.report_install(BEFORE, {"pyarrow", "os"})  # "Run all" stops here instead of going on
+    assert "\n" not in str(stop.value) and "transformers" not in str(stop.value)
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("pip changed: pyarrow 18.1.0 -> 24.0.0") and len(out) == 2
-    assert out[1].startswith("Restart the runtime") and "pyarrow" in out[1] and "transformers" not in out[1]
+    assert out == [colab.summary(colab.changes(BEFORE, AFTER))]
     assert colab.report_install(AFTER, {"pyarrow", "transformers"}) == []  # nothing changed: no hint
     assert capsys.readouterr().out == "pip changed nothing that was installed.\n"
 

@@ -119,6 +119,70 @@ def test_chunked_log_probs_and_generation_match_one_batch(policy):
     assert (chunked.response_ids[chunked.response_mask == 0] == tok.pad_token_id).all()
 
 
+def test_samples_come_from_the_policy_whose_log_probs_ppo_computes(policy, monkeypatch):
+    model, tok = policy
+    assert model.generation_config.repetition_penalty == standin.QWEN_SAMPLING["repetition_penalty"]
+    scores = []
+    real_generate = model.generate
+
+    def generate_with_scores(*args, **kwargs):  # the real generate, also returning its sampling scores
+        out = real_generate(*args, **kwargs, output_scores=True, return_dict_in_generate=True)
+        scores.append(torch.stack(out.scores, 1))
+        return out.sequences
+
+    monkeypatch.setattr(model, "generate", generate_with_scores)
+    torch.manual_seed(0)
+    r = rollout.generate(model, tok, ["write code that sorts", "hi hi hi", "what is a prime"], max_new_tokens=8)
+    sampled = torch.log_softmax(scores[0].float(), -1).gather(-1, r.response_ids[:, : scores[0].shape[1], None])
+    with torch.no_grad():
+        policy_logp = rollout.response_logprobs(model, r)
+    mask = r.response_mask.bool()
+    torch.testing.assert_close(sampled.squeeze(-1)[mask], policy_logp[mask], atol=1e-4, rtol=1e-4)
+    assert model.generation_config.repetition_penalty == standin.QWEN_SAMPLING["repetition_penalty"]  # restored
+
+
+def test_chapter_3_reward_models_train_on_the_token_ids_they_score(folder, tmp_path, monkeypatch):
+    from rlhfbook import pf_ppo
+
+    tok = models.load_tokenizer(folder)
+    pair = {
+        "prompt": "Write add(x), x plus 1.",
+        "chosen": "def add(x):\n    return x + 1",
+        "rejected": "def add(x): pass",
+    }
+    trainers = []
+    real_trainer = reward_model.reward_trainer
+    monkeypatch.setattr(
+        reward_model, "reward_trainer", lambda *a, **k: trainers.append(real_trainer(*a, **k)) or trainers[-1]
+    )
+    spec = dict(base=str(folder), out_dir=str(tmp_path / "rm"), pairs=[pair, pair], epochs=1, batch_size=2, lr=1e-3)
+    pf_ppo.train_reward_model(spec | dict(seed=0, max_length=256, micro_batch=None, autocast="auto"))
+    trained = trainers[0].train_dataset[0]["chosen_ids"]
+    answer = tok(pair["chosen"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    scored = rollout.rollout_from_ids(tok, [pair["prompt"]], [answer])  # what proxy_reward reads, one row: no padding
+    assert torch.cat([scored.query_ids[0], scored.response_ids[0]]).tolist() == trained
+    assert trained[0] == tok.convert_tokens_to_ids(standin.START_OF_TURN)  # in the chat template
+
+
+def test_reward_models_train_on_every_pair_the_long_ones_cut_as_they_are_scored(folder, tmp_path):
+    tok = models.load_tokenizer(folder)
+    long_prompt, long_answer = "write python code that sums a list " * 40, "def f(x): return x + 1 " * 40
+    rows = [
+        {"prompt": "hi", "chosen": "sure", "rejected": "no"},
+        {"prompt": long_prompt, "chosen": long_answer, "rejected": "no"},
+        {"prompt": "hi", "chosen": long_answer, "rejected": long_answer + "!"},
+    ]
+    max_length = 64
+    trainer = reward_model.reward_trainer(folder, tok, rows, tmp_path / "rm", steps=1, max_length=max_length)
+    data = trainer.train_dataset
+    assert len(data) == len(rows)  # TRL would drop the two long pairs
+    assert max(len(ids) for k in ("chosen_ids", "rejected_ids") for ids in data[k]) <= max_length
+    assert data[0]["chosen_ids"] == tok("hisure", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    prompt_tokens, answer_tokens = reward_model.cut_lengths(max_length)
+    cut = tok(long_prompt, add_special_tokens=False)["input_ids"][-prompt_tokens:]
+    assert data[1]["chosen_ids"][: len(cut) - 1] == cut[:-1]  # its last tokens (TRL merges the one at the seam)
+
+
 def test_a_ppo_rollout_and_step_run_on_the_stand_in(folder):
     policy, tok = models.load_policy(folder)
     ref, _ = models.load_policy(folder, frozen=True)

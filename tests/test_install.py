@@ -35,8 +35,10 @@ import transformers, datasets, pyarrow  # a Colab session that imported them bef
 before = {d.metadata["Name"]: d.version for d in distributions()}
 subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", sys.argv[1]])
 from rlhfbook.book import colab
-stale = colab.report_install(before)
-print("STALE=" + ",".join(stale))
+try:
+    colab.report_install(before)
+except colab.RestartRequired as stop:  # the cell stops: "Run all" goes no further
+    print(stop)
 """
 
 

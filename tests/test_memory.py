@@ -35,6 +35,7 @@ def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(chapter, tmp_path
     P = _profile(chapter, model_name=str(folder))
     plan = memory.check_fits(P, total_bytes=T4)
     assert sum(plan.values()) < memory.HEADROOM * T4
+    assert plan["the notebook's models"] == memory.notebook_bytes(Qwen2Config(**memory.QWEN2_5_05B), chapter) > 1.9e9
     assert plan["policy"] == 4 * 494_032_768 + 12 * memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B), 16)[1]
     with pytest.raises(memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank") as error:
         memory.check_fits(_profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4)
@@ -56,9 +57,13 @@ def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
 
     config = Qwen2Config(**memory.QWEN2_5_05B)
     G = TABLE["01_ppo_max"]["gpu"]
-    plans = [memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) for r in (None, 16)]
+    notebook = {"the notebook's models": memory.notebook_bytes(config, "01_ppo_max")}
+    plans = [
+        memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) | notebook for r in (None, 16)
+    ]
     rows = [line for line in (root / "book" / "running.md").read_text().splitlines() if line.endswith(" GB |")]
-    parts = [["policy"], ["critic"], ["reference policy"], ["reward models"], ["logits"], ["activations"], None]
+    parts = [["policy"], ["critic"], ["reference policy"], ["reward models"], ["logits"], ["activations"]]
+    parts += [["the notebook's models"], None]
     assert len(rows) == len(parts)
     for row, keys in zip(rows, parts):
         cells = [c.strip() for c in row.strip("|").split("|")][-2:]
@@ -94,3 +99,18 @@ def test_the_plan_is_in_the_autocast_dtype_and_the_running_page_quotes_it(root, 
     assert "chapter 1 needs {:.1f} GB and chapter 3 {:.1f} GB".format(*totals) in page
     total, _ = memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B))
     assert f"{2 * total / 1e9:.1f} GB in place of the critic's {auto['critic'] / 1e9:.1f} GB" in page
+
+
+def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
+    """Chapter 1's notebook holds its fp32 SFT policy and two fp16 reward models on the GPU while its
+    runs train in its process: 4.0 GB that the run's own plan does not have. At the two-row
+    micro-batch the gpu profile had, the whole no longer fits a T4."""
+    folder = tmp_path / "qwen"
+    config = Qwen2Config(**memory.QWEN2_5_05B)
+    config.save_pretrained(folder)
+    total, _ = memory.count_parameters(config)
+    critic, _ = memory.count_parameters(config, critic=True)
+    assert memory.notebook_bytes(config, "01_ppo_max") == 4 * total + 2 * 2 * critic
+    assert memory.notebook_bytes(config, "03_pf_ppo") == 4 * total
+    with pytest.raises(memory.GPUMemoryError, match=r"needs about 15\.6 GB .*the notebook's models 4\.0"):
+        memory.check_fits(_profile("01_ppo_max", model_name=str(folder), micro_batch=2), total_bytes=T4)

@@ -195,6 +195,27 @@ def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf1
     assert torch.backends.cudnn.allow_tf32 is (device == "cuda")
 
 
+def fake_gpu(monkeypatch, major: int, minor: int) -> None:
+    """A CUDA device of compute capability ``major.minor`` under torch's real ``is_bf16_supported``:
+    only what a CPU build cannot answer is faked, and bf16 tensors can be created on it, as on a
+    T4, where torch emulates bf16 without tensor cores."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: SimpleNamespace(major=major, minor=minor))
+    monkeypatch.setattr(torch.cuda, "_check_bf16_tensor_supported", lambda d: True)
+
+
+@pytest.mark.parametrize("major,minor,half", [(7, 5, torch.float16), (8, 0, torch.bfloat16), (9, 0, torch.bfloat16)])
+def test_a_t4_gets_fp16_not_emulated_bf16(monkeypatch, tf32_off, major, minor, half):
+    fake_gpu(monkeypatch, major, minor)
+    assert torch.cuda.is_bf16_supported()  # torch counts the T4's emulated bf16
+    assert runtime.dtype_for("cuda") == half
+    assert runtime.autocast_dtype("auto", "cuda") == half
+    assert runtime.trainer_precision("auto") == {"bf16": half == torch.bfloat16, "fp16": half == torch.float16}
+
+
 @pytest.mark.parametrize(
     "cuda,bf16,autocast,expected",
     [

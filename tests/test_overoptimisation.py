@@ -107,16 +107,16 @@ def test_grpo_gets_the_samples_and_optimiser_steps_of_a_plus_kl():
 
 def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():
     """PPO and GRPO train the same adapters at the same rate; GRPO keeps its 64-completion step in
-    passes of 2 (TRL's generation batch, per-device batch x accumulation steps, stays 64)."""
+    passes of 1 (TRL's generation batch, per-device batch x accumulation steps, stays 64)."""
     from trl import GRPOConfig
 
     from rlhfbook.book import runtime
 
     G = profiles.resolve("01_ppo_max", "gpu")
     cfg = ppo.PPOConfig(**oo.ppo_config(G, CONFIGS["B PPO-max"]))
-    assert cfg.lora_rank == 16 and cfg.micro_batch == 2
+    assert cfg.lora_rank == 16 and cfg.micro_batch == 1
     g = oo.grpo_settings(G)
-    assert g["learning_rate"] == cfg.lr and g["per_device_train_batch_size"] == 2
+    assert g["learning_rate"] == cfg.lr and g["per_device_train_batch_size"] == 1
     n_prompts, rank, chunk, autocast = (g.pop(k) for k in oo.GRPO_OWN)
     assert rank == cfg.lora_rank and chunk == cfg.chunk_size == 64 and autocast == cfg.autocast
     args = GRPOConfig(**runtime.trainer_settings("unused", 0, autocast), **g)

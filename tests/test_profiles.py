@@ -196,6 +196,22 @@ def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch)
         rlhfbook.start_chapter("04_reward_distance", "cpu", 0, n_env=3)
 
 
+def test_a_gpu_profile_without_cuda_stops_in_one_line_before_any_download(monkeypatch):
+    import torch
+
+    import rlhfbook
+    from rlhfbook import models
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on this CPU machine, or a broken install
+    monkeypatch.setattr(models, "resolve_external", lambda P: pytest.fail("looked for models before the device"))
+    for chapter in sorted(profiles.GPU_CHAPTERS):
+        with pytest.raises(profiles.NoAccelerator, match=rf"^profile 'gpu' of {chapter} needs a CUDA GPU") as error:
+            rlhfbook.start_chapter(chapter, "gpu", 0)
+        assert "\n" not in str(error.value) and isinstance(error.value, profiles.ParameterError)  # shown as one line
+    profiles.check_accelerator("04_reward_distance", "gpu")  # a CPU chapter's gpu profile runs on the CPU
+    profiles.check_accelerator("01_ppo_max", "cpu")
+
+
 def test_on_a_gpu_runs_and_chapters_go_one_at_a_time():
     """The fan-out chapters' gpu profiles run one PPO at a time (the memory plan is one run's),
     and ``rlhfbook run --profile gpu`` runs one chapter at a time; elsewhere both use every core."""

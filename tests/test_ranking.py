@@ -197,3 +197,16 @@ def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_h
     # at the reference itself every implicit reward is 0: a tie on every pair, counted one half
     assert rk.reward_accuracy(w, l, w, l) == 0.5 and not rk.reward_correct(w, l, w, l).any()
     assert rk.reward_accuracy([1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 1.0]) == 1.0
+
+
+def test_a_cut_prompt_never_re_encodes_longer_than_its_budget():
+    from rlhfbook import standin
+
+    tok = standin.build_tokenizer()  # byte-level BPE learnt on ASCII: "é" is two byte tokens
+    text = "é" * 10
+    assert len(tok(text, add_special_tokens=False)["input_ids"]) == 20
+    naive = tok.decode(tok(text, add_special_tokens=False)["input_ids"][-5:])  # starts inside a character
+    assert len(tok(naive, add_special_tokens=False)["input_ids"]) > 5  # what overflowed GPT-2's positions
+    tok.pad_token, tok.padding_side = standin.END_OF_TEXT, "left"
+    batch = rk.encode_responses(tok, [text, "a"], ["b", "c"], max_prompt_tokens=5, max_response_tokens=3)
+    assert batch.query_ids.shape[1] <= 5 and rk.last_tokens(tok, text, 5).endswith("éé")

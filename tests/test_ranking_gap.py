@@ -372,3 +372,47 @@ def test_sandbox_flips_figure_has_one_line_per_sigma():
     assert len(ax.lines) == 2 and ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$\\sigma$ = 0", "$\\sigma$ = 5"]
     plt.close(fig)
+
+
+def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(tmp_path, monkeypatch):
+    from rlhfbook import standin
+    from rlhfbook.book import profiles
+
+    gpu = profiles.resolve("02_dpo_ranking", "gpu")
+    P = profiles.resolve(
+        "02_dpo_ranking",
+        "gpu",
+        model_name=str(standin.build(tmp_path / "model")),
+        dataset=str(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=12)),
+        n_real_pairs=12,
+    )
+    batches = []
+    scored = rk.sequence_logprobs
+
+    def spy(*args, batch_size, **kwargs):  # the real scoring, recording its batch
+        batches.append(batch_size)
+        return scored(*args, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(rk, "sequence_logprobs", spy)
+    report, n = rg.real_model_report(P, seed=0, device="cpu")
+    assert n == 12 and 0 <= report["R"] <= 1 and batches
+    gpt2_vocab, tokens = 50257, gpu.max_prompt_tokens + gpu.max_response_tokens
+    logits_and_log_softmax = 2 * max(batches) * tokens * gpt2_vocab * 4  # fp32, every position
+    assert logits_and_log_softmax < 8e9  # half of a 16 GB T4
+
+
+def test_the_real_model_report_leaves_out_pairs_with_an_empty_answer(tmp_path):
+    import json
+
+    from rlhfbook import standin
+    from rlhfbook.book import profiles
+
+    hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=6)
+    rows = [json.loads(line) for line in hh.read_text().splitlines()]
+    rows[2]["rejected"] = rows[2]["chosen"].split("Assistant:")[0] + "Assistant:"  # an empty answer
+    hh.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    P = profiles.resolve(
+        "02_dpo_ranking", "gpu", model_name=str(standin.build(tmp_path / "model")), dataset=str(hh), n_real_pairs=6
+    )
+    report, n = rg.real_model_report(P, seed=0, device="cpu")
+    assert n == 5 and 0 <= report["R"] <= 1

@@ -53,3 +53,11 @@ def test_the_eos_trick_floors_only_responses_without_eos():
     assert r.has_eos.tolist() == [True, False, True]
     assert rollout.eos_trick(scores, r, -1.0).tolist() == [0.5, -1.0, -3.0]
     assert rollout.eos_trick(scores, r, None) is scores
+
+
+def test_generation_takes_bounded_rows_per_call_on_a_gpu_and_the_whole_batch_on_a_cpu():
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")  # a device object needs no GPU
+    assert rollout.rows_per_call(1024, None, cpu) == 1024  # the smoke and cpu profiles: one call
+    assert rollout.rows_per_call(1024, None, gpu) == rollout.GPU_ROWS <= 64  # chapter 1's evaluation on a T4
+    assert rollout.rows_per_call(16, None, gpu) == 16
+    assert rollout.rows_per_call(1024, 8, gpu) == rollout.rows_per_call(1024, 8, cpu) == 8

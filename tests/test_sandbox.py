@@ -48,6 +48,57 @@ def test_a_program_cannot_fake_a_pass_by_printing():
     assert sandbox.pass_rate(liar, TESTS, FAST) == 0.0
 
 
+needs_isolation = pytest.mark.skipif(
+    sandbox.isolation() is None, reason="bubblewrap with user namespaces is not available here (.ci/run installs it)"
+)
+
+
+@needs_isolation
+def test_an_isolated_program_cannot_reach_the_network(tmp_path):
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))  # a listener on this machine, reachable without isolation
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    program = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'x')\nok = True"
+    try:
+        assert sandbox.run_tests(program, ["assert ok"], FAST) == [False]
+        with pytest.raises(TimeoutError):
+            server.accept()  # nothing connected: nothing left behind
+    finally:
+        server.close()
+
+
+@needs_isolation
+def test_an_isolated_program_writes_only_in_its_private_temporary_folder(tmp_path):
+    outside = tmp_path / "written.txt"
+    program = f"open({str(outside)!r}, 'w').write('x')\nok = True"
+    assert sandbox.run_tests(program, ["assert ok"], FAST) == [False]
+    assert not outside.exists()
+    inside = "import os\nopen('scratch.txt', 'w').write('x')\nok = open('scratch.txt').read() == 'x'"
+    assert sandbox.run_tests(inside, ["assert ok"], FAST) == [True]  # its working folder is writable
+    assert sandbox.run_tests("import os\nok = os.listdir('.') == []", ["assert ok"], FAST) == [True]  # and private
+
+
+@needs_isolation
+def test_an_isolated_program_cannot_read_a_file_planted_outside_its_folder(tmp_path, monkeypatch):
+    planted = tmp_path / "secret.txt"
+    planted.write_text("42")
+    program = f"secret = open({str(planted)!r}).read()"
+    assert sandbox.run_tests(program, ["assert secret == '42'"], FAST) == [False]
+    assert planted.read_text() == "42"  # untouched
+    # the control: with only the resource limits, the same program reads it (and the tests above would fail)
+    monkeypatch.setattr(sandbox, "isolation", lambda: None)
+    assert sandbox.run_tests(program, ["assert secret == '42'"], FAST) == [True]
+
+
+def test_the_chapter_is_told_in_one_line_how_programs_run(monkeypatch):
+    note = sandbox.isolation_note()
+    assert "\n" not in note and ("isolated" in note) == (sandbox.isolation() is not None)
+    monkeypatch.setattr(sandbox, "isolation", lambda: None)
+    assert "limits only" in sandbox.isolation_note() and "apt-get install bubblewrap" in sandbox.isolation_note()
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="at least one test"):
         sandbox.run_tests("x = 1", [])

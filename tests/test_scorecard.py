@@ -109,6 +109,18 @@ def test_runtime_table_reads_the_status_pages_source():
     rows = scorecard.runtime_rows("00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert ["cpu", "2.5", "2.0", "within budget"] in rows
     assert ["smoke", "1", "not run in this build", ""] in rows
+    gpu = scorecard.runtime_rows("01_ppo_max", {})[-1]
+    assert gpu[0] == "gpu" and gpu[3] == "estimated 15-25 h on an H100, 1-1.5 days on a T4"
+
+
+def test_every_gpu_estimate_is_on_the_running_page_with_its_arithmetic(root):
+    from rlhfbook.book import profiles
+
+    page = (root / "book" / "running.md").read_text()
+    section = page[page.index("### Estimated gpu wall times") :]
+    assert set(profiles.GPU_ESTIMATES) == set(profiles.chapters())
+    for chapter, estimate in profiles.GPU_ESTIMATES.items():
+        assert f"| {int(chapter[:2])} | {estimate} |" in section, chapter
 
 
 def test_the_introductions_table_is_filled_from_the_results(tmp_path):

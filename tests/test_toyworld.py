@@ -103,6 +103,27 @@ def test_base_policy_is_cached_and_reused(isolated, monkeypatch):
     assert toyworld.base_policy("code", "smoke", progress=False) == folder
 
 
+def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(isolated, monkeypatch):
+    from rlhfbook.book import runtime
+    from rlhfbook.toyworld import sft
+
+    class Trained(Exception):
+        pass
+
+    devices = []
+
+    def record(model, *args, **kwargs):  # where the model is when training starts
+        devices.append(next(model.parameters()).device.type)
+        raise Trained
+
+    monkeypatch.setattr(runtime, "device", lambda: torch.device("meta"))  # stands for CUDA: not the CPU
+    monkeypatch.setattr(sft, "supervised_finetune", record)
+    for profile in ("gpu", "cpu", "smoke"):
+        with pytest.raises(Trained):
+            toyworld.base_policy("code", profile, progress=False)
+    assert devices == ["meta", "cpu", "cpu"]
+
+
 def test_corrupt_or_partial_cache_entries_are_rebuilt(isolated):
     folder = toyworld.base_policy("code", "smoke", progress=False)
     good = _weights_hash(folder)

@@ -94,11 +94,13 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
     """
     from . import memory, models
-    from .book import display, profiles, runtime
+    from .book import display, parallel, profiles, runtime
     from .book.results import Results
 
     profiles.check_types(chapter, {"seed": seed})
     P = profiles.resolve(chapter, profile, **overrides)
+    profiles.check_accelerator(chapter, profile)
+    os.environ[parallel.SETTINGS_ENV] = parallel.settings_key(chapter, profile, seed, dict(P))
     models.resolve_external(P)
     memory.check_fits(P)
     runtime.seed_everything(seed, threads=threads)
@@ -112,17 +114,18 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
 
 
 def _one_line_errors() -> None:
-    """In a notebook, show a bad profile or parameter, or an fp16 overflow, as one line, not a traceback."""
+    """In a notebook, show a bad profile or parameter, an fp16 overflow or a needed restart as one line, not a traceback."""
     shell = ipython_shell()
     if shell is None:
         return
+    from .book.colab import RestartRequired
     from .book.profiles import ParameterError  # models.ModelUnavailable is one too
     from .book.runtime import HalfPrecisionOverflow
 
     def handler(shell, etype, evalue, tb, tb_offset=None):
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])
 
-    shell.set_custom_exc((ParameterError, HalfPrecisionOverflow), handler)
+    shell.set_custom_exc((ParameterError, HalfPrecisionOverflow, RestartRequired), handler)
 
 
 _one_line_errors()

@@ -99,13 +99,13 @@ def split(pairs: PreferencePairs, n_proxy: int, n_ppo: int, n_eval: int, seed: i
 
 def _scorer(rm_path: str | Path, device, max_length: int):
     """The frozen reward model at ``rm_path`` and a function (prompts, responses) -> scores [B]."""
-    from . import models, ranking
+    from . import models, ranking, reward_model
     from .rollout import reward_model_scores
 
     tok = models.load_tokenizer(rm_path)  # a gold model given by id may have a tokenizer of its own
     rm, _ = models.load_reward_model(rm_path, tok, sample_only=True)
     rm.to(device).requires_grad_(False)
-    half = max_length // 2
+    prompt_tokens, answer_tokens = reward_model.cut_lengths(max_length)
 
     @torch.no_grad()
     def score(prompts: Sequence[str], responses: Sequence[str], batch: int = 16) -> torch.Tensor:
@@ -115,8 +115,8 @@ def _scorer(rm_path: str | Path, device, max_length: int):
                 tok,
                 list(prompts[s : s + batch]),
                 list(responses[s : s + batch]),
-                max_prompt_tokens=half,
-                max_response_tokens=half - 1,
+                max_prompt_tokens=prompt_tokens,
+                max_response_tokens=answer_tokens,
             )
             out.append(reward_model_scores(rm, enc))
         return torch.cat(out)

@@ -25,6 +25,9 @@ from .book.profiles import ParameterError
 
 PROMPT_TOKENS = 512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
 SCORERS = {"01_ppo_max": 2, "03_pf_ppo": 1}  # frozen reward models scoring PPO's rollouts, per chapter
+# What a chapter's notebook keeps on the GPU while its runs train in its process (jobs=1):
+# (fp32 policies, 16-bit reward models). Chapter 1: the SFT policy, its gold and proxy scorers; chapter 3: the SFT policy.
+NOTEBOOK_MODELS = {"01_ppo_max": (1, 2), "03_pf_ppo": (1, 0)}
 HEADROOM = 0.9  # the share of a GPU's memory the plan may use (the CUDA context, the allocator's slack)
 HALF = (torch.float16, torch.bfloat16)  # autocast dtypes: 16-bit activations and weight copies
 # Qwen2.5-0.5B(-Instruct)'s published config.json, the model of chapters 1 and 3's gpu profiles
@@ -149,6 +152,13 @@ def ppo_plan(
     }
 
 
+def notebook_bytes(config, chapter: str) -> int:
+    """Bytes of the models that ``chapter``'s notebook keeps on the GPU during its runs
+    (:data:`NOTEBOOK_MODELS`: fp32 policies of ``config``, reward models in 16 bits)."""
+    policies, scorers = NOTEBOOK_MODELS[chapter]
+    return 4 * policies * count_parameters(config)[0] + 2 * scorers * count_parameters(config, critic=True)[0]
+
+
 def forward_dtype(autocast: str | None) -> torch.dtype:
     """The dtype of PPO's logits and activations on a GPU for an ``autocast`` setting
     (:func:`rlhfbook.book.runtime.autocast_dtype`), sized without a GPU: "auto" is bfloat16 or
@@ -159,8 +169,8 @@ def forward_dtype(autocast: str | None) -> torch.dtype:
 
 
 def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] | None:
-    """Raise :class:`GPUMemoryError` (one line) when chapter 1's or 3's PPO on ``settings.model_name``
-    needs more than ``HEADROOM`` of the GPU (``total_bytes``: the CUDA device's memory); returns the
+    """Raise :class:`GPUMemoryError` (one line) when chapter 1's or 3's PPO on ``settings.model_name``,
+    beside the models its notebook keeps on the GPU (:func:`notebook_bytes`), needs more than ``HEADROOM`` of the GPU (``total_bytes``: the CUDA device's memory); returns the
     plan, or None where nothing is checked (another chapter, the toy world, or no GPU)."""
     if settings.chapter not in SCORERS or not settings.model_name:
         return None
@@ -174,6 +184,7 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
 
     config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
     plan = ppo_plan(config, settings, SCORERS[settings.chapter], forward_dtype(settings.autocast), torch.float16)
+    plan["the notebook's models"] = notebook_bytes(config, settings.chapter)
     need = sum(plan.values())
     if need > HEADROOM * total_bytes:
         parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in plan.items())

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .book import parallel
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -256,6 +258,7 @@ def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int, chunk_si
     }
 
 
+@parallel.resumable
 def run_ppo(run: Run) -> dict[str, Any]:
     """Train a PPO policy from ``run`` (:func:`rlhfbook.ppo.train`); returns its per-iteration
     log (with the gold terms of each iteration's samples) and its held-out evaluation."""
@@ -299,6 +302,7 @@ def run_ppo(run: Run) -> dict[str, Any]:
     return {"run": asdict(run), "log": log} | _evaluate(run, world, policy, tok, cfg.max_new_tokens, cfg.chunk_size)
 
 
+@parallel.resumable
 def run_grpo(run: Run) -> dict[str, Any]:
     """Train with TRL's ``GRPOTrainer`` on the same reward model (``run.grpo``: :func:`grpo_settings`,
     GRPOConfig fields and three of the book's); returns the proxy / gold trace per reward call and
@@ -344,6 +348,7 @@ def run_grpo(run: Run) -> dict[str, Any]:
     )
 
 
+@parallel.resumable
 def train(run: Run) -> dict[str, Any]:
     """:func:`run_grpo` for a run with GRPO settings, else :func:`run_ppo`: one function for a
     :func:`rlhfbook.book.parallel.map_runs` batch that mixes both."""

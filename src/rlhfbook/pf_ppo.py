@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 
 from . import filtration
+from .book import parallel
 from .preferences import PreferencePairs
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
         max_length=spec["max_length"],
         micro_batch=spec["micro_batch"],
         autocast=spec["autocast"],
+        chat=None,  # the prompt as the policy sees it and proxy_reward scores it: in the chat template
     )
     return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
 
@@ -192,6 +194,7 @@ def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_token
     )
 
 
+@parallel.resumable
 def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     """One PPO run (for :func:`rlhfbook.book.parallel.map_runs`). ``spec`` holds:
 
@@ -332,11 +335,11 @@ def train_reward_models(
     """Train the reward models ``names`` (keys of ``pair_sets``) from ``base`` side by side
     (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
     ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
-    any pair set, so that both read the same truncation. Returns name -> :func:`train_reward_model`'s dict."""
-    from .book import parallel
+    any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`train_reward_model`'s dict."""
+    from .rollout import format_prompts
 
     longest = max(
-        len(tokenizer(r["prompt"] + r[k], add_special_tokens=False)["input_ids"])
+        len(tokenizer(format_prompts(tokenizer, [r["prompt"]])[0] + r[k], add_special_tokens=False)["input_ids"])
         for pairs in pair_sets.values()
         for r in pairs.rows()
         for k in ("chosen", "rejected")

@@ -54,8 +54,7 @@ def encode_responses(
     if not prompts:
         raise ValueError("need at least one (prompt, response) pair")
     if max_prompt_tokens is not None:
-        cut = [tokenizer(p, add_special_tokens=False)["input_ids"][-max_prompt_tokens:] for p in prompts]
-        prompts = [tokenizer.decode(ids) for ids in cut]
+        prompts = [last_tokens(tokenizer, p, max_prompt_tokens) for p in prompts]
     # Plain text, no chat template: preference pairs are scored as written (HH-RLHF transcripts
     # carry their own "Human:"/"Assistant:" turns), as TRL scores standard-format pairs.
     query_ids, query_mask = encode_prompts(tokenizer, list(prompts), chat=False)
@@ -71,6 +70,21 @@ def encode_responses(
     response_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in rows])
     has_eos = torch.full((len(rows),), add_eos)
     return Rollout(list(prompts), list(responses), query_ids, query_mask, response_ids, response_mask, has_eos)
+
+
+def last_tokens(tokenizer, text: str, n: int) -> str:
+    """The end of ``text`` that encodes to at most ``n`` tokens. Decoding the last ``n`` tokens can
+    give text that encodes to more (a cut inside a word, or inside a character's bytes, which decodes
+    to a 3-byte replacement character), and a model with ``n_positions`` = prompt + answer tokens
+    (GPT-2 in chapter 2: 768 + 256 = 1,024) would then index past its positions: keep one token
+    fewer until it fits."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    keep = min(n, len(ids))
+    cut = tokenizer.decode(ids[len(ids) - keep :])
+    while keep and len(tokenizer(cut, add_special_tokens=False)["input_ids"]) > n:
+        keep -= 1
+        cut = tokenizer.decode(ids[len(ids) - keep :])
+    return cut
 
 
 @torch.no_grad()

@@ -685,18 +685,22 @@ def paper_vs_book(
 def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, int]:
     """Ranking accuracy (R, R~) and the idealized accuracies of the causal LM ``P.model_name``
     on ``P.n_real_pairs`` pairs of ``P.dataset`` (one label each, so alpha = 1), with answers
-    scored without EOS and at most ``P.max_prompt_tokens`` of context; and the number of pairs."""
+    scored without EOS and at most ``P.max_prompt_tokens`` of context, ``P.real_eval_batch``
+    sequences per forward pass (GPT-2's fp32 logits of 8 x 1,024 tokens: 1.6 GB); and the number of
+    pairs scored (those with an empty answer are left out: without EOS it has no likelihood)."""
     from .models import load_policy
     from .preferences import load_pairs
 
     model, tok = load_policy(P.model_name)
     model.to(device)
-    real = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed, split="test")
+    loaded = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed, split="test")
+    # scored without EOS, an empty answer has no likelihood: such pairs (HH-RLHF has a few) are left out
+    real = loaded.select([i for i, (c, r) in enumerate(zip(loaded.chosen, loaded.rejected)) if c and r])
     cut = dict(
         add_eos=False,
         max_prompt_tokens=P.max_prompt_tokens,
         max_response_tokens=P.max_response_tokens,
-        batch_size=P.eval_batch,
+        batch_size=P.real_eval_batch,
     )
     lw, nw = rk.sequence_logprobs(model, tok, real.prompts, real.chosen, progress=True, **cut)
     ll, nl = rk.sequence_logprobs(model, tok, real.prompts, real.rejected, progress=True, **cut)

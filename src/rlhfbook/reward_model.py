@@ -59,7 +59,34 @@ def preference_pairs(
     return rate_pairs(task, two_samples(), n_raters, rng).select(range(n_pairs))
 
 
-def train_reward_model(
+def cut_lengths(max_length: int) -> tuple[int, int]:
+    """The tokens of a prompt (its last) and of an answer (its first) that a reward model of
+    ``max_length`` tokens reads when the whole is longer: half each, one of the answer's for the EOS."""
+    return max_length // 2, max_length // 2 - 1
+
+
+def fit_length(pairs: PreferencePairs, tokenizer, max_length: int) -> PreferencePairs:
+    """``pairs`` with each pair whose prompt + answer + EOS exceeds ``max_length`` tokens cut to
+    :func:`cut_lengths` (as :mod:`rlhfbook.gold_proxy` scores it); the others as they are. TRL's
+    ``RewardTrainer`` drops a pair with a longer sequence instead of truncating it."""
+    prompt_tokens, answer_tokens = cut_lengths(max_length)
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    rows = []
+    for p, c, r in zip(pairs.prompts, pairs.chosen, pairs.rejected):
+        p_ids, c_ids, r_ids = ids(p), ids(c), ids(r)
+        if len(p_ids) + max(len(c_ids), len(r_ids)) + 1 > max_length:
+            p, c, r = (
+                tokenizer.decode(x) for x in (p_ids[-prompt_tokens:], c_ids[:answer_tokens], r_ids[:answer_tokens])
+            )
+        rows.append((p, c, r))
+    prompts, chosen, rejected = (list(x) for x in zip(*rows))
+    return PreferencePairs(prompts, chosen, rejected, pairs.alpha.copy())
+
+
+def reward_trainer(
     base: str | Path,
     tokenizer,
     pairs,
@@ -73,15 +100,21 @@ def train_reward_model(
     logging_steps: int | None = None,
     micro_batch: int | None = None,
     autocast: str | None = "auto",
-) -> tuple[Path, list[dict]]:
-    """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
-    fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
-    reads: pairs, rows, a local file or a hub id's train split) with TRL's
-    ``RewardTrainer``; saves it in ``out_dir`` and returns the folder and the training log
-    (logged every ``logging_steps``, by default a tenth of the run). Each step's gradient is that of
-    ``batch_size`` pairs, accumulated over passes of ``micro_batch`` pairs (:func:`runtime.trainer_batch`),
-    in the mixed precision of ``autocast`` (:func:`runtime.trainer_precision`)."""
+    chat: bool | None = False,
+):
+    """TRL's ``RewardTrainer`` of :func:`train_reward_model` (its arguments), ready to train; its
+    ``train_dataset`` holds the token ids the reward model trains on: every pair, those longer than
+    ``max_length`` cut (:func:`fit_length`).
+
+    ``chat`` decides the prompt text, as :func:`rlhfbook.rollout.format_prompts` does for the policy:
+    False, the prompt as written (chapter 1's HH-RLHF transcripts, scored with ``chat=False``);
+    None, a user turn of the tokenizer's chat template when it has one, which is the text the
+    policy is conditioned on and :func:`proxy_reward` scores (chapter 3)."""
+    from dataclasses import replace
+
     from trl import RewardConfig, RewardTrainer
+
+    from .rollout import format_prompts
 
     args = RewardConfig(
         **runtime.trainer_settings(out_dir, seed, autocast),
@@ -93,13 +126,27 @@ def train_reward_model(
         logging_steps=logging_steps or max(1, steps // 10),
         max_length=max_length,
     )
-    trainer = RewardTrainer(
-        model=str(base), args=args, train_dataset=load_pairs(pairs).to_dataset(), processing_class=tokenizer
-    )
+    pairs = load_pairs(pairs)
+    pairs = fit_length(replace(pairs, prompts=format_prompts(tokenizer, pairs.prompts, chat)), tokenizer, max_length)
+    trainer = RewardTrainer(model=str(base), args=args, train_dataset=pairs.to_dataset(), processing_class=tokenizer)
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
     # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
     fit_embeddings(trainer.model, tokenizer)
-    runtime.prepare_trainer(trainer).train()
+    return runtime.prepare_trainer(trainer)
+
+
+def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, **settings) -> tuple[Path, list[dict]]:
+    """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
+    fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
+    reads: pairs, rows, a local file or a hub id's train split) with TRL's
+    ``RewardTrainer`` (:func:`reward_trainer`, whose keyword ``settings`` it takes: ``steps``,
+    ``batch_size``, ``lr``, ``seed``, ``max_length``, ``logging_steps`` (by default a tenth of the
+    run), ``micro_batch``, ``autocast``, ``chat``); saves it in ``out_dir`` and returns the folder and
+    the training log. Each step's gradient is that of ``batch_size`` pairs, accumulated over passes
+    of ``micro_batch`` pairs (:func:`runtime.trainer_batch`), in the mixed precision of ``autocast``
+    (:func:`runtime.trainer_precision`)."""
+    trainer = reward_trainer(base, tokenizer, pairs, out_dir, **settings)
+    trainer.train()
     trainer.model.config.pad_token_id = tokenizer.pad_token_id
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

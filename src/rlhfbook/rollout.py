@@ -14,14 +14,21 @@ What a hub instruct model needs, and the toy world's tokenizers leave unchanged:
   ``<|endoftext|>``; Llama 3: ``<|eot_id|>`` or ``<|end_of_text|>``), listed in
   ``generation_config.eos_token_id``; :func:`end_token_ids` collects them with the tokenizer's,
   generation stops on any, and a response has EOS if it ends with any;
+* **no sampling defaults of its own**: a hub model's ``generation_config`` carries the sampling
+  its authors recommend (Qwen2.5: ``repetition_penalty`` 1.1, ``top_k`` 20, ``top_p`` 0.8,
+  temperature 0.7), which ``generate`` applies to every field a call leaves unset;
+  :func:`own_distribution` sets them aside, so that a sample comes from the policy whose
+  log-probs PPO computes (as TRL's GRPOTrainer, which sets ``repetition_penalty=1``);
 * **chunks**: ``chunk_size`` rows at a time for generation and for log-probs
   (:func:`response_logprobs`), so that a large batch fits a small GPU; ``None`` (the default)
-  is one batch, as in the smoke and cpu profiles.
+  is one batch, as in the smoke and cpu profiles, except that generation on a GPU takes at most
+  :data:`GPU_ROWS` rows a call (:func:`rows_per_call`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import torch
@@ -117,6 +124,33 @@ def response_mask_from_ids(
     return (~after_eos).long(), has_eos
 
 
+GPU_ROWS = 64  # rows per generate call on a GPU when the caller sets no chunk_size (the gpu profiles' chunk_size)
+
+
+def rows_per_call(n: int, chunk_size: int | None, device: torch.device) -> int:
+    """Rows of each generate call for ``n`` prompts: ``chunk_size`` when given; else all of them on a
+    CPU, and at most :data:`GPU_ROWS` on a GPU, where 1,024 chat prompts of ~300 tokens in one fp32
+    call keep over 16 GB of activations and key/value cache on a 0.5B model."""
+    if chunk_size is not None:
+        return max(1, chunk_size)
+    return max(1, n if device.type == "cpu" else min(n, GPU_ROWS))
+
+
+@contextmanager
+def own_distribution(model: PreTrainedModel) -> Iterator[None]:
+    """Within the block, ``model.generate`` samples from the model's own distribution: its
+    ``generation_config`` is a blank one, so no repetition penalty, top-k, top-p, min-p or other
+    logits processor of the hub's config applies unless the call asks for it."""
+    from transformers import GenerationConfig
+
+    saved = model.generation_config
+    model.generation_config = GenerationConfig()
+    try:
+        yield
+    finally:
+        model.generation_config = saved
+
+
 @torch.no_grad()
 def generate(
     model: PreTrainedModel,
@@ -131,26 +165,28 @@ def generate(
     """Sample one response per prompt (repeat a prompt in ``prompts`` for several samples).
 
     Generation stops on any of :func:`end_token_ids`; ``chunk_size`` prompts are generated at a
-    time (all of them by default). The prompts are encoded together, so every chunk has the
-    batch's left padding and the chunks' responses are padded to the longest. A model whose fp16
-    forward pass overflows stops with :class:`rlhfbook.book.runtime.HalfPrecisionOverflow`.
+    time (by default all of them on a CPU, :data:`GPU_ROWS` on a GPU: :func:`rows_per_call`). The prompts are encoded together, so every chunk has the
+    batch's left padding and the chunks' responses are padded to the longest. Samples come from the
+    policy itself at ``temperature`` (:func:`own_distribution`). A model whose fp16 forward pass
+    overflows stops with :class:`rlhfbook.book.runtime.HalfPrecisionOverflow`.
     """
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
     kwargs = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
     eos = end_token_ids(tokenizer, model)
-    step = max(1, chunk_size or len(prompts))
+    step = rows_per_call(len(prompts), chunk_size, device)
     chunks = []
     for start in range(0, len(prompts), step):
         try:
-            out = model.generate(
-                input_ids=query_ids[start : start + step].to(device),
-                attention_mask=query_mask[start : start + step].to(device),
-                max_new_tokens=max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=eos[0] if len(eos) == 1 else eos,
-                **kwargs,
-            ).cpu()
+            with own_distribution(model):
+                out = model.generate(
+                    input_ids=query_ids[start : start + step].to(device),
+                    attention_mask=query_mask[start : start + step].to(device),
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=eos[0] if len(eos) == 1 else eos,
+                    **kwargs,
+                ).cpu()
         except RuntimeError as error:  # sampling from inf / NaN probabilities
             if runtime.in_fp16(model) and ("inf" in str(error) or "nan" in str(error)):
                 raise runtime.HalfPrecisionOverflow(f"sampling in fp16 failed: {runtime.FP16_ADVICE}") from error

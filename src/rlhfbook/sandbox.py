@@ -9,22 +9,81 @@ a wall-clock timeout on top, in its own session so that a timeout kills everythi
 The child reports each passed test on its stdout, tagged with a random nonce the program does
 not know; a crash, hang, limit or exception anywhere is a failed test, never an error here.
 
-This is resource isolation, not a security boundary against a malicious program (the child can
-still read files and use the network): it is meant for the mistakes of a small model.
+Where the platform allows it (Linux with bubblewrap, ``bwrap``, and unprivileged user
+namespaces: Debian and Ubuntu, Colab after ``apt-get install bubblewrap``), the child also runs
+isolated (:func:`isolation`): no network (its own empty network namespace), a read-only view of
+the interpreter's system folders and nothing else of the filesystem (no home, no project, no
+data), and a private, empty ``/tmp`` as its working folder, gone when it exits. Elsewhere only
+the resource limits hold, and the child can read the user's files and use the network;
+:func:`isolation_note` says which, in one line. Neither is a hardened security boundary: they are
+meant for the mistakes of a small model, and keep a careless program from reaching files or the
+network.
 
 Used by chapter 3 (through :mod:`rlhfbook.code_tasks`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+
+# Folders the interpreter needs, read-only in the isolated child (the ``-try`` binds skip missing ones).
+SYSTEM_FOLDERS = ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/alternatives")
+
+
+def _bwrap_command(bwrap: str) -> list[str]:
+    """The ``bwrap`` prefix of an isolated child: every namespace unshared (network, PIDs, IPC, ...),
+    the system folders and the interpreter's prefixes (its installation, and a virtual environment's
+    packages, which a program may import as before) read-only, ``/dev`` and ``/proc`` minimal, a
+    private tmpfs ``/tmp`` as the working folder, killed with its parent."""
+    binds = []
+    for folder in (*SYSTEM_FOLDERS, sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+        binds += ["--ro-bind-try", folder, folder]
+    return [bwrap, "--unshare-all", "--die-with-parent", *binds, "--dev", "/dev", "--proc", "/proc"] + [
+        "--tmpfs",
+        "/tmp",
+        "--chdir",
+        "/tmp",
+        "--setenv",
+        "HOME",
+        "/tmp",
+    ]
+
+
+@functools.cache
+def isolation() -> list[str] | None:
+    """The command prefix that isolates a child (:func:`_bwrap_command`), or None where bubblewrap is
+    missing or cannot create namespaces here (tried once per process with a child that prints)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not sys.platform.startswith("linux"):
+        return None
+    prefix = _bwrap_command(bwrap)
+    try:
+        probe = subprocess.run(
+            [*prefix, sys.executable, "-I", "-c", "print('ok')"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return prefix if probe.stdout.strip() == b"ok" else None
+
+
+def isolation_note() -> str:
+    """One line: how generated programs run on this machine."""
+    if isolation() is not None:
+        return "Generated programs run isolated (bubblewrap): no network, no files but the system's, read-only, a private /tmp."
+    return (
+        "Generated programs run with CPU, memory and time limits only: bubblewrap is not available here, so they "
+        "could read your files and use the network (on Linux: apt-get install bubblewrap)."
+    )
+
 
 _RUNNER = r"""
 import io, json, os, resource, sys
@@ -83,14 +142,15 @@ def _kill_group(pid: int) -> None:
 
 def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: str = "") -> list[bool]:
     """Which of ``tests`` (Python statements, typically asserts) pass after executing ``program``
-    (preceded by ``setup``, MBPP's ``test_setup_code``) in a limited subprocess."""
+    (preceded by ``setup``, MBPP's ``test_setup_code``) in a limited subprocess, isolated where
+    :func:`isolation` can."""
     if not tests:
         raise ValueError("run_tests needs at least one test")
     nonce = secrets.token_hex(16)
     payload = json.dumps({"program": program, "tests": list(tests), "setup": setup, "nonce": nonce})
     with tempfile.TemporaryDirectory(prefix="rlhfbook-sandbox-") as cwd:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _RUNNER],
+            [*(isolation() or []), sys.executable, "-I", "-c", _RUNNER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

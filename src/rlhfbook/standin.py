@@ -11,7 +11,9 @@ and a GPU machine without a hub can run those paths:
   wrapped as ``PreTrainedTokenizerFast``), with Qwen's ChatML template, ``<|im_end|>`` as EOS,
   ``<|endoftext|>`` as a second end token in the generation config, and **no pad token**
   (as gpt2 and Llama 3 ship); the vocabulary fills the embedding matrix exactly, so a pad
-  token added later needs the embeddings resized.
+  token added later needs the embeddings resized;
+* Qwen2.5-Instruct's published sampling defaults in its generation config (:data:`QWEN_SAMPLING`),
+  which a caller of ``generate`` inherits unless it sets them aside.
 
 :func:`write_hh_rlhf` and :func:`write_mbpp` write small local datasets in the formats of
 Anthropic/hh-rlhf (full ``"\\n\\nHuman: ... \\n\\nAssistant: ..."`` transcripts) and of MBPP.
@@ -29,6 +31,9 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>'"
     " + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+
+# The sampling fields of Qwen2.5-0.5B/1.5B-Instruct's generation_config.json on the hub (7B: repetition_penalty 1.05).
+QWEN_SAMPLING = {"do_sample": True, "repetition_penalty": 1.1, "temperature": 0.7, "top_k": 20, "top_p": 0.8}
 
 _WORDS = (
     "the a model answer question helpful honest reward policy value token python function return list "
@@ -95,7 +100,7 @@ def build(folder: str | Path, hidden_size: int = 32, layers: int = 2, seed: int 
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(
-        eos_token_id=end_ids, bos_token_id=None, pad_token_id=None, do_sample=True
+        eos_token_id=end_ids, bos_token_id=None, pad_token_id=None, **QWEN_SAMPLING
     )
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

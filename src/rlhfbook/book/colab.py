@@ -5,7 +5,8 @@ the Colab image preinstalled (transformers, datasets, pyarrow...); one that the 
 already imported keeps running its old version from memory, and mixing it with the new files
 fails later in confusing ways. The install cell snapshots the installed versions before pip
 runs and then calls :func:`report_install`, which prints what pip changed and, when an upgraded
-package was already imported, one line asking for a runtime restart.
+package was already imported, stops the cell with one line asking for a runtime restart
+(:class:`RestartRequired`), so that "Run all" does not go on with the stale modules.
 
 This module imports nothing heavy: it runs in the install cell, before any chapter import.
 """
@@ -20,6 +21,10 @@ RESTART_HINT = (
     "Restart the runtime (Runtime > Restart session), then run the notebook again: "
     "pip changed {names}, which this runtime had already imported."
 )
+
+
+class RestartRequired(RuntimeError):
+    """pip replaced a package this runtime had already imported: restart before going on (one line)."""
 
 
 def _norm(name: str) -> str:
@@ -71,8 +76,9 @@ def summary(changed: Mapping[str, tuple[str | None, str | None]]) -> str:
 
 
 def report_install(before: Mapping[str, str], modules: Iterable[str] | None = None) -> list[str]:
-    """Print what pip changed since ``before`` (:func:`installed` before pip ran) and a restart
-    hint when a replaced package was already imported; returns the stale distributions."""
+    """Print what pip changed since ``before`` (:func:`installed` before pip ran); raise
+    :class:`RestartRequired` with the restart hint when a replaced package was already imported.
+    Returns the stale distributions, i.e. none when it returns."""
     from importlib import invalidate_caches
     from importlib.metadata import packages_distributions
 
@@ -81,5 +87,5 @@ def report_install(before: Mapping[str, str], modules: Iterable[str] | None = No
     stale = stale_imports(changed, list(sys.modules) if modules is None else modules, packages_distributions())
     print(summary(changed))
     if stale:
-        print(RESTART_HINT.format(names=", ".join(stale)))
+        raise RestartRequired(RESTART_HINT.format(names=", ".join(stale)))
     return stale

@@ -45,12 +45,45 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
 }
 
 
+# Unmeasured wall-time estimates of each chapter's gpu profile as sized today, shown beside its budget
+# until a GPU run replaces them; the arithmetic is on book/running.md ("Estimated gpu wall times").
+GPU_ESTIMATES: dict[str, str] = {
+    "00_toy_world": "minutes (two toy SFT policies on the GPU, 3,000 steps each)",
+    "01_ppo_max": "15-25 h on an H100, 1-1.5 days on a T4",
+    "02_dpo_ranking": "20-40 min on an H100",
+    "03_pf_ppo": "3-5 h on an H100, 8-15 h on a T4",
+    "04_reward_distance": "CPU-bound, as the cpu profile",
+    "05_strategic_games": "15-30 min on an H100, 1-3 h on a T4",
+}
+
+
 # The whole book's wall-time budget in the cpu profile, on 2 cores (minutes); see book_minutes.
 BOOK_CPU_BUDGET_MIN = 30
 
 
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
 GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
+
+
+class NoAccelerator(ParameterError):
+    """A chapter's ``gpu`` profile started where torch sees no CUDA device (shown as one line)."""
+
+
+def check_accelerator(chapter: str, profile: str) -> None:
+    """Raise :class:`NoAccelerator` when ``chapter`` (one of :data:`GPU_CHAPTERS`) runs its ``gpu``
+    profile and torch sees no CUDA device: the profile sized for a GPU would otherwise run for days
+    on the CPU (e.g. on a Colab runtime without a GPU, or after an install that replaced the
+    image's CUDA build of torch)."""
+    import torch
+
+    if profile != "gpu" or chapter not in GPU_CHAPTERS or torch.cuda.is_available():
+        return
+    build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    raise NoAccelerator(
+        f"profile 'gpu' of {chapter} needs a CUDA GPU and torch {torch.__version__} ({build}) sees none: "
+        "on Colab choose Runtime > Change runtime type > T4 GPU, or run profile = 'cpu'"
+    )
+
 
 # Chapters that spread their own runs over every core (parallel.map_runs), in the order the
 # runner starts them: two side by side would put four busy processes on two cores, so the first

@@ -60,6 +60,10 @@ def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtyp
     CUDA without bf16 (T4, V100)   float16         float32 (TF32)
     =============================  ==============  ===============
 
+    "With bf16" means native bf16 (compute capability 8.0 or later): torch's
+    ``is_bf16_supported()`` also counts bf16 that a T4 (7.5) only emulates, without tensor cores,
+    which would leave the T4's fp16 tensor cores and loss scaling unused.
+
     CPU half precision is slow and the smoke/cpu numbers are fp32. A model that is only sampled
     or scored (a game player, a frozen reward model) halves its memory in bf16, or fp16 where
     the GPU has no bf16. Weights that are *trained* stay fp32: AdamW steps of 1e-6 vanish in
@@ -76,7 +80,7 @@ def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtyp
     torch.backends.cudnn.allow_tf32 = True
     if trainable:
         return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
 class HalfPrecisionOverflow(FloatingPointError):

@@ -148,9 +148,9 @@ class PPOMaxSettings:
     micro_batch: int | None = setting(
         None,
         "rows per forward/backward pass of PPO (and per log-prob pass), of the reward models (pairs) and of "
-        "GRPO (completions), gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x "
+        "GRPO (completions), gradients accumulated over the batch (rows; None: one pass); gpu: 1 row x "
         "(512 prompt + 128 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 "
-        "copies, ppo.logits_bytes) = 2.7 GB of logits",
+        "copies, ppo.logits_bytes) = 1.4 GB of logits",
     )
     chunk_size: int | None = setting(
         None,
@@ -220,6 +220,9 @@ class DPORankingSettings:
     n_real_pairs: int = setting(1000, "pairs of dataset the real model scores (pairs)")
     max_prompt_tokens: int = setting(768, "real model: context kept before each answer (tokens)")
     max_response_tokens: int = setting(256, "real model: longest answer scored (tokens)")
+    real_eval_batch: int = setting(
+        8, "real model: pairs' sequences per forward pass (sequences; each keeps its full fp32 logits)"
+    )
 
 
 # --- 03 PF-PPO -----------------------------------------------------------------------------------
@@ -284,9 +287,9 @@ class PFPPOSettings:
     micro_batch: int | None = setting(
         None,
         "rows per forward/backward pass of PPO (and per log-prob pass) and of the reward models (pairs), "
-        "gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x (512 prompt + 256 "
+        "gradients accumulated over the batch (rows; None: one pass); gpu: 1 row x (512 prompt + 256 "
         "response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 copies, "
-        "ppo.logits_bytes) = 3.3 GB of logits",
+        "ppo.logits_bytes) = 1.6 GB of logits",
     )
     lora_rank: int | None = setting(
         None,
@@ -402,7 +405,7 @@ TABLE: dict[str, dict[str, Any]] = {
             eval_prompts=1024,
             exercise_iterations=60,
             chunk_size=64,
-            micro_batch=2,
+            micro_batch=1,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
             lora_rank=16,
             jobs=1,
         ),
@@ -472,7 +475,7 @@ TABLE: dict[str, dict[str, Any]] = {
             max_new_tokens=256,
             jobs=1,
             chunk_size=64,
-            micro_batch=2,
+            micro_batch=1,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
             lora_rank=16,
         ),
     ),

@@ -38,12 +38,13 @@ class Recipe:
     batch_size: int = 64
     lr: float = 3e-3
     seed: int = 0
+    on_gpu: bool = False  # train on the GPU when there is one; False: on the CPU everywhere, bit for bit
 
 
 RECIPES = {
     "smoke": Recipe(size="tiny", steps=30, batch_size=32),
     "cpu": Recipe(size="small", steps=700),
-    "gpu": Recipe(size="base", steps=3000, lr=1e-3),
+    "gpu": Recipe(size="base", steps=3000, lr=1e-3, on_gpu=True),
 }
 
 
@@ -115,6 +116,9 @@ def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
 
 
 def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool) -> None:
+    """Train the recipe's policy (on :func:`rlhfbook.book.runtime.device` if ``recipe.on_gpu``, else
+    on the CPU) and write it, with its manifest, to ``folder`` atomically."""
+    from ..book import runtime
     from ..book.runtime import seed_everything
     from .model import new_model
     from .sft import supervised_finetune
@@ -123,7 +127,7 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
     start = time.perf_counter()
     seed_everything(recipe.seed)  # the same weights whoever asks, with the book's thread count
     tokenizer = build_tokenizer()
-    model = new_model(recipe.size, tokenizer)
+    model = new_model(recipe.size, tokenizer).to(runtime.device() if recipe.on_gpu else "cpu")
     losses = supervised_finetune(
         model,
         tokenizer,
@@ -136,7 +140,7 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
     )
     tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
+    model.to("cpu").save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     record = {
         "key": key,

@@ -41,14 +41,14 @@ def supervised_finetune(
     seed: int = 0,
     progress: bool = True,
 ) -> list[float]:
-    """Train on fresh demonstrations each step (AdamW, cosine decay); returns the losses."""
+    """Train on fresh demonstrations each step (AdamW, cosine decay), on the model's device; returns the losses."""
     rng = np.random.default_rng(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1), eta_min=lr / 10)
     model.train()
     losses = []
     for _ in track(range(steps), desc=f"SFT {task.name}", enabled=progress):
-        input_ids, mask, labels = demonstration_batch(task, tokenizer, batch_size, rng)
+        input_ids, mask, labels = (t.to(model.device) for t in demonstration_batch(task, tokenizer, batch_size, rng))
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
         loss.backward()
