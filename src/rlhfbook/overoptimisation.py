@@ -219,6 +219,31 @@ def fit_reward_model(
     return path
 
 
+def toy_reward_model(job: tuple[PPOMaxSettings, str, str, int]) -> str:
+    """One seed's proxy reward model in the toy world, for a worker of
+    :func:`rlhfbook.book.parallel.map_runs`: ``job`` = (settings, SFT policy folder, output folder, seed).
+
+    ``P.rm_pairs`` pairs of the SFT policy's samples, rated by the task's length-biased raters
+    (:func:`rlhfbook.reward_model.preference_pairs`), fitted with the Bradley-Terry loss
+    (:func:`fit_reward_model`). Each seed has its own pairs and reward model, so that the spread over
+    seeds includes the reward model's: a block of seeds is a block of whole pipelines. Returns the folder.
+    """
+    import torch
+
+    from . import models, reward_model, toyworld
+    from .book import runtime
+
+    P, sft_path, out_dir, seed = job
+    runtime.seed_everything(seed)
+    runtime.quiet()
+    sft, tok = models.load_policy(sft_path, frozen=True)
+    torch.manual_seed(seed)
+    pairs = reward_model.preference_pairs(
+        sft, tok, toyworld.task("preference"), P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
+    )
+    return str(fit_reward_model(P, sft_path, tok, pairs, f"{out_dir}/rm-{seed}", seed, P.rm_steps))
+
+
 def _setup(run: Run):
     from . import gold_proxy, models, toyworld
     from .book import runtime
