@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-fast lint format sync check clean
+.PHONY: setup book test test-fast robustness lint format sync check clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml constraints.txt
 book: setup
 	$(BIN)/python -m rlhfbook run --profile $(PROFILE) $(if $(FORCE),--force); \
 	status=$$?; $(BIN)/python -m rlhfbook build --profile $(PROFILE) && exit $$status
+
+# The book again on another block of seeds (SEED, SEED + 1, ...), its verdicts beside the shipped ones.
+SEED ?= 1000
+robustness: setup
+	$(BIN)/python -m rlhfbook robustness --seed $(SEED) --profile $(PROFILE)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -158,15 +158,27 @@ def _assert_clean_for_a_reader(page, page_name):
     )
 
 
-def test_scorecard_lists_every_check(browser, site):
-    page, _ = _open(browser, site, "book/scorecard")
-    text = page.inner_text("main")
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_scorecard_states_every_verdict_in_words(browser, site, viewport):
+    """Every check's claim and verdict word; the explanation of whatever is not reproduced shown without
+    a click; no sideways scrolling on a laptop or a phone."""
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    assert page.goto(f"{site}/book/scorecard.html", wait_until="load").ok
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"book__scorecard-{viewport[0]}.png"), full_page=True)
+    text = " ".join(page.inner_text("main").split())  # innerText leaves out what a closed <details> hides
     for chapter in chapters.toc_chapters(ROOT):
         record = json.loads((cli.results_dir("cpu", ROOT) / f"{chapter}.json").read_text())
         for check in record["checks"]:
+            claim = " ".join(check["claim"].split())
             if check["kind"] == "sanity":  # folded away in a <details> block
-                assert page.locator(f"details:has-text('{check['name']}')").count(), f"scorecard misses {check['name']}"
-            else:
-                assert check["name"] in text, f"scorecard misses {chapter}: {check['name']}"
-    assert "Totals" in text and "findings reproduced" in text
+                assert page.locator("details", has_text=claim[:40]).count(), f"scorecard misses {check['name']}"
+                continue
+            assert claim in text, f"scorecard misses {chapter}: {check['name']}"
+            if check["status"] != "reproduced":
+                assert " ".join(check["explanation"].split()) in text, f"{check['name']}: explanation hidden"
+    assert "Totals" in text and "paper's findings: reproduced" in text
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), (
+        f"the scorecard scrolls sideways at {viewport[0]} px"
+    )
     page.close()

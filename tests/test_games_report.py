@@ -42,34 +42,21 @@ def seed_table(n_seeds=3, n_players=6, seed=0):
     return pd.DataFrame(rows).set_index(["seed", "player"])
 
 
-def test_bound_by_hand():
-    m, se, lower = report.bound({0: 1.0, 1: 2.0, 2: 3.0}, -1)
-    assert (m, se) == pytest.approx((2.0, 1 / np.sqrt(3)))
-    assert lower == pytest.approx(2.0 - 2 / np.sqrt(3))
-    assert report.bound({0: 1.0, 1: 2.0, 2: 3.0}, +1)[2] == pytest.approx(2.0 + 2 / np.sqrt(3))
-
-
 def test_seed_check_applies_the_claims_rule_and_sign():
     rec = Recorder()
     per_seed = {0: 0.1, 1: 0.3, 2: 0.2}
-    report.seed_check(
-        rec, "rl_raises_csr", per_seed, "3 league seeds", ours={"x": 1}, not_reproduced=lambda m, se: f"{m:.2f}"
-    )
+    report.seed_check(rec, "rl_raises_csr", per_seed, "3 league seeds", ours={"x": 1})
     check = report.SeedChecks(rec, "3 league seeds")
     check("orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6})
     check("top_player_improves", {0: 0.1, 1: 0.3, 2: 0.2})
     (name, positive), (_, negative), (_, noted) = rec.calls
-    assert name == "rl_raises_csr" and positive["kind"] == "finding"
-    assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim
-    assert positive["direction"] == ">=" and positive["threshold"] == 0.0
-    assert positive["value"] == pytest.approx(0.2 - 2 * 0.1 / np.sqrt(3))
-    assert positive["rule"] == "mean - 2 SE over 3 league seeds >= 0"
-    assert list(positive["ours"]) == ["mean", "SE", "x"] and positive["ours"]["mean"] == pytest.approx(0.2)
-    assert positive["not_reproduced"] == "0.20"
-    assert negative["direction"] == "<=" and negative["value"] == pytest.approx(-0.5 + 2 * 0.1 / np.sqrt(3))
-    assert negative["rule"] == "mean + 2 SE over 3 league seeds <= 0"
-    assert noted["rule"] == "mean - 2 SE over 3 league seeds >= 0 (slope per match, adapting opponents)"
-    assert negative["not_reproduced"] == ""
+    assert name == "rl_raises_csr" and positive["kind"] == "finding" and positive["origin"] == "extension"
+    assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim and positive["per_seed"] == per_seed
+    assert positive["direction"] == ">=" and positive["threshold"] == 0.0 and "value" not in positive
+    assert positive["rule"] == f"per seed: {report.CLAIM['rl_raises_csr'].decisive}, over 3 league seeds"
+    assert positive["ours"] == {"x": 1}
+    assert negative["direction"] == "<=" and negative["threshold"] == 0.0
+    assert noted["rule"].endswith("(slope per match, adapting opponents)") and noted["origin"] == "paper"
 
 
 def test_sanity_check_passes_only_when_given():

@@ -209,11 +209,6 @@ def test_finals_end_values_and_the_tables_read_the_runs():
     assert comparison.loc["PPO, vanilla + KL (same iterations)", "optimiser steps"] == P.iterations * 4
 
 
-def test_majority_wants_two_seeds_and_more_than_half():
-    assert oo.majority([True, True, False]) and not oo.majority([True, False, False])
-    assert not oo.majority([True]) and not oo.majority([True, True, False, False])
-
-
 def test_rm_gold_agreement_ignores_gold_ties():
     proxy_a, proxy_b = torch.tensor([1.0, 0.0, 2.0, 5.0]), torch.tensor([0.0, 1.0, 3.0, 0.0])
     gold_a, gold_b = torch.tensor([1.0, 1.0, 0.0, 2.0]), torch.tensor([0.0, 0.0, 1.0, 2.0])  # last pair: a tie
@@ -277,27 +272,7 @@ def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():
         index=[0, 1, 2],
     )
     c = oo.ood_check(change)
-    assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and c["passed"]  # 2 of 3 seeds, mean 0.625
+    assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and "passed" not in c  # the rule decides
     assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.5
-    one_seed = change.assign(utility=[-1.0, -3.0, 0.5], repeats=[0.0, 0.0, -1.0])
-    one_seed.loc[0, "non-words"] = -0.2
-    lopsided = oo.ood_check(one_seed)  # shares 1/6, 1/8, 4/3: the mean clears 0.5, one seed of three does
-    assert lopsided["per_seed"] == pytest.approx({0: 1 / 6, 1: 0.125, 2: 4 / 3}) and not lopsided["passed"]
     real = oo.ood_check(None)
     assert real["not_evaluable"] == oo.TOY_ONLY + "." and "per_seed" not in real and real["claim"] == c["claim"]
-
-
-def test_saturation_note_quotes_the_collapse_and_the_proxy_ends():
-    ends = pd.DataFrame(
-        {"held-out gold": [0.2, 1.5], "proxy at gold peak": [1.1, 0.0], "proxy end": [1.2, 1.3]},
-        index=["A vanilla PPO", "B PPO-max"],
-    )
-    toy = oo.saturation_note([0.5, 0.7, 0.9], [0.1, 0.2, 0.3], ends, sft_gold=0.8, real=False)
-    assert toy.startswith("The gold reward collapses (end / peak 0.70 in the mean, 2 of 3 seeds at or below 0.8;")
-    assert "held-out gold 0.20 against the SFT policy's 0.80" in toy and "0.20 reward-model standard deviations" in toy
-    assert "1.10 at vanilla's gold peak, 1.20 at the end, and 1.30 for PPO-max" in toy
-    assert "strings the reward model scores" in toy and "so this toy world shows reward hacking without" in toy
-    real = oo.saturation_note([0.5, 0.7, 0.9], [0.1, 0.2, 0.3], ends, sft_gold=0.8, real=True)
-    assert "responses the proxy scores" in real and real.endswith(
-        "constant proxy, without the rising proxy curve of the paper's Fig. 4."
-    )

@@ -9,6 +9,18 @@ def test_table_is_consistent():
         assert set(profiles.budget_minutes(chapter)) == set(profiles.PROFILES)
 
 
+def test_the_cpu_book_fits_its_budget_on_two_cores(monkeypatch):
+    budgets = {c: dict(profiles._BUDGET_MIN[c]) for c in profiles._BUDGET_MIN}
+    monkeypatch.setattr(profiles, "_BUDGET_MIN", budgets)
+    for c in budgets:
+        budgets[c]["cpu"] = 4
+    fanout = len(profiles.FANOUT_CHAPTERS)
+    assert profiles.book_minutes() == 4 * fanout + 4 * (len(budgets) - fanout) / 2  # fan-out chapters alone
+    budgets[profiles.FANOUT_CHAPTERS[0]]["cpu"] = 30
+    with pytest.raises(ValueError, match="over the book's 30"):
+        profiles.validate_table()
+
+
 def test_resolve_returns_settings_with_attribute_access():
     p = profiles.resolve("00_toy_world", "cpu")
     assert p.name == "cpu" and p.chapter == "00_toy_world"

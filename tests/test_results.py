@@ -16,8 +16,11 @@ def make(profile="cpu"):
     return Results(profiles.resolve("00_toy_world", profile), seed=3, parameters={"profile": profile})
 
 
+SIX = {0: 0.5, 1: 0.6, 2: 0.7, 3: 0.5, 4: 0.6, 5: 0.7}  # mean 0.6, sd 0.0894, SE 0.0365
+
+
 def finding(r, name="f", per_seed=None, **kw):
-    per_seed = {0: 0.5, 1: 0.6, 2: 0.7} if per_seed is None else per_seed
+    per_seed = SIX if per_seed is None else per_seed
     return r.check(name, kind="finding", claim="c", paper="p", per_seed=per_seed, **kw)
 
 
@@ -32,10 +35,10 @@ def test_finish_writes_metrics_checks_and_provenance(isolated, monkeypatch):
     finding(r, "holds", threshold=0.4)
     clock[0] += 12.25
     path = r.finish()
-    data = load("00_toy_world", "cpu")
-    assert path == isolated / "results" / "cpu" / "00_toy_world.json"
+    data = load("00_toy_world", "cpu-seed3")
+    assert path == isolated / "results" / "cpu-seed3" / "00_toy_world.json"  # not the shipped block's folder
     assert data["metrics"] == {"accuracy": 0.5, "curve": [1.0, None]}
-    assert data["checks"][0]["status"] == "pass" and data["profile"] == "cpu" and data["seed"] == 3
+    assert data["checks"][0]["status"] == "reproduced" and data["profile"] == "cpu" and data["seed"] == 3
     settings = json.loads(json.dumps(dict(profiles.resolve("00_toy_world", "cpu"))))
     assert data["parameters"] == {"profile": "cpu"} and data["settings"] == settings
     assert data["wall_time_s"] == 12.25
@@ -50,74 +53,72 @@ def test_finish_writes_metrics_checks_and_provenance(isolated, monkeypatch):
     json.dumps(data)  # plain JSON all the way down
 
 
-def test_each_profile_keeps_its_own_results(isolated):
-    for profile in ("smoke", "cpu"):
-        r = make(profile)
+def test_each_profile_and_seed_block_keeps_its_own_results(isolated):
+    for profile, seed in (("smoke", 0), ("cpu", 0), ("cpu", 1000)):
+        r = Results(profiles.resolve("00_toy_world", profile), seed=seed)
         finding(r, threshold=0.4)
         r.finish()
     assert load("00_toy_world", "smoke")["profile"] == "smoke"
-    assert load("00_toy_world", "cpu")["profile"] == "cpu"
+    assert load("00_toy_world", "cpu")["seed"] == 0 and load("00_toy_world", "cpu-seed1000")["seed"] == 1000
+    assert results.block("cpu") == "cpu" and results.block("cpu", 1000) == "cpu-seed1000"
 
 
-def test_value_margin_and_spread_over_seeds():
+def test_a_finding_records_mean_sd_se_and_the_verdict_of_the_rule():
     r = make()
     up = finding(r, "up", threshold=0.5, direction=">=")
+    se = np.std(list(SIX.values()), ddof=1) / np.sqrt(6)
+    assert up.value == pytest.approx(0.6) and up.se == pytest.approx(se) and up.n == 6 and up.unit == "seed"
+    assert up.margin == pytest.approx(0.1) and up.status == "reproduced" and up.explanation == ""
+    assert up.seeds == ["0", "1", "2", "3", "4", "5"] and up.per_seed["2"] == 0.7
     down = finding(r, "down", threshold=0.5, direction="<=")
-    assert up.value == pytest.approx(0.6) and up.spread == pytest.approx(0.1)
-    assert up.margin == pytest.approx(0.1) and up.status == "pass"
-    assert down.margin == pytest.approx(-0.1) and down.status == "fail"
-    assert up.seeds == ["0", "1", "2"] and up.per_seed == {"0": 0.5, "1": 0.6, "2": 0.7}
+    assert down.margin == pytest.approx(-0.1) and down.status == "contradicted"
+    assert "lies entirely on the other side of the paper's threshold 0.5" in down.explanation
+    close = finding(r, "close", threshold=0.58)
+    assert close.status == "inconclusive" and close.seeds_needed == math.ceil(6 * (2 * se / 0.02) ** 2)
+    assert f"about {close.seeds_needed} seeds would settle it" in close.explanation
 
 
-def test_the_rule_decides_when_given():
+def test_a_finding_on_fewer_than_six_seeds_is_inconclusive():
     r = make()
-    c = finding(r, threshold=0.5, passed=False, rule="every seed clears the threshold")
-    assert c.margin > 0 and c.status == "fail" and c.rule.startswith("every seed")
-
-
-def test_a_finding_on_fewer_than_three_seeds_cannot_pass():
-    r = make()
-    two = finding(r, "two", per_seed={0: 0.9, 1: 0.8}, threshold=0.5)
-    assert two.status == "not reproduced" and two.explanation.startswith("evaluated on 2 seeds")
+    three = finding(r, "three", per_seed={0: 0.9, 1: 0.8, 2: 0.85}, threshold=0.5)
+    assert three.status == "inconclusive" and three.explanation.startswith("Evaluated on 3 seeds")
     control = r.check("ctl", kind="control", claim="c", paper="p", per_seed={0: 1.0}, threshold=0.5)
-    assert control.status == "not reproduced" and "evaluated on 1 seed;" in control.explanation
-    unit = finding(
-        r,
-        "unit",
-        per_seed={0: 0.9},
-        threshold=0.5,
-        spread=0.01,
-        single_seed="one run over 4,000 pairs; spread is a bootstrap standard error",
-    )
-    assert unit.status == "pass" and unit.spread == 0.01
+    assert control.status == "inconclusive" and "Evaluated on 1 seed;" in control.explanation
     sanity = r.check("s", kind="sanity", claim="c", paper="p", value=True)
     assert sanity.status == "pass" and sanity.margin is None
 
 
-def test_not_reproduced_is_recorded_with_its_explanation_and_does_not_raise(isolated):
+def test_a_bootstrap_is_judged_by_its_own_units():
     r = make()
-    finding(r, "too small", threshold=0.9, not_reproduced="needs a 7B model")
+    unit = finding(r, "unit", per_seed={}, threshold=0.5, bootstrap=results.Bootstrap(0.9, 0.01, 400, "prompts"))
+    assert unit.status == "reproduced" and unit.se == 0.01 and unit.n == 400 and unit.unit == "prompts"
+    wide = finding(r, "wide", per_seed={}, threshold=0.5, bootstrap=results.Bootstrap(0.55, 0.05, 400, "prompts"))
+    assert wide.status == "inconclusive" and "over 400 prompts" in wide.explanation
+
+
+def test_context_is_kept_whatever_the_verdict_and_only_sanity_checks_take_passed():
+    r = make()
+    c = finding(r, threshold=0.5, context="the gold fell by 0.3")
+    assert c.status == "reproduced" and c.context == "the gold fell by 0.3"
+    with pytest.raises(ValueError, match="decided by the verdict rule"):
+        finding(r, "p", threshold=0.5, passed=True)
+    assert r.check("s", kind="sanity", claim="c", paper="p", value=0.0, passed=False).status == "fail"
+
+
+def test_an_untestable_claim_is_not_evaluable():
+    c = finding(make(), threshold=0.5, not_evaluable="the real model's gold has no terms")
+    assert c.status == "not evaluable" and c.explanation == "the real model's gold has no terms"
+
+
+def test_a_failed_sanity_check_raises_after_writing_and_a_contradicted_finding_does_not(isolated):
+    r = make()
+    finding(r, "opposite", threshold=0.9)
     r.finish()
-    check = load("00_toy_world", "cpu")["checks"][0]
-    assert check["status"] == "not reproduced" and check["explanation"] == "needs a 7B model"
-
-
-def test_not_reproduced_turns_into_pass_when_the_finding_holds():
-    c = finding(make(), threshold=0.5, not_reproduced="x")
-    assert c.status == "pass" and c.explanation == ""
-
-
-def test_a_failed_precondition_makes_the_check_not_evaluated():
-    c = finding(make(), threshold=0.5, not_evaluable="PPO did not beat SFT")
-    assert c.status == "not evaluated" and c.explanation == "PPO did not beat SFT"
-
-
-def test_failed_check_raises_after_writing(isolated):
-    r = make()
-    finding(r, "breaks", threshold=0.9)
-    with pytest.raises(ReproductionFailure, match="breaks"):
+    assert load("00_toy_world", "cpu-seed3")["checks"][0]["status"] == "contradicted"
+    r.check("breaks", kind="sanity", claim="c", paper="p", value=0.5, threshold=1.0)
+    with pytest.raises(ReproductionFailure, match="sanity check.*breaks"):
         r.finish()
-    assert load("00_toy_world", "cpu")["checks"][0]["status"] == "fail"
+    assert load("00_toy_world", "cpu-seed3")["checks"][1]["status"] == "fail"
 
 
 def test_smoke_profile_does_not_evaluate_checks():
@@ -132,6 +133,14 @@ def test_bad_use_is_a_clear_error():
         r.check("k", kind="claim", claim="c", paper="p", value=1)
     with pytest.raises(ValueError, match="direction must be"):
         r.check("d", kind="sanity", claim="c", paper="p", value=1, threshold=0, direction=">")
+    with pytest.raises(ValueError, match="origin must be one of paper, extension"):
+        finding(r, "o", threshold=0.1, origin="book")
+    with pytest.raises(ValueError, match="needs per_seed values or a bootstrap"):
+        finding(r, "none", per_seed={}, threshold=0.1)
+    nan = finding(r, "nan", per_seed={0: float("nan"), 1: None}, threshold=0.1)
+    assert nan.status == "not evaluable" and nan.explanation == "no seed of 2 gave a finite decisive number"
+    with pytest.raises(ValueError, match="needs the paper's threshold"):
+        finding(r, "t")
     with pytest.raises(ValueError, match="'ours' must map names to numbers or text; curve holds a container"):
         r.check("o", kind="sanity", claim="c", paper="p", value=1, ours={"curve": [1, 2]})
     finding(r, "a", threshold=0.1)
@@ -146,5 +155,5 @@ def test_table_renders_every_check_without_truncation():
     finding(r, "b", threshold=0.5)
     html = r.table().data
     assert long_claim.strip() in html and "…" not in html
-    assert html.index(">b<") < html.index(">a<")  # findings before sanity checks
-    assert "+0.1 ± 0.1 over 3 seeds" in html and "0.6 (needs ≥ 0.5)" in html
+    assert html.index(">reproduced<") < html.index(">pass<")  # findings before sanity checks
+    assert "0.6 ± 0.073 over 6 seeds (needs ≥ 0.5)" in html

@@ -7,18 +7,23 @@ def _check(name, kind, status, **kw):
     return {
         "name": name,
         "kind": kind,
+        "origin": kw.pop("origin", "paper"),
         "claim": kw.pop("claim", "c"),
         "paper": "p",
         "ours": "",
-        "seeds": ["0", "1", "2"],
+        "seeds": [str(s) for s in range(6)],
         "per_seed": {},
         "value": 0.6,
+        "sd": 0.049,
+        "se": 0.02,
+        "n": 6,
+        "unit": "seed",
         "threshold": 0.5,
         "direction": ">=",
         "margin": 0.1,
-        "spread": 0.03,
         "rule": "mean",
         "status": status,
+        "context": kw.pop("context", ""),
         "explanation": kw.pop("explanation", ""),
     }
 
@@ -41,9 +46,10 @@ def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
         tmp_path,
         "00_toy_world",
         [
-            _check("f1", "finding", "pass", claim="x < y"),
-            _check("f2", "finding", "not reproduced", explanation="too small"),
-            _check("c1", "control", "pass"),
+            _check("f1", "finding", "reproduced", claim="x < y"),
+            _check("f2", "finding", "inconclusive", explanation="the interval contains the threshold"),
+            _check("f3", "finding", "reproduced", origin="extension", context="measured 0.3"),
+            _check("c1", "control", "reproduced"),
             _check("s1", "sanity", "pass"),
             _check("s2", "sanity", "pass"),
         ],
@@ -51,21 +57,37 @@ def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
     page = scorecard.render(["00_toy_world", "01_ppo_max"], tmp_path)
     assert "<td" in page and "x &lt; y" in page  # escaped, not markdown-table-mangled
     totals = page.split("## Totals")[1].split("## [")[0]
-    assert "1 of 2" in totals and "1 of 1" in totals and "2 of 2" in totals and "no results" in totals
-    assert "<details><summary>why not reproduced</summary>too small</details>" in page
+    assert "<td>1</td>" in totals.replace(tables_cell(), "<td>") and "no results" in totals
+    assert "the interval contains the threshold" in page and "<summary>why" not in page  # visible without a click
+    assert "finding, this book&#x27;s extension" in page and "measured 0.3" in page
     assert "<details><summary>Sanity checks: 2 of 2 passing</summary>" in page
-    assert "+0.1 ± 0.03 over 3 seeds" in page
+    assert "0.6 ± 0.04 over 6 seeds (needs ≥ 0.5)" in page
+    assert ">inconclusive<" in page and "f1" not in page.split("## [")[1]  # the claim, not the snake_case name
 
 
-def test_totals_count_by_kind_and_status():
-    checks = [_check("a", "finding", "pass"), _check("b", "finding", "fail"), _check("c", "control", "fail")]
+def tables_cell():
+    from rlhfbook.book import tables
+
+    return tables._CELL.join(("<td ", ">"))
+
+
+def test_totals_count_the_papers_findings_by_verdict():
+    checks = [
+        _check("a", "finding", "reproduced"),
+        _check("b", "finding", "contradicted"),
+        _check("e", "finding", "inconclusive", origin="extension"),
+        _check("c", "control", "inconclusive"),
+    ]
     assert scorecard.totals(checks) == {
-        "findings reproduced": "1 of 2",
-        "findings not reproduced": "0",
-        "findings failed": "1",
-        "controls holding": "0 of 1",
+        "paper's findings: reproduced": "1",
+        "inconclusive": "0",
+        "contradicted": "1",
+        "not evaluable": "0",
+        "extensions reproduced": "0 of 1",
+        "controls reproduced": "0 of 1",
         "sanity passing": "—",
     }
+    assert scorecard.reproduces(checks) == ["c"]
 
 
 def test_status_lists_provenance_and_flags_chapters_over_budget(tmp_path):
@@ -95,3 +117,11 @@ def test_runtime_table_reads_the_status_pages_source():
     rows = scorecard.runtime_rows("00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert ["cpu", "2.5", "2.0", "within budget"] in rows
     assert ["smoke", "1", "not run in this build", ""] in rows
+
+
+def test_the_introductions_table_is_filled_from_the_results(tmp_path):
+    _write(tmp_path, "01_ppo_max", [_check("a", "finding", "reproduced"), _check("b", "finding", "inconclusive")])
+    _write(tmp_path, "00_toy_world", [_check("s", "sanity", "pass")])
+    text = "| 0 | {reproduced:00_toy_world} |\n| 1 | {reproduced:01_ppo_max} |\n| 2 | {reproduced:02_dpo_ranking} |"
+    filled = scorecard.fill_intro(text, ["00_toy_world", "01_ppo_max", "02_dpo_ranking"], tmp_path)
+    assert filled == "| 0 | — |\n| 1 | 1 of 2 |\n| 2 | not run |"

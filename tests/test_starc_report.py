@@ -24,21 +24,15 @@ def _close_figures():
     plt.close("all")
 
 
-def test_seed_rule_needs_the_mean_and_enough_seeds():
-    assert sr.seeds_needed(8) == 7 and sr.seeds_needed(3) == 3 and sr.seeds_needed(10) == 9
-    assert sr.seed_rule([0.1, 0.1, 0.1, 0.0], 0.05, need=3) == (True, 3)
-    assert sr.seed_rule([0.1, 0.1, 0.0, 0.0], 0.05, need=3) == (False, 2)  # mean 0.05 clears, two seeds do not
-    assert sr.seed_rule([1.0, 1.0, 1.0, -10.0], 0.05, need=3) == (False, 3)  # three seeds clear, the mean does not
-    assert sr.seed_rule([0.01, 0.03, 0.0], 0.02, need=2, direction="<=") == (True, 2)
-    assert sr.seed_rule([0.01, 0.03, 0.05], 0.02, need=2, direction="<=") == (False, 1)
-
-
-def test_finding_gives_the_check_arguments_of_the_seed_rule():
-    args, n_ok = sr.finding([3, 4, 5], np.array([0.3, 0.1, 0.25]), 0.2, 2, "gap", "per seed: x; ")
-    assert n_ok == 2 and args["passed"] is True and args["threshold"] == 0.2
-    assert args["per_seed"] == {3: 0.3, 4: 0.1, 5: 0.25}
-    assert args["rule"] == "per seed: x; mean over seeds clears the threshold and at least 2 of 3 seeds do"
-    assert args["not_reproduced"] == "gap: 0.217 ± 0.104 over 3 seeds (min 0.100); 2 of 3 seeds reach 0.2"
+def test_finding_gives_the_check_arguments_of_one_number_per_seed():
+    args, n_ok = sr.finding([3, 4, 5], np.array([0.3, 0.1, 0.25]), 0.2, "per seed: x")
+    assert n_ok == 2 and args == {
+        "per_seed": {3: 0.3, 4: 0.1, 5: 0.25},
+        "threshold": 0.2,
+        "direction": ">=",
+        "rule": "per seed: x",
+    }
+    assert sr.finding([3, 4], [0.01, 0.03], 0.02, "r", "<=")[1] == 1
     assert sr.mean_sd([1.0]) == "1.000 ± 0.000" and sr.mean_sd([1.0, 2.0]) == "1.500 ± 0.707"
 
 

@@ -574,32 +574,10 @@ def ood_share(change: pd.DataFrame) -> pd.Series:
     return -change[list(OOD_TERMS)].sum(axis=1) / lost
 
 
-def saturation_note(
-    end_over_peak: Sequence[float], proxy_gain: Sequence[float], ends: pd.DataFrame, sft_gold: float, real: bool
-) -> str:
-    """Why the vanilla over-optimisation check (the paper's Fig. 4) is not reproduced when the gold
-    collapses but the proxy does not rise: per-seed gold end / peak and proxy gain (in reward-model
-    standard deviations, :func:`collapse`), the :func:`end_values` table and the SFT policy's gold;
-    ``real`` for the real-model path's wording."""
-    va = ends.loc["A vanilla PPO"]
-    found = "responses the proxy" if real else "strings the reward model"
-    shows = "" if real else "so this toy world shows reward hacking "
-    return (
-        f"The gold reward collapses (end / peak {np.mean(end_over_peak):.2f} in the mean, "
-        f"{sum(r <= 0.8 for r in end_over_peak)} of {len(end_over_peak)} seeds at or below 0.8; held-out gold "
-        f"{va['held-out gold']:.2f} against the SFT policy's {sft_gold:.2f}), but the proxy barely "
-        f"rises after the gold peak: {np.mean(proxy_gain):.2f} reward-model standard deviations in the mean, against 0.5. "
-        f"The reward model's score saturates: {va['proxy at gold peak']:.2f} at vanilla's gold peak, "
-        f"{va['proxy end']:.2f} at the end, and {ends.loc['B PPO-max', 'proxy end']:.2f} for PPO-max with its gold "
-        f"intact. Vanilla PPO finds {found} scores as highly as good answers, not higher: the gold falls at an almost "
-        f"constant proxy, {shows}without the rising proxy curve of the paper's Fig. 4."
-    )
-
-
 def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     """The ``results.check`` fields, all but its name and kind (a finding), of the check that vanilla
-    PPO loses its gold through the out-of-distribution terms (mean :func:`ood_share` >= 0.5 and in a
-    majority of seeds), from its per-seed :func:`channel_change`; with ``change`` None (real models,
+    PPO loses its gold through the out-of-distribution terms (:func:`ood_share` per seed, against
+    0.5), from its per-seed :func:`channel_change`; with ``change`` None (real models,
     whose gold has no terms) the check is recorded as not evaluable."""
     fields: dict[str, Any] = dict(
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
@@ -607,8 +585,7 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
         paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
         threshold=0.5,
         direction=">=",
-        rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end; mean >= 0.5 and "
-        "at least 2 of 3 seeds",
+        rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end",
     )
     if change is None:
         return fields | dict(not_evaluable=TOY_ONLY + ".")
@@ -616,7 +593,6 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     return fields | dict(
         per_seed=shares.to_dict(),
         ours={f"{t} change (mean)": float(change[t].mean()) for t in TERMS},
-        passed=bool(shares.mean() >= 0.5 and majority(list(shares >= 0.5))),
     )
 
 
@@ -784,11 +760,6 @@ def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> p
         ),
     ]
     return pd.DataFrame(rows, columns=["finding (paper figure)", "paper", "this book"])
-
-
-def majority(flags: Sequence[bool]) -> bool:
-    """At least 2 seeds and more than half of them pass (the chapter's "2 of 3 seeds" rule)."""
-    return sum(flags) >= 2 and sum(flags) * 2 > len(flags)
 
 
 def rm_gold_agreement(

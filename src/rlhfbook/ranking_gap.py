@@ -709,19 +709,15 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
 @dataclass
 class Evidence:
     """What one reproduction check records besides its claim, threshold and rule: the decisive
-    number per seed, the chapter's rule evaluated where it has more than one part (``passed``,
-    None: the threshold alone decides), the numbers beside it, and the explanation used when it
-    does not hold."""
+    number per seed, the numbers beside it, and (a sanity check) whether it holds."""
 
     per_seed: dict[int, float]
     ours: dict[str, float | int | None]
     passed: bool | None = None
-    not_reproduced: str = ""
 
     def kwargs(self) -> dict:
         """The keyword arguments of :meth:`rlhfbook.book.results.Results.check` it fills."""
-        out = dict(per_seed=self.per_seed, ours=self.ours, passed=self.passed)
-        return out | ({"not_reproduced": self.not_reproduced} if self.not_reproduced else {})
+        return dict(per_seed=self.per_seed, ours=self.ours) | ({} if self.passed is None else {"passed": self.passed})
 
 
 def _betas(study: DPOStudy) -> list[float]:
@@ -753,38 +749,27 @@ def reward_up_ranking_flat(study: DPOStudy, data: dict[int, SeedData], seeds: Se
         **{f"beta {b}: reward acc gain (pts)": 100 * _seed_mean(gain, seeds, b) for b in other},
         **{f"beta {b}: |R - R_ref| (pts)": 100 * _seed_mean(moved, seeds, b) for b in other},
     }
-    why = (
-        f"At beta {beta}, R_ref = {np.mean(list(R_ref.values())):.3f}, reward accuracy gains "
-        f"{100 * _seed_mean(gain, seeds, beta):.1f} points and R moves {100 * _seed_mean(moved, seeds, beta):.1f} "
-        f"points (mean over seeds {list(seeds)}); the smallest margin per seed: "
-        + ", ".join(f"{margins[s]:+.1f}" for s in seeds)
-        + " points."
-    )
-    return Evidence(margins, ours, None, why)
+    return Evidence(margins, ours)
 
 
 def mis_ranked_rarely_flip(study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float) -> Evidence:
-    """Figs. 2-3: per seed, the share of mis-ranked train pairs flipped at the best checkpoint
-    at ``beta``; passes when its mean is <= 10% and the top c-quartile's mean flipped share is at
-    most half the bottom c-quartile's."""
-    best = study.best
-    flip_share = {s: float(best[s, beta]["flipped"]) for s in seeds}
+    """Fig. 2: per seed, the share of mis-ranked train pairs flipped at the best checkpoint at
+    ``beta``; beside it the other betas'."""
+    flipped = {k: study.best[k]["flipped"] for k in study.tables}
+    ours = {f"beta {b}: flipped": _seed_mean(flipped, seeds, b) for b in _betas(study) if b != beta}
+    return Evidence({s: float(flipped[s, beta]) for s in seeds}, ours)
+
+
+def flips_fall_with_c(study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float) -> Evidence:
+    """Fig. 3: per seed, the flipped share of the mis-ranked train pairs in the top c-quartile minus
+    half that of the bottom c-quartile, at the best checkpoint at ``beta`` (at most 0 when the
+    hardest pairs flip at most half as often as the easiest)."""
     bottom_top = {s: quartile_flips(data[s], study.best_cp[s, beta]) for s in seeds}
-    bottom_mean, top_mean = (float(np.mean([bottom_top[s][k] for s in seeds])) for k in (0, 1))
-    falls = top_mean <= 0.5 * bottom_mean
-    flipped = {k: best[k]["flipped"] for k in study.tables}
     ours = {
-        "bottom c-quartile flipped": bottom_mean,
-        "top c-quartile flipped": top_mean,
-        **{f"beta {b}: flipped": _seed_mean(flipped, seeds, b) for b in _betas(study) if b != beta},
+        "bottom c-quartile flipped": float(np.mean([bottom_top[s][0] for s in seeds])),
+        "top c-quartile flipped": float(np.mean([bottom_top[s][1] for s in seeds])),
     }
-    why = (
-        f"At beta {beta} DPO flips "
-        + ", ".join(f"{flip_share[s]:.1%}" for s in seeds)
-        + f" of the mis-ranked train pairs (seeds {list(seeds)}); top c-quartile {top_mean:.3f} vs bottom "
-        f"{bottom_mean:.3f}."
-    )
-    return Evidence(flip_share, ours, bool(np.mean(list(flip_share.values())) <= 0.10 and falls), why)
+    return Evidence({s: float(top - 0.5 * bottom) for s, (bottom, top) in bottom_top.items()}, ours)
 
 
 def alignment_gap_evidence(study: DPOStudy, gap: AlignmentGap, seeds: Sequence[int], beta: float) -> Evidence:
@@ -802,8 +787,7 @@ def alignment_gap_evidence(study: DPOStudy, gap: AlignmentGap, seeds: Sequence[i
         ),
         **{f"beta {b}: gap (pts)": 100 * _seed_mean(gap.gap, seeds, b) for b in _betas(study) if b != beta},
     }
-    why = f"R*({beta}) - R = " + ", ".join(f"{gap_pts[s]:.1f}" for s in seeds) + f" points (seeds {list(seeds)})."
-    return Evidence(gap_pts, ours, None, why)
+    return Evidence(gap_pts, ours)
 
 
 def thm41_evidence(
@@ -828,8 +812,8 @@ def thm41_evidence(
 def small_c_evidence(control: dict[int, dict[str, float]], gamma_table: pd.DataFrame) -> Evidence:
     """The control (Thm 4.1: the difficulty of a pair is its c): per seed, the share of
     mis-ranked pairs DPO flips in the sandbox at sigma = 0 (``control``: each seed's
-    :meth:`rlhfbook.ranking_sandbox.Study.summary`); passes when its mean is >= 0.5 and R
-    rises by >= 5 points on average. Beside it the transformer's flipped share at gamma = 0."""
+    :meth:`rlhfbook.ranking_sandbox.Study.summary`). Beside it the rise of R and the
+    transformer's flipped share at gamma = 0."""
     flip = {s: v["flipped"] for s, v in control.items()}
     rise = float(np.mean([v["R after DPO"] - v["R reference"] for v in control.values()]))
     ours = {
@@ -837,9 +821,13 @@ def small_c_evidence(control: dict[int, dict[str, float]], gamma_table: pd.DataF
         "R rise (pts)": 100 * rise,
         "transformer, gamma 0: flipped": float(gamma_table.loc[0.0, "flipped"]) if 0.0 in gamma_table.index else None,
     }
-    why = (
-        "In the sandbox at sigma 0 DPO flips "
-        + ", ".join(f"{v:.1%}" for v in flip.values())
-        + f" of the mis-ranked pairs and R rises {100 * rise:.1f} points."
-    )
-    return Evidence(flip, ours, bool(np.mean(list(flip.values())) >= 0.5 and rise >= 0.05), why)
+    return Evidence(flip, ours)
+
+
+def near_far_evidence(rho: pd.DataFrame, seeds: Sequence[int]) -> Evidence:
+    """Sec. 5: per seed, the Spearman correlation of R and win rate over the checkpoints near the
+    reference minus that over the checkpoints far from it (:func:`spearman_table`'s rows); a seed
+    whose R never moved has no correlation (NaN, which the verdict leaves out)."""
+    diff = {s: float(rho.loc[f"seed {s}", "near"] - rho.loc[f"seed {s}", "far"]) for s in seeds}
+    ours = {f"rho {part} (mean)": float(rho[part].mean()) for part in ("near", "far", "all")}
+    return Evidence(diff, ours)

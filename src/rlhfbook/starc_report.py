@@ -15,7 +15,6 @@ for ``("L2", "L2")``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -58,49 +57,15 @@ def mean_sd(x: Sequence[float]) -> str:
     return f"{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f}"
 
 
-def seeds_needed(n_seeds: int, share: float = 7 / 8) -> int:
-    """How many seeds must clear a finding's threshold: "at least 7 of 8", for any number of seeds."""
-    return math.ceil(share * n_seeds)
-
-
-def seed_rule(values: Sequence[float], threshold: float, need: int, direction: str = ">=") -> tuple[bool, int]:
-    """The findings' rule: the mean over seeds clears ``threshold`` and so do at least ``need`` seeds.
-    Returns ``(passed, number of seeds clearing)``."""
-    values = np.asarray(values, float)
-    ok = values >= threshold if direction == ">=" else values <= threshold
-    mean_ok = values.mean() >= threshold if direction == ">=" else values.mean() <= threshold
-    return bool(mean_ok and ok.sum() >= need), int(ok.sum())
-
-
-def rule_text(need: int, n_seeds: int) -> str:
-    """The seed rule of :func:`seed_rule` in words, for a check's ``rule``."""
-    return f"mean over seeds clears the threshold and at least {need} of {n_seeds} seeds do"
-
-
-def evidence(name: str, values: Sequence[float], threshold: float) -> str:
-    """A finding's evidence when it does not hold: mean ± sd, minimum and the seeds reaching ``threshold``."""
-    return (
-        f"{name}: {mean_sd(values)} over {len(values)} seeds (min {np.min(values):.3f}); "
-        f"{int(np.sum(np.asarray(values) >= threshold))} of {len(values)} seeds reach {threshold}"
-    )
-
-
 def finding(
-    seeds: Sequence[int], values: Sequence[float], threshold: float, need: int, name: str, rule_prefix: str = ""
+    seeds: Sequence[int], values: Sequence[float], threshold: float, rule: str, direction: str = ">="
 ) -> tuple[dict[str, Any], int]:
-    """The arguments of a ``results.check(kind="finding", ...)`` that follow from one decisive number per
-    seed under :func:`seed_rule` (``per_seed``, ``threshold``, ``rule``, ``passed``, ``not_reproduced``;
-    ``name`` labels the evidence), and the number of seeds clearing the threshold."""
-    passed, n_ok = seed_rule(values, threshold, need)
-    return (
-        dict(
-            per_seed=dict(zip(seeds, values)),
-            threshold=threshold,
-            rule=rule_prefix + rule_text(need, len(seeds)),
-            passed=passed,
-            not_reproduced=evidence(name, values, threshold),
-        ),
-        n_ok,
+    """The arguments of a ``results.check(kind="finding", ...)`` with one decisive number per seed
+    (``per_seed``, ``threshold``, ``direction``, ``rule``), and how many seeds clear the threshold."""
+    values = np.asarray(values, float)
+    clear = values >= threshold if direction == ">=" else values <= threshold
+    return dict(per_seed=dict(zip(seeds, values.tolist())), threshold=threshold, direction=direction, rule=rule), int(
+        clear.sum()
     )
 
 

@@ -1,4 +1,4 @@
-"""``python -m rlhfbook run | build | check``: execute chapters, build the book, check notebooks.
+"""``python -m rlhfbook run | build | robustness | check``: execute chapters, build the book, check notebooks.
 
 * ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
   papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
@@ -9,6 +9,8 @@
   reported with the failing cell's source and error; the others still run; the exit code is 1.
 * ``build --profile P`` renders the scorecard from the results and builds the HTML book
   from the executed notebooks into ``_build/html``.
+* ``robustness [CHAPTER ...] --seed S --profile P`` runs the chapters on the shipped seed block and
+  on the block starting at S (results in ``results/P-seedS/``) and prints both blocks' verdicts.
 * ``check`` reports notebook pairs that are out of sync, carry outputs or lack a part.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from . import chapters as chapters_mod
 from . import progress, scorecard
-from .results import results_dir
+from .results import SHIPPED_SEED, block, results_dir
 
 EXIT_USAGE = 2
 
@@ -206,7 +208,8 @@ def run(
     chapters = chapters_mod.resolve_chapters(root, names)
     check_parameters(root, chapters, parameters)
     jobs = max(1, jobs or default_jobs(profile))
-    out_dir, res_dir = executed_dir(root, profile), results_dir(profile, root)
+    label = block(profile, parameters.get("seed", SHIPPED_SEED))  # another seed block keeps its own results
+    out_dir, res_dir = executed_dir(root, label), results_dir(label, root)
     out_dir.mkdir(parents=True, exist_ok=True)
     res_dir.mkdir(parents=True, exist_ok=True)
     os.environ["RLHFBOOK_RESULTS_DIR"] = str(root / "results")
@@ -247,9 +250,9 @@ def run(
             gpu = "" if gpu_peak is None else f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
             if ok:
                 (out_dir / f"{chapter}.key").write_text(keys[chapter])
-                _record(runtimes_path(root), chapter, profile, round(seconds, 1))
+                _record(runtimes_path(root), chapter, label, round(seconds, 1))
                 if gpu_peak is not None:
-                    _record(gpu_memory_path(root), chapter, profile, gpu_peak)
+                    _record(gpu_memory_path(root), chapter, label, gpu_peak)
                 print(f"  {chapter}: ok in {seconds:.0f} s{gpu}", flush=True)
             else:
                 failed.append(chapter)
@@ -259,6 +262,33 @@ def run(
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
     return len(failed)
+
+
+def robustness(
+    root: Path, seed: int, profile: str = "cpu", names: list[str] | None = None, jobs: int | None = None
+) -> int:
+    """Execute the book on the shipped seed block (skipped where unchanged) and on the block starting at
+    ``seed`` (into ``results/<profile>-seed<S>/``), and print each finding's and control's verdict on
+    both; returns the number of chapters that failed to run."""
+    from . import verdicts
+
+    if seed == SHIPPED_SEED:
+        raise ValueError(f"--seed {seed} is the shipped block; choose another first seed (e.g. 1000)")
+    failed = run(root, names or [], profile, jobs=jobs) + run(
+        root, names or [], profile, jobs=jobs, parameters={"seed": seed}
+    )
+    shipped, other = results_dir(profile, root), results_dir(block(profile, seed), root)
+    rows = []
+    for chapter in chapters_mod.resolve_chapters(root, names or []):
+        a, b = (_read(d / f"{chapter}.json").get("checks", []) for d in (shipped, other))
+        rows += [(chapter.split("_")[0], *row) for row in verdicts.robustness_rows(a, b)]
+    header = ("ch", "check", "kind", f"seeds {SHIPPED_SEED}..", f"seeds {seed}..", "")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    agree = sum(r[-1] == "agree" for r in rows)
+    print(f"{agree} of {len(rows)} findings and controls have the same verdict on both blocks")
+    return failed
 
 
 # A code cell whose source holds one of these shows the chapter's runtime table.
@@ -306,6 +336,8 @@ def build(root: Path, profile: str) -> Path:
     for chapter in chapters:
         nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
         (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
+    intro = site / "book" / "intro.md"
+    intro.write_text(scorecard.fill_intro(intro.read_text(), chapters, results_dir(profile, root)))
     (site / "book" / "scorecard.md").write_text(
         scorecard.render(
             chapters, results_dir(profile, root), profile, {c: chapters_mod.title(root, c) for c in chapters}
@@ -367,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_build = sub.add_parser("build", help="render the scorecard and build the HTML book")
     p_build.add_argument("--profile", default="cpu")
+    p_rob = sub.add_parser("robustness", help="re-run the book on another seed block and compare verdicts")
+    p_rob.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
+    p_rob.add_argument("--seed", type=int, default=1000, help="first seed of the other block (default 1000)")
+    p_rob.add_argument("--profile", default="cpu")
+    p_rob.add_argument("--jobs", "-j", type=int, default=None, help="chapters run side by side")
     sub.add_parser("check", help="check the notebook pairs")
     args = parser.parse_args(argv)
     try:
@@ -376,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             parameters = {name: parse_value(value) for name, value in args.parameter}
             return 1 if run(root, args.chapters, args.profile, args.force, args.jobs, parameters) else 0
+        if args.command == "robustness":
+            return 1 if robustness(root, args.seed, args.profile, args.chapters, args.jobs) else 0
         if args.command == "build":
             print(f"The book is ready: open {build(root, args.profile)}")
             return 0

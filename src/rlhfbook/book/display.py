@@ -45,3 +45,13 @@ def runtime_table(chapter: str):
     from . import scorecard
 
     return HTML(scorecard.runtime_table(chapter, measured_runtimes()))
+
+
+def verdict_sentences(checks: list) -> str:
+    """Markdown: one line per finding and control of a chapter's :class:`~rlhfbook.book.results.Check`
+    list, its claim, verdict and mean ± 2 SE (:func:`rlhfbook.book.verdicts.sentence`)."""
+    from dataclasses import asdict
+
+    from .verdicts import sentence
+
+    return "\n".join(f"- {sentence(asdict(c))}" for c in checks if c.kind != "sanity")

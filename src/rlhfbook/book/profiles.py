@@ -45,6 +45,10 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
 }
 
 
+# The whole book's wall-time budget in the cpu profile, on 2 cores (minutes); see book_minutes.
+BOOK_CPU_BUDGET_MIN = 30
+
+
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
 GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
 
@@ -179,6 +183,14 @@ def budget_minutes(chapter: str) -> dict[str, float]:
     return dict(_BUDGET_MIN[chapter])
 
 
+def book_minutes(cores: int = 2) -> float:
+    """The cpu book's wall time if every chapter took its budget: the chapters that use every core
+    (:data:`FANOUT_CHAPTERS`) one after another, the others ``cores`` at a time."""
+    cpu = {c: _BUDGET_MIN[c]["cpu"] for c in _BUDGET_MIN}
+    fanout = sum(cpu[c] for c in FANOUT_CHAPTERS)
+    return fanout + sum(m for c, m in cpu.items() if c not in FANOUT_CHAPTERS) / cores
+
+
 def help_text(f) -> str:
     """A settings field's one-line meaning (its ``metadata["help"]``; empty when missing)."""
     return str(f.metadata.get("help", ""))
@@ -191,6 +203,11 @@ def validate_table() -> None:
 
     if set(_BUDGET_MIN) != set(_TABLE):
         raise ValueError(f"budgets {sorted(_BUDGET_MIN)} != chapters {sorted(_TABLE)}")
+    if book_minutes() > BOOK_CPU_BUDGET_MIN:
+        raise ValueError(
+            f"the chapters' cpu budgets add up to {book_minutes():g} min on 2 cores, over the book's "
+            f"{BOOK_CPU_BUDGET_MIN}"
+        )
     for chapter, table in _TABLE.items():
         if set(table) != set(PROFILES):
             raise ValueError(f"{chapter}: profiles {sorted(table)} != {list(PROFILES)}")

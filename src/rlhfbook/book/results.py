@@ -4,27 +4,26 @@ A chapter creates one :class:`Results` right after its parameters cell (through
 :func:`rlhfbook.start_chapter`, which records the parameters), records metrics
 and named checks as it goes, and calls :meth:`Results.finish` in its last cell. ``finish``
 writes the JSON *first* and only then, in the ``cpu`` and ``gpu`` profiles, raises
-:class:`ReproductionFailure` if a check failed, so the evidence of a failure is always on
-disk. The scorecard page is rendered from these files; each profile keeps its own folder,
-so a ``smoke`` run never changes what the ``cpu`` scorecard says.
+:class:`ReproductionFailure` if a sanity check failed, so the evidence of a failure is always
+on disk. The scorecard page is rendered from these files; each profile keeps its own folder,
+and a run on another seed block than the shipped one its own too (:func:`block`), so neither
+a ``smoke`` run nor ``make robustness`` changes what the ``cpu`` scorecard says.
 
 Every check has a *kind* (the findings contract):
 
-* ``finding`` -- a claim of the paper, in an experiment that could show the opposite;
+* ``finding`` -- a claim of the paper (``origin="paper"``) or this book's extension of it
+  (``origin="extension"``), in an experiment that could show the opposite;
 * ``control`` -- what the paper's mechanism predicts must *not* happen, or a precondition
   the finding needs;
 * ``sanity`` -- identities, invariances, bookkeeping, determinism: true by construction of
   correct code.
 
-and records its seeds, the decisive number per seed, the value over seeds, the threshold
-with its direction, the signed margin (positive = the claim holds), the spread over seeds
-and the rule that combines them. Statuses:
-
-* ``pass`` / ``fail`` -- the rule, evaluated on this run;
-* ``not evaluated`` -- the ``smoke`` profile, or a check whose precondition failed;
-* ``not reproduced`` -- a finding that does not hold at this scale after honest effort
-  (with its explanation), or a finding / control on fewer than three seeds. The threshold
-  stays what the paper set, so the check turns into ``pass`` by itself if the finding holds.
+A finding or control records one decisive number per seed and gets its verdict from one rule,
+:mod:`rlhfbook.book.verdicts`: *reproduced*, *inconclusive*, *contradicted* or *not evaluable*,
+with mean ± 2 SE against the paper's threshold and, when it is not reproduced, an explanation
+written from those numbers. Only a failing *sanity* check fails the run (a bug); whether a
+finding's verdict is the expected one is pinned in ``book/verdicts.yml`` and asserted by the
+tests. In the ``smoke`` profile every check is *not evaluated*.
 """
 
 from __future__ import annotations
@@ -40,18 +39,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from . import verdicts
 from .profiles import Profile
+from .verdicts import Bootstrap
 
-STATUSES = ("pass", "fail", "not evaluated", "not reproduced")
 KINDS = ("finding", "control", "sanity")
+ORIGINS = ("paper", "extension")
 DIRECTIONS = (">=", "<=")
-MIN_SEEDS = 3  # a finding or control needs at least this many seeds to pass in cpu / gpu
 
 
 class ReproductionFailure(AssertionError):
-    """A reproduction check failed in a profile that asserts them."""
+    """A sanity check failed in a profile that evaluates checks: the code is wrong somewhere."""
 
 
 @dataclass
@@ -60,19 +58,25 @@ class Check:
 
     name: str
     kind: str  # finding | control | sanity
-    claim: str  # the paper's finding, in one sentence
+    origin: str  # paper | extension: whose claim a finding is
+    claim: str  # the claim, in one plain sentence
     paper: str  # the paper's value or statement
     ours: Any  # other measured numbers: readable text or a flat mapping name -> number
     seeds: list  # the seeds the check was evaluated over
     per_seed: dict  # seed -> the decisive number
-    value: Any  # the decisive number over seeds (mean unless ``rule`` says otherwise)
+    value: Any  # mean of the decisive number over seeds (the bootstrap estimate; a sanity check's value)
+    sd: float | None  # standard deviation over seeds (ddof 1)
+    se: float | None  # standard error: sd / sqrt(n), or the bootstrap's
+    n: int  # seeds (or the bootstrap's units)
+    unit: str  # "seed", or what a bootstrap resamples
     threshold: float | None
     direction: str  # ">=" or "<=": value direction threshold means the claim holds
     margin: float | None  # value - threshold, signed so that positive means the claim holds
-    spread: float | None  # std over seeds, or a bootstrap standard error (said in ``rule``)
-    rule: str  # how seeds combine, in words
-    status: str
-    explanation: str = ""
+    rule: str  # what the decisive number is, in words
+    status: str  # reproduced | inconclusive | contradicted | not evaluable | pass | fail | not evaluated
+    seeds_needed: int | None = None  # inconclusive: seeds that would settle it at this spread
+    context: str = ""  # what the measured numbers show, written from them
+    explanation: str = ""  # why it is not reproduced (from the numbers), or why it is not evaluable
 
 
 def _plain(value: Any) -> Any:
@@ -100,6 +104,15 @@ def _flat_ours(name: str, ours: Any) -> Any:
             )
         return flat
     return _plain(ours)
+
+
+SHIPPED_SEED = 0  # the first seed of the block the book ships with (every parameters cell's ``seed``)
+
+
+def block(profile: str, seed: int = SHIPPED_SEED) -> str:
+    """The results folder's name of a run: the profile for the shipped seed block, else
+    ``<profile>-seed<S>`` (the block of seeds ``S, S + 1, ...``)."""
+    return profile if seed == SHIPPED_SEED else f"{profile}-seed{seed}"
 
 
 def results_dir(profile: str, root: Path | None = None) -> Path:
@@ -180,94 +193,124 @@ class Results:
         kind: str,
         claim: str,
         paper: str,
+        origin: str = "paper",
         per_seed: Mapping[Any, float] | None = None,
-        value: Any = None,
+        bootstrap: Bootstrap | None = None,
         threshold: float | None = None,
         direction: str = ">=",
-        spread: float | None = None,
-        rule: str = "",
+        value: Any = None,
         passed: bool | None = None,
+        rule: str = "",
         ours: str | Mapping[str, Any] = "",
-        single_seed: str = "",
-        not_reproduced: str = "",
+        context: str = "",
         not_evaluable: str = "",
     ) -> Check:
         """Record one check under the findings contract.
 
-        ``per_seed`` maps each seed to the decisive number; ``value`` defaults to their mean
-        and ``spread`` to their standard deviation (ddof 1). ``margin`` is
-        ``value - threshold`` for ``>=`` and ``threshold - value`` for ``<=``, so positive
-        means the claim holds. ``passed`` is the chapter's rule evaluated on this run (say
-        the rule in ``rule``); by default it is ``margin >= 0``, or ``bool(value)`` when there
-        is no threshold.
+        A ``finding`` or ``control`` gives ``per_seed`` (seed -> the decisive number) or, when its
+        unit is not a seed, a :class:`~rlhfbook.book.verdicts.Bootstrap`, and the paper's
+        ``threshold``; its verdict is :func:`rlhfbook.book.verdicts.decide`'s. ``not_evaluable``
+        gives the reason a claim cannot be tested in this setting. ``context`` is a sentence
+        written from the measured numbers, shown with the verdict whatever it is.
 
-        A ``finding`` or ``control`` on fewer than :data:`MIN_SEEDS` seeds cannot pass: it is
-        recorded as ``not reproduced`` ("evaluated on N seeds") unless ``single_seed`` says
-        why one seed is the unit (``spread`` is then a bootstrap standard error).
-        ``not_reproduced`` is the chapter's explanation for a finding that does not hold at
-        this scale; ``not_evaluable`` marks a check whose precondition (a control) failed.
+        A ``sanity`` check gives ``value`` (a number against ``threshold``, or a truth value) or
+        ``passed``; it passes or fails.
         """
         if any(c.name == name for c in self.checks):
             raise ValueError(f"check {name!r} recorded twice")
         if kind not in KINDS:
             raise ValueError(f"check {name!r}: unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        if origin not in ORIGINS:
+            raise ValueError(f"check {name!r}: origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
         if direction not in DIRECTIONS:
             raise ValueError(f"check {name!r}: direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-        ours = _flat_ours(name, ours)
         per_seed = {str(k): _plain(v) for k, v in (per_seed or {}).items()}
-        numbers = [float(v) for v in per_seed.values() if v is not None]
-        if value is None and numbers:
-            value = float(np.mean(numbers))
+        fields = dict(name=name, kind=kind, origin=origin, claim=claim, paper=paper, ours=_flat_ours(name, ours))
+        fields |= dict(rule=rule, context=context, direction=direction, threshold=_plain(threshold))
+        if kind == "sanity":
+            check = self._sanity(fields, per_seed, value, passed, not_evaluable)
+        else:
+            check = self._finding(fields, per_seed, bootstrap, value, passed, not_evaluable)
+        self.checks.append(check)
+        return check
+
+    def _sanity(self, fields: dict, per_seed: dict, value: Any, passed: bool | None, not_evaluable: str) -> Check:
+        """A sanity check: ``value`` against ``threshold`` (or its truth), or ``passed``."""
         value = _plain(value)
-        if spread is None and len(numbers) >= 2:
-            spread = float(np.std(numbers, ddof=1))
+        threshold, direction = fields["threshold"], fields["direction"]
         margin = None
         if threshold is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
             margin = value - threshold if direction == ">=" else threshold - value
         if passed is None:
             passed = margin >= 0 if margin is not None else bool(value)
-        status, explanation = self._status(
-            kind, bool(passed), len(per_seed), single_seed, not_reproduced, not_evaluable
-        )
-        check = Check(
-            name,
-            kind,
-            claim,
-            paper,
-            ours,
-            list(per_seed),
-            per_seed,
-            value,
-            _plain(threshold),
-            direction,
-            _plain(margin),
-            _plain(spread),
-            rule,
-            status,
-            explanation,
-        )
-        self.checks.append(check)
-        return check
-
-    def _status(
-        self, kind: str, passed: bool, n_seeds: int, single_seed: str, not_reproduced: str, not_evaluable: str
-    ) -> tuple[str, str]:
-        """Status and explanation of a check (see :meth:`check`)."""
+        status = "pass" if passed else "fail"
         if not self.profile.asserts_checks:
-            return "not evaluated", ""
-        if not_evaluable:
-            return "not evaluated", not_evaluable
-        few_seeds = kind != "sanity" and n_seeds < MIN_SEEDS and not single_seed
-        if passed and not few_seeds:
-            return "pass", ""
-        if passed:
-            return (
-                "not reproduced",
-                f"evaluated on {n_seeds} seed{'s' * (n_seeds != 1)}; a {kind} needs at least {MIN_SEEDS}.",
+            status = verdicts.NOT_EVALUATED
+        elif not_evaluable:
+            status = verdicts.NOT_EVALUATED
+        return Check(
+            **fields,
+            seeds=list(per_seed),
+            per_seed=per_seed,
+            value=value,
+            sd=None,
+            se=None,
+            n=len(per_seed),
+            unit="seed",
+            margin=_plain(margin),
+            status=status,
+            explanation=not_evaluable,
+        )
+
+    def _finding(
+        self,
+        fields: dict,
+        per_seed: dict,
+        bootstrap: Bootstrap | None,
+        value: Any,
+        passed: bool | None,
+        not_evaluable: str,
+    ) -> Check:
+        """A finding or control under the verdict rule (:mod:`rlhfbook.book.verdicts`)."""
+        name, threshold, direction = fields["name"], fields["threshold"], fields["direction"]
+        if passed is not None or value is not None:
+            raise ValueError(
+                f"check {name!r}: a {fields['kind']} is decided by the verdict rule from per_seed or bootstrap, "
+                "not by 'passed' or 'value'"
             )
-        if not_reproduced:
-            return "not reproduced", not_reproduced
-        return "fail", ""
+        numbers = [float(v) for v in per_seed.values() if v is not None]
+        if (bootstrap is None) == (not per_seed) and not not_evaluable:
+            raise ValueError(f"check {name!r}: a {fields['kind']} needs per_seed values or a bootstrap (one of them)")
+        if per_seed and not numbers and not not_evaluable:
+            not_evaluable = f"no seed of {len(per_seed)} gave a finite decisive number"
+        if threshold is None and not not_evaluable:
+            raise ValueError(f"check {name!r}: a {fields['kind']} needs the paper's threshold")
+        iv = bootstrap.interval() if bootstrap is not None else verdicts.interval(numbers) if numbers else None
+        status, explanation, needed = "not evaluable", not_evaluable, None
+        if not self.profile.asserts_checks:
+            status, explanation = verdicts.NOT_EVALUATED, ""
+        elif not not_evaluable:
+            status = verdicts.decide(iv, threshold, direction)
+            explanation = verdicts.explain(status, iv, threshold, direction)
+            if status == "inconclusive":
+                needed = verdicts.seeds_needed(iv, threshold)
+        margin = None
+        if iv is not None and threshold is not None:
+            margin = iv.mean - threshold if direction == ">=" else threshold - iv.mean
+        return Check(
+            **fields,
+            seeds=list(per_seed),
+            per_seed=per_seed,
+            value=iv.mean if iv else None,
+            sd=iv.sd if iv else None,
+            se=iv.se if iv else None,
+            n=iv.n if iv else 0,
+            unit=iv.unit if iv else "seed",
+            margin=margin,
+            status=status,
+            seeds_needed=needed,
+            explanation=explanation,
+        )
 
     def table(self):
         """The checks as the scorecard shows them (verdict, claim, value vs threshold, margin)."""
@@ -292,10 +335,10 @@ class Results:
         }
 
     def path(self) -> Path:
-        return results_dir(self.profile.name) / f"{self.chapter}.json"
+        return results_dir(block(self.profile.name, self.seed)) / f"{self.chapter}.json"
 
     def finish(self) -> Path:
-        """Write the JSON, then raise :class:`ReproductionFailure` if a check failed."""
+        """Write the JSON, then raise :class:`ReproductionFailure` if a sanity check failed."""
         if not self.checks:
             raise ValueError(f"{self.chapter}: a chapter must record at least one reproduction check")
         path = self.path()
@@ -304,7 +347,7 @@ class Results:
         failed = [c.name for c in self.checks if c.status == "fail"]
         if failed:
             raise ReproductionFailure(
-                f"{self.chapter} ({self.profile.name}): reproduction check(s) failed: {', '.join(failed)}"
+                f"{self.chapter} ({self.profile.name}): sanity check(s) failed: {', '.join(failed)}"
             )
         return path
 

@@ -13,13 +13,15 @@ import html
 import json
 from pathlib import Path
 
-from . import profiles, tables
+from . import profiles, tables, verdicts
 
 TOTAL_COLUMNS = (
-    "findings reproduced",
-    "findings not reproduced",
-    "findings failed",
-    "controls holding",
+    "paper's findings: reproduced",
+    "inconclusive",
+    "contradicted",
+    "not evaluable",
+    "extensions reproduced",
+    "controls reproduced",
     "sanity passing",
 )
 
@@ -31,23 +33,55 @@ def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
 
 
 def totals(checks: list[dict]) -> dict[str, str]:
-    """Counts of one chapter's checks by kind and verdict, as the scorecard's totals row."""
+    """One chapter's checks counted as the scorecard's totals row: the paper's findings by their four
+    verdicts, then the book's extensions, the controls and the sanity checks that hold."""
 
-    def count(kind, *statuses):
-        return sum(c.get("kind") == kind and c["status"] in statuses for c in checks)
+    def of(group: list[dict], status: str) -> str:
+        return f"{sum(c['status'] == status for c in group)} of {len(group)}" if group else "—"
 
-    def of(kind, n):
-        total = sum(c.get("kind") == kind for c in checks)
-        return f"{n} of {total}" if total else "—"
+    paper = [c for c in checks if c.get("kind") == "finding" and c.get("origin", "paper") == "paper"]
+    extensions = [c for c in checks if c.get("kind") == "finding" and c.get("origin") == "extension"]
+    counts = [str(sum(c["status"] == v for c in paper)) if paper else "—" for v in verdicts.VERDICTS]
+    return dict(
+        zip(
+            TOTAL_COLUMNS,
+            counts
+            + [
+                of(extensions, "reproduced"),
+                of([c for c in checks if c.get("kind") == "control"], "reproduced"),
+                of([c for c in checks if c.get("kind") == "sanity"], "pass"),
+            ],
+        )
+    )
 
-    n_find = sum(c.get("kind") == "finding" for c in checks)
-    return {
-        "findings reproduced": f"{count('finding', 'pass')} of {n_find}" if n_find else "—",
-        "findings not reproduced": str(count("finding", "not reproduced")) if n_find else "—",
-        "findings failed": str(count("finding", "fail")) if n_find else "—",
-        "controls holding": of("control", count("control", "pass")),
-        "sanity passing": of("sanity", count("sanity", "pass")),
-    }
+
+def reproduces(checks: list[dict]) -> list[str]:
+    """The claims of the paper a chapter reproduces (its reproduced findings of origin "paper")."""
+    return [
+        c["claim"]
+        for c in checks
+        if c.get("kind") == "finding" and c.get("origin", "paper") == "paper" and c["status"] == "reproduced"
+    ]
+
+
+def reproduced_count(checks: list[dict]) -> str:
+    """ "2 of 3": the paper's findings a chapter reproduces, of those it tests ("—" for none tested), as the
+    introduction's chapter table and the README state them."""
+    n = sum(c.get("kind") == "finding" and c.get("origin", "paper") == "paper" for c in checks)
+    return f"{len(reproduces(checks))} of {n}" if n else "—"
+
+
+CHAPTER_CELL = "{{reproduced:{chapter}}}"  # the introduction's placeholder for a chapter's count
+
+
+def fill_intro(text: str, chapters: list[str], results_dir: Path) -> str:
+    """The introduction with each chapter's :data:`CHAPTER_CELL` replaced by :func:`reproduced_count`
+    of this build's results ("not run" where a chapter has none)."""
+    records = _load(chapters, results_dir)
+    for chapter in chapters:
+        count = reproduced_count(records[chapter]["checks"]) if chapter in records else "not run"
+        text = text.replace(CHAPTER_CELL.format(chapter=chapter), count)
+    return text
 
 
 def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles: dict[str, str] | None = None) -> str:
@@ -61,8 +95,13 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
         f"(the `{profile}` profile). A **finding** is a claim of the paper, tested where it could "
         "fail; a **control** is what the paper's mechanism predicts must not happen, or a "
         "precondition a finding needs; a **sanity** check holds by construction of correct code. "
-        "The margin is signed so that positive means the claim holds; the spread is the standard "
-        "deviation over seeds. A finding or control on fewer than three seeds cannot pass.",
+        "Each finding or control has one decisive number per seed; *ours* is its mean ± 2 standard "
+        "errors over the seeds. It is **reproduced** when that interval lies entirely on the paper's "
+        "side of the paper's threshold, **contradicted** when it lies entirely on the other side, and "
+        f"**inconclusive** otherwise or on fewer than {verdicts.MIN_SEEDS} seeds (the explanation says "
+        "how many seeds would settle it); **not evaluable** where this setting cannot test the claim. "
+        "Only the paper's own findings count as what a chapter reproduces; the book's extensions are "
+        "marked as such.",
         "",
         "## Totals",
         "",
@@ -87,7 +126,7 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
         if main:
             lines += [tables.checks_table(main), ""]
         if sanity:
-            passing = sum(c["status"] == "pass" for c in sanity)
+            passing = sum(c["status"] == "pass" for c in sanity)  # "not evaluated" in smoke
             lines += [
                 f"<details><summary>Sanity checks: {passing} of {len(sanity)} passing</summary>",
                 tables.checks_table(sanity),

@@ -185,7 +185,7 @@ class DPORankingSettings:
     n_pairs: int = setting(1400, "rated answer pairs per seed, the validation pairs included (pairs)")
     n_val: int = setting(800, "of those, the validation pairs that pick the lowest-loss checkpoint (pairs)")
     n_raters: int = setting(1, "rater votes per pair (votes)")
-    n_seeds: int = setting(3, "seeds of the DPO study, each its own pairs, votes and data order (seeds)")
+    n_seeds: int = setting(6, "seeds of the DPO study, each its own pairs, votes and data order (seeds)")
     betas: tuple[float, ...] = setting((0.1, 1.0), "DPO's beta values trained on every seed (dimensionless)")
     check_beta: float = setting(0.1, "the beta of the checks, the flip table and the gamma sweep (dimensionless)")
     lr_x_beta: float = setting(

@@ -14,7 +14,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "not reproduced": "#bc4c00", "not evaluated": "#6e7781"}
+VERDICT_COLOURS = {
+    "reproduced": "#1a7f37",
+    "pass": "#1a7f37",
+    "inconclusive": "#9a6700",
+    "contradicted": "#cf222e",
+    "fail": "#cf222e",
+    "not evaluable": "#57606a",
+    "not evaluated": "#6e7781",
+}
+ORIGIN_LABELS = {"paper": "the paper's claim", "extension": "this book's extension"}
 KIND_ORDER = {"finding": 0, "control": 1, "sanity": 2}
 _TABLE = 'style="width:100%;table-layout:fixed;border-collapse:collapse;font-size:0.85em"'
 _CELL = 'style="vertical-align:top;padding:3px 5px;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere;white-space:normal"'
@@ -51,24 +60,18 @@ def verdict(status: str) -> str:
 
 
 def evidence(check: Mapping[str, Any]) -> str:
-    """ "value ≥ threshold" (or the value alone when the check has no numeric threshold)."""
-    value = fmt(check.get("value"))
-    if check.get("threshold") is None:
-        return value
-    sign = "≥" if check.get("direction", ">=") == ">=" else "≤"
-    return f"{value} (needs {sign} {fmt(check['threshold'])})"
+    """ "0.62 ± 0.05 over 8 seeds (needs ≥ 0.5)": mean ± 2 SE against the paper's threshold, or a
+    sanity check's value."""
+    from .verdicts import Interval, summary
 
-
-def margin(check: Mapping[str, Any]) -> str:
-    """ "+0.09 ± 0.03 over 3 seeds": the signed margin (positive = holds) and the spread."""
-    n = len(check.get("seeds") or [])
-    over = f" over {n} seed{'s' * (n != 1)}" if n else ""
-    if check.get("margin") is None:
-        return f"—{over}" if n else "—"
-    text = f"{check['margin']:+.3g}"
-    if check.get("spread") is not None:
-        text += f" ± {check['spread']:.2g}"
-    return text + over
+    value = check.get("value")
+    if check.get("se") is None or not isinstance(value, (int, float)):
+        text = fmt(value)
+        if check.get("threshold") is not None:
+            text += f" (needs {'≥' if check.get('direction', '>=') == '>=' else '≤'} {fmt(check['threshold'])})"
+        return text
+    iv = Interval(value, check.get("sd") or 0.0, check["se"], check["n"], check.get("unit", "seed"))
+    return summary(iv, check.get("threshold"), check.get("direction", ">="))
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None = None) -> str:
@@ -79,35 +82,38 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence
     return f"<table {_TABLE}><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _muted(text: str) -> str:
+    return f'<br><span style="color:#57606a">{text}</span>'
+
+
 def _claim_cell(check: Mapping[str, Any]) -> str:
-    cell = html.escape(check.get("claim", ""))
+    """The claim in a sentence, whose it is, the paper's number, and why it is not reproduced."""
+    kind = check.get("kind", "?")
+    whose = f"{kind}, {ORIGIN_LABELS[check['origin']]}" if kind == "finding" and check.get("origin") else kind
+    cell = html.escape(check.get("claim", "")) + _muted(
+        f"<em>{html.escape(whose)}</em> · paper: {html.escape(check.get('paper', ''))}"
+    )
+    for text in (check.get("explanation"), check.get("context")):
+        if text:
+            cell += f'<br><span style="color:#24292f">{html.escape(text)}</span>'
+    more = []
     ours = check.get("ours")
     if ours not in (None, "", {}):
-        cell += f'<br><span style="color:#57606a">ours: {html.escape(fmt(ours))}</span>'
+        more.append(f"ours: {html.escape(fmt(ours))}")
     if check.get("rule"):
-        cell += f'<br><span style="color:#57606a">rule: {html.escape(check["rule"])}</span>'
-    if check.get("explanation"):
-        label = "why not reproduced" if check["status"] == "not reproduced" else "why"
-        cell += f"<details><summary>{label}</summary>{html.escape(check['explanation'])}</details>"
+        more.append(f"rule: {html.escape(check['rule'])}")
+    if more:
+        cell += f"<details><summary>the numbers</summary>{'<br>'.join(more)}</details>"
     return cell
 
 
 def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Rows of :func:`checks_table`: verdict, check and kind, claim, evidence, margin."""
-    return [
-        [
-            verdict(c["status"]),
-            f"{html.escape(c['name'])}<br><em>{c.get('kind', '?')}</em>",
-            _claim_cell(c),
-            html.escape(evidence(c)),
-            html.escape(margin(c)),
-        ]
-        for c in checks
-    ]
+    """Rows of :func:`checks_table`: verdict, claim, ours against the threshold."""
+    return [[verdict(c["status"]), _claim_cell(c), html.escape(evidence(c))] for c in checks]
 
 
-CHECK_HEADER = ("verdict", "check", "claim", "ours (threshold)", "margin ± spread")
-CHECK_WIDTHS = (14, 18, 36, 16, 16)
+CHECK_HEADER = ("verdict", "claim", "ours: mean ± 2 SE")
+CHECK_WIDTHS = (17, 55, 28)
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,11 +49,12 @@ def colour(name: str) -> str:
 @dataclass(frozen=True)
 class Claim:
     """One check of section 4, fixed before the league is run: its kind, its decisive number,
-    the sign of its rule, the claim in words and the paper's number it tests.
+    the sign of its rule, the claim in words, the paper's number it tests, and whose claim it is.
 
-    ``sign = -1``: a positive effect, passing when mean - 2 SE >= 0 over the league seeds;
-    ``sign = +1``: a negative correlation, passing when mean + 2 SE <= 0; ``sign = 0``: a
-    sanity bound, passing when the value is at most :data:`SANITY_TOLERANCE`.
+    ``sign = -1``: a positive effect, reproduced when mean - 2 SE >= 0 over the league seeds;
+    ``sign = +1``: a negative correlation, reproduced when mean + 2 SE <= 0 (the book's verdict
+    rule, :mod:`rlhfbook.book.verdicts`, against 0); ``sign = 0``: a sanity bound, passing when
+    the value is at most :data:`SANITY_TOLERANCE`.
     """
 
     name: str
@@ -63,6 +64,7 @@ class Claim:
     claim: str
     paper: str
     note: str = ""  # added to the rule a check records
+    origin: str = "paper"  # "extension": the paper does not make this claim (it trains nothing)
 
     @property
     def rule(self) -> str:
@@ -82,6 +84,7 @@ CLAIMS = (
         "Training changes the process: RL raises the correction success rate "
         "against opponents it never trained against.",
         "CSR separates models (o3-mini 78.6 %)",
+        origin="extension",
     ),
     Claim(
         "rl_raises_slope",
@@ -90,6 +93,7 @@ CLAIMS = (
         -1,
         "Training changes the process: RL raises the improvement slope against opponents it never trained against.",
         "o3-mini: slope +0.041",
+        origin="extension",
     ),
     Claim(
         "orr_csr_partial",
@@ -98,6 +102,7 @@ CLAIMS = (
         +1,
         "Revising more often goes with revising less successfully, at a given win rate.",
         "r(ORR, CSR) = -0.51 over 12 models (raw)",
+        origin="extension",
     ),
     Claim(
         "budget_discipline",
@@ -160,12 +165,6 @@ def claims_table() -> pd.DataFrame:
     ).set_index("check")
 
 
-def bound(per_seed: Mapping[int, float], sign: int) -> tuple[float, float, float]:
-    """Mean, SE and mean + sign * 2 SE of per-seed values (the decisive value of section 4's rules)."""
-    m, se = gm.mean_se(list(per_seed.values()))
-    return m, se, m + sign * 2 * se
-
-
 def seed_check(
     results: Results,
     name: str,
@@ -173,30 +172,23 @@ def seed_check(
     checked: str,
     *,
     ours: Mapping[str, object] | None = None,
-    not_reproduced: Callable[[float, float], str] | str = "",
 ) -> Check:
-    """Record the finding or control ``name`` of :data:`CLAIMS` (kind, claim, paper) under its section-4 rule.
-
-    The decisive value is :func:`bound` of the per-seed values (mean minus two SE for a
-    positive effect, plus two SE for a negative correlation) against 0; ``checked`` names the
-    seeds in the rule, ``ours`` starts with the mean and SE, and ``not_reproduced`` may be a
-    function of them.
-    """
+    """Record the finding or control ``name`` of :data:`CLAIMS` (kind, claim, paper, origin) under its
+    section-4 rule: the per-seed values against 0, ``>=`` for a positive effect and ``<=`` for a
+    negative correlation; ``checked`` names the seeds in the rule, ``ours`` the numbers beside it."""
     c = CLAIM[name]
-    m, se, value = bound(per_seed, c.sign)
-    rule = f"mean {'-' if c.sign < 0 else '+'} 2 SE over {checked} {'>=' if c.sign < 0 else '<='} 0"
+    rule = f"per seed: {c.decisive}, over {checked}"
     return results.check(
         name,
         kind=c.kind,
         claim=c.claim,
         paper=c.paper,
+        origin=c.origin,
         per_seed=per_seed,
-        value=value,
         threshold=0.0,
         direction=">=" if c.sign < 0 else "<=",
         rule=rule + (f" ({c.note})" if c.note else ""),
-        ours={"mean": m, "SE": se, **(ours or {})},
-        not_reproduced=not_reproduced(m, se) if callable(not_reproduced) else not_reproduced,
+        ours=ours or {},
     )
 
 
@@ -208,7 +200,7 @@ class SeedChecks:
     checked: str
 
     def __call__(self, name: str, per_seed: Mapping[int, float], **kwargs) -> Check:
-        """Record ``name`` from ``per_seed`` (see :func:`seed_check` for ``ours`` and ``not_reproduced``)."""
+        """Record ``name`` from ``per_seed`` (see :func:`seed_check` for ``ours``)."""
         return seed_check(self.results, name, per_seed, self.checked, **kwargs)
 
 
@@ -635,43 +627,6 @@ def one_match(game: Game, player: gp.Player, opponent: gp.Player, rounds: int, s
     """One match of ``player`` as defender moving first, labelled like a league's log."""
     return pr.play_match(game, player, opponent, rounds=rounds, seed=seed).assign(
         seed=seed, match=0, game=game.name, player=player.name, opponent=opponent.name, role="defender", tag="first"
-    )
-
-
-# --- Explanations of the checks that may not pass ----------------------------------------
-
-
-def explain_slope(m: float, se: float, checked: str, wr_gain: float, k_first: pd.Series, k_last: pd.Series) -> str:
-    """Why rl_raises_slope may fail: RL late's first and last kept rounds against SFT's, beside the WR gain."""
-    return (
-        f"slope per match RL late - SFT = {m:+.4f} (SE {se:.4f}) over {checked}, while WR rose by "
-        f"{wr_gain:+.2f}: RL late wins {k_first['RL late']:.0%} of its first kept "
-        f"rounds and {k_last['RL late']:.0%} of its last (SFT {k_first['SFT']:.0%} and "
-        f"{k_last['SFT']:.0%}); its reward is the next round's outcome, and nothing in it pays for gains "
-        "over a match."
-    )
-
-
-def explain_partial(
-    m: float, se: float, checked: str, raw: tuple[float, float], r_csr_wr: float, r_orr_wr: float
-) -> str:
-    """Why orr_csr_partial may fail: the raw r and how CSR and ORR each move with WR."""
-    return (
-        f"partial r(ORR, CSR | WR) = {m:+.3f} (SE {se:.3f}) over {checked}, while the raw r = "
-        f"{raw[0]:+.3f} (SE {raw[1]:.3f}) and r(CSR, WR) = {r_csr_wr:+.2f}, "
-        f"r(ORR, WR) = {r_orr_wr:+.2f}: both metrics move with win rate, and "
-        "the negative raw correlation does not survive holding win rate fixed."
-    )
-
-
-def explain_top_slope(m: float, se: float, checked: str, by_opponent: pd.DataFrame, static_opponent: str) -> str:
-    """Why top_player_improves may fail: the same players' slopes against the static opponent."""
-    return (
-        f"slope per match of the top player against the adapting opponents = {m:+.4f} (SE {se:.4f}) "
-        f"over {checked}; against {static_opponent} the same players reach "
-        + ", ".join(f"{n} {by_opponent.loc[n, static_opponent]:+.3f}" for n in by_opponent.index)
-        + ": against an opponent that never changes its build, keeping a winning build is a climb by "
-        "construction."
     )
 
 
