@@ -90,8 +90,8 @@ def main() -> None:
     all_configs = {
         "A": ("A vanilla PPO", dict(ppo.VANILLA)),
         "AKL": ("A + KL penalty only", dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef)),
-        "B": ("B PPO-max", dict(iterations=P.ppo_max_iterations)),
-        "C": ("C PPO-max, no KL", dict(iterations=P.ppo_max_iterations, kl_coef=0.0)),
+        "B": ("B PPO-max", dict()),
+        "C": ("C PPO-max, no KL", dict(kl_coef=0.0)),
     }
     configs = {all_configs[k][0]: all_configs[k][1] | extra for k in args.configs.split(",")}
     runs = [

@@ -398,15 +398,19 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
     return settings | dict(overrides)
 
 
+def rm_critic(overrides: Mapping[str, Any]) -> bool:
+    """Whether a configuration's critic starts from the reward model (PPO-max, Sec. 5.3) rather than
+    from the SFT policy with a fresh value head (vanilla PPO: A and A + KL, which switch reward
+    normalisation off)."""
+    return overrides.get("reward_norm") is not False
+
+
 def critic_init(overrides: Mapping[str, Any], sft_path: str, rm_path: str) -> str:
-    """Vanilla PPO's critic (A and A + KL, which switch reward normalisation off) starts from
-    the SFT policy with a fresh value head; PPO-max's from the reward model (Sec. 5.3)."""
-    return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
+    """The folder a configuration's critic starts from (:func:`rm_critic`)."""
+    return str(rm_path) if rm_critic(overrides) else str(sft_path)
 
 
-def switch_table(
-    configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings, sft_path: str, rm_path: str
-) -> pd.DataFrame:
+def switch_table(configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings) -> pd.DataFrame:
     """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
     configuration, one column per configuration (the ablation of Sec. 5.3)."""
     from . import ppo
@@ -414,10 +418,7 @@ def switch_table(
     table = pd.DataFrame(
         {name: {s: getattr(ppo.PPOConfig(**ppo_config(P, o)), s) for s in SWITCHES} for name, o in configs.items()}
     )
-    table.loc["critic init"] = [
-        "SFT + fresh head" if critic_init(o, sft_path, rm_path) == str(sft_path) else "reward model"
-        for o in configs.values()
-    ]
+    table.loc["critic init"] = ["reward model" if rm_critic(o) else "SFT + fresh head" for o in configs.values()]
     return table
 
 
@@ -426,20 +427,21 @@ def ppo_runs(
     P: PPOMaxSettings,
     seeds: Sequence[int],
     sft_path: str,
-    rm_path: str,
+    rm_paths: Mapping[int, str],
     eval_seed: int,
     gold: Mapping[str, Any] | None = None,
 ) -> list[Run]:
     """One :class:`Run` per seed and configuration (seed-major), the longest first so that the
-    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort). ``gold``:
-    the :class:`Run` fields of the real-model path (``gold_path``, ``prompts_path``, ``rm_max_length``)."""
+    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort). Seed ``s``
+    optimises the reward model ``rm_paths[s]``. ``gold``: the :class:`Run` fields of the real-model
+    path (``gold_path``, ``prompts_path``, ``rm_max_length``)."""
     runs = [
         Run(
             name,
             s,
             str(sft_path),
-            str(rm_path),
-            critic_init(o, sft_path, rm_path),
+            str(rm_paths[s]),
+            critic_init(o, sft_path, rm_paths[s]),
             ppo_config(P, o),
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
@@ -487,17 +489,18 @@ def grpo_runs(
     P: PPOMaxSettings,
     seeds: Sequence[int],
     sft_path: str,
-    rm_path: str,
+    rm_paths: Mapping[int, str],
     eval_seed: int,
     gold: Mapping[str, Any] | None = None,
 ) -> list[Run]:
-    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings` (``gold``: as :func:`ppo_runs`)."""
+    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings`, on the seed's reward model
+    (``rm_paths``, ``gold``: as :func:`ppo_runs`)."""
     return [
         Run(
             "TRL GRPO",
             s,
             str(sft_path),
-            str(rm_path),
+            str(rm_paths[s]),
             str(sft_path),
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
@@ -506,6 +509,22 @@ def grpo_runs(
         )
         for s in seeds
     ]
+
+
+def grpo_table(settings: Mapping[str, Any]) -> pd.DataFrame:
+    """The ``GRPOConfig`` fields of ``settings`` (:func:`grpo_settings`) whose value differs from TRL's
+    default, with the default beside it, and the book's own keys (:data:`GRPO_OWN`) that are set."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
+    rows = [
+        (k, str(v), str(defaults[k]) if k in defaults else "(the book's)")
+        for k, v in settings.items()
+        if (k in GRPO_OWN and v is not None) or (k in defaults and defaults[k] != v)
+    ]
+    return pd.DataFrame(rows, columns=["setting", "here", "TRL default"])
 
 
 def logs_frame(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -590,9 +609,13 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     if change is None:
         return fields | dict(not_evaluable=TOY_ONLY + ".")
     shares = ood_share(change)
+    mean = change.mean()
     return fields | dict(
         per_seed=shares.to_dict(),
-        ours={f"{t} change (mean)": float(change[t].mean()) for t in TERMS},
+        ours={f"{t} change (mean)": float(mean[t]) for t in TERMS},
+        context=f"From the gold peak to the end, vanilla's gold changes by {mean.sum():+.2f} per response: "
+        + ", ".join(f"{t} {mean[t]:+.2f}" for t in TERMS)
+        + ".",
     )
 
 
@@ -605,7 +628,8 @@ def channel_table(changes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame) -> dict[str, float]:
     """What a configuration ended with, mean over seeds: gold peak and end, proxy at the gold
-    peak and at the end (the axes of Fig. 4), KL and length at the end, and the held-out
+    peak and at the end (the axes of Fig. 4), the gold's :func:`slope` over the second half of
+    training, KL and length at the end, and the held-out
     gold, win rate, repeat rate and non-words. ``c``: metric -> :func:`curves`."""
     g, p = c["gold_reward"][name], c["proxy_reward"][name]
     peak_it = g.argmax(1)
@@ -615,6 +639,7 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
         "gold end": g[:, -1].mean(),
         "proxy at gold peak": np.mean([p[i, j] for i, j in enumerate(peak_it)]),
         "proxy end": p[:, -1].mean(),
+        "gold slope, second half (per iteration)": np.mean([slope(row[len(row) // 2 :]) for row in g]),
         "KL end (nats)": c["kl"][name][:, -1].mean(),
         "length end (chars)": c["length"][name][:, -1].mean(),
         "held-out gold": f["eval_gold"].mean(),
@@ -629,7 +654,8 @@ _REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, valu
 
 def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
     """What each PPO-max ingredient changed, read off pairs of configurations of :func:`end_values`
-    (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran)."""
+    (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran). Every
+    configuration ran ``P.iterations`` iterations, which the comparison column says."""
     a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
     rows = [
         (
@@ -644,8 +670,7 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
             "stable training",
             "B vs A + KL",
             f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate "
-            f"{b['win rate vs SFT']:.2f} vs {akl['win rate vs SFT']:.2f} "
-            f"(B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})",
+            f"{b['win rate vs SFT']:.2f} vs {akl['win rate vs SFT']:.2f}",
         ),
     ]
     if "C PPO-max, no KL" in ends.index:
@@ -666,6 +691,7 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
                 f"{a['win rate vs SFT']:.2f}",
             ),
         ]
+    rows = [(i, role, f"{pair}, {P.iterations} iterations each", what) for i, role, pair, what in rows]
     return pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
 
 
@@ -756,7 +782,9 @@ def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> p
         (
             "PPO-max stable for 10k steps (Fig. 9)",
             "yes",
-            f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})",
+            f"gold slope over the second half of {P.iterations} iterations: "
+            f"{ends.loc['B PPO-max', 'gold slope, second half (per iteration)']:+.3f} per iteration "
+            f"(vanilla: {ends.loc[va, 'gold slope, second half (per iteration)']:+.3f})",
         ),
     ]
     return pd.DataFrame(rows, columns=["finding (paper figure)", "paper", "this book"])
