@@ -94,10 +94,7 @@ def main() -> None:
         "C": ("C PPO-max, no KL", dict(kl_coef=0.0)),
     }
     configs = {all_configs[k][0]: all_configs[k][1] | extra for k in args.configs.split(",")}
-    runs = [
-        dataclasses.replace(r, rm_path=rm_paths[r.seed], critic_path=r.critic_path.replace("@RM", rm_paths[r.seed]))
-        for r in overoptimisation.ppo_runs(configs, P, seeds, sft_path, "@RM", eval_seed)
-    ]
+    runs = overoptimisation.ppo_runs(configs, P, seeds, sft_path, rm_paths, eval_seed)
     t0 = time.perf_counter()
     outs = parallel.map_runs(overoptimisation.run_ppo, runs)
     seconds = time.perf_counter() - t0

@@ -331,7 +331,7 @@ finals = overoptimisation.finals_frame(outs, sft_gold)
 sec_per_it = logs["seconds"].mean()
 print(
     f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {P.jobs or parallel.default_jobs()} worker(s); "
-    f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)"
+    f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, {P.epochs} epochs of {P.minibatches} minibatch(es))"
 )
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 # %% [markdown]
@@ -401,8 +401,9 @@ display.table(overoptimisation.ingredients_table(ends, P), index=False)
 # GRPO {footcite}`shao2024deepseekmath` drops the critic: it samples a group of responses per prompt
 # and uses the group-normalised reward as every token's advantage. For a fair comparison it gets
 # what the PPO run with the KL penalty and the same number of iterations (A + KL) gets: the
-# same sampled responses, the same number of optimiser steps (four passes over each batch, TRL's `num_iterations`, like our
-# four PPO epochs), the same reward model (it sees prompt + response + EOS, as it was trained),
+# same sampled responses, the same number of optimiser steps (as many passes over each generation,
+# TRL's `num_iterations`, as our PPO epochs, each in as many steps as our minibatches), the seed's
+# reward model (it sees prompt + response + EOS, as it was trained),
 # the same learning rate, and the same six seeds. TRL's loss is set to the GRPO paper's
 # (`loss_type="grpo"`: per-sequence token means) rather than TRL's default (DAPO's token-level
 # normalisation), and its KL term is the GRPO paper's: $k_3$ in the *loss*, with weight

@@ -104,7 +104,8 @@ def test_runs_are_one_per_seed_and_configuration_longest_first_each_on_its_seeds
 def test_grpo_gets_the_samples_and_optimiser_steps_of_a_plus_kl():
     g = oo.grpo_settings(P)
     assert g["n_prompts"] * g["num_generations"] == P.iterations * P.prompts_per_iteration  # sampled responses
-    assert g["max_steps"] == P.iterations * 4 == g["num_iterations"] * P.iterations  # four passes, as 4 PPO epochs
+    assert g["max_steps"] == P.iterations * P.epochs * P.minibatches  # optimiser steps, as PPO's
+    assert g["num_iterations"] == P.epochs  # passes over each generation, as PPO's epochs
     assert g["beta"] == P.kl_coef and g["learning_rate"] == P.lr and g["loss_type"] == "grpo"
     runs = oo.grpo_runs(P, [0, 1], "sft", {0: "rm0", 1: "rm1"}, eval_seed=7)
     assert [r.seed for r in runs] == [0, 1] and all(r.grpo == g and r.critic_path == "sft" for r in runs)
@@ -121,6 +122,25 @@ def test_grpo_table_lists_only_what_differs_from_trls_defaults():
     assert table.loc["loss_type", "here"] == "grpo" and table.loc["n_prompts", "TRL default"] == "(the book's)"
     assert "lora_rank" not in table.index  # None: not set here
     assert "max_grad_norm" not in table.index  # 1.0 is TRL's default too
+
+
+def test_grpo_takes_ppos_minibatches_per_pass_and_its_epochs_as_passes():
+    """32 completions per generation in 2 minibatches, 2 passes: TRL's generation batch is PPO's
+    iteration and it steps 4 times per generation, as PPO does per iteration."""
+    from dataclasses import replace
+
+    from trl import GRPOConfig
+
+    from rlhfbook.book import runtime
+
+    Q = replace(P, prompts_per_iteration=32, minibatches=2, epochs=2, iterations=5)
+    g = oo.grpo_settings(Q)
+    n_prompts, *_ = (g.pop(k) for k in oo.GRPO_OWN)
+    args = GRPOConfig(**runtime.trainer_settings("unused", 0, "auto"), **g)
+    assert args.generation_batch_size == 32 and args.per_device_train_batch_size == 16
+    assert args.steps_per_generation * args.num_iterations == 4 == Q.epochs * Q.minibatches
+    assert args.max_steps == 5 * 4 and n_prompts * Q.grpo_generations == 5 * 32
+    assert oo.ppo_config(Q, {})["minibatches"] == 2 and oo.ppo_config(Q, {})["epochs"] == 2
 
 
 def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():

@@ -385,6 +385,8 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
     settings = dict(
         iterations=P.iterations,
         prompts_per_iteration=P.prompts_per_iteration,
+        epochs=P.epochs,
+        minibatches=P.minibatches,
         max_new_tokens=P.max_new_tokens,
         lr=P.lr,
         critic_lr=P.critic_lr,
@@ -460,20 +462,24 @@ rank, the evaluation's generation chunk, and the trainer's precision (:func:`rlh
 
 def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     """TRL ``GRPOConfig`` fields, plus the book's :data:`GRPO_OWN`, that give GRPO what A + KL
-    gets: as many policy-update samples and optimiser steps (four passes per batch, like four PPO
-    epochs), the same learning rate and adapters, beta = eta, and the GRPO paper's per-sequence loss;
-    each step's batch runs in passes of ``micro_batch`` completions."""
+    gets: as many policy-update samples and optimiser steps (each generation of
+    ``P.prompts_per_iteration`` completions passed over ``P.epochs`` times, TRL's ``num_iterations``,
+    in ``P.minibatches`` steps per pass, TRL's ``steps_per_generation``), the same learning rate and
+    adapters, beta = eta, and the GRPO paper's per-sequence loss; each step's minibatch runs in passes
+    of ``micro_batch`` completions."""
     from .book import runtime
 
     updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+    batch = runtime.trainer_batch(P.prompts_per_iteration // P.minibatches, P.micro_batch)
     return dict(
         n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
         lora_rank=P.lora_rank,
         autocast=P.autocast,
         chunk_size=P.chunk_size,
-        max_steps=updates * 4,
-        num_iterations=4,
-        **runtime.trainer_batch(P.prompts_per_iteration, P.micro_batch),
+        max_steps=updates * P.epochs * P.minibatches,
+        num_iterations=P.epochs,
+        **batch,
+        steps_per_generation=P.minibatches * batch["gradient_accumulation_steps"],
         num_generations=P.grpo_generations,
         max_completion_length=P.max_new_tokens,
         temperature=1.0,
@@ -721,7 +727,7 @@ def grpo_comparison(finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings)
     return pd.DataFrame(
         {
             "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
-            "optimiser steps": [P.iterations * 4, grpo["optimizer_steps"].mean()],
+            "optimiser steps": [P.iterations * P.epochs * P.minibatches, grpo["optimizer_steps"].mean()],
             "held-out gold (mean ± sd over seeds)": [
                 mean_sd(per_seed(finals, akl, "eval_gold")),
                 mean_sd(grpo["eval_gold"]),

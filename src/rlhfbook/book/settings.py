@@ -117,7 +117,11 @@ class PPOMaxSettings:
         False, "also run configuration C, PPO-max without the KL penalty (no check reads it)"
     )
     prompts_per_iteration: int = setting(
-        16, "prompts per PPO iteration, one response each; also GRPO's batch (prompts)"
+        16, "prompts per PPO iteration, one response each; also GRPO's samples per generation (prompts)"
+    )
+    epochs: int = setting(4, "PPO epochs over each iteration's samples; GRPO's num_iterations (epochs)")
+    minibatches: int = setting(
+        1, "minibatches per PPO epoch, one optimiser step each; GRPO's optimiser steps per pass (minibatches)"
     )
     max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
     lr: float = setting(
