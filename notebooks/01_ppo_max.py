@@ -348,12 +348,16 @@ figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS)
 plt.show()
 
 # %% [markdown]
-# The drift indicators the paper recommends watching: the KL to the SFT policy and the response
-# length. Configurations without a KL penalty drift far from the SFT policy.
+# The drift indicators the paper recommends watching (its Figs. 4 and 13): the KL to the SFT
+# policy, the response length and the perplexity of the policy's own samples, and, last, where
+# each seed's policy ended by the held-out gold win rate against the SFT policy. The table below
+# the figure gives each indicator at the first iteration and at the end.
 
 # %% tags=["hide-input"]
 figures.plot_drift(curves, finals, CONFIGS)
 plt.show()
+drift = overoptimisation.drift_table(curves, CONFIGS)
+display.table(drift)
 
 # %% [markdown]
 # ## 5. Through which channel is the gold reward lost?

@@ -227,6 +227,13 @@ def test_finals_end_values_and_the_tables_read_the_runs():
     assert ends.loc["A vanilla PPO", "proxy at gold peak"] == 1.0 and ends.loc["A vanilla PPO", "proxy end"] == 2.0
     assert ends.loc["B PPO-max", "KL end (nats)"] == pytest.approx(0.2)
     assert ends.loc["B PPO-max", "non-words per response (held-out)"] == 0.5
+    drift = oo.drift_table(c | {"perplexity": c["kl"]}, list(CONFIGS))
+    assert drift.loc[("A vanilla PPO", "length (chars)")].to_dict() == {
+        "first iteration": 10.0,
+        "end": 12.0,
+        "change": 2.0,
+    }
+    assert len(drift) == 3 * len(oo.DRIFT)
     ingredients = oo.ingredients_table(ends, P)
     it = f", {P.iterations} iterations each"  # like with like, and the table says so
     assert list(ingredients["comparison"]) == ["A + KL vs A" + it, "B vs A + KL" + it]  # no C: two rows

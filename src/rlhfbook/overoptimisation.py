@@ -655,6 +655,21 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
     }
 
 
+DRIFT = {"kl": "KL to SFT (nats)", "length": "length (chars)", "perplexity": "perplexity"}
+"""The drift indicators the paper recommends watching (Figs. 4, 13), by their log column."""
+
+
+def drift_table(c: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]) -> pd.DataFrame:
+    """Each :data:`DRIFT` indicator of each configuration at the first iteration and at the end
+    (the smoothed curves ``c``: metric -> :func:`curves`, means over seeds), and its change."""
+    rows = {}
+    for name in names:
+        for metric, label in DRIFT.items():
+            start, end = c[metric][name][:, 0].mean(), c[metric][name][:, -1].mean()
+            rows[(name, label)] = {"first iteration": start, "end": end, "change": end - start}
+    return pd.DataFrame(rows).T.rename_axis(["configuration", "indicator"])
+
+
 _REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
 
 
