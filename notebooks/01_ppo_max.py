@@ -209,7 +209,7 @@ elif real:  # a subset of the gold model's pairs, labelled by the gold model (Ga
     rm_path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps)
     rm_paths = dict.fromkeys(seeds, str(rm_path))
 else:  # the toy world: one reward model per seed, on its own pairs
-    jobs = [(P, str(sft_path), str(workdir), s) for s in seeds]
+    jobs = [(dict(P), str(sft_path), str(workdir), s) for s in seeds]
     rm_paths = dict(zip(seeds, parallel.map_runs(overoptimisation.toy_reward_model, jobs, jobs=P.jobs)))
 rm_seconds = time.perf_counter() - t0
 proxy_fns = {s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length) for s, p in rm_paths.items()}

@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -335,8 +337,11 @@ def test_each_seed_samples_its_own_pairs_and_trains_its_own_reward_model(monkeyp
     )
     fits = []
     monkeypatch.setattr(oo, "fit_reward_model", lambda *a: fits.append(a) or a[4])
-    paths = [oo.toy_reward_model((P, "sft", str(tmp_path), s)) for s in (3, 4, 3)]
+    paths = [
+        oo.toy_reward_model((dict(profiles.resolve("01_ppo_max", "cpu")), "sft", str(tmp_path), s)) for s in (3, 4, 3)
+    ]
     assert paths == [f"{tmp_path}/rm-3", f"{tmp_path}/rm-4", f"{tmp_path}/rm-3"]
+    pickle.dumps((dict(profiles.resolve("01_ppo_max", "cpu")), "sft", "out", 3))  # a worker's job travels
     pairs = [f[3] for f in fits]
     assert pairs[0] == pairs[2] != pairs[1] and pairs[0][0] == P.rm_pairs  # the seed's own pairs, reproducibly
     assert [f[5:] for f in fits] == [(3, P.rm_steps), (4, P.rm_steps), (3, P.rm_steps)]

@@ -219,21 +219,25 @@ def fit_reward_model(
     return path
 
 
-def toy_reward_model(job: tuple[PPOMaxSettings, str, str, int]) -> str:
+def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
     """One seed's proxy reward model in the toy world, for a worker of
-    :func:`rlhfbook.book.parallel.map_runs`: ``job`` = (settings, SFT policy folder, output folder, seed).
+    :func:`rlhfbook.book.parallel.map_runs`: ``job`` = (the chapter's settings as a plain dict,
+    SFT policy folder, output folder, seed).
 
     ``P.rm_pairs`` pairs of the SFT policy's samples, rated by the task's length-biased raters
     (:func:`rlhfbook.reward_model.preference_pairs`), fitted with the Bradley-Terry loss
     (:func:`fit_reward_model`). Each seed has its own pairs and reward model, so that the spread over
     seeds includes the reward model's: a block of seeds is a block of whole pipelines. Returns the folder.
     """
+    from types import SimpleNamespace
+
     import torch
 
     from . import models, reward_model, toyworld
     from .book import runtime
 
-    P, sft_path, out_dir, seed = job
+    settings, sft_path, out_dir, seed = job
+    P = SimpleNamespace(**settings)
     runtime.seed_everything(seed)
     runtime.quiet()
     sft, tok = models.load_policy(sft_path, frozen=True)
