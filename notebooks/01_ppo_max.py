@@ -118,6 +118,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 
 from rlhfbook import gold_proxy, models, overoptimisation, ppo, reward_model, rollout, toyworld
 from rlhfbook import overoptimisation_figures as figures
@@ -172,6 +173,7 @@ print(
     f"length {sft_eval.lengths.float().mean():.1f} characters, EOS rate {sft_eval.has_eos.float().mean():.2f}"
 )
 results.metric("sft_gold", sft_gold.mean().item());
+
 # %% [markdown]
 # ## 2. A reward model from preference pairs, with a built-in bias
 #
@@ -232,9 +234,10 @@ print(f"{len(set(rm_paths.values()))} reward model(s) in {rm_seconds:.0f} s")
 display.table(rm_table)
 results.metric("rm_gold_accuracy", float(rm_table.iloc[:, 0].mean()))
 results.metric("rm_gold_correlation", float(rm_table.iloc[:, 1].mean()));
+
 # %% [markdown]
-# Where is the reward model wrong? Probe the first seed's off the SFT distribution: take the best words of a
-# topic and write responses of growing length, once with distinct words and once repeating the
+# Where is the reward model wrong? Probe the first seed's off the SFT distribution: take the
+# best words of a topic and write responses of growing length, once with distinct words and once repeating the
 # best word. Past six words every extra word pays the rambling penalty, so the gold reward of
 # distinct good words levels off and turns down once the next word is worth less than that
 # penalty, and it falls for repetitions; the reward model has seen neither regime, so nothing in
@@ -334,10 +337,13 @@ print(
     f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, {P.epochs} epochs of {P.minibatches} minibatch(es))"
 )
 results.timing("seconds_per_ppo_iteration", sec_per_it);
+
 # %% [markdown]
-# The over-optimisation picture. Look at the vanilla panel: the proxy reward (reward model)
-# keeps rising while the gold reward turns down. Thin lines are seeds, thick lines the mean
-# over seeds (a moving average over 5 iterations, as all curves below).
+# The over-optimisation picture. Look at the vanilla panel: after a few iterations its gold
+# reward turns down while its proxy reward (the reward model's score) does not fall with it;
+# how far the proxy still rises after the gold peak is what the first check measures. Thin lines
+# are seeds, each with its own reward model; thick lines the mean over seeds (a moving average
+# over 5 iterations, as all curves below).
 
 # %% tags=["hide-input"]
 curves = {
@@ -556,6 +562,9 @@ results.table()
 
 # %%
 results.finish();
+
+# %%
+Markdown(display.verdict_sentences(results.checks))
 # %% [markdown]
 # ## Summary
 #
