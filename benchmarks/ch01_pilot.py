@@ -70,7 +70,9 @@ def main() -> None:
     if args.rm_per_seed:  # as the chapter: each seed its own pairs and reward model
         rm_root = Path(tempfile.gettempdir()) / f"ch01_pilot_rms_{P.rm_pairs}_{P.rm_steps}"
         todo = [s for s in seeds if not (rm_root / f"rm-{s}" / "config.json").exists()]
-        parallel.map_runs(overoptimisation.toy_reward_model, [(dataclasses.asdict(P), str(sft_path), str(rm_root), s) for s in todo])
+        parallel.map_runs(
+            overoptimisation.toy_reward_model, [(dataclasses.asdict(P), str(sft_path), str(rm_root), s) for s in todo]
+        )
         rm_paths = {s: str(rm_root / f"rm-{s}") for s in seeds}
     else:  # one reward model for the block, trained on its first seed
         rm_dir = Path(tempfile.gettempdir()) / f"ch01_pilot_rm_{args.seed}_{P.rm_pairs}_{P.rm_steps}"

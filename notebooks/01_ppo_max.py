@@ -508,6 +508,16 @@ results.check(
 )
 b_win = overoptimisation.per_seed(finals, B, "win_rate")
 b_gap = overoptimisation.per_seed(finals, B, "eval_gold") - sft_mean
+kl_ratio = {s: b / a for s, b, a in zip(seeds, kl_c[B][:, -1], kl_c[A][:, -1])}
+below, rest = [s for s in seeds if b_gap[s] < 0], [s for s in seeds if b_gap[s] >= 0]
+where = (  # what else happened on the seeds where PPO-max ends below the SFT policy, beside the others
+    f" On seed {', '.join(map(str, below))}, A + KL ends at {', '.join(f'{akl_ratio[s]:.2f}' for s in below)} of its "
+    f"gold peak (other seeds: {np.mean([akl_ratio[s] for s in rest]):.2f}) and PPO-max's KL at the end is "
+    f"{', '.join(f'{kl_ratio[s]:.2f}' for s in below)} of vanilla's (other seeds: "
+    f"{np.mean([kl_ratio[s] for s in rest]):.2f})."
+    if below and rest
+    else ""
+)
 results.check(
     "ppo_max_beats_sft",
     kind="finding",
@@ -517,9 +527,9 @@ results.check(
     threshold=0.60,
     direction=">=",
     rule="per seed: held-out gold win rate of PPO-max's responses against the SFT policy's (ties count half)",
-    ours={"held-out gold - SFT gold (mean)": float(b_gap.mean()), "seeds below the SFT gold": int((b_gap < 0).sum())},
+    ours={"held-out gold - SFT gold (mean)": float(b_gap.mean()), "seeds below the SFT gold": len(below)},
     context=f"PPO-max's held-out gold minus the SFT policy's, per seed: {', '.join(f'{g:+.2f}' for g in b_gap)} "
-    f"(SFT gold {sft_mean:.2f}); {int((b_gap < 0).sum())} of {len(seeds)} seeds end below the SFT policy.",
+    f"(SFT gold {sft_mean:.2f}); {len(below)} of {len(seeds)} seeds end below the SFT policy." + where,
 )
 half = P.iterations // 2
 b_slope = {s: overoptimisation.slope(g[half:]) for s, g in zip(seeds, gold_c[B])}
@@ -541,7 +551,6 @@ results.check(
     f"mean; it lost a fifth of its peak gold on {len(va_drop)} of {len(seeds)} seeds"
     + (f", at iteration {np.mean(va_drop):.0f} in the mean." if va_drop else "."),
 )
-kl_ratio = {s: b / a for s, b, a in zip(seeds, kl_c[B][:, -1], kl_c[A][:, -1])}
 results.check(
     "ppo_max_kl_below_vanilla",
     kind="control",
@@ -570,13 +579,24 @@ Markdown(display.verdict_sentences(results.checks))
 #
 # - RLHF at toy scale is three stages: SFT, a Bradley-Terry reward model from (biased) preference
 #   pairs, and PPO against that reward model with a per-token KL penalty to the SFT policy.
-# - A reward model is only right where its training pairs were. PPO finds the regions where it is
-#   wrong (here: strings it never saw, non-words and repeated words) and the proxy reward keeps
-#   rising while the gold reward falls.
-# - Watch KL to the SFT policy, response length and the perplexity of the policy's own samples:
-#   they move before the damage is visible in a proxy reward curve.
+# - A reward model is only right where its training pairs were. Vanilla PPO finds where it is
+#   wrong (here: strings it never saw, non-words and repeated words), and its gold reward collapses
+#   on most seeds while the reward model scores its responses no worse than before. How far the
+#   proxy still *rises* after the gold peak, the picture of the paper's Fig. 4, varies with the
+#   seed's reward model; six seeds do not settle it here (the first check).
+# - Of the drift indicators the paper recommends, watch the KL to the SFT policy: it is the one
+#   that separates the collapsing runs from the stable ones in the figure and table of section 4,
+#   where vanilla PPO ends several times further from the SFT policy than the runs with a KL
+#   penalty. The response length and the perplexity of the policy's own samples do not: they move
+#   the same way in every configuration, a little further in vanilla's (this reward model's blind
+#   spots are non-words and repeats, not length).
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
-#   training stable (configuration C of the `gpu` profile removes it from PPO-max instead).
+#   the gold far from vanilla's collapse, and PPO-max, with it, ends above its SFT policy on
+#   held-out gold. Whether that holds on *every* seed is what the per-seed win rates of section 4
+#   and the checks' numbers show: each seed has its own reward model, and on one that is easier
+#   to exploit, the penalty at $\eta = 0.05$ may not hold even PPO-max near the SFT policy (the
+#   check's context then gives that seed's KL and A + KL's result beside the others'; the `gpu`
+#   profile's configuration C removes the penalty from PPO-max instead).
 #
 # ## Exercises
 #
