@@ -24,6 +24,11 @@ from rlhfbook.book import chapters, cli
             "error: unknown parameter(s) 'seeed' for 00_toy_world; its parameters: profile, seed",
         ),
         (["run", "00", "-p", "model_name", "gpt2"], "error: unknown parameter(s) 'model_name' for 00_toy_world"),
+        (["run", "00", "-p", "seed", "abc"], "error: parameter 'seed' of 00_toy_world takes int, not 'abc'"),
+        (["run", "04", "-p", "n_envs", "abc"], "error: parameter 'n_envs' of 04_reward_distance takes int, not 'abc'"),
+        (["run", "00", "-p", "profile", "smoke"], "error: choose the profile with --profile, not -p profile"),
+        (["robustness", "00", "--seed", "0"], "error: --seed 0 is the shipped block"),
+        (["describe", "99"], "error: unknown chapter '99'"),
     ],
 )
 def test_bad_input_is_one_clear_line_without_traceback(args, message):
@@ -276,3 +281,14 @@ def test_schedule_keeps_fan_out_chapters_apart_and_runs_the_others_longest_first
     assert cli.schedule(tmp_path, list(times), "cpu")[1] == "00_toy_world"
     cli.runtimes_path(tmp_path).unlink()
     assert cli.schedule(tmp_path, ["04_reward_distance", "03_pf_ppo"], "cpu") == ["03_pf_ppo", "04_reward_distance"]
+
+
+def test_describe_prints_every_setting_with_its_meaning_and_accepts_a_chapter_number():
+    from rlhfbook.book import profiles
+
+    done = rlhfbook_cli("describe", "04", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("04_reward_distance: settings")
+    assert "n_envs  smoke=2  cpu=64  gpu=128" in done.stdout and "random MDPs per seed" in done.stdout
+    assert max(map(len, done.stdout.splitlines())) <= 100
+    assert profiles.describe("04").equals(profiles.describe("04_reward_distance"))

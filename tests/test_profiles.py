@@ -106,6 +106,17 @@ def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
     assert profiles.resolve("03_pf_ppo", "smoke", n_seeds=2).n_seeds == 2
 
 
+def test_a_parameter_of_the_wrong_type_is_one_clear_line():
+    profiles.check_types("04_reward_distance", {"n_envs": 3, "seed": 1, "unknown": "x", "n_seeds": None})
+    with pytest.raises(profiles.ParameterError, match=r"^parameter 'seed' of 04_reward_distance takes int, not 'a'$"):
+        profiles.check_types("04", {"seed": "a"})
+    with pytest.raises(profiles.ParameterError, match="takes int, not True"):
+        profiles.resolve("04_reward_distance", "cpu", n_envs=True)  # a bool is no count
+    assert profiles.resolve("01_ppo_max", "cpu", lr=1).lr == 1  # an int is a float
+    with pytest.raises(profiles.ParameterError, match="'model_name' of 01_ppo_max takes str | None, not 3"):
+        profiles.resolve("01_ppo_max", "cpu", model_name=3)
+
+
 def test_describe_lists_every_setting_with_its_meaning_and_profile_values():
     table = profiles.describe("04_reward_distance")
     assert list(table.columns) == ["setting", "meaning", "smoke", "cpu", "gpu"]

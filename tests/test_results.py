@@ -103,6 +103,8 @@ def test_context_is_kept_whatever_the_verdict_and_only_sanity_checks_take_passed
     with pytest.raises(ValueError, match="decided by the verdict rule"):
         finding(r, "p", threshold=0.5, passed=True)
     assert r.check("s", kind="sanity", claim="c", paper="p", value=0.0, passed=False).status == "fail"
+    seeds = r.check("m", kind="sanity", claim="c", paper="p", per_seed={0: 1.0, 1: 0.5}, threshold=0.7)
+    assert seeds.value == 0.75 and seeds.status == "pass"
 
 
 def test_an_untestable_claim_is_not_evaluable():

@@ -277,7 +277,7 @@ def test_interpolation_experiment_is_deterministic_and_matches_a_loop():
         rd.interpolation_experiment(np.random.default_rng(1), 2, 2, 4, n_states=6, n_actions=2, progress=False)
         for _ in range(2)
     ]
-    regret, grid, mdps = out[0]
+    regret, grid, mdps, _ = out[0]
     assert regret.shape == grid["VAL", "L2", "L2"].shape == (16,) and len(mdps) == 2
     np.testing.assert_array_equal(regret, out[1][0])
     assert ((regret >= -1e-12) & (regret <= 1 + 1e-12)).all()
@@ -302,7 +302,7 @@ def test_next_state_independent_rewards_vary_over_next_states_only_through_shapi
         np.testing.assert_allclose(across, np.broadcast_to(across[:1, :1], across.shape), atol=1e-12)
         assert np.abs(rd.random_reward(mdp, rng) - rd.random_reward(mdp, rng)).max() > 0
     cells = (("L2", "L2"),)
-    regret, grid, _ = rd.interpolation_experiment(
+    regret, grid, _, _ = rd.interpolation_experiment(
         rng,
         2,
         2,
@@ -374,3 +374,131 @@ def test_a_large_pure_shaping_reward_standardises_to_zero_not_to_its_rounding_no
         trivial = rd.potential_shaping(mdp, np.zeros(mdp.reward_shape), 1e3 * rng.standard_normal(7))
         other = rng.standard_normal(mdp.reward_shape)
         assert float(rd.starc_distance(mdp, trivial, other, canonical=canonical)) == pytest.approx(1, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- trivial and nearly trivial rewards
+
+
+def val_canonical_mp(mdp, reward, digits=40):
+    """c_VAL(R) for the uniform policy in ``digits``-digit arithmetic (mpmath), from the float64 tau and R taken
+    as exact: the reference float64's c_VAL is compared with."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(digits):
+        n_s, n_a, _ = mdp.reward_shape
+        tau = [[[mp.mpf(float(p)) for p in row] for row in block] for block in mdp.transition]
+        r = [
+            [mp.fsum(p * mp.mpf(float(x)) for p, x in zip(tau[s][a], reward[s, a])) for a in range(n_a)]
+            for s in range(n_s)
+        ]
+        gamma = mp.mpf(mdp.gamma)
+        lhs = mp.matrix(n_s, n_s)
+        for s in range(n_s):
+            for t in range(n_s):
+                lhs[s, t] = (s == t) - gamma * mp.fsum(tau[s][a][t] for a in range(n_a)) / n_a
+        v = mp.lu_solve(lhs, mp.matrix([mp.fsum(r[s]) / n_a for s in range(n_s)]))
+        return np.array(
+            [
+                [float(r[s][a] + gamma * mp.fsum(tau[s][a][t] * v[t] for t in range(n_s)) - v[s]) for a in range(n_a)]
+                for s in range(n_s)
+            ]
+        )[..., None]
+
+
+def nearly_trivial_reward(mdp, rng, n_entries=5):
+    """As the paper's sparse rewards sometimes are: a few entries of size 3 to 5, all on transitions of
+    probability below 1e-6 (the thresholded softmax gives them ~1e-10)."""
+    unlikely = np.argwhere(mdp.transition < 1e-6)
+    r = np.zeros(mdp.reward_shape)
+    r[tuple(unlikely[rng.choice(len(unlikely), n_entries, replace=False)].T)] = rng.uniform(3, 5, n_entries)
+    return r
+
+
+def test_float64_val_of_nearly_trivial_rewards_matches_a_40_digit_reference_and_is_standardised():
+    """Nearly trivial rewards are not rounding error: float64's c_VAL agrees with 40-digit arithmetic to ~1e-15
+    of its own size (unshaped) and to the rounding level ROUNDING * max|R| under shifts and shaping 1e10 times
+    larger than c; standardisation divides it by its norm instead of zeroing it."""
+    rng = np.random.default_rng(600)
+    mdp = rd.random_mdp(rng)
+    for _ in range(3):
+        r = nearly_trivial_reward(mdp, rng)
+        buried = rd.potential_shaping(mdp, r + 10 * rng.random(), 10 * rng.standard_normal(mdp.n_states))
+        for reward, rel in ((r, None), (buried, rd.ROUNDING)):
+            exact, c = val_canonical_mp(mdp, reward), rd.val_canonical(mdp, reward)
+            size = np.abs(exact).max()
+            assert 1e-13 * np.abs(reward).max() < size < 1e-8 * np.abs(reward).max()  # nearly trivial, not trivial
+            error = np.abs(c - exact).max()
+            if rel is None:
+                assert error <= 1e-13 * size
+            else:
+                assert error <= rel * np.abs(reward).max()
+            for norm in ("L2", "wL2", "L1", "Linf"):
+                unit = rd.standardise(mdp, c, norm, reward)
+                assert rd.reward_norm(mdp, unit, norm) == pytest.approx(1)
+
+
+def test_exactly_trivial_rewards_standardise_to_zero_and_nearly_trivial_ones_do_not():
+    """One criterion for every canonicalisation and norm: the rounding level of exactly trivial rewards is far
+    below ROUNDING, the nearly trivial rewards' c(R) far above it."""
+    rng = np.random.default_rng(601)
+    mdp = rd.random_mdp(rng)
+    trivial = rd.trivial_rewards(mdp, rng)
+    nearly = np.stack([nearly_trivial_reward(mdp, rng) for _ in range(4)])
+    nearly = rd.potential_shaping(mdp, nearly, 10 * rng.standard_normal((4, mdp.n_states)))
+    for name in ("EPIC", "DARD", "VAL", "minimal"):
+        c = rd.CANONICALISATIONS[name]
+        for norm in rd.NORMS[:-1]:
+            assert (rd.standardise(mdp, c(mdp, trivial), norm, trivial) == 0).all(), (name, norm)
+        assert rd.reward_norm(mdp, rd.standardise(mdp, c(mdp, nearly), "L2", nearly), "L2") == pytest.approx(1), name
+    level = rd.rounding_level(mdp, trivial)
+    assert max(level.values()) <= rd.ROUNDING / 4  # the tolerance sits above the measured rounding level
+
+
+def test_distance_and_regret_agree_on_which_rewards_are_trivial():
+    rng = np.random.default_rng(602)
+    mdp = rd.random_mdp(rng)
+    proxy, other = rng.standard_normal((2, *mdp.reward_shape))
+    trivial = rd.trivial_rewards(mdp, rng)
+    nearly = rd.potential_shaping(mdp, nearly_trivial_reward(mdp, rng), 10 * rng.standard_normal(mdp.n_states))
+    np.testing.assert_array_equal(rd.normalised_regret(mdp, trivial, proxy), 0)  # all policies tie
+    np.testing.assert_allclose(rd.starc_distance(mdp, trivial, other), 1)  # c(R) = 0: distance 1 to anything
+    assert rd.normalised_regret(mdp, nearly, proxy) > 0.05  # its policies differ, and so does its distance
+    assert abs(float(rd.starc_distance(mdp, nearly, other)) - 1) > 0.05
+    np.testing.assert_array_equal(rd.is_trivial(mdp, trivial), True)
+    assert not rd.is_trivial(mdp, nearly)
+
+
+def test_val_distance_is_the_same_in_the_l2_and_weighted_l2_cells():
+    """VAL's c(R) does not depend on s', so its tau-weighted L2 norm is its L2 norm / sqrt(|S|) and the two cells
+    give the same distances, nearly trivial endpoints included (the paper's generator, 6 MDPs x 4 pairs)."""
+    cells = (("L2", "L2"), ("wL2", "wL2"))
+    regret, grid, _, signal = rd.interpolation_experiment(
+        np.random.default_rng(603), 6, 4, 4, canonicalisations=("VAL",), cells=cells, progress=False
+    )
+    assert ((signal > rd.ROUNDING) & (signal < rd.NEARLY_TRIVIAL)).any()  # the draws hold nearly trivial endpoints
+    np.testing.assert_allclose(grid["VAL", "L2", "L2"], grid["VAL", "wL2", "wL2"], atol=1e-12)
+    assert rd.pearson(grid["VAL", "L2", "L2"], regret) == pytest.approx(
+        rd.pearson(grid["VAL", "wL2", "wL2"], regret), abs=1e-12
+    )
+
+
+# ----------------------------------------------------------------------------- the paper code's Monte-Carlo regret
+
+
+def test_monte_carlo_returns_estimate_the_exact_return(rng):
+    mdp = small_mdp(rng)
+    r = rng.standard_normal((3, *mdp.reward_shape))
+    pi = rd.optimal_policy(mdp, r)
+    exact = rd.policy_return(mdp, r, pi)
+    runs = np.stack([rd.monte_carlo_returns(mdp, r, pi.argmax(-1), rng, chunk=2) for _ in range(40)])
+    se = runs.std(0) / np.sqrt(len(runs))
+    assert (np.abs(runs.mean(0) - exact) < 4 * se + 1e-3).all()  # unbiased up to the truncation (gamma^T ~ 1e-5)
+    assert (runs.std(0) > 0).all()
+
+
+def test_monte_carlo_regret_is_the_exact_regret_on_deterministic_dynamics(rng):
+    n_s, n_a = 5, 3
+    tau = np.eye(n_s)[rng.integers(0, n_s, (n_s, n_a))]  # one next state per (s, a): no sampling noise
+    mdp = rd.TabularMDP(tau, 0.9, np.full(n_s, 1 / n_s))
+    r1, r2 = rng.standard_normal((2, *mdp.reward_shape))
+    ri = rd.interpolate(r1, r2, 4)
+    np.testing.assert_allclose(rd.monte_carlo_regret(mdp, r1, ri, rng), rd.symmetric_regret(mdp, r1, ri), atol=1e-4)

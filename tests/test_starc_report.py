@@ -60,14 +60,14 @@ def test_interpolation_runs_and_correlations_match_the_loop_they_replace():
     runs = sr.interpolation_runs([3, 4], 2, 2, 4, cells=sr.CELLS)
     control = sr.interpolation_runs([3], 1, 2, 4, stream=1, next_state_dependent=False, canonicalisations=("VAL",))
     for s in (3, 4):
-        regret, grid, mdps = rd.interpolation_experiment(
+        regret, grid, mdps, _ = rd.interpolation_experiment(
             np.random.default_rng(s), 2, 2, 4, cells=sr.CELLS, progress=False
         )
         np.testing.assert_array_equal(runs[s]["regret"], regret)
         assert runs[s]["grid"].keys() == grid.keys() and len(runs[s]["mdps"]) == len(mdps) == 2
         for k in grid:
             np.testing.assert_array_equal(runs[s]["grid"][k], grid[k])
-    regret, grid, _ = rd.interpolation_experiment(
+    regret, grid, _, _ = rd.interpolation_experiment(
         np.random.default_rng([3, 1]), 1, 2, 4, next_state_dependent=False, canonicalisations=("VAL",), progress=False
     )
     np.testing.assert_array_equal(control[3]["regret"], regret)
@@ -303,3 +303,71 @@ def test_scatter_bridge_and_calibration_figures_axes():
         "30 comparisons, flip 0",
         "calibrated",
     ]
+
+
+def test_endpoint_parts_split_the_points_by_their_endpoints_signal():
+    runs = sr.interpolation_runs([3, 4], 3, 4, 4, cells=sr.CELLS)
+    for r in runs.values():
+        r["signal"][:] = 0.5
+        r["signal"][:8] = [1e-10, 0.5]  # the first two pairs get a nearly trivial R1
+    run = runs[3]
+    parts = sr.endpoint_correlations(runs)
+    for name, keep in ((sr.ENDPOINTS[0], slice(8, None)), (sr.ENDPOINTS[1], slice(0, 8))):
+        for k, v in run["grid"].items():
+            assert parts[name][3][k] == pytest.approx(rd.pearson(v[keep], run["regret"][keep]), abs=1e-12)
+    table = sr.endpoint_table(runs)
+    assert table.loc[f"{sr.ENDPOINTS[1]}, L2/L2", "share of points"] == pytest.approx(8 / 48)
+    profiles = sr.step_profiles(run, 4)
+    assert list(dict.fromkeys(profiles.index.get_level_values(0)))[:2] == ["ordinary endpoints", "nearly trivial R1"]
+    np.testing.assert_allclose(profiles.loc["nearly trivial R1", "regret"], run["regret"][:8].reshape(2, 4).mean(0))
+
+
+def test_lead_and_mean_2se_by_hand():
+    table = _hand_table()
+    np.testing.assert_allclose(sr.lead(table, "L2"), [0.2, 0.05])  # min(VAL - EPIC, VAL - DARD) per seed
+    assert sr.mean_2se([1.0, 2.0, 3.0]) == f"+2.000 ± {2 / np.sqrt(3):.3f}"
+
+
+def test_monte_carlo_comparison_uses_the_runs_draws():
+    comparison = sr.monte_carlo_comparison(5, 1, 2, 3)
+    run = sr.interpolation_runs([5], 1, 2, 3, cells=sr.CELLS)[5]
+    np.testing.assert_allclose(comparison["exact"], run["regret"], atol=1e-12)
+    np.testing.assert_allclose(comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12)
+    assert comparison["monte carlo"].shape == (6,)
+    np.testing.assert_array_equal(comparison["signal"], run["signal"].min(-1))
+
+
+def test_monte_carlo_summary_by_hand():
+    mc = {
+        "exact": np.array([0.2, 0.4, 0.8, 0.6]),
+        "monte carlo": np.array([0.25, -0.1, 0.4, 0.2]),
+        "VAL distance": np.array([0.3, 0.5, 1.4, 1.0]),
+        "signal": np.array([0.5, 0.5, 1e-10, 1e-10]),
+    }
+    summary = sr.monte_carlo_summary(mc)
+    assert summary["outside [0, 1]"] == 0.25 and summary["pairs with a nearly trivial endpoint"] == 0.5
+    assert summary["error, ordinary endpoints"] == pytest.approx(0.275)
+    assert summary["error, a nearly trivial endpoint"] == pytest.approx(0.4)
+    assert summary["VAL corr exact"] == pytest.approx(np.corrcoef(mc["VAL distance"], mc["exact"])[0, 1])
+
+
+def test_rounding_table_takes_the_worst_mdp():
+    mdps = [rd.random_mdp(np.random.default_rng(i), 6, 2) for i in range(2)]
+    table = sr.rounding_table(mdps, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    levels = [rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps]
+    assert list(table.columns) == list(rd.METRICS) and set(table.index) == {"EPIC", "DARD", "VAL", "minimal"}
+    assert table.loc["VAL", "wL2"] == max(level["VAL", "wL2"] for level in levels)
+    assert table.to_numpy().max() < rd.ROUNDING
+
+
+def test_endpoint_summary_reads_the_intervals():
+    ordinary = {"L2": np.array([0.02, 0.025, 0.022]), "wL2": np.array([0.01, 0.02, 0.015])}
+    part_lead = {(sr.ENDPOINTS[0], n): v for n, v in ordinary.items()} | {
+        (sr.ENDPOINTS[1], n): v * 10 for n, v in ordinary.items()
+    }
+    text = sr.endpoint_summary(part_lead, np.full(3, 0.0895), np.full(3, 0.03))
+    assert "real on ordinary rewards (L2 and wL2" in text and "removes 75% of its mean L2 lead" in text
+    part_lead[sr.ENDPOINTS[0], "L2"] = np.array([-0.01, 0.02, 0.0])
+    part_lead[sr.ENDPOINTS[0], "wL2"] = np.array([-0.01, 0.02, 0.0])
+    assert "not distinguishable from 0" in sr.endpoint_summary(part_lead, np.full(3, 0.09), np.full(3, 0.03))

@@ -97,6 +97,7 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     from .book import display, profiles, runtime
     from .book.results import Results
 
+    profiles.check_types(chapter, {"seed": seed})
     P = profiles.resolve(chapter, profile, **overrides)
     models.resolve_external(P)
     memory.check_fits(P)

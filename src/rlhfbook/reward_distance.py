@@ -112,6 +112,19 @@ def random_potential(mdp: TabularMDP, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal(mdp.n_states) * 10 * rng.random() + rng.random()
 
 
+def trivial_rewards(mdp: TabularMDP, rng: np.random.Generator, sizes: tuple[float, ...] = (1, 1e2, 1e4)) -> np.ndarray:
+    """Rewards every policy ties on, ``[K, S, A, S]``: constants (1, 7.3, 1000) and pure potential shaping of
+    0 and of the constant 5 with ``Phi ~ size N(0, 1)`` for each of ``sizes``. Their ``c(R)`` is 0 in exact
+    arithmetic, so what a canonicalisation leaves of them is its rounding (:func:`rounding_level`)."""
+    consts = [np.full(mdp.reward_shape, k) for k in (1.0, 7.3, 1e3)]
+    shaped = [
+        potential_shaping(mdp, np.full(mdp.reward_shape, k), size * rng.standard_normal(mdp.n_states))
+        for k in (0.0, 5.0)
+        for size in sizes
+    ]
+    return np.stack(consts + shaped)
+
+
 def interpolate(r1: np.ndarray, r2: np.ndarray, n_steps: int) -> np.ndarray:
     """``R_i = R1 + (R2 - R1) i / n`` for ``i = 1..n``, stacked on a new leading axis."""
     t = np.arange(1, n_steps + 1).reshape(-1, *([1] * np.ndim(r1))) / n_steps
@@ -180,40 +193,42 @@ def policy_return(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np
 def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) -> np.ndarray:
     """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
     ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
-    (c_true, scale), (c_proxy, _) = _levelled(mdp, r_true), _levelled(mdp, r_proxy)
+    (c_true, trivial), (c_proxy, _) = _levelled(mdp, r_true), _levelled(mdp, r_proxy)
     return _regret_of(
-        mdp, c_true, scale, optimal_policy(mdp, c_true), worst_policy(mdp, c_true), optimal_policy(mdp, c_proxy)
+        mdp, c_true, trivial, optimal_policy(mdp, c_true), worst_policy(mdp, c_true), optimal_policy(mdp, c_proxy)
     )
 
 
 def _levelled(mdp: TabularMDP, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The part of ``reward`` that orders policies, ``c_VAL(R)``, and R's scale ``max |r(s, a)| / (1 - gamma)``.
+    """The part of ``reward`` that orders policies, ``c_VAL(R)``, and whether R is trivial (:func:`is_zero`).
 
     ``J_c(pi) = J_R(pi) - E_{mu0}[V_R(S0)]`` for every policy (the shaping telescopes), so regrets are the
     same computed on c. They are computed on c because the paper's random rewards can be shaping and
     shifts of size ~100 around a policy-relevant part of size ~1e-8 (entries on transitions of
-    probability e^-20), which would otherwise be lost in rounding."""
-    return val_canonical(mdp, reward), np.abs(expected_reward(mdp, reward)).max((-2, -1)) / (1 - mdp.gamma)
+    probability ~1e-10), which would otherwise be lost in rounding."""
+    c = val_canonical(mdp, reward)
+    return c, is_zero(mdp, c, reward)
 
 
 def _regret_of(
-    mdp: TabularMDP, reward: np.ndarray, scale: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray, pi: np.ndarray
+    mdp: TabularMDP, reward: np.ndarray, trivial: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray, pi: np.ndarray
 ) -> np.ndarray:
-    """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``; 0 where all policies tie,
-    i.e. where the range of returns is below ``1e-13 * scale``, 50 times the rounding error of returns
-    of that scale (e.g. a reward that is only potential shaping and a constant)."""
+    """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``; 0 where all policies tie, i.e.
+    where the reward is ``trivial``: the criterion of :func:`standardise`, so regret and the STARC distance agree
+    on which rewards leave nothing to regret."""
     best, worst, proxy = (policy_return(mdp, reward, p) for p in (best_pi, worst_pi, pi))
     span = best - worst
-    tiny = span <= 1e-13 * scale
-    return np.where(tiny, 0.0, (best - proxy) / np.where(tiny, 1.0, span))
+    return np.where(trivial, 0.0, (best - proxy) / np.where(trivial, 1.0, span))
 
 
 def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
     """Mean of the normalised regret in both directions (the paper's analysis averages the two);
     each reward's optimal and worst policies are computed once."""
-    (c1, scale1), (c2, scale2) = _levelled(mdp, r1), _levelled(mdp, r2)
+    (c1, trivial1), (c2, trivial2) = _levelled(mdp, r1), _levelled(mdp, r2)
     best1, worst1, best2, worst2 = (optimal_policy(mdp, c) for c in (c1, -c1, c2, -c2))
-    return 0.5 * (_regret_of(mdp, c1, scale1, best1, worst1, best2) + _regret_of(mdp, c2, scale2, best2, worst2, best1))
+    return 0.5 * (
+        _regret_of(mdp, c1, trivial1, best1, worst1, best2) + _regret_of(mdp, c2, trivial2, best2, worst2, best1)
+    )
 
 
 # --------------------------------------------------------------------------- canonicalisations
@@ -252,12 +267,19 @@ def uniform_policy(mdp: TabularMDP) -> np.ndarray:
 def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
     """Value-Adjusted Levelling (Skalse et al. 2024): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
     for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'
-    (returned with a last axis of length 1)."""
+    (returned with a last axis of length 1).
+
+    Computed as ``r(s,a) - E_pi[r(s,.)] + gamma (tau(s,a) - E_pi[tau(s,.)]) (V - mean V)``, the same quantity
+    (Bellman: ``V(s) = E_pi[r(s,.) + gamma tau(s,.) V]``; the row sums of ``tau(s,a) - E_pi[tau(s,.)]`` are 0).
+    Unlike ``r + gamma tau V - V`` it never subtracts two values of size ``|V| ~ max|r| / (1 - gamma)``, so a
+    constant reward leaves about 5e-15 instead of 2e-14 of its size in c(R)."""
     pi = uniform_policy(mdp) if policy is None else policy
     v = policy_evaluation(mdp, reward, pi)
-    next_v = np.einsum("sat,...t->...sa", mdp.transition, v)
-    advantage = expected_reward(mdp, reward) + mdp.gamma * next_v - v[..., None]
-    return advantage[..., None]
+    v = v - v.mean(-1, keepdims=True)
+    r = expected_reward(mdp, reward)
+    tau_pi = np.einsum("sa,sat->st", pi, mdp.transition)
+    dv = np.einsum("sat,...t->...sa", mdp.transition, v) - np.einsum("st,...t->...s", tau_pi, v)[..., None]
+    return (r - (pi * r).sum(-1, keepdims=True) + mdp.gamma * dv)[..., None]
 
 
 def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -269,7 +291,8 @@ def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray |
     (tau Phi)(s,a) - Phi(s)`` for some Phi. For fixed m, the least-norm R' is
     ``m kappa tau / w`` with ``kappa = 1 / sum_s' tau^2 / w`` (norm^2 ``sum kappa m^2``), so Phi solves
     a kappa-weighted least-squares problem. With ``w = tau``: kappa = 1 and R' = m, constant in s'
-    (returned with a last axis of length 1).
+    (returned with a last axis of length 1). The projection starts from ``c_VAL(R)``, an equivalent reward
+    without R's shaping and shifts, so its rounding error is relative to the part of R that orders policies.
     """
     tau = mdp.transition
     w = tau if weights is None else np.asarray(weights, float)
@@ -280,7 +303,7 @@ def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray |
     # m_Phi = r + M Phi, M[(s,a), x] = gamma tau(s,a,x) - [x == s]
     shaping = mdp.gamma * tau.reshape(n_s * n_a, n_s) - np.repeat(np.eye(n_s), n_a, axis=0)
     root = np.sqrt(kappa).reshape(-1, 1)
-    r = expected_reward(mdp, reward).reshape(*reward.shape[:-3], n_s * n_a)
+    r = val_canonical(mdp, reward)[..., 0].reshape(*reward.shape[:-3], n_s * n_a)
     phi = -(np.linalg.pinv(root * shaping) @ (root * r[..., None]))[..., 0]  # [..., S]
     m = (r + phi @ shaping.T).reshape(*reward.shape[:-3], n_s, n_a)
     return m[..., None] if weights is None else (m * kappa)[..., None] * tau / w
@@ -331,19 +354,63 @@ NORMS: tuple[str, ...] = ("L1", "L2", "Linf", "wL1", "wL2", "wLinf", "none")
 METRICS: tuple[str, ...] = NORMS[:-1]
 
 
-def standardise(
-    mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2", reward: np.ndarray | None = None, rtol: float = 1e-9
-) -> np.ndarray:
-    """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0``.
+# c(R) counts as 0 (R is trivial: every policy ties) when max |c(R)| <= ROUNDING * max |R|. Measured on 100
+# random MDPs (:func:`trivial_rewards`, :func:`rounding_level`; chapter 4 measures it again on its own MDPs):
+# exactly trivial rewards leave at most 1.3e-14 max|R| in c(R) (VAL 1.1e-14, minimal 1.3e-14, EPIC and DARD
+# below 2e-15), in every norm of the grid; the paper's nearly trivial rewards keep 3e-13 to 5e-10 max|R|.
+ROUNDING: float = 1e-13
+# A reward is nearly trivial when max |c_VAL(R)| <= NEARLY_TRIVIAL * max |R| (and it is not trivial): in the
+# paper's generator the nearly trivial rewards measured reach at most ~1e-9 and the ordinary ones start above
+# ~1e-5, so any value in that gap splits them the same way.
+NEARLY_TRIVIAL: float = 1e-6
 
-    ``n(c(R))`` counts as 0 when it is at most ``rtol`` times ``n(R)``, the same norm of the reward
-    itself (``reward``; without it only an exact 0 counts): a pure potential-shaping reward with a
-    large potential leaves only rounding noise in ``c(R)``, and that noise must not be normalised
-    to a unit vector. Batched over the leading axes, the scale taken per reward."""
-    n = reward_norm(mdp, canonical, norm)
-    scale = n if reward is None else reward_norm(mdp, reward, norm)
-    zero = n <= rtol * scale
-    return canonical / np.where(zero, 1.0, n)[..., None, None, None]
+
+def is_zero(mdp: TabularMDP, canonical: np.ndarray, reward: np.ndarray | None = None) -> np.ndarray:
+    """Whether ``c(R)`` is 0 up to the rounding of computing it from ``reward``: ``max |c(R)| <= ROUNDING max |R|``
+    (without ``reward``, only an exact 0). One criterion for every canonicalisation and norm, per reward of a
+    batch; for VAL it is also the regret's "all policies tie" (:func:`normalised_regret`)."""
+    size = reward_norm(mdp, canonical, "Linf")
+    return size <= (0.0 if reward is None else ROUNDING * np.abs(reward).max((-3, -2, -1)))
+
+
+def is_trivial(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """Whether every policy ties under ``reward``: ``c_VAL(R) = 0`` up to rounding (:func:`is_zero`)."""
+    return is_zero(mdp, val_canonical(mdp, reward), reward)
+
+
+def policy_signal(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
+    """The share of a reward that orders policies, ``max |c_VAL(R)| / max |R|``: ~0.1 to 1 for an ordinary
+    random reward, below :data:`NEARLY_TRIVIAL` for a nearly trivial one, below :data:`ROUNDING` for a trivial one."""
+    size = np.abs(reward).max((-3, -2, -1))
+    return reward_norm(mdp, val_canonical(mdp, reward), "Linf") / np.where(size > 0, size, 1.0)
+
+
+def rounding_level(
+    mdp: TabularMDP, trivial: np.ndarray, norms: tuple[str, ...] = ("Linf",)
+) -> dict[tuple[str, str], float]:
+    """The rounding level of each canonicalisation: the largest ``n(c(R)) / n(R)`` over a batch of exactly
+    ``trivial`` rewards (``c(R) = 0`` in exact arithmetic), for each norm of ``norms`` (``Linf`` is the
+    criterion of :func:`is_zero`)."""
+    return {
+        (name, n): float((reward_norm(mdp, c(mdp, trivial), n) / reward_norm(mdp, trivial, n)).max())
+        for name, c in CANONICALISATIONS.items()
+        if name != "none"
+        for n in norms
+    }
+
+
+def standardise(
+    mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2", reward: np.ndarray | None = None
+) -> np.ndarray:
+    """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and 0 where ``c(R) = 0``.
+
+    ``c(R) = 0`` is decided by :func:`is_zero` from ``reward`` (R itself), not from the norm ``n``: a constant
+    or pure potential-shaping reward leaves rounding noise in ``c(R)``, which must not be normalised to a unit
+    vector, while a nearly trivial reward (reward only on transitions the dynamics almost never take) has a
+    small but exact ``c(R)`` and is normalised like any other. Batched over the leading axes."""
+    zero = is_zero(mdp, canonical, reward)[..., None, None, None]
+    n = reward_norm(mdp, canonical, norm)[..., None, None, None]
+    return np.where(zero, 0.0, canonical / np.where(zero, 1.0, n))
 
 
 def starc_distance(
@@ -385,6 +452,26 @@ def distance_grid(
 # --------------------------------------------------------------------------- the paper's experiment
 
 
+def random_pairs(
+    rng: np.random.Generator,
+    n_pairs: int,
+    n_states: int = 32,
+    n_actions: int = 4,
+    gamma: float = 0.95,
+    next_state_dependent: bool = True,
+) -> tuple[TabularMDP, np.ndarray, np.ndarray]:
+    """One random MDP and ``n_pairs`` random reward pairs on it, drawn in the order of the paper's protocol
+    (:func:`random_mdp`, then R1, R2 of each pair by :func:`random_reward`). Returns ``(mdp, r1, r2)``,
+    each reward batch ``[pairs, S, A, S]``."""
+    mdp = random_mdp(rng, n_states, n_actions, gamma)
+    pairs = [
+        tuple(random_reward(mdp, rng, next_state_dependent=next_state_dependent) for _ in range(2))
+        for _ in range(n_pairs)
+    ]
+    r1, r2 = (np.stack(rs) for rs in zip(*pairs))
+    return mdp, r1, r2
+
+
 def interpolation_experiment(
     rng: np.random.Generator,
     n_envs: int,
@@ -403,41 +490,36 @@ def interpolation_experiment(
     R_i and the distances of :func:`distance_grid` (``canonicalisations``, ``cells``: default the whole
     grid). ``next_state_dependent=False`` draws rewards without noise over next states (the control
     of :func:`random_reward`). The pairs of one environment are computed as one batch.
-    Returns ``(regret[N], {(c, n, m): distance[N]}, mdps)``, N = n_envs * n_pairs * n_steps."""
-    regrets, grids, mdps = [], [], []
+    Returns ``(regret[N], {(c, n, m): distance[N]}, mdps, signal[N, 2])``, N = n_envs * n_pairs * n_steps,
+    points ordered by MDP, pair, step; ``signal`` holds the :func:`policy_signal` of the point's endpoints
+    R1 and R2 (below :data:`NEARLY_TRIVIAL`: a nearly trivial endpoint)."""
+    regrets, grids, mdps, signals = [], [], [], []
     for _ in track(range(n_envs), desc="random MDPs", enabled=progress):
-        mdp = random_mdp(rng, n_states, n_actions, gamma)
+        mdp, r1, r2 = random_pairs(rng, n_pairs, n_states, n_actions, gamma, next_state_dependent)
         mdps.append(mdp)
-        pairs = [
-            (
-                random_reward(mdp, rng, next_state_dependent=next_state_dependent),
-                random_reward(mdp, rng, next_state_dependent=next_state_dependent),
-            )
-            for _ in range(n_pairs)
-        ]
-        r1 = np.stack([a for a, _ in pairs])[:, None]  # [pairs, 1, S, A, S]
-        ri = interpolate(r1[:, 0], np.stack([b for _, b in pairs]), n_steps).swapaxes(0, 1)  # [pairs, steps, ...]
-        regrets.append(symmetric_regret(mdp, r1, ri).ravel())
-        grids.append({k: v.ravel() for k, v in distance_grid(mdp, r1, ri, canonicalisations, cells).items()})
+        ri = interpolate(r1, r2, n_steps).swapaxes(0, 1)  # [pairs, steps, ...]
+        regrets.append(symmetric_regret(mdp, r1[:, None], ri).ravel())
+        signals.append(np.repeat(np.stack([policy_signal(mdp, r1), policy_signal(mdp, r2)], -1), n_steps, axis=0))
+        grids.append({k: v.ravel() for k, v in distance_grid(mdp, r1[:, None], ri, canonicalisations, cells).items()})
     grid = {k: np.concatenate([g[k] for g in grids]) for k in grids[0]}
-    return np.concatenate(regrets), grid, mdps
+    return np.concatenate(regrets), grid, mdps, np.concatenate(signals)
 
 
-def property_report(
-    mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100, min_signal: float = 1e-3
-) -> dict[str, float]:
+def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100) -> dict[str, float]:
     """Measure STARC's defining properties on ``mdp`` with random rewards (VAL, L2 / L2 unless named):
     distances to a potential-shaped, an S'-redistributed and a 3.7x scaled copy (VAL and minimal:
     should be 0), EPIC and DARD distances to the S'-redistributed copy (not 0: they are not
     invariant), ``d(R, -R)`` (2), and on ``n_triples`` random triples the largest asymmetry,
     triangle-inequality violation and distance.
 
-    The reward is redrawn while it is *nearly trivial* (``|c_VAL(R)| < min_signal |R|``): a sparse
-    random reward whose few non-zero entries sit on transitions of probability ~e^-20 leaves every
-    policy equally good up to ~1e-8, and standardising then divides rounding error by a tiny norm.
+    The reward is redrawn while it is (nearly) trivial (:func:`policy_signal` below :data:`NEARLY_TRIVIAL`): a
+    sparse random reward whose few non-zero entries sit on transitions of probability ~1e-10 orders policies
+    by a part 1e-10 of its size. That part is computed to ~1e-15 of itself, but a shaped copy with a
+    potential as large as R carries rounding of ~1e-14 |R| into it, so its invariances hold to a few digits
+    only, not to the 1e-8 checked here.
     """
     r = random_reward(mdp, rng)
-    while np.linalg.norm(val_canonical(mdp, r)) < min_signal * np.linalg.norm(r):
+    while policy_signal(mdp, r) < NEARLY_TRIVIAL:
         r = random_reward(mdp, rng)
     copies = {
         "shaped": potential_shaping(mdp, r, random_potential(mdp, rng)),
@@ -486,3 +568,57 @@ def bandit_starc_distance(
         return c / np.where(n > 0, n, 1.0)
 
     return np.sqrt((w * (unit(r1) - unit(r2)) ** 2).sum((-2, -1)))
+
+
+# --------------------------------------------------------------------------- the paper code's Monte-Carlo regret
+
+
+def monte_carlo_returns(
+    mdp: TabularMDP,
+    rewards: np.ndarray,
+    policies: np.ndarray,
+    rng: np.random.Generator,
+    discount_tol: float = 1e-5,
+    chunk: int = 64,
+) -> np.ndarray:
+    """Monte-Carlo ``J_{R_k}(pi_k)`` as the paper's code estimates it (``src/distance/rollout.py``): for each
+    reward ``rewards[k]`` and deterministic policy ``policies[k]`` (actions ``[S]``), one episode from every
+    start state, repeated ``|A|`` times, each truncated after ``log(discount_tol) / log(gamma)`` steps; the
+    mean discounted return. Episodes of different k are independent. ``chunk`` rewards are simulated at once."""
+    n_s, n_a, _ = mdp.reward_shape
+    horizon = round(np.log(discount_tol) / np.log(mdp.gamma))
+    cum = np.cumsum(mdp.transition, -1)
+    start = np.tile(np.arange(n_s), n_a)  # [E]: every start state, |A| times
+    out = []
+    for lo in range(0, len(rewards), chunk):
+        r, pi = rewards[lo : lo + chunk], policies[lo : lo + chunk]
+        k = np.arange(len(r))[:, None]
+        s, total, discount = np.broadcast_to(start, (len(r), len(start))), np.zeros((len(r), len(start))), 1.0
+        for _ in range(horizon):
+            a = pi[k, s]
+            u = rng.random(s.shape)[..., None]
+            nxt = np.minimum((u > cum[s, a]).sum(-1), n_s - 1)  # inverse-CDF draw from tau(s, a)
+            total += discount * r[k, s, a, nxt]
+            s, discount = nxt, discount * mdp.gamma
+        out.append(total.mean(-1))
+    return np.concatenate(out)
+
+
+def monte_carlo_regret(mdp: TabularMDP, r1: np.ndarray, ri: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The symmetric normalised regret of pairs ``(r1, ri[k])`` with the paper code's returns
+    (``src/experiments/interpolated.py``): the optimal and worst policies of :func:`symmetric_regret` (computed
+    on ``c_VAL``), every return ``J`` from :func:`monte_carlo_returns` on the rewards themselves, and a span of
+    exactly 0 replaced by 1. ``r1`` is one reward ``[S, A, S]``, ``ri`` a batch ``[K, S, A, S]``; returns ``[K]``."""
+    c1, ci = val_canonical(mdp, r1), val_canonical(mdp, ri)
+    action = [policy.argmax(-1) for policy in (optimal_policy(mdp, c1), worst_policy(mdp, c1))]
+    best_i, worst_i = optimal_policy(mdp, ci).argmax(-1), worst_policy(mdp, ci).argmax(-1)
+    k = len(ri)
+    rewards = np.concatenate([np.stack([r1, r1]), ri, np.broadcast_to(r1, ri.shape), ri, ri])
+    policies = np.concatenate([np.stack(action), np.broadcast_to(action[0], best_i.shape), best_i, best_i, worst_i])
+    j = monte_carlo_returns(mdp, rewards, policies, rng)
+    j1_best, j1_worst = j[0], j[1]
+    ji_pi1, j1_pii, ji_pii, ji_worst = (j[2 + m * k : 2 + (m + 1) * k] for m in range(4))
+    span1, span_i = j1_best - j1_worst, ji_pii - ji_worst
+    regret1 = (j1_best - j1_pii) / np.where(span1 == 0, 1.0, span1)
+    regret_i = (ji_pii - ji_pi1) / np.where(span_i == 0, 1.0, span_i)
+    return 0.5 * (regret1 + regret_i)

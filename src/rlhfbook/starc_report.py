@@ -5,8 +5,10 @@ The methods live in :mod:`rlhfbook.reward_distance` (canonicalisations, norms, t
 interpolation protocol) and :mod:`rlhfbook.reward_model_family` (the bridge's reward models and their
 metrics). This module runs them over the chapter's seeds and turns the results into what chapter 4
 (``notebooks/04_reward_distance.py``) shows: the correlation of every pseudometric with regret (the
-analogue of Skalse et al. 2024, Fig. 1), VAL's lead over EPIC and DARD and its control, the property
-report, the family's metrics ranked against best-of-N regret, and the seed rule of the findings.
+analogue of Skalse et al. 2024, Fig. 1), VAL's lead over EPIC and DARD, on ordinary and on nearly trivial
+rewards, and its control, the rounding level of the canonicalisations, the paper code's Monte-Carlo regret
+beside the exact one, the property report, the family's metrics ranked against best-of-N regret, and the
+check arguments of the findings.
 
 Conventions: a *correlation table* maps each seed to ``{(canonicalisation, normalisation, metric):
 Pearson r}``, in seed order; a *cell* names a normalisation that is also the metric (``"L2"`` stands
@@ -30,6 +32,7 @@ from . import bradley_terry as bt
 from . import reward_distance as rd
 from . import reward_eval as ev
 from . import reward_model_family as rmf
+from .book import verdicts
 from .toyworld.preference import PreferenceTask
 
 CHECKED: tuple[str, ...] = ("L2", "wL2")  # the cells every seed computes: unweighted and tau-weighted L2
@@ -117,12 +120,14 @@ def interpolation_runs(
 ) -> dict[int, dict[str, Any]]:
     """:func:`rlhfbook.reward_distance.interpolation_experiment` once per seed, each from its own generator
     (``default_rng(seed)``, or ``default_rng([seed, stream])`` for an independent stream such as the
-    control's). Returns ``{seed: {"regret", "grid", "mdps"}}``; ``kwargs`` go to the experiment."""
+    control's). Returns ``{seed: {"regret", "grid", "mdps", "signal"}}``; ``kwargs`` go to the experiment."""
     runs = {}
     for s in seeds:
         rng = np.random.default_rng(s if stream is None else [s, stream])
-        regret, grid, mdps = rd.interpolation_experiment(rng, n_envs, n_pairs, n_steps, progress=False, **kwargs)
-        runs[s] = dict(regret=regret, grid=grid, mdps=mdps)
+        regret, grid, mdps, signal = rd.interpolation_experiment(
+            rng, n_envs, n_pairs, n_steps, progress=False, **kwargs
+        )
+        runs[s] = dict(regret=regret, grid=grid, mdps=mdps, signal=signal)
     return runs
 
 
@@ -250,6 +255,174 @@ def lead_summary(
         else "VAL keeps part of its advantage without noise over next states, so invariance to "
         "$S'$-redistribution does not explain all of it here."
     )
+
+
+def rounding_table(mdps: Sequence[rd.TabularMDP], rng: np.random.Generator) -> pd.DataFrame:
+    """The rounding level of every canonicalisation in every norm of the grid: the largest ``n(c(R)) / n(R)``
+    over :func:`rlhfbook.reward_distance.trivial_rewards` drawn on each of ``mdps`` (rows: canonicalisations,
+    columns: norms; ``Linf`` is the criterion of :func:`rlhfbook.reward_distance.is_zero`)."""
+    levels = [rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps]
+    worst = {k: max(level[k] for level in levels) for k in levels[0]}
+    out = pd.Series(worst).unstack()[list(rd.METRICS)]
+    out.index.name = "canonicalisation"
+    return out
+
+
+# --------------------------------------------------------------------------- where the lead comes from: endpoints
+
+
+ENDPOINTS: tuple[str, ...] = ("ordinary endpoints", "a nearly trivial endpoint")
+
+
+def endpoint_correlations(
+    runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL
+) -> dict[str, dict[int, dict[tuple[str, str, str], float]]]:
+    """Correlation tables (as :func:`correlations`) on two parts of every seed's points: pairs whose endpoints
+    R1, R2 both order policies by more than ``threshold`` of their size (``signal``, see
+    :func:`rlhfbook.reward_distance.interpolation_experiment`), and pairs with a (nearly) trivial endpoint."""
+    parts = {}
+    for name in ENDPOINTS:
+        parts[name] = {}
+        for s, run in runs.items():
+            signal = run["signal"].min(-1)
+            keep = signal >= threshold if name == ENDPOINTS[0] else signal < threshold
+            parts[name][s] = {k: rd.pearson(v[keep], run["regret"][keep]) for k, v in run["grid"].items()}
+    return parts
+
+
+def endpoint_table(runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+    """VAL's lead over the better of EPIC and DARD on all points and on each part of :func:`endpoint_correlations`,
+    per checked cell: the share of points, each correlation's mean, and the lead's mean ± 2 SE over seeds."""
+    parts = {"all points": correlations(runs), **endpoint_correlations(runs, threshold)}
+    share = {
+        "all points": 1.0,
+        ENDPOINTS[0]: np.mean([np.mean(r["signal"].min(-1) >= threshold) for r in runs.values()]),
+        ENDPOINTS[1]: np.mean([np.mean(r["signal"].min(-1) < threshold) for r in runs.values()]),
+    }
+    rows = {}
+    for name, table in parts.items():
+        for n in CHECKED:
+            rows[f"{name}, {n}/{n}"] = {
+                "share of points": share[name],
+                **{f"{c} corr.": per_seed(table, c, n).mean() for c in ("VAL", "EPIC", "DARD")},
+                "VAL's lead (mean ± 2 SE)": mean_2se(lead(table, n)),
+            }
+    out = pd.DataFrame(rows).T
+    out.index.name = "pairs, cell"
+    return out
+
+
+def endpoint_summary(part_lead: Mapping[tuple[str, str], np.ndarray], *overall: np.ndarray) -> str:
+    """The chapter's reading of :func:`endpoint_table`: VAL's lead (per seed) on pairs of ordinary rewards and on
+    pairs with a nearly trivial endpoint (``part_lead[part, cell]``), against the lead on all points
+    (``overall``, one array per checked cell), each as mean ± 2 SE."""
+    ordinary = {n: part_lead[ENDPOINTS[0], n] for n in CHECKED}
+    real = [n for n, v in ordinary.items() if verdicts.interval(v).low > 0]
+    text = (
+        "Without the pairs that have a nearly trivial endpoint, VAL's lead over the better of EPIC and DARD is "
+        + " and ".join(f"{mean_2se(ordinary[n])} ({n})" for n in CHECKED)
+        + ", against "
+        + " and ".join(f"{mean_2se(v)} ({n})" for n, v in zip(CHECKED, overall))
+        + " on all points; on the pairs with a nearly trivial endpoint it is "
+        + " and ".join(f"{mean_2se(part_lead[ENDPOINTS[1], n])} ({n})" for n in CHECKED)
+        + f" (mean ± 2 SE over {len(ordinary[CHECKED[0]])} seeds). "
+    )
+    if real:
+        return text + (
+            f"So VAL's lead is real on ordinary rewards ({' and '.join(real)}: the whole interval above 0), and "
+            "leaving out the pairs with an endpoint that puts its reward on transitions the dynamics almost never "
+            f"take removes {1 - ordinary['L2'].mean() / overall[0].mean():.0%} of its mean L2 lead and "
+            f"{1 - ordinary['wL2'].mean() / overall[1].mean():.0%} of its mean wL2 lead."
+        )
+    return text + "On ordinary rewards alone VAL's lead is not distinguishable from 0 at this number of seeds."
+
+
+def lead(table: CorrelationTable, cell: str) -> np.ndarray:
+    """VAL's lead over the better of EPIC and DARD, per seed: ``min(VAL - EPIC, VAL - DARD)`` in ``cell``."""
+    margin = margins(table, cells=(cell,))
+    return np.minimum(margin["EPIC", cell], margin["DARD", cell])
+
+
+def mean_2se(x: Sequence[float]) -> str:
+    """``"mean ± 2 SE"`` over seeds, three decimals, as the verdict rule's interval
+    (:func:`rlhfbook.book.verdicts.interval`)."""
+    iv = verdicts.interval(x)
+    return f"{iv.mean:+.3f} ± {2 * iv.se:.3f}"
+
+
+def step_profiles(run: Mapping[str, Any], n_steps: int, threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+    """Mean regret and mean L2 / L2 distance (VAL, EPIC, DARD) at each interpolation step ``i = 1..n_steps``,
+    over the pairs of one run with ordinary endpoints, with a nearly trivial R1, and with a nearly trivial R2.
+    Rows: (pairs, step); columns: regret and the three distances."""
+    step = np.arange(len(run["regret"])) % n_steps + 1
+    small = run["signal"] < threshold
+    groups = {
+        "ordinary endpoints": ~small.any(-1),
+        "nearly trivial R1": small[:, 0] & ~small[:, 1],
+        "nearly trivial R2": ~small[:, 0] & small[:, 1],
+    }
+    columns = {"regret": run["regret"], **{c: run["grid"][c, "L2", "L2"] for c in ("VAL", "EPIC", "DARD")}}
+    frame = pd.DataFrame(columns).assign(step=step)
+    out = pd.concat({g: frame[keep].groupby("step").mean() for g, keep in groups.items() if keep.any()})
+    out.index.names = ["pairs", "step"]
+    return out
+
+
+def step_figure(profiles: pd.DataFrame, seed: int) -> Figure:
+    """:func:`step_profiles` as one panel per kind of pair: mean regret (black) and mean distances along the
+    interpolation."""
+    groups = list(dict.fromkeys(profiles.index.get_level_values(0)))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.8), sharey=True)
+    for ax, g in zip(np.atleast_1d(axes), groups):
+        part = profiles.loc[g]
+        ax.plot(part.index, part["regret"], "k-", lw=2, label="regret")
+        for c in ("VAL", "EPIC", "DARD"):
+            ax.plot(part.index, part[c] / 2, "o-", ms=3, color=CANON_COLOURS[c], label=f"{c} distance / 2")
+        ax.set(title=g, xlabel="interpolation step i", ylim=(0, 1.05))
+    np.atleast_1d(axes)[0].set_ylabel("mean over pairs")
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Regret and distance along the interpolation R1 -> R2 (seed {seed}, L2 / L2)")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- the paper code's Monte-Carlo regret
+
+
+def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -> dict[str, np.ndarray]:
+    """On the first ``n_envs`` MDPs of a seed's run (the draws of :func:`interpolation_runs`), every point's
+    exact symmetric regret, the regret from the paper code's Monte-Carlo returns
+    (:func:`rlhfbook.reward_distance.monte_carlo_regret`, generator ``default_rng([seed, 3])``) and its VAL
+    distance (L2 / L2), and the smaller policy signal of its endpoints. Returns
+    ``{"exact", "monte carlo", "VAL distance", "signal"}``, one array each."""
+    rng, mc_rng = np.random.default_rng(seed), np.random.default_rng([seed, 3])
+    out: dict[str, list] = {"exact": [], "monte carlo": [], "VAL distance": [], "signal": []}
+    for _ in range(n_envs):
+        mdp, r1, r2 = rd.random_pairs(rng, n_pairs)
+        for a, b in zip(r1, r2):
+            ri = rd.interpolate(a, b, n_steps)
+            out["exact"].append(rd.symmetric_regret(mdp, a, ri))
+            out["monte carlo"].append(rd.monte_carlo_regret(mdp, a, ri, mc_rng))
+            out["VAL distance"].append(rd.starc_distance(mdp, a, ri))
+            out["signal"].append(np.full(n_steps, min(rd.policy_signal(mdp, a), rd.policy_signal(mdp, b))))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def monte_carlo_summary(mc: Mapping[str, np.ndarray], threshold: float = rd.NEARLY_TRIVIAL) -> dict[str, float]:
+    """What :func:`monte_carlo_comparison` shows: the share of Monte-Carlo regrets outside [0, 1], the mean
+    |Monte Carlo - exact| on pairs of ordinary rewards and on pairs with a nearly trivial endpoint (NaN where
+    there are none), and VAL's correlation with each regret."""
+    error = np.abs(mc["monte carlo"] - mc["exact"])
+    nearly = mc["signal"] < threshold
+    return {
+        "points": len(error),
+        "outside [0, 1]": float(np.mean((mc["monte carlo"] < 0) | (mc["monte carlo"] > 1))),
+        "error, ordinary endpoints": float(error[~nearly].mean()) if (~nearly).any() else float("nan"),
+        "error, a nearly trivial endpoint": float(error[nearly].mean()) if nearly.any() else float("nan"),
+        "pairs with a nearly trivial endpoint": float(nearly.mean()),
+        "VAL corr exact": rd.pearson(mc["VAL distance"], mc["exact"]),
+        "VAL corr monte carlo": rd.pearson(mc["VAL distance"], mc["monte carlo"]),
+    }
 
 
 # --------------------------------------------------------------------------- the properties
@@ -396,6 +569,11 @@ def paper_vs_book(
                 "returns for regret",
                 "Monte-Carlo rollouts of greedy policies",
                 "exact (Bellman linear system), on c_VAL(R)",
+            ),
+            (
+                "standardisation: c(R) counts as 0 when",
+                "c(R) = 0 (the code always divides)",
+                f"max |c(R)| <= {rd.ROUNDING:g} max |R|, the rounding level; regret uses the same test",
             ),
             ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
             (

@@ -1,4 +1,4 @@
-"""``python -m rlhfbook run | build | robustness | check``: execute chapters, build the book, check notebooks.
+"""``python -m rlhfbook run | build | robustness | describe | check``: execute chapters, build the book, check notebooks.
 
 * ``run [CHAPTER ...] --profile P [-p NAME VALUE] [--jobs N]`` executes chapters with
   papermill into ``_build/executed/P/`` (the committed notebooks are never written), N side
@@ -11,6 +11,7 @@
   from the executed notebooks into ``_build/html``.
 * ``robustness [CHAPTER ...] --seed S --profile P`` runs the chapters on the shipped seed block and
   on the block starting at S (results in ``results/P-seedS/``) and prints both blocks' verdicts.
+* ``describe CHAPTER`` prints every setting of a chapter with its meaning and its value per profile.
 * ``check`` reports notebook pairs that are out of sync, carry outputs or lack a part.
 """
 
@@ -85,7 +86,12 @@ def declared_parameters(notebook: Path) -> list[str]:
 
 
 def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
-    """Every ``-p`` name must be declared by every chapter it is passed to (one-line error)."""
+    """Every ``-p`` name must be declared by every chapter it is passed to, with a value of its setting's
+    type, and the profile is chosen with ``--profile`` (one-line errors, before anything runs)."""
+    from .profiles import check_types
+
+    if "profile" in parameters:
+        raise ValueError("choose the profile with --profile, not -p profile")
     for chapter in chapters:
         declared = declared_parameters(root / "notebooks" / f"{chapter}.ipynb")
         unknown = [n for n in parameters if n not in declared]
@@ -94,6 +100,7 @@ def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
                 f"unknown parameter(s) {', '.join(map(repr, unknown))} for {chapter}; "
                 f"its parameters: {', '.join(declared)}"
             )
+        check_types(chapter, parameters)
 
 
 def _failing_cell(notebook: Path) -> tuple[str, str]:
@@ -383,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute chapters with papermill")
     p_run.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
-    p_run.add_argument("--profile", default="cpu")
+    profile_help = f"{' | '.join(PROFILES)} (default: cpu)"
+    p_run.add_argument("--profile", default="cpu", help=profile_help)
     p_run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
     p_run.add_argument(
         "--jobs", "-j", type=int, default=None, help="chapters run side by side (default: the number of cores; gpu: 1)"
@@ -398,12 +406,14 @@ def main(argv: list[str] | None = None) -> int:
         help="set a chapter parameter, e.g. -p seed 3 (as papermill's -p)",
     )
     p_build = sub.add_parser("build", help="render the scorecard and build the HTML book")
-    p_build.add_argument("--profile", default="cpu")
+    p_build.add_argument("--profile", default="cpu", help=profile_help)
     p_rob = sub.add_parser("robustness", help="re-run the book on another seed block and compare verdicts")
     p_rob.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
     p_rob.add_argument("--seed", type=int, default=1000, help="first seed of the other block (default 1000)")
-    p_rob.add_argument("--profile", default="cpu")
+    p_rob.add_argument("--profile", default="cpu", help=profile_help)
     p_rob.add_argument("--jobs", "-j", type=int, default=None, help="chapters run side by side")
+    p_describe = sub.add_parser("describe", help="list a chapter's settings, their meaning and profile values")
+    p_describe.add_argument("chapter", help="chapter name (NN_name or NN)")
     sub.add_parser("check", help="check the notebook pairs")
     args = parser.parse_args(argv)
     try:
@@ -415,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if run(root, args.chapters, args.profile, args.force, args.jobs, parameters) else 0
         if args.command == "robustness":
             return 1 if robustness(root, args.seed, args.profile, args.chapters, args.jobs) else 0
+        if args.command == "describe":
+            from .profiles import describe_text
+
+            print(describe_text(args.chapter))
+            return 0
         if args.command == "build":
             print(f"The book is ready: open {build(root, args.profile)}")
             return 0

@@ -40,7 +40,7 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
     "01_ppo_max": {"smoke": 0.5, "cpu": 8, "gpu": 20},
     "02_dpo_ranking": {"smoke": 1, "cpu": 4, "gpu": 20},
     "03_pf_ppo": {"smoke": 1, "cpu": 4, "gpu": 30},
-    "04_reward_distance": {"smoke": 0.5, "cpu": 1.5, "gpu": 10},
+    "04_reward_distance": {"smoke": 0.5, "cpu": 3, "gpu": 10},
     "05_strategic_games": {"smoke": 1, "cpu": 3.5, "gpu": 30},
 }
 
@@ -104,6 +104,7 @@ def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
     """
     check_injected()
     base = _settings(chapter, profile)
+    chapter = chapter_name(chapter)
     names = [f.name for f in fields(base)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
@@ -111,21 +112,64 @@ def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
             f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r}; "
             f"valid parameters: {', '.join(sorted(names))}"
         )
+    check_types(chapter, overrides)
     chosen = replace(base, **{k: v for k, v in overrides.items() if v is not None})
     return Profile(chapter, profile, settings.as_dict(chosen))
 
 
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of the type ``hint`` (a settings field's annotation; an int is a float)."""
+    import types
+    import typing
+
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, typing.get_origin(hint) or hint)
+
+
+def check_types(chapter: str, values: Mapping[str, Any]) -> None:
+    """Every value given for a chapter's parameter has the type its setting declares (``seed`` an int),
+    else one :class:`ParameterError` line; names that are not settings are left to :func:`resolve`."""
+    import typing
+
+    if not values:
+        return
+    hints = {"seed": int} | typing.get_type_hints(type(_settings(chapter, PROFILES[0])))
+    for name, value in values.items():
+        if name in hints and value is not None and not _fits(value, hints[name]):
+            kind = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise ParameterError(f"parameter {name!r} of {chapter_name(chapter)} takes {kind}, not {value!r}")
+
+
+def chapter_name(name: str) -> str:
+    """A chapter's full name from itself or its number ("01" -> "01_ppo_max"); a :class:`ParameterError`
+    if it names none."""
+    matches = [c for c in chapters() if name in (c, c.split("_")[0])]
+    if len(matches) != 1:
+        raise ParameterError(f"unknown chapter {name!r}; valid chapters: {', '.join(chapters())}")
+    return matches[0]
+
+
 def _settings(chapter: str, profile: str) -> Any:
-    """The settings instance of ``chapter`` in ``profile`` (a :class:`ParameterError` if unknown)."""
-    if chapter not in _TABLE:
-        raise ParameterError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(chapters())}")
+    """The settings instance of ``chapter`` (or its number) in ``profile`` (a :class:`ParameterError` if
+    unknown)."""
+    chapter = chapter_name(chapter)
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
     return _TABLE[chapter][profile]
 
 
 def describe(chapter: str):
-    """The chapter's settings as a table: setting, meaning (with unit), and the value in each profile."""
+    """The chapter's (or chapter number's) settings as a table: setting, meaning (with unit), and the value
+    in each profile."""
     import pandas as pd
 
     table = {p: _settings(chapter, p) for p in PROFILES}
@@ -134,6 +178,18 @@ def describe(chapter: str):
         for f in fields(table[PROFILES[0]])
     ]
     return pd.DataFrame(rows, columns=["setting", "meaning", *PROFILES])
+
+
+def describe_text(chapter: str, width: int = 88) -> str:
+    """:func:`describe` for a terminal: each setting, its value in every profile, and its meaning wrapped
+    to ``width`` columns below it."""
+    import textwrap
+
+    lines = [f"{chapter_name(chapter)}: settings, their value in each profile, and their meaning", ""]
+    for _, row in describe(chapter).iterrows():
+        lines.append(f"{row.setting}  " + "  ".join(f"{p}={row[p]!r}" for p in PROFILES))
+        lines += textwrap.wrap(row.meaning, width, initial_indent="    ", subsequent_indent="    ")
+    return "\n".join(lines)
 
 
 def assigned_names(source: str) -> list[str]:

@@ -235,8 +235,10 @@ class Results:
         return check
 
     def _sanity(self, fields: dict, per_seed: dict, value: Any, passed: bool | None, not_evaluable: str) -> Check:
-        """A sanity check: ``value`` against ``threshold`` (or its truth), or ``passed``."""
-        value = _plain(value)
+        """A sanity check: ``value`` (default: the mean of ``per_seed``) against ``threshold`` (or its
+        truth), or ``passed``."""
+        numbers = [float(v) for v in per_seed.values() if v is not None]
+        value = _plain(value) if value is not None or not numbers else math.fsum(numbers) / len(numbers)
         threshold, direction = fields["threshold"], fields["direction"]
         margin = None
         if threshold is not None and isinstance(value, (int, float)) and not isinstance(value, bool):

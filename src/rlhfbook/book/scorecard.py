@@ -15,15 +15,7 @@ from pathlib import Path
 
 from . import profiles, tables, verdicts
 
-TOTAL_COLUMNS = (
-    "paper's findings: reproduced",
-    "inconclusive",
-    "contradicted",
-    "not evaluable",
-    "extensions reproduced",
-    "controls reproduced",
-    "sanity passing",
-)
+TOTAL_COLUMNS = ("paper's findings", "extensions", "controls", "sanity")
 
 
 def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
@@ -32,27 +24,24 @@ def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
     }
 
 
+def by_verdict(checks: list[dict]) -> str:
+    """ "3 reproduced, 1 inconclusive": the checks counted by verdict, in the rule's order ("—" for none)."""
+    order = [*verdicts.VERDICTS, *verdicts.SANITY, verdicts.NOT_EVALUATED]
+    counts = [(v, sum(c["status"] == v for c in checks)) for v in order]
+    return ", ".join(f"{n} {v}" for v, n in counts if n) or "—"
+
+
 def totals(checks: list[dict]) -> dict[str, str]:
-    """One chapter's checks counted as the scorecard's totals row: the paper's findings by their four
-    verdicts, then the book's extensions, the controls and the sanity checks that hold."""
-
-    def of(group: list[dict], status: str) -> str:
-        return f"{sum(c['status'] == status for c in group)} of {len(group)}" if group else "—"
-
-    paper = [c for c in checks if c.get("kind") == "finding" and c.get("origin", "paper") == "paper"]
-    extensions = [c for c in checks if c.get("kind") == "finding" and c.get("origin") == "extension"]
-    counts = [str(sum(c["status"] == v for c in paper)) if paper else "—" for v in verdicts.VERDICTS]
-    return dict(
-        zip(
-            TOTAL_COLUMNS,
-            counts
-            + [
-                of(extensions, "reproduced"),
-                of([c for c in checks if c.get("kind") == "control"], "reproduced"),
-                of([c for c in checks if c.get("kind") == "sanity"], "pass"),
-            ],
-        )
+    """One chapter's checks counted as the scorecard's totals row: the paper's findings, the book's
+    extensions, the controls and the sanity checks, each by verdict."""
+    findings = [c for c in checks if c.get("kind") == "finding"]
+    groups = (
+        [c for c in findings if c.get("origin", "paper") == "paper"],
+        [c for c in findings if c.get("origin") == "extension"],
+        [c for c in checks if c.get("kind") == "control"],
+        [c for c in checks if c.get("kind") == "sanity"],
     )
+    return dict(zip(TOTAL_COLUMNS, map(by_verdict, groups)))
 
 
 def reproduces(checks: list[dict]) -> list[str]:
@@ -106,15 +95,14 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
         "## Totals",
         "",
     ]
-    rows = []
     for chapter in chapters:
-        link = f'<a href="../notebooks/{chapter}.html">{html.escape(chapter)}</a>'
+        name = f"[{(titles or {}).get(chapter, chapter)}](../notebooks/{chapter}.ipynb)"
         if chapter not in records:
-            rows.append([link] + [tables.verdict("fail") + " no results"] + [""] * (len(TOTAL_COLUMNS) - 1))
+            lines.append(f"- {name}: no results")
             continue
-        rows.append([link] + list(totals(records[chapter]["checks"]).values()))
-    rows.append(["<strong>book</strong>"] + [f"<strong>{v}</strong>" for v in totals(every).values()])
-    lines += [tables.table(("chapter",) + TOTAL_COLUMNS, rows), ""]
+        counts = "; ".join(f"{k}: {v}" for k, v in totals(records[chapter]["checks"]).items())
+        lines.append(f"- {name}. {counts}.")
+    lines += ["- **The book**. " + "; ".join(f"{k}: {v}" for k, v in totals(every).items()) + ".", ""]
     for chapter in chapters:
         lines += [f"## [{(titles or {}).get(chapter, chapter)}](../notebooks/{chapter}.ipynb)", ""]
         if chapter not in records:

@@ -318,6 +318,9 @@ class RewardDistanceSettings:
     n_envs: int = setting(64, "random MDPs per seed in the interpolation experiment (MDPs)")
     control_envs: int = setting(32, "random MDPs per seed in the control, whose rewards ignore the next state (MDPs)")
     grid_envs: int = setting(16, "MDPs of the first seed on which every pseudometric is computed (MDPs)")
+    mc_envs: int = setting(
+        8, "MDPs of the first seed whose regret is also computed with the paper code's Monte-Carlo returns (MDPs)"
+    )
     n_pairs: int = setting(4, "random reward pairs per MDP (pairs)")
     n_steps: int = setting(16, "interpolation steps between the two rewards of a pair (points per pair)")
     property_mdps: int = setting(2, "MDPs per seed on which STARC's defining properties are measured (MDPs)")
@@ -488,6 +491,7 @@ TABLE: dict[str, dict[str, Any]] = {
             n_envs=2,
             control_envs=2,
             grid_envs=2,
+            mc_envs=1,
             n_pairs=2,
             n_steps=4,
             property_mdps=1,

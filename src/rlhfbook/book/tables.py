@@ -26,8 +26,8 @@ VERDICT_COLOURS = {
 ORIGIN_LABELS = {"paper": "the paper's claim", "extension": "this book's extension"}
 KIND_ORDER = {"finding": 0, "control": 1, "sanity": 2}
 _TABLE = 'style="width:100%;table-layout:fixed;border-collapse:collapse;font-size:0.85em"'
-_CELL = 'style="vertical-align:top;padding:3px 5px;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere;white-space:normal"'
-_HEAD = 'style="text-align:left;padding:3px 5px;border-bottom:2px solid #8c959f;overflow-wrap:anywhere"'
+_CELL = 'style="vertical-align:top;padding:3px 5px;border-bottom:1px solid #d0d7de;overflow-wrap:break-word;white-space:normal"'
+_HEAD = 'style="text-align:left;padding:3px 5px;border-bottom:2px solid #8c959f;overflow-wrap:break-word;hyphens:auto"'
 
 
 def fmt(value: Any) -> str:
@@ -108,12 +108,12 @@ def _claim_cell(check: Mapping[str, Any]) -> str:
 
 
 def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Rows of :func:`checks_table`: verdict, claim, ours against the threshold."""
-    return [[verdict(c["status"]), _claim_cell(c), html.escape(evidence(c))] for c in checks]
+    """Rows of :func:`checks_table`: the verdict with ours against the threshold, then the claim."""
+    return [[f"{verdict(c['status'])}<br>{html.escape(evidence(c))}", _claim_cell(c)] for c in checks]
 
 
-CHECK_HEADER = ("verdict", "claim", "ours: mean ± 2 SE")
-CHECK_WIDTHS = (17, 55, 28)
+CHECK_HEADER = ("verdict: ours, mean ± 2 SE", "claim")
+CHECK_WIDTHS = (30, 70)
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> str:
