@@ -323,6 +323,7 @@ def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():
     c = oo.ood_check(change)
     assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and "passed" not in c  # the rule decides
     assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.5
+    assert c["origin"] == "extension"  # the book measures the channel; the paper infers it
     real = oo.ood_check(None)
     assert real["not_evaluable"] == oo.TOY_ONLY + "." and "per_seed" not in real and real["claim"] == c["claim"]
     assert "changes by -3.33 per response" in c["context"] and "non-words -1.17" in c["context"]

@@ -612,6 +612,7 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
         "pairs never showed it (non-words, repeated words), not the raters' length bias.",
         paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
+        origin="extension",  # the paper infers the mechanism; the toy world's gold terms measure it
         threshold=0.5,
         direction=">=",
         rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end",
