@@ -34,11 +34,12 @@
 # and our own PPO loop (`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
 # the toy world has an exact *gold* reward, "human evaluation" is free: we can watch the proxy
 # (reward-model) score and the gold score side by side, and split the gold reward into the
-# channels through which a policy loses it. The configurations run from the same SFT policy
-# and reward model, on three seeds each: (A) vanilla PPO, (A + KL) vanilla PPO with only the
-# KL penalty, (B) PPO-max, run twice as long as vanilla takes to collapse, and, in the `gpu`
-# profile, (C) PPO-max without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same
-# sampled responses and optimiser steps as A + KL.
+# channels through which a policy loses it. The configurations run from the same SFT policy,
+# for the same number of iterations, on six seeds each; a seed is a whole pipeline: its own
+# preference pairs, its own reward model and its own PPO runs. They are (A) vanilla PPO, (A + KL)
+# vanilla PPO with only the KL penalty, (B) PPO-max and, in the `gpu` profile, (C) PPO-max
+# without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same sampled responses and
+# optimiser steps as A + KL, on the same seeds.
 #
 # **On real models.** With a hub instruct model as `model_name` (the `gpu` profile:
 # Qwen2.5-0.5B-Instruct) the chapter runs the over-optimisation setup of Gao et al.
@@ -123,6 +124,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 
 from rlhfbook import gold_proxy, models, overoptimisation, ppo, reward_model, rollout, toyworld
 from rlhfbook import overoptimisation_figures as figures
@@ -145,7 +147,7 @@ else:
     eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
 print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
-    f"seeds {seeds}; {P.iterations} PPO iterations (PPO-max: {P.ppo_max_iterations}) x {P.prompts_per_iteration} prompts"
+    f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts for every configuration"
 )
 
 # %% [markdown]
@@ -193,39 +195,55 @@ results.metric("sft_gold", sft_gold.mean().item());
 # %%
 display.show_source(reward_model.preference_pairs)
 
+# %% [markdown]
+# Each seed samples its own pairs and trains its own reward model, so that the spread of every
+# result over seeds includes the reward model's: a reward model that happens to be easier or
+# harder to exploit is one seed, not the whole experiment. The reward models train side by side,
+# one per core, each as below:
+
+# %%
+display.show_source(overoptimisation.toy_reward_model)
+
 # %%
 t0 = time.perf_counter()
-if P.reward_model_name:
-    rm_path = P.reward_model_name
-else:
+if P.reward_model_name:  # one given reward model for every seed
+    rm_paths = dict.fromkeys(seeds, P.reward_model_name)
+elif real:  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
     torch.manual_seed(seed)
-    if real:  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
-        pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
-        results.metric("proxy_rm_pairs", len(pairs))
-        results.metric("gold_rm_agrees_with_human_labels", agreement)
-        print(f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs")
-    else:
-        pairs = reward_model.preference_pairs(
-            sft, tok, task, P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
-        )
+    pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
+    results.metric("proxy_rm_pairs", len(pairs))
+    results.metric("gold_rm_agrees_with_human_labels", agreement)
+    print(f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs")
     rm_path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps)
-proxy_fn = overoptimisation.proxy_reward(rm_path, tok, device, real, P.rm_max_length)  # r_phi, frozen
+    rm_paths = dict.fromkeys(seeds, str(rm_path))
+else:  # the toy world: one reward model per seed, on its own pairs
+    jobs = [(dict(P), str(sft_path), str(workdir), s) for s in seeds]
+    rm_paths = dict(zip(seeds, parallel.map_runs(overoptimisation.toy_reward_model, jobs, jobs=P.jobs)))
 rm_seconds = time.perf_counter() - t0
+proxy_fns = {s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length) for s, p in rm_paths.items()}
+proxy_fn = proxy_fns[seed]  # r_phi of the first seed, for the probe below
 
-# held-out accuracy against the gold ranking (not the biased raters)
+# held-out accuracy against the gold ranking (not the biased raters), per seed's reward model
 torch.manual_seed(seed + 1)
 other = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
-rm_gold_acc, rm_corr = overoptimisation.rm_gold_agreement(proxy_fn(sft_eval), proxy_fn(other), sft_gold, gold_fn(other))
-print(
-    f"reward model trained in {rm_seconds:.1f} s; accuracy on held-out SFT pairs ranked by gold: "
-    f"{rm_gold_acc:.2f}; correlation(proxy, gold) on SFT samples: {rm_corr:.2f}"
-)
-results.metric("rm_gold_accuracy", rm_gold_acc)
-results.metric("rm_gold_correlation", rm_corr);
+other_gold = gold_fn(other)
+rm_table = pd.DataFrame(
+    {
+        s: dict(zip(("accuracy on gold-ranked SFT pairs", "correlation(proxy, gold)"), agreement))
+        | {"RM sd on SFT samples": float(f(sft_eval).std())}
+        for s, f in proxy_fns.items()
+        for agreement in [overoptimisation.rm_gold_agreement(f(sft_eval), f(other), sft_gold, other_gold)]
+    }
+).T.rename_axis("seed")
+rm_sd = rm_table["RM sd on SFT samples"]  # the unit of the proxy's gain in the first check
+print(f"{len(set(rm_paths.values()))} reward model(s) in {rm_seconds:.0f} s")
+display.table(rm_table)
+results.metric("rm_gold_accuracy", float(rm_table.iloc[:, 0].mean()))
+results.metric("rm_gold_correlation", float(rm_table.iloc[:, 1].mean()));
 
 # %% [markdown]
-# Where is the reward model wrong? Probe it off the SFT distribution: take the best words of a
-# topic and write responses of growing length, once with distinct words and once repeating the
+# Where is the reward model wrong? Probe the first seed's off the SFT distribution: take the
+# best words of a topic and write responses of growing length, once with distinct words and once repeating the
 # best word. Past six words every extra word pays the rambling penalty, so the gold reward of
 # distinct good words levels off and turns down once the next word is worth less than that
 # penalty, and it falls for repetitions; the reward model has seen neither regime, so nothing in
@@ -277,30 +295,33 @@ display.show_source(ppo.policy_loss, ppo.value_loss, ppo.PPOConfig)
 display.show_source(ppo.train)
 
 # %% [markdown]
-# ## 4. The configurations, three seeds each
+# ## 4. The configurations, six seeds each
 #
-# All start from the same SFT policy and reward model and see the same prompts per
-# iteration. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage whitening;
-# its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO with the
-# token-level KL penalty and nothing else (the same critic too), which isolates the ingredient
-# the paper calls the key factor. **B, PPO-max** has every switch, and runs at least twice as
-# many iterations as vanilla PPO took to lose a fifth of its peak gold reward on a pilot seed,
-# to test that it *stays* stable. **C** is PPO-max without the KL penalty; it runs in the `gpu`
-# profile only (no check reads it, and the `cpu` profile has a time budget).
+# On a seed, every configuration starts from the same SFT policy and the seed's reward model,
+# sees the same prompts per iteration and runs the same number of iterations, so any two can be
+# compared seed by seed. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage
+# whitening; its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO
+# with the token-level KL penalty and nothing else (the same critic too), which isolates the
+# ingredient the paper calls the key factor. **B, PPO-max** has every switch. The number of
+# iterations is about twice the iteration at which vanilla PPO lost a fifth of its peak gold
+# reward on the pilot seeds (`pilot_seed`, 500 onwards, outside every reported block), so that
+# the second half of PPO-max's run tests whether it *stays* stable where vanilla PPO collapses.
+# **C** is PPO-max without the KL penalty; it runs in the `gpu` profile only (no check reads
+# it, and the `cpu` profile has a time budget).
 
 # %%
 CONFIGS = {
     "A vanilla PPO": dict(ppo.VANILLA),
     "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
-    "B PPO-max": dict(iterations=P.ppo_max_iterations),
+    "B PPO-max": dict(),
 } | ({"C PPO-max, no KL": dict(kl_coef=0.0)} if P.run_ppo_max_no_kl else {})
-display.table(overoptimisation.switch_table(CONFIGS, P, sft_path, rm_path))
+display.table(overoptimisation.switch_table(CONFIGS, P))
 
 # %% [markdown]
 # Each run is one call of `overoptimisation.run_ppo`, and the runs (configurations x seeds, and
 # the GRPO runs of section 7) are independent, so `parallel.map_runs` spreads them over the
-# machine's cores, the longest first so that the cores finish together: every run seeds itself and uses one thread, so the numbers
-# are the same as in a serial run. On a GPU each run holds its models on the device, so the
+# machine's cores: every run seeds itself and uses one thread, so the numbers are the same as in
+# a serial run. On a GPU each run holds its models on the device, so the
 # `gpu` profile runs them one at a time (`jobs = 1`).
 
 # %%
@@ -308,8 +329,8 @@ display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
 gold = data.run_fields(gold_path, workdir, P.rm_max_length) if real else None  # runs scored by the gold RM
-runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_path, eval_seed, gold)
-grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_path, eval_seed, gold)  # section 7, in the same batch
+runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_paths, eval_seed, gold)
+grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_paths, eval_seed, gold)  # section 7, in the same batch
 t0 = time.perf_counter()
 outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs, jobs=P.jobs)
 ppo_seconds = time.perf_counter() - t0
@@ -319,14 +340,16 @@ finals = overoptimisation.finals_frame(outs, sft_gold)
 sec_per_it = logs["seconds"].mean()
 print(
     f"{len(runs)} PPO runs and {len(grpo_runs)} GRPO runs in {ppo_seconds:.0f} s on {P.jobs or parallel.default_jobs()} worker(s); "
-    f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, 4 epochs)"
+    f"{sec_per_it:.2f} s per PPO iteration ({P.prompts_per_iteration} samples, {P.epochs} epochs of {P.minibatches} minibatch(es))"
 )
 results.timing("seconds_per_ppo_iteration", sec_per_it);
 
 # %% [markdown]
-# The over-optimisation picture. Look at the vanilla panel: the proxy reward (reward model)
-# keeps rising while the gold reward turns down. Thin lines are seeds, thick lines the mean
-# over seeds (a moving average over 5 iterations, as all curves below).
+# The over-optimisation picture. Look at the vanilla panel: after a few iterations its gold
+# reward turns down while its proxy reward (the reward model's score) does not fall with it;
+# how far the proxy still rises after the gold peak is what the first check measures. Thin lines
+# are seeds, each with its own reward model; thick lines the mean over seeds (a moving average
+# over 5 iterations, as all curves below).
 
 # %% tags=["hide-input"]
 curves = {
@@ -337,12 +360,16 @@ figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS)
 plt.show()
 
 # %% [markdown]
-# The drift indicators the paper recommends watching: the KL to the SFT policy and the response
-# length. Configurations without a KL penalty drift far from the SFT policy.
+# The drift indicators the paper recommends watching (its Figs. 4 and 13): the KL to the SFT
+# policy, the response length and the perplexity of the policy's own samples, and, last, where
+# each seed's policy ended by the held-out gold win rate against the SFT policy. The table below
+# the figure gives each indicator at the first iteration and at the end.
 
 # %% tags=["hide-input"]
 figures.plot_drift(curves, finals, CONFIGS)
 plt.show()
+drift = overoptimisation.drift_table(curves, CONFIGS)
+display.table(drift)
 
 # %% [markdown]
 # ## 5. Through which channel is the gold reward lost?
@@ -382,7 +409,7 @@ for name, row in ends.iterrows():
 display.table(ends)
 
 # %% tags=["hide-input"]
-display.table(overoptimisation.ingredients_table(ends, P))
+display.table(overoptimisation.ingredients_table(ends, P), index=False)
 
 # %% [markdown]
 # ## 7. The same budget with TRL's GRPOTrainer
@@ -390,20 +417,17 @@ display.table(overoptimisation.ingredients_table(ends, P))
 # GRPO {footcite}`shao2024deepseekmath` drops the critic: it samples a group of responses per prompt
 # and uses the group-normalised reward as every token's advantage. For a fair comparison it gets
 # what the PPO run with the KL penalty and the same number of iterations (A + KL) gets: the
-# same sampled responses, the same number of optimiser steps (four passes over each batch, TRL's `num_iterations`, like our
-# four PPO epochs), the same reward model (it sees prompt + response + EOS, as it was trained),
-# the same learning rate, and three seeds. TRL's loss is set to the GRPO paper's
+# same sampled responses, the same number of optimiser steps (as many passes over each generation,
+# TRL's `num_iterations`, as our PPO epochs, each in as many steps as our minibatches), the seed's
+# reward model (it sees prompt + response + EOS, as it was trained),
+# the same learning rate, and the same six seeds. TRL's loss is set to the GRPO paper's
 # (`loss_type="grpo"`: per-sequence token means) rather than TRL's default (DAPO's token-level
 # normalisation), and its KL term is the GRPO paper's: $k_3$ in the *loss*, with weight
 # $\beta = \eta$, where PPO puts $k_1$ into the *reward*.
 
 # %% tags=["hide-input"]
-grpo_settings = overoptimisation.grpo_settings(P)
-display.table(
-    pd.DataFrame(
-        {"TRL GRPOConfig (the runs went with the PPO runs of section 4)": {k: str(v) for k, v in grpo_settings.items()}}
-    )
-)
+# the settings that differ from TRL's GRPOConfig defaults (the runs went with the PPO runs of section 4)
+display.table(overoptimisation.grpo_table(overoptimisation.grpo_settings(P)), index=False)
 
 # %%
 grpo = overoptimisation.grpo_frame(grpo_outs, sft_gold)
@@ -435,120 +459,150 @@ display.table(overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean
 # %% [markdown]
 # ## Reproduction checks
 #
-# Per seed, "end" is the smoothed value at the last iteration and the "gold peak" is the
-# maximum of the smoothed gold curve. The thresholds were fixed from the paper's claims before
-# the checked seeds ran; the hyperparameters were chosen on a separate pilot seed (100).
+# Each check has one decisive number per seed, and its verdict comes from the book's rule: mean
+# ± 2 standard errors over the six seeds against the paper's threshold. Per seed, "end" is the
+# smoothed value at the last iteration and the "gold peak" the maximum of the smoothed gold
+# curve. The thresholds were fixed from the paper's claims before the checked seeds ran; the
+# sizes were chosen on pilot seeds (`pilot_seed` = 500 onwards) outside every reported block.
 #
-# 1. *finding*: vanilla PPO over-optimises: gold at the end $\le 0.8\times$ its peak while the
-#    proxy at the end exceeds its value at the gold peak by $\ge 0.5$ standard deviations of the
-#    reward model's scores on SFT samples; in the mean and in at least 2 of 3 seeds.
+# 1. *finding*: vanilla PPO over-optimises: the proxy at the end exceeds its value at the gold
+#    peak by $\ge 0.5$ standard deviations of the seed's reward model on SFT samples.
 # 2. *finding*: the gold vanilla loses after its peak goes mainly ($\ge 50\%$) through the
-#    out-of-distribution terms (non-words, repeats); mean and at least 2 of 3 seeds.
-# 3. *control*: vanilla PPO with only the KL penalty stays stable: gold end $\ge 0.9\times$ peak and
-#    above the SFT policy's, in the mean and at least 2 of 3 seeds.
-# 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$ and held-out gold
-#    above the SFT policy's by $\ge 2$ standard errors (over seeds), and it stays stable when run
-#    twice as long as vanilla PPO took to collapse on the pilot seed: slope of the smoothed gold
-#    over the second half $\ge -0.01$ per iteration.
-# 5. *sanity*: PPO-max's KL at the end is at most half of vanilla's (a run with a KL penalty
-#    against one without).
+#    out-of-distribution terms (non-words, repeats).
+# 3. *control*: vanilla PPO with only the KL penalty does not collapse: gold end $\ge 0.9\times$ peak.
+# 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$.
+# 5. *finding*: PPO-max stays stable: the slope of its smoothed gold over the second half of
+#    training is $\ge -0.01$ per iteration, over the iterations in which vanilla PPO collapses.
+# 6. *control*: PPO-max's KL to the SFT policy at the end is at most half of vanilla's on the same
+#    seed (the constraint constrains).
 
 # %%
-rm_sd = float(proxy_fn(sft_eval).std())
-va = [overoptimisation.collapse(g, p) for g, p in zip(gold_c["A vanilla PPO"], proxy_c["A vanilla PPO"])]
-va_ratio = [x["end_over_peak"] for x in va]
-va_gain = [x["proxy_gain"] / rm_sd for x in va]
-va_ok = [r <= 0.8 and g >= 0.5 for r, g in zip(va_ratio, va_gain)]
+A, AKL, B = "A vanilla PPO", "A + KL penalty only", "B PPO-max"
+va = {s: overoptimisation.collapse(g, p) for s, g, p in zip(seeds, gold_c[A], proxy_c[A])}
+va_gain = {s: va[s]["proxy_gain"] / rm_sd[s] for s in seeds}
+va_ratio = [va[s]["end_over_peak"] for s in seeds]
 results.check(
     "vanilla_overoptimises",
     kind="finding",
-    claim="Vanilla PPO over-optimises the reward model: proxy reward rises while gold reward falls.",
+    claim="Vanilla PPO over-optimises the reward model: the proxy reward keeps rising after the gold reward peaks.",
     paper="Fig. 4: reward rises, human-judged quality collapses",
-    per_seed=dict(zip(seeds, va_gain)),
+    per_seed=va_gain,
     threshold=0.5,
     direction=">=",
-    rule="per seed: proxy end - proxy at the gold peak, in RM standard deviations (the gold end / peak ratio "
-    "beside it says whether the gold fell)",
-    ours={
-        "gold end / peak (mean)": float(np.mean(va_ratio)),
-        "seeds with gold end <= 0.8 x peak": f"{sum(r <= 0.8 for r in va_ratio)} of {len(seeds)}",
-        "seeds passing both": f"{sum(va_ok)} of {len(seeds)}",
-        "RM sd on SFT samples": rm_sd,
-    },
+    rule="per seed: proxy end - proxy at the gold peak, in standard deviations of the seed's reward model on SFT samples",
+    ours={"gold end / peak (mean)": float(np.mean(va_ratio)), "RM sd on SFT samples (mean)": float(rm_sd.mean())},
+    context=f"Vanilla's gold ends at {np.mean(va_ratio):.2f} of its peak in the mean ({sum(r <= 0.8 for r in va_ratio)} "
+    f"of {len(seeds)} seeds at or below 0.8), while its proxy moves by "
+    f"{', '.join(f'{g:+.2f}' for g in va_gain.values())} reward-model standard deviations after the gold peak.",
 )
-va_change = None if real else changes["A vanilla PPO"]  # the toy gold's terms, peak to end, per seed
+va_change = None if real else changes[A]  # the toy gold's terms, peak to end, per seed
 results.check("vanilla_loses_gold_through_ood_strings", kind="finding", **overoptimisation.ood_check(va_change))
-akl_ratio = [
-    overoptimisation.collapse(g, p)["end_over_peak"]
-    for g, p in zip(gold_c["A + KL penalty only"], proxy_c["A + KL penalty only"])
-]
+akl_ratio = {s: overoptimisation.collapse(g, p)["end_over_peak"] for s, g, p in zip(seeds, gold_c[AKL], proxy_c[AKL])}
 sft_mean = sft_gold.mean().item()
 results.check(
     "kl_penalty_alone_keeps_vanilla_stable",
     kind="control",
     claim="Policy constraints are the key factor: vanilla PPO with only the KL penalty does not collapse.",
     paper="Sec. 5.3 / Fig. 7: the KL penalty is the constraint that keeps PPO stable",
-    per_seed=dict(zip(seeds, akl_ratio)),
+    per_seed=akl_ratio,
     threshold=0.9,
     direction=">=",
-    rule="per seed: the smoothed gold's end / peak",
-    ours={"gold end (mean)": float(gold_c["A + KL penalty only"][:, -1].mean()), "SFT gold": sft_mean},
+    rule="per seed: the smoothed gold's end / peak of A + KL",
+    ours={"gold end (mean)": float(gold_c[AKL][:, -1].mean()), "SFT gold": sft_mean},
+    context=f"On the same seeds and iterations vanilla PPO without the penalty ends at {np.mean(va_ratio):.2f} of "
+    f"its gold peak; A + KL ends at gold {gold_c[AKL][:, -1].mean():.2f} against the SFT policy's {sft_mean:.2f}.",
 )
-b_gold = overoptimisation.per_seed(finals, "B PPO-max", "eval_gold")
-b_win = overoptimisation.per_seed(finals, "B PPO-max", "win_rate")
-b_gap = b_gold - sft_mean
-b_se = float(b_gap.std() / np.sqrt(len(b_gap)))
-half = gold_c["B PPO-max"].shape[1] // 2
-va_drop = [d for d in map(overoptimisation.collapse_iteration, gold_c["A vanilla PPO"]) if d is not None]
-b_slopes = [overoptimisation.slope(g[half:]) for g in gold_c["B PPO-max"]]
+b_win = overoptimisation.per_seed(finals, B, "win_rate")
+b_gap = overoptimisation.per_seed(finals, B, "eval_gold") - sft_mean
+kl_ratio = {s: b / a for s, b, a in zip(seeds, kl_c[B][:, -1], kl_c[A][:, -1])}
+below, rest = [s for s in seeds if b_gap[s] < 0], [s for s in seeds if b_gap[s] >= 0]
+where = (  # what else happened on the seeds where PPO-max ends below the SFT policy, beside the others
+    f" On seed {', '.join(map(str, below))}, A + KL ends at {', '.join(f'{akl_ratio[s]:.2f}' for s in below)} of its "
+    f"gold peak (other seeds: {np.mean([akl_ratio[s] for s in rest]):.2f}) and PPO-max's KL at the end is "
+    f"{', '.join(f'{kl_ratio[s]:.2f}' for s in below)} of vanilla's (other seeds: "
+    f"{np.mean([kl_ratio[s] for s in rest]):.2f})."
+    if below and rest
+    else ""
+)
 results.check(
-    "ppo_max_beats_sft_and_stays_stable",
+    "ppo_max_beats_sft",
     kind="finding",
-    claim="PPO-max improves on the SFT policy by gold reward and stays stable when trained twice as long as "
-    "vanilla PPO takes to collapse.",
-    paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN); Fig. 9: stable for 10k steps",
+    claim="PPO-max improves on the SFT policy it starts from, judged by the gold reward on held-out prompts.",
+    paper="Fig. 10: 62% / 44% human win rate vs SFT (harmless / helpful, EN)",
     per_seed=b_win.to_dict(),
     threshold=0.60,
     direction=">=",
-    rule="per seed: held-out gold win rate against the SFT policy (the gold gap and the second half's slope beside it)",
-    ours={
-        "held-out gold - SFT gold": float(b_gap.mean()),
-        "its standard error": b_se,
-        "slope over the second half (min)": float(min(b_slopes)),
-        "PPO-max iterations": P.ppo_max_iterations,
-        "vanilla: iteration at 0.8 x its peak gold (mean of seeds reaching it)": float(np.mean(va_drop))
-        if va_drop
-        else "never",
-    },
+    rule="per seed: held-out gold win rate of PPO-max's responses against the SFT policy's (ties count half)",
+    ours={"held-out gold - SFT gold (mean)": float(b_gap.mean()), "seeds below the SFT gold": len(below)},
+    context=f"PPO-max's held-out gold minus the SFT policy's, per seed: {', '.join(f'{g:+.2f}' for g in b_gap)} "
+    f"(SFT gold {sft_mean:.2f}); {len(below)} of {len(seeds)} seeds end below the SFT policy." + where,
 )
-b_kl, a_kl = kl_c["B PPO-max"][:, -1].mean(), kl_c["A vanilla PPO"][:, -1].mean()
+half = P.iterations // 2
+b_slope = {s: overoptimisation.slope(g[half:]) for s, g in zip(seeds, gold_c[B])}
+va_slope = [overoptimisation.slope(g[half:]) for g in gold_c[A]]
+va_drop = [d for d in map(overoptimisation.collapse_iteration, gold_c[A]) if d is not None]
+results.check(
+    "ppo_max_stays_stable",
+    kind="finding",
+    claim="PPO-max stays stable: its gold reward does not decline over the second half of a run in which "
+    "vanilla PPO collapses.",
+    paper="Fig. 9: PPO-max stable for 10k steps",
+    per_seed=b_slope,
+    threshold=-0.01,
+    direction=">=",
+    rule=f"per seed: least-squares slope of PPO-max's smoothed gold over iterations {half}-{P.iterations - 1} "
+    "(gold per iteration)",
+    ours={"vanilla's slope, same iterations (mean)": float(np.mean(va_slope))},
+    context=f"Over the same iterations vanilla PPO's gold changes by {np.mean(va_slope):+.3f} per iteration in the "
+    f"mean; it lost a fifth of its peak gold on {len(va_drop)} of {len(seeds)} seeds"
+    + (f", at iteration {np.mean(va_drop):.0f} in the mean." if va_drop else "."),
+)
 results.check(
     "ppo_max_kl_below_vanilla",
-    kind="sanity",
-    claim="PPO-max (with a KL penalty) ends closer to the SFT policy than vanilla PPO (without one).",
-    paper="Fig. 9: PPO-max keeps the KL small",
-    value=float(b_kl),
-    threshold=float(0.5 * a_kl),
+    kind="control",
+    claim="PPO-max (with a KL penalty) ends much closer to the SFT policy than vanilla PPO (without one).",
+    paper="Fig. 9: PPO-max keeps the KL small, where vanilla's grows (Fig. 4)",
+    per_seed=kl_ratio,
+    threshold=0.5,
     direction="<=",
-    rule="KL at the end, mean over seeds, at most half of vanilla's (a run with a KL penalty against one without)",
+    rule="per seed: PPO-max's KL to the SFT policy at the end / vanilla's on the same seed",
+    ours={
+        "PPO-max KL end (mean, nats)": float(kl_c[B][:, -1].mean()),
+        "vanilla KL end (mean, nats)": float(kl_c[A][:, -1].mean()),
+    },
+    context=f"At the end PPO-max is {kl_c[B][:, -1].mean():.1f} nats per response from the SFT policy and vanilla "
+    f"PPO {kl_c[A][:, -1].mean():.1f}.",
 )
 results.table()
 
 # %%
 results.finish();
 
+# %%
+Markdown(display.verdict_sentences(results.checks))
 # %% [markdown]
 # ## Summary
 #
 # - RLHF at toy scale is three stages: SFT, a Bradley-Terry reward model from (biased) preference
 #   pairs, and PPO against that reward model with a per-token KL penalty to the SFT policy.
-# - A reward model is only right where its training pairs were. PPO finds the regions where it is
-#   wrong (here: strings it never saw, non-words and repeated words) and the proxy reward keeps
-#   rising while the gold reward falls.
-# - Watch KL to the SFT policy, response length and the perplexity of the policy's own samples:
-#   they move before the damage is visible in a proxy reward curve.
+# - A reward model is only right where its training pairs were. Vanilla PPO finds where it is
+#   wrong (here: strings it never saw, non-words and repeated words), and its gold reward collapses
+#   on most seeds while the reward model scores its responses no worse than before. How far the
+#   proxy still *rises* after the gold peak, the picture of the paper's Fig. 4, varies with the
+#   seed's reward model; six seeds do not settle it here (the first check).
+# - Of the drift indicators the paper recommends, watch the KL to the SFT policy: it is the one
+#   that separates the collapsing runs from the stable ones in the figure and table of section 4,
+#   where vanilla PPO ends several times further from the SFT policy than the runs with a KL
+#   penalty. The response length and the perplexity of the policy's own samples do not: they move
+#   the same way in every configuration, a little further in vanilla's (this reward model's blind
+#   spots are non-words and repeats, not length).
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
-#   training stable (configuration C of the `gpu` profile removes it from PPO-max instead).
+#   the gold far from vanilla's collapse, and PPO-max, with it, ends above its SFT policy on
+#   held-out gold. Whether that holds on *every* seed is what the per-seed win rates of section 4
+#   and the checks' numbers show: each seed has its own reward model, and on one that is easier
+#   to exploit, the penalty at $\eta = 0.05$ may not hold even PPO-max near the SFT policy (the
+#   check's context then gives that seed's KL and A + KL's result beside the others'; the `gpu`
+#   profile's configuration C removes the penalty from PPO-max instead).
 #
 # ## Exercises
 #
@@ -558,7 +612,7 @@ results.finish();
 # %% tags=["hide-input"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
 exercise = overoptimisation.exercise_configs(P)
-ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_path, eval_seed, gold)
+ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_paths, eval_seed, gold)
 ex_logs = {
     r.name: pd.DataFrame(o["log"])
     for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs, jobs=P.jobs))

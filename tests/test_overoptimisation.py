@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,7 +66,7 @@ P = PPOMaxSettings()
 CONFIGS = {
     "A vanilla PPO": dict(ppo.VANILLA),
     "A + KL penalty only": dict(ppo.VANILLA) | dict(kl_coef=P.kl_coef),
-    "B PPO-max": dict(iterations=P.ppo_max_iterations),
+    "B PPO-max": dict(),
 }
 
 
@@ -74,35 +76,73 @@ def test_configurations_share_the_chapter_settings_and_vanilla_gets_the_sft_crit
     assert oo.ppo_config(P, CONFIGS["A vanilla PPO"])["kl_coef"] == 0.0  # the override wins
     assert oo.critic_init(CONFIGS["A vanilla PPO"], "sft", "rm") == "sft"
     assert oo.critic_init(CONFIGS["B PPO-max"], "sft", "rm") == "rm"
-    table = oo.switch_table(CONFIGS, P, "sft", "rm")
+    table = oo.switch_table(CONFIGS, P)
     assert list(table.columns) == list(CONFIGS)
     assert list(table.loc["critic init"]) == ["SFT + fresh head", "SFT + fresh head", "reward model"]
     assert table.loc["kl_coef", "A vanilla PPO"] == 0.0 and table.loc["kl_coef", "B PPO-max"] == P.kl_coef
     assert table.loc["reward_norm", "B PPO-max"] and not table.loc["reward_norm", "A vanilla PPO"]
-    assert table.loc["iterations", "B PPO-max"] == P.ppo_max_iterations
+    assert set(table.loc["iterations"]) == {P.iterations}  # like with like: every configuration as long
 
 
-def test_runs_are_one_per_seed_and_configuration_longest_first():
-    runs = oo.ppo_runs(CONFIGS, P, [5, 6], "sft", "rm", eval_seed=10_005)
+def test_runs_are_one_per_seed_and_configuration_longest_first_each_on_its_seeds_reward_model():
+    configs = CONFIGS | {"long": dict(iterations=P.iterations + 1)}
+    runs = oo.ppo_runs(configs, P, [5, 6], "sft", {5: "rm5", 6: "rm6"}, eval_seed=10_005)
     assert [(r.name, r.seed) for r in runs] == [
-        ("B PPO-max", 5),
-        ("B PPO-max", 6),
+        ("long", 5),
+        ("long", 6),
         ("A vanilla PPO", 5),
         ("A + KL penalty only", 5),
+        ("B PPO-max", 5),
         ("A vanilla PPO", 6),
         ("A + KL penalty only", 6),
+        ("B PPO-max", 6),
     ]
     assert {r.critic_path for r in runs if r.name.startswith("A")} == {"sft"}
+    assert all(r.rm_path == f"rm{r.seed}" for r in runs)
+    assert [r.critic_path for r in runs if r.name == "B PPO-max"] == ["rm5", "rm6"]
     assert all(r.eval_seed == 10_005 and r.n_eval == P.eval_prompts and not r.grpo for r in runs)
 
 
 def test_grpo_gets_the_samples_and_optimiser_steps_of_a_plus_kl():
     g = oo.grpo_settings(P)
     assert g["n_prompts"] * g["num_generations"] == P.iterations * P.prompts_per_iteration  # sampled responses
-    assert g["max_steps"] == P.iterations * 4 == g["num_iterations"] * P.iterations  # four passes, as 4 PPO epochs
+    assert g["max_steps"] == P.iterations * P.epochs * P.minibatches  # optimiser steps, as PPO's
+    assert g["num_iterations"] == P.epochs  # passes over each generation, as PPO's epochs
     assert g["beta"] == P.kl_coef and g["learning_rate"] == P.lr and g["loss_type"] == "grpo"
-    runs = oo.grpo_runs(P, [0, 1], "sft", "rm", eval_seed=7)
+    runs = oo.grpo_runs(P, [0, 1], "sft", {0: "rm0", 1: "rm1"}, eval_seed=7)
     assert [r.seed for r in runs] == [0, 1] and all(r.grpo == g and r.critic_path == "sft" for r in runs)
+    assert [r.rm_path for r in runs] == ["rm0", "rm1"]
+
+
+def test_grpo_table_lists_only_what_differs_from_trls_defaults():
+    from trl import GRPOConfig
+
+    g = oo.grpo_settings(P)
+    table = oo.grpo_table(g).set_index("setting")
+    default_beta = GRPOConfig.__dataclass_fields__["beta"].default
+    assert "beta" in table.index if g["beta"] != default_beta else "beta" not in table.index
+    assert table.loc["loss_type", "here"] == "grpo" and table.loc["n_prompts", "TRL default"] == "(the book's)"
+    assert "lora_rank" not in table.index  # None: not set here
+    assert "max_grad_norm" not in table.index  # 1.0 is TRL's default too
+
+
+def test_grpo_takes_ppos_minibatches_per_pass_and_its_epochs_as_passes():
+    """32 completions per generation in 2 minibatches, 2 passes: TRL's generation batch is PPO's
+    iteration and it steps 4 times per generation, as PPO does per iteration."""
+    from dataclasses import replace
+
+    from trl import GRPOConfig
+
+    from rlhfbook.book import runtime
+
+    Q = replace(P, prompts_per_iteration=32, minibatches=2, epochs=2, iterations=5)
+    g = oo.grpo_settings(Q)
+    n_prompts, *_ = (g.pop(k) for k in oo.GRPO_OWN)
+    args = GRPOConfig(**runtime.trainer_settings("unused", 0, "auto"), **g)
+    assert args.generation_batch_size == 32 and args.per_device_train_batch_size == 16
+    assert args.steps_per_generation * args.num_iterations == 4 == Q.epochs * Q.minibatches
+    assert args.max_steps == 5 * 4 and n_prompts * Q.grpo_generations == 5 * 32
+    assert oo.ppo_config(Q, {})["minibatches"] == 2 and oo.ppo_config(Q, {})["epochs"] == 2
 
 
 def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():
@@ -189,12 +229,21 @@ def test_finals_end_values_and_the_tables_read_the_runs():
     assert ends.loc["A vanilla PPO", "proxy at gold peak"] == 1.0 and ends.loc["A vanilla PPO", "proxy end"] == 2.0
     assert ends.loc["B PPO-max", "KL end (nats)"] == pytest.approx(0.2)
     assert ends.loc["B PPO-max", "non-words per response (held-out)"] == 0.5
+    drift = oo.drift_table(c | {"perplexity": c["kl"]}, list(CONFIGS))
+    assert drift.loc[("A vanilla PPO", "length (chars)")].to_dict() == {
+        "first iteration": 10.0,
+        "end": 12.0,
+        "change": 2.0,
+    }
+    assert len(drift) == 3 * len(oo.DRIFT)
     ingredients = oo.ingredients_table(ends, P)
-    assert list(ingredients["comparison"]) == ["A + KL vs A", "B vs A + KL"]  # no C: two rows
+    it = f", {P.iterations} iterations each"  # like with like, and the table says so
+    assert list(ingredients["comparison"]) == ["A + KL vs A" + it, "B vs A + KL" + it]  # no C: two rows
     with_c = oo.ingredients_table(
         pd.concat([ends, ends.loc[["B PPO-max"]].rename(index=lambda _: "C PPO-max, no KL")]), P
     )
-    assert list(with_c["comparison"])[2:] == ["B vs C", "C vs A"]
+    assert list(with_c["comparison"])[2:] == ["B vs C" + it, "C vs A" + it]
+    assert ends.loc["A vanilla PPO", "gold slope, second half (per iteration)"] == pytest.approx(-1.0)
     pvb = oo.paper_vs_book(ends, 12.5, P)
     assert "proxy 1.00 -> 2.00, gold 3.00 -> 2.00" in pvb.iloc[0]["this book"]
     assert pvb.iloc[3]["this book"] == "C runs in the gpu profile only"
@@ -274,5 +323,26 @@ def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():
     c = oo.ood_check(change)
     assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and "passed" not in c  # the rule decides
     assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.5
+    assert c["origin"] == "extension"  # the book measures the channel; the paper infers it
     real = oo.ood_check(None)
     assert real["not_evaluable"] == oo.TOY_ONLY + "." and "per_seed" not in real and real["claim"] == c["claim"]
+    assert "changes by -3.33 per response" in c["context"] and "non-words -1.17" in c["context"]
+
+
+def test_each_seed_samples_its_own_pairs_and_trains_its_own_reward_model(monkeypatch, tmp_path):
+    from rlhfbook import models, reward_model
+
+    monkeypatch.setattr(models, "load_policy", lambda path, frozen: ("sft", "tok"))
+    monkeypatch.setattr(
+        reward_model, "preference_pairs", lambda pol, tok, task, n, rng, max_new_tokens: (n, rng.integers(1 << 30))
+    )
+    fits = []
+    monkeypatch.setattr(oo, "fit_reward_model", lambda *a: fits.append(a) or a[4])
+    paths = [
+        oo.toy_reward_model((dict(profiles.resolve("01_ppo_max", "cpu")), "sft", str(tmp_path), s)) for s in (3, 4, 3)
+    ]
+    assert paths == [f"{tmp_path}/rm-3", f"{tmp_path}/rm-4", f"{tmp_path}/rm-3"]
+    pickle.dumps((dict(profiles.resolve("01_ppo_max", "cpu")), "sft", "out", 3))  # a worker's job travels
+    pairs = [f[3] for f in fits]
+    assert pairs[0] == pairs[2] != pairs[1] and pairs[0][0] == P.rm_pairs  # the seed's own pairs, reproducibly
+    assert [f[5:] for f in fits] == [(3, P.rm_steps), (4, P.rm_steps), (3, P.rm_steps)]

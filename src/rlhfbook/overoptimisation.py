@@ -221,6 +221,35 @@ def fit_reward_model(
     return path
 
 
+def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
+    """One seed's proxy reward model in the toy world, for a worker of
+    :func:`rlhfbook.book.parallel.map_runs`: ``job`` = (the chapter's settings as a plain dict,
+    SFT policy folder, output folder, seed).
+
+    ``P.rm_pairs`` pairs of the SFT policy's samples, rated by the task's length-biased raters
+    (:func:`rlhfbook.reward_model.preference_pairs`), fitted with the Bradley-Terry loss
+    (:func:`fit_reward_model`). Each seed has its own pairs and reward model, so that the spread over
+    seeds includes the reward model's: a block of seeds is a block of whole pipelines. Returns the folder.
+    """
+    from types import SimpleNamespace
+
+    import torch
+
+    from . import models, reward_model, toyworld
+    from .book import runtime
+
+    settings, sft_path, out_dir, seed = job
+    P = SimpleNamespace(**settings)
+    runtime.seed_everything(seed)
+    runtime.quiet()
+    sft, tok = models.load_policy(sft_path, frozen=True)
+    torch.manual_seed(seed)
+    pairs = reward_model.preference_pairs(
+        sft, tok, toyworld.task("preference"), P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
+    )
+    return str(fit_reward_model(P, sft_path, tok, pairs, f"{out_dir}/rm-{seed}", seed, P.rm_steps))
+
+
 def _setup(run: Run):
     from . import gold_proxy, models, toyworld
     from .book import runtime
@@ -365,6 +394,8 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
     settings = dict(
         iterations=P.iterations,
         prompts_per_iteration=P.prompts_per_iteration,
+        epochs=P.epochs,
+        minibatches=P.minibatches,
         max_new_tokens=P.max_new_tokens,
         lr=P.lr,
         critic_lr=P.critic_lr,
@@ -378,15 +409,19 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
     return settings | dict(overrides)
 
 
+def rm_critic(overrides: Mapping[str, Any]) -> bool:
+    """Whether a configuration's critic starts from the reward model (PPO-max, Sec. 5.3) rather than
+    from the SFT policy with a fresh value head (vanilla PPO: A and A + KL, which switch reward
+    normalisation off)."""
+    return overrides.get("reward_norm") is not False
+
+
 def critic_init(overrides: Mapping[str, Any], sft_path: str, rm_path: str) -> str:
-    """Vanilla PPO's critic (A and A + KL, which switch reward normalisation off) starts from
-    the SFT policy with a fresh value head; PPO-max's from the reward model (Sec. 5.3)."""
-    return str(sft_path) if overrides.get("reward_norm") is False else str(rm_path)
+    """The folder a configuration's critic starts from (:func:`rm_critic`)."""
+    return str(rm_path) if rm_critic(overrides) else str(sft_path)
 
 
-def switch_table(
-    configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings, sft_path: str, rm_path: str
-) -> pd.DataFrame:
+def switch_table(configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings) -> pd.DataFrame:
     """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
     configuration, one column per configuration (the ablation of Sec. 5.3)."""
     from . import ppo
@@ -394,10 +429,7 @@ def switch_table(
     table = pd.DataFrame(
         {name: {s: getattr(ppo.PPOConfig(**ppo_config(P, o)), s) for s in SWITCHES} for name, o in configs.items()}
     )
-    table.loc["critic init"] = [
-        "SFT + fresh head" if critic_init(o, sft_path, rm_path) == str(sft_path) else "reward model"
-        for o in configs.values()
-    ]
+    table.loc["critic init"] = ["reward model" if rm_critic(o) else "SFT + fresh head" for o in configs.values()]
     return table
 
 
@@ -406,20 +438,21 @@ def ppo_runs(
     P: PPOMaxSettings,
     seeds: Sequence[int],
     sft_path: str,
-    rm_path: str,
+    rm_paths: Mapping[int, str],
     eval_seed: int,
     gold: Mapping[str, Any] | None = None,
 ) -> list[Run]:
     """One :class:`Run` per seed and configuration (seed-major), the longest first so that the
-    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort). ``gold``:
-    the :class:`Run` fields of the real-model path (``gold_path``, ``prompts_path``, ``rm_max_length``)."""
+    cores of :func:`rlhfbook.book.parallel.map_runs` finish together (a stable sort). Seed ``s``
+    optimises the reward model ``rm_paths[s]``. ``gold``: the :class:`Run` fields of the real-model
+    path (``gold_path``, ``prompts_path``, ``rm_max_length``)."""
     runs = [
         Run(
             name,
             s,
             str(sft_path),
-            str(rm_path),
-            critic_init(o, sft_path, rm_path),
+            str(rm_paths[s]),
+            critic_init(o, sft_path, rm_paths[s]),
             ppo_config(P, o),
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
@@ -438,20 +471,24 @@ rank, the evaluation's generation chunk, and the trainer's precision (:func:`rlh
 
 def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     """TRL ``GRPOConfig`` fields, plus the book's :data:`GRPO_OWN`, that give GRPO what A + KL
-    gets: as many policy-update samples and optimiser steps (four passes per batch, like four PPO
-    epochs), the same learning rate and adapters, beta = eta, and the GRPO paper's per-sequence loss;
-    each step's batch runs in passes of ``micro_batch`` completions."""
+    gets: as many policy-update samples and optimiser steps (each generation of
+    ``P.prompts_per_iteration`` completions passed over ``P.epochs`` times, TRL's ``num_iterations``,
+    in ``P.minibatches`` steps per pass, TRL's ``steps_per_generation``), the same learning rate and
+    adapters, beta = eta, and the GRPO paper's per-sequence loss; each step's minibatch runs in passes
+    of ``micro_batch`` completions."""
     from .book import runtime
 
     updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
+    batch = runtime.trainer_batch(P.prompts_per_iteration // P.minibatches, P.micro_batch)
     return dict(
         n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
         lora_rank=P.lora_rank,
         autocast=P.autocast,
         chunk_size=P.chunk_size,
-        max_steps=updates * 4,
-        num_iterations=4,
-        **runtime.trainer_batch(P.prompts_per_iteration, P.micro_batch),
+        max_steps=updates * P.epochs * P.minibatches,
+        num_iterations=P.epochs,
+        **batch,
+        steps_per_generation=P.minibatches * batch["gradient_accumulation_steps"],
         num_generations=P.grpo_generations,
         max_completion_length=P.max_new_tokens,
         temperature=1.0,
@@ -467,17 +504,18 @@ def grpo_runs(
     P: PPOMaxSettings,
     seeds: Sequence[int],
     sft_path: str,
-    rm_path: str,
+    rm_paths: Mapping[int, str],
     eval_seed: int,
     gold: Mapping[str, Any] | None = None,
 ) -> list[Run]:
-    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings` (``gold``: as :func:`ppo_runs`)."""
+    """One TRL-GRPO :class:`Run` per seed with :func:`grpo_settings`, on the seed's reward model
+    (``rm_paths``, ``gold``: as :func:`ppo_runs`)."""
     return [
         Run(
             "TRL GRPO",
             s,
             str(sft_path),
-            str(rm_path),
+            str(rm_paths[s]),
             str(sft_path),
             eval_seed=eval_seed,
             n_eval=P.eval_prompts,
@@ -486,6 +524,22 @@ def grpo_runs(
         )
         for s in seeds
     ]
+
+
+def grpo_table(settings: Mapping[str, Any]) -> pd.DataFrame:
+    """The ``GRPOConfig`` fields of ``settings`` (:func:`grpo_settings`) whose value differs from TRL's
+    default, with the default beside it, and the book's own keys (:data:`GRPO_OWN`) that are set."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
+    rows = [
+        (k, str(v), str(defaults[k]) if k in defaults else "(the book's)")
+        for k, v in settings.items()
+        if (k in GRPO_OWN and v is not None) or (k in defaults and defaults[k] != v)
+    ]
+    return pd.DataFrame(rows, columns=["setting", "here", "TRL default"])
 
 
 def logs_frame(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -563,6 +617,7 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
         "pairs never showed it (non-words, repeated words), not the raters' length bias.",
         paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
+        origin="extension",  # the paper infers the mechanism; the toy world's gold terms measure it
         threshold=0.5,
         direction=">=",
         rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end",
@@ -570,9 +625,13 @@ def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     if change is None:
         return fields | dict(not_evaluable=TOY_ONLY + ".")
     shares = ood_share(change)
+    mean = change.mean()
     return fields | dict(
         per_seed=shares.to_dict(),
-        ours={f"{t} change (mean)": float(change[t].mean()) for t in TERMS},
+        ours={f"{t} change (mean)": float(mean[t]) for t in TERMS},
+        context=f"From the gold peak to the end, vanilla's gold changes by {mean.sum():+.2f} per response: "
+        + ", ".join(f"{t} {mean[t]:+.2f}" for t in TERMS)
+        + ".",
     )
 
 
@@ -585,7 +644,8 @@ def channel_table(changes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame) -> dict[str, float]:
     """What a configuration ended with, mean over seeds: gold peak and end, proxy at the gold
-    peak and at the end (the axes of Fig. 4), KL and length at the end, and the held-out
+    peak and at the end (the axes of Fig. 4), the gold's :func:`slope` over the second half of
+    training, KL and length at the end, and the held-out
     gold, win rate, repeat rate and non-words. ``c``: metric -> :func:`curves`."""
     g, p = c["gold_reward"][name], c["proxy_reward"][name]
     peak_it = g.argmax(1)
@@ -595,6 +655,7 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
         "gold end": g[:, -1].mean(),
         "proxy at gold peak": np.mean([p[i, j] for i, j in enumerate(peak_it)]),
         "proxy end": p[:, -1].mean(),
+        "gold slope, second half (per iteration)": np.mean([slope(row[len(row) // 2 :]) for row in g]),
         "KL end (nats)": c["kl"][name][:, -1].mean(),
         "length end (chars)": c["length"][name][:, -1].mean(),
         "held-out gold": f["eval_gold"].mean(),
@@ -604,12 +665,28 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
     }
 
 
+DRIFT = {"kl": "KL to SFT (nats)", "length": "length (chars)", "perplexity": "perplexity"}
+"""The drift indicators the paper recommends watching (Figs. 4, 13), by their log column."""
+
+
+def drift_table(c: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]) -> pd.DataFrame:
+    """Each :data:`DRIFT` indicator of each configuration at the first iteration and at the end
+    (the smoothed curves ``c``: metric -> :func:`curves`, means over seeds), and its change."""
+    rows = {}
+    for name in names:
+        for metric, label in DRIFT.items():
+            start, end = c[metric][name][:, 0].mean(), c[metric][name][:, -1].mean()
+            rows[(name, label)] = {"first iteration": start, "end": end, "change": end - start}
+    return pd.DataFrame(rows).T.rename_axis(["configuration", "indicator"])
+
+
 _REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
 
 
 def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
     """What each PPO-max ingredient changed, read off pairs of configurations of :func:`end_values`
-    (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran)."""
+    (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran). Every
+    configuration ran ``P.iterations`` iterations, which the comparison column says."""
     a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
     rows = [
         (
@@ -624,8 +701,7 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
             "stable training",
             "B vs A + KL",
             f"held-out gold {b['held-out gold']:.2f} vs {akl['held-out gold']:.2f}; win rate "
-            f"{b['win rate vs SFT']:.2f} vs {akl['win rate vs SFT']:.2f} "
-            f"(B ran {P.ppo_max_iterations} iterations, A + KL {P.iterations})",
+            f"{b['win rate vs SFT']:.2f} vs {akl['win rate vs SFT']:.2f}",
         ),
     ]
     if "C PPO-max, no KL" in ends.index:
@@ -646,6 +722,7 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
                 f"{a['win rate vs SFT']:.2f}",
             ),
         ]
+    rows = [(i, role, f"{pair}, {P.iterations} iterations each", what) for i, role, pair, what in rows]
     return pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
 
 
@@ -675,7 +752,7 @@ def grpo_comparison(finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings)
     return pd.DataFrame(
         {
             "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
-            "optimiser steps": [P.iterations * 4, grpo["optimizer_steps"].mean()],
+            "optimiser steps": [P.iterations * P.epochs * P.minibatches, grpo["optimizer_steps"].mean()],
             "held-out gold (mean ± sd over seeds)": [
                 mean_sd(per_seed(finals, akl, "eval_gold")),
                 mean_sd(grpo["eval_gold"]),
@@ -736,7 +813,9 @@ def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> p
         (
             "PPO-max stable for 10k steps (Fig. 9)",
             "yes",
-            f"{P.ppo_max_iterations} iterations (vanilla PPO: {P.iterations})",
+            f"gold slope over the second half of {P.iterations} iterations: "
+            f"{ends.loc['B PPO-max', 'gold slope, second half (per iteration)']:+.3f} per iteration "
+            f"(vanilla: {ends.loc[va, 'gold slope, second half (per iteration)']:+.3f})",
         ),
     ]
     return pd.DataFrame(rows, columns=["finding (paper figure)", "paper", "this book"])

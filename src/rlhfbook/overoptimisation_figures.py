@@ -1,6 +1,6 @@
 """Figures of chapter 1 (Secrets of RLHF I: PPO vs PPO-max): the reward model probed off its
 training distribution, proxy vs gold reward during PPO (the paper's Fig. 4), the drift
-indicators (Figs. 4, 13) with the win rate vs SFT (Fig. 10), and the gold lost per channel.
+indicators (Figs. 4, 13) with each seed's win rate vs SFT (Fig. 10), and the gold lost per channel.
 Each function draws one figure and returns it; colours come from
 :data:`rlhfbook.overoptimisation.COLOURS`, so a configuration has one colour on every figure.
 """
@@ -48,13 +48,23 @@ def plot_probe(task, tok, proxy_fn: Callable, gold_fn: Callable, topic: str = "f
     return fig
 
 
+def integer_iterations(ax) -> None:
+    """Whole-number ticks on an axis of PPO iterations."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_reward_curves(
     proxy_c: Mapping[str, np.ndarray], gold_c: Mapping[str, np.ndarray], sft_gold: float, names: Sequence[str]
 ):
     """Proxy (solid) and gold (dashed) reward per PPO iteration, one panel per configuration
-    (the paper's Fig. 4): thin lines seeds, thick lines their mean; dotted: the SFT policy's gold."""
+    (the paper's Fig. 4): thin lines seeds, thick lines their mean; dotted: the SFT policy's gold.
+    One row of up to three panels, else two rows, so that no panel is empty for 3 or 4 configurations."""
     names = list(names)
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharey=True)
+    rows = 1 if len(names) <= 3 else 2
+    cols = -(-len(names) // rows)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), sharey=True, squeeze=False)
     for ax, name in zip(axes.flat, names):
         it = np.arange(gold_c[name].shape[1])
         for ls, arr, label in (("-", proxy_c[name], "proxy (reward model)"), ("--", gold_c[name], "gold")):
@@ -62,10 +72,8 @@ def plot_reward_curves(
             ax.plot(it, arr.mean(0), color=COLOURS[name], ls=ls, lw=2, label=label)
         ax.axhline(sft_gold, color=COLOURS["SFT"], ls=":", label="SFT gold")
         ax.set_title(name)
-    for ax in axes.flat[len(names) :]:  # C runs in the gpu profile only
-        ax.axis("off")
-    for ax in axes.flat[len(names) - 2 : len(names)]:
         ax.set_xlabel("PPO iteration")
+        integer_iterations(ax)
     for ax in axes[:, 0]:
         ax.set_ylabel("mean reward per response")
     axes[0, 0].legend()
@@ -79,25 +87,38 @@ def short_label(name: str) -> str:
     return name.split(" ", 1)[0] + ("+KL" if "KL penalty only" in name else "")
 
 
-def plot_drift(c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame, names: Sequence[str]):
+def plot_drift(
+    c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame, names: Sequence[str], threshold: float = 0.6
+):
     """The drift indicators the paper watches (Figs. 4, 13): KL to the SFT policy, response
     length and perplexity of the policy's own samples (means over seeds of ``c``: metric ->
-    :func:`rlhfbook.overoptimisation.curves`), and the held-out gold win rate vs SFT (Fig. 10)."""
+    :func:`rlhfbook.overoptimisation.curves`), and the held-out gold win rate vs SFT (Fig. 10)
+    of every seed, one dot each, with the mean and the check's ``threshold``."""
     names = list(names)
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
     axes = axes.ravel()
     for name in names:
         for ax, metric in zip(axes, ("kl", "length", "perplexity")):
             ax.plot(c[metric][name].mean(0), color=COLOURS[name], label=name)
-    wr = finals.groupby("config")["win_rate"]
-    axes[3].bar(range(len(names)), wr.mean()[names], yerr=wr.std().fillna(0)[names], color=[COLOURS[n] for n in names])
-    axes[3].axhline(0.5, color="grey", ls=":")
+    for k, name in enumerate(names):
+        wins = finals.loc[finals.config == name, "win_rate"].to_numpy()
+        axes[3].scatter(k + np.linspace(-0.15, 0.15, len(wins)), wins, color=COLOURS[name], s=18)
+        axes[3].hlines(wins.mean(), k - 0.3, k + 0.3, color=COLOURS[name], lw=2)
+    axes[3].axhline(0.5, color="grey", ls=":", label="tie with SFT")
+    axes[3].axhline(threshold, color="black", ls="--", lw=0.8, label=f"threshold {threshold:g}")
     axes[3].set_xticks(range(len(names)), [short_label(n) for n in names])
-    axes[0].set(title="KL(policy || SFT) per response", xlabel="PPO iteration", ylabel="nats (k1, summed over tokens)")
-    axes[1].set(title="Response length", xlabel="PPO iteration", ylabel="characters (incl. EOS)")
-    axes[2].set(title="Perplexity of own samples", xlabel="PPO iteration", ylabel="perplexity")
+    axes[3].legend(loc="lower right")
+    axes[0].set(title="KL(policy || SFT) per response", ylabel="nats (k1, summed over tokens)")
+    axes[1].set(title="Response length", ylabel="characters (incl. EOS)")
+    axes[2].set(title="Perplexity of own samples", ylabel="perplexity")
+    for ax in axes[:3]:
+        ax.set_xlabel("PPO iteration")
+        integer_iterations(ax)
     axes[3].set(
-        title="Held-out gold win rate vs SFT", xlabel="configuration", ylabel="win rate (ties count half)", ylim=(0, 1)
+        title="Held-out gold win rate vs SFT, per seed",
+        xlabel="configuration",
+        ylabel="win rate (ties count half)",
+        ylim=(0, 1),
     )
     axes[0].legend()
     plt.tight_layout()

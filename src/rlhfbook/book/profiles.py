@@ -37,7 +37,7 @@ _TABLE: dict[str, dict[str, Any]] = settings.TABLE
 # Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
 _BUDGET_MIN: dict[str, dict[str, float]] = {
     "00_toy_world": {"smoke": 1, "cpu": 2.5, "gpu": 10},
-    "01_ppo_max": {"smoke": 0.5, "cpu": 5, "gpu": 20},
+    "01_ppo_max": {"smoke": 0.5, "cpu": 8, "gpu": 20},
     "02_dpo_ranking": {"smoke": 1, "cpu": 4, "gpu": 20},
     "03_pf_ppo": {"smoke": 1, "cpu": 4, "gpu": 30},
     "04_reward_distance": {"smoke": 0.5, "cpu": 3, "gpu": 10},

@@ -109,18 +109,19 @@ class PPOMaxSettings:
     )
     rm_max_length: int = setting(128, "longest text a reward model trains on and reads (tokens)")
     iterations: int = setting(
-        20, "PPO iterations of configurations A, A + KL and C, each a rollout and its updates (iterations)"
-    )
-    ppo_max_iterations: int = setting(
-        32,
-        "PPO iterations of PPO-max (B): about twice the iteration at which "
-        "vanilla loses a fifth of its peak gold (iterations)",
+        24,
+        "PPO iterations of every configuration (A, A + KL, B and C), each a rollout and its updates; also "
+        "fixes GRPO's samples and optimiser steps (iterations)",
     )
     run_ppo_max_no_kl: bool = setting(
         False, "also run configuration C, PPO-max without the KL penalty (no check reads it)"
     )
     prompts_per_iteration: int = setting(
-        16, "prompts per PPO iteration, one response each; also GRPO's batch (prompts)"
+        16, "prompts per PPO iteration, one response each; also GRPO's samples per generation (prompts)"
+    )
+    epochs: int = setting(4, "PPO epochs over each iteration's samples; GRPO's num_iterations (epochs)")
+    minibatches: int = setting(
+        1, "minibatches per PPO epoch, one optimiser step each; GRPO's optimiser steps per pass (minibatches)"
     )
     max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
     lr: float = setting(
@@ -139,7 +140,16 @@ class PPOMaxSettings:
         "TRL's PPOConfig and the N+ details; exercise 2 halves and doubles it (dimensionless)",
     )
     critic_warmup: int = setting(3, "first PPO iterations that update only the critic (iterations)")
-    n_seeds: int = setting(3, "seeds per configuration: seed, seed + 1, ... (seeds)")
+    n_seeds: int = setting(
+        6,
+        "seeds per configuration: seed, seed + 1, ...; in the toy world each seed also samples its own "
+        "preference pairs and trains its own reward model (seeds)",
+    )
+    pilot_seed: int = setting(
+        500,
+        "record of the pilot: the first of the seeds (500, 501, ...) on which the sizes were chosen, outside "
+        "every reported block; the chapter states it and does not re-run the pilot (seed)",
+    )
     eval_prompts: int = setting(
         256, "held-out prompts on which every final policy's gold reward and win rate are measured (prompts)"
     )
@@ -370,8 +380,7 @@ TABLE: dict[str, dict[str, Any]] = {
             base_policy="smoke",
             rm_pairs=32,
             rm_steps=2,
-            iterations=3,
-            ppo_max_iterations=6,
+            iterations=4,
             run_ppo_max_no_kl=True,
             prompts_per_iteration=4,
             lr=1e-4,
@@ -394,9 +403,9 @@ TABLE: dict[str, dict[str, Any]] = {
             gold_rm_steps=4700,
             rm_lr=1e-5,
             rm_max_length=512,
-            iterations=150,
-            ppo_max_iterations=300,
+            iterations=200,
             run_ppo_max_no_kl=True,
+            n_seeds=3,
             prompts_per_iteration=64,
             max_new_tokens=128,
             lr=3e-5,
