@@ -94,7 +94,7 @@ model_name = None  # policy: a local folder or hub id (gpu profile), or None for
 reward_model_name = None  # proxy reward model: a local folder or hub id, or None to train one here
 gold_reward_model_name = None  # with model_name: the gold reward model, or None to train one here
 preference_dataset = None  # with model_name: HH-RLHF-format pairs (hub id or local .jsonl)
-iterations = None  # PPO iterations of configurations A, A + KL and C; None = the profile's
+iterations = None  # PPO iterations of every configuration; None = the profile's
 n_seeds = None  # seeds per configuration; None = the profile's
 autocast = None  # "float32" when fp16 overflows on a T4 (see the running page); None = the profile's
 

@@ -152,7 +152,7 @@ def check_generation_speed() -> str:
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     P = profiles.resolve("01_ppo_max", "gpu")
-    per_seed = (2 + P.run_ppo_max_no_kl) * P.iterations + P.ppo_max_iterations  # A, A + KL (and C); B
+    per_seed = (3 + P.run_ppo_max_no_kl) * P.iterations  # A, A + KL, B (and C), each the same iterations
     runs = P.n_seeds * per_seed
     return f"{seconds:.1f} s per 64 x 128 rollout; chapter 1's {runs} PPO rollouts: {runs * seconds / 3600:.1f} h"
 
