@@ -39,21 +39,25 @@ def test_probe_scores_the_first_n_words_as_one_response_each():
     assert np.all(np.diff(right.lines[1].get_ydata()) < 0)  # repeating the best word only loses gold
 
 
-def test_reward_curves_have_one_panel_per_configuration_and_hide_the_missing_fourth():
+def test_reward_curves_have_one_panel_per_configuration_and_no_empty_panel():
     rng = np.random.default_rng(0)
     proxy = {n: rng.normal(size=(3, 7)) for n in NAMES}
     gold = {n: rng.normal(size=(3, 7)) for n in NAMES}
     fig = figures.plot_reward_curves(proxy, gold, -0.5, NAMES)
     axes = fig.axes
-    assert [a.get_title() for a in axes[:3]] == NAMES and not axes[3].axison
+    assert [a.get_title() for a in axes] == NAMES  # one row of three: no empty fourth panel
     assert axes[0].get_ylabel() == "mean reward per response" and axes[2].get_xlabel() == "PPO iteration"
+    assert all(float(t).is_integer() for t in axes[2].get_xticks())  # iterations are whole numbers
     means = [line for line in axes[2].lines if line.get_linewidth() == 2]  # thick lines: the mean over seeds
     assert np.allclose(means[0].get_ydata(), proxy["B PPO-max"].mean(0))
     assert np.allclose(means[1].get_ydata(), gold["B PPO-max"].mean(0))
     assert all(line.get_color() == oo.COLOURS["B PPO-max"] for line in axes[2].lines[:-1])
+    c = "C PPO-max, no KL"
+    four = figures.plot_reward_curves({**proxy, c: proxy[NAMES[2]]}, {**gold, c: gold[NAMES[2]]}, -0.5, [*NAMES, c])
+    assert [a.get_title() for a in four.axes] == [*NAMES, c]  # two rows of two: again no empty panel
 
 
-def test_drift_figure_plots_seed_means_and_win_rate_bars():
+def test_drift_figure_plots_seed_means_and_every_seeds_win_rate():
     c = {
         m: {n: np.full((2, 4), float(k + j)) for j, n in enumerate(NAMES)}
         for k, m in enumerate(["kl", "length", "perplexity"])
@@ -63,7 +67,10 @@ def test_drift_figure_plots_seed_means_and_win_rate_bars():
     kl, length, ppl, wins = fig.axes
     assert kl.get_ylabel() == "nats (k1, summed over tokens)" and length.get_ylabel() == "characters (incl. EOS)"
     assert np.allclose(length.lines[2].get_ydata(), 3.0)  # metric 1 + configuration 2
-    assert [p.get_height() for p in wins.patches] == pytest.approx([0.3, 0.5, 0.8])
+    from matplotlib.collections import PathCollection
+
+    dots = [col.get_offsets()[:, 1] for col in wins.collections if isinstance(col, PathCollection)]  # per seed
+    assert [list(d) for d in dots] == [[0.2, 0.4], [0.5, 0.5], [0.7, 0.9]]
     assert [t.get_text() for t in wins.get_xticklabels()] == ["A", "A+KL", "B"]
 
 
