@@ -372,7 +372,7 @@ def step_figure(profiles: pd.DataFrame, seed: int) -> Figure:
     """:func:`step_profiles` as one panel per kind of pair: mean regret (black) and mean distances along the
     interpolation."""
     groups = list(dict.fromkeys(profiles.index.get_level_values(0)))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.8), sharey=True)
+    fig, axes = plt.subplots(1, len(groups), figsize=(min(10.0, 3.4 * len(groups)), 3.8), sharey=True)
     for ax, g in zip(np.atleast_1d(axes), groups):
         part = profiles.loc[g]
         ax.plot(part.index, part["regret"], "k-", lw=2, label="regret")
