@@ -246,9 +246,7 @@ class Results:
         if passed is None:
             passed = margin >= 0 if margin is not None else bool(value)
         status = "pass" if passed else "fail"
-        if not self.profile.asserts_checks:
-            status = verdicts.NOT_EVALUATED
-        elif not_evaluable:
+        if not self.profile.asserts_checks or not_evaluable:
             status = verdicts.NOT_EVALUATED
         return Check(
             **fields,
