@@ -81,7 +81,6 @@ P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
@@ -349,15 +348,23 @@ Markdown(
 # regret and coloured by canonicalisation; the right panel gives each canonicalisation in the
 # two checked cells, mean and standard deviation over all seeds and all points.
 
-# %% tags=["hide-input"]
-sr.grid_figure(full_corr, len(full_regret), corr, canon_names)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    sr.grid_figure(full_corr, len(full_regret), corr, canon_names),
+    "ch4-grid",
+)
 
 # %% [markdown]
-# *Figure: left, all pseudometrics ranked by their correlation with regret (first points of the
-# first seed);
-# right, the L2 / L2 (solid) and $\tau$-weighted L2 (hatched) cell of each canonicalisation, error
-# bar one standard deviation over seeds.* Look at where the colours fall at the top and at the
+# ```{glue:figure} ch4-grid
+# :name: fig-ch4-grid
+# :alt: Bar chart of every pseudometric sorted by its correlation with regret, and bars per canonicalisation in the two checked cells
+#
+# Left, all pseudometrics ranked by their correlation with regret (first points of the first
+# seed); right, the L2 / L2 (solid) and $\tau$-weighted L2 (hatched) cell of each
+# canonicalisation, error bar one standard deviation over seeds.
+# ```
+#
+# Look at where the colours fall at the top and at the
 # bottom of the ranking, and at the spread within each colour: the choice of normalisation and
 # metric moves the correlation as much as the choice of canonicalisation does. The table lists
 # the best, median and worst pseudometric of each canonicalisation and its worst
@@ -376,13 +383,19 @@ display.table(summary)
 # The scatter plots show where the correlations come from (first seed, L2 / L2): one point per
 # interpolated reward pair, its distance against its regret, one panel per canonicalisation.
 
-# %% tags=["hide-input"]
-sr.scatter_figure(first, corr[seeds[0]], seeds[0])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(sr.scatter_figure(first, corr[seeds[0]], seeds[0]), "ch4-scatter")
 
 # %% [markdown]
-# *Figure: distance (between 0 and 2) against normalised regret (0 to 1); each panel's title
-# gives its Pearson r.* Look at the points with regret near 0. Without canonicalisation they
+# ```{glue:figure} ch4-scatter
+# :name: fig-ch4-scatter
+# :alt: Scatter plots of distance against regret, one panel per canonicalisation
+#
+# Distance (between 0 and 2) against normalised regret (0 to 1); each panel's title gives its
+# Pearson r.
+# ```
+#
+# Look at the points with regret near 0. Without canonicalisation they
 # spread over a wide range of distances (the shifts, scalings and shaping in the random rewards
 # inflate them); EPIC and DARD compress that spread; VAL puts the low-regret points near
 # distance 0, and the distance grows with regret; the table below says whether that band is
@@ -417,15 +430,24 @@ part_lead = {(p, n): sr.lead(parts[p], n) for p in sr.ENDPOINTS for n in CHECKED
 results.metric("lead_by_endpoints", {f"{p} {n}/{n}": dict(zip(map(str, seeds), v)) for (p, n), v in part_lead.items()})
 display.table(sr.endpoint_table(runs))
 
-# %% tags=["hide-input"]
-sr.step_figure(sr.step_profiles(first, P.n_steps), seeds[0])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    sr.step_figure(sr.step_profiles(first, P.n_steps), seeds[0]),
+    "ch4-steps",
+)
 
 # %% [markdown]
-# *Figure: along the interpolation $R_i = R_1 + (R_2 - R_1)\, i/16$, the mean regret (black) and
-# the mean L2 / L2 distances (halved, so that they share the regret's scale), over the first
-# seed's pairs with two ordinary endpoints (left), a nearly trivial $R_1$ (middle) and a nearly
-# trivial $R_2$ (right).* The mechanism is in the middle and right panels. A nearly trivial reward
+# ```{glue:figure} ch4-steps
+# :name: fig-ch4-steps
+# :alt: Line plots of regret and distances along the interpolation between two rewards, three panels
+#
+# Along the interpolation $R_i = R_1 + (R_2 - R_1)\, i/16$, the mean regret (black) and the mean
+# L2 / L2 distances (halved, so that they share the regret's scale), over the first seed's pairs
+# with two ordinary endpoints (left), a nearly trivial $R_1$ (middle) and a nearly trivial $R_2$
+# (right).
+# ```
+#
+# The mechanism is in the middle and right panels. A nearly trivial reward
 # places its reward on transitions the dynamics almost never take. Its policy-relevant part is
 # $10^{-10}$ of its size, so one step towards $R_2$ already orders policies as $R_2$ does (middle:
 # regret jumps at $i = 1$), and every step short of $R_2$ still orders them as $R_1$ does (right:
@@ -485,14 +507,20 @@ print(
 control_margin = sr.margins(control)
 display.table(sr.margin_table(control_margin))
 
-# %% tags=["hide-input"]
-sr.margin_figure(main_margin, control_margin)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(sr.margin_figure(main_margin, control_margin), "ch4-margins")
 
 # %% [markdown]
-# *Figure: VAL's correlation with regret minus EPIC's (orange) and DARD's (green), one point per
-# seed, with the paper's random rewards (circles) and with rewards that do not depend on the
-# next state (squares); the grey band is $\pm 0.02$.* Look at how far above the band the circles
+# ```{glue:figure} ch4-margins
+# :name: fig-ch4-margins
+# :alt: Dot plot of VAL minus EPIC and VAL minus DARD per seed, with the paper rewards and the control rewards
+#
+# VAL's correlation with regret minus EPIC's (orange) and DARD's (green), one point per seed,
+# with the paper's random rewards (circles) and with rewards that do not depend on the next
+# state (squares); the grey band is $\pm 0.02$.
+# ```
+#
+# Look at how far above the band the circles
 # sit in each cell, and whether the squares fall inside it.
 
 # %%
@@ -607,14 +635,20 @@ bridge_margin = {name: rank.loc["STARC distance"] - rank.loc[name] for name in (
 results.metric("bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index})
 display.table(sr.rank_summary(rank))
 
-# %% tags=["hide-input"]
-sr.bridge_figure(table, P.bon_n, seeds[0])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(sr.bridge_figure(table, P.bon_n, seeds[0]), "ch4-bridge")
 
 # %% [markdown]
-# *Figure: one point per reward model, coloured by kind; its best-of-N gold regret against its
-# STARC distance to gold (left) and its pairwise accuracy (right; filled against the gold
-# ordering, hollow in expectation against a rater).* Look at how each colour rises on the left
+# ```{glue:figure} ch4-bridge
+# :name: fig-ch4-bridge
+# :alt: Scatter plots of best-of-N regret against STARC distance and against pairwise accuracy, one point per reward model
+#
+# One point per reward model, coloured by kind; its best-of-N gold regret against its STARC
+# distance to gold (left) and its pairwise accuracy (right; filled against the gold ordering,
+# hollow in expectation against a rater).
+# ```
+#
+# Look at how each colour rises on the left
 # (the word-biased models more steeply than the rest) and, on the right, at the word-biased
 # models next to the most accurate ones.
 #
@@ -628,22 +662,30 @@ plt.show()
 # $\sum_b \frac{n_b}{n}\left(|\text{conf}_b - \tfrac12| - |\text{freq}_b - \tfrac12|\right)$
 # (positive: over-confident). $R^2$ (left) is the one metric the per-prompt offsets move.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 shown = [
     f"fitted: {max(P.train_sizes)} comparisons, flip 0",
     f"fitted: {max(P.train_sizes)} comparisons, flip {max(P.flip_rates):g}",
     f"fitted: {min(P.train_sizes)} comparisons, flip 0",
 ]
-_, overconfidence = sr.calibration_figure(table, fam, shown, P.bon_n)
-plt.show()
+fig, overconfidence = sr.calibration_figure(table, fam, shown, P.bon_n)
+display.figure(fig, "ch4-calibration")
+
+# %% [markdown]
+# ```{glue:figure} ch4-calibration
+# :name: fig-ch4-calibration
+# :alt: Scatter plots of best-of-N regret against R squared, Brier score and calibration error per reward model
+#
+# Left, best-of-N regret against $R^2$ to gold (the offset models, olive, share their base
+# model's regret at any $R^2$); right, reliability diagrams of three fitted models in 10 bins.
+# ```
+#
+# A model fitted on few comparisons can fit them too well and over-claim, while a model
+
+# %%
 results.metric("overconfidence", overconfidence)
 for name, value in overconfidence.items():
     print(f"{name}: {'over' if value > 0 else 'under'}-confident by {abs(value):.3f} on average")
-
-# %% [markdown]
-# *Figure: left, best-of-N regret against $R^2$ to gold (the offset models, olive, share their
-# base model's regret at any $R^2$); right, reliability diagrams of three fitted models in 10
-# bins.* A model fitted on few comparisons can fit them too well and over-claim, while a model
 # fitted on many, under the L2 penalty of the fit, has its margins shrunk and tends to
 # under-claim; the printout says which happens in this run.
 
@@ -687,139 +729,9 @@ display.table(sr.paper_vs_book(P, seeds, full_corr, len(full_regret), corr, cont
 display.show_source(sr.finding)
 
 # %%
-ordinary_share = np.mean([np.mean(r["signal"].min(-1) >= rd.NEARLY_TRIVIAL) for r in runs.values()])
-for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
-    rule, n_ok = sr.finding(seeds, sr.lead(corr, n), 0.02, f"per seed: min(VAL - EPIC, VAL - DARD), {n} / {n}")
-    results.check(
-        f"val_beats_epic_dard_{n}",
-        kind="finding",
-        claim=f"VAL's distance correlates with regret better than EPIC's and DARD's ({label} normalisation and "
-        "metric).",
-        paper="STARC (VAL) above EPIC and DARD (Fig. 1)",
-        **rule,
-        ours={
-            "VAL - EPIC mean": np.mean(main_margin["EPIC", n]),
-            "VAL - DARD mean": np.mean(main_margin["DARD", n]),
-            "lead, ordinary endpoints": sr.mean_2se(part_lead[sr.ENDPOINTS[0], n]),
-            "lead, a nearly trivial endpoint": sr.mean_2se(part_lead[sr.ENDPOINTS[1], n]),
-            "seeds clearing": n_ok,
-        },
-        context=f"Correlation with regret: VAL {mean_sd(per_seed(corr, 'VAL', n))}, EPIC "
-        f"{mean_sd(per_seed(corr, 'EPIC', n))}, DARD {mean_sd(per_seed(corr, 'DARD', n))} (mean ± sd). On the "
-        f"{ordinary_share:.0%} of points whose pair has two ordinary endpoints VAL leads by "
-        f"{sr.mean_2se(part_lead[sr.ENDPOINTS[0], n])}, on the rest (a nearly trivial endpoint) by "
-        f"{sr.mean_2se(part_lead[sr.ENDPOINTS[1], n])} (mean ± 2 SE).",
-    )
-
-results.check(
-    "control_next_state_independent",
-    kind="control",
-    claim="With rewards that do not depend on the next state, VAL's lead over EPIC disappears "
-    "(nothing to redistribute over next states).",
-    paper="EPIC and DARD fail only through S'-redistribution (the paper's argument)",
-    per_seed=dict(zip(seeds, np.maximum(*(np.abs(control_margin["EPIC", n]) for n in CHECKED)))),
-    threshold=0.02,
-    direction="<=",
-    rule="per seed: the larger |VAL - EPIC| of the L2 and wL2 cells",
-    ours={f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED}
-    | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED},
-    context=f"With rewards drawn per (s, a), VAL - EPIC is {sr.mean_2se(control_margin['EPIC', 'L2'])} (L2) and "
-    f"{sr.mean_2se(control_margin['EPIC', 'wL2'])} (wL2), against {sr.mean_2se(main_margin['EPIC', 'L2'])} and "
-    f"{sr.mean_2se(main_margin['EPIC', 'wL2'])} with the paper's rewards (mean ± 2 SE).",
-)
-
-none_gap = per_seed(corr, "EPIC", "L2") - per_seed(corr, "none", "L2")
-rule, n_ok = sr.finding(seeds, none_gap, 0.15, "per seed: corr(EPIC) - corr(none), L2 / L2")
-results.check(
-    "none_much_worse",
-    kind="finding",
-    claim="Without canonicalisation the distance predicts regret much worse than EPIC's (L2 / L2).",
-    paper="None far below (Fig. 1)",
-    **rule,
-    ours={"corr(none) mean": per_seed(corr, "none", "L2").mean(), "min gap": none_gap.min(), "seeds clearing": n_ok},
-    context=f"Correlation with regret without canonicalisation {mean_sd(per_seed(corr, 'none', 'L2'))}, with EPIC "
-    f"{mean_sd(per_seed(corr, 'EPIC', 'L2'))} (mean ± sd over seeds, L2 / L2).",
-)
-
-val_corr = per_seed(corr, "VAL", "L2")
-rule, n_ok = sr.finding(seeds, val_corr, 0.85, "per seed: Pearson correlation of VAL's distance with regret, L2 / L2")
-results.check(
-    "val_correlation",
-    kind="finding",
-    claim="The VAL distance (L2 / L2) is strongly correlated with regret.",
-    paper="highest correlations of the grid (Fig. 1)",
-    **rule,
-    ours={"min": val_corr.min(), "wL2 / wL2 mean": per_seed(corr, "VAL", "wL2").mean(), "seeds clearing": n_ok},
-    context=f"VAL's correlation is {mean_sd(val_corr)} in the L2 cell and {mean_sd(per_seed(corr, 'VAL', 'wL2'))} in "
-    "the tau-weighted L2 cell (mean ± sd): the same, as it must be for a canonical reward that does not depend on "
-    f"the next state; on pairs of ordinary rewards it is {mean_sd(per_seed(parts[sr.ENDPOINTS[0]], 'VAL', 'L2'))}.",
-)
-
-for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
-    gap = bridge_margin[key].values
-    rule, n_ok = sr.finding(seeds, gap, 0.10, f"per seed: Spearman(STARC) - Spearman(accuracy, {name} labels)")
-    results.check(
-        f"bridge_starc_beats_{name}_accuracy",
-        kind="finding",
-        origin="extension",
-        claim=f"Across reward models whose metrics disagree, the STARC distance to gold ranks best-of-N regret "
-        f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more).",
-        paper="a small STARC distance guarantees small regret (soundness); accuracy gives no such guarantee",
-        **rule,
-        ours={
-            "Spearman STARC mean": rank.loc["STARC distance"].mean(),
-            f"Spearman accuracy ({name}) mean": rank.loc[key].mean(),
-            "seeds clearing": n_ok,
-        },
-        context=f"Spearman correlation with best-of-{P.bon_n} regret across {len(table)} reward models: STARC "
-        f"distance {mean_sd(rank.loc['STARC distance'].values)}, pairwise accuracy on {name} labels "
-        f"{mean_sd(rank.loc[key].values)} (mean ± sd over seeds); STARC's lead {sr.mean_2se(gap)} (mean ± 2 SE)."
-        + (
-            " Against a Bradley-Terry rater, ordering two close responses either way is right about half the time, "
-            "while swapping two distant ones is a whole error, so accuracy on rater labels already weighs errors by "
-            "their size, as regret does."
-            if name == "rater"
-            else ""
-        ),
-    )
-
-results.check(
-    "starc_invariances",
-    kind="sanity",
-    claim="VAL and minimal distances to a potential-shaped, S'-redistributed or scaled copy are 0",
-    paper="definition of a canonicalisation",
-    value=props["max STARC distance to an equivalent reward"],
-    threshold=1e-8,
-    direction="<=",
-    rule=f"largest over {len(reports)} MDPs",
-)
-results.check(
-    "epic_dard_not_invariant",
-    kind="sanity",
-    claim="EPIC and DARD distances to an S'-redistributed copy (noise of 3 reward sd) are not 0",
-    paper="EPIC and DARD are not canonicalisations (App. A/B)",
-    value=min(
-        props["min EPIC distance to the S'-redistributed copy"], props["min DARD distance to the S'-redistributed copy"]
-    ),
-    threshold=0.05,
-    rule=f"smallest over {len(reports)} MDPs",
-)
-axioms = max(
-    props["max |d(R, -R) - 2|"],
-    props["max asymmetry |d(x,y) - d(y,x)|"],
-    props["max triangle violation d(x,z) - d(x,y) - d(y,z)"],
-    props["max distance"] - 2,
-)
-results.check(
-    "metric_axioms",
-    kind="sanity",
-    claim="d(R, -R) = 2, symmetry, triangle inequality, d <= 2 (VAL, L2 / L2)",
-    paper="STARC metrics are pseudometrics bounded by 2",
-    value=axioms,
-    threshold=1e-8,
-    direction="<=",
-    rule=f"largest violation over {len(reports)} MDPs x {P.n_triples} triples",
-    ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k},
+sr.record_checks(
+    results, runs, corr, control, rank, props,
+    n_models=len(table), bon_n=P.bon_n, n_mdps=len(reports), n_triples=P.n_triples,
 )
 results.table()
 

@@ -128,3 +128,52 @@ def test_every_module_says_which_chapters_use_it(root):
         if not re.search(r"\b[Cc]hapters?\b", doc):
             missing.append(str(path.relative_to(root)))
     assert not missing, f"module docstrings that name no chapter: {missing}"
+
+
+def _code(source, tags=()):
+    return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}}
+
+
+def _md(source):
+    return {"cell_type": "markdown", "source": source, "metadata": {}}
+
+
+def test_a_figure_is_placed_numbered_with_alt_text_and_caption():
+    good = [
+        _code('display.figure(grid_figure(x), "grid")', ["remove-cell"]),
+        _md("```{glue:figure} grid\n:name: fig-grid\n:alt: bars of correlations\n\nThe caption.\n```"),
+    ]
+    assert chapters.figure_problems(good) == []
+
+
+def test_figure_problems_name_each_missing_part():
+    untagged = [_code('display.figure(f, "grid")'), _md("```{glue:figure} grid\n:name: fig-grid\n:alt: a\n\nC.\n```")]
+    assert chapters.figure_problems(untagged) == ["cell 0: the cell showing figure 'grid' needs the tag remove-cell"]
+    for markdown in (
+        "*Figure: the caption.*",  # not placed
+        "```{glue:figure} grid\n:name: fig-grid\n\nC.\n```",  # no alt text
+        "```{glue:figure} grid\n:name: fig-grid\n:alt: a\n```",  # no caption
+        "```{glue:figure} other\n:name: fig-other\n:alt: a\n\nC.\n```",  # another figure
+    ):
+        problems = chapters.figure_problems([_code('display.figure(f, "grid")', ["remove-cell"]), _md(markdown)])
+        assert problems == [
+            "cell 1: figure 'grid' needs a Markdown cell starting with "
+            "```{glue:figure} grid, :name: fig-grid, :alt: and a caption"
+        ], markdown
+    shown_twice = [_code('display.figure(f, "grid")\nplt.show()', ["remove-cell"])]
+    assert chapters.figure_problems(shown_twice) == [
+        'cell 0: a figure cell ends with one display.figure(fig, "name") and nothing else'
+    ]
+
+
+def test_display_figure_glues_the_figure_and_closes_it(monkeypatch):
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    from rlhfbook.book import display
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
+    fig, _ = plt.subplots()
+    display.figure(fig, "grid")
+    assert glued == {"grid": (fig, True)} and not plt.fignum_exists(fig.number)

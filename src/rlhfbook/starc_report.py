@@ -770,3 +770,169 @@ def calibration_figure(
     ax1.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig, over
+
+
+def record_checks(
+    results: Any,
+    runs: Mapping[int, Mapping[str, Any]],
+    corr: CorrelationTable,
+    control: CorrelationTable,
+    rank: pd.DataFrame,
+    props: Mapping[str, float],
+    *,
+    n_models: int,
+    bon_n: int,
+    n_mdps: int,
+    n_triples: int,
+) -> None:
+    """Chapter 4's findings, control and sanity checks, recorded on ``results`` (a
+    :class:`rlhfbook.book.results.Results`): per seed, VAL's lead over EPIC and DARD in the two
+    checked cells (Fig. 1), the same lead with next-state-independent rewards (control), the gap
+    to no canonicalisation, VAL's correlation, the STARC-versus-accuracy bridge, and the
+    canonicalisation and metric axioms over ``n_mdps`` MDPs."""
+    seeds = list(runs)
+    parts = endpoint_correlations(runs)
+    main_margin, control_margin = margins(corr), margins(control)
+    part_lead = {(p, n): lead(parts[p], n) for p in ENDPOINTS for n in CHECKED}
+    bridge_margin = {
+        name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")
+    }
+    ordinary_share = np.mean([np.mean(r["signal"].min(-1) >= rd.NEARLY_TRIVIAL) for r in runs.values()])
+    for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
+        rule, n_ok = finding(seeds, lead(corr, n), 0.02, f"per seed: min(VAL - EPIC, VAL - DARD), {n} / {n}")
+        results.check(
+            f"val_beats_epic_dard_{n}",
+            kind="finding",
+            claim=f"VAL's distance correlates with regret better than EPIC's and DARD's ({label} normalisation and "
+            "metric).",
+            paper="STARC (VAL) above EPIC and DARD (Fig. 1)",
+            **rule,
+            ours={
+                "VAL - EPIC mean": np.mean(main_margin["EPIC", n]),
+                "VAL - DARD mean": np.mean(main_margin["DARD", n]),
+                "lead, ordinary endpoints": mean_2se(part_lead[ENDPOINTS[0], n]),
+                "lead, a nearly trivial endpoint": mean_2se(part_lead[ENDPOINTS[1], n]),
+                "seeds clearing": n_ok,
+            },
+            context=f"Correlation with regret: VAL {mean_sd(per_seed(corr, 'VAL', n))}, EPIC "
+            f"{mean_sd(per_seed(corr, 'EPIC', n))}, DARD {mean_sd(per_seed(corr, 'DARD', n))} (mean ± sd). On the "
+            f"{ordinary_share:.0%} of points whose pair has two ordinary endpoints VAL leads by "
+            f"{mean_2se(part_lead[ENDPOINTS[0], n])}, on the rest (a nearly trivial endpoint) by "
+            f"{mean_2se(part_lead[ENDPOINTS[1], n])} (mean ± 2 SE).",
+        )
+
+    results.check(
+        "control_next_state_independent",
+        kind="control",
+        claim="With rewards that do not depend on the next state, VAL's lead over EPIC disappears "
+        "(nothing to redistribute over next states).",
+        paper="EPIC and DARD fail only through S'-redistribution (the paper's argument)",
+        per_seed=dict(zip(seeds, np.maximum(*(np.abs(control_margin["EPIC", n]) for n in CHECKED)))),
+        threshold=0.02,
+        direction="<=",
+        rule="per seed: the larger |VAL - EPIC| of the L2 and wL2 cells",
+        ours={f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED}
+        | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED},
+        context=f"With rewards drawn per (s, a), VAL - EPIC is {mean_2se(control_margin['EPIC', 'L2'])} (L2) and "
+        f"{mean_2se(control_margin['EPIC', 'wL2'])} (wL2), against {mean_2se(main_margin['EPIC', 'L2'])} and "
+        f"{mean_2se(main_margin['EPIC', 'wL2'])} with the paper's rewards (mean ± 2 SE).",
+    )
+
+    none_gap = per_seed(corr, "EPIC", "L2") - per_seed(corr, "none", "L2")
+    rule, n_ok = finding(seeds, none_gap, 0.15, "per seed: corr(EPIC) - corr(none), L2 / L2")
+    results.check(
+        "none_much_worse",
+        kind="finding",
+        claim="Without canonicalisation the distance predicts regret much worse than EPIC's (L2 / L2).",
+        paper="None far below (Fig. 1)",
+        **rule,
+        ours={
+            "corr(none) mean": per_seed(corr, "none", "L2").mean(),
+            "min gap": none_gap.min(),
+            "seeds clearing": n_ok,
+        },
+        context=f"Correlation with regret without canonicalisation {mean_sd(per_seed(corr, 'none', 'L2'))}, with EPIC "
+        f"{mean_sd(per_seed(corr, 'EPIC', 'L2'))} (mean ± sd over seeds, L2 / L2).",
+    )
+
+    val_corr = per_seed(corr, "VAL", "L2")
+    rule, n_ok = finding(seeds, val_corr, 0.85, "per seed: Pearson correlation of VAL's distance with regret, L2 / L2")
+    results.check(
+        "val_correlation",
+        kind="finding",
+        claim="The VAL distance (L2 / L2) is strongly correlated with regret.",
+        paper="highest correlations of the grid (Fig. 1)",
+        **rule,
+        ours={"min": val_corr.min(), "wL2 / wL2 mean": per_seed(corr, "VAL", "wL2").mean(), "seeds clearing": n_ok},
+        context=f"VAL's correlation is {mean_sd(val_corr)} in the L2 cell and {mean_sd(per_seed(corr, 'VAL', 'wL2'))} in "
+        "the tau-weighted L2 cell (mean ± sd): the same, as it must be for a canonical reward that does not depend on "
+        f"the next state; on pairs of ordinary rewards it is {mean_sd(per_seed(parts[ENDPOINTS[0]], 'VAL', 'L2'))}.",
+    )
+
+    for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
+        gap = bridge_margin[key].values
+        rule, n_ok = finding(seeds, gap, 0.10, f"per seed: Spearman(STARC) - Spearman(accuracy, {name} labels)")
+        results.check(
+            f"bridge_starc_beats_{name}_accuracy",
+            kind="finding",
+            origin="extension",
+            claim=f"Across reward models whose metrics disagree, the STARC distance to gold ranks best-of-N regret "
+            f"better than pairwise accuracy on {name} labels does (Spearman, by 0.10 or more).",
+            paper="a small STARC distance guarantees small regret (soundness); accuracy gives no such guarantee",
+            **rule,
+            ours={
+                "Spearman STARC mean": rank.loc["STARC distance"].mean(),
+                f"Spearman accuracy ({name}) mean": rank.loc[key].mean(),
+                "seeds clearing": n_ok,
+            },
+            context=f"Spearman correlation with best-of-{bon_n} regret across {n_models} reward models: STARC "
+            f"distance {mean_sd(rank.loc['STARC distance'].values)}, pairwise accuracy on {name} labels "
+            f"{mean_sd(rank.loc[key].values)} (mean ± sd over seeds); STARC's lead {mean_2se(gap)} (mean ± 2 SE)."
+            + (
+                " Against a Bradley-Terry rater, ordering two close responses either way is right about half the time, "
+                "while swapping two distant ones is a whole error, so accuracy on rater labels already weighs errors by "
+                "their size, as regret does."
+                if name == "rater"
+                else ""
+            ),
+        )
+
+    results.check(
+        "starc_invariances",
+        kind="sanity",
+        claim="VAL and minimal distances to a potential-shaped, S'-redistributed or scaled copy are 0",
+        paper="definition of a canonicalisation",
+        value=props["max STARC distance to an equivalent reward"],
+        threshold=1e-8,
+        direction="<=",
+        rule=f"largest over {n_mdps} MDPs",
+    )
+    results.check(
+        "epic_dard_not_invariant",
+        kind="sanity",
+        claim="EPIC and DARD distances to an S'-redistributed copy (noise of 3 reward sd) are not 0",
+        paper="EPIC and DARD are not canonicalisations (App. A/B)",
+        value=min(
+            props["min EPIC distance to the S'-redistributed copy"],
+            props["min DARD distance to the S'-redistributed copy"],
+        ),
+        threshold=0.05,
+        rule=f"smallest over {n_mdps} MDPs",
+    )
+    axioms = max(
+        props["max |d(R, -R) - 2|"],
+        props["max asymmetry |d(x,y) - d(y,x)|"],
+        props["max triangle violation d(x,z) - d(x,y) - d(y,z)"],
+        props["max distance"] - 2,
+    )
+    results.check(
+        "metric_axioms",
+        kind="sanity",
+        claim="d(R, -R) = 2, symmetry, triangle inequality, d <= 2 (VAL, L2 / L2)",
+        paper="STARC metrics are pseudometrics bounded by 2",
+        value=axioms,
+        threshold=1e-8,
+        direction="<=",
+        rule=f"largest violation over {n_mdps} MDPs x {n_triples} triples",
+        ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k},
+    )

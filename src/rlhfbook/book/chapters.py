@@ -156,6 +156,36 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
     if not any("results.finish()" in s for s in code):
         problems.append(f"{chapter}: no cell calling results.finish()")
     problems += [f"{chapter}: {p}" for p in check_call_problems("\n".join(code))]
+    problems += [f"{chapter}: {p}" for p in figure_problems(cells)]
+    return problems
+
+
+_FIGURE_CALL = re.compile(r"display\.figure\(.*?,\s*\"([\w-]+)\",?\s*\)\s*$", re.S)
+_GLUE_FIGURE = re.compile(r"```\{glue:figure\} ([\w-]+)\n:name: fig-([\w-]+)\n:alt: \S.*\n\n\S")
+
+
+def figure_problems(cells: list[dict]) -> list[str]:
+    """A chapter's figures are numbered and captioned: each cell that shows one
+    (:func:`rlhfbook.book.display.figure`) is tagged ``remove-cell`` and the next cell places it
+    with ``{glue:figure}``, its ``:name: fig-<name>``, ``:alt:`` text and a caption."""
+    problems = []
+    for i, cell in enumerate(cells):
+        src = _source(cell)
+        if cell["cell_type"] != "code" or "display.figure(" not in src:
+            continue
+        if "plt.show()" in src or src.count("display.figure(") > 1 or not (m := _FIGURE_CALL.search(src)):
+            problems.append(f"cell {i}: a figure cell ends with one display.figure(fig, \"name\") and nothing else")
+            continue
+        name = m.group(1)
+        if "remove-cell" not in cell.get("metadata", {}).get("tags", []):
+            problems.append(f"cell {i}: the cell showing figure {name!r} needs the tag remove-cell")
+        after = _source(cells[i + 1]) if i + 1 < len(cells) and cells[i + 1]["cell_type"] == "markdown" else ""
+        placed = _GLUE_FIGURE.match(after)
+        if not placed or placed.groups() != (name, name):
+            problems.append(
+                f"cell {i + 1}: figure {name!r} needs a Markdown cell starting with "
+                f"```{{glue:figure}} {name}, :name: fig-{name}, :alt: and a caption"
+            )
     return problems
 
 

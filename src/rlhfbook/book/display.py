@@ -1,4 +1,4 @@
-"""What a chapter shows its reader besides plots: the real source of src functions, runtimes."""
+"""What a chapter shows its reader: the real source of src functions, numbered figures, tables, runtimes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,27 @@ def show_source(*objects: object) -> None:
     for obj in objects:
         module = inspect.getmodule(obj).__name__
         display(Markdown(f"`{module}.{obj.__qualname__}`\n\n```python\n{inspect.getsource(obj)}```"))
+
+
+def figure(fig, name: str) -> None:
+    """Show ``fig`` and store it under ``name`` for the book's numbered figure.
+
+    The chapter shows the figure where it is made (in Colab, in Jupyter) and stores it in the
+    notebook with myst-nb's ``glue``; the book drops the making cell (tag ``remove-cell``) and shows
+    the figure once, numbered and captioned, where the next Markdown cell places it:
+    ```{glue:figure} name`` with ``:name: fig-name``, ``:alt:`` and the caption. Without myst-nb
+    (Colab installs the package without the book's tools) the figure is only shown.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    try:
+        from myst_nb import glue
+    except ImportError:
+        display(fig)
+    else:
+        glue(name, fig, display=True)
+    plt.close(fig)
 
 
 def table(df, index: bool = True):
