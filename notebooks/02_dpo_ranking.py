@@ -104,11 +104,11 @@ print(
     f"{P.eval_every} steps; gamma sweep {tuple(g for g in P.gammas if g != 1.0)} at beta {P.check_beta}; "
     f"win rate on {P.n_win_prompts} prompts; real model: {P.model_name or 'none'}"
 )
+display.quote(check_beta=P.check_beta)
 
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -237,14 +237,18 @@ display.table(sandbox)
 # The figure shows the same per pair: the chance that DPO flips a wrongly ranked pair, against
 # its $c$.
 
-# %% tags=["hide-input"]
-figures.sandbox_flips(studies)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.sandbox_flips(studies), "ch2-sandbox-flips")
 
 # %% [markdown]
-# *Each line is one $\sigma$; each point is an octile of the wrongly ranked pairs by $c$. Look at
+# ```{glue:figure} ch2-sandbox-flips
+# :name: fig-ch2-sandbox-flips
+# :alt: Line plot of the share of wrongly ranked pairs that DPO flips against their reference log-ratio c, one line per sigma
+#
+# Each line is one $\sigma$; each point is an octile of the wrongly ranked pairs by $c$. Look at
 # how far right each line reaches and where it ends: the larger $\sigma$, the larger the $c$ of
-# the hardest pairs and the lower the share of them that DPO flips.*
+# the hardest pairs and the lower the share of them that DPO flips.
+# ```
 
 # %% [markdown]
 # ## 4. Part C: DPO on a tiny transformer, in the paper's regime
@@ -323,15 +327,19 @@ stats = rg.pair_stats_table(data)
 results.metric("pair_stats", stats.loc["mean"].to_dict())
 display.table(stats)
 
-# %% tags=["hide-input"]
-figures.reference_logratios(data, seeds[0])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.reference_logratios(data, seeds[0]), "ch2-reference-c")
 
 # %% [markdown]
-# *Left: $c > 0$ (right of the line) means the reference prefers the answer the raters
-# rejected; the histogram is centred near 0 and spread over tens of nats. Right: each point is
-# a pair; the reference's $c$ lies on the diagonal of the writer's, so what the reference knows
-# is how answers are written.*
+# ```{glue:figure} ch2-reference-c
+# :name: fig-ch2-reference-c
+# :alt: Histogram of the reference log-ratio c, and a scatter of the reference c against the writer c
+#
+# Left: $c > 0$ (right of the line) means the reference prefers the answer the raters rejected;
+# the histogram is centred near 0 and spread over tens of nats. Right: each point is a pair; the
+# reference's $c$ lies on the diagonal of the writer's, so what the reference knows is how
+# answers are written.
+# ```
 #
 # What this task shares with HH-RLHF, and what it does not:
 
@@ -366,7 +374,7 @@ main = (seed, P.check_beta)
 display.table(tables[main].drop(columns=["near ties", "max |loss - TRL loss|"]))
 
 # %% [markdown]
-# *The run of the first checked seed at $\beta$ = `check_beta`, one row per checkpoint, on the train pairs
+# *The run of the first checked seed at $\beta$ = {glue:text}`check_beta`, one row per checkpoint, on the train pairs
 # unless marked "val". Compare the columns `reward acc` and `R`, and see where `val loss` is
 # lowest.* The best checkpoint of every run:
 
@@ -375,14 +383,18 @@ at_best = rg.best_checkpoints(study)
 results.metric("best_checkpoints", at_best.to_dict(orient="index"))
 display.table(at_best)
 
-# %% tags=["hide-input"]
-figures.training_curves(study, P.betas)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.training_curves(study, P.betas), "ch2-training")
 
 # %% [markdown]
-# *One line per seed, coloured by $\beta$; a dot marks the checkpoint with the lowest
-# validation loss. Reward accuracy (left) leaves 0.5 at once; ranking accuracy (right) hardly
-# leaves the reference's level.*
+# ```{glue:figure} ch2-training
+# :name: fig-ch2-training
+# :alt: Reward accuracy and ranking accuracy over DPO steps, one line per seed, coloured by beta
+#
+# One line per seed, coloured by $\beta$; a dot marks the checkpoint with the lowest validation
+# loss. Reward accuracy (left) leaves 0.5 at once; ranking accuracy (right) hardly leaves the
+# reference's level.
+# ```
 
 # %% [markdown]
 # ### 4.3 Which pairs flip (paper Fig. 2)
@@ -392,9 +404,19 @@ plt.show()
 # wrongly ranked pairs have been flipped, while the loss keeps falling on pairs that were
 # right to begin with.
 
-# %% tags=["hide-input"]
-figures.flips(study, data, main, P.betas)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.flips(study, data, main, P.betas), "ch2-flips")
+
+# %% [markdown]
+# ```{glue:figure} ch2-flips
+# :name: fig-ch2-flips
+# :alt: Stacked shares of train pairs in the four ranking states over DPO steps, and the share of wrongly ranked pairs flipped against c
+#
+# Left: the share of train pairs in each of the four states (ranked correctly or not by the
+# reference, and by the checkpoint) along the first checked seed's main run; the dotted line is
+# the best checkpoint. Right: the share of wrongly ranked pairs that the best checkpoint has
+# flipped, against their $c$, pooled over seeds, one line per $\beta$.
+# ```
 
 # %%
 flip_rows = rg.flip_rows(study, data)
@@ -418,9 +440,18 @@ display.table(flip_rows)
 # log-likelihoods, so the identity fails if the two disagree about a single pair (up to float32
 # rounding on pairs within $10^{-3}$ nats of a tie, which are counted and left out).
 
-# %% tags=["hide-input"]
-figures.loss_vs_c(study, data[seed], seed, P.betas)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.loss_vs_c(study, data[seed], seed, P.betas), "ch2-loss-vs-c")
+
+# %% [markdown]
+# ```{glue:figure} ch2-loss-vs-c
+# :name: fig-ch2-loss-vs-c
+# :alt: Scatter of each train pair's DPO loss against its reference log-ratio c, one panel per beta, with the Thm 4.1 curve
+#
+# At the best checkpoint of each $\beta$ (first checked seed), each train pair's DPO loss as TRL
+# computes it (log scale) against its reference log-ratio $c$, green if the book's forward pass
+# ranks the pair correctly and red if not; the black curve is $-\log\sigma(\beta c)$ of Thm 4.1.
+# ```
 
 # %%
 thm_runs = rg.thm41_runs(tables)
@@ -468,7 +499,7 @@ display.table(gap.table)
 #
 # $\gamma$ scales $c$ in Thm 4.1: with $\gamma = 0$ the loss ignores the reference, as if the
 # reference gave both answers the same likelihood, and a pair is ranked correctly exactly when
-# its loss is below $\log 2$. We train each $\gamma$ at $\beta = $ `check_beta` on the pairs of
+# its loss is below $\log 2$. We train each $\gamma$ at $\beta$ = {glue:text}`check_beta` on the pairs of
 # the first checked seed and report its best-validation checkpoint (the $\gamma = 1$ row is the main run).
 # The paper expects ranking accuracy to be higher for smaller $\gamma$ (a weaker pull of the
 # reference's mistakes).
@@ -509,15 +540,19 @@ display.table(rho)
 # %%
 Markdown(rg.spearman_sentence(rho_summary))
 
-# %% tags=["hide-input"]
-figures.rank_vs_win(tables, seeds, P.betas)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.rank_vs_win(tables, seeds, P.betas), "ch2-rank-vs-win")
 
 # %% [markdown]
-# *Each line follows one run's checkpoints from the reference (R at its starting level, win
-# rate near 0.5), coloured by $\beta$. Compare how far each line travels up (win rate) and to
-# the right (R): a policy can learn part of what the raters share, and win more often, while
-# it ranks hardly more of its training pairs correctly.*
+# ```{glue:figure} ch2-rank-vs-win
+# :name: fig-ch2-rank-vs-win
+# :alt: Lines of win rate against ranking accuracy over checkpoints, one per run, coloured by beta
+#
+# Each line follows one run's checkpoints from the reference (R at its starting level, win rate
+# near 0.5), coloured by $\beta$. Compare how far each line travels up (win rate) and to the
+# right (R): a policy can learn part of what the raters share, and win more often, while it
+# ranks hardly more of its training pairs correctly.
+# ```
 
 # %% [markdown]
 # ## 5. Real models on real preference data (`gpu` profile)
@@ -585,88 +620,9 @@ display.table(rg.paper_vs_book(stats, study, gap, thm_runs, rho_summary, seeds, 
 # section 4.7 per seed. `smoke` does not evaluate the checks.
 
 # %%
-cb = P.check_beta
-results.check(
-    "reward_up_ranking_flat",
-    kind="finding",
-    claim="The reference ranks fewer than 60% of pairs correctly, and at the best-validation checkpoint DPO raises "
-    "reward accuracy by at least 15 points while ranking accuracy moves by at most 5 (train pairs).",
-    paper="ranking accuracy < 60% and nearly unchanged by DPO while reward accuracy rises (Figs. 1-2)",
-    threshold=0.0,
-    direction=">=",
-    rule="per seed, the smallest of three margins in points: 60 - R_ref, (reward acc - 50) - 15, 5 - |R - R_ref|; "
-    f"the mean over seeds must be >= 0 (beta {cb})",
-    **rg.reward_up_ranking_flat(study, data, seeds, cb).kwargs(),
-)
-results.check(
-    "mis_ranked_rarely_flip",
-    kind="finding",
-    claim="Of the train pairs the reference mis-ranks, at most 10% are ranked correctly at the best-validation "
-    "checkpoint.",
-    paper="< 10% of initially mis-ranked training pairs flipped (Fig. 2)",
-    threshold=0.10,
-    direction="<=",
-    rule=f"per seed, the share of mis-ranked train pairs that DPO flips (beta {cb})",
-    **rg.mis_ranked_rarely_flip(study, data, seeds, cb).kwargs(),
-)
-results.check(
-    "flips_fall_with_c",
-    kind="finding",
-    claim="The pairs DPO does flip are those with small c: the hardest quarter of the mis-ranked pairs flips at most "
-    "half as often as the easiest quarter.",
-    paper="the pairs ranked correctly after DPO are those with a small reference log-ratio c (Fig. 3, Thm 4.1)",
-    threshold=0.0,
-    direction="<=",
-    rule=f"per seed, flipped share of the top c-quartile minus half that of the bottom c-quartile (beta {cb})",
-    **rg.flips_fall_with_c(study, data, seeds, cb).kwargs(),
-)
-results.check(
-    "alignment_gap",
-    kind="finding",
-    claim="The idealized ranking accuracy R*(beta) of a perfectly optimised model exceeds the observed ranking "
-    "accuracy by at least 20 points (the alignment gap).",
-    paper="gaps of 19 to 59 points (Table 1, to the median R* of the official code)",
-    threshold=20.0,
-    direction=">=",
-    rule=f"per seed, R*(beta) - R at the best-validation checkpoint, in points (Cor. 3.3 in log space; beta {cb}, "
-    "train pairs)",
-    **rg.alignment_gap_evidence(study, gap, seeds, cb).kwargs(),
-)
-results.check(
-    "thm41_against_trl",
-    kind="sanity",
-    claim="A pair is ranked correctly (by the book's forward pass) exactly when TRL's DPO loss is at most "
-    "-log sigmoid(beta gamma c) (Thm 4.1).",
-    paper="an identity (100%)",
-    threshold=1.0,
-    direction=">=",
-    rule="per seed, the minimum agreement over every checkpoint of every beta (and, for the first seed, every gamma); "
-    "must be 1 on every seed",
-    **rg.thm41_evidence(study, gamma_runs, seeds).kwargs(),
-)
-control = {s: rs.study(s, nuisance=0.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps).summary() for s in seeds}
-results.check(
-    "small_c_flips",
-    kind="control",
-    claim="With a reference whose c is small (the sandbox at sigma = 0), DPO does flip most mis-ranked pairs: the "
-    "effect comes from c, not from DPO failing to learn.",
-    paper="Thm 4.1: the difficulty of a pair is its c",
-    threshold=0.5,
-    direction=">=",
-    rule="per seed, the share of mis-ranked pairs DPO flips in the sandbox at sigma = 0 (the rise of R beside it)",
-    **rg.small_c_evidence(control, gamma_table).kwargs(),
-)
-results.check(
-    "ranking_tracks_win_rate_only_near_the_reference",
-    kind="finding",
-    claim="Ranking accuracy and win rate rise together while the model stays close to the reference, and the "
-    "correlation weakens once it moves far from it.",
-    paper="Sec. 5: ranking accuracy and win rate are correlated near the reference and part ways far from it",
-    threshold=0.0,
-    direction=">=",
-    rule="per seed, Spearman's rho of R and win rate over the checkpoints near the reference minus that over those "
-    "far from it (near: weight distance at most the seed's median)",
-    **rg.near_far_evidence(rho, seeds).kwargs(),
+rg.record_checks(
+    results, study, data, seeds, P.check_beta, gap, gamma_runs, gamma_table, rho,
+    sandbox_pairs=P.sandbox_pairs, sandbox_steps=P.sandbox_steps,
 )
 results.timing("wall_time_s", time.perf_counter() - t_start)
 results.table()

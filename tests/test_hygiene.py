@@ -165,15 +165,3 @@ def test_figure_problems_name_each_missing_part():
         'cell 0: a figure cell ends with one display.figure(fig, "name") and nothing else'
     ]
 
-
-def test_display_figure_glues_the_figure_and_closes_it(monkeypatch):
-    import matplotlib.pyplot as plt
-    import myst_nb
-
-    from rlhfbook.book import display
-
-    glued = {}
-    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
-    fig, _ = plt.subplots()
-    display.figure(fig, "grid")
-    assert glued == {"grid": (fig, True)} and not plt.fignum_exists(fig.number)

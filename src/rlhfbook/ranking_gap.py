@@ -25,7 +25,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -835,3 +835,108 @@ def near_far_evidence(rho: pd.DataFrame, seeds: Sequence[int]) -> Evidence:
     diff = {s: float(rho.loc[f"seed {s}", "near"] - rho.loc[f"seed {s}", "far"]) for s in seeds}
     ours = {f"rho {part} (mean)": float(rho[part].mean()) for part in ("near", "far", "all")}
     return Evidence(diff, ours)
+
+
+def record_checks(
+    results: Any,
+    study: DPOStudy,
+    data: dict[int, SeedData],
+    seeds: Sequence[int],
+    cb: float,
+    gap: AlignmentGap,
+    gamma_runs: dict[float, tuple[list[Checkpoint], pd.DataFrame]],
+    gamma_table: pd.DataFrame,
+    rho: pd.DataFrame,
+    *,
+    sandbox_pairs: int,
+    sandbox_steps: int,
+) -> None:
+    """Chapter 2's findings, control and sanity check, recorded on ``results`` (a
+    :class:`rlhfbook.book.results.Results`), each with one number per seed at ``beta = cb``:
+    the reward-up / ranking-flat composite and the flip shares (Figs. 1-3), the alignment gap
+    (Table 1), Thm 4.1 against TRL's loss, the sigma = 0 sandbox (control) and Sec. 5's
+    near-versus-far correlation."""
+    from . import ranking_sandbox as rs
+
+    results.check(
+        "reward_up_ranking_flat",
+        kind="finding",
+        claim="The reference ranks fewer than 60% of pairs correctly, and at the best-validation checkpoint DPO raises "
+        "reward accuracy by at least 15 points while ranking accuracy moves by at most 5 (train pairs).",
+        paper="ranking accuracy < 60% and nearly unchanged by DPO while reward accuracy rises (Figs. 1-2)",
+        threshold=0.0,
+        direction=">=",
+        rule="per seed, the smallest of three margins in points: 60 - R_ref, (reward acc - 50) - 15, 5 - |R - R_ref|; "
+        f"the mean over seeds must be >= 0 (beta {cb})",
+        **reward_up_ranking_flat(study, data, seeds, cb).kwargs(),
+    )
+    results.check(
+        "mis_ranked_rarely_flip",
+        kind="finding",
+        claim="Of the train pairs the reference mis-ranks, at most 10% are ranked correctly at the best-validation "
+        "checkpoint.",
+        paper="< 10% of initially mis-ranked training pairs flipped (Fig. 2)",
+        threshold=0.10,
+        direction="<=",
+        rule=f"per seed, the share of mis-ranked train pairs that DPO flips (beta {cb})",
+        **mis_ranked_rarely_flip(study, data, seeds, cb).kwargs(),
+    )
+    results.check(
+        "flips_fall_with_c",
+        kind="finding",
+        claim="The pairs DPO does flip are those with small c: the hardest quarter of the mis-ranked pairs flips at most "
+        "half as often as the easiest quarter.",
+        paper="the pairs ranked correctly after DPO are those with a small reference log-ratio c (Fig. 3, Thm 4.1)",
+        threshold=0.0,
+        direction="<=",
+        rule=f"per seed, flipped share of the top c-quartile minus half that of the bottom c-quartile (beta {cb})",
+        **flips_fall_with_c(study, data, seeds, cb).kwargs(),
+    )
+    results.check(
+        "alignment_gap",
+        kind="finding",
+        claim="The idealized ranking accuracy R*(beta) of a perfectly optimised model exceeds the observed ranking "
+        "accuracy by at least 20 points (the alignment gap).",
+        paper="gaps of 19 to 59 points (Table 1, to the median R* of the official code)",
+        threshold=20.0,
+        direction=">=",
+        rule=f"per seed, R*(beta) - R at the best-validation checkpoint, in points (Cor. 3.3 in log space; beta {cb}, "
+        "train pairs)",
+        **alignment_gap_evidence(study, gap, seeds, cb).kwargs(),
+    )
+    results.check(
+        "thm41_against_trl",
+        kind="sanity",
+        claim="A pair is ranked correctly (by the book's forward pass) exactly when TRL's DPO loss is at most "
+        "-log sigmoid(beta gamma c) (Thm 4.1).",
+        paper="an identity (100%)",
+        threshold=1.0,
+        direction=">=",
+        rule="per seed, the minimum agreement over every checkpoint of every beta (and, for the first seed, every gamma); "
+        "must be 1 on every seed",
+        **thm41_evidence(study, gamma_runs, seeds).kwargs(),
+    )
+    control = {s: rs.study(s, nuisance=0.0, n_pairs=sandbox_pairs, steps=sandbox_steps).summary() for s in seeds}
+    results.check(
+        "small_c_flips",
+        kind="control",
+        claim="With a reference whose c is small (the sandbox at sigma = 0), DPO does flip most mis-ranked pairs: the "
+        "effect comes from c, not from DPO failing to learn.",
+        paper="Thm 4.1: the difficulty of a pair is its c",
+        threshold=0.5,
+        direction=">=",
+        rule="per seed, the share of mis-ranked pairs DPO flips in the sandbox at sigma = 0 (the rise of R beside it)",
+        **small_c_evidence(control, gamma_table).kwargs(),
+    )
+    results.check(
+        "ranking_tracks_win_rate_only_near_the_reference",
+        kind="finding",
+        claim="Ranking accuracy and win rate rise together while the model stays close to the reference, and the "
+        "correlation weakens once it moves far from it.",
+        paper="Sec. 5: ranking accuracy and win rate are correlated near the reference and part ways far from it",
+        threshold=0.0,
+        direction=">=",
+        rule="per seed, Spearman's rho of R and win rate over the checkpoints near the reference minus that over those "
+        "far from it (near: weight distance at most the seed's median)",
+        **near_far_evidence(rho, seeds).kwargs(),
+    )

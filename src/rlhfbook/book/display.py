@@ -41,6 +41,18 @@ def figure(fig, name: str) -> None:
     plt.close(fig)
 
 
+def quote(**values: object) -> None:
+    """Store numbers of the run for the prose: the book writes ``{glue:text}`name``` (or
+    ``{glue:text}`name:.2f```) where the text quotes one, so the page shows the value this run
+    produced. Nothing is shown in the notebook, and nothing happens without myst-nb."""
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
 def table(df, index: bool = True):
     """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.book.tables.frame`):
     full width, long text wrapped rather than cut, numbers to four significant digits."""
