@@ -71,13 +71,12 @@ from rlhfbook.book import display
 P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
 from rlhfbook import models, rollout, toyworld
-from rlhfbook.toyworld import code, policies, preference, sft
+from rlhfbook.toyworld import code, figures, policies, preference, sft
 
 rng = np.random.default_rng(seed)
 
@@ -173,18 +172,22 @@ for name, folder in folders.items():
     record = policies.manifest(folder)
     print(f"{name}: {folder.name}, final SFT loss {record['train_losses'][-1]:.3f}")
 
-# %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for name, folder in folders.items():
-    losses = np.array(policies.manifest(folder)["train_losses"])
-    window = max(1, len(losses) // 50)
-    ax.plot(np.convolve(losses, np.ones(window) / window, mode="valid"), label=f"{name} task")
-ax.set(title="SFT of the base policies", xlabel="optimizer step", ylabel="cross-entropy (nats / token)")
-ax.legend()
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    figures.sft_losses({n: policies.manifest(f)["train_losses"] for n, f in folders.items()}),
+    "ch0-sft-loss",
+)
 
 # %% [markdown]
-# The loss curves above should flatten well above zero: the demonstrations are random
+# ```{glue:figure} ch0-sft-loss
+# :name: fig-ch0-sft-loss
+# :alt: Line plot of the SFT cross-entropy per optimizer step, one line per task
+#
+# Cross-entropy of the demonstrations (nats per token) during SFT of each task's base policy,
+# smoothed over 1/50 of the run.
+# ```
+#
+# The loss curves should flatten well above zero: the demonstrations are random
 # (many good answers per prompt), so a perfect policy still has entropy left.
 #
 # ## How good are the base policies?
@@ -231,21 +234,21 @@ for (name, label), (out, scores) in samples.items():
     for p, r, s in list(zip(out.prompts, out.responses, scores))[:3]:
         print(f"{p!r:32} -> {r!r:40} gold {s:.2f}")
 
-# %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-for ax, name in zip(axes, folders):
-    for label in ("untrained", "SFT"):
-        ax.hist(samples[(name, label)][1], bins=25, alpha=0.6, label=label)
-    ax.set(
-        title=f"{name} task: gold score of sampled responses",
-        xlabel="gold score" if name == "preference" else "fraction of unit tests passed",
-        ylabel="number of responses",
-    )
-    ax.legend()
-plt.tight_layout()
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    figures.gold_histograms({key: scores for key, (_, scores) in samples.items()}, list(folders)),
+    "ch0-gold",
+)
 
 # %% [markdown]
+# ```{glue:figure} ch0-gold
+# :name: fig-ch0-gold
+# :alt: Histograms of gold scores of sampled responses, untrained model against SFT policy, one panel per task
+#
+# Gold scores of responses sampled from the untrained model and from the SFT policy on
+# held-out prompts, one panel per task.
+# ```
+#
 # The histograms show what to look for: the untrained model's responses pile up at the
 # bottom of the gold scale, the SFT policy's spread over the middle. That spread is what the
 # following chapters need: a reward model can only learn from pairs that differ, and RL can
