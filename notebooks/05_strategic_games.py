@@ -86,7 +86,6 @@ P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_n
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -333,14 +332,21 @@ context, answer = report.example_answer(game, trained["RL late"], codec, seed)
 print("\na context:", context)
 print("RL late's answer, as the protocol reads it:", answer)
 
-# %% tags=["hide-input"]
-report.plot_grpo(grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations))))
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    report.plot_grpo(grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations)))),
+    "ch5-grpo",
+)
 
 # %% [markdown]
-# *Figure: the RL stage, measured on the answers it samples against the league players.
-# Vertical lines mark the three checkpoints that enter the league (SFT, RL early, RL late, in
-# their colours throughout the chapter).*
+# ```{glue:figure} ch5-grpo
+# :name: fig-ch5-grpo
+# :alt: Line plots of the RL stage over GRPO iterations: win rate, over-budget share, keep rate and KL to the reference, with the three checkpoints marked
+#
+# The RL stage, measured on the answers it samples against the league players. Vertical lines
+# mark the three checkpoints that enter the league (SFT, RL early, RL late, in their colours
+# throughout the chapter).
+# ```
 #
 # ## 6. The league
 #
@@ -375,13 +381,22 @@ display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 # numbers with every axis oriented so that outward is better (1 - OBR, 1 - ORR, and the slope
 # mapped to $\mathrm{clip}(0.5 + 5\beta, 0, 1)$).
 
-# %% tags=["hide-input"]
-report.plot_radar(table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    report.plot_radar(table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")]),
+    "ch5-radar",
+)
 
 # %% [markdown]
-# *Figure: process profiles (radial axis: metric value from 0 to 1, outward is better), means
-# over the league seeds.* Compare the trained player's shape before and after RL with the
+# ```{glue:figure} ch5-radar
+# :name: fig-ch5-radar
+# :alt: Radar charts of each player process metrics, the trained checkpoints beside four scripted revisers
+#
+# Process profiles (radial axis: metric value from 0 to 1, outward is better), means over the
+# league seeds.
+# ```
+#
+# Compare the trained player's shape before and after RL with the
 # scripted shapes: the best-response reviser, an over-corrector that changes winning builds
 # (its 1 - ORR spoke shrinks) and a budget slipper (its 1 - OBR spoke shrinks, and WR with it).
 #
@@ -423,12 +438,21 @@ summary = report.difference_summary({"WR": d_wr, "CSR": d_csr, "slope per match"
 show(display.table(behaviour))
 display.table(summary)
 
-# %% tags=["hide-input"]
-report.plot_win_curves(kept, opponents[0].name, CHECKPOINTS + ["best-response-1"])
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    report.plot_win_curves(kept, opponents[0].name, CHECKPOINTS + ["best-response-1"]),
+    "ch5-win-curves",
+)
 
 # %% [markdown]
-# *Figure: win rate at each kept round of a match, over all matches and league seeds.* The
+# ```{glue:figure} ch5-win-curves
+# :name: fig-ch5-win-curves
+# :alt: Win rate at each kept round of a match, one line per checkpoint and the best-response reviser
+#
+# Win rate at each kept round of a match, over all matches and league seeds.
+# ```
+#
+# The
 # improvement slope is the tilt of these lines; compare where each checkpoint starts with where
 # it ends.
 
@@ -486,14 +510,24 @@ print(
 )
 display.table(correlations.agg(["mean", "std"]))
 
-# %% tags=["hide-input"]
-report.plot_orr_csr(table, CHECKPOINTS + SHOWN)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    report.plot_orr_csr(table, CHECKPOINTS + SHOWN, m_raw, m_partial),
+    "ch5-orr-csr",
+)
 
 # %% [markdown]
-# *Figure: each point is a player (means over the league seeds); grey points are the scripted
-# players not named. Left: the paper's statistic. Right: the same after removing what win
-# rate explains from both axes.* The correlation table above the figure says how strongly CSR
+# ```{glue:figure} ch5-orr-csr
+# :name: fig-ch5-orr-csr
+# :alt: Scatter of CSR against ORR per player, raw and after removing what win rate explains
+#
+# Each point is a player (means over the league seeds); grey points are the scripted players not
+# named. Left: the paper's statistic. Right: the same after removing what win rate explains from
+# both axes. Each title quotes the mean over league seeds of the per-seed correlation, the number
+# the text and the checks use (the correlation of the plotted means is a different number).
+# ```
+#
+# The correlation table above the figure says how strongly CSR
 # and ORR each move with WR, and its last column what remains of the ORR-CSR relation once WR is
 # accounted for.
 #
@@ -517,12 +551,18 @@ print(
 )
 print(report.overspenders(heavy))
 
-# %% tags=["hide-input"]
-report.plot_obr_wr(table, CHECKPOINTS + SHOWN)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(report.plot_obr_wr(table, CHECKPOINTS + SHOWN), "ch5-obr-wr")
 
 # %% [markdown]
-# *Figure: each point is a player (means over the league seeds).* Follow the budget slippers and
+# ```{glue:figure} ch5-obr-wr
+# :name: fig-ch5-obr-wr
+# :alt: Scatter of win rate against over-budget ratio per player
+#
+# Each point is a player (means over the league seeds).
+# ```
+#
+# Follow the budget slippers and
 # the trained player's three checkpoints.
 #
 # ## 10. Improvement slope against opponents that adapt

@@ -495,18 +495,20 @@ def _label(ax, x: pd.Series, y: pd.Series, names: Iterable[str]) -> None:
         ax.annotate(name, (x[name], y[name]), fontsize=7, xytext=(3, 3), textcoords="offset points")
 
 
-def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str]) -> plt.Figure:
-    """Section 8's figure: CSR against ORR across players, raw (left) and with WR's fit removed from both (right)."""
+def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str], raw_r: float, partial_r: float) -> plt.Figure:
+    """Section 8's figure: CSR against ORR across players, raw (left) and with WR's fit removed from both
+    (right). The points are the players' means over the league seeds; the titles quote the statistics the
+    chapter reports, ``raw_r`` and ``partial_r``: the means over league seeds of the per-seed correlations
+    (not the correlation of the plotted means, which is a different number)."""
     fig, axs = plt.subplots(1, 2, figsize=(10, 4))
-    raw_r = stats.pearsonr(table["ORR"], table["CSR"]).statistic
     panels = (
-        (table["ORR"], table["CSR"], "ORR", "CSR", f"raw: r = {raw_r:.2f}"),
+        (table["ORR"], table["CSR"], "ORR", "CSR", f"raw: r = {raw_r:+.2f} (mean over seeds)"),
         (
             residual(table["ORR"], table["WR"]),
             residual(table["CSR"], table["WR"]),
             "ORR minus its fit on WR",
             "CSR minus its fit on WR",
-            f"given WR: partial r = {gm.partial_correlation(table['ORR'], table['CSR'], table['WR']):.2f}",
+            f"given WR: partial r = {partial_r:+.2f} (mean over seeds)",
         ),
     )
     for ax, (x, y, xl, yl, title) in zip(axs, panels):
