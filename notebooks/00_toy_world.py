@@ -354,7 +354,7 @@ results.finish();
 # 2. Why does the code task's hidden test suite use the *first shortest* program that fits
 #    the examples, and what would change if it used a random consistent program?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution to exercise 1: compare rater scores with a stronger length bias.
 biased = preference.PreferenceTask(length_bias=1.0)
 for y in (biased.best_response(prompt), "superb " * 9):

@@ -609,7 +609,7 @@ Markdown(display.verdict_sentences(results.checks))
 # 1. Switch on the PPO-ptx loss (`ptx_coef`) in PPO-max with SFT demonstrations as the
 #    "pre-training" data. Does it keep the policy closer to the SFT policy?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
 exercise = overoptimisation.exercise_configs(P)
 ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_paths, eval_seed, gold)
@@ -628,7 +628,7 @@ print(
 # 2. Halve and double the KL coefficient $\eta$ in PPO-max. Where does the gold reward at the end
 #    peak? (The paper sweeps 0.05, 0.1, 0.2 in its Fig. 15.)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution to exercise 2: one seed, a short run per setting (run with exercise 1's above).
 display.table(overoptimisation.eta_sweep(exercise, ex_logs, P, same))
 

@@ -656,7 +656,7 @@ Markdown(display.verdict_sentences(results.checks))
 # 1. A pair has $c = 30$ nats. What DPO loss must it reach to be ranked correctly, at
 #    $\beta = 0.1$ and at $\beta = 1$?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 1: the Thm 4.1 threshold -log sigmoid(beta c).
 for b in (0.1, 1.0):
     print(f"beta {b}: loss must be <= {rk.loss_threshold(30.0, b):.2e}")
@@ -665,7 +665,7 @@ for b in (0.1, 1.0):
 # 2. Using `rk.optimal_logratio`, find the largest $\beta$ at which a perfectly optimised model
 #    ranks a unanimous pair ($\alpha = 1$) with $c = 30$ correctly.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 2: R* = 1 iff -c + logit(alpha)/beta > 0, i.e. beta < logit(1 - 0.001) / c.
 betas = np.logspace(-3, 0, 301)
 ok = [rk.optimal_logratio(-30.0, 0.0, 1.0, b) > 0 for b in betas]
@@ -675,7 +675,7 @@ print(f"ranked correctly for beta < {betas[np.argmin(ok)]:.3f} (closed form {rk.
 # 3. Rerun the sandbox with $\sigma = 20$ and $\gamma = 0$ instead of 1 (`rs.study` takes
 #    `gamma`). How does the share of wrongly ranked pairs that DPO flips change?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 3: gamma = 0 removes c from the loss, so DPO no longer needs to overcome it.
 flip_by_gamma = {
     g: rs.study(seed, nuisance=20.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps, gamma=g).flipped.mean()
@@ -692,7 +692,7 @@ print(
 #    higher *shared* utility is the preferred one, and how often the answer with the higher
 #    writer likelihood is.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 4: the shared utility agrees with the votes more often than a coin; the writer's likelihood does not.
 t0_pairs = data[seeds[0]].train
 shared_agrees = np.mean(

@@ -777,7 +777,7 @@ Markdown(
 #    it, predict how its accuracy, its STARC distance and its best-of-N regret change with the
 #    bias, and how they compare with the same bias toward the worst word.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 1
 pi = np.random.default_rng(7).dirichlet(np.ones(mdp.n_actions), mdp.n_states)
 c_r = rd.val_canonical(mdp, r, pi)
@@ -785,7 +785,7 @@ print("canonical reward changed by", float(np.abs(c_r - rd.val_canonical(mdp, r)
 for name in ("potential-shaped", "S'-redistributed"):
     print(f"{name}: max |c(R') - c(R)| =", float(np.abs(rd.val_canonical(mdp, copies[name], pi) - c_r).max()))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 2
 noise = np.random.default_rng(8).standard_normal(r.shape)
 display.table(
@@ -802,7 +802,7 @@ display.table(
     ).T.rename_axis("noise scale (reward sd)")
 )
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 3: a bonus for the best word pushes responses that already contain it further up. Accuracy
 # falls a little and the distance grows with the bias as for the worst word; compare the regrets.
 pool = fam["pool"]

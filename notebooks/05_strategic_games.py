@@ -700,7 +700,7 @@ display.table(comparison)
 # its per-seed values; its verdict is the book's rule, the mean plus or minus two standard errors
 # over the league seeds against 0, as in every chapter.
 
-# %%
+# %% tags=["hide-input"]
 checked = f"{len(league_seeds)} league seeds"
 check = report.SeedChecks(results, checked)  # each claim of section 4 under its rule
 check(
@@ -801,12 +801,12 @@ show(Markdown(summary_text))
 # 3. Compute the raw and the partial r(ORR, CSR) over the twelve scripted players alone. Which
 #    of the two does adding the trained checkpoints change more?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 1: no cost change means no correction: ORR = 0 and, by the code's convention, CSR = 0,
 # however the revisions went.
 print("exercise 1:", gm.process_metrics([0, 1, 1, 0, 1], [20] * 5, budget=20))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 2: the same checkpoint, answering with its most likely token at every step. Sampling
 # writes an occasional wrong-element skill (a violation) and varies its corrections; greedy
 # decoding removes that noise.
@@ -816,7 +816,7 @@ ex_logs, _ = pr.run_league([game], [greedy], opponents, rounds=P.rounds, seeds=l
 ex_row = gm.player_table(gm.csv_metrics(ex_logs, budgets)).groupby("player").mean()
 display.table(pd.concat([table.loc[["RL late"], ex_row.columns], ex_row]))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Solution 3: the same per-seed correlations without the three checkpoints.
 ex3 = report.seed_correlations(seed_table, league_seeds, players=[p.name for p in league_players])
 ex3 = ex3[["r(ORR, CSR)", "partial r(ORR, CSR | WR)"]].set_axis(["raw r", "partial r"], axis=1)

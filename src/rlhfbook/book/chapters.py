@@ -157,6 +157,13 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
         problems.append(f"{chapter}: no cell calling results.finish()")
     problems += [f"{chapter}: {p}" for p in check_call_problems("\n".join(code))]
     problems += [f"{chapter}: {p}" for p in figure_problems(cells)]
+    problems += [
+        f"{chapter}: cell {i} (an exercise's solution) needs the tag hide-cell: folded, output included"
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code"
+        and _source(c).startswith("# Solution")
+        and "hide-cell" not in c.get("metadata", {}).get("tags", [])
+    ]
     return problems
 
 
