@@ -621,8 +621,17 @@ display.table(rg.paper_vs_book(stats, study, gap, thm_runs, rho_summary, seeds, 
 
 # %%
 rg.record_checks(
-    results, study, data, seeds, P.check_beta, gap, gamma_runs, gamma_table, rho,
-    sandbox_pairs=P.sandbox_pairs, sandbox_steps=P.sandbox_steps,
+    results,
+    study,
+    data,
+    seeds,
+    P.check_beta,
+    gap,
+    gamma_runs,
+    gamma_table,
+    rho,
+    sandbox_pairs=P.sandbox_pairs,
+    sandbox_steps=P.sandbox_steps,
 )
 results.timing("wall_time_s", time.perf_counter() - t_start)
 results.table()

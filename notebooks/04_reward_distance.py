@@ -730,8 +730,16 @@ display.show_source(sr.finding)
 
 # %%
 sr.record_checks(
-    results, runs, corr, control, rank, props,
-    n_models=len(table), bon_n=P.bon_n, n_mdps=len(reports), n_triples=P.n_triples,
+    results,
+    runs,
+    corr,
+    control,
+    rank,
+    props,
+    n_models=len(table),
+    bon_n=P.bon_n,
+    n_mdps=len(reports),
+    n_triples=P.n_triples,
 )
 results.table()
 

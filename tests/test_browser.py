@@ -82,7 +82,9 @@ def _open(browser, site, page_name, width="laptop"):
     errors, console = [], []
     page.on("requestfailed", lambda r: errors.append(r.url))
     # a resource that fails to load is judged by its URL above (offline, the Colab badge cannot load)
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None)
+    page.on(
+        "console", lambda m: console.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
+    )
     page.on("pageerror", lambda e: console.append(str(e)))
     response = page.goto(f"{site}/{page_name}.html", wait_until="load")
     assert response.ok, f"{page_name}: HTTP {response.status}"

@@ -164,4 +164,3 @@ def test_figure_problems_name_each_missing_part():
     assert chapters.figure_problems(shown_twice) == [
         'cell 0: a figure cell ends with one display.figure(fig, "name") and nothing else'
     ]
-

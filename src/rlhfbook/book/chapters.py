@@ -181,7 +181,7 @@ def figure_problems(cells: list[dict]) -> list[str]:
         if cell["cell_type"] != "code" or "display.figure(" not in src:
             continue
         if "plt.show()" in src or src.count("display.figure(") > 1 or not (m := _FIGURE_CALL.search(src)):
-            problems.append(f"cell {i}: a figure cell ends with one display.figure(fig, \"name\") and nothing else")
+            problems.append(f'cell {i}: a figure cell ends with one display.figure(fig, "name") and nothing else')
             continue
         name = m.group(1)
         if "remove-cell" not in cell.get("metadata", {}).get("tags", []):
