@@ -69,7 +69,7 @@ def browser():
 
 
 def _pages():
-    book = ["book/intro", "book/running", "book/scorecard", "book/status", "book/bibliography"]
+    book = ["book/intro", "book/running", "book/gpu", "book/scorecard", "book/status", "book/bibliography"]
     return book + [f"notebooks/{c}" for c in chapters.toc_chapters(ROOT)]
 
 

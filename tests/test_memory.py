@@ -49,8 +49,8 @@ def test_nothing_is_checked_for_the_toy_world_other_chapters_or_a_cpu(monkeypatc
     assert memory.check_fits(profiles.resolve("03_pf_ppo", "gpu")) is None  # no CUDA here
 
 
-def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
-    """The table on book/running.md, row by row, is ppo_plan's (in GB, one decimal)."""
+def test_the_gpu_appendixs_memory_table_is_the_plan_of_chapter_1(root):
+    """The table on book/gpu.md (the appendix on the gpu profile), row by row, is ppo_plan's (in GB, one decimal)."""
     from dataclasses import replace
 
     from rlhfbook.book.settings import TABLE
@@ -61,7 +61,7 @@ def test_the_running_pages_memory_table_is_the_plan_of_chapter_1(root):
     plans = [
         memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) | notebook for r in (None, 16)
     ]
-    rows = [line for line in (root / "book" / "running.md").read_text().splitlines() if line.endswith(" GB |")]
+    rows = [line for line in (root / "book" / "gpu.md").read_text().splitlines() if line.endswith(" GB |")]
     parts = [["policy"], ["critic"], ["reference policy"], ["reward models"], ["logits"], ["activations"]]
     parts += [["the notebook's models"], None]
     assert len(rows) == len(parts)
@@ -83,13 +83,13 @@ def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measu
     assert memory.activation_bytes(config, 2, 20, lora_rank, dtype) - head == direct
 
 
-def test_the_plan_is_in_the_autocast_dtype_and_the_running_page_quotes_it(root, tmp_path):
+def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(root, tmp_path):
     """check_fits plans fp32 logits and activations for autocast='float32' (the control: 'auto' plans
     16-bit ones) with the reward models in 16 bits either way; the page's fp32 totals and GRPO's
     reference copy against the critic it replaces are these numbers."""
     folder = tmp_path / "qwen"
     Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(folder)
-    page = (root / "book" / "running.md").read_text()
+    page = (root / "book" / "gpu.md").read_text()
     totals = []
     for chapter in ("01_ppo_max", "03_pf_ppo"):
         auto = memory.check_fits(_profile(chapter, model_name=str(folder)), total_bytes=T4)

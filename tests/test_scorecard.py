@@ -94,6 +94,19 @@ def test_status_lists_provenance_and_flags_chapters_over_budget(tmp_path):
     assert "<td" in rows and "1.5</td>" in rows and "within budget" in rows and "over budget" in rows
 
 
+def test_status_states_shared_provenance_once_and_tabulates_what_differs(tmp_path):
+    for chapter in ("00_toy_world", "01_ppo_max"):
+        _write(tmp_path, chapter, [])
+    record = json.loads((tmp_path / "01_ppo_max.json").read_text()) | {"git_commit": "fedcba987654"}
+    (tmp_path / "01_ppo_max.json").write_text(json.dumps(record))
+    page = scorecard.render_status(["00_toy_world", "01_ppo_max"], tmp_path, {})
+    provenance = page.split("Wall time against budget")[0]
+    assert "Every chapter: seed `0`, device `cpu`, torch `2.13.0`, transformers `5`, trl `1`." in provenance
+    assert provenance.count("2.13.0") == 1 and "abc123def4" in provenance and "fedcba9876" in provenance
+    header, rows, shared = scorecard.provenance(scorecard._load(["00_toy_world", "01_ppo_max"], tmp_path))
+    assert header == ("chapter", "commit") and rows == [["00_toy_world", "abc123def4"], ["01_ppo_max", "fedcba9876"]]
+
+
 def test_status_adds_the_peak_gpu_memory_only_where_a_gpu_ran_the_chapters(tmp_path):
     _write(tmp_path, "00_toy_world", [])
     chapters, runtimes = ["00_toy_world", "04_reward_distance"], {"00_toy_world": {"gpu": 90.0}}

@@ -151,6 +151,32 @@ def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:
     return tables.table(RUNTIME_HEADER, runtime_rows(chapter, runtimes))
 
 
+PROVENANCE = ("chapter", "seed", "commit", "device", "torch", "transformers", "trl")
+
+
+def provenance(records: dict[str, dict]) -> tuple[tuple[str, ...], list[list[str]], dict[str, str]]:
+    """Where and how each chapter ran (:data:`PROVENANCE`), each fact once: the columns whose value
+    differs between chapters as a table (header, rows), and those that every chapter shares as
+    ``{column: value}``, for one sentence."""
+    full = [
+        [
+            chapter,
+            str(r["seed"]),
+            (r["git_commit"] or "n/a")[:10],
+            str(r["environment"].get("device")),
+            *(str(r["environment"]["packages"].get(p)) for p in ("torch", "transformers", "trl")),
+        ]
+        for chapter, r in records.items()
+    ]
+    shared = {
+        name: full[0][i]
+        for i, name in enumerate(PROVENANCE)
+        if i > 0 and len(full) > 1 and len({row[i] for row in full}) == 1
+    }
+    keep = [i for i, name in enumerate(PROVENANCE) if name not in shared]
+    return tuple(PROVENANCE[i] for i in keep), [[row[i] for i in keep] for row in full], shared
+
+
 def render_status(
     chapters: list[str],
     results_dir: Path,
@@ -168,26 +194,12 @@ def render_status(
         "is flagged, not failed.",
         "",
     ]
-    rows = []
-    for chapter, r in _load(chapters, results_dir).items():
-        env = r["environment"]
-        rows.append(
-            [
-                html.escape(x)
-                for x in (
-                    chapter,
-                    str(r["seed"]),
-                    (r["git_commit"] or "n/a")[:10],
-                    str(env.get("device")),
-                    str(env["packages"].get("torch")),
-                    str(env["packages"].get("transformers")),
-                    str(env["packages"].get("trl")),
-                )
-            ]
-        )
+    header, rows, shared = provenance(_load(chapters, results_dir))
     peaks = {c: v[profile] for c, v in (gpu_memory or {}).items() if profile in v}
+    if shared:
+        lines += ["Every chapter: " + ", ".join(f"{k} `{html.escape(v)}`" for k, v in shared.items()) + ".", ""]
     lines += [
-        tables.table(("chapter", "seed", "commit", "device", "torch", "transformers", "trl"), rows),
+        tables.table(header, [[html.escape(x) for x in row] for row in rows]),
         "",
         "## Wall time against budget (minutes, whole notebook)",
         "",
