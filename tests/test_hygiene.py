@@ -164,3 +164,37 @@ def test_figure_problems_name_each_missing_part():
     assert chapters.figure_problems(shown_twice) == [
         'cell 0: a figure cell ends with one display.figure(fig, "name") and nothing else'
     ]
+
+
+def _bibliography(root):
+    """{key: {(surname, year), ...}} of book/references.bib."""
+    entries = {}
+    for key, body in re.findall(r"@\w+\{([^,]+),(.*?)\n\}", (root / "book" / "references.bib").read_text(), re.S):
+        authors = re.search(r"author\s*=\s*\{(.*)\},\s*\n", body).group(1)
+        year = re.search(r"year\s*=\s*\{(\d{4})\}", body).group(1)
+        names = [a.split(",")[0].strip(" {}") for a in re.split(r"\s+and\s+", authors)]
+        entries[key] = {(n, year) for n in names}
+    return entries
+
+
+def _prose(root):
+    """(file, text) of every page and every chapter's Markdown cells."""
+    pages = [(p.name, p.read_text()) for p in sorted((root / "book").glob("*.md"))]
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        pages.append((nb.name, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")))
+    return pages
+
+
+def test_every_citation_resolves_and_every_work_named_in_the_prose_is_in_the_bibliography(root):
+    bib = _bibliography(root)
+    authored = set().union(*bib.values())
+    named = re.compile(r"([A-Z][\w-]+)(?: et al\.| (?:&|and) [A-Z][\w-]+),?\s+\(?((?:19|20)\d\d)\b")
+    for name, text in _prose(root):
+        for key in re.findall(r"\{(?:foot)?cite(?::\w+)?\}`([^`]+)`", text):
+            for k in key.split(","):
+                assert k.strip() in bib, f"{name}: cites {k.strip()!r}, which book/references.bib lacks"
+        for surname, year in named.findall(" ".join(text.split())):
+            assert (surname, year) in authored, (
+                f"{name}: names {surname} ({year}) in the prose; cite it from book/references.bib"
+            )
