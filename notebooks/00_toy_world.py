@@ -66,7 +66,7 @@ seed = 0
 
 # %%
 import rlhfbook  # first: switches the Hugging Face hub offline
-from rlhfbook.book import display
+from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
 
@@ -79,6 +79,27 @@ from rlhfbook import models, rollout, toyworld
 from rlhfbook.toyworld import code, figures, policies, preference, sft
 
 rng = np.random.default_rng(seed)
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            ("data", "Two tasks", "preferences with a gold reward; code with unit tests"),
+            ("model", "Tokenizer", "built in code, saved and loaded like a hub one"),
+            ("train", "SFT", f"a {policies.RECIPES[profile].size} transformer per task"),
+            ("evaluate", "Gold scores", f"SFT vs untrained on {P.n_eval_prompts} prompts per task"),
+        ]
+    ),
+    "ch0-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch0-pipeline
+# :name: fig-ch0-pipeline
+# :alt: Four boxes: two tasks, tokenizer, SFT, gold scores
+#
+# What the chapter runs: the two tasks every later chapter builds on, the tokenizer, the supervised fine-tuning of one base policy per task, and the gold scores of its samples.
+# ```
 
 # %% [markdown]
 # ## A tokenizer built in code

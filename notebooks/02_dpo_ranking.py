@@ -86,7 +86,7 @@ n_seeds = None  # seeds of the DPO study; None = the profile's
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import display, runtime
+from rlhfbook.book import diagram, display, runtime
 
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
@@ -125,6 +125,28 @@ from rlhfbook.toyworld.sft import supervised_finetune
 
 rng = np.random.default_rng(seed)
 t_start = time.perf_counter()
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            ("data", "Ranking task", f"{P.n_pairs} rated pairs per seed, {P.n_seeds} seeds"),
+            ("model", "Reference", f"a {P.ref_size} transformer, SFT on the writer's answers"),
+            ("train", "DPO (TRL)", f"beta in {P.betas}, {P.epochs} epochs, checkpoints"),
+            ("evaluate", "Ranking accuracy", "R against reward accuracy, flips, the gap to R*"),
+            ("evaluate", "Win rate", "against the reference, near and far from it"),
+        ]
+    ),
+    "ch2-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch2-pipeline
+# :name: fig-ch2-pipeline
+# :alt: Five boxes: ranking task, reference model, DPO, ranking accuracy, win rate
+#
+# What Part C runs, on every seed: rated pairs of a task whose writer is not the rater, a reference model trained on the writer's answers, DPO from it, and the measurements along each run. Parts A and B check the identities and an analytic sandbox first.
+# ```
 
 # %% [markdown]
 # ## 1. Ranking accuracy is not reward accuracy

@@ -74,7 +74,7 @@ n_envs = None  # random MDPs per seed (None: the profile's value)
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import display
+from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 
@@ -98,6 +98,28 @@ print(
     f"profile {profile}: seeds {seeds}; {P.n_envs} random MDPs x {P.n_pairs} reward pairs x "
     f"{P.n_steps} interpolation steps = {P.n_envs * P.n_pairs * P.n_steps} points per seed"
 )
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            ("data", "Random MDPs", f"{P.n_envs} MDPs x {P.n_pairs} reward pairs per seed, {P.n_seeds} seeds"),
+            ("model", "Interpolated rewards", f"{P.n_steps} steps from R1 to R2 per pair"),
+            ("evaluate", "Regret", "exact returns of R2's optimal policy under R1"),
+            ("evaluate", "Distances", "none, EPIC, DARD, VAL, minimal x norms x metrics"),
+            ("evaluate", "Correlation", "distance vs regret; VAL's lead per seed"),
+        ]
+    ),
+    "ch4-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch4-pipeline
+# :name: fig-ch4-pipeline
+# :alt: Five boxes: random MDPs, interpolated rewards, regret, distances, correlation
+#
+# What the chapter runs, on every seed: reward pairs on random MDPs, their regret and their distances under each canonicalisation, and the correlation between the two. Section 5 repeats the comparison on a family of reward models of the toy preference task.
+# ```
 
 # %% [markdown]
 # ## 1. Different rewards, same preferences over policies

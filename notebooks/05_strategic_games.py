@@ -79,7 +79,7 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import display
+from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint)
 
@@ -107,6 +107,28 @@ print(
     f"profile {profile}: {P.rounds} revisions per match, league seeds {league_seeds[0]}-{league_seeds[-1]}, "
     f"{P.n_candidates} candidate builds per scripted best response"
 )
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            ("data", "Two games", "turn-based duel and tower defense, with budgets"),
+            ("model", "Players", "scripted revisers; a toy player: SFT, then GRPO"),
+            ("train", "GRPO", f"{P.rl_iterations} iterations of sparring matches"),
+            ("evaluate", "League", f"{P.league_seeds} seeds x {P.rounds} revision rounds per match"),
+            ("evaluate", "Process metrics", "WR, OBR, ORR, CSR, slope; their correlations"),
+        ]
+    ),
+    "ch5-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch5-pipeline
+# :name: fig-ch5-pipeline
+# :alt: Five boxes: two games, players, GRPO training, league, process metrics
+#
+# What the chapter runs: the games, the players (scripted, and one trained in the book by SFT and GRPO), a league of matches with revision rounds on every league seed, and the paper's process metrics of every player.
+# ```
 
 # %% [markdown]
 # ## 1. Two games with budgets
