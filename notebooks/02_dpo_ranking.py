@@ -376,7 +376,7 @@ display.table(rg.hh_comparison(stats.loc["mean"], P.n_raters, n_params))
 # `GammaDPOTrainer` multiplies them by $\gamma$, which turns TRL's loss into Eq. 4 exactly.
 # `train_dpo` records, every `eval_every` steps, the policy's log-likelihoods of all train and
 # validation pairs twice: by the book's forward pass above and by TRL's own (its collator and
-# fused log-prob head, shown below), the distance of its weights to the reference's, and the
+# fused log-prob head: `dpo_training.trl_pair_logprobs`), the distance of its weights to the reference's, and the
 # win rate of its samples against the reference's samples on a fixed set of prompts, judged by
 # the raters' score (ties count one half). The learning rate is `lr_x_beta / beta`: Adam moves
 # the log-ratios by about the same amount whatever $\beta$, so $\beta = 1$ needs a ten times
@@ -384,7 +384,7 @@ display.table(rg.hh_comparison(stats.loc["mean"], P.n_raters, n_params))
 # analyse is the one with the lowest validation loss.
 
 # %%
-display.show_source(dt.GammaDPOTrainer, dt.trl_pair_logprobs, rg.run_dpo)
+display.show_source(dt.GammaDPOTrainer)
 
 # %%
 win_rate = rg.WinRate(task, reference, tok, task.sample_prompts(P.n_win_prompts, rng), seed=seed)

@@ -247,7 +247,7 @@ display.show_source(rd.val_canonical, rd.minimal_canonical, rd.is_zero, rd.stand
 # their $\tau$-weighted versions, none} and metrics (the same norms of the difference).
 
 # %%
-display.show_source(rd.reward_norm, rd.distance_grid)
+display.show_source(rd.reward_norm)
 
 # %% [markdown]
 # ## 4. The paper's experiment: which distance predicts regret?
@@ -269,7 +269,7 @@ display.show_source(rd.reward_norm, rd.distance_grid)
 # transitions of probability about $10^{-10}$), which rounding would otherwise erase.
 
 # %%
-display.show_source(rd.random_mdp, rd.random_reward, rd.interpolation_experiment)
+display.show_source(rd.random_reward)
 
 # %%
 t0 = time.perf_counter()
@@ -432,7 +432,6 @@ display.figure(sr.scatter_figure(first, corr[seeds[0]], seeds[0]), "ch4-scatter"
 # The first seed's full grid (above) holds every other cell.
 
 # %%
-display.show_source(sr.margins)
 main_margin = sr.margins(corr)
 display.table(sr.margin_table(main_margin))
 
@@ -446,7 +445,6 @@ display.table(sr.margin_table(main_margin))
 # per seed, mean ± 2 standard errors over seeds.
 
 # %%
-display.show_source(sr.endpoint_correlations)
 parts = sr.endpoint_correlations(runs)
 part_lead = {(p, n): sr.lead(parts[p], n) for p in sr.ENDPOINTS for n in CHECKED}
 results.metric("lead_by_endpoints", {f"{p} {n}/{n}": dict(zip(map(str, seeds), v)) for (p, n), v in part_lead.items()})
@@ -560,9 +558,6 @@ Markdown(sr.lead_summary(main_margin, control_margin))
 # hold to a few digits rather than to the $10^{-8}$ checked here.
 
 # %%
-display.show_source(rd.property_report)
-
-# %%
 reports = sr.property_reports(runs, P.property_mdps, P.n_triples)  # one row per MDP
 props = results.metric("properties", sr.property_summary(reports))
 print(f"over {len(reports)} MDPs ({len(seeds)} seeds x {P.property_mdps}):")
@@ -616,7 +611,7 @@ display.show_source(rd.bandit_canonical, rd.bandit_starc_distance)
 # expectation against a rater's label; best-of-N regret exactly over all draws of N of the pool.
 
 # %%
-display.show_source(rmf.perturbed_models, rmf.pool_accuracy, ev.best_of_n_regret, sr.family)
+display.show_source(rmf.pool_accuracy, ev.best_of_n_regret)
 
 # %%
 task = PreferenceTask(world_seed=0)
@@ -746,9 +741,6 @@ display.table(sr.paper_vs_book(P, seeds, full_corr, len(full_regret), corr, cont
 # Pearson distance) and in its $\tau$-weighted version, as the smaller of its leads over EPIC and
 # over DARD per seed. The bridge to reward models is this book's extension: the paper tests
 # STARC on random MDPs and a continuous-control task, not on reward models of responses.
-
-# %%
-display.show_source(sr.finding)
 
 # %%
 sr.record_checks(
