@@ -288,50 +288,7 @@ for (name, label), row in evaluation.items():
 # findings of a paper. The findings start in chapter 1.
 
 # %%
-pref_gain = evaluation[("preference", "SFT")]["mean_gold"] - evaluation[("preference", "untrained")]["mean_gold"]
-results.check(
-    "preference SFT beats untrained",
-    kind="sanity",
-    claim="SFT on demonstrations raises the mean gold reward of samples",
-    paper="n/a (toy world)",
-    value=float(pref_gain),
-    threshold=1.0,
-    direction=">=",
-    rule="gold gain of the SFT policy over the untrained one, on the evaluation prompts",
-)
-code_pass = evaluation[("code", "SFT")]["greedy_pass_at_1"]
-code_pass_untrained = evaluation[("code", "untrained")]["greedy_pass_at_1"]
-results.check(
-    "code SFT passes unit tests",
-    kind="sanity",
-    claim="the SFT policy solves a fair share of programs, leaving room for RL",
-    paper="n/a (toy world)",
-    value=float(code_pass),
-    threshold=0.25,
-    direction=">=",
-    ours={"untrained pass@1": float(code_pass_untrained)},
-    rule="0.25 <= SFT pass@1 <= 0.8 and untrained pass@1 <= 0.05",
-    passed=0.25 <= code_pass <= 0.8 and code_pass_untrained <= 0.05,
-)
-eos = min(evaluation[(n, "SFT")]["eos_rate"] for n in folders)
-results.check(
-    "SFT policies end their responses",
-    kind="sanity",
-    claim="sampled SFT responses end with EOS",
-    paper="n/a (toy world)",
-    value=float(eos),
-    threshold=0.95,
-    direction=">=",
-    rule="lowest EOS rate of the two SFT policies",
-)
-round_trip = all(evaluation[(n, label)]["round_trip"] for n in folders for label in ("untrained", "SFT"))
-results.check(
-    "tokenizer round trip",
-    kind="sanity",
-    claim="decode(encode(text)) == text for every sampled response",
-    paper="n/a (toy world)",
-    value=round_trip,
-);
+policies.record_checks(results, evaluation, list(folders))
 
 # %% [markdown]
 # The last check trains a tiny policy twice from the same seed, in memory, and compares

@@ -18,8 +18,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from .code import CodeTask
@@ -157,3 +159,55 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
         shutil.rmtree(tmp, ignore_errors=True)
         if not verify(folder, key):
             raise
+
+
+def record_checks(results: Any, evaluation: Mapping[tuple[str, str], Mapping[str, Any]], tasks: Sequence[str]) -> None:
+    """Chapter 0's sanity checks of the base policies, recorded on ``results`` (a
+    :class:`rlhfbook.book.results.Results`) from ``evaluation`` ((task, "untrained" | "SFT") ->
+    mean_gold, greedy_pass_at_1, eos_rate, round_trip): SFT beats an untrained model on the
+    preference task, passes a fair share of the code task's unit tests, ends its responses, and
+    the tokenizer round-trips every sample."""
+    pref_gain = evaluation[("preference", "SFT")]["mean_gold"] - evaluation[("preference", "untrained")]["mean_gold"]
+    results.check(
+        "preference SFT beats untrained",
+        kind="sanity",
+        claim="SFT on demonstrations raises the mean gold reward of samples",
+        paper="n/a (toy world)",
+        value=float(pref_gain),
+        threshold=1.0,
+        direction=">=",
+        rule="gold gain of the SFT policy over the untrained one, on the evaluation prompts",
+    )
+    code_pass = evaluation[("code", "SFT")]["greedy_pass_at_1"]
+    code_pass_untrained = evaluation[("code", "untrained")]["greedy_pass_at_1"]
+    results.check(
+        "code SFT passes unit tests",
+        kind="sanity",
+        claim="the SFT policy solves a fair share of programs, leaving room for RL",
+        paper="n/a (toy world)",
+        value=float(code_pass),
+        threshold=0.25,
+        direction=">=",
+        ours={"untrained pass@1": float(code_pass_untrained)},
+        rule="0.25 <= SFT pass@1 <= 0.8 and untrained pass@1 <= 0.05",
+        passed=0.25 <= code_pass <= 0.8 and code_pass_untrained <= 0.05,
+    )
+    eos = min(evaluation[(n, "SFT")]["eos_rate"] for n in tasks)
+    results.check(
+        "SFT policies end their responses",
+        kind="sanity",
+        claim="sampled SFT responses end with EOS",
+        paper="n/a (toy world)",
+        value=float(eos),
+        threshold=0.95,
+        direction=">=",
+        rule="lowest EOS rate of the two SFT policies",
+    )
+    round_trip = all(evaluation[(n, label)]["round_trip"] for n in tasks for label in ("untrained", "SFT"))
+    results.check(
+        "tokenizer round trip",
+        kind="sanity",
+        claim="decode(encode(text)) == text for every sampled response",
+        paper="n/a (toy world)",
+        value=round_trip,
+    )
