@@ -38,10 +38,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=500)
     ap.add_argument("--n-seeds", type=int, default=6)
     ap.add_argument("--tag", default="pilot")
-    ap.add_argument("--configs", default="A,AKL,B", help="comma-separated: A, AKL, B, C")
-    ap.add_argument("--set", nargs="*", default=[], help="PPOMaxSettings overrides, name=value")
-    ap.add_argument("--ppo", nargs="*", default=[], help="PPOConfig overrides for every configuration, name=value")
-    ap.add_argument("--rm-per-seed", action="store_true", help="each seed its own reward model (else --seed's)")
+    ap.add_argument(
+        "--configs", default="A,AKL,B", help="comma-separated: A, AKL, B, C"
+    )
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="PPOMaxSettings overrides, name=value"
+    )
+    ap.add_argument(
+        "--ppo",
+        nargs="*",
+        default=[],
+        help="PPOConfig overrides for every configuration, name=value",
+    )
+    ap.add_argument(
+        "--rm-per-seed",
+        action="store_true",
+        help="each seed its own reward model (else --seed's)",
+    )
     ap.add_argument("--out", default="benchmarks/ch01_pilot.jsonl")
     args = ap.parse_args()
 
@@ -51,7 +64,9 @@ def main() -> None:
     from rlhfbook.book.settings import PPOMaxSettings
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
-    P = dataclasses.replace(PPOMaxSettings(), **{k: parse_value(v) for k, v in overrides.items()})
+    P = dataclasses.replace(
+        PPOMaxSettings(), **{k: parse_value(v) for k, v in overrides.items()}
+    )
     extra = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.ppo)}
     runtime.seed_everything(args.seed)
     runtime.quiet()
@@ -68,25 +83,42 @@ def main() -> None:
     seeds = [args.seed + i for i in range(args.n_seeds)]
     t0 = time.perf_counter()
     if args.rm_per_seed:  # as the chapter: each seed its own pairs and reward model
-        rm_root = Path(tempfile.gettempdir()) / f"ch01_pilot_rms_{P.rm_pairs}_{P.rm_steps}"
+        rm_root = (
+            Path(tempfile.gettempdir()) / f"ch01_pilot_rms_{P.rm_pairs}_{P.rm_steps}"
+        )
         todo = [s for s in seeds if not (rm_root / f"rm-{s}" / "config.json").exists()]
         parallel.map_runs(
-            overoptimisation.toy_reward_model, [(dataclasses.asdict(P), str(sft_path), str(rm_root), s) for s in todo]
+            overoptimisation.toy_reward_model,
+            [(dataclasses.asdict(P), str(sft_path), str(rm_root), s) for s in todo],
         )
         rm_paths = {s: str(rm_root / f"rm-{s}") for s in seeds}
     else:  # one reward model for the block, trained on its first seed
-        rm_dir = Path(tempfile.gettempdir()) / f"ch01_pilot_rm_{args.seed}_{P.rm_pairs}_{P.rm_steps}"
+        rm_dir = (
+            Path(tempfile.gettempdir())
+            / f"ch01_pilot_rm_{args.seed}_{P.rm_pairs}_{P.rm_steps}"
+        )
         if not (rm_dir / "path.txt").exists():
             torch.manual_seed(args.seed)
             pairs = reward_model.preference_pairs(
-                sft, tok, task, P.rm_pairs, np.random.default_rng(args.seed), max_new_tokens=P.max_new_tokens
+                sft,
+                tok,
+                task,
+                P.rm_pairs,
+                np.random.default_rng(args.seed),
+                max_new_tokens=P.max_new_tokens,
             )
-            path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, rm_dir / "rm", args.seed, P.rm_steps)
+            path = overoptimisation.fit_reward_model(
+                P, sft_path, tok, pairs, rm_dir / "rm", args.seed, P.rm_steps
+            )
             (rm_dir / "path.txt").write_text(str(path))
         rm_paths = dict.fromkeys(seeds, (rm_dir / "path.txt").read_text())
     rm_seconds = time.perf_counter() - t0
     rm_sd = {  # the reward model's standard deviation on SFT samples: the unit of the proxy's gain
-        s: float(overoptimisation.proxy_reward(p, tok, device, False, P.rm_max_length)(sft_eval).std())
+        s: float(
+            overoptimisation.proxy_reward(p, tok, device, False, P.rm_max_length)(
+                sft_eval
+            ).std()
+        )
         for s, p in rm_paths.items()
     }
     all_configs = {
@@ -95,7 +127,9 @@ def main() -> None:
         "B": ("B PPO-max", dict()),
         "C": ("C PPO-max, no KL", dict(kl_coef=0.0)),
     }
-    configs = {all_configs[k][0]: all_configs[k][1] | extra for k in args.configs.split(",")}
+    configs = {
+        all_configs[k][0]: all_configs[k][1] | extra for k in args.configs.split(",")
+    }
     runs = overoptimisation.ppo_runs(configs, P, seeds, sft_path, rm_paths, eval_seed)
     t0 = time.perf_counter()
     outs = parallel.map_runs(overoptimisation.run_ppo, runs)
@@ -122,11 +156,18 @@ def main() -> None:
                         end_over_peak=c["end_over_peak"],
                         proxy_gain_sd=c["proxy_gain"] / rm_sd[s],
                         peak_it=c["peak_iteration"],
-                        eval_gold=float(overoptimisation.per_seed(finals, name, "eval_gold")[s]),
-                        win=float(overoptimisation.per_seed(finals, name, "win_rate")[s]),
+                        eval_gold=float(
+                            overoptimisation.per_seed(finals, name, "eval_gold")[s]
+                        ),
+                        win=float(
+                            overoptimisation.per_seed(finals, name, "win_rate")[s]
+                        ),
                         kl_end=float(kl[i, -1]),
                         slope2=overoptimisation.slope(gold[i, half:]),
-                        curve=[round(float(x), 3) for x in gold[i, :: max(1, gold.shape[1] // 10)]],
+                        curve=[
+                            round(float(x), 3)
+                            for x in gold[i, :: max(1, gold.shape[1] // 10)]
+                        ],
                     )
                 )
             print(f"  {name}:")
@@ -139,10 +180,18 @@ def main() -> None:
                 )
             for key in ("end_over_peak", "proxy_gain_sd", "win", "kl_end", "slope2"):
                 v = np.array([r[key] for r in rows])
-                print(f"    {key}: {v.mean():.3f} ± {2 * v.std(ddof=1) / np.sqrt(len(v)):.3f} (2 SE)")
+                print(
+                    f"    {key}: {v.mean():.3f} ± {2 * v.std(ddof=1) / np.sqrt(len(v)):.3f} (2 SE)"
+                )
             f.write(
                 json.dumps(
-                    dict(tag=args.tag, config=name, settings=overrides, ppo=extra, sft_gold=float(sft_gold.mean()))
+                    dict(
+                        tag=args.tag,
+                        config=name,
+                        settings=overrides,
+                        ppo=extra,
+                        sft_gold=float(sft_gold.mean()),
+                    )
                     | dict(rm_sd=list(rm_sd.values()), seconds=seconds, rows=rows)
                 )
                 + "\n"

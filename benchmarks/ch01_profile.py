@@ -22,15 +22,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rm", required=True, help="a trained proxy reward model folder")
     ap.add_argument("--seed", type=int, default=500)
-    ap.add_argument("--set", nargs="*", default=[], help="PPOMaxSettings overrides, name=value")
-    ap.add_argument("--ppo", nargs="*", default=[], help="PPOConfig overrides, name=value")
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="PPOMaxSettings overrides, name=value"
+    )
+    ap.add_argument(
+        "--ppo", nargs="*", default=[], help="PPOConfig overrides, name=value"
+    )
     args = ap.parse_args()
 
     import rlhfbook  # noqa: F401 - switches the hub offline
     from rlhfbook import overoptimisation, ppo, toyworld
     from rlhfbook.book.settings import PPOMaxSettings
 
-    P = dataclasses.replace(PPOMaxSettings(), **{k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)})
+    P = dataclasses.replace(
+        PPOMaxSettings(),
+        **{k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)},
+    )
     extra = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.ppo)}
     spent: dict[str, float] = defaultdict(float)
 
@@ -52,12 +59,16 @@ def main() -> None:
     timed(overoptimisation, "mean_terms", "gold terms (bookkeeping)")
     timed(overoptimisation, "_evaluate", "held-out evaluation")
     sft_path = toyworld.base_policy("preference", P.base_policy, progress=False)
-    (run,) = overoptimisation.ppo_runs({"B PPO-max": extra}, P, [args.seed], sft_path, args.rm, 10_000 + args.seed)
+    (run,) = overoptimisation.ppo_runs(
+        {"B PPO-max": extra}, P, [args.seed], sft_path, args.rm, 10_000 + args.seed
+    )
     t0 = time.perf_counter()
     out = overoptimisation.run_ppo(run)
     total = time.perf_counter() - t0
     n = len(out["log"])
-    print(f"{n} iterations x {P.prompts_per_iteration} prompts {extra}: {total:.1f} s ({total / n:.3f} s/iteration)")
+    print(
+        f"{n} iterations x {P.prompts_per_iteration} prompts {extra}: {total:.1f} s ({total / n:.3f} s/iteration)"
+    )
     for label, s in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {label:48s} {s:6.1f} s  {100 * s / total:4.0f}%")
     print(f"  {'rest (reward models, setup)':48s} {total - sum(spent.values()):6.1f} s")

@@ -35,7 +35,9 @@ from rlhfbook.book import runtime
 from rlhfbook.models import load_policy
 from rlhfbook.preferences import PreferencePairs
 
-SETTINGS = dict(beta=0.1, learning_rate=5e-4, batch_size=32, seed=0)  # chapter 2's cpu profile
+SETTINGS = dict(
+    beta=0.1, learning_rate=5e-4, batch_size=32, seed=0
+)  # chapter 2's cpu profile
 
 
 def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
@@ -49,7 +51,9 @@ def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):
     rng = np.random.default_rng(seed)
     prompts = task.sample_prompts(n_pairs, rng)
     chosen = [task.demonstration(p, rng) for p in prompts]
-    return PreferencePairs(prompts, chosen, [task.demonstration(p, rng) for p in prompts]).to_dataset()
+    return PreferencePairs(
+        prompts, chosen, [task.demonstration(p, rng) for p in prompts]
+    ).to_dataset()
 
 
 def ours(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
@@ -62,7 +66,9 @@ def ours(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
         batch_size=batch_size,
         seed=SETTINGS["seed"],
     )
-    return dt.GammaDPOTrainer(model=model, args=args, gamma=1.0, processing_class=tok, train_dataset=data)
+    return dt.GammaDPOTrainer(
+        model=model, args=args, gamma=1.0, processing_class=tok, train_dataset=data
+    )
 
 
 def defaults(model, tok, data, out: str, batch_size: int) -> DPOTrainer:
@@ -92,7 +98,12 @@ def timed(build, folder: str, data, batch_size: int) -> tuple[float, int]:
         return time.perf_counter() - start, trainer.state.global_step
 
 
-def measure(n_pairs: int = 384, size: str = "small", repeats: int = 1, batch_size: int = SETTINGS["batch_size"]):
+def measure(
+    n_pairs: int = 384,
+    size: str = "small",
+    repeats: int = 1,
+    batch_size: int = SETTINGS["batch_size"],
+):
     """Median seconds per epoch of ours and of the defaults (alternating), and their ratio."""
     times: dict[str, list[float]] = {"ours": [], "defaults": []}
     steps = 0
@@ -103,14 +114,26 @@ def measure(n_pairs: int = 384, size: str = "small", repeats: int = 1, batch_siz
             for name, build in pair if r % 2 == 0 else pair[::-1]:
                 seconds, steps = timed(build, folder, data, batch_size)
                 times[name].append(seconds)
-    our_s, default_s = float(np.median(times["ours"])), float(np.median(times["defaults"]))
-    return dict(pairs=n_pairs, size=size, steps=steps, ours_s=our_s, defaults_s=default_s, ratio=default_s / our_s)
+    our_s, default_s = (
+        float(np.median(times["ours"])),
+        float(np.median(times["defaults"])),
+    )
+    return dict(
+        pairs=n_pairs,
+        size=size,
+        steps=steps,
+        ours_s=our_s,
+        defaults_s=default_s,
+        ratio=default_s / our_s,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=384)
-    parser.add_argument("--size", default="small", help="toy-world model size: tiny | small | base")
+    parser.add_argument(
+        "--size", default="small", help="toy-world model size: tiny | small | base"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     m = measure(args.pairs, args.size, args.repeats)
@@ -121,7 +144,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference precompute bar in the defaults run
+    os.environ.setdefault(
+        "TQDM_DISABLE", "1"
+    )  # TRL's reference precompute bar in the defaults run
     t0 = time.perf_counter()
     main()
-    print(f"total {time.perf_counter() - t0:.1f} s ({torch.get_num_threads()} thread(s))")
+    print(
+        f"total {time.perf_counter() - t0:.1f} s ({torch.get_num_threads()} thread(s))"
+    )

@@ -40,7 +40,11 @@ import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
 
 # isort: split
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, Qwen2Config
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    Qwen2Config,
+)
 
 from rlhfbook import memory, ppo
 from rlhfbook.book import runtime
@@ -62,10 +66,18 @@ def _reset_peak_resident() -> None:
 def _peak_resident_bytes() -> int:
     """The resident high-water mark (``VmHWM``) since :func:`_reset_peak_resident`."""
     with open("/proc/self/status") as f:
-        return 1024 * int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+        return 1024 * int(
+            next(line for line in f if line.startswith("VmHWM:")).split()[1]
+        )
 
 
-def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, response: int, scorers: int) -> dict:
+def measure(
+    config: Qwen2Config,
+    lora_rank: int | None,
+    micro_batch: int,
+    response: int,
+    scorers: int,
+) -> dict:
     """One PPO iteration on fresh models of ``config``: the peak bytes above those in use before
     the models were built (GPU: allocated by PyTorch, and ``reserved_bytes`` by its cache; CPU:
     resident), its seconds and :func:`rlhfbook.memory.ppo_plan` in the device's autocast dtype."""
@@ -79,7 +91,11 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
         _reset_peak_resident()
     start = torch.cuda.memory_allocated() if cuda else _resident_bytes()
     policy = AutoModelForCausalLM.from_config(config).to(device)
-    ref = None if lora_rank else AutoModelForCausalLM.from_config(config).requires_grad_(False).to(device)
+    ref = (
+        None
+        if lora_rank
+        else AutoModelForCausalLM.from_config(config).requires_grad_(False).to(device)
+    )
     critic_config = copy.deepcopy(config)
     critic_config.num_labels = 1
     critic = AutoModelForSequenceClassification.from_config(critic_config).to(device)
@@ -110,20 +126,30 @@ def measure(config: Qwen2Config, lora_rank: int | None, micro_batch: int, respon
         torch.ones(rows, dtype=torch.bool),
     )
     t0 = time.perf_counter()
-    batch, _ = ppo.make_batch(policy, ref, critic, rollout, torch.randn(rows), cfg, ppo.RunningMoments())
+    batch, _ = ppo.make_batch(
+        policy, ref, critic, rollout, torch.randn(rows), cfg, ppo.RunningMoments()
+    )
     ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt)
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     if cuda:
-        peak, reserved = torch.cuda.max_memory_allocated() - start, torch.cuda.max_memory_reserved()
+        peak, reserved = (
+            torch.cuda.max_memory_allocated() - start,
+            torch.cuda.max_memory_reserved(),
+        )
     else:
         peak, reserved = _peak_resident_bytes() - start, None
     step = SimpleNamespace(
-        lora_rank=lora_rank, micro_batch=micro_batch, max_new_tokens=response, prompts_per_iteration=rows
+        lora_rank=lora_rank,
+        micro_batch=micro_batch,
+        max_new_tokens=response,
+        prompts_per_iteration=rows,
     )
     dtype = runtime.autocast_dtype(cfg.autocast, device) or torch.float32
-    plan = memory.ppo_plan(config, step, scorers, dtype, runtime.dtype_for(device))  # the settings ppo_plan reads
+    plan = memory.ppo_plan(
+        config, step, scorers, dtype, runtime.dtype_for(device)
+    )  # the settings ppo_plan reads
     del policy, ref, critic, rms
     return {
         "lora_rank": lora_rank,
@@ -141,12 +167,16 @@ def _child(queue, *args) -> None:
     queue.put(measure(*args))
 
 
-MMAP_THRESHOLD = str(128 * 1024)  # bytes: larger allocations get their own mapping, freed at once
+MMAP_THRESHOLD = str(
+    128 * 1024
+)  # bytes: larger allocations get their own mapping, freed at once
 
 
 def in_fresh_process(*args) -> dict:
     """:func:`measure` in a new process, so that its peak is its own (with ``MMAP_THRESHOLD``)."""
-    os.environ["MALLOC_MMAP_THRESHOLD_"] = MMAP_THRESHOLD  # read by the new process's glibc
+    os.environ["MALLOC_MMAP_THRESHOLD_"] = (
+        MMAP_THRESHOLD  # read by the new process's glibc
+    )
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_child, args=(queue, *args))
@@ -162,7 +192,9 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int, default=2)
     parser.add_argument("--response", type=int, default=128)
     parser.add_argument("--scorers", type=int, default=memory.SCORERS["01_ppo_max"])
-    parser.add_argument("--layers", type=int, default=memory.QWEN2_5_05B["num_hidden_layers"])
+    parser.add_argument(
+        "--layers", type=int, default=memory.QWEN2_5_05B["num_hidden_layers"]
+    )
     args = parser.parse_args()
     config = Qwen2Config(**memory.QWEN2_5_05B | dict(num_hidden_layers=args.layers))
     print(
@@ -173,7 +205,9 @@ def main() -> None:
         r = None if rank == "none" else int(rank)
         m = in_fresh_process(config, r, args.micro_batch, args.response, args.scorers)
         peak, plan = m["peak_bytes"] / 1e9, m["plan_bytes"] / 1e9
-        reserved = "n/a" if m["reserved_bytes"] is None else f"{m['reserved_bytes'] / 1e9:.2f}"
+        reserved = (
+            "n/a" if m["reserved_bytes"] is None else f"{m['reserved_bytes'] / 1e9:.2f}"
+        )
         print(
             f"| {m['device']} | {m['dtype']} | {rank} | {peak:.2f} | {reserved} | {plan:.2f} | {peak / plan:.2f} "
             f"| {m['seconds']:.1f} |",

@@ -61,13 +61,21 @@ def reference_update(
     positions = (attn.cumsum(1) - 1).clamp(min=0)
 
     def logprobs(model, rows):
-        logits = model(input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows]).logits
+        logits = model(
+            input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows]
+        ).logits
         logp = torch.log_softmax(logits[:, lq - 1 : -1] / cfg.temperature, dim=-1)
-        return logits[:, lq - 1 : -1], logp.gather(-1, rollout.response_ids[rows].unsqueeze(-1)).squeeze(-1)
+        return logits[:, lq - 1 : -1], logp.gather(
+            -1, rollout.response_ids[rows].unsqueeze(-1)
+        ).squeeze(-1)
 
     def values(rows):
-        hidden = critic.model(input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows])
-        return critic.score(hidden.last_hidden_state).squeeze(-1)[:, lq - 1 : -1].float()
+        hidden = critic.model(
+            input_ids=ids[rows], attention_mask=attn[rows], position_ids=positions[rows]
+        )
+        return (
+            critic.score(hidden.last_hidden_state).squeeze(-1)[:, lq - 1 : -1].float()
+        )
 
     def step(loss, model, optimizer):
         optimizer.zero_grad(set_to_none=True)
@@ -83,7 +91,9 @@ def reference_update(
         old_logp = logprobs(policy, everyone)[1]
         ref_logp = logprobs(ref_policy, everyone)[1]
         old_values = values(everyone) * mask
-    rewards = ppo.token_rewards(ppo.shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
+    rewards = ppo.token_rewards(
+        ppo.shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef
+    )
     advantages, returns = ppo.gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
     if cfg.advantage_whiten:
         advantages = ppo.masked_whiten(advantages, mask)
@@ -96,9 +106,17 @@ def reference_update(
             rows = order[start : start + size]
             if train_policy:
                 _, logp = logprobs(policy, rows)
-                loss, _ = ppo.policy_loss(logp, old_logp[rows], advantages[rows], mask[rows], cfg.clip)
+                loss, _ = ppo.policy_loss(
+                    logp, old_logp[rows], advantages[rows], mask[rows], cfg.clip
+                )
                 step(loss, policy, policy_opt)
-            vloss = ppo.value_loss(values(rows), old_values[rows], returns[rows], mask[rows], cfg.value_clip)
+            vloss = ppo.value_loss(
+                values(rows),
+                old_values[rows],
+                returns[rows],
+                mask[rows],
+                cfg.value_clip,
+            )
             step(vloss, critic, critic_opt)
 
 
@@ -115,8 +133,19 @@ def our_update(
     train_policy: bool = True,
 ) -> None:
     """One PPO update as ``ppo.train`` runs it."""
-    batch, _ = ppo.make_batch(policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy)
-    ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt, train_policy=train_policy)
+    batch, _ = ppo.make_batch(
+        policy,
+        ref_policy,
+        critic,
+        rollout,
+        scores,
+        cfg,
+        moments,
+        train_policy=train_policy,
+    )
+    ppo.update(
+        policy, critic, batch, cfg, policy_opt, critic_opt, train_policy=train_policy
+    )
 
 
 def setup(config: str, size: str = "small", seed: int = 0, prompts: int | None = None):
@@ -130,37 +159,73 @@ def setup(config: str, size: str = "small", seed: int = 0, prompts: int | None =
     critic_config.num_labels = 1
     critic = AutoModelForSequenceClassification.from_config(critic_config).eval()
     rng = np.random.default_rng(seed)
-    texts = [p for p in task.sample_prompts(prompts or n_prompts, rng) for _ in range(group)]
+    texts = [
+        p for p in task.sample_prompts(prompts or n_prompts, rng) for _ in range(group)
+    ]
     responses = [
-        tok(task.demonstration(p, rng), add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for p in texts
+        tok(task.demonstration(p, rng), add_special_tokens=False)["input_ids"]
+        + [tok.eos_token_id]
+        for p in texts
     ]
     rollout = rollout_from_ids(tok, texts, responses)
     scores = torch.tensor(rng.normal(size=len(texts)), dtype=torch.float32)
-    cfg = ppo.PPOConfig(**({"prompts_per_iteration": len(texts) // group, "group_size": group} | overrides))
+    cfg = ppo.PPOConfig(
+        **(
+            {"prompts_per_iteration": len(texts) // group, "group_size": group}
+            | overrides
+        )
+    )
     return policy, ref_policy, critic, rollout, scores, cfg
 
 
-def timed(update, models, rollout, scores, cfg, train_policy: bool = True, seed: int = 1):
+def timed(
+    update, models, rollout, scores, cfg, train_policy: bool = True, seed: int = 1
+):
     """Seconds of one ``update`` from ``models``' initial states (copied), and the updated (policy, critic)."""
     policy, ref_policy, critic = (copy.deepcopy(m) for m in models)
     torch.manual_seed(seed)
-    policy_opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
-    critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.critic_lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
+    policy_opt = torch.optim.AdamW(
+        policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0
+    )
+    critic_opt = torch.optim.AdamW(
+        critic.parameters(),
+        lr=cfg.critic_lr,
+        betas=(0.9, 0.95),
+        eps=1e-6,
+        weight_decay=0.0,
+    )
     start = time.perf_counter()
-    update(policy, ref_policy, critic, rollout, scores, cfg, ppo.RunningMoments(), policy_opt, critic_opt, train_policy)
+    update(
+        policy,
+        ref_policy,
+        critic,
+        rollout,
+        scores,
+        cfg,
+        ppo.RunningMoments(),
+        policy_opt,
+        critic_opt,
+        train_policy,
+    )
     return time.perf_counter() - start, (policy, critic)
 
 
 def identical(a, b) -> bool:
     """Whether two lists of models hold bit-identical parameters."""
     return all(
-        torch.equal(x, y) for ma, mb in zip(a, b) for x, y in zip(ma.state_dict().values(), mb.state_dict().values())
+        torch.equal(x, y)
+        for ma, mb in zip(a, b)
+        for x, y in zip(ma.state_dict().values(), mb.state_dict().values())
     )
 
 
-def measure(config: str, size: str = "small", repeats: int = 5, prompts: int | None = None) -> dict:
+def measure(
+    config: str, size: str = "small", repeats: int = 5, prompts: int | None = None
+) -> dict:
     """Median seconds per update of the reference and of ours (alternating), their ratio, and identity."""
-    policy, ref_policy, critic, rollout, scores, cfg = setup(config, size, prompts=prompts)
+    policy, ref_policy, critic, rollout, scores, cfg = setup(
+        config, size, prompts=prompts
+    )
     models = (policy, ref_policy, critic)
     times = {"reference": [], "ours": []}
     same = True
@@ -187,9 +252,13 @@ def measure(config: str, size: str = "small", repeats: int = 5, prompts: int | N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument(
+        "--config", nargs="+", default=list(CONFIGS), choices=list(CONFIGS)
+    )
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--size", default="small", help="toy-world model size: tiny | small | base")
+    parser.add_argument(
+        "--size", default="small", help="toy-world model size: tiny | small | base"
+    )
     args = parser.parse_args()
     for config in args.config:
         m = measure(config, args.size, args.repeats)
@@ -203,4 +272,6 @@ def main() -> None:
 if __name__ == "__main__":
     t0 = time.perf_counter()
     main()
-    print(f"total {time.perf_counter() - t0:.1f} s ({torch.get_num_threads()} thread(s))")
+    print(
+        f"total {time.perf_counter() - t0:.1f} s ({torch.get_num_threads()} thread(s))"
+    )

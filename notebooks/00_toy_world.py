@@ -45,7 +45,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -53,10 +56,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -84,10 +92,22 @@ rng = np.random.default_rng(seed)
 display.figure(
     diagram.pipeline(
         [
-            ("data", "Two tasks", "preferences with a gold reward; code with unit tests"),
+            (
+                "data",
+                "Two tasks",
+                "preferences with a gold reward; code with unit tests",
+            ),
             ("model", "Tokenizer", "built in code, saved and loaded like a hub one"),
-            ("train", "SFT", f"a {policies.RECIPES[profile].size} transformer per task"),
-            ("evaluate", "Gold scores", f"SFT vs untrained on {P.n_eval_prompts} prompts per task"),
+            (
+                "train",
+                "SFT",
+                f"a {policies.RECIPES[profile].size} transformer per task",
+            ),
+            (
+                "evaluate",
+                "Gold scores",
+                f"SFT vs untrained on {P.n_eval_prompts} prompts per task",
+            ),
         ]
     ),
     "ch0-pipeline",
@@ -139,18 +159,25 @@ print(f"decode(encode(text)) == text: {tokenizer.decode(ids) == text}")
 # that repetition is bad. Chapter 1 shows PPO finding exactly this gap.
 
 # %%
-display.show_source(preference.PreferenceTask.gold_reward, preference.PreferenceTask.rate)
+display.show_source(
+    preference.PreferenceTask.gold_reward, preference.PreferenceTask.rate
+)
 
 # %%
 pref = toyworld.task("preference")
 prompt = pref.prompt("food")
 utilities = pd.Series(pref.word_utilities(prompt)).sort_values(ascending=False)
-examples = [pref.demonstration(prompt, rng) for _ in range(4)] + [pref.best_response(prompt), "superb " * 9]
+examples = [pref.demonstration(prompt, rng) for _ in range(4)] + [
+    pref.best_response(prompt),
+    "superb " * 9,
+]
 pd.DataFrame(
     {
         "response": examples,
         "gold reward": [round(pref.gold_reward(prompt, y), 2) for y in examples],
-        "rater score (gold + length bias)": [round(pref.rater_score(prompt, y), 2) for y in examples],
+        "rater score (gold + length bias)": [
+            round(pref.rater_score(prompt, y), 2) for y in examples
+        ],
     },
     index=["demo 1", "demo 2", "demo 3", "demo 4", "gold-optimal", "repetitive"],
 )
@@ -170,7 +197,9 @@ display.show_source(code.run, code.CodeTask.gold_reward)
 # %%
 code_task = toyworld.task("code")
 for p in code_task.sample_prompts(3, rng):
-    print(f"{p}  intended program: {code_task.demonstration(p)!r}  tests: {code_task.hidden_tests(p)}")
+    print(
+        f"{p}  intended program: {code_task.demonstration(p)!r}  tests: {code_task.hidden_tests(p)}"
+    )
 
 # %% [markdown]
 # ## Base policies: supervised fine-tuning, cached
@@ -195,7 +224,9 @@ for name, folder in folders.items():
 
 # %% tags=["remove-cell"]
 display.figure(
-    figures.sft_losses({n: policies.manifest(f)["train_losses"] for n, f in folders.items()}),
+    figures.sft_losses(
+        {n: policies.manifest(f)["train_losses"] for n, f in folders.items()}
+    ),
     "ch0-sft-loss",
 )
 
@@ -220,7 +251,9 @@ display.figure(
 
 # %%
 def evaluate(model, tok, task, prompts, greedy):
-    out = rollout.generate(model, tok, prompts, max_new_tokens=task.max_response_tokens, greedy=greedy)
+    out = rollout.generate(
+        model, tok, prompts, max_new_tokens=task.max_response_tokens, greedy=greedy
+    )
     return out, rollout.gold_scores(task, out).numpy()
 
 
@@ -240,7 +273,8 @@ for name, folder in folders.items():
             greedy_pass_at_1=(greedy_scores == 1).mean() if name == "code" else np.nan,
             mean_length=out.lengths.float().mean().item(),
             round_trip=all(
-                sft_tok.decode(sft_tok(r, add_special_tokens=False)["input_ids"]) == r for r in out.responses
+                sft_tok.decode(sft_tok(r, add_special_tokens=False)["input_ids"]) == r
+                for r in out.responses
             ),
         )
         samples[(name, label)] = (out, scores)
@@ -257,7 +291,9 @@ for (name, label), (out, scores) in samples.items():
 
 # %% tags=["remove-cell"]
 display.figure(
-    figures.gold_histograms({key: scores for key, (_, scores) in samples.items()}, list(folders)),
+    figures.gold_histograms(
+        {key: scores for key, (_, scores) in samples.items()}, list(folders)
+    ),
     "ch0-gold",
 )
 
@@ -298,7 +334,9 @@ policies.record_checks(results, evaluation, list(folders))
 def tiny_sft_weights():
     torch.manual_seed(seed)
     m = toyworld.new_model("tiny", tokenizer)
-    sft.supervised_finetune(m, tokenizer, code_task, steps=10, batch_size=8, seed=seed, progress=False)
+    sft.supervised_finetune(
+        m, tokenizer, code_task, steps=10, batch_size=8, seed=seed, progress=False
+    )
     return torch.cat([p.detach().flatten() for p in m.parameters()])
 
 
@@ -336,7 +374,9 @@ results.finish();
 # Solution to exercise 1: compare rater scores with a stronger length bias.
 biased = preference.PreferenceTask(length_bias=1.0)
 for y in (biased.best_response(prompt), "superb " * 9):
-    print(f"{y!r:50} gold {biased.gold_reward(prompt, y):6.2f}  rater {biased.rater_score(prompt, y):6.2f}")
+    print(
+        f"{y!r:50} gold {biased.gold_reward(prompt, y):6.2f}  rater {biased.rater_score(prompt, y):6.2f}"
+    )
 
 # %% [markdown]
 # :::{dropdown} Solution to exercise 2

@@ -72,7 +72,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -80,10 +83,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -91,9 +99,15 @@ if "google.colab" in sys.modules:
 profile = "cpu"  # smoke | cpu | gpu
 seed = 0
 model_name = None  # policy: a local folder or hub id (gpu profile), or None for the toy SFT policy
-reward_model_name = None  # proxy reward model: a local folder or hub id, or None to train one here
-gold_reward_model_name = None  # with model_name: the gold reward model, or None to train one here
-preference_dataset = None  # with model_name: HH-RLHF-format pairs (hub id or local .jsonl)
+reward_model_name = (
+    None  # proxy reward model: a local folder or hub id, or None to train one here
+)
+gold_reward_model_name = (
+    None  # with model_name: the gold reward model, or None to train one here
+)
+preference_dataset = (
+    None  # with model_name: HH-RLHF-format pairs (hub id or local .jsonl)
+)
 iterations = None  # PPO iterations of every configuration; None = the profile's
 n_seeds = None  # seeds per configuration; None = the profile's
 autocast = None  # "float32" when fp16 overflows on a T4 (see the running page); None = the profile's
@@ -126,20 +140,34 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlhfbook import gold_proxy, models, overoptimisation, ppo, reward_model, rollout, toyworld
+from rlhfbook import (
+    gold_proxy,
+    models,
+    overoptimisation,
+    ppo,
+    reward_model,
+    rollout,
+    toyworld,
+)
 from rlhfbook import overoptimisation_figures as figures
 from rlhfbook.book import parallel
 
 task = toyworld.task("preference")
 workdir = Path(tempfile.mkdtemp(prefix="ch01_"))
-sft_path = P.model_name or toyworld.base_policy("preference", P.base_policy, progress=False)
+sft_path = P.model_name or toyworld.base_policy(
+    "preference", P.base_policy, progress=False
+)
 sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
-real = P.model_name is not None  # Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
-if real:  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
+real = (
+    P.model_name is not None
+)  # Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
+if (
+    real
+):  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
     data = gold_proxy.load(P, seed)
     eval_prompts = data.pool.eval
     print(data)
@@ -164,7 +192,9 @@ print(
 
 # %%
 gold_path = P.gold_reward_model_name if real else None
-if real and gold_path is None:  # the gold reward model, on the human labels of the gold's rows
+if (
+    real and gold_path is None
+):  # the gold reward model, on the human labels of the gold's rows
     gold_path = gold_proxy.train_gold(P, sft_path, tok, data, workdir / "gold", seed)
     results.metric("gold_rm_pairs", len(data.split.gold))
 gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
@@ -172,7 +202,11 @@ gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
 torch.manual_seed(seed)
 sft_eval = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
 sft_gold = gold_fn(sft_eval)
-samples = {"prompt": sft_eval.prompts[:6], "response": sft_eval.responses[:6], "gold": sft_gold[:6].numpy().round(2)}
+samples = {
+    "prompt": sft_eval.prompts[:6],
+    "response": sft_eval.responses[:6],
+    "gold": sft_gold[:6].numpy().round(2),
+}
 print(pd.DataFrame(samples).to_string(index=False))
 print(
     f"\nSFT policy on {len(eval_prompts)} held-out prompts: gold reward {sft_gold.mean():.3f}, "
@@ -208,19 +242,33 @@ display.show_source(overoptimisation.toy_reward_model)
 t0 = time.perf_counter()
 if P.reward_model_name:  # one given reward model for every seed
     rm_paths = dict.fromkeys(seeds, P.reward_model_name)
-elif real:  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
+elif (
+    real
+):  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
     torch.manual_seed(seed)
     pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
     results.metric("proxy_rm_pairs", len(pairs))
     results.metric("gold_rm_agrees_with_human_labels", agreement)
-    print(f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs")
-    rm_path = overoptimisation.fit_reward_model(P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps)
+    print(
+        f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs"
+    )
+    rm_path = overoptimisation.fit_reward_model(
+        P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps
+    )
     rm_paths = dict.fromkeys(seeds, str(rm_path))
 else:  # the toy world: one reward model per seed, on its own pairs
     jobs = [(dict(P), str(sft_path), str(workdir), s) for s in seeds]
-    rm_paths = dict(zip(seeds, parallel.map_runs(overoptimisation.toy_reward_model, jobs, jobs=P.jobs)))
+    rm_paths = dict(
+        zip(
+            seeds,
+            parallel.map_runs(overoptimisation.toy_reward_model, jobs, jobs=P.jobs),
+        )
+    )
 rm_seconds = time.perf_counter() - t0
-proxy_fns = {s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length) for s, p in rm_paths.items()}
+proxy_fns = {
+    s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length)
+    for s, p in rm_paths.items()
+}
 proxy_fn = proxy_fns[seed]  # r_phi of the first seed, for the probe below
 
 # held-out accuracy against the gold ranking (not the biased raters), per seed's reward model
@@ -229,13 +277,24 @@ other = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens
 other_gold = gold_fn(other)
 rm_table = pd.DataFrame(
     {
-        s: dict(zip(("accuracy on gold-ranked SFT pairs", "correlation(proxy, gold)"), agreement))
+        s: dict(
+            zip(
+                ("accuracy on gold-ranked SFT pairs", "correlation(proxy, gold)"),
+                agreement,
+            )
+        )
         | {"RM sd on SFT samples": float(f(sft_eval).std())}
         for s, f in proxy_fns.items()
-        for agreement in [overoptimisation.rm_gold_agreement(f(sft_eval), f(other), sft_gold, other_gold)]
+        for agreement in [
+            overoptimisation.rm_gold_agreement(
+                f(sft_eval), f(other), sft_gold, other_gold
+            )
+        ]
     }
 ).T.rename_axis("seed")
-rm_sd = rm_table["RM sd on SFT samples"]  # the unit of the proxy's gain in the first check
+rm_sd = rm_table[
+    "RM sd on SFT samples"
+]  # the unit of the proxy's gain in the first check
 print(f"{len(set(rm_paths.values()))} reward model(s) in {rm_seconds:.0f} s")
 display.table(rm_table)
 results.metric("rm_gold_accuracy", float(rm_table.iloc[:, 0].mean()))
@@ -328,9 +387,13 @@ display.table(overoptimisation.switch_table(CONFIGS, P))
 display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
-gold = data.run_fields(gold_path, workdir, P.rm_max_length) if real else None  # runs scored by the gold RM
+gold = (
+    data.run_fields(gold_path, workdir, P.rm_max_length) if real else None
+)  # runs scored by the gold RM
 runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_paths, eval_seed, gold)
-grpo_runs = overoptimisation.grpo_runs(P, seeds, sft_path, rm_paths, eval_seed, gold)  # section 7, in the same batch
+grpo_runs = overoptimisation.grpo_runs(
+    P, seeds, sft_path, rm_paths, eval_seed, gold
+)  # section 7, in the same batch
 t0 = time.perf_counter()
 outs = parallel.map_runs(overoptimisation.train, runs + grpo_runs, jobs=P.jobs)
 ppo_seconds = time.perf_counter() - t0
@@ -353,7 +416,8 @@ results.timing("seconds_per_ppo_iteration", sec_per_it);
 
 # %% tags=["hide-input"]
 curves = {
-    m: overoptimisation.curves(logs, m, CONFIGS) for m in ("proxy_reward", "gold_reward", "kl", "length", "perplexity")
+    m: overoptimisation.curves(logs, m, CONFIGS)
+    for m in ("proxy_reward", "gold_reward", "kl", "length", "perplexity")
 }
 proxy_c, gold_c, kl_c = curves["proxy_reward"], curves["gold_reward"], curves["kl"]
 figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS)
@@ -390,7 +454,10 @@ display.show_source(overoptimisation.gold_terms)
 if real:
     print(f"No channels on real models: {overoptimisation.TOY_ONLY}.")
 else:
-    changes = {name: overoptimisation.channel_change(logs, gold_c[name], name) for name in CONFIGS}
+    changes = {
+        name: overoptimisation.channel_change(logs, gold_c[name], name)
+        for name in CONFIGS
+    }
     channel_table = overoptimisation.channel_table(changes)
     figures.plot_channels(channel_table, CONFIGS)
     plt.show()
@@ -403,7 +470,9 @@ else:
 # gold curve; all are averaged over seeds.
 
 # %% tags=["hide-input"]
-ends = pd.DataFrame({name: overoptimisation.end_values(name, curves, finals) for name in CONFIGS}).T
+ends = pd.DataFrame(
+    {name: overoptimisation.end_values(name, curves, finals) for name in CONFIGS}
+).T
 for name, row in ends.iterrows():
     results.metric(f"end[{name}]", row.to_dict())
 display.table(ends)
@@ -427,7 +496,9 @@ display.table(overoptimisation.ingredients_table(ends, P), index=False)
 
 # %% tags=["hide-input"]
 # the settings that differ from TRL's GRPOConfig defaults (the runs went with the PPO runs of section 4)
-display.table(overoptimisation.grpo_table(overoptimisation.grpo_settings(P)), index=False)
+display.table(
+    overoptimisation.grpo_table(overoptimisation.grpo_settings(P)), index=False
+)
 
 # %%
 grpo = overoptimisation.grpo_frame(grpo_outs, sft_gold)
@@ -447,7 +518,9 @@ display.table(overoptimisation.grpo_comparison(finals, grpo, P))
 # (a 0.5M-parameter toy policy, exact gold reward). Our column is computed from the runs above.
 
 # %% tags=["hide-input"]
-display.table(overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean().item(), P))
+display.table(
+    overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean().item(), P)
+)
 
 # %% [markdown]
 # The differences are of scale: the paper's models and runs are 10^4 times larger, its judges
@@ -478,7 +551,9 @@ display.table(overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean
 
 # %%
 A, AKL, B = "A vanilla PPO", "A + KL penalty only", "B PPO-max"
-va = {s: overoptimisation.collapse(g, p) for s, g, p in zip(seeds, gold_c[A], proxy_c[A])}
+va = {
+    s: overoptimisation.collapse(g, p) for s, g, p in zip(seeds, gold_c[A], proxy_c[A])
+}
 va_gain = {s: va[s]["proxy_gain"] / rm_sd[s] for s in seeds}
 va_ratio = [va[s]["end_over_peak"] for s in seeds]
 results.check(
@@ -490,14 +565,24 @@ results.check(
     threshold=0.5,
     direction=">=",
     rule="per seed: proxy end - proxy at the gold peak, in standard deviations of the seed's reward model on SFT samples",
-    ours={"gold end / peak (mean)": float(np.mean(va_ratio)), "RM sd on SFT samples (mean)": float(rm_sd.mean())},
+    ours={
+        "gold end / peak (mean)": float(np.mean(va_ratio)),
+        "RM sd on SFT samples (mean)": float(rm_sd.mean()),
+    },
     context=f"Vanilla's gold ends at {np.mean(va_ratio):.2f} of its peak in the mean ({sum(r <= 0.8 for r in va_ratio)} "
     f"of {len(seeds)} seeds at or below 0.8), while its proxy moves by "
     f"{', '.join(f'{g:+.2f}' for g in va_gain.values())} reward-model standard deviations after the gold peak.",
 )
 va_change = None if real else changes[A]  # the toy gold's terms, peak to end, per seed
-results.check("vanilla_loses_gold_through_ood_strings", kind="finding", **overoptimisation.ood_check(va_change))
-akl_ratio = {s: overoptimisation.collapse(g, p)["end_over_peak"] for s, g, p in zip(seeds, gold_c[AKL], proxy_c[AKL])}
+results.check(
+    "vanilla_loses_gold_through_ood_strings",
+    kind="finding",
+    **overoptimisation.ood_check(va_change),
+)
+akl_ratio = {
+    s: overoptimisation.collapse(g, p)["end_over_peak"]
+    for s, g, p in zip(seeds, gold_c[AKL], proxy_c[AKL])
+}
 sft_mean = sft_gold.mean().item()
 results.check(
     "kl_penalty_alone_keeps_vanilla_stable",
@@ -533,14 +618,20 @@ results.check(
     threshold=0.60,
     direction=">=",
     rule="per seed: held-out gold win rate of PPO-max's responses against the SFT policy's (ties count half)",
-    ours={"held-out gold - SFT gold (mean)": float(b_gap.mean()), "seeds below the SFT gold": len(below)},
+    ours={
+        "held-out gold - SFT gold (mean)": float(b_gap.mean()),
+        "seeds below the SFT gold": len(below),
+    },
     context=f"PPO-max's held-out gold minus the SFT policy's, per seed: {', '.join(f'{g:+.2f}' for g in b_gap)} "
-    f"(SFT gold {sft_mean:.2f}); {len(below)} of {len(seeds)} seeds end below the SFT policy." + where,
+    f"(SFT gold {sft_mean:.2f}); {len(below)} of {len(seeds)} seeds end below the SFT policy."
+    + where,
 )
 half = P.iterations // 2
 b_slope = {s: overoptimisation.slope(g[half:]) for s, g in zip(seeds, gold_c[B])}
 va_slope = [overoptimisation.slope(g[half:]) for g in gold_c[A]]
-va_drop = [d for d in map(overoptimisation.collapse_iteration, gold_c[A]) if d is not None]
+va_drop = [
+    d for d in map(overoptimisation.collapse_iteration, gold_c[A]) if d is not None
+]
 results.check(
     "ppo_max_stays_stable",
     kind="finding",
@@ -612,12 +703,18 @@ Markdown(display.verdict_sentences(results.checks))
 # %% tags=["hide-cell"]
 # Solution to exercise 1 (short runs; compare the KL with configuration B's over the same iterations).
 exercise = overoptimisation.exercise_configs(P)
-ex_runs = overoptimisation.ppo_runs(exercise, P, [seed], sft_path, rm_paths, eval_seed, gold)
+ex_runs = overoptimisation.ppo_runs(
+    exercise, P, [seed], sft_path, rm_paths, eval_seed, gold
+)
 ex_logs = {
     r.name: pd.DataFrame(o["log"])
-    for r, o in zip(ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs, jobs=P.jobs))
+    for r, o in zip(
+        ex_runs, parallel.map_runs(overoptimisation.run_ppo, ex_runs, jobs=P.jobs)
+    )
 }
-same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[: P.exercise_iterations]
+same = logs[(logs.config == "B PPO-max") & (logs.seed == seed)].iloc[
+    : P.exercise_iterations
+]
 ptx, end = ex_logs["PPO-max + ptx"], overoptimisation.last_mean
 print(
     f"after {len(ptx)} iterations: KL {end(ptx, 'kl'):.2f} with ptx vs {end(same, 'kl'):.2f} "

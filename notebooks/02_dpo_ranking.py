@@ -62,7 +62,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -70,10 +73,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -91,11 +99,19 @@ from rlhfbook.book import diagram, display, runtime
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
 P, results = rlhfbook.start_chapter(
-    "02_dpo_ranking", profile, seed, threads=1, model_name=model_name, dataset=dataset, n_seeds=n_seeds
+    "02_dpo_ranking",
+    profile,
+    seed,
+    threads=1,
+    model_name=model_name,
+    dataset=dataset,
+    n_seeds=n_seeds,
 )
 
 # %%
-seeds = [seed + k for k in range(P.n_seeds)]  # the checked seeds: pairs, votes and DPO's data order
+seeds = [
+    seed + k for k in range(P.n_seeds)
+]  # the checked seeds: pairs, votes and DPO's data order
 print(
     f"profile {P.name!r}: sandbox {len(P.sandbox_nuisance)} values of sigma x {P.sandbox_pairs} pairs x "
     f"{P.sandbox_steps} Adam steps; a {P.ref_size!r} reference, {P.sft_steps} SFT steps; per seed "
@@ -130,10 +146,26 @@ t_start = time.perf_counter()
 display.figure(
     diagram.pipeline(
         [
-            ("data", "Ranking task", f"{P.n_pairs} rated pairs per seed, {P.n_seeds} seeds"),
-            ("model", "Reference", f"a {P.ref_size} transformer, SFT on the writer's answers"),
-            ("train", "DPO (TRL)", f"beta in {P.betas}, {P.epochs} epochs, checkpoints"),
-            ("evaluate", "Ranking accuracy", "R against reward accuracy, flips, the gap to R*"),
+            (
+                "data",
+                "Ranking task",
+                f"{P.n_pairs} rated pairs per seed, {P.n_seeds} seeds",
+            ),
+            (
+                "model",
+                "Reference",
+                f"a {P.ref_size} transformer, SFT on the writer's answers",
+            ),
+            (
+                "train",
+                "DPO (TRL)",
+                f"beta in {P.betas}, {P.epochs} epochs, checkpoints",
+            ),
+            (
+                "evaluate",
+                "Ranking accuracy",
+                "R against reward accuracy, flips, the gap to R*",
+            ),
             ("evaluate", "Win rate", "against the reference, near and far from it"),
         ]
     ),
@@ -245,10 +277,14 @@ display.show_source(rs.Sandbox.logprobs, rs.study)
 
 # %%
 studies = {
-    sigma: rs.study(seed, nuisance=sigma, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps)
+    sigma: rs.study(
+        seed, nuisance=sigma, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps
+    )
     for sigma in P.sandbox_nuisance
 }
-sandbox = pd.DataFrame({sigma: st.summary() for sigma, st in studies.items()}).T.rename_axis("sigma")
+sandbox = pd.DataFrame(
+    {sigma: st.summary() for sigma, st in studies.items()}
+).T.rename_axis("sigma")
 results.metric("sandbox", sandbox.reset_index().to_dict(orient="list"))
 display.table(sandbox)
 
@@ -300,7 +336,9 @@ display.figure(figures.sandbox_flips(studies), "ch2-sandbox-flips")
 #   $\alpha = 1$ for every pair (read as $1 - 0.001$ in $R^*$).
 
 # %%
-display.show_source(RankingTask.demonstration, RankingTask.word_utilities, RankingTask.gold_reward)
+display.show_source(
+    RankingTask.demonstration, RankingTask.word_utilities, RankingTask.gold_reward
+)
 
 # %%
 task = RankingTask()
@@ -325,14 +363,28 @@ torch.manual_seed(seed)
 reference = toyworld.new_model(P.ref_size, tok)
 t0 = time.perf_counter()
 sft_losses = supervised_finetune(
-    reference, tok, task, steps=P.sft_steps, batch_size=P.sft_batch, lr=P.sft_lr, seed=seed, progress=False
+    reference,
+    tok,
+    task,
+    steps=P.sft_steps,
+    batch_size=P.sft_batch,
+    lr=P.sft_lr,
+    seed=seed,
+    progress=False,
 )
 reference.eval().requires_grad_(False)
 sft_seconds = time.perf_counter() - t0
 
 data = {
     s: rg.seed_data(
-        task, reference, tok, s, n_pairs=P.n_pairs, n_val=P.n_val, n_raters=P.n_raters, eval_batch=P.eval_batch
+        task,
+        reference,
+        tok,
+        s,
+        n_pairs=P.n_pairs,
+        n_val=P.n_val,
+        n_raters=P.n_raters,
+        eval_batch=P.eval_batch,
     )
     for s in seeds
 }
@@ -387,11 +439,21 @@ display.table(rg.hh_comparison(stats.loc["mean"], P.n_raters, n_params))
 display.show_source(dt.GammaDPOTrainer)
 
 # %%
-win_rate = rg.WinRate(task, reference, tok, task.sample_prompts(P.n_win_prompts, rng), seed=seed)
+win_rate = rg.WinRate(
+    task, reference, tok, task.sample_prompts(P.n_win_prompts, rng), seed=seed
+)
 t0 = time.perf_counter()
 study = rg.train_study(reference, tok, data, P, extra=win_rate)
-runs, tables, best, best_step, best_cp = study.runs, study.tables, study.best, study.best_step, study.best_cp
-print(f"DPO for {len(seeds)} seeds x beta in {P.betas}: {time.perf_counter() - t0:.0f} s")
+runs, tables, best, best_step, best_cp = (
+    study.runs,
+    study.tables,
+    study.best,
+    study.best_step,
+    study.best_cp,
+)
+print(
+    f"DPO for {len(seeds)} seeds x beta in {P.betas}: {time.perf_counter() - t0:.0f} s"
+)
 main = (seed, P.check_beta)
 display.table(tables[main].drop(columns=["near ties", "max |loss - TRL loss|"]))
 
@@ -528,7 +590,16 @@ display.table(gap.table)
 
 # %%
 gamma_runs = {
-    g: rg.run_dpo(reference, tok, data[seed], P, seed=seed, beta=P.check_beta, gamma=g, extra=win_rate)
+    g: rg.run_dpo(
+        reference,
+        tok,
+        data[seed],
+        P,
+        seed=seed,
+        beta=P.check_beta,
+        gamma=g,
+        extra=win_rate,
+    )
     for g in P.gammas
     if g != 1.0
 }
@@ -590,14 +661,19 @@ display.figure(figures.rank_vs_win(tables, seeds, P.betas), "ch2-rank-vs-win")
 # %%
 if P.model_name and P.dataset:
     real_report, n_real = rg.real_model_report(P, seed, runtime.device())
-    results.metric("real_model", {"model": P.model_name, "dataset": P.dataset, "pairs": n_real, **real_report})
+    results.metric(
+        "real_model",
+        {"model": P.model_name, "dataset": P.dataset, "pairs": n_real, **real_report},
+    )
     print(
         f"{P.model_name} on {n_real} pairs of {P.dataset}: R = {real_report['R']:.3f}, R~ = {real_report['R~']:.3f}, "
         f"median |c| = {real_report['median |c|']:.1f} nats (paper, HH-RLHF: R about 0.46 for every model)"
     )
     display_real = display.table(pd.Series(real_report).to_frame("value"))
 else:
-    display_real = Markdown("Skipped: set `model_name` and `dataset` (the `gpu` profile does).")
+    display_real = Markdown(
+        "Skipped: set `model_name` and `dataset` (the `gpu` profile does)."
+    )
 display_real
 
 # %% [markdown]
@@ -611,7 +687,9 @@ display_real
 display.table(rg.table1_beside_paper(gap.table, seeds, P.betas))
 
 # %%
-display.table(rg.paper_vs_book(stats, study, gap, thm_runs, rho_summary, seeds, P.betas))
+display.table(
+    rg.paper_vs_book(stats, study, gap, thm_runs, rho_summary, seeds, P.betas)
+)
 
 # %% [markdown]
 # Why the numbers differ:
@@ -700,7 +778,9 @@ for b in (0.1, 1.0):
 # Solution 2: R* = 1 iff -c + logit(alpha)/beta > 0, i.e. beta < logit(1 - 0.001) / c.
 betas = np.logspace(-3, 0, 301)
 ok = [rk.optimal_logratio(-30.0, 0.0, 1.0, b) > 0 for b in betas]
-print(f"ranked correctly for beta < {betas[np.argmin(ok)]:.3f} (closed form {rk.logit_alpha(1.0) / 30:.3f})")
+print(
+    f"ranked correctly for beta < {betas[np.argmin(ok)]:.3f} (closed form {rk.logit_alpha(1.0) / 30:.3f})"
+)
 
 # %% [markdown]
 # 3. Rerun the sandbox with $\sigma = 20$ and $\gamma = 0$ instead of 1 (`rs.study` takes
@@ -709,7 +789,9 @@ print(f"ranked correctly for beta < {betas[np.argmin(ok)]:.3f} (closed form {rk.
 # %% tags=["hide-cell"]
 # Solution 3: gamma = 0 removes c from the loss, so DPO no longer needs to overcome it.
 flip_by_gamma = {
-    g: rs.study(seed, nuisance=20.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps, gamma=g).flipped.mean()
+    g: rs.study(
+        seed, nuisance=20.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps, gamma=g
+    ).flipped.mean()
     for g in (1.0, 0.0)
 }
 print(

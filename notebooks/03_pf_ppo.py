@@ -55,7 +55,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -63,10 +66,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -118,20 +126,30 @@ if P.dataset:  # gpu: MBPP-format problems, programs run in the sandbox
     problems = code_tasks.load_problems(P.dataset)
     cut = int(len(problems) * 0.8)
     limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
-    print(sandbox.isolation_note())  # isolated by bubblewrap where it can run, else resource limits only
-    task = code_tasks.UnitTestTask(problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens)
-    eval_task = code_tasks.UnitTestTask(problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens)
+    print(
+        sandbox.isolation_note()
+    )  # isolated by bubblewrap where it can run, else resource limits only
+    task = code_tasks.UnitTestTask(
+        problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens
+    )
+    eval_task = code_tasks.UnitTestTask(
+        problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens
+    )
     eval_prompts = eval_task.prompts[: P.eval_prompts]
 else:
     task = eval_task = toyworld.task("code")
     eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
-sft_path = str(P.model_name or toyworld.base_policy("code", P.base_policy, progress=False))
+sft_path = str(
+    P.model_name or toyworld.base_policy("code", P.base_policy, progress=False)
+)
 sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 sft_greedy, _ = pf_ppo.pass_eval(sft, tok, eval_task, eval_prompts, P.max_new_tokens)
-sft_pass = pf_ppo.sampled_pass_rate(sft, tok, eval_task, eval_prompts, P.max_new_tokens, P.eval_samples)
+sft_pass = pf_ppo.sampled_pass_rate(
+    sft, tok, eval_task, eval_prompts, P.max_new_tokens, P.eval_samples
+)
 print(
     f"SFT policy {models.display_name(sft_path)}: {sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M "
     f"parameters; on {len(eval_prompts)} held-out prompts pass@1 = {sft_pass.mean():.3f} (a sampled program), "
@@ -205,21 +223,33 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 
 # %%
 t0 = time.perf_counter()
-rng_rm = pf_ppo.stream(seed, "rm")  # the reward model's prompts and labels: a stream of their own
+rng_rm = pf_ppo.stream(
+    seed, "rm"
+)  # the reward model's prompts and labels: a stream of their own
 rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, seed, P.max_new_tokens, P.chunk_size)
+rm_samples = pf_ppo.sample_groups(
+    sft, tok, rm_prompts, N, seed, P.max_new_tokens, P.chunk_size
+)
 groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
 pair_sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
 to_train = [name for name in READS if not (READS[name] and P.reward_model_name)]
-trained = pf_ppo.train_reward_models(pair_sets, tok, to_train, P, base=sft_path, workdir=workdir, seed=seed)
-rm_paths = {name: trained[name]["path"] if name in trained else P.reward_model_name for name in READS}
+trained = pf_ppo.train_reward_models(
+    pair_sets, tok, to_train, P, base=sft_path, workdir=workdir, seed=seed
+)
+rm_paths = {
+    name: trained[name]["path"] if name in trained else P.reward_model_name
+    for name in READS
+}
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets["program + shown outputs"].rows()[0]
 print(
     f"{len(pair_sets['program only'])} labelled pairs from {len(rm_prompts)} prompts; "
-    + "; ".join(f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs" for name in trained)
+    + "; ".join(
+        f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs"
+        for name in trained
+    )
     + f" ({rm_seconds:.0f} s for both)\nwhat the second reward model reads, for a chosen and a rejected program:\n"
     f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}"
 )
@@ -235,17 +265,23 @@ print(
 
 # %%
 a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
-a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens, P.chunk_size)
+a_samples = pf_ppo.sample_groups(
+    sft, tok, a_prompts, N, seed + 1, P.max_new_tokens, P.chunk_size
+)
 S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
 R, floors = {}, {}
 for name, shown in READS.items():
-    R[name], floors[name], complete = pf_ppo.score_samples(rm_paths[name], tok, device, task, a_samples, shown, N)
+    R[name], floors[name], complete = pf_ppo.score_samples(
+        rm_paths[name], tok, device, task, a_samples, shown, N
+    )
     print(
         f"'{name}': rewards of complete programs from {complete.min():.2f} to {complete.max():.2f}; "
         f"a truncated program scores {floors[name]:.2f}"
     )
 results.metric("no_eos_score", floors)
-reg = {name: filtration.reliability_by_region(R[name], S, P.n_regions) for name in READS}
+reg = {
+    name: filtration.reliability_by_region(R[name], S, P.n_regions) for name in READS
+}
 
 # %% tags=["hide-input"]
 figures.reliability_figure(reg)
@@ -258,9 +294,19 @@ plt.show()
 # %%
 spread = {name: pf_ppo.score_spread(reg[name]["score_std"]) for name in READS}
 results.metric("score_spread_by_region", spread)
-results.metric("reliability_by_region", {name: {key: v.tolist() for key, v in r.items()} for name, r in reg.items()})
-shown_rate = np.array([code_tasks.shown_pass_rate(task, p, r) for p, r in zip(a_samples.prompts, a_samples.responses)])
-display.table(pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of the actual score"))
+results.metric(
+    "reliability_by_region",
+    {name: {key: v.tolist() for key, v in r.items()} for name, r in reg.items()},
+)
+shown_rate = np.array(
+    [
+        code_tasks.shown_pass_rate(task, p, r)
+        for p, r in zip(a_samples.prompts, a_samples.responses)
+    ]
+)
+display.table(
+    pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of the actual score")
+)
 
 # %% tags=["hide-input"]
 display.table(pf_ppo.score_by_shown_examples(shown_rate, S))
@@ -292,9 +338,13 @@ display.show_source(filtration.grouped_r_squared, filtration.filtered_r_squared)
 rng_boot = pf_ppo.stream(seed, "bootstrap")
 r2_rows, boot = {}, {}
 for name in READS:  # thresholds and |r|^k on standardised rewards
-    r2_rows[name], boot[name] = pf_ppo.r2_table(R[name], S, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
+    r2_rows[name], boot[name] = pf_ppo.r2_table(
+        R[name], S, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups
+    )
 r2 = pd.concat(r2_rows, axis=1)
-results.metric("r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS})
+results.metric(
+    "r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS}
+)
 display.table(r2)
 
 # %% [markdown]
@@ -304,7 +354,12 @@ display.table(r2)
 
 # %%
 diffs = {name: pf_ppo.r2_differences(r2_rows[name], boot[name]) for name in READS}
-display.table(pd.concat(diffs, names=["reward model"]).reset_index(level=1, drop=True).reset_index(), index=False)
+display.table(
+    pd.concat(diffs, names=["reward model"])
+    .reset_index(level=1, drop=True)
+    .reset_index(),
+    index=False,
+)
 
 # %%
 best = R[VERIFY].argmax(1)
@@ -355,7 +410,9 @@ runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
 results.timing("ppo_runs_s", train_seconds)
 results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in runs))
-logs, passed, greedy = pf_ppo.collect_runs(runs, P.methods)  # passed[m], greedy[m]: (seeds, prompts)
+logs, passed, greedy = pf_ppo.collect_runs(
+    runs, P.methods
+)  # passed[m], greedy[m]: (seeds, prompts)
 print(
     f"{len(runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
     f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
@@ -380,9 +437,14 @@ table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_rows[VERIFY
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
 results.metric(
-    "truncated", table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(orient="index")
+    "truncated",
+    table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(
+        orient="index"
+    ),
 )
-print(f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)")
+print(
+    f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)"
+)
 display.table(table3)
 
 # %% [markdown]
@@ -453,7 +515,9 @@ control_failed = results.checks[-1].status == "contradicted"
 
 PF = [m for m in ("PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
 mean_pass = {m: float(passed[m].mean()) for m in P.methods}
-per_seed_pass = {s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)}
+per_seed_pass = {
+    s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)
+}
 results.check(
     "pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m",
     kind="finding",
@@ -477,7 +541,9 @@ results.check(
     kind="finding",
     claim="BW filtering raises the R² between rewards and actual scores, and BoN lowers it (Table 1).",
     paper="grouped R² on SFT samples: none 0.886, BoN 0.454, BR 0.922, BW 0.952",
-    bootstrap=Bootstrap(float(worst["value"]), float(worst["se"]), P.analysis_prompts, "prompts"),
+    bootstrap=Bootstrap(
+        float(worst["value"]), float(worst["se"]), P.analysis_prompts, "prompts"
+    ),
     threshold=0.0,
     rule="the smallest, after subtracting 2 bootstrap standard errors, of R²(BW) - R²(none), R²(none) - R²(BoN), "
     "R²(BR) - R²(BoN), R²(BW) - R²(BoN), sample-level and grouped: one reward model, so the unit is the prompt "
@@ -499,10 +565,13 @@ results.check(
     kind="finding",
     claim="The filter with the highest R² on the SFT policy's samples gives the best final policy (Sec. 5.3, Table 3).",
     paper="R² BW 0.952 > BR 0.841 > BoN 0.454; HumanEval pass@1 BR 82.9, BW 82.4, BoN 75.8",
-    per_seed={s: pf_ppo.chosen_margin(p, chosen, FILTERS) for s, p in per_seed_pass.items()},
+    per_seed={
+        s: pf_ppo.chosen_margin(p, chosen, FILTERS) for s, p in per_seed_pass.items()
+    },
     threshold=0.0,
     rule="per seed: pass@1 of the filter with the highest sample-level R² minus the best pass@1 of the other two",
-    ours={f"R² {m}": r2_filter[m] for m in FILTERS} | {f"pass@1 {m}": mean_pass[m] for m in FILTERS},
+    ours={f"R² {m}": r2_filter[m] for m in FILTERS}
+    | {f"pass@1 {m}": mean_pass[m] for m in FILTERS},
     context=f"{chosen} has the highest R² ({r2_filter[chosen]:.3f}); {best_filter} has the highest mean pass@1 "
     f"({mean_pass[best_filter]:.3f}, against {mean_pass[chosen]:.3f} for {chosen}).",
 )
@@ -540,7 +609,9 @@ Markdown(
             f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors paired over prompts; "
             f"check 1: {status['ppo_m_improves_over_sft']}). "
             "PF-PPO reaches "
-            + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
+            + ", ".join(
+                f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS
+            )
             + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
             f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
             f"check 4, the filter with the highest $R^2$ trains best: {status['highest_r2_filter_trains_best']}.",
@@ -556,7 +627,9 @@ Markdown(
 
 # %% tags=["hide-input"]
 z = pf_ppo.standardise(R[VERIFY])
-rows = filtration.sample_filtered(-z, "br", N, np.random.default_rng(1))  # ranking -r puts the worst first
+rows = filtration.sample_filtered(
+    -z, "br", N, np.random.default_rng(1)
+)  # ranking -r puts the worst first
 picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S, rows, 1)
 print(
     f"worst-random R² (samples) = {filtration.sample_r_squared(*picked):.3f} "
@@ -569,8 +642,14 @@ print(
 
 # %% tags=["hide-input"]
 for label, (s, kw) in list(pf_ppo.SEC56.items())[:3]:
-    kept = (filtration.sample_weights(z, s, rng=np.random.default_rng(0), **kw) > 0).sum(1).mean()
-    print(f"{label}: keeps {kept:.2f} of {N} per prompt, R² (samples) {r2_rows[VERIFY].loc[label, 'R² (samples)']:.3f}")
+    kept = (
+        (filtration.sample_weights(z, s, rng=np.random.default_rng(0), **kw) > 0)
+        .sum(1)
+        .mean()
+    )
+    print(
+        f"{label}: keeps {kept:.2f} of {N} per prompt, R² (samples) {r2_rows[VERIFY].loc[label, 'R² (samples)']:.3f}"
+    )
 
 # %% [markdown]
 # ## References

@@ -52,7 +52,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -60,10 +63,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -103,10 +111,22 @@ print(
 display.figure(
     diagram.pipeline(
         [
-            ("data", "Random MDPs", f"{P.n_envs} MDPs x {P.n_pairs} reward pairs per seed, {P.n_seeds} seeds"),
-            ("model", "Interpolated rewards", f"{P.n_steps} steps from R1 to R2 per pair"),
+            (
+                "data",
+                "Random MDPs",
+                f"{P.n_envs} MDPs x {P.n_pairs} reward pairs per seed, {P.n_seeds} seeds",
+            ),
+            (
+                "model",
+                "Interpolated rewards",
+                f"{P.n_steps} steps from R1 to R2 per pair",
+            ),
             ("evaluate", "Regret", "exact returns of R2's optimal policy under R1"),
-            ("evaluate", "Distances", "none, EPIC, DARD, VAL, minimal x norms x metrics"),
+            (
+                "evaluate",
+                "Distances",
+                "none, EPIC, DARD, VAL, minimal x norms x metrics",
+            ),
             ("evaluate", "Correlation", "distance vs regret; VAL's lead per seed"),
         ]
     ),
@@ -143,7 +163,11 @@ display.figure(
 
 # %%
 display.show_source(
-    rd.potential_shaping, rd.s_prime_redistribution, rd.policy_evaluation, rd.policy_iteration, rd.normalised_regret
+    rd.potential_shaping,
+    rd.s_prime_redistribution,
+    rd.policy_evaluation,
+    rd.policy_iteration,
+    rd.normalised_regret,
 )
 
 # %% [markdown]
@@ -220,7 +244,13 @@ display.show_source(rd.epic_canonical, rd.dard_canonical)
 # norms count as repeated over $s'$); they differ in which potential they subtract.
 
 # %%
-display.show_source(rd.val_canonical, rd.minimal_canonical, rd.is_zero, rd.standardise, rd.starc_distance)
+display.show_source(
+    rd.val_canonical,
+    rd.minimal_canonical,
+    rd.is_zero,
+    rd.standardise,
+    rd.starc_distance,
+)
 
 # %% [markdown]
 # **When is $c(R)$ zero?** In exact arithmetic $c(R) = 0$ exactly when every policy ties, and the
@@ -273,7 +303,9 @@ display.show_source(rd.random_reward)
 
 # %%
 t0 = time.perf_counter()
-runs = sr.interpolation_runs(seeds, P.n_envs, P.n_pairs, P.n_steps, cells=sr.CELLS)  # the checked cells only
+runs = sr.interpolation_runs(
+    seeds, P.n_envs, P.n_pairs, P.n_steps, cells=sr.CELLS
+)  # the checked cells only
 elapsed = time.perf_counter() - t0
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
@@ -287,7 +319,9 @@ print(
 )
 
 # %%
-corr = sr.correlations(runs)  # {seed: {(canonicalisation, normalisation, metric): Pearson r with regret}}
+corr = sr.correlations(
+    runs
+)  # {seed: {(canonicalisation, normalisation, metric): Pearson r with regret}}
 full_corr = pd.Series({k: rd.pearson(v, full_regret) for k, v in full_grid.items()})
 results.metric("corr", sr.correlation_metric(corr, canon_names))
 print(f"Pearson correlation of each distance with regret, over {len(seeds)} seeds:")
@@ -312,8 +346,12 @@ display.show_source(rd.policy_signal, rd.rounding_level)
 
 # %%
 first = runs[seeds[0]]
-rounding = sr.rounding_table(first["mdps"][: P.grid_envs], np.random.default_rng([seed, 4]))
-signal = np.concatenate([run["signal"][:: P.n_steps].ravel() for run in runs.values()])  # every R1 and R2
+rounding = sr.rounding_table(
+    first["mdps"][: P.grid_envs], np.random.default_rng([seed, 4])
+)
+signal = np.concatenate(
+    [run["signal"][:: P.n_steps].ravel() for run in runs.values()]
+)  # every R1 and R2
 nearly = (signal > rd.ROUNDING) & (signal < rd.NEARLY_TRIVIAL)
 trivial_level = results.metric("rounding_level", float(rounding.to_numpy().max()))
 results.metric(
@@ -321,7 +359,9 @@ results.metric(
     {
         "nearly trivial share": float(nearly.mean()),
         "trivial share": float((signal <= rd.ROUNDING).mean()),
-        "smallest nearly trivial": float(signal[nearly].min()) if nearly.any() else None,
+        "smallest nearly trivial": float(signal[nearly].min())
+        if nearly.any()
+        else None,
         "largest nearly trivial": float(signal[nearly].max()) if nearly.any() else None,
         "smallest ordinary": float(signal[signal >= rd.NEARLY_TRIVIAL].min()),
     },
@@ -334,7 +374,11 @@ print(
 display.table(rounding)
 print(
     f"{len(signal)} random rewards of the runs ({len(seeds)} seeds): {nearly.mean():.1%} nearly trivial "
-    + (f"(signal {signal[nearly].min():.1e} to {signal[nearly].max():.1e}), " if nearly.any() else "")
+    + (
+        f"(signal {signal[nearly].min():.1e} to {signal[nearly].max():.1e}), "
+        if nearly.any()
+        else ""
+    )
     + f"{(signal <= rd.ROUNDING).mean():.2%} trivial (signal at most {rd.ROUNDING:g}), the rest ordinary "
     f"(signal {signal[signal >= rd.NEARLY_TRIVIAL].min():.1e} or more)"
 )
@@ -353,7 +397,10 @@ print(
 
 # %%
 mc = results.metric(
-    "monte_carlo", sr.monte_carlo_summary(sr.monte_carlo_comparison(seeds[0], P.mc_envs, P.n_pairs, P.n_steps))
+    "monte_carlo",
+    sr.monte_carlo_summary(
+        sr.monte_carlo_comparison(seeds[0], P.mc_envs, P.n_pairs, P.n_steps)
+    ),
 )
 Markdown(
     f"On these {mc['points']} points the Monte-Carlo regret differs from the exact one by "
@@ -447,7 +494,10 @@ display.table(sr.margin_table(main_margin))
 # %%
 parts = sr.endpoint_correlations(runs)
 part_lead = {(p, n): sr.lead(parts[p], n) for p in sr.ENDPOINTS for n in CHECKED}
-results.metric("lead_by_endpoints", {f"{p} {n}/{n}": dict(zip(map(str, seeds), v)) for (p, n), v in part_lead.items()})
+results.metric(
+    "lead_by_endpoints",
+    {f"{p} {n}/{n}": dict(zip(map(str, seeds), v)) for (p, n), v in part_lead.items()},
+)
 display.table(sr.endpoint_table(runs))
 
 # %% tags=["remove-cell"]
@@ -616,11 +666,16 @@ display.show_source(rmf.pool_accuracy, ev.best_of_n_regret)
 # %%
 task = PreferenceTask(world_seed=0)
 t0 = time.perf_counter()
-families = {s: sr.family(task, s, P) for s in seeds}  # pool, held-out comparisons, fitted + perturbed models
-tables = {s: sr.family_table(f, P.bon_n) for s, f in families.items()}  # every model's metrics
+families = {
+    s: sr.family(task, s, P) for s in seeds
+}  # pool, held-out comparisons, fitted + perturbed models
+tables = {
+    s: sr.family_table(f, P.bon_n) for s, f in families.items()
+}  # every model's metrics
 table, fam = tables[seeds[0]], families[seeds[0]]
 rater_distance = results.metric(
-    "rater_score_distance", float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater))
+    "rater_score_distance",
+    float(rd.bandit_starc_distance(fam["pool"].gold, fam["pool"].rater)),
 )
 print(
     f"{len(table)} reward models x {len(seeds)} seeds in {time.perf_counter() - t0:.1f} s; best-of-{P.bon_n} "
@@ -647,9 +702,16 @@ print(
 # ranking for every metric):
 
 # %%
-rank = sr.rank_against_regret(tables)  # [metric, seed]: Spearman with best-of-N regret, 1 = same order
-bridge_margin = {name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")}
-results.metric("bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index})
+rank = sr.rank_against_regret(
+    tables
+)  # [metric, seed]: Spearman with best-of-N regret, 1 = same order
+bridge_margin = {
+    name: rank.loc["STARC distance"] - rank.loc[name]
+    for name in ("accuracy (gold)", "accuracy (raters)")
+}
+results.metric(
+    "bridge_rank", {m: dict(zip(map(str, seeds), rank.loc[m])) for m in rank.index}
+)
 display.table(sr.rank_summary(rank))
 
 # %% tags=["remove-cell"]
@@ -702,7 +764,9 @@ display.figure(fig, "ch4-calibration")
 # %%
 results.metric("overconfidence", overconfidence)
 for name, value in overconfidence.items():
-    print(f"{name}: {'over' if value > 0 else 'under'}-confident by {abs(value):.3f} on average")
+    print(
+        f"{name}: {'over' if value > 0 else 'under'}-confident by {abs(value):.3f} on average"
+    )
 # fitted on many, under the L2 penalty of the fit, has its margins shrunk and tends to
 # under-claim; the printout says which happens in this run.
 
@@ -716,7 +780,11 @@ Markdown(sr.bridge_summary(rank))
 # states its findings qualitatively.
 
 # %% tags=["hide-input"]
-display.table(sr.paper_vs_book(P, seeds, full_corr, len(full_regret), corr, control_margin, len(table), rank))
+display.table(
+    sr.paper_vs_book(
+        P, seeds, full_corr, len(full_regret), corr, control_margin, len(table), rank
+    )
+)
 
 # %% [markdown]
 # Why our correlations need not match the paper's bars: (1) our regret uses exact returns,
@@ -803,9 +871,14 @@ Markdown(
 # Solution 1
 pi = np.random.default_rng(7).dirichlet(np.ones(mdp.n_actions), mdp.n_states)
 c_r = rd.val_canonical(mdp, r, pi)
-print("canonical reward changed by", float(np.abs(c_r - rd.val_canonical(mdp, r)).max()))
+print(
+    "canonical reward changed by", float(np.abs(c_r - rd.val_canonical(mdp, r)).max())
+)
 for name in ("potential-shaped", "S'-redistributed"):
-    print(f"{name}: max |c(R') - c(R)| =", float(np.abs(rd.val_canonical(mdp, copies[name], pi) - c_r).max()))
+    print(
+        f"{name}: max |c(R') - c(R)| =",
+        float(np.abs(rd.val_canonical(mdp, copies[name], pi) - c_r).max()),
+    )
 
 # %% tags=["hide-cell"]
 # Solution 2
@@ -847,7 +920,9 @@ display.table(
         {
             m.label: {
                 k: v
-                for k, v in rmf.evaluate(pool, m.scores, fam["held_out"], P.bon_n).items()
+                for k, v in rmf.evaluate(
+                    pool, m.scores, fam["held_out"], P.bon_n
+                ).items()
                 if k in ("STARC distance", "best-of-N regret", "accuracy (gold)")
             }
             for m in biased

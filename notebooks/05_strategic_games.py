@@ -56,7 +56,10 @@ import sys
 if "google.colab" in sys.modules:
     from importlib.metadata import distributions
 
-    before, imported = {d.metadata["Name"]: d.version for d in distributions()}, set(sys.modules)
+    before, imported = (
+        {d.metadata["Name"]: d.version for d in distributions()},
+        set(sys.modules),
+    )
     subprocess.check_call(
         [
             sys.executable,
@@ -64,10 +67,15 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            os.environ.get("RLHFBOOK_PIP_SPEC", "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main"),
+            os.environ.get(
+                "RLHFBOOK_PIP_SPEC",
+                "rlhfbook @ git+https://github.com/rlhf-measured/rlhf-measured@main",
+            ),
         ]
     )
-    from rlhfbook.book import colab  # prints what pip changed, and asks for a restart if it must
+    from rlhfbook.book import (
+        colab,  # prints what pip changed, and asks for a restart if it must
+    )
 
     colab.report_install(before, imported)
 
@@ -81,7 +89,9 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 import rlhfbook  # first: switches the HF hub offline
 from rlhfbook.book import diagram, display
 
-P, results = rlhfbook.start_chapter("05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint)
+P, results = rlhfbook.start_chapter(
+    "05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint
+)
 
 # %%
 import json
@@ -115,8 +125,16 @@ display.figure(
             ("data", "Two games", "turn-based duel and tower defense, with budgets"),
             ("model", "Players", "scripted revisers; a toy player: SFT, then GRPO"),
             ("train", "GRPO", f"{P.rl_iterations} iterations of sparring matches"),
-            ("evaluate", "League", f"{P.league_seeds} seeds x {P.rounds} revision rounds per match"),
-            ("evaluate", "Process metrics", "WR, OBR, ORR, CSR, slope; their correlations"),
+            (
+                "evaluate",
+                "League",
+                f"{P.league_seeds} seeds x {P.rounds} revision rounds per match",
+            ),
+            (
+                "evaluate",
+                "Process metrics",
+                "WR, OBR, ORR, CSR, slope; their correlations",
+            ),
         ]
     ),
     "ch5-pipeline",
@@ -160,7 +178,9 @@ display.show_source(duel, simulate_row)
 # builds per game.
 
 # %%
-speed, defender_wins = report.time_simulations((game, td), np.random.default_rng(seed), n=300)
+speed, defender_wins = report.time_simulations(
+    (game, td), np.random.default_rng(seed), n=300
+)
 for name, ms in speed.items():
     print(
         f"{name:>14}: {ms:.2f} ms per simulation; defender wins "
@@ -333,13 +353,20 @@ display.table(report.knob_table(league_players, opponents))
 #    scripted.
 
 # %%
-display.show_source(learned.next_round, learned.revision_reward, learned.group_advantages)
+display.show_source(
+    learned.next_round, learned.revision_reward, learned.group_advantages
+)
 recipe = learned.Recipe(
     demo_matches=P.demo_matches,
     sft_steps=P.sft_steps,
     early=P.rl_early,
     seed=seed,
-    grpo=learned.GRPOConfig(iterations=P.rl_iterations, matches=P.rl_matches, group_size=P.group_size, rounds=P.rounds),
+    grpo=learned.GRPOConfig(
+        iterations=P.rl_iterations,
+        matches=P.rl_matches,
+        group_size=P.group_size,
+        rounds=P.rounds,
+    ),
 )
 trained, record = learned.trained_players(recipe, league_players, league_players)
 codec = next(iter(trained.values())).codec
@@ -347,7 +374,11 @@ grpo_log = pd.DataFrame(record["grpo_log"]).set_index("iteration")
 results.metric("training", {"demonstrations": record["demonstrations"]})
 results.timing(
     "training",
-    {"seconds": record["seconds"], "sft_seconds": record["sft_seconds"], "loaded_from_cache": record["cached"]},
+    {
+        "seconds": record["seconds"],
+        "sft_seconds": record["sft_seconds"],
+        "loaded_from_cache": record["cached"],
+    },
 )
 print(report.training_summary(record, recipe))
 context, answer = report.example_answer(game, trained["RL late"], codec, seed)
@@ -356,7 +387,9 @@ print("RL late's answer, as the protocol reads it:", answer)
 
 # %% tags=["remove-cell"]
 display.figure(
-    report.plot_grpo(grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations)))),
+    report.plot_grpo(
+        grpo_log, dict(zip(CHECKPOINTS, (0, recipe.early, recipe.grpo.iterations)))
+    ),
     "ch5-grpo",
 )
 
@@ -380,7 +413,9 @@ display.figure(
 # %%
 torch.manual_seed(seed)  # the trained players sample their answers
 players = list(trained.values()) + league_players
-logs, timing = pr.run_league([game], players, opponents, rounds=P.rounds, seeds=league_seeds)
+logs, timing = pr.run_league(
+    [game], players, opponents, rounds=P.rounds, seeds=league_seeds
+)
 per_csv = gm.csv_metrics(logs, budgets)
 seed_table = gm.player_table(per_csv)  # one row per (league seed, player)
 per_match = gm.csv_metrics(logs, budgets, per_match=True)
@@ -388,7 +423,10 @@ kept = gm.kept_table(logs, budgets)
 table = seed_table.groupby("player", sort=False).mean()
 table["S"] = gm.composite(table)
 results.metric("league", {"matches": int(logs["match"].nunique()), "rounds": len(logs)})
-results.timing("league", {"seconds": timing["seconds"], "simulations_per_s": timing["simulations_per_s"]})
+results.timing(
+    "league",
+    {"seconds": timing["seconds"], "simulations_per_s": timing["simulations_per_s"]},
+)
 results.metric("player_table", table.round(4).to_dict(orient="index"))
 print(
     f"{logs['match'].nunique()} matches, {len(logs)} simulated rounds, {timing['simulations']} simulations "
@@ -405,7 +443,13 @@ display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 
 # %% tags=["remove-cell"]
 display.figure(
-    report.plot_radar(table, [(CHECKPOINTS, "the trained player's checkpoints"), (SHOWN, "four scripted revisers")]),
+    report.plot_radar(
+        table,
+        [
+            (CHECKPOINTS, "the trained player's checkpoints"),
+            (SHOWN, "four scripted revisers"),
+        ],
+    ),
     "ch5-radar",
 )
 
@@ -432,10 +476,16 @@ display.figure(
 # %%
 one = report.match_log(logs, seed, "RL late", opponents[-1].name, "defender", "first")
 trace = gm.revision_trace(one, "defender", "first")
-trace["own build"] = [game.describe("defender", json.loads(b)) for b in trace["own build"]]
+trace["own build"] = [
+    game.describe("defender", json.loads(b)) for b in trace["own build"]
+]
 print(
     "RL late (defender, moves first) vs fixed-strong; metrics of this match alone: "
-    + ", ".join(f"{k} {v:.2f}" for k, v in gm.match_metrics(one, "defender", "first", 20).items() if k in gm.METRICS)
+    + ", ".join(
+        f"{k} {v:.2f}"
+        for k, v in gm.match_metrics(one, "defender", "first", 20).items()
+        if k in gm.METRICS
+    )
 )
 display.table(trace)
 
@@ -453,10 +503,14 @@ display.table(trace)
 slope_match = report.slope_per_match(per_match)
 behaviour = report.checkpoint_behaviour(table, kept, slope_match, CHECKPOINTS)
 results.metric("checkpoints", behaviour.round(4).to_dict(orient="index"))
-d_csr = report.per_seed_difference(seed_table["CSR"], league_seeds)  # RL late - SFT per league seed
+d_csr = report.per_seed_difference(
+    seed_table["CSR"], league_seeds
+)  # RL late - SFT per league seed
 d_slope = report.per_seed_difference(slope_match, league_seeds)
 d_wr = report.per_seed_difference(seed_table["WR"], league_seeds)
-summary = report.difference_summary({"WR": d_wr, "CSR": d_csr, "slope per match": d_slope})
+summary = report.difference_summary(
+    {"WR": d_wr, "CSR": d_csr, "slope per match": d_slope}
+)
 show(display.table(behaviour))
 display.table(summary)
 
@@ -522,7 +576,9 @@ display.table(frequent.set_index("side"))
 # %%
 display.show_source(gm.partial_correlation)
 correlations = report.seed_correlations(seed_table, league_seeds)
-raw_r, r_csr_wr, r_orr_wr, partial_r = (correlations[c].to_dict() for c in correlations.columns)
+raw_r, r_csr_wr, r_orr_wr, partial_r = (
+    correlations[c].to_dict() for c in correlations.columns
+)
 results.metric("correlations_per_seed", correlations.round(4).to_dict(orient="index"))
 m_raw, se_raw = gm.mean_se(list(raw_r.values()))
 m_partial, se_partial = gm.mean_se(list(partial_r.values()))
@@ -563,7 +619,9 @@ display.figure(
 # players, those who overspend more win less.
 
 # %%
-r_obr_wr, over_won, opp_over = report.budget_evidence(seed_table, kept, league_seeds).values()
+r_obr_wr, over_won, opp_over = report.budget_evidence(
+    seed_table, kept, league_seeds
+).values()
 m_obr, se_obr = gm.mean_se(list(r_obr_wr.values()))
 m_over_won, se_over_won = gm.mean_se(list(over_won.values()))
 heavy = table[table["OBR"] >= 0.5]
@@ -644,7 +702,9 @@ display.table(stability)
 # tower defence and 49.2 % in the battle-card game).
 
 # %%
-td_logs, td_timing = pr.run_league([td], league_players, opponents, rounds=P.rounds, seeds=[seed], progress=False)
+td_logs, td_timing = pr.run_league(
+    [td], league_players, opponents, rounds=P.rounds, seeds=[seed], progress=False
+)
 td_table = gm.player_table(gm.csv_metrics(td_logs, budgets)).loc[seed]
 per_game = report.per_game_table(seed_table.loc[seed], td_table)
 results.metric("tower_defense_table", td_table.round(4).to_dict(orient="index"))
@@ -667,10 +727,19 @@ display.table(per_game)
 # league programme in both games against the fixed opponents.
 
 # %%
-llm = report.llm_player(P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed)
-full = bool(P.endpoint or P.model_name)  # a real model: the league programme in both games; else one short match
+llm = report.llm_player(
+    P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed
+)
+full = bool(
+    P.endpoint or P.model_name
+)  # a real model: the league programme in both games; else one short match
 llm_logs = report.llm_league(
-    llm, [game, td], opponents, P.llm_rounds, league_seeds[: P.llm_seeds] if full else [seed], full
+    llm,
+    [game, td],
+    opponents,
+    P.llm_rounds,
+    league_seeds[: P.llm_seeds] if full else [seed],
+    full,
 )
 llm_table = gm.player_table(gm.csv_metrics(llm_logs, budgets))
 print(
@@ -680,7 +749,11 @@ print(
 print(f"first answer (first 80 characters): {llm.transcript[0][1][:80]!r}")
 results.metric(
     "llm_player",
-    {"name": llm.name, "answers": len(llm.transcript), **llm_table.groupby("player").mean().iloc[0].round(4).to_dict()},
+    {
+        "name": llm.name,
+        "answers": len(llm.transcript),
+        **llm_table.groupby("player").mean().iloc[0].round(4).to_dict(),
+    },
 )
 display.table(llm_table)
 
@@ -728,7 +801,10 @@ check = report.SeedChecks(results, checked)  # each claim of section 4 under its
 check(
     "rl_raises_csr",
     d_csr,
-    ours={"CSR SFT": behaviour.loc["SFT", "CSR"], "CSR RL late": behaviour.loc["RL late", "CSR"]},
+    ours={
+        "CSR SFT": behaviour.loc["SFT", "CSR"],
+        "CSR RL late": behaviour.loc["RL late", "CSR"],
+    },
 )
 check(
     "rl_raises_slope",
@@ -756,15 +832,22 @@ check(
     ours={
         "over-budget rounds won": m_over_won,
         "opponent over budget": float(np.mean(list(opp_over.values()))),
-        "max WR with OBR >= 0.5": float(heavy["WR"].max()) if len(heavy) else float("nan"),
+        "max WR with OBR >= 0.5": float(heavy["WR"].max())
+        if len(heavy)
+        else float("nan"),
     },
 )
 check(
     "top_player_improves",
     top_slope,
-    ours={f"top in seeds: {n}": int(c) for n, c in by_opponent["top player in seeds"].items()}
+    ours={
+        f"top in seeds: {n}": int(c)
+        for n, c in by_opponent["top player in seeds"].items()
+    }
     | {
-        f"{n}: slope against {opponents[0].name}": float(by_opponent.loc[n, opponents[0].name])
+        f"{n}: slope against {opponents[0].name}": float(
+            by_opponent.loc[n, opponents[0].name]
+        )
         for n in by_opponent.index
     },
 )
@@ -772,7 +855,10 @@ check("rl_beats_sft", d_wr)
 check(
     "opponents_overspend",
     opp_over,
-    ours={"over-budget rounds won, mean": m_over_won, "over-budget rounds won, SE": se_over_won},
+    ours={
+        "over-budget rounds won, mean": m_over_won,
+        "over-budget rounds won, SE": se_over_won,
+    },
 )
 report.sanity_check(
     results,
@@ -833,15 +919,23 @@ print("exercise 1:", gm.process_metrics([0, 1, 1, 0, 1], [20] * 5, budget=20))
 # writes an occasional wrong-element skill (a violation) and varies its corrections; greedy
 # decoding removes that noise.
 late = trained["RL late"]
-greedy = learned.TransformerPlayer(late.model, late.codec, "RL late (greedy)", greedy=True)
-ex_logs, _ = pr.run_league([game], [greedy], opponents, rounds=P.rounds, seeds=league_seeds, progress=False)
+greedy = learned.TransformerPlayer(
+    late.model, late.codec, "RL late (greedy)", greedy=True
+)
+ex_logs, _ = pr.run_league(
+    [game], [greedy], opponents, rounds=P.rounds, seeds=league_seeds, progress=False
+)
 ex_row = gm.player_table(gm.csv_metrics(ex_logs, budgets)).groupby("player").mean()
 display.table(pd.concat([table.loc[["RL late"], ex_row.columns], ex_row]))
 
 # %% tags=["hide-cell"]
 # Solution 3: the same per-seed correlations without the three checkpoints.
-ex3 = report.seed_correlations(seed_table, league_seeds, players=[p.name for p in league_players])
-ex3 = ex3[["r(ORR, CSR)", "partial r(ORR, CSR | WR)"]].set_axis(["raw r", "partial r"], axis=1)
+ex3 = report.seed_correlations(
+    seed_table, league_seeds, players=[p.name for p in league_players]
+)
+ex3 = ex3[["r(ORR, CSR)", "partial r(ORR, CSR | WR)"]].set_axis(
+    ["raw r", "partial r"], axis=1
+)
 print(
     "exercise 3 (scripted players only, mean over league seeds):",
     {k: round(float(v), 3) for k, v in ex3.mean().items()},

@@ -24,7 +24,9 @@ def isolated(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def rlhfbook_cli(*args: str, timeout: float = 3600, env: dict | None = None) -> subprocess.CompletedProcess:
+def rlhfbook_cli(
+    *args: str, timeout: float = 3600, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m rlhfbook ARGS`` in the repository root (``env``: extra variables)."""
     import os
 
@@ -41,4 +43,8 @@ def rlhfbook_cli(*args: str, timeout: float = 3600, env: dict | None = None) -> 
 def pytest_collection_modifyitems(items):
     """Fast tests first, then chapter executions, then the book build, then the browser."""
     order = {"chapter": 1, "book": 2, "browser": 3}
-    items.sort(key=lambda item: max((order.get(m.name, 0) for m in item.iter_markers()), default=0))
+    items.sort(
+        key=lambda item: max(
+            (order.get(m.name, 0) for m in item.iter_markers()), default=0
+        )
+    )

@@ -29,12 +29,29 @@ def _sh(*cmd, **kw):
 def test_colab_install_cell_installs_the_wheel_and_a_chapter_runs(tmp_path):
     dist, venv, work = tmp_path / "dist", tmp_path / "colab", tmp_path / "content"
     work.mkdir()
-    _sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT))
+    _sh(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "-q",
+        "-w",
+        str(dist),
+        str(ROOT),
+    )
     (wheel,) = dist.glob("rlhfbook-*.whl")
     _sh(sys.executable, "-m", "venv", str(venv))
     py = str(venv / "bin" / "python")
-    env = dict(os.environ, PIP_CONSTRAINT=str(ROOT / "constraints.txt"))  # the "Colab image" versions
-    for var in ("RLHFBOOK_RESULTS_DIR", "RLHFBOOK_RUNTIMES", "VIRTUAL_ENV", "PYTHONPATH"):
+    env = dict(
+        os.environ, PIP_CONSTRAINT=str(ROOT / "constraints.txt")
+    )  # the "Colab image" versions
+    for var in (
+        "RLHFBOOK_RESULTS_DIR",
+        "RLHFBOOK_RUNTIMES",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+    ):
         env.pop(var, None)
     _sh(py, "-m", "pip", "install", "-q", "torch", "papermill", "ipykernel", env=env)
     torch_before = _sh(py, "-c", "import torch; print(torch.__version__)")
@@ -77,7 +94,9 @@ def test_colab_install_cell_installs_the_wheel_and_a_chapter_runs(tmp_path):
     )
 
     shown = _sh(py, "-m", "pip", "show", "-f", "rlhfbook", env=env)
-    assert "Editable project location" not in shown  # installed from the wheel, not the checkout
+    assert (
+        "Editable project location" not in shown
+    )  # installed from the wheel, not the checkout
     assert _sh(py, "-c", "import torch; print(torch.__version__)") == torch_before
     record = json.loads((work / "results" / "smoke" / "00_toy_world.json").read_text())
     assert record["profile"] == "smoke" and record["checks"]

@@ -7,7 +7,11 @@ from rlhfbook.book import diagram
 
 
 def test_one_box_and_title_per_stage_with_an_arrow_between_neighbours():
-    stages = [("data", "pairs", "1,000 preference pairs"), ("train", "DPO", "TRL"), ("evaluate", "ranking", "R")]
+    stages = [
+        ("data", "pairs", "1,000 preference pairs"),
+        ("train", "DPO", "TRL"),
+        ("evaluate", "ranking", "R"),
+    ]
     fig = diagram.pipeline(stages)
     ax = fig.axes[0]
     boxes = [p for p in ax.patches if type(p).__name__ == "FancyBboxPatch"]

@@ -10,7 +10,9 @@ from rlhfbook.book import display
 @pytest.fixture
 def glued(monkeypatch):
     store = {}
-    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: store.update({name: (obj, display)}))
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda name, obj, display: store.update({name: (obj, display)})
+    )
     return store
 
 

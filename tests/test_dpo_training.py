@@ -15,7 +15,11 @@ def pair_data():
     task = toyworld.task("preference")
     rng = np.random.default_rng(0)
     prompts = task.sample_prompts(6, rng)
-    return prompts, [task.demonstration(p, rng) for p in prompts], [task.demonstration(p, rng) for p in prompts]
+    return (
+        prompts,
+        [task.demonstration(p, rng) for p in prompts],
+        [task.demonstration(p, rng) for p in prompts],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,13 @@ def test_our_dpo_loss_equals_trl_dpotrainer(folders, pair_data, tmp_path):
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
     args = dt.dpo_config(
-        str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0, precompute_ref_log_probs=False
+        str(tmp_path),
+        beta=0.5,
+        learning_rate=1e-3,
+        epochs=1,
+        batch_size=6,
+        seed=0,
+        precompute_ref_log_probs=False,
     )
     trainer = DPOTrainer(
         model=policy,
@@ -77,7 +87,9 @@ def test_gamma_trainer_equals_eq_4(folders, pair_data, tmp_path, gamma):
     ref_dir, pol_dir = folders
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
-    args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0)
+    args = dt.dpo_config(
+        str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0
+    )
     trainer = dt.GammaDPOTrainer(
         model=policy,
         ref_model=ref,
@@ -86,13 +98,21 @@ def test_gamma_trainer_equals_eq_4(folders, pair_data, tmp_path, gamma):
         train_dataset=PreferencePairs(*pair_data).to_dataset(),
         processing_class=tok,
     )
-    assert trl_loss(trainer, 6) == pytest.approx(our_loss(ref_dir, pol_dir, pair_data, 1.0, gamma), abs=1e-5)
+    assert trl_loss(trainer, 6) == pytest.approx(
+        our_loss(ref_dir, pol_dir, pair_data, 1.0, gamma), abs=1e-5
+    )
 
 
 def test_gamma_trainer_needs_precomputed_reference(folders, pair_data, tmp_path):
     policy, tok = load_policy(folders[1])
     args = dt.dpo_config(
-        str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=6, seed=0, precompute_ref_log_probs=False
+        str(tmp_path),
+        beta=1.0,
+        learning_rate=1e-3,
+        epochs=1,
+        batch_size=6,
+        seed=0,
+        precompute_ref_log_probs=False,
     )
     with pytest.raises(ValueError, match="precompute_ref_log_probs=True"):
         dt.GammaDPOTrainer(
@@ -107,7 +127,9 @@ def test_gamma_trainer_needs_precomputed_reference(folders, pair_data, tmp_path)
 def test_every_k_steps_callback_sees_the_schedule(folders, pair_data, tmp_path):
     policy, tok = load_policy(folders[0])
     seen = []
-    args = dt.dpo_config(str(tmp_path), beta=0.1, learning_rate=1e-3, epochs=5, batch_size=2, seed=0)
+    args = dt.dpo_config(
+        str(tmp_path), beta=0.1, learning_rate=1e-3, epochs=5, batch_size=2, seed=0
+    )
     trainer = dt.GammaDPOTrainer(
         model=policy,
         args=args,
@@ -126,7 +148,9 @@ def test_trl_pair_logprobs_decompose_trls_own_loss(folders, pair_data, tmp_path,
     ref_dir, pol_dir = folders
     policy, tok = load_policy(pol_dir)
     ref, _ = load_policy(ref_dir)
-    args = dt.dpo_config(str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0)
+    args = dt.dpo_config(
+        str(tmp_path), beta=0.5, learning_rate=1e-3, epochs=1, batch_size=6, seed=0
+    )
     trainer = dt.GammaDPOTrainer(
         model=policy,
         ref_model=ref,
@@ -136,27 +160,40 @@ def test_trl_pair_logprobs_decompose_trls_own_loss(folders, pair_data, tmp_path,
         train_dataset=PreferencePairs(*pair_data).to_dataset(),
     )
     batches = dt.trl_batches(trainer, batch_size=4)
-    assert [len(b["ref_chosen_logps"]) for b in batches] == [4, 2]  # in order, the last batch short
+    assert [len(b["ref_chosen_logps"]) for b in batches] == [
+        4,
+        2,
+    ]  # in order, the last batch short
     numbers = dt.trl_pair_logprobs(trainer, batches)
     per_pair = rk.dpo_loss(*numbers.T, 0.5)
     assert per_pair.std() > 1e-4  # the pairs differ
     assert trl_loss(trainer, 6) == pytest.approx(per_pair.mean(), abs=1e-5)
     # the policy's columns are the book's log-likelihoods, computed by TRL's own forward pass
-    ours = rk.pair_logprobs(policy, tok, PreferencePairs(*pair_data, np.ones(len(pair_data[0]))))
+    ours = rk.pair_logprobs(
+        policy, tok, PreferencePairs(*pair_data, np.ones(len(pair_data[0])))
+    )
     np.testing.assert_allclose(numbers[:, 0], ours.w, atol=1e-4)
     np.testing.assert_allclose(numbers[:, 1], ours.l, atol=1e-4)
 
 
-def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, tmp_path, monkeypatch):
+def test_reference_pass_runs_once_per_reference_and_dataset(
+    folders, pair_data, tmp_path, monkeypatch
+):
     from trl import DPOTrainer
 
     calls = []
     compute = DPOTrainer.compute_ref_log_probs
-    monkeypatch.setattr(DPOTrainer, "compute_ref_log_probs", lambda self, *a: calls.append(1) or compute(self, *a))
+    monkeypatch.setattr(
+        DPOTrainer,
+        "compute_ref_log_probs",
+        lambda self, *a: calls.append(1) or compute(self, *a),
+    )
 
     def ref_columns(folder, gamma):
         policy, tok = load_policy(folder)
-        args = dt.dpo_config(str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=3, seed=0)
+        args = dt.dpo_config(
+            str(tmp_path), beta=1.0, learning_rate=1e-3, epochs=1, batch_size=3, seed=0
+        )
         trainer = dt.GammaDPOTrainer(
             model=policy,
             args=args,
@@ -164,7 +201,9 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
             train_dataset=PreferencePairs(*pair_data).to_dataset(),
             processing_class=tok,
         )
-        after.append(torch.get_rng_state())  # the pass's data loader draws from torch's generator
+        after.append(
+            torch.get_rng_state()
+        )  # the pass's data loader draws from torch's generator
         return torch.tensor([trainer.train_dataset[k] for k in dt.REF_COLUMNS])
 
     after = []
@@ -176,7 +215,9 @@ def test_reference_pass_runs_once_per_reference_and_dataset(folders, pair_data, 
     ref_columns(folders[1], 1.0)  # another reference: computed
     assert len(calls) == 4
     dt.forget_reference_logps()
-    assert torch.equal(ref_columns(folders[0], 2.0), hit) and len(calls) == 6  # recomputed: the same numbers
+    assert (
+        torch.equal(ref_columns(folders[0], 2.0), hit) and len(calls) == 6
+    )  # recomputed: the same numbers
     assert torch.equal(after[1], after[3])  # and a hit left the random state of a pass
 
 
@@ -189,7 +230,9 @@ def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
     task = RankingTask()
     tok = task.tokenizer()
     reference = toyworld.new_model("tiny", tok)
-    supervised_finetune(reference, tok, task, steps=40, batch_size=32, lr=1e-2, seed=0, progress=False)
+    supervised_finetune(
+        reference, tok, task, steps=40, batch_size=32, lr=1e-2, seed=0, progress=False
+    )
     reference.eval()
     pairs = task.sample_pairs(96, 1, np.random.default_rng(0))
     train, val = pairs.select(range(32, 96)), pairs.select(range(32))
@@ -208,14 +251,29 @@ def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
         extra=lambda model: {"calls": 1.0},
     )
     assert [cp.step for cp in cps] == [0, 3, 6, 8]
-    assert all(torch.equal(a, b) for a, b in zip(before, reference.parameters()))  # the reference is untouched
-    ref_train, ref_val = rk.pair_logprobs(reference, tok, train), rk.pair_logprobs(reference, tok, val)
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, reference.parameters())
+    )  # the reference is untouched
+    ref_train, ref_val = (
+        rk.pair_logprobs(reference, tok, train),
+        rk.pair_logprobs(reference, tok, val),
+    )
     tab = dt.checkpoint_table(cps, ref_train, ref_val, beta=0.1)
     first = tab.iloc[0]
-    assert first["train loss"] == pytest.approx(np.log(2), abs=1e-5) and first["reward acc"] == 0.5
     assert (
-        first["R"] == rk.ranking_accuracy(ref_train.w, ref_train.l) and first["flipped"] == 0 and first["distance"] == 0
+        first["train loss"] == pytest.approx(np.log(2), abs=1e-5)
+        and first["reward acc"] == 0.5
     )
-    assert tab["train loss"].iloc[-1] < tab["train loss"].iloc[0] and tab["reward acc"].iloc[-1] > 0.55
-    assert (tab["Thm 4.1 agreement"] == 1.0).all() and tab["max |loss - TRL loss|"].max() < 1e-4
+    assert (
+        first["R"] == rk.ranking_accuracy(ref_train.w, ref_train.l)
+        and first["flipped"] == 0
+        and first["distance"] == 0
+    )
+    assert (
+        tab["train loss"].iloc[-1] < tab["train loss"].iloc[0]
+        and tab["reward acc"].iloc[-1] > 0.55
+    )
+    assert (tab["Thm 4.1 agreement"] == 1.0).all() and tab[
+        "max |loss - TRL loss|"
+    ].max() < 1e-4
     assert (tab["calls"] == 1.0).all()

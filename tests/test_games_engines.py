@@ -16,7 +16,10 @@ def _solo(element, skill, key):
 def test_turn_based_duel_by_hand():
     game = TurnBased()
     # Fire hits Wood for int(44 * 1.2) = 52 a turn; Wood heals 22: 100 -> 48 -> 70 -> 18 -> 40 -> dead.
-    out = game.simulate(_solo("Wood", "Bud Healing", "defenders"), _solo("Fire", "Magma Eruption", "invaders"))
+    out = game.simulate(
+        _solo("Wood", "Bud Healing", "defenders"),
+        _solo("Fire", "Magma Eruption", "invaders"),
+    )
     assert out.winner == "invader" and out.margin == pytest.approx(-100 / 300)
 
 
@@ -35,16 +38,32 @@ def test_turn_based_validation_records_violations():
             "invaders": [
                 {
                     "element": "Fire",
-                    "skills": ["flame_splash", "Nuke", "Magma Eruption", "Hell Curtain", "Flame Splash"],
+                    "skills": [
+                        "flame_splash",
+                        "Nuke",
+                        "Magma Eruption",
+                        "Hell Curtain",
+                        "Flame Splash",
+                    ],
                 },
                 {"element": "Wood", "skills": ["Bud Healing"]},
                 {"element": "Fire", "skills": ["Flame Splash"]},
             ]
         },
     )
-    assert build == {"invaders": [{"element": "Fire", "skills": ["Flame Splash", "Magma Eruption", "Hell Curtain"]}]}
+    assert build == {
+        "invaders": [
+            {
+                "element": "Fire",
+                "skills": ["Flame Splash", "Magma Eruption", "Hell Curtain"],
+            }
+        ]
+    }
     assert len(violations) == 4 and game.cost("invader", build) == 10
-    assert game.validate("invader", [1, 2]) == ({"invaders": []}, ["missing list 'invaders'"])
+    assert game.validate("invader", [1, 2]) == (
+        {"invaders": []},
+        ["missing list 'invaders'"],
+    )
 
 
 def test_tower_defense_by_hand():
@@ -53,20 +72,38 @@ def test_tower_defense_by_hand():
     # no defence: the demon walks through and all its HP leaks
     assert game.simulate({"humans": []}, demon).margin == pytest.approx(-1.0)
     # a Handgun fires at ticks 0, 8, 16 (4 dmg each): the 10-HP demon dies after 16 steps of 0.1 cells
-    out = game.simulate({"humans": [{"name": "Handgun", "x": 0, "y": 0, "spawn_time": 0}]}, demon)
-    assert out.winner == "defender" and out.margin == pytest.approx(0.2 + 0.8 * (11 - 1.6) / 11)
+    out = game.simulate(
+        {"humans": [{"name": "Handgun", "x": 0, "y": 0, "spawn_time": 0}]}, demon
+    )
+    assert out.winner == "defender" and out.margin == pytest.approx(
+        0.2 + 0.8 * (11 - 1.6) / 11
+    )
     # a unit in another row does nothing; nothing to defend against is a defender win
-    assert game.simulate({"humans": [{"name": "Handgun", "x": 0, "y": 1, "spawn_time": 0}]}, demon).winner == "invader"
+    assert (
+        game.simulate(
+            {"humans": [{"name": "Handgun", "x": 0, "y": 1, "spawn_time": 0}]}, demon
+        ).winner
+        == "invader"
+    )
     assert game.simulate({"humans": []}, {"demons": []}).winner == "defender"
 
 
 def test_shield_delays_the_leak():
     game = TowerDefense()
     king = {"demons": [{"name": "DemonKing", "y": 2, "spawn_time": 0}]}
-    gun = {"name": "Handgun", "x": 0, "y": 2, "spawn_time": 0}  # 4 dmg/s: 20 s for 80 HP
-    assert game.simulate({"humans": [gun]}, king).winner == "invader"  # crossing takes 13.75 s
+    gun = {
+        "name": "Handgun",
+        "x": 0,
+        "y": 2,
+        "spawn_time": 0,
+    }  # 4 dmg/s: 20 s for 80 HP
+    assert (
+        game.simulate({"humans": [gun]}, king).winner == "invader"
+    )  # crossing takes 13.75 s
     shields = [{"name": "Shield", "x": x, "y": 2, "spawn_time": 0} for x in (4, 6, 8)]
-    assert game.simulate({"humans": [gun, *shields]}, king).winner == "defender"  # 3 s per shield
+    assert (
+        game.simulate({"humans": [gun, *shields]}, king).winner == "defender"
+    )  # 3 s per shield
 
 
 def test_tower_defense_validation():
@@ -93,7 +130,10 @@ def test_parse_build():
     for bad in ("no json here", "{'a': 1}", '{"a": 1'):
         with pytest.raises(ValueError, match="malformed JSON"):
             parse_build(bad)
-    assert TurnBased().parse("defender", "I cannot") == (None, ["malformed JSON: no object found"])
+    assert TurnBased().parse("defender", "I cannot") == (
+        None,
+        ["malformed JSON: no object found"],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(GAMES))
@@ -102,22 +142,32 @@ def test_edits_respect_the_budget_and_the_rules(name):
     for side in ("defender", "invader"):
         for _ in range(20):
             build = game.random_build(side, rng)
-            assert not game.over_budget(side, build) and game.validate(side, build) == (build, [])
+            assert not game.over_budget(side, build) and game.validate(side, build) == (
+                build,
+                [],
+            )
             mutated = game.mutate(side, build, rng)
             assert game.validate(side, mutated)[1] == []
             target = int(game.budgets[side] * 1.3)
             assert game.cost(side, game.inflate(side, build, rng, target)) >= target
-            assert not game.over_budget(side, game.repair(side, game.inflate(side, build, rng, target), rng))
+            assert not game.over_budget(
+                side, game.repair(side, game.inflate(side, build, rng, target), rng)
+            )
 
 
 @pytest.mark.parametrize("name", sorted(GAMES))
 def test_simulation_is_deterministic_and_fast(name):
     game, rng = GAMES[name](), np.random.default_rng(0)
-    pairs = [(game.random_build("defender", rng), game.random_build("invader", rng)) for _ in range(100)]
+    pairs = [
+        (game.random_build("defender", rng), game.random_build("invader", rng))
+        for _ in range(100)
+    ]
     start = time.perf_counter()
     outs = [game.simulate(d, i) for d, i in pairs]
     per_sim = (time.perf_counter() - start) / len(pairs)
     assert outs == [game.simulate(d, i) for d, i in pairs]
-    assert all(o.winner in ("defender", "invader") and -1 <= o.margin <= 1 for o in outs)
+    assert all(
+        o.winner in ("defender", "invader") and -1 <= o.margin <= 1 for o in outs
+    )
     assert per_sim < 5e-3, f"{per_sim * 1e3:.2f} ms per simulation"
     assert game.n_simulations == 200

@@ -19,7 +19,10 @@ def codec():
 
 def _turn(game, side="defender", won=False, seed=0):
     rng = np.random.default_rng(seed)
-    own, opp = game.random_build(side, rng), game.random_build("invader" if side == "defender" else "defender", rng)
+    own, opp = (
+        game.random_build(side, rng),
+        game.random_build("invader" if side == "defender" else "defender", rng),
+    )
     return Turn(game, side, 1, own, opp, side if won else "none", "", rng)
 
 
@@ -29,18 +32,29 @@ def test_context_and_answers_use_only_the_vocabulary(codec):
         for side in ("defender", "invader"):
             turn = _turn(codec.game, side, seed=seed)
             new = codec.game.random_build(side, np.random.default_rng(seed + 10))
-            for text in (codec.context(turn), codec.answer_tokens(turn.own_build, new, side)):
-                assert tok.unk_token_id not in tok(text, add_special_tokens=False)["input_ids"]
+            for text in (
+                codec.context(turn),
+                codec.answer_tokens(turn.own_build, new, side),
+            ):
+                assert (
+                    tok.unk_token_id
+                    not in tok(text, add_special_tokens=False)["input_ids"]
+                )
     first = Turn(codec.game, "invader", 0)
     assert codec.context(first) == "invader start none own none opp none out"
-    assert codec.context(Turn(codec.game, "invader", 0, feedback="rejected")).startswith("invader rejected")
+    assert codec.context(
+        Turn(codec.game, "invader", 0, feedback="rejected")
+    ).startswith("invader rejected")
 
 
 def test_answers_decode_to_the_protocol_view(codec):
     game = codec.game
     turn = _turn(game)
     new = game.random_build("defender", np.random.default_rng(5))
-    assert game.parse("defender", codec.to_json(turn, codec.answer_tokens(turn.own_build, new, "defender"))) == (
+    assert game.parse(
+        "defender",
+        codec.to_json(turn, codec.answer_tokens(turn.own_build, new, "defender")),
+    ) == (
         new,
         [],
     )
@@ -49,10 +63,14 @@ def test_answers_decode_to_the_protocol_view(codec):
     build, violations = game.parse("defender", codec.to_json(turn, "garbage"))
     assert build is None and "malformed JSON" in violations[0]
     # another element's skill, and a second Wood character, are rule violations, not errors
-    text = codec.to_json(turn, "revise Wood Fire/Flame_Splash Wood/Bud_Healing Wood Wood/Life_Totem")
+    text = codec.to_json(
+        turn, "revise Wood Fire/Flame_Splash Wood/Bud_Healing Wood Wood/Life_Totem"
+    )
     build, violations = game.parse("defender", text)
     assert build == {"defenders": [{"element": "Wood", "skills": ["Bud Healing"]}]}
-    assert any("unknown Wood skill" in v for v in violations) and any("second Wood" in v for v in violations)
+    assert any("unknown Wood skill" in v for v in violations) and any(
+        "second Wood" in v for v in violations
+    )
     assert codec.max_answer_tokens == 14
 
 
@@ -60,16 +78,23 @@ def test_next_round_is_the_protocols_next_simulation():
     game = TurnBased()
     player = ScriptedReviser("p", quality=0.0)
     log = play_match(game, player, ScriptedReviser("q", 0.0, 0.0), rounds=4, seed=3)
-    row, nxt = log.iloc[1], log.iloc[2]  # the side revising after round 2 is evaluated in round 3
+    row, nxt = (
+        log.iloc[1],
+        log.iloc[2],
+    )  # the side revising after round 2 is evaluated in round 3
     reviser = row["reviser"]
     builds = {s: json.loads(row[f"{s}_build"]) for s in ("defender", "invader")}
     other = "invader" if reviser == "defender" else "defender"
     turn = Turn(game, reviser, 2, builds[reviser], builds[other], row["winner"])
     won, margin = learned.next_round(game, turn, json.loads(nxt[f"{reviser}_build"]))
     assert won == (nxt["winner"] == reviser)
-    assert margin == pytest.approx(nxt["margin"] if reviser == "defender" else -nxt["margin"])
+    assert margin == pytest.approx(
+        nxt["margin"] if reviser == "defender" else -nxt["margin"]
+    )
     # an unparseable answer keeps the previous build
-    assert learned.next_round(game, turn, None) == learned.next_round(game, turn, builds[reviser])
+    assert learned.next_round(game, turn, None) == learned.next_round(
+        game, turn, builds[reviser]
+    )
 
 
 def test_over_budget_answers_lose_against_a_build_within_budget():
@@ -79,21 +104,27 @@ def test_over_budget_answers_lose_against_a_build_within_budget():
     won, margin = learned.next_round(game, turn, dear)
     assert not won and margin == -1.0
     assert learned.revision_reward(won, margin, 0.25) == -0.25
-    assert learned.revision_reward(True, -1.0, 0.25) > learned.revision_reward(False, 1.0, 0.25)
+    assert learned.revision_reward(True, -1.0, 0.25) > learned.revision_reward(
+        False, 1.0, 0.25
+    )
 
 
 def test_group_advantages():
     r = torch.tensor([1.0, 0.0, 1.0, 0.0, 2.0, 2.0, 2.0, 2.0])
     adv = learned.group_advantages(r, 4)
     assert torch.allclose(adv.view(2, 4).mean(1), torch.zeros(2), atol=1e-6)
-    assert torch.equal(adv[4:], torch.zeros(4))  # a group whose answers all score alike teaches nothing
+    assert torch.equal(
+        adv[4:], torch.zeros(4)
+    )  # a group whose answers all score alike teaches nothing
     assert adv[0] > 0 > adv[1]
     with pytest.raises(ValueError, match="groups of 3"):
         learned.group_advantages(r, 3)
 
 
 def test_demonstration_task(codec):
-    task = learned.DemonstrationTask([("a b", "keep"), ("a b", "revise"), ("c", "keep")])
+    task = learned.DemonstrationTask(
+        [("a b", "keep"), ("a b", "revise"), ("c", "keep")]
+    )
     rng = np.random.default_rng(0)
     prompts = task.sample_prompts(50, rng)
     assert set(prompts) == {"a b", "c"}
@@ -126,7 +157,12 @@ def test_grpo_update_moves_probability_to_the_better_answer(codec):
     cfg = learned.GRPOConfig(epochs=3, minibatch=4, lr=1e-2, kl_coef=0.0)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     stats = learned.grpo_update(
-        model, ref, opt, rollout, learned.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4), cfg
+        model,
+        ref,
+        opt,
+        rollout,
+        learned.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4),
+        cfg,
     )
     after = sequence_logprob(model, rollout)
     assert (after[0] - after[1]) > (before[0] - before[1]) + 0.1
@@ -148,10 +184,14 @@ def test_trained_players_are_cached(tmp_path, monkeypatch):
         grpo=learned.GRPOConfig(iterations=2, matches=2, group_size=2, rounds=4),
     )
     partners = league(2)[:4]
-    players, record = learned.trained_players(recipe, partners, partners, progress=False)
+    players, record = learned.trained_players(
+        recipe, partners, partners, progress=False
+    )
     assert list(players) == list(learned.CHECKPOINTS) and not record["cached"]
     assert len(record["grpo_log"]) == 2 and record["demonstrations"] > 0
-    assert all(row["states"] > 0 for row in record["grpo_log"])  # each iteration met revision turns
+    assert all(
+        row["states"] > 0 for row in record["grpo_log"]
+    )  # each iteration met revision turns
     again, record2 = learned.trained_players(recipe, partners, partners, progress=False)
     assert record2["cached"] and len(list(tmp_path.rglob("*.pt"))) == 1
     for name in players:
@@ -159,4 +199,6 @@ def test_trained_players_are_cached(tmp_path, monkeypatch):
         assert all(torch.equal(a[k], b[k]) for k in a)
     # a checkpoint plays a whole match through the protocol, violations and all
     log = play_match(TurnBased(), players["RL late"], partners[0], rounds=4, seed=0)
-    assert len(log) == 5 and {"defender_violations", "invader_violations"} <= set(log.columns)
+    assert len(log) == 5 and {"defender_violations", "invader_violations"} <= set(
+        log.columns
+    )

@@ -23,7 +23,13 @@ from rlhfbook.games.metrics import (
 
 def test_hand_computed_example():
     m = process_metrics([0, 0, 1, 0, 1], [18, 18, 20, 19, 19], budget=18)
-    assert m == {"WR": 0.4, "OBR": 0.6, "ORR": 0.5, "CSR": 0.5, "slope": pytest.approx(0.2, abs=1e-15)}
+    assert m == {
+        "WR": 0.4,
+        "OBR": 0.6,
+        "ORR": 0.5,
+        "CSR": 0.5,
+        "slope": pytest.approx(0.2, abs=1e-15),
+    }
 
 
 def test_paper_csr_variant_by_hand():
@@ -36,7 +42,9 @@ def test_paper_csr_variant_by_hand():
     assert csr_paper([0, 0], [10, 12], 18, violations=[0, 0]) == 0.0
 
 
-@pytest.mark.parametrize("wins,costs", [([], []), ([1], [25]), ([0, 1, 1], [5, 5, 5]), ([0, 0], [3, 4])])
+@pytest.mark.parametrize(
+    "wins,costs", [([], []), ([1], [25]), ([0, 1, 1], [5, 5, 5]), ([0, 0], [3, 4])]
+)
 def test_edge_cases_are_defined(wins, costs):
     m = process_metrics(wins, costs, budget=20)
     assert set(m) == set(METRICS) and all(np.isfinite(v) for v in m.values())
@@ -66,7 +74,9 @@ def test_ols_slope_matches_polyfit():
     rng = np.random.default_rng(0)
     for n in range(2, 12):
         y = rng.integers(0, 2, n)
-        assert ols_slope(y) == pytest.approx(np.polyfit(np.arange(n), y, 1)[0], abs=1e-12)
+        assert ols_slope(y) == pytest.approx(
+            np.polyfit(np.arange(n), y, 1)[0], abs=1e-12
+        )
 
 
 def test_the_ported_evaluator_gives_the_hand_values():
@@ -82,8 +92,13 @@ def test_the_ported_evaluator_gives_the_hand_values():
     )
     kept = [2, 4, 6, 8, 10]  # tag "first": even rounds after round 1
     for r, cost, win in zip(kept, [18, 18, 20, 19, 19], [0, 0, 1, 0, 1]):
-        log.loc[log["round"] == r, ["defender_cost", "winner"]] = [cost, "defender" if win else "invader"]
-    got = benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "m", "defender", "first", 18)
+        log.loc[log["round"] == r, ["defender_cost", "winner"]] = [
+            cost,
+            "defender" if win else "invader",
+        ]
+    got = benchmark.compute_metrics(
+        benchmark.to_benchmark_csv(log), "m", "defender", "first", 18
+    )
     assert got == {
         "win_rate": 0.4,
         "correction_rate": 0.5,
@@ -92,7 +107,12 @@ def test_the_ported_evaluator_gives_the_hand_values():
         "over_budget_ratio": 0.6,
     }
     # a win counts only for the model named in the role's column
-    assert benchmark.compute_metrics(benchmark.to_benchmark_csv(log), "x", "defender", "first", 18)["win_rate"] == 0
+    assert (
+        benchmark.compute_metrics(
+            benchmark.to_benchmark_csv(log), "x", "defender", "first", 18
+        )["win_rate"]
+        == 0
+    )
 
 
 def test_metrics_reproduce_the_ported_evaluator_on_random_logs():
@@ -106,7 +126,10 @@ def test_match_metrics_reproduce_the_ported_evaluator():
         csv = benchmark.to_benchmark_csv(log)
         for side, model in (("defender", "a"), ("invader", "b")):
             for tag in ("first", "second"):
-                ours, theirs = match_metrics(log, side, tag, 20), benchmark.compute_metrics(csv, model, side, tag, 20)
+                ours, theirs = (
+                    match_metrics(log, side, tag, 20),
+                    benchmark.compute_metrics(csv, model, side, tag, 20),
+                )
                 for key, name in benchmark.NAMES.items():
                     assert ours[key] == pytest.approx(theirs[name], abs=1e-12)
 
@@ -116,9 +139,17 @@ def _league():
     from rlhfbook.games.players import ScriptedReviser
     from rlhfbook.games.protocol import run_league
 
-    players = [ScriptedReviser("p", quality=1.0, n_candidates=2, slip=0.3), ScriptedReviser("q", 1.0, 0.5, 0.0)]
-    opponents = [ScriptedReviser("o1", 0.0, 0.0), ScriptedReviser("o2", n_candidates=2, slip=0.3)]
-    logs, _ = run_league([TurnBased()], players, opponents, rounds=6, seeds=[0, 1], progress=False)
+    players = [
+        ScriptedReviser("p", quality=1.0, n_candidates=2, slip=0.3),
+        ScriptedReviser("q", 1.0, 0.5, 0.0),
+    ]
+    opponents = [
+        ScriptedReviser("o1", 0.0, 0.0),
+        ScriptedReviser("o2", n_candidates=2, slip=0.3),
+    ]
+    logs, _ = run_league(
+        [TurnBased()], players, opponents, rounds=6, seeds=[0, 1], progress=False
+    )
     return logs, {"turn_based": TurnBased.budgets}
 
 
@@ -137,7 +168,9 @@ def test_csv_metrics_equal_match_metrics_of_each_csv_and_match():
 def test_kept_table_follows_each_match():
     logs, budgets = _league()
     kept = kept_table(logs, budgets)
-    assert len(kept) == logs["match"].nunique() * 3  # 6 rounds: 3 kept rounds per match, either move order
+    assert (
+        len(kept) == logs["match"].nunique() * 3
+    )  # 6 rounds: 3 kept rounds per match, either move order
     assert all(k == [0, 1, 2] for k in kept.groupby("match")["k"].apply(list))
     one = logs[logs["match"] == 5]
     side, tag = one["role"].iat[0], one["tag"].iat[0]
@@ -146,7 +179,12 @@ def test_kept_table_follows_each_match():
     assert mine["cost"].tolist() == rows[f"{side}_cost"].tolist()
     before = one.set_index("round").loc[rows["round"] - 1]
     assert mine["after_win"].tolist() == (before["winner"] == side).tolist()
-    assert mine["revised"].tolist() == (rows[f"{side}_build"].to_numpy() != before[f"{side}_build"].to_numpy()).tolist()
+    assert (
+        mine["revised"].tolist()
+        == (
+            rows[f"{side}_build"].to_numpy() != before[f"{side}_build"].to_numpy()
+        ).tolist()
+    )
     assert kept["over"].any() and kept["opponent_over"].any()
 
 
@@ -190,14 +228,22 @@ def test_kept_rounds_parity():
 
 def test_composite_and_rank_stability():
     table = pd.DataFrame(
-        {"WR": [1.0, 0.0], "CSR": [1.0, 0.0], "OBR": [0.0, 1.0], "ORR": [0.0, 1.0], "slope": [0.2, -0.2]},
+        {
+            "WR": [1.0, 0.0],
+            "CSR": [1.0, 0.0],
+            "OBR": [0.0, 1.0],
+            "ORR": [0.0, 1.0],
+            "slope": [0.2, -0.2],
+        },
         index=["good", "bad"],
     )
     assert composite(table).tolist() == [1.0, 0.0]
     assert composite(table, leave_out="WR").tolist() == [1.0, 0.0]
     stab = rank_stability(table)
     assert list(stab.index) == list(METRICS)
-    assert np.allclose(stab["spearman_rho"], 1.0) and (stab["top_player"] == "good").all()
+    assert (
+        np.allclose(stab["spearman_rho"], 1.0) and (stab["top_player"] == "good").all()
+    )
 
 
 def test_revision_trace_marks_kept_rounds_and_corrections():
@@ -209,10 +255,20 @@ def test_revision_trace_marks_kept_rounds_and_corrections():
             "reviser": ["defender", "invader"] * 3 + [""],
             "defender_cost": [20, 20, 20, 18, 18, 18, 19],
             "invader_cost": 20,
-            "winner": ["invader", "defender", "invader", "invader", "defender", "defender", "invader"],
+            "winner": [
+                "invader",
+                "defender",
+                "invader",
+                "invader",
+                "defender",
+                "defender",
+                "invader",
+            ],
             "defender_build": "{}",
         }
     )
     trace = revision_trace(log, "defender", "first")
     assert trace.index[trace["kept"]].tolist() == [2, 4, 6]
-    assert trace.index[trace["correction"]].tolist() == [4]  # 20 -> 18 between kept rounds 2 and 4
+    assert trace.index[trace["correction"]].tolist() == [
+        4
+    ]  # 20 -> 18 between kept rounds 2 and 4

@@ -8,13 +8,24 @@ import numpy as np
 import pytest
 
 from rlhfbook.games import TowerDefense, TurnBased
-from rlhfbook.games.players import EndpointPlayer, LLMPlayer, ScriptedReviser, Turn, fixed_opponents, league, prompt
+from rlhfbook.games.players import (
+    EndpointPlayer,
+    LLMPlayer,
+    ScriptedReviser,
+    Turn,
+    fixed_opponents,
+    league,
+    prompt,
+)
 from rlhfbook.games.protocol import play_match
 
 
 def _turn(game, side="defender", won=False, seed=0):
     rng = np.random.default_rng(seed)
-    own, opp = game.random_build(side, rng), game.random_build("invader" if side == "defender" else "defender", rng)
+    own, opp = (
+        game.random_build(side, rng),
+        game.random_build("invader" if side == "defender" else "defender", rng),
+    )
     return Turn(game, side, 1, own, opp, side if won else "none", "", rng)
 
 
@@ -23,24 +34,37 @@ def test_knobs_are_validated():
         ScriptedReviser("x", quality=1.5)
     with pytest.raises(ValueError, match="n_candidates"):
         ScriptedReviser("x", n_candidates=0)
-    assert len(league()) == 12 and len({p.name for p in league()}) == 12 and len(fixed_opponents()) == 3
+    assert (
+        len(league()) == 12
+        and len({p.name for p in league()}) == 12
+        and len(fixed_opponents()) == 3
+    )
 
 
 def test_reviser_behaviour():
     game = TurnBased()
     turn = _turn(game)
     assert json.loads(ScriptedReviser("never", 0.0, 0.0).act(turn)) == turn.own_build
-    best = ScriptedReviser("best", 1.0, 0.0, quality=1.0, n_candidates=8).build(_turn(game))
+    best = ScriptedReviser("best", 1.0, 0.0, quality=1.0, n_candidates=8).build(
+        _turn(game)
+    )
     margin = game.simulate(best, turn.opponent_build).margin
     assert margin >= game.simulate(turn.own_build, turn.opponent_build).margin
-    slipped = ScriptedReviser("slip", 1.0, 0.0, quality=0.0, slip=1.0).build(_turn(game))
+    slipped = ScriptedReviser("slip", 1.0, 0.0, quality=0.0, slip=1.0).build(
+        _turn(game)
+    )
     assert game.over_budget("defender", slipped)
 
 
 def test_prompt_carries_rules_budget_and_key():
     game = TowerDefense()
     text = prompt(_turn(game, side="invader"))
-    assert "Demon" in text and "1500" in text and '"demons"' in text and "Opponent JSON" in text
+    assert (
+        "Demon" in text
+        and "1500" in text
+        and '"demons"' in text
+        and "Opponent JSON" in text
+    )
 
 
 def _tiny_llm():
@@ -49,10 +73,17 @@ def _tiny_llm():
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     chars = [chr(i) for i in range(32, 127)] + ["\n"]
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
+    vocab = {
+        "<pad>": 0,
+        "<eos>": 1,
+        "<unk>": 2,
+        **{c: i + 3 for i, c in enumerate(chars)},
+    }
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>"
+    )
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(vocab),
@@ -71,8 +102,12 @@ def _tiny_llm():
 
 def test_untrained_llm_player_completes_a_match_with_violations():
     model, tokenizer = _tiny_llm()
-    player = LLMPlayer(model, tokenizer, name="tiny", max_new_tokens=12, max_prompt_tokens=64)
-    log = play_match(TurnBased(), player, fixed_opponents()[0], rounds=2, first="defender", seed=0)
+    player = LLMPlayer(
+        model, tokenizer, name="tiny", max_new_tokens=12, max_prompt_tokens=64
+    )
+    log = play_match(
+        TurnBased(), player, fixed_opponents()[0], rounds=2, first="defender", seed=0
+    )
     assert len(log) == 3 and (log["defender_violations"] > 0).all()
     assert len(player.transcript) == 5 + 1  # 5 initial attempts, 1 revision
     assert all(isinstance(answer, str) for _, answer in player.transcript)
@@ -84,7 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         assert body["messages"][0]["role"] == "user"
-        reply = json.dumps({"choices": [{"message": {"content": self.answer}}]}).encode()
+        reply = json.dumps(
+            {"choices": [{"message": {"content": self.answer}}]}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
@@ -107,9 +144,18 @@ def server():
 
 def test_endpoint_player_round_trip(server):
     game = TurnBased()
-    build = {"defenders": [{"element": "Wood", "skills": ["Bud Healing", "Life Totem", "Natural Purification"]}]}
+    build = {
+        "defenders": [
+            {
+                "element": "Wood",
+                "skills": ["Bud Healing", "Life Totem", "Natural Purification"],
+            }
+        ]
+    }
     _Handler.answer = f"Here you go:\n```json\n{json.dumps(build)}\n```"
-    player = EndpointPlayer(f"http://127.0.0.1:{server.server_port}/v1", model="any", api_key="k")
+    player = EndpointPlayer(
+        f"http://127.0.0.1:{server.server_port}/v1", model="any", api_key="k"
+    )
     assert game.parse("defender", player.act(_turn(game))) == (build, [])
     _Handler.answer = "no idea"
     log = play_match(game, player, fixed_opponents()[0], rounds=2, seed=0)
@@ -125,7 +171,14 @@ def test_endpoint_errors_are_violations_not_crashes():
 
 def test_llm_player_answers_a_batch_of_turns():
     model, tokenizer = _tiny_llm()
-    player = LLMPlayer(model, tokenizer, name="tiny", max_new_tokens=4, max_prompt_tokens=48, batch_size=2)
+    player = LLMPlayer(
+        model,
+        tokenizer,
+        name="tiny",
+        max_new_tokens=4,
+        max_prompt_tokens=48,
+        batch_size=2,
+    )
     game = TurnBased()
     turns = [_turn(game, seed=s) for s in range(3)]
     answers = player.act_batch(turns)

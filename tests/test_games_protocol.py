@@ -65,19 +65,30 @@ DEAR = json.dumps(
 
 def test_initial_build_retries_until_within_budget():
     game, player = TurnBased(), Script([DEAR, "garbage", CHEAP])
-    build, violations, tries = initial_build(game, "defender", player, np.random.default_rng(0))
+    build, violations, tries = initial_build(
+        game, "defender", player, np.random.default_rng(0)
+    )
     assert tries == 3 and violations == [] and game.cost("defender", build) == 3
-    assert "over the budget" in player.turns[1].feedback and "malformed JSON" in player.turns[2].feedback
+    assert (
+        "over the budget" in player.turns[1].feedback
+        and "malformed JSON" in player.turns[2].feedback
+    )
 
 
 def test_initial_build_keeps_the_last_answer():
     game = TurnBased()
-    build, _, tries = initial_build(game, "defender", Script([DEAR]), np.random.default_rng(0), attempts=5)
+    build, _, tries = initial_build(
+        game, "defender", Script([DEAR]), np.random.default_rng(0), attempts=5
+    )
     assert tries == 5 and game.cost("defender", build) == 30
-    build, violations, _ = initial_build(game, "defender", Script(["??"]), np.random.default_rng(0))
+    build, violations, _ = initial_build(
+        game, "defender", Script(["??"]), np.random.default_rng(0)
+    )
     assert build == {"defenders": []} and violations
     with pytest.raises(ValueError, match="attempts"):
-        initial_build(game, "defender", Script([CHEAP]), np.random.default_rng(0), attempts=0)
+        initial_build(
+            game, "defender", Script([CHEAP]), np.random.default_rng(0), attempts=0
+        )
 
 
 def test_match_alternates_and_records_violations():
@@ -94,7 +105,9 @@ def test_match_alternates_and_records_violations():
 
 def test_match_is_deterministic_and_checks_arguments():
     game, a, b = TowerDefense(), ScriptedReviser("a"), ScriptedReviser("b")
-    assert play_match(game, a, b, rounds=4, seed=3).equals(play_match(game, a, b, rounds=4, seed=3))
+    assert play_match(game, a, b, rounds=4, seed=3).equals(
+        play_match(game, a, b, rounds=4, seed=3)
+    )
     with pytest.raises(ValueError, match="rounds"):
         play_match(game, a, b, rounds=0)
     with pytest.raises(ValueError, match="unknown side"):
@@ -103,39 +116,79 @@ def test_match_is_deterministic_and_checks_arguments():
 
 def test_league_shape_metrics_and_csvs(tmp_path):
     games = [TurnBased(), TowerDefense()]
-    players = [ScriptedReviser("p1", quality=1.0, n_candidates=2), ScriptedReviser("p2", quality=0.0)]
+    players = [
+        ScriptedReviser("p1", quality=1.0, n_candidates=2),
+        ScriptedReviser("p2", quality=0.0),
+    ]
     opponents = [ScriptedReviser("o1", 0.0, 0.0), ScriptedReviser("o2", n_candidates=2)]
-    logs, timing = run_league(games, players, opponents, rounds=4, seeds=[0], progress=False)
-    assert logs["match"].nunique() == 2 * 2 * 4 * 2 and len(logs) == 32 * 5 and set(logs["seed"]) == {0}
+    logs, timing = run_league(
+        games, players, opponents, rounds=4, seeds=[0], progress=False
+    )
+    assert (
+        logs["match"].nunique() == 2 * 2 * 4 * 2
+        and len(logs) == 32 * 5
+        and set(logs["seed"]) == {0}
+    )
     assert timing["simulations"] >= len(logs) and timing["simulations_per_s"] > 0
     budgets = {g.name: g.budgets for g in games}
-    assert len(csv_metrics(logs, budgets)) == 16 and len(csv_metrics(logs, budgets, per_match=True)) == 32
+    assert (
+        len(csv_metrics(logs, budgets)) == 16
+        and len(csv_metrics(logs, budgets, per_match=True)) == 32
+    )
     # a player's initial build is shared by all its matches in one role (the benchmark's init.py)
     first = logs[
-        (logs["round"] == 1) & (logs["player"] == "p1") & (logs["role"] == "defender") & (logs["game"] == "turn_based")
+        (logs["round"] == 1)
+        & (logs["player"] == "p1")
+        & (logs["role"] == "defender")
+        & (logs["game"] == "turn_based")
     ]
     assert first["defender_build"].nunique() == 1
     paths = save_csvs(logs, tmp_path)
-    assert len(paths) == 16 and (tmp_path / "turn_based" / "invader_results" / "second" / "p2_results.csv").exists()
-    logs2, _ = run_league(games, players, opponents, rounds=4, seeds=[0], progress=False)
+    assert (
+        len(paths) == 16
+        and (
+            tmp_path / "turn_based" / "invader_results" / "second" / "p2_results.csv"
+        ).exists()
+    )
+    logs2, _ = run_league(
+        games, players, opponents, rounds=4, seeds=[0], progress=False
+    )
     assert logs.equals(logs2)
     # two league seeds: the first is the same league, the second a different one
-    both, _ = run_league(games, players, opponents, rounds=4, seeds=[0, 1], progress=False)
-    assert both[both["seed"] == 0].drop(columns="match").reset_index(drop=True).equals(logs.drop(columns="match"))
-    assert not both[both["seed"] == 1]["defender_build"].reset_index(drop=True).equals(logs["defender_build"])
+    both, _ = run_league(
+        games, players, opponents, rounds=4, seeds=[0, 1], progress=False
+    )
+    assert (
+        both[both["seed"] == 0]
+        .drop(columns="match")
+        .reset_index(drop=True)
+        .equals(logs.drop(columns="match"))
+    )
+    assert (
+        not both[both["seed"] == 1]["defender_build"]
+        .reset_index(drop=True)
+        .equals(logs["defender_build"])
+    )
     assert both["match"].nunique() == 2 * logs["match"].nunique()
 
 
 def test_matches_played_side_by_side_equal_matches_played_alone():
     game = TurnBased()
-    a, b = ScriptedReviser("a", quality=1.0, n_candidates=3, slip=0.2), ScriptedReviser("b", p_revise_win=0.5)
+    a, b = (
+        ScriptedReviser("a", quality=1.0, n_candidates=3, slip=0.2),
+        ScriptedReviser("b", p_revise_win=0.5),
+    )
     matches = [
         Match(game, a, b, rounds=r, first=f, seed=s)
         for r, f, s in ((4, "defender", 0), (6, "invader", 1), (2, "defender", 2))
     ]
     together = play_matches(matches)
     for m, log in zip(matches, together):
-        assert log.equals(play_match(game, m.defender, m.invader, rounds=m.rounds, first=m.first, seed=m.seed))
+        assert log.equals(
+            play_match(
+                game, m.defender, m.invader, rounds=m.rounds, first=m.first, seed=m.seed
+            )
+        )
 
 
 class Counter(Player):

@@ -50,19 +50,38 @@ def test_seed_check_applies_the_claims_rule_and_sign():
     check("orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6})
     check("top_player_improves", {0: 0.1, 1: 0.3, 2: 0.2})
     (name, positive), (_, negative), (_, noted) = rec.calls
-    assert name == "rl_raises_csr" and positive["kind"] == "finding" and positive["origin"] == "extension"
-    assert positive["claim"] == report.CLAIM["rl_raises_csr"].claim and positive["per_seed"] == per_seed
-    assert positive["direction"] == ">=" and positive["threshold"] == 0.0 and "value" not in positive
-    assert positive["rule"] == f"per seed: {report.CLAIM['rl_raises_csr'].decisive}, over 3 league seeds"
+    assert (
+        name == "rl_raises_csr"
+        and positive["kind"] == "finding"
+        and positive["origin"] == "extension"
+    )
+    assert (
+        positive["claim"] == report.CLAIM["rl_raises_csr"].claim
+        and positive["per_seed"] == per_seed
+    )
+    assert (
+        positive["direction"] == ">="
+        and positive["threshold"] == 0.0
+        and "value" not in positive
+    )
+    assert (
+        positive["rule"]
+        == f"per seed: {report.CLAIM['rl_raises_csr'].decisive}, over 3 league seeds"
+    )
     assert positive["ours"] == {"x": 1}
     assert negative["direction"] == "<=" and negative["threshold"] == 0.0
-    assert noted["rule"].endswith("(slope per match, adapting opponents)") and noted["origin"] == "paper"
+    assert (
+        noted["rule"].endswith("(slope per match, adapting opponents)")
+        and noted["origin"] == "paper"
+    )
 
 
 def test_sanity_check_passes_only_when_given():
     rec = Recorder()
     report.sanity_check(rec, "metrics_match_benchmark", 1e-15, "rule", ours={})
-    report.sanity_check(rec, "metrics_match_hand_values", 0.0, "rule", ours={}, passed=False)
+    report.sanity_check(
+        rec, "metrics_match_hand_values", 0.0, "rule", ours={}, passed=False
+    )
     assert rec.calls[0][1]["threshold"] == 1e-12 and "passed" not in rec.calls[0][1]
     assert rec.calls[1][1]["passed"] is False and rec.calls[1][1]["kind"] == "sanity"
 
@@ -77,12 +96,16 @@ def test_claims_table_states_each_rule():
 
 
 def test_per_seed_difference_and_summary():
-    values = pd.Series({(0, "RL late"): 0.7, (0, "SFT"): 0.5, (1, "RL late"): 0.4, (1, "SFT"): 0.6})
+    values = pd.Series(
+        {(0, "RL late"): 0.7, (0, "SFT"): 0.5, (1, "RL late"): 0.4, (1, "SFT"): 0.6}
+    )
     d = report.per_seed_difference(values, [0, 1])
     assert d == pytest.approx({0: 0.2, 1: -0.2})
     summary = report.difference_summary({"WR": d})
     assert summary.index.name == "RL late - SFT"
-    assert summary.loc["WR", "mean"] == pytest.approx(0.0) and summary.loc["WR", "SE"] == pytest.approx(0.2)
+    assert summary.loc["WR", "mean"] == pytest.approx(0.0) and summary.loc[
+        "WR", "SE"
+    ] == pytest.approx(0.2)
 
 
 def test_seed_correlations_match_a_loop():
@@ -90,14 +113,20 @@ def test_seed_correlations_match_a_loop():
     corr = report.seed_correlations(table, range(3))
     for s in range(3):
         x = table.loc[s]
-        assert corr.loc[s, "r(ORR, CSR)"] == pytest.approx(stats.pearsonr(x["ORR"], x["CSR"]).statistic)
-        assert corr.loc[s, "r(ORR, WR)"] == pytest.approx(np.corrcoef(x["ORR"], x["WR"])[0, 1])
+        assert corr.loc[s, "r(ORR, CSR)"] == pytest.approx(
+            stats.pearsonr(x["ORR"], x["CSR"]).statistic
+        )
+        assert corr.loc[s, "r(ORR, WR)"] == pytest.approx(
+            np.corrcoef(x["ORR"], x["WR"])[0, 1]
+        )
         assert corr.loc[s, "partial r(ORR, CSR | WR)"] == pytest.approx(
             partial_correlation(x["ORR"], x["CSR"], x["WR"])
         )
     some = report.seed_correlations(table, [1], players=["p0", "p2", "p3", "p5"])
     x = table.loc[1].loc[["p0", "p2", "p3", "p5"]]
-    assert some.loc[1, "r(CSR, WR)"] == pytest.approx(np.corrcoef(x["CSR"], x["WR"])[0, 1])
+    assert some.loc[1, "r(CSR, WR)"] == pytest.approx(
+        np.corrcoef(x["CSR"], x["WR"])[0, 1]
+    )
     assert some.loc[1, "r(CSR, WR)"] != pytest.approx(corr.loc[1, "r(CSR, WR)"])
 
 
@@ -105,7 +134,9 @@ def test_residual_is_orthogonal_to_the_line():
     x = pd.Series([0.0, 1.0, 2.0, 3.0])
     assert np.allclose(report.residual(2 * x + 1, x), 0)
     r = report.residual(pd.Series([0.0, 2.0, 1.0, 5.0]), x)
-    assert r.sum() == pytest.approx(0, abs=1e-12) and (r * x).sum() == pytest.approx(0, abs=1e-12)
+    assert r.sum() == pytest.approx(0, abs=1e-12) and (r * x).sum() == pytest.approx(
+        0, abs=1e-12
+    )
 
 
 def test_budget_evidence_by_hand():
@@ -139,13 +170,22 @@ def test_first_and_last_wins_and_behaviour():
     assert first.to_dict() == {"RL late": 1.0, "SFT": 0.0}
     assert last.to_dict() == {"RL late": 0.5, "SFT": 0.5}
     names = ["SFT", "RL late"]
-    table = pd.DataFrame({m: [0.1, 0.2] for m in ("WR", "OBR", "ORR", "CSR", "slope", "violations")}, index=names)
-    slope = pd.Series({(0, "SFT"): 0.1, (1, "SFT"): 0.3, (0, "RL late"): -0.1, (1, "RL late"): 0.1})
+    table = pd.DataFrame(
+        {m: [0.1, 0.2] for m in ("WR", "OBR", "ORR", "CSR", "slope", "violations")},
+        index=names,
+    )
+    slope = pd.Series(
+        {(0, "SFT"): 0.1, (1, "SFT"): 0.3, (0, "RL late"): -0.1, (1, "RL late"): 0.1}
+    )
     slope.index.names = ["seed", "player"]
     b = report.checkpoint_behaviour(table, kept, slope, names)
-    assert b.loc["SFT", "changes build after a loss"] == 0.5 and b.loc["SFT", "changes build after a win"] == 1.0
     assert (
-        b.loc["RL late", "changes build after a loss"] == 0.5 and b.loc["RL late", "changes build after a win"] == 0.0
+        b.loc["SFT", "changes build after a loss"] == 0.5
+        and b.loc["SFT", "changes build after a win"] == 1.0
+    )
+    assert (
+        b.loc["RL late", "changes build after a loss"] == 0.5
+        and b.loc["RL late", "changes build after a win"] == 0.0
     )
     assert b.loc["SFT", "slope per match"] == pytest.approx(0.2) and b.loc[
         "RL late", "slope per match"
@@ -153,8 +193,13 @@ def test_first_and_last_wins_and_behaviour():
 
 
 def test_radar_values_orient_every_axis_outward():
-    table = pd.DataFrame({"WR": [0.6], "CSR": [0.5], "OBR": [0.2], "ORR": [0.9], "slope": [0.2]}, index=["a"])
-    assert report.radar_values(table).loc["a"].tolist() == pytest.approx([0.6, 0.5, 0.8, 0.1, 1.0])
+    table = pd.DataFrame(
+        {"WR": [0.6], "CSR": [0.5], "OBR": [0.2], "ORR": [0.9], "slope": [0.2]},
+        index=["a"],
+    )
+    assert report.radar_values(table).loc["a"].tolist() == pytest.approx(
+        [0.6, 0.5, 0.8, 0.1, 1.0]
+    )
     table["slope"] = -0.04
     assert report.radar_values(table).loc["a", "slope (scaled)"] == pytest.approx(0.3)
 
@@ -172,7 +217,11 @@ def test_figures_axes():
     table["slope"], table["S"] = 0.01, 0.5
     fig = report.plot_obr_wr(table, ["SFT", "RL late"])
     ax = fig.axes[0]
-    assert ax.get_xlabel().startswith("OBR") and ax.get_ylabel().startswith("WR") and len(ax.texts) == 2
+    assert (
+        ax.get_xlabel().startswith("OBR")
+        and ax.get_ylabel().startswith("WR")
+        and len(ax.texts) == 2
+    )
     colours = ax.collections[0].get_facecolors()
     assert np.allclose(colours[3][:3], matplotlib.colors.to_rgb(report.OTHER))
     fig = report.plot_orr_csr(table, ["SFT"], raw_r=-0.125, partial_r=0.3)
@@ -185,12 +234,23 @@ def test_figures_axes():
         "raw: r = -0.12 (mean over seeds)",
         "given WR: partial r = +0.30 (mean over seeds)",
     ]
-    fig = report.plot_radar(table, [(["SFT", "RL late"], "trained"), (["best-response-1"], "scripted")])
+    fig = report.plot_radar(
+        table, [(["SFT", "RL late"], "trained"), (["best-response-1"], "scripted")]
+    )
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == report.RADAR_AXES
     assert len(fig.axes[0].lines) == 2 and fig.axes[1].get_title() == "scripted"
-    log = pd.DataFrame({"win": [0.1, 0.4], "over_budget": [0.2, 0.1], "keep": [0.0, 0.3], "kl_ref": [0.0, 0.01]})
+    log = pd.DataFrame(
+        {
+            "win": [0.1, 0.4],
+            "over_budget": [0.2, 0.1],
+            "keep": [0.0, 0.3],
+            "kl_ref": [0.0, 0.01],
+        }
+    )
     fig = report.plot_grpo(log, {"SFT": 0, "RL late": 1})
-    assert fig.axes[0].get_xlabel() == "GRPO iteration" and len(fig.axes[0].lines) == 2 + 2
+    assert (
+        fig.axes[0].get_xlabel() == "GRPO iteration" and len(fig.axes[0].lines) == 2 + 2
+    )
     plt.close("all")
 
 
@@ -213,12 +273,22 @@ def test_frequent_builds_counts_each_side():
         }
     )
     f = report.frequent_builds(logs, game).set_index("side")
-    assert f.loc["defender", "violations"] == 0.5 and f.loc["invader", "violations"] == 2
-    assert f.loc["invader", "cost"] == 7 and f.loc["defender", "share of the side's rounds"] == 1.0
-    assert f.loc["defender", "build"] == game.describe("defender", game.example("defender"))
+    assert (
+        f.loc["defender", "violations"] == 0.5 and f.loc["invader", "violations"] == 2
+    )
+    assert (
+        f.loc["invader", "cost"] == 7
+        and f.loc["defender", "share of the side's rounds"] == 1.0
+    )
+    assert f.loc["defender", "build"] == game.describe(
+        "defender", game.example("defender")
+    )
 
 
 def test_overspenders_lists_players_or_none():
     heavy = pd.DataFrame({"OBR": [0.5, 0.75], "WR": [0.25, 0.1]}, index=["a", "b"])
-    assert report.overspenders(heavy) == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
+    assert (
+        report.overspenders(heavy)
+        == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
+    )
     assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"

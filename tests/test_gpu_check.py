@@ -5,7 +5,9 @@ import contextlib
 from rlhfbook import gpu_check, rollout
 
 
-def test_on_a_cpu_the_device_check_fails_the_speed_check_skips_and_the_rest_pass(capsys, monkeypatch):
+def test_on_a_cpu_the_device_check_fails_the_speed_check_skips_and_the_rest_pass(
+    capsys, monkeypatch
+):
     from rlhfbook.book import runtime
 
     monkeypatch.setattr(runtime, "quiet", lambda: None)  # global logging state
@@ -25,8 +27,12 @@ def test_on_a_cpu_the_device_check_fails_the_speed_check_skips_and_the_rest_pass
     assert lines[-1] == "3 ok, 1 failed, 1 skipped"
 
 
-def test_the_generation_check_fails_where_the_hub_config_reaches_the_samples(monkeypatch):
-    monkeypatch.setattr(rollout, "own_distribution", lambda model: contextlib.nullcontext())  # the old rollout
+def test_the_generation_check_fails_where_the_hub_config_reaches_the_samples(
+    monkeypatch,
+):
+    monkeypatch.setattr(
+        rollout, "own_distribution", lambda model: contextlib.nullcontext()
+    )  # the old rollout
     outcome = gpu_check.run("generation config", gpu_check.check_generation_config)
     assert outcome.status == "FAIL" and "differ from the policy's" in outcome.detail
 
@@ -35,6 +41,13 @@ def test_a_check_that_cannot_run_here_is_skipped_with_its_reason():
     def needs_more():
         raise gpu_check.Skipped("needs two GPUs")
 
-    assert gpu_check.run("x", needs_more).line().startswith("skipped  x: needs two GPUs (")
-    failed = gpu_check.run("y", lambda: 1 / 0)  # an error is a FAIL line, not an exception
-    assert failed.status == "FAIL" and failed.detail == "ZeroDivisionError: division by zero"
+    assert (
+        gpu_check.run("x", needs_more).line().startswith("skipped  x: needs two GPUs (")
+    )
+    failed = gpu_check.run(
+        "y", lambda: 1 / 0
+    )  # an error is a FAIL line, not an exception
+    assert (
+        failed.status == "FAIL"
+        and failed.detail == "ZeroDivisionError: division by zero"
+    )

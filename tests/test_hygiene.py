@@ -39,7 +39,11 @@ def test_a_broken_notebook_is_reported(root, tmp_path):
     del nb["metadata"]["colab"]
     nb_path.write_text(json.dumps(nb))
     problems = " ".join(chapters.notebook_problems(fake, "00_toy_world"))
-    assert "out of sync" in problems and "carries outputs" in problems and "Colab-only install cell" in problems
+    assert (
+        "out of sync" in problems
+        and "carries outputs" in problems
+        and "Colab-only install cell" in problems
+    )
     assert "needs a 'colab' entry" in problems
 
 
@@ -50,9 +54,14 @@ def test_every_toc_chapter_has_a_profile_table(root):
 def test_pins_agree_across_pyproject_constraints_and_environment(root):
     pins = _pins(root)
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    requirements = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]]
+    requirements = [
+        Requirement(r)
+        for r in project["dependencies"] + project["optional-dependencies"]["book"]
+    ]
     for req in requirements:
-        assert req.name.lower() in pins, f"{req.name} has no exact pin in constraints.txt"
+        assert req.name.lower() in pins, (
+            f"{req.name} has no exact pin in constraints.txt"
+        )
         assert req.specifier.contains(pins[req.name.lower()], prereleases=True), (
             f"{req.name}=={pins[req.name.lower()]} violates {req}"
         )
@@ -69,20 +78,30 @@ def test_book_configuration(root):
     assert config["execute"]["execute_notebooks"] == "off"
     assert config["only_build_toc_files"] is True
     assert config["bibtex_bibfiles"] == ["book/references.bib"]
-    assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
+    assert (
+        config["launch_buttons"]["colab_url"]
+        and config["launch_buttons"]["binderhub_url"]
+    )
     assert config["repository"]["url"].startswith("https://github.com/")
 
 
 def test_ci_runs_the_readme_test_command(root):
     ci = (root / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and "make test" in ci
-    assert "make lint" in ci and ci.index("make lint") < ci.index("make test")  # lint first: it takes seconds
-    assert "make test" in (root / "README.md").read_text() and "make book" in (root / "README.md").read_text()
+    assert "make lint" in ci and ci.index("make lint") < ci.index(
+        "make test"
+    )  # lint first: it takes seconds
+    assert (
+        "make test" in (root / "README.md").read_text()
+        and "make book" in (root / "README.md").read_text()
+    )
 
 
 def test_a_check_without_a_kind_is_reported():
     code = 'results.check("a", kind="finding", claim="c", paper="p")\nresults.check("b", claim="c", paper="p")'
-    assert chapters.check_call_problems(code) == ["check 'b' (line 2) has no kind: finding, control or sanity"]
+    assert chapters.check_call_problems(code) == [
+        "check 'b' (line 2) has no kind: finding, control or sanity"
+    ]
 
 
 def test_the_first_cell_passes_every_parameter_once_to_start_chapter():
@@ -92,14 +111,20 @@ def test_the_first_cell_passes_every_parameter_once_to_start_chapter():
         "model_name=model_name, n_envs=n_envs)"
     )
     assert chapters.start_call_problems("04_x", params, good) == []
-    assert chapters.start_call_problems("04_x", params, good.replace("n_envs=n_envs", "n_envs=3, lr=lr")) == [
+    assert chapters.start_call_problems(
+        "04_x", params, good.replace("n_envs=n_envs", "n_envs=3, lr=lr")
+    ) == [
         "parameter(s) n_envs of the parameters cell must reach start_chapter as name=name",
         "start_chapter gets lr, which the parameters cell does not declare",
     ]
     assert chapters.start_call_problems(
         "04_x", params, good.replace('"04_x", profile, seed', '"00_y", profile, 0')
-    ) == ['start_chapter\'s arguments must be rlhfbook.start_chapter("04_x", profile, seed, ...)']
-    old_style = 'P = profiles.resolve("04_x", profile, model_name=model_name, n_envs=n_envs)'
+    ) == [
+        'start_chapter\'s arguments must be rlhfbook.start_chapter("04_x", profile, seed, ...)'
+    ]
+    old_style = (
+        'P = profiles.resolve("04_x", profile, model_name=model_name, n_envs=n_envs)'
+    )
     assert chapters.start_call_problems("04_x", params, old_style) == [
         'the cell after the parameters cell must call rlhfbook.start_chapter("04_x", profile, seed, ...) once'
     ]
@@ -112,8 +137,14 @@ def test_chapters_import_no_private_names(root):
     private = []
     for py in sorted((root / "notebooks").glob("*.py")):
         for node in ast.walk(ast.parse(py.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rlhfbook"):
-                private += [f"{py.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "rlhfbook"
+            ):
+                private += [
+                    f"{py.name}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
     assert private == []
 
 
@@ -141,21 +172,30 @@ def _md(source):
 def test_a_figure_is_placed_numbered_with_alt_text_and_caption():
     good = [
         _code('display.figure(grid_figure(x), "grid")', ["remove-cell"]),
-        _md("```{glue:figure} grid\n:name: fig-grid\n:alt: bars of correlations\n\nThe caption.\n```"),
+        _md(
+            "```{glue:figure} grid\n:name: fig-grid\n:alt: bars of correlations\n\nThe caption.\n```"
+        ),
     ]
     assert chapters.figure_problems(good) == []
 
 
 def test_figure_problems_name_each_missing_part():
-    untagged = [_code('display.figure(f, "grid")'), _md("```{glue:figure} grid\n:name: fig-grid\n:alt: a\n\nC.\n```")]
-    assert chapters.figure_problems(untagged) == ["cell 0: the cell showing figure 'grid' needs the tag remove-cell"]
+    untagged = [
+        _code('display.figure(f, "grid")'),
+        _md("```{glue:figure} grid\n:name: fig-grid\n:alt: a\n\nC.\n```"),
+    ]
+    assert chapters.figure_problems(untagged) == [
+        "cell 0: the cell showing figure 'grid' needs the tag remove-cell"
+    ]
     for markdown in (
         "*Figure: the caption.*",  # not placed
         "```{glue:figure} grid\n:name: fig-grid\n\nC.\n```",  # no alt text
         "```{glue:figure} grid\n:name: fig-grid\n:alt: a\n```",  # no caption
         "```{glue:figure} other\n:name: fig-other\n:alt: a\n\nC.\n```",  # another figure
     ):
-        problems = chapters.figure_problems([_code('display.figure(f, "grid")', ["remove-cell"]), _md(markdown)])
+        problems = chapters.figure_problems(
+            [_code('display.figure(f, "grid")', ["remove-cell"]), _md(markdown)]
+        )
         assert problems == [
             "cell 1: figure 'grid' needs a Markdown cell starting with "
             "```{glue:figure} grid, :name: fig-grid, :alt: and a caption"
@@ -169,7 +209,9 @@ def test_figure_problems_name_each_missing_part():
 def _bibliography(root):
     """{key: {(surname, year), ...}} of book/references.bib."""
     entries = {}
-    for key, body in re.findall(r"@\w+\{([^,]+),(.*?)\n\}", (root / "book" / "references.bib").read_text(), re.S):
+    for key, body in re.findall(
+        r"@\w+\{([^,]+),(.*?)\n\}", (root / "book" / "references.bib").read_text(), re.S
+    ):
         authors = re.search(r"author\s*=\s*\{(.*)\},\s*\n", body).group(1)
         year = re.search(r"year\s*=\s*\{(\d{4})\}", body).group(1)
         names = [a.split(",")[0].strip(" {}") for a in re.split(r"\s+and\s+", authors)]
@@ -182,18 +224,31 @@ def _prose(root):
     pages = [(p.name, p.read_text()) for p in sorted((root / "book").glob("*.md"))]
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
-        pages.append((nb.name, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")))
+        pages.append(
+            (
+                nb.name,
+                "\n".join(
+                    "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+                ),
+            )
+        )
     return pages
 
 
-def test_every_citation_resolves_and_every_work_named_in_the_prose_is_in_the_bibliography(root):
+def test_every_citation_resolves_and_every_work_named_in_the_prose_is_in_the_bibliography(
+    root,
+):
     bib = _bibliography(root)
     authored = set().union(*bib.values())
-    named = re.compile(r"([A-Z][\w-]+)(?: et al\.| (?:&|and) [A-Z][\w-]+),?\s+\(?((?:19|20)\d\d)\b")
+    named = re.compile(
+        r"([A-Z][\w-]+)(?: et al\.| (?:&|and) [A-Z][\w-]+),?\s+\(?((?:19|20)\d\d)\b"
+    )
     for name, text in _prose(root):
         for key in re.findall(r"\{(?:foot)?cite(?::\w+)?\}`([^`]+)`", text):
             for k in key.split(","):
-                assert k.strip() in bib, f"{name}: cites {k.strip()!r}, which book/references.bib lacks"
+                assert k.strip() in bib, (
+                    f"{name}: cites {k.strip()!r}, which book/references.bib lacks"
+                )
         for surname, year in named.findall(" ".join(text.split())):
             assert (surname, year) in authored, (
                 f"{name}: names {surname} ({year}) in the prose; cite it from book/references.bib"

@@ -26,7 +26,13 @@ from conftest import ROOT
 pytestmark = pytest.mark.install
 
 # What an older Colab image might hold (torch as the book pins it, to keep the download small).
-PREINSTALLED = ["torch==2.13.0", "transformers==4.57.1", "datasets==3.6.0", "pyarrow==20.0.0", "ipykernel"]
+PREINSTALLED = [
+    "torch==2.13.0",
+    "transformers==4.57.1",
+    "datasets==3.6.0",
+    "pyarrow==20.0.0",
+    "ipykernel",
+]
 
 INSTALL_CELL = """
 import subprocess, sys
@@ -43,17 +49,29 @@ except colab.RestartRequired as stop:  # the cell stops: "Run all" goes no furth
 
 
 # The tests that drive TRL's trainers and transformers' models (about 30 s).
-TRL_TESTS = ["test_reward_model.py", "test_dpo_training.py", "test_ppo.py", "test_preferences.py", "test_models.py"]
+TRL_TESTS = [
+    "test_reward_model.py",
+    "test_dpo_training.py",
+    "test_ppo.py",
+    "test_preferences.py",
+    "test_models.py",
+]
 
 
 # This process's environment without the repository's package path, cache or venv: what the
 # venv under test runs in (pip too, which would take a src/rlhfbook.egg-info on PYTHONPATH for
 # the package installed).
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("RLHFBOOK_", "PYTHONPATH", "VIRTUAL_ENV"))}
+ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith(("RLHFBOOK_", "PYTHONPATH", "VIRTUAL_ENV"))
+}
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV, **kw)
+    return subprocess.run(
+        cmd, check=True, capture_output=True, text=True, env=ENV, **kw
+    )
 
 
 def floors(dependencies: list[str]) -> list[str]:
@@ -73,14 +91,28 @@ def test_floors_are_the_lower_bounds_and_a_range_without_one_is_reported():
         "trl==1.16",
         "pyyaml==6.0.1",
     ]
-    with pytest.raises(ValueError, match=r"^numpy<3 has no single lower bound \(>=\) to test$"):
+    with pytest.raises(
+        ValueError, match=r"^numpy<3 has no single lower bound \(>=\) to test$"
+    ):
         floors(["numpy<3"])
 
 
 def fresh_venv(tmp_path) -> tuple[str, str]:
     """The package's wheel, built from the repository, and the python of a new empty venv."""
     wheels = tmp_path / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ]
+    )
     (wheel,) = wheels.glob("rlhfbook-*.whl")
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
@@ -97,7 +129,10 @@ def run_chapter_0(python: str, tmp_path) -> dict:
     its results file."""
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "book", repo / "book")
-    for name in ("_config.yml", "constraints.txt"):  # the chapter cache key reads the pins
+    for name in (
+        "_config.yml",
+        "constraints.txt",
+    ):  # the chapter cache key reads the pins
         shutil.copy(ROOT / name, repo)
     (repo / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / "00_toy_world.ipynb", repo / "notebooks")
@@ -122,28 +157,55 @@ def test_the_wheel_installs_over_an_older_colab_image_and_runs_chapter_0(tmp_pat
     installed = run([python, "-c", INSTALL_CELL, str(wheel)], cwd=tmp_path).stdout
     lines = installed.strip().splitlines()
     changed = next(line for line in lines if line.startswith("pip changed: "))
-    assert "transformers 4.57.1 -> 5." in changed and "datasets 3.6.0 -> " in changed and "rlhfbook new" in changed
+    assert (
+        "transformers 4.57.1 -> 5." in changed
+        and "datasets 3.6.0 -> " in changed
+        and "rlhfbook new" in changed
+    )
     restart = [line for line in lines if line.startswith("Restart the runtime")]
-    assert len(restart) == 1 and "transformers" in restart[0] and "datasets" in restart[0]
-    assert "torch" not in changed  # the image's torch is kept: pyproject asks for a range
+    assert (
+        len(restart) == 1 and "transformers" in restart[0] and "datasets" in restart[0]
+    )
+    assert (
+        "torch" not in changed
+    )  # the image's torch is kept: pyproject asks for a range
 
     result = run_chapter_0(python, tmp_path)
     assert result["environment"]["packages"]["transformers"].startswith("5.")
 
 
-def test_the_wheel_at_the_floor_of_every_dependency_runs_chapter_0_and_the_trl_tests(tmp_path):
+def test_the_wheel_at_the_floor_of_every_dependency_runs_chapter_0_and_the_trl_tests(
+    tmp_path,
+):
     wheel, python = fresh_venv(tmp_path)
-    pins = floors(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
-    run([python, "-m", "pip", "install", "--quiet", wheel, *pins, "pytest", "ipykernel"])
+    pins = floors(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+    run(
+        [python, "-m", "pip", "install", "--quiet", wheel, *pins, "pytest", "ipykernel"]
+    )
     listed = json.loads(run([python, "-m", "pip", "list", "--format", "json"]).stdout)
     installed = {canonicalize_name(p["name"]): p["version"] for p in listed}
     for pin in map(Requirement, pins):  # "torch==2.13" holds 2.13.0+cpu
-        assert pin.specifier.contains(installed[canonicalize_name(pin.name)]), (pin, installed[pin.name])
+        assert pin.specifier.contains(installed[canonicalize_name(pin.name)]), (
+            pin,
+            installed[pin.name],
+        )
 
     result = run_chapter_0(python, tmp_path)
-    assert result["environment"]["packages"]["transformers"] == installed["transformers"]
+    assert (
+        result["environment"]["packages"]["transformers"] == installed["transformers"]
+    )
     tests = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(f"tests/{t}" for t in TRL_TESTS)],
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *(f"tests/{t}" for t in TRL_TESTS),
+        ],
         cwd=ROOT,
         env=clean_env(tmp_path),
         capture_output=True,

@@ -46,7 +46,11 @@ def inputs(tmp_path_factory):
 
 
 def losses(out: Path) -> list[float]:
-    return [h["loss"] for h in json.loads((out / "log_history.json").read_text()) if "loss" in h]
+    return [
+        h["loss"]
+        for h in json.loads((out / "log_history.json").read_text())
+        if "loss" in h
+    ]
 
 
 @pytest.mark.parametrize("method", ["reward", "dpo"])
@@ -66,18 +70,44 @@ def test_two_processes_log_the_losses_of_one_at_the_same_global_batch(inputs, me
     ]
     env = {**os.environ, "RLHFBOOK_THREADS": "1", "OMP_NUM_THREADS": "1"}
     one, two = inputs / f"{method}-1", inputs / f"{method}-2"
-    subprocess.run([sys.executable, *args, "--out", str(one)], check=True, env=env, capture_output=True)
-    subprocess.run([*ACCELERATE, *args, "--out", str(two)], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, *args, "--out", str(one)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*ACCELERATE, *args, "--out", str(two)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     assert len(losses(one)) == 4
     assert losses(two) == pytest.approx(losses(one), rel=1e-5)
     assert losses(one)[-1] < losses(one)[0]  # it trains
 
 
-def test_a_global_batch_the_processes_cannot_split_is_one_error_line(monkeypatch, capsys):
+def test_a_global_batch_the_processes_cannot_split_is_one_error_line(
+    monkeypatch, capsys
+):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(SystemExit):
         launch.main(
-            ["reward", "--base", "x", "--pairs", "p.jsonl", "--out", "o", "--steps", "1", "--global-batch", "7"]
+            [
+                "reward",
+                "--base",
+                "x",
+                "--pairs",
+                "p.jsonl",
+                "--out",
+                "o",
+                "--steps",
+                "1",
+                "--global-batch",
+                "7",
+            ]
         )
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].endswith("error: --global-batch 7 is not divisible by the 2 processes")
+    assert err[-1].endswith(
+        "error: --global-batch 7 is not divisible by the 2 processes"
+    )

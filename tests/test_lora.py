@@ -20,37 +20,62 @@ def test_adapted_linear_is_the_base_plus_the_scaled_low_rank_product():
         layer.lora_B.normal_()
     w = base.weight + (8.0 / 2) * layer.lora_B @ layer.lora_A  # W0 + (alpha / r) B A
     torch.testing.assert_close(layer(x), x @ w.T + base.bias)
-    assert not base.weight.requires_grad and layer.lora_A.requires_grad and layer.lora_B.requires_grad
+    assert (
+        not base.weight.requires_grad
+        and layer.lora_A.requires_grad
+        and layer.lora_B.requires_grad
+    )
 
 
 def test_adapters_leave_the_model_unchanged_and_train_only_low_rank_factors_and_the_head():
     tok, policy, _, critic = _tiny_models()
     ids = tok(["food: good"], return_tensors="pt").input_ids
     before, value_before = policy(ids).logits, critic(ids).logits
-    linears = {n: m for n, m in policy.named_modules() if isinstance(m, torch.nn.Linear) and n != "lm_head"}
+    linears = {
+        n: m
+        for n, m in policy.named_modules()
+        if isinstance(m, torch.nn.Linear) and n != "lm_head"
+    }
     n_policy = lora.add_adapters(policy, rank=4, alpha=8.0)
     n_critic = lora.add_adapters(critic, rank=4, alpha=8.0, train=("score",))
-    assert n_policy == sum(4 * (m.in_features + m.out_features) for m in linears.values())
+    assert n_policy == sum(
+        4 * (m.in_features + m.out_features) for m in linears.values()
+    )
     assert n_critic == n_policy + critic.score.weight.numel()
-    assert torch.equal(policy(ids).logits, before) and torch.equal(critic(ids).logits, value_before)
+    assert torch.equal(policy(ids).logits, before) and torch.equal(
+        critic(ids).logits, value_before
+    )
     names = {n for n, p in policy.named_parameters() if p.requires_grad}
     assert names and all(n.endswith(("lora_A", "lora_B")) for n in names)
-    assert not isinstance(policy.lm_head, LoRALinear) and not isinstance(critic.score, LoRALinear)
+    assert not isinstance(policy.lm_head, LoRALinear) and not isinstance(
+        critic.score, LoRALinear
+    )
     assert lora.trainable(critic)[-1] is critic.score.weight
 
 
 def test_a_model_without_linear_blocks_or_a_rank_below_one_is_refused():
-    gpt2 = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16, n_positions=8))
+    gpt2 = GPT2LMHeadModel(
+        GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16, n_positions=8)
+    )
     with pytest.raises(ValueError, match="no nn.Linear layer to adapt"):
         lora.add_adapters(gpt2, rank=4, alpha=8.0)
     with pytest.raises(ValueError, match="lora_rank"):
         ppo.PPOConfig(lora_rank=0)
-    with pytest.raises(ValueError, match="no adapters to switch off"), lora.disabled(gpt2):
+    with (
+        pytest.raises(ValueError, match="no adapters to switch off"),
+        lora.disabled(gpt2),
+    ):
         pass
     tok, policy, _, critic = _tiny_models()
     with pytest.raises(ValueError, match="ref_policy=None needs lora_rank"):
         ppo.train(
-            policy, None, critic, tok, lambda n, rng: ["x: "] * n, len, ppo.PPOConfig(iterations=1, critic_warmup=0)
+            policy,
+            None,
+            critic,
+            tok,
+            lambda n, rng: ["x: "] * n,
+            len,
+            ppo.PPOConfig(iterations=1, critic_warmup=0),
         )
 
 
@@ -61,17 +86,42 @@ def _emit_task(embedding_scale: float = 10.0, **overrides):
     with torch.no_grad():
         for model in (policy, ref):
             model.get_input_embeddings().weight.mul_(embedding_scale)
-    settings = dict(iterations=24, prompts_per_iteration=16, max_new_tokens=8, lr=3e-2, critic_lr=3e-2, kl_coef=0.0)
-    return tok, policy, ref, critic, ppo.PPOConfig(**settings | dict(critic_warmup=1, lora_rank=4) | overrides)
+    settings = dict(
+        iterations=24,
+        prompts_per_iteration=16,
+        max_new_tokens=8,
+        lr=3e-2,
+        critic_lr=3e-2,
+        kl_coef=0.0,
+    )
+    return (
+        tok,
+        policy,
+        ref,
+        critic,
+        ppo.PPOConfig(**settings | dict(critic_warmup=1, lora_rank=4) | overrides),
+    )
 
 
 def _train(tok, policy, critic, cfg):
     """ppo.train on the emit task, pi_SFT being the policy with its adapters off (no reference copy)."""
     reward = _emit_token_reward(tok)
-    return ppo.train(policy, None, critic, tok, lambda n, rng: ["x: "] * n, reward, cfg, seed=0, progress=False)
+    return ppo.train(
+        policy,
+        None,
+        critic,
+        tok,
+        lambda n, rng: ["x: "] * n,
+        reward,
+        cfg,
+        seed=0,
+        progress=False,
+    )
 
 
-@pytest.mark.parametrize("autocast, micro_batch, lr", [("auto", None, 3e-2), ("float16", 4, 1e-2)])
+@pytest.mark.parametrize(
+    "autocast, micro_batch, lr", [("auto", None, 3e-2), ("float16", 4, 1e-2)]
+)
 def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_untouched(
     monkeypatch, autocast, micro_batch, lr
 ):
@@ -86,12 +136,18 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
     optimisers = []
     adamw = torch.optim.AdamW
     monkeypatch.setattr(
-        torch.optim, "AdamW", lambda params, **kw: optimisers.append(adamw(params, **kw)) or optimisers[-1]
+        torch.optim,
+        "AdamW",
+        lambda params, **kw: optimisers.append(adamw(params, **kw)) or optimisers[-1],
     )
-    tok, policy, ref, critic, cfg = _emit_task(lr=lr, critic_lr=lr, autocast=autocast, micro_batch=micro_batch)
+    tok, policy, ref, critic, cfg = _emit_task(
+        lr=lr, critic_lr=lr, autocast=autocast, micro_batch=micro_batch
+    )
     frozen = {n: p.detach().clone() for n, p in policy.named_parameters()}
     log = _train(tok, policy, critic, cfg)
-    assert log[0]["kl"] == 0.0 and log[-1]["kl"] > 0  # exactly the SFT policy before the first update
+    assert (
+        log[0]["kl"] == 0.0 and log[-1]["kl"] > 0
+    )  # exactly the SFT policy before the first update
     with lora.disabled(policy):
         ids = tok(["x: e"], return_tensors="pt").input_ids
         torch.testing.assert_close(policy(ids).logits, ref(ids).logits, rtol=0, atol=0)
@@ -102,14 +158,24 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
         key = name.replace(".base.", ".")
         if key in frozen:
             assert torch.equal(p, frozen[key]), name
-    assert any(p.abs().sum() > 0 for n, p in policy.named_parameters() if n.endswith("lora_B"))
+    assert any(
+        p.abs().sum() > 0 for n, p in policy.named_parameters() if n.endswith("lora_B")
+    )
     for model, opt in zip((policy, critic), optimisers, strict=True):
-        moments = sum(t.numel() for state in opt.state.values() for k, t in state.items() if k != "step")
+        moments = sum(
+            t.numel()
+            for state in opt.state.values()
+            for k, t in state.items()
+            if k != "step"
+        )
         assert moments == 2 * sum(p.numel() for p in lora.trainable(model))
         assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
 
 
-@pytest.mark.parametrize("embedding_scale, where", [(10.0, "loss scale fell below 1"), (1.0, "sampling in fp16")])
+@pytest.mark.parametrize(
+    "embedding_scale, where",
+    [(10.0, "loss scale fell below 1"), (1.0, "sampling in fp16")],
+)
 def test_an_fp16_overflow_stops_ppo_with_one_clear_error(embedding_scale, where):
     """At 3e-2 the adapters grow the activations past fp16's 65,504 (in fp32 the run learns): the
     overflow is in the forward pass, so loss scaling halves the scale at every step, or sampling
@@ -118,6 +184,8 @@ def test_an_fp16_overflow_stops_ppo_with_one_clear_error(embedding_scale, where)
     from rlhfbook.book import runtime
 
     tok, policy, _, critic, cfg = _emit_task(embedding_scale, autocast="float16")
-    with pytest.raises(runtime.HalfPrecisionOverflow, match=f"{where}.*run on a GPU with bfloat16") as error:
+    with pytest.raises(
+        runtime.HalfPrecisionOverflow, match=f"{where}.*run on a GPU with bfloat16"
+    ) as error:
         _train(tok, policy, critic, cfg)
     assert "\n" not in str(error.value)

@@ -12,10 +12,16 @@ T4 = 15_835_398_144  # torch.cuda.get_device_properties(0).total_memory on a Col
 
 def test_parameters_are_counted_as_the_model_card_and_the_adapters_as_r_times_in_plus_out():
     config = Qwen2Config(**memory.QWEN2_5_05B)
-    assert memory.count_parameters(config) == (494_032_768, 494_032_768)  # Qwen2.5-0.5B: 0.49B
+    assert memory.count_parameters(config) == (
+        494_032_768,
+        494_032_768,
+    )  # Qwen2.5-0.5B: 0.49B
     # per block: q, k, v, o, gate, up, down: r x (d_in + d_out) each
     per_block = (896 + 896) + 2 * (896 + 128) + (896 + 896) + 3 * (896 + 4864)
-    assert memory.count_parameters(config, lora_rank=16) == (494_032_768, 24 * 16 * per_block)
+    assert memory.count_parameters(config, lora_rank=16) == (
+        494_032_768,
+        24 * 16 * per_block,
+    )
     total, trainable = memory.count_parameters(config, lora_rank=16, critic=True)
     assert trainable == 24 * 16 * per_block + 896  # and the value head
     assert memory.trained_bytes(10, 10) == 160 and memory.trained_bytes(10, 1) == 52
@@ -27,26 +33,49 @@ def _profile(chapter, **changes):
 
 
 @pytest.mark.parametrize("chapter", ["01_ppo_max", "03_pf_ppo"])
-def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(chapter, tmp_path, monkeypatch):
+def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(
+    chapter, tmp_path, monkeypatch
+):
     """The control: the same settings in full fine-tuning (2 x 0.49B x 16 B = 15.8 GB for policy and
     critic alone) must not fit, and are stopped in one line that names the way out."""
     folder = tmp_path / "qwen"
-    Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(folder)  # the config alone: nothing is downloaded or allocated
+    Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(
+        folder
+    )  # the config alone: nothing is downloaded or allocated
     P = _profile(chapter, model_name=str(folder))
     plan = memory.check_fits(P, total_bytes=T4)
     assert sum(plan.values()) < memory.HEADROOM * T4
-    assert plan["the notebook's models"] == memory.notebook_bytes(Qwen2Config(**memory.QWEN2_5_05B), chapter) > 1.9e9
-    assert plan["policy"] == 4 * 494_032_768 + 12 * memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B), 16)[1]
-    with pytest.raises(memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank") as error:
-        memory.check_fits(_profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4)
+    assert (
+        plan["the notebook's models"]
+        == memory.notebook_bytes(Qwen2Config(**memory.QWEN2_5_05B), chapter)
+        > 1.9e9
+    )
+    assert (
+        plan["policy"]
+        == 4 * 494_032_768
+        + 12 * memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B), 16)[1]
+    )
+    with pytest.raises(
+        memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank"
+    ) as error:
+        memory.check_fits(
+            _profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4
+        )
     assert "\n" not in str(error.value)
 
 
 def test_nothing_is_checked_for_the_toy_world_other_chapters_or_a_cpu(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
-    assert memory.check_fits(profiles.resolve("01_ppo_max", "cpu"), total_bytes=1) is None  # toy world
-    assert memory.check_fits(profiles.resolve("05_strategic_games", "gpu"), total_bytes=1) is None
-    assert memory.check_fits(profiles.resolve("03_pf_ppo", "gpu")) is None  # no CUDA here
+    assert (
+        memory.check_fits(profiles.resolve("01_ppo_max", "cpu"), total_bytes=1) is None
+    )  # toy world
+    assert (
+        memory.check_fits(profiles.resolve("05_strategic_games", "gpu"), total_bytes=1)
+        is None
+    )
+    assert (
+        memory.check_fits(profiles.resolve("03_pf_ppo", "gpu")) is None
+    )  # no CUDA here
 
 
 def test_the_gpu_appendixs_memory_table_is_the_plan_of_chapter_1(root):
@@ -59,31 +88,52 @@ def test_the_gpu_appendixs_memory_table_is_the_plan_of_chapter_1(root):
     G = TABLE["01_ppo_max"]["gpu"]
     notebook = {"the notebook's models": memory.notebook_bytes(config, "01_ppo_max")}
     plans = [
-        memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"]) | notebook for r in (None, 16)
+        memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"])
+        | notebook
+        for r in (None, 16)
     ]
-    rows = [line for line in (root / "book" / "gpu.md").read_text().splitlines() if line.endswith(" GB |")]
-    parts = [["policy"], ["critic"], ["reference policy"], ["reward models"], ["logits"], ["activations"]]
+    rows = [
+        line
+        for line in (root / "book" / "gpu.md").read_text().splitlines()
+        if line.endswith(" GB |")
+    ]
+    parts = [
+        ["policy"],
+        ["critic"],
+        ["reference policy"],
+        ["reward models"],
+        ["logits"],
+        ["activations"],
+    ]
     parts += [["the notebook's models"], None]
     assert len(rows) == len(parts)
     for row, keys in zip(rows, parts):
         cells = [c.strip() for c in row.strip("|").split("|")][-2:]
-        expected = [sum(p.values()) if keys is None else sum(p[k] for k in keys) for p in plans]
+        expected = [
+            sum(p.values()) if keys is None else sum(p[k] for k in keys) for p in plans
+        ]
         assert cells == [f"{x / 1e9:.1f} GB" for x in expected], row
 
 
 @pytest.mark.parametrize("lora_rank", [None, 16])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measurement(lora_rank, dtype):
+def test_saved_activations_extrapolate_from_one_and_two_blocks_to_a_direct_measurement(
+    lora_rank, dtype
+):
     """activation_bytes solves for per-token, per-block and fixed bytes on 1 and 2 blocks at 8 and 16
     tokens; on 3 blocks, 2 rows of 20 tokens it must give what the hooks measure directly (the LM
     head's 16-bit weight copy, 2 x vocab x hidden bytes under autocast, is not in saved_bytes)."""
-    config = Qwen2Config(**memory.QWEN2_5_05B | dict(num_hidden_layers=3, vocab_size=64))
+    config = Qwen2Config(
+        **memory.QWEN2_5_05B | dict(num_hidden_layers=3, vocab_size=64)
+    )
     head = 2 * 64 * 896 if dtype == torch.float16 else 0
     direct = memory.saved_bytes(config, 40, lora_rank, dtype)
     assert memory.activation_bytes(config, 2, 20, lora_rank, dtype) - head == direct
 
 
-def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(root, tmp_path):
+def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(
+    root, tmp_path
+):
     """check_fits plans fp32 logits and activations for autocast='float32' (the control: 'auto' plans
     16-bit ones) with the reward models in 16 bits either way; the page's fp32 totals and GRPO's
     reference copy against the critic it replaces are these numbers."""
@@ -92,13 +142,24 @@ def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(root, 
     page = (root / "book" / "gpu.md").read_text()
     totals = []
     for chapter in ("01_ppo_max", "03_pf_ppo"):
-        auto = memory.check_fits(_profile(chapter, model_name=str(folder)), total_bytes=T4)
-        fp32 = memory.check_fits(_profile(chapter, model_name=str(folder), autocast="float32"), total_bytes=T4)
-        assert fp32["logits"] > auto["logits"] and fp32["reward models"] == auto["reward models"]
+        auto = memory.check_fits(
+            _profile(chapter, model_name=str(folder)), total_bytes=T4
+        )
+        fp32 = memory.check_fits(
+            _profile(chapter, model_name=str(folder), autocast="float32"),
+            total_bytes=T4,
+        )
+        assert (
+            fp32["logits"] > auto["logits"]
+            and fp32["reward models"] == auto["reward models"]
+        )
         totals.append(sum(fp32.values()) / 1e9)
     assert "chapter 1 needs {:.1f} GB and chapter 3 {:.1f} GB".format(*totals) in page
     total, _ = memory.count_parameters(Qwen2Config(**memory.QWEN2_5_05B))
-    assert f"{2 * total / 1e9:.1f} GB in place of the critic's {auto['critic'] / 1e9:.1f} GB" in page
+    assert (
+        f"{2 * total / 1e9:.1f} GB in place of the critic's {auto['critic'] / 1e9:.1f} GB"
+        in page
+    )
 
 
 def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
@@ -112,5 +173,11 @@ def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
     critic, _ = memory.count_parameters(config, critic=True)
     assert memory.notebook_bytes(config, "01_ppo_max") == 4 * total + 2 * 2 * critic
     assert memory.notebook_bytes(config, "03_pf_ppo") == 4 * total
-    with pytest.raises(memory.GPUMemoryError, match=r"needs about 15\.6 GB .*the notebook's models 4\.0"):
-        memory.check_fits(_profile("01_ppo_max", model_name=str(folder), micro_batch=2), total_bytes=T4)
+    with pytest.raises(
+        memory.GPUMemoryError,
+        match=r"needs about 15\.6 GB .*the notebook's models 4\.0",
+    ):
+        memory.check_fits(
+            _profile("01_ppo_max", model_name=str(folder), micro_batch=2),
+            total_bytes=T4,
+        )

@@ -8,7 +8,10 @@ from rlhfbook import models, toyworld
 
 def test_a_hub_id_without_network_fails_fast_and_points_to_the_cpu_profile():
     start = time.perf_counter()
-    with pytest.raises(models.ModelUnavailable, match="could not fetch model 'Qwen/Qwen2.5-0.5B'.*'cpu' profile"):
+    with pytest.raises(
+        models.ModelUnavailable,
+        match="could not fetch model 'Qwen/Qwen2.5-0.5B'.*'cpu' profile",
+    ):
         models.load_policy("Qwen/Qwen2.5-0.5B")
     assert time.perf_counter() - start < 2.0
 
@@ -44,7 +47,12 @@ import sys  # noqa: E402
 import rlhfbook  # noqa: E402
 from rlhfbook.book import profiles, runtime  # noqa: E402
 
-_HUB_ENV = ("HF_HUB_OFFLINE", "RLHFBOOK_ONLINE", "RLHFBOOK_PROFILE", "_RLHFBOOK_SET_HF_HUB_OFFLINE")
+_HUB_ENV = (
+    "HF_HUB_OFFLINE",
+    "RLHFBOOK_ONLINE",
+    "RLHFBOOK_PROFILE",
+    "_RLHFBOOK_SET_HF_HUB_OFFLINE",
+)
 
 
 @pytest.fixture
@@ -75,16 +83,27 @@ def test_hub_access_is_on_in_gpu_only_and_env_overrides(monkeypatch):
     assert rlhfbook.online("cpu")
 
 
-def test_resolve_external_turns_the_hub_on_for_gpu_and_off_again(hub_state, monkeypatch, tmp_path):
+def test_resolve_external_turns_the_hub_on_for_gpu_and_off_again(
+    hub_state, monkeypatch, tmp_path
+):
     monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
     os.environ.pop("HF_HUB_OFFLINE", None)
     rlhfbook.set_hub_access(False)  # as importing rlhfbook does
     assert os.environ["HF_HUB_OFFLINE"] == "1" and hub_state.HF_HUB_OFFLINE is True
     fetched = []
-    monkeypatch.setattr(models, "_fetch_hub", lambda name, kind: fetched.append((name, kind)))
-    P = profiles.resolve("03_pf_ppo", "gpu", dataset=str(tmp_path))  # a local dataset folder
-    assert models.resolve_external(P) == {"model_name": "Qwen/Qwen2.5-Coder-0.5B-Instruct", "dataset": str(tmp_path)}
-    assert fetched == [("Qwen/Qwen2.5-Coder-0.5B-Instruct", "model")]  # downloaded now, before training
+    monkeypatch.setattr(
+        models, "_fetch_hub", lambda name, kind: fetched.append((name, kind))
+    )
+    P = profiles.resolve(
+        "03_pf_ppo", "gpu", dataset=str(tmp_path)
+    )  # a local dataset folder
+    assert models.resolve_external(P) == {
+        "model_name": "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        "dataset": str(tmp_path),
+    }
+    assert fetched == [
+        ("Qwen/Qwen2.5-Coder-0.5B-Instruct", "model")
+    ]  # downloaded now, before training
     assert "HF_HUB_OFFLINE" not in os.environ and hub_state.HF_HUB_OFFLINE is False
     assert models.resolve_external(profiles.resolve("03_pf_ppo", "cpu")) == {}
     assert os.environ["HF_HUB_OFFLINE"] == "1" and hub_state.HF_HUB_OFFLINE is True
@@ -105,9 +124,15 @@ def test_an_unknown_hub_id_offline_is_one_line_before_training(hub_state, monkey
         models.resolve_external(P)
     assert time.perf_counter() - start < 2.0
     message = str(info.value)
-    assert "\n" not in message and "'nobody/no-such-model'" in message and "offline" in message
+    assert (
+        "\n" not in message
+        and "'nobody/no-such-model'" in message
+        and "offline" in message
+    )
     assert "RLHFBOOK_ONLINE=1" in message
-    assert isinstance(info.value, profiles.ParameterError)  # shown as one line in a notebook
+    assert isinstance(
+        info.value, profiles.ParameterError
+    )  # shown as one line in a notebook
 
 
 def test_a_missing_local_path_is_one_line_naming_it(tmp_path):
@@ -117,15 +142,31 @@ def test_a_missing_local_path_is_one_line_naming_it(tmp_path):
         match=r"^could not fetch model '.*no-model-here': no such local "
         r"folder",
     ) as info:
-        models.resolve_external(profiles.resolve("03_pf_ppo", "smoke", model_name=str(missing)))
+        models.resolve_external(
+            profiles.resolve("03_pf_ppo", "smoke", model_name=str(missing))
+        )
     assert "\n" not in str(info.value)
-    with pytest.raises(models.ModelUnavailable, match="could not fetch dataset 'pairs.jsonl': no such local file"):
-        models.resolve_external(profiles.resolve("02_dpo_ranking", "smoke", dataset="pairs.jsonl"))
+    with pytest.raises(
+        models.ModelUnavailable,
+        match="could not fetch dataset 'pairs.jsonl': no such local file",
+    ):
+        models.resolve_external(
+            profiles.resolve("02_dpo_ranking", "smoke", dataset="pairs.jsonl")
+        )
 
 
 def test_an_endpoint_model_name_is_not_fetched(hub_state, monkeypatch):
-    monkeypatch.setattr(models, "_fetch_hub", lambda name, kind: pytest.fail("fetched an endpoint's model name"))
-    P = profiles.resolve("05_strategic_games", "gpu", endpoint="http://localhost:8000/v1", model_name="served")
+    monkeypatch.setattr(
+        models,
+        "_fetch_hub",
+        lambda name, kind: pytest.fail("fetched an endpoint's model name"),
+    )
+    P = profiles.resolve(
+        "05_strategic_games",
+        "gpu",
+        endpoint="http://localhost:8000/v1",
+        model_name="served",
+    )
     assert models.resolve_external(P) == {}
 
 
@@ -137,13 +178,18 @@ def test_hub_errors_become_one_line(hub_state, monkeypatch):
         from types import SimpleNamespace
 
         response = SimpleNamespace(headers={}, request=None, status_code=404)
-        raise RepositoryNotFoundError("404 Client Error\n" + "x\n" * 100, response=response)
+        raise RepositoryNotFoundError(
+            "404 Client Error\n" + "x\n" * 100, response=response
+        )
 
     def no_network(*args, **kwargs):
         raise ConnectionError("Max retries exceeded\n" + "  File ...\n" * 100)
 
     monkeypatch.setenv("RLHFBOOK_ONLINE", "1")
-    for raiser, words in ((not_found, "no such dataset on the Hugging Face hub"), (no_network, "could not be reached")):
+    for raiser, words in (
+        (not_found, "no such dataset on the Hugging Face hub"),
+        (no_network, "could not be reached"),
+    ):
         monkeypatch.setattr(huggingface_hub, "snapshot_download", raiser)
         with pytest.raises(models.ModelUnavailable, match=words) as info:
             models.resolve_external({"dataset": "nobody/pairs"})
@@ -156,7 +202,9 @@ def test_the_notebook_shows_model_unavailable_as_one_line(capsys):
     shell = InteractiveShell.instance()
     try:
         rlhfbook._one_line_errors()
-        shell.run_cell("from rlhfbook import models\nmodels.resolve_external({'model_name': './no/such/model'})")
+        shell.run_cell(
+            "from rlhfbook import models\nmodels.resolve_external({'model_name': './no/such/model'})"
+        )
         out = capsys.readouterr().out.strip().splitlines()
         assert out == [
             "ModelUnavailable: could not fetch model './no/such/model': no such local folder "
@@ -188,10 +236,14 @@ def tf32_off():
         ("cuda", False, True, torch.float32),
     ],
 )
-def test_dtype_for_follows_the_decision_table(monkeypatch, tf32_off, device, bf16, trainable, expected):
+def test_dtype_for_follows_the_decision_table(
+    monkeypatch, tf32_off, device, bf16, trainable, expected
+):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert runtime.dtype_for(device, trainable=trainable) == expected
-    assert torch.backends.cuda.matmul.allow_tf32 is (device == "cuda")  # TF32 on for CUDA only
+    assert torch.backends.cuda.matmul.allow_tf32 is (
+        device == "cuda"
+    )  # TF32 on for CUDA only
     assert torch.backends.cudnn.allow_tf32 is (device == "cuda")
 
 
@@ -203,17 +255,27 @@ def fake_gpu(monkeypatch, major: int, minor: int) -> None:
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: SimpleNamespace(major=major, minor=minor))
+    monkeypatch.setattr(
+        torch.cuda,
+        "get_device_properties",
+        lambda d=None: SimpleNamespace(major=major, minor=minor),
+    )
     monkeypatch.setattr(torch.cuda, "_check_bf16_tensor_supported", lambda d: True)
 
 
-@pytest.mark.parametrize("major,minor,half", [(7, 5, torch.float16), (8, 0, torch.bfloat16), (9, 0, torch.bfloat16)])
+@pytest.mark.parametrize(
+    "major,minor,half",
+    [(7, 5, torch.float16), (8, 0, torch.bfloat16), (9, 0, torch.bfloat16)],
+)
 def test_a_t4_gets_fp16_not_emulated_bf16(monkeypatch, tf32_off, major, minor, half):
     fake_gpu(monkeypatch, major, minor)
     assert torch.cuda.is_bf16_supported()  # torch counts the T4's emulated bf16
     assert runtime.dtype_for("cuda") == half
     assert runtime.autocast_dtype("auto", "cuda") == half
-    assert runtime.trainer_precision("auto") == {"bf16": half == torch.bfloat16, "fp16": half == torch.float16}
+    assert runtime.trainer_precision("auto") == {
+        "bf16": half == torch.bfloat16,
+        "fp16": half == torch.float16,
+    }
 
 
 @pytest.mark.parametrize(
@@ -222,35 +284,57 @@ def test_a_t4_gets_fp16_not_emulated_bf16(monkeypatch, tf32_off, major, minor, h
         (False, False, "auto", {"bf16": False, "fp16": False}),
         (True, True, "auto", {"bf16": True, "fp16": False}),
         (True, False, "auto", {"bf16": False, "fp16": True}),
-        (True, False, "float32", {"bf16": False, "fp16": False}),  # a T4 whose fp16 overflows
+        (
+            True,
+            False,
+            "float32",
+            {"bf16": False, "fp16": False},
+        ),  # a T4 whose fp16 overflows
         (True, True, None, {"bf16": False, "fp16": False}),
         (True, True, "float16", {"bf16": False, "fp16": True}),
         (False, False, "bfloat16", {"bf16": True, "fp16": False}),
     ],
 )
-def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(monkeypatch, tf32_off, cuda, bf16, autocast, expected):
+def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(
+    monkeypatch, tf32_off, cuda, bf16, autocast, expected
+):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert runtime.trainer_precision(autocast) == expected
-    assert torch.backends.cuda.matmul.allow_tf32 is cuda  # TF32 on a GPU, whatever the autocast
+    assert (
+        torch.backends.cuda.matmul.allow_tf32 is cuda
+    )  # TF32 on a GPU, whatever the autocast
 
 
 def test_an_unknown_autocast_setting_is_one_error_line():
     from rlhfbook import ppo
 
-    for make in (lambda: runtime.trainer_precision("fp16"), lambda: ppo.PPOConfig(autocast="half")):
-        with pytest.raises(ValueError, match=r"autocast='(fp16|half)'; valid: 'auto', 'bfloat16'") as error:
+    for make in (
+        lambda: runtime.trainer_precision("fp16"),
+        lambda: ppo.PPOConfig(autocast="half"),
+    ):
+        with pytest.raises(
+            ValueError, match=r"autocast='(fp16|half)'; valid: 'auto', 'bfloat16'"
+        ) as error:
             make()
         assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("config", ["RewardConfig", "DPOConfig", "GRPOConfig"])
-def test_every_trl_config_takes_the_shared_trainer_settings(monkeypatch, tf32_off, tmp_path, config):
+def test_every_trl_config_takes_the_shared_trainer_settings(
+    monkeypatch, tf32_off, tmp_path, config
+):
     import trl
 
     settings = runtime.trainer_settings(str(tmp_path), seed=7)
     args = getattr(trl, config)(**settings)
-    assert (args.seed, args.data_seed, args.use_cpu, args.bf16, args.fp16) == (7, 7, True, False, False)
+    assert (args.seed, args.data_seed, args.use_cpu, args.bf16, args.fp16) == (
+        7,
+        7,
+        True,
+        False,
+        False,
+    )
     assert (args.report_to, args.save_strategy, args.disable_tqdm) == ([], "no", True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
@@ -265,7 +349,11 @@ def test_models_load_in_the_dtype_for_their_use(monkeypatch, tmp_path):
     asked = []
     real = runtime.dtype_for
     monkeypatch.setattr(
-        runtime, "dtype_for", lambda device, trainable=False: asked.append(trainable) or real(device, trainable)
+        runtime,
+        "dtype_for",
+        lambda device, trainable=False: (
+            asked.append(trainable) or real(device, trainable)
+        ),
     )
     models.load_policy(tmp_path)
     models.load_policy(tmp_path, sample_only=True)
@@ -278,7 +366,9 @@ def test_a_pad_that_is_one_of_the_end_tokens_is_replaced(tmp_path):
 
     folder = standin.build(tmp_path)
     tok = standin.build_tokenizer()
-    tok.pad_token = standin.END_OF_TEXT  # as Qwen2.5 ships: its pad is its second end token
+    tok.pad_token = (
+        standin.END_OF_TEXT
+    )  # as Qwen2.5 ships: its pad is its second end token
     tok.save_pretrained(folder)
     loaded = models.load_tokenizer(folder)
     assert loaded.pad_token == "<pad>" and loaded.pad_token_id not in (

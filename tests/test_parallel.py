@@ -29,7 +29,10 @@ def test_parallel_runs_match_serial_runs_bit_for_bit():
 
 
 def test_a_failing_run_fails_the_map_with_its_traceback():
-    with pytest.raises(parallel.RunFailed, match=r"1 of 3 runs failed; the first, 2:(.|\n)*ValueError: bad seed 2"):
+    with pytest.raises(
+        parallel.RunFailed,
+        match=r"1 of 3 runs failed; the first, 2:(.|\n)*ValueError: bad seed 2",
+    ):
         parallel.map_runs(_boom, [1, 2, 3], jobs=2)
 
 
@@ -45,28 +48,48 @@ def _counted(item):
     return {"seed": item["seed"], "value": item["seed"] * 10}
 
 
-def test_finished_runs_are_saved_and_not_run_again_with_the_same_settings(tmp_path, monkeypatch):
+def test_finished_runs_are_saved_and_not_run_again_with_the_same_settings(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv(parallel.RUNS_ENV, str(tmp_path / "runs"))
     monkeypatch.setenv(parallel.SETTINGS_ENV, "settings-a")
     CALLS.clear()
-    items = [{"seed": s, "rm_path": str(tmp_path / "session-1" / "rm")} for s in range(3)]
-    with pytest.raises(KeyboardInterrupt):  # the third run is cut off: the first two are kept
-        parallel.map_runs(_counted, items[:2] + [items[2] | {"disconnect": True}], jobs=1)
+    items = [
+        {"seed": s, "rm_path": str(tmp_path / "session-1" / "rm")} for s in range(3)
+    ]
+    with pytest.raises(
+        KeyboardInterrupt
+    ):  # the third run is cut off: the first two are kept
+        parallel.map_runs(
+            _counted, items[:2] + [items[2] | {"disconnect": True}], jobs=1
+        )
     assert CALLS == [0, 1, 2]
     CALLS.clear()
-    again = [{"seed": s, "rm_path": str(tmp_path / "session-2" / "rm")} for s in range(3)]  # a new temporary folder
-    assert parallel.map_runs(_counted, again, jobs=1) == [{"seed": s, "value": 10 * s} for s in range(3)]
+    again = [
+        {"seed": s, "rm_path": str(tmp_path / "session-2" / "rm")} for s in range(3)
+    ]  # a new temporary folder
+    assert parallel.map_runs(_counted, again, jobs=1) == [
+        {"seed": s, "value": 10 * s} for s in range(3)
+    ]
     assert CALLS == [2]  # only the run that had not finished
     assert parallel.map_runs(_counted, again, jobs=1) and CALLS == [2]
-    monkeypatch.setenv(parallel.SETTINGS_ENV, "settings-b")  # other settings (e.g. -p iterations 20): all run
+    monkeypatch.setenv(
+        parallel.SETTINGS_ENV, "settings-b"
+    )  # other settings (e.g. -p iterations 20): all run
     parallel.map_runs(_counted, again, jobs=1)
     assert CALLS == [2, 0, 1, 2]
     saved = sorted((tmp_path / "runs").iterdir())
-    assert len(saved) == 6 and parallel.map_runs(_boom, [1], jobs=1) == [1]  # a run not marked resumable:
-    assert sorted((tmp_path / "runs").iterdir()) == saved  # its result (e.g. a model's path) is not kept
+    assert len(saved) == 6 and parallel.map_runs(_boom, [1], jobs=1) == [
+        1
+    ]  # a run not marked resumable:
+    assert (
+        sorted((tmp_path / "runs").iterdir()) == saved
+    )  # its result (e.g. a model's path) is not kept
 
 
-def test_runs_are_saved_in_the_gpu_profile_or_where_the_reader_says(tmp_path, monkeypatch):
+def test_runs_are_saved_in_the_gpu_profile_or_where_the_reader_says(
+    tmp_path, monkeypatch
+):
     monkeypatch.delenv(parallel.RUNS_ENV, raising=False)
     monkeypatch.setenv("RLHFBOOK_CACHE", str(tmp_path / "cache"))
     for profile in ("smoke", "cpu"):
@@ -74,7 +97,9 @@ def test_runs_are_saved_in_the_gpu_profile_or_where_the_reader_says(tmp_path, mo
         assert parallel.runs_folder() is None
     monkeypatch.setenv("RLHFBOOK_PROFILE", "gpu")
     assert parallel.runs_folder() == tmp_path / "cache" / "runs"
-    monkeypatch.setenv(parallel.RUNS_ENV, "/content/drive/MyDrive/runs")  # Colab: a Drive folder outlives the runtime
+    monkeypatch.setenv(
+        parallel.RUNS_ENV, "/content/drive/MyDrive/runs"
+    )  # Colab: a Drive folder outlives the runtime
     assert parallel.runs_folder() == parallel.Path("/content/drive/MyDrive/runs")
     monkeypatch.setenv(parallel.RUNS_ENV, "")
     assert parallel.runs_folder() is None

@@ -36,8 +36,14 @@ def tiny(tmp_path_factory):
 
 
 def test_streams_are_reproducible_and_independent():
-    assert pf_ppo.stream(3, "ppo").integers(10**9) == pf_ppo.stream(3, "ppo").integers(10**9)
-    draws = {(s, p): pf_ppo.stream(s, p).integers(10**9) for s in (0, 1) for p in pf_ppo.STREAMS}
+    assert pf_ppo.stream(3, "ppo").integers(10**9) == pf_ppo.stream(3, "ppo").integers(
+        10**9
+    )
+    draws = {
+        (s, p): pf_ppo.stream(s, p).integers(10**9)
+        for s in (0, 1)
+        for p in pf_ppo.STREAMS
+    }
     assert len(set(draws.values())) == len(draws)
     a = TASK.sample_prompts(200, pf_ppo.stream(0, "rm"))
     b = TASK.sample_prompts(200, pf_ppo.stream(0, "ppo"))
@@ -56,33 +62,61 @@ def test_no_eos_floor_lies_below_every_score():
 def test_passing_programs_are_every_program_that_passes():
     programs = code_tasks.passing_programs(TASK, DOUBLE)
     assert {"dbl", "inc dec dbl", "dbl neg neg"} <= set(programs)
-    everything = [" ".join(ops) for n in range(1, TASK.max_ops + 1) for ops in itertools.product(OPS, repeat=n)]
-    assert sorted(programs) == sorted(p for p in everything if TASK.gold_reward(DOUBLE, p) == 1.0)
+    everything = [
+        " ".join(ops)
+        for n in range(1, TASK.max_ops + 1)
+        for ops in itertools.product(OPS, repeat=n)
+    ]
+    assert sorted(programs) == sorted(
+        p for p in everything if TASK.gold_reward(DOUBLE, p) == 1.0
+    )
 
 
 def test_exact_pass_rate_is_the_probability_of_the_passing_programs(tiny):
     policy, tok = models.load_policy(tiny["policy"])
     prompts = [DOUBLE, "f(0)=0 f(3)=9 f(-2)=4 ->", "f(5)=6 f(1)=2 f(-4)=-3 ->"]
     exact = pf_ppo.exact_pass_rate(policy, tok, TASK, prompts, batch_size=2)
-    for i, prompt in enumerate(prompts):  # loop reference: one full forward pass per program
+    for i, prompt in enumerate(
+        prompts
+    ):  # loop reference: one full forward pass per program
         programs = code_tasks.passing_programs(TASK, prompt)
-        ids = [tok(p, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for p in programs]
+        ids = [
+            tok(p, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            for p in programs
+        ]
         with torch.no_grad():
-            logp = sequence_logprob(policy, rollout_from_ids(tok, [prompt] * len(ids), ids))
+            logp = sequence_logprob(
+                policy, rollout_from_ids(tok, [prompt] * len(ids), ids)
+            )
         assert exact[i] == pytest.approx(logp.exp().sum().item(), rel=1e-4)
 
 
 def test_shown_outputs_report_the_shown_examples_only():
     prompt = "f(7)=49 f(-5)=25 f(-3)=9 ->"
     assert code_tasks.with_execution(TASK, prompt, "sqr") == "sqr | 49 25 9 | == == =="
-    assert code_tasks.with_execution(TASK, prompt, "dec sqr") == "dec sqr | 36 36 16 | != != !="
-    assert code_tasks.shown_outputs(TASK, prompt, "import os") == "err err err | != != !="
+    assert (
+        code_tasks.with_execution(TASK, prompt, "dec sqr")
+        == "dec sqr | 36 36 16 | != != !="
+    )
+    assert (
+        code_tasks.shown_outputs(TASK, prompt, "import os") == "err err err | != != !="
+    )
     assert code_tasks.shown_pass_rate(TASK, prompt, "neg sqr") == 1.0
-    assert code_tasks.shown_pass_rate(TASK, DOUBLE, "sqr") == pytest.approx(1 / 3)  # 1, 4, 9 for 2, 4, 6
-    assert code_tasks.shown_pass_rate(TASK, "f(0)=0 f(2)=4 f(3)=6 ->", "sqr") == pytest.approx(2 / 3)
-    pairs = code_tasks.execution_pairs(TASK, PreferencePairs([prompt], ["sqr"], ["inc"], np.array([0.6])))
+    assert code_tasks.shown_pass_rate(TASK, DOUBLE, "sqr") == pytest.approx(
+        1 / 3
+    )  # 1, 4, 9 for 2, 4, 6
+    assert code_tasks.shown_pass_rate(
+        TASK, "f(0)=0 f(2)=4 f(3)=6 ->", "sqr"
+    ) == pytest.approx(2 / 3)
+    pairs = code_tasks.execution_pairs(
+        TASK, PreferencePairs([prompt], ["sqr"], ["inc"], np.array([0.6]))
+    )
     assert pairs.rows() == [
-        {"prompt": prompt, "chosen": "sqr | 49 25 9 | == == ==", "rejected": "inc | 8 -4 -2 | != != !="}
+        {
+            "prompt": prompt,
+            "chosen": "sqr | 49 25 9 | == == ==",
+            "rejected": "inc | 8 -4 -2 | != != !=",
+        }
     ]
     assert pairs.alpha.tolist() == [0.6]
     with pytest.raises(TypeError, match="toy code task or a UnitTestTask"):
@@ -100,17 +134,22 @@ def test_mbpp_reward_text_reports_the_shown_test(tmp_path):
             "test_setup_code": "",
         }
     ]
-    task = code_tasks.UnitTestTask(rows, limits=sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256))
-    prompt = task.prompts[0]
-    assert code_tasks.with_execution(task, prompt, "def add(a, b):\n    return a + b").endswith(
-        "\n# shown test: passed"
+    task = code_tasks.UnitTestTask(
+        rows, limits=sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256)
     )
+    prompt = task.prompts[0]
+    assert code_tasks.with_execution(
+        task, prompt, "def add(a, b):\n    return a + b"
+    ).endswith("\n# shown test: passed")
     assert (
         code_tasks.with_execution(task, prompt, "def add(a, b):\n    return 3")
         == "def add(a, b):\n    return 3\n# shown test: passed"
     )  # passes the shown test, fails a hidden one
     assert task.gold_reward(prompt, "def add(a, b):\n    return 3") == 0.5
-    assert code_tasks.shown_pass_rate(task, prompt, "def add(a, b):\n    return a - b") == 0.0
+    assert (
+        code_tasks.shown_pass_rate(task, prompt, "def add(a, b):\n    return a - b")
+        == 0.0
+    )
 
 
 def test_pass_rate_z_pairs_prompts_and_adds_the_seed_spread():
@@ -119,7 +158,9 @@ def test_pass_rate_z_pairs_prompts_and_adds_the_seed_spread():
     gain, se = pf_ppo.pass_rate_z(passed, base)
     d = passed - base
     assert gain == pytest.approx(d.mean())
-    assert se == pytest.approx(np.sqrt(d.mean(0).var(ddof=1) / 4 + d.mean(1).var(ddof=1) / 2))
+    assert se == pytest.approx(
+        np.sqrt(d.mean(0).var(ddof=1) / 4 + d.mean(1).var(ddof=1) / 2)
+    )
     with pytest.raises(ValueError, match="prompts"):
         pf_ppo.pass_rate_z(passed, base[:3])
 
@@ -127,16 +168,26 @@ def test_pass_rate_z_pairs_prompts_and_adds_the_seed_spread():
 def test_bootstrap_differences_are_paired_and_see_the_range_restriction_of_bon():
     rng = np.random.default_rng(0)
     scores = rng.random((400, 5))
-    rewards = scores + rng.normal(scale=0.3, size=scores.shape)  # equal noise everywhere: BoN restricts the range
+    rewards = scores + rng.normal(
+        scale=0.3, size=scores.shape
+    )  # equal noise everywhere: BoN restricts the range
     strategies = ["none", "bon", "bw"]
-    point, boot = filtration.bootstrap_r_squared(rewards, scores, strategies, rng, n_boot=30, n_groups=10)
+    point, boot = filtration.bootstrap_r_squared(
+        rewards, scores, strategies, rng, n_boot=30, n_groups=10
+    )
     assert boot.shape == (30, 3, 2) and set(point) == set(strategies)
-    rows = filtration.r_squared_differences(point, boot, strategies, [("none", "bon"), ("bw", "none")])
+    rows = filtration.r_squared_differences(
+        point, boot, strategies, [("none", "bon"), ("bw", "none")]
+    )
     first = rows[0]
     assert first["difference"] == "no filter - BoN" and first["R²"] == "sample"
-    assert first["value"] == pytest.approx(point["none"]["sample"] - point["bon"]["sample"])
+    assert first["value"] == pytest.approx(
+        point["none"]["sample"] - point["bon"]["sample"]
+    )
     assert first["se"] == pytest.approx(np.std(boot[:, 0, 0] - boot[:, 1, 0], ddof=1))
-    assert first["value"] > 2 * first["se"]  # the range restriction of BoN, well beyond its standard error
+    assert (
+        first["value"] > 2 * first["se"]
+    )  # the range restriction of BoN, well beyond its standard error
     with pytest.raises(ValueError, match="n_boot"):
         filtration.bootstrap_r_squared(rewards, scores, strategies, rng, n_boot=1)
 
@@ -147,7 +198,13 @@ def test_train_reward_model_needs_a_full_pass(tiny):
 
 
 def _spec(tiny, method, seed=0):
-    config = dict(iterations=2, prompts_per_iteration=2, max_new_tokens=8, critic_warmup=1, epochs=1)
+    config = dict(
+        iterations=2,
+        prompts_per_iteration=2,
+        max_new_tokens=8,
+        critic_warmup=1,
+        epochs=1,
+    )
     return dict(
         method=method,
         seed=seed,
@@ -165,20 +222,34 @@ def _spec(tiny, method, seed=0):
 
 
 def test_runs_side_by_side_match_serial_runs_and_count_the_filtered_passes(tiny):
-    specs = [_spec(tiny, "PPO-M"), _spec(tiny, "PF-PPO (BW)"), _spec(tiny, "PPO-S", seed=1)]
+    specs = [
+        _spec(tiny, "PPO-M"),
+        _spec(tiny, "PF-PPO (BW)"),
+        _spec(tiny, "PPO-S", seed=1),
+    ]
     serial = parallel.map_runs(pf_ppo.run_method, specs, jobs=1)
     side_by_side = parallel.map_runs(pf_ppo.run_method, specs, jobs=2)
 
     def numbers(run):  # everything but the clocks, NaN-equal
-        rows = [{k: v for k, v in row.items() if k not in ("seconds", "generate_s")} for row in run["log"]]
-        return json.dumps({k: v for k, v in run.items() if k != "cpu_s"} | {"log": rows})
+        rows = [
+            {k: v for k, v in row.items() if k not in ("seconds", "generate_s")}
+            for row in run["log"]
+        ]
+        return json.dumps(
+            {k: v for k, v in run.items() if k != "cpu_s"} | {"log": rows}
+        )
 
     assert [numbers(r) for r in serial] == [numbers(r) for r in side_by_side]
     m, bw, s = serial
     assert len(m["sampled"]) == len(m["greedy"]) == 4 and 0.0 <= m["truncated"] <= 1.0
-    assert [row["samples"] for row in m["log"]] == [10, 10] and [row["samples"] for row in s["log"]] == [10, 10]
+    assert [row["samples"] for row in m["log"]] == [10, 10] and [
+        row["samples"] for row in s["log"]
+    ] == [10, 10]
     assert bw["log"][-1]["backward_samples"] == 0.4 * m["log"][-1]["backward_samples"]
-    assert bw["log"][-1]["critic_backward_samples"] == 0.4 * m["log"][-1]["critic_backward_samples"]
+    assert (
+        bw["log"][-1]["critic_backward_samples"]
+        == 0.4 * m["log"][-1]["critic_backward_samples"]
+    )
     with pytest.raises(ValueError, match="unknown method 'PPO-X'"):
         pf_ppo.run_method(_spec(tiny, "PPO-X"))
 
@@ -191,46 +262,80 @@ def test_z_value_is_defined_when_nothing_varies():
     assert z_value(0.1, 0.0) == float("inf") and z_value(-0.1, 0.0) == float("-inf")
 
 
-def test_sample_groups_keeps_a_prompts_samples_adjacent_and_repeats_under_its_seed(tiny):
+def test_sample_groups_keeps_a_prompts_samples_adjacent_and_repeats_under_its_seed(
+    tiny,
+):
     policy, tok = models.load_policy(tiny["policy"])
     prompts = [DOUBLE, "f(0)=0 f(3)=9 f(-2)=4 ->"]
     out = pf_ppo.sample_groups(policy, tok, prompts, 3, 7, max_new_tokens=6)
     assert out.prompts == [DOUBLE] * 3 + [prompts[1]] * 3
     torch.manual_seed(7)
-    reference = generate(policy, tok, [p for p in prompts for _ in range(3)], max_new_tokens=6)
+    reference = generate(
+        policy, tok, [p for p in prompts for _ in range(3)], max_new_tokens=6
+    )
     assert out.responses == reference.responses
-    assert pf_ppo.sample_groups(policy, tok, prompts, 3, 7, max_new_tokens=6).responses == out.responses
+    assert (
+        pf_ppo.sample_groups(policy, tok, prompts, 3, 7, max_new_tokens=6).responses
+        == out.responses
+    )
 
 
 def test_reward_model_pairs_are_the_raters_pairs_and_their_execution_twins():
     prompt = "f(7)=49 f(-5)=25 f(-3)=9 ->"
     groups = [["sqr", "inc", "neg sqr", "dec"]]
-    sets = pf_ppo.reward_model_pairs(TASK, [prompt], groups, 0.1, np.random.default_rng(3))
+    sets = pf_ppo.reward_model_pairs(
+        TASK, [prompt], groups, 0.1, np.random.default_rng(3)
+    )
     raters = code_tasks.UnitTestRaters(TASK, 0.1)
-    direct = code_tasks.unit_test_pairs(raters, [prompt], groups, np.random.default_rng(3))
+    direct = code_tasks.unit_test_pairs(
+        raters, [prompt], groups, np.random.default_rng(3)
+    )
     assert sets["program only"].rows() == direct.rows()
-    assert sets["program + shown outputs"].rows() == code_tasks.execution_pairs(TASK, direct).rows()
+    assert (
+        sets["program + shown outputs"].rows()
+        == code_tasks.execution_pairs(TASK, direct).rows()
+    )
     assert list(sets) == list(pf_ppo.READS)
-    same = pf_ppo.reward_model_pairs(TASK, [prompt], [["inc", "inc"]], 0.1, np.random.default_rng(0))
-    assert same["program only"].rows() == [{"prompt": prompt, "chosen": TASK.demonstration(prompt), "rejected": "inc"}]
+    same = pf_ppo.reward_model_pairs(
+        TASK, [prompt], [["inc", "inc"]], 0.1, np.random.default_rng(0)
+    )
+    assert same["program only"].rows() == [
+        {"prompt": prompt, "chosen": TASK.demonstration(prompt), "rejected": "inc"}
+    ]
 
 
-def test_train_reward_models_gives_both_the_room_of_the_longest_text(tmp_path, monkeypatch):
+def test_train_reward_models_gives_both_the_room_of_the_longest_text(
+    tmp_path, monkeypatch
+):
     seen = []
-    monkeypatch.setattr(pf_ppo, "train_reward_model", lambda spec: seen.append(spec) or {"path": spec["out_dir"]})
+    monkeypatch.setattr(
+        pf_ppo,
+        "train_reward_model",
+        lambda spec: seen.append(spec) or {"path": spec["out_dir"]},
+    )
     tok = build_tokenizer()
     sets = {
-        "a": PreferencePairs(["f(1)=2 ->"], ["dbl"], ["inc inc neg"]),  # the longest, not trained
+        "a": PreferencePairs(
+            ["f(1)=2 ->"], ["dbl"], ["inc inc neg"]
+        ),  # the longest, not trained
         "b": PreferencePairs(["f(1)=2 ->"], ["dbl | 2"], ["inc | 2"]),
     }
     longest = len(tok("f(1)=2 ->inc inc neg", add_special_tokens=False)["input_ids"])
     assert longest > len(tok("f(1)=2 ->dbl | 2", add_special_tokens=False)["input_ids"])
     settings = replace(PFPPOSettings(), jobs=1, rm_epochs=2, rm_batch=4, rm_lr=0.5)
-    out = pf_ppo.train_reward_models(sets, tok, ["b"], settings, base="base", workdir=tmp_path, seed=9)
+    out = pf_ppo.train_reward_models(
+        sets, tok, ["b"], settings, base="base", workdir=tmp_path, seed=9
+    )
     assert out == {"b": {"path": str(tmp_path / "rm0")}}
     (spec,) = seen
     assert spec["max_length"] == longest + 1 and spec["pairs"] is sets["b"]
-    assert (spec["epochs"], spec["batch_size"], spec["lr"], spec["seed"], spec["base"]) == (2, 4, 0.5, 9, "base")
+    assert (
+        spec["epochs"],
+        spec["batch_size"],
+        spec["lr"],
+        spec["seed"],
+        spec["base"],
+    ) == (2, 4, 0.5, 9, "base")
 
 
 def test_score_samples_puts_truncated_programs_on_the_floor(monkeypatch):
@@ -244,18 +349,30 @@ def test_score_samples_puts_truncated_programs_on_the_floor(monkeypatch):
 
     monkeypatch.setattr(reward_model, "proxy_reward", proxy)
     samples = SimpleNamespace(has_eos=has_eos)
-    scores, floor, complete = pf_ppo.score_samples("rm", None, "cpu", TASK, samples, True, 3)
+    scores, floor, complete = pf_ppo.score_samples(
+        "rm", None, "cpu", TASK, samples, True, 3
+    )
     complete_ref = np.array([0.5, -1.0, 2.0, 1.0])
-    assert floor == pytest.approx(-1.0 - complete_ref.std()) and np.array_equal(complete, complete_ref)
-    np.testing.assert_allclose(scores, [[0.5, -1.0, 2.0], [floor, 1.0, floor]], rtol=1e-6)
-    assert calls[0][1] is None and calls[0][2](DOUBLE, "dbl") == code_tasks.with_execution(TASK, DOUBLE, "dbl")
+    assert floor == pytest.approx(-1.0 - complete_ref.std()) and np.array_equal(
+        complete, complete_ref
+    )
+    np.testing.assert_allclose(
+        scores, [[0.5, -1.0, 2.0], [floor, 1.0, floor]], rtol=1e-6
+    )
+    assert calls[0][1] is None and calls[0][2](
+        DOUBLE, "dbl"
+    ) == code_tasks.with_execution(TASK, DOUBLE, "dbl")
     pf_ppo.score_samples("rm", None, "cpu", TASK, samples, False, 3)
     assert calls[1][2] is None
 
 
 def test_score_spread_averages_the_fifths_and_the_middle():
     std = np.arange(10.0)
-    assert pf_ppo.score_spread(std) == {"lowest rewards": 0.5, "middle": 4.5, "highest rewards": 8.5}
+    assert pf_ppo.score_spread(std) == {
+        "lowest rewards": 0.5,
+        "middle": 4.5,
+        "highest rewards": 8.5,
+    }
     assert pf_ppo.score_spread(np.array([3.0, 1.0, 2.0])) == {
         "lowest rewards": 3.0,
         "middle": 1.0,
@@ -270,14 +387,20 @@ def test_reliability_pattern_names_the_reliable_ends():
         pf_ppo.reliability_pattern(sp | {"lowest rewards": 0.4})
         == "only the highest rewards more reliable than the middle"
     )
-    assert pf_ppo.reliability_pattern(sp | {"middle": 0.05}) == "no end more reliable than the middle"
+    assert (
+        pf_ppo.reliability_pattern(sp | {"middle": 0.05})
+        == "no end more reliable than the middle"
+    )
 
 
 def test_score_by_shown_examples_groups_the_actual_scores():
     shown = np.array([1.0, 1.0, 0.0, 1 / 3])
     scores = np.array([[1.0, 0.6], [0.2, 0.4]])
     table = pf_ppo.score_by_shown_examples(shown, scores)
-    assert list(table.index) == ["0.00", "0.33", "1.00"] and table.index.name == "shown examples right"
+    assert (
+        list(table.index) == ["0.00", "0.33", "1.00"]
+        and table.index.name == "shown examples right"
+    )
     np.testing.assert_allclose(table["samples (share)"], [0.25, 0.25, 0.5])
     np.testing.assert_allclose(table["actual score: mean"], [0.2, 0.4, 0.8])
     np.testing.assert_allclose(table["actual score: std"], [0.0, 0.0, 0.2])
@@ -289,27 +412,42 @@ def test_r2_table_is_the_bootstrap_then_the_sec56_strategies_from_one_stream():
     rng = np.random.default_rng(0)
     scores = rng.random((60, 5))
     rewards = 3 * scores + rng.normal(size=scores.shape) + 1.0
-    table, boot = pf_ppo.r2_table(rewards, scores, np.random.default_rng(5), n_boot=4, n_groups=6)
+    table, boot = pf_ppo.r2_table(
+        rewards, scores, np.random.default_rng(5), n_boot=4, n_groups=6
+    )
     z = (rewards - rewards.mean()) / rewards.std()
     ref_rng = np.random.default_rng(5)
     ranked = ["none", "bon", "br", "bw"]
-    point, ref_boot = filtration.bootstrap_r_squared(z, scores, ranked, ref_rng, n_boot=4, n_groups=6)
+    point, ref_boot = filtration.bootstrap_r_squared(
+        z, scores, ranked, ref_rng, n_boot=4, n_groups=6
+    )
     np.testing.assert_array_equal(boot, ref_boot)
     assert list(table.index) == ["no filter", "BoN", "BR", "BW", *pf_ppo.SEC56]
     assert table.loc["BW", "R² (grouped)"] == point["bw"]["grouped"]
     assert table.loc["BoN", "± SE"] == pytest.approx(ref_boot[:, 1, 0].std(ddof=1))
     for label, (s, kw) in pf_ppo.SEC56.items():
         out = filtration.filtered_r_squared(z, scores, s, ref_rng, n_groups=6, **kw)
-        assert table.loc[label, "R² (samples)"] == out["sample"] and np.isnan(table.loc[label, "± SE"])
+        assert table.loc[label, "R² (samples)"] == out["sample"] and np.isnan(
+            table.loc[label, "± SE"]
+        )
     diffs = pf_ppo.r2_differences(table, boot)
     ref = filtration.r_squared_differences(point, ref_boot, ranked, pf_ppo.R2_PAIRS)
     assert diffs.to_dict(orient="records") == ref
 
 
 def test_run_specs_cover_every_method_and_seed_with_a_valid_ppo_config():
-    settings = replace(PFPPOSettings(), methods=("PPO-S", "PF-PPO (BW)"), n_samples=4, eval_samples=2)
+    settings = replace(
+        PFPPOSettings(), methods=("PPO-S", "PF-PPO (BW)"), n_samples=4, eval_samples=2
+    )
     specs = pf_ppo.run_specs(
-        settings, [0, 1], sft_path="sft", rm_path="rm", task=TASK, eval_task=TASK, no_eos_score=-2.0, eval_prompts=[]
+        settings,
+        [0, 1],
+        sft_path="sft",
+        rm_path="rm",
+        task=TASK,
+        eval_task=TASK,
+        no_eos_score=-2.0,
+        eval_prompts=[],
     )
     assert [(s["method"], s["seed"]) for s in specs] == [
         ("PPO-S", 0),
@@ -317,9 +455,15 @@ def test_run_specs_cover_every_method_and_seed_with_a_valid_ppo_config():
         ("PPO-S", 1),
         ("PF-PPO (BW)", 1),
     ]
-    assert all(s["execution"] and s["n_samples"] == 4 and s["eval_samples"] == 2 for s in specs)
+    assert all(
+        s["execution"] and s["n_samples"] == 4 and s["eval_samples"] == 2 for s in specs
+    )
     config = ppo.PPOConfig(group_size=4, **specs[0]["config"])
-    assert (config.lr, config.kl_coef, config.iterations) == (settings.lr, settings.kl_coef, settings.iterations)
+    assert (config.lr, config.kl_coef, config.iterations) == (
+        settings.lr,
+        settings.kl_coef,
+        settings.iterations,
+    )
     gpu = pf_ppo.run_specs(
         profiles.resolve("03_pf_ppo", "gpu"),
         [0],
@@ -345,24 +489,47 @@ def _runs():
                 for i in (1, 2)
             ]  # fmt: skip
             sampled = [0.5 + 0.1 * seed, kept]
-            runs.append(dict(method=method, seed=seed, log=log, sampled=sampled, greedy=[1.0, 0.0], truncated=seed / 4))
+            runs.append(
+                dict(
+                    method=method,
+                    seed=seed,
+                    log=log,
+                    sampled=sampled,
+                    greedy=[1.0, 0.0],
+                    truncated=seed / 4,
+                )
+            )
     return runs
 
 
 def test_tables_3_and_4_from_the_runs():
     runs, methods = _runs(), ("PPO-M", "PF-PPO (BW)")
     logs, passed, greedy = pf_ppo.collect_runs(runs, methods)
-    assert logs.loc[(logs.method == "PPO-M") & (logs.seed == 1), "sampled"].tolist() == [10, 20]
+    assert logs.loc[
+        (logs.method == "PPO-M") & (logs.seed == 1), "sampled"
+    ].tolist() == [10, 20]
     np.testing.assert_array_equal(passed["PF-PPO (BW)"], [[0.5, 0.4], [0.6, 0.4]])
     sft = np.array([0.25, 0.25])
-    r2 = pd.DataFrame({"R² (samples)": {"no filter": 0.3, "BW": 0.7}, "R² (grouped)": {"no filter": 0.8, "BW": 0.9}})
+    r2 = pd.DataFrame(
+        {
+            "R² (samples)": {"no filter": 0.3, "BW": 0.7},
+            "R² (grouped)": {"no filter": 0.8, "BW": 0.9},
+        }
+    )
     final = pf_ppo.final_table(runs, logs, passed, greedy, sft, r2)
     row = final.loc["PF-PPO (BW)"]
     assert row["pass@1 (sampled)"] == pytest.approx(0.475)
-    assert (row["gain over SFT"], row["± SE"]) == pytest.approx(pf_ppo.pass_rate_z(passed["PF-PPO (BW)"], sft))
+    assert (row["gain over SFT"], row["± SE"]) == pytest.approx(
+        pf_ppo.pass_rate_z(passed["PF-PPO (BW)"], sft)
+    )
     assert row["std over seeds"] == pytest.approx(np.std([0.45, 0.5], ddof=1))
-    assert row["truncated (greedy answers)"] == 0.125 and row["truncated (training samples)"] == pytest.approx(0.125)
-    assert (row["R² of its filter (samples)"], final.loc["PPO-M", "R² of its filter (grouped)"]) == (0.7, 0.8)
+    assert row["truncated (greedy answers)"] == 0.125 and row[
+        "truncated (training samples)"
+    ] == pytest.approx(0.125)
+    assert (
+        row["R² of its filter (samples)"],
+        final.loc["PPO-M", "R² of its filter (grouped)"],
+    ) == (0.7, 0.8)
     compute = pf_ppo.compute_table(logs, methods)
     assert compute.loc["PPO-M"].tolist()[:3] == [20, 40, 60]
     assert compute.loc["PF-PPO (BW)", "policy + critic, x PPO-M"] == pytest.approx(0.4)
@@ -386,4 +553,8 @@ def test_paper_r2_table_puts_ours_beside_the_papers():
     table = pf_ppo.paper_r2_table({"m": t})
     assert list(table.index) == list(pf_ppo.PAPER_R2)
     assert table.loc["BW"].tolist() == [0.952, 0.9, 0.4]
-    assert list(table.columns) == ["paper grouped R²", "ours grouped R² (m)", "ours sample R² (m)"]
+    assert list(table.columns) == [
+        "paper grouped R²",
+        "ours grouped R² (m)",
+        "ours sample R² (m)",
+    ]

@@ -15,7 +15,9 @@ def test_the_cpu_book_fits_its_budget_on_two_cores(monkeypatch):
     for c in budgets:
         budgets[c]["cpu"] = 4
     fanout = len(profiles.FANOUT_CHAPTERS)
-    assert profiles.book_minutes() == 4 * fanout + 4 * (len(budgets) - fanout) / 2  # fan-out chapters alone
+    assert (
+        profiles.book_minutes() == 4 * fanout + 4 * (len(budgets) - fanout) / 2
+    )  # fan-out chapters alone
     budgets[profiles.FANOUT_CHAPTERS[0]]["cpu"] = 30
     with pytest.raises(ValueError, match="over the book's 30"):
         profiles.validate_table()
@@ -25,27 +27,40 @@ def test_resolve_returns_settings_with_attribute_access():
     p = profiles.resolve("00_toy_world", "cpu")
     assert p.name == "cpu" and p.chapter == "00_toy_world"
     assert p.n_eval_prompts == p["n_eval_prompts"]
-    assert p.asserts_checks and not profiles.resolve("00_toy_world", "smoke").asserts_checks
+    assert (
+        p.asserts_checks
+        and not profiles.resolve("00_toy_world", "smoke").asserts_checks
+    )
 
 
 def test_override_applies_and_none_keeps_the_profile_value():
     base = profiles.resolve("00_toy_world", "cpu").n_eval_prompts
     assert profiles.resolve("00_toy_world", "cpu", n_eval_prompts=7).n_eval_prompts == 7
-    assert profiles.resolve("00_toy_world", "cpu", n_eval_prompts=None).n_eval_prompts == base
+    assert (
+        profiles.resolve("00_toy_world", "cpu", n_eval_prompts=None).n_eval_prompts
+        == base
+    )
 
 
 def test_unknown_profile_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown profile 'big'; valid profiles: smoke, cpu, gpu"):
+    with pytest.raises(
+        ValueError, match=r"unknown profile 'big'; valid profiles: smoke, cpu, gpu"
+    ):
         profiles.resolve("00_toy_world", "big")
 
 
 def test_unknown_parameter_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) 'lr'.*valid parameters: n_eval_prompts"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown parameter\(s\) 'lr'.*valid parameters: n_eval_prompts",
+    ):
         profiles.resolve("00_toy_world", "cpu", lr=1.0)
 
 
 def test_unknown_chapter_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown chapter '99_nope'; valid chapters: 00_toy_world"):
+    with pytest.raises(
+        ValueError, match=r"unknown chapter '99_nope'; valid chapters: 00_toy_world"
+    ):
         profiles.resolve("99_nope", "cpu")
 
 
@@ -56,7 +71,12 @@ def test_profile_is_read_only():
 
 
 def test_injected_names_are_compared_with_the_parameters_cell():
-    history = ["", 'profile = "cpu"  # smoke | cpu\nseed = 0', '# Parameters\nprofile = "smoke"\nseeed = 3\n', "x = 1"]
+    history = [
+        "",
+        'profile = "cpu"  # smoke | cpu\nseed = 0',
+        '# Parameters\nprofile = "smoke"\nseeed = 3\n',
+        "x = 1",
+    ]
     assert profiles.unknown_injected(history) == (["seeed"], ["profile", "seed"])
     assert profiles.unknown_injected(["", "x = 1"]) == ([], [])
 
@@ -69,10 +89,14 @@ def test_every_setting_has_a_type_and_a_one_line_help():
         for f in fields(cls):
             assert f.type, f"{chapter}.{f.name} has no type"
             text = f.metadata.get("help", "")
-            assert text.strip() and "\n" not in text, f"{chapter}.{f.name} needs a one-line help"
+            assert text.strip() and "\n" not in text, (
+                f"{chapter}.{f.name} needs a one-line help"
+            )
 
 
-def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(monkeypatch):
+def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(
+    monkeypatch,
+):
     from dataclasses import dataclass, field
 
     @dataclass(frozen=True)
@@ -86,8 +110,13 @@ def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(m
 
     table = dict(profiles._TABLE)
     monkeypatch.setattr(profiles, "_TABLE", table)
-    table["00_toy_world"] = dict(smoke=Undocumented(), cpu=Undocumented(), gpu=Undocumented())
-    with pytest.raises(ValueError, match=r"00_toy_world: setting\(s\) n need a one-line metadata\['help'\]"):
+    table["00_toy_world"] = dict(
+        smoke=Undocumented(), cpu=Undocumented(), gpu=Undocumented()
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"00_toy_world: setting\(s\) n need a one-line metadata\['help'\]",
+    ):
         profiles.validate_table()
     table["00_toy_world"] = dict(smoke=Other(), cpu=Other(), gpu=Undocumented())
     with pytest.raises(ValueError, match="instances of one frozen dataclass"):
@@ -101,19 +130,29 @@ def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
 
     p = profiles.resolve("03_pf_ppo", "gpu")
     assert list(p) == [f.name for f in fields(PFPPOSettings)]
-    assert p.jobs == 1 and profiles.resolve("03_pf_ppo", "cpu").jobs is None  # cpu = the defaults
+    assert (
+        p.jobs == 1 and profiles.resolve("03_pf_ppo", "cpu").jobs is None
+    )  # cpu = the defaults
     assert p.model_name == "Qwen/Qwen2.5-Coder-0.5B-Instruct" and p.lr == 1e-5
     assert profiles.resolve("03_pf_ppo", "smoke", n_seeds=2).n_seeds == 2
 
 
 def test_a_parameter_of_the_wrong_type_is_one_clear_line():
-    profiles.check_types("04_reward_distance", {"n_envs": 3, "seed": 1, "unknown": "x", "n_seeds": None})
-    with pytest.raises(profiles.ParameterError, match=r"^parameter 'seed' of 04_reward_distance takes int, not 'a'$"):
+    profiles.check_types(
+        "04_reward_distance", {"n_envs": 3, "seed": 1, "unknown": "x", "n_seeds": None}
+    )
+    with pytest.raises(
+        profiles.ParameterError,
+        match=r"^parameter 'seed' of 04_reward_distance takes int, not 'a'$",
+    ):
         profiles.check_types("04", {"seed": "a"})
     with pytest.raises(profiles.ParameterError, match="takes int, not True"):
         profiles.resolve("04_reward_distance", "cpu", n_envs=True)  # a bool is no count
     assert profiles.resolve("01_ppo_max", "cpu", lr=1).lr == 1  # an int is a float
-    with pytest.raises(profiles.ParameterError, match="'model_name' of 01_ppo_max takes str | None, not 3"):
+    with pytest.raises(
+        profiles.ParameterError,
+        match="'model_name' of 01_ppo_max takes str | None, not 3",
+    ):
         profiles.resolve("01_ppo_max", "cpu", model_name=3)
 
 
@@ -138,18 +177,36 @@ def test_start_chapter_resolves_seeds_and_records_the_parameters_once(monkeypatc
     import rlhfbook
     from rlhfbook.book import runtime
 
-    monkeypatch.setattr(runtime, "quiet", lambda: None)  # global logging state: checked in the next test
-    monkeypatch.setenv("RLHFBOOK_PROFILE", "")  # resolve_external records the profile for workers
-    P, results = rlhfbook.start_chapter("04_reward_distance", "smoke", 3, n_envs=5, n_pairs=None)
-    assert dict(P) == dict(profiles.resolve("04_reward_distance", "smoke", n_envs=5)) and P.n_envs == 5
-    assert P.n_pairs == profiles.resolve("04_reward_distance", "smoke").n_pairs  # None keeps the profile's
+    monkeypatch.setattr(
+        runtime, "quiet", lambda: None
+    )  # global logging state: checked in the next test
+    monkeypatch.setenv(
+        "RLHFBOOK_PROFILE", ""
+    )  # resolve_external records the profile for workers
+    P, results = rlhfbook.start_chapter(
+        "04_reward_distance", "smoke", 3, n_envs=5, n_pairs=None
+    )
+    assert (
+        dict(P) == dict(profiles.resolve("04_reward_distance", "smoke", n_envs=5))
+        and P.n_envs == 5
+    )
+    assert (
+        P.n_pairs == profiles.resolve("04_reward_distance", "smoke").n_pairs
+    )  # None keeps the profile's
     assert results.profile is P and results.seed == 3
-    assert results.parameters == {"profile": "smoke", "seed": 3, "n_envs": 5, "n_pairs": None}
+    assert results.parameters == {
+        "profile": "smoke",
+        "seed": 3,
+        "n_envs": 5,
+        "n_pairs": None,
+    }
     assert results.to_dict()["parameters"] == results.parameters
     drawn = np.random.rand(3), torch.rand(3)
     np.random.seed(3)
     torch.manual_seed(3)
-    assert np.array_equal(drawn[0], np.random.rand(3)) and torch.equal(drawn[1], torch.rand(3))
+    assert np.array_equal(drawn[0], np.random.rand(3)) and torch.equal(
+        drawn[1], torch.rand(3)
+    )
 
 
 def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
@@ -161,15 +218,33 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
 
     calls = []
     resolve = profiles.resolve
-    monkeypatch.setattr(models, "resolve_external", lambda P: calls.append(("external", P.name)))
-    monkeypatch.setattr(profiles, "resolve", lambda *a, **k: calls.append(("resolve", a, k)) or resolve(*a, **k))
-    monkeypatch.setattr(runtime, "seed_everything", lambda seed, threads=None: calls.append(("seed", seed, threads)))
+    monkeypatch.setattr(
+        models, "resolve_external", lambda P: calls.append(("external", P.name))
+    )
+    monkeypatch.setattr(
+        profiles,
+        "resolve",
+        lambda *a, **k: calls.append(("resolve", a, k)) or resolve(*a, **k),
+    )
+    monkeypatch.setattr(
+        runtime,
+        "seed_everything",
+        lambda seed, threads=None: calls.append(("seed", seed, threads)),
+    )
     monkeypatch.setattr(runtime, "quiet", lambda: calls.append(("quiet",)))
-    monkeypatch.setattr(display, "runtime_table", lambda chapter: calls.append(("runtime_table", chapter)) or "T")
-    monkeypatch.setattr(IPython.display, "display", lambda obj: calls.append(("show", obj)))
+    monkeypatch.setattr(
+        display,
+        "runtime_table",
+        lambda chapter: calls.append(("runtime_table", chapter)) or "T",
+    )
+    monkeypatch.setattr(
+        IPython.display, "display", lambda obj: calls.append(("show", obj))
+    )
     shell = type("Shell", (), {"user_ns": {"In": []}})()
     monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: shell)  # as in a notebook
-    rlhfbook.start_chapter("02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None)
+    rlhfbook.start_chapter(
+        "02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None
+    )
     assert calls == [
         ("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
         ("external", "cpu"),
@@ -179,16 +254,24 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
         ("show", "T"),
     ]
     calls.clear()
-    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: None)  # a script: nothing to show
+    monkeypatch.setattr(
+        rlhfbook, "ipython_shell", lambda: None
+    )  # a script: nothing to show
     rlhfbook.start_chapter("00_toy_world", "smoke", 0)
-    assert [c[0] for c in calls] == ["resolve", "external", "seed", "quiet"] and calls[2] == ("seed", 0, None)
+    assert [c[0] for c in calls] == ["resolve", "external", "seed", "quiet"] and calls[
+        2
+    ] == ("seed", 0, None)
 
 
 def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):
     import rlhfbook
     from rlhfbook.book import runtime
 
-    monkeypatch.setattr(runtime, "seed_everything", lambda *a, **k: pytest.fail("seeded before validating"))
+    monkeypatch.setattr(
+        runtime,
+        "seed_everything",
+        lambda *a, **k: pytest.fail("seeded before validating"),
+    )
     with pytest.raises(
         profiles.ParameterError,
         match=r"^unknown parameter\(s\) 'n_env' for chapter '04_reward_distance'; valid parameters: bon_n, ",
@@ -202,13 +285,26 @@ def test_a_gpu_profile_without_cuda_stops_in_one_line_before_any_download(monkey
     import rlhfbook
     from rlhfbook import models
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on this CPU machine, or a broken install
-    monkeypatch.setattr(models, "resolve_external", lambda P: pytest.fail("looked for models before the device"))
+    monkeypatch.setattr(
+        torch.cuda, "is_available", lambda: False
+    )  # as on this CPU machine, or a broken install
+    monkeypatch.setattr(
+        models,
+        "resolve_external",
+        lambda P: pytest.fail("looked for models before the device"),
+    )
     for chapter in sorted(profiles.GPU_CHAPTERS):
-        with pytest.raises(profiles.NoAccelerator, match=rf"^profile 'gpu' of {chapter} needs a CUDA GPU") as error:
+        with pytest.raises(
+            profiles.NoAccelerator,
+            match=rf"^profile 'gpu' of {chapter} needs a CUDA GPU",
+        ) as error:
             rlhfbook.start_chapter(chapter, "gpu", 0)
-        assert "\n" not in str(error.value) and isinstance(error.value, profiles.ParameterError)  # shown as one line
-    profiles.check_accelerator("04_reward_distance", "gpu")  # a CPU chapter's gpu profile runs on the CPU
+        assert "\n" not in str(error.value) and isinstance(
+            error.value, profiles.ParameterError
+        )  # shown as one line
+    profiles.check_accelerator(
+        "04_reward_distance", "gpu"
+    )  # a CPU chapter's gpu profile runs on the CPU
     profiles.check_accelerator("01_ppo_max", "cpu")
 
 
@@ -221,8 +317,12 @@ def test_on_a_gpu_runs_and_chapters_go_one_at_a_time():
 
     for chapter in profiles.FANOUT_CHAPTERS:
         assert profiles.resolve(chapter, "gpu").jobs == 1
-        assert profiles.resolve(chapter, "cpu").jobs is None, chapter  # None: parallel.default_jobs()
-    assert cli.default_jobs("gpu") == 1 and cli.default_jobs("cpu") == (os.cpu_count() or 1)
+        assert profiles.resolve(chapter, "cpu").jobs is None, (
+            chapter
+        )  # None: parallel.default_jobs()
+    assert cli.default_jobs("gpu") == 1 and cli.default_jobs("cpu") == (
+        os.cpu_count() or 1
+    )
 
 
 def test_chapters_1_and_3_pass_their_autocast_setting_to_ppo():
@@ -230,18 +330,31 @@ def test_chapters_1_and_3_pass_their_autocast_setting_to_ppo():
     from rlhfbook import overoptimisation, pf_ppo, ppo
 
     for chapter in profiles.FANOUT_CHAPTERS:
-        assert {profiles.resolve(chapter, p).autocast for p in profiles.PROFILES} == {"auto"}, chapter
+        assert {profiles.resolve(chapter, p).autocast for p in profiles.PROFILES} == {
+            "auto"
+        }, chapter
     P = profiles.resolve("01_ppo_max", "gpu", autocast="float32")
     config = ppo.PPOConfig(**overoptimisation.ppo_config(P, {}))
-    assert ppo.Precision.create(config.autocast, "cuda").dtype is None  # fp32 on a GPU: no autocast
+    assert (
+        ppo.Precision.create(config.autocast, "cuda").dtype is None
+    )  # fp32 on a GPU: no autocast
     S = profiles.resolve("03_pf_ppo", "gpu", autocast="float32")
     specs = pf_ppo.run_specs(
-        S, [0], sft_path="s", rm_path="r", task=None, eval_task=None, no_eos_score=-2.0, eval_prompts=[]
+        S,
+        [0],
+        sft_path="s",
+        rm_path="r",
+        task=None,
+        eval_task=None,
+        no_eos_score=-2.0,
+        eval_prompts=[],
     )
     assert specs and all(spec["config"]["autocast"] == "float32" for spec in specs)
 
 
-def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(monkeypatch, tmp_path):
+def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(
+    monkeypatch, tmp_path
+):
     """The same setting reaches chapter 1's reward models and GRPO, and chapter 3's reward models."""
     from rlhfbook import overoptimisation, pf_ppo, reward_model
     from rlhfbook.book import parallel
@@ -250,15 +363,25 @@ def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(monkey
     P = profiles.resolve("01_ppo_max", "gpu", autocast="float32")
     assert overoptimisation.grpo_settings(P)["autocast"] == "float32"
     asked = []
-    monkeypatch.setattr(reward_model, "train_reward_model", lambda *a, **k: (asked.append(k["autocast"]), None))
+    monkeypatch.setattr(
+        reward_model,
+        "train_reward_model",
+        lambda *a, **k: (asked.append(k["autocast"]), None),
+    )
     overoptimisation.fit_reward_model(P, "base", None, [], tmp_path, seed=0, steps=1)
     S = profiles.resolve("03_pf_ppo", "gpu", autocast="float32")
-    monkeypatch.setattr(parallel, "map_runs", lambda fn, specs, jobs: [asked.append(s["autocast"]) for s in specs])
+    monkeypatch.setattr(
+        parallel,
+        "map_runs",
+        lambda fn, specs, jobs: [asked.append(s["autocast"]) for s in specs],
+    )
 
     class Tok:
         def __call__(self, text, add_special_tokens):
             return {"input_ids": text.split()}
 
     pairs = PreferencePairs(["p "], ["a"], ["b"])
-    pf_ppo.train_reward_models({"rm": pairs}, Tok(), ["rm"], S, base="b", workdir=tmp_path, seed=0)
+    pf_ppo.train_reward_models(
+        {"rm": pairs}, Tok(), ["rm"], S, base="b", workdir=tmp_path, seed=0
+    )
     assert asked == ["float32", "float32"]

@@ -7,7 +7,11 @@ def test_batch_runs_print_one_summary_line(monkeypatch, capsys):
     for _ in bar:
         bar.set_postfix_str("gold 3.2")
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1 and out[0].startswith("PPO: 5 steps in ") and out[0].endswith("s (gold 3.2)")
+    assert (
+        len(out) == 1
+        and out[0].startswith("PPO: 5 steps in ")
+        and out[0].endswith("s (gold 3.2)")
+    )
 
 
 def test_a_disabled_loop_prints_nothing(monkeypatch, capsys):

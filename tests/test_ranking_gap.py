@@ -45,7 +45,9 @@ def seed_data(ref_w, ref_l, alpha=None, chosen=None, rejected=None) -> rg.SeedDa
 
 def checkpoint(step, w, l) -> Checkpoint:
     lp = logprobs(w, l)
-    return Checkpoint(step=step, train=lp, val=lp, trl=np.zeros((len(lp.w), 4)), distance=float(step))
+    return Checkpoint(
+        step=step, train=lp, val=lp, trl=np.zeros((len(lp.w), 4)), distance=float(step)
+    )
 
 
 # --- Part A ---------------------------------------------------------------------------------
@@ -62,12 +64,21 @@ def test_identities_hold_on_random_points_and_draw_in_the_notebooks_order():
     thm41, prop26 = rg.thm41_agreement(rng, 2000), rg.prop26_accuracy(rng, 2000)
     ref5 = torch.log_softmax(torch.randn(5, dtype=torch.float64), 0)
     assert ids.thm31 == max(
-        abs(rg.soft_label_optimum(a, b, ref5) - 1) for a in (0.6, 0.8, 1.0) for b in (0.1, 1.0, 5.0)
+        abs(rg.soft_label_optimum(a, b, ref5) - 1)
+        for a in (0.6, 0.8, 1.0)
+        for b in (0.1, 1.0, 5.0)
     )
     assert thm41.equals(ids.thm41) and prop26 == ids.prop26
     assert rg.cor33_agreement(rng, 2000) == (ids.cor33_equal, ids.cor33_n)
-    assert used.random() == rng.random()  # the chapter's next draws (the win-rate prompts) are unchanged
-    assert list(ids.table().index.str[:8]) == ["Thm 4.1:", "Prop 2.6", "Thm 3.1:", "Cor 3.3:"]
+    assert (
+        used.random() == rng.random()
+    )  # the chapter's next draws (the win-rate prompts) are unchanged
+    assert list(ids.table().index.str[:8]) == [
+        "Thm 4.1:",
+        "Prop 2.6",
+        "Thm 3.1:",
+        "Cor 3.3:",
+    ]
 
 
 def test_prop26_fails_when_the_loss_bound_is_too_loose():
@@ -79,7 +90,9 @@ def test_soft_label_optimum_matches_thm31_closed_form_by_hand():
     ref = torch.log(torch.tensor([0.5, 0.25, 0.25], dtype=torch.float64))
     # alpha 0.8, beta 1: pi*(y_w)/pi*(y_l) = (0.5/0.25) * (0.8/0.2) = 8
     assert rg.soft_label_optimum(0.8, 1.0, ref) == pytest.approx(1.0, abs=1e-6)
-    logits = torch.log(torch.tensor([8.0, 1.0, 1.0], dtype=torch.float64))  # any policy with that ratio
+    logits = torch.log(
+        torch.tensor([8.0, 1.0, 1.0], dtype=torch.float64)
+    )  # any policy with that ratio
     assert torch.exp(logits[0] - logits[1]).item() / np.exp(
         rk.optimal_logratio(np.log(0.5), np.log(0.25), 0.8, 1.0)
     ) == pytest.approx(1.0)
@@ -97,12 +110,20 @@ def test_pair_stats_by_hand():
     st = rg.pair_stats(d)
     # c = ref_l - ref_w = [-1, 4, 0, -6]: |c| = [1, 4, 0, 6]
     assert st["median |c| (nats)"] == 2.5
-    assert st["R reference"] == pytest.approx(3 / 4)  # the tie (c = 0) counts as correct
+    assert st["R reference"] == pytest.approx(
+        3 / 4
+    )  # the tie (c = 0) counts as correct
     assert st["alpha = 0.5"] == 0.25 and st["alpha = 1.0"] == 0.75
-    assert st["y_w longer"] == 0.25 and st["y_w shorter"] == 0.25 and st["distinct prompts"] == 1.0
+    assert (
+        st["y_w longer"] == 0.25
+        and st["y_w shorter"] == 0.25
+        and st["distinct prompts"] == 1.0
+    )
     assert d.ref_correct.tolist() == [True, False, True, True]
     table = rg.pair_stats_table({0: d, 1: d})
-    assert list(table.index) == ["seed 0", "seed 1", "mean"] and table.loc["mean"].equals(table.loc["seed 0"])
+    assert list(table.index) == ["seed 0", "seed 1", "mean"] and table.loc[
+        "mean"
+    ].equals(table.loc["seed 0"])
 
 
 def test_c_rms_error_by_hand():
@@ -117,22 +138,33 @@ def test_example_pair_table_reads_the_tasks_scores():
     table = rg.example_pair_table(task, pairs)
     x = pairs.prompts[0]
     assert list(table["answer"]) == [pairs.chosen[0], pairs.rejected[0]]
-    assert list(table["words"]) == [len(pairs.chosen[0].split()), len(pairs.rejected[0].split())]
+    assert list(table["words"]) == [
+        len(pairs.chosen[0].split()),
+        len(pairs.rejected[0].split()),
+    ]
     assert table["taste"].iloc[1] == task.taste(x, pairs.rejected[0])
-    assert table["writer log-likelihood (nats)"].iloc[0] == task.writer_logprob(x, pairs.chosen[0])
+    assert table["writer log-likelihood (nats)"].iloc[0] == task.writer_logprob(
+        x, pairs.chosen[0]
+    )
 
 
 # --- Part C: DPO runs -----------------------------------------------------------------------
 def fake_study() -> tuple[rg.DPOStudy, dict[int, rg.SeedData]]:
     """Two seeds x betas (0.1, 1): four pairs each, the reference mis-ranks pairs 1 and 3."""
-    data = {s: seed_data([-1.0, -9.0, -2.0, -3.0], [-2.0, -1.0, -3.0, -1.0]) for s in (0, 1)}  # c = [-1, 8, -1, 2]
+    data = {
+        s: seed_data([-1.0, -9.0, -2.0, -3.0], [-2.0, -1.0, -3.0, -1.0]) for s in (0, 1)
+    }  # c = [-1, 8, -1, 2]
     runs, tables = {}, {}
     for s in (0, 1):
         for b in (0.1, 1.0):
             cps = [
                 checkpoint(0, [-1.0, -9.0, -2.0, -3.0], [-2.0, -1.0, -3.0, -1.0]),
-                checkpoint(10, [-1.0, -0.5, -2.0, -3.0], [-2.0, -1.0, -3.0, -1.0]),  # flips pair 1 (c = 8)
-                checkpoint(20, [-1.0, -0.5, -2.0, -0.5], [-2.0, -1.0, -3.0, -1.0]),  # and pair 3 (c = 2)
+                checkpoint(
+                    10, [-1.0, -0.5, -2.0, -3.0], [-2.0, -1.0, -3.0, -1.0]
+                ),  # flips pair 1 (c = 8)
+                checkpoint(
+                    20, [-1.0, -0.5, -2.0, -0.5], [-2.0, -1.0, -3.0, -1.0]
+                ),  # and pair 3 (c = 2)
             ]
             val_loss = [0.7, 0.5, 0.6] if s == 0 else [0.7, 0.6, 0.4]
             tables[s, b] = pd.DataFrame(
@@ -161,9 +193,14 @@ def test_study_picks_the_checkpoint_with_the_lowest_validation_loss():
     study, _ = fake_study()
     assert study.best_step == {(0, 0.1): 10, (0, 1.0): 10, (1, 0.1): 20, (1, 1.0): 20}
     assert study.best_cp[1, 0.1].step == 20 and study.best_cp[0, 1.0].step == 10
-    assert study.best[0, 0.1]["R"] == 0.75 and study.best[1, 1.0]["reward acc"] == pytest.approx(0.95)
+    assert study.best[0, 0.1]["R"] == 0.75 and study.best[1, 1.0][
+        "reward acc"
+    ] == pytest.approx(0.95)
     table = rg.best_checkpoints(study)
-    assert table.loc["seed 1, beta 0.1", "best step"] == 20 and table.loc["seed 0, beta 0.1", "R reference"] == 0.5
+    assert (
+        table.loc["seed 1, beta 0.1", "best step"] == 20
+        and table.loc["seed 0, beta 0.1", "R reference"] == 0.5
+    )
     assert table.loc["seed 1, beta 1.0", "win rate"] == 0.7
 
 
@@ -171,11 +208,20 @@ def test_flips_by_hand():
     study, data = fake_study()
     c_wrong, flipped = rg.flipped_wrong(data[0], study.best_cp[0, 0.1])
     assert c_wrong.tolist() == [8.0, 2.0] and flipped.tolist() == [True, False]
-    assert rg.quartile_flips(data[0], study.best_cp[0, 0.1]) == (0.0, 1.0)  # bottom quartile c=2 (not flipped), top c=8
+    assert rg.quartile_flips(data[0], study.best_cp[0, 0.1]) == (
+        0.0,
+        1.0,
+    )  # bottom quartile c=2 (not flipped), top c=8
     along = rg.flip_table_along(data[0], study.runs[0, 0.1], [0, 10, 20])
     assert along.sum(axis=1).tolist() == [1.0, 1.0, 1.0]
-    assert along.loc[0, "incorrect -> correct"] == 0 and along.loc[10, "incorrect -> correct"] == 0.25
-    assert along.loc[20, "incorrect -> incorrect"] == 0 and along.loc[20, "correct -> correct"] == 0.5
+    assert (
+        along.loc[0, "incorrect -> correct"] == 0
+        and along.loc[10, "incorrect -> correct"] == 0.25
+    )
+    assert (
+        along.loc[20, "incorrect -> incorrect"] == 0
+        and along.loc[20, "correct -> correct"] == 0.5
+    )
     rows = rg.flip_rows(study, data)
     assert rows.loc["seed 1, beta 0.1"].tolist() == [1.0, 1.0, 1.0]
 
@@ -183,7 +229,9 @@ def test_flips_by_hand():
 def test_thm41_runs_and_evidence_take_the_minimum_over_checkpoints_and_gammas():
     study, _ = fake_study()
     thm = rg.thm41_runs(study.tables)
-    assert thm.loc["seed 1, beta 1.0", "Thm 4.1 agreement (min over checkpoints)"] == 0.75
+    assert (
+        thm.loc["seed 1, beta 1.0", "Thm 4.1 agreement (min over checkpoints)"] == 0.75
+    )
     assert thm.loc["seed 0, beta 0.1", "near ties left out"] == 1
     gamma_runs = {
         0.0: (None, study.tables[1, 0.1].assign(**{"Thm 4.1 agreement": 0.5})),
@@ -194,7 +242,13 @@ def test_thm41_runs_and_evidence_take_the_minimum_over_checkpoints_and_gammas():
     assert ev.ours["checkpoints"] == 4 * 3 + 3 and ev.ours["near ties left out"] == 4
     gamma_runs[0.0] = (None, study.tables[0, 0.1])
     assert rg.thm41_evidence(
-        rg.DPOStudy(study.runs, {k: t.assign(**{"Thm 4.1 agreement": 1.0}) for k, t in study.tables.items()}),
+        rg.DPOStudy(
+            study.runs,
+            {
+                k: t.assign(**{"Thm 4.1 agreement": 1.0})
+                for k, t in study.tables.items()
+            },
+        ),
         gamma_runs,
         [0, 1],
     ).passed
@@ -202,15 +256,25 @@ def test_thm41_runs_and_evidence_take_the_minimum_over_checkpoints_and_gammas():
 
 def test_gamma_table_orders_gammas_and_reads_the_best_checkpoint():
     study, _ = fake_study()
-    table = rg.gamma_table({2.0: (None, study.tables[1, 0.1]), 0.0: (None, study.tables[0, 0.1])})
+    table = rg.gamma_table(
+        {2.0: (None, study.tables[1, 0.1]), 0.0: (None, study.tables[0, 0.1])}
+    )
     assert list(table.index) == [0.0, 2.0] and table.index.name == "gamma"
-    assert table["best step"].tolist() == [10, 20] and table["R"].tolist() == [0.75, 1.0]
+    assert table["best step"].tolist() == [10, 20] and table["R"].tolist() == [
+        0.75,
+        1.0,
+    ]
     assert list(table.columns)[:3] == ["best step", "train loss", "val loss"]
 
 
 def test_near_far_rho_matches_scipy_on_each_half():
     rng = np.random.default_rng(0)
-    tabs = [pd.DataFrame({"R": rng.random(6), "win rate": rng.random(6), "distance": rng.random(6)}) for _ in range(2)]
+    tabs = [
+        pd.DataFrame(
+            {"R": rng.random(6), "win rate": rng.random(6), "distance": rng.random(6)}
+        )
+        for _ in range(2)
+    ]
     got = rg.near_far_rho(tabs)
     along = pd.concat(tabs)
     near = along[along["distance"] <= along["distance"].median()]
@@ -220,7 +284,10 @@ def test_near_far_rho_matches_scipy_on_each_half():
     assert got["all"] == spearmanr(along["R"], along["win rate"]).statistic
     study, _ = fake_study()
     rho, summary = rg.spearman_table(study.tables, [0, 1], [0.1, 1.0])
-    assert list(rho.index) == ["seed 0", "seed 1"] and summary["all mean"] == rho["all"].mean()
+    assert (
+        list(rho.index) == ["seed 0", "seed 1"]
+        and summary["all mean"] == rho["all"].mean()
+    )
     assert "unlike the paper" in rg.spearman_sentence({**summary, "far mean": 0.1})
     assert "as in the paper" in rg.spearman_sentence({**summary, "far mean": -0.1})
 
@@ -237,17 +304,27 @@ def test_alignment_gap_is_r_star_minus_r_at_the_best_checkpoint():
     study, data = fake_study()
     gap = rg.alignment_gap(study, data, [0.1, 1.0])
     for key in study.tables:
-        r_star = rk.idealized_ranking_accuracy(data[key[0]].ref_train.w, data[key[0]].ref_train.l, np.ones(4), [key[1]])
+        r_star = rk.idealized_ranking_accuracy(
+            data[key[0]].ref_train.w, data[key[0]].ref_train.l, np.ones(4), [key[1]]
+        )
         assert gap.r_star[key] == r_star[key[1]]
         assert gap.gap[key] == r_star[key[1]] - study.best[key]["R"]
     # by hand: at beta 1 a unanimous vote moves the optimum by logit(0.999) = 6.9 nats < c = 8 of pair 1
-    assert gap.r_star[0, 1.0] == 0.75 and gap.r_star[0, 0.1] == 1.0 and gap.gap[1, 1.0] == 0.75 - 1.0
-    assert gap.r_star_official[0, 1.0] == 1.0  # the official code's variant: vote ratio x ratio of log-likelihoods
+    assert (
+        gap.r_star[0, 1.0] == 0.75
+        and gap.r_star[0, 0.1] == 1.0
+        and gap.gap[1, 1.0] == 0.75 - 1.0
+    )
+    assert (
+        gap.r_star_official[0, 1.0] == 1.0
+    )  # the official code's variant: vote ratio x ratio of log-likelihoods
     assert gap.table.loc["seed 0, DPO beta 0.1", "gap R*(beta) - R"] == gap.gap[0, 0.1]
     assert gap.table.loc["seed 1, DPO beta 1.0", "R"] == 1.0
     both = rg.table1_beside_paper(gap.table, [0, 1], [0.1, 1.0])
     assert len(both) == 4 + 2 and list(both.columns) == rg.TABLE1_COLUMNS
-    assert both.loc["this book: DPO beta 0.1 (mean of 2 seeds)", "R"] == round(100 * (0.75 + 1.0) / 2)
+    assert both.loc["this book: DPO beta 0.1 (mean of 2 seeds)", "R"] == round(
+        100 * (0.75 + 1.0) / 2
+    )
 
 
 def test_reward_up_ranking_flat_margins_by_hand():
@@ -258,22 +335,45 @@ def test_reward_up_ranking_flat_margins_by_hand():
     assert ev.ours["reward acc gain (pts)"] == pytest.approx(35.0)
     assert ev.ours["beta 1.0: reward acc gain (pts)"] == pytest.approx(37.5)
     # where the reward-accuracy margin decides: gain 10 points, 5 short of 15
-    flat = rg.DPOStudy(study.runs, {k: t.assign(R=0.52, **{"reward acc": 0.6}) for k, t in study.tables.items()})
-    assert rg.reward_up_ranking_flat(flat, data, [0, 1], 0.1).per_seed == pytest.approx({0: -5.0, 1: -5.0})
+    flat = rg.DPOStudy(
+        study.runs,
+        {k: t.assign(R=0.52, **{"reward acc": 0.6}) for k, t in study.tables.items()},
+    )
+    assert rg.reward_up_ranking_flat(flat, data, [0, 1], 0.1).per_seed == pytest.approx(
+        {0: -5.0, 1: -5.0}
+    )
     # R falling 10 points below the reference's counts as moving 10 points
-    fell = rg.DPOStudy(study.runs, {k: t.assign(R=0.4, **{"reward acc": 0.8}) for k, t in study.tables.items()})
-    assert rg.reward_up_ranking_flat(fell, data, [0, 1], 0.1).per_seed == pytest.approx({0: -5.0, 1: -5.0})
-    assert set(ev.kwargs()) == {"per_seed", "ours"}  # a finding: the verdict rule decides
+    fell = rg.DPOStudy(
+        study.runs,
+        {k: t.assign(R=0.4, **{"reward acc": 0.8}) for k, t in study.tables.items()},
+    )
+    assert rg.reward_up_ranking_flat(fell, data, [0, 1], 0.1).per_seed == pytest.approx(
+        {0: -5.0, 1: -5.0}
+    )
+    assert set(ev.kwargs()) == {
+        "per_seed",
+        "ours",
+    }  # a finding: the verdict rule decides
 
 
 def test_flips_are_the_share_of_mis_ranked_pairs_and_their_fall_with_c():
     study, data = fake_study()
     ev = rg.mis_ranked_rarely_flip(study, data, [0, 1], 0.1)
-    assert ev.per_seed == {0: 0.5, 1: 1.0} and ev.ours == {"beta 1.0: flipped": pytest.approx(0.75)}
+    assert ev.per_seed == {0: 0.5, 1: 1.0} and ev.ours == {
+        "beta 1.0: flipped": pytest.approx(0.75)
+    }
     falls = rg.flips_fall_with_c(study, data, [0, 1], 0.1)
-    assert falls.ours == {"bottom c-quartile flipped": 0.5, "top c-quartile flipped": 1.0}
+    assert falls.ours == {
+        "bottom c-quartile flipped": 0.5,
+        "top c-quartile flipped": 1.0,
+    }
     # per seed: top - bottom / 2, from quartile_flips of each seed's best checkpoint
-    expected = {s: t - b / 2 for s, (b, t) in ((s, rg.quartile_flips(data[s], study.best_cp[s, 0.1])) for s in (0, 1))}
+    expected = {
+        s: t - b / 2
+        for s, (b, t) in (
+            (s, rg.quartile_flips(data[s], study.best_cp[s, 0.1])) for s in (0, 1)
+        )
+    }
     assert falls.per_seed == pytest.approx(expected)
 
 
@@ -283,9 +383,14 @@ def test_near_far_evidence_is_the_per_seed_difference_of_the_two_correlations():
         index=["seed 0", "seed 1", "seed 2"],
     )
     ev = rg.near_far_evidence(rho, [0, 1, 2])
-    assert ev.per_seed[0] == pytest.approx(1.0) and ev.per_seed[1] == pytest.approx(-0.1)
+    assert ev.per_seed[0] == pytest.approx(1.0) and ev.per_seed[1] == pytest.approx(
+        -0.1
+    )
     assert np.isnan(ev.per_seed[2])  # seed 2's R never moved: no correlation
-    assert ev.ours["rho near (mean)"] == pytest.approx(0.65) and set(ev.kwargs()) == {"per_seed", "ours"}
+    assert ev.ours["rho near (mean)"] == pytest.approx(0.65) and set(ev.kwargs()) == {
+        "per_seed",
+        "ours",
+    }
 
 
 def test_small_c_evidence_by_hand():
@@ -296,8 +401,15 @@ def test_small_c_evidence_by_hand():
     gammas = pd.DataFrame({"flipped": [0.3]}, index=[0.0])
     ev = rg.small_c_evidence(control, gammas)
     assert ev.per_seed == {0: 0.6, 1: 0.5} and ev.passed is None
-    assert ev.ours == pytest.approx({"median |c|": 2.0, "R rise (pts)": 7.5, "transformer, gamma 0: flipped": 0.3})
-    assert rg.small_c_evidence(control, gammas.iloc[:0]).ours["transformer, gamma 0: flipped"] is None
+    assert ev.ours == pytest.approx(
+        {"median |c|": 2.0, "R rise (pts)": 7.5, "transformer, gamma 0: flipped": 0.3}
+    )
+    assert (
+        rg.small_c_evidence(control, gammas.iloc[:0]).ours[
+            "transformer, gamma 0: flipped"
+        ]
+        is None
+    )
 
 
 def test_over_seeds_by_hand():
@@ -310,7 +422,9 @@ def test_paper_vs_book_rows_read_the_study():
     gap = rg.alignment_gap(study, data, [0.1, 1.0])
     stats = rg.pair_stats_table(data)
     _, summary = rg.spearman_table(study.tables, [0, 1], [0.1, 1.0])
-    table = rg.paper_vs_book(stats, study, gap, rg.thm41_runs(study.tables), summary, [0, 1], [0.1, 1.0])
+    table = rg.paper_vs_book(
+        stats, study, gap, rg.thm41_runs(study.tables), summary, [0, 1], [0.1, 1.0]
+    )
     assert table.shape == (8, 2)
     ours = table["this book (mean ± sd over seeds)"]
     assert ours["Thm 4.1 on every checkpoint"].startswith("0.7500")
@@ -329,19 +443,29 @@ def test_flip_curve_has_one_point_per_bin_at_the_bins_median():
     plt.close(fig)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # two wrongly ranked pairs leave most of the 8 c-bins empty
+@pytest.mark.filterwarnings(
+    "ignore::RuntimeWarning"
+)  # two wrongly ranked pairs leave most of the 8 c-bins empty
 def test_study_figures_axes():
     study, data = fake_study()
     fig = figures.training_curves(study, [0.1, 1.0])
     assert [ax.get_xlabel() for ax in fig.axes] == ["DPO step", "DPO step"]
-    assert len(fig.axes[0].lines) == 2 * len(study.tables)  # one curve and one best dot per run
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["beta 0.1", "beta 1.0"]
+    assert len(fig.axes[0].lines) == 2 * len(
+        study.tables
+    )  # one curve and one best dot per run
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "beta 0.1",
+        "beta 1.0",
+    ]
     fig = figures.flips(study, data, (0, 0.1), [0.1, 1.0])
-    assert fig.axes[0].get_ylabel() == "share of train pairs" and fig.axes[1].get_xlabel().startswith(
-        "c of the wrongly"
-    )
+    assert fig.axes[0].get_ylabel() == "share of train pairs" and fig.axes[
+        1
+    ].get_xlabel().startswith("c of the wrongly")
     fig = figures.rank_vs_win(study.tables, [0, 1], [0.1, 1.0])
-    assert fig.axes[0].get_xlabel().startswith("ranking accuracy R") and len(fig.axes[0].lines) == 4
+    assert (
+        fig.axes[0].get_xlabel().startswith("ranking accuracy R")
+        and len(fig.axes[0].lines) == 4
+    )
     fig = figures.reference_logratios(data, 0)
     assert fig.axes[1].get_ylabel() == "c of the reference model (nats)"
     plt.close("all")
@@ -351,13 +475,23 @@ def test_loss_vs_c_separates_at_the_thm41_curve():
     study, data = fake_study()
     for key, cps in study.runs.items():  # give the checkpoints TRL-like quadruples
         for cp in cps:
-            cp.trl = np.stack([cp.train.w, cp.train.l, data[key[0]].ref_train.w, data[key[0]].ref_train.l], axis=1)
+            cp.trl = np.stack(
+                [
+                    cp.train.w,
+                    cp.train.l,
+                    data[key[0]].ref_train.w,
+                    data[key[0]].ref_train.l,
+                ],
+                axis=1,
+            )
     fig = figures.loss_vs_c(study, data[0], 0, [0.1, 1.0])
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "c (nats)"
     right, wrong = (coll.get_offsets() for coll in ax.collections)
     threshold = lambda c: rk.loss_threshold(c, 0.1)  # noqa: E731 - the curve drawn
-    assert (right[:, 1] <= threshold(right[:, 0])).all() and (wrong[:, 1] > threshold(wrong[:, 0])).all()
+    assert (right[:, 1] <= threshold(right[:, 0])).all() and (
+        wrong[:, 1] > threshold(wrong[:, 0])
+    ).all()
     plt.close("all")
 
 
@@ -365,16 +499,24 @@ def test_sandbox_flips_figure_has_one_line_per_sigma():
     from rlhfbook import ranking_sandbox as rs
 
     studies = {
-        s: rs.Study(np.arange(1.0, 17.0), np.zeros(16, bool), np.arange(16) % 2 == 0, 0.5, 1.0) for s in (0.0, 5.0)
+        s: rs.Study(
+            np.arange(1.0, 17.0), np.zeros(16, bool), np.arange(16) % 2 == 0, 0.5, 1.0
+        )
+        for s in (0.0, 5.0)
     }
     fig = figures.sandbox_flips(studies)
     ax = fig.axes[0]
     assert len(ax.lines) == 2 and ax.get_xscale() == "log"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$\\sigma$ = 0", "$\\sigma$ = 5"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "$\\sigma$ = 0",
+        "$\\sigma$ = 5",
+    ]
     plt.close(fig)
 
 
-def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(tmp_path, monkeypatch):
+def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(
+    tmp_path, monkeypatch
+):
     from rlhfbook import standin
     from rlhfbook.book import profiles
 
@@ -397,7 +539,9 @@ def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(tmp_path
     report, n = rg.real_model_report(P, seed=0, device="cpu")
     assert n == 12 and 0 <= report["R"] <= 1 and batches
     gpt2_vocab, tokens = 50257, gpu.max_prompt_tokens + gpu.max_response_tokens
-    logits_and_log_softmax = 2 * max(batches) * tokens * gpt2_vocab * 4  # fp32, every position
+    logits_and_log_softmax = (
+        2 * max(batches) * tokens * gpt2_vocab * 4
+    )  # fp32, every position
     assert logits_and_log_softmax < 8e9  # half of a 16 GB T4
 
 
@@ -409,10 +553,16 @@ def test_the_real_model_report_leaves_out_pairs_with_an_empty_answer(tmp_path):
 
     hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=6)
     rows = [json.loads(line) for line in hh.read_text().splitlines()]
-    rows[2]["rejected"] = rows[2]["chosen"].split("Assistant:")[0] + "Assistant:"  # an empty answer
+    rows[2]["rejected"] = (
+        rows[2]["chosen"].split("Assistant:")[0] + "Assistant:"
+    )  # an empty answer
     hh.write_text("".join(json.dumps(r) + "\n" for r in rows))
     P = profiles.resolve(
-        "02_dpo_ranking", "gpu", model_name=str(standin.build(tmp_path / "model")), dataset=str(hh), n_real_pairs=6
+        "02_dpo_ranking",
+        "gpu",
+        model_name=str(standin.build(tmp_path / "model")),
+        dataset=str(hh),
+        n_real_pairs=6,
     )
     report, n = rg.real_model_report(P, seed=0, device="cpu")
     assert n == 5 and 0 <= report["R"] <= 1

@@ -6,7 +6,12 @@ import torch
 
 from rlhfbook import models, ppo
 from rlhfbook import reward_model as rm
-from rlhfbook.rollout import forward_values, generate, reward_model_scores, rollout_from_ids
+from rlhfbook.rollout import (
+    forward_values,
+    generate,
+    reward_model_scores,
+    rollout_from_ids,
+)
 from rlhfbook.toyworld import PreferenceTask, build_tokenizer, new_model
 
 
@@ -33,20 +38,34 @@ def test_preference_pairs_are_complete_distinct_and_labelled(tiny_folder, monkey
     policy, tok = models.load_policy(tiny_folder)
     torch.manual_seed(0)
     pairs = rm.preference_pairs(
-        policy, tok, PreferenceTask(), 5, np.random.default_rng(0), max_new_tokens=12, n_raters=3, batch_size=64
+        policy,
+        tok,
+        PreferenceTask(),
+        5,
+        np.random.default_rng(0),
+        max_new_tokens=12,
+        n_raters=3,
+        batch_size=64,
     )
     assert len(pairs) == 5
-    assert all(p["chosen"] != p["rejected"] and p["prompt"].endswith(": ") for p in pairs.rows())
+    assert all(
+        p["chosen"] != p["rejected"] and p["prompt"].endswith(": ")
+        for p in pairs.rows()
+    )
     # labelled: one vote per kept pair, and chosen is the answer most of the 3 raters preferred
     assert len(votes) >= 5
     for row, (prompt, a, b, k) in zip(pairs.rows(), votes):
         assert row["prompt"] == prompt and {row["chosen"], row["rejected"]} == {a, b}
         assert row["chosen"] == (a if k >= 2 else b)
     with pytest.raises(ValueError, match="n_pairs"):
-        rm.preference_pairs(policy, tok, PreferenceTask(), 0, np.random.default_rng(0), max_new_tokens=4)
+        rm.preference_pairs(
+            policy, tok, PreferenceTask(), 0, np.random.default_rng(0), max_new_tokens=4
+        )
 
 
-def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_folder, tmp_path):
+def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(
+    tiny_folder, tmp_path
+):
     rows = [
         {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
         {"prompt": "film: ", "chosen": "great", "rejected": "dull messy"},
@@ -54,7 +73,9 @@ def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_
     data = tmp_path / "pairs.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _, tok = models.load_policy(tiny_folder)
-    folder, history = rm.train_reward_model(tiny_folder, tok, data, tmp_path / "rm", steps=3, batch_size=8)
+    folder, history = rm.train_reward_model(
+        tiny_folder, tok, data, tmp_path / "rm", steps=3, batch_size=8
+    )
     assert history[-1]["step"] == 3
     reward, tok = models.load_reward_model(str(folder), tok)
     policy, _ = models.load_policy(tiny_folder)
@@ -62,14 +83,24 @@ def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_
     rollout = generate(policy, tok, ["food: ", "a longer prompt: "], max_new_tokens=6)
     with torch.no_grad():
         scores = reward_model_scores(reward, rollout)
-        for i in range(2):  # the text RewardTrainer trains on: prompt + response + EOS, no padding
-            text = rollout.prompts[i] + rollout.responses[i] + (tok.eos_token if rollout.has_eos[i] else "")
+        for i in range(
+            2
+        ):  # the text RewardTrainer trains on: prompt + response + EOS, no padding
+            text = (
+                rollout.prompts[i]
+                + rollout.responses[i]
+                + (tok.eos_token if rollout.has_eos[i] else "")
+            )
             ids = tok(text, add_special_tokens=False, return_tensors="pt")
-            assert scores[i].item() == pytest.approx(reward(**ids).logits.item(), abs=1e-5)
+            assert scores[i].item() == pytest.approx(
+                reward(**ids).logits.item(), abs=1e-5
+            )
         values = forward_values(reward, rollout)
     assert values.shape == rollout.response_ids.shape
     penalised = reward_model_scores(reward, rollout, no_eos_score=-7.0)
-    assert all(s == -7.0 for s, e in zip(penalised.tolist(), rollout.has_eos.tolist()) if not e)
+    assert all(
+        s == -7.0 for s, e in zip(penalised.tolist(), rollout.has_eos.tolist()) if not e
+    )
 
     # the gpu profile's path: policy and reward model given as names (folders here), critic from the RM
     critic, _ = models.load_reward_model(str(folder), tok)
@@ -79,8 +110,19 @@ def test_reward_model_from_a_local_dataset_file_scores_like_reward_trainer(tiny_
         with torch.no_grad():
             return reward_model_scores(reward, r, no_eos_score=-1.0)
 
-    cfg = ppo.PPOConfig(iterations=2, prompts_per_iteration=4, max_new_tokens=6, critic_warmup=1)
-    log = ppo.train(policy, ref, critic, tok, PreferenceTask().sample_prompts, proxy, cfg, progress=False)
+    cfg = ppo.PPOConfig(
+        iterations=2, prompts_per_iteration=4, max_new_tokens=6, critic_warmup=1
+    )
+    log = ppo.train(
+        policy,
+        ref,
+        critic,
+        tok,
+        PreferenceTask().sample_prompts,
+        proxy,
+        cfg,
+        progress=False,
+    )
     assert [row["policy_updated"] for row in log] == [0.0, 1.0]
 
 
@@ -88,17 +130,24 @@ def test_rollout_from_ids_matches_generate(tiny_folder):
     policy, tok = models.load_policy(tiny_folder)
     torch.manual_seed(3)
     rollout = generate(policy, tok, ["food: ", "park: ", "a: "], max_new_tokens=8)
-    lists = [ids[m.bool()].tolist() for ids, m in zip(rollout.response_ids, rollout.response_mask)]
+    lists = [
+        ids[m.bool()].tolist()
+        for ids, m in zip(rollout.response_ids, rollout.response_mask)
+    ]
     again = rollout_from_ids(tok, rollout.prompts, lists)
     assert again.responses == rollout.responses
-    assert torch.equal(again.has_eos, rollout.has_eos) and torch.equal(again.lengths, rollout.lengths)
+    assert torch.equal(again.has_eos, rollout.has_eos) and torch.equal(
+        again.lengths, rollout.lengths
+    )
     with pytest.raises(ValueError, match="prompts"):
         rollout_from_ids(tok, ["a: "], [])
 
 
 def test_proxy_reward_is_the_frozen_reward_model_read_at_eos(tiny_folder):
     tok = models.load_tokenizer(tiny_folder)
-    torch.manual_seed(1)  # the folder is a causal LM: its score head is initialised at load
+    torch.manual_seed(
+        1
+    )  # the folder is a causal LM: its score head is initialised at load
     rm_model, _ = models.load_reward_model(tiny_folder, tok)
     torch.manual_seed(1)
     score = rm.proxy_reward(tiny_folder, tok, no_eos_score=-7.0)
@@ -108,7 +157,10 @@ def test_proxy_reward_is_the_frozen_reward_model_read_at_eos(tiny_folder):
     batch.has_eos = torch.tensor([True, False])
     got = score(batch)
     assert not got.requires_grad
-    assert torch.allclose(got[:1], reward_model_scores(rm_model, batch)[:1]) and got[1].item() == -7.0
+    assert (
+        torch.allclose(got[:1], reward_model_scores(rm_model, batch)[:1])
+        and got[1].item() == -7.0
+    )
 
 
 def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
@@ -116,7 +168,9 @@ def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
     torch.manual_seed(1)
     rm_model, _ = models.load_reward_model(tiny_folder, tok)
     torch.manual_seed(1)
-    score = rm.proxy_reward(tiny_folder, tok, no_eos_score=-7.0, text_fn=lambda p, r: r + " | checked")
+    score = rm.proxy_reward(
+        tiny_folder, tok, no_eos_score=-7.0, text_fn=lambda p, r: r + " | checked"
+    )
     policy, _ = models.load_policy(tiny_folder)
     torch.manual_seed(0)
     batch = generate(policy, tok, ["food: ", "trip: "], max_new_tokens=4)
@@ -124,7 +178,9 @@ def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
     got = score(batch)
     text = batch.prompts[0] + batch.responses[0] + " | checked" + tok.eos_token
     with torch.no_grad():
-        want = rm_model(**tok(text, add_special_tokens=False, return_tensors="pt")).logits.item()
+        want = rm_model(
+            **tok(text, add_special_tokens=False, return_tensors="pt")
+        ).logits.item()
     assert got[0].item() == pytest.approx(want, abs=1e-5) and got[1].item() == -7.0
 
 
@@ -154,7 +210,9 @@ def test_micro_batches_train_the_reward_model_of_one_pass(tiny_folder, tmp_path)
         logs[micro] = [h["loss"] for h in history if "loss" in h]
     assert len(logs[None]) == 3 and logs[None][0] != logs[None][-1]
     np.testing.assert_allclose(logs[2], logs[None], rtol=1e-4)
-    assert runtime.trainer_batch(32, 2) == dict(per_device_train_batch_size=2, gradient_accumulation_steps=16)
+    assert runtime.trainer_batch(32, 2) == dict(
+        per_device_train_batch_size=2, gradient_accumulation_steps=16
+    )
     assert (
         runtime.trainer_batch(32, None)
         == runtime.trainer_batch(32, 64)
@@ -185,11 +243,14 @@ def test_a_collapsed_fp16_loss_scale_stops_the_reward_trainer_in_one_line(
     _, tok = models.load_policy(tiny_folder)
 
     def train():
-        return rm.train_reward_model(tiny_folder, tok, rows, tmp_path / "rm", steps=3, batch_size=8, lr=1e-2)
+        return rm.train_reward_model(
+            tiny_folder, tok, rows, tmp_path / "rm", steps=3, batch_size=8, lr=1e-2
+        )
 
     if stops:
         with pytest.raises(
-            runtime.HalfPrecisionOverflow, match="RewardTrainer's fp16 loss scale fell below 1"
+            runtime.HalfPrecisionOverflow,
+            match="RewardTrainer's fp16 loss scale fell below 1",
         ) as error:
             train()
         assert "\n" not in str(error.value) and "autocast='float32'" in str(error.value)

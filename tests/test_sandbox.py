@@ -11,7 +11,11 @@ FAST = sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256)
 
 
 def test_a_correct_program_passes_its_tests():
-    assert sandbox.run_tests("def add(a, b):\n    return a + b", TESTS, FAST) == [True, True, False]
+    assert sandbox.run_tests("def add(a, b):\n    return a + b", TESTS, FAST) == [
+        True,
+        True,
+        False,
+    ]
     assert sandbox.pass_rate("def add(a, b):\n    return a + b", TESTS[:2], FAST) == 1.0
 
 
@@ -23,7 +27,11 @@ def test_an_infinite_loop_is_a_failed_test_within_the_limits():
     # a sleeping program uses no CPU: the wall timeout ends it, keeping the tests passed before
     sleepy = "import time\ndef add(a, b):\n    if a < 0:\n        time.sleep(60)\n    return a + b"
     start = time.perf_counter()
-    assert sandbox.run_tests(sleepy, TESTS, sandbox.Limits(cpu_s=1, wall_s=1.5)) == [True, False, False]
+    assert sandbox.run_tests(sleepy, TESTS, sandbox.Limits(cpu_s=1, wall_s=1.5)) == [
+        True,
+        False,
+        False,
+    ]
     assert time.perf_counter() - start < 4
 
 
@@ -36,9 +44,14 @@ def test_a_memory_bomb_is_a_failed_test():
 
 def test_crashes_and_exceptions_are_failed_tests():
     assert sandbox.pass_rate("import os\nos._exit(3)", TESTS, FAST) == 0.0
-    assert sandbox.pass_rate("def add(a, b):\n    raise RuntimeError('no')", TESTS, FAST) == 0.0
+    assert (
+        sandbox.pass_rate("def add(a, b):\n    raise RuntimeError('no')", TESTS, FAST)
+        == 0.0
+    )
     assert sandbox.pass_rate("raise SystemExit(0)", TESTS, FAST) == 0.0
-    assert sandbox.pass_rate("def add(a, b) return a + b", TESTS, FAST) == 0.0  # syntax error
+    assert (
+        sandbox.pass_rate("def add(a, b) return a + b", TESTS, FAST) == 0.0
+    )  # syntax error
     crash_in_test = "import os\ndef add(a, b):\n    if a < 0:\n        os._exit(1)\n    return a + b"
     assert sandbox.run_tests(crash_in_test, TESTS, FAST) == [True, False, False]
 
@@ -49,7 +62,8 @@ def test_a_program_cannot_fake_a_pass_by_printing():
 
 
 needs_isolation = pytest.mark.skipif(
-    sandbox.isolation() is None, reason="bubblewrap with user namespaces is not available here (.ci/run installs it)"
+    sandbox.isolation() is None,
+    reason="bubblewrap with user namespaces is not available here (.ci/run installs it)",
 )
 
 
@@ -57,7 +71,9 @@ needs_isolation = pytest.mark.skipif(
 def test_an_isolated_program_cannot_reach_the_network(tmp_path):
     import socket
 
-    server = socket.create_server(("127.0.0.1", 0))  # a listener on this machine, reachable without isolation
+    server = socket.create_server(
+        ("127.0.0.1", 0)
+    )  # a listener on this machine, reachable without isolation
     server.settimeout(0.5)
     port = server.getsockname()[1]
     program = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'x')\nok = True"
@@ -76,12 +92,18 @@ def test_an_isolated_program_writes_only_in_its_private_temporary_folder(tmp_pat
     assert sandbox.run_tests(program, ["assert ok"], FAST) == [False]
     assert not outside.exists()
     inside = "import os\nopen('scratch.txt', 'w').write('x')\nok = open('scratch.txt').read() == 'x'"
-    assert sandbox.run_tests(inside, ["assert ok"], FAST) == [True]  # its working folder is writable
-    assert sandbox.run_tests("import os\nok = os.listdir('.') == []", ["assert ok"], FAST) == [True]  # and private
+    assert sandbox.run_tests(inside, ["assert ok"], FAST) == [
+        True
+    ]  # its working folder is writable
+    assert sandbox.run_tests(
+        "import os\nok = os.listdir('.') == []", ["assert ok"], FAST
+    ) == [True]  # and private
 
 
 @needs_isolation
-def test_an_isolated_program_cannot_read_a_file_planted_outside_its_folder(tmp_path, monkeypatch):
+def test_an_isolated_program_cannot_read_a_file_planted_outside_its_folder(
+    tmp_path, monkeypatch
+):
     planted = tmp_path / "secret.txt"
     planted.write_text("42")
     program = f"secret = open({str(planted)!r}).read()"
@@ -94,9 +116,14 @@ def test_an_isolated_program_cannot_read_a_file_planted_outside_its_folder(tmp_p
 
 def test_the_chapter_is_told_in_one_line_how_programs_run(monkeypatch):
     note = sandbox.isolation_note()
-    assert "\n" not in note and ("isolated" in note) == (sandbox.isolation() is not None)
+    assert "\n" not in note and ("isolated" in note) == (
+        sandbox.isolation() is not None
+    )
     monkeypatch.setattr(sandbox, "isolation", lambda: None)
-    assert "limits only" in sandbox.isolation_note() and "apt-get install bubblewrap" in sandbox.isolation_note()
+    assert (
+        "limits only" in sandbox.isolation_note()
+        and "apt-get install bubblewrap" in sandbox.isolation_note()
+    )
 
 
 def test_bad_arguments():
@@ -110,12 +137,20 @@ MBPP_ROWS = [
     {
         "text": "Write a function to add two numbers.",
         "code": "def add(a, b):\n    return a + b",
-        "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0", "assert add(-2, 1) == -1"],
+        "test_list": [
+            "assert add(1, 2) == 3",
+            "assert add(0, 0) == 0",
+            "assert add(-2, 1) == -1",
+        ],
     },
     {
         "text": "Write a function to double a number.",
         "code": "def double(x):\n    return 2 * x",
-        "test_list": ["assert double(2) == 4", "assert double(0) == 0", "assert double(-1) == -2"],
+        "test_list": [
+            "assert double(2) == 4",
+            "assert double(0) == 0",
+            "assert double(-1) == -2",
+        ],
         "test_setup_code": "",
     },
 ]
@@ -136,7 +171,9 @@ def test_unit_test_task_on_a_local_mbpp_file(mbpp_file):
     p = task.prompts[0]
     assert "add two numbers" in p and "assert add(1, 2) == 3" in p
     assert task.gold_reward(p, task.demonstration(p)) == 1.0
-    assert task.gold_reward(p, "```python\ndef add(a, b):\n    return a - b\n```\nDone.") == pytest.approx(1 / 3)
+    assert task.gold_reward(
+        p, "```python\ndef add(a, b):\n    return a - b\n```\nDone."
+    ) == pytest.approx(1 / 3)
     assert task.gold_reward(p, "while True: pass") == 0.0
 
 
@@ -154,12 +191,16 @@ def test_unit_test_raters_prefer_the_better_program_noisily(mbpp_file):
     good, bad = task.demonstration(p), "def add(a, b):\n    return a - b"
     rng = np.random.default_rng(0)
     assert raters.rate(p, good, bad, 1000, rng) > 990
-    assert 400 < raters.rate(p, bad, bad + " ", 1000, rng) < 600  # equal scores: coin flips
+    assert (
+        400 < raters.rate(p, bad, bad + " ", 1000, rng) < 600
+    )  # equal scores: coin flips
     with pytest.raises(ValueError, match="tau"):
         code_tasks.UnitTestRaters(task, tau=0)
 
 
-def test_the_gpu_path_runs_offline_with_a_local_model_folder_and_dataset(mbpp_file, tmp_path):
+def test_the_gpu_path_runs_offline_with_a_local_model_folder_and_dataset(
+    mbpp_file, tmp_path
+):
     """What the gpu profile does with model_name / dataset, on a tiny local model."""
     import torch
 
@@ -171,7 +212,11 @@ def test_the_gpu_path_runs_offline_with_a_local_model_folder_and_dataset(mbpp_fi
     new_model("tiny", tok).save_pretrained(tmp_path / "model")
     tok.save_pretrained(tmp_path / "model")
     policy, tok = models.load_policy(tmp_path / "model")
-    task = code_tasks.UnitTestTask(code_tasks.load_problems(mbpp_file), limits=FAST, max_response_tokens=8)
-    r = rollout.generate(policy, tok, task.prompts, max_new_tokens=task.max_response_tokens, greedy=True)
+    task = code_tasks.UnitTestTask(
+        code_tasks.load_problems(mbpp_file), limits=FAST, max_response_tokens=8
+    )
+    r = rollout.generate(
+        policy, tok, task.prompts, max_new_tokens=task.max_response_tokens, greedy=True
+    )
     scores = rollout.gold_scores(task, r)
     assert scores.shape == (2,) and ((scores >= 0) & (scores <= 1)).all()

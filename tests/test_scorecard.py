@@ -35,7 +35,10 @@ def _write(tmp_path, chapter, checks):
         "seed": 0,
         "wall_time_s": 12.5,
         "git_commit": "abc123def456",
-        "environment": {"device": "cpu", "packages": {"torch": "2.13.0", "transformers": "5", "trl": "1"}},
+        "environment": {
+            "device": "cpu",
+            "packages": {"torch": "2.13.0", "transformers": "5", "trl": "1"},
+        },
         "checks": checks,
     }
     (tmp_path / f"{chapter}.json").write_text(json.dumps(record))
@@ -47,8 +50,19 @@ def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
         "00_toy_world",
         [
             _check("f1", "finding", "reproduced", claim="x < y"),
-            _check("f2", "finding", "inconclusive", explanation="the interval contains the threshold"),
-            _check("f3", "finding", "reproduced", origin="extension", context="measured 0.3"),
+            _check(
+                "f2",
+                "finding",
+                "inconclusive",
+                explanation="the interval contains the threshold",
+            ),
+            _check(
+                "f3",
+                "finding",
+                "reproduced",
+                origin="extension",
+                context="measured 0.3",
+            ),
             _check("c1", "control", "reproduced"),
             _check("s1", "sanity", "pass"),
             _check("s2", "sanity", "pass"),
@@ -57,13 +71,24 @@ def test_scorecard_totals_per_chapter_and_for_the_book(tmp_path):
     page = scorecard.render(["00_toy_world", "01_ppo_max"], tmp_path)
     assert "<td" in page and "x &lt; y" in page  # escaped, not markdown-table-mangled
     totals = page.split("## Totals")[1].split("## [")[0]
-    assert "paper's findings: 1 reproduced, 1 inconclusive; extensions: 1 reproduced" in totals
-    assert "sanity: 2 pass" in totals and "no results" in totals and "- **The book**." in totals
-    assert "the interval contains the threshold" in page and "<summary>why" not in page  # visible without a click
+    assert (
+        "paper's findings: 1 reproduced, 1 inconclusive; extensions: 1 reproduced"
+        in totals
+    )
+    assert (
+        "sanity: 2 pass" in totals
+        and "no results" in totals
+        and "- **The book**." in totals
+    )
+    assert (
+        "the interval contains the threshold" in page and "<summary>why" not in page
+    )  # visible without a click
     assert "finding, this book&#x27;s extension" in page and "measured 0.3" in page
     assert "<details><summary>Sanity checks: 2 of 2 passing</summary>" in page
     assert "0.6 ± 0.04 over 6 seeds (needs ≥ 0.5)" in page
-    assert ">inconclusive<" in page and "f1" not in page.split("## [")[1]  # the claim, not the snake_case name
+    assert (
+        ">inconclusive<" in page and "f1" not in page.split("## [")[1]
+    )  # the claim, not the snake_case name
 
 
 def test_totals_count_the_papers_findings_by_verdict():
@@ -91,31 +116,64 @@ def test_status_lists_provenance_and_flags_chapters_over_budget(tmp_path):
     )
     assert "abc123def4" in page and "2.13.0" in page
     rows = page.split("Wall time against budget")[1]
-    assert "<td" in rows and "1.5</td>" in rows and "within budget" in rows and "over budget" in rows
+    assert (
+        "<td" in rows
+        and "1.5</td>" in rows
+        and "within budget" in rows
+        and "over budget" in rows
+    )
 
 
 def test_status_states_shared_provenance_once_and_tabulates_what_differs(tmp_path):
     for chapter in ("00_toy_world", "01_ppo_max"):
         _write(tmp_path, chapter, [])
-    record = json.loads((tmp_path / "01_ppo_max.json").read_text()) | {"git_commit": "fedcba987654"}
+    record = json.loads((tmp_path / "01_ppo_max.json").read_text()) | {
+        "git_commit": "fedcba987654"
+    }
     (tmp_path / "01_ppo_max.json").write_text(json.dumps(record))
     page = scorecard.render_status(["00_toy_world", "01_ppo_max"], tmp_path, {})
     provenance = page.split("Wall time against budget")[0]
-    assert "Every chapter: seed `0`, device `cpu`, torch `2.13.0`, transformers `5`, trl `1`." in provenance
-    assert provenance.count("2.13.0") == 1 and "abc123def4" in provenance and "fedcba9876" in provenance
-    header, rows, shared = scorecard.provenance(scorecard._load(["00_toy_world", "01_ppo_max"], tmp_path))
-    assert header == ("chapter", "commit") and rows == [["00_toy_world", "abc123def4"], ["01_ppo_max", "fedcba9876"]]
+    assert (
+        "Every chapter: seed `0`, device `cpu`, torch `2.13.0`, transformers `5`, trl `1`."
+        in provenance
+    )
+    assert (
+        provenance.count("2.13.0") == 1
+        and "abc123def4" in provenance
+        and "fedcba9876" in provenance
+    )
+    header, rows, shared = scorecard.provenance(
+        scorecard._load(["00_toy_world", "01_ppo_max"], tmp_path)
+    )
+    assert header == ("chapter", "commit") and rows == [
+        ["00_toy_world", "abc123def4"],
+        ["01_ppo_max", "fedcba9876"],
+    ]
 
 
 def test_status_adds_the_peak_gpu_memory_only_where_a_gpu_ran_the_chapters(tmp_path):
     _write(tmp_path, "00_toy_world", [])
-    chapters, runtimes = ["00_toy_world", "04_reward_distance"], {"00_toy_world": {"gpu": 90.0}}
-    page = scorecard.render_status(chapters, tmp_path, runtimes, "gpu", {"00_toy_world": {"gpu": 3_400_000_000}})
+    chapters, runtimes = (
+        ["00_toy_world", "04_reward_distance"],
+        {"00_toy_world": {"gpu": 90.0}},
+    )
+    page = scorecard.render_status(
+        chapters, tmp_path, runtimes, "gpu", {"00_toy_world": {"gpu": 3_400_000_000}}
+    )
     times = page.split("Wall time against budget")[1]
-    assert "peak GPU memory (GB)" in times and "3.4</td>" in times and "not measured" in times
+    assert (
+        "peak GPU memory (GB)" in times
+        and "3.4</td>" in times
+        and "not measured" in times
+    )
     assert "3.4 (largest)" in times
-    for memory in (None, {"00_toy_world": {"cpu": 10**9}}):  # no GPU, or another profile's
-        assert "peak GPU memory" not in scorecard.render_status(chapters, tmp_path, runtimes, "gpu", memory)
+    for memory in (
+        None,
+        {"00_toy_world": {"cpu": 10**9}},
+    ):  # no GPU, or another profile's
+        assert "peak GPU memory" not in scorecard.render_status(
+            chapters, tmp_path, runtimes, "gpu", memory
+        )
 
 
 def test_runtime_table_reads_the_status_pages_source():
@@ -123,7 +181,9 @@ def test_runtime_table_reads_the_status_pages_source():
     assert ["cpu", "2.5", "2.0", "within budget"] in rows
     assert ["smoke", "1", "not run in this build", ""] in rows
     gpu = scorecard.runtime_rows("01_ppo_max", {})[-1]
-    assert gpu[0] == "gpu" and gpu[3] == "estimated 15-25 h on an H100, 1-1.5 days on a T4"
+    assert (
+        gpu[0] == "gpu" and gpu[3] == "estimated 15-25 h on an H100, 1-1.5 days on a T4"
+    )
 
 
 def test_every_gpu_estimate_is_on_the_running_page_with_its_arithmetic(root):
@@ -137,8 +197,14 @@ def test_every_gpu_estimate_is_on_the_running_page_with_its_arithmetic(root):
 
 
 def test_the_introductions_table_is_filled_from_the_results(tmp_path):
-    _write(tmp_path, "01_ppo_max", [_check("a", "finding", "reproduced"), _check("b", "finding", "inconclusive")])
+    _write(
+        tmp_path,
+        "01_ppo_max",
+        [_check("a", "finding", "reproduced"), _check("b", "finding", "inconclusive")],
+    )
     _write(tmp_path, "00_toy_world", [_check("s", "sanity", "pass")])
     text = "| 0 | {reproduced:00_toy_world} |\n| 1 | {reproduced:01_ppo_max} |\n| 2 | {reproduced:02_dpo_ranking} |"
-    filled = scorecard.fill_intro(text, ["00_toy_world", "01_ppo_max", "02_dpo_ranking"], tmp_path)
+    filled = scorecard.fill_intro(
+        text, ["00_toy_world", "01_ppo_max", "02_dpo_ranking"], tmp_path
+    )
     assert filled == "| 0 | — |\n| 1 | 1 of 2 |\n| 2 | not run |"

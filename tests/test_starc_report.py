@@ -33,7 +33,10 @@ def test_finding_gives_the_check_arguments_of_one_number_per_seed():
         "rule": "per seed: x",
     }
     assert sr.finding([3, 4], [0.01, 0.03], 0.02, "r", "<=")[1] == 1
-    assert sr.mean_sd([1.0]) == "1.000 ± 0.000" and sr.mean_sd([1.0, 2.0]) == "1.500 ± 0.707"
+    assert (
+        sr.mean_sd([1.0]) == "1.000 ± 0.000"
+        and sr.mean_sd([1.0, 2.0]) == "1.500 ± 0.707"
+    )
 
 
 def test_equivalent_copies_keep_the_regret_and_only_val_and_minimal_see_through_all():
@@ -42,7 +45,13 @@ def test_equivalent_copies_keep_the_regret_and_only_val_and_minimal_see_through_
     r = rng.standard_normal(mdp.reward_shape)
     copies = sr.equivalent_copies(mdp, r, rng)
     table = sr.copy_table(mdp, r, copies)
-    assert list(table.index) == ["potential-shaped", "S'-redistributed", "scaled by 3.7", "all three", "negated"]
+    assert list(table.index) == [
+        "potential-shaped",
+        "S'-redistributed",
+        "scaled by 3.7",
+        "all three",
+        "negated",
+    ]
     assert table.index.name == "copy of R"
     np.testing.assert_allclose(table.loc["scaled by 3.7", "raw L2 / |R|"], 2.7)
     np.testing.assert_allclose(table.loc["negated", "raw L2 / |R|"], 2.0)
@@ -50,32 +59,48 @@ def test_equivalent_copies_keep_the_regret_and_only_val_and_minimal_see_through_
     assert (equivalent["regret"].abs() < 1e-8).all()
     assert (equivalent[["VAL distance", "minimal distance"]].abs() < 1e-6).all().all()
     assert (
-        table.loc["S'-redistributed", "EPIC distance"] > 0.05 and table.loc["S'-redistributed", "DARD distance"] > 0.05
+        table.loc["S'-redistributed", "EPIC distance"] > 0.05
+        and table.loc["S'-redistributed", "DARD distance"] > 0.05
     )
-    np.testing.assert_allclose(table.loc["negated", ["EPIC distance", "VAL distance"]], 2.0)
+    np.testing.assert_allclose(
+        table.loc["negated", ["EPIC distance", "VAL distance"]], 2.0
+    )
     assert table.loc["negated", "regret"] > 0.5
 
 
 def test_interpolation_runs_and_correlations_match_the_loop_they_replace():
     runs = sr.interpolation_runs([3, 4], 2, 2, 4, cells=sr.CELLS)
-    control = sr.interpolation_runs([3], 1, 2, 4, stream=1, next_state_dependent=False, canonicalisations=("VAL",))
+    control = sr.interpolation_runs(
+        [3], 1, 2, 4, stream=1, next_state_dependent=False, canonicalisations=("VAL",)
+    )
     for s in (3, 4):
         regret, grid, mdps, _ = rd.interpolation_experiment(
             np.random.default_rng(s), 2, 2, 4, cells=sr.CELLS, progress=False
         )
         np.testing.assert_array_equal(runs[s]["regret"], regret)
-        assert runs[s]["grid"].keys() == grid.keys() and len(runs[s]["mdps"]) == len(mdps) == 2
+        assert (
+            runs[s]["grid"].keys() == grid.keys()
+            and len(runs[s]["mdps"]) == len(mdps) == 2
+        )
         for k in grid:
             np.testing.assert_array_equal(runs[s]["grid"][k], grid[k])
     regret, grid, _, _ = rd.interpolation_experiment(
-        np.random.default_rng([3, 1]), 1, 2, 4, next_state_dependent=False, canonicalisations=("VAL",), progress=False
+        np.random.default_rng([3, 1]),
+        1,
+        2,
+        4,
+        next_state_dependent=False,
+        canonicalisations=("VAL",),
+        progress=False,
     )
     np.testing.assert_array_equal(control[3]["regret"], regret)
     corr = sr.correlations(runs)
     assert list(corr) == [3, 4]
     for s in (3, 4):
         for k, v in runs[s]["grid"].items():
-            assert corr[s][k] == pytest.approx(np.corrcoef(v, runs[s]["regret"])[0, 1], abs=1e-12)
+            assert corr[s][k] == pytest.approx(
+                np.corrcoef(v, runs[s]["regret"])[0, 1], abs=1e-12
+            )
 
 
 def _hand_table():
@@ -84,14 +109,22 @@ def _hand_table():
         10: dict(VAL=(0.9, 0.8), EPIC=(0.7, 0.75), DARD=(0.6, 0.79), none=(0.1, 0.2)),
         11: dict(VAL=(0.95, 0.85), EPIC=(0.8, 0.8), DARD=(0.9, 0.84), none=(0.3, 0.1)),
     }
-    return {s: {(c, n, n): v[i] for c, v in row.items() for i, n in enumerate(sr.CHECKED)} for s, row in values.items()}
+    return {
+        s: {(c, n, n): v[i] for c, v in row.items() for i, n in enumerate(sr.CHECKED)}
+        for s, row in values.items()
+    }
 
 
 def test_per_seed_margins_and_their_tables_by_hand():
     table = _hand_table()
     np.testing.assert_array_equal(sr.per_seed(table, "EPIC", "wL2"), [0.75, 0.8])
     margin = sr.margins(table)
-    assert list(margin) == [("EPIC", "L2"), ("EPIC", "wL2"), ("DARD", "L2"), ("DARD", "wL2")]
+    assert list(margin) == [
+        ("EPIC", "L2"),
+        ("EPIC", "wL2"),
+        ("DARD", "L2"),
+        ("DARD", "wL2"),
+    ]
     np.testing.assert_allclose(margin["EPIC", "L2"], [0.2, 0.15])
     np.testing.assert_allclose(margin["DARD", "wL2"], [0.01, 0.01])
     out = sr.margin_table(margin)
@@ -100,8 +133,16 @@ def test_per_seed_margins_and_their_tables_by_hand():
     assert out.loc["VAL − EPIC, L2/L2", "seeds ≥ 0.02 (of 2)"] == 2
     assert out.loc["VAL − EPIC, L2/L2", "min"] == pytest.approx(0.15)
     by_canon = sr.correlation_table(table, ["VAL", "none"])
-    assert list(by_canon.columns) == ["L2/L2 mean ± sd", "wL2/wL2 mean ± sd", "L2/L2 min", "wL2/wL2 min"]
-    assert by_canon.loc["none", "L2/L2 mean ± sd"] == "0.200 ± 0.141" and by_canon.loc["none", "wL2/wL2 min"] == 0.1
+    assert list(by_canon.columns) == [
+        "L2/L2 mean ± sd",
+        "wL2/wL2 mean ± sd",
+        "L2/L2 min",
+        "wL2/wL2 min",
+    ]
+    assert (
+        by_canon.loc["none", "L2/L2 mean ± sd"] == "0.200 ± 0.141"
+        and by_canon.loc["none", "wL2/wL2 min"] == 0.1
+    )
     assert sr.correlation_metric(table, ["VAL"]) == {
         "VAL L2/L2": {"10": 0.9, "11": 0.95},
         "VAL wL2/wL2": {"10": 0.8, "11": 0.85},
@@ -119,11 +160,19 @@ def test_grid_summary_by_hand():
         }
     )
     summary, top10 = sr.grid_summary(full, ["EPIC", "VAL"])
-    assert list(summary.index) == ["EPIC", "VAL"] and summary.index.name == "canonicalisation"
     assert (
-        summary.loc["VAL", "best"] == 0.9 and summary.loc["VAL", "median"] == 0.7 and summary.loc["VAL", "worst"] == 0.3
+        list(summary.index) == ["EPIC", "VAL"]
+        and summary.index.name == "canonicalisation"
     )
-    assert summary.loc["VAL", "worst normalisation"] == "L1" and summary.loc["EPIC", "worst normalisation"] == "L2"
+    assert (
+        summary.loc["VAL", "best"] == 0.9
+        and summary.loc["VAL", "median"] == 0.7
+        and summary.loc["VAL", "worst"] == 0.3
+    )
+    assert (
+        summary.loc["VAL", "worst normalisation"] == "L1"
+        and summary.loc["EPIC", "worst normalisation"] == "L2"
+    )
     assert top10 == {"VAL": 3, "EPIC": 2}
 
 
@@ -133,7 +182,11 @@ def test_transition_sparsity_by_hand():
     tau[1, 0] = [0.5, 0.5]
     mdp = rd.TabularMDP(tau, 0.9, np.array([0.5, 0.5]))
     out = sr.transition_sparsity([mdp])
-    assert out["likely next states"] == 1.5 and out["states"] == 2 and out["unlikely share"] == 0.25
+    assert (
+        out["likely next states"] == 1.5
+        and out["states"] == 2
+        and out["unlikely share"] == 0.25
+    )
     assert out["unlikely mass"] == pytest.approx(0.5e-7)
 
 
@@ -143,8 +196,12 @@ def test_property_reports_follow_the_generators_and_summary_takes_the_worst_case
     runs = {7: dict(mdps=mdps), 8: dict(mdps=mdps[:1])}
     reports = sr.property_reports(runs, 2, 5)
     assert len(reports) == 3
-    assert reports.iloc[1].to_dict() == rd.property_report(mdps[1], np.random.default_rng([7, 1]), 5)
-    assert reports.iloc[2].to_dict() == rd.property_report(mdps[0], np.random.default_rng([8, 0]), 5)
+    assert reports.iloc[1].to_dict() == rd.property_report(
+        mdps[1], np.random.default_rng([7, 1]), 5
+    )
+    assert reports.iloc[2].to_dict() == rd.property_report(
+        mdps[0], np.random.default_rng([8, 0]), 5
+    )
     hand = pd.DataFrame(
         {
             **{k: [0.0, 1e-12] for k in sr.INVARIANCES},
@@ -162,12 +219,21 @@ def test_property_reports_follow_the_generators_and_summary_takes_the_worst_case
     assert props["min EPIC distance to the S'-redistributed copy"] == 0.3
     assert props["min DARD distance to the S'-redistributed copy"] == 0.2
     assert props["max |d(R, -R) - 2|"] == pytest.approx(0.1)
-    assert props["max triangle violation d(x,z) - d(x,y) - d(y,z)"] == -0.1 and props["max distance"] == 1.8
+    assert (
+        props["max triangle violation d(x,z) - d(x,y) - d(y,z)"] == -0.1
+        and props["max distance"] == 1.8
+    )
 
 
 def test_family_and_its_table_match_the_loop_they_replace():
     task = PreferenceTask(world_seed=0)
-    settings = SimpleNamespace(pool_size=12, n_eval_pairs=200, train_sizes=(30, 100), flip_rates=(0.0, 0.3), bon_n=4)
+    settings = SimpleNamespace(
+        pool_size=12,
+        n_eval_pairs=200,
+        train_sizes=(30, 100),
+        flip_rates=(0.0, 0.3),
+        bon_n=4,
+    )
     fam = sr.family(task, 5, settings)
     rng = np.random.default_rng([5, 2])  # the chapter's loop before it moved
     pool = rmf.sample_pool(task, 12, rng)
@@ -180,10 +246,15 @@ def test_family_and_its_table_match_the_loop_they_replace():
     for got, want in zip(fam["held_out"], held_out):
         np.testing.assert_array_equal(got, want)
     table = sr.family_table(fam, 4)
-    assert table.index.name == "reward model" and list(table.columns) == ["kind", *rmf.METRICS]
+    assert table.index.name == "reward model" and list(table.columns) == [
+        "kind",
+        *rmf.METRICS,
+    ]
     m = models[3]
     assert table.loc[m.label, "kind"] == m.kind
-    assert table.loc[m.label, list(rmf.METRICS)].to_dict() == rmf.evaluate(pool, m.scores, held_out, 4)
+    assert table.loc[m.label, list(rmf.METRICS)].to_dict() == rmf.evaluate(
+        pool, m.scores, held_out, 4
+    )
 
 
 def test_rank_against_regret_flips_the_sign_where_larger_is_better():
@@ -195,93 +266,158 @@ def test_rank_against_regret_flips_the_sign_where_larger_is_better():
     t["Brier"] = [0.1, 0.3, 0.2, 0.4]
     rank = sr.rank_against_regret({0: t, 1: t})
     assert "best-of-N regret" not in rank.index and list(rank.columns) == [0, 1]
-    assert rank.loc["STARC distance", 0] == 1.0 and rank.loc["accuracy (gold)", 1] == 1.0
+    assert (
+        rank.loc["STARC distance", 0] == 1.0 and rank.loc["accuracy (gold)", 1] == 1.0
+    )
     assert rank.loc["accuracy (raters)", 0] == -1.0
-    assert rank.loc["Brier", 0] == pytest.approx(spearmanr(t["Brier"], regret).statistic)
+    assert rank.loc["Brier", 0] == pytest.approx(
+        spearmanr(t["Brier"], regret).statistic
+    )
     summary = sr.rank_summary(rank)
-    assert summary.loc["accuracy (raters)", "mean ± sd"] == "-1.000 ± 0.000" and summary.loc[
-        "Brier", "max"
-    ] == pytest.approx(0.8)
+    assert summary.loc[
+        "accuracy (raters)", "mean ± sd"
+    ] == "-1.000 ± 0.000" and summary.loc["Brier", "max"] == pytest.approx(0.8)
 
 
 def test_overconfidence_by_hand():
-    conf, freq, count = np.array([0.1, np.nan, 0.9]), np.array([0.3, np.nan, 0.7]), np.array([10, 0, 30])
+    conf, freq, count = (
+        np.array([0.1, np.nan, 0.9]),
+        np.array([0.3, np.nan, 0.7]),
+        np.array([10, 0, 30]),
+    )
     # bins 1 and 3: (0.4 - 0.2) each, weights 10 and 30 of 40; the empty bin (nan, as reliability_curve gives it) is skipped
     assert sr.overconfidence(conf, freq, count) == pytest.approx(0.2)
-    assert sr.overconfidence(np.array([0.6]), np.array([0.9]), np.array([5])) == pytest.approx(-0.3)
+    assert sr.overconfidence(
+        np.array([0.6]), np.array([0.9]), np.array([5])
+    ) == pytest.approx(-0.3)
 
 
 def test_summaries_read_the_numbers_they_are_given():
     main = {(c, n): np.array([0.2, 0.2]) for c in ("EPIC", "DARD") for n in sr.CHECKED}
-    gone = {(c, n): np.array([0.01, -0.01]) for c in ("EPIC", "DARD") for n in sr.CHECKED}
-    assert "vanishes" in sr.lead_summary(main, gone) and "VAL's lead over EPIC is +0.200" in sr.lead_summary(main, gone)
+    gone = {
+        (c, n): np.array([0.01, -0.01]) for c in ("EPIC", "DARD") for n in sr.CHECKED
+    }
+    assert "vanishes" in sr.lead_summary(
+        main, gone
+    ) and "VAL's lead over EPIC is +0.200" in sr.lead_summary(main, gone)
     assert "keeps part" in sr.lead_summary(main, main)
-    no_lead = {k: v - 1.0 for k, v in main.items()}  # VAL behind: no ratio, no advantage to explain
-    assert "no advantage here" in sr.lead_summary(no_lead, gone) and "%" not in sr.lead_summary(no_lead, gone)
+    no_lead = {
+        k: v - 1.0 for k, v in main.items()
+    }  # VAL behind: no ratio, no advantage to explain
+    assert "no advantage here" in sr.lead_summary(
+        no_lead, gone
+    ) and "%" not in sr.lead_summary(no_lead, gone)
     rank = pd.DataFrame(
-        {0: [0.9, 0.1, 0.5], 1: [0.7, 0.3, 0.5]}, index=["STARC distance", "accuracy (gold)", "accuracy (raters)"]
+        {0: [0.9, 0.1, 0.5], 1: [0.7, 0.3, 0.5]},
+        index=["STARC distance", "accuracy (gold)", "accuracy (raters)"],
     )
     text = sr.bridge_summary(rank)
-    assert "0.800 ± 0.141" in text and text.endswith("weighs errors by their size directly.")
+    assert "0.800 ± 0.141" in text and text.endswith(
+        "weighs errors by their size directly."
+    )
     assert sr.bridge_summary(
-        rank.loc[["STARC distance", "accuracy (raters)", "accuracy (gold)"]].set_axis(rank.index)
+        rank.loc[["STARC distance", "accuracy (raters)", "accuracy (gold)"]].set_axis(
+            rank.index
+        )
     ).endswith("in this run.")
 
 
 def test_paper_vs_book_rows():
     table = _hand_table()
     full = pd.Series(
-        {("VAL", "L2", "L2"): 0.9, ("minimal", "L2", "L2"): 0.95, ("EPIC", "L2", "L2"): 0.8, ("DARD", "L2", "L2"): 0.7}
+        {
+            ("VAL", "L2", "L2"): 0.9,
+            ("minimal", "L2", "L2"): 0.95,
+            ("EPIC", "L2", "L2"): 0.8,
+            ("DARD", "L2", "L2"): 0.7,
+        }
     )
     settings = SimpleNamespace(n_envs=4, n_pairs=2, n_steps=16)
-    rank = pd.DataFrame({10: [0.8, 0.2, 0.4]}, index=["STARC distance", "accuracy (gold)", "accuracy (raters)"])
+    rank = pd.DataFrame(
+        {10: [0.8, 0.2, 0.4]},
+        index=["STARC distance", "accuracy (gold)", "accuracy (raters)"],
+    )
     control = {("EPIC", "L2"): np.array([0.0, 0.02])}
     out = sr.paper_vs_book(settings, [10, 11], full, 64, table, control, 20, rank)
     assert list(out.columns) == ["paper", "this book"]
     assert out.loc["points", "this book"] == "4 x 2 x 16 = 128 per seed, 2 seeds"
-    assert out.loc["best STARC / best EPIC or DARD pseudometric", "this book"] == "0.950 / 0.800 (64 points of seed 10)"
-    assert out.loc["VAL, L2 / L2", "this book"] == "0.925 ± 0.035" and out.loc["none, L2 / L2", "paper"] == "-"
-    assert out.loc["VAL − EPIC, s'-independent rewards (L2 / L2)", "this book"] == "0.010 ± 0.014"
+    assert (
+        out.loc["best STARC / best EPIC or DARD pseudometric", "this book"]
+        == "0.950 / 0.800 (64 points of seed 10)"
+    )
+    assert (
+        out.loc["VAL, L2 / L2", "this book"] == "0.925 ± 0.035"
+        and out.loc["none, L2 / L2", "paper"] == "-"
+    )
+    assert (
+        out.loc["VAL − EPIC, s'-independent rewards (L2 / L2)", "this book"]
+        == "0.010 ± 0.014"
+    )
     assert "20 reward models" in out.loc["reward models (bridge)", "this book"]
 
 
 def test_grid_and_margin_figures_axes():
     table = _hand_table()
-    full = pd.Series({("VAL", "L2", "L2"): 0.9, ("none", "L2", "L2"): 0.1, ("EPIC", "L2", "L2"): 0.5})
+    full = pd.Series(
+        {("VAL", "L2", "L2"): 0.9, ("none", "L2", "L2"): 0.1, ("EPIC", "L2", "L2"): 0.5}
+    )
     fig = sr.grid_figure(full, 32, table, ["none", "EPIC", "VAL"])
     ax0, ax1 = fig.axes
-    assert [p.get_height() for p in ax0.patches] == [0.9, 0.5, 0.1]  # sorted, best first
-    assert [p.get_facecolor() for p in ax0.patches][0] == matplotlib.colors.to_rgba(sr.CANON_COLOURS["VAL"])
+    assert [p.get_height() for p in ax0.patches] == [
+        0.9,
+        0.5,
+        0.1,
+    ]  # sorted, best first
+    assert [p.get_facecolor() for p in ax0.patches][0] == matplotlib.colors.to_rgba(
+        sr.CANON_COLOURS["VAL"]
+    )
     assert (
-        ax0.get_title() == "All 3 pseudometrics (32 points)" and ax0.get_ylabel() == "Pearson correlation with regret"
+        ax0.get_title() == "All 3 pseudometrics (32 points)"
+        and ax0.get_ylabel() == "Pearson correlation with regret"
     )
     assert [t.get_text() for t in ax1.get_xticklabels()] == [
         "none",
         "EPIC",
         "VAL",
     ] and ax1.get_title() == "Checked cells, 2 seeds"
-    assert len(ax1.patches) == 6 and ax1.patches[0].get_height() == pytest.approx(0.2)  # none, L2: mean of 0.1, 0.3
+    assert len(ax1.patches) == 6 and ax1.patches[0].get_height() == pytest.approx(
+        0.2
+    )  # none, L2: mean of 0.1, 0.3
     margin = sr.margins(table)
     fig = sr.margin_figure(margin, margin)
     assert [ax.get_title() for ax in fig.axes] == ["L2 / L2", "wL2 / wL2"]
     assert fig.axes[0].get_ylabel() == "VAL's correlation minus competitor's"
     assert len(fig.axes[0].collections) == 4  # (paper's, control) x (EPIC, DARD)
-    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets()[:, 1], margin["EPIC", "L2"])
+    np.testing.assert_allclose(
+        fig.axes[0].collections[0].get_offsets()[:, 1], margin["EPIC", "L2"]
+    )
 
 
 def test_scatter_bridge_and_calibration_figures_axes():
     run = dict(
         regret=np.linspace(0, 1, 5),
-        grid={(c, "L2", "L2"): np.linspace(0, 2, 5) for c in ("none", "EPIC", "DARD", "VAL")},
+        grid={
+            (c, "L2", "L2"): np.linspace(0, 2, 5)
+            for c in ("none", "EPIC", "DARD", "VAL")
+        },
     )
     corr = {(c, "L2", "L2"): 0.5 for c in ("none", "EPIC", "DARD", "VAL")}
     fig = sr.scatter_figure(run, corr, 3)
-    assert [ax.get_title() for ax in fig.axes] == [f"{c}: r = 0.500" for c in ("none", "EPIC", "DARD", "VAL")]
+    assert [ax.get_title() for ax in fig.axes] == [
+        f"{c}: r = 0.500" for c in ("none", "EPIC", "DARD", "VAL")
+    ]
     assert (
-        fig.axes[2].get_xlabel() == "distance, L2 / L2 (unitless)" and fig.axes[0].get_ylabel() == "normalised regret"
+        fig.axes[2].get_xlabel() == "distance, L2 / L2 (unitless)"
+        and fig.axes[0].get_ylabel() == "normalised regret"
     )
     task = PreferenceTask(world_seed=0)
-    settings = SimpleNamespace(pool_size=12, n_eval_pairs=300, train_sizes=(30, 100), flip_rates=(0.0, 0.3), bon_n=4)
+    settings = SimpleNamespace(
+        pool_size=12,
+        n_eval_pairs=300,
+        train_sizes=(30, 100),
+        flip_rates=(0.0, 0.3),
+        bon_n=4,
+    )
     fam = sr.family(task, 0, settings)
     table = sr.family_table(fam, 4)
     fig = sr.bridge_figure(table, 4, 0)
@@ -290,14 +426,19 @@ def test_scatter_bridge_and_calibration_figures_axes():
         ax0.get_xlabel() == "STARC distance to the gold reward (0 to 2)"
         and ax0.get_ylabel() == "best-of-4 gold regret (gold-reward units)"
     )
-    np.testing.assert_allclose(ax0.collections[0].get_offsets()[:, 0], table["STARC distance"])
+    np.testing.assert_allclose(
+        ax0.collections[0].get_offsets()[:, 0], table["STARC distance"]
+    )
     assert (
         len(ax1.collections) == 2
-        and fig._suptitle.get_text() == f"{len(table)} reward models on the toy world (seed 0)"
+        and fig._suptitle.get_text()
+        == f"{len(table)} reward models on the toy world (seed 0)"
     )
     shown = ["fitted: 100 comparisons, flip 0", "fitted: 30 comparisons, flip 0"]
     fig, over = sr.calibration_figure(table, fam, shown, 4)
-    assert list(over) == shown and fig.axes[1].get_xlabel() == "predicted P(a preferred)"
+    assert (
+        list(over) == shown and fig.axes[1].get_xlabel() == "predicted P(a preferred)"
+    )
     assert [line.get_label() for line in fig.axes[1].lines] == [
         "100 comparisons, flip 0",
         "30 comparisons, flip 0",
@@ -312,19 +453,34 @@ def test_endpoint_parts_split_the_points_by_their_endpoints_signal():
         r["signal"][:8] = [1e-10, 0.5]  # the first two pairs get a nearly trivial R1
     run = runs[3]
     parts = sr.endpoint_correlations(runs)
-    for name, keep in ((sr.ENDPOINTS[0], slice(8, None)), (sr.ENDPOINTS[1], slice(0, 8))):
+    for name, keep in (
+        (sr.ENDPOINTS[0], slice(8, None)),
+        (sr.ENDPOINTS[1], slice(0, 8)),
+    ):
         for k, v in run["grid"].items():
-            assert parts[name][3][k] == pytest.approx(rd.pearson(v[keep], run["regret"][keep]), abs=1e-12)
+            assert parts[name][3][k] == pytest.approx(
+                rd.pearson(v[keep], run["regret"][keep]), abs=1e-12
+            )
     table = sr.endpoint_table(runs)
-    assert table.loc[f"{sr.ENDPOINTS[1]}, L2/L2", "share of points"] == pytest.approx(8 / 48)
+    assert table.loc[f"{sr.ENDPOINTS[1]}, L2/L2", "share of points"] == pytest.approx(
+        8 / 48
+    )
     profiles = sr.step_profiles(run, 4)
-    assert list(dict.fromkeys(profiles.index.get_level_values(0)))[:2] == ["ordinary endpoints", "nearly trivial R1"]
-    np.testing.assert_allclose(profiles.loc["nearly trivial R1", "regret"], run["regret"][:8].reshape(2, 4).mean(0))
+    assert list(dict.fromkeys(profiles.index.get_level_values(0)))[:2] == [
+        "ordinary endpoints",
+        "nearly trivial R1",
+    ]
+    np.testing.assert_allclose(
+        profiles.loc["nearly trivial R1", "regret"],
+        run["regret"][:8].reshape(2, 4).mean(0),
+    )
 
 
 def test_lead_and_mean_2se_by_hand():
     table = _hand_table()
-    np.testing.assert_allclose(sr.lead(table, "L2"), [0.2, 0.05])  # min(VAL - EPIC, VAL - DARD) per seed
+    np.testing.assert_allclose(
+        sr.lead(table, "L2"), [0.2, 0.05]
+    )  # min(VAL - EPIC, VAL - DARD) per seed
     assert sr.mean_2se([1.0, 2.0, 3.0]) == f"+2.000 ± {2 / np.sqrt(3):.3f}"
 
 
@@ -332,7 +488,9 @@ def test_monte_carlo_comparison_uses_the_runs_draws():
     comparison = sr.monte_carlo_comparison(5, 1, 2, 3)
     run = sr.interpolation_runs([5], 1, 2, 3, cells=sr.CELLS)[5]
     np.testing.assert_allclose(comparison["exact"], run["regret"], atol=1e-12)
-    np.testing.assert_allclose(comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12)
+    np.testing.assert_allclose(
+        comparison["VAL distance"], run["grid"]["VAL", "L2", "L2"], atol=1e-12
+    )
     assert comparison["monte carlo"].shape == (6,)
     np.testing.assert_array_equal(comparison["signal"], run["signal"].min(-1))
 
@@ -345,29 +503,49 @@ def test_monte_carlo_summary_by_hand():
         "signal": np.array([0.5, 0.5, 1e-10, 1e-10]),
     }
     summary = sr.monte_carlo_summary(mc)
-    assert summary["outside [0, 1]"] == 0.25 and summary["pairs with a nearly trivial endpoint"] == 0.5
+    assert (
+        summary["outside [0, 1]"] == 0.25
+        and summary["pairs with a nearly trivial endpoint"] == 0.5
+    )
     assert summary["error, ordinary endpoints"] == pytest.approx(0.275)
     assert summary["error, a nearly trivial endpoint"] == pytest.approx(0.4)
-    assert summary["VAL corr exact"] == pytest.approx(np.corrcoef(mc["VAL distance"], mc["exact"])[0, 1])
+    assert summary["VAL corr exact"] == pytest.approx(
+        np.corrcoef(mc["VAL distance"], mc["exact"])[0, 1]
+    )
 
 
 def test_rounding_table_takes_the_worst_mdp():
     mdps = [rd.random_mdp(np.random.default_rng(i), 6, 2) for i in range(2)]
     table = sr.rounding_table(mdps, np.random.default_rng(0))
     rng = np.random.default_rng(0)
-    levels = [rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps]
-    assert list(table.columns) == list(rd.METRICS) and set(table.index) == {"EPIC", "DARD", "VAL", "minimal"}
+    levels = [
+        rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps
+    ]
+    assert list(table.columns) == list(rd.METRICS) and set(table.index) == {
+        "EPIC",
+        "DARD",
+        "VAL",
+        "minimal",
+    }
     assert table.loc["VAL", "wL2"] == max(level["VAL", "wL2"] for level in levels)
     assert table.to_numpy().max() < rd.ROUNDING
 
 
 def test_endpoint_summary_reads_the_intervals():
-    ordinary = {"L2": np.array([0.02, 0.025, 0.022]), "wL2": np.array([0.01, 0.02, 0.015])}
+    ordinary = {
+        "L2": np.array([0.02, 0.025, 0.022]),
+        "wL2": np.array([0.01, 0.02, 0.015]),
+    }
     part_lead = {(sr.ENDPOINTS[0], n): v for n, v in ordinary.items()} | {
         (sr.ENDPOINTS[1], n): v * 10 for n, v in ordinary.items()
     }
     text = sr.endpoint_summary(part_lead, np.full(3, 0.0895), np.full(3, 0.03))
-    assert "real on ordinary rewards (L2 and wL2" in text and "removes 75% of its mean L2 lead" in text
+    assert (
+        "real on ordinary rewards (L2 and wL2" in text
+        and "removes 75% of its mean L2 lead" in text
+    )
     part_lead[sr.ENDPOINTS[0], "L2"] = np.array([-0.01, 0.02, 0.0])
     part_lead[sr.ENDPOINTS[0], "wL2"] = np.array([-0.01, 0.02, 0.0])
-    assert "not distinguishable from 0" in sr.endpoint_summary(part_lead, np.full(3, 0.09), np.full(3, 0.03))
+    assert "not distinguishable from 0" in sr.endpoint_summary(
+        part_lead, np.full(3, 0.09), np.full(3, 0.03)
+    )

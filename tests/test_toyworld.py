@@ -17,7 +17,12 @@ def tok():
 
 def test_tokenizer_round_trips_ascii_text(tok):
     rng = np.random.default_rng(0)
-    alphabet = string.printable.replace("\r", "").replace("\x0b", "").replace("\x0c", "").replace("\t", "")
+    alphabet = (
+        string.printable.replace("\r", "")
+        .replace("\x0b", "")
+        .replace("\x0c", "")
+        .replace("\t", "")
+    )
     for _ in range(200):
         text = "".join(rng.choice(list(alphabet), size=int(rng.integers(0, 60))))
         ids = tok(text, add_special_tokens=False)["input_ids"]
@@ -39,11 +44,15 @@ def test_model_save_and_reload_gives_the_same_logits(tok, tmp_path):
     reloaded, tok2 = models.load_policy(tmp_path)
     ids = torch.tensor([tok("food: fresh", add_special_tokens=False)["input_ids"]])
     assert torch.equal(model(ids).logits, reloaded(ids).logits)
-    assert tok2.decode(ids[0]) == "food: fresh" and tok2.pad_token_id == tok.pad_token_id
+    assert (
+        tok2.decode(ids[0]) == "food: fresh" and tok2.pad_token_id == tok.pad_token_id
+    )
 
 
 def test_unknown_model_size_is_a_clear_error(tok):
-    with pytest.raises(ValueError, match="unknown model size 'huge'; valid sizes: tiny, small, base"):
+    with pytest.raises(
+        ValueError, match="unknown model size 'huge'; valid sizes: tiny, small, base"
+    ):
         toyworld.new_model("huge", tok)
 
 
@@ -55,9 +64,12 @@ def test_gold_reward_of_hand_made_responses():
     assert task.gold_reward(p, "great great") == pytest.approx(u["great"] - 0.6)
     assert task.gold_reward(p, "great zzz") == pytest.approx(u["great"] - 1.0)
     eight = "superb great lovely fresh tasty cozy bright smart"
-    assert task.gold_reward(p, eight) == pytest.approx(sum(u[w] for w in eight.split()) - 2 * 0.4)
+    assert task.gold_reward(p, eight) == pytest.approx(
+        sum(u[w] for w in eight.split()) - 2 * 0.4
+    )
     assert task.gold_reward(p, task.best_response(p)) >= max(
-        task.gold_reward(p, task.demonstration(p, np.random.default_rng(i))) for i in range(200)
+        task.gold_reward(p, task.demonstration(p, np.random.default_rng(i)))
+        for i in range(200)
     )
 
 
@@ -66,8 +78,12 @@ def test_raters_prefer_longer_answers_and_agree_more_on_clear_pairs():
     rng = np.random.default_rng(0)
     p = "food: "
     # equal gold reward, one word longer (an unknown-utility-free comparison via rater_score)
-    assert task.rater_score(p, "great fresh") - task.gold_reward(p, "great fresh") == pytest.approx(0.7)
-    clear = np.mean([task.rate(p, task.best_response(p), "awful dirty", 5, rng) for _ in range(200)])
+    assert task.rater_score(p, "great fresh") - task.gold_reward(
+        p, "great fresh"
+    ) == pytest.approx(0.7)
+    clear = np.mean(
+        [task.rate(p, task.best_response(p), "awful dirty", 5, rng) for _ in range(200)]
+    )
     close = np.mean([task.rate(p, "great", "superb", 5, rng) for _ in range(200)])
     assert clear > 4.8 and 1.0 < close < 4.0
 
@@ -78,7 +94,11 @@ def test_unknown_topic_is_a_clear_error():
 
 
 def test_code_language_and_unit_tests():
-    assert code.run("inc dbl", 3) == 8 and code.run("half", -3) == -2 and code.run("neg sqr", 2) == 4
+    assert (
+        code.run("inc dbl", 3) == 8
+        and code.run("half", -3) == -2
+        and code.run("neg sqr", 2) == 4
+    )
     with pytest.raises(code.ProgramError, match="unknown operation"):
         code.parse("inc import os")
     task = toyworld.CodeTask()
@@ -98,12 +118,18 @@ def _weights_hash(folder):
 
 def test_base_policy_is_cached_and_reused(isolated, monkeypatch):
     folder = toyworld.base_policy("code", "smoke", progress=False)
-    assert policies.verify(folder, policies.cache_key("code", policies.RECIPES["smoke"]))
-    monkeypatch.setattr(policies, "_train", lambda *a, **k: pytest.fail("retrained a valid cache entry"))
+    assert policies.verify(
+        folder, policies.cache_key("code", policies.RECIPES["smoke"])
+    )
+    monkeypatch.setattr(
+        policies, "_train", lambda *a, **k: pytest.fail("retrained a valid cache entry")
+    )
     assert toyworld.base_policy("code", "smoke", progress=False) == folder
 
 
-def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(isolated, monkeypatch):
+def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(
+    isolated, monkeypatch
+):
     from rlhfbook.book import runtime
     from rlhfbook.toyworld import sft
 
@@ -116,7 +142,9 @@ def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(isolated, mo
         devices.append(next(model.parameters()).device.type)
         raise Trained
 
-    monkeypatch.setattr(runtime, "device", lambda: torch.device("meta"))  # stands for CUDA: not the CPU
+    monkeypatch.setattr(
+        runtime, "device", lambda: torch.device("meta")
+    )  # stands for CUDA: not the CPU
     monkeypatch.setattr(sft, "supervised_finetune", record)
     for profile in ("gpu", "cpu", "smoke"):
         with pytest.raises(Trained):
@@ -143,10 +171,16 @@ def test_cache_key_covers_recipe_seed_and_task():
         policies.cache_key("code", smoke),
         policies.cache_key("preference", smoke),
         policies.cache_key(
-            "code", policies.Recipe(size=smoke.size, steps=smoke.steps, batch_size=smoke.batch_size, seed=1)
+            "code",
+            policies.Recipe(
+                size=smoke.size, steps=smoke.steps, batch_size=smoke.batch_size, seed=1
+            ),
         ),
         policies.cache_key(
-            "code", policies.Recipe(size=smoke.size, steps=smoke.steps + 1, batch_size=smoke.batch_size)
+            "code",
+            policies.Recipe(
+                size=smoke.size, steps=smoke.steps + 1, batch_size=smoke.batch_size
+            ),
         ),
     }
     assert len(keys) == 4
@@ -156,12 +190,16 @@ def test_same_seed_gives_bit_identical_base_policies(tmp_path, monkeypatch):
     hashes = []
     for run in ("a", "b"):
         monkeypatch.setenv("RLHFBOOK_CACHE", str(tmp_path / run))
-        hashes.append(_weights_hash(toyworld.base_policy("preference", "smoke", progress=False)))
+        hashes.append(
+            _weights_hash(toyworld.base_policy("preference", "smoke", progress=False))
+        )
     assert hashes[0] == hashes[1]
 
 
 def test_unknown_task_or_profile_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown task 'chess'; valid tasks: preference, code"):
+    with pytest.raises(
+        ValueError, match="unknown task 'chess'; valid tasks: preference, code"
+    ):
         toyworld.base_policy("chess", "cpu")
     with pytest.raises(ValueError, match="unknown profile 'big'"):
         toyworld.base_policy("code", "big")

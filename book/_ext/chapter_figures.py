@@ -12,7 +12,9 @@ import re
 CHAPTER = re.compile(r"^notebooks/(\d+)_")
 
 
-def chapter_numbers(fignumbers: dict[str, dict[str, dict[str, tuple[int, ...]]]]) -> list[str]:
+def chapter_numbers(
+    fignumbers: dict[str, dict[str, dict[str, tuple[int, ...]]]],
+) -> list[str]:
     """Renumber ``fignumbers`` (Sphinx's ``env.toc_fignumbers``: docname -> figure type -> id ->
     number) in place: each chapter's figures of each type become (chapter, 1), (chapter, 2), ...
     in their order on the page. Returns the chapters' docnames."""

@@ -13,7 +13,10 @@ from typing import Any
 def _key(script: Any) -> tuple:
     """A script's file (None and "" alike: inline) and attributes (its body among them); not its priority."""
     attributes = getattr(script, "attributes", {})
-    return (str(getattr(script, "filename", script) or ""), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+    return (
+        str(getattr(script, "filename", script) or ""),
+        tuple(sorted((k, str(v)) for k, v in attributes.items())),
+    )
 
 
 def unique_scripts(scripts: list) -> list:

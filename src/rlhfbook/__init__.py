@@ -37,7 +37,9 @@ def online(profile: str | None = None) -> bool:
     return "google.colab" in sys.modules or profile in ONLINE_PROFILES
 
 
-_WE_SET_OFFLINE = "_RLHFBOOK_SET_HF_HUB_OFFLINE"  # marks an HF_HUB_OFFLINE this package set
+_WE_SET_OFFLINE = (
+    "_RLHFBOOK_SET_HF_HUB_OFFLINE"  # marks an HF_HUB_OFFLINE this package set
+)
 
 
 def set_hub_access(allowed: bool) -> None:
@@ -78,7 +80,9 @@ def ipython_shell():
     return get_ipython()
 
 
-def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None = None, **overrides):
+def start_chapter(
+    chapter: str, profile: str, seed: int, *, threads: int | None = None, **overrides
+):
     """A chapter's first code cell in one call; returns ``(P, results)``.
 
     In this order: resolve the chapter's settings in ``profile`` with the parameters cell's
@@ -100,7 +104,9 @@ def start_chapter(chapter: str, profile: str, seed: int, *, threads: int | None 
     profiles.check_types(chapter, {"seed": seed})
     P = profiles.resolve(chapter, profile, **overrides)
     profiles.check_accelerator(chapter, profile)
-    os.environ[parallel.SETTINGS_ENV] = parallel.settings_key(chapter, profile, seed, dict(P))
+    os.environ[parallel.SETTINGS_ENV] = parallel.settings_key(
+        chapter, profile, seed, dict(P)
+    )
     models.resolve_external(P)
     memory.check_fits(P)
     runtime.seed_everything(seed, threads=threads)
@@ -125,7 +131,9 @@ def _one_line_errors() -> None:
     def handler(shell, etype, evalue, tb, tb_offset=None):
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])
 
-    shell.set_custom_exc((ParameterError, HalfPrecisionOverflow, RestartRequired), handler)
+    shell.set_custom_exc(
+        (ParameterError, HalfPrecisionOverflow, RestartRequired), handler
+    )
 
 
 _one_line_errors()

@@ -16,7 +16,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def bag_of_words(
-    contexts: list[str], texts: list[str], context_vocab: tuple[str, ...], word_vocab: tuple[str, ...]
+    contexts: list[str],
+    texts: list[str],
+    context_vocab: tuple[str, ...],
+    word_vocab: tuple[str, ...],
 ) -> np.ndarray:
     """Word counts of each text, one block of ``len(word_vocab)`` features per context:
     ``phi[i, c * V + v]`` = count of word v in text i if its context is c (unknown words ignored)."""
@@ -28,7 +31,9 @@ def bag_of_words(
     phi = np.zeros((len(texts), len(context_vocab) * n_words))
     for i, (c, text) in enumerate(zip(contexts, texts)):
         if c not in c_index:
-            raise ValueError(f"unknown context {c!r}; valid: {', '.join(context_vocab)}")
+            raise ValueError(
+                f"unknown context {c!r}; valid: {', '.join(context_vocab)}"
+            )
         for w in text.split():
             if w in w_index:
                 phi[i, c_index[c] * n_words + w_index[w]] += 1
@@ -36,7 +41,11 @@ def bag_of_words(
 
 
 def fit_bradley_terry(
-    diff_features: np.ndarray, a_preferred: np.ndarray, l2: float = 1e-2, n_iter: int = 50, tol: float = 1e-10
+    diff_features: np.ndarray,
+    a_preferred: np.ndarray,
+    l2: float = 1e-2,
+    n_iter: int = 50,
+    tol: float = 1e-10,
 ) -> np.ndarray:
     """Weights ``w`` minimising ``mean log-loss(sigmoid(w . (phi_a - phi_b)), y) + l2/2 |w|^2``.
 
@@ -45,7 +54,9 @@ def fit_bradley_terry(
     """
     x, y = np.asarray(diff_features, float), np.asarray(a_preferred, float)
     if x.ndim != 2 or y.shape != (x.shape[0],):
-        raise ValueError(f"need diff_features (pairs, features) and labels (pairs,), got {x.shape}, {y.shape}")
+        raise ValueError(
+            f"need diff_features (pairs, features) and labels (pairs,), got {x.shape}, {y.shape}"
+        )
     if l2 <= 0:
         raise ValueError(f"l2 must be positive, got {l2}")
     n, d = x.shape

@@ -40,7 +40,9 @@ def load_problems(source: str | Path, split: str = "test") -> list[dict]:
 
     from .models import check_local_or_online
 
-    source = check_local_or_online(source, "dataset")  # one line: a missing file, or the hub offline
+    source = check_local_or_online(
+        source, "dataset"
+    )  # one line: a missing file, or the hub offline
     if str(source).endswith((".json", ".jsonl")):
         rows = datasets.load_dataset("json", data_files=str(source), split="train")
     else:
@@ -106,7 +108,12 @@ class UnitTestTask:
     def shown_test_passes(self, prompt: str, response: str) -> bool:
         """Whether the program passes the one test its prompt shows (sandboxed)."""
         problem = self._by_prompt[prompt]
-        return run_tests(clean_program(response), problem["test_list"][:1], self.limits, problem["test_setup_code"])[0]
+        return run_tests(
+            clean_program(response),
+            problem["test_list"][:1],
+            self.limits,
+            problem["test_setup_code"],
+        )[0]
 
     def gold_reward(self, prompt: str, response: str) -> float:
         """Fraction of the problem's tests passed by the response's program (sandboxed, cached)."""
@@ -114,7 +121,10 @@ class UnitTestTask:
         if key not in self._cache:
             problem = self._by_prompt[prompt]
             self._cache[key] = pass_rate(
-                clean_program(response), problem["test_list"], self.limits, problem["test_setup_code"]
+                clean_program(response),
+                problem["test_list"],
+                self.limits,
+                problem["test_setup_code"],
             )
         return self._cache[key]
 
@@ -145,20 +155,27 @@ class UnitTestRaters:
     def gold_reward(self, prompt: str, response: str) -> float:
         return self.task.gold_reward(prompt, response)
 
-    def rate(self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator) -> int:
+    def rate(
+        self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator
+    ) -> int:
         """How many of ``n_raters`` independent raters prefer ``a`` over ``b``."""
         margin = (self.gold_reward(prompt, a) - self.gold_reward(prompt, b)) / self.tau
         return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))
 
 
 def unit_test_pairs(
-    raters: UnitTestRaters, prompts: list[str], responses: list[list[str]], rng: np.random.Generator
+    raters: UnitTestRaters,
+    prompts: list[str],
+    responses: list[list[str]],
+    rng: np.random.Generator,
 ) -> PreferencePairs:
     """Preference pairs from N samples per prompt: every pair of distinct responses of a prompt
     whose unit-test scores differ, labelled by one of ``raters`` (so a pair can be labelled the
     wrong way round). Pairs with equal scores carry no signal and are skipped."""
     if len(prompts) != len(responses):
-        raise ValueError(f"{len(prompts)} prompts but {len(responses)} groups of responses")
+        raise ValueError(
+            f"{len(prompts)} prompts but {len(responses)} groups of responses"
+        )
 
     def contrasting():
         for prompt, group in zip(prompts, responses):
@@ -177,9 +194,15 @@ def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, boo
     from .toyworld.code import ProgramError, run
 
     if isinstance(task, UnitTestTask):
-        return [("passed", "passed", True) if task.shown_test_passes(prompt, response) else ("failed", "passed", False)]
+        return [
+            ("passed", "passed", True)
+            if task.shown_test_passes(prompt, response)
+            else ("failed", "passed", False)
+        ]
     if not hasattr(task, "examples"):
-        raise TypeError(f"needs the toy code task or a UnitTestTask, got {type(task).__name__}")
+        raise TypeError(
+            f"needs the toy code task or a UnitTestTask, got {type(task).__name__}"
+        )
     results = []
     for x, y in task.examples(prompt):
         try:
@@ -203,7 +226,11 @@ def shown_outputs(task, prompt: str, response: str) -> str:
     results = _shown_results(task, prompt, response)
     if isinstance(task, UnitTestTask):
         return "# shown test: " + results[0][0]
-    return " ".join(got for got, _, _ in results) + " | " + " ".join("==" if ok else "!=" for _, _, ok in results)
+    return (
+        " ".join(got for got, _, _ in results)
+        + " | "
+        + " ".join("==" if ok else "!=" for _, _, ok in results)
+    )
 
 
 def shown_pass_rate(task, prompt: str, response: str) -> float:
@@ -234,7 +261,9 @@ def _programs_by_behaviour(max_ops: int) -> dict[tuple[int, ...], list[str]]:
     for length in range(1, max_ops + 1):
         for ops in product(OPS, repeat=length):
             program = " ".join(ops)
-            by_outputs.setdefault(tuple(run(program, x) for x in TEST_INPUTS), []).append(program)
+            by_outputs.setdefault(
+                tuple(run(program, x) for x in TEST_INPUTS), []
+            ).append(program)
     return by_outputs
 
 

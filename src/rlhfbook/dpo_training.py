@@ -33,7 +33,14 @@ from .book import runtime
 
 
 def dpo_config(
-    output_dir: str, *, beta: float, learning_rate: float, epochs: float, batch_size: int, seed: int, **overrides
+    output_dir: str,
+    *,
+    beta: float,
+    learning_rate: float,
+    epochs: float,
+    batch_size: int,
+    seed: int,
+    **overrides,
 ) -> DPOConfig:
     """A ``DPOConfig`` with the book's :func:`~rlhfbook.book.runtime.trainer_settings` (CPU or GPU),
     a constant learning rate, and the reference log-likelihoods precomputed once (the reference
@@ -58,7 +65,10 @@ _REF_LOGPS: dict[str, tuple[Dataset, list[torch.Tensor]]] = {}
 
 
 def _rng_states() -> list[torch.Tensor]:
-    return [torch.get_rng_state(), *(torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])]
+    return [
+        torch.get_rng_state(),
+        *(torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
+    ]
 
 
 def _set_rng_states(states: list[torch.Tensor]) -> None:
@@ -67,7 +77,12 @@ def _set_rng_states(states: list[torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(states[1:])
 
 
-def reference_logps(trainer: DPOTrainer, dataset: Dataset, batch_size: int, compute: Callable[[], Dataset]) -> Dataset:
+def reference_logps(
+    trainer: DPOTrainer,
+    dataset: Dataset,
+    batch_size: int,
+    compute: Callable[[], Dataset],
+) -> Dataset:
     """``dataset`` with TRL's precomputed reference log-probs, computed once per process for the
     same reference weights, token ids, batching, precision and random state.
 
@@ -134,7 +149,9 @@ class GammaDPOTrainer(DPOTrainer):
             self,
             dataset,
             batch_size,
-            lambda: super(GammaDPOTrainer, self)._precompute_ref_logps(dataset, name, batch_size),
+            lambda: super(GammaDPOTrainer, self)._precompute_ref_logps(
+                dataset, name, batch_size
+            ),
         )
         if self.gamma == 1.0:
             return dataset
@@ -174,13 +191,20 @@ def trl_batches(trainer: DPOTrainer, batch_size: int = 256) -> list[dict]:
     prompt + answer + EOS, completion masks, precomputed reference log-likelihoods)."""
     data = trainer.train_dataset
     if "ref_chosen_logps" not in data.column_names:
-        raise ValueError("the trainer has no precomputed reference log-probs (precompute_ref_log_probs=True)")
+        raise ValueError(
+            "the trainer has no precomputed reference log-probs (precompute_ref_log_probs=True)"
+        )
     rows = data.to_list()
-    return [trainer.data_collator(rows[start : start + batch_size]) for start in range(0, len(rows), batch_size)]
+    return [
+        trainer.data_collator(rows[start : start + batch_size])
+        for start in range(0, len(rows), batch_size)
+    ]
 
 
 @torch.no_grad()
-def trl_pair_logprobs(trainer: DPOTrainer, batches: list[dict], model: torch.nn.Module | None = None) -> np.ndarray:
+def trl_pair_logprobs(
+    trainer: DPOTrainer, batches: list[dict], model: torch.nn.Module | None = None
+) -> np.ndarray:
     """TRL's own numbers for the pairs of ``batches`` (:func:`trl_batches`), shape [n, 4]: the
     policy's ``log pi(y_w)`` and ``log pi(y_l)`` by TRL's ``compute_ref_log_probs`` (its forward
     with the fused log-prob head), and the reference log-likelihoods TRL precomputed
@@ -258,7 +282,8 @@ def train_dpo(
     ref_params = torch.cat([p.detach().flatten() for p in model.parameters()]).cpu()
     checkpoints: list[Checkpoint] = []
     scorers = {
-        name: rk.PairScorer(tokenizer, pairs, batch_size=eval_batch) for name, pairs in (("train", train), ("val", val))
+        name: rk.PairScorer(tokenizer, pairs, batch_size=eval_batch)
+        for name, pairs in (("train", train), ("val", val))
     }
     trainer: GammaDPOTrainer | None = None
     batches: list[dict] = []
@@ -267,7 +292,9 @@ def train_dpo(
         was_training = policy.training
         policy.eval()
         with torch.no_grad():
-            params = torch.cat([p.detach().flatten() for p in policy.parameters()]).cpu()
+            params = torch.cat(
+                [p.detach().flatten() for p in policy.parameters()]
+            ).cpu()
             checkpoints.append(
                 Checkpoint(
                     step=step,
@@ -307,7 +334,13 @@ def train_dpo(
 
 
 def checkpoint_table(
-    checkpoints: list[Checkpoint], ref_train, ref_val, *, beta: float, gamma: float = 1.0, tie_tolerance: float = 1e-3
+    checkpoints: list[Checkpoint],
+    ref_train,
+    ref_val,
+    *,
+    beta: float,
+    gamma: float = 1.0,
+    tie_tolerance: float = 1e-3,
 ):
     """Per checkpoint, on the train pairs unless marked ``val``: the DPO loss as TRL computes
     it, ranking accuracy ``R`` and ``R~`` (Def. 2.3, Eq. 15), reward accuracy (ties one half),
@@ -333,7 +366,9 @@ def checkpoint_table(
             {
                 "step": cp.step,
                 "train loss": trl_loss.mean(),
-                "val loss": rk.dpo_loss(v.w, v.l, ref_val.w, ref_val.l, beta, gamma).mean(),
+                "val loss": rk.dpo_loss(
+                    v.w, v.l, ref_val.w, ref_val.l, beta, gamma
+                ).mean(),
                 "R": correct.mean(),
                 "R~": rk.ranking_accuracy(*t.per_token),
                 "reward acc": rk.reward_accuracy(t.w, t.l, ref_train.w, ref_train.l),

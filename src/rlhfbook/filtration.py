@@ -48,13 +48,17 @@ LABELS = {
 
 def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown filtering strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
+        raise ValueError(
+            f"unknown filtering strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}"
+        )
 
 
 def _groups(rewards: np.ndarray | torch.Tensor) -> np.ndarray:
     r = np.asarray(rewards, dtype=float)
     if r.ndim != 2 or r.shape[1] < 2:
-        raise ValueError(f"rewards must have shape (prompts, N) with N >= 2, got {r.shape}")
+        raise ValueError(
+            f"rewards must have shape (prompts, N) with N >= 2, got {r.shape}"
+        )
     if not np.isfinite(r).all():
         raise ValueError("rewards must be finite")
     return r
@@ -65,7 +69,9 @@ def rank_weights(strategy: str, n: int) -> np.ndarray:
     (Shen & Zhang, 2024, Sec. 4): ``none`` is uniform (no filter), ``bon`` / ``br`` / ``bw`` are
     w^BoN, w^BR and w^BW. Sums to one."""
     if strategy not in RANK_STRATEGIES:
-        raise ValueError(f"{strategy!r} is not a rank-based strategy; valid: {', '.join(RANK_STRATEGIES)}")
+        raise ValueError(
+            f"{strategy!r} is not a rank-based strategy; valid: {', '.join(RANK_STRATEGIES)}"
+        )
     if n < 2:
         raise ValueError(f"a filter needs N >= 2 samples per prompt, got N = {n}")
     w = np.zeros(n)
@@ -109,7 +115,12 @@ def sample_weights(
     r = _groups(rewards)
     if strategy in RANK_STRATEGIES:
         w = np.zeros_like(r)
-        np.put_along_axis(w, ranks(r), np.broadcast_to(rank_weights(strategy, r.shape[1]), r.shape), axis=1)
+        np.put_along_axis(
+            w,
+            ranks(r),
+            np.broadcast_to(rank_weights(strategy, r.shape[1]), r.shape),
+            axis=1,
+        )
         return w
     if strategy == "pow":
         if k < 0:
@@ -124,14 +135,20 @@ def sample_weights(
         keep |= rng.random(r.shape) < random_keep
     elif strategy == "top-bottom":
         if bottom > threshold:
-            raise ValueError(f"top-bottom needs bottom <= threshold, got {bottom} > {threshold}")
+            raise ValueError(
+                f"top-bottom needs bottom <= threshold, got {bottom} > {threshold}"
+            )
         keep |= r <= bottom
     counts = keep.sum(1, keepdims=True)
     return np.where(keep, 1.0 / np.maximum(counts, 1), 0.0)
 
 
 def sample_filtered(
-    rewards: np.ndarray | torch.Tensor, strategy: str, draws: int, rng: np.random.Generator, **params
+    rewards: np.ndarray | torch.Tensor,
+    strategy: str,
+    draws: int,
+    rng: np.random.Generator,
+    **params,
 ) -> np.ndarray:
     """Draw ``draws`` samples of the filtered policy mu_theta per prompt: columns ``z ~ Categorical(w)``
     (with replacement), shape (prompts, draws). Rows that a threshold filter empties get -1."""
@@ -143,7 +160,10 @@ def sample_filtered(
 
 
 def select_for_update(
-    rewards: np.ndarray | torch.Tensor, strategy: str, rng: np.random.Generator, **params
+    rewards: np.ndarray | torch.Tensor,
+    strategy: str,
+    rng: np.random.Generator,
+    **params,
 ) -> np.ndarray:
     """Flat indices (row-major into the (prompts, N) batch) of the samples that enter the PPO update.
 
@@ -158,7 +178,9 @@ def select_for_update(
     g, n = r.shape
     if strategy == "pow":
         w = sample_weights(r, "pow", **params)
-        keys = np.log(rng.random(r.shape)) / np.maximum(w, 1e-300)  # Efraimidis-Spirakis: top-2 of u^(1/w)
+        keys = np.log(rng.random(r.shape)) / np.maximum(
+            w, 1e-300
+        )  # Efraimidis-Spirakis: top-2 of u^(1/w)
         cols = np.argsort(-keys, axis=1, kind="stable")[:, :2]
     elif strategy in THRESHOLD_STRATEGIES:
         keep = sample_weights(r, strategy, rng=rng, **params) > 0
@@ -186,7 +208,9 @@ def selector(strategy: str, rng: np.random.Generator, **params) -> Callable:
         if len(scores) % group_size:
             raise ValueError(f"{len(scores)} scores do not form groups of {group_size}")
         grouped = scores.detach().float().cpu().numpy().reshape(-1, group_size)
-        return torch.as_tensor(select_for_update(grouped, strategy, rng, **params), dtype=torch.long)
+        return torch.as_tensor(
+            select_for_update(grouped, strategy, rng, **params), dtype=torch.long
+        )
 
     return select
 
@@ -203,14 +227,20 @@ def sample_r_squared(rewards: np.ndarray, scores: np.ndarray) -> float:
     return r_squared(s, np.asarray(rewards, float), affine=True)
 
 
-def grouped_r_squared(rewards: np.ndarray, scores: np.ndarray, n_groups: int = 20) -> float:
+def grouped_r_squared(
+    rewards: np.ndarray, scores: np.ndarray, n_groups: int = 20
+) -> float:
     """The paper's R^2: sort samples by reward, split them into ``n_groups`` groups of (nearly)
     equal size, and fit the line to the (mean reward, mean actual score) of the groups."""
     r, s = np.asarray(rewards, float).ravel(), np.asarray(scores, float).ravel()
     if r.shape != s.shape:
-        raise ValueError(f"rewards and scores need equal shapes, got {r.shape} and {s.shape}")
+        raise ValueError(
+            f"rewards and scores need equal shapes, got {r.shape} and {s.shape}"
+        )
     if not 2 <= n_groups <= r.size:
-        raise ValueError(f"n_groups must lie in 2..{r.size} (the number of samples), got {n_groups}")
+        raise ValueError(
+            f"n_groups must lie in 2..{r.size} (the number of samples), got {n_groups}"
+        )
     order = np.argsort(r, kind="stable")
     parts = np.array_split(order, n_groups)
     return sample_r_squared([r[p].mean() for p in parts], [s[p].mean() for p in parts])
@@ -232,21 +262,31 @@ def filtered_r_squared(
     the filtered policy (default N, the same number as the unfiltered policy)."""
     r, s = _groups(rewards), np.asarray(scores, float)
     if s.shape != r.shape:
-        raise ValueError(f"rewards and scores need equal shapes, got {r.shape} and {s.shape}")
+        raise ValueError(
+            f"rewards and scores need equal shapes, got {r.shape} and {s.shape}"
+        )
     idx = sample_filtered(r, strategy, draws or r.shape[1], rng, **params)
     rows = np.broadcast_to(np.arange(r.shape[0])[:, None], idx.shape)
     ok = idx >= 0
     rr, ss = r[rows[ok], idx[ok]], s[rows[ok], idx[ok]]
-    return {"sample": sample_r_squared(rr, ss), "grouped": grouped_r_squared(rr, ss, n_groups), "n": int(ok.sum())}
+    return {
+        "sample": sample_r_squared(rr, ss),
+        "grouped": grouped_r_squared(rr, ss, n_groups),
+        "n": int(ok.sum()),
+    }
 
 
-def reliability_by_region(rewards: np.ndarray, scores: np.ndarray, n_regions: int = 10) -> dict[str, np.ndarray]:
+def reliability_by_region(
+    rewards: np.ndarray, scores: np.ndarray, n_regions: int = 10
+) -> dict[str, np.ndarray]:
     """Actual score per reward region (the paper's Fig. 1): samples sorted by reward and split into
     ``n_regions`` equal-count regions; per region the mean reward, and the mean and standard deviation
     of the actual score. A reliable region has a small spread of actual scores."""
     r, s = np.asarray(rewards, float).ravel(), np.asarray(scores, float).ravel()
     if r.shape != s.shape or r.size < n_regions or n_regions < 1:
-        raise ValueError(f"need equal shapes and at least n_regions={n_regions} samples, got {r.shape}, {s.shape}")
+        raise ValueError(
+            f"need equal shapes and at least n_regions={n_regions} samples, got {r.shape}, {s.shape}"
+        )
     parts = np.array_split(np.argsort(r, kind="stable"), n_regions)
     return {
         "reward": np.array([r[p].mean() for p in parts]),
@@ -274,7 +314,9 @@ def bootstrap_r_squared(
     """
     r, s = _groups(rewards), np.asarray(scores, float)
     if s.shape != r.shape:
-        raise ValueError(f"rewards and scores need equal shapes, got {r.shape} and {s.shape}")
+        raise ValueError(
+            f"rewards and scores need equal shapes, got {r.shape} and {s.shape}"
+        )
     if n_boot < 2:
         raise ValueError(f"n_boot must be >= 2, got {n_boot}")
 
@@ -283,7 +325,9 @@ def bootstrap_r_squared(
         return out["sample"], out["grouped"]
 
     everything = np.arange(r.shape[0])
-    point = {k: dict(zip(("sample", "grouped"), both(everything, k))) for k in strategies}
+    point = {
+        k: dict(zip(("sample", "grouped"), both(everything, k))) for k in strategies
+    }
     boot = np.empty((n_boot, len(strategies), 2))
     for b in range(n_boot):
         rows = rng.integers(r.shape[0], size=r.shape[0])
@@ -292,7 +336,10 @@ def bootstrap_r_squared(
 
 
 def r_squared_differences(
-    point: dict[str, dict[str, float]], boot: np.ndarray, strategies: list[str], pairs: list[tuple[str, str]]
+    point: dict[str, dict[str, float]],
+    boot: np.ndarray,
+    strategies: list[str],
+    pairs: list[tuple[str, str]],
 ) -> list[dict[str, float | str]]:
     """For each pair ``(a, b)`` and each of the sample-level and grouped R^2: the difference
     ``R^2(a) - R^2(b)`` and its bootstrap standard error (from :func:`bootstrap_r_squared`)."""

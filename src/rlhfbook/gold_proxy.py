@@ -47,7 +47,10 @@ HUMAN = "\n\nHuman:"
 
 def single_turn(prompt: str) -> str | None:
     """The human's text of a one-turn HH-RLHF prompt ``"\\n\\nHuman: X\\n\\nAssistant:"``, else None."""
-    if not (prompt.startswith(HUMAN) and prompt.endswith(ASSISTANT)) or prompt.count(HUMAN) != 1:
+    if (
+        not (prompt.startswith(HUMAN) and prompt.endswith(ASSISTANT))
+        or prompt.count(HUMAN) != 1
+    ):
         return None
     text = prompt[len(HUMAN) : -len(ASSISTANT)].strip()
     return text if text and ASSISTANT not in text else None
@@ -71,10 +74,14 @@ class Split:
     proxy: list[int]
     ppo_prompts: list[str]
     eval_prompts: list[str]
-    answers: dict[str, str]  # a held-out prompt's human-chosen answer (PPO-ptx's demonstrations)
+    answers: dict[
+        str, str
+    ]  # a held-out prompt's human-chosen answer (PPO-ptx's demonstrations)
 
 
-def split(pairs: PreferencePairs, n_proxy: int, n_ppo: int, n_eval: int, seed: int) -> Split:
+def split(
+    pairs: PreferencePairs, n_proxy: int, n_ppo: int, n_eval: int, seed: int
+) -> Split:
     """Shuffle the rows (``seed``), hold out the first ``n_ppo + n_eval`` distinct one-turn
     prompts (evaluation first), give the gold every other row and the proxy ``n_proxy`` of them."""
     order = np.random.default_rng(seed).permutation(len(pairs))
@@ -93,7 +100,9 @@ def split(pairs: PreferencePairs, n_proxy: int, n_ppo: int, n_eval: int, seed: i
         )
     gold = [int(i) for i in order if single_turn(pairs.prompts[i]) not in answers]
     if not 0 < n_proxy < len(gold):
-        raise ValueError(f"the proxy needs 0 < n_proxy < {len(gold)} (the gold's training rows), got {n_proxy}")
+        raise ValueError(
+            f"the proxy needs 0 < n_proxy < {len(gold)} (the gold's training rows), got {n_proxy}"
+        )
     return Split(gold, gold[:n_proxy], held[n_eval:], held[:n_eval], answers)
 
 
@@ -102,13 +111,17 @@ def _scorer(rm_path: str | Path, device, max_length: int):
     from . import models, ranking, reward_model
     from .rollout import reward_model_scores
 
-    tok = models.load_tokenizer(rm_path)  # a gold model given by id may have a tokenizer of its own
+    tok = models.load_tokenizer(
+        rm_path
+    )  # a gold model given by id may have a tokenizer of its own
     rm, _ = models.load_reward_model(rm_path, tok, sample_only=True)
     rm.to(device).requires_grad_(False)
     prompt_tokens, answer_tokens = reward_model.cut_lengths(max_length)
 
     @torch.no_grad()
-    def score(prompts: Sequence[str], responses: Sequence[str], batch: int = 16) -> torch.Tensor:
+    def score(
+        prompts: Sequence[str], responses: Sequence[str], batch: int = 16
+    ) -> torch.Tensor:
         out = []
         for s in range(0, len(prompts), batch):
             enc = ranking.encode_responses(
@@ -133,20 +146,29 @@ def transcript_reward(
     score = _scorer(rm_path, device, max_length)
 
     def reward(rollout: Rollout) -> torch.Tensor:
-        scores = score([transcript(p) for p in rollout.prompts], [" " + r.strip() for r in rollout.responses])
+        scores = score(
+            [transcript(p) for p in rollout.prompts],
+            [" " + r.strip() for r in rollout.responses],
+        )
         return eos_trick(scores, rollout, no_eos_score)
 
     return reward
 
 
 def gold_labelled(
-    pairs: PreferencePairs, index: Sequence[int], gold_path: str | Path, device, max_length: int
+    pairs: PreferencePairs,
+    index: Sequence[int],
+    gold_path: str | Path,
+    device,
+    max_length: int,
 ) -> tuple[PreferencePairs, float]:
     """The pairs ``index`` with ``chosen`` the response the gold reward model scores higher
     (Gao et al.'s synthetic labels), and the share of rows where it agrees with the human label."""
     score = _scorer(gold_path, device, max_length)
     part = pairs.select(index)
-    keep = (score(part.prompts, part.chosen) >= score(part.prompts, part.rejected)).tolist()
+    keep = (
+        score(part.prompts, part.chosen) >= score(part.prompts, part.rejected)
+    ).tolist()
     labelled = PreferencePairs(
         part.prompts,
         [w if k else lo for w, lo, k in zip(part.chosen, part.rejected, keep)],
@@ -167,7 +189,9 @@ class PromptPool:
     @classmethod
     def of(cls, s: Split) -> PromptPool:
         """The held-out prompts of a :func:`split`."""
-        return cls(s.ppo_prompts, s.eval_prompts, {p: s.answers[p] for p in s.ppo_prompts})
+        return cls(
+            s.ppo_prompts, s.eval_prompts, {p: s.answers[p] for p in s.ppo_prompts}
+        )
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         """``n`` prompts drawn uniformly with replacement."""
@@ -179,7 +203,9 @@ class PromptPool:
 
     def save(self, path: str | Path) -> str:
         """Write the pool as JSON (a :class:`rlhfbook.overoptimisation.Run` carries the path); returns it."""
-        Path(path).write_text(json.dumps({"ppo": self.ppo, "eval": self.eval, "answers": self.answers}))
+        Path(path).write_text(
+            json.dumps({"ppo": self.ppo, "eval": self.eval, "answers": self.answers})
+        )
         return str(path)
 
     @classmethod
@@ -203,16 +229,24 @@ class Data:
             f"{len(self.pool.eval)} for the evaluation"
         )
 
-    def proxy_pairs(self, gold_path: str | Path, device, max_length: int) -> tuple[PreferencePairs, float]:
+    def proxy_pairs(
+        self, gold_path: str | Path, device, max_length: int
+    ) -> tuple[PreferencePairs, float]:
         """The proxy's training pairs, labelled by the gold reward model (:func:`gold_labelled`), and the
         share of them where the gold model agrees with the human label."""
-        return gold_labelled(self.pairs, self.split.proxy, gold_path, device, max_length)
+        return gold_labelled(
+            self.pairs, self.split.proxy, gold_path, device, max_length
+        )
 
-    def run_fields(self, gold_path: str | Path, folder: str | Path, max_length: int) -> dict[str, Any]:
+    def run_fields(
+        self, gold_path: str | Path, folder: str | Path, max_length: int
+    ) -> dict[str, Any]:
         """The :class:`rlhfbook.overoptimisation.Run` fields of the real-model path: the gold model, the
         held-out prompts (saved as ``folder/prompts.json``) and the reward models' ``max_length``."""
         prompts = self.pool.save(Path(folder) / "prompts.json")
-        return dict(gold_path=str(gold_path), prompts_path=prompts, rm_max_length=max_length)
+        return dict(
+            gold_path=str(gold_path), prompts_path=prompts, rm_max_length=max_length
+        )
 
 
 def load(P: PPOMaxSettings, seed: int) -> Data:
@@ -220,13 +254,22 @@ def load(P: PPOMaxSettings, seed: int) -> Data:
     proxy's ``P.proxy_pairs`` of them, ``P.ppo_prompt_pool`` prompts for PPO and ``P.eval_prompts``
     for the evaluation."""
     if not P.preference_dataset:
-        raise ValueError("model_name needs preference_dataset: the gold and proxy reward models train on it")
+        raise ValueError(
+            "model_name needs preference_dataset: the gold and proxy reward models train on it"
+        )
     pairs = load_pairs(P.preference_dataset, split="train")
     s = split(pairs, P.proxy_pairs, P.ppo_prompt_pool, P.eval_prompts, seed)
     return Data(pairs, s, PromptPool.of(s))
 
 
-def train_gold(P: PPOMaxSettings, base: str | Path, tokenizer, data: Data, out_dir: str | Path, seed: int) -> Path:
+def train_gold(
+    P: PPOMaxSettings,
+    base: str | Path,
+    tokenizer,
+    data: Data,
+    out_dir: str | Path,
+    seed: int,
+) -> Path:
     """The gold reward model: a Bradley-Terry reward model
     (:func:`rlhfbook.overoptimisation.fit_reward_model`) from ``base`` on every row of ``data`` but the
     held-out prompts', with the dataset's human labels, ``P.gold_rm_steps`` steps (torch seeded with
@@ -234,4 +277,12 @@ def train_gold(P: PPOMaxSettings, base: str | Path, tokenizer, data: Data, out_d
     from .overoptimisation import fit_reward_model
 
     torch.manual_seed(seed)
-    return fit_reward_model(P, base, tokenizer, data.pairs.select(data.split.gold), out_dir, seed, P.gold_rm_steps)
+    return fit_reward_model(
+        P,
+        base,
+        tokenizer,
+        data.pairs.select(data.split.gold),
+        out_dir,
+        seed,
+        P.gold_rm_steps,
+    )

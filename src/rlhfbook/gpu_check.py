@@ -50,7 +50,11 @@ class Outcome:
 
 def device_memory() -> int:
     """This GPU's memory in bytes, or a T4's without a GPU (what the plans are checked against)."""
-    return torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else T4_BYTES
+    return (
+        torch.cuda.get_device_properties(0).total_memory
+        if torch.cuda.is_available()
+        else T4_BYTES
+    )
 
 
 def check_device() -> str:
@@ -58,11 +62,15 @@ def check_device() -> str:
     from .book import runtime
 
     if not torch.cuda.is_available():
-        raise AssertionError(f"torch {torch.__version__} sees no CUDA device (CUDA build: {torch.version.cuda})")
+        raise AssertionError(
+            f"torch {torch.__version__} sees no CUDA device (CUDA build: {torch.version.cuda})"
+        )
     major, minor = torch.cuda.get_device_capability()
     expected = torch.bfloat16 if major >= 8 else torch.float16
     picked = runtime.dtype_for("cuda")
-    assert picked == expected, f"compute capability {major}.{minor} should give {expected}, the book picks {picked}"
+    assert picked == expected, (
+        f"compute capability {major}.{minor} should give {expected}, the book picks {picked}"
+    )
     return f"{torch.cuda.get_device_name()} (compute capability {major}.{minor}), torch {torch.__version__}: {picked}"
 
 
@@ -74,7 +82,9 @@ def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> f
     scores, real_generate = [], model.generate
 
     def generate_with_scores(*args, **kwargs):
-        out = real_generate(*args, **kwargs, output_scores=True, return_dict_in_generate=True)
+        out = real_generate(
+            *args, **kwargs, output_scores=True, return_dict_in_generate=True
+        )
         scores.append(torch.stack(out.scores, 1).float().cpu())
         return out.sequences
 
@@ -83,7 +93,11 @@ def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> f
         r = rollout.generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens)
     finally:
         del model.generate  # the class's method again
-    sampled = torch.log_softmax(torch.cat(scores), -1).gather(-1, r.response_ids[..., None]).squeeze(-1)
+    sampled = (
+        torch.log_softmax(torch.cat(scores), -1)
+        .gather(-1, r.response_ids[..., None])
+        .squeeze(-1)
+    )
     with torch.no_grad():
         policy = rollout.response_logprobs(model, r).cpu()
     return float((sampled - policy)[r.response_mask.bool()].abs().max())
@@ -98,9 +112,16 @@ def check_generation_config() -> str:
         model, tok = models.load_policy(standin.build(Path(folder)))
     model.to(runtime.device())
     torch.manual_seed(0)
-    gap = sampling_gap(model, tok, ["write code that sorts", "hi hi hi", "what is a prime"], max_new_tokens=8)
+    gap = sampling_gap(
+        model,
+        tok,
+        ["write code that sorts", "hi hi hi", "what is a prime"],
+        max_new_tokens=8,
+    )
     penalty = model.generation_config.repetition_penalty
-    assert gap < 1e-3, f"sampled tokens' log-probs differ from the policy's by up to {gap:.3g} nats"
+    assert gap < 1e-3, (
+        f"sampled tokens' log-probs differ from the policy's by up to {gap:.3g} nats"
+    )
     return f"sampled = policy log-probs within {gap:.1e} nats under repetition_penalty={penalty}"
 
 
@@ -113,11 +134,18 @@ def check_memory_plan() -> str:
 
     total, parts = device_memory(), []
     with tempfile.TemporaryDirectory() as folder:
-        Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(folder)  # the config only: nothing is downloaded
+        Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(
+            folder
+        )  # the config only: nothing is downloaded
         for chapter in memory.SCORERS:
             P = profiles.resolve(chapter, "gpu")
-            plan = memory.check_fits(profiles.Profile(chapter, "gpu", {**P, "model_name": folder}), total_bytes=total)
-            parts.append(f"chapter {int(chapter[:2])} {sum(plan.values()) / 1e9:.1f} GB")
+            plan = memory.check_fits(
+                profiles.Profile(chapter, "gpu", {**P, "model_name": folder}),
+                total_bytes=total,
+            )
+            parts.append(
+                f"chapter {int(chapter[:2])} {sum(plan.values()) / 1e9:.1f} GB"
+            )
     return f"{', '.join(parts)} planned, of {total / 1e9:.1f} GB (measured peaks: benchmarks/ppo_memory.py)"
 
 
@@ -126,11 +154,21 @@ def check_evaluation_batches() -> str:
     from . import rollout
     from .book import profiles
 
-    rows = rollout.rows_per_call(1024, profiles.resolve("01_ppo_max", "gpu").chunk_size, torch.device("cuda"))
+    rows = rollout.rows_per_call(
+        1024, profiles.resolve("01_ppo_max", "gpu").chunk_size, torch.device("cuda")
+    )
     P = profiles.resolve("02_dpo_ranking", "gpu")
-    logits = 2 * P.real_eval_batch * (P.max_prompt_tokens + P.max_response_tokens) * 50257 * 4  # + log-softmax
+    logits = (
+        2
+        * P.real_eval_batch
+        * (P.max_prompt_tokens + P.max_response_tokens)
+        * 50257
+        * 4
+    )  # + log-softmax
     assert rows <= 64, f"chapter 1 generates {rows} evaluation prompts per call"
-    assert logits < device_memory() / 2, f"chapter 2's scoring batch holds {logits / 1e9:.1f} GB of fp32 logits"
+    assert logits < device_memory() / 2, (
+        f"chapter 2's scoring batch holds {logits / 1e9:.1f} GB of fp32 logits"
+    )
     return f"chapter 1: {rows} prompts per generate call; chapter 2: {logits / 1e9:.1f} GB of fp32 logits a batch"
 
 
@@ -152,7 +190,9 @@ def check_generation_speed() -> str:
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     P = profiles.resolve("01_ppo_max", "gpu")
-    per_seed = (3 + P.run_ppo_max_no_kl) * P.iterations  # A, A + KL, B (and C), each the same iterations
+    per_seed = (
+        3 + P.run_ppo_max_no_kl
+    ) * P.iterations  # A, A + KL, B (and C), each the same iterations
     runs = P.n_seeds * per_seed
     return f"{seconds:.1f} s per 64 x 128 rollout; chapter 1's {runs} PPO rollouts: {runs * seconds / 3600:.1f} h"
 
@@ -187,7 +227,9 @@ def main() -> int:
     for name, check in CHECKS:
         outcomes.append(run(name, check))
         print(outcomes[-1].line(), flush=True)
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "FAIL", "skipped")}
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("ok", "FAIL", "skipped")
+    }
     print(f"{counts['ok']} ok, {counts['FAIL']} failed, {counts['skipped']} skipped")
     return int(counts["FAIL"] > 0)
 

@@ -30,12 +30,22 @@ def per_device_batch(global_batch: int) -> int:
     """Rows per process and step so that all processes together take ``global_batch``."""
     n = world_size()
     if global_batch % n:
-        raise ValueError(f"--global-batch {global_batch} is not divisible by the {n} processes")
+        raise ValueError(
+            f"--global-batch {global_batch} is not divisible by the {n} processes"
+        )
     return global_batch // n
 
 
 def train_dpo_files(
-    base: str, pairs: str, out: str, *, steps: int, global_batch: int, beta: float, lr: float, seed: int
+    base: str,
+    pairs: str,
+    out: str,
+    *,
+    steps: int,
+    global_batch: int,
+    beta: float,
+    lr: float,
+    seed: int,
 ) -> list[dict]:
     """DPO (Rafailov et al., Eq. 7) from a model folder or id and a pairs file, with TRL's
     ``DPOTrainer`` and the book's settings (:func:`rlhfbook.dpo_training.dpo_config`); saves the policy."""
@@ -58,7 +68,12 @@ def train_dpo_files(
         logging_steps=1,
         precompute_ref_log_probs=False,
     )
-    trainer = DPOTrainer(model=policy, args=args, train_dataset=load_pairs(pairs).to_dataset(), processing_class=tok)
+    trainer = DPOTrainer(
+        model=policy,
+        args=args,
+        train_dataset=load_pairs(pairs).to_dataset(),
+        processing_class=tok,
+    )
     runtime.prepare_trainer(trainer).train()
     trainer.save_model(out)
     return trainer.state.log_history
@@ -69,16 +84,37 @@ def main(argv: list[str] | None = None) -> int:
     from .book import runtime
     from .reward_model import train_reward_model
 
-    parser = argparse.ArgumentParser(prog="python -m rlhfbook.launch", description=__doc__.split("\n\n")[0])
-    parser.add_argument("method", choices=("reward", "dpo"), help="reward: TRL RewardTrainer; dpo: TRL DPOTrainer")
-    parser.add_argument("--base", required=True, help="causal-LM folder or hub id to start from")
-    parser.add_argument("--pairs", required=True, help="preference pairs: .json/.jsonl file or hub dataset id")
-    parser.add_argument("--out", required=True, help="folder for the trained model and log_history.json")
+    parser = argparse.ArgumentParser(
+        prog="python -m rlhfbook.launch", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "method",
+        choices=("reward", "dpo"),
+        help="reward: TRL RewardTrainer; dpo: TRL DPOTrainer",
+    )
+    parser.add_argument(
+        "--base", required=True, help="causal-LM folder or hub id to start from"
+    )
+    parser.add_argument(
+        "--pairs",
+        required=True,
+        help="preference pairs: .json/.jsonl file or hub dataset id",
+    )
+    parser.add_argument(
+        "--out", required=True, help="folder for the trained model and log_history.json"
+    )
     parser.add_argument("--steps", type=int, required=True, help="optimiser steps")
-    parser.add_argument("--global-batch", type=int, default=32, help="pairs per step over all processes")
+    parser.add_argument(
+        "--global-batch", type=int, default=32, help="pairs per step over all processes"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     parser.add_argument("--beta", type=float, default=0.1, help="DPO's beta (dpo only)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights' init, shuffling and dropout")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of weights' init, shuffling and dropout",
+    )
     args = parser.parse_args(argv)
     try:
         per_device_batch(args.global_batch)

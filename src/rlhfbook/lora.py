@@ -30,9 +30,19 @@ class LoRALinear(nn.Module):
         super().__init__()
         self.base = base.requires_grad_(False)
         weight = base.weight
-        self.lora_A = nn.Parameter(torch.empty(rank, base.in_features, dtype=weight.dtype, device=weight.device))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank, dtype=weight.dtype, device=weight.device))
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random, B = 0 (Hu et al., Sec. 4.1)
+        self.lora_A = nn.Parameter(
+            torch.empty(
+                rank, base.in_features, dtype=weight.dtype, device=weight.device
+            )
+        )
+        self.lora_B = nn.Parameter(
+            torch.zeros(
+                base.out_features, rank, dtype=weight.dtype, device=weight.device
+            )
+        )
+        nn.init.kaiming_uniform_(
+            self.lora_A, a=math.sqrt(5)
+        )  # A random, B = 0 (Hu et al., Sec. 4.1)
         self.scaling = alpha / rank
         self.enabled = True  # False: exactly the base layer (see disabled)
 
@@ -40,10 +50,16 @@ class LoRALinear(nn.Module):
         out = self.base(x)
         if not self.enabled:
             return out
-        return out + nn.functional.linear(nn.functional.linear(x, self.lora_A), self.lora_B) * self.scaling
+        return (
+            out
+            + nn.functional.linear(nn.functional.linear(x, self.lora_A), self.lora_B)
+            * self.scaling
+        )
 
 
-def add_adapters(model: nn.Module, rank: int, alpha: float = ALPHA, train: Sequence[str] = ()) -> int:
+def add_adapters(
+    model: nn.Module, rank: int, alpha: float = ALPHA, train: Sequence[str] = ()
+) -> int:
     """Freeze ``model`` and wrap every ``nn.Linear`` of its transformer blocks in a :class:`LoRALinear`.
 
     The output heads (``lm_head``, and the ``train`` modules such as a critic's ``score`` head,
@@ -60,7 +76,9 @@ def add_adapters(model: nn.Module, rank: int, alpha: float = ALPHA, train: Seque
         if isinstance(module, nn.Linear) and not heads & set(name.split("."))
     ]
     if not targets:
-        raise ValueError(f"{type(model).__name__} has no nn.Linear layer to adapt (LoRA here needs nn.Linear blocks)")
+        raise ValueError(
+            f"{type(model).__name__} has no nn.Linear layer to adapt (LoRA here needs nn.Linear blocks)"
+        )
     for name in targets:
         parent, _, child = name.rpartition(".")
         owner = model.get_submodule(parent)

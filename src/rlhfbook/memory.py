@@ -23,13 +23,21 @@ import torch
 
 from .book.profiles import ParameterError
 
-PROMPT_TOKENS = 512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
-SCORERS = {"01_ppo_max": 2, "03_pf_ppo": 1}  # frozen reward models scoring PPO's rollouts, per chapter
+PROMPT_TOKENS = (
+    512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
+)
+SCORERS = {
+    "01_ppo_max": 2,
+    "03_pf_ppo": 1,
+}  # frozen reward models scoring PPO's rollouts, per chapter
 # What a chapter's notebook keeps on the GPU while its runs train in its process (jobs=1):
 # (fp32 policies, 16-bit reward models). Chapter 1: the SFT policy, its gold and proxy scorers; chapter 3: the SFT policy.
 NOTEBOOK_MODELS = {"01_ppo_max": (1, 2), "03_pf_ppo": (1, 0)}
 HEADROOM = 0.9  # the share of a GPU's memory the plan may use (the CUDA context, the allocator's slack)
-HALF = (torch.float16, torch.bfloat16)  # autocast dtypes: 16-bit activations and weight copies
+HALF = (
+    torch.float16,
+    torch.bfloat16,
+)  # autocast dtypes: 16-bit activations and weight copies
 # Qwen2.5-0.5B(-Instruct)'s published config.json, the model of chapters 1 and 3's gpu profiles
 QWEN2_5_05B = dict(
     hidden_size=896,
@@ -46,7 +54,9 @@ class GPUMemoryError(ParameterError):
     """A chapter whose PPO does not fit the GPU at its settings (shown as one line)."""
 
 
-def count_parameters(config, lora_rank: int | None = None, critic: bool = False) -> tuple[int, int]:
+def count_parameters(
+    config, lora_rank: int | None = None, critic: bool = False
+) -> tuple[int, int]:
     """``(all, trainable)`` parameters of the policy (a causal LM) or, with ``critic``, of the critic
     (a one-output sequence classifier) that ``config`` builds, with :func:`rlhfbook.lora.add_adapters`
     at ``lora_rank`` (None: every parameter trains). Built on the meta device: nothing is allocated."""
@@ -64,7 +74,9 @@ def count_parameters(config, lora_rank: int | None = None, critic: bool = False)
     total = sum(p.numel() for p in model.parameters())
     if lora_rank is None:
         return total, total
-    return total, lora.add_adapters(model, lora_rank, 1.0, train=("score",) if critic else ())
+    return total, lora.add_adapters(
+        model, lora_rank, 1.0, train=("score",) if critic else ()
+    )
 
 
 def trained_bytes(total: int, trainable: int) -> int:
@@ -102,7 +114,13 @@ def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) 
     return sum(seen.values())
 
 
-def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtype: torch.dtype = torch.float16) -> int:
+def activation_bytes(
+    config,
+    rows: int,
+    tokens: int,
+    lora_rank: int | None,
+    dtype: torch.dtype = torch.float16,
+) -> int:
     """Bytes one forward pass of ``rows`` x ``tokens`` keeps for its backward, for the full
     ``config``: :func:`saved_bytes` of a 1- and a 2-block copy with a 64-token vocabulary, at 8 and
     16 tokens, solved for the bytes per token and block, per block (the weight copies) and per
@@ -112,22 +130,35 @@ def activation_bytes(config, rows: int, tokens: int, lora_rank: int | None, dtyp
     def measured(layers: int, n: int) -> int:
         small = copy.deepcopy(config)
         small.num_hidden_layers, small.vocab_size = layers, 64
-        if getattr(small, "layer_types", None) is not None:  # one attention type per block (Qwen2)
+        if (
+            getattr(small, "layer_types", None) is not None
+        ):  # one attention type per block (Qwen2)
             small.layer_types = small.layer_types[:layers]
         return saved_bytes(small, n, lora_rank, dtype)
 
-    b11, b21, b12, b22 = measured(1, 8), measured(2, 8), measured(1, 16), measured(2, 16)
+    b11, b21, b12, b22 = (
+        measured(1, 8),
+        measured(2, 8),
+        measured(1, 16),
+        measured(2, 16),
+    )
     per_block_token = ((b22 - b12) - (b21 - b11)) / 8
     per_block = (b21 - b11) - 8 * per_block_token
     per_token = (b12 - b11) / 8 - per_block_token
     fixed = b11 - per_block - 8 * per_block_token - 8 * per_token
     n, layers = rows * tokens, config.num_hidden_layers
     head = 2 * config.vocab_size * config.hidden_size if dtype in HALF else 0
-    return round(layers * (per_block + n * per_block_token) + n * per_token + fixed + head)
+    return round(
+        layers * (per_block + n * per_block_token) + n * per_token + fixed + head
+    )
 
 
 def ppo_plan(
-    config, settings: Any, scorers: int, dtype: torch.dtype = torch.float16, weights_dtype: torch.dtype | None = None
+    config,
+    settings: Any,
+    scorers: int,
+    dtype: torch.dtype = torch.float16,
+    weights_dtype: torch.dtype | None = None,
 ) -> dict[str, int]:
     """Bytes of GPU memory the PPO of a chapter's ``settings`` (``lora_rank``, ``micro_batch``,
     ``max_new_tokens``, ``prompts_per_iteration``) needs on the policy ``config``, by part; the
@@ -145,10 +176,16 @@ def ppo_plan(
     return {
         "policy": trained_bytes(*policy),
         "critic": trained_bytes(*critic),
-        "reference policy": 0 if settings.lora_rank else 4 * policy[0],  # with adapters: the policy, adapters off
-        "reward models": scorers * critic[0] * torch.empty((), dtype=weights_dtype or dtype).element_size(),
+        "reference policy": 0
+        if settings.lora_rank
+        else 4 * policy[0],  # with adapters: the policy, adapters off
+        "reward models": scorers
+        * critic[0]
+        * torch.empty((), dtype=weights_dtype or dtype).element_size(),
         "logits": logits_bytes(rows, tokens, config.vocab_size, dtype),
-        "activations": activation_bytes(config, rows, tokens, settings.lora_rank, dtype),
+        "activations": activation_bytes(
+            config, rows, tokens, settings.lora_rank, dtype
+        ),
     }
 
 
@@ -156,7 +193,10 @@ def notebook_bytes(config, chapter: str) -> int:
     """Bytes of the models that ``chapter``'s notebook keeps on the GPU during its runs
     (:data:`NOTEBOOK_MODELS`: fp32 policies of ``config``, reward models in 16 bits)."""
     policies, scorers = NOTEBOOK_MODELS[chapter]
-    return 4 * policies * count_parameters(config)[0] + 2 * scorers * count_parameters(config, critic=True)[0]
+    return (
+        4 * policies * count_parameters(config)[0]
+        + 2 * scorers * count_parameters(config, critic=True)[0]
+    )
 
 
 def forward_dtype(autocast: str | None) -> torch.dtype:
@@ -165,7 +205,11 @@ def forward_dtype(autocast: str | None) -> torch.dtype:
     float16, which take the same 2 bytes an element; "float32" (the way out of an fp16 overflow) 4."""
     from .book import runtime
 
-    return torch.float16 if autocast == "auto" else runtime.autocast_dtype(autocast, "cpu") or torch.float32
+    return (
+        torch.float16
+        if autocast == "auto"
+        else runtime.autocast_dtype(autocast, "cpu") or torch.float32
+    )
 
 
 def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] | None:
@@ -183,7 +227,13 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
     from .models import check_local_or_online
 
     config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
-    plan = ppo_plan(config, settings, SCORERS[settings.chapter], forward_dtype(settings.autocast), torch.float16)
+    plan = ppo_plan(
+        config,
+        settings,
+        SCORERS[settings.chapter],
+        forward_dtype(settings.autocast),
+        torch.float16,
+    )
     plan["the notebook's models"] = notebook_bytes(config, settings.chapter)
     need = sum(plan.values())
     if need > HEADROOM * total_bytes:

@@ -55,7 +55,9 @@ OFFLINE_HINT = (
 )
 
 
-def check_local_or_online(name_or_path: str | Path, kind: str = "model", profile: str | None = None) -> str:
+def check_local_or_online(
+    name_or_path: str | Path, kind: str = "model", profile: str | None = None
+) -> str:
     """``name_or_path`` as a string if it is a local folder/file or the hub is on, else one-line error."""
     name = str(name_or_path)
     path = Path(name).expanduser()
@@ -63,7 +65,9 @@ def check_local_or_online(name_or_path: str | Path, kind: str = "model", profile
     if path.is_dir() or (kind == "dataset" and path.is_file()):
         return str(path)
     if _looks_local(name) or path.exists():
-        raise _unavailable(kind, name, f"no such local {what} ({path.resolve()} does not exist).")
+        raise _unavailable(
+            kind, name, f"no such local {what} ({path.resolve()} does not exist)."
+        )
     if not online(profile):
         raise _unavailable(kind, name, OFFLINE_HINT.format(what=what))
     return name
@@ -75,11 +79,23 @@ _check_reachable = check_local_or_online  # the name earlier code used
 def _fetch_hub(name: str, kind: str) -> None:
     """Download ``name`` from the hub now (weights and tokenizer / the dataset's files), or one line why not."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
-    patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"] if kind == "model" else None
+    patterns = (
+        ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+        if kind == "model"
+        else None
+    )
     try:
-        snapshot_download(name, repo_type="dataset" if kind == "dataset" else "model", allow_patterns=patterns)
+        snapshot_download(
+            name,
+            repo_type="dataset" if kind == "dataset" else "model",
+            allow_patterns=patterns,
+        )
     except GatedRepoError:
         raise _unavailable(
             kind,
@@ -130,7 +146,11 @@ def resolve_external(params: Mapping[str, Any], fetch: bool = True) -> dict[str,
             continue
         kind = "dataset" if key in DATASET_KEYS else "model"
         resolved[key] = check_local_or_online(name, kind, profile)
-        if fetch and resolved[key] == str(name) and not Path(str(name)).expanduser().exists():
+        if (
+            fetch
+            and resolved[key] == str(name)
+            and not Path(str(name)).expanduser().exists()
+        ):
             _fetch_hub(str(name), kind)
     return resolved
 
@@ -154,7 +174,10 @@ def load_tokenizer(name_or_path: str | Path):
     tokenizer.padding_side = "left"
     # Qwen pads with <|endoftext|>, one of its end tokens: a pad that ends responses would make
     # padding look like EOS, so the pad must be a token of its own.
-    if tokenizer.pad_token_id is None or tokenizer.pad_token_id in {tokenizer.eos_token_id, *_end_ids(name)}:
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id in {
+        tokenizer.eos_token_id,
+        *_end_ids(name),
+    }:
         tokenizer.add_special_tokens({"pad_token": "<pad>"})
     return tokenizer
 
@@ -173,10 +196,19 @@ def _end_ids(name: str) -> list[int]:
 def _dtype_kwargs(dtype, trainable: bool) -> dict:
     from .book import runtime
 
-    return {"dtype": dtype if dtype is not None else runtime.dtype_for(runtime.device(), trainable=trainable)}
+    return {
+        "dtype": dtype
+        if dtype is not None
+        else runtime.dtype_for(runtime.device(), trainable=trainable)
+    }
 
 
-def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool = False, sample_only: bool = False):
+def load_policy(
+    name_or_path: str | Path,
+    dtype: str | None = None,
+    frozen: bool = False,
+    sample_only: bool = False,
+):
     """``(model, tokenizer)`` of a causal LM from a local folder or a hub id, in eval mode.
 
     ``frozen=True`` turns off gradients: the reference policy pi_SFT of a KL penalty (it keeps
@@ -188,7 +220,8 @@ def load_policy(name_or_path: str | Path, dtype: str | None = None, frozen: bool
 
     tokenizer = load_tokenizer(name_or_path)
     model = AutoModelForCausalLM.from_pretrained(
-        check_local_or_online(name_or_path), **_dtype_kwargs(dtype, trainable=not sample_only)
+        check_local_or_online(name_or_path),
+        **_dtype_kwargs(dtype, trainable=not sample_only),
     )
     fit_embeddings(model, tokenizer)
     model.requires_grad_(not frozen)
@@ -202,7 +235,12 @@ def load_reference(name_or_path: str | Path, lora_rank: int | None, device):
     return None if lora_rank else load_policy(name_or_path, frozen=True)[0].to(device)
 
 
-def load_reward_model(name_or_path: str | Path, tokenizer=None, dtype: str | None = None, sample_only: bool = False):
+def load_reward_model(
+    name_or_path: str | Path,
+    tokenizer=None,
+    dtype: str | None = None,
+    sample_only: bool = False,
+):
     """A sequence-classification model with one output (a reward model or critic) and its tokenizer.
 
     ``sample_only=True`` (a frozen reward model that only scores) loads in half precision on a GPU.
@@ -211,7 +249,9 @@ def load_reward_model(name_or_path: str | Path, tokenizer=None, dtype: str | Non
 
     tokenizer = tokenizer or load_tokenizer(name_or_path)
     model = AutoModelForSequenceClassification.from_pretrained(
-        check_local_or_online(name_or_path), num_labels=1, **_dtype_kwargs(dtype, trainable=not sample_only)
+        check_local_or_online(name_or_path),
+        num_labels=1,
+        **_dtype_kwargs(dtype, trainable=not sample_only),
     )
     fit_embeddings(model, tokenizer)
     return model.eval(), tokenizer

@@ -31,8 +31,13 @@ if TYPE_CHECKING:
     from .rollout import Rollout
 
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")
-OOD_TERMS = ("non-words", "repeats")  # strings the SFT policy (and so the reward model's data) almost never has
-NO_EOS_SCORE = -1.0  # gold and proxy score of a response cut off without EOS (the EOS trick)
+OOD_TERMS = (
+    "non-words",
+    "repeats",
+)  # strings the SFT policy (and so the reward model's data) almost never has
+NO_EOS_SCORE = (
+    -1.0
+)  # gold and proxy score of a response cut off without EOS (the EOS trick)
 TOY_ONLY = (  # why the toy world's analyses of the gold's terms have no counterpart on real models
     "with real models the gold reward is a reward model's score, which has no terms (non-words, repeats, "
     "rambling) to split the lost gold into"
@@ -66,7 +71,9 @@ def gold_scores(task, rollout) -> torch.Tensor:
     return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
 
 
-def gold_terms(task, prompt: str, response: str, has_eos: bool = True) -> dict[str, float]:
+def gold_terms(
+    task, prompt: str, response: str, has_eos: bool = True
+) -> dict[str, float]:
     """The preference task's gold reward split into its terms; they sum to the gold reward.
 
     ``utility`` (distinct known words), ``non-words`` (-1 each), ``repeats``
@@ -95,7 +102,10 @@ def gold_terms(task, prompt: str, response: str, has_eos: bool = True) -> dict[s
 
 def mean_terms(task, rollout) -> dict[str, float]:
     """:func:`gold_terms` averaged over a rollout's responses."""
-    rows = [gold_terms(task, p, r, bool(e)) for p, r, e in zip(rollout.prompts, rollout.responses, rollout.has_eos)]
+    rows = [
+        gold_terms(task, p, r, bool(e))
+        for p, r, e in zip(rollout.prompts, rollout.responses, rollout.has_eos)
+    ]
     return {t: float(np.mean([row[t] for row in rows])) for t in TERMS}
 
 
@@ -107,7 +117,11 @@ def collapse(gold: np.ndarray, proxy: np.ndarray) -> dict[str, float]:
     ``peak_iteration``.
     """
     j = int(np.argmax(gold))
-    return {"end_over_peak": float(gold[-1] / gold[j]), "proxy_gain": float(proxy[-1] - proxy[j]), "peak_iteration": j}
+    return {
+        "end_over_peak": float(gold[-1] / gold[j]),
+        "proxy_gain": float(proxy[-1] - proxy[j]),
+        "peak_iteration": j,
+    }
 
 
 def collapse_iteration(gold: np.ndarray, fraction: float = 0.8) -> int | None:
@@ -170,7 +184,9 @@ class World:
         return self.prompts.eval[:n]
 
 
-def gold_reward(task, gold_path: str | Path | None, device, max_length: int) -> Callable[[Rollout], torch.Tensor]:
+def gold_reward(
+    task, gold_path: str | Path | None, device, max_length: int
+) -> Callable[[Rollout], torch.Tensor]:
     """The gold reward as a function rollout -> scores [B], ``NO_EOS_SCORE`` without EOS: the toy
     ``task``'s (:func:`gold_scores`), or with ``gold_path`` the gold reward model's score of the
     HH-RLHF transcript (Gao et al.'s gold, :func:`rlhfbook.gold_proxy.transcript_reward`)."""
@@ -193,11 +209,19 @@ def proxy_reward(
         return gold_proxy.transcript_reward(rm_path, device, max_length, NO_EOS_SCORE)
     from . import reward_model
 
-    return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=NO_EOS_SCORE)
+    return reward_model.proxy_reward(
+        rm_path, tokenizer, device, no_eos_score=NO_EOS_SCORE
+    )
 
 
 def fit_reward_model(
-    P: PPOMaxSettings, base: str | Path, tokenizer, pairs, out_dir: str | Path, seed: int, steps: int
+    P: PPOMaxSettings,
+    base: str | Path,
+    tokenizer,
+    pairs,
+    out_dir: str | Path,
+    seed: int,
+    steps: int,
 ) -> Path:
     """A reward model of the chapter (the toy proxy, or on real models the gold and the proxy): the
     Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
@@ -245,9 +269,18 @@ def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
     sft, tok = models.load_policy(sft_path, frozen=True)
     torch.manual_seed(seed)
     pairs = reward_model.preference_pairs(
-        sft, tok, toyworld.task("preference"), P.rm_pairs, np.random.default_rng(seed), max_new_tokens=P.max_new_tokens
+        sft,
+        tok,
+        toyworld.task("preference"),
+        P.rm_pairs,
+        np.random.default_rng(seed),
+        max_new_tokens=P.max_new_tokens,
     )
-    return str(fit_reward_model(P, sft_path, tok, pairs, f"{out_dir}/rm-{seed}", seed, P.rm_steps))
+    return str(
+        fit_reward_model(
+            P, sft_path, tok, pairs, f"{out_dir}/rm-{seed}", seed, P.rm_steps
+        )
+    )
 
 
 def _setup(run: Run):
@@ -256,7 +289,9 @@ def _setup(run: Run):
 
     runtime.seed_everything(run.seed)
     runtime.quiet()
-    if run.gold_path:  # Gao et al.'s setup: both rewards are reward models (rlhfbook.gold_proxy)
+    if (
+        run.gold_path
+    ):  # Gao et al.'s setup: both rewards are reward models (rlhfbook.gold_proxy)
         policy, tok = models.load_policy(run.sft_path)
         device = runtime.device()
         pool = gold_proxy.PromptPool.load(run.prompts_path)
@@ -265,11 +300,19 @@ def _setup(run: Run):
         return World(pool, proxy_fn, gold_fn), policy, tok
     task = toyworld.task("preference")
     policy, tok = models.load_policy(run.sft_path)
-    proxy_fn = proxy_reward(run.rm_path, tok, runtime.device(), False, run.rm_max_length)
-    return World(task, proxy_fn, gold_reward(task, None, None, run.rm_max_length), task), policy, tok
+    proxy_fn = proxy_reward(
+        run.rm_path, tok, runtime.device(), False, run.rm_max_length
+    )
+    return (
+        World(task, proxy_fn, gold_reward(task, None, None, run.rm_max_length), task),
+        policy,
+        tok,
+    )
 
 
-def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int, chunk_size: int | None) -> dict[str, Any]:
+def _evaluate(
+    run: Run, world: World, policy, tok, max_new_tokens: int, chunk_size: int | None
+) -> dict[str, Any]:
     """Held-out samples of the trained policy (``chunk_size`` prompts per generate call): gold per
     response, mean terms (toy world), repeat rate."""
     import torch
@@ -278,11 +321,19 @@ def _evaluate(run: Run, world: World, policy, tok, max_new_tokens: int, chunk_si
 
     prompts = world.eval_prompts(run.n_eval, run.eval_seed)
     torch.manual_seed(run.eval_seed + run.seed)
-    final = rollout.generate(policy.eval(), tok, prompts, max_new_tokens=max_new_tokens, chunk_size=chunk_size)
+    final = rollout.generate(
+        policy.eval(),
+        tok,
+        prompts,
+        max_new_tokens=max_new_tokens,
+        chunk_size=chunk_size,
+    )
     return {
         "eval_gold": world.gold_fn(final).tolist(),
         "eval_terms": mean_terms(world.task, final) if world.task is not None else {},
-        "repeat_rate": float(np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])),
+        "repeat_rate": float(
+            np.mean([len(r.split()) != len(set(r.split())) for r in final.responses])
+        ),
         "samples": final.responses[:4],
     }
 
@@ -308,7 +359,9 @@ def run_ppo(run: Run) -> dict[str, Any]:
         return world.gold_fn(r)
 
     ptx_batch = None
-    if cfg.ptx_coef > 0:  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
+    if (
+        cfg.ptx_coef > 0
+    ):  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
         from .toyworld.sft import demonstration_batch
 
         ptx_rng = np.random.default_rng(run.seed)
@@ -327,8 +380,13 @@ def run_ppo(run: Run) -> dict[str, Any]:
         desc=f"{run.name} (seed {run.seed})",
     )
     if terms:
-        log = [row | {f"gold {t}": v for t, v in step.items()} for row, step in zip(log, terms)]
-    return {"run": asdict(run), "log": log} | _evaluate(run, world, policy, tok, cfg.max_new_tokens, cfg.chunk_size)
+        log = [
+            row | {f"gold {t}": v for t, v in step.items()}
+            for row, step in zip(log, terms)
+        ]
+    return {"run": asdict(run), "log": log} | _evaluate(
+        run, world, policy, tok, cfg.max_new_tokens, cfg.chunk_size
+    )
 
 
 @parallel.resumable
@@ -346,30 +404,60 @@ def run_grpo(run: Run) -> dict[str, Any]:
 
     world, policy, tok = _setup(run)
     end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
-    chat = bool(getattr(tok, "chat_template", None))  # TRL applies the template to conversational prompts only
+    chat = bool(
+        getattr(tok, "chat_template", None)
+    )  # TRL applies the template to conversational prompts only
     trace: list[dict[str, float]] = []
 
     def reward(prompts, completions, completion_ids, **_):
         prompts = [p[-1]["content"] if chat else p for p in prompts]
         r = rollout.rollout_from_ids(tok, prompts, completion_ids, eos_ids=end_ids)
         proxy, gold = world.proxy_fn(r), world.gold_fn(r)
-        trace.append({"samples": len(prompts), "proxy_reward": proxy.mean().item(), "gold_reward": gold.mean().item()})
+        trace.append(
+            {
+                "samples": len(prompts),
+                "proxy_reward": proxy.mean().item(),
+                "gold_reward": gold.mean().item(),
+            }
+        )
         return proxy.tolist()
 
     settings = dict(run.grpo)
     n_prompts, lora_rank, chunk_size, autocast = (settings.pop(k) for k in GRPO_OWN)
-    if lora_rank is not None:  # as PPO's policy: adapters only (TRL optimises what requires gradients)
+    if (
+        lora_rank is not None
+    ):  # as PPO's policy: adapters only (TRL optimises what requires gradients)
         lora.add_adapters(policy, lora_rank)
     with tempfile.TemporaryDirectory() as out:
-        args = GRPOConfig(**runtime.trainer_settings(out, run.seed, autocast), logging_steps=10, **settings)
-        texts = world.prompts.sample_prompts(n_prompts, np.random.default_rng(run.seed + 7))
-        prompts = Dataset.from_dict({"prompt": [[{"role": "user", "content": p}] for p in texts] if chat else texts})
-        trainer = GRPOTrainer(
-            model=policy, reward_funcs=[reward], args=args, train_dataset=prompts, processing_class=tok
+        args = GRPOConfig(
+            **runtime.trainer_settings(out, run.seed, autocast),
+            logging_steps=10,
+            **settings,
         )
-        if getattr(trainer, "ref_model", None) is not None:  # TRL loads it from the folder in fp32 (ours is not PEFT)
+        texts = world.prompts.sample_prompts(
+            n_prompts, np.random.default_rng(run.seed + 7)
+        )
+        prompts = Dataset.from_dict(
+            {
+                "prompt": [[{"role": "user", "content": p}] for p in texts]
+                if chat
+                else texts
+            }
+        )
+        trainer = GRPOTrainer(
+            model=policy,
+            reward_funcs=[reward],
+            args=args,
+            train_dataset=prompts,
+            processing_class=tok,
+        )
+        if (
+            getattr(trainer, "ref_model", None) is not None
+        ):  # TRL loads it from the folder in fp32 (ours is not PEFT)
             models.fit_embeddings(trainer.ref_model, tok)  # a new pad needs room
-            trainer.ref_model.to(runtime.dtype_for(trainer.ref_model.device))  # frozen: 16-bit on a GPU, as the RMs
+            trainer.ref_model.to(
+                runtime.dtype_for(trainer.ref_model.device)
+            )  # frozen: 16-bit on a GPU, as the RMs
         runtime.prepare_trainer(trainer).train()
         steps = trainer.state.global_step
     return {"run": asdict(run), "trace": trace, "optimizer_steps": steps} | _evaluate(
@@ -421,15 +509,22 @@ def critic_init(overrides: Mapping[str, Any], sft_path: str, rm_path: str) -> st
     return str(rm_path) if rm_critic(overrides) else str(sft_path)
 
 
-def switch_table(configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings) -> pd.DataFrame:
+def switch_table(
+    configs: Mapping[str, Mapping[str, Any]], P: PPOMaxSettings
+) -> pd.DataFrame:
     """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
     configuration, one column per configuration (the ablation of Sec. 5.3)."""
     from . import ppo
 
     table = pd.DataFrame(
-        {name: {s: getattr(ppo.PPOConfig(**ppo_config(P, o)), s) for s in SWITCHES} for name, o in configs.items()}
+        {
+            name: {s: getattr(ppo.PPOConfig(**ppo_config(P, o)), s) for s in SWITCHES}
+            for name, o in configs.items()
+        }
     )
-    table.loc["critic init"] = ["reward model" if rm_critic(o) else "SFT + fresh head" for o in configs.values()]
+    table.loc["critic init"] = [
+        "reward model" if rm_critic(o) else "SFT + fresh head" for o in configs.values()
+    ]
     return table
 
 
@@ -478,8 +573,12 @@ def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     of ``micro_batch`` completions."""
     from .book import runtime
 
-    updates = P.iterations  # as A + KL: every iteration updates the policy (no critic warm-up)
-    batch = runtime.trainer_batch(P.prompts_per_iteration // P.minibatches, P.micro_batch)
+    updates = (
+        P.iterations
+    )  # as A + KL: every iteration updates the policy (no critic warm-up)
+    batch = runtime.trainer_batch(
+        P.prompts_per_iteration // P.minibatches, P.micro_batch
+    )
     return dict(
         n_prompts=updates * P.prompts_per_iteration // P.grpo_generations,
         lora_rank=P.lora_rank,
@@ -545,7 +644,12 @@ def grpo_table(settings: Mapping[str, Any]) -> pd.DataFrame:
 def logs_frame(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The per-iteration logs of :func:`run_ppo` outputs in one frame, with ``config`` and ``seed``."""
     return pd.concat(
-        [pd.DataFrame(o["log"]).assign(config=o["run"]["name"], seed=o["run"]["seed"]) for o in outs],
+        [
+            pd.DataFrame(o["log"]).assign(
+                config=o["run"]["name"], seed=o["run"]["seed"]
+            )
+            for o in outs
+        ],
         ignore_index=True,
     )
 
@@ -559,7 +663,9 @@ def win_rate(gold, sft_gold: torch.Tensor) -> float:
     return ((gold > sft_gold).float() + 0.5 * (gold == sft_gold).float()).mean().item()
 
 
-def finals_frame(outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor) -> pd.DataFrame:
+def finals_frame(
+    outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor
+) -> pd.DataFrame:
     """One row per run: held-out gold, win rate vs SFT, repeat rate, samples and the gold terms."""
     return pd.DataFrame(
         [
@@ -582,15 +688,24 @@ def per_seed(finals: pd.DataFrame, name: str, column: str) -> pd.Series:
     return finals[finals.config == name].set_index("seed")[column]
 
 
-def curves(logs: pd.DataFrame, metric: str, names: Sequence[str], window: int = SMOOTH) -> dict[str, np.ndarray]:
+def curves(
+    logs: pd.DataFrame, metric: str, names: Sequence[str], window: int = SMOOTH
+) -> dict[str, np.ndarray]:
     """Configuration -> array [seeds, iterations] of the :func:`smooth`-ed ``metric``."""
     return {
-        name: np.stack([smooth(g[metric], window) for _, g in logs[logs.config == name].groupby("seed")])
+        name: np.stack(
+            [
+                smooth(g[metric], window)
+                for _, g in logs[logs.config == name].groupby("seed")
+            ]
+        )
         for name in names
     }
 
 
-def channel_change(logs: pd.DataFrame, gold_curve: np.ndarray, name: str, window: int = SMOOTH) -> pd.DataFrame:
+def channel_change(
+    logs: pd.DataFrame, gold_curve: np.ndarray, name: str, window: int = SMOOTH
+) -> pd.DataFrame:
     """Per seed (rows): change of each smoothed gold term (:data:`TERMS`) from the peak of the
     smoothed gold curve ``gold_curve`` [seeds, iterations] to the end of training."""
     rows = []
@@ -642,7 +757,9 @@ def channel_table(changes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return table
 
 
-def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame) -> dict[str, float]:
+def end_values(
+    name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.DataFrame
+) -> dict[str, float]:
     """What a configuration ended with, mean over seeds: gold peak and end, proxy at the gold
     peak and at the end (the axes of Fig. 4), the gold's :func:`slope` over the second half of
     training, KL and length at the end, and the held-out
@@ -655,28 +772,42 @@ def end_values(name: str, c: Mapping[str, Mapping[str, np.ndarray]], finals: pd.
         "gold end": g[:, -1].mean(),
         "proxy at gold peak": np.mean([p[i, j] for i, j in enumerate(peak_it)]),
         "proxy end": p[:, -1].mean(),
-        "gold slope, second half (per iteration)": np.mean([slope(row[len(row) // 2 :]) for row in g]),
+        "gold slope, second half (per iteration)": np.mean(
+            [slope(row[len(row) // 2 :]) for row in g]
+        ),
         "KL end (nats)": c["kl"][name][:, -1].mean(),
         "length end (chars)": c["length"][name][:, -1].mean(),
         "held-out gold": f["eval_gold"].mean(),
         "win rate vs SFT": f["win_rate"].mean(),
         "repeat rate (held-out)": f["repeat_rate"].mean(),
-        "non-words per response (held-out)": -f["held-out non-words"].mean() if "held-out non-words" in f else np.nan,
+        "non-words per response (held-out)": -f["held-out non-words"].mean()
+        if "held-out non-words" in f
+        else np.nan,
     }
 
 
-DRIFT = {"kl": "KL to SFT (nats)", "length": "length (chars)", "perplexity": "perplexity"}
+DRIFT = {
+    "kl": "KL to SFT (nats)",
+    "length": "length (chars)",
+    "perplexity": "perplexity",
+}
 """The drift indicators the paper recommends watching (Figs. 4, 13), by their log column."""
 
 
-def drift_table(c: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]) -> pd.DataFrame:
+def drift_table(
+    c: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]
+) -> pd.DataFrame:
     """Each :data:`DRIFT` indicator of each configuration at the first iteration and at the end
     (the smoothed curves ``c``: metric -> :func:`curves`, means over seeds), and its change."""
     rows = {}
     for name in names:
         for metric, label in DRIFT.items():
             start, end = c[metric][name][:, 0].mean(), c[metric][name][:, -1].mean()
-            rows[(name, label)] = {"first iteration": start, "end": end, "change": end - start}
+            rows[(name, label)] = {
+                "first iteration": start,
+                "end": end,
+                "change": end - start,
+            }
     return pd.DataFrame(rows).T.rename_axis(["configuration", "indicator"])
 
 
@@ -687,7 +818,9 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
     """What each PPO-max ingredient changed, read off pairs of configurations of :func:`end_values`
     (Sec. 5.3: the KL penalty alone, the rest on top of it; B vs C and C vs A when C ran). Every
     configuration ran ``P.iterations`` iterations, which the comparison column says."""
-    a, akl, b = (ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max"))
+    a, akl, b = (
+        ends.loc[n] for n in ("A vanilla PPO", "A + KL penalty only", "B PPO-max")
+    )
     rows = [
         (
             "token-level KL penalty (Eq. 19), alone",
@@ -722,11 +855,24 @@ def ingredients_table(ends: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
                 f"{a['win rate vs SFT']:.2f}",
             ),
         ]
-    rows = [(i, role, f"{pair}, {P.iterations} iterations each", what) for i, role, pair, what in rows]
-    return pd.DataFrame(rows, columns=["ingredient", "role in the paper", "comparison", "what it changed here"])
+    rows = [
+        (i, role, f"{pair}, {P.iterations} iterations each", what)
+        for i, role, pair, what in rows
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "ingredient",
+            "role in the paper",
+            "comparison",
+            "what it changed here",
+        ],
+    )
 
 
-def grpo_frame(grpo_outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor) -> pd.DataFrame:
+def grpo_frame(
+    grpo_outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor
+) -> pd.DataFrame:
     """Per GRPO seed: held-out gold, win rate vs SFT, policy-update samples and optimiser steps."""
     return pd.DataFrame(
         [
@@ -742,7 +888,9 @@ def grpo_frame(grpo_outs: Sequence[Mapping[str, Any]], sft_gold: torch.Tensor) -
     ).set_index("seed")
 
 
-def grpo_comparison(finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings) -> pd.DataFrame:
+def grpo_comparison(
+    finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings
+) -> pd.DataFrame:
     """A + KL (PPO, same iterations) against TRL GRPO: budget and held-out results, mean ± sd over seeds."""
     akl = "A + KL penalty only"
 
@@ -751,19 +899,30 @@ def grpo_comparison(finals: pd.DataFrame, grpo: pd.DataFrame, P: PPOMaxSettings)
 
     return pd.DataFrame(
         {
-            "policy-update samples": [P.iterations * P.prompts_per_iteration, grpo["samples"].mean()],
-            "optimiser steps": [P.iterations * P.epochs * P.minibatches, grpo["optimizer_steps"].mean()],
+            "policy-update samples": [
+                P.iterations * P.prompts_per_iteration,
+                grpo["samples"].mean(),
+            ],
+            "optimiser steps": [
+                P.iterations * P.epochs * P.minibatches,
+                grpo["optimizer_steps"].mean(),
+            ],
             "held-out gold (mean ± sd over seeds)": [
                 mean_sd(per_seed(finals, akl, "eval_gold")),
                 mean_sd(grpo["eval_gold"]),
             ],
-            "gold win rate vs SFT": [mean_sd(per_seed(finals, akl, "win_rate")), mean_sd(grpo["win_rate"])],
+            "gold win rate vs SFT": [
+                mean_sd(per_seed(finals, akl, "win_rate")),
+                mean_sd(grpo["win_rate"]),
+            ],
         },
         index=["PPO, vanilla + KL (same iterations)", "TRL GRPO"],
     )
 
 
-def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> pd.DataFrame:
+def paper_vs_book(
+    ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings
+) -> pd.DataFrame:
     """The paper's qualitative findings (Figs. 4, 6, 7, 9, 10, 13) beside this chapter's numbers."""
 
     def fmt(name: str, key: str) -> str:
@@ -822,7 +981,10 @@ def paper_vs_book(ends: pd.DataFrame, sft_length: float, P: PPOMaxSettings) -> p
 
 
 def rm_gold_agreement(
-    proxy_a: torch.Tensor, proxy_b: torch.Tensor, gold_a: torch.Tensor, gold_b: torch.Tensor
+    proxy_a: torch.Tensor,
+    proxy_b: torch.Tensor,
+    gold_a: torch.Tensor,
+    gold_b: torch.Tensor,
 ) -> tuple[float, float]:
     """The reward model against the gold reward on two samples per prompt: the accuracy of its
     ranking on the pairs whose gold differs, and the correlation of proxy and gold over ``a``."""
@@ -853,9 +1015,19 @@ def eta_sweep(
     """Gold and KL at the end against the KL coefficient eta (the paper's Fig. 15 sweep), with
     PPO-max's own eta from ``same`` (configuration B over the same iterations)."""
     rows = [
-        {"eta": exercise[name]["kl_coef"], "gold end": last_mean(log, "gold_reward"), "KL end": last_mean(log, "kl")}
+        {
+            "eta": exercise[name]["kl_coef"],
+            "gold end": last_mean(log, "gold_reward"),
+            "KL end": last_mean(log, "kl"),
+        }
         for name, log in ex_logs.items()
         if name.startswith("PPO-max, eta")
     ]
-    rows.append({"eta": P.kl_coef, "gold end": last_mean(same, "gold_reward"), "KL end": last_mean(same, "kl")})
+    rows.append(
+        {
+            "eta": P.kl_coef,
+            "gold end": last_mean(same, "gold_reward"),
+            "KL end": last_mean(same, "kl"),
+        }
+    )
     return pd.DataFrame(rows).sort_values("eta").set_index("eta")

@@ -54,14 +54,23 @@ VERIFY = "program + shown outputs"  # the reward model PPO optimises
 SEC56: dict[str, tuple[str, dict[str, float]]] = {
     "top (z >= 0.5)": ("top", dict(threshold=0.5)),
     "top-random": ("top-random", dict(threshold=0.5, random_keep=0.5)),
-    "top-bottom (z >= 0.5 or <= -0.5)": ("top-bottom", dict(threshold=0.5, bottom=-0.5)),
+    "top-bottom (z >= 0.5 or <= -0.5)": (
+        "top-bottom",
+        dict(threshold=0.5, bottom=-0.5),
+    ),
     "pow-1": ("pow", dict(k=1)),
     "pow-2": ("pow", dict(k=2)),
     "pow-3": ("pow", dict(k=3)),
 }
 # the paper's numbers: grouped R^2 on SFT samples (Table 1) and HumanEval pass@1 in % (Table 3)
 PAPER_R2 = {"no filter": 0.886, "BoN": 0.454, "BR": 0.922, "BW": 0.952}
-PAPER_PASS1 = {"PPO-S": 78.1, "PPO-M": 80.8, "PF-PPO (BoN)": 75.8, "PF-PPO (BR)": 82.9, "PF-PPO (BW)": 82.4}
+PAPER_PASS1 = {
+    "PPO-S": 78.1,
+    "PPO-M": 80.8,
+    "PF-PPO (BoN)": 75.8,
+    "PF-PPO (BR)": 82.9,
+    "PF-PPO (BW)": 82.4,
+}
 # the differences of R^2 that Table 1's ordering rests on: (a, b) means R^2(a) - R^2(b)
 R2_PAIRS = [("bw", "none"), ("none", "bon"), ("br", "bon"), ("bw", "bon")]
 # purpose -> second word of the seed of its random stream
@@ -87,7 +96,14 @@ def no_eos_floor(rm_scores: np.ndarray) -> float:
 
 
 def pass_eval(
-    policy, tokenizer, task, prompts: list[str], max_new_tokens: int, *, greedy: bool = True, batch_size: int = 256
+    policy,
+    tokenizer,
+    task,
+    prompts: list[str],
+    max_new_tokens: int,
+    *,
+    greedy: bool = True,
+    batch_size: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One answer per prompt (greedy, or a sample at temperature 1; seed torch for the latter):
     (passed all unit tests, ended with EOS), one entry per prompt."""
@@ -96,7 +112,11 @@ def pass_eval(
     passed, eos = [], []
     for start in range(0, len(prompts), batch_size):
         r = generate(
-            policy, tokenizer, prompts[start : start + batch_size], max_new_tokens=max_new_tokens, greedy=greedy
+            policy,
+            tokenizer,
+            prompts[start : start + batch_size],
+            max_new_tokens=max_new_tokens,
+            greedy=greedy,
         )
         passed.append((gold_scores(task, r) == 1).numpy())
         eos.append(r.has_eos.numpy())
@@ -104,7 +124,9 @@ def pass_eval(
 
 
 @torch.no_grad()
-def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int = 128) -> np.ndarray:
+def exact_pass_rate(
+    policy, tokenizer, task, prompts: list[str], batch_size: int = 128
+) -> np.ndarray:
     """The probability that one sample of ``policy`` (temperature 1) passes all unit tests, per prompt.
 
     pass@1 of sampled programs, computed exactly instead of estimated from samples: the sum of
@@ -120,30 +142,52 @@ def exact_pass_rate(policy, tokenizer, task, prompts: list[str], batch_size: int
     prob = np.zeros(len(prompts))
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
-        rows = [(i, program) for i, prompt in enumerate(chunk) for program in passing_programs(task, prompt)]
+        rows = [
+            (i, program)
+            for i, prompt in enumerate(chunk)
+            for program in passing_programs(task, prompt)
+        ]
         if not rows:
             continue
         q_ids, q_mask = (t.to(device) for t in encode_prompts(tokenizer, chunk))
         out = policy(
-            input_ids=q_ids, attention_mask=q_mask, position_ids=(q_mask.cumsum(1) - 1).clamp(min=0), use_cache=True
+            input_ids=q_ids,
+            attention_mask=q_mask,
+            position_ids=(q_mask.cumsum(1) - 1).clamp(min=0),
+            use_cache=True,
         )
-        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # log pi(first token | prompt)
+        first = torch.log_softmax(
+            out.logits[:, -1].float(), -1
+        )  # log pi(first token | prompt)
         owner = torch.tensor([i for i, _ in rows], device=device)
         cache = out.cache
         cache.reorder_cache(owner)  # one copy of its prompt's cache per program
         ids = [
-            tokenizer(program, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for _, program in rows
+            tokenizer(program, add_special_tokens=False)["input_ids"]
+            + [tokenizer.eos_token_id]
+            for _, program in rows
         ]
         width = max(map(len, ids))
-        y = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in ids], device=device)
+        y = torch.tensor(
+            [r + [tokenizer.pad_token_id] * (width - len(r)) for r in ids],
+            device=device,
+        )
         y_mask = (
-            torch.arange(width, device=device)[None] < torch.tensor([len(r) for r in ids], device=device)[:, None]
+            torch.arange(width, device=device)[None]
+            < torch.tensor([len(r) for r in ids], device=device)[:, None]
         ).long()
-        positions = q_mask.sum(1)[owner][:, None] + torch.arange(width, device=device)[None]
+        positions = (
+            q_mask.sum(1)[owner][:, None] + torch.arange(width, device=device)[None]
+        )
         logits = policy(
-            input_ids=y, attention_mask=torch.cat([q_mask[owner], y_mask], 1), position_ids=positions, cache=cache
+            input_ids=y,
+            attention_mask=torch.cat([q_mask[owner], y_mask], 1),
+            position_ids=positions,
+            cache=cache,
         ).logits
-        logp = torch.cat([first[owner][:, None], torch.log_softmax(logits[:, :-1].float(), -1)], 1)
+        logp = torch.cat(
+            [first[owner][:, None], torch.log_softmax(logits[:, :-1].float(), -1)], 1
+        )
         seq = (logp.gather(-1, y[..., None]).squeeze(-1) * y_mask).sum(1)
         np.add.at(prob, start + owner.cpu().numpy(), seq.exp().double().cpu().numpy())
     return prob
@@ -160,7 +204,9 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
 
     start = time.process_time()
     if spec["epochs"] < 1:
-        raise ValueError(f"a reward model needs at least one full pass over its data, got epochs={spec['epochs']}")
+        raise ValueError(
+            f"a reward model needs at least one full pass over its data, got epochs={spec['epochs']}"
+        )
     runtime.seed_everything(spec["seed"])
     runtime.quiet()
     tokenizer = models.load_tokenizer(spec["base"])
@@ -179,10 +225,17 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
         autocast=spec["autocast"],
         chat=None,  # the prompt as the policy sees it and proxy_reward scores it: in the chat template
     )
-    return {"path": str(path), "steps": steps, "log": log, "cpu_s": time.process_time() - start}
+    return {
+        "path": str(path),
+        "steps": steps,
+        "log": log,
+        "cpu_s": time.process_time() - start,
+    }
 
 
-def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_tokens: int, samples: int) -> np.ndarray:
+def sampled_pass_rate(
+    policy, tokenizer, task, prompts: list[str], max_new_tokens: int, samples: int
+) -> np.ndarray:
     """pass@1 at temperature 1 per prompt: exact on the toy code task (:func:`exact_pass_rate`), else the
     mean over ``samples`` sampled answers (seed torch first)."""
     from .code_tasks import UnitTestTask
@@ -190,7 +243,11 @@ def sampled_pass_rate(policy, tokenizer, task, prompts: list[str], max_new_token
     if not isinstance(task, UnitTestTask):
         return exact_pass_rate(policy, tokenizer, task, prompts)
     return np.mean(
-        [pass_eval(policy, tokenizer, task, prompts, max_new_tokens, greedy=False)[0] for _ in range(samples)], 0
+        [
+            pass_eval(policy, tokenizer, task, prompts, max_new_tokens, greedy=False)[0]
+            for _ in range(samples)
+        ],
+        0,
     )
 
 
@@ -224,22 +281,38 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     task, eval_task = spec["task"], spec["eval_task"]
     policy, tokenizer = models.load_policy(spec["sft_path"])
     critic, _ = models.load_reward_model(spec["rm_path"], tokenizer)
-    sft = models.load_reference(spec["sft_path"], spec["config"].get("lora_rank"), device)
+    sft = models.load_reference(
+        spec["sft_path"], spec["config"].get("lora_rank"), device
+    )
     policy.to(device), critic.to(device)
-    text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
+    text_fn = (
+        (lambda p, r: code_tasks.with_execution(task, p, r))
+        if spec["execution"]
+        else None
+    )
     proxy = reward_model.proxy_reward(
-        spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"], text_fn=text_fn
+        spec["rm_path"],
+        tokenizer,
+        device,
+        no_eos_score=spec["no_eos_score"],
+        text_fn=text_fn,
     )
     strategy, n = METHODS[method], spec["n_samples"]
     group = 1 if strategy is None else n
     cfg = dict(spec["config"])
     cfg["prompts_per_iteration"] = cfg["prompts_per_iteration"] * n // group
     config = ppo.PPOConfig(group_size=group, **cfg)
-    select = None if strategy in (None, "none") else filtration.selector(strategy, stream(seed, "filter"))
+    select = (
+        None
+        if strategy in (None, "none")
+        else filtration.selector(strategy, stream(seed, "filter"))
+    )
     prompts_rng = stream(seed, "ppo")
 
     def sample_prompts(k: int, _train_rng: np.random.Generator) -> list[str]:
-        return task.sample_prompts(k, prompts_rng)  # the PPO stream, not train's own generator
+        return task.sample_prompts(
+            k, prompts_rng
+        )  # the PPO stream, not train's own generator
 
     log = ppo.train(
         policy,
@@ -256,7 +329,9 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     )
     prompts, max_new = spec["eval_prompts"], config.max_new_tokens
     greedy, eos = pass_eval(policy, tokenizer, eval_task, prompts, max_new)
-    sampled = sampled_pass_rate(policy, tokenizer, eval_task, prompts, max_new, spec["eval_samples"])
+    sampled = sampled_pass_rate(
+        policy, tokenizer, eval_task, prompts, max_new, spec["eval_samples"]
+    )
     return {
         "method": method,
         "seed": seed,
@@ -282,7 +357,9 @@ def pass_rate_z(passed: np.ndarray, baseline: np.ndarray) -> tuple[float, float]
     d = p - b
     per_prompt, per_seed = d.mean(0), d.mean(1)
     var_seeds = per_seed.var(ddof=1) / len(per_seed) if len(per_seed) > 1 else 0.0
-    return float(d.mean()), float(np.sqrt(per_prompt.var(ddof=1) / len(per_prompt) + var_seeds))
+    return float(d.mean()), float(
+        np.sqrt(per_prompt.var(ddof=1) / len(per_prompt) + var_seeds)
+    )
 
 
 def z_value(gain: float, se: float) -> float:
@@ -294,7 +371,13 @@ def z_value(gain: float, se: float) -> float:
 
 
 def sample_groups(
-    policy, tokenizer, prompts: list[str], n: int, seed: int, max_new_tokens: int, chunk_size: int | None = None
+    policy,
+    tokenizer,
+    prompts: list[str],
+    n: int,
+    seed: int,
+    max_new_tokens: int,
+    chunk_size: int | None = None,
 ) -> Rollout:
     """N samples per prompt at temperature 1 (the first step of the paper's Algorithm 2), the rows of
     a prompt adjacent: row ``i * n + j`` is prompt ``i``'s ``j``-th sample. Seeds torch with ``seed``."""
@@ -302,12 +385,20 @@ def sample_groups(
 
     torch.manual_seed(seed)
     return generate(
-        policy, tokenizer, [p for p in prompts for _ in range(n)], max_new_tokens=max_new_tokens, chunk_size=chunk_size
+        policy,
+        tokenizer,
+        [p for p in prompts for _ in range(n)],
+        max_new_tokens=max_new_tokens,
+        chunk_size=chunk_size,
     )
 
 
 def reward_model_pairs(
-    task, prompts: list[str], groups: list[list[str]], tau: float, rng: np.random.Generator
+    task,
+    prompts: list[str],
+    groups: list[list[str]],
+    tau: float,
+    rng: np.random.Generator,
 ) -> dict[str, PreferencePairs]:
     """The labelled pairs of each reward model of :data:`READS`: every pair of a prompt's samples with
     different unit-test scores, labelled by raters with noise ``tau``
@@ -316,10 +407,17 @@ def reward_model_pairs(
     whose programs all score the same), each prompt's demonstration is preferred to its first sample."""
     from . import code_tasks
 
-    pairs = code_tasks.unit_test_pairs(code_tasks.UnitTestRaters(task, tau), prompts, groups, rng)
+    pairs = code_tasks.unit_test_pairs(
+        code_tasks.UnitTestRaters(task, tau), prompts, groups, rng
+    )
     if not pairs:
-        pairs = PreferencePairs(prompts, [task.demonstration(p) for p in prompts], [g[0] for g in groups])
-    return {name: code_tasks.execution_pairs(task, pairs) if shown else pairs for name, shown in READS.items()}
+        pairs = PreferencePairs(
+            prompts, [task.demonstration(p) for p in prompts], [g[0] for g in groups]
+        )
+    return {
+        name: code_tasks.execution_pairs(task, pairs) if shown else pairs
+        for name, shown in READS.items()
+    }
 
 
 def train_reward_models(
@@ -339,7 +437,12 @@ def train_reward_models(
     from .rollout import format_prompts
 
     longest = max(
-        len(tokenizer(format_prompts(tokenizer, [r["prompt"]])[0] + r[k], add_special_tokens=False)["input_ids"])
+        len(
+            tokenizer(
+                format_prompts(tokenizer, [r["prompt"]])[0] + r[k],
+                add_special_tokens=False,
+            )["input_ids"]
+        )
         for pairs in pair_sets.values()
         for r in pairs.rows()
         for k in ("chosen", "rejected")
@@ -359,7 +462,9 @@ def train_reward_models(
         )
         for i, name in enumerate(names)
     ]
-    return dict(zip(names, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs)))
+    return dict(
+        zip(names, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs))
+    )
 
 
 def score_samples(
@@ -371,7 +476,9 @@ def score_samples(
     from . import code_tasks, reward_model
 
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if shown else None
-    raw = reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=None, text_fn=text_fn)(samples)
+    raw = reward_model.proxy_reward(
+        rm_path, tokenizer, device, no_eos_score=None, text_fn=text_fn
+    )(samples)
     raw = raw.numpy().reshape(-1, n)
     has_eos = samples.has_eos.numpy().reshape(-1, n)
     floor = no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
@@ -391,11 +498,17 @@ def score_spread(score_std: np.ndarray) -> dict[str, float]:
 
 def reliability_pattern(spread: dict[str, float]) -> str:
     """Which ends of the reward range pin the actual score down better than the middle does (Fig. 1)."""
-    ends = [end for end in ("lowest", "highest") if spread[f"{end} rewards"] < spread["middle"]]
+    ends = [
+        end
+        for end in ("lowest", "highest")
+        if spread[f"{end} rewards"] < spread["middle"]
+    ]
     if len(ends) == 2:
         return "both ends more reliable than the middle, as in the paper's Fig. 1"
     return (
-        f"only the {ends[0]} rewards more reliable than the middle" if ends else "no end more reliable than the middle"
+        f"only the {ends[0]} rewards more reliable than the middle"
+        if ends
+        else "no end more reliable than the middle"
     )
 
 
@@ -405,12 +518,16 @@ def score_by_shown_examples(shown_rate: np.ndarray, scores: np.ndarray) -> pd.Da
     s = pd.Series(np.asarray(scores, float).ravel())
     table = pd.DataFrame(
         {
-            "samples (share)": pd.Series(shown_rate).value_counts(normalize=True).sort_index(),
+            "samples (share)": pd.Series(shown_rate)
+            .value_counts(normalize=True)
+            .sort_index(),
             "actual score: mean": s.groupby(shown_rate).mean(),
             "actual score: std": s.groupby(shown_rate).std(ddof=0),
         }
     )
-    table.index = pd.Index([f"{v:.2f}" for v in table.index], name="shown examples right")
+    table.index = pd.Index(
+        [f"{v:.2f}" for v in table.index], name="shown examples right"
+    )
     return table
 
 
@@ -426,7 +543,12 @@ def standardise(rewards: np.ndarray) -> np.ndarray:
 
 
 def r2_table(
-    rewards: np.ndarray, scores: np.ndarray, rng: np.random.Generator, *, n_boot: int, n_groups: int
+    rewards: np.ndarray,
+    scores: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    n_boot: int,
+    n_groups: int,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The paper's Table 1 for one reward model: sample-level and grouped R^2 of every rank filter, with
     bootstrap standard errors (:func:`rlhfbook.filtration.bootstrap_r_squared`), then the Sec. 5.6
@@ -434,7 +556,9 @@ def r2_table(
     rewards and in that order from ``rng``. Returns the table (rows by label) and the bootstrap array."""
     z = standardise(rewards)
     ranked = list(filtration.RANK_STRATEGIES)
-    point, boot = filtration.bootstrap_r_squared(z, scores, ranked, rng, n_boot=n_boot, n_groups=n_groups)
+    point, boot = filtration.bootstrap_r_squared(
+        z, scores, ranked, rng, n_boot=n_boot, n_groups=n_groups
+    )
     se = boot.std(0, ddof=1)
     rows = {
         filtration.LABELS[s]: {
@@ -521,11 +645,19 @@ def collect_runs(
     """:func:`run_method`'s results as (the log rows of every run with its ``method``, ``seed`` and the
     responses ``sampled`` so far; per method, sampled and greedy pass@1 of shape (seeds, prompts))."""
     logs = pd.concat(
-        [pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed"]) for r in runs], ignore_index=True
+        [
+            pd.DataFrame(r["log"]).assign(method=r["method"], seed=r["seed"])
+            for r in runs
+        ],
+        ignore_index=True,
     )
     logs["sampled"] = logs.groupby(["method", "seed"])["samples"].cumsum()
-    passed = {m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in methods}
-    greedy = {m: np.array([r["greedy"] for r in runs if r["method"] == m]) for m in methods}
+    passed = {
+        m: np.array([r["sampled"] for r in runs if r["method"] == m]) for m in methods
+    }
+    greedy = {
+        m: np.array([r["greedy"] for r in runs if r["method"] == m]) for m in methods
+    }
     return logs, passed, greedy
 
 
@@ -550,8 +682,11 @@ def final_table(
             "± SE": se,
             "std over seeds": p.mean(1).std(ddof=1) if len(p) > 1 else np.nan,
             "pass@1 (greedy)": greedy[m].mean(),
-            "truncated (greedy answers)": np.mean([r["truncated"] for r in runs if r["method"] == m]),
-            "truncated (training samples)": 1 - logs.loc[logs.method == m, "eos_frac"].mean(),
+            "truncated (greedy answers)": np.mean(
+                [r["truncated"] for r in runs if r["method"] == m]
+            ),
+            "truncated (training samples)": 1
+            - logs.loc[logs.method == m, "eos_frac"].mean(),
             "R² of its filter (samples)": r2.loc[label, "R² (samples)"],
             "R² of its filter (grouped)": r2.loc[label, "R² (grouped)"],
         }
@@ -571,10 +706,16 @@ def compute_table(logs: pd.DataFrame, methods: tuple[str, ...]) -> pd.DataFrame:
             }
         )
 
-    compute = logs.groupby(["method", "seed"]).apply(passes).groupby("method").mean().loc[list(methods)]
-    compute["policy + critic, x PPO-M"] = (compute["policy passes"] + compute["critic passes"]) / (
-        compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"]
+    compute = (
+        logs.groupby(["method", "seed"])
+        .apply(passes)
+        .groupby("method")
+        .mean()
+        .loc[list(methods)]
     )
+    compute["policy + critic, x PPO-M"] = (
+        compute["policy passes"] + compute["critic passes"]
+    ) / (compute.loc["PPO-M", "policy passes"] + compute.loc["PPO-M", "critic passes"])
     return compute
 
 
@@ -582,12 +723,17 @@ def pf_margin(pass_rates: dict[str, float], pf: list[str]) -> float:
     """Check 2's margin (Tables 2-3): the better of the methods ``pf`` (BR, BW) by its smaller margin
     over PPO-M - 0.01 and over PF-PPO (BoN) + 0.03."""
     return max(
-        min(pass_rates[m] - (pass_rates["PPO-M"] - 0.01), pass_rates[m] - (pass_rates["PF-PPO (BoN)"] + 0.03))
+        min(
+            pass_rates[m] - (pass_rates["PPO-M"] - 0.01),
+            pass_rates[m] - (pass_rates["PF-PPO (BoN)"] + 0.03),
+        )
         for m in pf
     )
 
 
-def chosen_margin(pass_rates: dict[str, float], chosen: str, filters: list[str]) -> float:
+def chosen_margin(
+    pass_rates: dict[str, float], chosen: str, filters: list[str]
+) -> float:
     """Check 4's margin (Sec. 5.3): pass@1 of the filter ``chosen`` for its R^2 minus the best of the others."""
     return pass_rates[chosen] - max(pass_rates[m] for m in filters if m != chosen)
 
@@ -598,8 +744,14 @@ def paper_r2_table(r2_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = list(PAPER_R2)
     return pd.DataFrame(
         {"paper grouped R²": PAPER_R2}
-        | {f"ours grouped R² ({name})": t.loc[rows, "R² (grouped)"] for name, t in r2_tables.items()}
-        | {f"ours sample R² ({name})": t.loc[rows, "R² (samples)"] for name, t in r2_tables.items()}
+        | {
+            f"ours grouped R² ({name})": t.loc[rows, "R² (grouped)"]
+            for name, t in r2_tables.items()
+        }
+        | {
+            f"ours sample R² ({name})": t.loc[rows, "R² (samples)"]
+            for name, t in r2_tables.items()
+        }
     )
 
 

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-COLOURS = {"PPO-S": "C4", "PPO-M": "C0", "PF-PPO (BoN)": "C3", "PF-PPO (BR)": "C1", "PF-PPO (BW)": "C2"}
+COLOURS = {
+    "PPO-S": "C4",
+    "PPO-M": "C0",
+    "PF-PPO (BoN)": "C3",
+    "PF-PPO (BR)": "C1",
+    "PF-PPO (BW)": "C2",
+}
 RM_COLOURS = {"program only": "C7", "program + shown outputs": "C9"}
 
 
@@ -26,7 +32,9 @@ def reliability_figure(regions: dict[str, dict[str, np.ndarray]]) -> Figure:
     equal-count reward region (:func:`rlhfbook.filtration.reliability_by_region`), lowest rewards first."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, len(regions), figsize=(10, 3.8), sharey=True, squeeze=False)
+    fig, ax = plt.subplots(
+        1, len(regions), figsize=(10, 3.8), sharey=True, squeeze=False
+    )
     for a, (name, reg) in zip(ax[0], regions.items()):
         a.errorbar(
             np.arange(len(reg["score_mean"])) + 1,
@@ -36,13 +44,18 @@ def reliability_figure(regions: dict[str, dict[str, np.ndarray]]) -> Figure:
             capsize=3,
             color=RM_COLOURS[name],
         )
-        a.set(xlabel="reward region (1 = lowest rewards, equal counts)", title=f"reward model: {name}")
+        a.set(
+            xlabel="reward region (1 = lowest rewards, equal counts)",
+            title=f"reward model: {name}",
+        )
     ax[0, 0].set_ylabel("actual score (fraction of tests): mean ± std")
     fig.tight_layout()
     return fig
 
 
-def training_figure(logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass: np.ndarray) -> Figure:
+def training_figure(
+    logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass: np.ndarray
+) -> Figure:
     """Left: the mean actual score of each method's training samples against the responses sampled so
     far (5-iteration rolling mean over seeds). Right: each method's final held-out pass@1 (Table 3), with
     two standard errors of its gain over the SFT policy (:func:`rlhfbook.pf_ppo.pass_rate_z`), and the SFT line."""
@@ -51,7 +64,9 @@ def training_figure(logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass:
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for m, p in passed.items():
         g = logs[logs.method == m].groupby("sampled")["gold_reward"].mean()
-        ax[0].plot(g.index, g.rolling(5, min_periods=1).mean(), label=m, color=COLOURS[m])
+        ax[0].plot(
+            g.index, g.rolling(5, min_periods=1).mean(), label=m, color=COLOURS[m]
+        )
         gain, se = pass_rate_z(p, sft_pass)
         ax[1].bar(
             m.replace("PF-PPO ", "").strip("()"),
@@ -66,7 +81,9 @@ def training_figure(logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass:
         ylabel="mean actual score of the samples",
         title="Training prompts (5-iteration average)",
     )
-    ax[1].set(ylabel="held-out pass@1 (%), ± 2 SE", title="Final policy, mean over seeds")
+    ax[1].set(
+        ylabel="held-out pass@1 (%), ± 2 SE", title="Final policy, mean over seeds"
+    )
     ax[0].legend(fontsize=9)
     ax[1].legend(fontsize=9, loc="lower right")
     fig.tight_layout()

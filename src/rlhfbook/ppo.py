@@ -37,12 +37,21 @@ import torch
 from . import lora
 from .book import runtime
 from .book.progress import track
-from .rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
+from .rollout import (
+    Rollout,
+    forward_logits,
+    forward_values,
+    generate,
+    response_logprobs,
+    token_logprobs,
+)
 
 # --- masked statistics -----------------------------------------------------------------
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+def masked_mean(
+    x: torch.Tensor, mask: torch.Tensor, dim: int | None = None
+) -> torch.Tensor:
     """Mean of ``x`` over the entries where ``mask`` is 1."""
     mask = mask.to(x.dtype)
     if dim is None:
@@ -59,7 +68,9 @@ def masked_var(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return masked_mean((x - mean) ** 2, mask) * n / (n - 1)
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
+def masked_whiten(
+    x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8
+) -> torch.Tensor:
     """(x - mean) / std over the masked entries; masked-out entries are returned as 0.
 
     Advantage normalisation of PPO (MOSS-RLHF ``utils.whiten``). ``shift_mean=False`` divides the
@@ -109,7 +120,11 @@ class RunningMoments:
 
 
 def gae(
-    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    gamma: float = 1.0,
+    lam: float = 0.95,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation (Schulman et al., 2016) over response tokens.
 
@@ -128,7 +143,9 @@ def gae(
     advantages = torch.zeros_like(values)
     last = torch.zeros_like(values[:, 0])
     for t in reversed(range(values.shape[1])):
-        next_value = values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(last)
+        next_value = (
+            values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(last)
+        )
         delta = rewards[:, t] + gamma * next_value - values[:, t]
         last = (delta + gamma * lam * last) * mask[:, t]
         advantages[:, t] = last
@@ -147,7 +164,11 @@ def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
 
 
 def policy_loss(
-    logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, clip: float = 0.2
+    logp: torch.Tensor,
+    old_logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip: float = 0.2,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped surrogate ``-E[min(rho A, clip(rho, 1-eps, 1+eps) A)]``, ``rho = pi / pi_old``.
 
@@ -169,7 +190,11 @@ def policy_loss(
 
 
 def value_loss(
-    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip: float | None = 0.2
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    clip: float | None = 0.2,
 ) -> torch.Tensor:
     """``0.5 E[max((V - R)^2, (clip(V, V_old - eps, V_old + eps) - R)^2)]``; plain MSE when ``clip`` is None."""
     loss = (values - returns) ** 2
@@ -231,11 +256,15 @@ class PPOConfig:
     def __post_init__(self) -> None:
         n = self.prompts_per_iteration * self.group_size
         if n % self.minibatches:
-            raise ValueError(f"{n} samples per iteration do not split into {self.minibatches} minibatches")
+            raise ValueError(
+                f"{n} samples per iteration do not split into {self.minibatches} minibatches"
+            )
         if self.kl_coef < 0 or self.ptx_coef < 0:
             raise ValueError("kl_coef and ptx_coef must be >= 0")
         if self.micro_batch is not None and self.micro_batch < 1:
-            raise ValueError(f"micro_batch must be None or >= 1, got {self.micro_batch}")
+            raise ValueError(
+                f"micro_batch must be None or >= 1, got {self.micro_batch}"
+            )
         if self.lora_rank is not None and self.lora_rank < 1:
             raise ValueError(f"lora_rank must be None or >= 1, got {self.lora_rank}")
         runtime.check_autocast(self.autocast)
@@ -291,7 +320,9 @@ class Precision:
 
     def autocast(self) -> torch.autocast:
         """The context of a forward pass."""
-        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
+        return torch.autocast(
+            self.device_type, dtype=self.dtype, enabled=self.dtype is not None
+        )
 
 
 def logits_bytes(rows: int, tokens: int, vocab: int, dtype: torch.dtype) -> int:
@@ -336,7 +367,11 @@ class Batch:
 
 
 def token_rewards(
-    scores: torch.Tensor, logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor, kl_coef: float
+    scores: torch.Tensor,
+    logp: torch.Tensor,
+    ref_logp: torch.Tensor,
+    mask: torch.Tensor,
+    kl_coef: float,
 ) -> torch.Tensor:
     """Per-token reward ``-eta (log pi - log pi_SFT)`` plus the score at the last response token (Eq. 19)."""
     rewards = -kl_coef * kl_k1(logp, ref_logp) * mask
@@ -344,7 +379,9 @@ def token_rewards(
     return rewards.scatter_add(1, last[:, None], scores[:, None].to(rewards.dtype))
 
 
-def shape_scores(scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig) -> torch.Tensor:
+def shape_scores(
+    scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig
+) -> torch.Tensor:
     """Reward normalisation with the running moments of all scores so far, then clipping (Eq. 18)."""
     if cfg.reward_norm:
         moments.update(scores)
@@ -355,14 +392,20 @@ def shape_scores(scores: torch.Tensor, moments: RunningMoments, cfg: PPOConfig) 
 
 
 def first_pass(
-    policy, critic, rollout: Rollout, train_policy: bool = True, precision: Precision | None = None
+    policy,
+    critic,
+    rollout: Rollout,
+    train_policy: bool = True,
+    precision: Precision | None = None,
 ) -> FirstPass:
     """Draw the first update epoch's order and run its policy and critic forward passes."""
     precision = precision or Precision.create(None, "cpu")
     order = torch.randperm(len(rollout))
     sub = rollout.select(order)
     with precision.autocast():
-        with torch.set_grad_enabled(train_policy):  # no graph for a policy that this update does not train
+        with torch.set_grad_enabled(
+            train_policy
+        ):  # no graph for a policy that this update does not train
             logits = forward_logits(policy, sub)
         with torch.enable_grad():
             values = forward_values(critic, sub).float()
@@ -373,7 +416,12 @@ def chunked_values(critic, rollout: Rollout, rows: int | None = None) -> torch.T
     """:func:`rlhfbook.rollout.forward_values` ``rows`` rows at a time (all by default), shape [B, Lr]."""
     if rows is None or rows >= len(rollout):
         return forward_values(critic, rollout)
-    return torch.cat([forward_values(critic, rollout.select(i)) for i in torch.arange(len(rollout)).split(rows)])
+    return torch.cat(
+        [
+            forward_values(critic, rollout.select(i))
+            for i in torch.arange(len(rollout)).split(rows)
+        ]
+    )
 
 
 def make_batch(
@@ -396,25 +444,48 @@ def make_batch(
     ``precision`` (default: ``cfg.autocast`` on the policy's device) must be the update's, so that
     the first epoch's ratio is 1.
     """
-    precision = precision or Precision.create(cfg.autocast, next(policy.parameters()).device)
+    precision = precision or Precision.create(
+        cfg.autocast, next(policy.parameters()).device
+    )
     mask = rollout.response_mask.float()
-    one_pass = cfg.minibatches == 1 and (cfg.micro_batch is None or cfg.micro_batch >= len(rollout))
-    first = first_pass(policy, critic, rollout, train_policy, precision) if one_pass else None
+    one_pass = cfg.minibatches == 1 and (
+        cfg.micro_batch is None or cfg.micro_batch >= len(rollout)
+    )
+    first = (
+        first_pass(policy, critic, rollout, train_policy, precision)
+        if one_pass
+        else None
+    )
     with torch.no_grad(), precision.autocast():
         if first is None:
-            old_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+            old_logp = response_logprobs(
+                policy, rollout, cfg.temperature, cfg.micro_batch
+            ).cpu()
             values = chunked_values(critic, rollout, cfg.micro_batch)
         else:  # back from the epoch's order to the rollout's
             inverse = torch.argsort(first.order)
-            logits, values = first.logits.detach()[inverse], first.values.detach()[inverse]
-            old_logp = token_logprobs(logits, rollout.response_ids, cfg.temperature).cpu()
-        if ref_policy is None:  # with adapters: pi_SFT is the policy with its adapters off
+            logits, values = (
+                first.logits.detach()[inverse],
+                first.values.detach()[inverse],
+            )
+            old_logp = token_logprobs(
+                logits, rollout.response_ids, cfg.temperature
+            ).cpu()
+        if (
+            ref_policy is None
+        ):  # with adapters: pi_SFT is the policy with its adapters off
             with lora.disabled(policy):
-                ref_logp = response_logprobs(policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+                ref_logp = response_logprobs(
+                    policy, rollout, cfg.temperature, cfg.micro_batch
+                ).cpu()
         else:
-            ref_logp = response_logprobs(ref_policy, rollout, cfg.temperature, cfg.micro_batch).cpu()
+            ref_logp = response_logprobs(
+                ref_policy, rollout, cfg.temperature, cfg.micro_batch
+            ).cpu()
     old_values = values.float().cpu() * mask
-    rewards = token_rewards(shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef)
+    rewards = token_rewards(
+        shape_scores(scores, moments, cfg), old_logp, ref_logp, mask, cfg.kl_coef
+    )
     advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
     if cfg.advantage_whiten:
         advantages = masked_whiten(advantages, mask)
@@ -429,13 +500,18 @@ def make_batch(
     return Batch(rollout, mask, old_logp, old_values, advantages, returns, first), stats
 
 
-def micro_batches(idx: torch.Tensor, mask: torch.Tensor, rows: int | None) -> list[tuple[torch.Tensor, float]]:
+def micro_batches(
+    idx: torch.Tensor, mask: torch.Tensor, rows: int | None
+) -> list[tuple[torch.Tensor, float]]:
     """The minibatch ``idx`` in chunks of ``rows`` rows, each with its share of the minibatch's
     response tokens (``mask``): a masked mean over the minibatch is the sum of the chunks' masked
     means times their shares, so accumulating the weighted chunks' gradients gives the gradient
     of the whole minibatch (one chunk: share 1.0 exactly)."""
     total = float(mask[idx].sum().clamp(min=1))
-    return [(rows_, float(mask[rows_].sum()) / total) for rows_ in idx.split(rows or len(idx))]
+    return [
+        (rows_, float(mask[rows_].sum()) / total)
+        for rows_ in idx.split(rows or len(idx))
+    ]
 
 
 def _policy_backward(
@@ -458,7 +534,11 @@ def _policy_backward(
             logits = forward_logits(policy, sub)
         logp = token_logprobs(logits, sub.response_ids, cfg.temperature)
         loss, stats = policy_loss(
-            logp, batch.old_logp[rows].to(device), batch.advantages[rows].to(device), mask, cfg.clip
+            logp,
+            batch.old_logp[rows].to(device),
+            batch.advantages[rows].to(device),
+            mask,
+            cfg.clip,
         )
         loss = loss * share
         if extra_loss is not None:
@@ -485,13 +565,19 @@ def _critic_backward(
         if values is None:
             values = forward_values(critic, batch.rollout.select(rows)).float()
         loss = share * value_loss(
-            values, batch.old_values[rows].to(device), batch.returns[rows].to(device), mask, cfg.value_clip
+            values,
+            batch.old_values[rows].to(device),
+            batch.returns[rows].to(device),
+            mask,
+            cfg.value_clip,
         )
     precision.critic_scaler.scale(loss).backward()
     return loss.item()
 
 
-def _step(model, optimizer, scaler: torch.amp.GradScaler, grad_clip: float | None) -> None:
+def _step(
+    model, optimizer, scaler: torch.amp.GradScaler, grad_clip: float | None
+) -> None:
     """The optimiser step on the accumulated gradients: unscaled, clipped to ``grad_clip`` global norm.
 
     With fp16 loss scaling, a step whose gradients hold inf or NaN is skipped and the scale halved;
@@ -517,7 +603,8 @@ def update(
     critic_opt,
     *,
     train_policy: bool = True,
-    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    | None = None,
     precision: Precision | None = None,
 ) -> dict[str, float]:
     """``cfg.epochs`` passes over the batch in ``cfg.minibatches`` shuffled minibatches.
@@ -536,12 +623,21 @@ def update(
     precision = precision or Precision.create(cfg.autocast, device)
     n = len(batch.rollout)
     size = math.ceil(n / cfg.minibatches)  # a filtered batch may not split evenly
-    stats: dict[str, list[float]] = {"clip_frac": [], "approx_kl": [], "entropy": [], "value_loss": []}
+    stats: dict[str, list[float]] = {
+        "clip_frac": [],
+        "approx_kl": [],
+        "entropy": [],
+        "value_loss": [],
+    }
     first: dict[str, float] = {}
 
     def ptx_loss() -> torch.Tensor:
         ids, attn, labels = ptx_batch()
-        out = policy(input_ids=ids.to(device), attention_mask=attn.to(device), labels=labels.to(device))
+        out = policy(
+            input_ids=ids.to(device),
+            attention_mask=attn.to(device),
+            labels=labels.to(device),
+        )
         return cfg.ptx_coef * out.loss
 
     # make_batch's forward passes of the first epoch, used once (only with a single pass)
@@ -549,24 +645,42 @@ def update(
     for _ in range(cfg.epochs):
         order = pending.order if pending is not None else torch.randperm(n)
         for start in range(0, n, size):
-            chunks = micro_batches(order[start : start + size], batch.mask, cfg.micro_batch)
+            chunks = micro_batches(
+                order[start : start + size], batch.mask, cfg.micro_batch
+            )
             if train_policy:
                 policy_opt.zero_grad(set_to_none=True)
                 pstats: dict[str, float] = {}
                 for j, (rows, share) in enumerate(chunks):
-                    logits = pending.logits if pending is not None and pending.logits.requires_grad else None
-                    extra = ptx_loss if cfg.ptx_coef > 0 and j == 0 else None  # once per step
-                    pstats = _add(pstats, _policy_backward(policy, batch, rows, share, cfg, precision, logits, extra))
+                    logits = (
+                        pending.logits
+                        if pending is not None and pending.logits.requires_grad
+                        else None
+                    )
+                    extra = (
+                        ptx_loss if cfg.ptx_coef > 0 and j == 0 else None
+                    )  # once per step
+                    pstats = _add(
+                        pstats,
+                        _policy_backward(
+                            policy, batch, rows, share, cfg, precision, logits, extra
+                        ),
+                    )
                 _step(policy, policy_opt, precision.policy_scaler, cfg.grad_clip)
                 if not first:
-                    first = {"first_ratio": pstats["ratio"], "first_approx_kl": pstats["approx_kl"]}
+                    first = {
+                        "first_ratio": pstats["ratio"],
+                        "first_approx_kl": pstats["approx_kl"],
+                    }
                 for k in ("clip_frac", "approx_kl", "entropy"):
                     stats[k].append(pstats[k])
             critic_opt.zero_grad(set_to_none=True)
             vloss = 0.0
             for rows, share in chunks:
                 values = pending.values if pending is not None else None
-                vloss += _critic_backward(critic, batch, rows, share, cfg, precision, values)
+                vloss += _critic_backward(
+                    critic, batch, rows, share, cfg, precision, values
+                )
             _step(critic, critic_opt, precision.critic_scaler, cfg.grad_clip)
             stats["value_loss"].append(vloss)
             pending = None
@@ -574,7 +688,9 @@ def update(
     return out | first
 
 
-def optimisers(policy, critic, cfg: PPOConfig) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:
+def optimisers(
+    policy, critic, cfg: PPOConfig
+) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:
     """The policy's and critic's AdamW, over all their weights or, with ``cfg.lora_rank``, over the
     low-rank adapters it adds to both first (and the critic's value head; :mod:`rlhfbook.lora`)."""
     if cfg.lora_rank is not None:
@@ -599,7 +715,8 @@ def train(
     seed: int = 0,
     gold_fn: Scorer | None = None,
     select: Selector | None = None,
-    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+    ptx_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    | None = None,
     progress: bool = True,
     desc: str = "PPO",
     after_iteration: Callable[[int], dict[str, float]] | None = None,
@@ -617,12 +734,16 @@ def train(
     ``after_iteration(it)`` (e.g. a held-out evaluation) returns extra entries for row ``it``.
     """
     if cfg.ptx_coef > 0 and ptx_batch is None:
-        raise ValueError("ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)")
+        raise ValueError(
+            "ptx_coef > 0 needs ptx_batch (a function returning SFT input_ids, mask, labels)"
+        )
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     policy_opt, critic_opt = optimisers(policy, critic, cfg)
     if ref_policy is None and cfg.lora_rank is None:
-        raise ValueError("ref_policy=None needs lora_rank: only adapters leave the SFT policy inside the policy")
+        raise ValueError(
+            "ref_policy=None needs lora_rank: only adapters leave the SFT policy inside the policy"
+        )
     if ref_policy is not None:
         ref_policy.eval()
     precision = Precision.create(cfg.autocast, next(policy.parameters()).device)
@@ -632,7 +753,11 @@ def train(
     for it in track(range(cfg.iterations), desc=desc, enabled=progress):
         start = time.perf_counter()
         policy.eval(), critic.eval()  # dropout off everywhere (N+ details)
-        prompts = [p for p in sample_prompts(cfg.prompts_per_iteration, rng) for _ in range(cfg.group_size)]
+        prompts = [
+            p
+            for p in sample_prompts(cfg.prompts_per_iteration, rng)
+            for _ in range(cfg.group_size)
+        ]
         with precision.autocast():
             rollout = generate(
                 policy,
@@ -653,11 +778,21 @@ def train(
         if gold_fn is not None:
             row["gold_reward"] = gold_fn(rollout).float().mean().item()
         if select is not None:
-            index = torch.as_tensor(select(rollout, scores, cfg.group_size), dtype=torch.long)
+            index = torch.as_tensor(
+                select(rollout, scores, cfg.group_size), dtype=torch.long
+            )
             rollout, scores = rollout.select(index), scores[index]
         train_policy = it >= cfg.critic_warmup
         batch, batch_stats = make_batch(
-            policy, ref_policy, critic, rollout, scores, cfg, moments, train_policy=train_policy, precision=precision
+            policy,
+            ref_policy,
+            critic,
+            rollout,
+            scores,
+            cfg,
+            moments,
+            train_policy=train_policy,
+            precision=precision,
         )
         row |= batch_stats | update(
             policy,

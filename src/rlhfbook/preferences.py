@@ -47,9 +47,15 @@ class PreferencePairs:
                 f"prompts, chosen and rejected need the same length, got "
                 f"{len(self.prompts)}, {len(self.chosen)}, {len(self.rejected)}"
             )
-        self.alpha = np.ones(len(self.prompts)) if self.alpha is None else np.asarray(self.alpha, dtype=np.float64)
+        self.alpha = (
+            np.ones(len(self.prompts))
+            if self.alpha is None
+            else np.asarray(self.alpha, dtype=np.float64)
+        )
         if len(self.alpha) != len(self.prompts):
-            raise ValueError(f"{len(self.prompts)} pairs but {len(self.alpha)} alpha values")
+            raise ValueError(
+                f"{len(self.prompts)} pairs but {len(self.alpha)} alpha values"
+            )
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -76,22 +82,29 @@ class PreferencePairs:
     def rows(self) -> list[dict[str, str]]:
         """``{prompt, chosen, rejected}`` rows, TRL's standard preference format."""
         return [
-            {"prompt": x, "chosen": w, "rejected": lo} for x, w, lo in zip(self.prompts, self.chosen, self.rejected)
+            {"prompt": x, "chosen": w, "rejected": lo}
+            for x, w, lo in zip(self.prompts, self.chosen, self.rejected)
         ]
 
     def to_dataset(self):
         """A ``datasets.Dataset`` of :meth:`rows` for TRL's ``RewardTrainer`` and ``DPOTrainer``."""
         from datasets import Dataset
 
-        return Dataset.from_dict({"prompt": self.prompts, "chosen": self.chosen, "rejected": self.rejected})
+        return Dataset.from_dict(
+            {"prompt": self.prompts, "chosen": self.chosen, "rejected": self.rejected}
+        )
 
 
 class Raters(Protocol):
-    def rate(self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator) -> int:
+    def rate(
+        self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator
+    ) -> int:
         """How many of ``n_raters`` independent raters prefer ``a`` over ``b``."""
 
 
-def majority(votes: np.ndarray | int, n_raters: int, rng: np.random.Generator | None = None):
+def majority(
+    votes: np.ndarray | int, n_raters: int, rng: np.random.Generator | None = None
+):
     """``(first wins, alpha)`` of votes for the first answer out of ``n_raters``: the first wins
     with more than half the votes; a tie (even ``n_raters``) is a coin flip drawn from ``rng``;
     ``alpha`` is the winner's share of the votes. Works on a number or an array of votes."""
@@ -100,14 +113,21 @@ def majority(votes: np.ndarray | int, n_raters: int, rng: np.random.Generator | 
     tie = 2 * votes == n_raters
     if tie.any():
         if rng is None:
-            raise ValueError(f"a tie of {n_raters} raters needs an rng for its coin flip; use an odd number of raters")
+            raise ValueError(
+                f"a tie of {n_raters} raters needs an rng for its coin flip; use an odd number of raters"
+            )
         first = first.copy()
-        first[tie] = rng.random(np.count_nonzero(tie)) < 0.5  # one flip per tie, in order
+        first[tie] = (
+            rng.random(np.count_nonzero(tie)) < 0.5
+        )  # one flip per tie, in order
     return first, np.where(first, votes, n_raters - votes) / n_raters
 
 
 def rate_pairs(
-    raters: Raters, candidates: Iterable[tuple[str, str, str]], n_raters: int, rng: np.random.Generator
+    raters: Raters,
+    candidates: Iterable[tuple[str, str, str]],
+    n_raters: int,
+    rng: np.random.Generator,
 ) -> PreferencePairs:
     """Label each ``(prompt, a, b)`` of ``candidates`` by the :func:`majority` of ``n_raters`` of
     ``raters`` (Bradley-Terry choices, ``P(a > b) = sigmoid(r(a) - r(b))``): the winner is
@@ -132,7 +152,9 @@ def split_prompt(chosen: str, rejected: str) -> tuple[str, str, str]:
         n += 1
     cut = chosen.rfind(ASSISTANT, 0, n)
     if cut < 0:
-        raise ValueError("chosen and rejected share no '\\n\\nAssistant:' turn; give a 'prompt' column")
+        raise ValueError(
+            "chosen and rejected share no '\\n\\nAssistant:' turn; give a 'prompt' column"
+        )
     cut += len(ASSISTANT)
     return chosen[:cut], chosen[cut:], rejected[cut:]
 
@@ -149,7 +171,9 @@ def _rows(source: str | Path, split: str) -> list[dict[str, Any]]:
         return rows
     from .models import check_local_or_online
 
-    check_local_or_online(str(source), "dataset")  # one line: a missing file, or the hub offline
+    check_local_or_online(
+        str(source), "dataset"
+    )  # one line: a missing file, or the hub offline
     from datasets import load_dataset
 
     return list(load_dataset(str(source), split=split))
@@ -171,9 +195,13 @@ def load_pairs(
     missing = {"chosen", "rejected"} - set(rows[0]) if rows else {"chosen", "rejected"}
     if missing:
         name = "preference rows" if given else str(source)
-        raise ValueError(f"{name}: rows need 'chosen' and 'rejected' columns (missing {sorted(missing)})")
+        raise ValueError(
+            f"{name}: rows need 'chosen' and 'rejected' columns (missing {sorted(missing)})"
+        )
     if n is not None and n < len(rows):
-        keep = np.sort(np.random.default_rng(seed).choice(len(rows), size=n, replace=False))
+        keep = np.sort(
+            np.random.default_rng(seed).choice(len(rows), size=n, replace=False)
+        )
         rows = [rows[i] for i in keep]
     prompts, chosen, rejected = [], [], []
     for row in rows:
@@ -184,4 +212,9 @@ def load_pairs(
         prompts.append(p)
         chosen.append(c)
         rejected.append(r)
-    return PreferencePairs(prompts, chosen, rejected, np.array([float(row.get("alpha", 1.0)) for row in rows]))
+    return PreferencePairs(
+        prompts,
+        chosen,
+        rejected,
+        np.array([float(row.get("alpha", 1.0)) for row in rows]),
+    )

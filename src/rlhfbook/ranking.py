@@ -63,13 +63,25 @@ def encode_responses(
         ids = tokenizer(r, add_special_tokens=False)["input_ids"][:max_response_tokens]
         rows.append(ids + [tokenizer.eos_token_id] if add_eos else ids)
     if any(len(ids) == 0 for ids in rows):
-        raise ValueError("an empty response has no likelihood to rank (pass add_eos=True)")
+        raise ValueError(
+            "an empty response has no likelihood to rank (pass add_eos=True)"
+        )
     width = max(map(len, rows))
     pad = tokenizer.pad_token_id
     response_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in rows])
-    response_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in rows])
+    response_mask = torch.tensor(
+        [[1] * len(ids) + [0] * (width - len(ids)) for ids in rows]
+    )
     has_eos = torch.full((len(rows),), add_eos)
-    return Rollout(list(prompts), list(responses), query_ids, query_mask, response_ids, response_mask, has_eos)
+    return Rollout(
+        list(prompts),
+        list(responses),
+        query_ids,
+        query_mask,
+        response_ids,
+        response_mask,
+        has_eos,
+    )
 
 
 def last_tokens(tokenizer, text: str, n: int) -> str:
@@ -106,9 +118,14 @@ def sequence_logprobs(
     was_training = model.training
     model.eval()
     sums, counts = [], []
-    for start in track(range(0, len(prompts), batch_size), desc="log-likelihoods", enabled=progress):
+    for start in track(
+        range(0, len(prompts), batch_size), desc="log-likelihoods", enabled=progress
+    ):
         batch = encode_responses(
-            tokenizer, prompts[start : start + batch_size], responses[start : start + batch_size], **encode_kwargs
+            tokenizer,
+            prompts[start : start + batch_size],
+            responses[start : start + batch_size],
+            **encode_kwargs,
         )
         sums.append(sequence_logprob(model, batch).double().cpu().numpy())
         counts.append(batch.lengths.numpy())
@@ -145,7 +162,12 @@ class PairScorer:
             prompts = pairs.prompts[start : start + batch_size]
             self.batches.append(
                 tuple(
-                    encode_responses(tokenizer, prompts, answers[start : start + batch_size], **encode_kwargs)
+                    encode_responses(
+                        tokenizer,
+                        prompts,
+                        answers[start : start + batch_size],
+                        **encode_kwargs,
+                    )
                     for answers in (pairs.chosen, pairs.rejected)
                 )
             )
@@ -154,7 +176,10 @@ class PairScorer:
     def __call__(self, model) -> PairLogprobs:
         was_training = model.training
         model.eval()
-        parts = [[sequence_logprob(model, b).double().cpu().numpy() for b in pair] for pair in self.batches]
+        parts = [
+            [sequence_logprob(model, b).double().cpu().numpy() for b in pair]
+            for pair in self.batches
+        ]
         model.train(was_training)
         counts = [[b.lengths.numpy() for b in pair] for pair in self.batches]
         return PairLogprobs(
@@ -163,7 +188,9 @@ class PairScorer:
         )
 
 
-def pair_logprobs(model, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs) -> PairLogprobs:
+def pair_logprobs(
+    model, tokenizer, pairs, *, batch_size: int = 64, **encode_kwargs
+) -> PairLogprobs:
     """:class:`PairScorer` of ``pairs`` applied once to ``model``."""
     return PairScorer(tokenizer, pairs, batch_size=batch_size, **encode_kwargs)(model)
 
@@ -195,15 +222,22 @@ def ranking_correct(logp_w, logp_l, alpha=None, tie_eps: float = TIE_EPS) -> np.
     Pass sums for ``R``, or per-token means for the length-normalised ``R~``. A tie
     (``alpha == 0.5``) counts as correct when ``|pi(y1) - pi(y2)| < tie_eps`` (Def. C.1).
     """
-    logp_w, logp_l = np.asarray(logp_w, dtype=np.float64), np.asarray(logp_l, dtype=np.float64)
+    logp_w, logp_l = (
+        np.asarray(logp_w, dtype=np.float64),
+        np.asarray(logp_l, dtype=np.float64),
+    )
     if logp_w.shape != logp_l.shape:
-        raise ValueError(f"logp_w and logp_l need equal shape, got {logp_w.shape} and {logp_l.shape}")
+        raise ValueError(
+            f"logp_w and logp_l need equal shape, got {logp_w.shape} and {logp_l.shape}"
+        )
     correct = logp_w >= logp_l
     if alpha is None:
         return correct
     alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), logp_w.shape)
     if np.any((alpha < 0.5) | (alpha > 1)):
-        raise ValueError("alpha is the share of raters preferring y_w and must lie in [0.5, 1]")
+        raise ValueError(
+            "alpha is the share of raters preferring y_w and must lie in [0.5, 1]"
+        )
     tie = alpha == 0.5
     close = np.abs(np.exp(logp_w) - np.exp(logp_l)) < tie_eps
     return np.where(tie, close, correct)
@@ -220,7 +254,9 @@ def reward_correct(policy_w, policy_l, ref_w, ref_l) -> np.ndarray:
 
     It compares log-*ratios*, so it can be high while ranking accuracy stays low.
     """
-    return (np.asarray(policy_w) - np.asarray(ref_w)) > (np.asarray(policy_l) - np.asarray(ref_l))
+    return (np.asarray(policy_w) - np.asarray(ref_w)) > (
+        np.asarray(policy_l) - np.asarray(ref_l)
+    )
 
 
 def reward_accuracy(policy_w, policy_l, ref_w, ref_l) -> float:
@@ -229,7 +265,9 @@ def reward_accuracy(policy_w, policy_l, ref_w, ref_l) -> float:
     At the reference itself every pair is a tie (both rewards are 0), so this starts at
     exactly 0.5, the level of a coin; TRL's strict version (:func:`reward_correct`) starts at 0.
     """
-    margin = (np.asarray(policy_w) - np.asarray(ref_w)) - (np.asarray(policy_l) - np.asarray(ref_l))
+    margin = (np.asarray(policy_w) - np.asarray(ref_w)) - (
+        np.asarray(policy_l) - np.asarray(ref_l)
+    )
     return float(np.mean((margin > 0) + 0.5 * (margin == 0)))
 
 
@@ -238,19 +276,27 @@ def logit_alpha(alpha, eps: float = UNANIMOUS_EPS) -> np.ndarray:
     """``log(alpha / (1 - alpha))`` with unanimous votes ``alpha = 1`` read as ``1 - eps``."""
     alpha = np.asarray(alpha, dtype=np.float64)
     if np.any((alpha < 0.5) | (alpha > 1)):
-        raise ValueError("alpha is the share of raters preferring y_w and must lie in [0.5, 1]")
+        raise ValueError(
+            "alpha is the share of raters preferring y_w and must lie in [0.5, 1]"
+        )
     alpha = np.minimum(alpha, 1 - eps)
     return np.log(alpha) - np.log1p(-alpha)
 
 
-def optimal_logratio(ref_w, ref_l, alpha, beta: float, eps: float = UNANIMOUS_EPS) -> np.ndarray:
+def optimal_logratio(
+    ref_w, ref_l, alpha, beta: float, eps: float = UNANIMOUS_EPS
+) -> np.ndarray:
     """``log pi*(y_w)/pi*(y_l)`` of the perfectly optimised DPO/RLHF policy (Thm 3.1):
 
     ``log pi_Ref(y_w)/pi_Ref(y_l) + logit(alpha) / beta``.
     """
     if beta <= 0:
         raise ValueError(f"beta must be positive, got {beta}")
-    return np.asarray(ref_w, dtype=np.float64) - np.asarray(ref_l, dtype=np.float64) + logit_alpha(alpha, eps) / beta
+    return (
+        np.asarray(ref_w, dtype=np.float64)
+        - np.asarray(ref_l, dtype=np.float64)
+        + logit_alpha(alpha, eps) / beta
+    )
 
 
 def idealized_ranking_accuracy(
@@ -262,7 +308,10 @@ def idealized_ranking_accuracy(
 ) -> dict[float, float]:
     """``R*`` for each beta (Cor. 3.3), in log space: the share of datapoints with
     ``-c + logit(alpha)/beta > 0``. Pass per-token means for the length-normalised ``R~*``."""
-    return {float(b): float((optimal_logratio(ref_w, ref_l, alpha, b, eps) > 0).mean()) for b in betas}
+    return {
+        float(b): float((optimal_logratio(ref_w, ref_l, alpha, b, eps) > 0).mean())
+        for b in betas
+    }
 
 
 def idealized_ranking_accuracy_official(
@@ -285,7 +334,10 @@ def idealized_ranking_accuracy_official(
     likelihood ratio; rankings within ``|ratio - 1| < tie_band`` are ties that must match the
     votes' tie status; points whose ratio overflows to inf are dropped.
     """
-    ref_w, ref_l = np.asarray(ref_w, dtype=np.float64), np.asarray(ref_l, dtype=np.float64)
+    ref_w, ref_l = (
+        np.asarray(ref_w, dtype=np.float64),
+        np.asarray(ref_l, dtype=np.float64),
+    )
     alpha = np.asarray(alpha, dtype=np.float64)
     other = 1 - alpha
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -300,7 +352,9 @@ def idealized_ranking_accuracy_official(
         return float("nan")
 
     def rank(ratio):  # 0: tie, 1: y_w first, -1: y_l first
-        return np.where(np.abs(ratio - 1) < tie_band, 0, np.where(ratio >= 1 + tie_band, 1, -1))
+        return np.where(
+            np.abs(ratio - 1) < tie_band, 0, np.where(ratio >= 1 + tie_band, 1, -1)
+        )
 
     return float((rank(votes[valid]) == rank(posterior[valid])).mean())
 
@@ -326,7 +380,10 @@ def loss_threshold(c, beta: float, gamma: float = 1.0) -> np.ndarray:
 
 def flip_table(ref_correct, policy_correct) -> dict[str, int]:
     """The four-way table of Fig. 2: how pairs move between the reference and the policy."""
-    ref_correct, policy_correct = np.asarray(ref_correct, bool), np.asarray(policy_correct, bool)
+    ref_correct, policy_correct = (
+        np.asarray(ref_correct, bool),
+        np.asarray(policy_correct, bool),
+    )
     return {
         "correct -> correct": int((ref_correct & policy_correct).sum()),
         "correct -> incorrect": int((ref_correct & ~policy_correct).sum()),
@@ -335,21 +392,33 @@ def flip_table(ref_correct, policy_correct) -> dict[str, int]:
     }
 
 
-def accuracy_report(policy_w, policy_l, n_w, n_l, alpha, betas=BETAS) -> dict[str, float]:
+def accuracy_report(
+    policy_w, policy_l, n_w, n_l, alpha, betas=BETAS
+) -> dict[str, float]:
     """``R``, ``R~`` (Def. 2.3, Eq. 15), and min / median / max over ``betas`` of the
     idealized ``R*`` and ``R~*`` (Cor. 3.3, log space) and of the official code's variant,
     as in Table 1. For ``R*`` the log-likelihoods must be the *reference* model's."""
-    norm_w, norm_l = np.asarray(policy_w) / np.asarray(n_w), np.asarray(policy_l) / np.asarray(n_l)
-    out = {"R": ranking_accuracy(policy_w, policy_l, alpha), "R~": ranking_accuracy(norm_w, norm_l, alpha)}
+    norm_w, norm_l = (
+        np.asarray(policy_w) / np.asarray(n_w),
+        np.asarray(policy_l) / np.asarray(n_l),
+    )
+    out = {
+        "R": ranking_accuracy(policy_w, policy_l, alpha),
+        "R~": ranking_accuracy(norm_w, norm_l, alpha),
+    }
     grids = {
         "R*": idealized_ranking_accuracy(policy_w, policy_l, alpha, betas),
         "R~*": idealized_ranking_accuracy(norm_w, norm_l, alpha, betas),
         "R* (official code)": {
-            b: idealized_ranking_accuracy_official(policy_w, policy_l, n_w, n_l, alpha, b, normalized=False)
+            b: idealized_ranking_accuracy_official(
+                policy_w, policy_l, n_w, n_l, alpha, b, normalized=False
+            )
             for b in betas
         },
         "R~* (official code)": {
-            b: idealized_ranking_accuracy_official(policy_w, policy_l, n_w, n_l, alpha, b, normalized=True)
+            b: idealized_ranking_accuracy_official(
+                policy_w, policy_l, n_w, n_l, alpha, b, normalized=True
+            )
             for b in betas
         },
     }

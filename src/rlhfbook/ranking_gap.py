@@ -39,7 +39,12 @@ if TYPE_CHECKING:
     from .preferences import PreferencePairs
     from .ranking_task import RankingTask
 
-IDENTITY_GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)  # the gamma of Eq. 4 on which Thm 4.1 is checked
+IDENTITY_GAMMAS: tuple[float, ...] = (
+    0.0,
+    0.5,
+    1.0,
+    2.0,
+)  # the gamma of Eq. 4 on which Thm 4.1 is checked
 Key = tuple[int, float]  # (seed, beta) of a DPO run
 
 
@@ -51,7 +56,10 @@ def random_points(rng: np.random.Generator, n: int) -> list[np.ndarray]:
 
 
 def thm41_agreement(
-    rng: np.random.Generator, n: int, betas: Sequence[float] = rk.BETAS, gammas: Sequence[float] = IDENTITY_GAMMAS
+    rng: np.random.Generator,
+    n: int,
+    betas: Sequence[float] = rk.BETAS,
+    gammas: Sequence[float] = IDENTITY_GAMMAS,
 ) -> pd.DataFrame:
     """Thm 4.1 on random points, per (beta, gamma): the share of points where ``R = 1``
     (Def. 2.3) agrees with ``L_DPO^gamma <= -log sigmoid(beta gamma c)`` (Eq. 4). The
@@ -65,19 +73,34 @@ def thm41_agreement(
             below = rk.dpo_loss(pw, pl, rw, rl, beta, gamma) <= rk.loss_threshold(
                 rk.reference_logratio(rw, rl), beta, gamma
             )
-            rows.append(dict(beta=beta, gamma=gamma, agreement=np.mean(rk.ranking_correct(pw, pl) == below)))
+            rows.append(
+                dict(
+                    beta=beta,
+                    gamma=gamma,
+                    agreement=np.mean(rk.ranking_correct(pw, pl) == below),
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def prop26_accuracy(
-    rng: np.random.Generator, n: int, betas: Sequence[float] = rk.BETAS, max_loss: float = 0.6
+    rng: np.random.Generator,
+    n: int,
+    betas: Sequence[float] = rk.BETAS,
+    max_loss: float = 0.6,
 ) -> float:
     """Prop. 2.6 on random points: when the reference ranks a pair correctly, a DPO loss of at
     most ``max_loss`` implies ``R = 1``. Returns the smallest, over ``betas``, share of such
     points ranked correctly (1 when the proposition holds)."""
     pw, pl, rw, rl = random_points(rng, n)
-    rw, rl = np.maximum(rw, rl), np.minimum(rw, rl)  # the reference ranks every pair correctly
-    return min(rk.ranking_correct(pw, pl)[rk.dpo_loss(pw, pl, rw, rl, b) <= max_loss].mean() for b in betas)
+    rw, rl = (
+        np.maximum(rw, rl),
+        np.minimum(rw, rl),
+    )  # the reference ranks every pair correctly
+    return min(
+        rk.ranking_correct(pw, pl)[rk.dpo_loss(pw, pl, rw, rl, b) <= max_loss].mean()
+        for b in betas
+    )
 
 
 def soft_label_optimum(alpha: float, beta: float, ref: torch.Tensor) -> float:
@@ -89,25 +112,33 @@ def soft_label_optimum(alpha: float, beta: float, ref: torch.Tensor) -> float:
     logits = torch.zeros(len(ref), dtype=torch.float64, requires_grad=True)
     a = min(alpha, 1 - rk.UNANIMOUS_EPS)
     opt = torch.optim.LBFGS(
-        [logits], max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe"
+        [logits],
+        max_iter=500,
+        tolerance_grad=1e-14,
+        tolerance_change=1e-16,
+        line_search_fn="strong_wolfe",
     )
 
     def closure():
         opt.zero_grad()
         pi = torch.log_softmax(logits, 0)
-        loss = a * rk.dpo_loss(pi[0], pi[1], ref[0], ref[1], beta) + (1 - a) * rk.dpo_loss(
-            pi[1], pi[0], ref[1], ref[0], beta
-        )
+        loss = a * rk.dpo_loss(pi[0], pi[1], ref[0], ref[1], beta) + (
+            1 - a
+        ) * rk.dpo_loss(pi[1], pi[0], ref[1], ref[0], beta)
         loss.backward()
         return loss
 
     for _ in range(5):
         opt.step(closure)
     pi = torch.log_softmax(logits, 0).detach()
-    return torch.exp(pi[0] - pi[1]).item() / np.exp(rk.optimal_logratio(ref[0].item(), ref[1].item(), alpha, beta))
+    return torch.exp(pi[0] - pi[1]).item() / np.exp(
+        rk.optimal_logratio(ref[0].item(), ref[1].item(), alpha, beta)
+    )
 
 
-def cor33_agreement(rng: np.random.Generator, n: int, betas: Sequence[float] = rk.BETAS) -> tuple[bool, int]:
+def cor33_agreement(
+    rng: np.random.Generator, n: int, betas: Sequence[float] = rk.BETAS
+) -> tuple[bool, int]:
     """Cor. 3.3: whether ``R*`` computed in log space (:func:`rlhfbook.ranking.optimal_logratio`)
     ranks exactly as the paper's formula with likelihoods, on random points and votes, wherever
     the direct formula is finite; and on how many points (over all ``betas``) it was."""
@@ -119,7 +150,12 @@ def cor33_agreement(rng: np.random.Generator, n: int, betas: Sequence[float] = r
         with np.errstate(over="ignore", under="ignore"):
             direct = np.exp(rw) / np.exp(rl) * (a / (1 - a)) ** (1 / beta)
         finite = np.isfinite(direct) & (np.exp(rl) > 0) & (direct > 0)
-        equal &= bool(np.array_equal((rk.optimal_logratio(rw, rl, alpha, beta) > 0)[finite], direct[finite] > 1))
+        equal &= bool(
+            np.array_equal(
+                (rk.optimal_logratio(rw, rl, alpha, beta) > 0)[finite],
+                direct[finite] > 1,
+            )
+        )
         count += int(finite.sum())
     return equal, count
 
@@ -142,8 +178,14 @@ class Identities:
                     "Thm 4.1: R = 1 iff loss <= -log sigmoid(beta gamma c)",
                     f"{self.thm41.agreement.min():.4f} (min over {len(self.thm41)} (beta, gamma))",
                 ),
-                ("Prop 2.6: reference correct and loss <= 0.6 => R = 1", f"{self.prop26:.4f}"),
-                ("Thm 3.1: soft-label optimum / closed form, max |ratio - 1|", f"{self.thm31:.1e}"),
+                (
+                    "Prop 2.6: reference correct and loss <= 0.6 => R = 1",
+                    f"{self.prop26:.4f}",
+                ),
+                (
+                    "Thm 3.1: soft-label optimum / closed form, max |ratio - 1|",
+                    f"{self.thm31:.1e}",
+                ),
                 (
                     "Cor 3.3: log-space R* == direct formula where finite",
                     f"{self.cor33_equal} on {self.cor33_n} points",
@@ -161,7 +203,11 @@ def check_identities(rng: np.random.Generator, n: int) -> Identities:
     thm41 = thm41_agreement(rng, n)
     prop26 = prop26_accuracy(rng, n)
     ref5 = torch.log_softmax(torch.randn(5, dtype=torch.float64), 0)
-    thm31 = max(abs(soft_label_optimum(a, b, ref5) - 1) for a in (0.6, 0.8, 1.0) for b in (0.1, 1.0, 5.0))
+    thm31 = max(
+        abs(soft_label_optimum(a, b, ref5) - 1)
+        for a in (0.6, 0.8, 1.0)
+        for b in (0.1, 1.0, 5.0)
+    )
     return Identities(thm41, prop26, thm31, *cor33_agreement(rng, n))
 
 
@@ -174,11 +220,16 @@ def example_pair_table(task: RankingTask, pairs: PreferencePairs) -> pd.DataFram
         {
             "answer": answers,
             "words": [len(y.split()) for y in answers],
-            "writer log-likelihood (nats)": [task.writer_logprob(x, y) for y in answers],
+            "writer log-likelihood (nats)": [
+                task.writer_logprob(x, y) for y in answers
+            ],
             "shared utility": [task.shared_utility(x, y) for y in answers],
             "taste": [task.taste(x, y) for y in answers],
         },
-        index=pd.Index(["y_w (preferred)", "y_l"], name=f"prompt {x!r}, alpha = {pairs.alpha[0]:.1f}"),
+        index=pd.Index(
+            ["y_w (preferred)", "y_l"],
+            name=f"prompt {x!r}, alpha = {pairs.alpha[0]:.1f}",
+        ),
     )
 
 
@@ -190,7 +241,9 @@ class SeedData:
     val: PreferencePairs
     ref_train: rk.PairLogprobs
     ref_val: rk.PairLogprobs
-    c: np.ndarray  # reference log-ratio of the train pairs (Thm 4.1), by the reference model
+    c: (
+        np.ndarray
+    )  # reference log-ratio of the train pairs (Thm 4.1), by the reference model
     c_writer: np.ndarray  # the same by the writer's exact likelihood
 
     @property
@@ -214,7 +267,10 @@ def seed_data(
     ``n_val`` for validation, and score both parts under the reference (Eq. 13)."""
     pairs = task.sample_pairs(n_pairs, n_raters, np.random.default_rng(seed))
     val, train = pairs.select(range(n_val)), pairs.select(range(n_val, n_pairs))
-    ref_train, ref_val = (rk.pair_logprobs(reference, tokenizer, d, batch_size=eval_batch) for d in (train, val))
+    ref_train, ref_val = (
+        rk.pair_logprobs(reference, tokenizer, d, batch_size=eval_batch)
+        for d in (train, val)
+    )
     writer = [
         np.array([task.writer_logprob(p, y) for p, y in zip(train.prompts, ys)])
         for ys in (train.chosen, train.rejected)
@@ -234,8 +290,12 @@ def pair_stats(d: SeedData) -> dict[str, float]:
     ``R`` and ``R~`` of the reference (Def. 2.3, Eq. 15), the spread of ``|c|``, the shares of
     each ``alpha``, of a longer / shorter ``y_w``, and of distinct prompts."""
     t, ref, c = d.train, d.ref_train, d.c
-    longer = np.array([len(w.split()) > len(l.split()) for w, l in zip(t.chosen, t.rejected)])
-    shorter = np.array([len(w.split()) < len(l.split()) for w, l in zip(t.chosen, t.rejected)])
+    longer = np.array(
+        [len(w.split()) > len(l.split()) for w, l in zip(t.chosen, t.rejected)]
+    )
+    shorter = np.array(
+        [len(w.split()) < len(l.split()) for w, l in zip(t.chosen, t.rejected)]
+    )
     return {
         "R reference": rk.ranking_accuracy(ref.w, ref.l),
         "R~ reference": rk.ranking_accuracy(*ref.per_token),
@@ -268,7 +328,11 @@ def hh_comparison(m: pd.Series, n_raters: int, n_params: int) -> pd.DataFrame:
     row of :func:`pair_stats_table`."""
     return pd.DataFrame(
         [
-            ("reference ranking accuracy R", "about 46% for every model the paper measured", f"{m['R reference']:.1%}"),
+            (
+                "reference ranking accuracy R",
+                "about 46% for every model the paper measured",
+                f"{m['R reference']:.1%}",
+            ),
             (
                 "who wrote the answers",
                 "another model; the reference is fine-tuned on such answers",
@@ -285,12 +349,20 @@ def hh_comparison(m: pd.Series, n_raters: int, n_params: int) -> pd.DataFrame:
                 f"median |c| {m['median |c| (nats)']:.1f} nats (quartiles {m['|c| lower quartile']:.1f} to "
                 f"{m['|c| upper quartile']:.1f})",
             ),
-            ("prompts", "dialogues, nearly all distinct", f"three details each; {m['distinct prompts']:.0%} distinct"),
+            (
+                "prompts",
+                "dialogues, nearly all distinct",
+                f"three details each; {m['distinct prompts']:.0%} distinct",
+            ),
             (
                 "labels per pair",
                 "one (alpha = 1)",
                 f"{n_raters} Bradley-Terry vote(s); "
-                + ", ".join(f"{name} in {m[name]:.0%} of pairs" for name in m.index if name.startswith("alpha")),
+                + ", ".join(
+                    f"{name} in {m[name]:.0%} of pairs"
+                    for name in m.index
+                    if name.startswith("alpha")
+                ),
             ),
             (
                 "length and label",
@@ -298,7 +370,11 @@ def hh_comparison(m: pd.Series, n_raters: int, n_params: int) -> pd.DataFrame:
                 f"length independent of the label: y_w longer in {m['y_w longer']:.0%}, shorter in "
                 f"{m['y_w shorter']:.0%}",
             ),
-            ("models", "GPT-2 to 7B parameters, sub-word tokens", f"{n_params:,} parameters, one token per word"),
+            (
+                "models",
+                "GPT-2 to 7B parameters, sub-word tokens",
+                f"{n_params:,} parameters, one token per word",
+            ),
             (
                 "what is not there",
                 "",
@@ -315,7 +391,14 @@ class WinRate:
     sample scores above the reference's for the raters (the task's gold score), ties one half.
     The reference's samples are drawn once, after ``torch.manual_seed(seed)``."""
 
-    def __init__(self, task: RankingTask, reference: torch.nn.Module, tokenizer, prompts: list[str], seed: int):
+    def __init__(
+        self,
+        task: RankingTask,
+        reference: torch.nn.Module,
+        tokenizer,
+        prompts: list[str],
+        seed: int,
+    ):
         self.task, self.tokenizer, self.prompts = task, tokenizer, prompts
         torch.manual_seed(seed)
         self.reference_gold = self.gold(reference)
@@ -324,12 +407,23 @@ class WinRate:
         """The raters' score of one sample of ``model`` per prompt."""
         from . import rollout
 
-        samples = rollout.generate(model, self.tokenizer, self.prompts, max_new_tokens=self.task.max_response_tokens)
+        samples = rollout.generate(
+            model,
+            self.tokenizer,
+            self.prompts,
+            max_new_tokens=self.task.max_response_tokens,
+        )
         return rollout.gold_scores(self.task, samples).numpy()
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
         gold = self.gold(model)
-        return {"win rate": float(np.mean((gold > self.reference_gold) + 0.5 * (gold == self.reference_gold)))}
+        return {
+            "win rate": float(
+                np.mean(
+                    (gold > self.reference_gold) + 0.5 * (gold == self.reference_gold)
+                )
+            )
+        }
 
 
 def run_dpo(
@@ -378,13 +472,20 @@ class DPOStudy:
     runs: dict[Key, list[Checkpoint]]
     tables: dict[Key, pd.DataFrame]
     best_step: dict[Key, int] = field(init=False)
-    best: dict[Key, pd.Series] = field(init=False)  # the table row of the best checkpoint
+    best: dict[Key, pd.Series] = field(
+        init=False
+    )  # the table row of the best checkpoint
     best_cp: dict[Key, Checkpoint] = field(init=False)
 
     def __post_init__(self) -> None:
         self.best_step = {key: best_step(tab) for key, tab in self.tables.items()}
-        self.best = {key: self.tables[key].loc[self.best_step[key]] for key in self.tables}
-        self.best_cp = {key: self.runs[key][self.tables[key].index.get_loc(self.best_step[key])] for key in self.tables}
+        self.best = {
+            key: self.tables[key].loc[self.best_step[key]] for key in self.tables
+        }
+        self.best_cp = {
+            key: self.runs[key][self.tables[key].index.get_loc(self.best_step[key])]
+            for key in self.tables
+        }
 
 
 def train_study(
@@ -398,7 +499,9 @@ def train_study(
     runs, tables = {}, {}
     for s, d in data.items():
         for beta in P.betas:
-            runs[s, beta], tables[s, beta] = run_dpo(reference, tokenizer, d, P, seed=s, beta=beta, extra=extra)
+            runs[s, beta], tables[s, beta] = run_dpo(
+                reference, tokenizer, d, P, seed=s, beta=beta, extra=extra
+            )
     return DPOStudy(runs, tables)
 
 
@@ -440,10 +543,15 @@ def quartile_flips(d: SeedData, cp: Checkpoint) -> tuple[float, float]:
     return flipped[c_wrong <= q1].mean(), flipped[c_wrong >= q3].mean()
 
 
-def flip_table_along(d: SeedData, checkpoints: list[Checkpoint], steps: Iterable[int]) -> pd.DataFrame:
+def flip_table_along(
+    d: SeedData, checkpoints: list[Checkpoint], steps: Iterable[int]
+) -> pd.DataFrame:
     """The four-way flip table of Fig. 2 (:func:`rlhfbook.ranking.flip_table`) per
     checkpoint, as shares of the train pairs, indexed by step."""
-    rows = [rk.flip_table(d.ref_correct, rk.ranking_correct(cp.train.w, cp.train.l)) for cp in checkpoints]
+    rows = [
+        rk.flip_table(d.ref_correct, rk.ranking_correct(cp.train.w, cp.train.l))
+        for cp in checkpoints
+    ]
     return pd.DataFrame(rows, index=steps) / len(d.ref_correct)
 
 
@@ -454,7 +562,10 @@ def flip_rows(study: DPOStudy, data: dict[int, SeedData]) -> pd.DataFrame:
             f"seed {s}, beta {b}": dict(
                 zip(
                     ("flipped", "bottom c-quartile", "top c-quartile"),
-                    (study.best[s, b]["flipped"], *quartile_flips(data[s], study.best_cp[s, b])),
+                    (
+                        study.best[s, b]["flipped"],
+                        *quartile_flips(data[s], study.best_cp[s, b]),
+                    ),
                 )
             )
             for s, b in study.tables
@@ -468,7 +579,9 @@ def thm41_runs(tables: dict[Key, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             f"seed {s}, beta {b}": {
-                "Thm 4.1 agreement (min over checkpoints)": tab["Thm 4.1 agreement"].min(),
+                "Thm 4.1 agreement (min over checkpoints)": tab[
+                    "Thm 4.1 agreement"
+                ].min(),
                 "checkpoints": len(tab),
                 "near ties left out": int(tab["near ties"].sum()),
                 "max |book loss - TRL loss|": tab["max |loss - TRL loss|"].max(),
@@ -483,30 +596,44 @@ def thm41_runs(tables: dict[Key, pd.DataFrame]) -> pd.DataFrame:
 class AlignmentGap:
     """Table 1 of the paper for our runs (see :func:`alignment_gap`)."""
 
-    ideal: dict[int, dict[str, float]]  # per seed, rlhfbook.ranking.accuracy_report of the reference
+    ideal: dict[
+        int, dict[str, float]
+    ]  # per seed, rlhfbook.ranking.accuracy_report of the reference
     r_star: dict[Key, float]  # R*(beta), Cor. 3.3 in log space
     r_star_official: dict[Key, float]  # the official code's R*(beta), unnormalised
     gap: dict[Key, float]  # R*(beta) - R at the best checkpoint
     table: pd.DataFrame
 
 
-def alignment_gap(study: DPOStudy, data: dict[int, SeedData], betas: Sequence[float]) -> AlignmentGap:
+def alignment_gap(
+    study: DPOStudy, data: dict[int, SeedData], betas: Sequence[float]
+) -> AlignmentGap:
     """Table 1: ``R~``, ``R`` at the best checkpoint of each run beside the idealized ``R~*``,
     ``R*`` over the paper's beta grid (min / median / max), ``R*(beta)`` at the run's beta,
     the alignment gap ``R*(beta) - R``, and the official code's ``R*``."""
     names = ("min", "median", "max")
     ideal = {
-        s: rk.accuracy_report(d.ref_train.w, d.ref_train.l, d.ref_train.nw, d.ref_train.nl, d.train.alpha)
+        s: rk.accuracy_report(
+            d.ref_train.w, d.ref_train.l, d.ref_train.nw, d.ref_train.nl, d.train.alpha
+        )
         for s, d in data.items()
     }
     r_star = {
-        (s, b): rk.idealized_ranking_accuracy(d.ref_train.w, d.ref_train.l, d.train.alpha, [b])[b]
+        (s, b): rk.idealized_ranking_accuracy(
+            d.ref_train.w, d.ref_train.l, d.train.alpha, [b]
+        )[b]
         for s, d in data.items()
         for b in betas
     }
     r_star_official = {
         (s, b): rk.idealized_ranking_accuracy_official(
-            d.ref_train.w, d.ref_train.l, d.ref_train.nw, d.ref_train.nl, d.train.alpha, b, normalized=False
+            d.ref_train.w,
+            d.ref_train.l,
+            d.ref_train.nw,
+            d.ref_train.nl,
+            d.train.alpha,
+            b,
+            normalized=False,
         )
         for s, d in data.items()
         for b in betas
@@ -528,7 +655,16 @@ def alignment_gap(study: DPOStudy, data: dict[int, SeedData], betas: Sequence[fl
     return AlignmentGap(ideal, r_star, r_star_official, gap, pd.DataFrame(rows).T)
 
 
-TABLE1_COLUMNS = ["R~", "R~* min", "R~* median", "R~* max", "R", "R* min", "R* median", "R* max"]
+TABLE1_COLUMNS = [
+    "R~",
+    "R~* min",
+    "R~* median",
+    "R~* max",
+    "R",
+    "R* min",
+    "R* median",
+    "R* max",
+]
 PAPER_TABLE1 = pd.DataFrame(
     [
         [54, 86, 98, 100, 42, 90, 99, 100],
@@ -536,18 +672,25 @@ PAPER_TABLE1 = pd.DataFrame(
         [54, 73, 73, 97, 40, 67, 93, 100],
         [53, 87, 97, 100, 40, 91, 99, 100],
     ],
-    index=[f"paper: {m}" for m in ("Zephyr-7B-DPO", "Tulu-2-DPO-7B", "Gemma-7B-IT", "Llama-2-7B-chat")],
+    index=[
+        f"paper: {m}"
+        for m in ("Zephyr-7B-DPO", "Tulu-2-DPO-7B", "Gemma-7B-IT", "Llama-2-7B-chat")
+    ],
     columns=TABLE1_COLUMNS,
 )  # Table 1 of the paper: Alpaca Farm, percent
 
 
-def table1_beside_paper(table1: pd.DataFrame, seeds: Sequence[int], betas: Sequence[float]) -> pd.DataFrame:
+def table1_beside_paper(
+    table1: pd.DataFrame, seeds: Sequence[int], betas: Sequence[float]
+) -> pd.DataFrame:
     """The paper's Table 1 (percent) above ours: per beta, the mean over seeds of the rows of
     :func:`alignment_gap`'s table, in percent, rounded to integers."""
     ours = pd.DataFrame(
         {
             f"this book: DPO beta {b} (mean of {len(seeds)} seeds)": 100
-            * table1.loc[[f"seed {s}, DPO beta {b}" for s in seeds], TABLE1_COLUMNS].mean()
+            * table1.loc[
+                [f"seed {s}, DPO beta {b}" for s in seeds], TABLE1_COLUMNS
+            ].mean()
             for b in betas
         }
     ).T
@@ -555,13 +698,26 @@ def table1_beside_paper(table1: pd.DataFrame, seeds: Sequence[int], betas: Seque
 
 
 # --- Eq. 4 and Sec. 5 -------------------------------------------------------------------------
-def gamma_table(gamma_runs: dict[float, tuple[list[Checkpoint], pd.DataFrame]]) -> pd.DataFrame:
+def gamma_table(
+    gamma_runs: dict[float, tuple[list[Checkpoint], pd.DataFrame]],
+) -> pd.DataFrame:
     """The gamma sweep (Eq. 4): per gamma, the best-validation checkpoint's step, losses,
     R, R~, reward accuracy, flipped share, win rate and Thm 4.1 agreement."""
     ordered = sorted(gamma_runs.items())
-    table = pd.DataFrame({g: tab.loc[tab["val loss"].idxmin()] for g, (_, tab) in ordered}).T
+    table = pd.DataFrame(
+        {g: tab.loc[tab["val loss"].idxmin()] for g, (_, tab) in ordered}
+    ).T
     table = table.rename_axis("gamma")[
-        ["train loss", "val loss", "R", "R~", "reward acc", "flipped", "win rate", "Thm 4.1 agreement"]
+        [
+            "train loss",
+            "val loss",
+            "R",
+            "R~",
+            "reward acc",
+            "flipped",
+            "win rate",
+            "Thm 4.1 agreement",
+        ]
     ]
     table.insert(0, "best step", [best_step(tab) for _, (_, tab) in ordered])
     return table
@@ -579,7 +735,11 @@ def near_far_rho(tables: Sequence[pd.DataFrame]) -> dict[str, float]:
         warnings.simplefilter("ignore")
         return {
             name: spearmanr(part["R"], part["win rate"]).statistic
-            for name, part in (("near", along[near]), ("far", along[~near]), ("all", along))
+            for name, part in (
+                ("near", along[near]),
+                ("far", along[~near]),
+                ("all", along),
+            )
         }
 
 
@@ -587,8 +747,12 @@ def spearman_table(
     tables: dict[Key, pd.DataFrame], seeds: Sequence[int], betas: Sequence[float]
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """:func:`near_far_rho` per seed (over its runs of every beta), and its mean and sd over seeds."""
-    rho = pd.DataFrame({f"seed {s}": near_far_rho([tables[s, b] for b in betas]) for s in seeds}).T
-    summary = {f"{name} mean": rho[name].mean() for name in rho} | {f"{name} sd": rho[name].std() for name in rho}
+    rho = pd.DataFrame(
+        {f"seed {s}": near_far_rho([tables[s, b] for b in betas]) for s in seeds}
+    ).T
+    summary = {f"{name} mean": rho[name].mean() for name in rho} | {
+        f"{name} sd": rho[name].std() for name in rho
+    }
     return rho, summary
 
 
@@ -633,7 +797,9 @@ def paper_vs_book(
     best = study.best
 
     def per_beta(col: str) -> str:
-        return "; ".join(f"beta {b}: {over_seeds([best[s, b][col] for s in seeds])}" for b in betas)
+        return "; ".join(
+            f"beta {b}: {over_seeds([best[s, b][col] for s in seeds])}" for b in betas
+        )
 
     ideal = gap.ideal
     return pd.DataFrame(
@@ -653,7 +819,11 @@ def paper_vs_book(
                 "rises well above chance while R does not",
                 per_beta("reward acc"),
             ),
-            ("Wrongly ranked pairs flipped at the best checkpoint (Fig. 2)", "< 10%", per_beta("flipped")),
+            (
+                "Wrongly ranked pairs flipped at the best checkpoint (Fig. 2)",
+                "< 10%",
+                per_beta("flipped"),
+            ),
             (
                 "Idealized R* (median over beta; Table 1, Alpaca Farm)",
                 "90 to 99% (official code)",
@@ -663,7 +833,10 @@ def paper_vs_book(
             (
                 "Alignment gap R*(beta) - R (Table 1: to the median R*)",
                 "19 to 59 points",
-                "; ".join(f"beta {b}: {over_seeds([100 * gap.gap[s, b] for s in seeds], '.1f')} points" for b in betas),
+                "; ".join(
+                    f"beta {b}: {over_seeds([100 * gap.gap[s, b] for s in seeds], '.1f')} points"
+                    for b in betas
+                ),
             ),
             (
                 "Thm 4.1 on every checkpoint",
@@ -695,15 +868,21 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
     model.to(device)
     loaded = load_pairs(P.dataset, n=P.n_real_pairs, seed=seed, split="test")
     # scored without EOS, an empty answer has no likelihood: such pairs (HH-RLHF has a few) are left out
-    real = loaded.select([i for i, (c, r) in enumerate(zip(loaded.chosen, loaded.rejected)) if c and r])
+    real = loaded.select(
+        [i for i, (c, r) in enumerate(zip(loaded.chosen, loaded.rejected)) if c and r]
+    )
     cut = dict(
         add_eos=False,
         max_prompt_tokens=P.max_prompt_tokens,
         max_response_tokens=P.max_response_tokens,
         batch_size=P.real_eval_batch,
     )
-    lw, nw = rk.sequence_logprobs(model, tok, real.prompts, real.chosen, progress=True, **cut)
-    ll, nl = rk.sequence_logprobs(model, tok, real.prompts, real.rejected, progress=True, **cut)
+    lw, nw = rk.sequence_logprobs(
+        model, tok, real.prompts, real.chosen, progress=True, **cut
+    )
+    ll, nl = rk.sequence_logprobs(
+        model, tok, real.prompts, real.rejected, progress=True, **cut
+    )
     report = rk.accuracy_report(lw, ll, nw, nl, real.alpha)
     report["median |c|"] = float(np.median(np.abs(rk.reference_logratio(lw, ll))))
     return report, len(real)
@@ -721,7 +900,9 @@ class Evidence:
 
     def kwargs(self) -> dict:
         """The keyword arguments of :meth:`rlhfbook.book.results.Results.check` it fills."""
-        return dict(per_seed=self.per_seed, ours=self.ours) | ({} if self.passed is None else {"passed": self.passed})
+        return dict(per_seed=self.per_seed, ours=self.ours) | (
+            {} if self.passed is None else {"passed": self.passed}
+        )
 
 
 def _betas(study: DPOStudy) -> list[float]:
@@ -732,7 +913,9 @@ def _seed_mean(values: dict[Key, float], seeds: Sequence[int], beta: float) -> f
     return float(np.mean([values[s, beta] for s in seeds]))
 
 
-def reward_up_ranking_flat(study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float) -> Evidence:
+def reward_up_ranking_flat(
+    study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float
+) -> Evidence:
     """Figs. 1-2: the reference ranks below 60%, DPO raises reward accuracy by >= 15 points
     while R moves by <= 5 points. Per seed, at ``beta``, the smallest of the three margins in
     points: ``60 - R_ref``, ``(reward acc - 50) - 15``, ``5 - |R - R_ref|`` (best checkpoint,
@@ -742,29 +925,48 @@ def reward_up_ranking_flat(study: DPOStudy, data: dict[int, SeedData], seeds: Se
     R_ref = {s: float(data[s].ref_correct.mean()) for s in seeds}
     gain = {(s, b): best[s, b]["reward acc"] - 0.5 for s, b in tables}
     moved = {(s, b): abs(best[s, b]["R"] - R_ref[s]) for s, b in tables}
-    margins = {s: min(60 - 100 * R_ref[s], 100 * gain[s, beta] - 15, 5 - 100 * moved[s, beta]) for s in seeds}
+    margins = {
+        s: min(60 - 100 * R_ref[s], 100 * gain[s, beta] - 15, 5 - 100 * moved[s, beta])
+        for s in seeds
+    }
     ours = {
         "R_ref": float(np.mean(list(R_ref.values()))),
         "reward acc gain (pts)": 100 * _seed_mean(gain, seeds, beta),
         "|R - R_ref| (pts)": 100 * _seed_mean(moved, seeds, beta),
         "val: R_ref": float(np.mean([tables[s, beta]["val R"].iloc[0] for s in seeds])),
         "val: R at best": float(np.mean([best[s, beta]["val R"] for s in seeds])),
-        "val: reward acc at best": float(np.mean([best[s, beta]["val reward acc"] for s in seeds])),
-        **{f"beta {b}: reward acc gain (pts)": 100 * _seed_mean(gain, seeds, b) for b in other},
-        **{f"beta {b}: |R - R_ref| (pts)": 100 * _seed_mean(moved, seeds, b) for b in other},
+        "val: reward acc at best": float(
+            np.mean([best[s, beta]["val reward acc"] for s in seeds])
+        ),
+        **{
+            f"beta {b}: reward acc gain (pts)": 100 * _seed_mean(gain, seeds, b)
+            for b in other
+        },
+        **{
+            f"beta {b}: |R - R_ref| (pts)": 100 * _seed_mean(moved, seeds, b)
+            for b in other
+        },
     }
     return Evidence(margins, ours)
 
 
-def mis_ranked_rarely_flip(study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float) -> Evidence:
+def mis_ranked_rarely_flip(
+    study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float
+) -> Evidence:
     """Fig. 2: per seed, the share of mis-ranked train pairs flipped at the best checkpoint at
     ``beta``; beside it the other betas'."""
     flipped = {k: study.best[k]["flipped"] for k in study.tables}
-    ours = {f"beta {b}: flipped": _seed_mean(flipped, seeds, b) for b in _betas(study) if b != beta}
+    ours = {
+        f"beta {b}: flipped": _seed_mean(flipped, seeds, b)
+        for b in _betas(study)
+        if b != beta
+    }
     return Evidence({s: float(flipped[s, beta]) for s in seeds}, ours)
 
 
-def flips_fall_with_c(study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float) -> Evidence:
+def flips_fall_with_c(
+    study: DPOStudy, data: dict[int, SeedData], seeds: Sequence[int], beta: float
+) -> Evidence:
     """Fig. 3: per seed, the flipped share of the mis-ranked train pairs in the top c-quartile minus
     half that of the bottom c-quartile, at the best checkpoint at ``beta`` (at most 0 when the
     hardest pairs flip at most half as often as the easiest)."""
@@ -773,10 +975,14 @@ def flips_fall_with_c(study: DPOStudy, data: dict[int, SeedData], seeds: Sequenc
         "bottom c-quartile flipped": float(np.mean([bottom_top[s][0] for s in seeds])),
         "top c-quartile flipped": float(np.mean([bottom_top[s][1] for s in seeds])),
     }
-    return Evidence({s: float(top - 0.5 * bottom) for s, (bottom, top) in bottom_top.items()}, ours)
+    return Evidence(
+        {s: float(top - 0.5 * bottom) for s, (bottom, top) in bottom_top.items()}, ours
+    )
 
 
-def alignment_gap_evidence(study: DPOStudy, gap: AlignmentGap, seeds: Sequence[int], beta: float) -> Evidence:
+def alignment_gap_evidence(
+    study: DPOStudy, gap: AlignmentGap, seeds: Sequence[int], beta: float
+) -> Evidence:
     """Table 1: per seed, the alignment gap ``R*(beta) - R`` in points at the best checkpoint;
     beside it R*, R, the official code's R* and gap, and the other betas' gaps."""
     best = study.best
@@ -785,45 +991,73 @@ def alignment_gap_evidence(study: DPOStudy, gap: AlignmentGap, seeds: Sequence[i
     ours = {
         f"R*({beta})": float(np.mean([gap.r_star[s, beta] for s in seeds])),
         "R at best": _seed_mean(R, seeds, beta),
-        f"official code: R*({beta})": float(np.mean([gap.r_star_official[s, beta] for s in seeds])),
-        "official code: gap (pts)": float(
-            np.mean([100 * (gap.r_star_official[s, beta] - best[s, beta]["R"]) for s in seeds])
+        f"official code: R*({beta})": float(
+            np.mean([gap.r_star_official[s, beta] for s in seeds])
         ),
-        **{f"beta {b}: gap (pts)": 100 * _seed_mean(gap.gap, seeds, b) for b in _betas(study) if b != beta},
+        "official code: gap (pts)": float(
+            np.mean(
+                [
+                    100 * (gap.r_star_official[s, beta] - best[s, beta]["R"])
+                    for s in seeds
+                ]
+            )
+        ),
+        **{
+            f"beta {b}: gap (pts)": 100 * _seed_mean(gap.gap, seeds, b)
+            for b in _betas(study)
+            if b != beta
+        },
     }
     return Evidence(gap_pts, ours)
 
 
 def thm41_evidence(
-    study: DPOStudy, gamma_runs: dict[float, tuple[list[Checkpoint], pd.DataFrame]], seeds: Sequence[int]
+    study: DPOStudy,
+    gamma_runs: dict[float, tuple[list[Checkpoint], pd.DataFrame]],
+    seeds: Sequence[int],
 ) -> Evidence:
     """Thm 4.1 against TRL: per seed, the minimum agreement over every checkpoint of every beta
     (and, for the first seed, of every gamma run); passes only when it is 1 on every seed."""
     tables = study.tables
-    thm_min = {s: float(min(tables[s, b]["Thm 4.1 agreement"].min() for b in _betas(study))) for s in seeds}
+    thm_min = {
+        s: float(min(tables[s, b]["Thm 4.1 agreement"].min() for b in _betas(study)))
+        for s in seeds
+    }
     first = seeds[0]
-    thm_min[first] = min(thm_min[first], float(min(tab["Thm 4.1 agreement"].min() for _, tab in gamma_runs.values())))
+    thm_min[first] = min(
+        thm_min[first],
+        float(min(tab["Thm 4.1 agreement"].min() for _, tab in gamma_runs.values())),
+    )
     ours = {
         "checkpoints": int(
-            sum(len(t) for t in tables.values()) + sum(len(t) for g, (_, t) in gamma_runs.items() if g != 1.0)
+            sum(len(t) for t in tables.values())
+            + sum(len(t) for g, (_, t) in gamma_runs.items() if g != 1.0)
         ),
         "near ties left out": int(sum(t["near ties"].sum() for t in tables.values())),
-        "max |book loss - TRL loss|": float(max(t["max |loss - TRL loss|"].max() for t in tables.values())),
+        "max |book loss - TRL loss|": float(
+            max(t["max |loss - TRL loss|"].max() for t in tables.values())
+        ),
     }
     return Evidence(thm_min, ours, bool(min(thm_min.values()) == 1.0))
 
 
-def small_c_evidence(control: dict[int, dict[str, float]], gamma_table: pd.DataFrame) -> Evidence:
+def small_c_evidence(
+    control: dict[int, dict[str, float]], gamma_table: pd.DataFrame
+) -> Evidence:
     """The control (Thm 4.1: the difficulty of a pair is its c): per seed, the share of
     mis-ranked pairs DPO flips in the sandbox at sigma = 0 (``control``: each seed's
     :meth:`rlhfbook.ranking_sandbox.Study.summary`). Beside it the rise of R and the
     transformer's flipped share at gamma = 0."""
     flip = {s: v["flipped"] for s, v in control.items()}
-    rise = float(np.mean([v["R after DPO"] - v["R reference"] for v in control.values()]))
+    rise = float(
+        np.mean([v["R after DPO"] - v["R reference"] for v in control.values()])
+    )
     ours = {
         "median |c|": float(np.mean([v["median |c|"] for v in control.values()])),
         "R rise (pts)": 100 * rise,
-        "transformer, gamma 0: flipped": float(gamma_table.loc[0.0, "flipped"]) if 0.0 in gamma_table.index else None,
+        "transformer, gamma 0: flipped": float(gamma_table.loc[0.0, "flipped"])
+        if 0.0 in gamma_table.index
+        else None,
     }
     return Evidence(flip, ours)
 
@@ -832,8 +1066,13 @@ def near_far_evidence(rho: pd.DataFrame, seeds: Sequence[int]) -> Evidence:
     """Sec. 5: per seed, the Spearman correlation of R and win rate over the checkpoints near the
     reference minus that over the checkpoints far from it (:func:`spearman_table`'s rows); a seed
     whose R never moved has no correlation (NaN, which the verdict leaves out)."""
-    diff = {s: float(rho.loc[f"seed {s}", "near"] - rho.loc[f"seed {s}", "far"]) for s in seeds}
-    ours = {f"rho {part} (mean)": float(rho[part].mean()) for part in ("near", "far", "all")}
+    diff = {
+        s: float(rho.loc[f"seed {s}", "near"] - rho.loc[f"seed {s}", "far"])
+        for s in seeds
+    }
+    ours = {
+        f"rho {part} (mean)": float(rho[part].mean()) for part in ("near", "far", "all")
+    }
     return Evidence(diff, ours)
 
 
@@ -916,7 +1155,12 @@ def record_checks(
         "must be 1 on every seed",
         **thm41_evidence(study, gamma_runs, seeds).kwargs(),
     )
-    control = {s: rs.study(s, nuisance=0.0, n_pairs=sandbox_pairs, steps=sandbox_steps).summary() for s in seeds}
+    control = {
+        s: rs.study(
+            s, nuisance=0.0, n_pairs=sandbox_pairs, steps=sandbox_steps
+        ).summary()
+        for s in seeds
+    }
     results.check(
         "small_c_flips",
         kind="control",

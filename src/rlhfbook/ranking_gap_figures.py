@@ -32,7 +32,9 @@ def beta_colours(betas: Sequence[float]) -> dict[float, str]:
     return {b: f"C{i}" for i, b in enumerate(betas)}
 
 
-def flip_curve(ax: Axes, c_wrong: np.ndarray, flipped: np.ndarray, bins: int = 8, **style) -> None:
+def flip_curve(
+    ax: Axes, c_wrong: np.ndarray, flipped: np.ndarray, bins: int = 8, **style
+) -> None:
     """Share of wrongly ranked pairs flipped, per quantile bin of c (one point per bin, at the
     bin's median c); Fig. 3's message as a curve."""
     edges = np.quantile(c_wrong, np.linspace(0, 1, bins + 1))
@@ -52,7 +54,13 @@ def sandbox_flips(studies: dict[float, Study]) -> Figure:
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(studies)))
     for colour, (sigma, st) in zip(colours, studies.items()):
-        flip_curve(ax, st.c[~st.ref_correct], st.flipped, color=colour, label=f"$\\sigma$ = {sigma:g}")
+        flip_curve(
+            ax,
+            st.c[~st.ref_correct],
+            st.flipped,
+            color=colour,
+            label=f"$\\sigma$ = {sigma:g}",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("reference log-ratio c of the pair (nats, log scale)")
     ax.set_ylabel("share of wrongly ranked pairs flipped")
@@ -95,9 +103,21 @@ def training_curves(study: DPOStudy, betas: Sequence[float]) -> Figure:
     for (s, b), tab in study.tables.items():
         for ax, col in zip(axes, ("reward acc", "R")):
             ax.plot(
-                tab.index, tab[col], "-", color=colour[b], lw=1, alpha=0.8, label=f"beta {b}" if s == first else None
+                tab.index,
+                tab[col],
+                "-",
+                color=colour[b],
+                lw=1,
+                alpha=0.8,
+                label=f"beta {b}" if s == first else None,
             )
-            ax.plot(study.best_step[s, b], tab.loc[study.best_step[s, b], col], "o", color=colour[b], ms=5)
+            ax.plot(
+                study.best_step[s, b],
+                tab.loc[study.best_step[s, b], col],
+                "o",
+                color=colour[b],
+                ms=5,
+            )
     for ax, name in zip(axes, ("reward accuracy", "ranking accuracy R")):
         ax.set_xlabel("DPO step")
         ax.set_title(f"{name} on the train pairs")
@@ -107,7 +127,9 @@ def training_curves(study: DPOStudy, betas: Sequence[float]) -> Figure:
     return fig
 
 
-def flips(study: DPOStudy, data: dict[int, SeedData], main: Key, betas: Sequence[float]) -> Figure:
+def flips(
+    study: DPOStudy, data: dict[int, SeedData], main: Key, betas: Sequence[float]
+) -> Figure:
     """Fig. 2: the four-way flip table along the run ``main`` = (seed, beta) (left), and the
     share of wrongly ranked pairs flipped at the best checkpoint by c, pooled over seeds, per
     beta (right)."""
@@ -117,9 +139,15 @@ def flips(study: DPOStudy, data: dict[int, SeedData], main: Key, betas: Sequence
     shares = flip_table_along(data[main[0]], study.runs[main], study.tables[main].index)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].stackplot(
-        shares.index, shares.T.values, labels=shares.columns, alpha=0.8, colors=["0.75", "#f4a582", RIGHT, WRONG]
+        shares.index,
+        shares.T.values,
+        labels=shares.columns,
+        alpha=0.8,
+        colors=["0.75", "#f4a582", RIGHT, WRONG],
     )
-    axes[0].axvline(study.best_step[main], color="k", ls=":", label="best validation loss")
+    axes[0].axvline(
+        study.best_step[main], color="k", ls=":", label="best validation loss"
+    )
     axes[0].set_xlabel("DPO step")
     axes[0].set_ylabel("share of train pairs")
     axes[0].set_title(f"Four-way flip table (seed {main[0]}, beta {main[1]})")
@@ -136,7 +164,9 @@ def flips(study: DPOStudy, data: dict[int, SeedData], main: Key, betas: Sequence
     return fig
 
 
-def loss_vs_c(study: DPOStudy, d: SeedData, seed: int, betas: Sequence[float]) -> Figure:
+def loss_vs_c(
+    study: DPOStudy, d: SeedData, seed: int, betas: Sequence[float]
+) -> Figure:
     """Fig. 3: at the best checkpoint of each beta on seed ``seed`` (whose pairs are ``d``),
     TRL's DPO loss of each train pair against its c, coloured by whether the book's forward
     pass ranks it correctly, with Thm 4.1's bound -log sigmoid(beta c)."""
@@ -147,12 +177,20 @@ def loss_vs_c(study: DPOStudy, d: SeedData, seed: int, betas: Sequence[float]) -
         cp, c_s = study.best_cp[seed, b], d.c
         loss = rk.dpo_loss(*cp.trl.T, b)
         ok = rk.ranking_correct(cp.train.w, cp.train.l)
-        ax.scatter(c_s[ok], loss[ok], s=4, alpha=0.5, color=RIGHT, label="ranked correctly")
-        ax.scatter(c_s[~ok], loss[~ok], s=4, alpha=0.5, color=WRONG, label="ranked wrongly")
+        ax.scatter(
+            c_s[ok], loss[ok], s=4, alpha=0.5, color=RIGHT, label="ranked correctly"
+        )
+        ax.scatter(
+            c_s[~ok], loss[~ok], s=4, alpha=0.5, color=WRONG, label="ranked wrongly"
+        )
         grid = np.linspace(c_s.min(), c_s.max(), 200)
-        ax.plot(grid, rk.loss_threshold(grid, b), "k", lw=1, label="-log sigmoid(beta c)")
+        ax.plot(
+            grid, rk.loss_threshold(grid, b), "k", lw=1, label="-log sigmoid(beta c)"
+        )
         ax.set_yscale("log")
-        ax.set_ylim(loss.min() / 10, max(loss.max(), np.log(2)) * 3)  # the curve runs on below the losses reached
+        ax.set_ylim(
+            loss.min() / 10, max(loss.max(), np.log(2)) * 3
+        )  # the curve runs on below the losses reached
         ax.set_xlabel("c (nats)")
         ax.set_title(f"beta = {b}, seed {seed}, step {study.best_step[seed, b]}")
     axes[0][0].set_ylabel("TRL's DPO loss of the pair (log scale)")
@@ -161,7 +199,9 @@ def loss_vs_c(study: DPOStudy, d: SeedData, seed: int, betas: Sequence[float]) -
     return fig
 
 
-def rank_vs_win(tables: dict[Key, pd.DataFrame], seeds: Sequence[int], betas: Sequence[float]) -> Figure:
+def rank_vs_win(
+    tables: dict[Key, pd.DataFrame], seeds: Sequence[int], betas: Sequence[float]
+) -> Figure:
     """Sec. 5: ranking accuracy against win rate, one point per checkpoint, one line per run
     (colour: beta, marker: seed)."""
     import matplotlib.pyplot as plt

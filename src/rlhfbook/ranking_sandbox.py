@@ -54,18 +54,33 @@ class Sandbox:
 
     @classmethod
     def build(
-        cls, rng: np.random.Generator, *, vocab: int = 16, nuisance: float = 0.0, utility_scale: float = 0.5, **kwargs
+        cls,
+        rng: np.random.Generator,
+        *,
+        vocab: int = 16,
+        nuisance: float = 0.0,
+        utility_scale: float = 0.5,
+        **kwargs,
     ) -> Sandbox:
-        return cls(rng.normal(0, 1, vocab), rng.normal(0, utility_scale, vocab), nuisance, **kwargs)
+        return cls(
+            rng.normal(0, 1, vocab),
+            rng.normal(0, utility_scale, vocab),
+            nuisance,
+            **kwargs,
+        )
 
     def sample_pairs(self, n: int, rng: np.random.Generator) -> Pairs:
         """``n`` pairs of reference samples, ordered by a majority of Bradley-Terry raters
         (an odd number of raters, so there are no ties)."""
         if self.n_raters % 2 == 0:
-            raise ValueError("use an odd number of raters so that every pair has a majority")
+            raise ValueError(
+                "use an odd number of raters so that every pair has a majority"
+            )
         p = np.exp(self.ref_logits - self.ref_logits.max())
         tokens = rng.choice(len(p), size=(2, n, self.length), p=p / p.sum())
-        counts = np.stack([np.apply_along_axis(np.bincount, 1, t, minlength=len(p)) for t in tokens]).astype(np.float64)
+        counts = np.stack(
+            [np.apply_along_axis(np.bincount, 1, t, minlength=len(p)) for t in tokens]
+        ).astype(np.float64)
         z = rng.normal(0, 1, (2, n))
         reward = counts @ self.utility
         k = rng.binomial(self.n_raters, 1 / (1 + np.exp(-(reward[0] - reward[1]))))
@@ -83,7 +98,9 @@ class Sandbox:
         logq = torch.log_softmax(torch.as_tensor(self.ref_logits) + theta, 0)
         out = []
         for counts, z in ((pairs.counts_w, pairs.z_w), (pairs.counts_l, pairs.z_l)):
-            out.append(torch.from_numpy(counts) @ logq + self.nuisance * torch.from_numpy(z))
+            out.append(
+                torch.from_numpy(counts) @ logq + self.nuisance * torch.from_numpy(z)
+            )
         return out
 
     def train_dpo(
@@ -106,11 +123,21 @@ class Sandbox:
         opt = torch.optim.Adam([theta], lr=lr)
         best, history = (np.inf, theta.detach().numpy().copy()), []
         for step in range(steps + 1):
-            loss = ranking.dpo_loss(*self.logprobs(theta, train), *ref_tr, beta, gamma).mean()
+            loss = ranking.dpo_loss(
+                *self.logprobs(theta, train), *ref_tr, beta, gamma
+            ).mean()
             if step % eval_every == 0:
                 with torch.no_grad():
-                    val_loss = ranking.dpo_loss(*self.logprobs(theta, val), *ref_va, beta, gamma).mean().item()
-                history.append(dict(step=step, train_loss=loss.item(), val_loss=val_loss))
+                    val_loss = (
+                        ranking.dpo_loss(
+                            *self.logprobs(theta, val), *ref_va, beta, gamma
+                        )
+                        .mean()
+                        .item()
+                    )
+                history.append(
+                    dict(step=step, train_loss=loss.item(), val_loss=val_loss)
+                )
                 if val_loss < best[0]:
                     best = (val_loss, theta.detach().numpy().copy())
             if step < steps:
@@ -128,7 +155,9 @@ class Study:
     ref_correct: np.ndarray  # the reference ranks the pair correctly
     policy_correct: np.ndarray  # the best-validation policy ranks it correctly
     reward_accuracy: float  # DPO's reward accuracy at that policy (ties one half)
-    thm41_agreement: float  # share of pairs where R = 1 iff loss <= -log sigmoid(beta gamma c)
+    thm41_agreement: (
+        float  # share of pairs where R = 1 iff loss <= -log sigmoid(beta gamma c)
+    )
 
     @property
     def flipped(self) -> np.ndarray:
@@ -152,16 +181,35 @@ class Study:
         }
 
 
-def study(seed: int, *, nuisance: float, n_pairs: int, steps: int, beta: float = 0.1, gamma: float = 1.0) -> Study:
+def study(
+    seed: int,
+    *,
+    nuisance: float,
+    n_pairs: int,
+    steps: int,
+    beta: float = 0.1,
+    gamma: float = 1.0,
+) -> Study:
     """Build a world from ``seed``, draw ``n_pairs`` train and ``n_pairs // 3`` validation pairs,
     train DPO (:meth:`Sandbox.train_dpo`) and measure the train pairs at the best checkpoint."""
     rng = np.random.default_rng(seed)
     sb = Sandbox.build(rng, nuisance=nuisance)
     train, val = sb.sample_pairs(n_pairs, rng), sb.sample_pairs(n_pairs // 3, rng)
     theta, _ = sb.train_dpo(train, val, beta=beta, gamma=gamma, steps=steps)
-    ref = [x.numpy() for x in sb.logprobs(torch.zeros(len(theta), dtype=torch.float64), train)]
+    ref = [
+        x.numpy()
+        for x in sb.logprobs(torch.zeros(len(theta), dtype=torch.float64), train)
+    ]
     pol = [x.detach().numpy() for x in sb.logprobs(torch.as_tensor(theta), train)]
     c = ranking.reference_logratio(*ref)
     correct = ranking.ranking_correct(*pol)
-    below = ranking.dpo_loss(*pol, *ref, beta, gamma) <= ranking.loss_threshold(c, beta, gamma)
-    return Study(c, c <= 0, correct, ranking.reward_accuracy(*pol, *ref), float(np.mean(correct == below)))
+    below = ranking.dpo_loss(*pol, *ref, beta, gamma) <= ranking.loss_threshold(
+        c, beta, gamma
+    )
+    return Study(
+        c,
+        c <= 0,
+        correct,
+        ranking.reward_accuracy(*pol, *ref),
+        float(np.mean(correct == below)),
+    )

@@ -37,7 +37,9 @@ SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
 _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 
 
-def _syllable_words(n: int, rng: np.random.Generator, exclude: set[str] = frozenset()) -> tuple[str, ...]:
+def _syllable_words(
+    n: int, rng: np.random.Generator, exclude: set[str] = frozenset()
+) -> tuple[str, ...]:
     """``n`` distinct pronounceable four-letter words (consonant-vowel-consonant-vowel)."""
     words: list[str] = []
     while len(words) < n:
@@ -50,7 +52,9 @@ def _syllable_words(n: int, rng: np.random.Generator, exclude: set[str] = frozen
 
 def _standard_normal(key: str) -> float:
     """A standard normal draw fixed by ``key`` (the same in every process and session)."""
-    seed = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    seed = int.from_bytes(
+        hashlib.blake2b(key.encode(), digest_size=8).digest(), "little"
+    )
     return float(np.random.default_rng(seed).standard_normal())
 
 
@@ -66,7 +70,9 @@ class RankingTask:
     max_words: int = 24
     zipf_exponent: float = 1.0
     shared_scale: float = 0.3  # sd of one word's shared utility for a prompt
-    taste_ratio: float = 1.25  # sd of the taste term / sd of the shared utility of an answer
+    taste_ratio: float = (
+        1.25  # sd of the taste term / sd of the shared utility of an answer
+    )
     name: str = "ranking"
     words: tuple[str, ...] = field(init=False, repr=False, compare=False)
     details: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -76,7 +82,9 @@ class RankingTask:
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_words <= self.max_words:
-            raise ValueError(f"need 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}")
+            raise ValueError(
+                f"need 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}"
+            )
         rng = np.random.default_rng(self.world_seed)
         words = _syllable_words(self.n_words, rng)
         details = _syllable_words(self.n_details, rng, exclude=set(words))
@@ -86,7 +94,9 @@ class RankingTask:
         # the two halves of the variance shared_scale**2
         half = self.shared_scale / np.sqrt(2)
         utility = rng.normal(0, half, self.n_words)
-        interaction = rng.normal(0, half / np.sqrt(self.details_per_prompt), (self.n_details, self.n_words))
+        interaction = rng.normal(
+            0, half / np.sqrt(self.details_per_prompt), (self.n_details, self.n_words)
+        )
         for name, value in (
             ("words", words),
             ("details", details),
@@ -107,8 +117,14 @@ class RankingTask:
 
     def details_of(self, prompt: str) -> list[str]:
         parts = prompt.split()
-        if len(parts) != self.details_per_prompt + 2 or parts[0] != PROMPT_HEAD or parts[-1] != PROMPT_TAIL:
-            raise ValueError(f"not a prompt of this task: {prompt!r} (expected 'ask: d1 d2 d3 -> ')")
+        if (
+            len(parts) != self.details_per_prompt + 2
+            or parts[0] != PROMPT_HEAD
+            or parts[-1] != PROMPT_TAIL
+        ):
+            raise ValueError(
+                f"not a prompt of this task: {prompt!r} (expected 'ask: d1 d2 d3 -> ')"
+            )
         unknown = [d for d in parts[1:-1] if d not in self.details]
         if unknown:
             raise ValueError(f"unknown detail(s) {unknown} in prompt {prompt!r}")
@@ -116,7 +132,14 @@ class RankingTask:
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         return [
-            self.prompt([self.details[i] for i in rng.choice(self.n_details, self.details_per_prompt, replace=False)])
+            self.prompt(
+                [
+                    self.details[i]
+                    for i in rng.choice(
+                        self.n_details, self.details_per_prompt, replace=False
+                    )
+                ]
+            )
             for _ in range(n)
         ]
 
@@ -124,7 +147,9 @@ class RankingTask:
     def demonstration(self, prompt: str, rng: np.random.Generator) -> str:
         """The writer's answer: a uniform number of words, each i.i.d. by Zipf frequency."""
         n = int(rng.integers(self.min_words, self.max_words + 1))
-        return " ".join(self.words[i] for i in rng.choice(self.n_words, n, p=self.frequency))
+        return " ".join(
+            self.words[i] for i in rng.choice(self.n_words, n, p=self.frequency)
+        )
 
     def writer_logprob(self, prompt: str, response: str) -> float:
         """``log p_writer(y | x)``: the length's probability plus each word's frequency -- the
@@ -132,14 +157,19 @@ class RankingTask:
         ids = self._word_ids(response)
         if not self.min_words <= len(ids) <= self.max_words:
             return float("-inf")
-        return float(-np.log(self.max_words - self.min_words + 1) + np.log(self.frequency[ids]).sum())
+        return float(
+            -np.log(self.max_words - self.min_words + 1)
+            + np.log(self.frequency[ids]).sum()
+        )
 
     def _word_ids(self, response: str) -> list[int]:
         index = {w: i for i, w in enumerate(self.words)}
         try:
             return [index[w] for w in response.split()]
         except KeyError as err:
-            raise ValueError(f"unknown word {err.args[0]!r} in response {response!r}") from None
+            raise ValueError(
+                f"unknown word {err.args[0]!r} in response {response!r}"
+            ) from None
 
     # --- the raters ----------------------------------------------------------------------
     def word_utilities(self, prompt: str) -> np.ndarray:
@@ -153,7 +183,9 @@ class RankingTask:
         """The part of the raters' score every answer shares: a sum of word utilities."""
         words = response.split()
         known = [w for w in words if w in self.words]
-        return float(self.word_utilities(prompt)[self._word_ids(" ".join(known))].sum()) - (len(words) - len(known))
+        return float(
+            self.word_utilities(prompt)[self._word_ids(" ".join(known))].sum()
+        ) - (len(words) - len(known))
 
     @property
     def taste_scale(self) -> float:
@@ -163,23 +195,31 @@ class RankingTask:
 
     def taste(self, prompt: str, response: str) -> float:
         """The raters' idiosyncratic taste for this exact (prompt, answer): a fixed random draw."""
-        return self.taste_scale * _standard_normal(f"{self.world_seed}|{prompt}|{response}")
+        return self.taste_scale * _standard_normal(
+            f"{self.world_seed}|{prompt}|{response}"
+        )
 
     def gold_reward(self, prompt: str, response: str) -> float:
         """What the raters perceive: shared utility + taste (the Bradley-Terry score)."""
         return self.shared_utility(prompt, response) + self.taste(prompt, response)
 
-    def rate(self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator) -> int:
+    def rate(
+        self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator
+    ) -> int:
         """How many of ``n_raters`` independent Bradley-Terry raters prefer ``a`` over ``b``."""
         margin = self.gold_reward(prompt, a) - self.gold_reward(prompt, b)
         return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))
 
-    def sample_pairs(self, n: int, n_raters: int, rng: np.random.Generator) -> PreferencePairs:
+    def sample_pairs(
+        self, n: int, n_raters: int, rng: np.random.Generator
+    ) -> PreferencePairs:
         """``n`` prompts, two writer answers each, ordered by the majority of ``n_raters``
         (odd: no ties); ``alpha`` is the share of raters preferring ``chosen``. Identical
         answers are redrawn."""
         if n_raters % 2 == 0:
-            raise ValueError("use an odd number of raters so that every pair has a majority")
+            raise ValueError(
+                "use an odd number of raters so that every pair has a majority"
+            )
 
         def two_answers():
             for p in self.sample_prompts(n, rng):
@@ -201,7 +241,9 @@ class RankingTask:
         from transformers import PreTrainedTokenizerFast
 
         tokens = SPECIAL_TOKENS + (PROMPT_HEAD, PROMPT_TAIL) + self.details + self.words
-        raw = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
+        raw = Tokenizer(
+            models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>")
+        )
         raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         raw.decoder = decoders.WordPiece(prefix="##", cleanup=False)
         return PreTrainedTokenizerFast(

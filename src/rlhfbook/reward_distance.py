@@ -37,9 +37,13 @@ class TabularMDP:
         if tau.ndim != 3 or tau.shape[0] != tau.shape[2]:
             raise ValueError(f"transition must have shape (S, A, S), got {tau.shape}")
         if not np.allclose(tau.sum(-1), 1) or (tau < 0).any():
-            raise ValueError("transition[s, a] must be a probability distribution over next states")
+            raise ValueError(
+                "transition[s, a] must be a probability distribution over next states"
+            )
         if mu.shape != (tau.shape[0],) or not np.isclose(mu.sum(), 1) or (mu < 0).any():
-            raise ValueError(f"initial must be a distribution over the {tau.shape[0]} states")
+            raise ValueError(
+                f"initial must be a distribution over the {tau.shape[0]} states"
+            )
         if not 0 <= self.gamma < 1:
             raise ValueError(f"gamma must lie in [0, 1), got {self.gamma}")
         object.__setattr__(self, "transition", tau)
@@ -62,29 +66,42 @@ class TabularMDP:
 
 
 def random_mdp(
-    rng: np.random.Generator, n_states: int = 32, n_actions: int = 4, gamma: float = 0.95, threshold: float = 1.0
+    rng: np.random.Generator,
+    n_states: int = 32,
+    n_actions: int = 4,
+    gamma: float = 0.95,
+    threshold: float = 1.0,
 ) -> TabularMDP:
     """The paper's random environment: iid N(0,1) logits, those below ``threshold`` set to -20,
     softmax over next states (sparse dynamics: a few likely successors per (s, a)); uniform start."""
     z = rng.standard_normal((n_states, n_actions, n_states))
     logits = np.where(z > threshold, z, -20.0)
     tau = np.exp(logits - logits.max(-1, keepdims=True))
-    return TabularMDP(tau / tau.sum(-1, keepdims=True), gamma, np.full(n_states, 1 / n_states))
+    return TabularMDP(
+        tau / tau.sum(-1, keepdims=True), gamma, np.full(n_states, 1 / n_states)
+    )
 
 
-def potential_shaping(mdp: TabularMDP, reward: np.ndarray, potential: np.ndarray) -> np.ndarray:
+def potential_shaping(
+    mdp: TabularMDP, reward: np.ndarray, potential: np.ndarray
+) -> np.ndarray:
     """``R(s,a,s') + gamma Phi(s') - Phi(s)``: leaves the ordering of policies unchanged."""
     phi = np.asarray(potential)[..., :, None, None]
     return reward + mdp.gamma * np.swapaxes(phi, -1, -3) - phi
 
 
-def s_prime_redistribution(mdp: TabularMDP, reward: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def s_prime_redistribution(
+    mdp: TabularMDP, reward: np.ndarray, noise: np.ndarray
+) -> np.ndarray:
     """Add ``noise - E_{S'~tau(s,a)}[noise]``: a reward with the same expected value in every (s, a)."""
     return reward + noise - expected_reward(mdp, noise)[..., None]
 
 
 def random_reward(
-    mdp: TabularMDP, rng: np.random.Generator, sparse_threshold: float = 3.0, next_state_dependent: bool = True
+    mdp: TabularMDP,
+    rng: np.random.Generator,
+    sparse_threshold: float = 3.0,
+    next_state_dependent: bool = True,
 ) -> np.ndarray:
     """The paper's random reward: iid N(0,1) per (s,a,s'); with probability 0.2 only values above
     ``sparse_threshold`` kept, 0.7 scaled by 10 U, 0.3 shifted by 10 U, 0.5 potential-shaped.
@@ -112,13 +129,17 @@ def random_potential(mdp: TabularMDP, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal(mdp.n_states) * 10 * rng.random() + rng.random()
 
 
-def trivial_rewards(mdp: TabularMDP, rng: np.random.Generator, sizes: tuple[float, ...] = (1, 1e2, 1e4)) -> np.ndarray:
+def trivial_rewards(
+    mdp: TabularMDP, rng: np.random.Generator, sizes: tuple[float, ...] = (1, 1e2, 1e4)
+) -> np.ndarray:
     """Rewards every policy ties on, ``[K, S, A, S]``: constants (1, 7.3, 1000) and pure potential shaping of
     0 and of the constant 5 with ``Phi ~ size N(0, 1)`` for each of ``sizes``. Their ``c(R)`` is 0 in exact
     arithmetic, so what a canonicalisation leaves of them is its rounding (:func:`rounding_level`)."""
     consts = [np.full(mdp.reward_shape, k) for k in (1.0, 7.3, 1e3)]
     shaped = [
-        potential_shaping(mdp, np.full(mdp.reward_shape, k), size * rng.standard_normal(mdp.n_states))
+        potential_shaping(
+            mdp, np.full(mdp.reward_shape, k), size * rng.standard_normal(mdp.n_states)
+        )
         for k in (0.0, 5.0)
         for size in sizes
     ]
@@ -141,7 +162,9 @@ def expected_reward(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     return np.einsum("sat,...sat->...sa", mdp.transition, reward)
 
 
-def policy_evaluation(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np.ndarray:
+def policy_evaluation(
+    mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray
+) -> np.ndarray:
     """Exact ``V^pi`` from the Bellman equation ``(I - gamma P_pi) V = r_pi``, shape ``(..., S)``."""
     r_pi = np.sum(policy * expected_reward(mdp, reward), -1)
     p_pi = np.einsum("...sa,sat->...st", policy, mdp.transition)
@@ -162,9 +185,13 @@ def policy_iteration(
     scale = tol * np.abs(r).max((-2, -1))[..., None]
     action = r.argmax(-1)
     states, eye = np.arange(mdp.n_states), np.eye(mdp.n_states)
-    for _ in range(max_iter):  # evaluate the deterministic policy: (I - gamma tau[s, a(s)]) V = r[s, a(s)]
+    for _ in range(
+        max_iter
+    ):  # evaluate the deterministic policy: (I - gamma tau[s, a(s)]) V = r[s, a(s)]
         r_pi = np.take_along_axis(r, action[..., None], -1)[..., 0]
-        v = np.linalg.solve(eye - mdp.gamma * mdp.transition[states, action], r_pi[..., None])[..., 0]
+        v = np.linalg.solve(
+            eye - mdp.gamma * mdp.transition[states, action], r_pi[..., None]
+        )[..., 0]
         q = r + mdp.gamma * np.einsum("sat,...t->...sa", mdp.transition, v)
         best = q.argmax(-1)
         gain = q.max(-1) - np.take_along_axis(q, action[..., None], -1)[..., 0]
@@ -185,17 +212,26 @@ def worst_policy(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     return optimal_policy(mdp, -reward)
 
 
-def policy_return(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray) -> np.ndarray:
+def policy_return(
+    mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray
+) -> np.ndarray:
     """``J(pi) = E_{s0 ~ mu0}[V^pi(s0)]``."""
     return policy_evaluation(mdp, reward, policy) @ mdp.initial
 
 
-def normalised_regret(mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray) -> np.ndarray:
+def normalised_regret(
+    mdp: TabularMDP, r_true: np.ndarray, r_proxy: np.ndarray
+) -> np.ndarray:
     """Regret under ``r_true`` of an optimal policy of ``r_proxy``, as a fraction of the range of returns:
     ``(J(pi*) - J(pi_proxy)) / (J(pi*) - J(pi_worst))`` (0 where all policies tie), in [0, 1]."""
     (c_true, trivial), (c_proxy, _) = _levelled(mdp, r_true), _levelled(mdp, r_proxy)
     return _regret_of(
-        mdp, c_true, trivial, optimal_policy(mdp, c_true), worst_policy(mdp, c_true), optimal_policy(mdp, c_proxy)
+        mdp,
+        c_true,
+        trivial,
+        optimal_policy(mdp, c_true),
+        worst_policy(mdp, c_true),
+        optimal_policy(mdp, c_proxy),
     )
 
 
@@ -211,12 +247,19 @@ def _levelled(mdp: TabularMDP, reward: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _regret_of(
-    mdp: TabularMDP, reward: np.ndarray, trivial: np.ndarray, best_pi: np.ndarray, worst_pi: np.ndarray, pi: np.ndarray
+    mdp: TabularMDP,
+    reward: np.ndarray,
+    trivial: np.ndarray,
+    best_pi: np.ndarray,
+    worst_pi: np.ndarray,
+    pi: np.ndarray,
 ) -> np.ndarray:
     """``(J(best_pi) - J(pi)) / (J(best_pi) - J(worst_pi))`` under ``reward``; 0 where all policies tie, i.e.
     where the reward is ``trivial``: the criterion of :func:`standardise`, so regret and the STARC distance agree
     on which rewards leave nothing to regret."""
-    best, worst, proxy = (policy_return(mdp, reward, p) for p in (best_pi, worst_pi, pi))
+    best, worst, proxy = (
+        policy_return(mdp, reward, p) for p in (best_pi, worst_pi, pi)
+    )
     span = best - worst
     return np.where(trivial, 0.0, (best - proxy) / np.where(trivial, 1.0, span))
 
@@ -227,7 +270,8 @@ def symmetric_regret(mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray) -> np.ndar
     (c1, trivial1), (c2, trivial2) = _levelled(mdp, r1), _levelled(mdp, r2)
     best1, worst1, best2, worst2 = (optimal_policy(mdp, c) for c in (c1, -c1, c2, -c2))
     return 0.5 * (
-        _regret_of(mdp, c1, trivial1, best1, worst1, best2) + _regret_of(mdp, c2, trivial2, best2, worst2, best1)
+        _regret_of(mdp, c1, trivial1, best1, worst1, best2)
+        + _regret_of(mdp, c2, trivial2, best2, worst2, best1)
     )
 
 
@@ -244,7 +288,12 @@ def epic_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     ``R(s,a,s') + E[gamma R(s',A,S') - R(s,A,S') - gamma R(S,A,S')]``."""
     phi = reward.mean((-2, -1))  # E_{A, S'}[R(s, A, S')]
     const = mdp.gamma * reward.mean((-3, -2, -1))
-    return reward + mdp.gamma * phi[..., None, None, :] - phi[..., :, None, None] - const[..., None, None, None]
+    return (
+        reward
+        + mdp.gamma * phi[..., None, None, :]
+        - phi[..., :, None, None]
+        - const[..., None, None, None]
+    )
 
 
 def dard_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
@@ -256,7 +305,9 @@ def dard_canonical(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     r_a = np.moveaxis(reward, -2, -3)  # [..., a, x, y]
     # E over A of sum_{x, y} tau(s, A, x) R(x, A, y) tau(s', A, y)  -> [..., s, s']
     cross = (tau_a @ r_a @ np.swapaxes(tau_a, -1, -2)).mean(-3)
-    shaped = mdp.gamma * phi[..., None, :] - phi[..., :, None] - mdp.gamma * cross  # [..., s, s']
+    shaped = (
+        mdp.gamma * phi[..., None, :] - phi[..., :, None] - mdp.gamma * cross
+    )  # [..., s, s']
     return reward + shaped[..., :, None, :]
 
 
@@ -264,7 +315,9 @@ def uniform_policy(mdp: TabularMDP) -> np.ndarray:
     return np.full((mdp.n_states, mdp.n_actions), 1 / mdp.n_actions)
 
 
-def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
+def val_canonical(
+    mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None = None
+) -> np.ndarray:
     """Value-Adjusted Levelling (Skalse et al. 2024): ``E_{S'~tau(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``
     for a fixed policy (uniform by default). It is the advantage ``A^pi(s, a)``, constant in s'
     (returned with a last axis of length 1).
@@ -278,11 +331,16 @@ def val_canonical(mdp: TabularMDP, reward: np.ndarray, policy: np.ndarray | None
     v = v - v.mean(-1, keepdims=True)
     r = expected_reward(mdp, reward)
     tau_pi = np.einsum("sa,sat->st", pi, mdp.transition)
-    dv = np.einsum("sat,...t->...sa", mdp.transition, v) - np.einsum("st,...t->...s", tau_pi, v)[..., None]
+    dv = (
+        np.einsum("sat,...t->...sa", mdp.transition, v)
+        - np.einsum("st,...t->...s", tau_pi, v)[..., None]
+    )
     return (r - (pi * r).sum(-1, keepdims=True) + mdp.gamma * dv)[..., None]
 
 
-def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def minimal_canonical(
+    mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Minimal canonicalisation (Skalse et al. 2024) for the weighted L2 norm with ``weights[s,a,s']``
     (default ``tau``, the paper's weighted norm): the reward of least norm among all rewards that
     differ from R by potential shaping and S'-redistribution.
@@ -301,7 +359,9 @@ def minimal_canonical(mdp: TabularMDP, reward: np.ndarray, weights: np.ndarray |
     kappa = 1 / (tau**2 / w).sum(-1)  # [s, a]
     n_s, n_a = mdp.n_states, mdp.n_actions
     # m_Phi = r + M Phi, M[(s,a), x] = gamma tau(s,a,x) - [x == s]
-    shaping = mdp.gamma * tau.reshape(n_s * n_a, n_s) - np.repeat(np.eye(n_s), n_a, axis=0)
+    shaping = mdp.gamma * tau.reshape(n_s * n_a, n_s) - np.repeat(
+        np.eye(n_s), n_a, axis=0
+    )
     root = np.sqrt(kappa).reshape(-1, 1)
     r = val_canonical(mdp, reward)[..., 0].reshape(*reward.shape[:-3], n_s * n_a)
     phi = -(np.linalg.pinv(root * shaping) @ (root * r[..., None]))[..., 0]  # [..., S]
@@ -336,13 +396,21 @@ def reward_norm(mdp: TabularMDP, x: np.ndarray, kind: str) -> np.ndarray:
         if order == "inf":
             weights = tau.max(-1, keepdims=True) if weighted else None
         else:
-            weights = np.ones((*tau.shape[:2], 1)) if weighted else np.full((*tau.shape[:2], 1), mdp.n_states)
+            weights = (
+                np.ones((*tau.shape[:2], 1))
+                if weighted
+                else np.full((*tau.shape[:2], 1), mdp.n_states)
+            )
     else:
         weights = tau if weighted else None
-    flat = np.reshape(x, (*np.shape(x)[:-3], -1))  # [..., S*A*S']: weighted sums become dot products
+    flat = np.reshape(
+        x, (*np.shape(x)[:-3], -1)
+    )  # [..., S*A*S']: weighted sums become dot products
     w = None if weights is None else weights.ravel()
     if order == "2":
-        total = np.einsum("...i,...i->...", flat, flat) if w is None else (flat * flat) @ w
+        total = (
+            np.einsum("...i,...i->...", flat, flat) if w is None else (flat * flat) @ w
+        )
         return np.sqrt(total)
     a = np.abs(flat)
     if order == "1":
@@ -365,12 +433,16 @@ ROUNDING: float = 1e-13
 NEARLY_TRIVIAL: float = 1e-6
 
 
-def is_zero(mdp: TabularMDP, canonical: np.ndarray, reward: np.ndarray | None = None) -> np.ndarray:
+def is_zero(
+    mdp: TabularMDP, canonical: np.ndarray, reward: np.ndarray | None = None
+) -> np.ndarray:
     """Whether ``c(R)`` is 0 up to the rounding of computing it from ``reward``: ``max |c(R)| <= ROUNDING max |R|``
     (without ``reward``, only an exact 0). One criterion for every canonicalisation and norm, per reward of a
     batch; for VAL it is also the regret's "all policies tie" (:func:`normalised_regret`)."""
     size = reward_norm(mdp, canonical, "Linf")
-    return size <= (0.0 if reward is None else ROUNDING * np.abs(reward).max((-3, -2, -1)))
+    return size <= (
+        0.0 if reward is None else ROUNDING * np.abs(reward).max((-3, -2, -1))
+    )
 
 
 def is_trivial(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
@@ -382,7 +454,9 @@ def policy_signal(mdp: TabularMDP, reward: np.ndarray) -> np.ndarray:
     """The share of a reward that orders policies, ``max |c_VAL(R)| / max |R|``: ~0.1 to 1 for an ordinary
     random reward, below :data:`NEARLY_TRIVIAL` for a nearly trivial one, below :data:`ROUNDING` for a trivial one."""
     size = np.abs(reward).max((-3, -2, -1))
-    return reward_norm(mdp, val_canonical(mdp, reward), "Linf") / np.where(size > 0, size, 1.0)
+    return reward_norm(mdp, val_canonical(mdp, reward), "Linf") / np.where(
+        size > 0, size, 1.0
+    )
 
 
 def rounding_level(
@@ -392,7 +466,9 @@ def rounding_level(
     ``trivial`` rewards (``c(R) = 0`` in exact arithmetic), for each norm of ``norms`` (``Linf`` is the
     criterion of :func:`is_zero`)."""
     return {
-        (name, n): float((reward_norm(mdp, c(mdp, trivial), n) / reward_norm(mdp, trivial, n)).max())
+        (name, n): float(
+            (reward_norm(mdp, c(mdp, trivial), n) / reward_norm(mdp, trivial, n)).max()
+        )
         for name, c in CANONICALISATIONS.items()
         if name != "none"
         for n in norms
@@ -400,7 +476,10 @@ def rounding_level(
 
 
 def standardise(
-    mdp: TabularMDP, canonical: np.ndarray, norm: str = "L2", reward: np.ndarray | None = None
+    mdp: TabularMDP,
+    canonical: np.ndarray,
+    norm: str = "L2",
+    reward: np.ndarray | None = None,
 ) -> np.ndarray:
     """STARC's standardisation ``s(R) = c(R) / n(c(R))``, and 0 where ``c(R) = 0``.
 
@@ -414,7 +493,12 @@ def standardise(
 
 
 def starc_distance(
-    mdp: TabularMDP, r1: np.ndarray, r2: np.ndarray, canonical: str = "VAL", norm: str = "L2", metric: str = "L2"
+    mdp: TabularMDP,
+    r1: np.ndarray,
+    r2: np.ndarray,
+    canonical: str = "VAL",
+    norm: str = "L2",
+    metric: str = "L2",
 ) -> np.ndarray:
     """The pseudometric ``d(R1, R2) = m(s(R1), s(R2))`` (the STARC metric), here with ``m(x, y) = metric(x - y)``.
 
@@ -422,9 +506,15 @@ def starc_distance(
     same recipe on a map that is not a canonicalisation in the paper's sense.
     """
     if canonical not in CANONICALISATIONS:
-        raise ValueError(f"unknown canonicalisation {canonical!r}; valid: {', '.join(CANONICALISATIONS)}")
+        raise ValueError(
+            f"unknown canonicalisation {canonical!r}; valid: {', '.join(CANONICALISATIONS)}"
+        )
     c = CANONICALISATIONS[canonical]
-    return reward_norm(mdp, standardise(mdp, c(mdp, r1), norm, r1) - standardise(mdp, c(mdp, r2), norm, r2), metric)
+    return reward_norm(
+        mdp,
+        standardise(mdp, c(mdp, r1), norm, r1) - standardise(mdp, c(mdp, r2), norm, r2),
+        metric,
+    )
 
 
 def distance_grid(
@@ -442,7 +532,9 @@ def distance_grid(
     for c_name in canonicalisations or tuple(CANONICALISATIONS):
         c = CANONICALISATIONS[c_name]
         c1, c2 = c(mdp, r1), c(mdp, r2)
-        for n in dict.fromkeys(n for n, _ in cells):  # each normalisation once, in order
+        for n in dict.fromkeys(
+            n for n, _ in cells
+        ):  # each normalisation once, in order
             diff = standardise(mdp, c1, n, r1) - standardise(mdp, c2, n, r2)
             for m in (m for n_, m in cells if n_ == n):
                 out[c_name, n, m] = reward_norm(mdp, diff, m)
@@ -465,7 +557,10 @@ def random_pairs(
     each reward batch ``[pairs, S, A, S]``."""
     mdp = random_mdp(rng, n_states, n_actions, gamma)
     pairs = [
-        tuple(random_reward(mdp, rng, next_state_dependent=next_state_dependent) for _ in range(2))
+        tuple(
+            random_reward(mdp, rng, next_state_dependent=next_state_dependent)
+            for _ in range(2)
+        )
         for _ in range(n_pairs)
     ]
     r1, r2 = (np.stack(rs) for rs in zip(*pairs))
@@ -495,17 +590,34 @@ def interpolation_experiment(
     R1 and R2 (below :data:`NEARLY_TRIVIAL`: a nearly trivial endpoint)."""
     regrets, grids, mdps, signals = [], [], [], []
     for _ in track(range(n_envs), desc="random MDPs", enabled=progress):
-        mdp, r1, r2 = random_pairs(rng, n_pairs, n_states, n_actions, gamma, next_state_dependent)
+        mdp, r1, r2 = random_pairs(
+            rng, n_pairs, n_states, n_actions, gamma, next_state_dependent
+        )
         mdps.append(mdp)
         ri = interpolate(r1, r2, n_steps).swapaxes(0, 1)  # [pairs, steps, ...]
         regrets.append(symmetric_regret(mdp, r1[:, None], ri).ravel())
-        signals.append(np.repeat(np.stack([policy_signal(mdp, r1), policy_signal(mdp, r2)], -1), n_steps, axis=0))
-        grids.append({k: v.ravel() for k, v in distance_grid(mdp, r1[:, None], ri, canonicalisations, cells).items()})
+        signals.append(
+            np.repeat(
+                np.stack([policy_signal(mdp, r1), policy_signal(mdp, r2)], -1),
+                n_steps,
+                axis=0,
+            )
+        )
+        grids.append(
+            {
+                k: v.ravel()
+                for k, v in distance_grid(
+                    mdp, r1[:, None], ri, canonicalisations, cells
+                ).items()
+            }
+        )
     grid = {k: np.concatenate([g[k] for g in grids]) for k in grids[0]}
     return np.concatenate(regrets), grid, mdps, np.concatenate(signals)
 
 
-def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100) -> dict[str, float]:
+def property_report(
+    mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 100
+) -> dict[str, float]:
     """Measure STARC's defining properties on ``mdp`` with random rewards (VAL, L2 / L2 unless named):
     distances to a potential-shaped, an S'-redistributed and a 3.7x scaled copy (VAL and minimal:
     should be 0), EPIC and DARD distances to the S'-redistributed copy (not 0: they are not
@@ -523,15 +635,29 @@ def property_report(mdp: TabularMDP, rng: np.random.Generator, n_triples: int = 
         r = random_reward(mdp, rng)
     copies = {
         "shaped": potential_shaping(mdp, r, random_potential(mdp, rng)),
-        "redistributed": s_prime_redistribution(mdp, r, 3 * r.std() * rng.standard_normal(r.shape)),
+        "redistributed": s_prime_redistribution(
+            mdp, r, 3 * r.std() * rng.standard_normal(r.shape)
+        ),
         "scaled": 3.7 * r,
     }
-    out = {f"{c} to {k}": float(starc_distance(mdp, r, v, c)) for c in ("VAL", "minimal") for k, v in copies.items()}
+    out = {
+        f"{c} to {k}": float(starc_distance(mdp, r, v, c))
+        for c in ("VAL", "minimal")
+        for k, v in copies.items()
+    }
     for c in ("EPIC", "DARD"):
-        out[f"{c} to redistributed"] = float(starc_distance(mdp, r, copies["redistributed"], c))
+        out[f"{c} to redistributed"] = float(
+            starc_distance(mdp, r, copies["redistributed"], c)
+        )
     out["VAL d(R, -R)"] = float(starc_distance(mdp, r, -r))
-    x, y, z = (np.stack([random_reward(mdp, rng) for _ in range(n_triples)]) for _ in range(3))
-    dxy, dyz, dxz = starc_distance(mdp, x, y), starc_distance(mdp, y, z), starc_distance(mdp, x, z)
+    x, y, z = (
+        np.stack([random_reward(mdp, rng) for _ in range(n_triples)]) for _ in range(3)
+    )
+    dxy, dyz, dxz = (
+        starc_distance(mdp, x, y),
+        starc_distance(mdp, y, z),
+        starc_distance(mdp, x, z),
+    )
     out["max asymmetry"] = float(np.abs(dxy - starc_distance(mdp, y, x)).max())
     out["max triangle violation"] = float((dxz - dxy - dyz).max())
     out["max distance"] = float(max(dxy.max(), dyz.max(), dxz.max()))
@@ -548,7 +674,9 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 # --------------------------------------------------------------------------- contextual bandits
 
 
-def bandit_canonical(reward: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
+def bandit_canonical(
+    reward: np.ndarray, policy: np.ndarray | None = None
+) -> np.ndarray:
     """VAL for a contextual bandit ``reward[..., x, y]`` (prompt x, response y, one step): the
     potential is ``V^pi(x) = E_{y~pi(x)} R(x, y)``, so canonicalising removes a per-prompt baseline."""
     pi = np.full(reward.shape[-2:], 1 / reward.shape[-1]) if policy is None else policy
@@ -556,7 +684,10 @@ def bandit_canonical(reward: np.ndarray, policy: np.ndarray | None = None) -> np
 
 
 def bandit_starc_distance(
-    r1: np.ndarray, r2: np.ndarray, weights: np.ndarray | None = None, policy: np.ndarray | None = None
+    r1: np.ndarray,
+    r2: np.ndarray,
+    weights: np.ndarray | None = None,
+    policy: np.ndarray | None = None,
 ) -> np.ndarray:
     """STARC (VAL, weighted L2, weighted L2) distance of two contextual-bandit rewards ``[..., x, y]``;
     ``weights[x, y]`` (default uniform) is e.g. the prompt distribution times the sampling policy."""
@@ -593,31 +724,56 @@ def monte_carlo_returns(
     for lo in range(0, len(rewards), chunk):
         r, pi = rewards[lo : lo + chunk], policies[lo : lo + chunk]
         k = np.arange(len(r))[:, None]
-        s, total, discount = np.broadcast_to(start, (len(r), len(start))), np.zeros((len(r), len(start))), 1.0
+        s, total, discount = (
+            np.broadcast_to(start, (len(r), len(start))),
+            np.zeros((len(r), len(start))),
+            1.0,
+        )
         for _ in range(horizon):
             a = pi[k, s]
             u = rng.random(s.shape)[..., None]
-            nxt = np.minimum((u > cum[s, a]).sum(-1), n_s - 1)  # inverse-CDF draw from tau(s, a)
+            nxt = np.minimum(
+                (u > cum[s, a]).sum(-1), n_s - 1
+            )  # inverse-CDF draw from tau(s, a)
             total += discount * r[k, s, a, nxt]
             s, discount = nxt, discount * mdp.gamma
         out.append(total.mean(-1))
     return np.concatenate(out)
 
 
-def monte_carlo_regret(mdp: TabularMDP, r1: np.ndarray, ri: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def monte_carlo_regret(
+    mdp: TabularMDP, r1: np.ndarray, ri: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """The symmetric normalised regret of pairs ``(r1, ri[k])`` with the paper code's returns
     (``src/experiments/interpolated.py``): the optimal and worst policies of :func:`symmetric_regret` (computed
     on ``c_VAL``), every return ``J`` from :func:`monte_carlo_returns` on the rewards themselves, and a span of
     exactly 0 replaced by 1. ``r1`` is one reward ``[S, A, S]``, ``ri`` a batch ``[K, S, A, S]``; returns ``[K]``."""
     c1, ci = val_canonical(mdp, r1), val_canonical(mdp, ri)
-    action = [policy.argmax(-1) for policy in (optimal_policy(mdp, c1), worst_policy(mdp, c1))]
-    best_i, worst_i = optimal_policy(mdp, ci).argmax(-1), worst_policy(mdp, ci).argmax(-1)
+    action = [
+        policy.argmax(-1) for policy in (optimal_policy(mdp, c1), worst_policy(mdp, c1))
+    ]
+    best_i, worst_i = (
+        optimal_policy(mdp, ci).argmax(-1),
+        worst_policy(mdp, ci).argmax(-1),
+    )
     k = len(ri)
-    rewards = np.concatenate([np.stack([r1, r1]), ri, np.broadcast_to(r1, ri.shape), ri, ri])
-    policies = np.concatenate([np.stack(action), np.broadcast_to(action[0], best_i.shape), best_i, best_i, worst_i])
+    rewards = np.concatenate(
+        [np.stack([r1, r1]), ri, np.broadcast_to(r1, ri.shape), ri, ri]
+    )
+    policies = np.concatenate(
+        [
+            np.stack(action),
+            np.broadcast_to(action[0], best_i.shape),
+            best_i,
+            best_i,
+            worst_i,
+        ]
+    )
     j = monte_carlo_returns(mdp, rewards, policies, rng)
     j1_best, j1_worst = j[0], j[1]
-    ji_pi1, j1_pii, ji_pii, ji_worst = (j[2 + m * k : 2 + (m + 1) * k] for m in range(4))
+    ji_pi1, j1_pii, ji_pii, ji_worst = (
+        j[2 + m * k : 2 + (m + 1) * k] for m in range(4)
+    )
     span1, span_i = j1_best - j1_worst, ji_pii - ji_worst
     regret1 = (j1_best - j1_pii) / np.where(span1 == 0, 1.0, span1)
     regret_i = (ji_pii - ji_pi1) / np.where(span_i == 0, 1.0, span_i)

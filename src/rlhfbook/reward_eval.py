@@ -13,21 +13,29 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_probabilities(prob: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_probabilities(
+    prob: np.ndarray, outcome: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     p, y = np.asarray(prob, float), np.asarray(outcome, float)
     if p.shape != y.shape or p.size == 0:
-        raise ValueError(f"prob and outcome must be non-empty and of equal shape, got {p.shape} and {y.shape}")
+        raise ValueError(
+            f"prob and outcome must be non-empty and of equal shape, got {p.shape} and {y.shape}"
+        )
     if (p < 0).any() or (p > 1).any() or (y < 0).any() or (y > 1).any():
         raise ValueError("prob and outcome must lie in [0, 1]")
     return p.ravel(), y.ravel()
 
 
-def pairwise_accuracy(score_a: np.ndarray, score_b: np.ndarray, a_preferred: np.ndarray) -> float:
+def pairwise_accuracy(
+    score_a: np.ndarray, score_b: np.ndarray, a_preferred: np.ndarray
+) -> float:
     """Fraction of pairs where the reward model orders (a, b) as the label does; a tie counts 1/2."""
     margin = np.asarray(score_a, float) - np.asarray(score_b, float)
     label = np.asarray(a_preferred, bool)
     if margin.shape != label.shape:
-        raise ValueError(f"scores and labels must have equal shape, got {margin.shape} and {label.shape}")
+        raise ValueError(
+            f"scores and labels must have equal shape, got {margin.shape} and {label.shape}"
+        )
     agree = np.where(label, margin > 0, margin < 0) + 0.5 * (margin == 0)
     return float(agree.mean())
 
@@ -52,7 +60,9 @@ def reliability_curve(prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10):
     return conf, freq, count
 
 
-def expected_calibration_error(prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> float:
+def expected_calibration_error(
+    prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10
+) -> float:
     """ECE (Naeini et al., 2015; Guo et al., 2017): ``sum_b (n_b / n) |freq_b - conf_b|`` over the
     reliability curve's bins."""
     conf, freq, count = reliability_curve(prob, outcome, n_bins)
@@ -60,7 +70,9 @@ def expected_calibration_error(prob: np.ndarray, outcome: np.ndarray, n_bins: in
     return float(np.sum(count[full] * np.abs(freq[full] - conf[full])) / count.sum())
 
 
-def r_squared(target: np.ndarray, prediction: np.ndarray, affine: bool = False) -> float:
+def r_squared(
+    target: np.ndarray, prediction: np.ndarray, affine: bool = False
+) -> float:
     """Coefficient of determination ``1 - SS_res / SS_tot`` of ``prediction`` for ``target``.
 
     A reward model's scale and offset are arbitrary (Bradley-Terry sees only differences), so with
@@ -69,7 +81,9 @@ def r_squared(target: np.ndarray, prediction: np.ndarray, affine: bool = False) 
     """
     t, x = np.asarray(target, float).ravel(), np.asarray(prediction, float).ravel()
     if t.shape != x.shape or t.size < 2:
-        raise ValueError(f"target and prediction need equal shape and 2+ values, got {t.shape} and {x.shape}")
+        raise ValueError(
+            f"target and prediction need equal shape and 2+ values, got {t.shape} and {x.shape}"
+        )
     if affine:
         design = np.stack([x, np.ones_like(x)], 1)
         x = design @ np.linalg.lstsq(design, t, rcond=None)[0]
@@ -90,7 +104,9 @@ def best_of_n_regret(gold: np.ndarray, proxy: np.ndarray, n: int) -> float:
     """
     gold, proxy = np.asarray(gold, float), np.asarray(proxy, float)
     if gold.shape != proxy.shape or gold.ndim != 2:
-        raise ValueError(f"gold and proxy must both have shape (prompts, K), got {gold.shape}, {proxy.shape}")
+        raise ValueError(
+            f"gold and proxy must both have shape (prompts, K), got {gold.shape}, {proxy.shape}"
+        )
     if not 1 <= n <= gold.shape[1]:
         raise ValueError(f"n must lie in 1..{gold.shape[1]}, got {n}")
     best = np.mean([_expected_pick(g, g, n) for g in gold])
@@ -103,7 +119,11 @@ def _expected_pick(gold: np.ndarray, score: np.ndarray, n: int) -> float:
 
     def log_choose(k):  # log C(k, n), -inf where k < n
         with np.errstate(divide="ignore"):
-            return np.where(k >= n, gammaln(k + 1) - gammaln(np.maximum(k - n, 0) + 1) - gammaln(n + 1), -np.inf)
+            return np.where(
+                k >= n,
+                gammaln(k + 1) - gammaln(np.maximum(k - n, 0) + 1) - gammaln(n + 1),
+                -np.inf,
+            )
 
     values, group, size = np.unique(score, return_inverse=True, return_counts=True)
     below = np.cumsum(size) - size  # responses scoring strictly less than each group

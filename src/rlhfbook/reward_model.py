@@ -49,8 +49,20 @@ def preference_pairs(
         kept = 0
         while kept < n_pairs:
             prompts = task.sample_prompts(batch_size, rng)
-            a = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
-            b = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+            a = generate(
+                policy,
+                tokenizer,
+                prompts,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+            )
+            b = generate(
+                policy,
+                tokenizer,
+                prompts,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+            )
             for i, prompt in enumerate(prompts):
                 if a.has_eos[i] and b.has_eos[i] and a.responses[i] != b.responses[i]:
                     kept += 1
@@ -79,7 +91,12 @@ def fit_length(pairs: PreferencePairs, tokenizer, max_length: int) -> Preference
         p_ids, c_ids, r_ids = ids(p), ids(c), ids(r)
         if len(p_ids) + max(len(c_ids), len(r_ids)) + 1 > max_length:
             p, c, r = (
-                tokenizer.decode(x) for x in (p_ids[-prompt_tokens:], c_ids[:answer_tokens], r_ids[:answer_tokens])
+                tokenizer.decode(x)
+                for x in (
+                    p_ids[-prompt_tokens:],
+                    c_ids[:answer_tokens],
+                    r_ids[:answer_tokens],
+                )
             )
         rows.append((p, c, r))
     prompts, chosen, rejected = (list(x) for x in zip(*rows))
@@ -127,15 +144,26 @@ def reward_trainer(
         max_length=max_length,
     )
     pairs = load_pairs(pairs)
-    pairs = fit_length(replace(pairs, prompts=format_prompts(tokenizer, pairs.prompts, chat)), tokenizer, max_length)
-    trainer = RewardTrainer(model=str(base), args=args, train_dataset=pairs.to_dataset(), processing_class=tokenizer)
+    pairs = fit_length(
+        replace(pairs, prompts=format_prompts(tokenizer, pairs.prompts, chat)),
+        tokenizer,
+        max_length,
+    )
+    trainer = RewardTrainer(
+        model=str(base),
+        args=args,
+        train_dataset=pairs.to_dataset(),
+        processing_class=tokenizer,
+    )
     # TRL loads the model from the folder as saved: a pad token that load_tokenizer added (gpt2,
     # Llama 3) is past its embeddings until they are resized (the optimizer is made in train()).
     fit_embeddings(trainer.model, tokenizer)
     return runtime.prepare_trainer(trainer)
 
 
-def train_reward_model(base: str | Path, tokenizer, pairs, out_dir: str | Path, **settings) -> tuple[Path, list[dict]]:
+def train_reward_model(
+    base: str | Path, tokenizer, pairs, out_dir: str | Path, **settings
+) -> tuple[Path, list[dict]]:
     """Fit a reward model initialised from ``base`` (a causal-LM folder or hub id: TRL adds a
     fresh scalar ``score`` head) on ``pairs`` (anything :func:`rlhfbook.preferences.load_pairs`
     reads: pairs, rows, a local file or a hub id's train split) with TRL's
@@ -176,11 +204,14 @@ def proxy_reward(
         if text_fn is None:
             return reward_model_scores(rm, rollout, no_eos_score=no_eos_score)
         ids = [
-            tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            tokenizer(text_fn(p, r), add_special_tokens=False)["input_ids"]
+            + [tokenizer.eos_token_id]
             for p, r in zip(rollout.prompts, rollout.responses)
         ]
         return eos_trick(
-            reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids)), rollout, no_eos_score
+            reward_model_scores(rm, rollout_from_ids(tokenizer, rollout.prompts, ids)),
+            rollout,
+            no_eos_score,
         )
 
     return score

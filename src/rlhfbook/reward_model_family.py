@@ -53,7 +53,9 @@ class ResponsePool:
     responses: tuple[tuple[str, ...], ...]
     gold: np.ndarray  # gold reward
     rater: np.ndarray  # what the (length-biased) raters perceive
-    features: np.ndarray  # [prompt, response, feature]: word counts in the prompt's block
+    features: (
+        np.ndarray
+    )  # [prompt, response, feature]: word counts in the prompt's block
     length: np.ndarray  # number of words
 
 
@@ -66,19 +68,37 @@ class RewardModel:
     scores: np.ndarray
 
 
-def sample_pool(task: PreferenceTask, pool_size: int, rng: np.random.Generator) -> ResponsePool:
+def sample_pool(
+    task: PreferenceTask, pool_size: int, rng: np.random.Generator
+) -> ResponsePool:
     """``pool_size`` demonstrations (the sampling policy) for each of the task's prompts, one per topic."""
     if pool_size < 2:
         raise ValueError(f"pool_size must be at least 2, got {pool_size}")
     prompts = tuple(task.prompt(t) for t in TOPICS)
-    responses = tuple(tuple(task.demonstration(p, rng) for _ in range(pool_size)) for p in prompts)
-    gold = np.array([[task.gold_reward(p, y) for y in row] for p, row in zip(prompts, responses)])
-    rater = np.array([[task.rater_score(p, y) for y in row] for p, row in zip(prompts, responses)])
+    responses = tuple(
+        tuple(task.demonstration(p, rng) for _ in range(pool_size)) for p in prompts
+    )
+    gold = np.array(
+        [[task.gold_reward(p, y) for y in row] for p, row in zip(prompts, responses)]
+    )
+    rater = np.array(
+        [[task.rater_score(p, y) for y in row] for p, row in zip(prompts, responses)]
+    )
     features = bt.bag_of_words(
-        [t for t in TOPICS for _ in range(pool_size)], [y for row in responses for y in row], TOPICS, WORDS
+        [t for t in TOPICS for _ in range(pool_size)],
+        [y for row in responses for y in row],
+        TOPICS,
+        WORDS,
     )
     length = np.array([[len(y.split()) for y in row] for row in responses], float)
-    return ResponsePool(prompts, responses, gold, rater, features.reshape(len(TOPICS), pool_size, -1), length)
+    return ResponsePool(
+        prompts,
+        responses,
+        gold,
+        rater,
+        features.reshape(len(TOPICS), pool_size, -1),
+        length,
+    )
 
 
 def comparisons(pool: ResponsePool, n: int, rng: np.random.Generator):
@@ -88,7 +108,9 @@ def comparisons(pool: ResponsePool, n: int, rng: np.random.Generator):
     Returns index arrays ``(prompt, a, b)`` and ``label`` (1 where the rater preferred a)."""
     n_prompts, pool_size = pool.gold.shape
     x, (a, b) = rng.integers(n_prompts, size=n), rng.integers(pool_size, size=(2, n))
-    label = (rng.random(n) < bt.sigmoid(pool.rater[x, a] - pool.rater[x, b])).astype(int)
+    label = (rng.random(n) < bt.sigmoid(pool.rater[x, a] - pool.rater[x, b])).astype(
+        int
+    )
     return x, a, b, label
 
 
@@ -106,13 +128,29 @@ def fitted_models(
         x, a, b, label = comparisons(pool, n, rng)
         for flip in flip_rates:
             noisy = np.where(rng.random(n) < flip, 1 - label, label)
-            w = fit_by_prompt(pool.features[x, a] - pool.features[x, b], x, noisy, pool.gold.shape[0], l2)
-            models.append(RewardModel("fitted", f"fitted: {n} comparisons, flip {flip:g}", pool.features @ w))
+            w = fit_by_prompt(
+                pool.features[x, a] - pool.features[x, b],
+                x,
+                noisy,
+                pool.gold.shape[0],
+                l2,
+            )
+            models.append(
+                RewardModel(
+                    "fitted",
+                    f"fitted: {n} comparisons, flip {flip:g}",
+                    pool.features @ w,
+                )
+            )
     return models
 
 
 def fit_by_prompt(
-    diff_features: np.ndarray, prompt: np.ndarray, label: np.ndarray, n_prompts: int, l2: float
+    diff_features: np.ndarray,
+    prompt: np.ndarray,
+    label: np.ndarray,
+    n_prompts: int,
+    l2: float,
 ) -> np.ndarray:
     """:func:`rlhfbook.bradley_terry.fit_bradley_terry` on features made of one block per prompt (a
     comparison's features are zero outside its prompt's block), solved block by block.
@@ -129,7 +167,9 @@ def fit_by_prompt(
     for i in range(n_prompts):
         rows, cols = prompt == i, slice(i * block, (i + 1) * block)
         if rows.any():
-            w[cols] = bt.fit_bradley_terry(diff_features[rows][:, cols], label[rows], l2=l2 * n / rows.sum())
+            w[cols] = bt.fit_bradley_terry(
+                diff_features[rows][:, cols], label[rows], l2=l2 * n / rows.sum()
+            )
     return w
 
 
@@ -154,32 +194,49 @@ def perturbed_models(
     if word not in WORDS:
         raise ValueError(f"unknown word {word!r}; the task's words: {', '.join(WORDS)}")
     unit = pool.gold.std()
-    count = np.array([[y.split().count(word) for y in row] for row in pool.responses], float)
+    count = np.array(
+        [[y.split().count(word) for y in row] for row in pool.responses], float
+    )
     length = (pool.length - pool.length.mean()) / pool.length.std()
     models = [
-        RewardModel("noisy", f"noisy: sd {s:g}", pool.gold + s * unit * rng.standard_normal(pool.gold.shape))
+        RewardModel(
+            "noisy",
+            f"noisy: sd {s:g}",
+            pool.gold + s * unit * rng.standard_normal(pool.gold.shape),
+        )
         for s in noise
     ]
     models += [
-        RewardModel("length-biased", f"length-biased: {s:g} per sd of length", pool.gold + s * unit * length)
+        RewardModel(
+            "length-biased",
+            f"length-biased: {s:g} per sd of length",
+            pool.gold + s * unit * length,
+        )
         for s in length_bias
     ]
     models += [
-        RewardModel("word-biased", f"'{word}'-biased: {s:g} per '{word}'", pool.gold + s * unit * count)
+        RewardModel(
+            "word-biased",
+            f"'{word}'-biased: {s:g} per '{word}'",
+            pool.gold + s * unit * count,
+        )
         for s in word_bias
     ]
     models += [
         RewardModel(
             "offset",
             f"{base.label} + per-prompt offset {s:g}",
-            base.scores + s * base.scores.std() * rng.standard_normal((pool.gold.shape[0], 1)),
+            base.scores
+            + s * base.scores.std() * rng.standard_normal((pool.gold.shape[0], 1)),
         )
         for s in offsets
     ]
     return models
 
 
-def pool_accuracy(pool: ResponsePool, scores: np.ndarray, labels: str = "gold") -> float:
+def pool_accuracy(
+    pool: ResponsePool, scores: np.ndarray, labels: str = "gold"
+) -> float:
     """Pairwise accuracy over *all* pairs of responses to the same prompt (exact: no sampled test pairs).
 
     ``labels="gold"``: the fraction of pairs with different gold rewards that ``scores`` orders as the
@@ -191,16 +248,22 @@ def pool_accuracy(pool: ResponsePool, scores: np.ndarray, labels: str = "gold") 
         raise ValueError(f"labels must be 'gold' or 'raters', got {labels!r}")
     # agreement with a label that prefers a with probability p: 1/2 + sign(s_a - s_b) (p - 1/2)
     if labels == "gold":
-        lean = 0.5 * np.sign(pool.gold[:, :, None] - pool.gold[:, None, :])  # p - 1/2; 0 on gold ties
+        lean = 0.5 * np.sign(
+            pool.gold[:, :, None] - pool.gold[:, None, :]
+        )  # p - 1/2; 0 on gold ties
         n_pairs = np.count_nonzero(lean)
     else:
         lean = bt.sigmoid(pool.rater[:, :, None] - pool.rater[:, None, :]) - 0.5
         n_pairs = lean.size - lean.shape[0] * lean.shape[1]  # every ordered pair a != b
-    sign = np.sign(scores[:, :, None] - scores[:, None, :])  # 0 on the diagonal and on ties
+    sign = np.sign(
+        scores[:, :, None] - scores[:, None, :]
+    )  # 0 on the diagonal and on ties
     return float(0.5 + np.einsum("xab,xab->", sign, lean) / n_pairs)
 
 
-def evaluate(pool: ResponsePool, scores: np.ndarray, held_out, bon_n: int) -> dict[str, float]:
+def evaluate(
+    pool: ResponsePool, scores: np.ndarray, held_out, bon_n: int
+) -> dict[str, float]:
     """STARC distance to gold, exact best-of-``bon_n`` gold regret, and the usual reward-model metrics of
     one model (``held_out``: rater comparisons from :func:`comparisons`, for the rater-label metrics)."""
     x, a, b, label = held_out

@@ -63,7 +63,11 @@ class Rollout:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = [value[i] for i in index.tolist()] if isinstance(value, list) else value[index]
+            out[f.name] = (
+                [value[i] for i in index.tolist()]
+                if isinstance(value, list)
+                else value[index]
+            )
         return Rollout(**out)
 
     @property
@@ -72,14 +76,18 @@ class Rollout:
         return self.response_mask.sum(1)
 
 
-def format_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], chat: bool | None = None) -> list[str]:
+def format_prompts(
+    tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], chat: bool | None = None
+) -> list[str]:
     """Each prompt as the text the model is conditioned on: a user turn of the tokenizer's chat
     template with the assistant's turn opened, or the prompt itself without a template
     (``chat=None``: the template when there is one; ``chat=False``: never)."""
     if chat is False or not getattr(tokenizer, "chat_template", None):
         return list(prompts)
     return [
-        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+        )
         for p in prompts
     ]
 
@@ -93,14 +101,21 @@ def encode_prompts(
     one and ``chat`` is not False (:func:`format_prompts`; the template writes its own special
     tokens, none are added)."""
     if tokenizer.padding_side != "left":
-        raise ValueError("generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')")
+        raise ValueError(
+            "generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')"
+        )
     enc = tokenizer(
-        format_prompts(tokenizer, prompts, chat), return_tensors="pt", padding=True, add_special_tokens=False
+        format_prompts(tokenizer, prompts, chat),
+        return_tensors="pt",
+        padding=True,
+        add_special_tokens=False,
     )
     return enc["input_ids"], enc["attention_mask"]
 
 
-def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | None = None) -> list[int]:
+def end_token_ids(
+    tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | None = None
+) -> list[int]:
     """Every token that ends a response: the model's ``generation_config.eos_token_id`` (an id or
     a list) and the tokenizer's EOS, in that order, without repeats and never the pad token."""
     ids: list[int] = []
@@ -118,7 +133,9 @@ def response_mask_from_ids(
     response_ids: torch.Tensor, eos_id: int | Sequence[int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mask of tokens up to and including the first end token (any of ``eos_id``), and whether one occurred."""
-    is_eos = torch.isin(response_ids, torch.as_tensor(eos_id, dtype=response_ids.dtype).reshape(-1))
+    is_eos = torch.isin(
+        response_ids, torch.as_tensor(eos_id, dtype=response_ids.dtype).reshape(-1)
+    )
     has_eos = is_eos.any(1)
     after_eos = (is_eos.cumsum(1) - is_eos.long()) > 0  # strictly after the first EOS
     return (~after_eos).long(), has_eos
@@ -172,7 +189,11 @@ def generate(
     """
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
-    kwargs = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+    kwargs = (
+        dict(do_sample=False)
+        if greedy
+        else dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+    )
     eos = end_token_ids(tokenizer, model)
     step = rows_per_call(len(prompts), chunk_size, device)
     chunks = []
@@ -189,17 +210,28 @@ def generate(
                 ).cpu()
         except RuntimeError as error:  # sampling from inf / NaN probabilities
             if runtime.in_fp16(model) and ("inf" in str(error) or "nan" in str(error)):
-                raise runtime.HalfPrecisionOverflow(f"sampling in fp16 failed: {runtime.FP16_ADVICE}") from error
+                raise runtime.HalfPrecisionOverflow(
+                    f"sampling in fp16 failed: {runtime.FP16_ADVICE}"
+                ) from error
             raise
         chunks.append(out[:, query_ids.shape[1] :])
-    width = max(c.shape[1] for c in chunks)  # a chunk stops early only once all its rows ended
+    width = max(
+        c.shape[1] for c in chunks
+    )  # a chunk stops early only once all its rows ended
     response_ids = torch.cat(
-        [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=tokenizer.pad_token_id) for c in chunks]
+        [
+            torch.nn.functional.pad(
+                c, (0, width - c.shape[1]), value=tokenizer.pad_token_id
+            )
+            for c in chunks
+        ]
     )
     mask, has_eos = response_mask_from_ids(response_ids, eos)
     response_ids = response_ids.masked_fill(mask == 0, tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(response_ids, skip_special_tokens=True)
-    return Rollout(list(prompts), texts, query_ids, query_mask, response_ids, mask, has_eos)
+    return Rollout(
+        list(prompts), texts, query_ids, query_mask, response_ids, mask, has_eos
+    )
 
 
 def rollout_from_ids(
@@ -215,9 +247,15 @@ def rollout_from_ids(
         raise ValueError(f"{len(prompts)} prompts but {len(response_ids)} responses")
     query_ids, query_mask = encode_prompts(tokenizer, prompts)
     width = max(1, max(map(len, response_ids)))
-    padded = torch.tensor([list(r) + [tokenizer.pad_token_id] * (width - len(r)) for r in response_ids])
-    padded = padded.masked_fill(padded == tokenizer.pad_token_id, -1)  # pad is never EOS
-    mask, has_eos = response_mask_from_ids(padded, eos_ids if eos_ids is not None else end_token_ids(tokenizer))
+    padded = torch.tensor(
+        [list(r) + [tokenizer.pad_token_id] * (width - len(r)) for r in response_ids]
+    )
+    padded = padded.masked_fill(
+        padded == tokenizer.pad_token_id, -1
+    )  # pad is never EOS
+    mask, has_eos = response_mask_from_ids(
+        padded, eos_ids if eos_ids is not None else end_token_ids(tokenizer)
+    )
     mask = mask * (padded != -1).long()
     padded = padded.masked_fill(mask == 0, tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(padded, skip_special_tokens=True)
@@ -238,7 +276,12 @@ def _model_inputs(model: torch.nn.Module, rollout: Rollout) -> dict[str, torch.T
     device = next(model.parameters()).device
     ids = torch.cat([rollout.query_ids, rollout.response_ids], 1).to(device)
     mask = torch.cat([rollout.query_mask, rollout.response_mask], 1).to(device)
-    return dict(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False)
+    return dict(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=_positions(mask),
+        use_cache=False,
+    )
 
 
 def forward_logits(model: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
@@ -265,7 +308,9 @@ def forward_values(critic: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
     return forward_scalar_head(critic, rollout)[:, lq - 1 : -1]
 
 
-def eos_trick(scores: torch.Tensor, rollout: Rollout, no_eos_score: float | None) -> torch.Tensor:
+def eos_trick(
+    scores: torch.Tensor, rollout: Rollout, no_eos_score: float | None
+) -> torch.Tensor:
     """``scores`` with ``no_eos_score`` for every response cut off without EOS (the "EOS trick" of
     Huang et al., 2024); None keeps the scores as they are."""
     if no_eos_score is None:
@@ -284,23 +329,32 @@ def reward_model_scores(
     lq = rollout.query_ids.shape[1]
     heads = forward_scalar_head(reward_model, rollout)[:, lq:]
     last = (rollout.lengths - 1).clamp(min=0).to(heads.device)
-    return eos_trick(heads.gather(1, last[:, None]).squeeze(1).float().cpu(), rollout, no_eos_score)
+    return eos_trick(
+        heads.gather(1, last[:, None]).squeeze(1).float().cpu(), rollout, no_eos_score
+    )
 
 
-def token_logprobs(logits: torch.Tensor, response_ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+def token_logprobs(
+    logits: torch.Tensor, response_ids: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
     """log pi(y_t | x, y_<t) of each response token, shape [B, Lr] (in fp32 for half-precision logits)."""
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     return logp.gather(-1, response_ids.to(logits.device).unsqueeze(-1)).squeeze(-1)
 
 
 def response_logprobs(
-    model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0, chunk_size: int | None = None
+    model: PreTrainedModel,
+    rollout: Rollout,
+    temperature: float = 1.0,
+    chunk_size: int | None = None,
 ) -> torch.Tensor:
     """:func:`token_logprobs` of the model's forward pass, ``chunk_size`` rows at a time (all by
     default), shape [B, Lr]: only one chunk's [rows, Lr, V] logits exist at once."""
     step = max(1, chunk_size or len(rollout))
     if step >= len(rollout):
-        return token_logprobs(forward_logits(model, rollout), rollout.response_ids, temperature)
+        return token_logprobs(
+            forward_logits(model, rollout), rollout.response_ids, temperature
+        )
     index = torch.arange(len(rollout))
     return torch.cat(
         [
@@ -311,15 +365,22 @@ def response_logprobs(
 
 
 def sequence_logprob(
-    model: PreTrainedModel, rollout: Rollout, temperature: float = 1.0, chunk_size: int | None = None
+    model: PreTrainedModel,
+    rollout: Rollout,
+    temperature: float = 1.0,
+    chunk_size: int | None = None,
 ) -> torch.Tensor:
     """log pi(y | x) summed over response tokens (EOS included), shape [B]."""
     lp = response_logprobs(model, rollout, temperature, chunk_size)
     return (lp * rollout.response_mask.to(lp.device)).sum(1)
 
 
-def gold_scores(task, rollout: Rollout, no_eos_score: float | None = None) -> torch.Tensor:
+def gold_scores(
+    task, rollout: Rollout, no_eos_score: float | None = None
+) -> torch.Tensor:
     """The task's gold score of each response; ``no_eos_score`` replaces it for responses
     without EOS (the "EOS trick" of Huang et al., 2024) when given."""
-    scores = torch.tensor([task.gold_reward(p, r) for p, r in zip(rollout.prompts, rollout.responses)])
+    scores = torch.tensor(
+        [task.gold_reward(p, r) for p, r in zip(rollout.prompts, rollout.responses)]
+    )
     return eos_trick(scores, rollout, no_eos_score)

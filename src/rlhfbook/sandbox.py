@@ -36,7 +36,14 @@ import tempfile
 from dataclasses import dataclass
 
 # Folders the interpreter needs, read-only in the isolated child (the ``-try`` binds skip missing ones).
-SYSTEM_FOLDERS = ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/alternatives")
+SYSTEM_FOLDERS = (
+    "/usr",
+    "/bin",
+    "/lib",
+    "/lib64",
+    "/etc/ld.so.cache",
+    "/etc/alternatives",
+)
 
 
 def _bwrap_command(bwrap: str) -> list[str]:
@@ -45,9 +52,23 @@ def _bwrap_command(bwrap: str) -> list[str]:
     packages, which a program may import as before) read-only, ``/dev`` and ``/proc`` minimal, a
     private tmpfs ``/tmp`` as the working folder, killed with its parent."""
     binds = []
-    for folder in (*SYSTEM_FOLDERS, sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+    for folder in (
+        *SYSTEM_FOLDERS,
+        sys.base_prefix,
+        sys.prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    ):
         binds += ["--ro-bind-try", folder, folder]
-    return [bwrap, "--unshare-all", "--die-with-parent", *binds, "--dev", "/dev", "--proc", "/proc"] + [
+    return [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        *binds,
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+    ] + [
         "--tmpfs",
         "/tmp",
         "--chdir",
@@ -68,7 +89,10 @@ def isolation() -> list[str] | None:
     prefix = _bwrap_command(bwrap)
     try:
         probe = subprocess.run(
-            [*prefix, sys.executable, "-I", "-c", "print('ok')"], capture_output=True, timeout=10, check=False
+            [*prefix, sys.executable, "-I", "-c", "print('ok')"],
+            capture_output=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -115,8 +139,15 @@ class Limits:
     file_mb: int = 1
 
     def __post_init__(self) -> None:
-        if self.cpu_s < 1 or self.wall_s <= 0 or self.memory_mb < 64 or self.file_mb < 0:
-            raise ValueError(f"invalid limits {self}: need cpu_s >= 1, wall_s > 0, memory_mb >= 64, file_mb >= 0")
+        if (
+            self.cpu_s < 1
+            or self.wall_s <= 0
+            or self.memory_mb < 64
+            or self.file_mb < 0
+        ):
+            raise ValueError(
+                f"invalid limits {self}: need cpu_s >= 1, wall_s > 0, memory_mb >= 64, file_mb >= 0"
+            )
 
 
 def _limit(limits: Limits):
@@ -140,14 +171,18 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: str = "") -> list[bool]:
+def run_tests(
+    program: str, tests: list[str], limits: Limits = Limits(), setup: str = ""
+) -> list[bool]:
     """Which of ``tests`` (Python statements, typically asserts) pass after executing ``program``
     (preceded by ``setup``, MBPP's ``test_setup_code``) in a limited subprocess, isolated where
     :func:`isolation` can."""
     if not tests:
         raise ValueError("run_tests needs at least one test")
     nonce = secrets.token_hex(16)
-    payload = json.dumps({"program": program, "tests": list(tests), "setup": setup, "nonce": nonce})
+    payload = json.dumps(
+        {"program": program, "tests": list(tests), "setup": setup, "nonce": nonce}
+    )
     with tempfile.TemporaryDirectory(prefix="rlhfbook-sandbox-") as cwd:
         proc = subprocess.Popen(
             [*(isolation() or []), sys.executable, "-I", "-c", _RUNNER],
@@ -164,7 +199,9 @@ def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: 
         except subprocess.TimeoutExpired:
             _kill_group(proc.pid)
             try:
-                stdout, _ = proc.communicate(timeout=1.0)  # what it reported before the kill
+                stdout, _ = proc.communicate(
+                    timeout=1.0
+                )  # what it reported before the kill
             except subprocess.TimeoutExpired:
                 stdout = b""
         finally:
@@ -177,7 +214,9 @@ def run_tests(program: str, tests: list[str], limits: Limits = Limits(), setup: 
     return [i in passed for i in range(len(tests))]
 
 
-def pass_rate(program: str, tests: list[str], limits: Limits = Limits(), setup: str = "") -> float:
+def pass_rate(
+    program: str, tests: list[str], limits: Limits = Limits(), setup: str = ""
+) -> float:
     """Fraction of ``tests`` passed (the gold score of generated code; pass@1 counts 1.0)."""
     results = run_tests(program, tests, limits, setup)
     return sum(results) / len(results)

@@ -33,7 +33,13 @@ CHAT_TEMPLATE = (
 )
 
 # The sampling fields of Qwen2.5-0.5B/1.5B-Instruct's generation_config.json on the hub (7B: repetition_penalty 1.05).
-QWEN_SAMPLING = {"do_sample": True, "repetition_penalty": 1.1, "temperature": 0.7, "top_k": 20, "top_p": 0.8}
+QWEN_SAMPLING = {
+    "do_sample": True,
+    "repetition_penalty": 1.1,
+    "temperature": 0.7,
+    "top_k": 20,
+    "top_p": 0.8,
+}
 
 _WORDS = (
     "the a model answer question helpful honest reward policy value token python function return list "
@@ -50,7 +56,9 @@ def corpus(n: int = 400, seed: int = 0) -> list[str]:
     lines = []
     for i in range(n):
         words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))
-        lines.append(f"{words}.\ndef f{i % 7}(x):\n    return x + {i % 10}\nassert f{i % 7}(1) == {1 + i % 10}")
+        lines.append(
+            f"{words}.\ndef f{i % 7}(x):\n    return x + {i % 10}\nassert f{i % 7}(1) == {1 + i % 10}"
+        )
     return lines
 
 
@@ -70,20 +78,27 @@ def build_tokenizer(vocab_size: int = 512):
     )
     raw.train_from_iterator(corpus(), trainer=trainer)
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=raw, eos_token=END_OF_TURN, additional_special_tokens=[START_OF_TURN, END_OF_TEXT]
+        tokenizer_object=raw,
+        eos_token=END_OF_TURN,
+        additional_special_tokens=[START_OF_TURN, END_OF_TEXT],
     )
     tok.chat_template = CHAT_TEMPLATE
     return tok
 
 
-def build(folder: str | Path, hidden_size: int = 32, layers: int = 2, seed: int = 0) -> Path:
+def build(
+    folder: str | Path, hidden_size: int = 32, layers: int = 2, seed: int = 0
+) -> Path:
     """Write the stand-in instruct model and its tokenizer to ``folder``; returns the folder."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     folder = Path(folder)
     tok = build_tokenizer()
-    end_ids = [tok.convert_tokens_to_ids(END_OF_TURN), tok.convert_tokens_to_ids(END_OF_TEXT)]
+    end_ids = [
+        tok.convert_tokens_to_ids(END_OF_TURN),
+        tok.convert_tokens_to_ids(END_OF_TEXT),
+    ]
     config = Qwen2Config(
         vocab_size=len(tok),
         hidden_size=hidden_size,
@@ -112,7 +127,12 @@ def write_hh_rlhf(path: str | Path, n: int = 24) -> Path:
     rows = []
     for i in range(n):
         prompt = f"\n\nHuman: can you write a python function that returns {i} plus x?\n\nAssistant:"
-        rows.append({"chosen": f"{prompt} Sure: def f(x): return x + {i}", "rejected": f"{prompt} No."})
+        rows.append(
+            {
+                "chosen": f"{prompt} Sure: def f(x): return x + {i}",
+                "rejected": f"{prompt} No.",
+            }
+        )
     path = Path(path)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

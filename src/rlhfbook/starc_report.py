@@ -35,10 +35,19 @@ from . import reward_model_family as rmf
 from .book import verdicts
 from .toyworld.preference import PreferenceTask
 
-CHECKED: tuple[str, ...] = ("L2", "wL2")  # the cells every seed computes: unweighted and tau-weighted L2
-CELLS: tuple[tuple[str, str], ...] = tuple((n, n) for n in CHECKED)  # as (normalisation, metric)
+CHECKED: tuple[str, ...] = (
+    "L2",
+    "wL2",
+)  # the cells every seed computes: unweighted and tau-weighted L2
+CELLS: tuple[tuple[str, str], ...] = tuple(
+    (n, n) for n in CHECKED
+)  # as (normalisation, metric)
 CANON_COLOURS: dict[str, str] = dict(
-    none="tab:gray", EPIC="tab:orange", DARD="tab:green", VAL="tab:blue", minimal="tab:purple"
+    none="tab:gray",
+    EPIC="tab:orange",
+    DARD="tab:green",
+    VAL="tab:blue",
+    minimal="tab:purple",
 )
 KIND_COLOURS: dict[str, str] = {
     "fitted": "black",
@@ -47,7 +56,11 @@ KIND_COLOURS: dict[str, str] = {
     "word-biased": "tab:pink",
     "offset": "tab:olive",
 }
-BETTER_HIGH: tuple[str, ...] = ("accuracy (gold)", "accuracy (raters)", "R2 (affine)")  # metrics where larger is better
+BETTER_HIGH: tuple[str, ...] = (
+    "accuracy (gold)",
+    "accuracy (raters)",
+    "R2 (affine)",
+)  # metrics where larger is better
 
 CorrelationTable = Mapping[int, Mapping[tuple[str, str, str], float]]
 
@@ -61,26 +74,37 @@ def mean_sd(x: Sequence[float]) -> str:
 
 
 def finding(
-    seeds: Sequence[int], values: Sequence[float], threshold: float, rule: str, direction: str = ">="
+    seeds: Sequence[int],
+    values: Sequence[float],
+    threshold: float,
+    rule: str,
+    direction: str = ">=",
 ) -> tuple[dict[str, Any], int]:
     """The arguments of a ``results.check(kind="finding", ...)`` with one decisive number per seed
     (``per_seed``, ``threshold``, ``direction``, ``rule``), and how many seeds clear the threshold."""
     values = np.asarray(values, float)
     clear = values >= threshold if direction == ">=" else values <= threshold
-    return dict(per_seed=dict(zip(seeds, values.tolist())), threshold=threshold, direction=direction, rule=rule), int(
-        clear.sum()
-    )
+    return dict(
+        per_seed=dict(zip(seeds, values.tolist())),
+        threshold=threshold,
+        direction=direction,
+        rule=rule,
+    ), int(clear.sum())
 
 
 # --------------------------------------------------------------------------- section 1: equivalent copies
 
 
-def equivalent_copies(mdp: rd.TabularMDP, r: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def equivalent_copies(
+    mdp: rd.TabularMDP, r: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Copies of ``r`` that order every policy as ``r`` does (potential-shaped, S'-redistributed by noise
     of 3 reward sd, scaled by 3.7, all three) and its negation: the paper's three invariances (Sec. 2)."""
     return {
         "potential-shaped": rd.potential_shaping(mdp, r, rd.random_potential(mdp, rng)),
-        "S'-redistributed": rd.s_prime_redistribution(mdp, r, 3 * r.std() * rng.standard_normal(r.shape)),
+        "S'-redistributed": rd.s_prime_redistribution(
+            mdp, r, 3 * r.std() * rng.standard_normal(r.shape)
+        ),
         "scaled by 3.7": 3.7 * r,
         "all three": 3.7
         * rd.s_prime_redistribution(
@@ -92,7 +116,9 @@ def equivalent_copies(mdp: rd.TabularMDP, r: np.ndarray, rng: np.random.Generato
     }
 
 
-def copy_table(mdp: rd.TabularMDP, r: np.ndarray, copies: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def copy_table(
+    mdp: rd.TabularMDP, r: np.ndarray, copies: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
     """Per copy of ``r``: its raw L2 distance relative to ``|r|``, its symmetric normalised regret, and its
     EPIC, DARD, VAL and minimal distance (L2 / L2) to ``r``."""
     demo = pd.DataFrame(
@@ -116,7 +142,12 @@ def copy_table(mdp: rd.TabularMDP, r: np.ndarray, copies: Mapping[str, np.ndarra
 
 
 def interpolation_runs(
-    seeds: Iterable[int], n_envs: int, n_pairs: int, n_steps: int, stream: int | None = None, **kwargs: Any
+    seeds: Iterable[int],
+    n_envs: int,
+    n_pairs: int,
+    n_steps: int,
+    stream: int | None = None,
+    **kwargs: Any,
 ) -> dict[int, dict[str, Any]]:
     """:func:`rlhfbook.reward_distance.interpolation_experiment` once per seed, each from its own generator
     (``default_rng(seed)``, or ``default_rng([seed, stream])`` for an independent stream such as the
@@ -131,10 +162,15 @@ def interpolation_runs(
     return runs
 
 
-def correlations(runs: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[tuple[str, str, str], float]]:
+def correlations(
+    runs: Mapping[int, Mapping[str, Any]],
+) -> dict[int, dict[tuple[str, str, str], float]]:
     """The paper's score of a pseudometric (Fig. 1): the Pearson correlation of its distance with regret
     over all points of a seed, for every pseudometric of every run."""
-    return {s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()} for s, run in runs.items()}
+    return {
+        s: {k: rd.pearson(v, run["regret"]) for k, v in run["grid"].items()}
+        for s, run in runs.items()
+    }
 
 
 def per_seed(table: CorrelationTable, canonical: str, cell: str) -> np.ndarray:
@@ -143,7 +179,9 @@ def per_seed(table: CorrelationTable, canonical: str, cell: str) -> np.ndarray:
 
 
 def correlation_table(
-    table: CorrelationTable, canonicalisations: Sequence[str], cells: Sequence[str] = CHECKED
+    table: CorrelationTable,
+    canonicalisations: Sequence[str],
+    cells: Sequence[str] = CHECKED,
 ) -> pd.DataFrame:
     """Per canonicalisation, its correlation with regret in each cell: mean ± sd and minimum over seeds."""
     out = pd.DataFrame(
@@ -160,35 +198,62 @@ def correlation_table(
 
 
 def correlation_metric(
-    table: CorrelationTable, canonicalisations: Sequence[str], cells: Sequence[str] = CHECKED
+    table: CorrelationTable,
+    canonicalisations: Sequence[str],
+    cells: Sequence[str] = CHECKED,
 ) -> dict[str, dict[str, float]]:
     """The correlations as a results metric: ``{"<canonicalisation> <cell>/<cell>": {seed: r}}``."""
-    return {f"{c} {n}/{n}": dict(zip(map(str, table), per_seed(table, c, n))) for c in canonicalisations for n in cells}
+    return {
+        f"{c} {n}/{n}": dict(zip(map(str, table), per_seed(table, c, n)))
+        for c in canonicalisations
+        for n in cells
+    }
 
 
-def grid_summary(full_corr: pd.Series, canonicalisations: Sequence[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+def grid_summary(
+    full_corr: pd.Series, canonicalisations: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Best, median and worst pseudometric of each canonicalisation over the whole grid (``full_corr``
     indexed by ``(canonicalisation, normalisation, metric)``), its worst normalisation (lowest mean over
     metrics), and how many of the ten best pseudometrics each canonicalisation holds."""
-    summary = full_corr.groupby(level=0).agg(["max", "median", "min"]).loc[list(canonicalisations)]
+    summary = (
+        full_corr.groupby(level=0)
+        .agg(["max", "median", "min"])
+        .loc[list(canonicalisations)]
+    )
     summary.columns = ["best", "median", "worst"]
     summary["worst normalisation"] = (
-        full_corr.groupby(level=[0, 1]).mean().unstack().idxmin(axis=1).loc[list(canonicalisations)]
+        full_corr.groupby(level=[0, 1])
+        .mean()
+        .unstack()
+        .idxmin(axis=1)
+        .loc[list(canonicalisations)]
     )
     summary.index.name = "canonicalisation"
     ranked = full_corr.sort_values(ascending=False)
-    top10 = {c: int(n) for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()}
+    top10 = {
+        c: int(n)
+        for c, n in pd.Series([k[0] for k in ranked.index[:10]]).value_counts().items()
+    }
     return summary, top10
 
 
 def margins(
-    table: CorrelationTable, competitors: Sequence[str] = ("EPIC", "DARD"), cells: Sequence[str] = CHECKED
+    table: CorrelationTable,
+    competitors: Sequence[str] = ("EPIC", "DARD"),
+    cells: Sequence[str] = CHECKED,
 ) -> dict[tuple[str, str], np.ndarray]:
     """VAL's correlation minus a competitor's, per seed, for each (competitor, cell)."""
-    return {(c, n): per_seed(table, "VAL", n) - per_seed(table, c, n) for c in competitors for n in cells}
+    return {
+        (c, n): per_seed(table, "VAL", n) - per_seed(table, c, n)
+        for c in competitors
+        for n in cells
+    }
 
 
-def margin_table(margin: Mapping[tuple[str, str], np.ndarray], threshold: float = 0.02) -> pd.DataFrame:
+def margin_table(
+    margin: Mapping[tuple[str, str], np.ndarray], threshold: float = 0.02
+) -> pd.DataFrame:
     """Per (competitor, cell), VAL's lead: mean ± sd and minimum over seeds, seeds reaching ``threshold``."""
     rows = {
         f"VAL − {c}, {n}/{n}": {
@@ -217,14 +282,19 @@ def transition_sparsity(mdps: Sequence[rd.TabularMDP]) -> dict[str, float]:
 
 
 def lead_summary(
-    main: Mapping[tuple[str, str], np.ndarray], control: Mapping[tuple[str, str], np.ndarray], band: float = 0.02
+    main: Mapping[tuple[str, str], np.ndarray],
+    control: Mapping[tuple[str, str], np.ndarray],
+    band: float = 0.02,
 ) -> str:
     """The chapter's reading of VAL's mean lead over EPIC and DARD with the paper's rewards (``main``) and
     with next-state-independent ones (``control``), in the L2 and wL2 cells."""
     lead = {(c, n): np.mean(main[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
     gone = {(c, n): np.mean(control[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
     vanishes = max(abs(v) for v in gone.values()) <= band
-    l2_lead, w_lead = min(lead["EPIC", "L2"], lead["DARD", "L2"]), min(lead["EPIC", "wL2"], lead["DARD", "wL2"])
+    l2_lead, w_lead = (
+        min(lead["EPIC", "L2"], lead["DARD", "L2"]),
+        min(lead["EPIC", "wL2"], lead["DARD", "wL2"]),
+    )
     text = (
         f"With the paper's rewards VAL's lead over EPIC is {lead['EPIC', 'L2']:+.3f} and over DARD "
         f"{lead['DARD', 'L2']:+.3f} in the L2 cell, and {lead['EPIC', 'wL2']:+.3f} and {lead['DARD', 'wL2']:+.3f} in "
@@ -257,11 +327,15 @@ def lead_summary(
     )
 
 
-def rounding_table(mdps: Sequence[rd.TabularMDP], rng: np.random.Generator) -> pd.DataFrame:
+def rounding_table(
+    mdps: Sequence[rd.TabularMDP], rng: np.random.Generator
+) -> pd.DataFrame:
     """The rounding level of every canonicalisation in every norm of the grid: the largest ``n(c(R)) / n(R)``
     over :func:`rlhfbook.reward_distance.trivial_rewards` drawn on each of ``mdps`` (rows: canonicalisations,
     columns: norms; ``Linf`` is the criterion of :func:`rlhfbook.reward_distance.is_zero`)."""
-    levels = [rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps]
+    levels = [
+        rd.rounding_level(m, rd.trivial_rewards(m, rng), rd.METRICS) for m in mdps
+    ]
     worst = {k: max(level[k] for level in levels) for k in levels[0]}
     out = pd.Series(worst).unstack()[list(rd.METRICS)]
     out.index.name = "canonicalisation"
@@ -286,25 +360,37 @@ def endpoint_correlations(
         for s, run in runs.items():
             signal = run["signal"].min(-1)
             keep = signal >= threshold if name == ENDPOINTS[0] else signal < threshold
-            parts[name][s] = {k: rd.pearson(v[keep], run["regret"][keep]) for k, v in run["grid"].items()}
+            parts[name][s] = {
+                k: rd.pearson(v[keep], run["regret"][keep])
+                for k, v in run["grid"].items()
+            }
     return parts
 
 
-def endpoint_table(runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+def endpoint_table(
+    runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL
+) -> pd.DataFrame:
     """VAL's lead over the better of EPIC and DARD on all points and on each part of :func:`endpoint_correlations`,
     per checked cell: the share of points, each correlation's mean, and the lead's mean ± 2 SE over seeds."""
     parts = {"all points": correlations(runs), **endpoint_correlations(runs, threshold)}
     share = {
         "all points": 1.0,
-        ENDPOINTS[0]: np.mean([np.mean(r["signal"].min(-1) >= threshold) for r in runs.values()]),
-        ENDPOINTS[1]: np.mean([np.mean(r["signal"].min(-1) < threshold) for r in runs.values()]),
+        ENDPOINTS[0]: np.mean(
+            [np.mean(r["signal"].min(-1) >= threshold) for r in runs.values()]
+        ),
+        ENDPOINTS[1]: np.mean(
+            [np.mean(r["signal"].min(-1) < threshold) for r in runs.values()]
+        ),
     }
     rows = {}
     for name, table in parts.items():
         for n in CHECKED:
             rows[f"{name}, {n}/{n}"] = {
                 "share of points": share[name],
-                **{f"{c} corr.": per_seed(table, c, n).mean() for c in ("VAL", "EPIC", "DARD")},
+                **{
+                    f"{c} corr.": per_seed(table, c, n).mean()
+                    for c in ("VAL", "EPIC", "DARD")
+                },
                 "VAL's lead (mean ± 2 SE)": mean_2se(lead(table, n)),
             }
     out = pd.DataFrame(rows).T
@@ -312,7 +398,9 @@ def endpoint_table(runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.
     return out
 
 
-def endpoint_summary(part_lead: Mapping[tuple[str, str], np.ndarray], *overall: np.ndarray) -> str:
+def endpoint_summary(
+    part_lead: Mapping[tuple[str, str], np.ndarray], *overall: np.ndarray
+) -> str:
     """The chapter's reading of :func:`endpoint_table`: VAL's lead (per seed) on pairs of ordinary rewards and on
     pairs with a nearly trivial endpoint (``part_lead[part, cell]``), against the lead on all points
     (``overall``, one array per checked cell), each as mean ± 2 SE."""
@@ -334,7 +422,10 @@ def endpoint_summary(part_lead: Mapping[tuple[str, str], np.ndarray], *overall: 
             f"take removes {1 - ordinary['L2'].mean() / overall[0].mean():.0%} of its mean L2 lead and "
             f"{1 - ordinary['wL2'].mean() / overall[1].mean():.0%} of its mean wL2 lead."
         )
-    return text + "On ordinary rewards alone VAL's lead is not distinguishable from 0 at this number of seeds."
+    return (
+        text
+        + "On ordinary rewards alone VAL's lead is not distinguishable from 0 at this number of seeds."
+    )
 
 
 def lead(table: CorrelationTable, cell: str) -> np.ndarray:
@@ -350,7 +441,9 @@ def mean_2se(x: Sequence[float]) -> str:
     return f"{iv.mean:+.3f} ± {2 * iv.se:.3f}"
 
 
-def step_profiles(run: Mapping[str, Any], n_steps: int, threshold: float = rd.NEARLY_TRIVIAL) -> pd.DataFrame:
+def step_profiles(
+    run: Mapping[str, Any], n_steps: int, threshold: float = rd.NEARLY_TRIVIAL
+) -> pd.DataFrame:
     """Mean regret and mean L2 / L2 distance (VAL, EPIC, DARD) at each interpolation step ``i = 1..n_steps``,
     over the pairs of one run with ordinary endpoints, with a nearly trivial R1, and with a nearly trivial R2.
     Rows: (pairs, step); columns: regret and the three distances."""
@@ -361,9 +454,18 @@ def step_profiles(run: Mapping[str, Any], n_steps: int, threshold: float = rd.NE
         "nearly trivial R1": small[:, 0] & ~small[:, 1],
         "nearly trivial R2": ~small[:, 0] & small[:, 1],
     }
-    columns = {"regret": run["regret"], **{c: run["grid"][c, "L2", "L2"] for c in ("VAL", "EPIC", "DARD")}}
+    columns = {
+        "regret": run["regret"],
+        **{c: run["grid"][c, "L2", "L2"] for c in ("VAL", "EPIC", "DARD")},
+    }
     frame = pd.DataFrame(columns).assign(step=step)
-    out = pd.concat({g: frame[keep].groupby("step").mean() for g, keep in groups.items() if keep.any()})
+    out = pd.concat(
+        {
+            g: frame[keep].groupby("step").mean()
+            for g, keep in groups.items()
+            if keep.any()
+        }
+    )
     out.index.names = ["pairs", "step"]
     return out
 
@@ -372,16 +474,27 @@ def step_figure(profiles: pd.DataFrame, seed: int) -> Figure:
     """:func:`step_profiles` as one panel per kind of pair: mean regret (black) and mean distances along the
     interpolation."""
     groups = list(dict.fromkeys(profiles.index.get_level_values(0)))
-    fig, axes = plt.subplots(1, len(groups), figsize=(min(10.0, 3.4 * len(groups)), 3.8), sharey=True)
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(min(10.0, 3.4 * len(groups)), 3.8), sharey=True
+    )
     for ax, g in zip(np.atleast_1d(axes), groups):
         part = profiles.loc[g]
         ax.plot(part.index, part["regret"], "k-", lw=2, label="regret")
         for c in ("VAL", "EPIC", "DARD"):
-            ax.plot(part.index, part[c] / 2, "o-", ms=3, color=CANON_COLOURS[c], label=f"{c} distance / 2")
+            ax.plot(
+                part.index,
+                part[c] / 2,
+                "o-",
+                ms=3,
+                color=CANON_COLOURS[c],
+                label=f"{c} distance / 2",
+            )
         ax.set(title=g, xlabel="interpolation step i", ylim=(0, 1.05))
     np.atleast_1d(axes)[0].set_ylabel("mean over pairs")
     np.atleast_1d(axes)[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"Regret and distance along the interpolation R1 -> R2 (seed {seed}, L2 / L2)")
+    fig.suptitle(
+        f"Regret and distance along the interpolation R1 -> R2 (seed {seed}, L2 / L2)"
+    )
     fig.tight_layout()
     return fig
 
@@ -389,14 +502,21 @@ def step_figure(profiles: pd.DataFrame, seed: int) -> Figure:
 # --------------------------------------------------------------------------- the paper code's Monte-Carlo regret
 
 
-def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -> dict[str, np.ndarray]:
+def monte_carlo_comparison(
+    seed: int, n_envs: int, n_pairs: int, n_steps: int
+) -> dict[str, np.ndarray]:
     """On the first ``n_envs`` MDPs of a seed's run (the draws of :func:`interpolation_runs`), every point's
     exact symmetric regret, the regret from the paper code's Monte-Carlo returns
     (:func:`rlhfbook.reward_distance.monte_carlo_regret`, generator ``default_rng([seed, 3])``) and its VAL
     distance (L2 / L2), and the smaller policy signal of its endpoints. Returns
     ``{"exact", "monte carlo", "VAL distance", "signal"}``, one array each."""
     rng, mc_rng = np.random.default_rng(seed), np.random.default_rng([seed, 3])
-    out: dict[str, list] = {"exact": [], "monte carlo": [], "VAL distance": [], "signal": []}
+    out: dict[str, list] = {
+        "exact": [],
+        "monte carlo": [],
+        "VAL distance": [],
+        "signal": [],
+    }
     for _ in range(n_envs):
         mdp, r1, r2 = rd.random_pairs(rng, n_pairs)
         for a, b in zip(r1, r2):
@@ -404,11 +524,17 @@ def monte_carlo_comparison(seed: int, n_envs: int, n_pairs: int, n_steps: int) -
             out["exact"].append(rd.symmetric_regret(mdp, a, ri))
             out["monte carlo"].append(rd.monte_carlo_regret(mdp, a, ri, mc_rng))
             out["VAL distance"].append(rd.starc_distance(mdp, a, ri))
-            out["signal"].append(np.full(n_steps, min(rd.policy_signal(mdp, a), rd.policy_signal(mdp, b))))
+            out["signal"].append(
+                np.full(
+                    n_steps, min(rd.policy_signal(mdp, a), rd.policy_signal(mdp, b))
+                )
+            )
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def monte_carlo_summary(mc: Mapping[str, np.ndarray], threshold: float = rd.NEARLY_TRIVIAL) -> dict[str, float]:
+def monte_carlo_summary(
+    mc: Mapping[str, np.ndarray], threshold: float = rd.NEARLY_TRIVIAL
+) -> dict[str, float]:
     """What :func:`monte_carlo_comparison` shows: the share of Monte-Carlo regrets outside [0, 1], the mean
     |Monte Carlo - exact| on pairs of ordinary rewards and on pairs with a nearly trivial endpoint (NaN where
     there are none), and VAL's correlation with each regret."""
@@ -416,9 +542,15 @@ def monte_carlo_summary(mc: Mapping[str, np.ndarray], threshold: float = rd.NEAR
     nearly = mc["signal"] < threshold
     return {
         "points": len(error),
-        "outside [0, 1]": float(np.mean((mc["monte carlo"] < 0) | (mc["monte carlo"] > 1))),
-        "error, ordinary endpoints": float(error[~nearly].mean()) if (~nearly).any() else float("nan"),
-        "error, a nearly trivial endpoint": float(error[nearly].mean()) if nearly.any() else float("nan"),
+        "outside [0, 1]": float(
+            np.mean((mc["monte carlo"] < 0) | (mc["monte carlo"] > 1))
+        ),
+        "error, ordinary endpoints": float(error[~nearly].mean())
+        if (~nearly).any()
+        else float("nan"),
+        "error, a nearly trivial endpoint": float(error[nearly].mean())
+        if nearly.any()
+        else float("nan"),
         "pairs with a nearly trivial endpoint": float(nearly.mean()),
         "VAL corr exact": rd.pearson(mc["VAL distance"], mc["exact"]),
         "VAL corr monte carlo": rd.pearson(mc["VAL distance"], mc["monte carlo"]),
@@ -429,11 +561,15 @@ def monte_carlo_summary(mc: Mapping[str, np.ndarray], threshold: float = rd.NEAR
 
 
 INVARIANCES: tuple[str, ...] = tuple(
-    f"{c} to {k}" for c in ("VAL", "minimal") for k in ("shaped", "redistributed", "scaled")
+    f"{c} to {k}"
+    for c in ("VAL", "minimal")
+    for k in ("shaped", "redistributed", "scaled")
 )
 
 
-def property_reports(runs: Mapping[int, Mapping[str, Any]], property_mdps: int, n_triples: int) -> pd.DataFrame:
+def property_reports(
+    runs: Mapping[int, Mapping[str, Any]], property_mdps: int, n_triples: int
+) -> pd.DataFrame:
     """:func:`rlhfbook.reward_distance.property_report` on the first ``property_mdps`` MDPs of every run,
     MDP ``i`` of seed ``s`` with generator ``default_rng([s, i])``; one row per MDP."""
     return pd.DataFrame(
@@ -449,12 +585,20 @@ def property_summary(reports: pd.DataFrame) -> dict[str, float]:
     """The worst case over MDPs of each defining property of a STARC metric (Sec. 3: invariance to the three
     transformations; EPIC's and DARD's lack of it; d(R, -R) = 2, symmetry, triangle inequality, d <= 2)."""
     return {
-        "max STARC distance to an equivalent reward": reports[list(INVARIANCES)].max().max(),
-        "min EPIC distance to the S'-redistributed copy": reports["EPIC to redistributed"].min(),
-        "min DARD distance to the S'-redistributed copy": reports["DARD to redistributed"].min(),
+        "max STARC distance to an equivalent reward": reports[list(INVARIANCES)]
+        .max()
+        .max(),
+        "min EPIC distance to the S'-redistributed copy": reports[
+            "EPIC to redistributed"
+        ].min(),
+        "min DARD distance to the S'-redistributed copy": reports[
+            "DARD to redistributed"
+        ].min(),
         "max |d(R, -R) - 2|": (reports["VAL d(R, -R)"] - 2).abs().max(),
         "max asymmetry |d(x,y) - d(y,x)|": reports["max asymmetry"].max(),
-        "max triangle violation d(x,z) - d(x,y) - d(y,z)": reports["max triangle violation"].max(),
+        "max triangle violation d(x,z) - d(x,y) - d(y,z)": reports[
+            "max triangle violation"
+        ].max(),
         "max distance": reports["max distance"].max(),
     }
 
@@ -471,15 +615,24 @@ def family(task: PreferenceTask, seed: int, settings: Any) -> dict[str, Any]:
     pool = rmf.sample_pool(task, settings.pool_size, rng)
     held_out = rmf.comparisons(pool, settings.n_eval_pairs, rng)
     fitted = rmf.fitted_models(pool, settings.train_sizes, settings.flip_rates, rng)
-    base = fitted[-len(settings.flip_rates)]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
-    return dict(pool=pool, held_out=held_out, models=fitted + rmf.perturbed_models(pool, base, rng))
+    base = fitted[
+        -len(settings.flip_rates)
+    ]  # the most comparisons, no flipped labels (flip_rates[0] = 0)
+    return dict(
+        pool=pool,
+        held_out=held_out,
+        models=fitted + rmf.perturbed_models(pool, base, rng),
+    )
 
 
 def family_table(fam: Mapping[str, Any], bon_n: int) -> pd.DataFrame:
     """Every model of a family with its kind and the metrics of :func:`rlhfbook.reward_model_family.evaluate`."""
     table = pd.DataFrame(
         {
-            m.label: {"kind": m.kind, **rmf.evaluate(fam["pool"], m.scores, fam["held_out"], bon_n)}
+            m.label: {
+                "kind": m.kind,
+                **rmf.evaluate(fam["pool"], m.scores, fam["held_out"], bon_n),
+            }
             for m in fam["models"]
         }
     ).T.astype({k: float for k in rmf.METRICS})
@@ -494,7 +647,8 @@ def rank_against_regret(tables: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             s: {
-                m: (-1 if m in BETTER_HIGH else 1) * spearmanr(t[m], t["best-of-N regret"]).statistic
+                m: (-1 if m in BETTER_HIGH else 1)
+                * spearmanr(t[m], t["best-of-N regret"]).statistic
                 for m in rmf.METRICS
                 if m != "best-of-N regret"
             }
@@ -506,7 +660,11 @@ def rank_against_regret(tables: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
 def rank_summary(rank: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd, minimum and maximum over seeds of each metric's rank correlation with regret."""
     out = pd.DataFrame(
-        {"mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1), "min": rank.min(axis=1), "max": rank.max(axis=1)}
+        {
+            "mean ± sd": rank.apply(lambda v: mean_sd(v.values), axis=1),
+            "min": rank.min(axis=1),
+            "max": rank.max(axis=1),
+        }
     )
     out.index.name = "metric (ranked against best-of-N regret)"
     return out
@@ -516,12 +674,18 @@ def overconfidence(conf: np.ndarray, freq: np.ndarray, count: np.ndarray) -> flo
     """Mean over-confidence of a reliability curve, ``sum_b n_b/n (|conf_b - 1/2| - |freq_b - 1/2|)`` over
     non-empty bins (positive: predictions further from 1/2 than the observed frequencies)."""
     full = count > 0
-    return float(np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5))) / count.sum())
+    return float(
+        np.sum(count[full] * (np.abs(conf[full] - 0.5) - np.abs(freq[full] - 0.5)))
+        / count.sum()
+    )
 
 
 def bridge_summary(rank: pd.DataFrame) -> str:
     """The chapter's reading of how the STARC distance and pairwise accuracy rank best-of-N regret."""
-    rho = {m: rank.loc[m].mean() for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")}
+    rho = {
+        m: rank.loc[m].mean()
+        for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")
+    }
     return (
         f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
         f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against "
@@ -558,7 +722,11 @@ def paper_vs_book(
     other_best = max(full_corr.loc[["EPIC", "DARD"]])
     return pd.DataFrame(
         [
-            ("MDPs", "32 states, 4 actions, gamma 0.95, sparse random dynamics", "same"),
+            (
+                "MDPs",
+                "32 states, 4 actions, gamma 0.95, sparse random dynamics",
+                "same",
+            ),
             (
                 "points",
                 "128 MDPs x 8 pairs x 16 steps = 16,384",
@@ -575,7 +743,11 @@ def paper_vs_book(
                 "c(R) = 0 (the code always divides)",
                 f"max |c(R)| <= {rd.ROUNDING:g} max |R|, the rounding level; regret uses the same test",
             ),
-            ("minimal canonicalisation", "unweighted L2, gradient descent (Adam)", "tau-weighted L2, closed form"),
+            (
+                "minimal canonicalisation",
+                "unweighted L2, gradient descent (Adam)",
+                "tau-weighted L2, closed form",
+            ),
             (
                 "canonicalisations",
                 "None, EPIC, DARD, VAL, minimal, and potential-only variants",
@@ -594,8 +766,15 @@ def paper_vs_book(
                 )
                 for c in ("VAL", "EPIC", "DARD", "none")
             ],
-            *[(f"{c}, wL2 / wL2", "-", mean_sd(per_seed(corr, c, "wL2"))) for c in ("VAL", "EPIC", "DARD")],
-            ("VAL − EPIC, s'-independent rewards (L2 / L2)", "not reported", mean_sd(control_margin["EPIC", "L2"])),
+            *[
+                (f"{c}, wL2 / wL2", "-", mean_sd(per_seed(corr, c, "wL2")))
+                for c in ("VAL", "EPIC", "DARD")
+            ],
+            (
+                "VAL − EPIC, s'-independent rewards (L2 / L2)",
+                "not reported",
+                mean_sd(control_margin["EPIC", "L2"]),
+            ),
             (
                 "reward models (bridge)",
                 "continuous-control Reacher: distances rank perturbed rewards as expected",
@@ -623,8 +802,15 @@ def grid_figure(
     cells (solid L2, hatched wL2), mean over seeds with one sd as error bar."""
     n_seeds = len(corr)
     ranked = full_corr.sort_values(ascending=False)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1]))
-    ax0.bar(np.arange(len(ranked)), ranked.values, width=1.0, color=[CANON_COLOURS[k[0]] for k in ranked.index])
+    fig, (ax0, ax1) = plt.subplots(
+        1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.6, 1])
+    )
+    ax0.bar(
+        np.arange(len(ranked)),
+        ranked.values,
+        width=1.0,
+        color=[CANON_COLOURS[k[0]] for k in ranked.index],
+    )
     ax0.set(
         title=f"All {len(ranked)} pseudometrics ({n_grid_points} points)",
         xlabel="pseudometric, sorted (colour: canonicalisation, as on the right)",
@@ -647,7 +833,12 @@ def grid_figure(
     ax1.legend(
         handles=[
             Patch(facecolor="white", edgecolor="k", label=f"{cells[0]} / {cells[0]}"),
-            Patch(facecolor="white", edgecolor="k", hatch="//", label=f"{cells[1]} / {cells[1]}"),
+            Patch(
+                facecolor="white",
+                edgecolor="k",
+                hatch="//",
+                label=f"{cells[1]} / {cells[1]}",
+            ),
         ],
         loc="upper left",
     )
@@ -661,18 +852,28 @@ def grid_figure(
     return fig
 
 
-def scatter_figure(run: Mapping[str, Any], corr: Mapping[tuple[str, str, str], float], seed: int) -> Figure:
+def scatter_figure(
+    run: Mapping[str, Any], corr: Mapping[tuple[str, str, str], float], seed: int
+) -> Figure:
     """Distance (L2 / L2) against regret on one seed's points, one panel per canonicalisation (none, EPIC,
     DARD, VAL), each titled with its Pearson r from ``corr`` (that seed's correlations)."""
     fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharex=True, sharey=True)
     for ax, c in zip(axes.flat, ["none", "EPIC", "DARD", "VAL"]):
-        ax.scatter(run["grid"][c, "L2", "L2"], run["regret"], s=3, alpha=0.3, color=CANON_COLOURS[c])
+        ax.scatter(
+            run["grid"][c, "L2", "L2"],
+            run["regret"],
+            s=3,
+            alpha=0.3,
+            color=CANON_COLOURS[c],
+        )
         ax.set_title(f"{c}: r = {corr[c, 'L2', 'L2']:.3f}")
     for ax in axes[1]:
         ax.set_xlabel("distance, L2 / L2 (unitless)")
     for ax in axes[:, 0]:
         ax.set_ylabel("normalised regret")
-    fig.suptitle(f"Distance vs regret on {len(run['regret'])} interpolated reward pairs (seed {seed})")
+    fig.suptitle(
+        f"Distance vs regret on {len(run['regret'])} interpolated reward pairs (seed {seed})"
+    )
     fig.tight_layout()
     return fig
 
@@ -691,7 +892,8 @@ def margin_figure(
             for j, c in enumerate(("EPIC", "DARD")):
                 v = margin[c, n]
                 ax.scatter(
-                    np.full(len(v), k + (j - 0.5) * 0.25) + np.linspace(-0.06, 0.06, len(v)),
+                    np.full(len(v), k + (j - 0.5) * 0.25)
+                    + np.linspace(-0.06, 0.06, len(v)),
                     v,
                     color=CANON_COLOURS[c],
                     marker="o" if k == 0 else "s",
@@ -704,7 +906,10 @@ def margin_figure(
     axes[0].set_ylabel("VAL's correlation minus competitor's")
     axes[0].legend(
         handles=[
-            Line2D([], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}") for c in ("EPIC", "DARD")
+            Line2D(
+                [], [], color=CANON_COLOURS[c], marker="o", ls="", label=f"VAL − {c}"
+            )
+            for c in ("EPIC", "DARD")
         ],
         loc="upper right",
     )
@@ -713,7 +918,10 @@ def margin_figure(
 
 
 def _kind_legend() -> list[Line2D]:
-    return [Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k) for k in rmf.KINDS]
+    return [
+        Line2D([], [], color=KIND_COLOURS[k], marker="o", ls="", label=k)
+        for k in rmf.KINDS
+    ]
 
 
 def bridge_figure(table: pd.DataFrame, bon_n: int, seed: int) -> Figure:
@@ -729,8 +937,17 @@ def bridge_figure(table: pd.DataFrame, bon_n: int, seed: int) -> Figure:
         ylabel=f"best-of-{bon_n} gold regret (gold-reward units)",
     )
     ax1.scatter(table["accuracy (gold)"], table["best-of-N regret"], c=colour, s=28)
-    ax1.scatter(table["accuracy (raters)"], table["best-of-N regret"], facecolors="none", edgecolors=colour, s=28)
-    ax1.set(title="Pairwise accuracy", xlabel="pairwise accuracy (filled: gold labels; hollow: raters)")
+    ax1.scatter(
+        table["accuracy (raters)"],
+        table["best-of-N regret"],
+        facecolors="none",
+        edgecolors=colour,
+        s=28,
+    )
+    ax1.set(
+        title="Pairwise accuracy",
+        xlabel="pairwise accuracy (filled: gold labels; hollow: raters)",
+    )
     ax0.legend(handles=_kind_legend(), loc="upper left")
     fig.suptitle(f"{len(table)} reward models on the toy world (seed {seed})")
     fig.tight_layout()
@@ -744,7 +961,12 @@ def calibration_figure(
     (10 bins, held-out rater labels) of the fitted models labelled ``shown``. Returns the figure and each
     shown model's :func:`overconfidence`."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
-    ax0.scatter(table["R2 (affine)"], table["best-of-N regret"], c=table["kind"].map(KIND_COLOURS), s=28)
+    ax0.scatter(
+        table["R2 (affine)"],
+        table["best-of-N regret"],
+        c=table["kind"].map(KIND_COLOURS),
+        s=28,
+    )
     ax0.set(
         title="R² to gold",
         xlabel="R² to the gold reward (affine fit)",
@@ -756,9 +978,17 @@ def calibration_figure(
     over = {}
     for name, style in zip(shown, ["o-", "s--", "^:"]):
         scores = fitted_by_label[name].scores
-        conf, freq, count = ev.reliability_curve(bt.sigmoid(scores[x, a] - scores[x, b]), label, 10)
+        conf, freq, count = ev.reliability_curve(
+            bt.sigmoid(scores[x, a] - scores[x, b]), label, 10
+        )
         over[name] = overconfidence(conf, freq, count)
-        ax1.plot(conf, freq, style, color=KIND_COLOURS["fitted"], label=name.removeprefix("fitted: "))
+        ax1.plot(
+            conf,
+            freq,
+            style,
+            color=KIND_COLOURS["fitted"],
+            label=name.removeprefix("fitted: "),
+        )
     ax1.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
     ax1.set(
         title="Reliability (held-out rater labels)",
@@ -795,11 +1025,19 @@ def record_checks(
     main_margin, control_margin = margins(corr), margins(control)
     part_lead = {(p, n): lead(parts[p], n) for p in ENDPOINTS for n in CHECKED}
     bridge_margin = {
-        name: rank.loc["STARC distance"] - rank.loc[name] for name in ("accuracy (gold)", "accuracy (raters)")
+        name: rank.loc["STARC distance"] - rank.loc[name]
+        for name in ("accuracy (gold)", "accuracy (raters)")
     }
-    ordinary_share = np.mean([np.mean(r["signal"].min(-1) >= rd.NEARLY_TRIVIAL) for r in runs.values()])
+    ordinary_share = np.mean(
+        [np.mean(r["signal"].min(-1) >= rd.NEARLY_TRIVIAL) for r in runs.values()]
+    )
     for n, label in (("L2", "unweighted L2"), ("wL2", "tau-weighted L2")):
-        rule, n_ok = finding(seeds, lead(corr, n), 0.02, f"per seed: min(VAL - EPIC, VAL - DARD), {n} / {n}")
+        rule, n_ok = finding(
+            seeds,
+            lead(corr, n),
+            0.02,
+            f"per seed: min(VAL - EPIC, VAL - DARD), {n} / {n}",
+        )
         results.check(
             f"val_beats_epic_dard_{n}",
             kind="finding",
@@ -827,11 +1065,17 @@ def record_checks(
         claim="With rewards that do not depend on the next state, VAL's lead over EPIC disappears "
         "(nothing to redistribute over next states).",
         paper="EPIC and DARD fail only through S'-redistribution (the paper's argument)",
-        per_seed=dict(zip(seeds, np.maximum(*(np.abs(control_margin["EPIC", n]) for n in CHECKED)))),
+        per_seed=dict(
+            zip(
+                seeds, np.maximum(*(np.abs(control_margin["EPIC", n]) for n in CHECKED))
+            )
+        ),
         threshold=0.02,
         direction="<=",
         rule="per seed: the larger |VAL - EPIC| of the L2 and wL2 cells",
-        ours={f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED}
+        ours={
+            f"VAL - EPIC {n} mean": np.mean(control_margin["EPIC", n]) for n in CHECKED
+        }
         | {f"VAL - DARD {n} mean": np.mean(control_margin["DARD", n]) for n in CHECKED},
         context=f"With rewards drawn per (s, a), VAL - EPIC is {mean_2se(control_margin['EPIC', 'L2'])} (L2) and "
         f"{mean_2se(control_margin['EPIC', 'wL2'])} (wL2), against {mean_2se(main_margin['EPIC', 'L2'])} and "
@@ -839,7 +1083,9 @@ def record_checks(
     )
 
     none_gap = per_seed(corr, "EPIC", "L2") - per_seed(corr, "none", "L2")
-    rule, n_ok = finding(seeds, none_gap, 0.15, "per seed: corr(EPIC) - corr(none), L2 / L2")
+    rule, n_ok = finding(
+        seeds, none_gap, 0.15, "per seed: corr(EPIC) - corr(none), L2 / L2"
+    )
     results.check(
         "none_much_worse",
         kind="finding",
@@ -856,14 +1102,23 @@ def record_checks(
     )
 
     val_corr = per_seed(corr, "VAL", "L2")
-    rule, n_ok = finding(seeds, val_corr, 0.85, "per seed: Pearson correlation of VAL's distance with regret, L2 / L2")
+    rule, n_ok = finding(
+        seeds,
+        val_corr,
+        0.85,
+        "per seed: Pearson correlation of VAL's distance with regret, L2 / L2",
+    )
     results.check(
         "val_correlation",
         kind="finding",
         claim="The VAL distance (L2 / L2) is strongly correlated with regret.",
         paper="highest correlations of the grid (Fig. 1)",
         **rule,
-        ours={"min": val_corr.min(), "wL2 / wL2 mean": per_seed(corr, "VAL", "wL2").mean(), "seeds clearing": n_ok},
+        ours={
+            "min": val_corr.min(),
+            "wL2 / wL2 mean": per_seed(corr, "VAL", "wL2").mean(),
+            "seeds clearing": n_ok,
+        },
         context=f"VAL's correlation is {mean_sd(val_corr)} in the L2 cell and {mean_sd(per_seed(corr, 'VAL', 'wL2'))} in "
         "the tau-weighted L2 cell (mean ± sd): the same, as it must be for a canonical reward that does not depend on "
         f"the next state; on pairs of ordinary rewards it is {mean_sd(per_seed(parts[ENDPOINTS[0]], 'VAL', 'L2'))}.",
@@ -871,7 +1126,12 @@ def record_checks(
 
     for name, key in (("gold", "accuracy (gold)"), ("rater", "accuracy (raters)")):
         gap = bridge_margin[key].values
-        rule, n_ok = finding(seeds, gap, 0.10, f"per seed: Spearman(STARC) - Spearman(accuracy, {name} labels)")
+        rule, n_ok = finding(
+            seeds,
+            gap,
+            0.10,
+            f"per seed: Spearman(STARC) - Spearman(accuracy, {name} labels)",
+        )
         results.check(
             f"bridge_starc_beats_{name}_accuracy",
             kind="finding",
@@ -934,5 +1194,7 @@ def record_checks(
         threshold=1e-8,
         direction="<=",
         rule=f"largest violation over {n_mdps} MDPs x {n_triples} triples",
-        ours={k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k},
+        ours={
+            k: v for k, v in props.items() if k.startswith("max") and "STARC" not in k
+        },
     )

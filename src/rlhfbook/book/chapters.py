@@ -25,9 +25,13 @@ def repo_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` (default: cwd) holding ``book/_toc.yml``."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "book" / "_toc.yml").is_file() and (folder / "_config.yml").is_file():
+        if (folder / "book" / "_toc.yml").is_file() and (
+            folder / "_config.yml"
+        ).is_file():
             return folder
-    raise NotARepository(f"not inside the book's repository (no book/_toc.yml above {here})")
+    raise NotARepository(
+        f"not inside the book's repository (no book/_toc.yml above {here})"
+    )
 
 
 def toc_chapters(root: Path) -> list[str]:
@@ -59,7 +63,9 @@ def resolve_chapters(root: Path, requested: list[str]) -> list[str]:
     for name in requested:
         matches = [c for c in known if c == name or c.split("_")[0] == name]
         if len(matches) != 1:
-            raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(known)}")
+            raise ValueError(
+                f"unknown chapter {name!r}; valid chapters: {', '.join(known)}"
+            )
         out.append(matches[0])
     return out
 
@@ -103,54 +109,89 @@ def title(root: Path, chapter: str) -> str:
     """The chapter's title: the first heading of its notebook."""
     nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
     first = next((_source(c) for c in _cells(nb) if c["cell_type"] == "markdown"), "")
-    return first.splitlines()[0].lstrip("# ").strip() if first.startswith("# ") else chapter
+    return (
+        first.splitlines()[0].lstrip("# ").strip()
+        if first.startswith("# ")
+        else chapter
+    )
 
 
 def notebook_problems(root: Path, chapter: str) -> list[str]:
     """Everything wrong with a chapter's notebook pair ([] when it is in shape)."""
     import jupytext
 
-    py, ipynb = root / "notebooks" / f"{chapter}.py", root / "notebooks" / f"{chapter}.ipynb"
+    py, ipynb = (
+        root / "notebooks" / f"{chapter}.py",
+        root / "notebooks" / f"{chapter}.ipynb",
+    )
     if not py.is_file() or not ipynb.is_file():
         return [f"{chapter}: needs both {py.name} and {ipynb.name}"]
     problems = []
     nb = json.loads(ipynb.read_text())
     from_py = jupytext.read(py)
-    if [(_source(c), c["cell_type"]) for c in _cells(nb)] != [(c.source, c.cell_type) for c in from_py.cells]:
-        problems.append(f"{chapter}: {py.name} and {ipynb.name} are out of sync (run `jupytext --sync {py}`)")
+    if [(_source(c), c["cell_type"]) for c in _cells(nb)] != [
+        (c.source, c.cell_type) for c in from_py.cells
+    ]:
+        problems.append(
+            f"{chapter}: {py.name} and {ipynb.name} are out of sync (run `jupytext --sync {py}`)"
+        )
     for i, cell in enumerate(_cells(nb)):
-        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
-            problems.append(f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)")
+        if cell["cell_type"] == "code" and (
+            cell.get("outputs") or cell.get("execution_count")
+        ):
+            problems.append(
+                f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)"
+            )
     from .profiles import GPU_CHAPTERS
 
     wants_gpu = chapter in GPU_CHAPTERS
-    if "colab" not in nb.get("metadata", {}) or (nb["metadata"].get("accelerator") == "GPU") != wants_gpu:
+    if (
+        "colab" not in nb.get("metadata", {})
+        or (nb["metadata"].get("accelerator") == "GPU") != wants_gpu
+    ):
         problems.append(
             f"{chapter}: the notebook metadata needs a 'colab' entry"
-            + (" and accelerator GPU (its gpu profile wants one)" if wants_gpu else " and no accelerator")
+            + (
+                " and accelerator GPU (its gpu profile wants one)"
+                if wants_gpu
+                else " and no accelerator"
+            )
         )
     cells = _cells(nb)
     first_md = next((_source(c) for c in cells if c["cell_type"] == "markdown"), "")
-    if not first_md.startswith("# ") or COLAB_BADGE not in first_md or colab_url(root, chapter) not in first_md:
+    if (
+        not first_md.startswith("# ")
+        or COLAB_BADGE not in first_md
+        or colab_url(root, chapter) not in first_md
+    ):
         problems.append(
             f"{chapter}: the first markdown cell must hold the title and the Colab badge linking to {colab_url(root, chapter)}"
         )
     code = [_source(c) for c in cells if c["cell_type"] == "code"]
     if not any(COLAB_CELL_MARK in s and install_spec(root) in s for s in code):
-        problems.append(f"{chapter}: no Colab-only install cell installing {install_spec(root)!r}")
+        problems.append(
+            f"{chapter}: no Colab-only install cell installing {install_spec(root)!r}"
+        )
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if (
         len(params) != 1
         or not re.search(r'^profile = "cpu"', _source(params[0]), re.M)
         or not re.search(r"^seed = 0", _source(params[0]), re.M)
     ):
-        problems.append(f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0')
+        problems.append(
+            f'{chapter}: needs one cell tagged "parameters" with profile = "cpu" and seed = 0'
+        )
     if len(params) == 1:
         after = cells[cells.index(params[0]) + 1 :]
         first = next((_source(c) for c in after if c["cell_type"] == "code"), "")
-        problems += [f"{chapter}: {p}" for p in start_call_problems(chapter, _source(params[0]), first)]
+        problems += [
+            f"{chapter}: {p}"
+            for p in start_call_problems(chapter, _source(params[0]), first)
+        ]
     if not any(
-        c["cell_type"] == "markdown" and re.match(r"## (\d+\. )?Reproduction checks", _source(c)) for c in cells
+        c["cell_type"] == "markdown"
+        and re.match(r"## (\d+\. )?Reproduction checks", _source(c))
+        for c in cells
     ):
         problems.append(f"{chapter}: no '## Reproduction checks' section")
     if not any("results.finish()" in s for s in code):
@@ -168,7 +209,9 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
 
 
 _FIGURE_CALL = re.compile(r"display\.figure\(.*?,\s*\"([\w-]+)\",?\s*\)\s*$", re.S)
-_GLUE_FIGURE = re.compile(r"```\{glue:figure\} ([\w-]+)\n:name: fig-([\w-]+)\n:alt: \S.*\n\n\S")
+_GLUE_FIGURE = re.compile(
+    r"```\{glue:figure\} ([\w-]+)\n:name: fig-([\w-]+)\n:alt: \S.*\n\n\S"
+)
 
 
 def figure_problems(cells: list[dict]) -> list[str]:
@@ -180,13 +223,25 @@ def figure_problems(cells: list[dict]) -> list[str]:
         src = _source(cell)
         if cell["cell_type"] != "code" or "display.figure(" not in src:
             continue
-        if "plt.show()" in src or src.count("display.figure(") > 1 or not (m := _FIGURE_CALL.search(src)):
-            problems.append(f'cell {i}: a figure cell ends with one display.figure(fig, "name") and nothing else')
+        if (
+            "plt.show()" in src
+            or src.count("display.figure(") > 1
+            or not (m := _FIGURE_CALL.search(src))
+        ):
+            problems.append(
+                f'cell {i}: a figure cell ends with one display.figure(fig, "name") and nothing else'
+            )
             continue
         name = m.group(1)
         if "remove-cell" not in cell.get("metadata", {}).get("tags", []):
-            problems.append(f"cell {i}: the cell showing figure {name!r} needs the tag remove-cell")
-        after = _source(cells[i + 1]) if i + 1 < len(cells) and cells[i + 1]["cell_type"] == "markdown" else ""
+            problems.append(
+                f"cell {i}: the cell showing figure {name!r} needs the tag remove-cell"
+            )
+        after = (
+            _source(cells[i + 1])
+            if i + 1 < len(cells) and cells[i + 1]["cell_type"] == "markdown"
+            else ""
+        )
         placed = _GLUE_FIGURE.match(after)
         if not placed or placed.groups() != (name, name):
             problems.append(
@@ -208,7 +263,9 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
     try:
         tree = ast.parse(first_cell)
     except SyntaxError:
-        return [f"the cell after the parameters cell does not parse; it must call {want}"]
+        return [
+            f"the cell after the parameters cell does not parse; it must call {want}"
+        ]
     calls = [
         n
         for n in ast.walk(tree)
@@ -221,9 +278,24 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
     if len(calls) != 1:
         return [f"the cell after the parameters cell must call {want} once"]
     (call,) = calls
-    args = [a.value if isinstance(a, ast.Constant) else a.id if isinstance(a, ast.Name) else None for a in call.args]
-    problems = [] if args == [chapter, "profile", "seed"] else [f"start_chapter's arguments must be {want}"]
-    passed = {k.arg: k.value.id if isinstance(k.value, ast.Name) else None for k in call.keywords if k.arg != "threads"}
+    args = [
+        a.value
+        if isinstance(a, ast.Constant)
+        else a.id
+        if isinstance(a, ast.Name)
+        else None
+        for a in call.args
+    ]
+    problems = (
+        []
+        if args == [chapter, "profile", "seed"]
+        else [f"start_chapter's arguments must be {want}"]
+    )
+    passed = {
+        k.arg: k.value.id if isinstance(k.value, ast.Name) else None
+        for k in call.keywords
+        if k.arg != "threads"
+    }
     declared = [n for n in assigned_names(parameters) if n not in ("profile", "seed")]
     missing = [n for n in declared if passed.get(n) != n]
     extra = [n for n in passed if n not in declared]
@@ -232,7 +304,9 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
             f"parameter(s) {', '.join(missing)} of the parameters cell must reach start_chapter as name=name"
         )
     if extra:
-        problems.append(f"start_chapter gets {', '.join(extra)}, which the parameters cell does not declare")
+        problems.append(
+            f"start_chapter gets {', '.join(extra)}, which the parameters cell does not declare"
+        )
     return problems
 
 
@@ -250,6 +324,12 @@ def check_call_problems(code: str) -> list[str]:
             and node.func.value.id == "results"
             and not any(k.arg == "kind" for k in node.keywords)
         ):
-            name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else "?"
-            problems.append(f"check {name!r} (line {node.lineno}) has no kind: finding, control or sanity")
+            name = (
+                node.args[0].value
+                if node.args and isinstance(node.args[0], ast.Constant)
+                else "?"
+            )
+            problems.append(
+                f"check {name!r} (line {node.lineno}) has no kind: finding, control or sanity"
+            )
     return problems

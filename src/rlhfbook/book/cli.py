@@ -51,11 +51,19 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def chapter_key(root: Path, chapter: str, profile: str, parameters: dict | None = None) -> str:
+def chapter_key(
+    root: Path, chapter: str, profile: str, parameters: dict | None = None
+) -> str:
     """Hash of the chapter notebook, every file of the ``src`` package, the pins and the parameters."""
-    h = hashlib.sha256(f"{chapter}:{profile}:{json.dumps(parameters or {}, sort_keys=True)}".encode())
+    h = hashlib.sha256(
+        f"{chapter}:{profile}:{json.dumps(parameters or {}, sort_keys=True)}".encode()
+    )
     files = [root / "notebooks" / f"{chapter}.ipynb", root / "constraints.txt"]
-    files += sorted(p for p in (root / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files += sorted(
+        p
+        for p in (root / "src").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
     for path in files:
         h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -109,7 +117,11 @@ def _failing_cell(notebook: Path) -> tuple[str, str]:
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+                src = (
+                    cell["source"]
+                    if isinstance(cell["source"], str)
+                    else "".join(cell["source"])
+                )
                 return src, f"{out.get('ename')}: {out.get('evalue')}"
     return "", "unknown error (no cell recorded an error)"
 
@@ -122,7 +134,9 @@ def _record(path: Path, chapter: str, profile: str, value: float) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[bool, float, str, int | None]:
+def execute(
+    root: Path, chapter: str, profile: str, parameters: dict
+) -> tuple[bool, float, str, int | None]:
     """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error, the
     peak GPU memory in bytes while it ran, None without a GPU)."""
     import logging
@@ -131,7 +145,9 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
 
     from .gpu_memory import PeakSampler
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)  # its notes on parsing parameter comments
+    logging.getLogger("papermill").setLevel(
+        logging.ERROR
+    )  # its notes on parsing parameter comments
     output = executed_dir(root, profile) / f"{chapter}.ipynb"
     start = time.perf_counter()
     ok, error = True, ""
@@ -145,11 +161,16 @@ def execute(root: Path, chapter: str, profile: str, parameters: dict) -> tuple[b
                 kernel_name="python3",
                 progress_bar=False,
                 log_output=False,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the kernel's TCP-transport warning
+                extra_arguments=[
+                    "--IPKernelApp.log_level=ERROR"
+                ],  # not the kernel's TCP-transport warning
             )
         except papermill.PapermillExecutionError:
             source, cell_error = _failing_cell(output)
-            ok, error = False, f"  --- failing cell ---\n{source}\n  --- error ---\n  {cell_error}"
+            ok, error = (
+                False,
+                f"  --- failing cell ---\n{source}\n  --- error ---\n  {cell_error}",
+            )
     return ok, time.perf_counter() - start, error, gpu.peak
 
 
@@ -182,10 +203,18 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
     def expected(c):
         if profile in measured.get(c, {}):
             return measured[c][profile]
-        return profiles.budget_minutes(c)[profile] * 60 if c in profiles.chapters() else 0.0
+        return (
+            profiles.budget_minutes(c)[profile] * 60
+            if c in profiles.chapters()
+            else 0.0
+        )
 
     fanout = [c for c in profiles.FANOUT_CHAPTERS if c in chapters]
-    single = sorted((c for c in chapters if c not in profiles.FANOUT_CHAPTERS), key=expected, reverse=True)
+    single = sorted(
+        (c for c in chapters if c not in profiles.FANOUT_CHAPTERS),
+        key=expected,
+        reverse=True,
+    )
     return fanout[:1] + single + fanout[1:]
 
 
@@ -215,7 +244,9 @@ def run(
     chapters = chapters_mod.resolve_chapters(root, names)
     check_parameters(root, chapters, parameters)
     jobs = max(1, jobs or default_jobs(profile))
-    label = block(profile, parameters.get("seed", SHIPPED_SEED))  # another seed block keeps its own results
+    label = block(
+        profile, parameters.get("seed", SHIPPED_SEED)
+    )  # another seed block keeps its own results
     out_dir, res_dir = executed_dir(root, label), results_dir(label, root)
     out_dir.mkdir(parents=True, exist_ok=True)
     res_dir.mkdir(parents=True, exist_ok=True)
@@ -236,25 +267,39 @@ def run(
             and (out_dir / f"{chapter}.ipynb").exists()
             and (res_dir / f"{chapter}.json").exists()
         ):
-            print(f"  {chapter}: unchanged since its last run, skipped (--force re-runs)", flush=True)
+            print(
+                f"  {chapter}: unchanged since its last run, skipped (--force re-runs)",
+                flush=True,
+            )
             continue
         key_file.unlink(missing_ok=True)
         todo.append(chapter)
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, max(1, len(todo))), mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, max(1, len(todo))), mp_context=context
+    ) as pool:
         if todo and profile in ("smoke", "cpu"):
-            print(f"base policies ({profile}): {', '.join(BASE_POLICY_TASKS)}", flush=True)
-            for task, future in [(t, pool.submit(prepare, t, profile)) for t in BASE_POLICY_TASKS]:
+            print(
+                f"base policies ({profile}): {', '.join(BASE_POLICY_TASKS)}", flush=True
+            )
+            for task, future in [
+                (t, pool.submit(prepare, t, profile)) for t in BASE_POLICY_TASKS
+            ]:
                 print(f"  {task}: ready in {future.result():.0f} s", flush=True)
         order = schedule(root, todo, profile)
         if order:
-            print(f"running {', '.join(order)} ({profile}, {min(jobs, len(order))} at a time)", flush=True)
+            print(
+                f"running {', '.join(order)} ({profile}, {min(jobs, len(order))} at a time)",
+                flush=True,
+            )
         futures = {pool.submit(execute, root, c, profile, parameters): c for c in order}
         for future in as_completed(futures):
             chapter = futures[future]
             ok, seconds, error, gpu_peak = future.result()
-            gpu = "" if gpu_peak is None else f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
+            gpu = (
+                "" if gpu_peak is None else f", peak GPU memory {gpu_peak / 1e9:.1f} GB"
+            )
             if ok:
                 (out_dir / f"{chapter}.key").write_text(keys[chapter])
                 _record(runtimes_path(root), chapter, label, round(seconds, 1))
@@ -263,16 +308,26 @@ def run(
                 print(f"  {chapter}: ok in {seconds:.0f} s{gpu}", flush=True)
             else:
                 failed.append(chapter)
-                print(f"  {chapter}: FAILED after {seconds:.0f} s{gpu}\n{error}", flush=True)
+                print(
+                    f"  {chapter}: FAILED after {seconds:.0f} s{gpu}\n{error}",
+                    flush=True,
+                )
     if todo:
-        print(f"{len(todo)} chapter(s) in {time.perf_counter() - start:.0f} s wall", flush=True)
+        print(
+            f"{len(todo)} chapter(s) in {time.perf_counter() - start:.0f} s wall",
+            flush=True,
+        )
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
     return len(failed)
 
 
 def robustness(
-    root: Path, seed: int, profile: str = "cpu", names: list[str] | None = None, jobs: int | None = None
+    root: Path,
+    seed: int,
+    profile: str = "cpu",
+    names: list[str] | None = None,
+    jobs: int | None = None,
 ) -> int:
     """Execute the book on the shipped seed block (skipped where unchanged) and on the block starting at
     ``seed`` (into ``results/<profile>-seed<S>/``), and print each finding's and control's verdict on
@@ -280,21 +335,29 @@ def robustness(
     from . import verdicts
 
     if seed == SHIPPED_SEED:
-        raise ValueError(f"--seed {seed} is the shipped block; choose another first seed (e.g. 1000)")
+        raise ValueError(
+            f"--seed {seed} is the shipped block; choose another first seed (e.g. 1000)"
+        )
     failed = run(root, names or [], profile, jobs=jobs) + run(
         root, names or [], profile, jobs=jobs, parameters={"seed": seed}
     )
     shipped, other = results_dir(profile, root), results_dir(block(profile, seed), root)
     rows = []
     for chapter in chapters_mod.resolve_chapters(root, names or []):
-        a, b = (_read(d / f"{chapter}.json").get("checks", []) for d in (shipped, other))
-        rows += [(chapter.split("_")[0], *row) for row in verdicts.robustness_rows(a, b)]
+        a, b = (
+            _read(d / f"{chapter}.json").get("checks", []) for d in (shipped, other)
+        )
+        rows += [
+            (chapter.split("_")[0], *row) for row in verdicts.robustness_rows(a, b)
+        ]
     header = ("ch", "check", "kind", f"seeds {SHIPPED_SEED}..", f"seeds {seed}..", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
     agree = sum(r[-1] == "agree" for r in rows)
-    print(f"{agree} of {len(rows)} findings and controls have the same verdict on both blocks")
+    print(
+        f"{agree} of {len(rows)} findings and controls have the same verdict on both blocks"
+    )
     return failed
 
 
@@ -313,9 +376,15 @@ def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-        if cell["cell_type"] == "code" and any(call in chapters_mod._source(cell) for call in RUNTIME_TABLE_CALLS):
+        if cell["cell_type"] == "code" and any(
+            call in chapters_mod._source(cell) for call in RUNTIME_TABLE_CALLS
+        ):
             table = scorecard.runtime_table(chapter, runtimes)
-            cell["outputs"] = [o for o in cell.get("outputs", []) if "text/html" not in o.get("data", {})] + [
+            cell["outputs"] = [
+                o
+                for o in cell.get("outputs", [])
+                if "text/html" not in o.get("data", {})
+            ] + [
                 {
                     "output_type": "display_data",
                     "metadata": {},
@@ -328,7 +397,9 @@ def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:
 def build(root: Path, profile: str) -> Path:
     """Render the scorecard and build the HTML book from the executed notebooks."""
     chapters = chapters_mod.toc_chapters(root)
-    missing = [c for c in chapters if not (executed_dir(root, profile) / f"{c}.ipynb").exists()]
+    missing = [
+        c for c in chapters if not (executed_dir(root, profile) / f"{c}.ipynb").exists()
+    ]
     if missing:
         raise FileNotFoundError(
             f"no executed notebook for {', '.join(missing)} in the {profile!r} profile: "
@@ -342,16 +413,29 @@ def build(root: Path, profile: str) -> Path:
     runtimes = _read(runtimes_path(root))
     for chapter in chapters:
         nb = json.loads((executed_dir(root, profile) / f"{chapter}.ipynb").read_text())
-        (site / "notebooks" / f"{chapter}.ipynb").write_text(json.dumps(for_the_book(nb, chapter, runtimes)))
+        (site / "notebooks" / f"{chapter}.ipynb").write_text(
+            json.dumps(for_the_book(nb, chapter, runtimes))
+        )
     intro = site / "book" / "intro.md"
-    intro.write_text(scorecard.fill_intro(intro.read_text(), chapters, results_dir(profile, root)))
+    intro.write_text(
+        scorecard.fill_intro(intro.read_text(), chapters, results_dir(profile, root))
+    )
     (site / "book" / "scorecard.md").write_text(
         scorecard.render(
-            chapters, results_dir(profile, root), profile, {c: chapters_mod.title(root, c) for c in chapters}
+            chapters,
+            results_dir(profile, root),
+            profile,
+            {c: chapters_mod.title(root, c) for c in chapters},
         )
     )
     (site / "book" / "status.md").write_text(
-        scorecard.render_status(chapters, results_dir(profile, root), runtimes, profile, _read(gpu_memory_path(root)))
+        scorecard.render_status(
+            chapters,
+            results_dir(profile, root),
+            runtimes,
+            profile,
+            _read(gpu_memory_path(root)),
+        )
     )
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
@@ -372,29 +456,50 @@ def build(root: Path, profile: str) -> Path:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0 or not (html / "index.html").exists():
         sys.stdout.write(done.stdout[-5000:] + done.stderr[-5000:])
-        raise RuntimeError("the book build failed (warnings are errors); see the output above")
-    for chapter in chapters:  # the download button serves the committed notebook, like Colab
-        shutil.copy(root / "notebooks" / f"{chapter}.ipynb", html / "_sources" / "notebooks" / f"{chapter}.ipynb")
+        raise RuntimeError(
+            "the book build failed (warnings are errors); see the output above"
+        )
+    for (
+        chapter
+    ) in chapters:  # the download button serves the committed notebook, like Colab
+        shutil.copy(
+            root / "notebooks" / f"{chapter}.ipynb",
+            html / "_sources" / "notebooks" / f"{chapter}.ipynb",
+        )
     return html / "index.html"
 
 
 def check(root: Path) -> list[str]:
     """Problems of every chapter's notebook pair."""
-    return [p for chapter in chapters_mod.toc_chapters(root) for p in chapters_mod.notebook_problems(root, chapter)]
+    return [
+        p
+        for chapter in chapters_mod.toc_chapters(root)
+        for p in chapters_mod.notebook_problems(root, chapter)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     from .profiles import PROFILES
 
-    parser = argparse.ArgumentParser(prog="python -m rlhfbook", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m rlhfbook", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute chapters with papermill")
-    p_run.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
+    p_run.add_argument(
+        "chapters", nargs="*", help="chapter names (NN_name or NN); default: all"
+    )
     profile_help = f"{' | '.join(PROFILES)} (default: cpu)"
     p_run.add_argument("--profile", default="cpu", help=profile_help)
-    p_run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
     p_run.add_argument(
-        "--jobs", "-j", type=int, default=None, help="chapters run side by side (default: the number of cores; gpu: 1)"
+        "--force", action="store_true", help="re-run unchanged chapters too"
+    )
+    p_run.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        help="chapters run side by side (default: the number of cores; gpu: 1)",
     )
     p_run.add_argument(
         "-p",
@@ -405,26 +510,53 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("NAME", "VALUE"),
         help="set a chapter parameter, e.g. -p seed 3 (as papermill's -p)",
     )
-    p_build = sub.add_parser("build", help="render the scorecard and build the HTML book")
+    p_build = sub.add_parser(
+        "build", help="render the scorecard and build the HTML book"
+    )
     p_build.add_argument("--profile", default="cpu", help=profile_help)
-    p_rob = sub.add_parser("robustness", help="re-run the book on another seed block and compare verdicts")
-    p_rob.add_argument("chapters", nargs="*", help="chapter names (NN_name or NN); default: all")
-    p_rob.add_argument("--seed", type=int, default=1000, help="first seed of the other block (default 1000)")
+    p_rob = sub.add_parser(
+        "robustness", help="re-run the book on another seed block and compare verdicts"
+    )
+    p_rob.add_argument(
+        "chapters", nargs="*", help="chapter names (NN_name or NN); default: all"
+    )
+    p_rob.add_argument(
+        "--seed",
+        type=int,
+        default=1000,
+        help="first seed of the other block (default 1000)",
+    )
     p_rob.add_argument("--profile", default="cpu", help=profile_help)
-    p_rob.add_argument("--jobs", "-j", type=int, default=None, help="chapters run side by side")
-    p_describe = sub.add_parser("describe", help="list a chapter's settings, their meaning and profile values")
+    p_rob.add_argument(
+        "--jobs", "-j", type=int, default=None, help="chapters run side by side"
+    )
+    p_describe = sub.add_parser(
+        "describe", help="list a chapter's settings, their meaning and profile values"
+    )
     p_describe.add_argument("chapter", help="chapter name (NN_name or NN)")
     sub.add_parser("check", help="check the notebook pairs")
     args = parser.parse_args(argv)
     try:
         root = chapters_mod.repo_root()
         if getattr(args, "profile", "cpu") not in PROFILES:
-            raise ValueError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}")
+            raise ValueError(
+                f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}"
+            )
         if args.command == "run":
             parameters = {name: parse_value(value) for name, value in args.parameter}
-            return 1 if run(root, args.chapters, args.profile, args.force, args.jobs, parameters) else 0
+            return (
+                1
+                if run(
+                    root, args.chapters, args.profile, args.force, args.jobs, parameters
+                )
+                else 0
+            )
         if args.command == "robustness":
-            return 1 if robustness(root, args.seed, args.profile, args.chapters, args.jobs) else 0
+            return (
+                1
+                if robustness(root, args.seed, args.profile, args.chapters, args.jobs)
+                else 0
+            )
         if args.command == "describe":
             from .profiles import describe_text
 
@@ -436,6 +568,11 @@ def main(argv: list[str] | None = None) -> int:
         problems = check(root)
         print("\n".join(problems) if problems else "all notebook pairs are in shape")
         return 1 if problems else 0
-    except (ValueError, FileNotFoundError, RuntimeError, chapters_mod.NotARepository) as err:
+    except (
+        ValueError,
+        FileNotFoundError,
+        RuntimeError,
+        chapters_mod.NotARepository,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

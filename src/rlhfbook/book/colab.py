@@ -36,12 +36,20 @@ def installed() -> dict[str, str]:
     """``{distribution: version}`` of everything installed now."""
     from importlib.metadata import distributions
 
-    return {_norm(d.metadata["Name"]): d.version for d in distributions() if d.metadata["Name"]}
+    return {
+        _norm(d.metadata["Name"]): d.version
+        for d in distributions()
+        if d.metadata["Name"]
+    }
 
 
-def changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, tuple[str | None, str | None]]:
+def changes(
+    before: Mapping[str, str], after: Mapping[str, str]
+) -> dict[str, tuple[str | None, str | None]]:
     """``{distribution: (old version or None, new version or None)}`` of what differs."""
-    before = {_norm(k): v for k, v in before.items() if k}  # a broken install can lack a name
+    before = {
+        _norm(k): v for k, v in before.items() if k
+    }  # a broken install can lack a name
     after = {_norm(k): v for k, v in after.items() if k}
     return {
         name: (before.get(name), after.get(name))
@@ -51,7 +59,9 @@ def changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, tu
 
 
 def stale_imports(
-    changed: Mapping[str, tuple[str | None, str | None]], modules: Iterable[str], top_level: Mapping[str, Iterable[str]]
+    changed: Mapping[str, tuple[str | None, str | None]],
+    modules: Iterable[str],
+    top_level: Mapping[str, Iterable[str]],
 ) -> list[str]:
     """Distributions that pip replaced (an old version existed) while one of their top-level
     modules is imported. ``top_level`` maps a module name to the distributions that provide it
@@ -60,7 +70,11 @@ def stale_imports(
     stale = set()
     for module, dists in top_level.items():
         if module in imported:
-            stale |= {_norm(d) for d in dists if changed.get(_norm(d), (None, None))[0] is not None}
+            stale |= {
+                _norm(d)
+                for d in dists
+                if changed.get(_norm(d), (None, None))[0] is not None
+            }
     return sorted(stale)
 
 
@@ -69,13 +83,19 @@ def summary(changed: Mapping[str, tuple[str | None, str | None]]) -> str:
     if not changed:
         return "pip changed nothing that was installed."
     parts = [
-        f"{name} {old} -> {new}" if old and new else f"{name} new {new}" if new else f"{name} removed {old}"
+        f"{name} {old} -> {new}"
+        if old and new
+        else f"{name} new {new}"
+        if new
+        else f"{name} removed {old}"
         for name, (old, new) in changed.items()
     ]
     return "pip changed: " + ", ".join(parts)
 
 
-def report_install(before: Mapping[str, str], modules: Iterable[str] | None = None) -> list[str]:
+def report_install(
+    before: Mapping[str, str], modules: Iterable[str] | None = None
+) -> list[str]:
     """Print what pip changed since ``before`` (:func:`installed` before pip ran); raise
     :class:`RestartRequired` with the restart hint when a replaced package was already imported.
     Returns the stale distributions, i.e. none when it returns."""
@@ -84,7 +104,11 @@ def report_install(before: Mapping[str, str], modules: Iterable[str] | None = No
 
     invalidate_caches()
     changed = changes(before, installed())
-    stale = stale_imports(changed, list(sys.modules) if modules is None else modules, packages_distributions())
+    stale = stale_imports(
+        changed,
+        list(sys.modules) if modules is None else modules,
+        packages_distributions(),
+    )
     print(summary(changed))
     if stale:
         raise RestartRequired(RESTART_HINT.format(names=", ".join(stale)))

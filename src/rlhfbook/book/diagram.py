@@ -13,7 +13,12 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-STAGE_COLOURS = {"data": "#dbe9f6", "model": "#fde8cf", "train": "#f8d5d5", "evaluate": "#d9f0d3"}
+STAGE_COLOURS = {
+    "data": "#dbe9f6",
+    "model": "#fde8cf",
+    "train": "#f8d5d5",
+    "evaluate": "#d9f0d3",
+}
 
 
 def pipeline(stages: Sequence[tuple[str, str, str]], width: float = 10.0) -> Figure:
@@ -21,18 +26,26 @@ def pipeline(stages: Sequence[tuple[str, str, str]], width: float = 10.0) -> Fig
     :data:`STAGE_COLOURS` (data, model, train, evaluate) and colours the box."""
     unknown = {k for k, _, _ in stages} - set(STAGE_COLOURS)
     if unknown:
-        raise ValueError(f"stage kinds must be among {sorted(STAGE_COLOURS)}, not {sorted(unknown)}")
+        raise ValueError(
+            f"stage kinds must be among {sorted(STAGE_COLOURS)}, not {sorted(unknown)}"
+        )
     n = len(stages)
     gap, box_w = 0.35, (width - 0.35 * (n - 1)) / n
-    titles = [textwrap.fill(title, max(8, int(box_w * 10))) for _, title, _ in stages]  # 10.5-pt bold
-    details = [textwrap.fill(detail, max(10, int(box_w * 10.5))) for _, _, detail in stages]  # 9-pt
+    titles = [
+        textwrap.fill(title, max(8, int(box_w * 10))) for _, title, _ in stages
+    ]  # 10.5-pt bold
+    details = [
+        textwrap.fill(detail, max(10, int(box_w * 10.5))) for _, _, detail in stages
+    ]  # 9-pt
     t_lines = max(t.count("\n") + 1 for t in titles)
     d_lines = max(d.count("\n") + 1 for d in details)
     height = 0.35 + 0.2 * t_lines + 0.17 * d_lines
     fig, ax = plt.subplots(figsize=(width, height))
     ax.set(xlim=(-0.02, width + 0.02), ylim=(0, height))
     ax.axis("off")
-    for i, (kind, title, detail) in enumerate(zip((k for k, _, _ in stages), titles, details)):
+    for i, (kind, title, detail) in enumerate(
+        zip((k for k, _, _ in stages), titles, details)
+    ):
         x = i * (box_w + gap)
         box = FancyBboxPatch(
             (x + 0.03, 0.04),
@@ -44,8 +57,23 @@ def pipeline(stages: Sequence[tuple[str, str, str]], width: float = 10.0) -> Fig
             linewidth=1,
         )
         ax.add_patch(box)
-        ax.text(x + box_w / 2, height - 0.14, title, ha="center", va="top", fontsize=10.5, weight="bold")
-        ax.text(x + box_w / 2, height - 0.2 - 0.2 * t_lines, detail, ha="center", va="top", fontsize=9)
+        ax.text(
+            x + box_w / 2,
+            height - 0.14,
+            title,
+            ha="center",
+            va="top",
+            fontsize=10.5,
+            weight="bold",
+        )
+        ax.text(
+            x + box_w / 2,
+            height - 0.2 - 0.2 * t_lines,
+            detail,
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
         if i < n - 1:
             arrow = FancyArrowPatch(
                 (x + box_w - 0.01, height / 2),

@@ -17,7 +17,11 @@ def show_source(*objects: object) -> None:
 
     for obj in objects:
         module = inspect.getmodule(obj).__name__
-        display(Markdown(f"`{module}.{obj.__qualname__}`\n\n```python\n{inspect.getsource(obj)}```"))
+        display(
+            Markdown(
+                f"`{module}.{obj.__qualname__}`\n\n```python\n{inspect.getsource(obj)}```"
+            )
+        )
 
 
 def figure(fig, name: str) -> None:

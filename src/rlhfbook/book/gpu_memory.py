@@ -23,7 +23,9 @@ def used_bytes(query: Sequence[str] | None = None) -> int | None:
     """Bytes in use now on all the machine's GPUs (the sum of the one line per GPU that ``query``,
     by default :data:`QUERY`, prints, in MiB); None where the command is missing or fails."""
     try:
-        out = subprocess.run(list(query or QUERY), capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(
+            list(query or QUERY), capture_output=True, text=True, timeout=10, check=True
+        ).stdout
         return sum(int(line) for line in out.split()) * MIB
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
@@ -34,7 +36,9 @@ class PeakSampler:
     ``interval`` seconds in a thread while the block runs (once at its start and once at its end
     too); ``s.peak`` is the largest sample, None when ``read`` returned None (no GPU)."""
 
-    def __init__(self, read: Callable[[], int | None] | None = None, interval: float = 0.5):
+    def __init__(
+        self, read: Callable[[], int | None] | None = None, interval: float = 0.5
+    ):
         self.read, self.interval, self.peak = read or used_bytes, interval, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

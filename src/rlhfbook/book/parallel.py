@@ -67,7 +67,9 @@ def _pool(jobs: int):
 
         os.environ.setdefault("RLHFBOOK_THREADS", "1")  # inherited by the workers
         _POOLS[jobs] = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
         )
         atexit.register(_POOLS[jobs].shutdown)
     return _POOLS[jobs]
@@ -82,7 +84,9 @@ def resumable(fn: Callable[[Any], T]) -> Callable[[Any], T]:
 
 def settings_key(chapter: str, profile: str, seed: int, settings: dict) -> str:
     """A hash of a chapter's resolved settings and seed (what :func:`run_key` adds to every run)."""
-    return hashlib.sha256(repr((chapter, profile, seed, sorted(settings.items()))).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        repr((chapter, profile, seed, sorted(settings.items()))).encode()
+    ).hexdigest()[:16]
 
 
 def runs_folder() -> Path | None:
@@ -124,7 +128,13 @@ def run_key(fn: Callable, item: Any) -> str:
     chapter's settings (``$RLHFBOOK_SETTINGS_KEY``) and the package's version."""
     from .. import __version__
 
-    parts = (fn.__module__, fn.__qualname__, _plain(item), os.environ.get(SETTINGS_ENV, ""), __version__)
+    parts = (
+        fn.__module__,
+        fn.__qualname__,
+        _plain(item),
+        os.environ.get(SETTINGS_ENV, ""),
+        __version__,
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
@@ -136,14 +146,18 @@ def _save(path: Path, result: Any) -> None:
     tmp.replace(path)
 
 
-def map_runs(fn: Callable[[Any], T], items: Sequence[Any], jobs: int | None = None) -> list[T]:
+def map_runs(
+    fn: Callable[[Any], T], items: Sequence[Any], jobs: int | None = None
+) -> list[T]:
     """``[fn(item) for item in items]``, ``jobs`` at a time in worker processes (in order); for a
     :func:`resumable` ``fn`` with a :func:`runs_folder`, each result saved when it finishes and a run
     saved before not run again."""
     items = list(items)
     folder = runs_folder() if getattr(fn, "resumable", False) else None
     paths = [folder / f"{run_key(fn, item)}.pkl" if folder else None for item in items]
-    results: dict[int, Any] = {i: pickle.loads(p.read_bytes()) for i, p in enumerate(paths) if p and p.exists()}
+    results: dict[int, Any] = {
+        i: pickle.loads(p.read_bytes()) for i, p in enumerate(paths) if p and p.exists()
+    }
     todo = [i for i in range(len(items)) if i not in results]
     for i, result in zip(todo, _run(fn, [items[i] for i in todo], jobs)):
         if paths[i] is not None:
@@ -163,11 +177,15 @@ def _run(fn: Callable[[Any], T], items: list[Any], jobs: int | None):
 
     try:
         outcomes = list(_pool(jobs).map(_call, [fn] * len(items), items))
-    except BrokenProcessPool:  # a worker died (e.g. out of memory): the next map starts afresh
+    except (
+        BrokenProcessPool
+    ):  # a worker died (e.g. out of memory): the next map starts afresh
         _POOLS.pop(jobs).shutdown(cancel_futures=True)
         raise
     failed = [(item, out) for item, (ok, out) in zip(items, outcomes) if not ok]
     if failed:
         item, tb = failed[0]
-        raise RunFailed(f"{len(failed)} of {len(items)} runs failed; the first, {item!r}:\n{tb}")
+        raise RunFailed(
+            f"{len(failed)} of {len(items)} runs failed; the first, {item!r}:\n{tb}"
+        )
     yield from (out for _, out in outcomes)

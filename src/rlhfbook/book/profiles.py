@@ -62,7 +62,9 @@ BOOK_CPU_BUDGET_MIN = 30
 
 
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
-GPU_CHAPTERS: frozenset[str] = frozenset({"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"})
+GPU_CHAPTERS: frozenset[str] = frozenset(
+    {"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"}
+)
 
 
 class NoAccelerator(ParameterError):
@@ -179,7 +181,9 @@ def check_types(chapter: str, values: Mapping[str, Any]) -> None:
     for name, value in values.items():
         if name in hints and value is not None and not _fits(value, hints[name]):
             kind = getattr(hints[name], "__name__", None) or str(hints[name])
-            raise ParameterError(f"parameter {name!r} of {chapter_name(chapter)} takes {kind}, not {value!r}")
+            raise ParameterError(
+                f"parameter {name!r} of {chapter_name(chapter)} takes {kind}, not {value!r}"
+            )
 
 
 def chapter_name(name: str) -> str:
@@ -187,7 +191,9 @@ def chapter_name(name: str) -> str:
     if it names none."""
     matches = [c for c in chapters() if name in (c, c.split("_")[0])]
     if len(matches) != 1:
-        raise ParameterError(f"unknown chapter {name!r}; valid chapters: {', '.join(chapters())}")
+        raise ParameterError(
+            f"unknown chapter {name!r}; valid chapters: {', '.join(chapters())}"
+        )
     return matches[0]
 
 
@@ -196,7 +202,9 @@ def _settings(chapter: str, profile: str) -> Any:
     unknown)."""
     chapter = chapter_name(chapter)
     if profile not in PROFILES:
-        raise ParameterError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+        raise ParameterError(
+            f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}"
+        )
     return _TABLE[chapter][profile]
 
 
@@ -207,7 +215,11 @@ def describe(chapter: str):
 
     table = {p: _settings(chapter, p) for p in PROFILES}
     rows = [
-        {"setting": f.name, "meaning": help_text(f), **{p: getattr(s, f.name) for p, s in table.items()}}
+        {
+            "setting": f.name,
+            "meaning": help_text(f),
+            **{p: getattr(s, f.name) for p, s in table.items()},
+        }
         for f in fields(table[PROFILES[0]])
     ]
     return pd.DataFrame(rows, columns=["setting", "meaning", *PROFILES])
@@ -218,10 +230,17 @@ def describe_text(chapter: str, width: int = 88) -> str:
     to ``width`` columns below it."""
     import textwrap
 
-    lines = [f"{chapter_name(chapter)}: settings, their value in each profile, and their meaning", ""]
+    lines = [
+        f"{chapter_name(chapter)}: settings, their value in each profile, and their meaning",
+        "",
+    ]
     for _, row in describe(chapter).iterrows():
-        lines.append(f"{row.setting}  " + "  ".join(f"{p}={row[p]!r}" for p in PROFILES))
-        lines += textwrap.wrap(row.meaning, width, initial_indent="    ", subsequent_indent="    ")
+        lines.append(
+            f"{row.setting}  " + "  ".join(f"{p}={row[p]!r}" for p in PROFILES)
+        )
+        lines += textwrap.wrap(
+            row.meaning, width, initial_indent="    ", subsequent_indent="    "
+        )
     return "\n".join(lines)
 
 
@@ -232,7 +251,11 @@ def assigned_names(source: str) -> list[str]:
     names = []
     for node in ast.parse(source).body:
         targets = (
-            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
         )
         names += [t.id for t in targets if isinstance(t, ast.Name)]
     return names
@@ -248,7 +271,9 @@ def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
     for i in range(len(history) - 1, 0, -1):
         if history[i].lstrip().startswith(PAPERMILL_HEADER):
             declared = assigned_names(history[i - 1])
-            return [n for n in assigned_names(history[i]) if n not in declared], declared
+            return [
+                n for n in assigned_names(history[i]) if n not in declared
+            ], declared
     return [], []
 
 
@@ -303,7 +328,15 @@ def validate_table() -> None:
         classes = {type(s) for s in table.values()}
         cls = classes.pop()
         if classes or not is_dataclass(cls) or not cls.__dataclass_params__.frozen:
-            raise ValueError(f"{chapter}: the profiles must be instances of one frozen dataclass")
-        bad = [f.name for f in fields(cls) if not help_text(f).strip() or "\n" in help_text(f)]
+            raise ValueError(
+                f"{chapter}: the profiles must be instances of one frozen dataclass"
+            )
+        bad = [
+            f.name
+            for f in fields(cls)
+            if not help_text(f).strip() or "\n" in help_text(f)
+        ]
         if bad:
-            raise ValueError(f"{chapter}: setting(s) {', '.join(bad)} need a one-line metadata['help']")
+            raise ValueError(
+                f"{chapter}: setting(s) {', '.join(bad)} need a one-line metadata['help']"
+            )

@@ -55,7 +55,10 @@ class _Summary:
         for n, item in enumerate(self.iterable, 1):  # noqa: B007 - n, the step count, is read after the loop
             yield item
         tail = f" ({self.postfix})" if self.postfix else ""
-        print(f"{self.desc}: {n} steps in {time.perf_counter() - start:.1f} s{tail}", flush=True)
+        print(
+            f"{self.desc}: {n} steps in {time.perf_counter() - start:.1f} s{tail}",
+            flush=True,
+        )
 
 
 class _Silent(_Summary):
@@ -63,7 +66,9 @@ class _Silent(_Summary):
         yield from self.iterable
 
 
-def track(iterable: Iterable, desc: str, enabled: bool = True, total: int | None = None) -> Any:
+def track(
+    iterable: Iterable, desc: str, enabled: bool = True, total: int | None = None
+) -> Any:
     """``iterable`` with progress: a tqdm bar, one summary line in batch runs, nothing if disabled.
 
     The result supports ``set_postfix_str`` (shown in the bar, or in the summary line).

@@ -71,12 +71,18 @@ class Check:
     unit: str  # "seed", or what a bootstrap resamples
     threshold: float | None
     direction: str  # ">=" or "<=": value direction threshold means the claim holds
-    margin: float | None  # value - threshold, signed so that positive means the claim holds
+    margin: (
+        float | None
+    )  # value - threshold, signed so that positive means the claim holds
     rule: str  # what the decisive number is, in words
     status: str  # reproduced | inconclusive | contradicted | not evaluable | pass | fail | not evaluated
-    seeds_needed: int | None = None  # inconclusive: seeds that would settle it at this spread
+    seeds_needed: int | None = (
+        None  # inconclusive: seeds that would settle it at this spread
+    )
     context: str = ""  # what the measured numbers show, written from them
-    explanation: str = ""  # why it is not reproduced (from the numbers), or why it is not evaluable
+    explanation: str = (
+        ""  # why it is not reproduced (from the numbers), or why it is not evaluable
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -149,11 +155,17 @@ def environment() -> dict[str, Any]:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             versions[pkg] = None
-    env = {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
     try:
         import torch
 
-        env["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        env["device"] = (
+            torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        )
         env["torch_threads"] = torch.get_num_threads()
     except ImportError:
         env["device"] = "cpu"
@@ -163,7 +175,9 @@ def environment() -> dict[str, Any]:
 class Results:
     """Metrics and reproduction checks of one chapter run."""
 
-    def __init__(self, profile: Profile, seed: int, parameters: dict[str, Any] | None = None):
+    def __init__(
+        self, profile: Profile, seed: int, parameters: dict[str, Any] | None = None
+    ):
         self.profile, self.seed = profile, seed
         self.parameters = dict(parameters or {})
         self.metrics: dict[str, Any] = {}
@@ -219,29 +233,61 @@ class Results:
         if any(c.name == name for c in self.checks):
             raise ValueError(f"check {name!r} recorded twice")
         if kind not in KINDS:
-            raise ValueError(f"check {name!r}: unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+            raise ValueError(
+                f"check {name!r}: unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}"
+            )
         if origin not in ORIGINS:
-            raise ValueError(f"check {name!r}: origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
+            raise ValueError(
+                f"check {name!r}: origin must be one of {', '.join(ORIGINS)}, not {origin!r}"
+            )
         if direction not in DIRECTIONS:
-            raise ValueError(f"check {name!r}: direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+            raise ValueError(
+                f"check {name!r}: direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}"
+            )
         per_seed = {str(k): _plain(v) for k, v in (per_seed or {}).items()}
-        fields = dict(name=name, kind=kind, origin=origin, claim=claim, paper=paper, ours=_flat_ours(name, ours))
-        fields |= dict(rule=rule, context=context, direction=direction, threshold=_plain(threshold))
+        fields = dict(
+            name=name,
+            kind=kind,
+            origin=origin,
+            claim=claim,
+            paper=paper,
+            ours=_flat_ours(name, ours),
+        )
+        fields |= dict(
+            rule=rule, context=context, direction=direction, threshold=_plain(threshold)
+        )
         if kind == "sanity":
             check = self._sanity(fields, per_seed, value, passed, not_evaluable)
         else:
-            check = self._finding(fields, per_seed, bootstrap, value, passed, not_evaluable)
+            check = self._finding(
+                fields, per_seed, bootstrap, value, passed, not_evaluable
+            )
         self.checks.append(check)
         return check
 
-    def _sanity(self, fields: dict, per_seed: dict, value: Any, passed: bool | None, not_evaluable: str) -> Check:
+    def _sanity(
+        self,
+        fields: dict,
+        per_seed: dict,
+        value: Any,
+        passed: bool | None,
+        not_evaluable: str,
+    ) -> Check:
         """A sanity check: ``value`` (default: the mean of ``per_seed``) against ``threshold`` (or its
         truth), or ``passed``."""
         numbers = [float(v) for v in per_seed.values() if v is not None]
-        value = _plain(value) if value is not None or not numbers else math.fsum(numbers) / len(numbers)
+        value = (
+            _plain(value)
+            if value is not None or not numbers
+            else math.fsum(numbers) / len(numbers)
+        )
         threshold, direction = fields["threshold"], fields["direction"]
         margin = None
-        if threshold is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (
+            threshold is not None
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             margin = value - threshold if direction == ">=" else threshold - value
         if passed is None:
             passed = margin >= 0 if margin is not None else bool(value)
@@ -272,7 +318,11 @@ class Results:
         not_evaluable: str,
     ) -> Check:
         """A finding or control under the verdict rule (:mod:`rlhfbook.book.verdicts`)."""
-        name, threshold, direction = fields["name"], fields["threshold"], fields["direction"]
+        name, threshold, direction = (
+            fields["name"],
+            fields["threshold"],
+            fields["direction"],
+        )
         if passed is not None or value is not None:
             raise ValueError(
                 f"check {name!r}: a {fields['kind']} is decided by the verdict rule from per_seed or bootstrap, "
@@ -280,12 +330,22 @@ class Results:
             )
         numbers = [float(v) for v in per_seed.values() if v is not None]
         if (bootstrap is None) == (not per_seed) and not not_evaluable:
-            raise ValueError(f"check {name!r}: a {fields['kind']} needs per_seed values or a bootstrap (one of them)")
+            raise ValueError(
+                f"check {name!r}: a {fields['kind']} needs per_seed values or a bootstrap (one of them)"
+            )
         if per_seed and not numbers and not not_evaluable:
             not_evaluable = f"no seed of {len(per_seed)} gave a finite decisive number"
         if threshold is None and not not_evaluable:
-            raise ValueError(f"check {name!r}: a {fields['kind']} needs the paper's threshold")
-        iv = bootstrap.interval() if bootstrap is not None else verdicts.interval(numbers) if numbers else None
+            raise ValueError(
+                f"check {name!r}: a {fields['kind']} needs the paper's threshold"
+            )
+        iv = (
+            bootstrap.interval()
+            if bootstrap is not None
+            else verdicts.interval(numbers)
+            if numbers
+            else None
+        )
         status, explanation, needed = "not evaluable", not_evaluable, None
         if not self.profile.asserts_checks:
             status, explanation = verdicts.NOT_EVALUATED, ""
@@ -340,7 +400,9 @@ class Results:
     def finish(self) -> Path:
         """Write the JSON, then raise :class:`ReproductionFailure` if a sanity check failed."""
         if not self.checks:
-            raise ValueError(f"{self.chapter}: a chapter must record at least one reproduction check")
+            raise ValueError(
+                f"{self.chapter}: a chapter must record at least one reproduction check"
+            )
         path = self.path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")

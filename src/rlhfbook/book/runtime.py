@@ -76,11 +76,17 @@ def dtype_for(device: torch.device | str, trainable: bool = False) -> torch.dtyp
     device = torch.device(device)
     if device.type != "cuda":
         return torch.float32
-    torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls and convolutions (Ampere and later)
+    torch.backends.cuda.matmul.allow_tf32 = (
+        True  # TF32 matmuls and convolutions (Ampere and later)
+    )
     torch.backends.cudnn.allow_tf32 = True
     if trainable:
         return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    return (
+        torch.bfloat16
+        if torch.cuda.is_bf16_supported(including_emulation=False)
+        else torch.float16
+    )
 
 
 class HalfPrecisionOverflow(FloatingPointError):
@@ -104,7 +110,11 @@ def check_loss_scale(scaler: torch.amp.GradScaler | None, trainer: str) -> None:
     and halves the scale; a scale halved below 1 means the gradients overflow however small the
     scale, i.e. the fp16 forward pass does, and the run would skip every step from then on.
     Raises :class:`HalfPrecisionOverflow` naming ``trainer``."""
-    if scaler is not None and scaler.is_enabled() and scaler.get_scale() < MIN_LOSS_SCALE:
+    if (
+        scaler is not None
+        and scaler.is_enabled()
+        and scaler.get_scale() < MIN_LOSS_SCALE
+    ):
         raise HalfPrecisionOverflow(
             f"{trainer}'s fp16 loss scale fell below {MIN_LOSS_SCALE:g}, every step's gradients overflow: {FP16_ADVICE}"
         )
@@ -117,7 +127,8 @@ def in_fp16(model) -> bool:
     param = next(model.parameters())
     kind = param.device.type
     return param.dtype == torch.float16 or (
-        torch.is_autocast_enabled(kind) and torch.get_autocast_dtype(kind) == torch.float16
+        torch.is_autocast_enabled(kind)
+        and torch.get_autocast_dtype(kind) == torch.float16
     )
 
 
@@ -128,10 +139,14 @@ AUTOCAST = ("auto", "bfloat16", "float16", "float32", None)
 def check_autocast(autocast: str | None) -> None:
     """A ``ValueError`` (one line) for an ``autocast`` setting that is not one of :data:`AUTOCAST`."""
     if autocast not in AUTOCAST:
-        raise ValueError(f"autocast={autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}")
+        raise ValueError(
+            f"autocast={autocast!r}; valid: {', '.join(map(repr, AUTOCAST))}"
+        )
 
 
-def autocast_dtype(autocast: str | None, device: torch.device | str) -> torch.dtype | None:
+def autocast_dtype(
+    autocast: str | None, device: torch.device | str
+) -> torch.dtype | None:
     """The dtype that the forward passes of a model trained on ``device`` autocast to, for an
     ``autocast`` setting: "auto" is :func:`dtype_for` (bfloat16, else float16 with loss scaling,
     on CUDA; none on a CPU), "bfloat16" | "float16" force one, "float32" or None is fp32. None
@@ -188,8 +203,13 @@ def trainer_batch(batch: int, micro_batch: int | None = None) -> dict[str, int]:
     if micro_batch is None or micro_batch >= batch:
         return dict(per_device_train_batch_size=batch, gradient_accumulation_steps=1)
     if micro_batch < 1 or batch % micro_batch:
-        raise ValueError(f"a batch of {batch} does not split into micro-batches of {micro_batch}")
-    return dict(per_device_train_batch_size=micro_batch, gradient_accumulation_steps=batch // micro_batch)
+        raise ValueError(
+            f"a batch of {batch} does not split into micro-batches of {micro_batch}"
+        )
+    return dict(
+        per_device_train_batch_size=micro_batch,
+        gradient_accumulation_steps=batch // micro_batch,
+    )
 
 
 def prepare_trainer(trainer: transformers.Trainer) -> transformers.Trainer:

@@ -20,7 +20,9 @@ TOTAL_COLUMNS = ("paper's findings", "extensions", "controls", "sanity")
 
 def _load(chapters: list[str], results_dir: Path) -> dict[str, dict]:
     return {
-        c: json.loads((results_dir / f"{c}.json").read_text()) for c in chapters if (results_dir / f"{c}.json").exists()
+        c: json.loads((results_dir / f"{c}.json").read_text())
+        for c in chapters
+        if (results_dir / f"{c}.json").exists()
     }
 
 
@@ -49,18 +51,25 @@ def reproduces(checks: list[dict]) -> list[str]:
     return [
         c["claim"]
         for c in checks
-        if c.get("kind") == "finding" and c.get("origin", "paper") == "paper" and c["status"] == "reproduced"
+        if c.get("kind") == "finding"
+        and c.get("origin", "paper") == "paper"
+        and c["status"] == "reproduced"
     ]
 
 
 def reproduced_count(checks: list[dict]) -> str:
     """ "2 of 3": the paper's findings a chapter reproduces, of those it tests ("—" for none tested), as the
     introduction's chapter table and the README state them."""
-    n = sum(c.get("kind") == "finding" and c.get("origin", "paper") == "paper" for c in checks)
+    n = sum(
+        c.get("kind") == "finding" and c.get("origin", "paper") == "paper"
+        for c in checks
+    )
     return f"{len(reproduces(checks))} of {n}" if n else "—"
 
 
-CHAPTER_CELL = "{{reproduced:{chapter}}}"  # the introduction's placeholder for a chapter's count
+CHAPTER_CELL = (
+    "{{reproduced:{chapter}}}"  # the introduction's placeholder for a chapter's count
+)
 
 
 def fill_intro(text: str, chapters: list[str], results_dir: Path) -> str:
@@ -68,12 +77,21 @@ def fill_intro(text: str, chapters: list[str], results_dir: Path) -> str:
     of this build's results ("not run" where a chapter has none)."""
     records = _load(chapters, results_dir)
     for chapter in chapters:
-        count = reproduced_count(records[chapter]["checks"]) if chapter in records else "not run"
+        count = (
+            reproduced_count(records[chapter]["checks"])
+            if chapter in records
+            else "not run"
+        )
         text = text.replace(CHAPTER_CELL.format(chapter=chapter), count)
     return text
 
 
-def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles: dict[str, str] | None = None) -> str:
+def render(
+    chapters: list[str],
+    results_dir: Path,
+    profile: str = "cpu",
+    titles: dict[str, str] | None = None,
+) -> str:
     """Markdown (with HTML tables) of the scorecard of ``profile`` (``titles``: chapter -> heading)."""
     records = _load(chapters, results_dir)
     every = [c for r in records.values() for c in r["checks"]]
@@ -100,11 +118,21 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
         if chapter not in records:
             lines.append(f"- {name}: no results")
             continue
-        counts = "; ".join(f"{k}: {v}" for k, v in totals(records[chapter]["checks"]).items())
+        counts = "; ".join(
+            f"{k}: {v}" for k, v in totals(records[chapter]["checks"]).items()
+        )
         lines.append(f"- {name}. {counts}.")
-    lines += ["- **The book**. " + "; ".join(f"{k}: {v}" for k, v in totals(every).items()) + ".", ""]
+    lines += [
+        "- **The book**. "
+        + "; ".join(f"{k}: {v}" for k, v in totals(every).items())
+        + ".",
+        "",
+    ]
     for chapter in chapters:
-        lines += [f"## [{(titles or {}).get(chapter, chapter)}](../notebooks/{chapter}.ipynb)", ""]
+        lines += [
+            f"## [{(titles or {}).get(chapter, chapter)}](../notebooks/{chapter}.ipynb)",
+            "",
+        ]
         if chapter not in records:
             lines += ["No results: the chapter did not finish in this build.", ""]
             continue
@@ -114,7 +142,9 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
         if main:
             lines += [tables.checks_table(main), ""]
         if sanity:
-            passing = sum(c["status"] == "pass" for c in sanity)  # "not evaluated" in smoke
+            passing = sum(
+                c["status"] == "pass" for c in sanity
+            )  # "not evaluated" in smoke
             lines += [
                 f"<details><summary>Sanity checks: {passing} of {len(sanity)} passing</summary>",
                 tables.checks_table(sanity),
@@ -124,7 +154,9 @@ def render(chapters: list[str], results_dir: Path, profile: str = "cpu", titles:
     return "\n".join(lines) + "\n"
 
 
-def runtime_rows(chapter: str, runtimes: dict[str, dict[str, float]]) -> list[list[str]]:
+def runtime_rows(
+    chapter: str, runtimes: dict[str, dict[str, float]]
+) -> list[list[str]]:
     """Per profile: budget, latest measured wall time (minutes), and whether it is over budget (the gpu
     profile, not measured: its estimate, :data:`rlhfbook.book.profiles.GPU_ESTIMATES`)."""
     measured = runtimes.get(chapter, {})
@@ -134,9 +166,16 @@ def runtime_rows(chapter: str, runtimes: dict[str, dict[str, float]]) -> list[li
             minutes = measured[profile] / 60
             flag = "over budget" if minutes > budget else "within budget"
             rows.append([profile, f"{budget:g}", f"{minutes:.1f}", flag])
-        elif profile == "gpu":  # never measured on a GPU yet: the estimate beside the budget
+        elif (
+            profile == "gpu"
+        ):  # never measured on a GPU yet: the estimate beside the budget
             rows.append(
-                [profile, f"{budget:g}", "not run in this build", f"estimated {profiles.GPU_ESTIMATES[chapter]}"]
+                [
+                    profile,
+                    f"{budget:g}",
+                    "not run in this build",
+                    f"estimated {profiles.GPU_ESTIMATES[chapter]}",
+                ]
             )
         else:
             rows.append([profile, f"{budget:g}", "not run in this build", ""])
@@ -154,7 +193,9 @@ def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:
 PROVENANCE = ("chapter", "seed", "commit", "device", "torch", "transformers", "trl")
 
 
-def provenance(records: dict[str, dict]) -> tuple[tuple[str, ...], list[list[str]], dict[str, str]]:
+def provenance(
+    records: dict[str, dict],
+) -> tuple[tuple[str, ...], list[list[str]], dict[str, str]]:
     """Where and how each chapter ran (:data:`PROVENANCE`), each fact once: the columns whose value
     differs between chapters as a table (header, rows), and those that every chapter shares as
     ``{column: value}``, for one sentence."""
@@ -164,7 +205,10 @@ def provenance(records: dict[str, dict]) -> tuple[tuple[str, ...], list[list[str
             str(r["seed"]),
             (r["git_commit"] or "n/a")[:10],
             str(r["environment"].get("device")),
-            *(str(r["environment"]["packages"].get(p)) for p in ("torch", "transformers", "trl")),
+            *(
+                str(r["environment"]["packages"].get(p))
+                for p in ("torch", "transformers", "trl")
+            ),
         ]
         for chapter, r in records.items()
     ]
@@ -174,7 +218,11 @@ def provenance(records: dict[str, dict]) -> tuple[tuple[str, ...], list[list[str
         if i > 0 and len(full) > 1 and len({row[i] for row in full}) == 1
     }
     keep = [i for i, name in enumerate(PROVENANCE) if name not in shared]
-    return tuple(PROVENANCE[i] for i in keep), [[row[i] for i in keep] for row in full], shared
+    return (
+        tuple(PROVENANCE[i] for i in keep),
+        [[row[i] for i in keep] for row in full],
+        shared,
+    )
 
 
 def render_status(
@@ -197,7 +245,12 @@ def render_status(
     header, rows, shared = provenance(_load(chapters, results_dir))
     peaks = {c: v[profile] for c, v in (gpu_memory or {}).items() if profile in v}
     if shared:
-        lines += ["Every chapter: " + ", ".join(f"{k} `{html.escape(v)}`" for k, v in shared.items()) + ".", ""]
+        lines += [
+            "Every chapter: "
+            + ", ".join(f"{k} `{html.escape(v)}`" for k, v in shared.items())
+            + ".",
+            "",
+        ]
     lines += [
         tables.table(header, [[html.escape(x) for x in row] for row in rows]),
         "",
@@ -218,15 +271,28 @@ def render_status(
             row = [chapter, f"{budget:g}", "not run", ""]
         else:
             over = measured / 60 > budget
-            verdict = tables.verdict("fail") + " over budget" if over else "within budget"
+            verdict = (
+                tables.verdict("fail") + " over budget" if over else "within budget"
+            )
             row = [chapter, f"{budget:g}", f"{measured / 60:.1f}", verdict]
         if peaks:
-            row.append(f"{peaks[chapter] / 1e9:.1f}" if chapter in peaks else "not measured")
+            row.append(
+                f"{peaks[chapter] / 1e9:.1f}" if chapter in peaks else "not measured"
+            )
         rows.append(row)
     total_budget = sum(profiles.budget_minutes(c)[profile] for c in chapters)
     total = sum(runtimes.get(c, {}).get(profile, 0.0) for c in chapters) / 60
-    total_row = ["<strong>book</strong>", f"{total_budget:g}", f"{total:.1f}", "sum of chapters"]
-    rows.append(total_row + ([f"{max(peaks.values()) / 1e9:.1f} (largest)"] if peaks else []))
-    header = ("chapter", "budget", "measured", "") + (("peak GPU memory (GB)",) if peaks else ())
+    total_row = [
+        "<strong>book</strong>",
+        f"{total_budget:g}",
+        f"{total:.1f}",
+        "sum of chapters",
+    ]
+    rows.append(
+        total_row + ([f"{max(peaks.values()) / 1e9:.1f} (largest)"] if peaks else [])
+    )
+    header = ("chapter", "budget", "measured", "") + (
+        ("peak GPU memory (GB)",) if peaks else ()
+    )
     lines += [tables.table(header, rows), ""]
     return "\n".join(lines) + "\n"

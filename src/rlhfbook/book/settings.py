@@ -35,7 +35,8 @@ class ToyWorldSettings:
     """Chapter 0: the toy world's tasks and their SFT policies."""
 
     n_eval_prompts: int = setting(
-        512, "prompts per task on which the untrained and SFT policies are scored by the gold reward (prompts)"
+        512,
+        "prompts per task on which the untrained and SFT policies are scored by the gold reward (prompts)",
     )
 
 
@@ -61,7 +62,8 @@ class PPOMaxSettings:
     """
 
     base_policy: str = setting(
-        "cpu", "recipe of the cached toy-world SFT policy to start from (smoke | cpu | gpu; toyworld.base_policy)"
+        "cpu",
+        "recipe of the cached toy-world SFT policy to start from (smoke | cpu | gpu; toyworld.base_policy)",
     )
     model_name: str | None = setting(
         None,
@@ -94,36 +96,49 @@ class PPOMaxSettings:
         "held out for the evaluation, and no reward model trains on a row with either (prompts)",
     )
     rm_pairs: int = setting(
-        1024, "toy world: preference pairs sampled from the SFT policy and rated, to train the reward model (pairs)"
+        1024,
+        "toy world: preference pairs sampled from the SFT policy and rated, to train the reward model (pairs)",
     )
     rm_steps: int = setting(
-        100, "(proxy) reward-model training steps of TRL's RewardTrainer, 32 pairs each (optimiser steps)"
+        100,
+        "(proxy) reward-model training steps of TRL's RewardTrainer, 32 pairs each (optimiser steps)",
     )
     gold_rm_steps: int = setting(
-        400, "with model_name: the gold reward model's training steps, 32 pairs each (optimiser steps)"
+        400,
+        "with model_name: the gold reward model's training steps, 32 pairs each (optimiser steps)",
     )
     rm_lr: float = setting(
         1e-3,
         "reward-model learning rate, cosine-decayed (AdamW step size; gpu: 1e-5, TRL's reward-modelling "
         "example; Secrets of RLHF use 5e-6)",
     )
-    rm_max_length: int = setting(128, "longest text a reward model trains on and reads (tokens)")
+    rm_max_length: int = setting(
+        128, "longest text a reward model trains on and reads (tokens)"
+    )
     iterations: int = setting(
         24,
         "PPO iterations of every configuration (A, A + KL, B and C), each a rollout and its updates; also "
         "fixes GRPO's samples and optimiser steps (iterations)",
     )
     run_ppo_max_no_kl: bool = setting(
-        False, "also run configuration C, PPO-max without the KL penalty (no check reads it)"
+        False,
+        "also run configuration C, PPO-max without the KL penalty (no check reads it)",
     )
     prompts_per_iteration: int = setting(
-        16, "prompts per PPO iteration, one response each; also GRPO's samples per generation (prompts)"
+        16,
+        "prompts per PPO iteration, one response each; also GRPO's samples per generation (prompts)",
     )
-    epochs: int = setting(4, "PPO epochs over each iteration's samples; GRPO's num_iterations (epochs)")
+    epochs: int = setting(
+        4, "PPO epochs over each iteration's samples; GRPO's num_iterations (epochs)"
+    )
     minibatches: int = setting(
-        1, "minibatches per PPO epoch, one optimiser step each; GRPO's optimiser steps per pass (minibatches)"
+        1,
+        "minibatches per PPO epoch, one optimiser step each; GRPO's optimiser steps per pass (minibatches)",
     )
-    max_new_tokens: int = setting(64, "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)")
+    max_new_tokens: int = setting(
+        64,
+        "longest sampled response, for PPO, GRPO and the reward model's pairs (tokens)",
+    )
     lr: float = setting(
         2e-4,
         "policy learning rate of PPO and of TRL's GRPO (AdamW step size; gpu: 3e-5 for the adapters, ten "
@@ -139,7 +154,9 @@ class PPOMaxSettings:
         "KL coefficient eta (PPO: k1 per token in the reward; GRPO: beta); 0.05 as Secrets of RLHF's Fig. 7, "
         "TRL's PPOConfig and the N+ details; exercise 2 halves and doubles it (dimensionless)",
     )
-    critic_warmup: int = setting(3, "first PPO iterations that update only the critic (iterations)")
+    critic_warmup: int = setting(
+        3, "first PPO iterations that update only the critic (iterations)"
+    )
     n_seeds: int = setting(
         6,
         "seeds per configuration: seed, seed + 1, ...; in the toy world each seed also samples its own "
@@ -151,10 +168,15 @@ class PPOMaxSettings:
         "every reported block; the chapter states it and does not re-run the pilot (seed)",
     )
     eval_prompts: int = setting(
-        256, "held-out prompts on which every final policy's gold reward and win rate are measured (prompts)"
+        256,
+        "held-out prompts on which every final policy's gold reward and win rate are measured (prompts)",
     )
-    grpo_generations: int = setting(8, "responses per prompt in a GRPO group (responses)")
-    exercise_iterations: int = setting(8, "PPO iterations of each short run in the exercise solutions (iterations)")
+    grpo_generations: int = setting(
+        8, "responses per prompt in a GRPO group (responses)"
+    )
+    exercise_iterations: int = setting(
+        8, "PPO iterations of each short run in the exercise solutions (iterations)"
+    )
     micro_batch: int | None = setting(
         None,
         "rows per forward/backward pass of PPO (and per log-prob pass), of the reward models (pairs) and of "
@@ -188,50 +210,87 @@ class PPOMaxSettings:
 class DPORankingSettings:
     """Chapter 2: the identities, the analytic sandbox, and DPO (TRL) on the ranking task."""
 
-    ref_size: str = setting("tiny", "size of the reference transformer (a key of toyworld.model.SIZES)")
-    sft_steps: int = setting(300, "SFT steps that make the reference model on the writer's answers (optimiser steps)")
+    ref_size: str = setting(
+        "tiny", "size of the reference transformer (a key of toyworld.model.SIZES)"
+    )
+    sft_steps: int = setting(
+        300,
+        "SFT steps that make the reference model on the writer's answers (optimiser steps)",
+    )
     sft_batch: int = setting(64, "SFT batch (answers per step)")
-    sft_lr: float = setting(1e-2, "SFT peak learning rate, cosine-decayed (AdamW step size)")
-    n_pairs: int = setting(1400, "rated answer pairs per seed, the validation pairs included (pairs)")
-    n_val: int = setting(800, "of those, the validation pairs that pick the lowest-loss checkpoint (pairs)")
+    sft_lr: float = setting(
+        1e-2, "SFT peak learning rate, cosine-decayed (AdamW step size)"
+    )
+    n_pairs: int = setting(
+        1400, "rated answer pairs per seed, the validation pairs included (pairs)"
+    )
+    n_val: int = setting(
+        800,
+        "of those, the validation pairs that pick the lowest-loss checkpoint (pairs)",
+    )
     n_raters: int = setting(1, "rater votes per pair (votes)")
-    n_seeds: int = setting(6, "seeds of the DPO study, each its own pairs, votes and data order (seeds)")
-    betas: tuple[float, ...] = setting((0.1, 1.0), "DPO's beta values trained on every seed (dimensionless)")
-    check_beta: float = setting(0.1, "the beta of the checks, the flip table and the gamma sweep (dimensionless)")
+    n_seeds: int = setting(
+        6, "seeds of the DPO study, each its own pairs, votes and data order (seeds)"
+    )
+    betas: tuple[float, ...] = setting(
+        (0.1, 1.0), "DPO's beta values trained on every seed (dimensionless)"
+    )
+    check_beta: float = setting(
+        0.1,
+        "the beta of the checks, the flip table and the gamma sweep (dimensionless)",
+    )
     lr_x_beta: float = setting(
-        3e-4, "DPO learning rate times beta: each beta trains at lr_x_beta / beta (AdamW step size x beta)"
+        3e-4,
+        "DPO learning rate times beta: each beta trains at lr_x_beta / beta (AdamW step size x beta)",
     )
     epochs: int = setting(3, "DPO epochs over the training pairs (epochs)")
     batch_size: int = setting(32, "DPO batch (pairs per optimiser step)")
-    eval_every: int = setting(10, "a checkpoint is measured every this many DPO steps (optimiser steps)")
+    eval_every: int = setting(
+        10, "a checkpoint is measured every this many DPO steps (optimiser steps)"
+    )
     gammas: tuple[float, ...] = setting(
         (0.0, 0.5, 1.0, 2.0),
         "gamma values of the reference-scaled loss (Eq. 4) at check_beta; 1 is plain DPO, not rerun (dimensionless)",
     )
-    eval_batch: int = setting(256, "batch when scoring log-likelihoods (sequences per forward pass)")
+    eval_batch: int = setting(
+        256, "batch when scoring log-likelihoods (sequences per forward pass)"
+    )
     n_win_prompts: int = setting(
-        256, "prompts on which each checkpoint's win rate over the reference is measured (prompts)"
+        256,
+        "prompts on which each checkpoint's win rate over the reference is measured (prompts)",
     )
     sandbox_nuisance: tuple[float, ...] = setting(
         (0.0, 2.0, 5.0, 10.0, 20.0),
         "sandbox nuisance scales sigma, one study each (nats: std of an answer's frozen log-likelihood offset)",
     )
-    sandbox_pairs: int = setting(3000, "training pairs per sandbox study; a third as many validate (pairs)")
-    sandbox_steps: int = setting(500, "full-batch Adam steps of DPO per sandbox study (optimiser steps)")
+    sandbox_pairs: int = setting(
+        3000, "training pairs per sandbox study; a third as many validate (pairs)"
+    )
+    sandbox_steps: int = setting(
+        500, "full-batch Adam steps of DPO per sandbox study (optimiser steps)"
+    )
     n_identity_points: int = setting(
-        20000, "random log-likelihood quadruples on which the paper's identities are checked (points)"
+        20000,
+        "random log-likelihood quadruples on which the paper's identities are checked (points)",
     )
     model_name: str | None = setting(
-        None, "a real causal LM (local folder or hub id) whose ranking accuracy is measured on dataset (None: skip)"
+        None,
+        "a real causal LM (local folder or hub id) whose ranking accuracy is measured on dataset (None: skip)",
     )
     dataset: str | None = setting(
-        None, "HH-RLHF-like pairs for the real model: a local .json/.jsonl or hub id (None: skip)"
+        None,
+        "HH-RLHF-like pairs for the real model: a local .json/.jsonl or hub id (None: skip)",
     )
     n_real_pairs: int = setting(1000, "pairs of dataset the real model scores (pairs)")
-    max_prompt_tokens: int = setting(768, "real model: context kept before each answer (tokens)")
-    max_response_tokens: int = setting(256, "real model: longest answer scored (tokens)")
+    max_prompt_tokens: int = setting(
+        768, "real model: context kept before each answer (tokens)"
+    )
+    max_response_tokens: int = setting(
+        256, "real model: longest answer scored (tokens)"
+    )
     real_eval_batch: int = setting(
-        8, "real model: pairs' sequences per forward pass (sequences; each keeps its full fp32 logits)"
+        8,
+        "real model: pairs' sequences per forward pass (sequences; each keeps its full fp32 logits)",
     )
 
 
@@ -243,19 +302,28 @@ class PFPPOSettings:
     """Chapter 3: reward-model reliability and filtered PPO on code with unit tests."""
 
     base_policy: str = setting(
-        "cpu", "recipe of the cached toy-world SFT policy for the code task (smoke | cpu | gpu; toyworld.base_policy)"
+        "cpu",
+        "recipe of the cached toy-world SFT policy for the code task (smoke | cpu | gpu; toyworld.base_policy)",
     )
     model_name: str | None = setting(
-        None, "a causal LM to start from instead: a local folder or hub id (None: the toy SFT policy)"
+        None,
+        "a causal LM to start from instead: a local folder or hub id (None: the toy SFT policy)",
     )
     reward_model_name: str | None = setting(
-        None, "a reward model reading code_tasks.with_execution's text, used instead of training one (None: train here)"
+        None,
+        "a reward model reading code_tasks.with_execution's text, used instead of training one (None: train here)",
     )
     dataset: str | None = setting(
-        None, "MBPP-format problems run in the sandbox: a local .json/.jsonl or hub id (None: the toy code task)"
+        None,
+        "MBPP-format problems run in the sandbox: a local .json/.jsonl or hub id (None: the toy code task)",
     )
-    n_samples: int = setting(5, "N: responses sampled per prompt, which the filters rank (responses)")
-    rm_prompts: int = setting(900, "prompts whose N SFT samples make the reward models' training pairs (prompts)")
+    n_samples: int = setting(
+        5, "N: responses sampled per prompt, which the filters rank (responses)"
+    )
+    rm_prompts: int = setting(
+        900,
+        "prompts whose N SFT samples make the reward models' training pairs (prompts)",
+    )
     rm_tau: float = setting(
         0.1,
         "raters' noise: P(a preferred) = sigmoid((s(a) - s(b)) / tau), s the "
@@ -264,23 +332,45 @@ class PFPPOSettings:
     rm_epochs: int = setting(1, "reward-model training epochs (epochs)")
     rm_lr: float = setting(3e-3, "reward-model learning rate (AdamW step size)")
     rm_batch: int = setting(32, "reward-model batch (pairs per step)")
-    analysis_prompts: int = setting(400, "fresh prompts, N samples each, for Part A's reliability and R^2 (prompts)")
+    analysis_prompts: int = setting(
+        400, "fresh prompts, N samples each, for Part A's reliability and R^2 (prompts)"
+    )
     n_regions: int = setting(10, "equal-count reward regions of Fig. 1 (regions)")
-    n_groups: int = setting(20, "equal-count groups of the paper's grouped R^2 (groups)")
-    n_boot: int = setting(200, "bootstrap resamples of the prompts for the R^2 intervals (resamples)")
+    n_groups: int = setting(
+        20, "equal-count groups of the paper's grouped R^2 (groups)"
+    )
+    n_boot: int = setting(
+        200, "bootstrap resamples of the prompts for the R^2 intervals (resamples)"
+    )
     methods: tuple[str, ...] = setting(
         ("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
         "methods Part B trains on every seed (keys of pf_ppo.METHODS)",
     )
     iterations: int = setting(20, "PPO iterations per run (iterations)")
-    prompts_per_iteration: int = setting(12, "prompts per PPO iteration, N responses each (prompts)")
-    lr: float = setting(2e-4, "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)")
-    critic_lr: float = setting(1e-4, "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)")
-    kl_coef: float = setting(0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)")
-    critic_warmup: int = setting(2, "first PPO iterations that update only the critic (iterations)")
+    prompts_per_iteration: int = setting(
+        12, "prompts per PPO iteration, N responses each (prompts)"
+    )
+    lr: float = setting(
+        2e-4,
+        "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)",
+    )
+    critic_lr: float = setting(
+        1e-4,
+        "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)",
+    )
+    kl_coef: float = setting(
+        0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)"
+    )
+    critic_warmup: int = setting(
+        2, "first PPO iterations that update only the critic (iterations)"
+    )
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
-    eval_prompts: int = setting(1024, "held-out prompts on which pass@1 is measured (prompts)")
-    eval_samples: int = setting(1, "samples per prompt for pass@1 where it is not computed exactly (responses)")
+    eval_prompts: int = setting(
+        1024, "held-out prompts on which pass@1 is measured (prompts)"
+    )
+    eval_samples: int = setting(
+        1, "samples per prompt for pass@1 where it is not computed exactly (responses)"
+    )
     n_seeds: int = setting(3, "seeds per method: seed, seed + 1, ... (seeds)")
     max_new_tokens: int = setting(16, "longest sampled program (tokens)")
     pilot_seed: int = setting(
@@ -289,10 +379,12 @@ class PFPPOSettings:
         "the chapter states it beside the runs and does not re-run the pilot (seed)",
     )
     jobs: int | None = setting(
-        None, "worker processes for the reward-model and PPO runs (processes; None: one per core)"
+        None,
+        "worker processes for the reward-model and PPO runs (processes; None: one per core)",
     )
     chunk_size: int | None = setting(
-        None, "rows per generate call, to bound GPU memory (rows; None: the whole batch at once)"
+        None,
+        "rows per generate call, to bound GPU memory (rows; None: the whole batch at once)",
     )
     micro_batch: int | None = setting(
         None,
@@ -318,25 +410,46 @@ class RewardDistanceSettings:
     """Chapter 4: STARC distances on random MDPs, and on a family of toy-world reward models."""
 
     n_seeds: int = setting(8, "seeds of every experiment: seed, seed + 1, ... (seeds)")
-    n_envs: int = setting(64, "random MDPs per seed in the interpolation experiment (MDPs)")
-    control_envs: int = setting(32, "random MDPs per seed in the control, whose rewards ignore the next state (MDPs)")
-    grid_envs: int = setting(16, "MDPs of the first seed on which every pseudometric is computed (MDPs)")
+    n_envs: int = setting(
+        64, "random MDPs per seed in the interpolation experiment (MDPs)"
+    )
+    control_envs: int = setting(
+        32,
+        "random MDPs per seed in the control, whose rewards ignore the next state (MDPs)",
+    )
+    grid_envs: int = setting(
+        16, "MDPs of the first seed on which every pseudometric is computed (MDPs)"
+    )
     mc_envs: int = setting(
-        8, "MDPs of the first seed whose regret is also computed with the paper code's Monte-Carlo returns (MDPs)"
+        8,
+        "MDPs of the first seed whose regret is also computed with the paper code's Monte-Carlo returns (MDPs)",
     )
     n_pairs: int = setting(4, "random reward pairs per MDP (pairs)")
-    n_steps: int = setting(16, "interpolation steps between the two rewards of a pair (points per pair)")
-    property_mdps: int = setting(2, "MDPs per seed on which STARC's defining properties are measured (MDPs)")
-    n_triples: int = setting(100, "random reward triples per MDP for symmetry and the triangle inequality (triples)")
-    pool_size: int = setting(256, "responses per prompt in the pool the reward-model family is scored on (responses)")
+    n_steps: int = setting(
+        16, "interpolation steps between the two rewards of a pair (points per pair)"
+    )
+    property_mdps: int = setting(
+        2, "MDPs per seed on which STARC's defining properties are measured (MDPs)"
+    )
+    n_triples: int = setting(
+        100,
+        "random reward triples per MDP for symmetry and the triangle inequality (triples)",
+    )
+    pool_size: int = setting(
+        256,
+        "responses per prompt in the pool the reward-model family is scored on (responses)",
+    )
     train_sizes: tuple[int, ...] = setting(
         (30, 100, 300, 1000, 3000),
         "training comparisons of the fitted reward models, one model per size and flip rate (comparisons)",
     )
     flip_rates: tuple[float, ...] = setting(
-        (0.0, 0.2, 0.4), "share of training labels flipped, one model per size and rate; the first must be 0 (fraction)"
+        (0.0, 0.2, 0.4),
+        "share of training labels flipped, one model per size and rate; the first must be 0 (fraction)",
     )
-    n_eval_pairs: int = setting(4000, "held-out rater comparisons for accuracy and calibration (comparisons)")
+    n_eval_pairs: int = setting(
+        4000, "held-out rater comparisons for accuracy and calibration (comparisons)"
+    )
     bon_n: int = setting(16, "N of the best-of-N gold regret (responses)")
 
 
@@ -347,24 +460,42 @@ class RewardDistanceSettings:
 class StrategicGamesSettings:
     """Chapter 5: the game league, the player trained in the book, and an LLM player."""
 
-    rounds: int = setting(10, "revision rounds per match, in the league and in RL sparring (rounds)")
+    rounds: int = setting(
+        10, "revision rounds per match, in the league and in RL sparring (rounds)"
+    )
     league_seeds: int = setting(10, "league seeds: seed, seed + 1, ... (seeds)")
-    n_candidates: int = setting(10, "candidate builds a scripted best response compares (builds)")
-    demo_matches: int = setting(400, "scripted matches whose turns are the trained player's SFT data (matches)")
+    n_candidates: int = setting(
+        10, "candidate builds a scripted best response compares (builds)"
+    )
+    demo_matches: int = setting(
+        400, "scripted matches whose turns are the trained player's SFT data (matches)"
+    )
     sft_steps: int = setting(250, "SFT steps of the trained player (optimiser steps)")
-    rl_iterations: int = setting(30, "GRPO iterations of the trained player (iterations)")
-    rl_matches: int = setting(12, "sparring matches per GRPO iteration; the learner's turns are the states (matches)")
+    rl_iterations: int = setting(
+        30, "GRPO iterations of the trained player (iterations)"
+    )
+    rl_matches: int = setting(
+        12,
+        "sparring matches per GRPO iteration; the learner's turns are the states (matches)",
+    )
     group_size: int = setting(8, "builds sampled per state in a GRPO group (responses)")
-    rl_early: int = setting(5, "the 'RL early' checkpoint is taken after this many GRPO iterations (iterations)")
+    rl_early: int = setting(
+        5,
+        "the 'RL early' checkpoint is taken after this many GRPO iterations (iterations)",
+    )
     llm_rounds: int = setting(2, "revision rounds per match of the LLM player (rounds)")
     llm_seeds: int = setting(1, "league seeds a real LLM plays (seeds)")
     llm_new_tokens: int = setting(32, "longest LLM answer per turn (tokens)")
     llm_prompt_tokens: int | None = setting(
-        96, "the LLM reads the last this many prompt tokens (tokens; None: the whole prompt)"
+        96,
+        "the LLM reads the last this many prompt tokens (tokens; None: the whole prompt)",
     )
-    model_name: str | None = setting(None, "LLM player: a hub id or local folder (None: an untrained toy model)")
+    model_name: str | None = setting(
+        None, "LLM player: a hub id or local folder (None: an untrained toy model)"
+    )
     endpoint: str | None = setting(
-        None, "an OpenAI-compatible base URL the LLM player is served from (uses model_name; None: local)"
+        None,
+        "an OpenAI-compatible base URL the LLM player is served from (uses model_name; None: local)",
     )
 
 

@@ -25,7 +25,9 @@ VERDICT_COLOURS = {
 }
 ORIGIN_LABELS = {"paper": "the paper's claim", "extension": "this book's extension"}
 KIND_ORDER = {"finding": 0, "control": 1, "sanity": 2}
-_TABLE = 'style="width:100%;table-layout:fixed;border-collapse:collapse;font-size:0.85em"'
+_TABLE = (
+    'style="width:100%;table-layout:fixed;border-collapse:collapse;font-size:0.85em"'
+)
 _CELL = 'style="vertical-align:top;padding:3px 5px;border-bottom:1px solid #d0d7de;overflow-wrap:break-word;white-space:normal"'
 _HEAD = 'style="text-align:left;padding:3px 5px;border-bottom:2px solid #8c959f;overflow-wrap:break-word;hyphens:auto"'
 
@@ -70,15 +72,27 @@ def evidence(check: Mapping[str, Any]) -> str:
         if check.get("threshold") is not None:
             text += f" (needs {'≥' if check.get('direction', '>=') == '>=' else '≤'} {fmt(check['threshold'])})"
         return text
-    iv = Interval(value, check.get("sd") or 0.0, check["se"], check["n"], check.get("unit", "seed"))
+    iv = Interval(
+        value,
+        check.get("sd") or 0.0,
+        check["se"],
+        check["n"],
+        check.get("unit", "seed"),
+    )
     return summary(iv, check.get("threshold"), check.get("direction", ">="))
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None = None) -> str:
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[int] | None = None,
+) -> str:
     """An HTML table of already-escaped cells, fixed to the column's width."""
     cols = "".join(f'<col style="width:{w}%">' for w in widths) if widths else ""
     head = "".join(f"<th {_HEAD}>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in row) + "</tr>" for row in rows
+    )
     return f"<table {_TABLE}><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -89,7 +103,11 @@ def _muted(text: str) -> str:
 def _claim_cell(check: Mapping[str, Any]) -> str:
     """The claim in a sentence, whose it is, the paper's number, and why it is not reproduced."""
     kind = check.get("kind", "?")
-    whose = f"{kind}, {ORIGIN_LABELS[check['origin']]}" if kind == "finding" and check.get("origin") else kind
+    whose = (
+        f"{kind}, {ORIGIN_LABELS[check['origin']]}"
+        if kind == "finding" and check.get("origin")
+        else kind
+    )
     cell = html.escape(check.get("claim", "")) + _muted(
         f"<em>{html.escape(whose)}</em> · paper: {html.escape(check.get('paper', ''))}"
     )
@@ -109,7 +127,10 @@ def _claim_cell(check: Mapping[str, Any]) -> str:
 
 def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Rows of :func:`checks_table`: the verdict with ours against the threshold, then the claim."""
-    return [[f"{verdict(c['status'])}<br>{html.escape(evidence(c))}", _claim_cell(c)] for c in checks]
+    return [
+        [f"{verdict(c['status'])}<br>{html.escape(evidence(c))}", _claim_cell(c)]
+        for c in checks
+    ]
 
 
 CHECK_HEADER = ("verdict: ours, mean ± 2 SE", "claim")
@@ -134,9 +155,13 @@ def frame(df, index: bool = True):
     from IPython.display import HTML
 
     names = " / ".join(str(n) for n in df.index.names if n is not None)
-    header = ([html.escape(names)] if index else []) + [html.escape(str(c)) for c in df.columns]
+    header = ([html.escape(names)] if index else []) + [
+        html.escape(str(c)) for c in df.columns
+    ]
     rows = []
     for key, row in df.iterrows():
         cells = [html.escape(fmt(v)) for v in row.tolist()]
-        rows.append(([f"<strong>{html.escape(fmt(key))}</strong>"] if index else []) + cells)
+        rows.append(
+            ([f"<strong>{html.escape(fmt(key))}</strong>"] if index else []) + cells
+        )
     return HTML(table(header, rows))

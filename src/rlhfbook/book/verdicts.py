@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MIN_SEEDS = 6  # a finding or control on fewer seeds is inconclusive whatever its interval
+MIN_SEEDS = (
+    6  # a finding or control on fewer seeds is inconclusive whatever its interval
+)
 VERDICTS = ("reproduced", "inconclusive", "contradicted", "not evaluable")
 SANITY = ("pass", "fail")
 NOT_EVALUATED = "not evaluated"  # the smoke profile
@@ -74,7 +76,11 @@ class Bootstrap:
 
     def interval(self) -> Interval:
         return Interval(
-            float(self.estimate), float(self.se) * math.sqrt(self.n), float(self.se), int(self.n), self.unit
+            float(self.estimate),
+            float(self.se) * math.sqrt(self.n),
+            float(self.se),
+            int(self.n),
+            self.unit,
         )
 
 
@@ -93,9 +99,21 @@ def side(iv: Interval, threshold: float, direction: str) -> str:
     """Where mean ± 2 SE lies: "holds" (all on the claim's side, the threshold included),
     "opposite" (all strictly on the other side) or "straddles"."""
     if direction == ">=":
-        return "holds" if iv.low >= threshold else "opposite" if iv.high < threshold else "straddles"
+        return (
+            "holds"
+            if iv.low >= threshold
+            else "opposite"
+            if iv.high < threshold
+            else "straddles"
+        )
     if direction == "<=":
-        return "holds" if iv.high <= threshold else "opposite" if iv.low > threshold else "straddles"
+        return (
+            "holds"
+            if iv.high <= threshold
+            else "opposite"
+            if iv.low > threshold
+            else "straddles"
+        )
     raise ValueError(f"direction must be '>=' or '<=', not {direction!r}")
 
 
@@ -114,7 +132,11 @@ def decide(iv: Interval, threshold: float, direction: str) -> str:
     where = side(iv, threshold, direction)
     if iv.per_seed and iv.n < MIN_SEEDS:
         return "inconclusive"
-    return {"holds": "reproduced", "opposite": "contradicted", "straddles": "inconclusive"}[where]
+    return {
+        "holds": "reproduced",
+        "opposite": "contradicted",
+        "straddles": "inconclusive",
+    }[where]
 
 
 def fmt(x: float) -> str:
@@ -124,7 +146,11 @@ def fmt(x: float) -> str:
 
 def summary(iv: Interval, threshold: float | None = None, direction: str = ">=") -> str:
     """ "0.50 ± 0.18 over 3 seeds (needs ≥ 0.6)": mean ± 2 SE, its units and the threshold."""
-    units = f"{iv.n} seed{'s' * (iv.n != 1)}" if iv.per_seed else f"a bootstrap over {iv.n} {iv.unit}"
+    units = (
+        f"{iv.n} seed{'s' * (iv.n != 1)}"
+        if iv.per_seed
+        else f"a bootstrap over {iv.n} {iv.unit}"
+    )
     text = f"{fmt(iv.mean)} ± {fmt(2 * iv.se)} over {units}"
     if threshold is not None:
         text += f" (needs {'≥' if direction == '>=' else '≤'} {fmt(threshold)})"
@@ -141,12 +167,14 @@ def explain(verdict: str, iv: Interval, threshold: float, direction: str) -> str
         else "its mean sits on the threshold, so more seeds alone would not settle it"
     )
     if verdict == "contradicted":
-        return (
-            f"The interval [{low}, {high}] lies entirely on the other side of the paper's threshold {fmt(threshold)}."
-        )
+        return f"The interval [{low}, {high}] lies entirely on the other side of the paper's threshold {fmt(threshold)}."
     if verdict != "inconclusive":
         return ""
-    if iv.per_seed and iv.n < MIN_SEEDS and side(iv, threshold, direction) != "straddles":
+    if (
+        iv.per_seed
+        and iv.n < MIN_SEEDS
+        and side(iv, threshold, direction) != "straddles"
+    ):
         return (
             f"Evaluated on {iv.n} seed{'s' * (iv.n != 1)}; a finding or control needs at least {MIN_SEEDS} "
             f"(its interval [{low}, {high}] already excludes the threshold {fmt(threshold)})."
@@ -170,7 +198,9 @@ def load_pinned(path: Path) -> dict[str, dict[str, str]]:
     for chapter, checks in data.items():
         bad = {n: v for n, v in (checks or {}).items() if v not in allowed}
         if bad:
-            raise ValueError(f"{path}: {chapter}: unknown verdict(s) {bad}; valid: {', '.join(sorted(allowed))}")
+            raise ValueError(
+                f"{path}: {chapter}: unknown verdict(s) {bad}; valid: {', '.join(sorted(allowed))}"
+            )
     return {c: dict(v or {}) for c, v in data.items()}
 
 
@@ -185,7 +215,9 @@ def measured(check: Mapping[str, Any]) -> str:
     return text + (f" vs {fmt(threshold)}" if threshold is not None else "")
 
 
-def differences(pinned: Mapping[str, Mapping[str, str]], records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def differences(
+    pinned: Mapping[str, Mapping[str, str]], records: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
     """One line per check of an executed chapter (``records``: chapter -> results JSON) whose verdict
     differs from the pinned one, or that is recorded but not pinned, or pinned but not recorded."""
     lines = []
@@ -195,10 +227,17 @@ def differences(pinned: Mapping[str, Mapping[str, str]], records: Mapping[str, M
         for check in record["checks"]:
             want = expected.pop(check["name"], None)
             if want is None:
-                lines.append(f"{short} {check['name']}: not pinned in {PINNED_FILE} (got {check['status']})")
+                lines.append(
+                    f"{short} {check['name']}: not pinned in {PINNED_FILE} (got {check['status']})"
+                )
             elif want != check["status"]:
-                lines.append(f"{short} {check['name']}: expected {want}, got {check['status']} ({measured(check)})")
-        lines += [f"{short} {name}: pinned as {want} but not recorded" for name, want in expected.items()]
+                lines.append(
+                    f"{short} {check['name']}: expected {want}, got {check['status']} ({measured(check)})"
+                )
+        lines += [
+            f"{short} {name}: pinned as {want} but not recorded"
+            for name, want in expected.items()
+        ]
     return lines
 
 
@@ -215,7 +254,9 @@ def robustness_rows(
         b = by_name.get(a["name"])
         cell_b = f"{b['status']} ({measured(b)})" if b else "not recorded"
         same = "agree" if b and b["status"] == a["status"] else "DIFFER"
-        rows.append((a["name"], a["kind"], f"{a['status']} ({measured(a)})", cell_b, same))
+        rows.append(
+            (a["name"], a["kind"], f"{a['status']} ({measured(a)})", cell_b, same)
+        )
     return rows
 
 
@@ -224,7 +265,11 @@ def sentence(check: Mapping[str, Any]) -> str:
     (needs ≥ 0.5)." (for a chapter's closing paragraph; sanity checks say pass or fail)."""
     if check.get("se") is None:
         return f"**{check['claim'].rstrip('.')}**: {check['status']}."
-    iv = Interval(check["value"], check.get("sd") or 0.0, check["se"], check["n"], check.get("unit", "seed"))
-    return (
-        f"**{check['claim'].rstrip('.')}**: {check['status']}, {summary(iv, check['threshold'], check['direction'])}."
+    iv = Interval(
+        check["value"],
+        check.get("sd") or 0.0,
+        check["se"],
+        check["n"],
+        check.get("unit", "seed"),
     )
+    return f"**{check['claim'].rstrip('.')}**: {check['status']}, {summary(iv, check['threshold'], check['direction'])}."

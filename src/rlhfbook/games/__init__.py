@@ -17,4 +17,12 @@ from .turn_based import TurnBased
 
 GAMES = {"turn_based": TurnBased, "tower_defense": TowerDefense}
 
-__all__ = ["GAMES", "SIDES", "Game", "Outcome", "TowerDefense", "TurnBased", "parse_build"]
+__all__ = [
+    "GAMES",
+    "SIDES",
+    "Game",
+    "Outcome",
+    "TowerDefense",
+    "TurnBased",
+    "parse_build",
+]

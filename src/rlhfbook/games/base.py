@@ -147,10 +147,14 @@ class Game(ABC):
         """A copy of ``build`` brought within budget by random cheaper edits / removals."""
 
     @abstractmethod
-    def inflate(self, side: str, build: Build, rng: np.random.Generator, target: int) -> Build:
+    def inflate(
+        self, side: str, build: Build, rng: np.random.Generator, target: int
+    ) -> Build:
         """A copy of ``build`` with cost raised to at least ``target`` (a budget slip)."""
 
-    def planned_build(self, side: str, rng: np.random.Generator, drafts: int = 16) -> Build:
+    def planned_build(
+        self, side: str, rng: np.random.Generator, drafts: int = 16
+    ) -> Build:
         """The best of ``drafts`` random builds by :meth:`static_value` (planning from the rules)."""
         builds = [self.random_build(side, rng) for _ in range(drafts)]
         return max(builds, key=lambda b: self.static_value(side, b))

@@ -44,7 +44,9 @@ def to_benchmark_csv(log: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def compute_metrics(csv: pd.DataFrame, model: str, role: str, tag: str, budget: float) -> dict[str, float]:
+def compute_metrics(
+    csv: pd.DataFrame, model: str, role: str, tag: str, budget: float
+) -> dict[str, float]:
     """The five metrics of ``model`` playing ``role`` with move order ``tag``, from a benchmark CSV."""
     parity_ = {"first": 0, "second": 1}[tag]
     label = WINNER_LABELS[role]
@@ -61,11 +63,15 @@ def compute_metrics(csv: pd.DataFrame, model: str, role: str, tag: str, budget: 
     slope = 0.0
     if n > 1:
         design = np.column_stack([np.ones(n), np.arange(n)])
-        slope = float(np.linalg.lstsq(design, np.asarray(wins, dtype=float), rcond=None)[0][1])
+        slope = float(
+            np.linalg.lstsq(design, np.asarray(wins, dtype=float), rcond=None)[0][1]
+        )
     return {
         "win_rate": sum(wins) / n,
         "correction_rate": len(changes) / (n - 1) if n > 1 else 0.0,
-        "correction_success_rate": sum(wins[i] for i in changes) / len(changes) if changes else 0.0,
+        "correction_success_rate": sum(wins[i] for i in changes) / len(changes)
+        if changes
+        else 0.0,
         "improvement_slope": slope,
         "over_budget_ratio": sum(c > budget for c in costs) / n,
     }
@@ -74,7 +80,10 @@ def compute_metrics(csv: pd.DataFrame, model: str, role: str, tag: str, budget: 
 def random_log(rng: np.random.Generator, budget: int = 20) -> pd.DataFrame:
     """A random log of one to three appended matches (as in a benchmark CSV), costs around ``budget``."""
     n = int(rng.integers(1, 34))
-    costs = {side: rng.integers(budget - 3, budget + 3, n) for side in ("defender", "invader")}
+    costs = {
+        side: rng.integers(budget - 3, budget + 3, n)
+        for side in ("defender", "invader")
+    }
     return pd.DataFrame(
         {
             "round": np.tile(np.arange(1, 12), 3)[:n],
@@ -100,23 +109,39 @@ def parity(n_logs: int, seed: int = 0, budget: int = 20) -> float:
     rng = np.random.default_rng(seed)
     logs = [random_log(rng, budget) for _ in range(n_logs)]
     pooled = pd.concat(
-        [log.assign(seed=i, match=(log["round"] == 1).cumsum()) for i, log in enumerate(logs)], ignore_index=True
+        [
+            log.assign(seed=i, match=(log["round"] == 1).cumsum())
+            for i, log in enumerate(logs)
+        ],
+        ignore_index=True,
     )
     settings = [
-        (side, model, tag) for side, model in (("defender", "a"), ("invader", "b")) for tag in ("first", "second")
+        (side, model, tag)
+        for side, model in (("defender", "a"), ("invader", "b"))
+        for tag in ("first", "second")
     ]
     tagged = pd.concat(
-        [pooled.assign(game="game", player=model, role=side, tag=tag) for side, model, tag in settings],
+        [
+            pooled.assign(game="game", player=model, role=side, tag=tag)
+            for side, model, tag in settings
+        ],
         ignore_index=True,
     )
     ours = {
         (r["seed"], r["role"], r["tag"]): r
-        for r in csv_metrics(tagged, {"game": {"defender": budget, "invader": budget}}).to_dict(orient="records")
+        for r in csv_metrics(
+            tagged, {"game": {"defender": budget, "invader": budget}}
+        ).to_dict(orient="records")
     }
     worst = 0.0
     for i, log in enumerate(logs):
         csv = to_benchmark_csv(log)
         for side, model, tag in settings:
-            theirs, mine = compute_metrics(csv, model, side, tag, budget), ours[(i, side, tag)]
-            worst = max(worst, *(abs(mine[k] - theirs[name]) for k, name in NAMES.items()))
+            theirs, mine = (
+                compute_metrics(csv, model, side, tag, budget),
+                ours[(i, side, tag)],
+            )
+            worst = max(
+                worst, *(abs(mine[k] - theirs[name]) for k, name in NAMES.items())
+            )
     return worst

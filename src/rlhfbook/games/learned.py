@@ -67,7 +67,9 @@ class Codec:
     def __init__(self, game: TurnBased | None = None):
         self.game = game or TurnBased()
         elements = [el for side in SIDES for el in ELEMENTS[side]]
-        self.skills = {skill_token(el, s.name): s.name for el in elements for s in SKILLS[el]}
+        self.skills = {
+            skill_token(el, s.name): s.name for el in elements for s in SKILLS[el]
+        }
         self.tokens = (
             *SIDES,
             *RESULTS,
@@ -77,7 +79,9 @@ class Codec:
             *elements,
             *self.skills,
         )
-        self.max_answer_tokens = 1 + 3 * 4 + 1  # action, three characters of element + 3 skills, EOS
+        self.max_answer_tokens = (
+            1 + 3 * 4 + 1
+        )  # action, three characters of element + 3 skills, EOS
         self._tokenizer = None
 
     @property
@@ -106,7 +110,8 @@ class Codec:
             return "none"
         return (
             " ".join(
-                f"{c['element']} " + " ".join(skill_token(c["element"], s) for s in c["skills"])
+                f"{c['element']} "
+                + " ".join(skill_token(c["element"], s) for s in c["skills"])
                 for c in build[self.game.keys[side]]
             )
             or "none"
@@ -119,7 +124,11 @@ class Codec:
             result = "rejected" if turn.feedback else "start"
         else:
             result = {side: "won", "none": "tie"}.get(turn.last_winner, "lost")
-        cost = "none" if turn.own_build is None else f"${min(self.game.cost(side, turn.own_build), MAX_COST)}"
+        cost = (
+            "none"
+            if turn.own_build is None
+            else f"${min(self.game.cost(side, turn.own_build), MAX_COST)}"
+        )
         return (
             f"{side} {result} {cost} own {self.build_tokens(turn.own_build, side)} "
             f"opp {self.build_tokens(turn.opponent_build, other(side))} out"
@@ -127,7 +136,11 @@ class Codec:
 
     def answer_tokens(self, own: Build | None, new: Build, side: str) -> str:
         """A demonstration's answer: ``keep`` when the build did not change, else ``revise`` and the build."""
-        return "keep" if own is not None and new == own else f"revise {self.build_tokens(new, side)}"
+        return (
+            "keep"
+            if own is not None and new == own
+            else f"revise {self.build_tokens(new, side)}"
+        )
 
     def to_json(self, turn: Turn, answer: str) -> str:
         """The protocol's view of an answer: the previous build for ``keep``, else the written build.
@@ -162,10 +175,19 @@ def new_policy(codec: Codec, size: str = "tiny", seed: int = 0):
 class TransformerPlayer(Player):
     """A causal LM over game tokens; answers a batch of turns with one generation (sampled, or greedy)."""
 
-    def __init__(self, model: Any, codec: Codec, name: str, temperature: float = 1.0, greedy: bool = False):
+    def __init__(
+        self,
+        model: Any,
+        codec: Codec,
+        name: str,
+        temperature: float = 1.0,
+        greedy: bool = False,
+    ):
         self.model, self.codec, self.name = model, codec, name
         self.temperature, self.greedy = temperature, greedy
-        self.turns: list[Turn] | None = None  # set to a list to record every revision turn answered
+        self.turns: list[Turn] | None = (
+            None  # set to a list to record every revision turn answered
+        )
 
     def act(self, turn: Turn) -> str:
         return self.act_batch([turn])[0]
@@ -183,20 +205,32 @@ class TransformerPlayer(Player):
             temperature=self.temperature,
             greedy=self.greedy,
         )
-        return [self.codec.to_json(t, answer) for t, answer in zip(turns, rollout.responses)]
+        return [
+            self.codec.to_json(t, answer) for t, answer in zip(turns, rollout.responses)
+        ]
 
 
 class _Recorder(Player):
     """Plays as ``player`` and keeps (context, answer tokens) of every turn it answered."""
 
     def __init__(self, player: Player, codec: Codec, pairs: list[tuple[str, str]]):
-        self.player, self.codec, self.pairs, self.name = player, codec, pairs, player.name
+        self.player, self.codec, self.pairs, self.name = (
+            player,
+            codec,
+            pairs,
+            player.name,
+        )
 
     def act(self, turn: Turn) -> str:
         text = self.player.act(turn)
         build, violations = self.codec.game.parse(turn.side, text)
         if build is not None and not violations:
-            self.pairs.append((self.codec.context(turn), self.codec.answer_tokens(turn.own_build, build, turn.side)))
+            self.pairs.append(
+                (
+                    self.codec.context(turn),
+                    self.codec.answer_tokens(turn.own_build, build, turn.side),
+                )
+            )
         return text
 
 
@@ -217,12 +251,25 @@ def _sparring(
             a, b = learner, players[int(rng.integers(len(players)))]
         if rng.random() < 0.5:
             a, b = b, a
-        matches.append(Match(game, a, b, rounds, SIDES[int(rng.integers(2))], int(rng.integers(2**31))))
+        matches.append(
+            Match(
+                game,
+                a,
+                b,
+                rounds,
+                SIDES[int(rng.integers(2))],
+                int(rng.integers(2**31)),
+            )
+        )
     return matches
 
 
 def demonstrations(
-    players: Sequence[Player], codec: Codec, n_matches: int, rounds: int = 10, seed: int = 0
+    players: Sequence[Player],
+    codec: Codec,
+    n_matches: int,
+    rounds: int = 10,
+    seed: int = 0,
 ) -> list[tuple[str, str]]:
     """(context, answer) pairs of every turn the scripted ``players`` answered in matches among themselves."""
     rng = np.random.default_rng(seed)
@@ -264,8 +311,15 @@ def next_round(game: TurnBased, turn: Turn, build: Build | None) -> tuple[bool, 
     build = turn.own_build if build is None else build
     defender, invader = (build, opp) if side == "defender" else (opp, build)
     out = game.simulate(defender, invader)
-    winner = adjudicate(game.cost("defender", defender), game.cost("invader", invader), game.budgets, out.winner)
-    return winner == side, (-1.0 if game.over_budget(side, build) else out.margin_for(side))
+    winner = adjudicate(
+        game.cost("defender", defender),
+        game.cost("invader", invader),
+        game.budgets,
+        out.winner,
+    )
+    return winner == side, (
+        -1.0 if game.over_budget(side, build) else out.margin_for(side)
+    )
 
 
 def revision_reward(won: bool, margin: float, margin_weight: float = 0.0) -> float:
@@ -279,10 +333,14 @@ def revision_reward(won: bool, margin: float, margin_weight: float = 0.0) -> flo
     return float(won) + margin_weight * margin
 
 
-def group_advantages(rewards: torch.Tensor, group_size: int, eps: float = 1e-6) -> torch.Tensor:
+def group_advantages(
+    rewards: torch.Tensor, group_size: int, eps: float = 1e-6
+) -> torch.Tensor:
     """GRPO's advantage: each reward standardised by the mean and std of its group (0 for a constant group)."""
     if rewards.ndim != 1 or len(rewards) % group_size:
-        raise ValueError(f"{len(rewards)} rewards do not split into groups of {group_size}")
+        raise ValueError(
+            f"{len(rewards)} rewards do not split into groups of {group_size}"
+        )
     r = rewards.view(-1, group_size)
     return ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + eps)).view(-1)
 
@@ -305,7 +363,12 @@ class GRPOConfig:
 
 
 def grpo_update(
-    model: Any, ref: Any, opt: torch.optim.Optimizer, rollout: Any, advantages: torch.Tensor, cfg: GRPOConfig
+    model: Any,
+    ref: Any,
+    opt: torch.optim.Optimizer,
+    rollout: Any,
+    advantages: torch.Tensor,
+    cfg: GRPOConfig,
 ) -> dict[str, float]:
     """``cfg.epochs`` passes of minibatch updates on one rollout: PPO's clipped surrogate with the
     sequence's group advantage at every token, plus ``kl_coef`` x the k3 KL estimate to ``ref``."""
@@ -314,15 +377,27 @@ def grpo_update(
 
     mask = rollout.response_mask.float()
     with torch.no_grad():
-        old_logp = token_logprobs(forward_logits(model, rollout), rollout.response_ids, cfg.temperature)
-        ref_logp = token_logprobs(forward_logits(ref, rollout), rollout.response_ids, cfg.temperature)
+        old_logp = token_logprobs(
+            forward_logits(model, rollout), rollout.response_ids, cfg.temperature
+        )
+        ref_logp = token_logprobs(
+            forward_logits(ref, rollout), rollout.response_ids, cfg.temperature
+        )
     model.train()
     stats = []
     for _ in range(cfg.epochs):
         for idx in torch.randperm(len(rollout)).split(cfg.minibatch):
             part = rollout.select(idx)
-            logp = token_logprobs(forward_logits(model, part), part.response_ids, cfg.temperature)
-            pg, s = policy_loss(logp, old_logp[idx], advantages[idx, None].expand_as(logp), mask[idx], cfg.clip)
+            logp = token_logprobs(
+                forward_logits(model, part), part.response_ids, cfg.temperature
+            )
+            pg, s = policy_loss(
+                logp,
+                old_logp[idx],
+                advantages[idx, None].expand_as(logp),
+                mask[idx],
+                cfg.clip,
+            )
             kl = masked_mean(kl_k3(logp, ref_logp[idx]), mask[idx])
             opt.zero_grad()
             (pg + cfg.kl_coef * kl).backward()
@@ -354,7 +429,9 @@ def grpo(
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     ref = copy.deepcopy(model).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0
+    )
     learner = TransformerPlayer(model, codec, "learner", cfg.temperature)
     log, saved = [], {}
     if 0 in snapshots:
@@ -362,7 +439,11 @@ def grpo(
     for it in track(range(1, cfg.iterations + 1), desc="GRPO", enabled=progress):
         model.eval()
         learner.turns = []
-        play_matches(_sparring(sparring, cfg.matches, cfg.rounds, rng, codec.game, learner=learner))
+        play_matches(
+            _sparring(
+                sparring, cfg.matches, cfg.rounds, rng, codec.game, learner=learner
+            )
+        )
         turns = [t for t in learner.turns for _ in range(cfg.group_size)]
         rollout = generate(
             model,
@@ -371,10 +452,20 @@ def grpo(
             max_new_tokens=codec.max_answer_tokens,
             temperature=cfg.temperature,
         )
-        builds = [codec.game.parse(t.side, codec.to_json(t, a))[0] for t, a in zip(turns, rollout.responses)]
+        builds = [
+            codec.game.parse(t.side, codec.to_json(t, a))[0]
+            for t, a in zip(turns, rollout.responses)
+        ]
         outcomes = [next_round(codec.game, t, b) for t, b in zip(turns, builds)]
-        rewards = torch.tensor([revision_reward(won, margin, cfg.margin_weight) for won, margin in outcomes])
-        stats = grpo_update(model, ref, opt, rollout, group_advantages(rewards, cfg.group_size), cfg)
+        rewards = torch.tensor(
+            [
+                revision_reward(won, margin, cfg.margin_weight)
+                for won, margin in outcomes
+            ]
+        )
+        stats = grpo_update(
+            model, ref, opt, rollout, group_advantages(rewards, cfg.group_size), cfg
+        )
         log.append(
             {
                 "iteration": it,
@@ -382,9 +473,16 @@ def grpo(
                 "reward": rewards.mean().item(),
                 "win": float(np.mean([won for won, _ in outcomes])),
                 "over_budget": float(
-                    np.mean([b is not None and codec.game.over_budget(t.side, b) for t, b in zip(turns, builds)])
+                    np.mean(
+                        [
+                            b is not None and codec.game.over_budget(t.side, b)
+                            for t, b in zip(turns, builds)
+                        ]
+                    )
                 ),
-                "keep": float(np.mean([a.split()[:1] == ["keep"] for a in rollout.responses])),
+                "keep": float(
+                    np.mean([a.split()[:1] == ["keep"] for a in rollout.responses])
+                ),
                 **stats,
             }
         )
@@ -424,7 +522,16 @@ def _source_hash() -> str:
     """Hash of the code that decides the checkpoints: the game engine, protocol, players and training code."""
     here = Path(__file__).parent
     files = (
-        [here / n for n in ("base.py", "turn_based.py", "protocol.py", "players.py", "learned.py")]
+        [
+            here / n
+            for n in (
+                "base.py",
+                "turn_based.py",
+                "protocol.py",
+                "players.py",
+                "learned.py",
+            )
+        ]
         + [here.parent / n for n in ("ppo.py", "rollout.py")]
         + [here.parent / "toyworld" / n for n in ("model.py", "sft.py")]
     )
@@ -434,7 +541,9 @@ def _source_hash() -> str:
     return h.hexdigest()
 
 
-def cache_key(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player]) -> str:
+def cache_key(
+    recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player]
+) -> str:
     payload = json.dumps(
         {
             "recipe": asdict(recipe),
@@ -449,7 +558,10 @@ def cache_key(recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequenc
 
 
 def train_players(
-    recipe: Recipe, demonstrators: Sequence[Player], sparring: Sequence[Player], progress: bool = True
+    recipe: Recipe,
+    demonstrators: Sequence[Player],
+    sparring: Sequence[Player],
+    progress: bool = True,
 ) -> dict[str, Any]:
     """SFT then GRPO; returns the checkpoints' state dicts, the training logs and the seconds taken."""
     from ..book.runtime import seed_everything
@@ -458,7 +570,9 @@ def train_players(
     start = time.perf_counter()
     seed_everything(recipe.seed)
     codec = Codec()
-    pairs = demonstrations(demonstrators, codec, recipe.demo_matches, recipe.grpo.rounds, recipe.seed)
+    pairs = demonstrations(
+        demonstrators, codec, recipe.demo_matches, recipe.grpo.rounds, recipe.seed
+    )
     model = new_policy(codec, recipe.size, recipe.seed)
     sft_losses = supervised_finetune(
         model,
@@ -480,7 +594,9 @@ def train_players(
         snapshots=(0, recipe.early, recipe.grpo.iterations),
         progress=progress,
     )
-    states = dict(zip(CHECKPOINTS, (saved[0], saved[recipe.early], saved[recipe.grpo.iterations])))
+    states = dict(
+        zip(CHECKPOINTS, (saved[0], saved[recipe.early], saved[recipe.grpo.iterations]))
+    )
     return {
         "checkpoints": states,
         "sft_losses": sft_losses,
@@ -516,7 +632,10 @@ def trained_players(
             fcntl.flock(lock, fcntl.LOCK_EX)
             record = _load(path, key)
             if record is None:
-                record = {"key": key, **train_players(recipe, demonstrators, sparring, progress)}
+                record = {
+                    "key": key,
+                    **train_players(recipe, demonstrators, sparring, progress),
+                }
                 tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
                 torch.save(record, tmp)
                 tmp.rename(path)
@@ -526,7 +645,10 @@ def trained_players(
         model = new_policy(codec, recipe.size)
         model.load_state_dict(state)
         players[name] = TransformerPlayer(model.eval(), codec, name, temperature)
-    return players, {**{k: v for k, v in record.items() if k != "checkpoints"}, "cached": cached}
+    return players, {
+        **{k: v for k, v in record.items() if k != "checkpoints"},
+        "cached": cached,
+    }
 
 
 def _load(path: Path, key: str) -> Mapping | None:

@@ -55,11 +55,15 @@ def ols_slope(y: Sequence[float]) -> float:
     return float(k @ (y - y.mean()) / (k @ k))
 
 
-def process_metrics(wins: Sequence[int], costs: Sequence[float], budget: float) -> dict[str, float]:
+def process_metrics(
+    wins: Sequence[int], costs: Sequence[float], budget: float
+) -> dict[str, float]:
     """WR, OBR, ORR, CSR and improvement slope of one kept sequence (the benchmark's code)."""
     w, c = np.asarray(wins, dtype=float), np.asarray(costs, dtype=float)
     if w.shape != c.shape or w.ndim != 1:
-        raise ValueError(f"wins and costs must be 1-d and of equal length, got {w.shape} and {c.shape}")
+        raise ValueError(
+            f"wins and costs must be 1-d and of equal length, got {w.shape} and {c.shape}"
+        )
     if not np.isin(w, (0, 1)).all():
         raise ValueError("wins must be 0 or 1")
     n = len(w)
@@ -77,7 +81,10 @@ def process_metrics(wins: Sequence[int], costs: Sequence[float], budget: float) 
 
 
 def csr_paper(
-    wins: Sequence[int], costs: Sequence[float], budget: float, violations: Sequence[int] | None = None
+    wins: Sequence[int],
+    costs: Sequence[float],
+    budget: float,
+    violations: Sequence[int] | None = None,
 ) -> float:
     """The paper's prose CSR: share of corrections that remove a rule violation or turn a loss into a win.
 
@@ -94,16 +101,24 @@ def csr_paper(
     corrected = np.diff(c) != 0
     fixed = broke[:-1] & ~broke[1:]
     turned = (w[:-1] == 0) & (w[1:] == 1)
-    return float((corrected & (fixed | turned)).sum() / corrected.sum()) if corrected.any() else 0.0
+    return (
+        float((corrected & (fixed | turned)).sum() / corrected.sum())
+        if corrected.any()
+        else 0.0
+    )
 
 
-def match_metrics(log: pd.DataFrame, side: str, tag: str, budget: float) -> dict[str, float]:
+def match_metrics(
+    log: pd.DataFrame, side: str, tag: str, budget: float
+) -> dict[str, float]:
     """All metrics of the tested ``side`` in one match log (columns from :mod:`.protocol`)."""
     kept = kept_rounds(log, tag)
     wins = (kept["winner"] == side).astype(int).to_numpy()
     costs = kept[f"{side}_cost"].to_numpy()
     out = process_metrics(wins, costs, budget)
-    out["CSR_paper"] = csr_paper(wins, costs, budget, kept[f"{side}_violations"].to_numpy())
+    out["CSR_paper"] = csr_paper(
+        wins, costs, budget, kept[f"{side}_violations"].to_numpy()
+    )
     out["violations"] = float(kept[f"{side}_violations"].sum())
     return out
 
@@ -119,18 +134,33 @@ def kept_table(logs: pd.DataFrame, budgets: dict[str, dict[str, int]]) -> pd.Dat
     the player saw before revising) and ``revised`` (its build differs from the one it had:
     any change, cost-neutral ones included).
     """
-    meta = [c for c in ("seed", "match", "game", "player", "opponent", "role", "tag") if c in logs]
+    meta = [
+        c
+        for c in ("seed", "match", "game", "player", "opponent", "role", "tag")
+        if c in logs
+    ]
     if not logs["tag"].isin(("first", "second")).all():
         raise ValueError("unknown tag in the logs; valid tags: 'first', 'second'")
     defender = (logs["role"] == "defender").to_numpy()
-    previous = logs.shift(1)  # the round before, within the same match for every round > 1
-    kept = ((logs["round"] != 1) & (logs["round"] % 2 == (logs["tag"] == "second").astype(int))).to_numpy()
+    previous = logs.shift(
+        1
+    )  # the round before, within the same match for every round > 1
+    kept = (
+        (logs["round"] != 1)
+        & (logs["round"] % 2 == (logs["tag"] == "second").astype(int))
+    ).to_numpy()
 
     def own(frame: pd.DataFrame, column: str, mine: bool = True) -> np.ndarray:
-        d, i = frame[f"defender_{column}"].to_numpy(), frame[f"invader_{column}"].to_numpy()
+        d, i = (
+            frame[f"defender_{column}"].to_numpy(),
+            frame[f"invader_{column}"].to_numpy(),
+        )
         return np.where(defender == mine, d, i)
 
-    budget = {side: logs["game"].map({g: b[side] for g, b in budgets.items()}).to_numpy() for side in SIDES}
+    budget = {
+        side: logs["game"].map({g: b[side] for g, b in budgets.items()}).to_numpy()
+        for side in SIDES
+    }
     own_budget, opp_budget = (
         np.where(defender, budget["defender"], budget["invader"]),
         np.where(defender, budget["invader"], budget["defender"]),
@@ -149,7 +179,9 @@ def kept_table(logs: pd.DataFrame, budgets: dict[str, dict[str, int]]) -> pd.Dat
     return out
 
 
-def partial_correlation(x: Sequence[float], y: Sequence[float], given: Sequence[float]) -> float:
+def partial_correlation(
+    x: Sequence[float], y: Sequence[float], given: Sequence[float]
+) -> float:
     """Pearson correlation of ``x`` and ``y`` after removing the linear effect of ``given`` from both.
 
     The correlation of the least-squares residuals of x on ``given`` and of y on ``given``;
@@ -157,7 +189,9 @@ def partial_correlation(x: Sequence[float], y: Sequence[float], given: Sequence[
     """
     x, y, z = (np.asarray(v, dtype=float) for v in (x, y, given))
     if not (len(x) == len(y) == len(z)) or len(x) < 4:
-        raise ValueError(f"need at least 4 points of equal length, got {len(x)}, {len(y)}, {len(z)}")
+        raise ValueError(
+            f"need at least 4 points of equal length, got {len(x)}, {len(y)}, {len(z)}"
+        )
     design = np.column_stack([np.ones_like(z), z])
     rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
     ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
@@ -193,12 +227,16 @@ def revision_trace(log: pd.DataFrame, side: str, tag: str) -> pd.DataFrame:
     )
     kept_costs = trace.loc[trace["kept"], "own cost"]
     trace["correction"] = False
-    trace.loc[kept_costs.index[1:], "correction"] = kept_costs.diff().iloc[1:].ne(0).to_numpy()
+    trace.loc[kept_costs.index[1:], "correction"] = (
+        kept_costs.diff().iloc[1:].ne(0).to_numpy()
+    )
     trace["own build"] = log[f"{side}_build"]
     return trace.set_index("round")
 
 
-def csv_metrics(logs: pd.DataFrame, budgets: dict[str, dict[str, int]], per_match: bool = False) -> pd.DataFrame:
+def csv_metrics(
+    logs: pd.DataFrame, budgets: dict[str, dict[str, int]], per_match: bool = False
+) -> pd.DataFrame:
     """One row of metrics per benchmark CSV: (seed, game, player, role, tag), matches in play order.
 
     The benchmark appends a player's matches against all fixed opponents to one CSV and
@@ -208,11 +246,24 @@ def csv_metrics(logs: pd.DataFrame, budgets: dict[str, dict[str, int]], per_matc
     match instead. ``budgets`` maps game name -> side -> budget. Each kept sequence goes
     through :func:`process_metrics` and :func:`csr_paper`.
     """
-    keys = ["seed"] * ("seed" in logs) + ["game", "player", "role", "tag"] + (["opponent"] if per_match else [])
-    groups = logs[keys].drop_duplicates().reset_index(drop=True)  # every CSV, kept rounds or not
-    kept = kept_table(logs, budgets).merge(groups.reset_index(names="group"), on=keys, how="left")
-    order = np.argsort(kept["group"].to_numpy(), kind="stable")  # rounds stay in play order
-    index = np.split(order, np.searchsorted(kept["group"].to_numpy()[order], np.arange(1, len(groups))))
+    keys = (
+        ["seed"] * ("seed" in logs)
+        + ["game", "player", "role", "tag"]
+        + (["opponent"] if per_match else [])
+    )
+    groups = (
+        logs[keys].drop_duplicates().reset_index(drop=True)
+    )  # every CSV, kept rounds or not
+    kept = kept_table(logs, budgets).merge(
+        groups.reset_index(names="group"), on=keys, how="left"
+    )
+    order = np.argsort(
+        kept["group"].to_numpy(), kind="stable"
+    )  # rounds stay in play order
+    index = np.split(
+        order,
+        np.searchsorted(kept["group"].to_numpy()[order], np.arange(1, len(groups))),
+    )
     wins, costs, viol = (kept[c].to_numpy() for c in ("win", "cost", "violations"))
     rows = []
     for meta, idx in zip(groups.to_dict(orient="records"), index):
@@ -231,7 +282,12 @@ def player_table(per_csv: pd.DataFrame) -> pd.DataFrame:
     """
     cols = [c for c in per_csv.columns if c in (*METRICS, "CSR_paper", "violations")]
     keys = ["seed"] * ("seed" in per_csv) + ["player"]
-    return per_csv.groupby([*keys, "game"], sort=False)[cols].mean().groupby(keys, sort=False).mean()
+    return (
+        per_csv.groupby([*keys, "game"], sort=False)[cols]
+        .mean()
+        .groupby(keys, sort=False)
+        .mean()
+    )
 
 
 def composite(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:

@@ -59,7 +59,9 @@ def prompt(turn: Turn) -> str:
     parts = [f"You are playing as the {SIDE_LABEL[side]} in this game."]
     if turn.feedback:
         parts.append(turn.feedback)
-    parts.append(f"Your budget is {turn.budget}. If you exceed your budget, you will lose the match.")
+    parts.append(
+        f"Your budget is {turn.budget}. If you exceed your budget, you will lose the match."
+    )
     parts.append(f"Game rules:\n{game.rules_text(side)}")
     if turn.opponent_build is not None:
         parts.append(f"Opponent JSON:\n{json.dumps(turn.opponent_build)}")
@@ -111,9 +113,18 @@ class ScriptedReviser(Player):
     n_candidates: int = 10
 
     def __post_init__(self) -> None:
-        for knob in ("p_revise_loss", "p_revise_win", "quality", "slip", "planning", "fresh"):
+        for knob in (
+            "p_revise_loss",
+            "p_revise_win",
+            "quality",
+            "slip",
+            "planning",
+            "fresh",
+        ):
             if not 0 <= getattr(self, knob) <= 1:
-                raise ValueError(f"{knob} must be a probability in [0, 1], got {getattr(self, knob)}")
+                raise ValueError(
+                    f"{knob} must be a probability in [0, 1], got {getattr(self, knob)}"
+                )
         if self.max_edits < 1:
             raise ValueError(f"max_edits must be >= 1, got {self.max_edits}")
         if self.n_candidates < 1:
@@ -125,7 +136,11 @@ class ScriptedReviser(Player):
     def build(self, turn: Turn) -> Build:
         game, side, rng = turn.game, turn.side, turn.rng
         if turn.own_build is None:
-            new = game.planned_build(side, rng) if rng.random() < self.planning else game.random_build(side, rng)
+            new = (
+                game.planned_build(side, rng)
+                if rng.random() < self.planning
+                else game.random_build(side, rng)
+            )
         else:
             lost = turn.last_winner != side
             if rng.random() >= (self.p_revise_loss if lost else self.p_revise_win):
@@ -138,7 +153,9 @@ class ScriptedReviser(Player):
                     new = game.mutate(side, new, rng)
                 new = game.repair(side, new, rng)
         if rng.random() < self.slip:
-            new = game.inflate(side, new, rng, math.ceil(turn.budget * rng.uniform(1.1, 1.5)))
+            new = game.inflate(
+                side, new, rng, math.ceil(turn.budget * rng.uniform(1.1, 1.5))
+            )
         return new
 
     def best_response(self, turn: Turn) -> Build:
@@ -158,7 +175,11 @@ class ScriptedReviser(Player):
             for _ in range(rng.integers(1, self.max_edits + 1)):
                 new = game.mutate(side, new, rng)
             candidates.append(game.repair(side, new, rng))
-        pair = (lambda b: (b, turn.opponent_build)) if side == "defender" else (lambda b: (turn.opponent_build, b))
+        pair = (
+            (lambda b: (b, turn.opponent_build))
+            if side == "defender"
+            else (lambda b: (turn.opponent_build, b))
+        )
         scores = [game.simulate(*pair(b)).margin_for(side) for b in candidates]
         return candidates[int(np.argmax(scores))]
 
@@ -214,10 +235,16 @@ class LLMPlayer(Player):
         batch_size: int = 32,
     ):
         self.model, self.tokenizer, self.name = model, tokenizer, name
-        self.max_new_tokens, self.max_prompt_tokens, self.do_sample = max_new_tokens, max_prompt_tokens, do_sample
+        self.max_new_tokens, self.max_prompt_tokens, self.do_sample = (
+            max_new_tokens,
+            max_prompt_tokens,
+            do_sample,
+        )
         self.batch_size = batch_size
         self.tokenizer.padding_side = self.tokenizer.truncation_side = "left"
-        if self.tokenizer.pad_token is None:  # batches need a pad token; EOS is the usual stand-in
+        if (
+            self.tokenizer.pad_token is None
+        ):  # batches need a pad token; EOS is the usual stand-in
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.transcript: list[tuple[str, str]] = []
 
@@ -233,13 +260,20 @@ class LLMPlayer(Player):
 
         model, tokenizer = load_policy(name_or_path, sample_only=True)
         model = model.to(device())
-        return cls(model, tokenizer, name=kwargs.pop("name", str(name_or_path).rstrip("/").split("/")[-1]), **kwargs)
+        return cls(
+            model,
+            tokenizer,
+            name=kwargs.pop("name", str(name_or_path).rstrip("/").split("/")[-1]),
+            **kwargs,
+        )
 
     def _text(self, turn: Turn) -> str:
         text = prompt(turn)
         if getattr(self.tokenizer, "chat_template", None):
             text = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+                [{"role": "user", "content": text}],
+                tokenize=False,
+                add_generation_prompt=True,
             )
         return text
 
@@ -260,7 +294,10 @@ class LLMPlayer(Player):
                 truncation=self.max_prompt_tokens is not None,
                 max_length=self.max_prompt_tokens,
             )
-            ids, mask = enc["input_ids"].to(self.model.device), enc["attention_mask"].to(self.model.device)
+            ids, mask = (
+                enc["input_ids"].to(self.model.device),
+                enc["attention_mask"].to(self.model.device),
+            )
             with torch.no_grad():
                 out = self.model.generate(
                     ids,
@@ -269,7 +306,9 @@ class LLMPlayer(Player):
                     do_sample=self.do_sample,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
-            answers += self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
+            answers += self.tokenizer.batch_decode(
+                out[:, ids.shape[1] :], skip_special_tokens=True
+            )
         self.transcript += list(zip(texts, answers))
         return answers
 
@@ -308,11 +347,20 @@ class EndpointPlayer(Player):
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        request = urllib.request.Request(
+            self.url, data=body, headers=headers, method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 answer = json.loads(response.read())["choices"][0]["message"]["content"]
-        except (urllib.error.URLError, OSError, KeyError, IndexError, TypeError, ValueError) as e:
+        except (
+            urllib.error.URLError,
+            OSError,
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+        ) as e:
             answer = f"<endpoint error: {e}>"
         self.transcript.append((text, answer))
         return answer

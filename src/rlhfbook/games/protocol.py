@@ -41,7 +41,9 @@ SETTINGS: tuple[tuple[str, str], ...] = (
 )
 
 
-def adjudicate(defender_cost: float, invader_cost: float, budgets: dict[str, int], raw_winner: str) -> str:
+def adjudicate(
+    defender_cost: float, invader_cost: float, budgets: dict[str, int], raw_winner: str
+) -> str:
     """The winner after the budget rule (``battle.py::decide_winner``).
 
     Exactly one side over budget: it loses. Neither: the simulation's winner stands. Both:
@@ -69,7 +71,9 @@ def answers(requests: Sequence[tuple[Player, Turn]]) -> list[str]:
     for i, (player, _) in enumerate(requests):
         groups.setdefault(id(player), (player, []))[1].append(i)
     for player, index in groups.values():
-        for i, text in zip(index, player.act_batch([requests[i][1] for i in index]), strict=True):
+        for i, text in zip(
+            index, player.act_batch([requests[i][1] for i in index]), strict=True
+        ):
             out[i] = text
     return out
 
@@ -94,7 +98,16 @@ def initial_builds(
             break
         texts = answers(
             [
-                (requests[i][2], Turn(requests[i][0], requests[i][1], 0, feedback=feedback[i], rng=requests[i][3]))
+                (
+                    requests[i][2],
+                    Turn(
+                        requests[i][0],
+                        requests[i][1],
+                        0,
+                        feedback=feedback[i],
+                        rng=requests[i][3],
+                    ),
+                )
                 for i in pending
             ]
         )
@@ -104,14 +117,20 @@ def initial_builds(
             if build is not None and not game.over_budget(side, build):
                 done[i] = (build, violations, attempt)
             elif build is None:
-                feedback[i] = f"Your previous answer was rejected: {'; '.join(violations)}"
+                feedback[i] = (
+                    f"Your previous answer was rejected: {'; '.join(violations)}"
+                )
             else:
                 feedback[i] = (
                     f"Your previous build cost {game.cost(side, build)}, over the budget of {game.budgets[side]}."
                 )
     for i, (build, violations) in enumerate(last):
         if i not in done:
-            done[i] = (build if build is not None else requests[i][0].empty(requests[i][1]), violations, attempts)
+            done[i] = (
+                build if build is not None else requests[i][0].empty(requests[i][1]),
+                violations,
+                attempts,
+            )
     return [done[i] for i in range(len(requests))]
 
 
@@ -122,11 +141,19 @@ def initial_build(
     return initial_builds([(game, side, player, rng)], attempts)[0]
 
 
-def _feedback(game: Game, side: str, winner: str, cost: int, violations: list[str]) -> str:
-    result = {"none": "no winner", "defender": "the Defender won", "invader": "the Invader won"}[winner]
+def _feedback(
+    game: Game, side: str, winner: str, cost: int, violations: list[str]
+) -> str:
+    result = {
+        "none": "no winner",
+        "defender": "the Defender won",
+        "invader": "the Invader won",
+    }[winner]
     text = f"Last round result: {result}. Your cost was {cost}, budget is {game.budgets[side]}."
     if violations:
-        text += f" Rule violations in your last answer (ignored): {'; '.join(violations)}."
+        text += (
+            f" Rule violations in your last answer (ignored): {'; '.join(violations)}."
+        )
     return text
 
 
@@ -156,7 +183,11 @@ class Match:
 
 
 def play_matches(
-    matches: Sequence[Match], *, attempts: int = 5, progress: bool = False, desc: str = "match rounds"
+    matches: Sequence[Match],
+    *,
+    attempts: int = 5,
+    progress: bool = False,
+    desc: str = "match rounds",
 ) -> list[pd.DataFrame]:
     """Play matches side by side, round by round; one tidy table per match, one row per round.
 
@@ -169,12 +200,22 @@ def play_matches(
     rngs = [np.random.default_rng(m.seed) for m in matches]
     builds: list[dict[str, Build]] = [{} for _ in matches]
     violations: list[dict[str, list[str]]] = [{} for _ in matches]
-    for side in SIDES:  # the defender's first build, then the invader's, as one match would ask
-        asked = [i for i, m in enumerate(matches) if not (m.initial and side in m.initial)]
+    for side in (
+        SIDES
+    ):  # the defender's first build, then the invader's, as one match would ask
+        asked = [
+            i for i, m in enumerate(matches) if not (m.initial and side in m.initial)
+        ]
         for i, m in enumerate(matches):
             if i not in asked:
-                builds[i][side], violations[i][side] = m.initial[side][0], list(m.initial[side][1])
-        ready = initial_builds([(matches[i].game, side, matches[i].player(side), rngs[i]) for i in asked], attempts)
+                builds[i][side], violations[i][side] = (
+                    m.initial[side][0],
+                    list(m.initial[side][1]),
+                )
+        ready = initial_builds(
+            [(matches[i].game, side, matches[i].player(side), rngs[i]) for i in asked],
+            attempts,
+        )
         for i, (build, v, _) in zip(asked, ready):
             builds[i][side], violations[i][side] = build, v
     records: list[list[dict]] = [[] for _ in matches]
@@ -187,7 +228,9 @@ def play_matches(
             game, b = m.game, builds[i]
             out = game.simulate(b["defender"], b["invader"])
             costs = {side: game.cost(side, b[side]) for side in SIDES}
-            winner = adjudicate(costs["defender"], costs["invader"], game.budgets, out.winner)
+            winner = adjudicate(
+                costs["defender"], costs["invader"], game.budgets, out.winner
+            )
             order = (m.first, other(m.first))
             reviser = order[(r - 1) % 2] if r <= m.rounds else ""
             records[i].append(
@@ -215,7 +258,13 @@ def play_matches(
                             b[reviser],
                             b[other(reviser)],
                             winner,
-                            _feedback(game, reviser, winner, costs[reviser], violations[i][reviser]),
+                            _feedback(
+                                game,
+                                reviser,
+                                winner,
+                                costs[reviser],
+                                violations[i][reviser],
+                            ),
                             rngs[i],
                         ),
                     )
@@ -240,7 +289,10 @@ def play_match(
     initial: dict[str, tuple[Build, list[str]]] | None = None,
 ) -> pd.DataFrame:
     """One match as a tidy table (see :class:`Match` and :func:`play_matches`)."""
-    return play_matches([Match(game, defender, invader, rounds, first, seed, initial)], attempts=attempts)[0]
+    return play_matches(
+        [Match(game, defender, invader, rounds, first, seed, initial)],
+        attempts=attempts,
+    )[0]
 
 
 def run_league(
@@ -277,7 +329,12 @@ def run_league(
     ]
     ready = initial_builds(
         [
-            (games[gi], SIDES[k], everyone[ei], np.random.default_rng([s, 2_000_003, gi, ei, k]))
+            (
+                games[gi],
+                SIDES[k],
+                everyone[ei],
+                np.random.default_rng([s, 2_000_003, gi, ei, k]),
+            )
             for s, gi, ei, k in keys
         ],
         attempts,
@@ -287,9 +344,16 @@ def run_league(
     for s in seeds:
         order_rng = np.random.default_rng(np.random.SeedSequence([s, 1_000_003]))
         for gi, pi, si in [
-            (gi, pi, si) for gi in range(len(games)) for pi in range(len(players)) for si in range(len(SETTINGS))
+            (gi, pi, si)
+            for gi in range(len(games))
+            for pi in range(len(players))
+            for si in range(len(SETTINGS))
         ]:
-            order = order_rng.permutation(len(opponents)) if shuffle_opponents else range(len(opponents))
+            order = (
+                order_rng.permutation(len(opponents))
+                if shuffle_opponents
+                else range(len(opponents))
+            )
             for oi in map(int, order):
                 role, tag = SETTINGS[si]
                 sides = {role: players[pi], other(role): opponents[oi]}
@@ -302,7 +366,10 @@ def run_league(
                         rounds,
                         role if tag == "first" else other(role),
                         np.random.SeedSequence([s, gi, pi, oi, si]),
-                        {side: initial[(s, gi, idx[side], k)] for k, side in enumerate(SIDES)},
+                        {
+                            side: initial[(s, gi, idx[side], k)]
+                            for k, side in enumerate(SIDES)
+                        },
                     )
                 )
                 meta.append(
@@ -316,14 +383,20 @@ def run_league(
                         tag=tag,
                     )
                 )
-    logs = play_matches(jobs, attempts=attempts, progress=progress, desc="league rounds")
+    logs = play_matches(
+        jobs, attempts=attempts, progress=progress, desc="league rounds"
+    )
     lengths = [len(log) for log in logs]
     table = pd.concat(logs, ignore_index=True)
     for key in meta[0]:
         table[key] = np.repeat([m[key] for m in meta], lengths)
     seconds = time.perf_counter() - start
     n_sim = sum(g.n_simulations for g in games) - n_sim0
-    timing = {"seconds": seconds, "simulations": n_sim, "simulations_per_s": n_sim / seconds}
+    timing = {
+        "seconds": seconds,
+        "simulations": n_sim,
+        "simulations_per_s": n_sim / seconds,
+    }
     return table, timing
 
 
@@ -334,7 +407,9 @@ def save_csvs(logs: pd.DataFrame, root: Path) -> list[Path]:
     opponents one after the other.
     """
     paths = []
-    for (game, player, role, tag), df in logs.groupby(["game", "player", "role", "tag"], sort=False):
+    for (game, player, role, tag), df in logs.groupby(
+        ["game", "player", "role", "tag"], sort=False
+    ):
         path = Path(root) / game / f"{role}_results" / tag / f"{player}_results.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(path, index=False)

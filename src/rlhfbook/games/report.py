@@ -33,9 +33,22 @@ if TYPE_CHECKING:
 
 CHECKPOINTS = list(learned.CHECKPOINTS)  # SFT, RL early, RL late
 SHOWN = ["best-response-1", "overcorrector-1", "random-reviser-1", "budget-slipper-2"]
-COLOURS = dict(zip(CHECKPOINTS + SHOWN, ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860", "#da8bc3"]))
+COLOURS = dict(
+    zip(
+        CHECKPOINTS + SHOWN,
+        ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860", "#da8bc3"],
+    )
+)
 OTHER = "#8c8c8c"  # every other scripted player
-KNOBS = ("name", "p_revise_loss", "p_revise_win", "quality", "slip", "planning", "fresh")
+KNOBS = (
+    "name",
+    "p_revise_loss",
+    "p_revise_win",
+    "quality",
+    "slip",
+    "planning",
+    "fresh",
+)
 
 
 def colour(name: str) -> str:
@@ -64,7 +77,9 @@ class Claim:
     claim: str
     paper: str
     note: str = ""  # added to the rule a check records
-    origin: str = "paper"  # "extension": the paper does not make this claim (it trains nothing)
+    origin: str = (
+        "paper"  # "extension": the paper does not make this claim (it trains nothing)
+    )
 
     @property
     def rule(self) -> str:
@@ -205,7 +220,13 @@ class SeedChecks:
 
 
 def sanity_check(
-    results: Results, name: str, value: float, rule: str, *, ours: Mapping[str, object], passed: bool | None = None
+    results: Results,
+    name: str,
+    value: float,
+    rule: str,
+    *,
+    ours: Mapping[str, object],
+    passed: bool | None = None,
 ) -> Check:
     """Record the sanity check ``name`` of :data:`CLAIMS`: ``value`` at most :data:`SANITY_TOLERANCE`."""
     c = CLAIM[name]
@@ -226,38 +247,73 @@ def sanity_check(
 # --- Sections 1 and 5: the engines' speed, the players --------------------------------------
 
 
-def time_simulations(games: Iterable, rng: np.random.Generator, n: int = 300) -> tuple[dict, dict]:
+def time_simulations(
+    games: Iterable, rng: np.random.Generator, n: int = 300
+) -> tuple[dict, dict]:
     """Milliseconds per simulation of ``n`` random build pairs per game, and the defenders' win share."""
     speed, defender_wins = {}, {}
     for g in games:
-        pairs = [(g.random_build("defender", rng), g.random_build("invader", rng)) for _ in range(n)]
+        pairs = [
+            (g.random_build("defender", rng), g.random_build("invader", rng))
+            for _ in range(n)
+        ]
         start = time.perf_counter()
         outcomes = [g.simulate(d, i) for d, i in pairs]
         speed[g.name] = (time.perf_counter() - start) / len(pairs) * 1e3
-        defender_wins[g.name] = float(np.mean([o.winner == "defender" for o in outcomes]))
+        defender_wins[g.name] = float(
+            np.mean([o.winner == "defender" for o in outcomes])
+        )
     return speed, defender_wins
 
 
 def knob_table(league_players: Sequence, opponents: Sequence) -> pd.DataFrame:
     """The scripted revisers' knobs (section 5), league players first, then the fixed opponents."""
-    knobs = pd.DataFrame([{k: getattr(p, k) for k in KNOBS} for p in list(league_players) + list(opponents)])
-    knobs["group"] = ["league"] * len(league_players) + ["fixed opponent"] * len(opponents)
+    knobs = pd.DataFrame(
+        [
+            {k: getattr(p, k) for k in KNOBS}
+            for p in list(league_players) + list(opponents)
+        ]
+    )
+    knobs["group"] = ["league"] * len(league_players) + ["fixed opponent"] * len(
+        opponents
+    )
     return knobs.set_index("name")
 
 
 def plot_grpo(grpo_log: pd.DataFrame, marks: Mapping[str, int]) -> plt.Figure:
     """The RL stage per GRPO iteration (section 5's figure); ``marks`` places each checkpoint's line."""
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
-    axs[0].plot(grpo_log.index, grpo_log["win"], color="k", label="answers that win the next round")
-    axs[0].plot(grpo_log.index, grpo_log["over_budget"], color="k", ls="--", label="answers over budget")
-    axs[1].plot(grpo_log.index, grpo_log["keep"], color="k", label="answers that keep the build")
-    axs[1].plot(grpo_log.index, grpo_log["kl_ref"], color="k", ls=":", label="KL to SFT (nats per token)")
+    axs[0].plot(
+        grpo_log.index,
+        grpo_log["win"],
+        color="k",
+        label="answers that win the next round",
+    )
+    axs[0].plot(
+        grpo_log.index,
+        grpo_log["over_budget"],
+        color="k",
+        ls="--",
+        label="answers over budget",
+    )
+    axs[1].plot(
+        grpo_log.index, grpo_log["keep"], color="k", label="answers that keep the build"
+    )
+    axs[1].plot(
+        grpo_log.index,
+        grpo_log["kl_ref"],
+        color="k",
+        ls=":",
+        label="KL to SFT (nats per token)",
+    )
     for ax in axs:
         for name, it in marks.items():
             ax.axvline(it, color=COLOURS[name], lw=2, alpha=0.7)
         ax.set_xlabel("GRPO iteration")
         ax.legend(fontsize=8)
-    axs[0].set(ylabel="share of sampled answers", title="Reward against the sparring partners")
+    axs[0].set(
+        ylabel="share of sampled answers", title="Reward against the sparring partners"
+    )
     axs[1].set(ylabel="share / nats", title="Keeping, and distance from the SFT policy")
     fig.tight_layout()
     return fig
@@ -274,7 +330,9 @@ def training_summary(record: Mapping, recipe: learned.Recipe) -> str:
     )
 
 
-def example_answer(game: Game, player: gp.Player, codec: learned.Codec, seed: int) -> tuple[str, str]:
+def example_answer(
+    game: Game, player: gp.Player, codec: learned.Codec, seed: int
+) -> tuple[str, str]:
     """The context ``player`` reads as defender after a loss, with the game's example builds, and its answer
     as the protocol parses it (the build and its rule violations). Samples from torch's random state."""
     example = gp.Turn(
@@ -289,7 +347,9 @@ def example_answer(game: Game, player: gp.Player, codec: learned.Codec, seed: in
     )
     answer, violations = game.parse("defender", player.act(example))
     read = "unparseable" if answer is None else game.describe("defender", answer)
-    return codec.context(example), f"{read} (rule violations: {'; '.join(violations) or 'none'})"
+    return codec.context(
+        example
+    ), f"{read} (rule violations: {'; '.join(violations) or 'none'})"
 
 
 # --- Section 6: the league table and the radar charts ---------------------------------------
@@ -310,16 +370,22 @@ def radar_values(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def plot_radar(table: pd.DataFrame, panels: Sequence[tuple[Sequence[str], str]]) -> plt.Figure:
+def plot_radar(
+    table: pd.DataFrame, panels: Sequence[tuple[Sequence[str], str]]
+) -> plt.Figure:
     """One polar panel per (players, title): each player's :func:`radar_values`, with its composite S."""
     radar = radar_values(table)
     angles = np.linspace(0, 2 * np.pi, len(RADAR_AXES), endpoint=False)
-    fig, axs = plt.subplots(1, len(panels), figsize=(10, 4.6), subplot_kw={"projection": "polar"})
+    fig, axs = plt.subplots(
+        1, len(panels), figsize=(10, 4.6), subplot_kw={"projection": "polar"}
+    )
     for ax, (names, title) in zip(np.atleast_1d(axs), panels):
         for name in names:
             values = np.r_[radar.loc[name].to_numpy(), radar.loc[name].iloc[0]]
             label = f"{name} (S = {table.loc[name, 'S']:.2f})"
-            ax.plot(np.r_[angles, angles[0]], values, color=COLOURS[name], lw=2, label=label)
+            ax.plot(
+                np.r_[angles, angles[0]], values, color=COLOURS[name], lw=2, label=label
+            )
             ax.fill(np.r_[angles, angles[0]], values, color=COLOURS[name], alpha=0.08)
         ax.set_xticks(angles, RADAR_AXES, fontsize=9)
         ax.set_ylim(0, 1)
@@ -330,7 +396,9 @@ def plot_radar(table: pd.DataFrame, panels: Sequence[tuple[Sequence[str], str]])
     return fig
 
 
-def match_log(logs: pd.DataFrame, seed: int, player: str, opponent: str, role: str, tag: str) -> pd.DataFrame:
+def match_log(
+    logs: pd.DataFrame, seed: int, player: str, opponent: str, role: str, tag: str
+) -> pd.DataFrame:
     """The rounds of one match of the league: ``player`` in ``role``, moving ``tag``, against ``opponent``."""
     return logs[
         (logs["seed"] == seed)
@@ -350,7 +418,10 @@ def slope_per_match(per_match: pd.DataFrame) -> pd.Series:
 
 
 def checkpoint_behaviour(
-    table: pd.DataFrame, kept: pd.DataFrame, slope_match: pd.Series, names: Sequence[str] = CHECKPOINTS
+    table: pd.DataFrame,
+    kept: pd.DataFrame,
+    slope_match: pd.Series,
+    names: Sequence[str] = CHECKPOINTS,
 ) -> pd.DataFrame:
     """Section 7's table: the checkpoints' metrics and how often each changes its build after a loss and a win."""
     names = list(names)
@@ -363,8 +434,14 @@ def checkpoint_behaviour(
             "CSR": table.loc[names, "CSR"],
             "slope per match": slope_match.groupby("player").mean().loc[names],
             "slope, pooled CSV": table.loc[names, "slope"],
-            "changes build after a loss": ck[~ck["after_win"]].groupby("player")["revised"].mean().reindex(names),
-            "changes build after a win": ck[ck["after_win"]].groupby("player")["revised"].mean().reindex(names),
+            "changes build after a loss": ck[~ck["after_win"]]
+            .groupby("player")["revised"]
+            .mean()
+            .reindex(names),
+            "changes build after a win": ck[ck["after_win"]]
+            .groupby("player")["revised"]
+            .mean()
+            .reindex(names),
             "violations per CSV": table.loc[names, "violations"],
         }
     )
@@ -380,15 +457,22 @@ def per_seed_difference(
 def difference_summary(differences: Mapping[str, Mapping[int, float]]) -> pd.DataFrame:
     """Mean and SE over the league seeds of each per-seed difference RL late - SFT."""
     summary = pd.DataFrame(
-        {name: dict(zip(("mean", "SE"), gm.mean_se(list(d.values())))) for name, d in differences.items()}
+        {
+            name: dict(zip(("mean", "SE"), gm.mean_se(list(d.values()))))
+            for name, d in differences.items()
+        }
     ).T
     summary.index.name = "RL late - SFT"
     return summary
 
 
-def plot_win_curves(kept: pd.DataFrame, static_opponent: str, names: Sequence[str]) -> plt.Figure:
+def plot_win_curves(
+    kept: pd.DataFrame, static_opponent: str, names: Sequence[str]
+) -> plt.Figure:
     """Win rate at each kept round k, against the static opponent (left) and the adapting ones (right)."""
-    curve = kept.groupby(["player", kept["opponent"] == static_opponent, "k"])["win"].mean()
+    curve = kept.groupby(["player", kept["opponent"] == static_opponent, "k"])[
+        "win"
+    ].mean()
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for ax, static, title in (
         (axs[0], True, f"against {static_opponent}"),
@@ -409,7 +493,9 @@ def plot_win_curves(kept: pd.DataFrame, static_opponent: str, names: Sequence[st
     return fig
 
 
-def first_and_last_wins(kept: pd.DataFrame, names: Sequence[str] = CHECKPOINTS) -> tuple[pd.Series, pd.Series]:
+def first_and_last_wins(
+    kept: pd.DataFrame, names: Sequence[str] = CHECKPOINTS
+) -> tuple[pd.Series, pd.Series]:
     """Each checkpoint's win rate at its first kept round (k = 0) and at the last one."""
     ck = kept[kept["player"].isin(list(names))]
     return (
@@ -419,7 +505,11 @@ def first_and_last_wins(kept: pd.DataFrame, names: Sequence[str] = CHECKPOINTS) 
 
 
 def training_paragraph(
-    behaviour: pd.DataFrame, k_first: pd.Series, k_last: pd.Series, d_csr: Mapping, d_slope: Mapping
+    behaviour: pd.DataFrame,
+    k_first: pd.Series,
+    k_last: pd.Series,
+    d_csr: Mapping,
+    d_slope: Mapping,
 ) -> str:
     """Section 7's reading of the checkpoints, RL late against SFT, in one paragraph."""
     m_csr, se_csr = gm.mean_se(list(d_csr.values()))
@@ -437,7 +527,9 @@ def training_paragraph(
     )
 
 
-def frequent_builds(logs: pd.DataFrame, game: Game, player: str = "RL late", top: int = 2) -> pd.DataFrame:
+def frequent_builds(
+    logs: pd.DataFrame, game: Game, player: str = "RL late", top: int = 2
+) -> pd.DataFrame:
     """A player's ``top`` most frequent builds per side after round 1: share of rounds, cost, violations."""
     mine = logs[(logs["player"] == player) & (logs["round"] > 1)]
     is_def = (mine["role"] == "defender").to_numpy()
@@ -446,17 +538,32 @@ def frequent_builds(logs: pd.DataFrame, game: Game, player: str = "RL late", top
             "side": mine["role"].to_numpy(),
             "build": np.where(is_def, mine["defender_build"], mine["invader_build"]),
             "cost": np.where(is_def, mine["defender_cost"], mine["invader_cost"]),
-            "violations": np.where(is_def, mine["defender_violations"], mine["invader_violations"]),
+            "violations": np.where(
+                is_def, mine["defender_violations"], mine["invader_violations"]
+            ),
         }
     )
     frequent = (
         played.groupby(["side", "build"], sort=False)
-        .agg(rounds=("cost", "size"), cost=("cost", "first"), violations=("violations", "mean"))
+        .agg(
+            rounds=("cost", "size"),
+            cost=("cost", "first"),
+            violations=("violations", "mean"),
+        )
         .reset_index()
     )
-    frequent["share of the side's rounds"] = frequent["rounds"] / frequent.groupby("side")["rounds"].transform("sum")
-    frequent = frequent.sort_values("rounds", ascending=False).groupby("side", sort=False).head(top)
-    frequent["build"] = [game.describe(side, json.loads(b)) for side, b in zip(frequent["side"], frequent["build"])]
+    frequent["share of the side's rounds"] = frequent["rounds"] / frequent.groupby(
+        "side"
+    )["rounds"].transform("sum")
+    frequent = (
+        frequent.sort_values("rounds", ascending=False)
+        .groupby("side", sort=False)
+        .head(top)
+    )
+    frequent["build"] = [
+        game.describe(side, json.loads(b))
+        for side, b in zip(frequent["side"], frequent["build"])
+    ]
     return frequent.drop(columns="rounds")
 
 
@@ -473,12 +580,18 @@ def seed_correlations(
     """
     rows = {}
     for s in seeds:
-        x = seed_table.loc[s] if players is None else seed_table.loc[s].loc[list(players)]
+        x = (
+            seed_table.loc[s]
+            if players is None
+            else seed_table.loc[s].loc[list(players)]
+        )
         rows[s] = {
             "r(ORR, CSR)": float(stats.pearsonr(x["ORR"], x["CSR"]).statistic),
             "r(CSR, WR)": float(stats.pearsonr(x["CSR"], x["WR"]).statistic),
             "r(ORR, WR)": float(stats.pearsonr(x["ORR"], x["WR"]).statistic),
-            "partial r(ORR, CSR | WR)": gm.partial_correlation(x["ORR"], x["CSR"], x["WR"]),
+            "partial r(ORR, CSR | WR)": gm.partial_correlation(
+                x["ORR"], x["CSR"], x["WR"]
+            ),
         }
     correlations = pd.DataFrame.from_dict(rows, orient="index")
     correlations.index.name = "league seed"
@@ -492,17 +605,31 @@ def residual(y: pd.Series, x: pd.Series) -> pd.Series:
 
 def _label(ax, x: pd.Series, y: pd.Series, names: Iterable[str]) -> None:
     for name in names:
-        ax.annotate(name, (x[name], y[name]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            name,
+            (x[name], y[name]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
 
 
-def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str], raw_r: float, partial_r: float) -> plt.Figure:
+def plot_orr_csr(
+    table: pd.DataFrame, labelled: Sequence[str], raw_r: float, partial_r: float
+) -> plt.Figure:
     """Section 8's figure: CSR against ORR across players, raw (left) and with WR's fit removed from both
     (right). The points are the players' means over the league seeds; the titles quote the statistics the
     chapter reports, ``raw_r`` and ``partial_r``: the means over league seeds of the per-seed correlations
     (not the correlation of the plotted means, which is a different number)."""
     fig, axs = plt.subplots(1, 2, figsize=(10, 4))
     panels = (
-        (table["ORR"], table["CSR"], "ORR", "CSR", f"raw: r = {raw_r:+.2f} (mean over seeds)"),
+        (
+            table["ORR"],
+            table["CSR"],
+            "ORR",
+            "CSR",
+            f"raw: r = {raw_r:+.2f} (mean over seeds)",
+        ),
         (
             residual(table["ORR"], table["WR"]),
             residual(table["CSR"], table["WR"]),
@@ -514,7 +641,11 @@ def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str], raw_r: float, par
     for ax, (x, y, xl, yl, title) in zip(axs, panels):
         ax.scatter(x, y, c=[colour(n) for n in table.index], s=45)
         _label(ax, x, y, labelled)
-        ax.set(xlabel=f"{xl} (share of revisions)", ylabel=f"{yl} (share of corrections)", title=title)
+        ax.set(
+            xlabel=f"{xl} (share of revisions)",
+            ylabel=f"{yl} (share of corrections)",
+            title=title,
+        )
     fig.tight_layout()
     return fig
 
@@ -522,23 +653,36 @@ def plot_orr_csr(table: pd.DataFrame, labelled: Sequence[str], raw_r: float, par
 # --- Section 9: budget discipline ----------------------------------------------------------
 
 
-def budget_evidence(seed_table: pd.DataFrame, kept: pd.DataFrame, seeds: Iterable[int]) -> dict[str, dict]:
+def budget_evidence(
+    seed_table: pd.DataFrame, kept: pd.DataFrame, seeds: Iterable[int]
+) -> dict[str, dict]:
     """Per league seed: r(OBR, WR) across players, the share of over-budget kept rounds still won,
     and the share of kept rounds in which the opponent is over budget (section 9)."""
     seeds = list(seeds)
     return {
         "r(OBR, WR)": {
-            s: float(stats.pearsonr(seed_table.loc[s, "OBR"], seed_table.loc[s, "WR"]).statistic) for s in seeds
+            s: float(
+                stats.pearsonr(
+                    seed_table.loc[s, "OBR"], seed_table.loc[s, "WR"]
+                ).statistic
+            )
+            for s in seeds
         },
-        "over-budget rounds won": {s: float(kept[(kept["seed"] == s) & kept["over"]]["win"].mean()) for s in seeds},
-        "opponent over budget": {s: float(kept[kept["seed"] == s]["opponent_over"].mean()) for s in seeds},
+        "over-budget rounds won": {
+            s: float(kept[(kept["seed"] == s) & kept["over"]]["win"].mean())
+            for s in seeds
+        },
+        "opponent over budget": {
+            s: float(kept[kept["seed"] == s]["opponent_over"].mean()) for s in seeds
+        },
     }
 
 
 def overspenders(heavy: pd.DataFrame) -> str:
     """The players with OBR >= 0.5 and their win rates, in one line (section 9)."""
     return "players with OBR >= 0.5: " + (
-        ", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows()) or "none"
+        ", ".join(f"{n} (OBR {r.OBR:.2f}, WR {r.WR:.2f})" for n, r in heavy.iterrows())
+        or "none"
     )
 
 
@@ -561,7 +705,11 @@ def plot_obr_wr(table: pd.DataFrame, labelled: Sequence[str]) -> plt.Figure:
 
 
 def top_player_slopes(
-    per_match: pd.DataFrame, seed_table: pd.DataFrame, table: pd.DataFrame, opponents: Sequence[str], seeds
+    per_match: pd.DataFrame,
+    seed_table: pd.DataFrame,
+    table: pd.DataFrame,
+    opponents: Sequence[str],
+    seeds,
 ) -> tuple[dict, dict, pd.DataFrame]:
     """The top player by composite S per league seed, its slope per match against the adapting opponents
     (all but ``opponents[0]``, the static one), and each top player's slope per opponent."""
@@ -569,18 +717,24 @@ def top_player_slopes(
     slope_adaptive = slope_per_match(adaptive)
     top_player = {s: gm.composite(seed_table.loc[s]).idxmax() for s in seeds}
     top_slope = {s: float(slope_adaptive[(s, top_player[s])]) for s in seeds}
-    by_opponent = per_match[per_match["player"].isin(set(top_player.values()))].pivot_table(
-        index="player", columns="opponent", values="slope", sort=False
-    )[list(opponents)]
+    by_opponent = per_match[
+        per_match["player"].isin(set(top_player.values()))
+    ].pivot_table(index="player", columns="opponent", values="slope", sort=False)[
+        list(opponents)
+    ]
     by_opponent["pooled CSV (benchmark order)"] = table.loc[by_opponent.index, "slope"]
-    by_opponent["top player in seeds"] = [sum(v == n for v in top_player.values()) for n in by_opponent.index]
+    by_opponent["top player in seeds"] = [
+        sum(v == n for v in top_player.values()) for n in by_opponent.index
+    ]
     return top_player, top_slope, by_opponent
 
 
 # --- Sections 12 and 13: the second game, an LLM player -------------------------------------
 
 
-def per_game_table(turn_based: pd.DataFrame, tower_defense: pd.DataFrame) -> pd.DataFrame:
+def per_game_table(
+    turn_based: pd.DataFrame, tower_defense: pd.DataFrame
+) -> pd.DataFrame:
     """One league seed's win rates in both games and the tower-defence OBR, per scripted player."""
     per_game = pd.DataFrame(
         {
@@ -593,15 +747,25 @@ def per_game_table(turn_based: pd.DataFrame, tower_defense: pd.DataFrame) -> pd.
     return per_game
 
 
-def llm_player(endpoint: str | None, model_name: str | None, new_tokens: int, prompt_tokens: int, seed: int):
+def llm_player(
+    endpoint: str | None,
+    model_name: str | None,
+    new_tokens: int,
+    prompt_tokens: int,
+    seed: int,
+):
     """Section 13's LLM player: through ``endpoint``, from ``model_name``, or the toy world's untrained model.
 
     Only the untrained model seeds torch (with ``seed``) before it is initialised.
     """
     if endpoint:
-        return gp.EndpointPlayer(endpoint, model=model_name or "default", max_tokens=new_tokens)
+        return gp.EndpointPlayer(
+            endpoint, model=model_name or "default", max_tokens=new_tokens
+        )
     if model_name:
-        return gp.LLMPlayer.from_pretrained(model_name, max_new_tokens=new_tokens, max_prompt_tokens=prompt_tokens)
+        return gp.LLMPlayer.from_pretrained(
+            model_name, max_new_tokens=new_tokens, max_prompt_tokens=prompt_tokens
+        )
     import torch
 
     from rlhfbook.toyworld import build_tokenizer, new_model
@@ -617,18 +781,35 @@ def llm_player(endpoint: str | None, model_name: str | None, new_tokens: int, pr
     )
 
 
-def llm_league(llm, games: Sequence, opponents: Sequence, rounds: int, seeds: Sequence[int], full: bool):
+def llm_league(
+    llm,
+    games: Sequence,
+    opponents: Sequence,
+    rounds: int,
+    seeds: Sequence[int],
+    full: bool,
+):
     """Section 13's matches: the league programme in every game when ``full`` (a real model), else one
     short match of the first game against the first opponent, in the first seed."""
     if full:
-        return pr.run_league(list(games), [llm], opponents, rounds=rounds, seeds=list(seeds))[0]
+        return pr.run_league(
+            list(games), [llm], opponents, rounds=rounds, seeds=list(seeds)
+        )[0]
     return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
 
 
-def one_match(game: Game, player: gp.Player, opponent: gp.Player, rounds: int, seed: int) -> pd.DataFrame:
+def one_match(
+    game: Game, player: gp.Player, opponent: gp.Player, rounds: int, seed: int
+) -> pd.DataFrame:
     """One match of ``player`` as defender moving first, labelled like a league's log."""
     return pr.play_match(game, player, opponent, rounds=rounds, seed=seed).assign(
-        seed=seed, match=0, game=game.name, player=player.name, opponent=opponent.name, role="defender", tag="first"
+        seed=seed,
+        match=0,
+        game=game.name,
+        player=player.name,
+        opponent=opponent.name,
+        role="defender",
+        tag="first",
     )
 
 
@@ -653,7 +834,9 @@ def comparison_table(
     min_rho: float,
 ) -> pd.DataFrame:
     """The chapter's "Paper vs this book" table; pairs are (mean, SE) over the league seeds."""
-    overspenders = "; ".join(f"{n}: OBR {r.OBR:.2f}, WR {r.WR:.1%}" for n, r in heavy.iterrows())
+    overspenders = "; ".join(
+        f"{n}: OBR {r.OBR:.2f}, WR {r.WR:.1%}" for n, r in heavy.iterrows()
+    )
     rows = [
         (
             "players",
@@ -665,7 +848,11 @@ def comparison_table(
             "tower defence, auto-battler, turn-based",
             "turn-based (all players), tower defence (scripted players, one seed)",
         ),
-        ("rounds", "4,320", f"{rounds} simulated rounds in {matches} matches over {seeds} league seeds"),
+        (
+            "rounds",
+            "4,320",
+            f"{rounds} simulated rounds in {matches} matches over {seeds} league seeds",
+        ),
         (
             "r(ORR, CSR)",
             "-0.51 (p = 0.093), raw correlation",
@@ -679,16 +866,23 @@ def comparison_table(
         (
             "overspending",
             "Qwen-Plus: OBR 0.51, WR 25.6 %",
-            f"r(OBR, WR) = {obr[0]:+.2f} (SE {obr[1]:.2f}); " + (overspenders or "no player with OBR >= 0.5"),
+            f"r(OBR, WR) = {obr[0]:+.2f} (SE {obr[1]:.2f}); "
+            + (overspenders or "no player with OBR >= 0.5"),
         ),
         (
             "training",
             "not studied",
             f"RL late - SFT: WR {wr_gain:+.2f}, CSR {csr_gain:+.2f}, slope per match {slope_gain:+.3f}",
         ),
-        ("composite score", "not published", f"book's S, leave-one-out Spearman rho >= {min_rho:.2f}"),
+        (
+            "composite score",
+            "not published",
+            f"book's S, leave-one-out Spearman rho >= {min_rho:.2f}",
+        ),
     ]
-    return pd.DataFrame(rows, columns=["quantity", "paper", "this book"]).set_index("quantity")
+    return pd.DataFrame(rows, columns=["quantity", "paper", "this book"]).set_index(
+        "quantity"
+    )
 
 
 def summary_markdown(

@@ -67,7 +67,15 @@ HUMANS = {
         HumanUnit("Rifle", 200, 3, 500, SHOT_DAMAGE),
         HumanUnit("MachineGun", 400, 3, 250, SHOT_DAMAGE),
         HumanUnit("Shield", 50, 15, 0, 0, note="blocks only"),
-        HumanUnit("Ice", 200, 2, 1000, SHOT_DAMAGE, slows=True, note="halves the target's speed for 2 s"),
+        HumanUnit(
+            "Ice",
+            200,
+            2,
+            1000,
+            SHOT_DAMAGE,
+            slows=True,
+            note="halves the target's speed for 2 s",
+        ),
     )
 }
 DEMONS = {
@@ -81,7 +89,9 @@ DEMONS = {
 }
 
 
-def simulate_row(humans: list[list], demons: list[list], n_ticks: int) -> tuple[float, float]:
+def simulate_row(
+    humans: list[list], demons: list[list], n_ticks: int
+) -> tuple[float, float]:
     """Simulate one row; returns (hp of demons that reached x = 0, smallest x any demon reached).
 
     humans: [x, hp, interval_ticks, damage, slows, spawn_tick, cooldown]
@@ -143,13 +153,21 @@ class TowerDefense(Game):
         return sum(table[u["name"]].cost for u in build[self.keys[side]])
 
     def validate(self, side: str, obj: Any) -> tuple[Build, list[str]]:
-        key, table, violations, units, cells = self.keys[side], HUMANS if side == "defender" else DEMONS, [], [], set()
+        key, table, violations, units, cells = (
+            self.keys[side],
+            HUMANS if side == "defender" else DEMONS,
+            [],
+            [],
+            set(),
+        )
         entries = obj.get(key) if isinstance(obj, dict) else None
         if not isinstance(entries, list):
             return self.empty(side), [f"missing list {key!r}"]
         for entry in entries:
             if not isinstance(entry, dict) or entry.get("name") not in table:
-                violations.append(f"unknown unit {entry.get('name') if isinstance(entry, dict) else entry!r}")
+                violations.append(
+                    f"unknown unit {entry.get('name') if isinstance(entry, dict) else entry!r}"
+                )
                 continue
             try:
                 y = int(entry.get("y"))
@@ -158,7 +176,11 @@ class TowerDefense(Game):
             except (TypeError, ValueError):
                 violations.append(f"non-numeric position or time in {entry}")
                 continue
-            if not 0 <= y < ROWS or not 0 <= spawn <= MAX_SPAWN_S or (x is not None and not 0 <= x < COLS):
+            if (
+                not 0 <= y < ROWS
+                or not 0 <= spawn <= MAX_SPAWN_S
+                or (x is not None and not 0 <= x < COLS)
+            ):
                 violations.append(f"illegal placement {entry}")
                 continue
             if x is not None and (x, y) in cells:
@@ -216,7 +238,11 @@ class TowerDefense(Game):
     def rules_text(self, side: str) -> str:
         humans = "\n".join(
             f"- {u.name}: HP {u.hp}, "
-            + (f"fires every {u.interval_ms} ms for {u.damage} dmg" if u.interval_ms else "does not fire")
+            + (
+                f"fires every {u.interval_ms} ms for {u.damage} dmg"
+                if u.interval_ms
+                else "does not fire"
+            )
             + (f", {u.note}" if u.note else "")
             + f". Cost {u.cost}"
             for u in HUMANS.values()
@@ -244,14 +270,25 @@ class TowerDefense(Game):
                     {"name": "Shield", "x": 5, "y": 0, "spawn_time": 0},
                 ]
             }
-        return {"demons": [{"name": "Normal", "y": 0, "spawn_time": 0}, {"name": "Speedy", "y": 3, "spawn_time": 2}]}
+        return {
+            "demons": [
+                {"name": "Normal", "y": 0, "spawn_time": 0},
+                {"name": "Speedy", "y": 3, "spawn_time": 2},
+            ]
+        }
 
     # --- edits ---------------------------------------------------------------------------
-    def _new_unit(self, side: str, build: Build, rng: np.random.Generator, name: str | None = None) -> dict | None:
+    def _new_unit(
+        self, side: str, build: Build, rng: np.random.Generator, name: str | None = None
+    ) -> dict | None:
         table = HUMANS if side == "defender" else DEMONS
         name = name or list(table)[rng.integers(len(table))]
         if side == "invader":
-            return {"name": name, "y": int(rng.integers(ROWS)), "spawn_time": float(rng.integers(0, 31)) / 2}
+            return {
+                "name": name,
+                "y": int(rng.integers(ROWS)),
+                "spawn_time": float(rng.integers(0, 31)) / 2,
+            }
         used = {(u["x"], u["y"]) for u in build["humans"]}
         free = [(x, y) for x in range(COLS) for y in range(ROWS) if (x, y) not in used]
         if not free:
@@ -277,11 +314,18 @@ class TowerDefense(Game):
         move = int(rng.integers(4)) if units else 3
         if move == 0:  # relocate a unit / change its row and time
             i = rng.integers(len(units))
-            unit = self._new_unit(side, {**new, self.keys[side]: units[:i] + units[i + 1 :]}, rng, units[i]["name"])
+            unit = self._new_unit(
+                side,
+                {**new, self.keys[side]: units[:i] + units[i + 1 :]},
+                rng,
+                units[i]["name"],
+            )
             if unit is not None:
                 units[i] = unit
         elif move == 1:  # change a unit's type
-            units[rng.integers(len(units))]["name"] = list(table)[rng.integers(len(table))]
+            units[rng.integers(len(units))]["name"] = list(table)[
+                rng.integers(len(table))
+            ]
         elif move == 2:  # remove a unit
             units.pop(int(rng.integers(len(units))))
         else:  # add a unit
@@ -295,7 +339,9 @@ class TowerDefense(Game):
             dps, block = np.zeros(ROWS), np.zeros(ROWS)
             for u in build["humans"]:
                 unit = HUMANS[u["name"]]
-                dps[u["y"]] += unit.damage * 1000 / unit.interval_ms if unit.interval_ms else 0
+                dps[u["y"]] += (
+                    unit.damage * 1000 / unit.interval_ms if unit.interval_ms else 0
+                )
                 block[u["y"]] += unit.hp
             return float(np.sqrt(dps).sum() + 0.05 * np.sqrt(block).sum())
         hp = np.zeros(ROWS)
@@ -310,7 +356,9 @@ class TowerDefense(Game):
             units.pop(int(rng.integers(len(units))))
         return new
 
-    def inflate(self, side: str, build: Build, rng: np.random.Generator, target: int) -> Build:
+    def inflate(
+        self, side: str, build: Build, rng: np.random.Generator, target: int
+    ) -> Build:
         new = copy.deepcopy(build)
         for _ in range(100):
             if self.cost(side, new) >= target:
@@ -323,4 +371,6 @@ class TowerDefense(Game):
 
 def crossing_time_s(unit: str = "Normal") -> float:
     """Seconds an unhindered demon needs to cross the board."""
-    return ENTRY_X / DEMONS[unit].speed if math.isfinite(DEMONS[unit].speed) else math.inf
+    return (
+        ENTRY_X / DEMONS[unit].speed if math.isfinite(DEMONS[unit].speed) else math.inf
+    )

@@ -29,7 +29,10 @@ import numpy as np
 
 from .base import Build, Game, Outcome
 
-ELEMENTS = {"invader": ("Fire", "Water", "Dark"), "defender": ("Wood", "Earth", "Light")}
+ELEMENTS = {
+    "invader": ("Fire", "Water", "Dark"),
+    "defender": ("Wood", "Earth", "Light"),
+}
 _BEATS = {("Fire", "Wood"), ("Wood", "Earth"), ("Earth", "Water"), ("Water", "Fire")}
 MAX_HP = 100
 MAX_DUELS = 100
@@ -144,7 +147,17 @@ def multiplier(attacker: str, defender: str) -> float:
 
 
 class _Fighter:
-    __slots__ = ("element", "skills", "hp", "shield", "boost", "expose", "burn", "burn_turns", "idx")
+    __slots__ = (
+        "element",
+        "skills",
+        "hp",
+        "shield",
+        "boost",
+        "expose",
+        "burn",
+        "burn_turns",
+        "idx",
+    )
 
     def __init__(self, element: str, skills: list[Skill]):
         self.element, self.skills = element, skills
@@ -152,7 +165,14 @@ class _Fighter:
         self.burn = self.burn_turns = self.idx = 0
 
     def reset_status(self) -> None:
-        self.shield, self.boost, self.expose, self.burn, self.burn_turns, self.idx = 0, 0.0, 0.0, 0, 0, 0
+        self.shield, self.boost, self.expose, self.burn, self.burn_turns, self.idx = (
+            0,
+            0.0,
+            0.0,
+            0,
+            0,
+            0,
+        )
 
 
 def _act(actor: _Fighter, target: _Fighter) -> None:
@@ -205,7 +225,11 @@ class TurnBased(Game):
     keys = {"defender": "defenders", "invader": "invaders"}
 
     def cost(self, side: str, build: Build) -> int:
-        return sum(_BY_KEY[(c["element"], _key(s))].cost for c in build[self.keys[side]] for s in c["skills"])
+        return sum(
+            _BY_KEY[(c["element"], _key(s))].cost
+            for c in build[self.keys[side]]
+            for s in c["skills"]
+        )
 
     def validate(self, side: str, obj: Any) -> tuple[Build, list[str]]:
         key, violations, team = self.keys[side], [], []
@@ -240,12 +264,17 @@ class TurnBased(Game):
 
     def _team(self, side: str, build: Build) -> list[_Fighter]:
         return [
-            _Fighter(c["element"], [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]])
+            _Fighter(
+                c["element"], [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]]
+            )
             for c in build[self.keys[side]]
         ]
 
     def _simulate(self, defender: Build, invader: Build) -> Outcome:
-        defenders, invaders = self._team("defender", defender), self._team("invader", invader)
+        defenders, invaders = (
+            self._team("defender", defender),
+            self._team("invader", invader),
+        )
         d, i = 0, 0  # queue fronts
         for _ in range(MAX_DUELS):
             if d == len(defenders) or i == len(invaders):
@@ -258,14 +287,19 @@ class TurnBased(Game):
             return Outcome("none", 0.0)
         hp_def = sum(max(f.hp, 0) for f in defenders[d:])
         hp_inv = sum(max(f.hp, 0) for f in invaders[i:])
-        winner = "invader" if i < len(invaders) and (d == len(defenders) or hp_inv > hp_def) else "defender"
+        winner = (
+            "invader"
+            if i < len(invaders) and (d == len(defenders) or hp_inv > hp_def)
+            else "defender"
+        )
         return Outcome(winner, (hp_def - hp_inv) / (3 * MAX_HP))
 
     # --- prompt --------------------------------------------------------------------------
     def rules_text(self, side: str) -> str:
         def catalogue(s: str) -> str:
             return "\n".join(
-                f"{el} skills:\n" + "\n".join(f"- {sk.describe()}" for sk in SKILLS[el]) for el in ELEMENTS[s]
+                f"{el} skills:\n" + "\n".join(f"- {sk.describe()}" for sk in SKILLS[el])
+                for el in ELEMENTS[s]
             )
 
         return (
@@ -283,16 +317,28 @@ class TurnBased(Game):
         )
 
     def describe(self, side: str, build: Build) -> str:
-        return " | ".join(f"{c['element']}: {', '.join(c['skills'])}" for c in build[self.keys[side]])
+        return " | ".join(
+            f"{c['element']}: {', '.join(c['skills'])}" for c in build[self.keys[side]]
+        )
 
     def example(self, side: str) -> Build:
-        return {self.keys[side]: [{"element": el, "skills": [s.name for s in SKILLS[el][:3]]} for el in ELEMENTS[side]]}
+        return {
+            self.keys[side]: [
+                {"element": el, "skills": [s.name for s in SKILLS[el][:3]]}
+                for el in ELEMENTS[side]
+            ]
+        }
 
     # --- edits ---------------------------------------------------------------------------
     def random_build(self, side: str, rng: np.random.Generator) -> Build:
         order = rng.permutation(3)
         team = [
-            {"element": ELEMENTS[side][k], "skills": [SKILLS[ELEMENTS[side][k]][j].name for j in rng.integers(0, 6, 3)]}
+            {
+                "element": ELEMENTS[side][k],
+                "skills": [
+                    SKILLS[ELEMENTS[side][k]][j].name for j in rng.integers(0, 6, 3)
+                ],
+            }
             for k in order
         ]
         return self.repair(side, {self.keys[side]: team}, rng)
@@ -311,7 +357,9 @@ class TurnBased(Game):
             c["skills"] = [c["skills"][j] for j in rng.permutation(len(c["skills"]))]
         else:  # replace one skill
             c = team[rng.integers(len(team))]
-            c["skills"][rng.integers(len(c["skills"]))] = SKILLS[c["element"]][rng.integers(0, 6)].name
+            c["skills"][rng.integers(len(c["skills"]))] = SKILLS[c["element"]][
+                rng.integers(0, 6)
+            ].name
         return new
 
     def static_value(self, side: str, build: Build) -> float:
@@ -319,16 +367,29 @@ class TurnBased(Game):
         for c in build[self.keys[side]]:
             for s in c["skills"]:
                 sk = _BY_KEY[(c["element"], _key(s))]
-                total += sk.damage + sk.burn * sk.turns + 0.7 * (sk.heal + sk.shield) + 30 * (sk.boost + sk.expose)
+                total += (
+                    sk.damage
+                    + sk.burn * sk.turns
+                    + 0.7 * (sk.heal + sk.shield)
+                    + 30 * (sk.boost + sk.expose)
+                )
         return total
 
-    def _replace(self, side: str, build: Build, rng: np.random.Generator, cheaper: bool) -> Build | None:
+    def _replace(
+        self, side: str, build: Build, rng: np.random.Generator, cheaper: bool
+    ) -> Build | None:
         """Swap one random skill for a cheaper (or dearer) one of its element, if any."""
-        slots = [(c, j) for c in build[self.keys[side]] for j in range(len(c["skills"]))]
+        slots = [
+            (c, j) for c in build[self.keys[side]] for j in range(len(c["skills"]))
+        ]
         for idx in rng.permutation(len(slots)):
             c, j = slots[idx]
             cost = _BY_KEY[(c["element"], _key(c["skills"][j]))].cost
-            options = [s for s in SKILLS[c["element"]] if (s.cost < cost if cheaper else s.cost > cost)]
+            options = [
+                s
+                for s in SKILLS[c["element"]]
+                if (s.cost < cost if cheaper else s.cost > cost)
+            ]
             if options:
                 c["skills"][j] = options[rng.integers(len(options))].name
                 return build
@@ -336,12 +397,18 @@ class TurnBased(Game):
 
     def repair(self, side: str, build: Build, rng: np.random.Generator) -> Build:
         new = copy.deepcopy(build)
-        while self.cost(side, new) > self.budgets[side] and self._replace(side, new, rng, cheaper=True):
+        while self.cost(side, new) > self.budgets[side] and self._replace(
+            side, new, rng, cheaper=True
+        ):
             pass
         return new
 
-    def inflate(self, side: str, build: Build, rng: np.random.Generator, target: int) -> Build:
+    def inflate(
+        self, side: str, build: Build, rng: np.random.Generator, target: int
+    ) -> Build:
         new = copy.deepcopy(build)
-        while self.cost(side, new) < target and self._replace(side, new, rng, cheaper=False):
+        while self.cost(side, new) < target and self._replace(
+            side, new, rng, cheaper=False
+        ):
             pass
         return new

@@ -11,4 +11,12 @@ from .policies import RECIPES, base_policy, task
 from .preference import PreferenceTask
 from .tokenizer import build_tokenizer
 
-__all__ = ["CodeTask", "PreferenceTask", "RECIPES", "base_policy", "build_tokenizer", "new_model", "task"]
+__all__ = [
+    "CodeTask",
+    "PreferenceTask",
+    "RECIPES",
+    "base_policy",
+    "build_tokenizer",
+    "new_model",
+    "task",
+]

@@ -67,12 +67,19 @@ class CodeTask:
         """1..max_ops operations, at most one ``sqr`` (keeps numbers short)."""
         names = list(OPS)
         while True:
-            ops = [names[i] for i in rng.integers(len(names), size=int(rng.integers(1, self.max_ops + 1)))]
+            ops = [
+                names[i]
+                for i in rng.integers(
+                    len(names), size=int(rng.integers(1, self.max_ops + 1))
+                )
+            ]
             if ops.count("sqr") <= 1:
                 return " ".join(ops)
 
     def prompt_for(self, program: str, rng: np.random.Generator) -> str:
-        xs = rng.choice(np.arange(EXAMPLE_RANGE[0], EXAMPLE_RANGE[1] + 1), size=3, replace=False)
+        xs = rng.choice(
+            np.arange(EXAMPLE_RANGE[0], EXAMPLE_RANGE[1] + 1), size=3, replace=False
+        )
         return " ".join(f"f({x})={run(program, int(x))}" for x in xs) + " ->"
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:

@@ -5,7 +5,12 @@ Used by every chapter (the toy policies and reward models).
 
 from __future__ import annotations
 
-from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedModel, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
 
 # name -> (hidden size, layers, heads, MLP width)
 SIZES: dict[str, tuple[int, int, int, int]] = {
@@ -15,10 +20,14 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
 }
 
 
-def model_config(size: str, tokenizer: PreTrainedTokenizerFast, max_positions: int = 128) -> LlamaConfig:
+def model_config(
+    size: str, tokenizer: PreTrainedTokenizerFast, max_positions: int = 128
+) -> LlamaConfig:
     """A Llama config of one of :data:`SIZES` for ``tokenizer``'s vocabulary."""
     if size not in SIZES:
-        raise ValueError(f"unknown model size {size!r}; valid sizes: {', '.join(SIZES)}")
+        raise ValueError(
+            f"unknown model size {size!r}; valid sizes: {', '.join(SIZES)}"
+        )
     hidden, layers, heads, mlp = SIZES[size]
     return LlamaConfig(
         vocab_size=len(tokenizer),

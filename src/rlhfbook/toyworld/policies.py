@@ -71,7 +71,12 @@ def _source_hash() -> str:
 def cache_key(task_name: str, recipe: Recipe) -> str:
     """Hash of the task, the recipe (incl. seed), the package version and the source."""
     payload = json.dumps(
-        {"task": repr(task(task_name)), "recipe": asdict(recipe), "version": __version__, "source": _source_hash()},
+        {
+            "task": repr(task(task_name)),
+            "recipe": asdict(recipe),
+            "version": __version__,
+            "source": _source_hash(),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -102,7 +107,9 @@ def manifest(folder: Path) -> dict:
 def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
     """Folder of the SFT policy for ``task_name`` in ``profile``; trains it if needed."""
     if profile not in RECIPES:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(RECIPES)}")
+        raise ValueError(
+            f"unknown profile {profile!r}; valid profiles: {', '.join(RECIPES)}"
+        )
     recipe = RECIPES[profile]
     key = cache_key(task_name, recipe)
     folder = cache_root() / "base_policies" / f"{task_name}-{profile}-{key}"
@@ -110,14 +117,18 @@ def base_policy(task_name: str, profile: str, progress: bool = True) -> Path:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_name(folder.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # chapters run side by side: one trains, the others wait
+        fcntl.flock(
+            lock, fcntl.LOCK_EX
+        )  # chapters run side by side: one trains, the others wait
         if not verify(folder, key):
             shutil.rmtree(folder, ignore_errors=True)
             _train(task_name, recipe, key, folder, progress)
     return folder
 
 
-def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool) -> None:
+def _train(
+    task_name: str, recipe: Recipe, key: str, folder: Path, progress: bool
+) -> None:
     """Train the recipe's policy (on :func:`rlhfbook.book.runtime.device` if ``recipe.on_gpu``, else
     on the CPU) and write it, with its manifest, to ``folder`` atomically."""
     from ..book import runtime
@@ -127,9 +138,13 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
     from .tokenizer import build_tokenizer
 
     start = time.perf_counter()
-    seed_everything(recipe.seed)  # the same weights whoever asks, with the book's thread count
+    seed_everything(
+        recipe.seed
+    )  # the same weights whoever asks, with the book's thread count
     tokenizer = build_tokenizer()
-    model = new_model(recipe.size, tokenizer).to(runtime.device() if recipe.on_gpu else "cpu")
+    model = new_model(recipe.size, tokenizer).to(
+        runtime.device() if recipe.on_gpu else "cpu"
+    )
     losses = supervised_finetune(
         model,
         tokenizer,
@@ -161,13 +176,20 @@ def _train(task_name: str, recipe: Recipe, key: str, folder: Path, progress: boo
             raise
 
 
-def record_checks(results: Any, evaluation: Mapping[tuple[str, str], Mapping[str, Any]], tasks: Sequence[str]) -> None:
+def record_checks(
+    results: Any,
+    evaluation: Mapping[tuple[str, str], Mapping[str, Any]],
+    tasks: Sequence[str],
+) -> None:
     """Chapter 0's sanity checks of the base policies, recorded on ``results`` (a
     :class:`rlhfbook.book.results.Results`) from ``evaluation`` ((task, "untrained" | "SFT") ->
     mean_gold, greedy_pass_at_1, eos_rate, round_trip): SFT beats an untrained model on the
     preference task, passes a fair share of the code task's unit tests, ends its responses, and
     the tokenizer round-trips every sample."""
-    pref_gain = evaluation[("preference", "SFT")]["mean_gold"] - evaluation[("preference", "untrained")]["mean_gold"]
+    pref_gain = (
+        evaluation[("preference", "SFT")]["mean_gold"]
+        - evaluation[("preference", "untrained")]["mean_gold"]
+    )
     results.check(
         "preference SFT beats untrained",
         kind="sanity",
@@ -203,7 +225,11 @@ def record_checks(results: Any, evaluation: Mapping[tuple[str, str], Mapping[str
         direction=">=",
         rule="lowest EOS rate of the two SFT policies",
     )
-    round_trip = all(evaluation[(n, label)]["round_trip"] for n in tasks for label in ("untrained", "SFT"))
+    round_trip = all(
+        evaluation[(n, label)]["round_trip"]
+        for n in tasks
+        for label in ("untrained", "SFT")
+    )
     results.check(
         "tokenizer round trip",
         kind="sanity",

@@ -53,11 +53,15 @@ class PreferenceTask:
     """Deterministic preference world; ``world_seed`` fixes the hidden utilities."""
 
     world_seed: int = 0
-    length_bias: float = 0.35  # raters' extra preference per word (the exploitable bias)
+    length_bias: float = (
+        0.35  # raters' extra preference per word (the exploitable bias)
+    )
     repeat_penalty: float = 0.6
     ramble_penalty: float = 0.4
     demo_temperature: float = 0.8
-    max_response_tokens: int = 64  # characters: room for ~10 words, so rambling is possible
+    max_response_tokens: int = (
+        64  # characters: room for ~10 words, so rambling is possible
+    )
     name: str = "preference"
     utility: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -76,7 +80,9 @@ class PreferenceTask:
     def topic_of(prompt: str) -> str:
         topic = prompt.split(":")[0].strip()
         if topic not in TOPICS:
-            raise ValueError(f"unknown topic in prompt {prompt!r}; topics: {', '.join(TOPICS)}")
+            raise ValueError(
+                f"unknown topic in prompt {prompt!r}; topics: {', '.join(TOPICS)}"
+            )
         return topic
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
@@ -126,9 +132,13 @@ class PreferenceTask:
     # --- raters -----------------------------------------------------------------------
     def rater_score(self, prompt: str, response: str) -> float:
         """What a (length-biased) rater perceives: gold reward + length_bias per word."""
-        return self.gold_reward(prompt, response) + self.length_bias * len(response.split())
+        return self.gold_reward(prompt, response) + self.length_bias * len(
+            response.split()
+        )
 
-    def rate(self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator) -> int:
+    def rate(
+        self, prompt: str, a: str, b: str, n_raters: int, rng: np.random.Generator
+    ) -> int:
         """How many of ``n_raters`` independent Bradley-Terry raters prefer ``a`` over ``b``."""
         margin = self.rater_score(prompt, a) - self.rater_score(prompt, b)
         return int(rng.binomial(n_raters, 1.0 / (1.0 + np.exp(-margin))))

@@ -8,7 +8,9 @@ from __future__ import annotations
 from transformers import PreTrainedTokenizerFast
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
-CHARACTERS = tuple(chr(i) for i in range(32, 127)) + ("\n",)  # printable ASCII and newline
+CHARACTERS = tuple(chr(i) for i in range(32, 127)) + (
+    "\n",
+)  # printable ASCII and newline
 
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
