@@ -346,42 +346,13 @@ display.show_source(rd.policy_signal, rd.rounding_level)
 
 # %%
 first = runs[seeds[0]]
-rounding = sr.rounding_table(
-    first["mdps"][: P.grid_envs], np.random.default_rng([seed, 4])
+rounding, signal_numbers, signal_text = sr.signal_summary(
+    runs, P.grid_envs, P.n_steps, np.random.default_rng([seed, 4])
 )
-signal = np.concatenate(
-    [run["signal"][:: P.n_steps].ravel() for run in runs.values()]
-)  # every R1 and R2
-nearly = (signal > rd.ROUNDING) & (signal < rd.NEARLY_TRIVIAL)
-trivial_level = results.metric("rounding_level", float(rounding.to_numpy().max()))
-results.metric(
-    "policy_signal",
-    {
-        "nearly trivial share": float(nearly.mean()),
-        "trivial share": float((signal <= rd.ROUNDING).mean()),
-        "smallest nearly trivial": float(signal[nearly].min())
-        if nearly.any()
-        else None,
-        "largest nearly trivial": float(signal[nearly].max()) if nearly.any() else None,
-        "smallest ordinary": float(signal[signal >= rd.NEARLY_TRIVIAL].min()),
-    },
-)
-print(
-    f"rounding level: n(c(R)) / n(R) over exactly trivial rewards on {len(first['mdps'][: P.grid_envs])} MDPs, "
-    f"largest per canonicalisation and norm; {trivial_level:.1e} at most, against the tolerance {rd.ROUNDING:g} "
-    "on max|c(R)| / max|R| (the Linf column):"
-)
+results.metric("rounding_level", signal_numbers.pop("rounding level"))
+results.metric("policy_signal", signal_numbers)
+print(signal_text)
 display.table(rounding)
-print(
-    f"{len(signal)} random rewards of the runs ({len(seeds)} seeds): {nearly.mean():.1%} nearly trivial "
-    + (
-        f"(signal {signal[nearly].min():.1e} to {signal[nearly].max():.1e}), "
-        if nearly.any()
-        else ""
-    )
-    + f"{(signal <= rd.ROUNDING).mean():.2%} trivial (signal at most {rd.ROUNDING:g}), the rest ordinary "
-    f"(signal {signal[signal >= rd.NEARLY_TRIVIAL].min():.1e} or more)"
-)
 
 # %% [markdown]
 # ### Exact returns, not Monte-Carlo estimates

@@ -348,6 +348,47 @@ def rounding_table(
 ENDPOINTS: tuple[str, ...] = ("ordinary endpoints", "a nearly trivial endpoint")
 
 
+def signal_summary(
+    runs: Mapping[int, Mapping[str, Any]],
+    grid_envs: int,
+    n_steps: int,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, dict[str, float | None], str]:
+    """The rounding level of each canonicalisation (:func:`rounding_table` on the first run's first
+    ``grid_envs`` MDPs) and how the random rewards of all ``runs`` split into trivial, nearly trivial
+    and ordinary by their policy signal (every ``n_steps``-th point is an endpoint R1 or R2): the
+    table, the numbers (for the results), and one sentence saying both."""
+    mdps = next(iter(runs.values()))["mdps"][:grid_envs]
+    rounding = rounding_table(mdps, rng)
+    signal = np.concatenate([run["signal"][::n_steps].ravel() for run in runs.values()])
+    nearly = (signal > rd.ROUNDING) & (signal < rd.NEARLY_TRIVIAL)
+    ordinary = signal[signal >= rd.NEARLY_TRIVIAL]
+    numbers = {
+        "rounding level": float(rounding.to_numpy().max()),
+        "nearly trivial share": float(nearly.mean()),
+        "trivial share": float((signal <= rd.ROUNDING).mean()),
+        "smallest nearly trivial": float(signal[nearly].min())
+        if nearly.any()
+        else None,
+        "largest nearly trivial": float(signal[nearly].max()) if nearly.any() else None,
+        "smallest ordinary": float(ordinary.min()),
+    }
+    span = (
+        f"(signal {signal[nearly].min():.1e} to {signal[nearly].max():.1e}), "
+        if nearly.any()
+        else ""
+    )
+    text = (
+        f"Rounding level n(c(R)) / n(R) over exactly trivial rewards on {len(mdps)} MDPs: "
+        f"{numbers['rounding level']:.1e} at most, against the tolerance {rd.ROUNDING:g} on "
+        f"max|c(R)| / max|R| (the Linf column of the table). Of the {len(signal)} random rewards of "
+        f"the runs ({len(runs)} seeds), {nearly.mean():.1%} are nearly trivial {span}"
+        f"{(signal <= rd.ROUNDING).mean():.2%} trivial (signal at most {rd.ROUNDING:g}), the rest "
+        f"ordinary (signal {ordinary.min():.1e} or more)."
+    )
+    return rounding, numbers, text
+
+
 def endpoint_correlations(
     runs: Mapping[int, Mapping[str, Any]], threshold: float = rd.NEARLY_TRIVIAL
 ) -> dict[str, dict[int, dict[tuple[str, str, str], float]]]:
