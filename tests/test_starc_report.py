@@ -554,9 +554,15 @@ def test_endpoint_summary_reads_the_intervals():
 def test_signal_summary_splits_the_endpoints_by_their_policy_signal():
     mdps = [rd.random_mdp(np.random.default_rng(i), 6, 2) for i in range(2)]
     # points of a pair run over n_steps = 3 steps; a point's row holds its pair's (R1, R2) signal
-    n_steps, endpoints = 3, [[1e-13, 1e-9], [0.5, 0.2]]  # trivial, nearly trivial, 2 ordinary
+    n_steps, endpoints = (
+        3,
+        [[1e-13, 1e-9], [0.5, 0.2]],
+    )  # trivial, nearly trivial, 2 ordinary
     signal = np.repeat(np.array(endpoints), n_steps, axis=0)
-    runs = {0: {"mdps": mdps, "signal": signal}, 1: {"mdps": mdps, "signal": signal[n_steps:]}}
+    runs = {
+        0: {"mdps": mdps, "signal": signal},
+        1: {"mdps": mdps, "signal": signal[n_steps:]},
+    }
     table, numbers, text = sr.signal_summary(runs, 1, n_steps, np.random.default_rng(0))
     assert table.equals(sr.rounding_table(mdps[:1], np.random.default_rng(0)))
     assert numbers["rounding level"] == table.to_numpy().max()
