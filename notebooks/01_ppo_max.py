@@ -467,8 +467,11 @@ display.table(overoptimisation.paper_vs_book(ends, sft_eval.lengths.float().mean
 #
 # 1. *finding*: vanilla PPO over-optimises: the proxy at the end exceeds its value at the gold
 #    peak by $\ge 0.5$ standard deviations of the seed's reward model on SFT samples.
-# 2. *finding*: the gold vanilla loses after its peak goes mainly ($\ge 50\%$) through the
-#    out-of-distribution terms (non-words, repeats).
+# 2. *finding*: the gold vanilla loses after its peak goes mainly through the
+#    out-of-distribution terms (non-words, repeats): per seed, the gold lost through them minus
+#    the gold lost through all other terms is $\ge 0$ (at least half of the loss). A difference
+#    rather than a share, so that a seed whose gold barely falls gives a number near 0, not a
+#    ratio of two small numbers.
 # 3. *control*: vanilla PPO with only the KL penalty does not collapse: gold end $\ge 0.9\times$ peak.
 # 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$.
 # 5. *finding*: PPO-max stays stable: the slope of its smoothed gold over the second half of

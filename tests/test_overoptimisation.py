@@ -314,15 +314,19 @@ def test_fit_reward_model_trains_on_the_given_pairs_with_the_chapters_recipe(mon
     assert seen == dict(pairs="the pairs", **expected)
 
 
-def test_ood_check_is_the_share_of_lost_gold_in_the_non_word_and_repeat_terms():
+def test_ood_check_is_the_lost_gold_through_non_words_and_repeats_minus_the_rest():
     change = pd.DataFrame(  # per seed, gold change peak -> end by term
         {"utility": [-1.0, -3.0, 0.0], "non-words": [-2.0, -0.5, -1.0], "repeats": [-1.0, 0.0, -1.0]}
         | {"rambling": [0.0, -0.5, 0.0], "no EOS": [0.0, 0.0, 0.0]},
         index=[0, 1, 2],
     )
     c = oo.ood_check(change)
-    assert c["per_seed"] == pytest.approx({0: 0.75, 1: 0.125, 2: 1.0}) and "passed" not in c  # the rule decides
-    assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.5
+    assert c["per_seed"] == pytest.approx({0: 2.0, 1: -3.0, 2: 2.0}) and "passed" not in c  # the rule decides
+    assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.0
+    # the margin is >= 0 exactly where the share of the loss is >= 0.5, and near 0 where gold barely falls
+    assert ((oo.ood_margin(change) >= 0) == (oo.ood_share(change) >= 0.5)).all()
+    flat = pd.DataFrame({t: [0.0] for t in oo.TERMS} | {"repeats": [-0.01], "utility": [0.011]}, index=[0])
+    assert oo.ood_margin(flat).loc[0] == pytest.approx(0.01 + 0.011) and abs(oo.ood_share(flat).loc[0]) > 5
     assert c["origin"] == "extension"  # the book measures the channel; the paper infers it
     real = oo.ood_check(None)
     assert real["not_evaluable"] == oo.TOY_ONLY + "." and "per_seed" not in real and real["claim"] == c["claim"]

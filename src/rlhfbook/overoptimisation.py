@@ -608,26 +608,38 @@ def ood_share(change: pd.DataFrame) -> pd.Series:
     return -change[list(OOD_TERMS)].sum(axis=1) / lost
 
 
+def ood_margin(change: pd.DataFrame) -> pd.Series:
+    """Per seed: gold lost from the peak to the end through the out-of-distribution terms
+    (:data:`OOD_TERMS`) minus the gold lost through all other terms (gold per response). Where the
+    gold falls, ``margin >= 0`` exactly when :func:`ood_share` ``>= 0.5``; unlike the share it stays
+    defined (and near 0) on a seed whose gold barely falls."""
+    ood = -change[list(OOD_TERMS)].sum(axis=1)
+    return ood - (-change.drop(columns=list(OOD_TERMS)).sum(axis=1))
+
+
 def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     """The ``results.check`` fields, all but its name and kind (a finding), of the check that vanilla
-    PPO loses its gold through the out-of-distribution terms (:func:`ood_share` per seed, against
-    0.5), from its per-seed :func:`channel_change`; with ``change`` None (real models,
+    PPO loses its gold mainly through the out-of-distribution terms (:func:`ood_margin` per seed,
+    against 0: at least half of the gold lost, the share >= 0.5 of the earlier rule, stated as a
+    difference so that a seed whose gold barely falls gives a number near 0, not a ratio of two
+    small numbers), from its per-seed :func:`channel_change`; with ``change`` None (real models,
     whose gold has no terms) the check is recorded as not evaluable."""
     fields: dict[str, Any] = dict(
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
         "pairs never showed it (non-words, repeated words), not the raters' length bias.",
         paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
         origin="extension",  # the paper infers the mechanism; the toy world's gold terms measure it
-        threshold=0.5,
+        threshold=0.0,
         direction=">=",
-        rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end",
+        rule="per seed, peak to end: gold lost through the non-word + repeat terms minus gold lost through the "
+        "other terms (gold per response; >= 0: at least half of the loss is out of distribution)",
     )
     if change is None:
         return fields | dict(not_evaluable=TOY_ONLY + ".")
-    shares = ood_share(change)
+    margins = ood_margin(change)
     mean = change.mean()
     return fields | dict(
-        per_seed=shares.to_dict(),
+        per_seed=margins.to_dict(),
         ours={f"{t} change (mean)": float(mean[t]) for t in TERMS},
         context=f"From the gold peak to the end, vanilla's gold changes by {mean.sum():+.2f} per response: "
         + ", ".join(f"{t} {mean[t]:+.2f}" for t in TERMS)
