@@ -302,10 +302,14 @@ display.show_source(ppo.train)
 # compared seed by seed. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage
 # whitening; its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO
 # with the token-level KL penalty and nothing else (the same critic too), which isolates the
-# ingredient the paper calls the key factor. **B, PPO-max** has every switch. The number of
-# iterations is about twice the iteration at which vanilla PPO lost a fifth of its peak gold
-# reward on the pilot seeds (`pilot_seed`, 500 onwards, outside every reported block), so that
-# the second half of PPO-max's run tests whether it *stays* stable where vanilla PPO collapses.
+# ingredient the paper calls the key factor. **B, PPO-max** has every switch. The sizes come from
+# a pilot on seeds outside every reported block (`pilot_seed`, 500-505; the numbers are in
+# `benchmarks/ch01_pilot.py`): with 16 prompts per iteration the gold of an iteration's samples was
+# so noisy that even runs whose gold kept rising ended below 0.9 of their (noise-inflated) peak, so
+# each iteration now samples 32 prompts and takes 2 PPO epochs over them, the same update cost as
+# 16 x 4. On the pilot seeds vanilla PPO then lost a fifth of its peak gold between iterations 12
+# and 20 on five of six seeds, so 24 iterations put its collapse into the second half of the run,
+# where the stability check reads PPO-max.
 # **C** is PPO-max without the KL penalty; it runs in the `gpu` profile only (no check reads
 # it, and the `cpu` profile has a time budget).
 

@@ -255,7 +255,10 @@ def test_finals_end_values_and_the_tables_read_the_runs():
     assert grpo.loc[0].to_dict() == {"eval_gold": 0.75, "win_rate": 0.75, "samples": 12, "optimizer_steps": 12}
     comparison = oo.grpo_comparison(finals, grpo, P)
     assert comparison.loc["TRL GRPO", "held-out gold (mean ± sd over seeds)"] == "0.75 ± 0.00"
-    assert comparison.loc["PPO, vanilla + KL (same iterations)", "optimiser steps"] == P.iterations * P.epochs * P.minibatches
+    assert (
+        comparison.loc["PPO, vanilla + KL (same iterations)", "optimiser steps"]
+        == P.iterations * P.epochs * P.minibatches
+    )
 
 
 def test_rm_gold_agreement_ignores_gold_ties():
