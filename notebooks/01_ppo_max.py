@@ -597,12 +597,12 @@ Markdown(display.verdict_sentences(results.checks))
 #   on most seeds while the reward model scores its responses no worse than before. How far the
 #   proxy still *rises* after the gold peak, the picture of the paper's Fig. 4, varies with the
 #   seed's reward model; six seeds do not settle it here (the first check).
-# - Of the drift indicators the paper recommends, watch the KL to the SFT policy: it is the one
-#   that separates the collapsing runs from the stable ones in the figure and table of section 4,
-#   where vanilla PPO ends several times further from the SFT policy than the runs with a KL
-#   penalty. The response length and the perplexity of the policy's own samples do not: they move
-#   the same way in every configuration, a little further in vanilla's (this reward model's blind
-#   spots are non-words and repeats, not length).
+
+# %% tags=["hide-input"]
+# the advice on drift indicators, read off this run's table in section 4 (so that it agrees with it)
+Markdown("- " + overoptimisation.drift_advice(drift, A, [AKL, B]))
+
+# %% [markdown]
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
 #   the gold far from vanilla's collapse, and PPO-max, with it, ends above its SFT policy on
 #   held-out gold. Whether that holds on *every* seed is what the per-seed win rates of section 4

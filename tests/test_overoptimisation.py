@@ -353,3 +353,21 @@ def test_each_seed_samples_its_own_pairs_and_trains_its_own_reward_model(monkeyp
     pairs = [f[3] for f in fits]
     assert pairs[0] == pairs[2] != pairs[1] and pairs[0][0] == P.rm_pairs  # the seed's own pairs, reproducibly
     assert [f[5:] for f in fits] == [(3, P.rm_steps), (4, P.rm_steps), (3, P.rm_steps)]
+
+
+def test_drift_advice_names_the_indicators_that_separate_vanilla_from_the_penalised_runs():
+    names = ["A vanilla PPO", "A + KL penalty only", "B PPO-max"]
+    moves = {"kl": [17.0, 4.0, 4.5], "length": [4.0, 0.5, 1.0], "perplexity": [-0.3, -0.2, -0.25]}
+    c = {m: {n: np.array([[0.0, v]]) for n, v in zip(names, vals)} for m, vals in moves.items()}
+    drift = oo.drift_table(c, names)
+    assert oo.drift_separates(drift, names[0], names[1:]) == {
+        "KL to SFT (nats)": True,  # 17 >= 2 x 4.5
+        "length (chars)": True,  # 4 >= 2 x 1
+        "perplexity": False,  # 0.3 < 2 x 0.25
+    }
+    text = oo.drift_advice(drift, names[0], names[1:])
+    assert text.startswith("Of the drift indicators the paper recommends, watch KL to SFT and length:")
+    assert "Perplexity does not (perplexity vanilla -0.30, A + KL -0.20, PPO-max -0.25)." in text
+    c["kl"] = {n: np.array([[0.0, 1.0]]) for n in names}
+    c["length"] = c["kl"]
+    assert "none moves twice as far" in oo.drift_advice(oo.drift_table(c, names), names[0], names[1:])

@@ -692,6 +692,46 @@ def drift_table(c: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str])
     return pd.DataFrame(rows).T.rename_axis(["configuration", "indicator"])
 
 
+def drift_separates(
+    drift: pd.DataFrame, collapsing: str, stable: Sequence[str], factor: float = 2.0
+) -> dict[str, bool]:
+    """Per :data:`DRIFT` indicator: whether it separates the ``collapsing`` configuration from the
+    ``stable`` ones in :func:`drift_table`'s ``drift``: its change over training is at least ``factor``
+    times the largest change (in absolute value) among the stable configurations, in the same direction."""
+    out = {}
+    for label in DRIFT.values():
+        moved = drift.loc[(collapsing, label), "change"]
+        others = max(abs(drift.loc[(s, label), "change"]) for s in stable)
+        out[label] = bool(abs(moved) >= factor * others and moved != 0)
+    return out
+
+
+def drift_advice(drift: pd.DataFrame, collapsing: str, stable: Sequence[str]) -> str:
+    """The summary's advice on which drift indicators to watch, from the run's own ``drift`` table
+    (:func:`drift_separates`), so that it agrees with the figure and table it summarises."""
+    sep = drift_separates(drift, collapsing, stable)
+    short = {"A vanilla PPO": "vanilla", "A + KL penalty only": "A + KL", "B PPO-max": "PPO-max"}
+
+    def changes(label: str) -> str:
+        moves = ", ".join(f"{short.get(n, n)} {drift.loc[(n, label), 'change']:+.2f}" for n in [collapsing, *stable])
+        return f"{label} {moves}"
+
+    watch = [label for label, s in sep.items() if s]
+    rest = [label for label, s in sep.items() if not s]
+    text = "Of the drift indicators the paper recommends, "
+    if watch:
+        text += f"watch {' and '.join(w.split(' (')[0] for w in watch)}: in section 4 "
+        text += "it moves" if len(watch) == 1 else "each moves"
+        text += " at least twice as far in the collapsing vanilla runs as in any run with a KL penalty (change "
+        text += f"from the first iteration to the end, mean over seeds: {'; '.join(map(changes, watch))})."
+    else:
+        text += "none moves twice as far in the collapsing vanilla runs as in the runs with a KL penalty in section 4."
+    if rest:
+        names = " and ".join(r.split(" (")[0] for r in rest)
+        text += f" {names[0].upper() + names[1:]} {'does' if len(rest) == 1 else 'do'} not ({'; '.join(map(changes, rest))})."
+    return text
+
+
 _REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
 
 
