@@ -439,8 +439,8 @@ results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(overoptimisation.grpo_comparison(finals, grpo, P))
 
 # %% [markdown]
-# The comparison is with vanilla PPO plus the KL penalty, the PPO run with the same number of
-# iterations and a KL constraint like GRPO's; PPO-max ran longer. GRPO's advantage is
+# The comparison is with vanilla PPO plus the KL penalty, the PPO run with a KL constraint like
+# GRPO's and nothing else; every configuration ran the same iterations. GRPO's advantage is
 # the group-normalised proxy reward, so it needs no critic, but it optimises the same flawed
 # reward model and can find the same blind spots.
 
