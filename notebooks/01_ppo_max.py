@@ -596,7 +596,9 @@ Markdown(display.verdict_sentences(results.checks))
 #   wrong (here: strings it never saw, non-words and repeated words), and its gold reward collapses
 #   on most seeds while the reward model scores its responses no worse than before. How far the
 #   proxy still *rises* after the gold peak, the picture of the paper's Fig. 4, varies with the
-#   seed's reward model; six seeds do not settle it here (the first check).
+#   seed's reward model and is small at this scale, under half a reward-model standard deviation
+#   in the mean on both seed blocks we ran (the first check): here over-optimisation shows as gold
+#   that falls while the proxy holds, more than as a proxy that climbs on.
 
 # %% tags=["hide-input"]
 # the advice on drift indicators, read off this run's table in section 4 (so that it agrees with it)
@@ -606,10 +608,16 @@ Markdown("- " + overoptimisation.drift_advice(drift, A, [AKL, B]))
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
 #   the gold far from vanilla's collapse, and PPO-max, with it, ends above its SFT policy on
 #   held-out gold. Whether that holds on *every* seed is what the per-seed win rates of section 4
-#   and the checks' numbers show: each seed has its own reward model, and on one that is easier
-#   to exploit, the penalty at $\eta = 0.05$ may not hold even PPO-max near the SFT policy (the
-#   check's context then gives that seed's KL and A + KL's result beside the others'; the `gpu`
-#   profile's configuration C removes the penalty from PPO-max instead).
+#   and the checks' numbers show: each seed has its own reward model. In the `cpu` profile with
+#   16 prompts per iteration (the earlier size) PPO-max ended below its SFT policy on one seed of a
+#   block nobody tuned on (seeds 1000..) and A + KL drifted on another; with 32 prompts per
+#   iteration and 2 epochs, chosen on pilot seeds 500-505 (where 16 prompts left the logged gold
+#   too noisy) before either block ran at these sizes, PPO-max beat the SFT policy on all twelve
+#   seeds of the shipped block and of seeds 1000.. . Whether the larger batch or the fewer epochs
+#   did it was not separated. On a reward model that is easier to exploit the
+#   penalty at $\eta = 0.05$ may still not hold PPO-max near the SFT policy (the check's context
+#   then gives that seed's KL and A + KL's result beside the others'; the `gpu` profile's
+#   configuration C removes the penalty from PPO-max instead).
 #
 # ## Exercises
 #
