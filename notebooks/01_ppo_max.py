@@ -361,10 +361,14 @@ display.show_source(ppo.train)
 # compared seed by seed. **A, vanilla PPO** keeps only the clipped surrogate, GAE and advantage
 # whitening; its critic is the SFT backbone with a fresh value head. **A + KL** is vanilla PPO
 # with the token-level KL penalty and nothing else (the same critic too), which isolates the
-# ingredient the paper calls the key factor. **B, PPO-max** has every switch. The number of
-# iterations is about twice the iteration at which vanilla PPO lost a fifth of its peak gold
-# reward on the pilot seeds (`pilot_seed`, 500 onwards, outside every reported block), so that
-# the second half of PPO-max's run tests whether it *stays* stable where vanilla PPO collapses.
+# ingredient the paper calls the key factor. **B, PPO-max** has every switch. The sizes come from
+# a pilot on seeds outside every reported block (`pilot_seed`, 500-505; the numbers are in
+# `benchmarks/ch01_pilot.py`): with 16 prompts per iteration the gold of an iteration's samples was
+# so noisy that even runs whose gold kept rising ended below 0.9 of their (noise-inflated) peak, so
+# each iteration now samples 32 prompts and takes 2 PPO epochs over them, the same update cost as
+# 16 x 4. On the pilot seeds vanilla PPO then lost a fifth of its peak gold between iterations 12
+# and 20 on five of six seeds, so 24 iterations put its collapse into the second half of the run,
+# where the stability check reads PPO-max.
 # **C** is PPO-max without the KL penalty; it runs in the `gpu` profile only (no check reads
 # it, and the `cpu` profile has a time budget).
 
@@ -506,8 +510,8 @@ results.metric("grpo", grpo.to_dict(orient="index"))
 display.table(overoptimisation.grpo_comparison(finals, grpo, P))
 
 # %% [markdown]
-# The comparison is with vanilla PPO plus the KL penalty, the PPO run with the same number of
-# iterations and a KL constraint like GRPO's; PPO-max ran longer. GRPO's advantage is
+# The comparison is with vanilla PPO plus the KL penalty, the PPO run with a KL constraint like
+# GRPO's and nothing else; every configuration ran the same iterations. GRPO's advantage is
 # the group-normalised proxy reward, so it needs no critic, but it optimises the same flawed
 # reward model and can find the same blind spots.
 
@@ -540,8 +544,11 @@ display.table(
 #
 # 1. *finding*: vanilla PPO over-optimises: the proxy at the end exceeds its value at the gold
 #    peak by $\ge 0.5$ standard deviations of the seed's reward model on SFT samples.
-# 2. *finding*: the gold vanilla loses after its peak goes mainly ($\ge 50\%$) through the
-#    out-of-distribution terms (non-words, repeats).
+# 2. *finding*: the gold vanilla loses after its peak goes mainly through the
+#    out-of-distribution terms (non-words, repeats): per seed, the gold lost through them minus
+#    the gold lost through all other terms is $\ge 0$ (at least half of the loss). A difference
+#    rather than a share, so that a seed whose gold barely falls gives a number near 0, not a
+#    ratio of two small numbers.
 # 3. *control*: vanilla PPO with only the KL penalty does not collapse: gold end $\ge 0.9\times$ peak.
 # 4. *finding*: PPO-max beats the SFT policy: held-out gold win rate $\ge 60\%$.
 # 5. *finding*: PPO-max stays stable: the slope of its smoothed gold over the second half of
@@ -680,20 +687,28 @@ Markdown(display.verdict_sentences(results.checks))
 #   wrong (here: strings it never saw, non-words and repeated words), and its gold reward collapses
 #   on most seeds while the reward model scores its responses no worse than before. How far the
 #   proxy still *rises* after the gold peak, the picture of the paper's Fig. 4, varies with the
-#   seed's reward model; six seeds do not settle it here (the first check).
-# - Of the drift indicators the paper recommends, watch the KL to the SFT policy: it is the one
-#   that separates the collapsing runs from the stable ones in the figure and table of section 4,
-#   where vanilla PPO ends several times further from the SFT policy than the runs with a KL
-#   penalty. The response length and the perplexity of the policy's own samples do not: they move
-#   the same way in every configuration, a little further in vanilla's (this reward model's blind
-#   spots are non-words and repeats, not length).
+#   seed's reward model and is small at this scale, under half a reward-model standard deviation
+#   in the mean on both seed blocks we ran (the first check): here over-optimisation shows as gold
+#   that falls while the proxy holds, more than as a proxy that climbs on.
+
+# %% tags=["hide-input"]
+# the advice on drift indicators, read off this run's table in section 4 (so that it agrees with it)
+Markdown("- " + overoptimisation.drift_advice(drift, A, [AKL, B]))
+
+# %% [markdown]
 # - The token-level KL penalty is PPO-max's key ingredient: added to vanilla PPO alone it keeps
 #   the gold far from vanilla's collapse, and PPO-max, with it, ends above its SFT policy on
 #   held-out gold. Whether that holds on *every* seed is what the per-seed win rates of section 4
-#   and the checks' numbers show: each seed has its own reward model, and on one that is easier
-#   to exploit, the penalty at $\eta = 0.05$ may not hold even PPO-max near the SFT policy (the
-#   check's context then gives that seed's KL and A + KL's result beside the others'; the `gpu`
-#   profile's configuration C removes the penalty from PPO-max instead).
+#   and the checks' numbers show: each seed has its own reward model. In the `cpu` profile with
+#   16 prompts per iteration (the earlier size) PPO-max ended below its SFT policy on one seed of a
+#   block nobody tuned on (seeds 1000..) and A + KL drifted on another; with 32 prompts per
+#   iteration and 2 epochs, chosen on pilot seeds 500-505 (where 16 prompts left the logged gold
+#   too noisy) before either block ran at these sizes, PPO-max beat the SFT policy on all twelve
+#   seeds of the shipped block and of seeds 1000.. . Whether the larger batch or the fewer epochs
+#   did it was not separated. On a reward model that is easier to exploit the
+#   penalty at $\eta = 0.05$ may still not hold PPO-max near the SFT policy (the check's context
+#   then gives that seed's KL and A + KL's result beside the others'; the `gpu` profile's
+#   configuration C removes the penalty from PPO-max instead).
 #
 # ## Exercises
 #

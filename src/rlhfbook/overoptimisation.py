@@ -723,26 +723,38 @@ def ood_share(change: pd.DataFrame) -> pd.Series:
     return -change[list(OOD_TERMS)].sum(axis=1) / lost
 
 
+def ood_margin(change: pd.DataFrame) -> pd.Series:
+    """Per seed: gold lost from the peak to the end through the out-of-distribution terms
+    (:data:`OOD_TERMS`) minus the gold lost through all other terms (gold per response). Where the
+    gold falls, ``margin >= 0`` exactly when :func:`ood_share` ``>= 0.5``; unlike the share it stays
+    defined (and near 0) on a seed whose gold barely falls."""
+    ood = -change[list(OOD_TERMS)].sum(axis=1)
+    return ood - (-change.drop(columns=list(OOD_TERMS)).sum(axis=1))
+
+
 def ood_check(change: pd.DataFrame | None) -> dict[str, Any]:
     """The ``results.check`` fields, all but its name and kind (a finding), of the check that vanilla
-    PPO loses its gold through the out-of-distribution terms (:func:`ood_share` per seed, against
-    0.5), from its per-seed :func:`channel_change`; with ``change`` None (real models,
+    PPO loses its gold mainly through the out-of-distribution terms (:func:`ood_margin` per seed,
+    against 0: at least half of the gold lost, the share >= 0.5 of the earlier rule, stated as a
+    difference so that a seed whose gold barely falls gives a number near 0, not a ratio of two
+    small numbers), from its per-seed :func:`channel_change`; with ``change`` None (real models,
     whose gold has no terms) the check is recorded as not evaluable."""
     fields: dict[str, Any] = dict(
         claim="The gold vanilla PPO loses goes through the reward model's blind spots: strings its training "
         "pairs never showed it (non-words, repeated words), not the raters' length bias.",
         paper="reward hacking by the policy exploiting the reward model's errors (Sec. 5)",
         origin="extension",  # the paper infers the mechanism; the toy world's gold terms measure it
-        threshold=0.5,
+        threshold=0.0,
         direction=">=",
-        rule="per seed: (change of the non-word + repeat terms) / (gold change), peak to end",
+        rule="per seed, peak to end: gold lost through the non-word + repeat terms minus gold lost through the "
+        "other terms (gold per response; >= 0: at least half of the loss is out of distribution)",
     )
     if change is None:
         return fields | dict(not_evaluable=TOY_ONLY + ".")
-    shares = ood_share(change)
+    margins = ood_margin(change)
     mean = change.mean()
     return fields | dict(
-        per_seed=shares.to_dict(),
+        per_seed=margins.to_dict(),
         ours={f"{t} change (mean)": float(mean[t]) for t in TERMS},
         context=f"From the gold peak to the end, vanilla's gold changes by {mean.sum():+.2f} per response: "
         + ", ".join(f"{t} {mean[t]:+.2f}" for t in TERMS)
@@ -809,6 +821,46 @@ def drift_table(
                 "change": end - start,
             }
     return pd.DataFrame(rows).T.rename_axis(["configuration", "indicator"])
+
+
+def drift_separates(
+    drift: pd.DataFrame, collapsing: str, stable: Sequence[str], factor: float = 2.0
+) -> dict[str, bool]:
+    """Per :data:`DRIFT` indicator: whether it separates the ``collapsing`` configuration from the
+    ``stable`` ones in :func:`drift_table`'s ``drift``: its change over training is at least ``factor``
+    times the largest change (in absolute value) among the stable configurations, in the same direction."""
+    out = {}
+    for label in DRIFT.values():
+        moved = drift.loc[(collapsing, label), "change"]
+        others = max(abs(drift.loc[(s, label), "change"]) for s in stable)
+        out[label] = bool(abs(moved) >= factor * others and moved != 0)
+    return out
+
+
+def drift_advice(drift: pd.DataFrame, collapsing: str, stable: Sequence[str]) -> str:
+    """The summary's advice on which drift indicators to watch, from the run's own ``drift`` table
+    (:func:`drift_separates`), so that it agrees with the figure and table it summarises."""
+    sep = drift_separates(drift, collapsing, stable)
+    short = {"A vanilla PPO": "vanilla", "A + KL penalty only": "A + KL", "B PPO-max": "PPO-max"}
+
+    def changes(label: str) -> str:
+        moves = ", ".join(f"{short.get(n, n)} {drift.loc[(n, label), 'change']:+.2f}" for n in [collapsing, *stable])
+        return f"{label} {moves}"
+
+    watch = [label for label, s in sep.items() if s]
+    rest = [label for label, s in sep.items() if not s]
+    text = "Of the drift indicators the paper recommends, "
+    if watch:
+        text += f"watch {' and '.join(w.split(' (')[0] for w in watch)}: in section 4 "
+        text += "it moves" if len(watch) == 1 else "each moves"
+        text += " at least twice as far in the collapsing vanilla runs as in any run with a KL penalty (change "
+        text += f"from the first iteration to the end, mean over seeds: {'; '.join(map(changes, watch))})."
+    else:
+        text += "none moves twice as far in the collapsing vanilla runs as in the runs with a KL penalty in section 4."
+    if rest:
+        names = " and ".join(r.split(" (")[0] for r in rest)
+        text += f" {names[0].upper() + names[1:]} {'does' if len(rest) == 1 else 'do'} not ({'; '.join(map(changes, rest))})."
+    return text
 
 
 _REST = "the rest of PPO-max (reward norm and clipping, RM critic, warm-up, value and gradient clipping)"
