@@ -60,7 +60,12 @@ def main() -> None:
     timed(overoptimisation, "_evaluate", "held-out evaluation")
     sft_path = toyworld.base_policy("preference", P.base_policy, progress=False)
     (run,) = overoptimisation.ppo_runs(
-        {"B PPO-max": extra}, P, [args.seed], sft_path, {args.seed: args.rm}, 10_000 + args.seed
+        {"B PPO-max": extra},
+        P,
+        [args.seed],
+        sft_path,
+        {args.seed: args.rm},
+        10_000 + args.seed,
     )
     t0 = time.perf_counter()
     out = overoptimisation.run_ppo(run)

@@ -371,7 +371,10 @@ def test_finals_end_values_and_the_tables_read_the_runs():
         "optimizer_steps": 12,
     }
     comparison = oo.grpo_comparison(finals, grpo, P)
-    assert comparison.loc["TRL GRPO", "held-out gold (mean ± sd over seeds)"] == "0.75 ± 0.00"
+    assert (
+        comparison.loc["TRL GRPO", "held-out gold (mean ± sd over seeds)"]
+        == "0.75 ± 0.00"
+    )
     assert (
         comparison.loc["PPO, vanilla + KL (same iterations)", "optimiser steps"]
         == P.iterations * P.epochs * P.minibatches
@@ -497,13 +500,26 @@ def test_ood_check_is_the_lost_gold_through_non_words_and_repeats_minus_the_rest
         index=[0, 1, 2],
     )
     c = oo.ood_check(change)
-    assert c["per_seed"] == pytest.approx({0: 2.0, 1: -3.0, 2: 2.0}) and "passed" not in c  # the rule decides
-    assert c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3) and c["threshold"] == 0.0
+    assert (
+        c["per_seed"] == pytest.approx({0: 2.0, 1: -3.0, 2: 2.0}) and "passed" not in c
+    )  # the rule decides
+    assert (
+        c["ours"]["non-words change (mean)"] == pytest.approx(-3.5 / 3)
+        and c["threshold"] == 0.0
+    )
     # the margin is >= 0 exactly where the share of the loss is >= 0.5, and near 0 where gold barely falls
     assert ((oo.ood_margin(change) >= 0) == (oo.ood_share(change) >= 0.5)).all()
-    flat = pd.DataFrame({t: [0.0] for t in oo.TERMS} | {"repeats": [-0.01], "utility": [0.011]}, index=[0])
-    assert oo.ood_margin(flat).loc[0] == pytest.approx(0.01 + 0.011) and abs(oo.ood_share(flat).loc[0]) > 5
-    assert c["origin"] == "extension"  # the book measures the channel; the paper infers it
+    flat = pd.DataFrame(
+        {t: [0.0] for t in oo.TERMS} | {"repeats": [-0.01], "utility": [0.011]},
+        index=[0],
+    )
+    assert (
+        oo.ood_margin(flat).loc[0] == pytest.approx(0.01 + 0.011)
+        and abs(oo.ood_share(flat).loc[0]) > 5
+    )
+    assert (
+        c["origin"] == "extension"
+    )  # the book measures the channel; the paper infers it
     real = oo.ood_check(None)
     assert (
         real["not_evaluable"] == oo.TOY_ONLY + "."
@@ -548,8 +564,15 @@ def test_each_seed_samples_its_own_pairs_and_trains_its_own_reward_model(
 
 def test_drift_advice_names_the_indicators_that_separate_vanilla_from_the_penalised_runs():
     names = ["A vanilla PPO", "A + KL penalty only", "B PPO-max"]
-    moves = {"kl": [17.0, 4.0, 4.5], "length": [4.0, 0.5, 1.0], "perplexity": [-0.3, -0.2, -0.25]}
-    c = {m: {n: np.array([[0.0, v]]) for n, v in zip(names, vals)} for m, vals in moves.items()}
+    moves = {
+        "kl": [17.0, 4.0, 4.5],
+        "length": [4.0, 0.5, 1.0],
+        "perplexity": [-0.3, -0.2, -0.25],
+    }
+    c = {
+        m: {n: np.array([[0.0, v]]) for n, v in zip(names, vals)}
+        for m, vals in moves.items()
+    }
     drift = oo.drift_table(c, names)
     assert oo.drift_separates(drift, names[0], names[1:]) == {
         "KL to SFT (nats)": True,  # 17 >= 2 x 4.5
@@ -557,8 +580,15 @@ def test_drift_advice_names_the_indicators_that_separate_vanilla_from_the_penali
         "perplexity": False,  # 0.3 < 2 x 0.25
     }
     text = oo.drift_advice(drift, names[0], names[1:])
-    assert text.startswith("Of the drift indicators the paper recommends, watch KL to SFT and length:")
-    assert "Perplexity does not (perplexity vanilla -0.30, A + KL -0.20, PPO-max -0.25)." in text
+    assert text.startswith(
+        "Of the drift indicators the paper recommends, watch KL to SFT and length:"
+    )
+    assert (
+        "Perplexity does not (perplexity vanilla -0.30, A + KL -0.20, PPO-max -0.25)."
+        in text
+    )
     c["kl"] = {n: np.array([[0.0, 1.0]]) for n in names}
     c["length"] = c["kl"]
-    assert "none moves twice as far" in oo.drift_advice(oo.drift_table(c, names), names[0], names[1:])
+    assert "none moves twice as far" in oo.drift_advice(
+        oo.drift_table(c, names), names[0], names[1:]
+    )

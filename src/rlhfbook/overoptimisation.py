@@ -841,10 +841,17 @@ def drift_advice(drift: pd.DataFrame, collapsing: str, stable: Sequence[str]) ->
     """The summary's advice on which drift indicators to watch, from the run's own ``drift`` table
     (:func:`drift_separates`), so that it agrees with the figure and table it summarises."""
     sep = drift_separates(drift, collapsing, stable)
-    short = {"A vanilla PPO": "vanilla", "A + KL penalty only": "A + KL", "B PPO-max": "PPO-max"}
+    short = {
+        "A vanilla PPO": "vanilla",
+        "A + KL penalty only": "A + KL",
+        "B PPO-max": "PPO-max",
+    }
 
     def changes(label: str) -> str:
-        moves = ", ".join(f"{short.get(n, n)} {drift.loc[(n, label), 'change']:+.2f}" for n in [collapsing, *stable])
+        moves = ", ".join(
+            f"{short.get(n, n)} {drift.loc[(n, label), 'change']:+.2f}"
+            for n in [collapsing, *stable]
+        )
         return f"{label} {moves}"
 
     watch = [label for label, s in sep.items() if s]
