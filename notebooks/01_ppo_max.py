@@ -114,7 +114,7 @@ autocast = None  # "float32" when fp16 overflows on a T4 (see the running page);
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import display, runtime
+from rlhfbook.book import diagram, display, runtime
 
 P, results = rlhfbook.start_chapter(
     "01_ppo_max",
@@ -134,7 +134,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -162,9 +161,8 @@ device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
-real = (
-    P.model_name is not None
-)  # Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
+# real: Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
+real = P.model_name is not None
 if (
     real
 ):  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
@@ -177,6 +175,40 @@ print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
     f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts for every configuration"
 )
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            ("data", "Toy preference task", "prompts; a gold reward computed in code"),
+            ("model", "SFT policy", "the base policy of chapter 0"),
+            (
+                "model",
+                "Reward model",
+                f"Bradley-Terry on {P.rm_pairs} rated pairs, per seed",
+            ),
+            (
+                "train",
+                "PPO and GRPO",
+                f"A, A + KL, B (PPO-max), C; {P.iterations} iterations",
+            ),
+            (
+                "evaluate",
+                "Gold vs proxy",
+                f"{P.n_seeds} seeds: over-optimisation, win rate",
+            ),
+        ]
+    ),
+    "ch1-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch1-pipeline
+# :name: fig-ch1-pipeline
+# :alt: Five boxes: toy preference task, SFT policy, reward model, PPO and GRPO, gold against proxy
+#
+# What the chapter runs on every seed: a reward model trained on rated pairs of the SFT policy's samples, PPO in four configurations and TRL's GRPO against it from the same SFT policy, and the gold reward of every run beside the proxy it optimised.
+# ```
 
 # %% [markdown]
 # ## 1. The SFT policy and the gold reward
@@ -308,12 +340,23 @@ results.metric("rm_gold_correlation", float(rm_table.iloc[:, 1].mean()));
 # penalty, and it falls for repetitions; the reward model has seen neither regime, so nothing in
 # its data says what they are worth.
 
-# %% tags=["hide-input"]
-if real:
-    print(f"No probe on real models: {overoptimisation.TOY_ONLY}.")
-else:
-    figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food")
-    plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    display.note_figure(f"No probe on real models: {overoptimisation.TOY_ONLY}.")
+    if real
+    else figures.plot_probe(task, tok, proxy_fn, gold_fn, topic="food"),
+    "ch1-probe",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch1-probe
+# :name: fig-ch1-probe
+# :alt: Proxy and gold reward against response length, for distinct best words and for the best word repeated
+#
+# The first seed's reward model (proxy) and the gold reward of responses made of a topic's best
+# words, distinct (left) and the best one repeated (right), against the response's length in
+# words: off the SFT distribution the proxy keeps paying for what the gold reward punishes.
+# ```
 
 # %% [markdown]
 # ## 3. PPO for a language model
@@ -424,8 +467,22 @@ curves = {
     for m in ("proxy_reward", "gold_reward", "kl", "length", "perplexity")
 }
 proxy_c, gold_c, kl_c = curves["proxy_reward"], curves["gold_reward"], curves["kl"]
-figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS)
-plt.show()
+
+# %% tags=["remove-cell"]
+display.figure(
+    figures.plot_reward_curves(proxy_c, gold_c, sft_gold.mean().item(), CONFIGS),
+    "ch1-rewards",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch1-rewards
+# :name: fig-ch1-rewards
+# :alt: Proxy and gold reward over PPO iterations, one panel per configuration, one thin line per seed
+#
+# Proxy reward (solid: the reward model's score) and gold reward (dashed) per response over PPO
+# iterations, one panel per configuration; thin lines are seeds, thick lines the mean over
+# seeds, smoothed over 5 iterations; the dotted line is the SFT policy's gold reward.
+# ```
 
 # %% [markdown]
 # The drift indicators the paper recommends watching (its Figs. 4 and 13): the KL to the SFT
@@ -433,9 +490,20 @@ plt.show()
 # each seed's policy ended by the held-out gold win rate against the SFT policy. The table below
 # the figure gives each indicator at the first iteration and at the end.
 
+# %% tags=["remove-cell"]
+display.figure(figures.plot_drift(curves, finals, CONFIGS), "ch1-drift")
+
+# %% [markdown]
+# ```{glue:figure} ch1-drift
+# :name: fig-ch1-drift
+# :alt: KL to the SFT policy, response length and perplexity over iterations per configuration, and each seed's final win rate
+#
+# The drift indicators over PPO iterations, mean over seeds per configuration: KL to the SFT
+# policy, response length and perplexity of the policy's own samples; last panel, each seed's
+# held-out gold win rate against the SFT policy at the end (one dot per seed).
+# ```
+
 # %% tags=["hide-input"]
-figures.plot_drift(curves, finals, CONFIGS)
-plt.show()
 drift = overoptimisation.drift_table(curves, CONFIGS)
 display.table(drift)
 
@@ -463,9 +531,24 @@ else:
         for name in CONFIGS
     }
     channel_table = overoptimisation.channel_table(changes)
-    figures.plot_channels(channel_table, CONFIGS)
-    plt.show()
     display.table(channel_table)
+
+# %% tags=["remove-cell"]
+display.figure(
+    display.note_figure(f"No channels on real models: {overoptimisation.TOY_ONLY}.")
+    if real
+    else figures.plot_channels(channel_table, CONFIGS),
+    "ch1-channels",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch1-channels
+# :name: fig-ch1-channels
+# :alt: Bars of the change of each gold term from the gold peak to the end, per configuration
+#
+# Change of each term of the gold reward from the gold peak to the end of training (gold per
+# response, mean over seeds), one bar per configuration: the table above, drawn.
+# ```
 
 # %% [markdown]
 # ## 6. What each ingredient changed

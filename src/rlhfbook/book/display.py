@@ -45,6 +45,17 @@ def figure(fig, name: str) -> None:
     plt.close(fig)
 
 
+def note_figure(text: str):
+    """A figure that says, in ``text``, why a figure is not drawn in this run (e.g. a toy-world
+    diagnostic on real models), so that the book's numbered figure stays in place."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, wrap=True)
+    return fig
+
+
 def quote(**values: object) -> None:
     """Store numbers of the run for the prose: the book writes ``{glue:text}`name``` (or
     ``{glue:text}`name:.2f```) where the text quotes one, so the page shows the value this run
