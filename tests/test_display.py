@@ -44,3 +44,12 @@ def test_without_myst_nb_a_figure_is_only_shown(monkeypatch):
     display.figure(fig, "grid")
     display.quote(check_beta=0.1)
     assert shown == [fig] and not plt.fignum_exists(fig.number)
+
+
+def test_note_figure_says_why_in_words():
+    fig = display.note_figure("No probe on real models: toy world only.")
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "No probe on real models: toy world only."
+    ]
+    assert not fig.axes[0].axison
+    plt.close(fig)
