@@ -272,6 +272,11 @@ class PFPPOSettings:
         ("PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
         "methods Part B trains on every seed (keys of pf_ppo.METHODS)",
     )
+    gold_methods: tuple[str, ...] = setting(
+        ("PPO-M", "PF-PPO (BW)"),
+        "methods Part B also trains on every seed against the unit tests instead of the reward model, the "
+        "control (keys of pf_ppo.METHODS; empty: no control)",
+    )
     iterations: int = setting(20, "PPO iterations per run (iterations)")
     prompts_per_iteration: int = setting(12, "prompts per PPO iteration, N responses each (prompts)")
     lr: float = setting(2e-4, "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)")
