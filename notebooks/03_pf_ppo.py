@@ -33,10 +33,11 @@
 # the actual score is the fraction of five hidden unit tests passed; a program *passes* when it
 # passes all five), the 0.5M-parameter SFT policy of chapter 0, and reward models trained with
 # TRL's `RewardTrainer` on pairs of SFT samples labelled by noisy raters who go by the unit tests.
-# Part A measures where a reward model is reliable and the $R^2$ of every filter without training
-# (the paper's Fig. 1 and Table 1); Part B trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$)
-# with chapter 1's PPO loop at an equal budget of sampled responses, over several seeds (Tables 3
-# and 4). The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
+# Every seed trains its own reward model. Part A measures where the reward models are reliable and the
+# $R^2$ of every filter without training (the paper's Fig. 1 and Table 1), with a spread over seeds; Part B
+# trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$) with chapter 1's PPO loop at an equal budget of
+# sampled responses (Tables 3 and 4), and, as a control of the paper's mechanism, PPO-M and BW once more
+# against the unit tests themselves, a reward that is reliable everywhere. The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
 # with generated programs executed in a sandboxed subprocess, and adds PPO-S; there the policy and
 # the critic train low-rank adapters {footcite}`hu2022lora` (`lora_rank`) so that both fit a 16 GB GPU.
 #
