@@ -435,7 +435,8 @@ gold_table = pd.DataFrame(
         "pass@1 (greedy), unit tests": {m: g.mean() for m, g in greedy_gold.items()},
     }
 )
-display.table(gold_table.rename_axis("method: what PPO optimises"))
+if passed_gold:  # the control's runs (gold_methods)
+    display.table(gold_table.rename_axis("method: what PPO optimises"))
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
