@@ -13,12 +13,13 @@ separate random streams (:func:`stream`): the reward model's training prompts, t
 prompts, each seed's PPO prompts and the evaluation prompts never share a generator.
 
 The rest is the chapter's analysis, in the order the chapter runs it: the reward models' pairs
-and training (:func:`reward_model_pairs`, :func:`train_reward_models`), Part A's rewards with a
+and training, one per seed (:func:`reward_model_pairs`, :func:`train_seed_reward_models`), Part A's rewards with a
 floor for truncated programs (:func:`score_samples`), the spread of the actual score by reward
 region (the paper's Fig. 1, :func:`score_spread`), the R^2 of every filter (the paper's Table 1,
 :func:`r2_table`, :func:`r2_differences`), and Part B's runs, final pass@1 (Table 3,
 :func:`final_table`) and compute (Table 4, :func:`compute_table`) with the margins its checks
-read (:func:`pf_margin`, :func:`chosen_margin`). Chapter 3 (``notebooks/03_pf_ppo.py``) uses it.
+read (:func:`pf_margin`, :func:`chosen_margin`), and the per-seed numbers of the checks (:func:`seed_r2`,
+:func:`r2_ordering_margin`, :func:`gold_control_margin`). Chapter 3 (``notebooks/03_pf_ppo.py``) uses it.
 """
 
 from __future__ import annotations

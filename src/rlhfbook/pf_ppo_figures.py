@@ -1,5 +1,6 @@
-"""The figures of chapter 3 (Shen & Zhang, 2024): the actual score by reward region of each reward
-model (the paper's Fig. 1), and PF-PPO's training curves beside the final policies' pass@1.
+"""The figures of chapter 3 (Shen & Zhang, 2024): the actual score by reward region, over the seeds'
+reward models (the paper's Fig. 1), PF-PPO's training curves beside the final policies' pass@1, and
+every check's per-seed paired differences.
 
 Each function draws one figure from what :mod:`rlhfbook.pf_ppo` computes and returns it; colours:
 one per method (:data:`COLOURS`) and one per reward model (:data:`RM_COLOURS`), the same in every figure.
@@ -19,27 +20,6 @@ if TYPE_CHECKING:
 
 COLOURS = {"PPO-S": "C4", "PPO-M": "C0", "PF-PPO (BoN)": "C3", "PF-PPO (BR)": "C1", "PF-PPO (BW)": "C2"}
 RM_COLOURS = {"program only": "C7", "program + shown outputs": "C9"}
-
-
-def reliability_figure(regions: dict[str, dict[str, np.ndarray]]) -> Figure:
-    """The paper's Fig. 1, one panel per reward model: mean ± std of the actual score in each
-    equal-count reward region (:func:`rlhfbook.filtration.reliability_by_region`), lowest rewards first."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, len(regions), figsize=(10, 3.8), sharey=True, squeeze=False)
-    for a, (name, reg) in zip(ax[0], regions.items()):
-        a.errorbar(
-            np.arange(len(reg["score_mean"])) + 1,
-            reg["score_mean"],
-            yerr=reg["score_std"],
-            fmt="o-",
-            capsize=3,
-            color=RM_COLOURS[name],
-        )
-        a.set(xlabel="reward region (1 = lowest rewards, equal counts)", title=f"reward model: {name}")
-    ax[0, 0].set_ylabel("actual score (fraction of tests): mean ± std")
-    fig.tight_layout()
-    return fig
 
 
 def training_figure(logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass: np.ndarray) -> Figure:
