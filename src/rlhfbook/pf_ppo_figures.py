@@ -76,7 +76,7 @@ def reliability_seeds_figure(
         )
         if reference is not None:
             a.plot(x, reference[key], "s--", color=RM_COLOURS["program only"], label="program only (first seed)")
-        a.set(xlabel="reward region (1 = lowest rewards, equal counts)", ylabel=f"actual score: {label}")
+        a.set(xlabel="reward region (1 = lowest rewards, equal counts)", ylabel=f"actual score: {label}", xticks=x)
     ax[0].set_title("Actual score by reward region")
     ax[1].set_title("How much the reward leaves open (small = reliable)")
     ax[1].legend(fontsize=8)
