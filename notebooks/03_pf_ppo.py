@@ -337,7 +337,9 @@ r2_rows, boot = {}, {}
 for name in READS:
     r2_rows[name], boot[name] = pf_ppo.r2_table(R[seed, name], S[seed], rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
 results.metric("r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS})
-display.table(pd.concat(r2_rows, axis=1, names=["reward model", "R²"]).rename_axis("filter (first seed)"), index=True)
+first_seed = pd.concat({name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1)
+first_seed.columns = [f"{name}: {col}" for name, col in first_seed.columns]  # "program only: R² (samples)", ...
+display.table(first_seed.rename_axis("filter (first seed)"))
 
 # %%
 best = R[seed, VERIFY].argmax(1)
@@ -572,7 +574,7 @@ results.check(
     "best pass@1 of the other two",
     ours={f"pass@1 {m}": mean_pass[m] for m in FILTERS},
     context="The filter with the highest R², by seed: "
-    + ", ".join(f"{s} {chosen[s].replace('PF-PPO ', '')}" for s in seeds)
+    + ", ".join(f"{s} {chosen[s].replace('PF-PPO ', '').strip('()')}" for s in seeds)
     + ".",
 )
 
@@ -661,7 +663,7 @@ Markdown(
             f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
             f"{mean_pass['PPO-M']:.3f} (per seed {ms(gain_seeds)}, mean ± 2 SE; check 1: "
             f"{status['ppo_m_improves_over_sft']}); greedy pass@1 moves by {greedy_gain:+.3f}. PF-PPO reaches "
-            + ", ".join(f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS)
+            + ", ".join(f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS)
             + f" (check 2, {ms(finding2)}: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
             f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples ({ms(finding3)}): "
             f"{status['r2_ordering_on_sft_samples']}; check 4, the filter with the highest $R^2$ trains best "
