@@ -88,10 +88,10 @@ def check_accelerator(chapter: str, profile: str) -> None:
 # Chapters that spread their own runs over every core (parallel.map_runs), in the order the
 # runner starts them: two side by side would put four busy processes on two cores, so the first
 # runs beside the one-process chapters and the others after them, with the machine to
-# themselves. 03 is last: 6 seeds x 6 PPO runs and 7 reward models, 20-21 min on one core shared with
-# other work (about 70 s of CPU for the reward models and 650 s for the PPO runs, which spread over both
-# cores; Part A's 2-2.5 min does not); its budget is 8 min on 2 cores. 01 takes about 130 s alone and
-# 180 s beside the one-process chapters.
+# themselves. 03 is last: 6 seeds x 6 PPO runs and 7 reward models took 874 s on one core (72 s of CPU
+# for the reward models and 640 s for the PPO runs, which spread over both cores; Part A's 102 s and the
+# reward models' samples do not), about 8.4 min on 2 cores against its budget of 8 (not yet measured
+# there). 01 takes about 130 s alone and 180 s beside the one-process chapters.
 FANOUT_CHAPTERS: tuple[str, ...] = ("01_ppo_max", "03_pf_ppo")
 
 
