@@ -99,6 +99,6 @@ def paired_figure(per_seed: dict[str, dict], thresholds: dict[str, float]) -> Fi
         a.axhline(thresholds[name], color="grey", ls="--", label="threshold")
         a.set(xlim=(-0.5, 0.8), xticks=[], title=name)
     ax[0, 0].set_ylabel("per-seed paired difference")
-    ax[0, -1].legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(*ax[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)  # below, over no dot
     return fig
