@@ -33,10 +33,11 @@
 # the actual score is the fraction of five hidden unit tests passed; a program *passes* when it
 # passes all five), the 0.5M-parameter SFT policy of chapter 0, and reward models trained with
 # TRL's `RewardTrainer` on pairs of SFT samples labelled by noisy raters who go by the unit tests.
-# Part A measures where a reward model is reliable and the $R^2$ of every filter without training
-# (the paper's Fig. 1 and Table 1); Part B trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$)
-# with chapter 1's PPO loop at an equal budget of sampled responses, over several seeds (Tables 3
-# and 4). The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
+# Every seed trains its own reward model. Part A measures where the reward models are reliable and the
+# $R^2$ of every filter without training (the paper's Fig. 1 and Table 1), with a spread over seeds; Part B
+# trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$) with chapter 1's PPO loop at an equal budget of
+# sampled responses (Tables 3 and 4), and, as a control of the paper's mechanism, PPO-M and BW once more
+# against the unit tests themselves, a reward that is reliable everywhere. The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
 # with generated programs executed in a sandboxed subprocess, and adds PPO-S; there the policy and
 # the critic train low-rank adapters {footcite}`hu2022lora` (`lora_rank`) so that both fit a 16 GB GPU.
 #
@@ -117,7 +118,6 @@ from IPython.display import Markdown
 from rlhfbook import code_tasks, filtration, models, pf_ppo, rollout, sandbox, toyworld
 from rlhfbook import pf_ppo_figures as figures
 from rlhfbook.book import parallel
-from rlhfbook.book.verdicts import Bootstrap
 from rlhfbook.pf_ppo import READS, VERIFY
 
 N = P.n_samples
@@ -202,13 +202,13 @@ display.show_source(filtration.rank_weights, filtration.sample_weights)
 display.show_source(filtration.select_for_update, filtration.selector)
 
 # %% [markdown]
-# ## 2. Two reward models from the same labelled pairs
+# ## 2. Reward models, one per seed
 #
 # The paper trains its reward model on pairs of its SFT policy's samples ranked by unit tests. Here
 # the SFT policy writes $N$ programs for each of a set of training prompts; every pair of a prompt's
 # programs with different unit-test scores $s$ becomes a preference, labelled by a rater who
 # prefers $a$ with probability $\sigma\big((s(a) - s(b))/\tau\big)$, so some labels are wrong.
-# TRL's `RewardTrainer` fits the Bradley-Terry loss for one pass over the pairs, twice, on two inputs:
+# TRL's `RewardTrainer` fits the Bradley-Terry loss for one pass over the pairs, on two inputs:
 #
 # * **program only**, the paper's setup: prompt and program, character by character;
 # * **program + shown outputs**: the same text followed by what the program outputs on the prompt's
@@ -216,6 +216,10 @@ display.show_source(filtration.select_for_update, filtration.selector)
 #   as a test report prints it. The hidden tests stay hidden: a program can get all three shown
 #   examples right and still fail them, and getting one or two right says little about the rest.
 #   What the reward model must learn from the noisy labels is what a report is worth.
+#
+# Every seed has its own training prompts, labels and reward model (the one PPO optimises, which reads the
+# shown outputs), so that every number below that depends on a reward model has a spread over seeds; the
+# character-only reward model is trained on the first seed only, as the reference.
 
 # %%
 display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
@@ -223,105 +227,96 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 
 # %%
 t0 = time.perf_counter()
-rng_rm = pf_ppo.stream(
-    seed, "rm"
-)  # the reward model's prompts and labels: a stream of their own
-rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-rm_samples = pf_ppo.sample_groups(
-    sft, tok, rm_prompts, N, seed, P.max_new_tokens, P.chunk_size
+pair_sets = {}
+for s in seeds:
+    rng_rm = pf_ppo.stream(s, "rm")  # the reward model's prompts and labels: a stream of their own
+    rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+    rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, s, P.max_new_tokens, P.chunk_size)
+    groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
+    sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
+    for name in READS:
+        if (name == VERIFY and not P.reward_model_name) or (name != VERIFY and s == seed):
+            pair_sets[s, name] = sets[name]
+trained = pf_ppo.train_seed_reward_models(pair_sets, tok, P, base=sft_path, workdir=workdir)
+rm_paths = {key: t["path"] for key, t in trained.items()} | (
+    {(s, VERIFY): P.reward_model_name for s in seeds} if P.reward_model_name else {}
 )
-groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
-pair_sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
-to_train = [name for name in READS if not (READS[name] and P.reward_model_name)]
-trained = pf_ppo.train_reward_models(
-    pair_sets, tok, to_train, P, base=sft_path, workdir=workdir, seed=seed
-)
-rm_paths = {
-    name: trained[name]["path"] if name in trained else P.reward_model_name
-    for name in READS
-}
 rm_seconds = time.perf_counter() - t0
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
-example = pair_sets["program + shown outputs"].rows()[0]
+example = pair_sets.get((seed, VERIFY), pair_sets[seed, "program only"]).rows()[0]
 print(
-    f"{len(pair_sets['program only'])} labelled pairs from {len(rm_prompts)} prompts; "
-    + "; ".join(
-        f"'{name}': {trained[name]['steps']} steps of {P.rm_batch} pairs"
-        for name in trained
-    )
-    + f" ({rm_seconds:.0f} s for both)\nwhat the second reward model reads, for a chosen and a rejected program:\n"
+    f"{len(trained)} reward models in {rm_seconds:.0f} s: "
+    + "; ".join(f"seed {s} '{name}' {len(pair_sets[s, name])} pairs" for s, name in trained)
+    + "\nwhat the second reward model reads, for a chosen and a rejected program:\n"
     f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}"
 )
 
 # %% [markdown]
 # ## Part A. Where is each reward model reliable? (no training)
 #
-# Fresh prompts, $N$ samples of the SFT policy each, scored by both reward models and by the unit
-# tests. A program cut off without EOS scores one standard deviation below the lowest score the
+# Fresh prompts for every seed, $N$ samples of the SFT policy each, scored by the seed's reward model and by
+# the unit tests. A program cut off without EOS scores one standard deviation below the lowest score the
 # reward model gives a complete program of the SFT policy, so that it ranks below every real
 # program. Then the paper's Fig. 1: the samples sorted by reward and cut into regions of equal
-# size, with the mean and spread of the actual score in each region.
+# size, with the mean and spread of the actual score in each region, averaged over the seeds' reward models.
 
 # %%
-a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
-a_samples = pf_ppo.sample_groups(
-    sft, tok, a_prompts, N, seed + 1, P.max_new_tokens, P.chunk_size
-)
-S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
-R, floors = {}, {}
-for name, shown in READS.items():
-    R[name], floors[name], complete = pf_ppo.score_samples(
-        rm_paths[name], tok, device, task, a_samples, shown, N
-    )
-    print(
-        f"'{name}': rewards of complete programs from {complete.min():.2f} to {complete.max():.2f}; "
-        f"a truncated program scores {floors[name]:.2f}"
-    )
-results.metric("no_eos_score", floors)
-reg = {
-    name: filtration.reliability_by_region(R[name], S, P.n_regions) for name in READS
-}
+t0 = time.perf_counter()
+S, R, floors, regions, r2_seeds = {}, {}, {}, {}, {}
+for s in seeds:
+    a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(s, "analysis"))
+    samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, s + 1, P.max_new_tokens, P.chunk_size)
+    S[s] = rollout.gold_scores(task, samples).numpy().reshape(-1, N)
+    names = READS if s == seed else [VERIFY]
+    for name in names:
+        R[s, name], floor, _ = pf_ppo.score_samples(rm_paths[s, name], tok, device, task, samples, READS[name], N)
+        if name == VERIFY:
+            floors[s] = floor
+    regions[s] = filtration.reliability_by_region(R[s, VERIFY], S[s], P.n_regions)
+    r2_seeds[s] = pf_ppo.seed_r2(R[s, VERIFY], S[s], pf_ppo.stream(s, "filter"), P.n_groups)
+    if s == seed:
+        a_samples = samples  # the first seed's, for the detailed tables
+results.timing("part_a_s", time.perf_counter() - t0)
+results.metric("no_eos_score", {str(s): f for s, f in floors.items()})
+over_seeds = pf_ppo.reliability_over_seeds(regions)
+reference = filtration.reliability_by_region(R[seed, "program only"], S[seed], P.n_regions)
 
 # %% tags=["hide-input"]
-figures.reliability_figure(reg)
+figures.reliability_seeds_figure(over_seeds, reference)
 plt.show()
 
 # %% [markdown]
-# *Each point is a tenth of the SFT samples, sorted by the reward model's score; the bar is the
-# standard deviation of the actual score inside it (small = the reward pins the actual score down).*
+# *Each point is a tenth of the SFT samples, sorted by the reward model's score. Right: the standard deviation
+# of the actual score inside the region (small = the reward pins the actual score down), mean ± 2 SE over the
+# seeds' reward models; grey, the character-only reward model of the first seed.*
 
 # %%
-spread = {name: pf_ppo.score_spread(reg[name]["score_std"]) for name in READS}
-results.metric("score_spread_by_region", spread)
-results.metric(
-    "reliability_by_region",
-    {name: {key: v.tolist() for key, v in r.items()} for name, r in reg.items()},
-)
-shown_rate = np.array(
-    [
-        code_tasks.shown_pass_rate(task, p, r)
-        for p, r in zip(a_samples.prompts, a_samples.responses)
-    ]
-)
+spread_seeds = {s: pf_ppo.score_spread(regions[s]["score_std"]) for s in seeds}
+spread = {key: float(np.mean([sp[key] for sp in spread_seeds.values()])) for key in spread_seeds[seed]}
+results.metric("score_spread_by_region", {VERIFY: spread, "program only": pf_ppo.score_spread(reference["score_std"])})
+results.metric("reliability_over_seeds", {k: v.tolist() for k, v in over_seeds.items()})
+patterns = [pf_ppo.reliability_pattern(sp) for sp in spread_seeds.values()]
+both_ends = sum(p.startswith("both ends") for p in patterns)
+shown_rate = np.array([code_tasks.shown_pass_rate(task, p, r) for p, r in zip(a_samples.prompts, a_samples.responses)])
 display.table(
-    pd.DataFrame(spread).T.rename_axis("reward model: spread (std) of the actual score")
+    pd.DataFrame(spread_seeds).T.rename_axis("seed: spread (std) of the actual score, reward model reads the outputs")
 )
 
 # %% tags=["hide-input"]
-display.table(pf_ppo.score_by_shown_examples(shown_rate, S))
+display.table(pf_ppo.score_by_shown_examples(shown_rate, S[seed]))
 
 # %%
+sp_ref = pf_ppo.score_spread(reference["score_std"])
 Markdown(
-    "Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth: "
-    + "; ".join(
-        f"reward model '{name}' {sp['lowest rewards']:.2f}, {sp['middle']:.2f}, {sp['highest rewards']:.2f} "
-        f"({pf_ppo.reliability_pattern(sp)})"
-        for name, sp in spread.items()
-    )
-    + f". The second table holds the reason: a program that gets every shown example right has an actual score "
-    f"of {pf_ppo.score_summary(S, shown_rate, 1.0)}, one that gets none right "
-    f"{pf_ppo.score_summary(S, shown_rate, 0.0)}, and in between the score varies. A "
+    f"Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth, mean over "
+    f"{len(seeds)} reward models that read the outputs: {spread['lowest rewards']:.2f}, {spread['middle']:.2f}, "
+    f"{spread['highest rewards']:.2f}; {both_ends} of {len(seeds)} seeds have both ends more reliable than the "
+    f"middle, as in the paper's Fig. 1. The character-only reward model (first seed): {sp_ref['lowest rewards']:.2f}, "
+    f"{sp_ref['middle']:.2f}, {sp_ref['highest rewards']:.2f} ({pf_ppo.reliability_pattern(sp_ref)}). "
+    f"The second table holds the reason: a program that gets every shown example right has an actual score "
+    f"of {pf_ppo.score_summary(S[seed], shown_rate, 1.0)}, one that gets none right "
+    f"{pf_ppo.score_summary(S[seed], shown_rate, 0.0)}, and in between the score varies. A "
     f"reward model that reads the outputs can tell these apart; one that reads only the characters of the program "
     f"must run it in its head."
 )
@@ -329,41 +324,45 @@ Markdown(
 # %% [markdown]
 # Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the
 # sample level and in the paper's grouped form (samples sorted by reward, cut into groups of equal size,
-# fitted on group means), with a bootstrap over prompts for its standard error:
+# fitted on group means):
 
 # %%
 display.show_source(filtration.grouped_r_squared, filtration.filtered_r_squared)
 
+# %% [markdown]
+# **Which $R^2$.** The paper's grouped $R^2$ fits the line to the means of 20 groups of samples sorted by
+# reward: it averages away the noise *inside* each group, which is the noise a filter is meant to avoid, and on
+# this task it is close to 1 for every filter. The ordering check therefore reads the **sample-level** $R^2$
+# (one point per sample kept, what the update sees); the grouped one is shown beside it. Per seed (rows), the
+# reward model of that seed on fresh SFT samples:
+
+# %%
+r2_sample = pf_ppo.r2_seed_table(r2_seeds, "sample")
+r2_grouped = pf_ppo.r2_seed_table(r2_seeds, "grouped")
+results.metric("r2_sft_per_seed", {str(s): v for s, v in r2_seeds.items()})
+display.table(r2_sample.rename_axis("seed: sample-level R²"))
+
+# %% tags=["hide-input"]
+display.table(r2_grouped.rename_axis("seed: grouped R² (20 groups)"))
+
+# %% [markdown]
+# The first seed in more detail: both reward models, with a bootstrap over prompts for the standard errors,
+# and the paper's Sec. 5.6 strategies (thresholds and $|r|^k$ on standardised rewards):
+
 # %%
 rng_boot = pf_ppo.stream(seed, "bootstrap")
 r2_rows, boot = {}, {}
-for name in READS:  # thresholds and |r|^k on standardised rewards
-    r2_rows[name], boot[name] = pf_ppo.r2_table(
-        R[name], S, rng_boot, n_boot=P.n_boot, n_groups=P.n_groups
-    )
-r2 = pd.concat(r2_rows, axis=1)
-results.metric(
-    "r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS}
-)
-display.table(r2)
-
-# %% [markdown]
-# The paper's Table 1 puts BW on top and BoN far below the others: BoN keeps each prompt's best
-# sample, a narrow band of high rewards over which a noisy reward says little about the actual score,
-# while BW keeps both ends of each prompt's range. The differences, with their bootstrap standard errors:
+for name in READS:
+    r2_rows[name], boot[name] = pf_ppo.r2_table(R[seed, name], S[seed], rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
+results.metric("r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS})
+first_seed = pd.concat({name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1)
+first_seed.columns = [f"{name}: {col}" for name, col in first_seed.columns]  # "program only: R² (samples)", ...
+display.table(first_seed.rename_axis("filter (first seed)"))
 
 # %%
-diffs = {name: pf_ppo.r2_differences(r2_rows[name], boot[name]) for name in READS}
-display.table(
-    pd.concat(diffs, names=["reward model"])
-    .reset_index(level=1, drop=True)
-    .reset_index(),
-    index=False,
-)
-
-# %%
-best = R[VERIFY].argmax(1)
+best = R[seed, VERIFY].argmax(1)
 bon_right = shown_rate.reshape(-1, N)[np.arange(len(best)), best] == 1
+r2_mean = r2_sample.loc["mean"]
 
 
 def r2_of(name, label):
@@ -371,12 +370,12 @@ def r2_of(name, label):
 
 
 Markdown(
-    f"BoN keeps each prompt's best sample. Under the reward model that sees the outputs, that sample gets every "
-    f"shown example right for {bon_right.mean():.0%} of the prompts (such samples score "
-    f"{pf_ppo.score_summary(S, shown_rate, 1.0)}), and "
-    f"BoN's sample-level $R^2$ is {r2_of(VERIFY, 'BoN'):.3f}, against {r2_of(VERIFY, 'no filter'):.3f} without a "
-    f"filter and {r2_of(VERIFY, 'BW'):.3f} for BW. Under the character-only reward model: BoN "
-    f"{r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
+    f"BoN keeps each prompt's best sample. Under the first seed's reward model that sees the outputs, that sample "
+    f"gets every shown example right for {bon_right.mean():.0%} of the prompts (such samples score "
+    f"{pf_ppo.score_summary(S[seed], shown_rate, 1.0)}). Over the {len(seeds)} seeds' reward models the "
+    f"sample-level $R^2$ is {r2_mean['BoN']:.3f} for BoN, {r2_mean['no filter']:.3f} without a filter, "
+    f"{r2_mean['BR']:.3f} for BR and {r2_mean['BW']:.3f} for BW (means). Under the character-only reward model "
+    f"(first seed): BoN {r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
     f"{r2_of('program only', 'BW'):.3f}."
 )
 
@@ -384,39 +383,41 @@ Markdown(
 # ## Part B. Training at an equal budget of sampled responses
 #
 # Every method samples the same number of responses per iteration (`prompts_per_iteration` x $N$):
-# PPO-S one per prompt for $N$ times as many prompts, PPO-M and PF-PPO $N$ per prompt. PPO-M trains
-# on all of them, PF-PPO on the filtered ones (BoN 1, BR and BW 2 of $N$). Everything else is
-# chapter 1's PPO-max: reward normalisation, token-level KL penalty, advantage whitening, critic
-# initialised from the reward model. The reward is the reward model that sees the outputs; the policy
-# itself sees only the prompt. One run is one function of plain arguments, so the runs of all methods
-# and seeds go side by side, one per core:
+# PPO-M and PF-PPO $N$ per prompt (PPO-S, in the `gpu` profile, one per prompt for $N$ times as many
+# prompts). PPO-M trains on all of them, PF-PPO on the filtered ones (BoN 1, BR and BW 2 of $N$).
+# Everything else is chapter 1's PPO-max: reward normalisation, token-level KL penalty, advantage whitening,
+# critic initialised from the reward model. The reward is the seed's reward model that sees the outputs;
+# the policy itself sees only the prompt. On one seed every method starts from the same SFT policy, draws
+# its training prompts from the same stream and is evaluated on the same held-out prompts, so each finding's
+# number is a paired difference on that seed.
+#
+# **The control.** The same seed also trains PPO-M and PF-PPO (BW) against the unit-test score itself
+# (the fraction of hidden tests passed), a reward that is reliable everywhere. If filtering helps *because*
+# the reward model is unreliable in the middle of its range, it should help less there. One run is one
+# function of plain arguments, so the runs of all methods and seeds go side by side, one per core:
 
 # %%
 display.show_source(pf_ppo.run_method)
 
 # %%
-run_specs = pf_ppo.run_specs(
-    P,
-    seeds,
-    sft_path=sft_path,
-    rm_path=rm_paths[VERIFY],
-    task=task,
-    eval_task=eval_task,
-    no_eos_score=floors[VERIFY],
-    eval_prompts=eval_prompts,
+kw = dict(sft_path=sft_path, task=task, eval_task=eval_task, eval_prompts=eval_prompts)
+rm_by_seed = {s: rm_paths[s, VERIFY] for s in seeds}
+run_specs = pf_ppo.run_specs(P, seeds, rm_path=rm_by_seed, no_eos_score=floors, **kw) + pf_ppo.run_specs(
+    P, seeds, rm_path=rm_by_seed, no_eos_score=floors, reward="gold", methods=P.gold_methods, **kw
 )
 t0 = time.perf_counter()
-runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
+all_runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
 results.timing("ppo_runs_s", train_seconds)
-results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in runs))
-logs, passed, greedy = pf_ppo.collect_runs(
-    runs, P.methods
-)  # passed[m], greedy[m]: (seeds, prompts)
+results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in all_runs))
+runs = [r for r in all_runs if r["reward"] == "model"]
+gold_runs = [r for r in all_runs if r["reward"] == "gold"]
+logs, passed, greedy = pf_ppo.collect_runs(runs, P.methods)  # passed[m], greedy[m]: (seeds, prompts)
+_, passed_gold, greedy_gold = pf_ppo.collect_runs(gold_runs, P.gold_methods) if gold_runs else (None, {}, {})
 print(
-    f"{len(runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
+    f"{len(all_runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
     f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
-    f"set on pilot seed {P.pilot_seed})"
+    f"set on pilot seeds from {P.pilot_seed}, benchmarks/ch03_pilot.py)"
 )
 
 # %% tags=["hide-input"]
@@ -429,13 +430,16 @@ plt.show()
 # policy, and the error bars are two standard errors of the gain over it, paired over prompts and seeds.*
 #
 # The paper's Table 3 next: final pass@1 of each method beside the $R^2$ of its filter on the SFT
-# policy's samples (PPO-S and PPO-M do not filter: their $R^2$ is the unfiltered one), with greedy pass@1
-# and the fraction of answers cut off without EOS.
+# policy's samples (mean over the seeds' reward models; PPO-S and PPO-M do not filter: their $R^2$ is the
+# unfiltered one), with greedy pass@1 and the fraction of answers cut off without EOS.
 
 # %%
-table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_rows[VERIFY])
+r2_mean_table = pd.DataFrame({"R² (samples)": r2_sample.loc["mean"], "R² (grouped)": r2_grouped.loc["mean"]})
+table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_mean_table)
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
+results.metric("final_pass1_gold_reward", {m: float(p.mean()) for m, p in passed_gold.items()})
+results.metric("final_greedy_pass1_gold_reward", {m: float(p.mean()) for m, p in greedy_gold.items()})
 results.metric(
     "truncated",
     table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(
@@ -446,6 +450,18 @@ print(
     f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)"
 )
 display.table(table3)
+
+# %%
+gold_table = pd.DataFrame(
+    {
+        "pass@1 (sampled), reward model": {m: passed[m].mean() for m in passed_gold},
+        "pass@1 (sampled), unit tests": {m: p.mean() for m, p in passed_gold.items()},
+        "pass@1 (greedy), reward model": {m: greedy[m].mean() for m in passed_gold},
+        "pass@1 (greedy), unit tests": {m: g.mean() for m, g in greedy_gold.items()},
+    }
+)
+if passed_gold:  # the control's runs (gold_methods)
+    display.table(gold_table.rename_axis("method: what PPO optimises"))
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
@@ -467,7 +483,14 @@ display.table(compute)
 # checkpoint, over several seeds.
 
 # %% tags=["hide-input"]
-display.table(pf_ppo.paper_r2_table(r2_rows))
+display.table(
+    pf_ppo.paper_r2_table(
+        {
+            "reads outputs, mean over seeds": r2_mean_table,
+            "program only, first seed": r2_rows["program only"],
+        }
+    )
+)
 
 # %% tags=["hide-input"]
 display.table(pf_ppo.paper_pass1_table(table3, compute))
@@ -476,54 +499,62 @@ display.table(pf_ppo.paper_pass1_table(table3, compute))
 # ## Reproduction checks
 #
 # Every finding and control has one decisive number per seed, a paired difference on that seed's SFT
-# policy, prompts and evaluation set; its verdict is the book's rule (mean ± 2 standard errors against
-# the paper's threshold; see the scorecard).
+# policy, reward model, prompts and evaluation set; its verdict is the book's rule (mean ± 2 standard errors
+# against the paper's threshold; see the scorecard). The thresholds were fixed from the paper before the
+# checked seeds ran.
 #
 # 1. (control, the precondition of the comparison) PPO-M's held-out pass@1 minus the SFT policy's is
 #    above 0.
 # 2. PF-PPO with BR or BW reaches at least PPO-M's pass@1 minus 1 point and at least PF-PPO(BoN)'s plus
 #    3 points (the pattern of the paper's Tables 2 and 3). Not evaluable when check 1 is contradicted.
-# 3. On the SFT samples, $R^2(\mathrm{BW}) > R^2(\text{no filter})$ and BoN's $R^2$ is the lowest, for
-#    both the sample-level and the grouped $R^2$: the smallest of these differences, with its bootstrap
-#    standard error over prompts (one reward model, so its unit is the prompt, not the seed).
-# 4. The filter with the highest sample-level $R^2$ among BoN, BR and BW also reaches the highest final
-#    pass@1 among them (the paper's use of $R^2$ to choose a filter).
-# 5. (sanity) PF-PPO (BR and BW) uses at most 0.45 x the policy and critic passes of PPO-M:
+# 3. On the SFT samples, BoN's sample-level $R^2$ is the lowest and BR's and BW's lie above the unfiltered
+#    policy's (Table 1): per seed (its own reward model), the smallest of $R^2(\text{none}) - R^2(\mathrm{BoN})$,
+#    $R^2(\mathrm{BR}) - R^2(\text{none})$ and $R^2(\mathrm{BW}) - R^2(\text{none})$, above 0.
+# 4. The filter with the highest sample-level $R^2$ among BoN, BR and BW (on the seed's reward model) also
+#    reaches the highest final pass@1 among them on that seed (the paper's use of $R^2$ to choose a filter).
+# 5. (control, the book's test of the mechanism) BW's gain over PPO-M is larger when PPO optimises the reward
+#    model than when it optimises the unit tests: per seed, $(\mathrm{BW} - \text{PPO-M})_{\text{reward model}}
+#    - (\mathrm{BW} - \text{PPO-M})_{\text{unit tests}}$ above 0.
+# 6. (sanity) PF-PPO (BR and BW) uses at most 0.45 x the policy and critic passes of PPO-M:
 #    true by construction, since the filter keeps 2 of 5 samples; it checks the bookkeeping.
 
 # %%
+per_seed_pass = {s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)}
+per_seed_gold = {s: {m: float(passed_gold[m][i].mean()) for m in passed_gold} for i, s in enumerate(seeds)}
+mean_pass = {m: float(passed[m].mean()) for m in P.methods}
 gain_m, se_m = pf_ppo.pass_rate_z(passed["PPO-M"], sft_pass)
+gain_seeds = {s: p["PPO-M"] - float(sft_pass.mean()) for s, p in per_seed_pass.items()}
+greedy_gain = float(greedy["PPO-M"].mean() - sft_greedy.mean())
 results.check(
     "ppo_m_improves_over_sft",
     kind="control",
     claim="PPO against the reward model raises held-out pass@1 above the SFT policy's (every PPO variant does in "
     "Table 2).",
     paper="HumanEval pass@1: SFT 74.2, PPO-M 80.2",
-    per_seed={s: float(v) for s, v in zip(seeds, (passed["PPO-M"] - sft_pass).mean(1))},
+    per_seed=gain_seeds,
     threshold=0.0,
     direction=">=",
-    rule="per seed: PPO-M's pass@1 minus the SFT policy's on the same held-out prompts (beside it, the standard "
-    "error paired over prompts)",
+    rule="per seed: PPO-M's pass@1 (exact, a sampled program) minus the SFT policy's on the same held-out prompts",
     ours={
         "SFT pass@1": float(sft_pass.mean()),
         "PPO-M pass@1": float(passed["PPO-M"].mean()),
         "gain": gain_m,
-        "standard error": se_m,
+        "standard error (prompts and seeds)": se_m,
+        "greedy gain": greedy_gain,
     },
+    context=f"PPO-M moves pass@1 from {sft_pass.mean():.3f} to {mean_pass['PPO-M']:.3f}; greedy pass@1 (the "
+    f"paper's metric) moves from {sft_greedy.mean():.3f} to {greedy['PPO-M'].mean():.3f}.",
 )
 control_failed = results.checks[-1].status == "contradicted"
 
 PF = [m for m in ("PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
-mean_pass = {m: float(passed[m].mean()) for m in P.methods}
-per_seed_pass = {
-    s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)
-}
+finding2 = {s: pf_ppo.pf_margin(p, PF) for s, p in per_seed_pass.items()}
 results.check(
     "pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m",
     kind="finding",
     claim="PF-PPO with BR or BW is at least as good as PPO-M and better than PF-PPO(BoN) (Tables 2-3).",
     paper="HumanEval pass@1: PPO-M 80.8, BoN 75.8, BR 82.9, BW 82.4",
-    per_seed={s: pf_ppo.pf_margin(p, PF) for s, p in per_seed_pass.items()},
+    per_seed=finding2,
     threshold=0.0,
     rule="per seed: max over BR, BW of min(pass@1 - (PPO-M - 0.01), pass@1 - (BoN + 0.03))",
     ours={f"pass@1 {m}": mean_pass[m] for m in P.methods},
@@ -533,47 +564,71 @@ results.check(
     else "",
 )
 
-d = diffs[VERIFY].copy()  # the differences of Part A, for the reward model PPO uses
-d["margin"] = d["value"] - 2 * d["se"]
-worst = d.loc[d["margin"].fillna(-np.inf).idxmin()]
+finding3 = {s: pf_ppo.r2_ordering_margin(r2_seeds[s]) for s in seeds}
 results.check(
     "r2_ordering_on_sft_samples",
     kind="finding",
-    claim="BW filtering raises the R² between rewards and actual scores, and BoN lowers it (Table 1).",
+    claim="BoN filtering gives the lowest R² between rewards and actual scores, BR and BW a higher one than no "
+    "filter (Table 1).",
     paper="grouped R² on SFT samples: none 0.886, BoN 0.454, BR 0.922, BW 0.952",
-    bootstrap=Bootstrap(
-        float(worst["value"]), float(worst["se"]), P.analysis_prompts, "prompts"
-    ),
+    per_seed=finding3,
     threshold=0.0,
-    rule="the smallest, after subtracting 2 bootstrap standard errors, of R²(BW) - R²(none), R²(none) - R²(BoN), "
-    "R²(BR) - R²(BoN), R²(BW) - R²(BoN), sample-level and grouped: one reward model, so the unit is the prompt "
-    f"({P.n_boot} bootstrap resamples)",
-    ours={f"{r['difference']} ({r['R²']})": float(r["value"]) for _, r in d.iterrows()},
-    context=f"The deciding difference is {worst['difference']} ({worst['R²']}). Spread of the actual score by "
-    f"reward region (lowest fifth, middle, highest fifth): {spread[VERIFY]['lowest rewards']:.2f}, "
-    f"{spread[VERIFY]['middle']:.2f}, {spread[VERIFY]['highest rewards']:.2f}. The character-only reward model "
-    f"gives BoN {r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, "
-    f"BW {r2_of('program only', 'BW'):.3f} (sample R²).",
+    rule="per seed (its own reward model, fresh SFT samples): the smallest of R²(none) - R²(BoN), R²(BR) - R²(none), "
+    "R²(BW) - R²(none), sample-level R²",
+    ours={f"R² {label} (samples, mean over seeds)": float(v) for label, v in r2_sample.loc["mean"].items()},
+    context=f"Mean sample-level R² over {len(seeds)} reward models: no filter {r2_mean['no filter']:.3f}, BoN "
+    f"{r2_mean['BoN']:.3f}, BR {r2_mean['BR']:.3f}, BW {r2_mean['BW']:.3f}. Spread of the actual score by "
+    f"reward region (lowest fifth, middle, highest fifth): {spread['lowest rewards']:.2f}, "
+    f"{spread['middle']:.2f}, {spread['highest rewards']:.2f}.",
 )
 
 FILTERS = [m for m in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
-r2_filter = {m: float(table3.loc[m, "R² of its filter (samples)"]) for m in FILTERS}
-chosen = max(FILTERS, key=r2_filter.get)
-best_filter = max(FILTERS, key=mean_pass.get)
+LABEL = {m: filtration.LABELS[pf_ppo.METHODS[m]] for m in FILTERS}
+chosen = {s: max(FILTERS, key=lambda m: r2_seeds[s][LABEL[m]]["sample"]) for s in seeds}
+finding4 = {s: pf_ppo.chosen_margin(per_seed_pass[s], chosen[s], FILTERS) for s in seeds}
 results.check(
     "highest_r2_filter_trains_best",
     kind="finding",
     claim="The filter with the highest R² on the SFT policy's samples gives the best final policy (Sec. 5.3, Table 3).",
     paper="R² BW 0.952 > BR 0.841 > BoN 0.454; HumanEval pass@1 BR 82.9, BW 82.4, BoN 75.8",
-    per_seed={
-        s: pf_ppo.chosen_margin(p, chosen, FILTERS) for s, p in per_seed_pass.items()
-    },
+    per_seed=finding4,
     threshold=0.0,
-    rule="per seed: pass@1 of the filter with the highest sample-level R² minus the best pass@1 of the other two",
-    ours={f"R² {m}": r2_filter[m] for m in FILTERS}
-    | {f"pass@1 {m}": mean_pass[m] for m in FILTERS},
-    context=f"{chosen} has the highest R² ({r2_filter[chosen]:.3f}); {best_filter} has the highest mean pass@1 "
-    f"({mean_pass[best_filter]:.3f}, against {mean_pass[chosen]:.3f} for {chosen}).",
+    rule="per seed: pass@1 of the filter with the highest sample-level R² on that seed's reward model minus the "
+    "best pass@1 of the other two",
+    ours={f"pass@1 {m}": mean_pass[m] for m in FILTERS},
+    context="The filter with the highest R², by seed: "
+    + ", ".join(f"{s} {chosen[s].replace('PF-PPO ', '').strip('()')}" for s in seeds)
+    + ".",
+)
+
+CONTROL_FILTER = "PF-PPO (BW)"
+has_gold = CONTROL_FILTER in passed_gold and "PPO-M" in passed_gold
+finding5 = (
+    {s: pf_ppo.gold_control_margin(per_seed_pass[s], per_seed_gold[s], CONTROL_FILTER) for s in seeds}
+    if has_gold
+    else {}
+)
+bw_model = pf_ppo.mean_2se(per_seed_pass[s][CONTROL_FILTER] - per_seed_pass[s]["PPO-M"] for s in seeds)
+bw_gold = (
+    pf_ppo.mean_2se(per_seed_gold[s][CONTROL_FILTER] - per_seed_gold[s]["PPO-M"] for s in seeds)
+    if has_gold
+    else (np.nan, np.nan)
+)
+results.check(
+    "filtering_helps_more_with_the_reward_model_than_with_unit_tests",
+    kind="control",
+    origin="extension",
+    claim="The filter helps because the reward model is unreliable in the middle of its range: against the unit "
+    "tests (reliable everywhere) BW gains less over PPO-M than against the reward model.",
+    paper="the mechanism of Sec. 3 and Fig. 1 (the paper trains against a reward model only)",
+    per_seed=finding5,
+    threshold=0.0,
+    rule="per seed: (BW - PPO-M) with the reward model minus (BW - PPO-M) with the unit tests as the reward, "
+    "pass@1 on the same held-out prompts",
+    ours={"BW - PPO-M, reward model": bw_model[0], "BW - PPO-M, unit tests": bw_gold[0]},
+    context=f"BW minus PPO-M: {bw_model[0]:+.3f} ± {bw_model[1]:.3f} against the reward model, "
+    f"{bw_gold[0]:+.3f} ± {bw_gold[1]:.3f} against the unit tests (mean ± 2 SE over seeds).",
+    not_evaluable="" if has_gold else "no runs against the unit tests in this profile (gold_methods)",
 )
 
 ratio = compute.loc[PF, "policy + critic, x PPO-M"]
@@ -589,6 +644,21 @@ results.check(
 )
 results.table()
 
+# %% [markdown]
+# Each check's per-seed numbers: a dot per seed, the mean ± 2 SE that the verdict reads, and the threshold.
+
+# %% tags=["hide-input"]
+paired = {
+    "1. PPO-M - SFT": gain_seeds,
+    "2. BR/BW vs PPO-M, BoN": finding2,
+    "3. R² ordering (samples)": finding3,
+    "4. highest-R² filter - others": finding4,
+}
+if finding5:
+    paired["5. (BW - PPO-M): RM - unit tests"] = finding5
+figures.paired_figure(paired, dict.fromkeys(paired, 0.0))
+plt.show()
+
 # %%
 results.finish();
 
@@ -597,24 +667,33 @@ results.finish();
 
 # %%
 status = {c.name: c.status for c in results.checks}
+
+
+def ms(values):
+    m, e = pf_ppo.mean_2se(values.values())
+    return f"{m:+.3f} ± {e:.3f}"
+
+
 Markdown(
     "\n".join(
         [
             "- PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by reward, keep the "
             "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
             f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
-            f"of the actual score on the SFT policy's samples; the same training on the program's shown outputs explains "
-            f"{r2_of(VERIFY, 'no filter'):.2f}. By reward region: {pf_ppo.reliability_pattern(spread[VERIFY])} (Part A).",
+            f"of the actual score on the SFT policy's samples (first seed); the same training on the program's shown "
+            f"outputs explains {r2_mean['no filter']:.2f} (mean over {len(seeds)} seeds). Both ends of the reward range "
+            f"more reliable than the middle on {both_ends} of {len(seeds)} seeds (Part A).",
             f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
-            f"{mean_pass['PPO-M']:.3f} ({pf_ppo.z_value(gain_m, se_m):.1f} standard errors paired over prompts; "
-            f"check 1: {status['ppo_m_improves_over_sft']}). "
-            "PF-PPO reaches "
-            + ", ".join(
-                f"{m.replace('PF-PPO ', '')} {mean_pass[m]:.3f}" for m in FILTERS
-            )
-            + f" (check 2: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
-            f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples: {status['r2_ordering_on_sft_samples']}; "
-            f"check 4, the filter with the highest $R^2$ trains best: {status['highest_r2_filter_trains_best']}.",
+            f"{mean_pass['PPO-M']:.3f} (per seed {ms(gain_seeds)}, mean ± 2 SE; check 1: "
+            f"{status['ppo_m_improves_over_sft']}); greedy pass@1 moves by {greedy_gain:+.3f}. PF-PPO reaches "
+            + ", ".join(f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS)
+            + f" (check 2, {ms(finding2)}: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
+            f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples ({ms(finding3)}): "
+            f"{status['r2_ordering_on_sft_samples']}; check 4, the filter with the highest $R^2$ trains best "
+            f"({ms(finding4)}): {status['highest_r2_filter_trains_best']}.",
+            "- Check 5, the control with the unit tests as the reward"
+            + (f" ({ms(finding5)})" if finding5 else "")
+            + f": {status['filtering_helps_more_with_the_reward_model_than_with_unit_tests']}.",
         ]
     )
 )
@@ -626,14 +705,12 @@ Markdown(
 #    filter that keeps the *worst* and a random other, for the reward model that sees the outputs?
 
 # %% tags=["hide-input"]
-z = pf_ppo.standardise(R[VERIFY])
-rows = filtration.sample_filtered(
-    -z, "br", N, np.random.default_rng(1)
-)  # ranking -r puts the worst first
-picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S, rows, 1)
+z = pf_ppo.standardise(R[seed, VERIFY])
+rows = filtration.sample_filtered(-z, "br", N, np.random.default_rng(1))  # ranking -r puts the worst first
+picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S[seed], rows, 1)
 print(
     f"worst-random R² (samples) = {filtration.sample_r_squared(*picked):.3f} "
-    f"vs BR {r2_rows[VERIFY].loc['BR', 'R² (samples)']:.3f}"
+    f"vs BR {r2_rows[VERIFY].loc['BR', 'R² (samples)']:.3f} (first seed)"
 )
 
 # %% [markdown]

@@ -553,8 +553,83 @@ def test_paper_r2_table_puts_ours_beside_the_papers():
     table = pf_ppo.paper_r2_table({"m": t})
     assert list(table.index) == list(pf_ppo.PAPER_R2)
     assert table.loc["BW"].tolist() == [0.952, 0.9, 0.4]
-    assert list(table.columns) == [
-        "paper grouped R²",
-        "ours grouped R² (m)",
-        "ours sample R² (m)",
+    assert list(table.columns) == ["paper grouped R²", "ours grouped R² (m)", "ours sample R² (m)"]
+
+
+def test_a_gold_run_optimises_the_unit_tests_and_says_so(tiny):
+    gold = pf_ppo.run_method(_spec(tiny, "PF-PPO (BW)") | {"reward": "gold"})
+    model = pf_ppo.run_method(_spec(tiny, "PF-PPO (BW)"))
+    assert (gold["reward"], model["reward"]) == ("gold", "model")
+    # against the unit tests the reward is the gold score, zero for a program cut off without EOS
+    assert all(0.0 <= row["proxy_reward"] <= row["gold_reward"] + 1e-6 for row in gold["log"])
+    with pytest.raises(ValueError, match="unknown reward 'oracle'"):
+        pf_ppo.run_method(_spec(tiny, "PPO-M") | {"reward": "oracle"})
+
+
+def test_run_specs_give_each_seed_its_reward_model_and_the_gold_reward():
+    settings = replace(PFPPOSettings(), methods=("PPO-M", "PF-PPO (BW)"))
+    specs = pf_ppo.run_specs(
+        settings,
+        [3, 4],
+        sft_path="sft",
+        rm_path={3: "rm3", 4: "rm4"},
+        task=TASK,
+        eval_task=TASK,
+        no_eos_score={3: -1.0, 4: -2.0},
+        eval_prompts=[],
+        reward="gold",
+        methods=("PPO-M",),
+    )
+    assert [(s["method"], s["seed"], s["rm_path"], s["no_eos_score"], s["reward"]) for s in specs] == [
+        ("PPO-M", 3, "rm3", -1.0, "gold"),
+        ("PPO-M", 4, "rm4", -2.0, "gold"),
     ]
+    with pytest.raises(ValueError, match="unknown reward"):
+        pf_ppo.run_specs(
+            settings,
+            [0],
+            sft_path="s",
+            rm_path="r",
+            task=TASK,
+            eval_task=TASK,
+            no_eos_score=0.0,
+            eval_prompts=[],
+            reward="oracle",
+        )
+
+
+def test_seed_r2_and_its_table_and_the_ordering_margin():
+    rng = np.random.default_rng(0)
+    scores = rng.random((40, 5))
+    rewards = scores + 0.3 * rng.standard_normal((40, 5))
+    r2 = {s: pf_ppo.seed_r2(rewards, scores, np.random.default_rng(s), 4) for s in (0, 1)}
+    assert list(r2[0]) == ["no filter", "BoN", "BR", "BW"]
+    none = filtration.filtered_r_squared(
+        pf_ppo.standardise(rewards), scores, "none", np.random.default_rng(0), n_groups=4
+    )
+    assert r2[0]["no filter"]["sample"] == pytest.approx(none["sample"])
+    table = pf_ppo.r2_seed_table(r2, "sample")
+    assert list(table.index) == ["0", "1", "mean", "± 2 SE"]
+    assert table.loc["mean", "BW"] == pytest.approx((r2[0]["BW"]["sample"] + r2[1]["BW"]["sample"]) / 2)
+    v = {"no filter": 0.5, "BoN": 0.2, "BR": 0.6, "BW": 0.55}
+    assert pf_ppo.r2_ordering_margin({k: {"sample": x} for k, x in v.items()}) == pytest.approx(0.05)
+    v["BoN"] = 0.7
+    assert pf_ppo.r2_ordering_margin({k: {"sample": x} for k, x in v.items()}) == pytest.approx(-0.2)
+
+
+def test_gold_control_margin_is_a_difference_of_differences_and_mean_2se():
+    model = {"PPO-M": 0.30, "PF-PPO (BW)": 0.34}
+    gold = {"PPO-M": 0.40, "PF-PPO (BW)": 0.38}
+    assert pf_ppo.gold_control_margin(model, gold, "PF-PPO (BW)") == pytest.approx(0.06)
+    m, e = pf_ppo.mean_2se([1.0, 2.0, 3.0])
+    assert (m, e) == pytest.approx((2.0, 2 * 1.0 / np.sqrt(3)))
+    assert np.isnan(pf_ppo.mean_2se([1.0])[1])
+
+
+def test_reliability_over_seeds_averages_the_regions():
+    a = {"score_mean": np.array([0.0, 1.0]), "score_std": np.array([0.1, 0.3])}
+    b = {"score_mean": np.array([0.2, 0.8]), "score_std": np.array([0.3, 0.1])}
+    out = pf_ppo.reliability_over_seeds({0: a, 1: b})
+    np.testing.assert_allclose(out["score_mean"], [0.1, 0.9])
+    np.testing.assert_allclose(out["score_std"], [0.2, 0.2])
+    np.testing.assert_allclose(out["score_std_2se"], 2 * np.array([0.1, 0.1]))

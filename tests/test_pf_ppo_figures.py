@@ -6,30 +6,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from rlhfbook import filtration, pf_ppo  # noqa: E402
+from rlhfbook import pf_ppo  # noqa: E402
 from rlhfbook import pf_ppo_figures as figures  # noqa: E402
-
-
-def test_reliability_figure_draws_each_reward_models_regions():
-    rng = np.random.default_rng(0)
-    rewards, scores = rng.random((20, 5)), rng.random((20, 5))
-    regions = {
-        name: filtration.reliability_by_region(rewards, scores, 10)
-        for name in pf_ppo.READS
-    }
-    fig = figures.reliability_figure(regions)
-    axes = fig.axes
-    assert (
-        len(axes) == 2
-        and axes[0].get_ylabel() == "actual score (fraction of tests): mean ± std"
-    )
-    for ax, name in zip(axes, pf_ppo.READS):
-        assert ax.get_title() == f"reward model: {name}"
-        assert ax.get_xlabel() == "reward region (1 = lowest rewards, equal counts)"
-        x, y = ax.lines[0].get_data()
-        np.testing.assert_array_equal(x, np.arange(1, 11))
-        np.testing.assert_array_equal(y, regions[name]["score_mean"])
-    plt.close(fig)
 
 
 def test_training_figure_bars_are_the_sft_rate_plus_the_gain():
@@ -60,4 +38,26 @@ def test_training_figure_bars_are_the_sft_rate_plus_the_gain():
         curves.lines[1].get_ydata(), [0.2, 0.4]
     )  # the rolling mean of 0.2, 0.6
     assert curves.lines[0].get_color() == figures.COLOURS["PPO-M"]
+    plt.close(fig)
+
+
+def test_paired_figure_has_a_panel_per_check_with_its_seeds_mean_and_threshold():
+    per_seed = {"a": {0: 0.1, 1: 0.3}, "b": {0: -1.0, 1: 1.0, 2: 0.0}}
+    fig = figures.paired_figure(per_seed, {"a": 0.0, "b": 0.5})
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+    dots, mean = fig.axes[1].lines[0], fig.axes[1].lines[1]
+    np.testing.assert_array_equal(dots.get_ydata(), [-1.0, 1.0, 0.0])
+    assert mean.get_ydata()[0] == pytest.approx(0.0)
+    assert fig.axes[1].lines[-1].get_ydata()[0] == 0.5  # the threshold
+    plt.close(fig)
+
+
+def test_reliability_seeds_figure_draws_mean_and_spread_with_the_reference():
+    over = {"score_mean": np.array([0.1, 0.9]), "score_std": np.array([0.2, 0.1])}
+    over |= {"score_mean_2se": np.zeros(2), "score_std_2se": np.zeros(2)}
+    ref = {"score_mean": np.array([0.3, 0.5]), "score_std": np.array([0.4, 0.4])}
+    fig = figures.reliability_seeds_figure(over, ref)
+    left, right = fig.axes
+    np.testing.assert_array_equal(left.lines[0].get_ydata(), over["score_mean"])
+    np.testing.assert_array_equal(right.lines[-1].get_ydata(), ref["score_std"])
     plt.close(fig)

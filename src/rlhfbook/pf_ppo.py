@@ -13,12 +13,13 @@ separate random streams (:func:`stream`): the reward model's training prompts, t
 prompts, each seed's PPO prompts and the evaluation prompts never share a generator.
 
 The rest is the chapter's analysis, in the order the chapter runs it: the reward models' pairs
-and training (:func:`reward_model_pairs`, :func:`train_reward_models`), Part A's rewards with a
+and training, one per seed (:func:`reward_model_pairs`, :func:`train_seed_reward_models`), Part A's rewards with a
 floor for truncated programs (:func:`score_samples`), the spread of the actual score by reward
 region (the paper's Fig. 1, :func:`score_spread`), the R^2 of every filter (the paper's Table 1,
 :func:`r2_table`, :func:`r2_differences`), and Part B's runs, final pass@1 (Table 3,
 :func:`final_table`) and compute (Table 4, :func:`compute_table`) with the margins its checks
-read (:func:`pf_margin`, :func:`chosen_margin`). Chapter 3 (``notebooks/03_pf_ppo.py``) uses it.
+read (:func:`pf_margin`, :func:`chosen_margin`), and the per-seed numbers of the checks (:func:`seed_r2`,
+:func:`r2_ordering_margin`, :func:`gold_control_margin`). Chapter 3 (``notebooks/03_pf_ppo.py``) uses it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ PAPER_PASS1 = {
 }
 # the differences of R^2 that Table 1's ordering rests on: (a, b) means R^2(a) - R^2(b)
 R2_PAIRS = [("bw", "none"), ("none", "bon"), ("br", "bon"), ("bw", "bon")]
+# what PPO optimises: the reward model, or the unit tests themselves (the control)
+REWARDS = ("model", "gold")
 # purpose -> second word of the seed of its random stream
 STREAMS = {"rm": 1, "analysis": 2, "ppo": 3, "eval": 4, "filter": 5, "bootstrap": 6}
 
@@ -260,7 +263,10 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     :func:`rlhfbook.code_tasks.with_execution`'s text), ``no_eos_score``, ``n_samples`` (N),
     ``config`` (fields of :class:`rlhfbook.ppo.PPOConfig` except ``group_size``; ``prompts_per_iteration``
     counts prompts of the N-sample methods: PPO-S takes N times as many, one sample each),
-    ``eval_prompts`` and ``eval_samples`` (samples per prompt where pass@1 cannot be computed exactly).
+    ``eval_prompts`` and ``eval_samples`` (samples per prompt where pass@1 cannot be computed exactly), and
+    optionally ``reward``: ``"model"`` (default, the reward model at ``rm_path``) or ``"gold"`` (the unit-test
+    score, a reward that is reliable everywhere: the chapter's control; the critic still starts from the
+    reward model).
 
     The policy and critic start from the SFT policy and the reward model; the policy sees only the
     prompt. Returns the log rows of :func:`rlhfbook.ppo.train` and, per held-out prompt, the final
@@ -285,18 +291,16 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
         spec["sft_path"], spec["config"].get("lora_rank"), device
     )
     policy.to(device), critic.to(device)
-    text_fn = (
-        (lambda p, r: code_tasks.with_execution(task, p, r))
-        if spec["execution"]
-        else None
-    )
-    proxy = reward_model.proxy_reward(
-        spec["rm_path"],
-        tokenizer,
-        device,
-        no_eos_score=spec["no_eos_score"],
-        text_fn=text_fn,
-    )
+    text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
+    reward = spec.get("reward", "model")
+    if reward not in REWARDS:
+        raise ValueError(f"unknown reward {reward!r}; valid: {', '.join(REWARDS)}")
+    if reward == "gold":  # the fraction of unit tests passed; a program cut off without EOS passes none
+        proxy = lambda r: gold_scores(task, r, no_eos_score=0.0)  # noqa: E731
+    else:
+        proxy = reward_model.proxy_reward(
+            spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"], text_fn=text_fn
+        )
     strategy, n = METHODS[method], spec["n_samples"]
     group = 1 if strategy is None else n
     cfg = dict(spec["config"])
@@ -335,6 +339,7 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "method": method,
         "seed": seed,
+        "reward": reward,
         "log": log,
         "sampled": sampled.tolist(),
         "greedy": greedy.astype(float).tolist(),
@@ -434,37 +439,55 @@ def train_reward_models(
     (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
     ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
     any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`train_reward_model`'s dict."""
+    out = train_seed_reward_models(
+        {(seed, name): pair_sets[name] for name in names},
+        tokenizer,
+        settings,
+        base=base,
+        workdir=workdir,
+        room_for=list(pair_sets.values()),
+    )
+    return {name: out[seed, name] for name in names}
+
+
+def train_seed_reward_models(
+    pair_sets: dict[tuple[int, str], PreferencePairs],
+    tokenizer,
+    settings: PFPPOSettings,
+    *,
+    base: str,
+    workdir: Path,
+    room_for: tuple[PreferencePairs, ...] | list[PreferencePairs] = (),
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """:func:`train_reward_models` for reward models of several seeds at once: ``pair_sets`` maps
+    ``(seed, name)`` to the pairs of that seed's reward model ``name``, trained under ``seed``, the
+    ``i``-th in ``workdir / f"rm{i}"``, all side by side, with room for the longest text of these pairs
+    and of ``room_for``. Returns ``(seed, name)`` -> :func:`train_reward_model`'s dict."""
     from .rollout import format_prompts
 
     longest = max(
-        len(
-            tokenizer(
-                format_prompts(tokenizer, [r["prompt"]])[0] + r[k],
-                add_special_tokens=False,
-            )["input_ids"]
-        )
-        for pairs in pair_sets.values()
+        len(tokenizer(format_prompts(tokenizer, [r["prompt"]])[0] + r[k], add_special_tokens=False)["input_ids"])
+        for pairs in [*pair_sets.values(), *room_for]
         for r in pairs.rows()
         for k in ("chosen", "rejected")
     )
+    keys = list(pair_sets)
     specs = [
         dict(
             base=base,
             out_dir=str(workdir / f"rm{i}"),
-            pairs=pair_sets[name],
+            pairs=pair_sets[key],
             epochs=settings.rm_epochs,
             batch_size=settings.rm_batch,
             lr=settings.rm_lr,
-            seed=seed,
+            seed=key[0],
             max_length=longest + 1,
             micro_batch=settings.micro_batch,
             autocast=settings.autocast,
         )
-        for i, name in enumerate(names)
+        for i, key in enumerate(keys)
     ]
-    return dict(
-        zip(names, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs))
-    )
+    return dict(zip(keys, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs)))
 
 
 def score_samples(
@@ -594,14 +617,20 @@ def run_specs(
     seeds: list[int],
     *,
     sft_path: str,
-    rm_path: str,
+    rm_path: str | dict[int, str],
     task,
     eval_task,
-    no_eos_score: float,
+    no_eos_score: float | dict[int, float],
     eval_prompts: list[str],
+    reward: str = "model",
+    methods: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """The :func:`run_method` specs of Part B: every method of ``settings.methods`` on every seed, all
-    against the reward model that reads the shown outputs, with the PPO fields of ``settings``."""
+    """The :func:`run_method` specs of Part B: every method of ``methods`` (default ``settings.methods``)
+    on every seed, against ``reward`` (:data:`REWARDS`: the reward model that reads the shown outputs, or
+    the unit tests), with the PPO fields of ``settings``. ``rm_path`` and ``no_eos_score`` are one for
+    every seed or a dict seed -> that seed's own (one reward model per seed)."""
+    if reward not in REWARDS:
+        raise ValueError(f"unknown reward {reward!r}; valid: {', '.join(REWARDS)}")
     config = {
         k: getattr(settings, k)
         for k in (
@@ -624,18 +653,19 @@ def run_specs(
             method=m,
             seed=s,
             sft_path=sft_path,
-            rm_path=rm_path,
+            rm_path=rm_path[s] if isinstance(rm_path, dict) else rm_path,
             task=task,
             eval_task=eval_task,
             execution=True,
-            no_eos_score=no_eos_score,
+            no_eos_score=no_eos_score[s] if isinstance(no_eos_score, dict) else no_eos_score,
             n_samples=settings.n_samples,
             config=config,
             eval_prompts=eval_prompts,
             eval_samples=settings.eval_samples,
+            reward=reward,
         )
         for s in seeds
-        for m in settings.methods
+        for m in (methods or settings.methods)
     ]
 
 
@@ -766,3 +796,63 @@ def paper_pass1_table(final: pd.DataFrame, compute: pd.DataFrame) -> pd.DataFram
             "ours policy+critic passes vs PPO-M": compute["policy + critic, x PPO-M"],
         }
     )
+
+
+# --- one reward model per seed: the decisive numbers of the checks ------------------------------
+
+# the filters of Table 1 in the order of their labels: strategy -> label
+RANK_LABELS = {s: filtration.LABELS[s] for s in filtration.RANK_STRATEGIES}
+# which R^2 the ordering check reads: the sample-level one (see the chapter: the grouped R^2 averages the
+# noise inside each group away, and on this task it is close to 1 for every filter)
+R2_METRIC = "sample"
+
+
+def seed_r2(rewards: np.ndarray, scores: np.ndarray, rng: np.random.Generator, n_groups: int) -> dict[str, dict]:
+    """One seed's Table 1: label -> sample-level and grouped R^2 of every rank filter on samples of its
+    filtered policy (:func:`rlhfbook.filtration.filtered_r_squared`, N draws per prompt, standardised rewards)."""
+    z = standardise(rewards)
+    return {
+        label: filtration.filtered_r_squared(z, scores, s, rng, n_groups=n_groups) for s, label in RANK_LABELS.items()
+    }
+
+
+def r2_seed_table(r2: dict[int, dict[str, dict]], metric: str) -> pd.DataFrame:
+    """Per seed (rows) the ``metric`` R^2 (``"sample"`` or ``"grouped"``) of every filter (columns), then
+    the mean over seeds and two standard errors of it."""
+    table = pd.DataFrame({s: {label: v[metric] for label, v in row.items()} for s, row in r2.items()}).T
+    table.index = pd.Index([str(s) for s in table.index], name="seed")
+    se = table.std(ddof=1) / np.sqrt(len(table)) if len(table) > 1 else table.iloc[0] * np.nan
+    return pd.concat([table, table.mean().to_frame("mean").T, (2 * se).to_frame("± 2 SE").T])
+
+
+def r2_ordering_margin(r2: dict[str, dict], metric: str = R2_METRIC) -> float:
+    """Check 3's per-seed number (Table 1's ordering): the smallest of R^2(no filter) - R^2(BoN),
+    R^2(BR) - R^2(no filter) and R^2(BW) - R^2(no filter), all positive when BoN is the lowest and BR
+    and BW lie above the unfiltered policy."""
+    v = {label: r2[label][metric] for label in r2}
+    return min(v["no filter"] - v["BoN"], v["BR"] - v["no filter"], v["BW"] - v["no filter"])
+
+
+def gold_control_margin(model: dict[str, float], gold: dict[str, float], pf: str) -> float:
+    """The control's per-seed number: how much more the filter ``pf`` gains over PPO-M when PPO optimises
+    the reward model than when it optimises the unit tests, ``(pf - PPO-M)_model - (pf - PPO-M)_gold``
+    (pass@1 of the runs of one seed: the same SFT policy, prompts and evaluation set)."""
+    return (model[pf] - model["PPO-M"]) - (gold[pf] - gold["PPO-M"])
+
+
+def mean_2se(values) -> tuple[float, float]:
+    """Mean and two standard errors (over seeds) of ``values``; NaN for the latter with one value."""
+    v = np.asarray(list(values), float)
+    return float(v.mean()), float(2 * v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+
+
+def reliability_over_seeds(regions: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The paper's Fig. 1 with intervals over seeds: per reward region (one reward model per seed, equal-count
+    regions of :func:`rlhfbook.filtration.reliability_by_region`), the mean over seeds of the region's mean
+    actual score and of its spread (std), each with two standard errors over seeds."""
+    out = {}
+    for key in ("score_mean", "score_std"):
+        a = np.array([r[key] for r in regions.values()])
+        out[key] = a.mean(0)
+        out[key + "_2se"] = 2 * a.std(0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.zeros(a.shape[1])
+    return out

@@ -1,0 +1,148 @@
+"""Chapter 3's pilot: PPO-M and PF-PPO (BoN, BR, BW) on pilot seeds outside every reported block.
+
+Per seed, as the chapter does: the SFT policy's samples on the seed's reward-model prompts, one reward
+model (the one that reads the shown outputs) trained on them, Part A's R^2 of every filter on the seed's
+analysis prompts, then every method of ``--methods`` against that reward model and every method of
+``--gold`` against the unit tests (the control), all with the chapter's machinery
+(:func:`rlhfbook.pf_ppo.run_method`). Prints per seed the paired differences the chapter's checks read
+(pass@1 exact, sampled at temperature 1; greedy beside it) and the seconds each piece took; appends one
+JSON line per seed to ``--out``.
+
+    RLHFBOOK_JOBS=1 OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/ch03_pilot.py --seed 500 \\
+        --n-seeds 3 --tag full_lr5e-4 --set rm_prompts=300 lr=5e-4
+
+The pilot that set the cpu profile (its rows are in ``benchmarks/ch03_pilot.jsonl``; exact pass@1 gain over
+the SFT policy on each seed's own 1024 held-out prompts, 20 iterations x 12 prompts x N = 5, 2 PPO epochs):
+
+* the previous sizes (900 reward-model prompts, lr 2e-4), seed 500, every method: PPO-M +0.042, BoN +0.034,
+  BR +0.057, BW +0.010; against the unit tests PPO-M +0.073, BW +0.058; reward model R^2 (samples) 0.87 for
+  every filter, so there was little for a filter to fix; 52 s for one reward model.
+* 300 reward-model prompts (a noisier reward model, 15 s), PPO-M only, seeds 500-502: lr 5e-4 gives +0.060,
+  +0.055, +0.075 (greedy pass@1 falls, 0.37 -> 0.30); lr 1e-3 collapses (seed 500: -0.022, stopped there).
+* lr 5e-4, every method and the control, seeds 500-501 (502 stopped for time): BW - PPO-M +0.024 / -0.004
+  against the reward model, -0.016 / +0.004 against the unit tests; BoN - PPO-M -0.030 / -0.137.
+
+Frozen: lr 5e-4, rm_prompts 300, 6 seeds (the budget), everything else as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from ch01_pilot import parse_value  # benchmarks/ is the script's folder, first on sys.path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=500)
+    ap.add_argument("--n-seeds", type=int, default=3)
+    ap.add_argument("--tag", default="pilot")
+    ap.add_argument("--methods", default="PPO-M,PF-PPO (BoN),PF-PPO (BR),PF-PPO (BW)")
+    ap.add_argument("--gold", default="PPO-M,PF-PPO (BW)", help="methods trained against the unit tests")
+    ap.add_argument("--set", nargs="*", default=[], help="PFPPOSettings overrides, name=value")
+    ap.add_argument("--out", default="benchmarks/ch03_pilot.jsonl")
+    args = ap.parse_args()
+
+    import rlhfbook  # noqa: F401 - switches the hub offline
+    from rlhfbook import models, pf_ppo, rollout, toyworld
+    from rlhfbook.book import parallel, runtime
+    from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.pf_ppo import VERIFY
+
+    overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    P = dataclasses.replace(PFPPOSettings(), **overrides)
+    runtime.quiet()
+    N = P.n_samples
+    task = toyworld.task("code")
+    sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
+    sft, tok = models.load_policy(sft_path, frozen=True)
+    device = runtime.device()
+    methods = [m for m in args.methods.split(",") if m]
+    gold = [m for m in args.gold.split(",") if m]
+    workdir = Path(tempfile.gettempdir()) / "ch03_pilot"
+    for seed in range(args.seed, args.seed + args.n_seeds):
+        times = {}
+        t0 = time.perf_counter()
+        eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
+        sft_pass = pf_ppo.exact_pass_rate(sft, tok, task, eval_prompts)
+        sft_greedy, _ = pf_ppo.pass_eval(sft, tok, task, eval_prompts, P.max_new_tokens)
+        times["sft_eval"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rng_rm = pf_ppo.stream(seed, "rm")
+        rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+        rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, seed, P.max_new_tokens)
+        groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
+        pairs = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
+        rm_dir = workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)  # reused across configurations
+        if not (rm_dir / "path.txt").exists():
+            trained = pf_ppo.train_reward_models(pairs, tok, [VERIFY], P, base=sft_path, workdir=rm_dir, seed=seed)
+            (rm_dir / "path.txt").write_text(trained[VERIFY]["path"])
+        rm_path = (rm_dir / "path.txt").read_text()
+        times["rm"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
+        a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens)
+        S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
+        R, floor, _ = pf_ppo.score_samples(rm_path, tok, device, task, a_samples, True, N)
+        table, _ = pf_ppo.r2_table(R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups)
+        r2 = {k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist() for k in ("no filter", "BoN", "BR", "BW")}
+        times["part_a"] = time.perf_counter() - t0
+        specs = [
+            spec
+            for reward, ms in (("model", methods), ("gold", gold))
+            for spec in pf_ppo.run_specs(
+                P,
+                [seed],
+                sft_path=sft_path,
+                rm_path=rm_path,
+                task=task,
+                eval_task=task,
+                no_eos_score=floor,
+                eval_prompts=eval_prompts,
+                reward=reward,
+                methods=tuple(ms),
+            )
+            if ms
+        ]
+        t0 = time.perf_counter()
+        runs = parallel.map_runs(pf_ppo.run_method, specs, jobs=1)
+        times["runs"] = time.perf_counter() - t0
+        passed = {(r["reward"], r["method"]): float(np.mean(r["sampled"])) for r in runs}
+        greedy = {(r["reward"], r["method"]): float(np.mean(r["greedy"])) for r in runs}
+        cpu = {f"{r['reward']} {r['method']}": round(r["cpu_s"], 1) for r in runs}
+        row = {
+            "tag": args.tag,
+            "seed": seed,
+            "settings": overrides,
+            "sft": float(sft_pass.mean()),
+            "sft_greedy": float(sft_greedy.mean()),
+            "pass": {f"{k[0]} {k[1]}": v for k, v in passed.items()},
+            "greedy": {f"{k[0]} {k[1]}": v for k, v in greedy.items()},
+            "r2": r2,
+            "times": {k: round(v, 1) for k, v in times.items()},
+            "cpu_s": cpu,
+        }
+        m = passed
+        print(f"[{args.tag}] seed {seed}: SFT {row['sft']:.3f} (greedy {row['sft_greedy']:.3f})")
+        for k in sorted(m):
+            print(f"   {k[0]:5s} {k[1]:14s} pass@1 {m[k]:.3f} (gain {m[k] - row['sft']:+.3f}), greedy {greedy[k]:.3f}")
+        if ("model", "PPO-M") in m:
+            for f in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"):
+                if ("model", f) in m:
+                    line = f"   {f} - PPO-M: model {m['model', f] - m['model', 'PPO-M']:+.3f}"
+                    if ("gold", f) in m and ("gold", "PPO-M") in m:
+                        line += f", gold {m['gold', f] - m['gold', 'PPO-M']:+.3f}"
+                    print(line)
+        print(f"   R2 (sample, grouped): {r2}\n   times {row['times']} cpu {cpu}", flush=True)
+        with open(args.out, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
