@@ -35,7 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ch01_pilot import parse_value  # benchmarks/ is the script's folder, first on sys.path
+from ch01_pilot import (
+    parse_value,  # benchmarks/ is the script's folder, first on sys.path
+)
 
 
 def main() -> None:
@@ -44,8 +46,14 @@ def main() -> None:
     ap.add_argument("--n-seeds", type=int, default=3)
     ap.add_argument("--tag", default="pilot")
     ap.add_argument("--methods", default="PPO-M,PF-PPO (BoN),PF-PPO (BR),PF-PPO (BW)")
-    ap.add_argument("--gold", default="PPO-M,PF-PPO (BW)", help="methods trained against the unit tests")
-    ap.add_argument("--set", nargs="*", default=[], help="PFPPOSettings overrides, name=value")
+    ap.add_argument(
+        "--gold",
+        default="PPO-M,PF-PPO (BW)",
+        help="methods trained against the unit tests",
+    )
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="PFPPOSettings overrides, name=value"
+    )
     ap.add_argument("--out", default="benchmarks/ch03_pilot.jsonl")
     args = ap.parse_args()
 
@@ -76,22 +84,41 @@ def main() -> None:
         t0 = time.perf_counter()
         rng_rm = pf_ppo.stream(seed, "rm")
         rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-        rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, seed, P.max_new_tokens)
-        groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
+        rm_samples = pf_ppo.sample_groups(
+            sft, tok, rm_prompts, N, seed, P.max_new_tokens
+        )
+        groups = [
+            rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))
+        ]
         pairs = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
-        rm_dir = workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)  # reused across configurations
+        rm_dir = (
+            workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)
+        )  # reused across configurations
         if not (rm_dir / "path.txt").exists():
-            trained = pf_ppo.train_reward_models(pairs, tok, [VERIFY], P, base=sft_path, workdir=rm_dir, seed=seed)
+            trained = pf_ppo.train_reward_models(
+                pairs, tok, [VERIFY], P, base=sft_path, workdir=rm_dir, seed=seed
+            )
             (rm_dir / "path.txt").write_text(trained[VERIFY]["path"])
         rm_path = (rm_dir / "path.txt").read_text()
         times["rm"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
-        a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens)
+        a_prompts = task.sample_prompts(
+            P.analysis_prompts, pf_ppo.stream(seed, "analysis")
+        )
+        a_samples = pf_ppo.sample_groups(
+            sft, tok, a_prompts, N, seed + 1, P.max_new_tokens
+        )
         S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
-        R, floor, _ = pf_ppo.score_samples(rm_path, tok, device, task, a_samples, True, N)
-        table, _ = pf_ppo.r2_table(R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups)
-        r2 = {k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist() for k in ("no filter", "BoN", "BR", "BW")}
+        R, floor, _ = pf_ppo.score_samples(
+            rm_path, tok, device, task, a_samples, True, N
+        )
+        table, _ = pf_ppo.r2_table(
+            R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups
+        )
+        r2 = {
+            k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist()
+            for k in ("no filter", "BoN", "BR", "BW")
+        }
         times["part_a"] = time.perf_counter() - t0
         specs = [
             spec
@@ -113,7 +140,9 @@ def main() -> None:
         t0 = time.perf_counter()
         runs = parallel.map_runs(pf_ppo.run_method, specs, jobs=1)
         times["runs"] = time.perf_counter() - t0
-        passed = {(r["reward"], r["method"]): float(np.mean(r["sampled"])) for r in runs}
+        passed = {
+            (r["reward"], r["method"]): float(np.mean(r["sampled"])) for r in runs
+        }
         greedy = {(r["reward"], r["method"]): float(np.mean(r["greedy"])) for r in runs}
         cpu = {f"{r['reward']} {r['method']}": round(r["cpu_s"], 1) for r in runs}
         row = {
@@ -129,9 +158,13 @@ def main() -> None:
             "cpu_s": cpu,
         }
         m = passed
-        print(f"[{args.tag}] seed {seed}: SFT {row['sft']:.3f} (greedy {row['sft_greedy']:.3f})")
+        print(
+            f"[{args.tag}] seed {seed}: SFT {row['sft']:.3f} (greedy {row['sft_greedy']:.3f})"
+        )
         for k in sorted(m):
-            print(f"   {k[0]:5s} {k[1]:14s} pass@1 {m[k]:.3f} (gain {m[k] - row['sft']:+.3f}), greedy {greedy[k]:.3f}")
+            print(
+                f"   {k[0]:5s} {k[1]:14s} pass@1 {m[k]:.3f} (gain {m[k] - row['sft']:+.3f}), greedy {greedy[k]:.3f}"
+            )
         if ("model", "PPO-M") in m:
             for f in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"):
                 if ("model", f) in m:
@@ -139,7 +172,10 @@ def main() -> None:
                     if ("gold", f) in m and ("gold", "PPO-M") in m:
                         line += f", gold {m['gold', f] - m['gold', 'PPO-M']:+.3f}"
                     print(line)
-        print(f"   R2 (sample, grouped): {r2}\n   times {row['times']} cpu {cpu}", flush=True)
+        print(
+            f"   R2 (sample, grouped): {r2}\n   times {row['times']} cpu {cpu}",
+            flush=True,
+        )
         with open(args.out, "a") as fh:
             fh.write(json.dumps(row) + "\n")
 

@@ -229,15 +229,23 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 t0 = time.perf_counter()
 pair_sets = {}
 for s in seeds:
-    rng_rm = pf_ppo.stream(s, "rm")  # the reward model's prompts and labels: a stream of their own
+    rng_rm = pf_ppo.stream(
+        s, "rm"
+    )  # the reward model's prompts and labels: a stream of their own
     rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-    rm_samples = pf_ppo.sample_groups(sft, tok, rm_prompts, N, s, P.max_new_tokens, P.chunk_size)
+    rm_samples = pf_ppo.sample_groups(
+        sft, tok, rm_prompts, N, s, P.max_new_tokens, P.chunk_size
+    )
     groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
     sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
     for name in READS:
-        if (name == VERIFY and not P.reward_model_name) or (name != VERIFY and s == seed):
+        if (name == VERIFY and not P.reward_model_name) or (
+            name != VERIFY and s == seed
+        ):
             pair_sets[s, name] = sets[name]
-trained = pf_ppo.train_seed_reward_models(pair_sets, tok, P, base=sft_path, workdir=workdir)
+trained = pf_ppo.train_seed_reward_models(
+    pair_sets, tok, P, base=sft_path, workdir=workdir
+)
 rm_paths = {key: t["path"] for key, t in trained.items()} | (
     {(s, VERIFY): P.reward_model_name for s in seeds} if P.reward_model_name else {}
 )
@@ -247,7 +255,9 @@ results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets.get((seed, VERIFY), pair_sets[seed, "program only"]).rows()[0]
 print(
     f"{len(trained)} reward models in {rm_seconds:.0f} s: "
-    + "; ".join(f"seed {s} '{name}' {len(pair_sets[s, name])} pairs" for s, name in trained)
+    + "; ".join(
+        f"seed {s} '{name}' {len(pair_sets[s, name])} pairs" for s, name in trained
+    )
     + "\nwhat the second reward model reads, for a chosen and a rejected program:\n"
     f"  {example['prompt'] + example['chosen']}\n  {example['prompt'] + example['rejected']}"
 )
@@ -266,21 +276,29 @@ t0 = time.perf_counter()
 S, R, floors, regions, r2_seeds = {}, {}, {}, {}, {}
 for s in seeds:
     a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(s, "analysis"))
-    samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, s + 1, P.max_new_tokens, P.chunk_size)
+    samples = pf_ppo.sample_groups(
+        sft, tok, a_prompts, N, s + 1, P.max_new_tokens, P.chunk_size
+    )
     S[s] = rollout.gold_scores(task, samples).numpy().reshape(-1, N)
     names = READS if s == seed else [VERIFY]
     for name in names:
-        R[s, name], floor, _ = pf_ppo.score_samples(rm_paths[s, name], tok, device, task, samples, READS[name], N)
+        R[s, name], floor, _ = pf_ppo.score_samples(
+            rm_paths[s, name], tok, device, task, samples, READS[name], N
+        )
         if name == VERIFY:
             floors[s] = floor
     regions[s] = filtration.reliability_by_region(R[s, VERIFY], S[s], P.n_regions)
-    r2_seeds[s] = pf_ppo.seed_r2(R[s, VERIFY], S[s], pf_ppo.stream(s, "filter"), P.n_groups)
+    r2_seeds[s] = pf_ppo.seed_r2(
+        R[s, VERIFY], S[s], pf_ppo.stream(s, "filter"), P.n_groups
+    )
     if s == seed:
         a_samples = samples  # the first seed's, for the detailed tables
 results.timing("part_a_s", time.perf_counter() - t0)
 results.metric("no_eos_score", {str(s): f for s, f in floors.items()})
 over_seeds = pf_ppo.reliability_over_seeds(regions)
-reference = filtration.reliability_by_region(R[seed, "program only"], S[seed], P.n_regions)
+reference = filtration.reliability_by_region(
+    R[seed, "program only"], S[seed], P.n_regions
+)
 
 # %% tags=["hide-input"]
 figures.reliability_seeds_figure(over_seeds, reference)
@@ -293,14 +311,27 @@ plt.show()
 
 # %%
 spread_seeds = {s: pf_ppo.score_spread(regions[s]["score_std"]) for s in seeds}
-spread = {key: float(np.mean([sp[key] for sp in spread_seeds.values()])) for key in spread_seeds[seed]}
-results.metric("score_spread_by_region", {VERIFY: spread, "program only": pf_ppo.score_spread(reference["score_std"])})
+spread = {
+    key: float(np.mean([sp[key] for sp in spread_seeds.values()]))
+    for key in spread_seeds[seed]
+}
+results.metric(
+    "score_spread_by_region",
+    {VERIFY: spread, "program only": pf_ppo.score_spread(reference["score_std"])},
+)
 results.metric("reliability_over_seeds", {k: v.tolist() for k, v in over_seeds.items()})
 patterns = [pf_ppo.reliability_pattern(sp) for sp in spread_seeds.values()]
 both_ends = sum(p.startswith("both ends") for p in patterns)
-shown_rate = np.array([code_tasks.shown_pass_rate(task, p, r) for p, r in zip(a_samples.prompts, a_samples.responses)])
+shown_rate = np.array(
+    [
+        code_tasks.shown_pass_rate(task, p, r)
+        for p, r in zip(a_samples.prompts, a_samples.responses)
+    ]
+)
 display.table(
-    pd.DataFrame(spread_seeds).T.rename_axis("seed: spread (std) of the actual score, reward model reads the outputs")
+    pd.DataFrame(spread_seeds).T.rename_axis(
+        "seed: spread (std) of the actual score, reward model reads the outputs"
+    )
 )
 
 # %% tags=["hide-input"]
@@ -353,10 +384,18 @@ display.table(r2_grouped.rename_axis("seed: grouped R² (20 groups)"))
 rng_boot = pf_ppo.stream(seed, "bootstrap")
 r2_rows, boot = {}, {}
 for name in READS:
-    r2_rows[name], boot[name] = pf_ppo.r2_table(R[seed, name], S[seed], rng_boot, n_boot=P.n_boot, n_groups=P.n_groups)
-results.metric("r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS})
-first_seed = pd.concat({name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1)
-first_seed.columns = [f"{name}: {col}" for name, col in first_seed.columns]  # "program only: R² (samples)", ...
+    r2_rows[name], boot[name] = pf_ppo.r2_table(
+        R[seed, name], S[seed], rng_boot, n_boot=P.n_boot, n_groups=P.n_groups
+    )
+results.metric(
+    "r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS}
+)
+first_seed = pd.concat(
+    {name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1
+)
+first_seed.columns = [
+    f"{name}: {col}" for name, col in first_seed.columns
+]  # "program only: R² (samples)", ...
 display.table(first_seed.rename_axis("filter (first seed)"))
 
 # %%
@@ -402,8 +441,16 @@ display.show_source(pf_ppo.run_method)
 # %%
 kw = dict(sft_path=sft_path, task=task, eval_task=eval_task, eval_prompts=eval_prompts)
 rm_by_seed = {s: rm_paths[s, VERIFY] for s in seeds}
-run_specs = pf_ppo.run_specs(P, seeds, rm_path=rm_by_seed, no_eos_score=floors, **kw) + pf_ppo.run_specs(
-    P, seeds, rm_path=rm_by_seed, no_eos_score=floors, reward="gold", methods=P.gold_methods, **kw
+run_specs = pf_ppo.run_specs(
+    P, seeds, rm_path=rm_by_seed, no_eos_score=floors, **kw
+) + pf_ppo.run_specs(
+    P,
+    seeds,
+    rm_path=rm_by_seed,
+    no_eos_score=floors,
+    reward="gold",
+    methods=P.gold_methods,
+    **kw,
 )
 t0 = time.perf_counter()
 all_runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
@@ -412,8 +459,12 @@ results.timing("ppo_runs_s", train_seconds)
 results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in all_runs))
 runs = [r for r in all_runs if r["reward"] == "model"]
 gold_runs = [r for r in all_runs if r["reward"] == "gold"]
-logs, passed, greedy = pf_ppo.collect_runs(runs, P.methods)  # passed[m], greedy[m]: (seeds, prompts)
-_, passed_gold, greedy_gold = pf_ppo.collect_runs(gold_runs, P.gold_methods) if gold_runs else (None, {}, {})
+logs, passed, greedy = pf_ppo.collect_runs(
+    runs, P.methods
+)  # passed[m], greedy[m]: (seeds, prompts)
+_, passed_gold, greedy_gold = (
+    pf_ppo.collect_runs(gold_runs, P.gold_methods) if gold_runs else (None, {}, {})
+)
 print(
     f"{len(all_runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
     f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
@@ -434,12 +485,19 @@ plt.show()
 # unfiltered one), with greedy pass@1 and the fraction of answers cut off without EOS.
 
 # %%
-r2_mean_table = pd.DataFrame({"R² (samples)": r2_sample.loc["mean"], "R² (grouped)": r2_grouped.loc["mean"]})
+r2_mean_table = pd.DataFrame(
+    {"R² (samples)": r2_sample.loc["mean"], "R² (grouped)": r2_grouped.loc["mean"]}
+)
 table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_mean_table)
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
-results.metric("final_pass1_gold_reward", {m: float(p.mean()) for m, p in passed_gold.items()})
-results.metric("final_greedy_pass1_gold_reward", {m: float(p.mean()) for m, p in greedy_gold.items()})
+results.metric(
+    "final_pass1_gold_reward", {m: float(p.mean()) for m, p in passed_gold.items()}
+)
+results.metric(
+    "final_greedy_pass1_gold_reward",
+    {m: float(p.mean()) for m, p in greedy_gold.items()},
+)
 results.metric(
     "truncated",
     table3[["truncated (greedy answers)", "truncated (training samples)"]].to_dict(
@@ -519,8 +577,13 @@ display.table(pf_ppo.paper_pass1_table(table3, compute))
 #    true by construction, since the filter keeps 2 of 5 samples; it checks the bookkeeping.
 
 # %%
-per_seed_pass = {s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)}
-per_seed_gold = {s: {m: float(passed_gold[m][i].mean()) for m in passed_gold} for i, s in enumerate(seeds)}
+per_seed_pass = {
+    s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)
+}
+per_seed_gold = {
+    s: {m: float(passed_gold[m][i].mean()) for m in passed_gold}
+    for i, s in enumerate(seeds)
+}
 mean_pass = {m: float(passed[m].mean()) for m in P.methods}
 gain_m, se_m = pf_ppo.pass_rate_z(passed["PPO-M"], sft_pass)
 gain_seeds = {s: p["PPO-M"] - float(sft_pass.mean()) for s, p in per_seed_pass.items()}
@@ -575,7 +638,10 @@ results.check(
     threshold=0.0,
     rule="per seed (its own reward model, fresh SFT samples): the smallest of R²(none) - R²(BoN), R²(BR) - R²(none), "
     "R²(BW) - R²(none), sample-level R²",
-    ours={f"R² {label} (samples, mean over seeds)": float(v) for label, v in r2_sample.loc["mean"].items()},
+    ours={
+        f"R² {label} (samples, mean over seeds)": float(v)
+        for label, v in r2_sample.loc["mean"].items()
+    },
     context=f"Mean sample-level R² over {len(seeds)} reward models: no filter {r2_mean['no filter']:.3f}, BoN "
     f"{r2_mean['BoN']:.3f}, BR {r2_mean['BR']:.3f}, BW {r2_mean['BW']:.3f}. Spread of the actual score by "
     f"reward region (lowest fifth, middle, highest fifth): {spread['lowest rewards']:.2f}, "
@@ -585,7 +651,9 @@ results.check(
 FILTERS = [m for m in ("PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)") if m in P.methods]
 LABEL = {m: filtration.LABELS[pf_ppo.METHODS[m]] for m in FILTERS}
 chosen = {s: max(FILTERS, key=lambda m: r2_seeds[s][LABEL[m]]["sample"]) for s in seeds}
-finding4 = {s: pf_ppo.chosen_margin(per_seed_pass[s], chosen[s], FILTERS) for s in seeds}
+finding4 = {
+    s: pf_ppo.chosen_margin(per_seed_pass[s], chosen[s], FILTERS) for s in seeds
+}
 results.check(
     "highest_r2_filter_trains_best",
     kind="finding",
@@ -604,13 +672,22 @@ results.check(
 CONTROL_FILTER = "PF-PPO (BW)"
 has_gold = CONTROL_FILTER in passed_gold and "PPO-M" in passed_gold
 finding5 = (
-    {s: pf_ppo.gold_control_margin(per_seed_pass[s], per_seed_gold[s], CONTROL_FILTER) for s in seeds}
+    {
+        s: pf_ppo.gold_control_margin(
+            per_seed_pass[s], per_seed_gold[s], CONTROL_FILTER
+        )
+        for s in seeds
+    }
     if has_gold
     else {}
 )
-bw_model = pf_ppo.mean_2se(per_seed_pass[s][CONTROL_FILTER] - per_seed_pass[s]["PPO-M"] for s in seeds)
+bw_model = pf_ppo.mean_2se(
+    per_seed_pass[s][CONTROL_FILTER] - per_seed_pass[s]["PPO-M"] for s in seeds
+)
 bw_gold = (
-    pf_ppo.mean_2se(per_seed_gold[s][CONTROL_FILTER] - per_seed_gold[s]["PPO-M"] for s in seeds)
+    pf_ppo.mean_2se(
+        per_seed_gold[s][CONTROL_FILTER] - per_seed_gold[s]["PPO-M"] for s in seeds
+    )
     if has_gold
     else (np.nan, np.nan)
 )
@@ -625,10 +702,15 @@ results.check(
     threshold=0.0,
     rule="per seed: (BW - PPO-M) with the reward model minus (BW - PPO-M) with the unit tests as the reward, "
     "pass@1 on the same held-out prompts",
-    ours={"BW - PPO-M, reward model": bw_model[0], "BW - PPO-M, unit tests": bw_gold[0]},
+    ours={
+        "BW - PPO-M, reward model": bw_model[0],
+        "BW - PPO-M, unit tests": bw_gold[0],
+    },
     context=f"BW minus PPO-M: {bw_model[0]:+.3f} ± {bw_model[1]:.3f} against the reward model, "
     f"{bw_gold[0]:+.3f} ± {bw_gold[1]:.3f} against the unit tests (mean ± 2 SE over seeds).",
-    not_evaluable="" if has_gold else "no runs against the unit tests in this profile (gold_methods)",
+    not_evaluable=""
+    if has_gold
+    else "no runs against the unit tests in this profile (gold_methods)",
 )
 
 ratio = compute.loc[PF, "policy + critic, x PPO-M"]
@@ -686,7 +768,10 @@ Markdown(
             f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
             f"{mean_pass['PPO-M']:.3f} (per seed {ms(gain_seeds)}, mean ± 2 SE; check 1: "
             f"{status['ppo_m_improves_over_sft']}); greedy pass@1 moves by {greedy_gain:+.3f}. PF-PPO reaches "
-            + ", ".join(f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS)
+            + ", ".join(
+                f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}"
+                for m in FILTERS
+            )
             + f" (check 2, {ms(finding2)}: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
             f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples ({ms(finding3)}): "
             f"{status['r2_ordering_on_sft_samples']}; check 4, the filter with the highest $R^2$ trains best "
@@ -706,7 +791,9 @@ Markdown(
 
 # %% tags=["hide-input"]
 z = pf_ppo.standardise(R[seed, VERIFY])
-rows = filtration.sample_filtered(-z, "br", N, np.random.default_rng(1))  # ranking -r puts the worst first
+rows = filtration.sample_filtered(
+    -z, "br", N, np.random.default_rng(1)
+)  # ranking -r puts the worst first
 picked = np.take_along_axis(z, rows, 1), np.take_along_axis(S[seed], rows, 1)
 print(
     f"worst-random R² (samples) = {filtration.sample_r_squared(*picked):.3f} "

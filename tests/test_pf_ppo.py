@@ -553,7 +553,11 @@ def test_paper_r2_table_puts_ours_beside_the_papers():
     table = pf_ppo.paper_r2_table({"m": t})
     assert list(table.index) == list(pf_ppo.PAPER_R2)
     assert table.loc["BW"].tolist() == [0.952, 0.9, 0.4]
-    assert list(table.columns) == ["paper grouped R²", "ours grouped R² (m)", "ours sample R² (m)"]
+    assert list(table.columns) == [
+        "paper grouped R²",
+        "ours grouped R² (m)",
+        "ours sample R² (m)",
+    ]
 
 
 def test_a_gold_run_optimises_the_unit_tests_and_says_so(tiny):
@@ -561,7 +565,9 @@ def test_a_gold_run_optimises_the_unit_tests_and_says_so(tiny):
     model = pf_ppo.run_method(_spec(tiny, "PF-PPO (BW)"))
     assert (gold["reward"], model["reward"]) == ("gold", "model")
     # against the unit tests the reward is the gold score, zero for a program cut off without EOS
-    assert all(0.0 <= row["proxy_reward"] <= row["gold_reward"] + 1e-6 for row in gold["log"])
+    assert all(
+        0.0 <= row["proxy_reward"] <= row["gold_reward"] + 1e-6 for row in gold["log"]
+    )
     with pytest.raises(ValueError, match="unknown reward 'oracle'"):
         pf_ppo.run_method(_spec(tiny, "PPO-M") | {"reward": "oracle"})
 
@@ -580,7 +586,10 @@ def test_run_specs_give_each_seed_its_reward_model_and_the_gold_reward():
         reward="gold",
         methods=("PPO-M",),
     )
-    assert [(s["method"], s["seed"], s["rm_path"], s["no_eos_score"], s["reward"]) for s in specs] == [
+    assert [
+        (s["method"], s["seed"], s["rm_path"], s["no_eos_score"], s["reward"])
+        for s in specs
+    ] == [
         ("PPO-M", 3, "rm3", -1.0, "gold"),
         ("PPO-M", 4, "rm4", -2.0, "gold"),
     ]
@@ -602,19 +611,31 @@ def test_seed_r2_and_its_table_and_the_ordering_margin():
     rng = np.random.default_rng(0)
     scores = rng.random((40, 5))
     rewards = scores + 0.3 * rng.standard_normal((40, 5))
-    r2 = {s: pf_ppo.seed_r2(rewards, scores, np.random.default_rng(s), 4) for s in (0, 1)}
+    r2 = {
+        s: pf_ppo.seed_r2(rewards, scores, np.random.default_rng(s), 4) for s in (0, 1)
+    }
     assert list(r2[0]) == ["no filter", "BoN", "BR", "BW"]
     none = filtration.filtered_r_squared(
-        pf_ppo.standardise(rewards), scores, "none", np.random.default_rng(0), n_groups=4
+        pf_ppo.standardise(rewards),
+        scores,
+        "none",
+        np.random.default_rng(0),
+        n_groups=4,
     )
     assert r2[0]["no filter"]["sample"] == pytest.approx(none["sample"])
     table = pf_ppo.r2_seed_table(r2, "sample")
     assert list(table.index) == ["0", "1", "mean", "± 2 SE"]
-    assert table.loc["mean", "BW"] == pytest.approx((r2[0]["BW"]["sample"] + r2[1]["BW"]["sample"]) / 2)
+    assert table.loc["mean", "BW"] == pytest.approx(
+        (r2[0]["BW"]["sample"] + r2[1]["BW"]["sample"]) / 2
+    )
     v = {"no filter": 0.5, "BoN": 0.2, "BR": 0.6, "BW": 0.55}
-    assert pf_ppo.r2_ordering_margin({k: {"sample": x} for k, x in v.items()}) == pytest.approx(0.05)
+    assert pf_ppo.r2_ordering_margin(
+        {k: {"sample": x} for k, x in v.items()}
+    ) == pytest.approx(0.05)
     v["BoN"] = 0.7
-    assert pf_ppo.r2_ordering_margin({k: {"sample": x} for k, x in v.items()}) == pytest.approx(-0.2)
+    assert pf_ppo.r2_ordering_margin(
+        {k: {"sample": x} for k, x in v.items()}
+    ) == pytest.approx(-0.2)
 
 
 def test_gold_control_margin_is_a_difference_of_differences_and_mean_2se():

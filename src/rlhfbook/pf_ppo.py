@@ -291,15 +291,25 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
         spec["sft_path"], spec["config"].get("lora_rank"), device
     )
     policy.to(device), critic.to(device)
-    text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if spec["execution"] else None
+    text_fn = (
+        (lambda p, r: code_tasks.with_execution(task, p, r))
+        if spec["execution"]
+        else None
+    )
     reward = spec.get("reward", "model")
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; valid: {', '.join(REWARDS)}")
-    if reward == "gold":  # the fraction of unit tests passed; a program cut off without EOS passes none
+    if (
+        reward == "gold"
+    ):  # the fraction of unit tests passed; a program cut off without EOS passes none
         proxy = lambda r: gold_scores(task, r, no_eos_score=0.0)  # noqa: E731
     else:
         proxy = reward_model.proxy_reward(
-            spec["rm_path"], tokenizer, device, no_eos_score=spec["no_eos_score"], text_fn=text_fn
+            spec["rm_path"],
+            tokenizer,
+            device,
+            no_eos_score=spec["no_eos_score"],
+            text_fn=text_fn,
         )
     strategy, n = METHODS[method], spec["n_samples"]
     group = 1 if strategy is None else n
@@ -466,7 +476,12 @@ def train_seed_reward_models(
     from .rollout import format_prompts
 
     longest = max(
-        len(tokenizer(format_prompts(tokenizer, [r["prompt"]])[0] + r[k], add_special_tokens=False)["input_ids"])
+        len(
+            tokenizer(
+                format_prompts(tokenizer, [r["prompt"]])[0] + r[k],
+                add_special_tokens=False,
+            )["input_ids"]
+        )
         for pairs in [*pair_sets.values(), *room_for]
         for r in pairs.rows()
         for k in ("chosen", "rejected")
@@ -487,7 +502,9 @@ def train_seed_reward_models(
         )
         for i, key in enumerate(keys)
     ]
-    return dict(zip(keys, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs)))
+    return dict(
+        zip(keys, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs))
+    )
 
 
 def score_samples(
@@ -657,7 +674,9 @@ def run_specs(
             task=task,
             eval_task=eval_task,
             execution=True,
-            no_eos_score=no_eos_score[s] if isinstance(no_eos_score, dict) else no_eos_score,
+            no_eos_score=no_eos_score[s]
+            if isinstance(no_eos_score, dict)
+            else no_eos_score,
             n_samples=settings.n_samples,
             config=config,
             eval_prompts=eval_prompts,
@@ -807,22 +826,33 @@ RANK_LABELS = {s: filtration.LABELS[s] for s in filtration.RANK_STRATEGIES}
 R2_METRIC = "sample"
 
 
-def seed_r2(rewards: np.ndarray, scores: np.ndarray, rng: np.random.Generator, n_groups: int) -> dict[str, dict]:
+def seed_r2(
+    rewards: np.ndarray, scores: np.ndarray, rng: np.random.Generator, n_groups: int
+) -> dict[str, dict]:
     """One seed's Table 1: label -> sample-level and grouped R^2 of every rank filter on samples of its
     filtered policy (:func:`rlhfbook.filtration.filtered_r_squared`, N draws per prompt, standardised rewards)."""
     z = standardise(rewards)
     return {
-        label: filtration.filtered_r_squared(z, scores, s, rng, n_groups=n_groups) for s, label in RANK_LABELS.items()
+        label: filtration.filtered_r_squared(z, scores, s, rng, n_groups=n_groups)
+        for s, label in RANK_LABELS.items()
     }
 
 
 def r2_seed_table(r2: dict[int, dict[str, dict]], metric: str) -> pd.DataFrame:
     """Per seed (rows) the ``metric`` R^2 (``"sample"`` or ``"grouped"``) of every filter (columns), then
     the mean over seeds and two standard errors of it."""
-    table = pd.DataFrame({s: {label: v[metric] for label, v in row.items()} for s, row in r2.items()}).T
+    table = pd.DataFrame(
+        {s: {label: v[metric] for label, v in row.items()} for s, row in r2.items()}
+    ).T
     table.index = pd.Index([str(s) for s in table.index], name="seed")
-    se = table.std(ddof=1) / np.sqrt(len(table)) if len(table) > 1 else table.iloc[0] * np.nan
-    return pd.concat([table, table.mean().to_frame("mean").T, (2 * se).to_frame("± 2 SE").T])
+    se = (
+        table.std(ddof=1) / np.sqrt(len(table))
+        if len(table) > 1
+        else table.iloc[0] * np.nan
+    )
+    return pd.concat(
+        [table, table.mean().to_frame("mean").T, (2 * se).to_frame("± 2 SE").T]
+    )
 
 
 def r2_ordering_margin(r2: dict[str, dict], metric: str = R2_METRIC) -> float:
@@ -830,10 +860,14 @@ def r2_ordering_margin(r2: dict[str, dict], metric: str = R2_METRIC) -> float:
     R^2(BR) - R^2(no filter) and R^2(BW) - R^2(no filter), all positive when BoN is the lowest and BR
     and BW lie above the unfiltered policy."""
     v = {label: r2[label][metric] for label in r2}
-    return min(v["no filter"] - v["BoN"], v["BR"] - v["no filter"], v["BW"] - v["no filter"])
+    return min(
+        v["no filter"] - v["BoN"], v["BR"] - v["no filter"], v["BW"] - v["no filter"]
+    )
 
 
-def gold_control_margin(model: dict[str, float], gold: dict[str, float], pf: str) -> float:
+def gold_control_margin(
+    model: dict[str, float], gold: dict[str, float], pf: str
+) -> float:
     """The control's per-seed number: how much more the filter ``pf`` gains over PPO-M when PPO optimises
     the reward model than when it optimises the unit tests, ``(pf - PPO-M)_model - (pf - PPO-M)_gold``
     (pass@1 of the runs of one seed: the same SFT policy, prompts and evaluation set)."""
@@ -843,10 +877,14 @@ def gold_control_margin(model: dict[str, float], gold: dict[str, float], pf: str
 def mean_2se(values) -> tuple[float, float]:
     """Mean and two standard errors (over seeds) of ``values``; NaN for the latter with one value."""
     v = np.asarray(list(values), float)
-    return float(v.mean()), float(2 * v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+    return float(v.mean()), float(
+        2 * v.std(ddof=1) / np.sqrt(v.size)
+    ) if v.size > 1 else float("nan")
 
 
-def reliability_over_seeds(regions: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def reliability_over_seeds(
+    regions: dict[int, dict[str, np.ndarray]],
+) -> dict[str, np.ndarray]:
     """The paper's Fig. 1 with intervals over seeds: per reward region (one reward model per seed, equal-count
     regions of :func:`rlhfbook.filtration.reliability_by_region`), the mean over seeds of the region's mean
     actual score and of its spread (std), each with two standard errors over seeds."""
@@ -854,5 +892,9 @@ def reliability_over_seeds(regions: dict[int, dict[str, np.ndarray]]) -> dict[st
     for key in ("score_mean", "score_std"):
         a = np.array([r[key] for r in regions.values()])
         out[key] = a.mean(0)
-        out[key + "_2se"] = 2 * a.std(0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.zeros(a.shape[1])
+        out[key + "_2se"] = (
+            2 * a.std(0, ddof=1) / np.sqrt(len(a))
+            if len(a) > 1
+            else np.zeros(a.shape[1])
+        )
     return out

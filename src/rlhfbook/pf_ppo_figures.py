@@ -28,7 +28,9 @@ COLOURS = {
 RM_COLOURS = {"program only": "C7", "program + shown outputs": "C9"}
 
 
-def training_figure(logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass: np.ndarray) -> Figure:
+def training_figure(
+    logs: pd.DataFrame, passed: dict[str, np.ndarray], sft_pass: np.ndarray
+) -> Figure:
     """Left: the mean actual score of each method's training samples against the responses sampled so
     far (5-iteration rolling mean over seeds). Right: each method's final held-out pass@1 (Table 3), with
     two standard errors of its gain over the SFT policy (:func:`rlhfbook.pf_ppo.pass_rate_z`), and the SFT line."""
@@ -85,8 +87,18 @@ def reliability_seeds_figure(
             label="program + shown outputs (mean ± 2 SE over seeds)",
         )
         if reference is not None:
-            a.plot(x, reference[key], "s--", color=RM_COLOURS["program only"], label="program only (first seed)")
-        a.set(xlabel="reward region (1 = lowest rewards, equal counts)", ylabel=f"actual score: {label}", xticks=x)
+            a.plot(
+                x,
+                reference[key],
+                "s--",
+                color=RM_COLOURS["program only"],
+                label="program only (first seed)",
+            )
+        a.set(
+            xlabel="reward region (1 = lowest rewards, equal counts)",
+            ylabel=f"actual score: {label}",
+            xticks=x,
+        )
     ax[0].set_title("Actual score by reward region")
     ax[1].set_title("How much the reward leaves open (small = reliable)")
     ax[1].legend(fontsize=8)
@@ -99,16 +111,28 @@ def paired_figure(per_seed: dict[str, dict], thresholds: dict[str, float]) -> Fi
     (the verdict rule's interval, black) and the paper's threshold (dashed)."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, len(per_seed), figsize=(2.6 * len(per_seed) + 1, 3.8), squeeze=False)
+    fig, ax = plt.subplots(
+        1, len(per_seed), figsize=(2.6 * len(per_seed) + 1, 3.8), squeeze=False
+    )
     for a, (name, values) in zip(ax[0], per_seed.items()):
         v = np.array(list(values.values()), float)
         jitter = np.linspace(-0.15, 0.15, len(v))
         a.plot(jitter, v, "o", color="C0", alpha=0.7, label="one seed")
         se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
-        a.errorbar([0.45], [v.mean()], yerr=[2 * se], fmt="D", color="k", capsize=5, label="mean ± 2 SE")
+        a.errorbar(
+            [0.45],
+            [v.mean()],
+            yerr=[2 * se],
+            fmt="D",
+            color="k",
+            capsize=5,
+            label="mean ± 2 SE",
+        )
         a.axhline(thresholds[name], color="grey", ls="--", label="threshold")
         a.set(xlim=(-0.5, 0.8), xticks=[], title=name)
     ax[0, 0].set_ylabel("per-seed paired difference")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.legend(*ax[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)  # below, over no dot
+    fig.legend(
+        *ax[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9
+    )  # below, over no dot
     return fig

@@ -329,9 +329,12 @@ class PFPPOSettings:
         900,
         "prompts whose N SFT samples make the reward models' training pairs (prompts)",
     )
-    n_samples: int = setting(5, "N: responses sampled per prompt, which the filters rank (responses)")
+    n_samples: int = setting(
+        5, "N: responses sampled per prompt, which the filters rank (responses)"
+    )
     rm_prompts: int = setting(
-        300, "prompts whose N SFT samples make each seed's reward models' training pairs (prompts)"
+        300,
+        "prompts whose N SFT samples make each seed's reward models' training pairs (prompts)",
     )
     rm_tau: float = setting(
         0.1,
@@ -361,15 +364,34 @@ class PFPPOSettings:
         "control (keys of pf_ppo.METHODS; empty: no control)",
     )
     iterations: int = setting(20, "PPO iterations per run (iterations)")
-    prompts_per_iteration: int = setting(12, "prompts per PPO iteration, N responses each (prompts)")
-    lr: float = setting(5e-4, "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)")
-    critic_lr: float = setting(1e-4, "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)")
-    kl_coef: float = setting(0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)")
-    critic_warmup: int = setting(2, "first PPO iterations that update only the critic (iterations)")
+    prompts_per_iteration: int = setting(
+        12, "prompts per PPO iteration, N responses each (prompts)"
+    )
+    lr: float = setting(
+        5e-4,
+        "policy learning rate (AdamW step size; gpu: 1e-5 for adapters, ten times 1e-6)",
+    )
+    critic_lr: float = setting(
+        1e-4,
+        "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)",
+    )
+    kl_coef: float = setting(
+        0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)"
+    )
+    critic_warmup: int = setting(
+        2, "first PPO iterations that update only the critic (iterations)"
+    )
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
-    eval_prompts: int = setting(1024, "held-out prompts on which pass@1 is measured (prompts)")
-    eval_samples: int = setting(1, "samples per prompt for pass@1 where it is not computed exactly (responses)")
-    n_seeds: int = setting(6, "seeds per method, each with its own reward model: seed, seed + 1, ... (seeds)")
+    eval_prompts: int = setting(
+        1024, "held-out prompts on which pass@1 is measured (prompts)"
+    )
+    eval_samples: int = setting(
+        1, "samples per prompt for pass@1 where it is not computed exactly (responses)"
+    )
+    n_seeds: int = setting(
+        6,
+        "seeds per method, each with its own reward model: seed, seed + 1, ... (seeds)",
+    )
     max_new_tokens: int = setting(16, "longest sampled program (tokens)")
     pilot_seed: int = setting(
         500,
