@@ -91,7 +91,7 @@ autocast = None  # "float32" when fp16 overflows on a T4 (see the running page);
 
 # %%
 import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import display, runtime
+from rlhfbook.book import diagram, display, runtime
 
 P, results = rlhfbook.start_chapter(
     "03_pf_ppo",
@@ -110,7 +110,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
@@ -166,6 +165,40 @@ results.metric("sft_greedy_pass1", float(sft_greedy.mean()));
 
 # %%
 display.show_source(pf_ppo.exact_pass_rate)
+
+# %% tags=["remove-cell"]
+display.figure(
+    diagram.pipeline(
+        [
+            (
+                "data",
+                "Code task",
+                "programs with unit tests; an actual score in [0, 1]",
+            ),
+            ("model", "SFT policy", "the code base policy of chapter 0"),
+            ("model", "Reward model", f"per seed, on {P.rm_prompts} prompts' samples"),
+            (
+                "train",
+                "PPO and PF-PPO",
+                f"PPO-S, PPO-M, BoN, BR, BW; {P.iterations} iterations",
+            ),
+            (
+                "evaluate",
+                "pass@1 and R²",
+                f"held-out pass@1 over {P.n_seeds} seeds; R² of filters",
+            ),
+        ]
+    ),
+    "ch3-pipeline",
+)
+
+# %% [markdown]
+# ```{glue:figure} ch3-pipeline
+# :name: fig-ch3-pipeline
+# :alt: Five boxes: code task, SFT policy, reward model, PPO and PF-PPO, pass@1 and R squared
+#
+# What the chapter runs on every seed: a reward model trained on the SFT policy's programs, PPO with and without each filter against it (and, in the control, against the unit tests), the held-out pass@1 of every run, and the R² of each filter on the SFT policy's samples.
+# ```
 
 # %% [markdown]
 # ## 1. The filtered policy
@@ -300,14 +333,21 @@ reference = filtration.reliability_by_region(
     R[seed, "program only"], S[seed], P.n_regions
 )
 
-# %% tags=["hide-input"]
-figures.reliability_seeds_figure(over_seeds, reference)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(
+    figures.reliability_seeds_figure(over_seeds, reference), "ch3-reliability"
+)
 
 # %% [markdown]
-# *Each point is a tenth of the SFT samples, sorted by the reward model's score. Right: the standard deviation
-# of the actual score inside the region (small = the reward pins the actual score down), mean ± 2 SE over the
-# seeds' reward models; grey, the character-only reward model of the first seed.*
+# ```{glue:figure} ch3-reliability
+# :name: fig-ch3-reliability
+# :alt: Mean and standard deviation of the actual score in each tenth of the SFT samples sorted by reward, mean and 2 SE over seeds, with the character-only reward model in grey
+#
+# Each point is a tenth of the SFT samples, sorted by the reward model's score. Left: the mean
+# actual score inside the region. Right: the standard deviation of the actual score inside the region (small = the reward pins the actual
+# score down), mean ± 2 SE over the seeds' reward models; grey, the character-only reward model
+# of the first seed.
+# ```
 
 # %%
 spread_seeds = {s: pf_ppo.score_spread(regions[s]["score_std"]) for s in seeds}
@@ -471,14 +511,19 @@ print(
     f"set on pilot seeds from {P.pilot_seed}, benchmarks/ch03_pilot.py)"
 )
 
-# %% tags=["hide-input"]
-figures.training_figure(logs, passed, sft_pass)
-plt.show()
+# %% tags=["remove-cell"]
+display.figure(figures.training_figure(logs, passed, sft_pass), "ch3-training")
 
 # %% [markdown]
-# *Left: the actual score of the responses each method samples during training (fresh prompts every
-# iteration). Right: the final policies' pass@1 on the held-out prompts; the dotted line is the SFT
-# policy, and the error bars are two standard errors of the gain over it, paired over prompts and seeds.*
+# ```{glue:figure} ch3-training
+# :name: fig-ch3-training
+# :alt: Actual score of sampled responses during training per method, and final held-out pass@1 per method with error bars
+#
+# Left: the actual score of the responses each method samples during training (fresh prompts
+# every iteration). Right: the final policies' pass@1 on the held-out prompts; the dotted line
+# is the SFT policy, and the error bars are two standard errors of the gain over it, paired over
+# prompts and seeds.
+# ```
 #
 # The paper's Table 3 next: final pass@1 of each method beside the $R^2$ of its filter on the SFT
 # policy's samples (mean over the seeds' reward models; PPO-S and PPO-M do not filter: their $R^2$ is the
@@ -727,7 +772,7 @@ results.check(
 results.table()
 
 # %% [markdown]
-# Each check's per-seed numbers: a dot per seed, the mean ± 2 SE that the verdict reads, and the threshold.
+# Each check's per-seed numbers, drawn in {numref}`fig-ch3-paired`.
 
 # %% tags=["hide-input"]
 paired = {
@@ -738,8 +783,18 @@ paired = {
 }
 if finding5:
     paired["5. (BW - PPO-M): RM - unit tests"] = finding5
-figures.paired_figure(paired, dict.fromkeys(paired, 0.0))
-plt.show()
+
+# %% tags=["remove-cell"]
+display.figure(figures.paired_figure(paired, dict.fromkeys(paired, 0.0)), "ch3-paired")
+
+# %% [markdown]
+# ```{glue:figure} ch3-paired
+# :name: fig-ch3-paired
+# :alt: One panel per check with a dot per seed, the mean and 2 SE interval, and the threshold
+#
+# Each check's per-seed paired difference (a dot per seed), the mean ± 2 SE over seeds that the
+# verdict reads (black), and the threshold (dashed), one panel per check.
+# ```
 
 # %%
 results.finish();
@@ -789,7 +844,8 @@ Markdown(
 # 1. The BR filter keeps the best and one random other. What is the $R^2$ of a "worst-random"
 #    filter that keeps the *worst* and a random other, for the reward model that sees the outputs?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
+# Solution 1: rank by -r, so that BR's "best" is the worst sample.
 z = pf_ppo.standardise(R[seed, VERIFY])
 rows = filtration.sample_filtered(
     -z, "br", N, np.random.default_rng(1)
@@ -804,7 +860,8 @@ print(
 # 2. How many of the $N$ samples does each threshold strategy of Part A keep on average, and how
 #    does that trade against its $R^2$?
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
+# Solution 2: count the samples with a non-zero weight under each strategy.
 for label, (s, kw) in list(pf_ppo.SEC56.items())[:3]:
     kept = (
         (filtration.sample_weights(z, s, rng=np.random.default_rng(0), **kw) > 0)

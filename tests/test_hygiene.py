@@ -200,6 +200,9 @@ def test_figure_problems_name_each_missing_part():
             "cell 1: figure 'grid' needs a Markdown cell starting with "
             "```{glue:figure} grid, :name: fig-grid, :alt: and a caption"
         ], markdown
+    assert chapters.figure_problems([_code("plot(x)\nplt.show()")]) == [
+        'cell 0: show a figure with display.figure(fig, "name"), not plt.show()'
+    ]
     shown_twice = [_code('display.figure(f, "grid")\nplt.show()', ["remove-cell"])]
     assert chapters.figure_problems(shown_twice) == [
         'cell 0: a figure cell ends with one display.figure(fig, "name") and nothing else'

@@ -221,6 +221,14 @@ def figure_problems(cells: list[dict]) -> list[str]:
     problems = []
     for i, cell in enumerate(cells):
         src = _source(cell)
+        if (
+            cell["cell_type"] == "code"
+            and "plt.show()" in src
+            and "display.figure(" not in src
+        ):
+            problems.append(
+                f'cell {i}: show a figure with display.figure(fig, "name"), not plt.show()'
+            )
         if cell["cell_type"] != "code" or "display.figure(" not in src:
             continue
         if (
