@@ -200,6 +200,14 @@ def test_a_failing_chapter_is_reported_with_its_cell_and_the_others_still_run(
     assert "bb_ok: unchanged since its last run, skipped" in capsys.readouterr().out
     assert cli.run(fake, ["bb_ok"], "smoke", force=True) == 0
     assert "bb_ok: ok" in capsys.readouterr().out
+    # another seed block executes into its own folder and leaves the shipped block's notebook alone
+    shipped = (fake / "_build/executed/smoke/bb_ok.ipynb").read_bytes()
+    monkeypatch.setattr(
+        cli, "check_parameters", lambda *args: None
+    )  # a fake chapter: no settings
+    assert cli.run(fake, ["bb_ok"], "smoke", parameters={"seed": 7}) == 0
+    assert (fake / "_build/executed/smoke-seed7/bb_ok.ipynb").exists()
+    assert (fake / "_build/executed/smoke/bb_ok.ipynb").read_bytes() == shipped
 
 
 def test_a_chapters_run_reports_the_peak_gpu_memory_that_nvidia_smi_shows(
@@ -215,10 +223,11 @@ def test_a_chapters_run_reports_the_peak_gpu_memory_that_nvidia_smi_shows(
     monkeypatch.setattr(
         gpu_memory, "QUERY", ("printf", "2048\n")
     )  # one GPU holding 2 GiB
-    ok, seconds, error, peak = cli.execute(tmp_path, "aa", "smoke", {})
+    out = cli.executed_dir(tmp_path, "smoke")
+    ok, seconds, error, peak = cli.execute(tmp_path, "aa", "smoke", {}, out)
     assert ok and not error and peak == 2048 * 2**20
     monkeypatch.setattr(gpu_memory, "QUERY", ("no-such-nvidia-smi-here",))
-    assert cli.execute(tmp_path, "aa", "smoke", {})[3] is None
+    assert cli.execute(tmp_path, "aa", "smoke", {}, out)[3] is None
 
 
 def test_parameter_values_are_read_as_papermill_reads_them():

@@ -135,10 +135,11 @@ def _record(path: Path, chapter: str, profile: str, value: float) -> None:
 
 
 def execute(
-    root: Path, chapter: str, profile: str, parameters: dict
+    root: Path, chapter: str, profile: str, parameters: dict, out_dir: Path
 ) -> tuple[bool, float, str, int | None]:
-    """Execute one chapter with papermill (in a worker process); returns (ok, seconds, error, the
-    peak GPU memory in bytes while it ran, None without a GPU)."""
+    """Execute one chapter with papermill (in a worker process) into ``out_dir`` (the seed block's
+    :func:`executed_dir`); returns (ok, seconds, error, the peak GPU memory in bytes while it ran,
+    None without a GPU)."""
     import logging
 
     import papermill
@@ -148,7 +149,7 @@ def execute(
     logging.getLogger("papermill").setLevel(
         logging.ERROR
     )  # its notes on parsing parameter comments
-    output = executed_dir(root, profile) / f"{chapter}.ipynb"
+    output = out_dir / f"{chapter}.ipynb"
     start = time.perf_counter()
     ok, error = True, ""
     with PeakSampler() as gpu:
@@ -293,7 +294,10 @@ def run(
                 f"running {', '.join(order)} ({profile}, {min(jobs, len(order))} at a time)",
                 flush=True,
             )
-        futures = {pool.submit(execute, root, c, profile, parameters): c for c in order}
+        futures = {
+            pool.submit(execute, root, c, profile, parameters, out_dir): c
+            for c in order
+        }
         for future in as_completed(futures):
             chapter = futures[future]
             ok, seconds, error, gpu_peak = future.result()
