@@ -639,7 +639,7 @@ display.table(
 # 6. *control*: PPO-max's KL to the SFT policy at the end is at most half of vanilla's on the same
 #    seed (the constraint constrains).
 
-# %%
+# %% tags=["hide-input"]
 A, AKL, B = "A vanilla PPO", "A + KL penalty only", "B PPO-max"
 va = {
     s: overoptimisation.collapse(g, p) for s, g, p in zip(seeds, gold_c[A], proxy_c[A])

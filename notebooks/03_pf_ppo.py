@@ -621,7 +621,7 @@ display.table(pf_ppo.paper_pass1_table(table3, compute))
 # 6. (sanity) PF-PPO (BR and BW) uses at most 0.45 x the policy and critic passes of PPO-M:
 #    true by construction, since the filter keeps 2 of 5 samples; it checks the bookkeeping.
 
-# %%
+# %% tags=["hide-input"]
 per_seed_pass = {
     s: {m: float(passed[m][i].mean()) for m in P.methods} for i, s in enumerate(seeds)
 }
