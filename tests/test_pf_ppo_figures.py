@@ -50,6 +50,14 @@ def test_paired_figure_has_a_panel_per_check_with_its_seeds_mean_and_threshold()
     assert mean.get_ydata()[0] == pytest.approx(0.0)
     assert fig.axes[1].lines[-1].get_ydata()[0] == 0.5  # the threshold
     plt.close(fig)
+    five = figures.paired_figure(
+        {str(k): {0: 0.1, 1: 0.2} for k in range(5)},
+        dict.fromkeys(map(str, range(5)), 0.0),
+    )
+    assert (
+        five.get_figwidth() <= 10 and len(five.axes) == 5
+    )  # two rows of three, none empty
+    plt.close(five)
 
 
 def test_reliability_seeds_figure_draws_mean_and_spread_with_the_reference():

@@ -107,14 +107,18 @@ def reliability_seeds_figure(
 
 
 def paired_figure(per_seed: dict[str, dict], thresholds: dict[str, float]) -> Figure:
-    """One panel per check: its per-seed paired difference (a dot per seed), the mean ± 2 SE over seeds
-    (the verdict rule's interval, black) and the paper's threshold (dashed)."""
+    """One panel per check, three to a row (10 inches wide, the column's width): its per-seed
+    paired difference (a dot per seed), the mean ± 2 SE over seeds (the verdict rule's interval,
+    black) and the paper's threshold (dashed)."""
     import matplotlib.pyplot as plt
 
+    rows = -(-len(per_seed) // 3)
     fig, ax = plt.subplots(
-        1, len(per_seed), figsize=(2.6 * len(per_seed) + 1, 3.8), squeeze=False
+        rows, min(3, len(per_seed)), figsize=(10, 3.4 * rows), squeeze=False
     )
-    for a, (name, values) in zip(ax[0], per_seed.items()):
+    for a in ax.flat[len(per_seed) :]:
+        fig.delaxes(a)  # no empty panel
+    for a, (name, values) in zip(ax.flat, per_seed.items()):
         v = np.array(list(values.values()), float)
         jitter = np.linspace(-0.15, 0.15, len(v))
         a.plot(jitter, v, "o", color="C0", alpha=0.7, label="one seed")
@@ -129,9 +133,11 @@ def paired_figure(per_seed: dict[str, dict], thresholds: dict[str, float]) -> Fi
             label="mean ± 2 SE",
         )
         a.axhline(thresholds[name], color="grey", ls="--", label="threshold")
-        a.set(xlim=(-0.5, 0.8), xticks=[], title=name)
-    ax[0, 0].set_ylabel("per-seed paired difference")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+        a.set(xlim=(-0.5, 0.8), xticks=[])
+        a.set_title(name, fontsize=10)
+    for row in ax:
+        row[0].set_ylabel("per-seed paired difference")
+    fig.tight_layout(rect=(0, 0.08 / rows, 1, 1))
     fig.legend(
         *ax[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9
     )  # below, over no dot
