@@ -190,7 +190,9 @@ display.figure(
             (
                 "train",
                 "PPO and GRPO",
-                f"A, A + KL, B (PPO-max), C; {P.iterations} iterations",
+                "A, A + KL, B (PPO-max)"
+                + (", C" if P.run_ppo_max_no_kl else "")
+                + f", GRPO; {P.iterations} iterations",
             ),
             (
                 "evaluate",

@@ -180,7 +180,8 @@ display.figure(
             (
                 "train",
                 "PPO and PF-PPO",
-                f"PPO-S, PPO-M, BoN, BR, BW; {P.iterations} iterations",
+                ", ".join(m.removeprefix("PF-PPO (").rstrip(")") for m in P.methods)
+                + f"; {P.iterations} iterations",
             ),
             (
                 "evaluate",
