@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 
 from . import ranking as rk
+from . import ranking_sandbox as rs
 
 if TYPE_CHECKING:
     from .book.settings import DPORankingSettings
@@ -1095,8 +1096,6 @@ def record_checks(
     the reward-up / ranking-flat composite and the flip shares (Figs. 1-3), the alignment gap
     (Table 1), Thm 4.1 against TRL's loss, the sigma = 0 sandbox (control) and Sec. 5's
     near-versus-far correlation."""
-    from . import ranking_sandbox as rs
-
     results.check(
         "reward_up_ranking_flat",
         kind="finding",
