@@ -203,3 +203,15 @@ def test_unknown_task_or_profile_is_a_clear_error():
         toyworld.base_policy("chess", "cpu")
     with pytest.raises(ValueError, match="unknown profile 'big'"):
         toyworld.base_policy("code", "big")
+
+
+def test_base_policy_cache_key_covers_every_training_module():
+    """The cache key hashes the modules that train a base policy: every toy-world module but
+    its figures, so a new training module cannot be left out of the key by accident."""
+    from pathlib import Path
+
+    from rlhfbook.toyworld import policies
+
+    folder = Path(policies.__file__).parent
+    modules = {p.name for p in folder.glob("*.py")} - {"__init__.py", "figures.py"}
+    assert set(policies.TRAINING_SOURCES) == modules
