@@ -326,13 +326,6 @@ class PFPPOSettings:
         5, "N: responses sampled per prompt, which the filters rank (responses)"
     )
     rm_prompts: int = setting(
-        900,
-        "prompts whose N SFT samples make the reward models' training pairs (prompts)",
-    )
-    n_samples: int = setting(
-        5, "N: responses sampled per prompt, which the filters rank (responses)"
-    )
-    rm_prompts: int = setting(
         300,
         "prompts whose N SFT samples make each seed's reward models' training pairs (prompts)",
     )
