@@ -40,11 +40,21 @@ def rlhfbook_cli(
     )
 
 
+# Modules whose tests execute chapters into the repository's results/ and _build/ and read them
+# back: under pytest-xdist (make test: -n auto --dist loadgroup) they run in one worker, in order,
+# while the other workers take the unit tests.
+SHARED_BUILD = ("test_chapters.py", "test_book.py", "test_browser.py")
+
+
 def pytest_collection_modifyitems(items):
-    """Fast tests first, then chapter executions, then the book build, then the browser."""
+    """Fast tests first, then chapter executions, then the book build, then the browser; the tests
+    of :data:`SHARED_BUILD` in one xdist group."""
     order = {"chapter": 1, "book": 2, "browser": 3}
     items.sort(
         key=lambda item: max(
             (order.get(m.name, 0) for m in item.iter_markers()), default=0
         )
     )
+    for item in items:
+        if item.path.name in SHARED_BUILD:
+            item.add_marker(pytest.mark.xdist_group("build"))
