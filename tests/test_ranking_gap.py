@@ -288,8 +288,12 @@ def test_near_far_rho_matches_scipy_on_each_half():
         list(rho.index) == ["seed 0", "seed 1"]
         and summary["all mean"] == rho["all"].mean()
     )
-    assert "unlike the paper" in rg.spearman_sentence({**summary, "far mean": 0.1})
-    assert "as in the paper" in rg.spearman_sentence({**summary, "far mean": -0.1})
+    quotes = rg.spearman_quotes({**summary, "far mean": 0.1})
+    assert "unlike the paper" in quotes["rho_far_verdict"]
+    assert quotes["rho_far_mean"] == 0.1 and type(quotes["rho_all_sd"]) is float
+    assert quotes["rho_all_sd"] == summary["all sd"]
+    negative = rg.spearman_quotes({**summary, "far mean": -0.1})
+    assert negative["rho_far_verdict"].startswith("as in the paper")
 
 
 def test_win_rate_counts_ties_one_half():
