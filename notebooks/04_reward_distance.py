@@ -86,7 +86,7 @@ from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import numpy as np
@@ -307,12 +307,14 @@ runs = sr.interpolation_runs(
     seeds, P.n_envs, P.n_pairs, P.n_steps, cells=sr.CELLS
 )  # the checked cells only
 elapsed = time.perf_counter() - t0
+full_regret, full_grid, _, _ = rd.interpolation_experiment(
+    np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
+)  # every pseudometric of the grid, on the first seed's first points
+
+# %% tags=["hide-input"]
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
-full_regret, full_grid, _, _ = rd.interpolation_experiment(
-    np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
-)
 print(
     f"{n_points} points over {len(seeds)} seeds in {elapsed:.1f} s ({points_per_s:.0f} points per second); "
     f"all {len(full_grid)} pseudometrics on the first {len(full_regret)} points of seed {seeds[0]}"
@@ -373,14 +375,26 @@ mc = results.metric(
         sr.monte_carlo_comparison(seeds[0], P.mc_envs, P.n_pairs, P.n_steps)
     ),
 )
-Markdown(
-    f"On these {mc['points']} points the Monte-Carlo regret differs from the exact one by "
-    f"{mc['error, ordinary endpoints']:.3f} on average on pairs of ordinary rewards and by "
-    f"{mc['error, a nearly trivial endpoint']:.3f} on the {mc['pairs with a nearly trivial endpoint']:.0%} of "
-    f"points whose pair has a nearly trivial endpoint (regret runs from 0 to 1); {mc['outside [0, 1]']:.0%} of "
-    "the estimates fall outside $[0, 1]$, where no fraction of the range of returns can lie; and the VAL "
-    f"distance's correlation with regret is {mc['VAL corr monte carlo']:.3f} instead of {mc['VAL corr exact']:.3f}."
+
+# %% tags=["remove-cell"]
+display.quote(
+    mc_points=mc["points"],
+    mc_error_ordinary=mc["error, ordinary endpoints"],
+    mc_error_trivial=mc["error, a nearly trivial endpoint"],
+    mc_trivial_share=mc["pairs with a nearly trivial endpoint"],
+    mc_outside=mc["outside [0, 1]"],
+    mc_val_corr=mc["VAL corr monte carlo"],
+    exact_val_corr=mc["VAL corr exact"],
 )
+
+# %% [markdown]
+# On these {glue:text}`mc_points` points the Monte-Carlo regret differs from the exact one
+# by {glue:text}`mc_error_ordinary:.3f` on average on pairs of ordinary rewards and by
+# {glue:text}`mc_error_trivial:.3f` on the {glue:text}`mc_trivial_share:.0%` of points
+# whose pair has a nearly trivial endpoint (regret runs from 0 to 1);
+# {glue:text}`mc_outside:.0%` of the estimates fall outside $[0, 1]$, where no fraction of
+# the range of returns can lie; and the VAL distance's correlation with regret is
+# {glue:text}`mc_val_corr:.3f` instead of {glue:text}`exact_val_corr:.3f`.
 
 # %% [markdown]
 # The bar chart is the analogue of the paper's Figure 1: on the first points of the first seed,
@@ -654,6 +668,8 @@ print(
     f"{rater_distance:.3f} from gold. Seed {seeds[0]}:"
 )
 display.table(table)
+
+# %% tags=["hide-input"]
 strongest = table[table["kind"] == "word-biased"].iloc[-1]
 print(
     f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, rank "
@@ -741,8 +757,15 @@ for name, value in overconfidence.items():
 # fitted on many, under the L2 penalty of the fit, has its margins shrunk and tends to
 # under-claim; the printout says which happens in this run.
 
-# %%
-Markdown(sr.bridge_summary(rank))
+# %% tags=["remove-cell"]
+display.quote(**sr.bridge_quotes(rank))
+
+# %% [markdown]
+# Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation
+# of {glue:text}`rank_starc_mean:.3f` ± {glue:text}`rank_starc_sd:.3f` over seeds,
+# against {glue:text}`rank_gold_mean:.3f` ± {glue:text}`rank_gold_sd:.3f` for accuracy on
+# gold labels and {glue:text}`rank_raters_mean:.3f` ± {glue:text}`rank_raters_sd:.3f` for
+# accuracy on rater labels. {glue:text}`rank_reading`
 
 # %% [markdown]
 # ## Paper vs this book
@@ -781,7 +804,7 @@ display.table(
 # over DARD per seed. The bridge to reward models is this book's extension: the paper tests
 # STARC on random MDPs and a continuous-control task, not on reward models of responses.
 
-# %%
+# %% tags=["hide-input"]
 sr.record_checks(
     results,
     runs,

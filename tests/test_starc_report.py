@@ -311,15 +311,15 @@ def test_summaries_read_the_numbers_they_are_given():
         {0: [0.9, 0.1, 0.5], 1: [0.7, 0.3, 0.5]},
         index=["STARC distance", "accuracy (gold)", "accuracy (raters)"],
     )
-    text = sr.bridge_summary(rank)
-    assert "0.800 ± 0.141" in text and text.endswith(
-        "weighs errors by their size directly."
-    )
-    assert sr.bridge_summary(
-        rank.loc[["STARC distance", "accuracy (raters)", "accuracy (gold)"]].set_axis(
-            rank.index
-        )
-    ).endswith("in this run.")
+    quotes = sr.bridge_quotes(rank)
+    assert quotes["rank_starc_mean"] == pytest.approx(0.8)
+    assert quotes["rank_starc_sd"] == pytest.approx(0.141421356)
+    assert type(quotes["rank_gold_sd"]) is float
+    assert quotes["rank_reading"].endswith("weighs errors by their size directly.")
+    swapped = rank.loc[
+        ["STARC distance", "accuracy (raters)", "accuracy (gold)"]
+    ].set_axis(rank.index)
+    assert sr.bridge_quotes(swapped)["rank_reading"].endswith("in this run.")
 
 
 def test_paper_vs_book_rows():

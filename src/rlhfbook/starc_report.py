@@ -721,26 +721,33 @@ def overconfidence(conf: np.ndarray, freq: np.ndarray, count: np.ndarray) -> flo
     )
 
 
-def bridge_summary(rank: pd.DataFrame) -> str:
-    """The chapter's reading of how the STARC distance and pairwise accuracy rank best-of-N regret."""
-    rho = {
-        m: rank.loc[m].mean()
-        for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")
-    }
-    return (
-        f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
-        f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against "
-        f"{mean_sd(rank.loc['accuracy (gold)'].values)} for accuracy on gold labels and "
-        f"{mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
-        + (
-            "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
-            "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair "
-            "by how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal "
-            "responses like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
-            if rho["accuracy (raters)"] > rho["accuracy (gold)"]
-            else "Gold labels rank regret at least as well as rater labels do in this run."
-        )
+def bridge_quotes(rank: pd.DataFrame) -> dict[str, float | str]:
+    """The numbers the chapter's prose quotes on how the STARC distance and pairwise
+    accuracy rank best-of-N regret (:func:`rank_against_regret`): each metric's Spearman
+    correlation, mean and sd over seeds (sd with ddof 1; 0 for one seed), as plain floats
+    for ``{glue:text}`` (``rank_starc_mean``, ``rank_starc_sd``, ``rank_gold_…``,
+    ``rank_raters_…``), and ``rank_reading``: the sentence that reads which labels rank
+    regret better."""
+    quotes: dict[str, float | str] = {}
+    for key, metric in (
+        ("starc", "STARC distance"),
+        ("gold", "accuracy (gold)"),
+        ("raters", "accuracy (raters)"),
+    ):
+        x = rank.loc[metric].to_numpy(float)
+        quotes[f"rank_{key}_mean"] = float(np.mean(x))
+        quotes[f"rank_{key}_sd"] = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    quotes["rank_reading"] = (
+        "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is "
+        "nearly a coin flip on pairs whose rewards are close and nearly certain on pairs "
+        "far apart, so agreeing with raters weighs each pair by how much it matters, as "
+        "regret does, while gold-label accuracy counts a swap of two nearly equal responses "
+        "like a swap of the best and the worst. The STARC distance weighs errors by their "
+        "size directly."
+        if quotes["rank_raters_mean"] > quotes["rank_gold_mean"]
+        else "Gold labels rank regret at least as well as rater labels do in this run."
     )
+    return quotes
 
 
 # --------------------------------------------------------------------------- paper vs this book

@@ -215,7 +215,6 @@ MAX_VISIBLE_LINES = 150
 MAX_CELL_LINES = 30
 # Chapters not yet held to the limits, each with why (issue 33).
 CODE_LENGTH_EXEMPT = {
-    "04_reward_distance": "being trimmed under issue 33",
     "05_strategic_games": "its owner trims it under issue 33",
 }
 
