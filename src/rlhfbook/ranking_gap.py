@@ -1194,7 +1194,7 @@ def spearman_quotes(summary: dict[str, float]) -> dict[str, float | str]:
     """The numbers of :func:`spearman_table`'s summary that the chapter's prose quotes
     (``rho_near_mean``, ``rho_near_sd``, ``rho_far_…``, ``rho_all_…``, as plain floats
     for ``{glue:text}``), and ``rho_far_verdict``: the clause that sets the far mean's sign
-    against the paper's finding (the same as :func:`spearman_sentence`)."""
+    against the paper's finding."""
     quotes: dict[str, float | str] = {
         f"rho_{name}_{stat}": float(summary[f"{name} {stat}"])
         for name in ("near", "far", "all")
