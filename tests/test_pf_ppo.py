@@ -703,3 +703,14 @@ def test_quote_mean_2se_gives_plain_floats():
     q = pf_ppo.quote_mean_2se("gain", [1.0, 3.0])
     assert q == {"gain_mean": 2.0, "gain_2se": pytest.approx(2.0)}
     assert all(type(v) is float for v in q.values())
+
+
+def test_chapter_tasks_on_a_dataset_split_its_problems_80_20(tmp_path):
+    from rlhfbook import standin
+
+    mbpp = standin.write_mbpp(tmp_path / "mbpp.jsonl", n=10)
+    P = replace(PFPPOSettings(), dataset=str(mbpp), eval_prompts=1)
+    task, eval_task, prompts = pf_ppo.chapter_tasks(P, 0)
+    assert isinstance(task, code_tasks.UnitTestTask) and task is not eval_task
+    assert (len(task.prompts), len(eval_task.prompts)) == (8, 2)
+    assert prompts == eval_task.prompts[:1]

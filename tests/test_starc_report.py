@@ -531,7 +531,7 @@ def test_rounding_table_takes_the_worst_mdp():
     assert table.to_numpy().max() < rd.ROUNDING
 
 
-def test_endpoint_summary_reads_the_intervals():
+def test_endpoint_quotes_read_the_intervals():
     ordinary = {
         "L2": np.array([0.02, 0.025, 0.022]),
         "wL2": np.array([0.01, 0.02, 0.015]),
