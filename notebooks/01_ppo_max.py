@@ -140,7 +140,6 @@ import torch
 from IPython.display import Markdown
 
 from rlhfbook import (
-    gold_proxy,
     models,
     overoptimisation,
     ppo,
@@ -164,14 +163,9 @@ seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
 # real: Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
 real = P.model_name is not None
-if (
-    real
-):  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
-    data = gold_proxy.load(P, seed)
-    eval_prompts = data.pool.eval
-    print(data)
-else:
-    eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
+eval_prompts, data = overoptimisation.held_out(
+    P, task, seed, eval_seed
+)  # data: real only
 print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
     f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts for every configuration"
@@ -226,12 +220,11 @@ display.figure(
 # as an HH-RLHF transcript (and $-1$ without EOS); it trains first, on every pair but the held-out ones:
 
 # %%
-gold_path = P.gold_reward_model_name if real else None
-if (
-    real and gold_path is None
-):  # the gold reward model, on the human labels of the gold's rows
-    gold_path = gold_proxy.train_gold(P, sft_path, tok, data, workdir / "gold", seed)
-    results.metric("gold_rm_pairs", len(data.split.gold))
+gold_path, gold_metrics = overoptimisation.gold_model(
+    P, sft_path, tok, data, workdir, seed
+)  # None in the toy world: the gold is computed in code
+for name, value in gold_metrics.items():
+    results.metric(name, value)
 gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
 
 torch.manual_seed(seed)
@@ -276,7 +269,7 @@ display.show_source(overoptimisation.toy_reward_model)
 # %%
 t0 = time.perf_counter()
 rm_paths, rm_metrics = overoptimisation.proxy_reward_models(
-    P, seeds, sft_path, tok, workdir, device, data if real else None, gold_path
+    P, seeds, sft_path, tok, workdir, device, data, gold_path
 )
 rm_seconds = time.perf_counter() - t0
 for name, value in rm_metrics.items():

@@ -613,3 +613,14 @@ def test_a_given_reward_model_serves_every_seed_and_records_nothing():
     P = profiles.resolve("01_ppo_max", "smoke", reward_model_name="some/rm")
     paths, metrics = oo.proxy_reward_models(P, [3, 4], "sft", None, "w", "cpu")
     assert paths == {3: "some/rm", 4: "some/rm"} and metrics == {}
+
+
+def test_the_toy_world_holds_out_prompts_of_the_eval_seed_and_has_no_gold_model():
+    P = profiles.resolve("01_ppo_max", "smoke")
+    task = toyworld.task("preference")
+    prompts, data = oo.held_out(P, task, 0, 10_000)
+    assert data is None
+    assert prompts == task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000))
+    assert oo.gold_model(P, "sft", None, None, "w", 0) == (None, {})
+    given = profiles.resolve("01_ppo_max", "smoke", gold_reward_model_name="g/rm")
+    assert oo.gold_model(given, "sft", None, object(), "w", 0) == ("g/rm", {})

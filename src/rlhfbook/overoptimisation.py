@@ -1156,3 +1156,46 @@ def rm_gold_table(
             "RM sd on SFT samples": float(proxy_a.std()),
         }
     return pd.DataFrame(rows).T.rename_axis("seed")
+
+
+def held_out(
+    P: PPOMaxSettings, task, seed: int, eval_seed: int
+) -> tuple[list[str], Any]:
+    """The chapter's held-out prompts, and on real models (``P.model_name``) the dataset
+    they come from (:func:`rlhfbook.gold_proxy.load` of ``seed``: the gold's rows, the
+    proxy's part of them, held-out prompts), else ``None``: in the toy world
+    ``P.eval_prompts`` prompts of ``task`` from the generator of ``eval_seed``."""
+    if P.model_name is not None:
+        from . import gold_proxy
+
+        data = gold_proxy.load(P, seed)
+        print(data)
+        return data.pool.eval, data
+    rng = np.random.default_rng(eval_seed)
+    return task.sample_prompts(P.eval_prompts, rng), None
+
+
+def gold_model(
+    P: PPOMaxSettings,
+    sft_path: str | Path,
+    tokenizer,
+    data,
+    workdir: str | Path,
+    seed: int,
+) -> tuple[str | Path | None, dict[str, float]]:
+    """The gold reward model's folder and the metrics its fitting records: ``None`` in
+    the toy world (the gold is computed in code); on real models
+    ``P.gold_reward_model_name``, or one trained here on the human labels of the gold's
+    rows of ``data`` (:func:`rlhfbook.gold_proxy.train_gold`)."""
+    if data is None:
+        return None, {}
+    if P.gold_reward_model_name is not None:
+        return P.gold_reward_model_name, {}
+    from pathlib import Path
+
+    from . import gold_proxy
+
+    path = gold_proxy.train_gold(
+        P, sft_path, tokenizer, data, Path(workdir) / "gold", seed
+    )
+    return path, {"gold_rm_pairs": len(data.split.gold)}
