@@ -257,6 +257,11 @@ def evaluate(model, tok, task, prompts, greedy):
     return out, rollout.gold_scores(task, out).numpy()
 
 
+# %% [markdown]
+# Each policy answers the same prompts twice: sampled (the gold score's mean, the EOS
+# rate, the length) and greedy (the code task's pass@1).
+
+# %%
 evaluation, samples = {}, {}
 for name, folder in folders.items():
     task = toyworld.task(name)
@@ -279,6 +284,7 @@ for name, folder in folders.items():
         )
         samples[(name, label)] = (out, scores)
 
+# %%
 table = pd.DataFrame(evaluation).T
 table.index.names = ["task", "policy"]
 display.table(table)

@@ -129,7 +129,7 @@ P, results = rlhfbook.start_chapter(
     autocast=autocast,
 )
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 import time
 from pathlib import Path
@@ -140,7 +140,6 @@ import torch
 from IPython.display import Markdown
 
 from rlhfbook import (
-    gold_proxy,
     models,
     overoptimisation,
     ppo,
@@ -151,6 +150,7 @@ from rlhfbook import (
 from rlhfbook import overoptimisation_figures as figures
 from rlhfbook.book import parallel
 
+# %%
 task = toyworld.task("preference")
 workdir = Path(tempfile.mkdtemp(prefix="ch01_"))
 sft_path = P.model_name or toyworld.base_policy(
@@ -163,14 +163,9 @@ seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
 # real: Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
 real = P.model_name is not None
-if (
-    real
-):  # the dataset's pairs: the gold's rows, the proxy's part of them, held-out prompts
-    data = gold_proxy.load(P, seed)
-    eval_prompts = data.pool.eval
-    print(data)
-else:
-    eval_prompts = task.sample_prompts(P.eval_prompts, np.random.default_rng(eval_seed))
+eval_prompts, data = overoptimisation.held_out(
+    P, task, seed, eval_seed
+)  # data: real only
 print(
     f"SFT policy: {models.display_name(sft_path)} ({sum(p.numel() for p in sft.parameters()) / 1e6:.2f}M parameters); "
     f"seeds {seeds}; {P.iterations} PPO iterations x {P.prompts_per_iteration} prompts for every configuration"
@@ -225,12 +220,11 @@ display.figure(
 # as an HH-RLHF transcript (and $-1$ without EOS); it trains first, on every pair but the held-out ones:
 
 # %%
-gold_path = P.gold_reward_model_name if real else None
-if (
-    real and gold_path is None
-):  # the gold reward model, on the human labels of the gold's rows
-    gold_path = gold_proxy.train_gold(P, sft_path, tok, data, workdir / "gold", seed)
-    results.metric("gold_rm_pairs", len(data.split.gold))
+gold_path, gold_metrics = overoptimisation.gold_model(
+    P, sft_path, tok, data, workdir, seed
+)  # None in the toy world: the gold is computed in code
+for name, value in gold_metrics.items():
+    results.metric(name, value)
 gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
 
 torch.manual_seed(seed)
@@ -274,61 +268,29 @@ display.show_source(overoptimisation.toy_reward_model)
 
 # %%
 t0 = time.perf_counter()
-if P.reward_model_name:  # one given reward model for every seed
-    rm_paths = dict.fromkeys(seeds, P.reward_model_name)
-elif (
-    real
-):  # a subset of the gold model's pairs, labelled by the gold model (Gao et al.)
-    torch.manual_seed(seed)
-    pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
-    results.metric("proxy_rm_pairs", len(pairs))
-    results.metric("gold_rm_agrees_with_human_labels", agreement)
-    print(
-        f"the gold reward model agrees with the human label on {agreement:.0%} of the proxy's {len(pairs)} pairs"
-    )
-    rm_path = overoptimisation.fit_reward_model(
-        P, sft_path, tok, pairs, workdir / "rm", seed, P.rm_steps
-    )
-    rm_paths = dict.fromkeys(seeds, str(rm_path))
-else:  # the toy world: one reward model per seed, on its own pairs
-    jobs = [(dict(P), str(sft_path), str(workdir), s) for s in seeds]
-    rm_paths = dict(
-        zip(
-            seeds,
-            parallel.map_runs(overoptimisation.toy_reward_model, jobs, jobs=P.jobs),
-        )
-    )
+rm_paths, rm_metrics = overoptimisation.proxy_reward_models(
+    P, seeds, sft_path, tok, workdir, device, data, gold_path
+)
 rm_seconds = time.perf_counter() - t0
+for name, value in rm_metrics.items():
+    results.metric(name, value)
 proxy_fns = {
     s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length)
     for s, p in rm_paths.items()
 }
 proxy_fn = proxy_fns[seed]  # r_phi of the first seed, for the probe below
 
-# held-out accuracy against the gold ranking (not the biased raters), per seed's reward model
+# %% [markdown]
+# Held-out accuracy of each seed's reward model against the gold ranking (not the
+# biased raters), on a second SFT sample per prompt:
+
+# %%
 torch.manual_seed(seed + 1)
 other = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
-other_gold = gold_fn(other)
-rm_table = pd.DataFrame(
-    {
-        s: dict(
-            zip(
-                ("accuracy on gold-ranked SFT pairs", "correlation(proxy, gold)"),
-                agreement,
-            )
-        )
-        | {"RM sd on SFT samples": float(f(sft_eval).std())}
-        for s, f in proxy_fns.items()
-        for agreement in [
-            overoptimisation.rm_gold_agreement(
-                f(sft_eval), f(other), sft_gold, other_gold
-            )
-        ]
-    }
-).T.rename_axis("seed")
-rm_sd = rm_table[
-    "RM sd on SFT samples"
-]  # the unit of the proxy's gain in the first check
+rm_table = overoptimisation.rm_gold_table(
+    proxy_fns, sft_eval, other, sft_gold, gold_fn(other)
+)
+rm_sd = rm_table["RM sd on SFT samples"]  # the unit of the proxy's gain in check 1
 print(f"{len(set(rm_paths.values()))} reward model(s) in {rm_seconds:.0f} s")
 display.table(rm_table)
 results.metric("rm_gold_accuracy", float(rm_table.iloc[:, 0].mean()))

@@ -109,9 +109,10 @@ P, results = rlhfbook.start_chapter(
 )
 
 # %%
-seeds = [
-    seed + k for k in range(P.n_seeds)
-]  # the checked seeds: pairs, votes and DPO's data order
+# the checked seeds: pairs, votes and DPO's data order
+seeds = [seed + k for k in range(P.n_seeds)]
+
+# %% tags=["hide-input"]
 print(
     f"profile {P.name!r}: sandbox {len(P.sandbox_nuisance)} values of sigma x {P.sandbox_pairs} pairs x "
     f"{P.sandbox_steps} Adam steps; a {P.ref_size!r} reference, {P.sft_steps} SFT steps; per seed "
@@ -122,7 +123,7 @@ print(
 )
 display.quote(check_beta=P.check_beta)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import numpy as np
@@ -375,19 +376,7 @@ sft_losses = supervised_finetune(
 reference.eval().requires_grad_(False)
 sft_seconds = time.perf_counter() - t0
 
-data = {
-    s: rg.seed_data(
-        task,
-        reference,
-        tok,
-        s,
-        n_pairs=P.n_pairs,
-        n_val=P.n_val,
-        n_raters=P.n_raters,
-        eval_batch=P.eval_batch,
-    )
-    for s in seeds
-}
+data = rg.data_for_seeds(task, reference, tok, seeds, P)  # pairs, votes, Eq. 13
 
 n_params = sum(p.numel() for p in reference.parameters())
 print(
@@ -444,13 +433,8 @@ win_rate = rg.WinRate(
 )
 t0 = time.perf_counter()
 study = rg.train_study(reference, tok, data, P, extra=win_rate)
-runs, tables, best, best_step, best_cp = (
-    study.runs,
-    study.tables,
-    study.best,
-    study.best_step,
-    study.best_cp,
-)
+runs, tables = study.runs, study.tables
+best, best_step, best_cp = study.best, study.best_step, study.best_cp
 print(
     f"DPO for {len(seeds)} seeds x beta in {P.betas}: {time.perf_counter() - t0:.0f} s"
 )
@@ -629,9 +613,13 @@ display.show_source(rg.near_far_rho)
 rho, rho_summary = rg.spearman_table(tables, seeds, P.betas)
 results.metric("spearman_R_win", {**rho.to_dict(orient="index"), **rho_summary})
 display.table(rho)
+display.quote(**rg.spearman_quotes(rho_summary))
 
-# %%
-Markdown(rg.spearman_sentence(rho_summary))
+# %% [markdown]
+# Spearman correlation of R and win rate over seeds (mean ± sd): near the reference
+# {glue:text}`rho_near_mean:+.2f` ± {glue:text}`rho_near_sd:.2f`, far from the reference
+# {glue:text}`rho_far_mean:+.2f` ± {glue:text}`rho_far_sd:.2f`, all checkpoints
+# {glue:text}`rho_all_mean:+.2f` ± {glue:text}`rho_all_sd:.2f`; {glue:text}`rho_far_verdict`.
 
 # %% tags=["remove-cell"]
 display.figure(figures.rank_vs_win(tables, seeds, P.betas), "ch2-rank-vs-win")
@@ -659,22 +647,7 @@ display.figure(figures.rank_vs_win(tables, seeds, P.betas), "ch2-rank-vs-win")
 # skipped; a unit test runs it on a local model folder and a local file in HH-RLHF format.
 
 # %%
-if P.model_name and P.dataset:
-    real_report, n_real = rg.real_model_report(P, seed, runtime.device())
-    results.metric(
-        "real_model",
-        {"model": P.model_name, "dataset": P.dataset, "pairs": n_real, **real_report},
-    )
-    print(
-        f"{P.model_name} on {n_real} pairs of {P.dataset}: R = {real_report['R']:.3f}, R~ = {real_report['R~']:.3f}, "
-        f"median |c| = {real_report['median |c|']:.1f} nats (paper, HH-RLHF: R about 0.46 for every model)"
-    )
-    display_real = display.table(pd.Series(real_report).to_frame("value"))
-else:
-    display_real = Markdown(
-        "Skipped: set `model_name` and `dataset` (the `gpu` profile does)."
-    )
-display_real
+rg.real_model_section(results, P, seed, runtime.device())
 
 # %% [markdown]
 # ## 6. Paper vs this book
@@ -719,7 +692,7 @@ display.table(
 # $\beta = 1$ values are printed beside. The Sec. 5 finding reads the correlations of
 # section 4.7 per seed. `smoke` does not evaluate the checks.
 
-# %%
+# %% tags=["hide-input"]
 rg.record_checks(
     results,
     study,

@@ -105,39 +105,23 @@ P, results = rlhfbook.start_chapter(
     autocast=autocast,
 )
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, rollout, sandbox, toyworld
+from rlhfbook import code_tasks, filtration, models, pf_ppo, rollout, toyworld
 from rlhfbook import pf_ppo_figures as figures
 from rlhfbook.book import parallel
 from rlhfbook.pf_ppo import READS, VERIFY
 
+# %%
 N = P.n_samples
 workdir = Path(tempfile.mkdtemp(prefix="ch03_"))
-if P.dataset:  # gpu: MBPP-format problems, programs run in the sandbox
-    problems = code_tasks.load_problems(P.dataset)
-    cut = int(len(problems) * 0.8)
-    limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
-    print(
-        sandbox.isolation_note()
-    )  # isolated by bubblewrap where it can run, else resource limits only
-    task = code_tasks.UnitTestTask(
-        problems[:cut], limits=limits, max_response_tokens=P.max_new_tokens
-    )
-    eval_task = code_tasks.UnitTestTask(
-        problems[cut:], limits=limits, max_response_tokens=P.max_new_tokens
-    )
-    eval_prompts = eval_task.prompts[: P.eval_prompts]
-else:
-    task = eval_task = toyworld.task("code")
-    eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
+task, eval_task, eval_prompts = pf_ppo.chapter_tasks(P, seed)  # gpu: MBPP + sandbox
 sft_path = str(
     P.model_name or toyworld.base_policy("code", P.base_policy, progress=False)
 )
@@ -261,22 +245,7 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 
 # %%
 t0 = time.perf_counter()
-pair_sets = {}
-for s in seeds:
-    rng_rm = pf_ppo.stream(
-        s, "rm"
-    )  # the reward model's prompts and labels: a stream of their own
-    rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-    rm_samples = pf_ppo.sample_groups(
-        sft, tok, rm_prompts, N, s, P.max_new_tokens, P.chunk_size
-    )
-    groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
-    sets = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
-    for name in READS:
-        if (name == VERIFY and not P.reward_model_name) or (
-            name != VERIFY and s == seed
-        ):
-            pair_sets[s, name] = sets[name]
+pair_sets = pf_ppo.reward_model_pair_sets(P, seeds, sft, tok, task)
 trained = pf_ppo.train_seed_reward_models(
     pair_sets, tok, P, base=sft_path, workdir=workdir
 )
@@ -284,6 +253,8 @@ rm_paths = {key: t["path"] for key, t in trained.items()} | (
     {(s, VERIFY): P.reward_model_name for s in seeds} if P.reward_model_name else {}
 )
 rm_seconds = time.perf_counter() - t0
+
+# %% tags=["hide-input"]
 results.timing("reward_models_s", rm_seconds)
 results.timing("reward_models_cpu_s", sum(t["cpu_s"] for t in trained.values()))
 example = pair_sets.get((seed, VERIFY), pair_sets[seed, "program only"]).rows()[0]
@@ -350,7 +321,7 @@ display.figure(
 # of the first seed.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 spread_seeds = {s: pf_ppo.score_spread(regions[s]["score_std"]) for s in seeds}
 spread = {
     key: float(np.mean([sp[key] for sp in spread_seeds.values()]))
@@ -378,20 +349,35 @@ display.table(
 # %% tags=["hide-input"]
 display.table(pf_ppo.score_by_shown_examples(shown_rate, S[seed]))
 
-# %%
+# %% tags=["remove-cell"]
 sp_ref = pf_ppo.score_spread(reference["score_std"])
-Markdown(
-    f"Spread of the actual score in the lowest fifth of the rewards, the middle and the highest fifth, mean over "
-    f"{len(seeds)} reward models that read the outputs: {spread['lowest rewards']:.2f}, {spread['middle']:.2f}, "
-    f"{spread['highest rewards']:.2f}; {both_ends} of {len(seeds)} seeds have both ends more reliable than the "
-    f"middle, as in the paper's Fig. 1. The character-only reward model (first seed): {sp_ref['lowest rewards']:.2f}, "
-    f"{sp_ref['middle']:.2f}, {sp_ref['highest rewards']:.2f} ({pf_ppo.reliability_pattern(sp_ref)}). "
-    f"The second table holds the reason: a program that gets every shown example right has an actual score "
-    f"of {pf_ppo.score_summary(S[seed], shown_rate, 1.0)}, one that gets none right "
-    f"{pf_ppo.score_summary(S[seed], shown_rate, 0.0)}, and in between the score varies. A "
-    f"reward model that reads the outputs can tell these apart; one that reads only the characters of the program "
-    f"must run it in its head."
+display.quote(
+    n_seeds=len(seeds),
+    spread_low=spread["lowest rewards"],
+    spread_middle=spread["middle"],
+    spread_high=spread["highest rewards"],
+    both_ends=both_ends,
+    ref_low=sp_ref["lowest rewards"],
+    ref_middle=sp_ref["middle"],
+    ref_high=sp_ref["highest rewards"],
+    ref_pattern=pf_ppo.reliability_pattern(sp_ref),
+    score_all_shown_right=pf_ppo.score_summary(S[seed], shown_rate, 1.0),
+    score_none_shown_right=pf_ppo.score_summary(S[seed], shown_rate, 0.0),
 )
+
+# %% [markdown]
+# Spread of the actual score in the lowest fifth of the rewards, the middle and the
+# highest fifth, mean over {glue:text}`n_seeds` reward models that read the outputs:
+# {glue:text}`spread_low:.2f`, {glue:text}`spread_middle:.2f`,
+# {glue:text}`spread_high:.2f`; {glue:text}`both_ends` of {glue:text}`n_seeds` seeds have
+# both ends more reliable than the middle, as in the paper's Fig. 1. The character-only
+# reward model (first seed): {glue:text}`ref_low:.2f`, {glue:text}`ref_middle:.2f`,
+# {glue:text}`ref_high:.2f` ({glue:text}`ref_pattern`). The second table holds the
+# reason: a program that gets every shown example right has an actual score of
+# {glue:text}`score_all_shown_right`, one that gets none right
+# {glue:text}`score_none_shown_right`, and in between the score varies. A reward model
+# that reads the outputs can tell these apart; one that reads only the characters of the
+# program must run it in its head.
 
 # %% [markdown]
 # Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the
@@ -431,15 +417,9 @@ for name in READS:
 results.metric(
     "r2_sft", {name: r2_rows[name].to_dict(orient="index") for name in READS}
 )
-first_seed = pd.concat(
-    {name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1
-)
-first_seed.columns = [
-    f"{name}: {col}" for name, col in first_seed.columns
-]  # "program only: R² (samples)", ...
-display.table(first_seed.rename_axis("filter (first seed)"))
+display.table(pf_ppo.r2_first_seed_table(r2_rows))
 
-# %%
+# %% tags=["remove-cell"]
 best = R[seed, VERIFY].argmax(1)
 bon_right = shown_rate.reshape(-1, N)[np.arange(len(best)), best] == 1
 r2_mean = r2_sample.loc["mean"]
@@ -449,15 +429,28 @@ def r2_of(name, label):
     return r2_rows[name].loc[label, "R² (samples)"]
 
 
-Markdown(
-    f"BoN keeps each prompt's best sample. Under the first seed's reward model that sees the outputs, that sample "
-    f"gets every shown example right for {bon_right.mean():.0%} of the prompts (such samples score "
-    f"{pf_ppo.score_summary(S[seed], shown_rate, 1.0)}). Over the {len(seeds)} seeds' reward models the "
-    f"sample-level $R^2$ is {r2_mean['BoN']:.3f} for BoN, {r2_mean['no filter']:.3f} without a filter, "
-    f"{r2_mean['BR']:.3f} for BR and {r2_mean['BW']:.3f} for BW (means). Under the character-only reward model "
-    f"(first seed): BoN {r2_of('program only', 'BoN'):.3f}, no filter {r2_of('program only', 'no filter'):.3f}, BW "
-    f"{r2_of('program only', 'BW'):.3f}."
+display.quote(
+    bon_right_share=float(bon_right.mean()),
+    **{
+        f"r2_mean_{k.replace(' ', '_')}": float(r2_mean[k])
+        for k in ("BoN", "no filter", "BR", "BW")
+    },
+    **{
+        f"r2_chars_{k.replace(' ', '_')}": float(r2_of("program only", k))
+        for k in ("BoN", "no filter", "BW")
+    },
 )
+
+# %% [markdown]
+# BoN keeps each prompt's best sample. Under the first seed's reward model that sees the
+# outputs, that sample gets every shown example right for
+# {glue:text}`bon_right_share:.0%` of the prompts (such samples score
+# {glue:text}`score_all_shown_right`). Over the {glue:text}`n_seeds` seeds' reward models
+# the sample-level $R^2$ is {glue:text}`r2_mean_BoN:.3f` for BoN,
+# {glue:text}`r2_mean_no_filter:.3f` without a filter, {glue:text}`r2_mean_BR:.3f` for BR
+# and {glue:text}`r2_mean_BW:.3f` for BW (means). Under the character-only reward model
+# (first seed): BoN {glue:text}`r2_chars_BoN:.3f`, no filter
+# {glue:text}`r2_chars_no_filter:.3f`, BW {glue:text}`r2_chars_BW:.3f`.
 
 # %% [markdown]
 # ## Part B. Training at an equal budget of sampled responses
@@ -480,32 +473,30 @@ Markdown(
 display.show_source(pf_ppo.run_method)
 
 # %%
-kw = dict(sft_path=sft_path, task=task, eval_task=eval_task, eval_prompts=eval_prompts)
 rm_by_seed = {s: rm_paths[s, VERIFY] for s in seeds}
-run_specs = pf_ppo.run_specs(
-    P, seeds, rm_path=rm_by_seed, no_eos_score=floors, **kw
-) + pf_ppo.run_specs(
-    P,
-    seeds,
+kw = dict(
+    sft_path=sft_path,
+    task=task,
+    eval_task=eval_task,
+    eval_prompts=eval_prompts,
     rm_path=rm_by_seed,
     no_eos_score=floors,
-    reward="gold",
-    methods=P.gold_methods,
-    **kw,
 )
+run_specs = pf_ppo.run_specs(P, seeds, **kw)  # PPO optimises the reward model
+run_specs += pf_ppo.run_specs(P, seeds, reward="gold", methods=P.gold_methods, **kw)
 t0 = time.perf_counter()
 all_runs = parallel.map_runs(pf_ppo.run_method, run_specs, jobs=P.jobs)
 train_seconds = time.perf_counter() - t0
-results.timing("ppo_runs_s", train_seconds)
-results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in all_runs))
 runs = [r for r in all_runs if r["reward"] == "model"]
 gold_runs = [r for r in all_runs if r["reward"] == "gold"]
-logs, passed, greedy = pf_ppo.collect_runs(
-    runs, P.methods
-)  # passed[m], greedy[m]: (seeds, prompts)
+logs, passed, greedy = pf_ppo.collect_runs(runs, P.methods)  # (seeds, prompts) each
 _, passed_gold, greedy_gold = (
     pf_ppo.collect_runs(gold_runs, P.gold_methods) if gold_runs else (None, {}, {})
 )
+
+# %% tags=["hide-input"]
+results.timing("ppo_runs_s", train_seconds)
+results.timing("ppo_runs_cpu_s", sum(r["cpu_s"] for r in all_runs))
 print(
     f"{len(all_runs)} PPO runs in {train_seconds:.0f} s ({P.iterations} iterations x {P.prompts_per_iteration * N} "
     f"sampled responses each; seeds {seeds}; lr {P.lr:g}, KL coefficient {P.kl_coef:g}, {P.epochs} PPO epochs, "
@@ -535,6 +526,12 @@ r2_mean_table = pd.DataFrame(
     {"R² (samples)": r2_sample.loc["mean"], "R² (grouped)": r2_grouped.loc["mean"]}
 )
 table3 = pf_ppo.final_table(runs, logs, passed, greedy, sft_pass, r2_mean_table)
+print(
+    f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)"
+)
+display.table(table3)
+
+# %% tags=["remove-cell"]
 results.metric("final_pass1", table3["pass@1 (sampled)"].to_dict())
 results.metric("final_greedy_pass1", table3["pass@1 (greedy)"].to_dict())
 results.metric(
@@ -550,22 +547,10 @@ results.metric(
         orient="index"
     ),
 )
-print(
-    f"SFT policy: pass@1 {sft_pass.mean():.3f} (sampled), {sft_greedy.mean():.3f} (greedy)"
-)
-display.table(table3)
 
 # %%
-gold_table = pd.DataFrame(
-    {
-        "pass@1 (sampled), reward model": {m: passed[m].mean() for m in passed_gold},
-        "pass@1 (sampled), unit tests": {m: p.mean() for m, p in passed_gold.items()},
-        "pass@1 (greedy), reward model": {m: greedy[m].mean() for m in passed_gold},
-        "pass@1 (greedy), unit tests": {m: g.mean() for m, g in greedy_gold.items()},
-    }
-)
 if passed_gold:  # the control's runs (gold_methods)
-    display.table(gold_table.rename_axis("method: what PPO optimises"))
+    display.table(pf_ppo.gold_control_table(passed, greedy, passed_gold, greedy_gold))
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
@@ -803,41 +788,54 @@ results.finish();
 # %% [markdown]
 # ## Summary
 
-# %%
+# %% tags=["remove-cell"]
 status = {c.name: c.status for c in results.checks}
-
-
-def ms(values):
-    m, e = pf_ppo.mean_2se(values.values())
-    return f"{m:+.3f} ± {e:.3f}"
-
-
-Markdown(
-    "\n".join(
-        [
-            "- PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank by reward, keep the "
-            "best and a random other (BR), the best and the worst (BW), or only the best (BoN).",
-            f"- A reward model that judges a program from its characters explains $R^2$ = {r2_of('program only', 'no filter'):.2f} "
-            f"of the actual score on the SFT policy's samples (first seed); the same training on the program's shown "
-            f"outputs explains {r2_mean['no filter']:.2f} (mean over {len(seeds)} seeds). Both ends of the reward range "
-            f"more reliable than the middle on {both_ends} of {len(seeds)} seeds (Part A).",
-            f"- Against that reward model PPO-M moves held-out pass@1 from {sft_pass.mean():.3f} to "
-            f"{mean_pass['PPO-M']:.3f} (per seed {ms(gain_seeds)}, mean ± 2 SE; check 1: "
-            f"{status['ppo_m_improves_over_sft']}); greedy pass@1 moves by {greedy_gain:+.3f}. PF-PPO reaches "
-            + ", ".join(
-                f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}"
-                for m in FILTERS
-            )
-            + f" (check 2, {ms(finding2)}: {status['pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m']}).",
-            f"- Check 3, the paper's $R^2$ ordering of the filters on SFT samples ({ms(finding3)}): "
-            f"{status['r2_ordering_on_sft_samples']}; check 4, the filter with the highest $R^2$ trains best "
-            f"({ms(finding4)}): {status['highest_r2_filter_trains_best']}.",
-            "- Check 5, the control with the unit tests as the reward"
-            + (f" ({ms(finding5)})" if finding5 else "")
-            + f": {status['filtering_helps_more_with_the_reward_model_than_with_unit_tests']}.",
-        ]
-    )
+display.quote(
+    sft_pass1=float(sft_pass.mean()),
+    pass_ppo_m=mean_pass["PPO-M"],
+    greedy_gain=greedy_gain,
+    pf_ppo_pass=", ".join(
+        f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS
+    ),
+    **pf_ppo.quote_mean_2se("gain", gain_seeds.values()),
+    **pf_ppo.quote_mean_2se("check2", finding2.values()),
+    **pf_ppo.quote_mean_2se("check3", finding3.values()),
+    **pf_ppo.quote_mean_2se("check4", finding4.values()),
+    check5_value="({:+.3f} ± {:.3f})".format(*pf_ppo.mean_2se(finding5.values()))
+    if finding5
+    else "(not run in this profile)",
+    status_check1=status["ppo_m_improves_over_sft"],
+    status_check2=status["pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m"],
+    status_check3=status["r2_ordering_on_sft_samples"],
+    status_check4=status["highest_r2_filter_trains_best"],
+    status_check5=status[
+        "filtering_helps_more_with_the_reward_model_than_with_unit_tests"
+    ],
 )
+
+# %% [markdown]
+# - PF-PPO changes only *which* samples enter the PPO update: sample $N$ per prompt, rank
+#   by reward, keep the best and a random other (BR), the best and the worst (BW), or only
+#   the best (BoN).
+# - A reward model that judges a program from its characters explains $R^2$ =
+#   {glue:text}`r2_chars_no_filter:.2f` of the actual score on the SFT policy's samples
+#   (first seed); the same training on the program's shown outputs explains
+#   {glue:text}`r2_mean_no_filter:.2f` (mean over {glue:text}`n_seeds` seeds). Both ends
+#   of the reward range more reliable than the middle on {glue:text}`both_ends` of
+#   {glue:text}`n_seeds` seeds (Part A).
+# - Against that reward model PPO-M moves held-out pass@1 from
+#   {glue:text}`sft_pass1:.3f` to {glue:text}`pass_ppo_m:.3f` (per seed
+#   {glue:text}`gain_mean:+.3f` ± {glue:text}`gain_2se:.3f`, mean ± 2 SE; check 1:
+#   {glue:text}`status_check1`); greedy pass@1 moves by {glue:text}`greedy_gain:+.3f`.
+#   PF-PPO reaches {glue:text}`pf_ppo_pass` (check 2, {glue:text}`check2_mean:+.3f` ±
+#   {glue:text}`check2_2se:.3f`: {glue:text}`status_check2`).
+# - Check 3, the paper's $R^2$ ordering of the filters on SFT samples
+#   ({glue:text}`check3_mean:+.3f` ± {glue:text}`check3_2se:.3f`):
+#   {glue:text}`status_check3`; check 4, the filter with the highest $R^2$ trains best
+#   ({glue:text}`check4_mean:+.3f` ± {glue:text}`check4_2se:.3f`):
+#   {glue:text}`status_check4`.
+# - Check 5, the control with the unit tests as the reward {glue:text}`check5_value`:
+#   {glue:text}`status_check5`.
 
 # %% [markdown]
 # ## Exercises

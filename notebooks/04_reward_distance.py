@@ -86,7 +86,7 @@ from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import numpy as np
@@ -307,12 +307,14 @@ runs = sr.interpolation_runs(
     seeds, P.n_envs, P.n_pairs, P.n_steps, cells=sr.CELLS
 )  # the checked cells only
 elapsed = time.perf_counter() - t0
+full_regret, full_grid, _, _ = rd.interpolation_experiment(
+    np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
+)  # every pseudometric of the grid, on the first seed's first points
+
+# %% tags=["hide-input"]
 n_points = sum(len(run["regret"]) for run in runs.values())
 points_per_s = results.timing("points_per_second", n_points / elapsed)
 results.metric("points_per_seed", n_points // len(seeds))
-full_regret, full_grid, _, _ = rd.interpolation_experiment(
-    np.random.default_rng(seeds[0]), P.grid_envs, P.n_pairs, P.n_steps, progress=False
-)
 print(
     f"{n_points} points over {len(seeds)} seeds in {elapsed:.1f} s ({points_per_s:.0f} points per second); "
     f"all {len(full_grid)} pseudometrics on the first {len(full_regret)} points of seed {seeds[0]}"
@@ -373,14 +375,26 @@ mc = results.metric(
         sr.monte_carlo_comparison(seeds[0], P.mc_envs, P.n_pairs, P.n_steps)
     ),
 )
-Markdown(
-    f"On these {mc['points']} points the Monte-Carlo regret differs from the exact one by "
-    f"{mc['error, ordinary endpoints']:.3f} on average on pairs of ordinary rewards and by "
-    f"{mc['error, a nearly trivial endpoint']:.3f} on the {mc['pairs with a nearly trivial endpoint']:.0%} of "
-    f"points whose pair has a nearly trivial endpoint (regret runs from 0 to 1); {mc['outside [0, 1]']:.0%} of "
-    "the estimates fall outside $[0, 1]$, where no fraction of the range of returns can lie; and the VAL "
-    f"distance's correlation with regret is {mc['VAL corr monte carlo']:.3f} instead of {mc['VAL corr exact']:.3f}."
+
+# %% tags=["remove-cell"]
+display.quote(
+    mc_points=mc["points"],
+    mc_error_ordinary=mc["error, ordinary endpoints"],
+    mc_error_trivial=mc["error, a nearly trivial endpoint"],
+    mc_trivial_share=mc["pairs with a nearly trivial endpoint"],
+    mc_outside=mc["outside [0, 1]"],
+    mc_val_corr=mc["VAL corr monte carlo"],
+    exact_val_corr=mc["VAL corr exact"],
 )
+
+# %% [markdown]
+# On these {glue:text}`mc_points` points the Monte-Carlo regret differs from the exact one
+# by {glue:text}`mc_error_ordinary:.3f` on average on pairs of ordinary rewards and by
+# {glue:text}`mc_error_trivial:.3f` on the {glue:text}`mc_trivial_share:.0%` of points
+# whose pair has a nearly trivial endpoint (regret runs from 0 to 1);
+# {glue:text}`mc_outside:.0%` of the estimates fall outside $[0, 1]$, where no fraction of
+# the range of returns can lie; and the VAL distance's correlation with regret is
+# {glue:text}`mc_val_corr:.3f` instead of {glue:text}`exact_val_corr:.3f`.
 
 # %% [markdown]
 # The bar chart is the analogue of the paper's Figure 1: on the first points of the first seed,
@@ -497,8 +511,21 @@ display.figure(
 # two arrays. The $\tau$-weighted norm discounts the same entries by their probability, which is
 # why EPIC's and DARD's deficit is smaller in that cell.
 
-# %%
-Markdown(sr.endpoint_summary(part_lead, sr.lead(corr, "L2"), sr.lead(corr, "wL2")))
+# %% tags=["remove-cell"]
+display.quote(
+    **sr.endpoint_quotes(part_lead, sr.lead(corr, "L2"), sr.lead(corr, "wL2"))
+)
+
+# %% [markdown]
+# On ordinary rewards alone (without the pairs that have a nearly trivial endpoint), VAL's
+# lead over the better of EPIC and DARD is {glue:text}`ep_ordinary_L2_mean:+.3f` ±
+# {glue:text}`ep_ordinary_L2_2se:.3f` (L2) and {glue:text}`ep_ordinary_wL2_mean:+.3f` ±
+# {glue:text}`ep_ordinary_wL2_2se:.3f` (wL2), against {glue:text}`ep_all_L2_mean:+.3f` ±
+# {glue:text}`ep_all_L2_2se:.3f` (L2) and {glue:text}`ep_all_wL2_mean:+.3f` ±
+# {glue:text}`ep_all_wL2_2se:.3f` (wL2) on all points; on the pairs with a nearly trivial
+# endpoint it is {glue:text}`ep_trivial_L2_mean:+.3f` ± {glue:text}`ep_trivial_L2_2se:.3f`
+# (L2) and {glue:text}`ep_trivial_wL2_mean:+.3f` ± {glue:text}`ep_trivial_wL2_2se:.3f`
+# (wL2) (mean ± 2 SE over {glue:text}`ep_seeds` seeds). {glue:text}`ep_reading`
 
 # %% [markdown]
 # ### The control: rewards that do not depend on the next state
@@ -564,8 +591,17 @@ display.figure(sr.margin_figure(main_margin, control_margin), "ch4-margins")
 # Look at how far above the band the circles
 # sit in each cell, and whether the squares fall inside it.
 
-# %%
-Markdown(sr.lead_summary(main_margin, control_margin))
+# %% tags=["remove-cell"]
+display.quote(**sr.lead_quotes(main_margin, control_margin))
+
+# %% [markdown]
+# With the paper's rewards VAL's lead over EPIC is {glue:text}`lead_EPIC_L2:+.3f` and over
+# DARD {glue:text}`lead_DARD_L2:+.3f` in the L2 cell, and {glue:text}`lead_EPIC_wL2:+.3f`
+# and {glue:text}`lead_DARD_wL2:+.3f` in the $\tau$-weighted L2 cell.
+# {glue:text}`lead_weighting` With next-state-independent rewards the leads are
+# {glue:text}`gone_EPIC_L2:+.3f` and {glue:text}`gone_DARD_L2:+.3f` (L2) and
+# {glue:text}`gone_EPIC_wL2:+.3f` and {glue:text}`gone_DARD_wL2:+.3f` (wL2).
+# {glue:text}`lead_reading`
 
 # %% [markdown]
 # ### The properties, on this chapter's MDPs
@@ -654,6 +690,8 @@ print(
     f"{rater_distance:.3f} from gold. Seed {seeds[0]}:"
 )
 display.table(table)
+
+# %% tags=["hide-input"]
 strongest = table[table["kind"] == "word-biased"].iloc[-1]
 print(
     f"{strongest.name}: accuracy (gold) {strongest['accuracy (gold)']:.3f}, rank "
@@ -741,8 +779,15 @@ for name, value in overconfidence.items():
 # fitted on many, under the L2 penalty of the fit, has its margins shrunk and tends to
 # under-claim; the printout says which happens in this run.
 
-# %%
-Markdown(sr.bridge_summary(rank))
+# %% tags=["remove-cell"]
+display.quote(**sr.bridge_quotes(rank))
+
+# %% [markdown]
+# Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation
+# of {glue:text}`rank_starc_mean:.3f` ± {glue:text}`rank_starc_sd:.3f` over seeds,
+# against {glue:text}`rank_gold_mean:.3f` ± {glue:text}`rank_gold_sd:.3f` for accuracy on
+# gold labels and {glue:text}`rank_raters_mean:.3f` ± {glue:text}`rank_raters_sd:.3f` for
+# accuracy on rater labels. {glue:text}`rank_reading`
 
 # %% [markdown]
 # ## Paper vs this book
@@ -781,7 +826,7 @@ display.table(
 # over DARD per seed. The bridge to reward models is this book's extension: the paper tests
 # STARC on random MDPs and a continuous-control task, not on reward models of responses.
 
-# %%
+# %% tags=["hide-input"]
 sr.record_checks(
     results,
     runs,
@@ -822,9 +867,18 @@ results.finish();
 Markdown(
     "**What the runs here found** (mean ± 2 SE against the paper's threshold):\n\n"
     + display.verdict_sentences(results.checks)
-    + "\n\n"
-    + sr.endpoint_summary(part_lead, sr.lead(corr, "L2"), sr.lead(corr, "wL2"))
 )
+
+# %% [markdown]
+# On ordinary rewards alone (without the pairs that have a nearly trivial endpoint), VAL's
+# lead over the better of EPIC and DARD is {glue:text}`ep_ordinary_L2_mean:+.3f` ±
+# {glue:text}`ep_ordinary_L2_2se:.3f` (L2) and {glue:text}`ep_ordinary_wL2_mean:+.3f` ±
+# {glue:text}`ep_ordinary_wL2_2se:.3f` (wL2), against {glue:text}`ep_all_L2_mean:+.3f` ±
+# {glue:text}`ep_all_L2_2se:.3f` (L2) and {glue:text}`ep_all_wL2_mean:+.3f` ±
+# {glue:text}`ep_all_wL2_2se:.3f` (wL2) on all points; on the pairs with a nearly trivial
+# endpoint it is {glue:text}`ep_trivial_L2_mean:+.3f` ± {glue:text}`ep_trivial_L2_2se:.3f`
+# (L2) and {glue:text}`ep_trivial_wL2_mean:+.3f` ± {glue:text}`ep_trivial_wL2_2se:.3f`
+# (wL2) (mean ± 2 SE over {glue:text}`ep_seeds` seeds). {glue:text}`ep_reading`
 
 # %% [markdown]
 # ## Exercises

@@ -53,3 +53,11 @@ def test_note_figure_says_why_in_words():
     ]
     assert not fig.axes[0].axison
     plt.close(fig)
+
+
+def test_quote_stores_numpy_scalars_as_python_numbers(glued):
+    import numpy as np
+
+    display.quote(r=np.float64(0.25), n=np.int64(3))
+    assert glued == {"r": (0.25, False), "n": (3, False)}
+    assert type(glued["r"][0]) is float and type(glued["n"][0]) is int

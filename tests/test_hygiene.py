@@ -256,3 +256,35 @@ def test_every_citation_resolves_and_every_work_named_in_the_prose_is_in_the_bib
             assert (surname, year) in authored, (
                 f"{name}: names {surname} ({year}) in the prose; cite it from book/references.bib"
             )
+
+
+def test_visible_code_counts_untagged_non_blank_lines():
+    cells = [
+        _code("a = 1\n\nb = 2\n"),
+        _md("text"),
+        _code("x = 1\ny = 2", ["hide-input"]),
+        _code("z = 3", ["remove-cell"]),
+        _code("w = 4", ["parameters"]),
+    ]
+    assert chapters.visible_code_lines(cells) == {0: 2, 4: 1}
+
+
+def test_code_length_limits_a_cell_and_the_chapter():
+    long_cell = _code("\n".join(f"x{i} = {i}" for i in range(31)))
+    assert chapters.code_length_problems([long_cell], total=150, per_cell=30) == [
+        "cell 0: 31 visible code lines (at most 30 a cell): move harness code into "
+        "src or tag the cell hide-input"
+    ]
+    assert chapters.code_length_problems([long_cell], total=30, per_cell=31) == [
+        "31 visible code lines (at most 30 a chapter)"
+    ]
+    folded = _code(long_cell["source"], ["hide-input"])
+    assert chapters.code_length_problems([folded], total=1, per_cell=1) == []
+
+
+def test_every_chapter_keeps_to_the_code_limits(root):
+    for chapter in chapters.toc_chapters(root):
+        if chapter in chapters.CODE_LENGTH_EXEMPT:
+            continue
+        nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
+        assert chapters.code_length_problems(nb["cells"]) == [], chapter

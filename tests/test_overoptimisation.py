@@ -592,3 +592,35 @@ def test_drift_advice_names_the_indicators_that_separate_vanilla_from_the_penali
     assert "none moves twice as far" in oo.drift_advice(
         oo.drift_table(c, names), names[0], names[1:]
     )
+
+
+def test_rm_gold_table_has_a_row_per_seed_with_accuracy_correlation_and_sd():
+    gold_a, gold_b = (
+        torch.tensor([1.0, 0.0, 2.0, 3.0]),
+        torch.tensor([0.0, 1.0, 2.0, 1.0]),
+    )
+    perfect = {"a": gold_a, "b": gold_b}
+    fns = {0: lambda s: perfect[s], 1: lambda s: -perfect[s]}
+    table = oo.rm_gold_table(fns, "a", "b", gold_a, gold_b)
+    assert list(table.index) == [0, 1] and table.index.name == "seed"
+    assert table.loc[0, "accuracy on gold-ranked SFT pairs"] == 1.0
+    assert table.loc[1, "accuracy on gold-ranked SFT pairs"] == 0.0
+    assert table.loc[0, "correlation(proxy, gold)"] == pytest.approx(1.0)
+    assert table.loc[1, "RM sd on SFT samples"] == pytest.approx(float(gold_a.std()))
+
+
+def test_a_given_reward_model_serves_every_seed_and_records_nothing():
+    P = profiles.resolve("01_ppo_max", "smoke", reward_model_name="some/rm")
+    paths, metrics = oo.proxy_reward_models(P, [3, 4], "sft", None, "w", "cpu")
+    assert paths == {3: "some/rm", 4: "some/rm"} and metrics == {}
+
+
+def test_the_toy_world_holds_out_prompts_of_the_eval_seed_and_has_no_gold_model():
+    P = profiles.resolve("01_ppo_max", "smoke")
+    task = toyworld.task("preference")
+    prompts, data = oo.held_out(P, task, 0, 10_000)
+    assert data is None
+    assert prompts == task.sample_prompts(P.eval_prompts, np.random.default_rng(10_000))
+    assert oo.gold_model(P, "sft", None, None, "w", 0) == (None, {})
+    given = profiles.resolve("01_ppo_max", "smoke", gold_reward_model_name="g/rm")
+    assert oo.gold_model(given, "sft", None, object(), "w", 0) == ("g/rm", {})

@@ -654,3 +654,63 @@ def test_reliability_over_seeds_averages_the_regions():
     np.testing.assert_allclose(out["score_mean"], [0.1, 0.9])
     np.testing.assert_allclose(out["score_std"], [0.2, 0.2])
     np.testing.assert_allclose(out["score_std_2se"], 2 * np.array([0.1, 0.1]))
+
+
+def test_chapter_tasks_of_the_toy_world_draw_the_eval_stream():
+    P = profiles.resolve("03_pf_ppo", "smoke")
+    task, eval_task, prompts = pf_ppo.chapter_tasks(P, 4)
+    assert task is eval_task and len(prompts) == P.eval_prompts
+    assert prompts == task.sample_prompts(P.eval_prompts, pf_ppo.stream(4, "eval"))
+
+
+def test_pair_sets_give_every_seed_the_verifying_model_and_the_first_seed_both(tiny):
+    P = replace(PFPPOSettings(), rm_prompts=2, n_samples=2)
+    policy, tok = models.load_policy(tiny["policy"], frozen=True)
+    sets = pf_ppo.reward_model_pair_sets(P, [5, 6], policy, tok, TASK)
+    assert sorted(sets) == [
+        (5, "program + shown outputs"),
+        (5, "program only"),
+        (6, "program + shown outputs"),
+    ]
+    given = replace(P, reward_model_name="some/rm")
+    assert list(pf_ppo.reward_model_pair_sets(given, [5, 6], policy, tok, TASK)) == [
+        (5, "program only")
+    ]
+
+
+def test_first_seed_r2_table_flattens_the_reward_models_columns():
+    t = pd.DataFrame({" R² (samples)": [0.5]}, index=["BoN"])
+    table = pf_ppo.r2_first_seed_table(
+        {"program only": t, "program + shown outputs": t}
+    )
+    assert list(table.columns) == [
+        "program only: R² (samples)",
+        "program + shown outputs: R² (samples)",
+    ]
+    assert table.index.name == "filter (first seed)"
+
+
+def test_gold_control_table_sets_the_reward_model_beside_the_unit_tests():
+    passed = {"PPO-M": np.array([0.2, 0.4]), "BW": np.array([0.5, 0.5])}
+    gold = {"PPO-M": np.array([0.6, 0.6])}
+    table = pf_ppo.gold_control_table(passed, passed, gold, gold)
+    assert list(table.index) == ["PPO-M"]
+    assert table.loc["PPO-M", "pass@1 (sampled), reward model"] == pytest.approx(0.3)
+    assert table.loc["PPO-M", "pass@1 (greedy), unit tests"] == pytest.approx(0.6)
+
+
+def test_quote_mean_2se_gives_plain_floats():
+    q = pf_ppo.quote_mean_2se("gain", [1.0, 3.0])
+    assert q == {"gain_mean": 2.0, "gain_2se": pytest.approx(2.0)}
+    assert all(type(v) is float for v in q.values())
+
+
+def test_chapter_tasks_on_a_dataset_split_its_problems_80_20(tmp_path):
+    from rlhfbook import standin
+
+    mbpp = standin.write_mbpp(tmp_path / "mbpp.jsonl", n=10)
+    P = replace(PFPPOSettings(), dataset=str(mbpp), eval_prompts=1)
+    task, eval_task, prompts = pf_ppo.chapter_tasks(P, 0)
+    assert isinstance(task, code_tasks.UnitTestTask) and task is not eval_task
+    assert (len(task.prompts), len(eval_task.prompts)) == (8, 2)
+    assert prompts == eval_task.prompts[:1]

@@ -288,8 +288,12 @@ def test_near_far_rho_matches_scipy_on_each_half():
         list(rho.index) == ["seed 0", "seed 1"]
         and summary["all mean"] == rho["all"].mean()
     )
-    assert "unlike the paper" in rg.spearman_sentence({**summary, "far mean": 0.1})
-    assert "as in the paper" in rg.spearman_sentence({**summary, "far mean": -0.1})
+    quotes = rg.spearman_quotes({**summary, "far mean": 0.1})
+    assert "unlike the paper" in quotes["rho_far_verdict"]
+    assert quotes["rho_far_mean"] == 0.1 and type(quotes["rho_all_sd"]) is float
+    assert quotes["rho_all_sd"] == summary["all sd"]
+    negative = rg.spearman_quotes({**summary, "far mean": -0.1})
+    assert negative["rho_far_verdict"].startswith("as in the paper")
 
 
 def test_win_rate_counts_ties_one_half():
@@ -566,3 +570,32 @@ def test_the_real_model_report_leaves_out_pairs_with_an_empty_answer(tmp_path):
     )
     report, n = rg.real_model_report(P, seed=0, device="cpu")
     assert n == 5 and 0 <= report["R"] <= 1
+
+
+def test_the_real_model_step_is_skipped_without_a_model_and_recorded_with_one(
+    monkeypatch,
+):
+    from types import SimpleNamespace
+
+    from rlhfbook.book import profiles
+
+    recorded = {}
+    results = SimpleNamespace(metric=lambda k, v: recorded.update({k: v}))
+    P = profiles.resolve("02_dpo_ranking", "smoke")
+    shown = rg.real_model_section(results, P, 0, "cpu")
+    assert "Skipped" in shown.data and recorded == {}
+    monkeypatch.setattr(
+        rg,
+        "real_model_report",
+        lambda P, seed, device: ({"R": 0.5, "R~": 0.6, "median |c|": 2.0}, 7),
+    )
+    real = profiles.resolve("02_dpo_ranking", "smoke", model_name="m", dataset="d")
+    rg.real_model_section(results, real, 0, "cpu")
+    assert recorded["real_model"] == {
+        "model": "m",
+        "dataset": "d",
+        "pairs": 7,
+        "R": 0.5,
+        "R~": 0.6,
+        "median |c|": 2.0,
+    }

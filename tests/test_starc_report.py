@@ -297,29 +297,29 @@ def test_summaries_read_the_numbers_they_are_given():
     gone = {
         (c, n): np.array([0.01, -0.01]) for c in ("EPIC", "DARD") for n in sr.CHECKED
     }
-    assert "vanishes" in sr.lead_summary(
-        main, gone
-    ) and "VAL's lead over EPIC is +0.200" in sr.lead_summary(main, gone)
-    assert "keeps part" in sr.lead_summary(main, main)
+    quotes = sr.lead_quotes(main, gone)
+    assert "vanishes" in quotes["lead_reading"] and quotes["lead_EPIC_L2"] == 0.2
+    assert quotes["gone_DARD_wL2"] == 0.0 and "%" in quotes["lead_weighting"]
+    assert "keeps part" in sr.lead_quotes(main, main)["lead_reading"]
     no_lead = {
         k: v - 1.0 for k, v in main.items()
     }  # VAL behind: no ratio, no advantage to explain
-    assert "no advantage here" in sr.lead_summary(
-        no_lead, gone
-    ) and "%" not in sr.lead_summary(no_lead, gone)
+    behind = sr.lead_quotes(no_lead, gone)
+    assert "no advantage here" in behind["lead_reading"]
+    assert behind["lead_weighting"] == ""
     rank = pd.DataFrame(
         {0: [0.9, 0.1, 0.5], 1: [0.7, 0.3, 0.5]},
         index=["STARC distance", "accuracy (gold)", "accuracy (raters)"],
     )
-    text = sr.bridge_summary(rank)
-    assert "0.800 ± 0.141" in text and text.endswith(
-        "weighs errors by their size directly."
-    )
-    assert sr.bridge_summary(
-        rank.loc[["STARC distance", "accuracy (raters)", "accuracy (gold)"]].set_axis(
-            rank.index
-        )
-    ).endswith("in this run.")
+    quotes = sr.bridge_quotes(rank)
+    assert quotes["rank_starc_mean"] == pytest.approx(0.8)
+    assert quotes["rank_starc_sd"] == pytest.approx(0.141421356)
+    assert type(quotes["rank_gold_sd"]) is float
+    assert quotes["rank_reading"].endswith("weighs errors by their size directly.")
+    swapped = rank.loc[
+        ["STARC distance", "accuracy (raters)", "accuracy (gold)"]
+    ].set_axis(rank.index)
+    assert sr.bridge_quotes(swapped)["rank_reading"].endswith("in this run.")
 
 
 def test_paper_vs_book_rows():
@@ -531,7 +531,7 @@ def test_rounding_table_takes_the_worst_mdp():
     assert table.to_numpy().max() < rd.ROUNDING
 
 
-def test_endpoint_summary_reads_the_intervals():
+def test_endpoint_quotes_read_the_intervals():
     ordinary = {
         "L2": np.array([0.02, 0.025, 0.022]),
         "wL2": np.array([0.01, 0.02, 0.015]),
@@ -539,15 +539,21 @@ def test_endpoint_summary_reads_the_intervals():
     part_lead = {(sr.ENDPOINTS[0], n): v for n, v in ordinary.items()} | {
         (sr.ENDPOINTS[1], n): v * 10 for n, v in ordinary.items()
     }
-    text = sr.endpoint_summary(part_lead, np.full(3, 0.0895), np.full(3, 0.03))
+    quotes = sr.endpoint_quotes(part_lead, np.full(3, 0.0895), np.full(3, 0.03))
     assert (
-        "real on ordinary rewards (L2 and wL2" in text
-        and "removes 75% of its mean L2 lead" in text
+        "real on ordinary rewards (L2 and wL2" in quotes["ep_reading"]
+        and "removes 75% of its mean L2 lead" in quotes["ep_reading"]
     )
+    assert quotes["ep_seeds"] == 3 and quotes["ep_all_L2_mean"] == pytest.approx(0.0895)
+    assert quotes["ep_all_L2_2se"] == pytest.approx(0.0)
+    assert quotes["ep_trivial_wL2_mean"] == pytest.approx(0.15)
     part_lead[sr.ENDPOINTS[0], "L2"] = np.array([-0.01, 0.02, 0.0])
     part_lead[sr.ENDPOINTS[0], "wL2"] = np.array([-0.01, 0.02, 0.0])
-    assert "not distinguishable from 0" in sr.endpoint_summary(
-        part_lead, np.full(3, 0.09), np.full(3, 0.03)
+    assert (
+        "not distinguishable from 0"
+        in sr.endpoint_quotes(part_lead, np.full(3, 0.09), np.full(3, 0.03))[
+            "ep_reading"
+        ]
     )
 
 

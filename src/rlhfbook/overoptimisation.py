@@ -1090,3 +1090,112 @@ def eta_sweep(
         }
     )
     return pd.DataFrame(rows).sort_values("eta").set_index("eta")
+
+
+def proxy_reward_models(
+    P: PPOMaxSettings,
+    seeds: Sequence[int],
+    sft_path: str | Path,
+    tokenizer,
+    workdir: str | Path,
+    device,
+    data=None,
+    gold_path: str | Path | None = None,
+) -> tuple[dict[int, str], dict[str, float]]:
+    """The proxy reward model r_phi of each seed, and the metrics its fitting records.
+
+    One call for every path of the chapter: ``P.reward_model_name`` given, that one model
+    for every seed; on real models (``data`` from :func:`rlhfbook.gold_proxy.load`) one
+    model on a subset of the gold model's pairs, labelled by the gold model (Gao et al.);
+    in the toy world one model per seed on its own pairs (:func:`toy_reward_model`, in
+    parallel over ``P.jobs`` workers). Returns {seed: folder} and {metric: value}.
+    """
+    from pathlib import Path
+
+    import torch
+
+    if P.reward_model_name:
+        return dict.fromkeys(seeds, P.reward_model_name), {}
+    if data is not None:
+        torch.manual_seed(seeds[0])
+        pairs, agreement = data.proxy_pairs(gold_path, device, P.rm_max_length)
+        print(
+            f"the gold reward model agrees with the human label on {agreement:.0%} "
+            f"of the proxy's {len(pairs)} pairs"
+        )
+        rm_path = fit_reward_model(
+            P, sft_path, tokenizer, pairs, Path(workdir) / "rm", seeds[0], P.rm_steps
+        )
+        metrics = {
+            "proxy_rm_pairs": len(pairs),
+            "gold_rm_agrees_with_human_labels": agreement,
+        }
+        return dict.fromkeys(seeds, str(rm_path)), metrics
+    jobs = [(dict(P), str(sft_path), str(workdir), s) for s in seeds]
+    paths = parallel.map_runs(toy_reward_model, jobs, jobs=P.jobs)
+    return dict(zip(seeds, paths)), {}
+
+
+def rm_gold_table(
+    proxy_fns: Mapping[int, Callable[[Rollout], torch.Tensor]],
+    sample_a: Rollout,
+    sample_b: Rollout,
+    gold_a: torch.Tensor,
+    gold_b: torch.Tensor,
+) -> pd.DataFrame:
+    """Each seed's reward model against the gold reward (:func:`rm_gold_agreement`) on two
+    samples per prompt, and its standard deviation on ``sample_a`` (the unit of the
+    proxy's gain in the chapter's first check): one row per seed."""
+    rows = {}
+    for s, f in proxy_fns.items():
+        proxy_a = f(sample_a)
+        accuracy, correlation = rm_gold_agreement(proxy_a, f(sample_b), gold_a, gold_b)
+        rows[s] = {
+            "accuracy on gold-ranked SFT pairs": accuracy,
+            "correlation(proxy, gold)": correlation,
+            "RM sd on SFT samples": float(proxy_a.std()),
+        }
+    return pd.DataFrame(rows).T.rename_axis("seed")
+
+
+def held_out(
+    P: PPOMaxSettings, task, seed: int, eval_seed: int
+) -> tuple[list[str], Any]:
+    """The chapter's held-out prompts, and on real models (``P.model_name``) the dataset
+    they come from (:func:`rlhfbook.gold_proxy.load` of ``seed``: the gold's rows, the
+    proxy's part of them, held-out prompts), else ``None``: in the toy world
+    ``P.eval_prompts`` prompts of ``task`` from the generator of ``eval_seed``."""
+    if P.model_name is not None:
+        from . import gold_proxy
+
+        data = gold_proxy.load(P, seed)
+        print(data)
+        return data.pool.eval, data
+    rng = np.random.default_rng(eval_seed)
+    return task.sample_prompts(P.eval_prompts, rng), None
+
+
+def gold_model(
+    P: PPOMaxSettings,
+    sft_path: str | Path,
+    tokenizer,
+    data,
+    workdir: str | Path,
+    seed: int,
+) -> tuple[str | Path | None, dict[str, float]]:
+    """The gold reward model's folder and the metrics its fitting records: ``None`` in
+    the toy world (the gold is computed in code); on real models
+    ``P.gold_reward_model_name``, or one trained here on the human labels of the gold's
+    rows of ``data`` (:func:`rlhfbook.gold_proxy.train_gold`)."""
+    if data is None:
+        return None, {}
+    if P.gold_reward_model_name is not None:
+        return P.gold_reward_model_name, {}
+    from pathlib import Path
+
+    from . import gold_proxy
+
+    path = gold_proxy.train_gold(
+        P, sft_path, tokenizer, data, Path(workdir) / "gold", seed
+    )
+    return path, {"gold_rm_pairs": len(data.split.gold)}

@@ -898,3 +898,100 @@ def reliability_over_seeds(
             else np.zeros(a.shape[1])
         )
     return out
+
+
+# --- One call per step of chapter 3 (issue 33: the notebook shows the method) ------------
+def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
+    """The chapter's training task, held-out task and held-out prompts, one call for every
+    profile: with ``P.dataset`` (gpu) MBPP-format problems split 80/20, their programs
+    run in the sandbox (:class:`rlhfbook.code_tasks.UnitTestTask`), the first
+    ``P.eval_prompts`` held-out prompts; otherwise the toy world's code task for both,
+    ``P.eval_prompts`` prompts from the stream ``(seed, "eval")``."""
+    if P.dataset:
+        from . import code_tasks, sandbox
+
+        problems = code_tasks.load_problems(P.dataset)
+        cut = int(len(problems) * 0.8)
+        limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
+        # isolated by bubblewrap where it can run, else resource limits only
+        print(sandbox.isolation_note())
+        task, eval_task = (
+            code_tasks.UnitTestTask(
+                part, limits=limits, max_response_tokens=P.max_new_tokens
+            )
+            for part in (problems[:cut], problems[cut:])
+        )
+        return task, eval_task, eval_task.prompts[: P.eval_prompts]
+    from . import toyworld
+
+    task = toyworld.task("code")
+    return task, task, task.sample_prompts(P.eval_prompts, stream(seed, "eval"))
+
+
+def reward_model_pair_sets(
+    P: PFPPOSettings, seeds: list[int], sft, tokenizer, task
+) -> dict[tuple[int, str], PreferencePairs]:
+    """The pairs each reward model of the chapter trains on, by (seed, what it reads).
+
+    Per seed, ``P.rm_prompts`` prompts from the stream ``(seed, "rm")``, ``P.n_samples``
+    SFT samples each (:func:`sample_groups`), paired by :func:`reward_model_pairs`. Every
+    seed trains the reward model that reads the shown outputs (unless
+    ``P.reward_model_name`` gives one); the first seed also the character-only one."""
+    N, pair_sets = P.n_samples, {}
+    for s in seeds:
+        rng_rm = stream(s, "rm")  # the reward model's prompts and labels
+        rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+        rm_samples = sample_groups(
+            sft, tokenizer, rm_prompts, N, s, P.max_new_tokens, P.chunk_size
+        )
+        groups = [
+            rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))
+        ]
+        sets = reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
+        for name in READS:
+            if (name == VERIFY and not P.reward_model_name) or (
+                name != VERIFY and s == seeds[0]
+            ):
+                pair_sets[s, name] = sets[name]
+    return pair_sets
+
+
+def r2_first_seed_table(r2_rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`r2_table`'s tables of the first seed's reward models side by side, one
+    column per (reward model, statistic): "program only: R² (samples)", ..."""
+    first_seed = pd.concat(
+        {name: t.rename(columns=str.strip) for name, t in r2_rows.items()}, axis=1
+    )
+    first_seed.columns = [f"{name}: {col}" for name, col in first_seed.columns]
+    return first_seed.rename_axis("filter (first seed)")
+
+
+def gold_control_table(
+    passed: dict[str, np.ndarray],
+    greedy: dict[str, np.ndarray],
+    passed_gold: dict[str, np.ndarray],
+    greedy_gold: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Held-out pass@1 of each method of the control (``passed_gold``'s) when PPO
+    optimises the reward model and when it optimises the unit tests."""
+    return pd.DataFrame(
+        {
+            "pass@1 (sampled), reward model": {
+                m: passed[m].mean() for m in passed_gold
+            },
+            "pass@1 (sampled), unit tests": {
+                m: p.mean() for m, p in passed_gold.items()
+            },
+            "pass@1 (greedy), reward model": {m: greedy[m].mean() for m in passed_gold},
+            "pass@1 (greedy), unit tests": {
+                m: g.mean() for m, g in greedy_gold.items()
+            },
+        }
+    ).rename_axis("method: what PPO optimises")
+
+
+def quote_mean_2se(name: str, values) -> dict[str, float]:
+    """``{name}_mean`` and ``{name}_2se`` of :func:`mean_2se`, as plain floats for the
+    prose's ``{glue:text}``."""
+    m, e = mean_2se(values)
+    return {f"{name}_mean": float(m), f"{name}_2se": float(e)}

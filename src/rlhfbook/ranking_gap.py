@@ -757,25 +757,6 @@ def spearman_table(
     return rho, summary
 
 
-def spearman_sentence(summary: dict[str, float]) -> str:
-    """The chapter's sentence on :func:`spearman_table`'s summary, against the paper's finding."""
-    far_sign = (
-        "as in the paper, it turns negative far from the reference"
-        if summary["far mean"] < 0
-        else "unlike the paper, it does not turn negative far from the reference within these short runs"
-    )
-    return (
-        "Spearman correlation of R and win rate over seeds (mean ± sd): "
-        + ", ".join(
-            f"{name} the reference {summary[f'{name} mean']:+.2f} ± {summary[f'{name} sd']:.2f}"
-            for name in ("near", "far")
-        )
-        + f", all checkpoints {summary['all mean']:+.2f} ± {summary['all sd']:.2f}; "
-        + far_sign
-        + "."
-    )
-
-
 # --- Paper vs this book -----------------------------------------------------------------------
 def over_seeds(values: Iterable[float], fmt: str = ".3f") -> str:
     """'mean ± sd (min ..., max ...)' of per-seed values (sd with ddof 1; 0 for one seed)."""
@@ -1183,3 +1164,71 @@ def record_checks(
         "far from it (near: weight distance at most the seed's median)",
         **near_far_evidence(rho, seeds).kwargs(),
     )
+
+
+# --- One call per step of the chapter (issue 33: the notebook shows the method) ----------
+def data_for_seeds(
+    task: RankingTask,
+    reference: torch.nn.Module,
+    tokenizer,
+    seeds: Sequence[int],
+    P: DPORankingSettings,
+) -> dict[int, SeedData]:
+    """:func:`seed_data` of every seed, with the chapter's sizes from ``P``."""
+    return {
+        s: seed_data(
+            task,
+            reference,
+            tokenizer,
+            s,
+            n_pairs=P.n_pairs,
+            n_val=P.n_val,
+            n_raters=P.n_raters,
+            eval_batch=P.eval_batch,
+        )
+        for s in seeds
+    }
+
+
+def spearman_quotes(summary: dict[str, float]) -> dict[str, float | str]:
+    """The numbers of :func:`spearman_table`'s summary that the chapter's prose quotes
+    (``rho_near_mean``, ``rho_near_sd``, ``rho_far_…``, ``rho_all_…``, as plain floats
+    for ``{glue:text}``), and ``rho_far_verdict``: the clause that sets the far mean's sign
+    against the paper's finding."""
+    quotes: dict[str, float | str] = {
+        f"rho_{name}_{stat}": float(summary[f"{name} {stat}"])
+        for name in ("near", "far", "all")
+        for stat in ("mean", "sd")
+    }
+    quotes["rho_far_verdict"] = (
+        "as in the paper, it turns negative far from the reference"
+        if summary["far mean"] < 0
+        else "unlike the paper, it does not turn negative far from the reference "
+        "within these short runs"
+    )
+    return quotes
+
+
+def real_model_section(results, P: DPORankingSettings, seed: int, device):
+    """The chapter's real-model step, one call for every profile: with ``P.model_name`` and
+    ``P.dataset`` (the gpu profile) :func:`real_model_report`, recorded as the metric
+    ``real_model`` and shown as a table; otherwise a note of how to run it."""
+    from IPython.display import Markdown
+
+    from .book import display
+
+    if not (P.model_name and P.dataset):
+        return Markdown(
+            "Skipped: set `model_name` and `dataset` (the `gpu` profile does)."
+        )
+    report, n_real = real_model_report(P, seed, device)
+    results.metric(
+        "real_model",
+        {"model": P.model_name, "dataset": P.dataset, "pairs": n_real, **report},
+    )
+    print(
+        f"{P.model_name} on {n_real} pairs of {P.dataset}: R = {report['R']:.3f}, "
+        f"R~ = {report['R~']:.3f}, median |c| = {report['median |c|']:.1f} nats "
+        "(paper, HH-RLHF: R about 0.46 for every model)"
+    )
+    return display.table(pd.Series(report).to_frame("value"))

@@ -281,50 +281,59 @@ def transition_sparsity(mdps: Sequence[rd.TabularMDP]) -> dict[str, float]:
     }
 
 
-def lead_summary(
+def lead_quotes(
     main: Mapping[tuple[str, str], np.ndarray],
     control: Mapping[tuple[str, str], np.ndarray],
     band: float = 0.02,
-) -> str:
-    """The chapter's reading of VAL's mean lead over EPIC and DARD with the paper's rewards (``main``) and
-    with next-state-independent ones (``control``), in the L2 and wL2 cells."""
-    lead = {(c, n): np.mean(main[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
-    gone = {(c, n): np.mean(control[c, n]) for c in ("EPIC", "DARD") for n in CHECKED}
+) -> dict[str, float | str]:
+    """What the chapter's prose quotes of VAL's mean lead over EPIC and DARD with the
+    paper's rewards (``main``) and with next-state-independent ones (``control``), in
+    the L2 and wL2 cells: ``lead_{EPIC,DARD}_{L2,wL2}`` and ``gone_…`` as plain floats
+    for ``{glue:text}``; ``lead_weighting``, the sentence on how much of the unweighted
+    lead the weighted one keeps (empty without an L2 lead of more than ``band``); and
+    ``lead_reading``, what the control says of the lead."""
+    lead = {
+        (c, n): float(np.mean(main[c, n])) for c in ("EPIC", "DARD") for n in CHECKED
+    }
+    gone = {
+        (c, n): float(np.mean(control[c, n])) for c in ("EPIC", "DARD") for n in CHECKED
+    }
     vanishes = max(abs(v) for v in gone.values()) <= band
     l2_lead, w_lead = (
         min(lead["EPIC", "L2"], lead["DARD", "L2"]),
         min(lead["EPIC", "wL2"], lead["DARD", "wL2"]),
     )
-    text = (
-        f"With the paper's rewards VAL's lead over EPIC is {lead['EPIC', 'L2']:+.3f} and over DARD "
-        f"{lead['DARD', 'L2']:+.3f} in the L2 cell, and {lead['EPIC', 'wL2']:+.3f} and {lead['DARD', 'wL2']:+.3f} in "
-        "the $\\tau$-weighted L2 cell"
-    )
-    if l2_lead > band and w_lead > 0:
-        text += (
-            f": {w_lead / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} to "
-            f"{max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / l2_lead:.0%} of the unweighted lead. Weighting each "
-            "entry by $\\tau(s, a, s')$ discounts the differences on unlikely transitions before they are measured, "
-            "whatever the canonicalisation, so it leaves less for VAL's averaging to remove."
-        )
-    else:
-        text += "."
-    text += (
-        f" With next-state-independent rewards the leads are {gone['EPIC', 'L2']:+.3f} and {gone['DARD', 'L2']:+.3f} "
-        f"(L2) and {gone['EPIC', 'wL2']:+.3f} and {gone['DARD', 'wL2']:+.3f} (wL2). "
+    quotes: dict[str, float | str] = {
+        f"{name}_{c}_{n}": values[c, n]
+        for name, values in (("lead", lead), ("gone", gone))
+        for c in ("EPIC", "DARD")
+        for n in CHECKED
+    }
+    quotes["lead_weighting"] = (
+        f"The weighted lead is {w_lead / max(lead['EPIC', 'L2'], lead['DARD', 'L2']):.0%} "
+        f"to {max(lead['EPIC', 'wL2'], lead['DARD', 'wL2']) / l2_lead:.0%} of the "
+        "unweighted one. Weighting each entry by τ(s, a, s′) discounts the differences on "
+        "unlikely transitions before they are measured, whatever the canonicalisation, so "
+        "it leaves less for VAL's averaging to remove."
+        if l2_lead > band and w_lead > 0
+        else ""
     )
     if l2_lead <= band:
-        return text + (
-            f"Without a lead of more than {band} on the paper's rewards, there is no advantage here for the control "
-            "to take away."
+        quotes["lead_reading"] = (
+            f"Without a lead of more than {band} on the paper's rewards, there is no "
+            "advantage here for the control to take away."
         )
-    return text + (
-        "VAL's advantage on the paper's benchmark vanishes with the noise over next states: it is its invariance "
-        "to $S'$-redistribution at work, as the paper argues."
-        if vanishes
-        else "VAL keeps part of its advantage without noise over next states, so invariance to "
-        "$S'$-redistribution does not explain all of it here."
-    )
+    elif vanishes:
+        quotes["lead_reading"] = (
+            "VAL's advantage on the paper's benchmark vanishes with the noise over next "
+            "states: it is its invariance to S′-redistribution at work, as the paper argues."
+        )
+    else:
+        quotes["lead_reading"] = (
+            "VAL keeps part of its advantage without noise over next states, so "
+            "invariance to S′-redistribution does not explain all of it here."
+        )
+    return quotes
 
 
 def rounding_table(
@@ -439,34 +448,41 @@ def endpoint_table(
     return out
 
 
-def endpoint_summary(
+def endpoint_quotes(
     part_lead: Mapping[tuple[str, str], np.ndarray], *overall: np.ndarray
-) -> str:
-    """The chapter's reading of :func:`endpoint_table`: VAL's lead (per seed) on pairs of ordinary rewards and on
-    pairs with a nearly trivial endpoint (``part_lead[part, cell]``), against the lead on all points
-    (``overall``, one array per checked cell), each as mean ± 2 SE."""
+) -> dict[str, float | str]:
+    """What the chapter's prose quotes of :func:`endpoint_table`: VAL's lead (per seed)
+    on pairs of ordinary rewards (``part_lead[ENDPOINTS[0], cell]``), on pairs with a
+    nearly trivial endpoint (``ENDPOINTS[1]``) and on all points (``overall``, one array
+    per checked cell), each as the verdict rule's mean and 2 SE (plain floats
+    ``ep_{ordinary,trivial,all}_{cell}_{mean,2se}`` for ``{glue:text}``); the number of
+    seeds ``ep_seeds``; and ``ep_reading``: whether the lead on ordinary rewards is real
+    (its whole interval above 0) and how much of the mean lead the nearly trivial
+    endpoints carry."""
     ordinary = {n: part_lead[ENDPOINTS[0], n] for n in CHECKED}
+    parts = {
+        "ordinary": ordinary,
+        "trivial": {n: part_lead[ENDPOINTS[1], n] for n in CHECKED},
+        "all": dict(zip(CHECKED, overall)),
+    }
+    quotes: dict[str, float | str] = {"ep_seeds": len(ordinary[CHECKED[0]])}
+    for part, values in parts.items():
+        for n, v in values.items():
+            iv = verdicts.interval(v)
+            quotes[f"ep_{part}_{n}_mean"] = float(iv.mean)
+            quotes[f"ep_{part}_{n}_2se"] = float(2 * iv.se)
     real = [n for n, v in ordinary.items() if verdicts.interval(v).low > 0]
-    text = (
-        "Without the pairs that have a nearly trivial endpoint, VAL's lead over the better of EPIC and DARD is "
-        + " and ".join(f"{mean_2se(ordinary[n])} ({n})" for n in CHECKED)
-        + ", against "
-        + " and ".join(f"{mean_2se(v)} ({n})" for n, v in zip(CHECKED, overall))
-        + " on all points; on the pairs with a nearly trivial endpoint it is "
-        + " and ".join(f"{mean_2se(part_lead[ENDPOINTS[1], n])} ({n})" for n in CHECKED)
-        + f" (mean ± 2 SE over {len(ordinary[CHECKED[0]])} seeds). "
+    quotes["ep_reading"] = (
+        f"So VAL's lead is real on ordinary rewards ({' and '.join(real)}: the whole "
+        "interval above 0), and leaving out the pairs with an endpoint that puts its reward "
+        "on transitions the dynamics almost never take removes "
+        f"{1 - ordinary['L2'].mean() / overall[0].mean():.0%} of its mean L2 lead and "
+        f"{1 - ordinary['wL2'].mean() / overall[1].mean():.0%} of its mean wL2 lead."
+        if real
+        else "On ordinary rewards alone VAL's lead is not distinguishable from 0 at this "
+        "number of seeds."
     )
-    if real:
-        return text + (
-            f"So VAL's lead is real on ordinary rewards ({' and '.join(real)}: the whole interval above 0), and "
-            "leaving out the pairs with an endpoint that puts its reward on transitions the dynamics almost never "
-            f"take removes {1 - ordinary['L2'].mean() / overall[0].mean():.0%} of its mean L2 lead and "
-            f"{1 - ordinary['wL2'].mean() / overall[1].mean():.0%} of its mean wL2 lead."
-        )
-    return (
-        text
-        + "On ordinary rewards alone VAL's lead is not distinguishable from 0 at this number of seeds."
-    )
+    return quotes
 
 
 def lead(table: CorrelationTable, cell: str) -> np.ndarray:
@@ -721,26 +737,33 @@ def overconfidence(conf: np.ndarray, freq: np.ndarray, count: np.ndarray) -> flo
     )
 
 
-def bridge_summary(rank: pd.DataFrame) -> str:
-    """The chapter's reading of how the STARC distance and pairwise accuracy rank best-of-N regret."""
-    rho = {
-        m: rank.loc[m].mean()
-        for m in ("STARC distance", "accuracy (gold)", "accuracy (raters)")
-    }
-    return (
-        f"Across the family, the STARC distance ranks best-of-N regret with a Spearman correlation of "
-        f"{mean_sd(rank.loc['STARC distance'].values)} over seeds, against "
-        f"{mean_sd(rank.loc['accuracy (gold)'].values)} for accuracy on gold labels and "
-        f"{mean_sd(rank.loc['accuracy (raters)'].values)} for accuracy on rater labels. "
-        + (
-            "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is nearly a coin flip on pairs "
-            "whose rewards are close and nearly certain on pairs far apart, so agreeing with raters weighs each pair "
-            "by how much it matters, as regret does, while gold-label accuracy counts a swap of two nearly equal "
-            "responses like a swap of the best and the worst. The STARC distance weighs errors by their size directly."
-            if rho["accuracy (raters)"] > rho["accuracy (gold)"]
-            else "Gold labels rank regret at least as well as rater labels do in this run."
-        )
+def bridge_quotes(rank: pd.DataFrame) -> dict[str, float | str]:
+    """The numbers the chapter's prose quotes on how the STARC distance and pairwise
+    accuracy rank best-of-N regret (:func:`rank_against_regret`): each metric's Spearman
+    correlation, mean and sd over seeds (sd with ddof 1; 0 for one seed), as plain floats
+    for ``{glue:text}`` (``rank_starc_mean``, ``rank_starc_sd``, ``rank_gold_…``,
+    ``rank_raters_…``), and ``rank_reading``: the sentence that reads which labels rank
+    regret better."""
+    quotes: dict[str, float | str] = {}
+    for key, metric in (
+        ("starc", "STARC distance"),
+        ("gold", "accuracy (gold)"),
+        ("raters", "accuracy (raters)"),
+    ):
+        x = rank.loc[metric].to_numpy(float)
+        quotes[f"rank_{key}_mean"] = float(np.mean(x))
+        quotes[f"rank_{key}_sd"] = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    quotes["rank_reading"] = (
+        "Rater labels rank regret better than gold labels do: a Bradley-Terry rater is "
+        "nearly a coin flip on pairs whose rewards are close and nearly certain on pairs "
+        "far apart, so agreeing with raters weighs each pair by how much it matters, as "
+        "regret does, while gold-label accuracy counts a swap of two nearly equal responses "
+        "like a swap of the best and the worst. The STARC distance weighs errors by their "
+        "size directly."
+        if quotes["rank_raters_mean"] > quotes["rank_gold_mean"]
+        else "Gold labels rank regret at least as well as rater labels do in this run."
     )
+    return quotes
 
 
 # --------------------------------------------------------------------------- paper vs this book

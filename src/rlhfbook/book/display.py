@@ -65,7 +65,9 @@ def quote(**values: object) -> None:
     except ImportError:
         return
     for name, value in values.items():
-        glue(name, value, display=False)
+        # a numpy scalar's text is "np.float64(0.5)", which {glue:text}`name:.2f` cannot
+        # format: store the Python number
+        glue(name, value.item() if hasattr(value, "item") else value, display=False)
 
 
 def table(df, index: bool = True):
