@@ -113,7 +113,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, rollout, toyworld
+from rlhfbook import code_tasks, filtration, models, pf_ppo, toyworld
 from rlhfbook import pf_ppo_figures as figures
 from rlhfbook.book import parallel
 from rlhfbook.pf_ppo import READS, VERIFY
@@ -245,7 +245,7 @@ display.show_source(code_tasks.unit_test_pairs, code_tasks.shown_outputs)
 
 # %%
 t0 = time.perf_counter()
-pair_sets = pf_ppo.reward_model_pair_sets(P, seeds, sft, tok, task)
+pair_sets = pf_ppo.reward_model_pair_sets(P, seeds, sft_path, task)
 trained = pf_ppo.train_seed_reward_models(
     pair_sets, tok, P, base=sft_path, workdir=workdir
 )
@@ -278,26 +278,17 @@ print(
 
 # %%
 t0 = time.perf_counter()
-S, R, floors, regions, r2_seeds = {}, {}, {}, {}, {}
+part_a = pf_ppo.analysis_by_seed(P, seeds, sft_path, task, rm_paths)  # side by side
+S = {s: a["S"] for s, a in part_a.items()}  # unit-test scores, (prompts, N)
+R = {(s, name): r for s, a in part_a.items() for name, r in a["R"].items()}
+floors = {s: a["floor"][VERIFY] for s, a in part_a.items()}
+regions, r2_seeds = {}, {}
 for s in seeds:
-    a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(s, "analysis"))
-    samples = pf_ppo.sample_groups(
-        sft, tok, a_prompts, N, s + 1, P.max_new_tokens, P.chunk_size
-    )
-    S[s] = rollout.gold_scores(task, samples).numpy().reshape(-1, N)
-    names = READS if s == seed else [VERIFY]
-    for name in names:
-        R[s, name], floor, _ = pf_ppo.score_samples(
-            rm_paths[s, name], tok, device, task, samples, READS[name], N
-        )
-        if name == VERIFY:
-            floors[s] = floor
     regions[s] = filtration.reliability_by_region(R[s, VERIFY], S[s], P.n_regions)
     r2_seeds[s] = pf_ppo.seed_r2(
         R[s, VERIFY], S[s], pf_ppo.stream(s, "filter"), P.n_groups
     )
-    if s == seed:
-        a_samples = samples  # the first seed's, for the detailed tables
+a_samples = part_a[seed]["samples"]  # the first seed's, for the detailed tables
 results.timing("part_a_s", time.perf_counter() - t0)
 results.metric("no_eos_score", {str(s): f for s, f in floors.items()})
 over_seeds = pf_ppo.reliability_over_seeds(regions)

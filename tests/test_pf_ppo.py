@@ -664,18 +664,45 @@ def test_chapter_tasks_of_the_toy_world_draw_the_eval_stream():
 
 
 def test_pair_sets_give_every_seed_the_verifying_model_and_the_first_seed_both(tiny):
-    P = replace(PFPPOSettings(), rm_prompts=2, n_samples=2)
-    policy, tok = models.load_policy(tiny["policy"], frozen=True)
-    sets = pf_ppo.reward_model_pair_sets(P, [5, 6], policy, tok, TASK)
-    assert sorted(sets) == [
-        (5, "program + shown outputs"),
+    P = replace(PFPPOSettings(), rm_prompts=2, n_samples=2, jobs=1)
+    sets = pf_ppo.reward_model_pair_sets(P, [5, 6], tiny["policy"], TASK)
+    assert list(sets) == [
         (5, "program only"),
+        (5, "program + shown outputs"),
         (6, "program + shown outputs"),
     ]
     given = replace(P, reward_model_name="some/rm")
-    assert list(pf_ppo.reward_model_pair_sets(given, [5, 6], policy, tok, TASK)) == [
+    assert list(pf_ppo.reward_model_pair_sets(given, [5, 6], tiny["policy"], TASK)) == [
         (5, "program only")
     ]
+
+
+def test_seeds_side_by_side_give_the_pairs_and_scores_of_a_serial_loop(tiny):
+    """Pairs and Part A's samples and scores of each seed, on two workers, equal a loop in this
+    process over the same seeds (each seed seeds its own sampling)."""
+    P = replace(PFPPOSettings(), rm_prompts=3, analysis_prompts=4, n_samples=3)
+    rm_paths = {(5, pf_ppo.VERIFY): tiny["rm"], (6, pf_ppo.VERIFY): tiny["rm"]}
+    runs = {
+        jobs: (
+            pf_ppo.reward_model_pair_sets(P_, [5, 6], tiny["policy"], TASK),
+            pf_ppo.analysis_by_seed(P_, [5, 6], tiny["policy"], TASK, rm_paths),
+        )
+        for jobs in (1, 2)
+        for P_ in [replace(P, jobs=jobs)]
+    }
+    (pairs1, part_a1), (pairs2, part_a2) = runs[1], runs[2]
+    assert {k: v.rows() for k, v in pairs1.items()} == {
+        k: v.rows() for k, v in pairs2.items()
+    }
+    for s in (5, 6):
+        assert part_a1[s]["samples"].responses == part_a2[s]["samples"].responses
+        np.testing.assert_array_equal(part_a1[s]["S"], part_a2[s]["S"])
+        assert part_a1[s]["S"].shape == (4, 3)
+        np.testing.assert_array_equal(
+            part_a1[s]["R"][pf_ppo.VERIFY], part_a2[s]["R"][pf_ppo.VERIFY]
+        )
+        assert part_a1[s]["floor"] == part_a2[s]["floor"]
+    assert part_a1[5]["samples"].responses != part_a1[6]["samples"].responses
 
 
 def test_first_seed_r2_table_flattens_the_reward_models_columns():

@@ -928,32 +928,102 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
     return task, task, task.sample_prompts(P.eval_prompts, stream(seed, "eval"))
 
 
-def reward_model_pair_sets(
-    P: PFPPOSettings, seeds: list[int], sft, tokenizer, task
-) -> dict[tuple[int, str], PreferencePairs]:
-    """The pairs each reward model of the chapter trains on, by (seed, what it reads).
+def _sft_on_device(sft_path: str):
+    """The SFT policy of ``sft_path`` (frozen) on the runtime's device, and its tokenizer."""
+    from . import models
+    from .book import runtime
 
-    Per seed, ``P.rm_prompts`` prompts from the stream ``(seed, "rm")``, ``P.n_samples``
-    SFT samples each (:func:`sample_groups`), paired by :func:`reward_model_pairs`. Every
-    seed trains the reward model that reads the shown outputs (unless
-    ``P.reward_model_name`` gives one); the first seed also the character-only one."""
-    N, pair_sets = P.n_samples, {}
-    for s in seeds:
-        rng_rm = stream(s, "rm")  # the reward model's prompts and labels
-        rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-        rm_samples = sample_groups(
-            sft, tokenizer, rm_prompts, N, s, P.max_new_tokens, P.chunk_size
+    sft, tokenizer = models.load_policy(sft_path, frozen=True)
+    return sft.to(runtime.device()), tokenizer
+
+
+def seed_pair_sets(
+    spec: tuple[PFPPOSettings, str, Any, int, tuple[str, ...]],
+) -> dict[str, PreferencePairs]:
+    """One seed's reward-model pairs (for :func:`rlhfbook.book.parallel.map_runs`): ``spec`` =
+    (settings ``P``, SFT folder, task, seed, names of :data:`READS` to keep). ``P.rm_prompts``
+    prompts from the stream ``(seed, "rm")``, ``P.n_samples`` SFT samples each
+    (:func:`sample_groups`, torch seeded with the seed), paired by :func:`reward_model_pairs`."""
+    P, sft_path, task, seed, names = spec
+    sft, tokenizer = _sft_on_device(sft_path)
+    N, rng_rm = P.n_samples, stream(seed, "rm")  # the reward model's prompts and labels
+    rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+    rm_samples = sample_groups(
+        sft, tokenizer, rm_prompts, N, seed, P.max_new_tokens, P.chunk_size
+    )
+    groups = [rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))]
+    sets = reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
+    return {name: sets[name] for name in names}
+
+
+def reward_model_pair_sets(
+    P: PFPPOSettings, seeds: list[int], sft_path: str, task
+) -> dict[tuple[int, str], PreferencePairs]:
+    """The pairs each reward model of the chapter trains on, by (seed, what it reads), the seeds
+    side by side (``P.jobs`` processes, :func:`seed_pair_sets`). Every seed trains the reward model
+    that reads the shown outputs (unless ``P.reward_model_name`` gives one); the first seed also
+    the character-only one."""
+    names = {
+        s: tuple(
+            name
+            for name in READS
+            if (name == VERIFY and not P.reward_model_name)
+            or (name != VERIFY and s == seeds[0])
         )
-        groups = [
-            rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))
-        ]
-        sets = reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
-        for name in READS:
-            if (name == VERIFY and not P.reward_model_name) or (
-                name != VERIFY and s == seeds[0]
-            ):
-                pair_sets[s, name] = sets[name]
-    return pair_sets
+        for s in seeds
+    }
+    specs = [(P, sft_path, task, s, names[s]) for s in seeds]
+    per_seed = parallel.map_runs(seed_pair_sets, specs, jobs=P.jobs)
+    return {(s, name): sets[name] for s, sets in zip(seeds, per_seed) for name in sets}
+
+
+def seed_analysis(
+    spec: tuple[PFPPOSettings, str, Any, int, dict[str, str]],
+) -> dict[str, Any]:
+    """Part A's samples of one seed (for :func:`rlhfbook.book.parallel.map_runs`): ``spec`` =
+    (settings ``P``, SFT folder, task, seed, reward models by name of :data:`READS`).
+    ``P.analysis_prompts`` fresh prompts from the stream ``(seed, "analysis")``, ``P.n_samples``
+    SFT samples each (torch seeded with seed + 1). Returns the ``samples``, their unit-test scores
+    ``S`` (prompts, N), and per reward model its scores ``R`` and no-EOS ``floor``
+    (:func:`score_samples`)."""
+    from .book import runtime
+    from .rollout import gold_scores
+
+    P, sft_path, task, seed, rm_paths = spec
+    sft, tokenizer = _sft_on_device(sft_path)
+    N = P.n_samples
+    prompts = task.sample_prompts(P.analysis_prompts, stream(seed, "analysis"))
+    samples = sample_groups(
+        sft, tokenizer, prompts, N, seed + 1, P.max_new_tokens, P.chunk_size
+    )
+    scored = {
+        name: score_samples(
+            path, tokenizer, runtime.device(), task, samples, READS[name], N
+        )
+        for name, path in rm_paths.items()
+    }
+    return {
+        "samples": samples,
+        "S": gold_scores(task, samples).numpy().reshape(-1, N),
+        "R": {name: sc[0] for name, sc in scored.items()},
+        "floor": {name: sc[1] for name, sc in scored.items()},
+    }
+
+
+def analysis_by_seed(
+    P: PFPPOSettings,
+    seeds: list[int],
+    sft_path: str,
+    task,
+    rm_paths: dict[tuple[int, str], str],
+) -> dict[int, dict[str, Any]]:
+    """:func:`seed_analysis` of every seed, side by side (``P.jobs`` processes), each with its
+    reward models in ``rm_paths`` ((seed, name) -> folder)."""
+    specs = [
+        (P, sft_path, task, s, {n: p for (s2, n), p in rm_paths.items() if s2 == s})
+        for s in seeds
+    ]
+    return dict(zip(seeds, parallel.map_runs(seed_analysis, specs, jobs=P.jobs)))
 
 
 def r2_first_seed_table(r2_rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
