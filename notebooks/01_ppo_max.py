@@ -217,7 +217,9 @@ display.figure(
 
 # %% [markdown]
 # On real models the gold reward is the gold reward model's score of the prompt and response
-# as an HH-RLHF transcript (and $-1$ without EOS); it trains first, on every pair but the held-out ones:
+# as an HH-RLHF transcript; it trains first, on every pair but the held-out ones. A response cut
+# off without EOS scores one standard deviation below the lowest score the reward model gives a
+# complete answer of the SFT policy (the gold's and the proxy's own scale, not a fixed $-1$):
 
 # %%
 gold_path, gold_metrics = overoptimisation.gold_model(
@@ -225,10 +227,14 @@ gold_path, gold_metrics = overoptimisation.gold_model(
 )  # None in the toy world: the gold is computed in code
 for name, value in gold_metrics.items():
     results.metric(name, value)
-gold_fn = overoptimisation.gold_reward(task, gold_path, device, P.rm_max_length)
-
 torch.manual_seed(seed)
 sft_eval = rollout.generate(sft, tok, eval_prompts, max_new_tokens=P.max_new_tokens)
+gold_no_eos = overoptimisation.no_eos_score(  # real models: below every SFT answer
+    gold_path, sft_eval, device, P.rm_max_length
+)
+gold_fn = overoptimisation.gold_reward(
+    task, gold_path, device, P.rm_max_length, gold_no_eos
+)
 sft_gold = gold_fn(sft_eval)
 samples = {
     "prompt": sft_eval.prompts[:6],
@@ -274,8 +280,13 @@ rm_paths, rm_metrics = overoptimisation.proxy_reward_models(
 rm_seconds = time.perf_counter() - t0
 for name, value in rm_metrics.items():
     results.metric(name, value)
+proxy_no_eos = overoptimisation.no_eos_score(  # one proxy for every seed on real models
+    rm_paths[seed] if real else None, sft_eval, device, P.rm_max_length
+)
 proxy_fns = {
-    s: overoptimisation.proxy_reward(p, tok, device, real, P.rm_max_length)
+    s: overoptimisation.proxy_reward(
+        p, tok, device, real, P.rm_max_length, proxy_no_eos
+    )
     for s, p in rm_paths.items()
 }
 proxy_fn = proxy_fns[seed]  # r_phi of the first seed, for the probe below
@@ -399,7 +410,9 @@ display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
 
 # %%
 gold = (
-    data.run_fields(gold_path, workdir, P.rm_max_length) if real else None
+    data.run_fields(gold_path, workdir, P.rm_max_length, gold_no_eos, proxy_no_eos)
+    if real
+    else None
 )  # runs scored by the gold RM
 runs = overoptimisation.ppo_runs(CONFIGS, P, seeds, sft_path, rm_paths, eval_seed, gold)
 grpo_runs = overoptimisation.grpo_runs(

@@ -621,10 +621,55 @@ def test_chapter_1_run_fields_carry_the_gold_model_and_the_held_out_prompts(tmp_
     data = gold_proxy.load(
         _settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)), seed=0
     )
-    fields = data.run_fields(tmp_path / "gold", tmp_path, 96)
+    fields = data.run_fields(tmp_path / "gold", tmp_path, 96, -2.5, 0.75)
     run = oo.Run("B", 0, "sft", "rm", "rm", **fields)
     assert (run.gold_path, run.rm_max_length) == (str(tmp_path / "gold"), 96)
+    assert (run.gold_no_eos, run.proxy_no_eos) == (-2.5, 0.75)
     assert gold_proxy.PromptPool.load(run.prompts_path) == data.pool
+
+
+def test_chapter_1_truncated_answers_score_below_every_complete_one_on_real_models(
+    folder, policy, tmp_path, monkeypatch
+):
+    """Defect 1.9 of the gpu review: a fixed -1 for a response cut off without EOS can sit inside
+    a Bradley-Terry reward model's range. Calibrated on the SFT policy's samples, the score of a
+    truncated answer lies below every complete one's, for a model whose scores are all below -1
+    and for one whose scores are all above it."""
+    from rlhfbook import overoptimisation as oo
+
+    model, tok = policy
+    pairs = preferences.load_pairs(
+        str(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=12))
+    )
+    path, _ = reward_model.train_reward_model(
+        folder, tok, pairs, tmp_path / "rm", steps=1
+    )
+    torch.manual_seed(0)
+    samples = rollout.generate(
+        model, tok, ["Hi", "Tell me a joke"] * 4, max_new_tokens=4
+    )
+    samples.has_eos[:4] = True  # half complete, half cut off
+    samples.has_eos[4:] = False
+    assert (
+        oo.no_eos_score(None, samples, "cpu", 64) == oo.NO_EOS_SCORE
+    )  # the toy world's
+    scorer = gold_proxy._scorer
+    for offset in (
+        -1e3,
+        1e3,
+    ):  # the same model's scores shifted far below and far above -1
+        monkeypatch.setattr(
+            gold_proxy,
+            "_scorer",
+            lambda *a, o=offset: lambda *t: scorer(*a)(*t) + o,
+        )
+        floor = oo.no_eos_score(path, samples, "cpu", 64)
+        raw = gold_proxy.transcript_reward(path, "cpu", 64, None)(samples)
+        assert floor < raw[:4].min().item()
+        assert abs(floor - offset) < 100  # on the model's own scale, not -1
+        scored = oo.proxy_reward(path, tok, "cpu", True, 64, floor)(samples)
+        assert scored[4:].tolist() == pytest.approx([floor] * 4)
+        assert scored[:4].tolist() == raw[:4].tolist()
 
 
 def test_chapter_1_gold_model_trains_seeded_on_the_gold_rows_with_the_gold_steps(

@@ -52,13 +52,6 @@ def test_streams_are_reproducible_and_independent():
         pf_ppo.stream(0, "train")
 
 
-def test_no_eos_floor_lies_below_every_score():
-    scores = np.array([-1.5, 0.2, 0.75, 3.0])
-    assert pf_ppo.no_eos_floor(scores) == pytest.approx(-1.5 - scores.std())
-    with pytest.raises(ValueError, match="two finite"):
-        pf_ppo.no_eos_floor([1.0])
-
-
 def test_passing_programs_are_every_program_that_passes():
     programs = code_tasks.passing_programs(TASK, DOUBLE)
     assert {"dbl", "inc dec dbl", "dbl neg neg"} <= set(programs)

@@ -1,3 +1,5 @@
+import numpy as np
+import pytest
 import torch
 
 from rlhfbook import rollout, toyworld
@@ -78,3 +80,10 @@ def test_generation_takes_bounded_rows_per_call_on_a_gpu_and_the_whole_batch_on_
     assert (
         rollout.rows_per_call(1024, 8, gpu) == rollout.rows_per_call(1024, 8, cpu) == 8
     )
+
+
+def test_no_eos_floor_lies_below_every_score():
+    scores = np.array([-1.5, 0.2, 0.75, 3.0])
+    assert rollout.no_eos_floor(scores) == pytest.approx(-1.5 - scores.std())
+    with pytest.raises(ValueError, match="two finite"):
+        rollout.no_eos_floor([1.0])

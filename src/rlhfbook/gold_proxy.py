@@ -239,13 +239,24 @@ class Data:
         )
 
     def run_fields(
-        self, gold_path: str | Path, folder: str | Path, max_length: int
+        self,
+        gold_path: str | Path,
+        folder: str | Path,
+        max_length: int,
+        gold_no_eos: float,
+        proxy_no_eos: float,
     ) -> dict[str, Any]:
         """The :class:`rlhfbook.overoptimisation.Run` fields of the real-model path: the gold model, the
-        held-out prompts (saved as ``folder/prompts.json``) and the reward models' ``max_length``."""
+        held-out prompts (saved as ``folder/prompts.json``), the reward models' ``max_length`` and
+        the gold's and the proxy's scores of a response cut off without EOS
+        (:func:`rlhfbook.overoptimisation.no_eos_score`)."""
         prompts = self.pool.save(Path(folder) / "prompts.json")
         return dict(
-            gold_path=str(gold_path), prompts_path=prompts, rm_max_length=max_length
+            gold_path=str(gold_path),
+            prompts_path=prompts,
+            rm_max_length=max_length,
+            gold_no_eos=gold_no_eos,
+            proxy_no_eos=proxy_no_eos,
         )
 
 

@@ -35,9 +35,9 @@ OOD_TERMS = (
     "non-words",
     "repeats",
 )  # strings the SFT policy (and so the reward model's data) almost never has
-NO_EOS_SCORE = (
-    -1.0
-)  # gold and proxy score of a response cut off without EOS (the EOS trick)
+# The toy world's gold and proxy score of a response cut off without EOS (the EOS trick): part of
+# the toy gold's definition. On real models each reward model gets its own (no_eos_score).
+NO_EOS_SCORE = -1.0
 TOY_ONLY = (  # why the toy world's analyses of the gold's terms have no counterpart on real models
     "with real models the gold reward is a reward model's score, which has no terms (non-words, repeats, "
     "rambling) to split the lost gold into"
@@ -164,6 +164,10 @@ class Run:
     gold_path: str = ""
     prompts_path: str = ""
     rm_max_length: int = 128
+    gold_no_eos: float = (
+        NO_EOS_SCORE  # the gold's and the proxy's EOS-trick scores (no_eos_score)
+    )
+    proxy_no_eos: float = NO_EOS_SCORE
 
 
 @dataclass
@@ -184,34 +188,60 @@ class World:
         return self.prompts.eval[:n]
 
 
+def no_eos_score(
+    rm_path: str | Path | None, samples: Rollout, device, max_length: int
+) -> float:
+    """The score a reward model on real text gives a response cut off without EOS (the EOS
+    trick): :func:`rlhfbook.rollout.no_eos_floor` of its scores of ``samples``' complete
+    responses (the SFT policy's), one standard deviation below the lowest, so that a truncated
+    answer ranks below every real one whatever the model's offset. ``rm_path`` None (the toy
+    world, whose gold defines it): :data:`NO_EOS_SCORE`."""
+    if rm_path is None:
+        return NO_EOS_SCORE
+    from . import gold_proxy, rollout
+
+    raw = gold_proxy.transcript_reward(rm_path, device, max_length, None)(samples)
+    complete = raw[samples.has_eos].numpy()
+    return rollout.no_eos_floor(complete if complete.size > 1 else raw.numpy())
+
+
 def gold_reward(
-    task, gold_path: str | Path | None, device, max_length: int
+    task,
+    gold_path: str | Path | None,
+    device,
+    max_length: int,
+    no_eos: float = NO_EOS_SCORE,
 ) -> Callable[[Rollout], torch.Tensor]:
-    """The gold reward as a function rollout -> scores [B], ``NO_EOS_SCORE`` without EOS: the toy
-    ``task``'s (:func:`gold_scores`), or with ``gold_path`` the gold reward model's score of the
-    HH-RLHF transcript (Gao et al.'s gold, :func:`rlhfbook.gold_proxy.transcript_reward`)."""
+    """The gold reward as a function rollout -> scores [B], ``no_eos`` without EOS
+    (:func:`no_eos_score`): the toy ``task``'s (:func:`gold_scores`, whose is
+    :data:`NO_EOS_SCORE`), or with ``gold_path`` the gold reward model's score of the HH-RLHF
+    transcript (Gao et al.'s gold, :func:`rlhfbook.gold_proxy.transcript_reward`)."""
     if gold_path is None:
         return lambda r: gold_scores(task, r)
     from . import gold_proxy
 
-    return gold_proxy.transcript_reward(gold_path, device, max_length, NO_EOS_SCORE)
+    return gold_proxy.transcript_reward(gold_path, device, max_length, no_eos)
 
 
 def proxy_reward(
-    rm_path: str | Path, tokenizer, device, real: bool, max_length: int
+    rm_path: str | Path,
+    tokenizer,
+    device,
+    real: bool,
+    max_length: int,
+    no_eos: float = NO_EOS_SCORE,
 ) -> Callable[[Rollout], torch.Tensor]:
-    """The frozen proxy r_phi that PPO optimises (Eq. 19's reward), ``NO_EOS_SCORE`` without EOS: on
-    the toy world's text (:func:`rlhfbook.reward_model.proxy_reward`), or if ``real`` on the HH-RLHF
-    transcript as the gold reads it (:func:`rlhfbook.gold_proxy.transcript_reward`)."""
+    """The frozen proxy r_phi that PPO optimises (Eq. 19's reward), ``no_eos`` without EOS
+    (:func:`no_eos_score`): on the toy world's text (:func:`rlhfbook.reward_model.proxy_reward`),
+    or if ``real`` on the HH-RLHF transcript as the gold reads it
+    (:func:`rlhfbook.gold_proxy.transcript_reward`)."""
     if real:
         from . import gold_proxy
 
-        return gold_proxy.transcript_reward(rm_path, device, max_length, NO_EOS_SCORE)
+        return gold_proxy.transcript_reward(rm_path, device, max_length, no_eos)
     from . import reward_model
 
-    return reward_model.proxy_reward(
-        rm_path, tokenizer, device, no_eos_score=NO_EOS_SCORE
-    )
+    return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=no_eos)
 
 
 def fit_reward_model(
@@ -295,8 +325,12 @@ def _setup(run: Run):
         policy, tok = models.load_policy(run.sft_path)
         device = runtime.device()
         pool = gold_proxy.PromptPool.load(run.prompts_path)
-        proxy_fn = proxy_reward(run.rm_path, tok, device, True, run.rm_max_length)
-        gold_fn = gold_reward(None, run.gold_path, device, run.rm_max_length)
+        proxy_fn = proxy_reward(
+            run.rm_path, tok, device, True, run.rm_max_length, run.proxy_no_eos
+        )
+        gold_fn = gold_reward(
+            None, run.gold_path, device, run.rm_max_length, run.gold_no_eos
+        )
         return World(pool, proxy_fn, gold_fn), policy, tok
     task = toyworld.task("preference")
     policy, tok = models.load_policy(run.sft_path)

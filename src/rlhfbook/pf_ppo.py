@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import filtration
+from . import filtration, rollout
 from .book import parallel
 from .preferences import PreferencePairs
 
@@ -86,16 +86,6 @@ def stream(seed: int, purpose: str) -> np.random.Generator:
     if purpose not in STREAMS:
         raise ValueError(f"unknown stream {purpose!r}; valid: {', '.join(STREAMS)}")
     return np.random.default_rng([seed, STREAMS[purpose]])
-
-
-def no_eos_floor(rm_scores: np.ndarray) -> float:
-    """The score of an answer cut off without EOS: one standard deviation below the lowest score
-    the reward model gives (on its own training texts), so a truncated answer ranks below every
-    real program instead of inside the reward model's range."""
-    r = np.asarray(rm_scores, float)
-    if r.size < 2 or not np.isfinite(r).all():
-        raise ValueError("no_eos_floor needs at least two finite scores")
-    return float(r.min() - r.std())
 
 
 def pass_eval(
@@ -511,7 +501,7 @@ def score_samples(
     rm_path: str, tokenizer, device, task, samples: Rollout, shown: bool, n: int
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """A reward model's scores of ``samples`` (N per prompt), shape (prompts, N), with every program cut
-    off without EOS scored :func:`no_eos_floor` of the complete ones. ``shown``: the reward model reads
+    off without EOS scored :func:`rlhfbook.rollout.no_eos_floor` of the complete ones. ``shown``: the reward model reads
     :func:`rlhfbook.code_tasks.with_execution`'s text. Returns (scores, the floor, the complete programs' scores)."""
     from . import code_tasks, reward_model
 
@@ -521,7 +511,7 @@ def score_samples(
     )(samples)
     raw = raw.numpy().reshape(-1, n)
     has_eos = samples.has_eos.numpy().reshape(-1, n)
-    floor = no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
+    floor = rollout.no_eos_floor(raw[has_eos] if has_eos.sum() > 1 else raw)
     return np.where(has_eos, raw, floor), floor, raw[has_eos]
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -306,6 +307,17 @@ def forward_values(critic: PreTrainedModel, rollout: Rollout) -> torch.Tensor:
     """V(s_t) for each response step t, read at the token *before* y_t, shape [B, Lr]."""
     lq = rollout.query_ids.shape[1]
     return forward_scalar_head(critic, rollout)[:, lq - 1 : -1]
+
+
+def no_eos_floor(rm_scores) -> float:
+    """The EOS trick's score for one reward model: one standard deviation below the lowest score
+    it gives a complete answer of the SFT policy, so that a truncated answer ranks below every
+    real one. A Bradley-Terry reward model's scores have an arbitrary offset, so a fixed constant
+    could sit anywhere inside its range."""
+    r = np.asarray(rm_scores, float)
+    if r.size < 2 or not np.isfinite(r).all():
+        raise ValueError("no_eos_floor needs at least two finite scores")
+    return float(r.min() - r.std())
 
 
 def eos_trick(
