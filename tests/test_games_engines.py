@@ -1,5 +1,6 @@
 """The game engines: hand-checked outcomes, rule validation, determinism, speed."""
 
+import json
 import time
 
 import numpy as np
@@ -59,11 +60,25 @@ def test_turn_based_validation_records_violations():
             }
         ]
     }
-    assert len(violations) == 4 and game.cost("invader", build) == 10
+    assert len(violations) == 5 and game.cost("invader", build) == 10
+    assert violations[-1] == "fewer than three characters (1)"
     assert game.validate("invader", [1, 2]) == (
         {"invaders": []},
         ["missing list 'invaders'"],
     )
+
+
+def test_turn_based_rejects_a_two_character_build():
+    """The rules field three characters: a two-character build is rejected, not played."""
+    game = TurnBased()
+    three = game.example("defender")
+    two = {"defenders": three["defenders"][:2]}
+    build, violations = game.parse("defender", json.dumps(two))
+    assert build is None and violations == ["fewer than three characters (2)"]
+    assert game.parse("defender", json.dumps(three)) == (three, [])
+    # the issue's dominant build: one Wood character with Forest Reincarnation x3
+    lone = {"defenders": [{"element": "Wood", "skills": ["Forest Reincarnation"] * 3}]}
+    assert game.parse("defender", json.dumps(lone))[0] is None
 
 
 def test_tower_defense_by_hand():

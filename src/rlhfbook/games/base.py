@@ -112,13 +112,24 @@ class Game(ABC):
     def empty(self, side: str) -> Build:
         return {self.keys[side]: []}
 
+    def legal(self, side: str, build: Build) -> bool:
+        """Whether a validated build may be played at all (a stated rule that dropping entries cannot fix)."""
+        return True
+
     def parse(self, side: str, text: str) -> tuple[Build | None, list[str]]:
-        """Build and rule violations from a player's text answer; ``None`` if unparseable."""
+        """Build and rule violations from a player's text answer; ``None`` if unparseable or illegal.
+
+        An illegal build (:meth:`legal`) is rejected like an unparseable answer: the protocol
+        keeps the previous build in play and records the violations.
+        """
         try:
             obj = parse_build(text)
         except ValueError as e:
             return None, [str(e)]
-        return self.validate(side, obj)
+        build, violations = self.validate(side, obj)
+        if not self.legal(side, build):
+            return None, violations
+        return build, violations
 
     # --- simulation ----------------------------------------------------------------------
     def simulate(self, defender: Build, invader: Build) -> Outcome:

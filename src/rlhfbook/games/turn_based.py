@@ -260,7 +260,13 @@ class TurnBased(Game):
                 team.append({"element": element, "skills": skills})
             else:
                 violations.append(f"{element} character without a valid skill")
+        if len(team) < 3:
+            violations.append(f"fewer than three characters ({len(team)})")
         return {key: team}, violations
+
+    def legal(self, side: str, build: Build) -> bool:
+        """The rules field three characters, one per element: a smaller team is rejected."""
+        return len(build[self.keys[side]]) == 3
 
     def _team(self, side: str, build: Build) -> list[_Fighter]:
         return [
