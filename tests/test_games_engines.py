@@ -186,3 +186,31 @@ def test_simulation_is_deterministic_and_fast(name):
     )
     assert per_sim < 5e-3, f"{per_sim * 1e3:.2f} ms per simulation"
     assert game.n_simulations == 200
+
+
+def test_turn_based_outcome_noise():
+    """Without a generator (or with noise 0) a simulation is deterministic; with both, a build's
+    result varies from simulation to simulation, and the same seed replays the same results."""
+    rng = np.random.default_rng(0)
+    quiet, noisy = TurnBased(), TurnBased(noise=0.3)
+    pairs = [
+        (quiet.random_build("defender", rng), quiet.random_build("invader", rng))
+        for _ in range(30)
+    ]
+    assert [quiet.simulate(d, i, np.random.default_rng(1)) for d, i in pairs] == [
+        quiet.simulate(d, i) for d, i in pairs
+    ]
+    assert [noisy.simulate(d, i) for d, i in pairs] == [
+        quiet.simulate(d, i) for d, i in pairs
+    ]
+    d, i = pairs[0]
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    margins = [noisy.simulate(d, i, g1).margin for _ in range(50)]
+    assert margins == [noisy.simulate(d, i, g2).margin for _ in range(50)]
+    assert len(set(margins)) > 10
+    flips = sum(
+        len({noisy.simulate(d, i, g1).winner for _ in range(40)}) > 1 for d, i in pairs
+    )
+    assert flips > 0  # some results are not settled by the builds alone
+    with pytest.raises(ValueError, match="noise"):
+        TurnBased(noise=-0.1)

@@ -342,3 +342,21 @@ def test_overspenders_lists_players_or_none():
         == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
     )
     assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"
+
+
+def test_matched_pairs_by_hand():
+    rows = []
+    for s, (wa, wb, oa, ob) in enumerate(
+        [(0.5, 0.52, 0.9, 0.2), (0.6, 0.55, 0.8, 0.3), (0.4, 0.45, 0.85, 0.25)]
+    ):
+        rows += [
+            {"seed": s, "player": "a", "WR": wa, "ORR": oa, "CSR": 0.5},
+            {"seed": s, "player": "b", "WR": wb, "ORR": ob, "CSR": 0.5},
+            {"seed": s, "player": "c", "WR": 0.9, "ORR": 0.1, "CSR": 0.5 + s / 10},
+        ]
+    table = pd.DataFrame(rows).set_index(["seed", "player"])
+    pairs = report.matched_pairs(table, [0, 1, 2])
+    # a and b: same WR within noise, ORR apart; c wins far more, so it is matched with no one
+    assert list(pairs.index) == ["a vs b"]
+    assert pairs.loc["a vs b", "dORR"] == pytest.approx(0.6)
+    assert pairs.loc["a vs b", "dCSR"] == 0.0

@@ -132,13 +132,20 @@ class Game(ABC):
         return build, violations
 
     # --- simulation ----------------------------------------------------------------------
-    def simulate(self, defender: Build, invader: Build) -> Outcome:
-        """One deterministic simulation of two validated builds (counted in ``n_simulations``)."""
+    def simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome:
+        """One simulation of two validated builds (counted in ``n_simulations``).
+
+        Deterministic without ``rng``; a game with outcome noise draws it from ``rng``.
+        """
         self.n_simulations += 1
-        return self._simulate(defender, invader)
+        return self._simulate(defender, invader, rng)
 
     @abstractmethod
-    def _simulate(self, defender: Build, invader: Build) -> Outcome: ...
+    def _simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome: ...
 
     # --- edits used by the scripted players -------------------------------------------------
     @abstractmethod

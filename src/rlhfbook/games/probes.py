@@ -104,10 +104,15 @@ def turns_from_logs(
 
 
 def dominance(
-    game: Game, side: str, candidates: Sequence[Build], population: Sequence[Build]
+    game: Game,
+    side: str,
+    candidates: Sequence[Build],
+    population: Sequence[Build],
+    rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Each candidate ``side`` build's win rate against every build of ``population`` (the other side),
-    after budget adjudication; sorted best first, with the build described and its cost."""
+    after budget adjudication; sorted best first, with the build described and its cost. ``rng``
+    draws a game's outcome noise (one simulation per pair)."""
     rows = []
     for build in candidates:
         wins = 0
@@ -117,7 +122,7 @@ def dominance(
                 game.cost("defender", d),
                 game.cost("invader", i),
                 game.budgets,
-                game.simulate(d, i).winner,
+                game.simulate(d, i, rng).winner,
             )
             wins += winner == side
         rows.append(
@@ -165,7 +170,7 @@ def budget_counterfactual(
             game.cost("defender", d),
             game.cost("invader", i),
             game.budgets,
-            game.simulate(d, i).winner,
+            game.simulate(d, i, rng).winner,
         )
         rows.append(
             {

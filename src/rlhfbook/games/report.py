@@ -660,6 +660,41 @@ def seed_correlations(
     return correlations
 
 
+def matched_pairs(
+    seed_table: pd.DataFrame,
+    seeds: Sequence[int],
+    metrics: Sequence[str] = ("ORR", "CSR"),
+) -> pd.DataFrame:
+    """Pairs of players that win rate does not separate but a process metric does.
+
+    For every pair (a, b), the per-league-seed differences a - b of WR and of each of
+    ``metrics``; a pair is *matched* when the WR difference's mean +- 2 SE contains 0, and
+    *separated* by a metric when that metric's mean +- 2 SE excludes 0. Returns the matched
+    pairs separated by at least one metric, with every mean difference and SE.
+    """
+    seeds = list(seeds)
+    players = list(seed_table.loc[seeds[0]].index)
+    rows = []
+    for i, a in enumerate(players):
+        for b in players[i + 1 :]:
+            row, separated = {"pair": f"{a} vs {b}"}, False
+            for m in ("WR", *metrics):
+                d = [
+                    float(seed_table.loc[(s, a), m] - seed_table.loc[(s, b), m])
+                    for s in seeds
+                ]
+                mean, se = gm.mean_se(d)
+                row[f"d{m}"], row[f"d{m} SE"] = mean, se
+                if m == "WR" and abs(mean) <= 2 * se:
+                    row["matched"] = True
+                elif m != "WR":
+                    separated |= abs(mean) > 2 * se
+            if row.get("matched") and separated:
+                rows.append(row)
+    cols = ["pair"] + [c for m in ("WR", *metrics) for c in (f"d{m}", f"d{m} SE")]
+    return pd.DataFrame(rows, columns=cols).set_index("pair")
+
+
 def residual(y: pd.Series, x: pd.Series) -> pd.Series:
     """What is left of y after a least-squares line on x."""
     return y - np.polyval(np.polyfit(x, y, 1), x)
@@ -833,7 +868,7 @@ def dominance_report(
             logs, "invader" if side == "defender" else "defender", n_population, rng
         )
         candidates = probes.distinct_builds(logs, side, n_candidates, rng)
-        ranked = probes.dominance(game, side, candidates, population)
+        ranked = probes.dominance(game, side, candidates, population, rng)
         best[side] = float(ranked.loc[0, "win rate"])
         tops.append(ranked.head(3).assign(side=side))
     return pd.concat(tops).set_index("side"), best
