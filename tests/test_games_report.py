@@ -101,7 +101,11 @@ def test_record_checks_records_each_claim_under_its_kind():
         ),
         d_wr={0: 0.3, 1: 0.2, 2: 0.4},
         characters={"fewer than three characters": 0.0, "empty (forfeit)": 0.0},
-        behaviour=pd.DataFrame({"CSR (prose)": [0.2, 0.3]}, index=["SFT", "RL late"]),
+        table=pd.DataFrame(
+            {"CSR_paper": [0.2, 0.3, 0.4, 0.5]},
+            index=["SFT", "RL late", "SFT (t2)", "RL late (t2)"],
+        ),
+        training_seeds=2,
     )
     report.record_checks(rec, seeds, ev)
     calls = dict(rec.calls)
@@ -120,6 +124,10 @@ def test_record_checks_records_each_claim_under_its_kind():
     assert calls["orr_csr_raw"]["ours"]["players"] == 15
     assert calls["budget_beyond_rule"]["ours"]["won, made affordable"] == 0.5
     assert calls["three_characters"]["value"] == 0.0
+    assert calls["rl_raises_csr_prose"]["ours"] == {
+        "prose CSR SFT, mean over 2 training seeds": pytest.approx(0.3),
+        "prose CSR RL late, mean over 2 training seeds": pytest.approx(0.4),
+    }
     assert all(c.origin in ("paper", "extension") for c in report.CLAIMS)
 
 
@@ -360,3 +368,23 @@ def test_matched_pairs_by_hand():
     assert list(pairs.index) == ["a vs b"]
     assert pairs.loc["a vs b", "dORR"] == pytest.approx(0.6)
     assert pairs.loc["a vs b", "dCSR"] == 0.0
+
+
+def test_replica_names_and_means_over_training_seeds():
+    assert report.replica_names(0) == ("SFT", "RL late")
+    assert report.replica_names(2) == ("SFT (t3)", "RL late (t3)")
+    values = pd.Series(
+        {
+            (0, "SFT"): 0.1,
+            (0, "RL late"): 0.5,
+            (0, "SFT (t2)"): 0.2,
+            (0, "RL late (t2)"): 0.2,
+            (1, "SFT"): 0.0,
+            (1, "RL late"): 0.1,
+            (1, "SFT (t2)"): 0.3,
+            (1, "RL late (t2)"): 0.1,
+        }
+    )
+    assert report.over_training_seeds(values, [0, 1], 2) == pytest.approx(
+        {0: 0.2, 1: -0.05}
+    )

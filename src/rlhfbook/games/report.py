@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -139,6 +139,7 @@ CLAIMS = (
         -1,
         "Precondition: RL raised the win rate over the SFT start against the fixed opponents.",
         "(precondition of rl_raises_csr_prose and feedback_used)",
+        origin="extension",
     ),
     Claim(
         "three_characters",
@@ -250,11 +251,14 @@ class Evidence:
         int, float
     ]  # affordable win rate - raw win rate of over-budget builds
     counterfactual: pd.DataFrame  # probes.budget_counterfactual rows
-    d_csr_prose: Mapping[int, float]  # prose CSR, RL late - SFT
-    flip: pd.DataFrame  # flip_by_seed of RL late
-    d_wr: Mapping[int, float]  # WR, RL late - SFT
+    d_csr_prose: Mapping[
+        int, float
+    ]  # prose CSR, RL late - SFT, mean over training seeds
+    flip: pd.DataFrame  # flip test of RL late per league seed, mean over training seeds
+    d_wr: Mapping[int, float]  # WR, RL late - SFT, mean over training seeds
     characters: Mapping[str, float]  # character_counts
-    behaviour: pd.DataFrame  # checkpoint_behaviour
+    table: pd.DataFrame  # the player table (means over league seeds)
+    training_seeds: int
 
 
 def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
@@ -282,8 +286,15 @@ def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
         "rl_raises_csr_prose",
         ev.d_csr_prose,
         ours={
-            f"prose CSR {n}": float(ev.behaviour.loc[n, "CSR (prose)"])
-            for n in ("SFT", "RL late")
+            f"prose CSR {c}, mean over {ev.training_seeds} training seeds": float(
+                np.mean(
+                    [
+                        ev.table.loc[replica_names(k)[i], "CSR_paper"]
+                        for k in range(ev.training_seeds)
+                    ]
+                )
+            )
+            for i, c in enumerate(("SFT", "RL late"))
         },
     )
     check(
@@ -295,7 +306,7 @@ def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
             "turns per seed": float(ev.flip["turns"].mean()),
         },
     )
-    check("rl_beats_sft", ev.d_wr)
+    check("rl_beats_sft", ev.d_wr, ours={"training seeds": ev.training_seeds})
     sanity_check(
         results,
         "three_characters",
@@ -378,6 +389,41 @@ def plot_grpo(grpo_log: pd.DataFrame, marks: Mapping[str, int]) -> plt.Figure:
     axs[1].set(ylabel="share / nats", title="Keeping, and distance from the SFT policy")
     fig.tight_layout()
     return fig
+
+
+def replica_names(k: int) -> tuple[str, str]:
+    """The league names of training seed number ``k`` (0-based) of the SFT and RL late checkpoints."""
+    return ("SFT", "RL late") if k == 0 else (f"SFT (t{k + 1})", f"RL late (t{k + 1})")
+
+
+def replicas(
+    recipe: learned.Recipe,
+    demonstrators: Sequence[gp.Player],
+    sparring: Sequence[gp.Player],
+    n: int,
+) -> dict[str, gp.Player]:
+    """SFT and RL late of training seeds ``recipe.seed + 1 .. recipe.seed + n - 1`` (the same recipe
+    otherwise, each trained once and cached), named by :func:`replica_names`."""
+    out = {}
+    for k in range(1, n):
+        players, _ = learned.trained_players(
+            replace(recipe, seed=recipe.seed + k), demonstrators, sparring
+        )
+        for checkpoint, name in zip(("SFT", "RL late"), replica_names(k)):
+            players[checkpoint].name = name
+            out[name] = players[checkpoint]
+    return out
+
+
+def over_training_seeds(
+    values: pd.Series, seeds: Iterable[int], n: int
+) -> dict[int, float]:
+    """Per league seed, the mean over the ``n`` training seeds of RL late - SFT in ``values``."""
+    seeds = list(seeds)
+    per_k = [
+        per_seed_difference(values, seeds, *replica_names(k)[::-1]) for k in range(n)
+    ]
+    return {s: float(np.mean([d[s] for d in per_k])) for s in seeds}
 
 
 def training_summary(record: Mapping, recipe: learned.Recipe) -> str:
@@ -891,6 +937,24 @@ def flip_by_seed(
     return out
 
 
+def flip_tests(
+    players: Mapping[str, gp.Player],
+    game: Game,
+    logs: pd.DataFrame,
+    seeds: Sequence[int],
+    n: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`flip_by_seed` of SFT and RL late of each of ``n`` training seeds: one row per checkpoint
+    (means over league seeds), and RL late's values per league seed averaged over the training seeds."""
+    per = {
+        name: flip_by_seed(players[name], game, logs, seeds)
+        for k in range(n)
+        for name in replica_names(k)
+    }
+    table = pd.DataFrame({name: f.mean() for name, f in per.items()}).T
+    return table, sum(per[replica_names(k)[1]] for k in range(n)) / n
+
+
 # --- Sections 12 and 13: the second game, an LLM player -------------------------------------
 
 
@@ -1077,9 +1141,9 @@ def summary_markdown(
             f"of the over-budget ones): {beyond:+.2f} ({status['budget_beyond_rule']}).",
             f"* A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome) raised its win rate "
             f"against unseen opponents by {wr_gain:+.2f} ({status['rl_beats_sft']}) and its prose CSR by "
-            f"{csr_gain:+.2f} ({status['rl_raises_csr_prose']}). It changed its build after "
-            f"{b.loc['RL late', 'changes build after a win']:.0%} of its wins and "
-            f"{b.loc['RL late', 'changes build after a loss']:.0%} of its losses; with the result token flipped it keeps "
+            f"{csr_gain:+.2f} ({status['rl_raises_csr_prose']}), means over its training seeds. On the first training "
+            f"seed it changed its build after {b.loc['RL late', 'changes build after a win']:.0%} of its wins and "
+            f"{b.loc['RL late', 'changes build after a loss']:.0%} of its losses. With the result token flipped it keeps "
             f"{flip['keep after a win']:.0%} of its builds when told it won and {flip['keep after a loss']:.0%} when "
             f"told it lost ({status['feedback_used']}).",
         ]
