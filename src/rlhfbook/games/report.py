@@ -1,11 +1,13 @@
 """Chapter 5's league analysis, tables, figures and check bounds (``notebooks/05_strategic_games``).
 
-The chapter plays a league of scripted revisers and a trained player through AdvGameBench's
-protocol (Yuan et al. 2025) and reads its logs with :mod:`.metrics`. This module holds what the
-chapter does with those metrics: the claims and their per-seed rules (section 4), the
-checkpoints' behaviour (section 7), the per-seed correlations of section 8 (the paper's
-r(ORR, CSR) = -0.51 and its partial given WR), the budget evidence of section 9, the top
-player's slope against adapting opponents (section 10), the chapter's figures, the
+The chapter plays a league of scripted revisers and a trained player (three training seeds)
+through AdvGameBench's protocol (Yuan et al. 2025), in a turn-based game with outcome noise, and
+reads its logs with :mod:`.metrics`. This module holds what the chapter does with those metrics:
+the claims and their per-seed rules (section 4) and :func:`record_checks`, the checkpoints'
+behaviour and the flip test (section 7), the per-seed correlations of section 8 (the paper's raw
+r(ORR, CSR) = -0.51, checked, and the partial r given WR, reported), the pairs of players win
+rate does not separate, the budget counterfactual of section 9 (through :mod:`.probes`), the
+top player's slope (section 10, reported), the dominance report, the chapter's figures, the
 comparison with the paper and the summary.
 """
 
