@@ -35,14 +35,15 @@
 # slope of +0.041, and Qwen-Plus lost most of its games (WR 25.6 %) chiefly by overspending.
 #
 # **What this chapter reproduces, and at what scale.** No LLM API is reachable from the book's
-# machines. The chapter rebuilds the *measurement framework* -- two of the games as
-# deterministic engines, the benchmark's match protocol and its metrics, checked against a port
-# of its evaluator -- and fills the league with two kinds of players: twelve scripted revisers
+# machines. The chapter rebuilds the *measurement framework* -- two of the games as engines
+# (the turn-based one with outcome noise, so that a result is evidence rather than a verdict),
+# the benchmark's match protocol and its metrics, checked against a port of its evaluator, and a
+# validator that enforces the stated rules -- and fills the league with two kinds of players: twelve scripted revisers
 # whose behaviour is set by knobs, and a **player trained in the book**, a tiny transformer that
 # reads the game state and last round's outcome and writes its next build. It is fine-tuned on
 # the scripted players' turns, then trained by reinforcement learning with the simulator's
-# outcome as reward and a budget it is free to break; its SFT start and two RL checkpoints
-# enter the league beside the scripts, against fixed opponents it never trained against. The
+# outcome as reward and a budget it is free to break, on three training seeds; its SFT start and
+# RL checkpoints enter the league beside the scripts, against fixed opponents it never trained against. The
 # scripted players' metrics follow from their knobs; the trained player's do not, so the
 # paper's claims about *process* can be tested on it and can fail. The `gpu` profile (or an
 # OpenAI-compatible `endpoint`) plays a real instruct model through the same league.
