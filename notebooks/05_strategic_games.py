@@ -35,14 +35,15 @@
 # slope of +0.041, and Qwen-Plus lost most of its games (WR 25.6 %) chiefly by overspending.
 #
 # **What this chapter reproduces, and at what scale.** No LLM API is reachable from the book's
-# machines. The chapter rebuilds the *measurement framework* -- two of the games as
-# deterministic engines, the benchmark's match protocol and its metrics, checked against a port
-# of its evaluator -- and fills the league with two kinds of players: twelve scripted revisers
+# machines. The chapter rebuilds the *measurement framework* -- two of the games as engines
+# (the turn-based one with outcome noise, so that a result is evidence rather than a verdict),
+# the benchmark's match protocol and its metrics, checked against a port of its evaluator, and a
+# validator that enforces the stated rules -- and fills the league with two kinds of players: twelve scripted revisers
 # whose behaviour is set by knobs, and a **player trained in the book**, a tiny transformer that
 # reads the game state and last round's outcome and writes its next build. It is fine-tuned on
 # the scripted players' turns, then trained by reinforcement learning with the simulator's
-# outcome as reward and a budget it is free to break; its SFT start and two RL checkpoints
-# enter the league beside the scripts, against fixed opponents it never trained against. The
+# outcome as reward and a budget it is free to break, on three training seeds; its SFT start and
+# RL checkpoints enter the league beside the scripts, against fixed opponents it never trained against. The
 # scripted players' metrics follow from their knobs; the trained player's do not, so the
 # paper's claims about *process* can be tested on it and can fail. The `gpu` profile (or an
 # OpenAI-compatible `endpoint`) plays a real instruct model through the same league.
@@ -102,7 +103,7 @@ import torch
 from IPython.display import Markdown
 from IPython.display import display as show
 
-from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, report
+from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, probes, report
 from rlhfbook.games import metrics as gm
 from rlhfbook.games import players as gp
 from rlhfbook.games import protocol as pr
@@ -110,7 +111,11 @@ from rlhfbook.games.report import CHECKPOINTS, SHOWN
 from rlhfbook.games.tower_defense import simulate_row
 from rlhfbook.games.turn_based import duel
 
-game, td = TurnBased(), TowerDefense()
+TRAINING_SEEDS = (
+    3  # the trained recipe runs with training seeds seed, seed + 1, seed + 2
+)
+NOISE = 0.2  # outcome noise of the turn-based game: each character's damage x exp(0.2 z) per round
+game, td = TurnBased(noise=NOISE), TowerDefense()
 budgets = {g.name: g.budgets for g in (game, td)}
 league_seeds = [seed + i for i in range(P.league_seeds)]
 print(
@@ -160,6 +165,16 @@ display.figure(
 # resisted, and 1.5 between Light and Dark. Skill names and costs are the benchmark's; their
 # effects are reduced to six primitives (damage, burn, heal, shield, boost, exposure), and the
 # catalogue an LLM player reads is printed from the same table the engine runs.
+#
+# The official engine is deterministic and fully observed: a build that won keeps winning
+# against an opponent that does not change, so keeping after a win cannot go wrong and a
+# result settles whether a build is good. The book's world adds **outcome noise**: in every
+# simulated round each character's damage is scaled by its form, $e^{0.2 z}$ with
+# $z \sim N(0, 1)$ drawn afresh. A result is then evidence about a build, not a verdict, and
+# revising after a win or keeping after a loss is a real decision. The scripted players judge
+# candidate builds with one noisy simulation each, a private and imperfect model of the engine.
+# (The noise level was chosen on pilot league seeds 500-502, where keeping a build after a win
+# won the next round 77 % of the time at noise 0.15 instead of 100 %; 0.2 is the chapter's.)
 #
 # **Tower defence.** Humans (budget 2000) place units on a 5 x 11 board; Demons (budget 1500)
 # enter a row at its right end at their spawn time and walk left; a demon that reaches the left
@@ -282,15 +297,22 @@ print(
 # %% [markdown]
 # ## 4. What is tested, and when a claim counts as reproduced
 #
-# The paper's claims are about twelve LLMs, one value each: a negative r(ORR, CSR) (-0.51), a
-# positive improvement slope for its top model (+0.041), a low win rate for its overspender.
-# The book asks for the sign of each claim, evaluated per *league seed* -- a full replay of the
-# league with fresh randomness in every match and fresh initial builds -- with the mean over the
-# seeds and its standard error (SE). A claim of a positive difference passes when the mean minus
-# two SE is above zero; a claim of a negative correlation passes when the mean plus two SE is
-# below zero. These rules, fixed before the league is run, are the table below. The trained
-# player's recipe was tuned on pilots (training seeds 100-102, league seeds 100-109), none of
-# which is among the checked seeds.
+# The paper's claims are about twelve LLMs, one value each: a negative r(ORR, CSR) (-0.51)
+# across models, and a low win rate for its overspender "primarily due to excessive resource
+# use". The book tests the *sign* of each claim -- the threshold the paper's claim sets is 0 --
+# evaluated per *league seed* (a full replay of the league with fresh randomness in every match
+# and fresh initial builds), with the mean over the seeds and its standard error (SE). A claim
+# is reproduced when the mean and two SE on either side lie entirely on the paper's side of 0,
+# contradicted when they lie entirely on the other side, and inconclusive otherwise. Two checks
+# are labelled *extension*: the paper trains nothing, so "RL raises the prose CSR" and "the
+# trained player uses the feedback" are the book's questions, not the paper's. These rules,
+# fixed before the checked league was run, are the table below. The trained player's recipe was
+# tuned on pilots (training seeds 100-102, league seeds 100-109) and the checks were piloted on
+# seed 500 (league seeds 500-509), none of which is among the checked seeds.
+#
+# Some of the paper's numbers cannot be tested here at all: that there are 12 LLMs, o3-mini's
+# CSR (78.6 %) and slope (+0.041), and the sign of r among *LLMs*. A toy world has no o3-mini;
+# what it can test is whether the paper's relations hold among players whose behaviour is known.
 
 # %%
 claims = report.claims_table()
@@ -361,6 +383,7 @@ recipe = learned.Recipe(
     sft_steps=P.sft_steps,
     early=P.rl_early,
     seed=seed,
+    noise=NOISE,
     grpo=learned.GRPOConfig(
         iterations=P.rl_iterations,
         matches=P.rl_matches,
@@ -403,6 +426,16 @@ display.figure(
 # throughout the chapter).
 # ```
 #
+# The same recipe is trained with {glue:text}`training_seeds` training seeds in all (from
+# the chapter's seed on); the SFT and RL late checkpoints of the other seeds enter the league
+# too, as `SFT (t2)`, `RL late (t2)` and so on, so that what training does is measured over
+# training seeds, not read off one run.
+
+# %%
+replica = report.replicas(recipe, league_players, league_players, TRAINING_SEEDS)
+display.quote(training_seeds=TRAINING_SEEDS)
+
+# %% [markdown]
 # ## 6. The league
 #
 # Every player -- the twelve scripted revisers and the three checkpoints -- meets every fixed
@@ -412,7 +445,7 @@ display.figure(
 
 # %%
 torch.manual_seed(seed)  # the trained players sample their answers
-players = list(trained.values()) + league_players
+players = list(trained.values()) + list(replica.values()) + league_players
 logs, timing = pr.run_league(
     [game], players, opponents, rounds=P.rounds, seeds=league_seeds
 )
@@ -466,6 +499,26 @@ display.figure(
 # scripted shapes: the best-response reviser, an over-corrector that changes winning builds
 # (its 1 - ORR spoke shrinks) and a budget slipper (its 1 - OBR spoke shrinks, and WR with it).
 #
+# ### Are the rules enforced, and does one build win everything?
+#
+# The rules field three characters per side; the validator rejects a smaller team (the previous
+# build stays in play, and the answer counts as a rule violation). If one build beat nearly every
+# other, revising would have nothing to decide: keep that build and win. We play a sample of the
+# builds each side fielded in the league against a disjoint sample of the other side's builds.
+
+# %%
+characters = report.character_counts(logs, game)
+dominant, best_fixed = report.dominance_report(game, logs, seed)
+results.metric("characters", characters)
+results.metric("best_fixed_build", best_fixed)
+print(
+    f"builds in play with fewer than three characters: {characters['fewer than three characters']:.1%}; "
+    f"empty (forfeit): {characters['empty (forfeit)']:.1%}; best fixed build's win rate: "
+    f"{best_fixed['defender']:.0%} as defender, {best_fixed['invader']:.0%} as invader"
+)
+display.table(dominant)
+
+# %% [markdown]
 # ### A revision trace
 #
 # What the metrics see in one match: RL late as defender against the strongest fixed opponent,
@@ -494,7 +547,10 @@ display.table(trace)
 #
 # The paper reads process metrics as evidence of *how* a model plays. If that reading is right,
 # training that raises the win rate should show up in the process too: corrections that succeed
-# more often (CSR), and wins that come more often as the match goes on (the slope). We compare
+# more often, and wins that come more often as the match goes on (the slope). The benchmark's
+# code counts a correction as successful when the round after it is won, so for a player that
+# mostly wins its CSR is close to its WR. The paper's prose defines success as a correction that
+# removes a rule violation or *turns a loss into a win* (`CSR (prose)`); the check uses that. We compare
 # the three checkpoints against the fixed opponents, none of which they trained against. The
 # table adds two behaviours the benchmark does not score but that explain its numbers: how
 # often the player changes its build after a loss and after a win.
@@ -503,13 +559,14 @@ display.table(trace)
 slope_match = report.slope_per_match(per_match)
 behaviour = report.checkpoint_behaviour(table, kept, slope_match, CHECKPOINTS)
 results.metric("checkpoints", behaviour.round(4).to_dict(orient="index"))
-d_csr = report.per_seed_difference(
-    seed_table["CSR"], league_seeds
-)  # RL late - SFT per league seed
-d_slope = report.per_seed_difference(slope_match, league_seeds)
-d_wr = report.per_seed_difference(seed_table["WR"], league_seeds)
+# RL late - SFT per league seed, averaged over the training seeds
+d_csr = report.over_training_seeds(
+    seed_table["CSR_paper"], league_seeds, TRAINING_SEEDS
+)
+d_wr = report.over_training_seeds(seed_table["WR"], league_seeds, TRAINING_SEEDS)
+d_slope = report.per_seed_difference(slope_match, league_seeds)  # first training seed
 summary = report.difference_summary(
-    {"WR": d_wr, "CSR": d_csr, "slope per match": d_slope}
+    {"WR": d_wr, "CSR (prose)": d_csr, "slope per match": d_slope}
 )
 show(display.table(behaviour))
 display.table(summary)
@@ -546,14 +603,30 @@ results.metric("rl_late_frequent_builds", frequent.to_dict(orient="records"))
 display.table(frequent.set_index("side"))
 
 # %% [markdown]
-# A build the validator had to trim -- a second character of an element, a skill of another
-# element -- still plays with what is left, so a violation that costs no win costs the policy
-# nothing: the reward is the outcome, and the rules it does not enforce are not learned.
+# A build the validator had to trim -- a skill of another element, a fourth skill -- still plays
+# with what is left, so such a violation costs the policy nothing; a team of fewer than three
+# characters is rejected and the previous build stays in play.
 #
+# ### Does the trained player use the feedback?
+#
+# A player could win without reading the result at all. The flip test asks each checkpoint the
+# same revision turns it met in the league twice, once told it won the last round and once told
+# it lost, with everything else -- both builds, the random draws -- equal, and counts how often
+# it keeps its build. A player that ignores the feedback keeps equally often in both; the book's
+# tests check the test on scripted players that ignore and that use the result. One row per
+# checkpoint and training seed (means over the league seeds): what training learns about the
+# feedback can differ from one training seed to the next.
+
+# %%
+flip_table, flip_rl = report.flip_tests(
+    trained | replica, game, logs, league_seeds, TRAINING_SEEDS
+)
+results.metric("flip_test", flip_table.round(4).to_dict(orient="index"))
+display.table(flip_table)
+
+# %% [markdown]
 # The reward mentions neither keeping nor the cost; the numbers above say how far RL learned
-# either. Both pay under this protocol: the last result tells a side whether its current build
-# beats the opponent's current one, so keeping after a win wins the next round for sure, and an
-# over-budget build loses it unless the opponent overruns more.
+# either. An over-budget build loses the next round unless the opponent overruns more.
 # The CSR counts the corrections followed by a win, so it rises when the answers to losses
 # start to win. The slope is a different quantity: it measures how much a player *gains*
 # during a match, not how well it plays. A player that wins its first revision has little room
@@ -562,11 +635,13 @@ display.table(frequent.set_index("side"))
 # ## 8. Revising more often, revising less well? ORR against CSR
 #
 # The paper's central process finding is a negative correlation between how often a model
-# changes its build and how often a change pays off. Both metrics, however, move with the win
-# rate: a player that loses more has more to correct (ORR rises), and a player that wins more
-# has more corrections followed by a win (CSR rises). A negative r(ORR, CSR) can therefore
-# come from win rate alone. The claim about the *process* is that revising often goes with
-# revising badly at a given level of play, which is the partial correlation given WR:
+# changes its build and how often a change pays off: the raw Pearson r(ORR, CSR) across models,
+# -0.51. The check is that statistic, across this league's players, per league seed. Both
+# metrics, however, move with the win rate: a player that loses more has more to correct (ORR
+# rises), and a player that wins more has more corrections followed by a win (CSR rises), so a
+# negative raw r can come from win rate alone. The book also reports, without checking it, the
+# partial correlation given WR -- in this world close to an accounting identity, since WR mixes
+# the rounds after a correction (won at rate CSR) with those after none:
 #
 # $$r_{\mathrm{ORR},\mathrm{CSR}\mid\mathrm{WR}} = \frac{r_{OC} - r_{OW}\, r_{CW}}
 # {\sqrt{(1 - r_{OW}^2)(1 - r_{CW}^2)}},$$
@@ -583,7 +658,8 @@ results.metric("correlations_per_seed", correlations.round(4).to_dict(orient="in
 m_raw, se_raw = gm.mean_se(list(raw_r.values()))
 m_partial, se_partial = gm.mean_se(list(partial_r.values()))
 print(
-    f"over {len(league_seeds)} league seeds of {len(table)} players: r(ORR, CSR) = {m_raw:+.3f} (SE {se_raw:.3f}); "
+    f"over {len(league_seeds)} league seeds of {len(table)} players: r(ORR, CSR) = {m_raw:+.3f} (SE {se_raw:.3f}, "
+    f"mean +- 2 SE {m_raw - 2 * se_raw:+.3f} to {m_raw + 2 * se_raw:+.3f}); "
     f"partial r given WR = {m_partial:+.3f} (SE {se_partial:.3f}); the paper: r = -0.51 over 12 models"
 )
 display.table(correlations.agg(["mean", "std"]))
@@ -609,25 +685,39 @@ display.figure(
 # and ORR each move with WR, and its last column what remains of the ORR-CSR relation once WR is
 # accounted for.
 #
+# The paper also reads its process metrics as telling apart models that win rate alone does not.
+# Which pairs of players does win rate fail to separate (the WR difference's mean +- 2 SE over
+# league seeds contains 0) while ORR or CSR separates them (mean +- 2 SE excludes 0)? Reported,
+# not checked: a count of pairs has no per-seed value for the verdict rule.
+
+# %%
+pairs = report.matched_pairs(seed_table, league_seeds)
+results.metric("matched_wr_pairs", pairs.round(4).to_dict(orient="index"))
+print(f"{len(pairs)} of {len(table) * (len(table) - 1) // 2} pairs of players")
+display.table(pairs.head(8))
+#
 # ## 9. Does budget discipline matter for winning?
 #
 # The paper attributes Qwen-Plus's low win rate (25.6 %) to overspending (OBR 0.51). When
-# opponents never overspend, an over-budget build loses by the rules, and "overspending lowers
-# the win rate" says nothing beyond the rules. Here the two fixed opponents that revise overspend
-# too, so an over-budget build can still win when the opponent overruns more, and a
-# budget-careless player can make up for it by playing well. The claim is that, across
-# players, those who overspend more win less.
+# the rules alone make an over-budget build lose (unless the opponent overruns more), so "players
+# that overspend win less" is true by construction. The question that could fail is whether
+# overspending costs wins *beyond* what the rule removes. A counterfactual answers it: every
+# over-budget build a tested player fielded in a kept round is made affordable (random cheaper
+# skills until it fits, the same repair the scripted players use) and played against the same
+# opposing build. The decisive number per league seed is the affordable builds' win rate minus
+# the over-budget builds' win rate with the budget rule switched off: positive when the
+# overspending itself was a bad choice on the field, negative when it bought strength that only
+# the rule takes away.
 
 # %%
-r_obr_wr, over_won, opp_over = report.budget_evidence(
-    seed_table, kept, league_seeds
-).values()
-m_obr, se_obr = gm.mean_se(list(r_obr_wr.values()))
-m_over_won, se_over_won = gm.mean_se(list(over_won.values()))
+counterfactual = probes.budget_counterfactual(game, logs, seed)
+beyond = probes.beyond_rule(counterfactual)
+m_beyond, se_beyond = gm.mean_se(list(beyond.values()))
 heavy = table[table["OBR"] >= 0.5]
 print(
-    f"r(OBR, WR) = {m_obr:+.3f} (SE {se_obr:.3f}); the opponents overspend in {np.mean(list(opp_over.values())):.1%} "
-    f"of the kept rounds; a tested player still wins {m_over_won:.1%} (SE {se_over_won:.1%}) of its over-budget rounds"
+    f"{len(counterfactual)} over-budget kept rounds; won {counterfactual['win'].mean():.1%} under the rule, "
+    f"{counterfactual['raw win'].mean():.1%} with the rule off, {counterfactual['affordable win'].mean():.1%} "
+    f"made affordable; per seed, affordable minus rule-off: {m_beyond:+.3f} (SE {se_beyond:.3f})"
 )
 print(report.overspenders(heavy))
 
@@ -639,7 +729,8 @@ display.figure(report.plot_obr_wr(table, CHECKPOINTS + SHOWN), "ch5-obr-wr")
 # :name: fig-ch5-obr-wr
 # :alt: Scatter of win rate against over-budget ratio per player
 #
-# Each point is a player (means over the league seeds).
+# Each point is a player (means over the league seeds). The budget rule alone draws most of
+# this picture; the check is the counterfactual above.
 # ```
 #
 # Follow the budget slippers and
@@ -649,10 +740,12 @@ display.figure(report.plot_obr_wr(table, CHECKPOINTS + SHOWN), "ch5-obr-wr")
 #
 # The paper's top model, o3-mini, had a positive improvement slope (+0.041): it won more as the
 # match went on. Against the *static* fixed opponent, whose build never changes, any player that
-# keeps a build once it wins climbs by construction. The test that could fail uses the two
+# keeps a build once it wins climbs almost by construction (noise aside). The test that could fail uses the two
 # opponents that revise. We take the top player by composite score in each league seed, and
 # compute its slope per match (a regression per match, then averaged) rather than on the pooled
-# CSV, which also measures the order in which the opponents were played.
+# CSV, which also measures the order in which the opponents were played. This is reported, not
+# checked: o3-mini's slope is one model's value, and the top player here is not the same player
+# in every seed.
 
 # %%
 top_player, top_slope, by_opponent = report.top_player_slopes(
@@ -768,13 +861,13 @@ comparison = report.comparison_table(
     matches=logs["match"].nunique(),
     seeds=len(league_seeds),
     raw=(m_raw, se_raw),
+    n_players=len(table),
     partial=(m_partial, se_partial),
-    top=(m_top, se_top),
-    obr=(m_obr, se_obr),
+    beyond=(m_beyond, se_beyond),
     heavy=heavy,
     wr_gain=np.mean(list(d_wr.values())),
-    csr_gain=gm.mean_se(list(d_csr.values()))[0],
-    slope_gain=gm.mean_se(list(d_slope.values()))[0],
+    csr_gain=np.mean(list(d_csr.values())),
+    flip=float(flip_rl["effect"].mean()),
     min_rho=stability["spearman_rho"].min(),
 )
 display.table(comparison)
@@ -783,83 +876,32 @@ display.table(comparison)
 # The numbers differ in kind, not only in size. The paper measures twelve LLMs once each; this
 # chapter measures a league whose scripted members behave as their knobs say, plus one small
 # model trained by the book, over repeated leagues. What transfers is the framework -- engines,
-# protocol, metrics that agree with the benchmark's definitions -- and the tests of what the
-# metrics mean: whether a process metric changes when a player learns, whether the ORR-CSR
-# relation survives once win rate is held fixed, whether overspending costs wins when the rules
-# alone do not force it, and whether the best player improves against opponents that adapt.
+# protocol, metrics that agree with the benchmark's definitions -- and tests of what the metrics
+# mean: whether the paper's r(ORR, CSR) has its sign among players whose behaviour is known,
+# whether overspending costs wins beyond the rule, and whether a trained player's process
+# changes and uses the feedback it is given.
 
 # %% [markdown]
 # ## Reproduction checks
 #
 # The rules are those of section 4, fixed before the league was run. Each finding's row records
 # its per-seed values; its verdict is the book's rule, the mean plus or minus two standard errors
-# over the league seeds against 0, as in every chapter.
+# over the league seeds against the threshold 0, as in every chapter.
 
 # %% tags=["hide-input"]
-checked = f"{len(league_seeds)} league seeds"
-check = report.SeedChecks(results, checked)  # each claim of section 4 under its rule
-check(
-    "rl_raises_csr",
-    d_csr,
-    ours={
-        "CSR SFT": behaviour.loc["SFT", "CSR"],
-        "CSR RL late": behaviour.loc["RL late", "CSR"],
-    },
+evidence = report.Evidence(
+    raw_r=raw_r,
+    n_players=len(table),
+    beyond=beyond,
+    counterfactual=counterfactual,
+    d_csr_prose=d_csr,
+    flip=flip_rl,
+    d_wr=d_wr,
+    characters=characters,
+    table=table,
+    training_seeds=TRAINING_SEEDS,
 )
-check(
-    "rl_raises_slope",
-    d_slope,
-    ours={
-        "slope SFT": behaviour.loc["SFT", "slope per match"],
-        "slope RL late": behaviour.loc["RL late", "slope per match"],
-        "RL late: wins in its first kept rounds": k_first["RL late"],
-        "RL late: wins in its last kept rounds": k_last["RL late"],
-    },
-)
-check(
-    "orr_csr_partial",
-    partial_r,
-    ours={
-        "raw r mean": m_raw,
-        "raw r SE": se_raw,
-        "r(CSR, WR) mean": float(np.mean(list(r_csr_wr.values()))),
-        "r(ORR, WR) mean": float(np.mean(list(r_orr_wr.values()))),
-    },
-)
-check(
-    "budget_discipline",
-    r_obr_wr,
-    ours={
-        "over-budget rounds won": m_over_won,
-        "opponent over budget": float(np.mean(list(opp_over.values()))),
-        "max WR with OBR >= 0.5": float(heavy["WR"].max())
-        if len(heavy)
-        else float("nan"),
-    },
-)
-check(
-    "top_player_improves",
-    top_slope,
-    ours={
-        f"top in seeds: {n}": int(c)
-        for n, c in by_opponent["top player in seeds"].items()
-    }
-    | {
-        f"{n}: slope against {opponents[0].name}": float(
-            by_opponent.loc[n, opponents[0].name]
-        )
-        for n in by_opponent.index
-    },
-)
-check("rl_beats_sft", d_wr)
-check(
-    "opponents_overspend",
-    opp_over,
-    ours={
-        "over-budget rounds won, mean": m_over_won,
-        "over-budget rounds won, SE": se_over_won,
-    },
-)
+report.record_checks(results, league_seeds, evidence)
 report.sanity_check(
     results,
     "metrics_match_benchmark",
@@ -891,11 +933,11 @@ summary_text = report.summary_markdown(
     behaviour=behaviour,
     wr_gain=np.mean(list(d_wr.values())),
     csr_gain=np.mean(list(d_csr.values())),
-    slope_gain=np.mean(list(d_slope.values())),
     raw=m_raw,
-    partial=m_partial,
-    obr=m_obr,
-    top=m_top,
+    n_players=len(table),
+    beyond=m_beyond,
+    flip=flip_rl.mean(),
+    best=best_fixed,
 )
 show(Markdown(summary_text))
 

@@ -1,5 +1,6 @@
 """The game engines: hand-checked outcomes, rule validation, determinism, speed."""
 
+import json
 import time
 
 import numpy as np
@@ -59,11 +60,25 @@ def test_turn_based_validation_records_violations():
             }
         ]
     }
-    assert len(violations) == 4 and game.cost("invader", build) == 10
+    assert len(violations) == 5 and game.cost("invader", build) == 10
+    assert violations[-1] == "fewer than three characters (1)"
     assert game.validate("invader", [1, 2]) == (
         {"invaders": []},
         ["missing list 'invaders'"],
     )
+
+
+def test_turn_based_rejects_a_two_character_build():
+    """The rules field three characters: a two-character build is rejected, not played."""
+    game = TurnBased()
+    three = game.example("defender")
+    two = {"defenders": three["defenders"][:2]}
+    build, violations = game.parse("defender", json.dumps(two))
+    assert build is None and violations == ["fewer than three characters (2)"]
+    assert game.parse("defender", json.dumps(three)) == (three, [])
+    # the issue's dominant build: one Wood character with Forest Reincarnation x3
+    lone = {"defenders": [{"element": "Wood", "skills": ["Forest Reincarnation"] * 3}]}
+    assert game.parse("defender", json.dumps(lone))[0] is None
 
 
 def test_tower_defense_by_hand():
@@ -171,3 +186,31 @@ def test_simulation_is_deterministic_and_fast(name):
     )
     assert per_sim < 5e-3, f"{per_sim * 1e3:.2f} ms per simulation"
     assert game.n_simulations == 200
+
+
+def test_turn_based_outcome_noise():
+    """Without a generator (or with noise 0) a simulation is deterministic; with both, a build's
+    result varies from simulation to simulation, and the same seed replays the same results."""
+    rng = np.random.default_rng(0)
+    quiet, noisy = TurnBased(), TurnBased(noise=0.3)
+    pairs = [
+        (quiet.random_build("defender", rng), quiet.random_build("invader", rng))
+        for _ in range(30)
+    ]
+    assert [quiet.simulate(d, i, np.random.default_rng(1)) for d, i in pairs] == [
+        quiet.simulate(d, i) for d, i in pairs
+    ]
+    assert [noisy.simulate(d, i) for d, i in pairs] == [
+        quiet.simulate(d, i) for d, i in pairs
+    ]
+    d, i = pairs[0]
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    margins = [noisy.simulate(d, i, g1).margin for _ in range(50)]
+    assert margins == [noisy.simulate(d, i, g2).margin for _ in range(50)]
+    assert len(set(margins)) > 10
+    flips = sum(
+        len({noisy.simulate(d, i, g1).winner for _ in range(40)}) > 1 for d, i in pairs
+    )
+    assert flips > 0  # some results are not settled by the builds alone
+    with pytest.raises(ValueError, match="noise"):
+        TurnBased(noise=-0.1)

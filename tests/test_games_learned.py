@@ -66,11 +66,13 @@ def test_answers_decode_to_the_protocol_view(codec):
     text = codec.to_json(
         turn, "revise Wood Fire/Flame_Splash Wood/Bud_Healing Wood Wood/Life_Totem"
     )
-    build, violations = game.parse("defender", text)
+    build, violations = game.validate("defender", json.loads(text))
     assert build == {"defenders": [{"element": "Wood", "skills": ["Bud Healing"]}]}
     assert any("unknown Wood skill" in v for v in violations) and any(
         "second Wood" in v for v in violations
     )
+    # ... and what is left is one character: the protocol rejects the answer
+    assert game.parse("defender", text) == (None, violations)
     assert codec.max_answer_tokens == 14
 
 

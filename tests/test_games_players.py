@@ -149,7 +149,9 @@ def test_endpoint_player_round_trip(server):
             {
                 "element": "Wood",
                 "skills": ["Bud Healing", "Life Totem", "Natural Purification"],
-            }
+            },
+            {"element": "Earth", "skills": ["Rock Armor", "Earth Shock", "Rock Armor"]},
+            {"element": "Light", "skills": ["Holy Glimmer"] * 3},
         ]
     }
     _Handler.answer = f"Here you go:\n```json\n{json.dumps(build)}\n```"

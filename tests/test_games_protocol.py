@@ -52,12 +52,21 @@ class Script(Player):
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-CHEAP = json.dumps({"defenders": [{"element": "Wood", "skills": ["Bud Healing"] * 3}]})
+CHEAP = json.dumps(  # three characters (the rules), one skill of cost 1 each
+    {
+        "defenders": [
+            {"element": "Wood", "skills": ["Bud Healing"]},
+            {"element": "Earth", "skills": ["Rock Armor"]},
+            {"element": "Light", "skills": ["Faith Emblem"]},
+        ]
+    }
+)
 DEAR = json.dumps(
     {
         "defenders": [
             {"element": "Wood", "skills": ["Poison Vine"] * 3},
             {"element": "Earth", "skills": ["Core Rebound"] * 3},
+            {"element": "Light", "skills": ["Faith Emblem"] * 3},
         ]
     }
 )
@@ -80,7 +89,7 @@ def test_initial_build_keeps_the_last_answer():
     build, _, tries = initial_build(
         game, "defender", Script([DEAR]), np.random.default_rng(0), attempts=5
     )
-    assert tries == 5 and game.cost("defender", build) == 30
+    assert tries == 5 and game.cost("defender", build) == 33
     build, violations, _ = initial_build(
         game, "defender", Script(["??"]), np.random.default_rng(0)
     )

@@ -45,18 +45,20 @@ def seed_table(n_seeds=3, n_players=6, seed=0):
 def test_seed_check_applies_the_claims_rule_and_sign():
     rec = Recorder()
     per_seed = {0: 0.1, 1: 0.3, 2: 0.2}
-    report.seed_check(rec, "rl_raises_csr", per_seed, "3 league seeds", ours={"x": 1})
+    report.seed_check(
+        rec, "rl_raises_csr_prose", per_seed, "3 league seeds", ours={"x": 1}
+    )
     check = report.SeedChecks(rec, "3 league seeds")
-    check("orr_csr_partial", {0: -0.5, 1: -0.4, 2: -0.6})
-    check("top_player_improves", {0: 0.1, 1: 0.3, 2: 0.2})
+    check("orr_csr_raw", {0: -0.5, 1: -0.4, 2: -0.6})
+    check("feedback_used", {0: 0.1, 1: 0.3, 2: 0.2})
     (name, positive), (_, negative), (_, noted) = rec.calls
     assert (
-        name == "rl_raises_csr"
+        name == "rl_raises_csr_prose"
         and positive["kind"] == "finding"
         and positive["origin"] == "extension"
     )
     assert (
-        positive["claim"] == report.CLAIM["rl_raises_csr"].claim
+        positive["claim"] == report.CLAIM["rl_raises_csr_prose"].claim
         and positive["per_seed"] == per_seed
     )
     assert (
@@ -66,14 +68,67 @@ def test_seed_check_applies_the_claims_rule_and_sign():
     )
     assert (
         positive["rule"]
-        == f"per seed: {report.CLAIM['rl_raises_csr'].decisive}, over 3 league seeds"
+        == f"per seed: {report.CLAIM['rl_raises_csr_prose'].decisive}, over 3 league seeds"
     )
     assert positive["ours"] == {"x": 1}
     assert negative["direction"] == "<=" and negative["threshold"] == 0.0
+    assert negative["origin"] == "paper"
     assert (
-        noted["rule"].endswith("(slope per match, adapting opponents)")
-        and noted["origin"] == "paper"
+        noted["rule"].endswith("(RL late's own revision turns in the seed's league)")
+        and noted["origin"] == "extension"
     )
+
+
+def test_record_checks_records_each_claim_under_its_kind():
+    rec = Recorder()
+    seeds = [0, 1, 2]
+    ev = report.Evidence(
+        raw_r={0: -0.2, 1: -0.3, 2: -0.1},
+        n_players=15,
+        beyond={0: -0.1, 1: -0.2, 2: -0.15},
+        counterfactual=pd.DataFrame(
+            {"win": [0.0, 1.0], "raw win": [1.0, 1.0], "affordable win": [0.0, 1.0]}
+        ),
+        d_csr_prose={0: 0.0, 1: 0.1, 2: -0.1},
+        flip=pd.DataFrame(
+            {
+                "keep after a win": [0.9, 0.8, 0.7],
+                "keep after a loss": [0.1, 0.2, 0.3],
+                "effect": [0.8, 0.6, 0.4],
+                "turns": [60, 60, 60],
+            },
+            index=seeds,
+        ),
+        d_wr={0: 0.3, 1: 0.2, 2: 0.4},
+        characters={"fewer than three characters": 0.0, "empty (forfeit)": 0.0},
+        table=pd.DataFrame(
+            {"CSR_paper": [0.2, 0.3, 0.4, 0.5]},
+            index=["SFT", "RL late", "SFT (t2)", "RL late (t2)"],
+        ),
+        training_seeds=2,
+    )
+    report.record_checks(rec, seeds, ev)
+    calls = dict(rec.calls)
+    assert list(calls) == [
+        "orr_csr_raw",
+        "budget_beyond_rule",
+        "rl_raises_csr_prose",
+        "feedback_used",
+        "rl_beats_sft",
+        "three_characters",
+    ]
+    assert {n: c["kind"] for n, c in calls.items()} == {
+        c.name: c.kind for c in report.CLAIMS if c.name in calls
+    }
+    assert calls["feedback_used"]["per_seed"] == {0: 0.8, 1: 0.6, 2: 0.4}
+    assert calls["orr_csr_raw"]["ours"]["players"] == 15
+    assert calls["budget_beyond_rule"]["ours"]["won, made affordable"] == 0.5
+    assert calls["three_characters"]["value"] == 0.0
+    assert calls["rl_raises_csr_prose"]["ours"] == {
+        "prose CSR SFT, mean over 2 training seeds": pytest.approx(0.3),
+        "prose CSR RL late, mean over 2 training seeds": pytest.approx(0.4),
+    }
+    assert all(c.origin in ("paper", "extension") for c in report.CLAIMS)
 
 
 def test_sanity_check_passes_only_when_given():
@@ -89,7 +144,7 @@ def test_sanity_check_passes_only_when_given():
 def test_claims_table_states_each_rule():
     claims = report.claims_table()
     assert list(claims.index) == list(report.CLAIM)
-    assert claims.loc["orr_csr_partial", "passes when"] == "mean + 2 SE <= 0"
+    assert claims.loc["orr_csr_raw", "passes when"] == "mean + 2 SE <= 0"
     assert claims.loc["rl_beats_sft", "kind"] == "control"
     assert claims.loc["metrics_match_benchmark", "passes when"] == "<= 1e-12"
     assert {c.kind for c in report.CLAIMS} == {"finding", "control", "sanity"}
@@ -171,7 +226,10 @@ def test_first_and_last_wins_and_behaviour():
     assert last.to_dict() == {"RL late": 0.5, "SFT": 0.5}
     names = ["SFT", "RL late"]
     table = pd.DataFrame(
-        {m: [0.1, 0.2] for m in ("WR", "OBR", "ORR", "CSR", "slope", "violations")},
+        {
+            m: [0.1, 0.2]
+            for m in ("WR", "OBR", "ORR", "CSR", "CSR_paper", "slope", "violations")
+        },
         index=names,
     )
     slope = pd.Series(
@@ -292,3 +350,41 @@ def test_overspenders_lists_players_or_none():
         == "players with OBR >= 0.5: a (OBR 0.50, WR 0.25), b (OBR 0.75, WR 0.10)"
     )
     assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"
+
+
+def test_matched_pairs_by_hand():
+    rows = []
+    for s, (wa, wb, oa, ob) in enumerate(
+        [(0.5, 0.52, 0.9, 0.2), (0.6, 0.55, 0.8, 0.3), (0.4, 0.45, 0.85, 0.25)]
+    ):
+        rows += [
+            {"seed": s, "player": "a", "WR": wa, "ORR": oa, "CSR": 0.5},
+            {"seed": s, "player": "b", "WR": wb, "ORR": ob, "CSR": 0.5},
+            {"seed": s, "player": "c", "WR": 0.9, "ORR": 0.1, "CSR": 0.5 + s / 10},
+        ]
+    table = pd.DataFrame(rows).set_index(["seed", "player"])
+    pairs = report.matched_pairs(table, [0, 1, 2])
+    # a and b: same WR within noise, ORR apart; c wins far more, so it is matched with no one
+    assert list(pairs.index) == ["a vs b"]
+    assert pairs.loc["a vs b", "dORR"] == pytest.approx(0.6)
+    assert pairs.loc["a vs b", "dCSR"] == 0.0
+
+
+def test_replica_names_and_means_over_training_seeds():
+    assert report.replica_names(0) == ("SFT", "RL late")
+    assert report.replica_names(2) == ("SFT (t3)", "RL late (t3)")
+    values = pd.Series(
+        {
+            (0, "SFT"): 0.1,
+            (0, "RL late"): 0.5,
+            (0, "SFT (t2)"): 0.2,
+            (0, "RL late (t2)"): 0.2,
+            (1, "SFT"): 0.0,
+            (1, "RL late"): 0.1,
+            (1, "SFT (t2)"): 0.3,
+            (1, "RL late (t2)"): 0.1,
+        }
+    )
+    assert report.over_training_seeds(values, [0, 1], 2) == pytest.approx(
+        {0: 0.2, 1: -0.05}
+    )

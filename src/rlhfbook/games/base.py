@@ -112,22 +112,40 @@ class Game(ABC):
     def empty(self, side: str) -> Build:
         return {self.keys[side]: []}
 
+    def legal(self, side: str, build: Build) -> bool:
+        """Whether a validated build may be played at all (a stated rule that dropping entries cannot fix)."""
+        return True
+
     def parse(self, side: str, text: str) -> tuple[Build | None, list[str]]:
-        """Build and rule violations from a player's text answer; ``None`` if unparseable."""
+        """Build and rule violations from a player's text answer; ``None`` if unparseable or illegal.
+
+        An illegal build (:meth:`legal`) is rejected like an unparseable answer: the protocol
+        keeps the previous build in play and records the violations.
+        """
         try:
             obj = parse_build(text)
         except ValueError as e:
             return None, [str(e)]
-        return self.validate(side, obj)
+        build, violations = self.validate(side, obj)
+        if not self.legal(side, build):
+            return None, violations
+        return build, violations
 
     # --- simulation ----------------------------------------------------------------------
-    def simulate(self, defender: Build, invader: Build) -> Outcome:
-        """One deterministic simulation of two validated builds (counted in ``n_simulations``)."""
+    def simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome:
+        """One simulation of two validated builds (counted in ``n_simulations``).
+
+        Deterministic without ``rng``; a game with outcome noise draws it from ``rng``.
+        """
         self.n_simulations += 1
-        return self._simulate(defender, invader)
+        return self._simulate(defender, invader, rng)
 
     @abstractmethod
-    def _simulate(self, defender: Build, invader: Build) -> Outcome: ...
+    def _simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome: ...
 
     # --- edits used by the scripted players -------------------------------------------------
     @abstractmethod

@@ -310,7 +310,7 @@ def next_round(game: TurnBased, turn: Turn, build: Build | None) -> tuple[bool, 
     side, opp = turn.side, turn.opponent_build
     build = turn.own_build if build is None else build
     defender, invader = (build, opp) if side == "defender" else (opp, build)
-    out = game.simulate(defender, invader)
+    out = game.simulate(defender, invader, turn.rng)
     winner = adjudicate(
         game.cost("defender", defender),
         game.cost("invader", invader),
@@ -507,6 +507,7 @@ class Recipe:
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     early: int = 5  # the "early RL" checkpoint: after this many GRPO iterations
     seed: int = 0
+    noise: float = 0.0  # the turn-based game's outcome noise (TurnBased(noise=...))
 
     def __post_init__(self) -> None:
         if not 0 < self.early < self.grpo.iterations:
@@ -569,7 +570,7 @@ def train_players(
 
     start = time.perf_counter()
     seed_everything(recipe.seed)
-    codec = Codec()
+    codec = Codec(TurnBased(recipe.noise))
     pairs = demonstrations(
         demonstrators, codec, recipe.demo_matches, recipe.grpo.rounds, recipe.seed
     )
@@ -639,7 +640,7 @@ def trained_players(
                 tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
                 torch.save(record, tmp)
                 tmp.rename(path)
-    codec = Codec()
+    codec = Codec(TurnBased(recipe.noise))
     players = {}
     for name, state in record["checkpoints"].items():
         model = new_policy(codec, recipe.size)

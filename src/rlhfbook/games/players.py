@@ -180,7 +180,8 @@ class ScriptedReviser(Player):
             if side == "defender"
             else (lambda b: (turn.opponent_build, b))
         )
-        scores = [game.simulate(*pair(b)).margin_for(side) for b in candidates]
+        # with outcome noise, one noisy simulation per candidate: a private, noisy judgement
+        scores = [game.simulate(*pair(b), rng).margin_for(side) for b in candidates]
         return candidates[int(np.argmax(scores))]
 
 

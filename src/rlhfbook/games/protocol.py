@@ -226,7 +226,7 @@ def play_matches(
             if r > m.rounds + 1:
                 continue
             game, b = m.game, builds[i]
-            out = game.simulate(b["defender"], b["invader"])
+            out = game.simulate(b["defender"], b["invader"], rngs[i])
             costs = {side: game.cost(side, b[side]) for side in SIDES}
             winner = adjudicate(
                 costs["defender"], costs["invader"], game.budgets, out.winner

@@ -1,11 +1,13 @@
 """Chapter 5's league analysis, tables, figures and check bounds (``notebooks/05_strategic_games``).
 
-The chapter plays a league of scripted revisers and a trained player through AdvGameBench's
-protocol (Yuan et al. 2025) and reads its logs with :mod:`.metrics`. This module holds what the
-chapter does with those metrics: the claims and their per-seed rules (section 4), the
-checkpoints' behaviour (section 7), the per-seed correlations of section 8 (the paper's
-r(ORR, CSR) = -0.51 and its partial given WR), the budget evidence of section 9, the top
-player's slope against adapting opponents (section 10), the chapter's figures, the
+The chapter plays a league of scripted revisers and a trained player (three training seeds)
+through AdvGameBench's protocol (Yuan et al. 2025), in a turn-based game with outcome noise, and
+reads its logs with :mod:`.metrics`. This module holds what the chapter does with those metrics:
+the claims and their per-seed rules (section 4) and :func:`record_checks`, the checkpoints'
+behaviour and the flip test (section 7), the per-seed correlations of section 8 (the paper's raw
+r(ORR, CSR) = -0.51, checked, and the partial r given WR, reported), the pairs of players win
+rate does not separate, the budget counterfactual of section 9 (through :mod:`.probes`), the
+top player's slope (section 10, reported), the dominance report, the chapter's figures, the
 comparison with the paper and the summary.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import learned
+from . import learned, probes
 from . import metrics as gm
 from . import players as gp
 from . import protocol as pr
@@ -92,49 +94,45 @@ class Claim:
 SANITY_TOLERANCE = 1e-12
 CLAIMS = (
     Claim(
-        "rl_raises_csr",
+        "orr_csr_raw",
         "finding",
-        "CSR(RL late) - CSR(SFT) against the fixed opponents",
-        -1,
-        "Training changes the process: RL raises the correction success rate "
-        "against opponents it never trained against.",
-        "CSR separates models (o3-mini 78.6 %)",
-        origin="extension",
-    ),
-    Claim(
-        "rl_raises_slope",
-        "finding",
-        "slope per match, RL late minus SFT, against the fixed opponents",
-        -1,
-        "Training changes the process: RL raises the improvement slope against opponents it never trained against.",
-        "o3-mini: slope +0.041",
-        origin="extension",
-    ),
-    Claim(
-        "orr_csr_partial",
-        "finding",
-        "partial r(ORR, CSR | WR) across the league's players",
+        "Pearson r(ORR, CSR) across the league's players (the paper's statistic, raw)",
         +1,
-        "Revising more often goes with revising less successfully, at a given win rate.",
-        "r(ORR, CSR) = -0.51 over 12 models (raw)",
+        "Across players, revising more often (ORR) goes with revising less successfully (CSR).",
+        "r(ORR, CSR) = -0.51 over 12 models (p = 0.093); threshold 0: the paper's claim is the sign",
+    ),
+    Claim(
+        "budget_beyond_rule",
+        "finding",
+        "win rate of the over-budget builds made affordable minus their win rate with the budget "
+        "rule switched off, against the same opposing builds",
+        -1,
+        "Overspending costs wins beyond what the budget rule itself removes: the same builds, made "
+        "affordable, would have won more than the over-budget builds win on the field.",
+        "Qwen-Plus: OBR 0.51, WR 25.6 %, 'primarily due to excessive resource use'; threshold 0",
+    ),
+    Claim(
+        "rl_raises_csr_prose",
+        "finding",
+        "prose CSR (a correction that removes a rule violation or turns a loss into a win), "
+        "RL late - SFT, against the fixed opponents",
+        -1,
+        "Training changes the process: RL raises the share of corrections that turn a loss into a "
+        "win (the paper's prose definition of CSR).",
+        "CSR separates models (o3-mini 78.6 %); threshold 0",
         origin="extension",
     ),
     Claim(
-        "budget_discipline",
+        "feedback_used",
         "finding",
-        "r(OBR, WR) across the league's players, opponents that overspend too",
-        +1,
-        "Players that overspend more win less, with opponents that overspend too.",
-        "Qwen-Plus: OBR 0.51, WR 25.6 %",
-    ),
-    Claim(
-        "top_player_improves",
-        "finding",
-        "slope per match of the top player (composite S) against the two adapting opponents",
+        "P(keep | shown a win) - P(keep | shown a loss) of RL late on its own league turns "
+        "(the flip test: result token flipped, same random draws)",
         -1,
-        "The top player improves over a match against opponents that adapt.",
-        "o3-mini (top composite): slope +0.041",
-        "slope per match, adapting opponents",
+        "The trained player's decisions depend on the feedback: told it won, it keeps its build "
+        "more often than told it lost.",
+        "(the paper's revision prompt carries last round's winner); threshold 0",
+        "RL late's own revision turns in the seed's league",
+        origin="extension",
     ),
     Claim(
         "rl_beats_sft",
@@ -142,15 +140,16 @@ CLAIMS = (
         "WR(RL late) - WR(SFT): training worked at all",
         -1,
         "Precondition: RL raised the win rate over the SFT start against the fixed opponents.",
-        "(precondition of rl_raises_csr and rl_raises_slope)",
+        "(precondition of rl_raises_csr_prose and feedback_used)",
+        origin="extension",
     ),
     Claim(
-        "opponents_overspend",
-        "control",
-        "share of kept rounds in which the fixed opponent is over budget",
-        -1,
-        "Precondition: the fixed opponents overspend too, so an over-budget build does not lose by the rules alone.",
-        "(precondition of budget_discipline)",
+        "three_characters",
+        "sanity",
+        "share of played builds with fewer than three characters",
+        0,
+        "Every build in play fields three characters, as the rules say: the validator rejects the rest.",
+        "the rules: 'each side fields three characters'",
     ),
     Claim(
         "metrics_match_benchmark",
@@ -244,6 +243,81 @@ def sanity_check(
     )
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the chapter's checks read, each a per-league-seed mapping or one value."""
+
+    raw_r: Mapping[int, float]  # r(ORR, CSR) across players, per league seed
+    n_players: int
+    beyond: Mapping[
+        int, float
+    ]  # affordable win rate - raw win rate of over-budget builds
+    counterfactual: pd.DataFrame  # probes.budget_counterfactual rows
+    d_csr_prose: Mapping[
+        int, float
+    ]  # prose CSR, RL late - SFT, mean over training seeds
+    flip: pd.DataFrame  # flip test of RL late per league seed, mean over training seeds
+    d_wr: Mapping[int, float]  # WR, RL late - SFT, mean over training seeds
+    characters: Mapping[str, float]  # character_counts
+    table: pd.DataFrame  # the player table (means over league seeds)
+    training_seeds: int
+
+
+def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
+    """Record section 4's findings and controls from ``ev`` under their rules (the sanity checks
+    are recorded where they are computed)."""
+    check = SeedChecks(results, f"{len(seeds)} league seeds")
+    m, se = gm.mean_se(list(ev.raw_r.values()))
+    check(
+        "orr_csr_raw",
+        ev.raw_r,
+        ours={"players": ev.n_players, "r mean": m, "r SE": se, "paper r": -0.51},
+    )
+    cf = ev.counterfactual
+    check(
+        "budget_beyond_rule",
+        ev.beyond,
+        ours={
+            "over-budget kept rounds": len(cf),
+            "won (budget rule on)": float(cf["win"].mean()),
+            "won (budget rule off)": float(cf["raw win"].mean()),
+            "won, made affordable": float(cf["affordable win"].mean()),
+        },
+    )
+    check(
+        "rl_raises_csr_prose",
+        ev.d_csr_prose,
+        ours={
+            f"prose CSR {c}, mean over {ev.training_seeds} training seeds": float(
+                np.mean(
+                    [
+                        ev.table.loc[replica_names(k)[i], "CSR_paper"]
+                        for k in range(ev.training_seeds)
+                    ]
+                )
+            )
+            for i, c in enumerate(("SFT", "RL late"))
+        },
+    )
+    check(
+        "feedback_used",
+        ev.flip["effect"].to_dict(),
+        ours={
+            "keep after a win": float(ev.flip["keep after a win"].mean()),
+            "keep after a loss": float(ev.flip["keep after a loss"].mean()),
+            "turns per seed": float(ev.flip["turns"].mean()),
+        },
+    )
+    check("rl_beats_sft", ev.d_wr, ours={"training seeds": ev.training_seeds})
+    sanity_check(
+        results,
+        "three_characters",
+        ev.characters["fewer than three characters"],
+        "share of the tested players' builds in play with one or two characters",
+        ours=dict(ev.characters),
+    )
+
+
 # --- Sections 1 and 5: the engines' speed, the players --------------------------------------
 
 
@@ -317,6 +391,41 @@ def plot_grpo(grpo_log: pd.DataFrame, marks: Mapping[str, int]) -> plt.Figure:
     axs[1].set(ylabel="share / nats", title="Keeping, and distance from the SFT policy")
     fig.tight_layout()
     return fig
+
+
+def replica_names(k: int) -> tuple[str, str]:
+    """The league names of training seed number ``k`` (0-based) of the SFT and RL late checkpoints."""
+    return ("SFT", "RL late") if k == 0 else (f"SFT (t{k + 1})", f"RL late (t{k + 1})")
+
+
+def replicas(
+    recipe: learned.Recipe,
+    demonstrators: Sequence[gp.Player],
+    sparring: Sequence[gp.Player],
+    n: int,
+) -> dict[str, gp.Player]:
+    """SFT and RL late of training seeds ``recipe.seed + 1 .. recipe.seed + n - 1`` (the same recipe
+    otherwise, each trained once and cached), named by :func:`replica_names`."""
+    out = {}
+    for k in range(1, n):
+        players, _ = learned.trained_players(
+            replace(recipe, seed=recipe.seed + k), demonstrators, sparring
+        )
+        for checkpoint, name in zip(("SFT", "RL late"), replica_names(k)):
+            players[checkpoint].name = name
+            out[name] = players[checkpoint]
+    return out
+
+
+def over_training_seeds(
+    values: pd.Series, seeds: Iterable[int], n: int
+) -> dict[int, float]:
+    """Per league seed, the mean over the ``n`` training seeds of RL late - SFT in ``values``."""
+    seeds = list(seeds)
+    per_k = [
+        per_seed_difference(values, seeds, *replica_names(k)[::-1]) for k in range(n)
+    ]
+    return {s: float(np.mean([d[s] for d in per_k])) for s in seeds}
 
 
 def training_summary(record: Mapping, recipe: learned.Recipe) -> str:
@@ -432,6 +541,7 @@ def checkpoint_behaviour(
             "OBR": table.loc[names, "OBR"],
             "ORR": table.loc[names, "ORR"],
             "CSR": table.loc[names, "CSR"],
+            "CSR (prose)": table.loc[names, "CSR_paper"],
             "slope per match": slope_match.groupby("player").mean().loc[names],
             "slope, pooled CSV": table.loc[names, "slope"],
             "changes build after a loss": ck[~ck["after_win"]]
@@ -517,7 +627,7 @@ def training_paragraph(
     b = behaviour
     return (
         f"RL late wins {k_first['RL late']:.0%} of its first kept rounds and {k_last['RL late']:.0%} of its last "
-        f"(SFT: {k_first['SFT']:.0%} and {k_last['SFT']:.0%}). Training raised the CSR by {m_csr:+.3f} "
+        f"(SFT: {k_first['SFT']:.0%} and {k_last['SFT']:.0%}). Training changed the prose CSR by {m_csr:+.3f} "
         f"(SE {se_csr:.3f}) and the per-match slope by {m_slope:+.4f} (SE {se_slope:.4f}). RL late changes its build "
         f"after {b.loc['RL late', 'changes build after a loss']:.0%} of its losses and "
         f"{b.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT: "
@@ -596,6 +706,41 @@ def seed_correlations(
     correlations = pd.DataFrame.from_dict(rows, orient="index")
     correlations.index.name = "league seed"
     return correlations
+
+
+def matched_pairs(
+    seed_table: pd.DataFrame,
+    seeds: Sequence[int],
+    metrics: Sequence[str] = ("ORR", "CSR"),
+) -> pd.DataFrame:
+    """Pairs of players that win rate does not separate but a process metric does.
+
+    For every pair (a, b), the per-league-seed differences a - b of WR and of each of
+    ``metrics``; a pair is *matched* when the WR difference's mean +- 2 SE contains 0, and
+    *separated* by a metric when that metric's mean +- 2 SE excludes 0. Returns the matched
+    pairs separated by at least one metric, with every mean difference and SE.
+    """
+    seeds = list(seeds)
+    players = list(seed_table.loc[seeds[0]].index)
+    rows = []
+    for i, a in enumerate(players):
+        for b in players[i + 1 :]:
+            row, separated = {"pair": f"{a} vs {b}"}, False
+            for m in ("WR", *metrics):
+                d = [
+                    float(seed_table.loc[(s, a), m] - seed_table.loc[(s, b), m])
+                    for s in seeds
+                ]
+                mean, se = gm.mean_se(d)
+                row[f"d{m}"], row[f"d{m} SE"] = mean, se
+                if m == "WR" and abs(mean) <= 2 * se:
+                    row["matched"] = True
+                elif m != "WR":
+                    separated |= abs(mean) > 2 * se
+            if row.get("matched") and separated:
+                rows.append(row)
+    cols = ["pair"] + [c for m in ("WR", *metrics) for c in (f"d{m}", f"d{m} SE")]
+    return pd.DataFrame(rows, columns=cols).set_index("pair")
 
 
 def residual(y: pd.Series, x: pd.Series) -> pd.Series:
@@ -729,6 +874,89 @@ def top_player_slopes(
     return top_player, top_slope, by_opponent
 
 
+# --- Probes: the rules enforced, one build dominating, feedback used, overspending's cost ----
+
+
+def character_counts(logs: pd.DataFrame, game: Game) -> dict[str, float]:
+    """Share of the tested players' builds in play (every round) with 1-2 characters (against the
+    rules) and with none (a forfeit: no legal first build after every try)."""
+    counts = np.array(
+        [
+            len(json.loads(b)[game.keys[role]])
+            for role, b in zip(
+                logs["role"],
+                np.where(
+                    logs["role"] == "defender",
+                    logs["defender_build"],
+                    logs["invader_build"],
+                ),
+            )
+        ]
+    )
+    return {
+        "fewer than three characters": float(((counts > 0) & (counts < 3)).mean()),
+        "empty (forfeit)": float((counts == 0).mean()),
+    }
+
+
+def dominance_report(
+    game: Game,
+    logs: pd.DataFrame,
+    seed: int,
+    n_candidates: int = 150,
+    n_population: int = 150,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The best fixed builds against the league's population: per side, ``n_candidates`` distinct
+    builds played in ``logs`` each against ``n_population`` distinct opposing builds played there
+    (disjoint draws). Returns the top three per side and the best win rate per side."""
+    rng = np.random.default_rng([seed, 7])
+    tops, best = [], {}
+    for side in ("defender", "invader"):
+        population = probes.distinct_builds(
+            logs, "invader" if side == "defender" else "defender", n_population, rng
+        )
+        candidates = probes.distinct_builds(logs, side, n_candidates, rng)
+        ranked = probes.dominance(game, side, candidates, population, rng)
+        best[side] = float(ranked.loc[0, "win rate"])
+        tops.append(ranked.head(3).assign(side=side))
+    return pd.concat(tops).set_index("side"), best
+
+
+def flip_by_seed(
+    player: gp.Player, game: Game, logs: pd.DataFrame, seeds: Iterable[int]
+) -> pd.DataFrame:
+    """:func:`.probes.flip_test` of ``player`` on its own revision turns of each league seed."""
+    rows = {
+        s: probes.flip_test(
+            player,
+            probes.turns_from_logs(game, logs[logs["seed"] == s], player.name),
+            seed=s,
+        )
+        for s in seeds
+    }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "league seed"
+    return out
+
+
+def flip_tests(
+    players: Mapping[str, gp.Player],
+    game: Game,
+    logs: pd.DataFrame,
+    seeds: Sequence[int],
+    n: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`flip_by_seed` of SFT and RL late of each of ``n`` training seeds: one row per checkpoint
+    (means over league seeds), and RL late's values per league seed averaged over the training seeds."""
+    per = {
+        name: flip_by_seed(players[name], game, logs, seeds)
+        for k in range(n)
+        for name in replica_names(k)
+    }
+    table = pd.DataFrame({name: f.mean() for name, f in per.items()}).T
+    return table, sum(per[replica_names(k)[1]] for k in range(n)) / n
+
+
 # --- Sections 12 and 13: the second game, an LLM player -------------------------------------
 
 
@@ -824,13 +1052,13 @@ def comparison_table(
     matches: int,
     seeds: int,
     raw: tuple[float, float],
+    n_players: int,
     partial: tuple[float, float],
-    top: tuple[float, float],
-    obr: tuple[float, float],
+    beyond: tuple[float, float],
     heavy: pd.DataFrame,
     wr_gain: float,
     csr_gain: float,
-    slope_gain: float,
+    flip: float,
     min_rho: float,
 ) -> pd.DataFrame:
     """The chapter's "Paper vs this book" table; pairs are (mean, SE) over the league seeds."""
@@ -855,24 +1083,25 @@ def comparison_table(
         ),
         (
             "r(ORR, CSR)",
-            "-0.51 (p = 0.093), raw correlation",
-            f"raw {raw[0]:+.2f} (SE {raw[1]:.2f}); given WR {partial[0]:+.2f} (SE {partial[1]:.2f})",
-        ),
-        (
-            "top model's improvement slope",
-            "o3-mini: +0.041 (pooled CSV)",
-            f"top player per seed against adapting opponents: {top[0]:+.3f} per match (SE {top[1]:.3f})",
+            "-0.51 (p = 0.093) across 12 models",
+            f"{raw[0]:+.2f} (SE {raw[1]:.2f}) across {n_players} players; given WR {partial[0]:+.2f} "
+            f"(SE {partial[1]:.2f}, reported, not checked)",
         ),
         (
             "overspending",
             "Qwen-Plus: OBR 0.51, WR 25.6 %",
-            f"r(OBR, WR) = {obr[0]:+.2f} (SE {obr[1]:.2f}); "
+            f"affordable minus over-budget (rule off) win rate {beyond[0]:+.2f} (SE {beyond[1]:.2f}); "
             + (overspenders or "no player with OBR >= 0.5"),
+        ),
+        (
+            "o3-mini: CSR 78.6 %, slope +0.041",
+            "one model's values",
+            "not testable: no player here is o3-mini; slopes are reported per player only",
         ),
         (
             "training",
             "not studied",
-            f"RL late - SFT: WR {wr_gain:+.2f}, CSR {csr_gain:+.2f}, slope per match {slope_gain:+.3f}",
+            f"RL late - SFT: WR {wr_gain:+.2f}, prose CSR {csr_gain:+.2f}; flip-test effect {flip:+.2f}",
         ),
         (
             "composite score",
@@ -892,33 +1121,32 @@ def summary_markdown(
     behaviour: pd.DataFrame,
     wr_gain: float,
     csr_gain: float,
-    slope_gain: float,
     raw: float,
-    partial: float,
-    obr: float,
-    top: float,
+    n_players: int,
+    beyond: float,
+    flip: Mapping[str, float],
+    best: Mapping[str, float],
 ) -> str:
-    """The chapter's summary bullets, each finding with its check's status."""
+    """The chapter's summary bullets, each check with its status."""
     b = behaviour
     return "\n".join(
         [
             "* AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a build is changed "
             "(ORR), how often a change is followed by a win (CSR) and the trend of wins over revisions. The chapter "
             "re-implements two of its games, its protocol and its metrics, which agree with a port of its evaluator to "
-            f"{parity:.0e} on random logs.",
+            f"{parity:.0e} on random logs. The validator enforces the three-character rule "
+            f"({status['three_characters']}); the best fixed build found wins {best['defender']:.0%} as defender and "
+            f"{best['invader']:.0%} as invader against the builds the league played.",
+            f"* The paper's statistic, the raw r(ORR, CSR) across players, is {raw:+.2f} over {n_players} players "
+            f"({status['orr_csr_raw']}; the paper: -0.51 over 12 models).",
+            f"* Overspending's cost beyond the budget rule (the same builds made affordable, against the raw result "
+            f"of the over-budget ones): {beyond:+.2f} ({status['budget_beyond_rule']}).",
             f"* A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome) raised its win rate "
-            f"against unseen opponents by {wr_gain:+.2f} and its CSR by "
-            f"{csr_gain:+.2f} ({status['rl_raises_csr']}). Without being asked to, it changed its "
-            f"build after {b.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT "
-            f"{b.loc['SFT', 'changes build after a win']:.0%}) and overspent in {b.loc['RL late', 'OBR']:.1%} "
-            f"of its kept builds (SFT {b.loc['SFT', 'OBR']:.1%}). Its improvement slope changed by "
-            f"{slope_gain:+.3f} ({status['rl_raises_slope']}): a reward paid one round at a time "
-            "does not ask for gains over a match.",
-            f"* r(ORR, CSR) is {raw:+.2f} across the league's players (the paper: -0.51 across models); given win rate "
-            f"it is {partial:+.2f} ({status['orr_csr_partial']}). Both metrics move with win rate, so the raw "
-            "correlation alone does not show that revising often means revising badly.",
-            f"* With opponents that overspend too, r(OBR, WR) = {obr:+.2f} across players ({status['budget_discipline']}).",
-            f"* The top player's slope against adapting opponents is {top:+.3f} ({status['top_player_improves']}); "
-            "against a static opponent, keeping a winning build climbs by construction.",
+            f"against unseen opponents by {wr_gain:+.2f} ({status['rl_beats_sft']}) and its prose CSR by "
+            f"{csr_gain:+.2f} ({status['rl_raises_csr_prose']}), means over its training seeds. On the first training "
+            f"seed it changed its build after {b.loc['RL late', 'changes build after a win']:.0%} of its wins and "
+            f"{b.loc['RL late', 'changes build after a loss']:.0%} of its losses. With the result token flipped it keeps "
+            f"{flip['keep after a win']:.0%} of its builds when told it won and {flip['keep after a loss']:.0%} when "
+            f"told it lost ({status['feedback_used']}).",
         ]
     )

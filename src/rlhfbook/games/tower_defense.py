@@ -193,7 +193,9 @@ class TowerDefense(Game):
             units.append(unit)
         return {key: units}, violations
 
-    def _simulate(self, defender: Build, invader: Build) -> Outcome:
+    def _simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome:  # deterministic: ``rng`` is not used
         n_ticks = int(TIME_LIMIT_S / TICK_S)
         total_hp = sum(DEMONS[u["name"]].hp for u in invader["demons"])
         if total_hp == 0:

@@ -10,6 +10,11 @@ winner stays at the front with the HP it has left, for at most 100 duels.
 Elemental multipliers: Fire > Wood > Earth > Water > Fire (x1.2 effective, x0.8 resisted),
 Light and Dark x1.5 against each other, otherwise x1.0.
 
+**Outcome noise** (``TurnBased(noise=s)``, off by default): when a simulation is given a random
+generator, each character's damage in that simulation is scaled by its *form*, a log-normal
+factor exp(s z), z ~ N(0, 1), drawn afresh for every simulation. A build that won can then lose
+the next round unchanged, so a result is evidence about a build, not a verdict on it.
+
 Skill names and costs follow the benchmark's catalogue; their effects are simplified to
 five primitives (damage, burn over turns, self-heal, shield, boost of the next hit,
 exposure of the target to the next hit) so that the catalogue text the LLM player reads is
@@ -157,10 +162,11 @@ class _Fighter:
         "burn",
         "burn_turns",
         "idx",
+        "form",
     )
 
-    def __init__(self, element: str, skills: list[Skill]):
-        self.element, self.skills = element, skills
+    def __init__(self, element: str, skills: list[Skill], form: float = 1.0):
+        self.element, self.skills, self.form = element, skills, form
         self.hp, self.shield, self.boost, self.expose = MAX_HP, 0, 0.0, 0.0
         self.burn = self.burn_turns = self.idx = 0
 
@@ -186,13 +192,18 @@ def _act(actor: _Fighter, target: _Fighter) -> None:
     actor.idx = (actor.idx + 1) % len(actor.skills)
     mult = multiplier(actor.element, target.element)
     if skill.damage:
-        dmg = int(skill.damage * mult * (1 + actor.boost) * (1 + target.expose))
+        dmg = int(
+            skill.damage * mult * actor.form * (1 + actor.boost) * (1 + target.expose)
+        )
         actor.boost = target.expose = 0.0
         absorbed = min(dmg, target.shield)
         target.shield -= absorbed
         target.hp -= dmg - absorbed
     if skill.burn:
-        target.burn, target.burn_turns = int(skill.burn * mult), skill.turns
+        target.burn, target.burn_turns = (
+            int(skill.burn * mult * actor.form),
+            skill.turns,
+        )
     if skill.heal:
         actor.hp = min(MAX_HP, actor.hp + skill.heal)
     actor.shield += skill.shield
@@ -223,6 +234,15 @@ class TurnBased(Game):
     name = "turn_based"
     budgets = {"defender": 20, "invader": 20}
     keys = {"defender": "defenders", "invader": "invaders"}
+
+    def __init__(self, noise: float = 0.0):
+        super().__init__()
+        if noise < 0:
+            raise ValueError(f"noise must be >= 0, got {noise}")
+        self.noise = noise
+
+    def __repr__(self) -> str:
+        return f"TurnBased(noise={self.noise})"
 
     def cost(self, side: str, build: Build) -> int:
         return sum(
@@ -260,20 +280,38 @@ class TurnBased(Game):
                 team.append({"element": element, "skills": skills})
             else:
                 violations.append(f"{element} character without a valid skill")
+        if len(team) < 3:
+            violations.append(f"fewer than three characters ({len(team)})")
         return {key: team}, violations
 
-    def _team(self, side: str, build: Build) -> list[_Fighter]:
+    def legal(self, side: str, build: Build) -> bool:
+        """The rules field three characters, one per element: a smaller team is rejected."""
+        return len(build[self.keys[side]]) == 3
+
+    def _team(
+        self, side: str, build: Build, rng: np.random.Generator | None = None
+    ) -> list[_Fighter]:
+        team = build[self.keys[side]]
+        forms = (
+            np.exp(self.noise * rng.standard_normal(len(team)))
+            if rng is not None and self.noise
+            else np.ones(len(team))
+        )
         return [
             _Fighter(
-                c["element"], [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]]
+                c["element"],
+                [_BY_KEY[(c["element"], _key(s))] for s in c["skills"]],
+                float(f),
             )
-            for c in build[self.keys[side]]
+            for c, f in zip(team, forms)
         ]
 
-    def _simulate(self, defender: Build, invader: Build) -> Outcome:
+    def _simulate(
+        self, defender: Build, invader: Build, rng: np.random.Generator | None = None
+    ) -> Outcome:
         defenders, invaders = (
-            self._team("defender", defender),
-            self._team("invader", invader),
+            self._team("defender", defender, rng),
+            self._team("invader", invader, rng),
         )
         d, i = 0, 0  # queue fronts
         for _ in range(MAX_DUELS):
