@@ -673,15 +673,24 @@ def test_pair_sets_give_every_seed_the_verifying_model_and_the_first_seed_both(t
 def test_seeds_side_by_side_give_the_pairs_and_scores_of_a_serial_loop(tiny):
     """Pairs and Part A's samples and scores of each seed, on two workers, equal a loop in this
     process over the same seeds (each seed seeds its own sampling)."""
-    P = replace(PFPPOSettings(), rm_prompts=3, analysis_prompts=4, n_samples=3)
     rm_paths = {(5, pf_ppo.VERIFY): tiny["rm"], (6, pf_ppo.VERIFY): tiny["rm"]}
     runs = {
         jobs: (
-            pf_ppo.reward_model_pair_sets(P_, [5, 6], tiny["policy"], TASK),
-            pf_ppo.analysis_by_seed(P_, [5, 6], tiny["policy"], TASK, rm_paths),
+            pf_ppo.reward_model_pair_sets(P, [5, 6], tiny["policy"], TASK),
+            pf_ppo.analysis_by_seed(P, [5, 6], tiny["policy"], TASK, rm_paths),
         )
         for jobs in (1, 2)
-        for P_ in [replace(P, jobs=jobs)]
+        for P in [  # the chapter's settings, as the notebook passes them to the workers
+            profiles.resolve(
+                "03_pf_ppo",
+                "cpu",
+                rm_prompts=3,
+                analysis_prompts=4,
+                n_samples=3,
+                max_new_tokens=8,
+                jobs=jobs,
+            )
+        ]
     }
     (pairs1, part_a1), (pairs2, part_a2) = runs[1], runs[2]
     assert {k: v.rows() for k, v in pairs1.items()} == {

@@ -385,3 +385,12 @@ def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(
         {"rm": pairs}, Tok(), ["rm"], S, base="b", workdir=tmp_path, seed=0
     )
     assert asked == ["float32", "float32"]
+
+
+def test_a_profile_pickles_to_an_equal_profile_for_the_worker_processes():
+    import pickle
+
+    P = profiles.resolve("03_pf_ppo", "cpu", n_seeds=2)
+    back = pickle.loads(pickle.dumps(P))
+    assert (back.chapter, back.name, dict(back)) == (P.chapter, P.name, dict(P))
+    assert back.asserts_checks and back.n_seeds == 2

@@ -127,6 +127,11 @@ class Profile(Mapping):
     def __repr__(self) -> str:
         return f"Profile({self.chapter!r}, {self.name!r}, {dict(self._settings)})"
 
+    def __reduce__(self):
+        """Pickled by its three arguments (a mappingproxy does not pickle), so the settings
+        can go to the worker processes of :func:`rlhfbook.book.parallel.map_runs`."""
+        return (Profile, (self.chapter, self.name, dict(self._settings)))
+
 
 def chapters() -> list[str]:
     """Chapters that have a profile table, in book order."""
