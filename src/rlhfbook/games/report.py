@@ -321,6 +321,23 @@ def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
 # --- Sections 1 and 5: the engines' speed, the players --------------------------------------
 
 
+EDGE_CASES = {
+    "no kept round": ([], []),
+    "a single round": ([1], [20]),
+    "no revision at all": ([0, 1, 1], [18, 18, 18]),
+    "ties only (no winner)": ([0, 0, 0], [17, 18, 17]),
+}
+
+
+def metric_edge_cases(budget: float = 18) -> dict[str, dict[str, float]]:
+    """Section 3's edge cases: :func:`.metrics.process_metrics` of each kept sequence
+    (wins, costs) in :data:`EDGE_CASES`, where the benchmark's code defines the value."""
+    return {
+        name: gm.process_metrics(wins, costs, budget)
+        for name, (wins, costs) in EDGE_CASES.items()
+    }
+
+
 def time_simulations(
     games: Iterable, rng: np.random.Generator, n: int = 300
 ) -> tuple[dict, dict]:
@@ -516,6 +533,30 @@ def match_log(
         & (logs["role"] == role)
         & (logs["tag"] == tag)
     ]
+
+
+def described_trace(
+    logs: pd.DataFrame,
+    game: Game,
+    seed: int,
+    player: str,
+    opponent: str,
+    role: str = "defender",
+    tag: str = "first",
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Section 6's revision trace of one league match, with its metrics.
+
+    Returns :func:`.metrics.revision_trace` of ``player`` in ``role`` moving ``tag`` against
+    ``opponent`` in league seed ``seed``, its own builds described in words, and the process
+    metrics (:data:`.metrics.METRICS`) of that match alone, against ``role``'s budget.
+    """
+    one = match_log(logs, seed, player, opponent, role, tag)
+    trace = gm.revision_trace(one, role, tag)
+    trace["own build"] = [
+        game.describe(role, json.loads(b)) for b in trace["own build"]
+    ]
+    metrics = gm.match_metrics(one, role, tag, game.budgets[role])
+    return trace, {k: v for k, v in metrics.items() if k in gm.METRICS}
 
 
 # --- Section 7: does training change the process? -------------------------------------------
@@ -1024,6 +1065,28 @@ def llm_league(
             list(games), [llm], opponents, rounds=rounds, seeds=list(seeds)
         )[0]
     return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
+
+
+def play_llm(
+    P: Mapping,
+    games: Sequence[Game],
+    opponents: Sequence,
+    seeds: Sequence[int],
+    seed: int,
+) -> tuple[gp.Player, pd.DataFrame]:
+    """Section 13 in one call: the LLM player of profile ``P`` (:func:`llm_player`) and its log.
+
+    A real model (``P.endpoint`` or ``P.model_name`` set) plays the league programme in every
+    game on the first ``P.llm_seeds`` of ``seeds``; the cpu profile's untrained toy model plays
+    one short match (:func:`llm_league`) in league seed ``seed``. Matches last
+    ``P.llm_rounds`` revisions.
+    """
+    llm = llm_player(
+        P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed
+    )
+    full = bool(P.endpoint or P.model_name)
+    played = list(seeds)[: P.llm_seeds] if full else [seed]
+    return llm, llm_league(llm, games, opponents, P.llm_rounds, played, full)
 
 
 def one_match(
