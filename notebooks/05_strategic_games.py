@@ -98,7 +98,6 @@ P, results = rlhfbook.start_chapter(
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown
 from IPython.display import display as show
 
 from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, probes, report
@@ -601,7 +600,18 @@ display.figure(
 
 # %% tags=["hide-input"]
 k_first, k_last = report.first_and_last_wins(kept, CHECKPOINTS)
-show(Markdown(report.training_paragraph(behaviour, k_first, k_last, d_csr, d_slope)))
+display.quote(**report.training_quotes(behaviour, k_first, k_last, d_csr, d_slope))
+
+# %% [markdown]
+# RL late wins {glue:text}`rl_first_win:.0%` of its first kept rounds and
+# {glue:text}`rl_last_win:.0%` of its last (SFT: {glue:text}`sft_first_win:.0%` and
+# {glue:text}`sft_last_win:.0%`). Training changed the prose CSR by
+# {glue:text}`d_csr_prose:+.3f` (SE {glue:text}`d_csr_prose_se:.3f`) and the per-match slope
+# by {glue:text}`d_slope_match:+.4f` (SE {glue:text}`d_slope_match_se:.4f`). RL late changes
+# its build after {glue:text}`rl_change_loss:.0%` of its losses and
+# {glue:text}`rl_change_win:.0%` of its wins (SFT: {glue:text}`sft_change_loss:.0%` and
+# {glue:text}`sft_change_win:.0%`), and its share of over-budget builds went from
+# {glue:text}`sft_obr:.1%` to {glue:text}`rl_obr:.1%`.
 
 # %% [markdown]
 # What does RL late play? Its most frequent builds on each side, with the share of its rounds
@@ -972,19 +982,38 @@ results.finish();
 
 # %% tags=["hide-input"]
 status = {c.name: c.status for c in results.checks}
-summary_text = report.summary_markdown(
-    status=status,
-    parity=parity,
-    behaviour=behaviour,
-    wr_gain=np.mean(list(d_wr.values())),
-    csr_gain=np.mean(list(d_csr.values())),
-    raw=m_raw,
-    n_players=len(table),
-    beyond=m_beyond,
-    flip=flip_rl.mean(),
-    best=best_fixed,
+display.quote(
+    **report.summary_quotes(
+        status,
+        np.mean(list(d_wr.values())),
+        np.mean(list(d_csr.values())),
+        flip_rl.mean(),
+    )
 )
-show(Markdown(summary_text))
+
+# %% [markdown]
+# * AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a
+#   build is changed (ORR), how often a change is followed by a win (CSR) and the trend of
+#   wins over revisions. The chapter re-implements two of its games, its protocol and its
+#   metrics, which agree with a port of its evaluator to {glue:text}`parity:.0e` on random
+#   logs. The validator enforces the three-character rule
+#   ({glue:text}`status_three_characters`); the best fixed build found wins
+#   {glue:text}`best_fixed_defender:.0%` as defender and {glue:text}`best_fixed_invader:.0%`
+#   as invader against the builds the league played.
+# * The paper's statistic, the raw r(ORR, CSR) across players, is {glue:text}`m_raw:+.2f`
+#   over {glue:text}`n_players` players ({glue:text}`status_orr_csr_raw`; the paper: -0.51
+#   over 12 models).
+# * Overspending's cost beyond the budget rule (the same builds made affordable, against the
+#   raw result of the over-budget ones): {glue:text}`m_beyond:+.2f`
+#   ({glue:text}`status_budget_beyond_rule`).
+# * A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome)
+#   raised its win rate against unseen opponents by {glue:text}`wr_gain:+.2f`
+#   ({glue:text}`status_rl_beats_sft`) and its prose CSR by {glue:text}`csr_gain:+.2f`
+#   ({glue:text}`status_rl_raises_csr_prose`), means over its training seeds. On the first
+#   training seed it changed its build after {glue:text}`rl_change_win:.0%` of its wins and
+#   {glue:text}`rl_change_loss:.0%` of its losses. With the result token flipped it keeps
+#   {glue:text}`flip_keep_win:.0%` of its builds when told it won and
+#   {glue:text}`flip_keep_loss:.0%` when told it lost ({glue:text}`status_feedback_used`).
 
 # %% [markdown]
 # ## Exercises

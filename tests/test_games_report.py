@@ -457,3 +457,43 @@ def test_play_llm_plays_one_match_unless_a_real_model_is_set(monkeypatch):
         P.__class__(**{**vars(P), "model_name": "m"}), [game], [], [5, 6], 5
     )
     assert played == [([5], True)]
+
+
+def test_training_quotes_read_the_checkpoints():
+    behaviour = pd.DataFrame(
+        {
+            "changes build after a loss": [0.6, 0.9],
+            "changes build after a win": [0.3, 0.1],
+            "OBR": [0.2, 0.05],
+        },
+        index=["SFT", "RL late"],
+    )
+    k_first = pd.Series({"SFT": 0.4, "RL late": 0.7})
+    k_last = pd.Series({"SFT": 0.5, "RL late": 0.8})
+    q = report.training_quotes(
+        behaviour, k_first, k_last, {0: 0.1, 1: 0.3}, {0: -0.01, 1: 0.01}
+    )
+    assert q["d_csr_prose"] == pytest.approx(0.2)
+    assert q["d_csr_prose_se"] == pytest.approx(0.1)  # sd 0.1414 / sqrt(2)
+    assert q["d_slope_match"] == pytest.approx(0.0)
+    assert (q["rl_first_win"], q["rl_last_win"], q["sft_last_win"]) == (0.7, 0.8, 0.5)
+    assert (q["rl_change_loss"], q["sft_change_win"]) == (0.9, 0.3)
+    assert (q["sft_obr"], q["rl_obr"]) == (0.2, 0.05)
+
+
+def test_summary_quotes_name_each_status():
+    q = report.summary_quotes(
+        {"orr_csr_raw": "reproduced", "three_characters": "pass"},
+        np.float64(0.25),
+        0.1,
+        pd.Series({"keep after a win": 0.9, "keep after a loss": 0.2}),
+    )
+    assert q == {
+        "status_orr_csr_raw": "reproduced",
+        "status_three_characters": "pass",
+        "wr_gain": 0.25,
+        "csr_gain": 0.1,
+        "flip_keep_win": 0.9,
+        "flip_keep_loss": 0.2,
+    }
+    assert type(q["wr_gain"]) is float
