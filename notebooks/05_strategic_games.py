@@ -94,13 +94,10 @@ P, results = rlhfbook.start_chapter(
     "05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint
 )
 
-# %%
-import json
-
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown
 from IPython.display import display as show
 
 from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, probes, report
@@ -111,17 +108,12 @@ from rlhfbook.games.report import CHECKPOINTS, SHOWN
 from rlhfbook.games.tower_defense import simulate_row
 from rlhfbook.games.turn_based import duel
 
-TRAINING_SEEDS = (
-    3  # the trained recipe runs with training seeds seed, seed + 1, seed + 2
-)
-NOISE = 0.2  # outcome noise of the turn-based game: each character's damage x exp(0.2 z) per round
+# %%
+TRAINING_SEEDS = 3  # the trained recipe: training seeds seed, seed + 1, seed + 2
+NOISE = 0.2  # turn-based outcome noise: damage x exp(0.2 z), z ~ N(0, 1), per round
 game, td = TurnBased(noise=NOISE), TowerDefense()
 budgets = {g.name: g.budgets for g in (game, td)}
 league_seeds = [seed + i for i in range(P.league_seeds)]
-print(
-    f"profile {profile}: {P.rounds} revisions per match, league seeds {league_seeds[0]}-{league_seeds[-1]}, "
-    f"{P.n_candidates} candidate builds per scripted best response"
-)
 
 # %% tags=["remove-cell"]
 display.figure(
@@ -192,7 +184,12 @@ display.show_source(duel, simulate_row)
 # and a margin, and the local edits the scripted players use. We time 300 simulations of random
 # builds per game.
 
-# %%
+# %% tags=["hide-input"]
+print(
+    f"profile {profile}: {P.rounds} revisions per match, league seeds "
+    f"{league_seeds[0]}-{league_seeds[-1]}, "
+    f"{P.n_candidates} candidate builds per scripted best response\n"
+)
 speed, defender_wins = report.time_simulations(
     (game, td), np.random.default_rng(seed), n=300
 )
@@ -266,13 +263,8 @@ display.show_source(gm.process_metrics)
 # %%
 hand = gm.process_metrics([0, 0, 1, 0, 1], [18, 18, 20, 19, 19], budget=18)
 expected = {"WR": 0.4, "OBR": 0.6, "ORR": 0.5, "CSR": 0.5, "slope": 0.2}
-edge_cases = {
-    "no kept round": gm.process_metrics([], [], 18),
-    "a single round": gm.process_metrics([1], [20], 18),
-    "no revision at all": gm.process_metrics([0, 1, 1], [18, 18, 18], 18),
-    "ties only (no winner)": gm.process_metrics([0, 0, 0], [17, 18, 17], 18),
-}
 hand_error = max(abs(hand[k] - v) for k, v in expected.items())
+edge_cases = report.metric_edge_cases(budget=18)
 edges_finite = all(np.isfinite(v) for m in edge_cases.values() for v in m.values())
 show(display.table(pd.DataFrame({"computed": hand, "by hand": expected}).T))
 display.table(pd.DataFrame(edge_cases).T)
@@ -289,10 +281,11 @@ display.show_source(benchmark.compute_metrics)
 n_random_logs = 200
 parity = benchmark.parity(n_random_logs, seed=seed)
 results.metric("oracle_max_abs_difference", parity)
-print(
-    f"largest difference from the ported evaluator over {n_random_logs} random logs x 2 roles x 2 move orders "
-    f"x 5 metrics: {parity:.1e}"
-)
+display.quote(parity=parity, n_random_logs=n_random_logs)
+
+# %% [markdown]
+# Over {glue:text}`n_random_logs` random logs, two roles, two move orders and five metrics,
+# the largest difference from the ported evaluator is {glue:text}`parity:.1e`.
 
 # %% [markdown]
 # ## 4. What is tested, and when a claim counts as reproduced
@@ -314,15 +307,19 @@ print(
 # CSR (78.6 %) and slope (+0.041), and the sign of r among *LLMs*. A toy world has no o3-mini;
 # what it can test is whether the paper's relations hold among players whose behaviour is known.
 
-# %%
-claims = report.claims_table()
-show(
-    Markdown(
-        f"Checked league seeds: {league_seeds[0]} to {league_seeds[-1]} ({len(league_seeds)} seeds); "
-        f"the trained player's training seed is {seed}."
-    )
+# %% tags=["hide-input"]
+display.quote(
+    first_league_seed=league_seeds[0],
+    last_league_seed=league_seeds[-1],
+    n_league_seeds=len(league_seeds),
+    training_seed=seed,
 )
-display.table(claims)
+display.table(report.claims_table())
+
+# %% [markdown]
+# Checked league seeds: {glue:text}`first_league_seed` to {glue:text}`last_league_seed`
+# ({glue:text}`n_league_seeds` seeds); the trained player's training seed is
+# {glue:text}`training_seed`.
 
 # %% [markdown]
 # ## 5. The players
@@ -392,6 +389,8 @@ recipe = learned.Recipe(
     ),
 )
 trained, record = learned.trained_players(recipe, league_players, league_players)
+
+# %% tags=["hide-input"]
 codec = next(iter(trained.values())).codec
 grpo_log = pd.DataFrame(record["grpo_log"]).set_index("iteration")
 results.metric("training", {"demonstrations": record["demonstrations"]})
@@ -451,10 +450,12 @@ logs, timing = pr.run_league(
 )
 per_csv = gm.csv_metrics(logs, budgets)
 seed_table = gm.player_table(per_csv)  # one row per (league seed, player)
-per_match = gm.csv_metrics(logs, budgets, per_match=True)
-kept = gm.kept_table(logs, budgets)
 table = seed_table.groupby("player", sort=False).mean()
 table["S"] = gm.composite(table)
+
+# %% tags=["hide-input"]
+per_match = gm.csv_metrics(logs, budgets, per_match=True)
+kept = gm.kept_table(logs, budgets)
 results.metric("league", {"matches": int(logs["match"].nunique()), "rounds": len(logs)})
 results.timing(
     "league",
@@ -462,8 +463,9 @@ results.timing(
 )
 results.metric("player_table", table.round(4).to_dict(orient="index"))
 print(
-    f"{logs['match'].nunique()} matches, {len(logs)} simulated rounds, {timing['simulations']} simulations "
-    f"(best responses included) in {timing['seconds']:.1f} s"
+    f"{logs['match'].nunique()} matches, {len(logs)} simulated rounds, "
+    f"{timing['simulations']} simulations (best responses included) "
+    f"in {timing['seconds']:.1f} s"
 )
 display.table(table.sort_values("S", ascending=False).drop(columns="CSR_paper"))
 
@@ -509,14 +511,23 @@ display.figure(
 # %%
 characters = report.character_counts(logs, game)
 dominant, best_fixed = report.dominance_report(game, logs, seed)
+display.table(dominant)
+
+# %% tags=["hide-input"]
 results.metric("characters", characters)
 results.metric("best_fixed_build", best_fixed)
-print(
-    f"builds in play with fewer than three characters: {characters['fewer than three characters']:.1%}; "
-    f"empty (forfeit): {characters['empty (forfeit)']:.1%}; best fixed build's win rate: "
-    f"{best_fixed['defender']:.0%} as defender, {best_fixed['invader']:.0%} as invader"
+display.quote(
+    fewer_than_three=characters["fewer than three characters"],
+    forfeit=characters["empty (forfeit)"],
+    best_fixed_defender=best_fixed["defender"],
+    best_fixed_invader=best_fixed["invader"],
 )
-display.table(dominant)
+
+# %% [markdown]
+# Builds in play with fewer than three characters: {glue:text}`fewer_than_three:.1%`; empty
+# (forfeit): {glue:text}`forfeit:.1%`. The best fixed build's win rate in the table is
+# {glue:text}`best_fixed_defender:.0%` as defender and {glue:text}`best_fixed_invader:.0%` as
+# invader.
 
 # %% [markdown]
 # ### A revision trace
@@ -527,20 +538,16 @@ display.table(dominant)
 # previous kept round.
 
 # %%
-one = report.match_log(logs, seed, "RL late", opponents[-1].name, "defender", "first")
-trace = gm.revision_trace(one, "defender", "first")
-trace["own build"] = [
-    game.describe("defender", json.loads(b)) for b in trace["own build"]
-]
-print(
-    "RL late (defender, moves first) vs fixed-strong; metrics of this match alone: "
-    + ", ".join(
-        f"{k} {v:.2f}"
-        for k, v in gm.match_metrics(one, "defender", "first", 20).items()
-        if k in gm.METRICS
-    )
+trace, one_match = report.described_trace(
+    logs, game, seed, "RL late", opponents[-1].name, "defender", "first"
 )
+display.quote(**{f"trace_{k}": v for k, v in one_match.items()})
 display.table(trace)
+
+# %% [markdown]
+# The metrics of this match alone: WR {glue:text}`trace_WR:.2f`, OBR
+# {glue:text}`trace_OBR:.2f`, ORR {glue:text}`trace_ORR:.2f`, CSR {glue:text}`trace_CSR:.2f`
+# and slope {glue:text}`trace_slope:.2f`.
 
 # %% [markdown]
 # ## 7. Does training change the process, or only the outcome?
@@ -558,7 +565,6 @@ display.table(trace)
 # %%
 slope_match = report.slope_per_match(per_match)
 behaviour = report.checkpoint_behaviour(table, kept, slope_match, CHECKPOINTS)
-results.metric("checkpoints", behaviour.round(4).to_dict(orient="index"))
 # RL late - SFT per league seed, averaged over the training seeds
 d_csr = report.over_training_seeds(
     seed_table["CSR_paper"], league_seeds, TRAINING_SEEDS
@@ -570,6 +576,9 @@ summary = report.difference_summary(
 )
 show(display.table(behaviour))
 display.table(summary)
+
+# %% tags=["hide-input"]
+results.metric("checkpoints", behaviour.round(4).to_dict(orient="index"))
 
 # %% tags=["remove-cell"]
 display.figure(
@@ -589,9 +598,20 @@ display.figure(
 # improvement slope is the tilt of these lines; compare where each checkpoint starts with where
 # it ends.
 
-# %%
+# %% tags=["hide-input"]
 k_first, k_last = report.first_and_last_wins(kept, CHECKPOINTS)
-show(Markdown(report.training_paragraph(behaviour, k_first, k_last, d_csr, d_slope)))
+display.quote(**report.training_quotes(behaviour, k_first, k_last, d_csr, d_slope))
+
+# %% [markdown]
+# RL late wins {glue:text}`rl_first_win:.0%` of its first kept rounds and
+# {glue:text}`rl_last_win:.0%` of its last (SFT: {glue:text}`sft_first_win:.0%` and
+# {glue:text}`sft_last_win:.0%`). Training changed the prose CSR by
+# {glue:text}`d_csr_prose:+.3f` (SE {glue:text}`d_csr_prose_se:.3f`) and the per-match slope
+# by {glue:text}`d_slope_match:+.4f` (SE {glue:text}`d_slope_match_se:.4f`). RL late changes
+# its build after {glue:text}`rl_change_loss:.0%` of its losses and
+# {glue:text}`rl_change_win:.0%` of its wins (SFT: {glue:text}`sft_change_loss:.0%` and
+# {glue:text}`sft_change_win:.0%`), and its share of over-budget builds went from
+# {glue:text}`sft_obr:.1%` to {glue:text}`rl_obr:.1%`.
 
 # %% [markdown]
 # What does RL late play? Its most frequent builds on each side, with the share of its rounds
@@ -654,15 +674,28 @@ correlations = report.seed_correlations(seed_table, league_seeds)
 raw_r, r_csr_wr, r_orr_wr, partial_r = (
     correlations[c].to_dict() for c in correlations.columns
 )
-results.metric("correlations_per_seed", correlations.round(4).to_dict(orient="index"))
 m_raw, se_raw = gm.mean_se(list(raw_r.values()))
 m_partial, se_partial = gm.mean_se(list(partial_r.values()))
-print(
-    f"over {len(league_seeds)} league seeds of {len(table)} players: r(ORR, CSR) = {m_raw:+.3f} (SE {se_raw:.3f}, "
-    f"mean +- 2 SE {m_raw - 2 * se_raw:+.3f} to {m_raw + 2 * se_raw:+.3f}); "
-    f"partial r given WR = {m_partial:+.3f} (SE {se_partial:.3f}); the paper: r = -0.51 over 12 models"
-)
 display.table(correlations.agg(["mean", "std"]))
+
+# %% tags=["hide-input"]
+results.metric("correlations_per_seed", correlations.round(4).to_dict(orient="index"))
+display.quote(
+    n_players=len(table),
+    m_raw=m_raw,
+    se_raw=se_raw,
+    raw_low=m_raw - 2 * se_raw,
+    raw_high=m_raw + 2 * se_raw,
+    m_partial=m_partial,
+    se_partial=se_partial,
+)
+
+# %% [markdown]
+# Over {glue:text}`n_league_seeds` league seeds of {glue:text}`n_players` players,
+# r(ORR, CSR) = {glue:text}`m_raw:+.3f` (SE {glue:text}`se_raw:.3f`; mean ± 2 SE from
+# {glue:text}`raw_low:+.3f` to {glue:text}`raw_high:+.3f`), and the partial r given WR is
+# {glue:text}`m_partial:+.3f` (SE {glue:text}`se_partial:.3f`); the paper's r is -0.51
+# over 12 models.
 
 # %% tags=["remove-cell"]
 display.figure(
@@ -695,7 +728,8 @@ pairs = report.matched_pairs(seed_table, league_seeds)
 results.metric("matched_wr_pairs", pairs.round(4).to_dict(orient="index"))
 print(f"{len(pairs)} of {len(table) * (len(table) - 1) // 2} pairs of players")
 display.table(pairs.head(8))
-#
+
+# %% [markdown]
 # ## 9. Does budget discipline matter for winning?
 #
 # The paper attributes Qwen-Plus's low win rate (25.6 %) to overspending (OBR 0.51). When
@@ -714,12 +748,24 @@ counterfactual = probes.budget_counterfactual(game, logs, seed)
 beyond = probes.beyond_rule(counterfactual)
 m_beyond, se_beyond = gm.mean_se(list(beyond.values()))
 heavy = table[table["OBR"] >= 0.5]
-print(
-    f"{len(counterfactual)} over-budget kept rounds; won {counterfactual['win'].mean():.1%} under the rule, "
-    f"{counterfactual['raw win'].mean():.1%} with the rule off, {counterfactual['affordable win'].mean():.1%} "
-    f"made affordable; per seed, affordable minus rule-off: {m_beyond:+.3f} (SE {se_beyond:.3f})"
-)
 print(report.overspenders(heavy))
+
+# %% tags=["hide-input"]
+display.quote(
+    n_over_budget=len(counterfactual),
+    won_under_rule=counterfactual["win"].mean(),
+    won_rule_off=counterfactual["raw win"].mean(),
+    won_affordable=counterfactual["affordable win"].mean(),
+    m_beyond=m_beyond,
+    se_beyond=se_beyond,
+)
+
+# %% [markdown]
+# The tested players fielded {glue:text}`n_over_budget` over-budget builds in kept rounds.
+# They won {glue:text}`won_under_rule:.1%` of those rounds under the rule,
+# {glue:text}`won_rule_off:.1%` with the rule off and {glue:text}`won_affordable:.1%` made
+# affordable; per league seed, affordable minus rule-off is {glue:text}`m_beyond:+.3f`
+# (SE {glue:text}`se_beyond:.3f`).
 
 # %% tags=["remove-cell"]
 display.figure(report.plot_obr_wr(table, CHECKPOINTS + SHOWN), "ch5-obr-wr")
@@ -752,13 +798,15 @@ top_player, top_slope, by_opponent = report.top_player_slopes(
     per_match, seed_table, table, [o.name for o in opponents], league_seeds
 )
 m_top, se_top = gm.mean_se(list(top_slope.values()))
-print(
-    f"top player per seed: {', '.join(top_player.values())}; its slope per match against the adapting opponents: "
-    f"{m_top:+.4f} (SE {se_top:.4f})"
-)
 display.table(by_opponent)
 
+# %% tags=["hide-input"]
+display.quote(top_players=", ".join(top_player.values()), m_top=m_top, se_top=se_top)
+
 # %% [markdown]
+# The top player per league seed: {glue:text}`top_players`. Its slope per match against the
+# adapting opponents is {glue:text}`m_top:+.4f` (SE {glue:text}`se_top:.4f`).
+#
 # The table shows, for every player that was top in some seed, the slope per match against each
 # opponent and the benchmark's pooled slope. Against the static opponent the slopes are the
 # climb that keeping a winning build produces; against opponents that answer each revision with
@@ -777,14 +825,23 @@ display.table(by_opponent)
 # %%
 display.show_source(gm.composite)
 stability = gm.rank_stability(table)
+display.table(stability)
+
+# %% tags=["hide-input"]
 results.metric("rank_stability", stability.round(4).to_dict(orient="index"))
 top = table["S"].idxmax()
-print(
-    f"Spearman rho with the full ranking: {stability['spearman_rho'].min():.2f} to "
-    f"{stability['spearman_rho'].max():.2f}; the top player stays {top} in "
-    f"{(stability['top_player'] == top).sum()} of {len(stability)} leave-one-out rankings"
+display.quote(
+    rho_min=stability["spearman_rho"].min(),
+    rho_max=stability["spearman_rho"].max(),
+    top_player=top,
+    top_kept=(stability["top_player"] == top).sum(),
+    n_rankings=len(stability),
 )
-display.table(stability)
+
+# %% [markdown]
+# Spearman's rho with the full ranking lies between {glue:text}`rho_min:.2f` and
+# {glue:text}`rho_max:.2f`; the top player stays {glue:text}`top_player` in
+# {glue:text}`top_kept` of {glue:text}`n_rankings` leave-one-out rankings.
 
 # %% [markdown]
 # ## 12. The same framework on the second game
@@ -800,12 +857,21 @@ td_logs, td_timing = pr.run_league(
 )
 td_table = gm.player_table(gm.csv_metrics(td_logs, budgets)).loc[seed]
 per_game = report.per_game_table(seed_table.loc[seed], td_table)
-results.metric("tower_defense_table", td_table.round(4).to_dict(orient="index"))
-print(
-    f"tower defence league: {td_logs['match'].nunique()} matches in {td_timing['seconds']:.1f} s; largest WR gap "
-    f"between the games: {per_game['WR gap'].abs().max():.2f} ({per_game['WR gap'].abs().idxmax()})"
-)
 display.table(per_game)
+
+# %% tags=["hide-input"]
+results.metric("tower_defense_table", td_table.round(4).to_dict(orient="index"))
+display.quote(
+    td_matches=td_logs["match"].nunique(),
+    td_seconds=td_timing["seconds"],
+    wr_gap=per_game["WR gap"].abs().max(),
+    wr_gap_player=per_game["WR gap"].abs().idxmax(),
+)
+
+# %% [markdown]
+# The tower defence league played {glue:text}`td_matches` matches in
+# {glue:text}`td_seconds:.1f` s; the largest WR gap between the games is
+# {glue:text}`wr_gap:.2f` ({glue:text}`wr_gap_player`).
 
 # %% [markdown]
 # ## 13. An LLM player
@@ -820,21 +886,11 @@ display.table(per_game)
 # league programme in both games against the fixed opponents.
 
 # %%
-llm = report.llm_player(
-    P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed
-)
-full = bool(
-    P.endpoint or P.model_name
-)  # a real model: the league programme in both games; else one short match
-llm_logs = report.llm_league(
-    llm,
-    [game, td],
-    opponents,
-    P.llm_rounds,
-    league_seeds[: P.llm_seeds] if full else [seed],
-    full,
-)
+llm, llm_logs = report.play_llm(P, [game, td], opponents, league_seeds, seed)
 llm_table = gm.player_table(gm.csv_metrics(llm_logs, budgets))
+display.table(llm_table)
+
+# %% tags=["hide-input"]
 print(
     f"{llm.name}: {len(llm.transcript)} answers, {llm_logs['match'].nunique()} match(es) completed; "
     f"violations in the kept rounds: {llm_table['violations'].mean():.1f} per CSV on average"
@@ -848,12 +904,11 @@ results.metric(
         **llm_table.groupby("player").mean().iloc[0].round(4).to_dict(),
     },
 )
-display.table(llm_table)
 
 # %% [markdown]
 # ## Paper vs this book
 
-# %%
+# %% tags=["hide-input"]
 comparison = report.comparison_table(
     league_size=len(league_players),
     parameters=sum(p.numel() for p in trained["RL late"].model.parameters()),
@@ -925,21 +980,40 @@ results.finish();
 # %% [markdown]
 # ## Summary
 
-# %%
+# %% tags=["hide-input"]
 status = {c.name: c.status for c in results.checks}
-summary_text = report.summary_markdown(
-    status=status,
-    parity=parity,
-    behaviour=behaviour,
-    wr_gain=np.mean(list(d_wr.values())),
-    csr_gain=np.mean(list(d_csr.values())),
-    raw=m_raw,
-    n_players=len(table),
-    beyond=m_beyond,
-    flip=flip_rl.mean(),
-    best=best_fixed,
+display.quote(
+    **report.summary_quotes(
+        status,
+        np.mean(list(d_wr.values())),
+        np.mean(list(d_csr.values())),
+        flip_rl.mean(),
+    )
 )
-show(Markdown(summary_text))
+
+# %% [markdown]
+# * AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a
+#   build is changed (ORR), how often a change is followed by a win (CSR) and the trend of
+#   wins over revisions. The chapter re-implements two of its games, its protocol and its
+#   metrics, which agree with a port of its evaluator to {glue:text}`parity:.0e` on random
+#   logs. The validator enforces the three-character rule
+#   ({glue:text}`status_three_characters`); the best fixed build found wins
+#   {glue:text}`best_fixed_defender:.0%` as defender and {glue:text}`best_fixed_invader:.0%`
+#   as invader against the builds the league played.
+# * The paper's statistic, the raw r(ORR, CSR) across players, is {glue:text}`m_raw:+.2f`
+#   over {glue:text}`n_players` players ({glue:text}`status_orr_csr_raw`; the paper: -0.51
+#   over 12 models).
+# * Overspending's cost beyond the budget rule (the same builds made affordable, against the
+#   raw result of the over-budget ones): {glue:text}`m_beyond:+.2f`
+#   ({glue:text}`status_budget_beyond_rule`).
+# * A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome)
+#   raised its win rate against unseen opponents by {glue:text}`wr_gain:+.2f`
+#   ({glue:text}`status_rl_beats_sft`) and its prose CSR by {glue:text}`csr_gain:+.2f`
+#   ({glue:text}`status_rl_raises_csr_prose`), means over its training seeds. On the first
+#   training seed it changed its build after {glue:text}`rl_change_win:.0%` of its wins and
+#   {glue:text}`rl_change_loss:.0%` of its losses. With the result token flipped it keeps
+#   {glue:text}`flip_keep_win:.0%` of its builds when told it won and
+#   {glue:text}`flip_keep_loss:.0%` when told it lost ({glue:text}`status_feedback_used`).
 
 # %% [markdown]
 # ## Exercises

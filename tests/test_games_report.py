@@ -388,3 +388,112 @@ def test_replica_names_and_means_over_training_seeds():
     assert report.over_training_seeds(values, [0, 1], 2) == pytest.approx(
         {0: 0.2, 1: -0.05}
     )
+
+
+def test_metric_edge_cases_are_the_benchmarks_defined_values():
+    cases = report.metric_edge_cases(budget=18)
+    assert list(cases) == list(report.EDGE_CASES)
+    assert cases["no kept round"] == dict.fromkeys(
+        ("WR", "OBR", "ORR", "CSR", "slope"), 0.0
+    )
+    assert cases["a single round"]["ORR"] == 0.0 and cases["a single round"]["OBR"] == 1
+    assert cases["no revision at all"]["CSR"] == 0.0  # no correction: CSR is 0
+    assert cases["ties only (no winner)"]["WR"] == 0.0
+    assert all(np.isfinite(v) for m in cases.values() for v in m.values())
+
+
+def _league_log(game, player, opponent, seed=3, rounds=4):
+    return report.one_match(game, player, opponent, rounds=rounds, seed=seed)
+
+
+def test_described_trace_is_one_match_with_its_metrics():
+    from rlhfbook.games import metrics as gm
+    from rlhfbook.games import players as gp
+
+    game = TurnBased(noise=0.2)
+    player, opponent = gp.league(2)[0], gp.fixed_opponents(2)[-1]
+    log = _league_log(game, player, opponent)
+    other = log.assign(seed=4)  # another league seed: ignored
+    trace, metrics = report.described_trace(
+        pd.concat([log, other]), game, 3, player.name, opponent.name
+    )
+    assert len(trace) == len(log) and set(metrics) == set(gm.METRICS)
+    assert metrics == {
+        k: v
+        for k, v in gm.match_metrics(log, "defender", "first", 20).items()
+        if k in gm.METRICS
+    }
+    assert all(isinstance(b, str) and not b.startswith("{") for b in trace["own build"])
+
+
+def test_play_llm_plays_one_match_unless_a_real_model_is_set(monkeypatch):
+    from types import SimpleNamespace
+
+    from rlhfbook.games import players as gp
+
+    game = TurnBased(noise=0.2)
+    stub = gp.league(2)[0]
+    calls = []
+    monkeypatch.setattr(report, "llm_player", lambda *a: calls.append(a) or stub)
+    P = SimpleNamespace(
+        endpoint=None,
+        model_name=None,
+        llm_new_tokens=8,
+        llm_prompt_tokens=16,
+        llm_rounds=2,
+        llm_seeds=1,
+    )
+    llm, logs = report.play_llm(P, [game], gp.fixed_opponents(2), [5, 6], 5)
+    assert llm is stub and calls == [(None, None, 8, 16, 5)]
+    assert set(logs["seed"]) == {5} and logs["match"].nunique() == 1
+    assert set(logs["opponent"]) == {gp.fixed_opponents(2)[0].name}
+    played = []
+    monkeypatch.setattr(
+        report,
+        "llm_league",
+        lambda llm, g, o, r, seeds, full: played.append((seeds, full)),
+    )
+    report.play_llm(
+        P.__class__(**{**vars(P), "model_name": "m"}), [game], [], [5, 6], 5
+    )
+    assert played == [([5], True)]
+
+
+def test_training_quotes_read_the_checkpoints():
+    behaviour = pd.DataFrame(
+        {
+            "changes build after a loss": [0.6, 0.9],
+            "changes build after a win": [0.3, 0.1],
+            "OBR": [0.2, 0.05],
+        },
+        index=["SFT", "RL late"],
+    )
+    k_first = pd.Series({"SFT": 0.4, "RL late": 0.7})
+    k_last = pd.Series({"SFT": 0.5, "RL late": 0.8})
+    q = report.training_quotes(
+        behaviour, k_first, k_last, {0: 0.1, 1: 0.3}, {0: -0.01, 1: 0.01}
+    )
+    assert q["d_csr_prose"] == pytest.approx(0.2)
+    assert q["d_csr_prose_se"] == pytest.approx(0.1)  # sd 0.1414 / sqrt(2)
+    assert q["d_slope_match"] == pytest.approx(0.0)
+    assert (q["rl_first_win"], q["rl_last_win"], q["sft_last_win"]) == (0.7, 0.8, 0.5)
+    assert (q["rl_change_loss"], q["sft_change_win"]) == (0.9, 0.3)
+    assert (q["sft_obr"], q["rl_obr"]) == (0.2, 0.05)
+
+
+def test_summary_quotes_name_each_status():
+    q = report.summary_quotes(
+        {"orr_csr_raw": "reproduced", "three_characters": "pass"},
+        np.float64(0.25),
+        0.1,
+        pd.Series({"keep after a win": 0.9, "keep after a loss": 0.2}),
+    )
+    assert q == {
+        "status_orr_csr_raw": "reproduced",
+        "status_three_characters": "pass",
+        "wr_gain": 0.25,
+        "csr_gain": 0.1,
+        "flip_keep_win": 0.9,
+        "flip_keep_loss": 0.2,
+    }
+    assert type(q["wr_gain"]) is float

@@ -284,7 +284,5 @@ def test_code_length_limits_a_cell_and_the_chapter():
 
 def test_every_chapter_keeps_to_the_code_limits(root):
     for chapter in chapters.toc_chapters(root):
-        if chapter in chapters.CODE_LENGTH_EXEMPT:
-            continue
         nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
         assert chapters.code_length_problems(nb["cells"]) == [], chapter

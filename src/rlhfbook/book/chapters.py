@@ -198,8 +198,7 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
         problems.append(f"{chapter}: no cell calling results.finish()")
     problems += [f"{chapter}: {p}" for p in check_call_problems("\n".join(code))]
     problems += [f"{chapter}: {p}" for p in figure_problems(cells)]
-    if chapter not in CODE_LENGTH_EXEMPT:
-        problems += [f"{chapter}: {p}" for p in code_length_problems(cells)]
+    problems += [f"{chapter}: {p}" for p in code_length_problems(cells)]
     problems += [
         f"{chapter}: cell {i} (an exercise's solution) needs the tag hide-cell: folded, output included"
         for i, c in enumerate(cells)
@@ -213,10 +212,6 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
 HIDDEN_CODE_TAGS = frozenset({"remove-cell", "remove-input", "hide-input", "hide-cell"})
 MAX_VISIBLE_LINES = 150
 MAX_CELL_LINES = 30
-# Chapters not yet held to the limits, each with why (issue 33).
-CODE_LENGTH_EXEMPT = {
-    "05_strategic_games": "its owner trims it under issue 33",
-}
 
 
 def visible_code_lines(cells: list[dict]) -> dict[int, int]:

@@ -321,6 +321,23 @@ def record_checks(results: Results, seeds: Sequence[int], ev: Evidence) -> None:
 # --- Sections 1 and 5: the engines' speed, the players --------------------------------------
 
 
+EDGE_CASES = {
+    "no kept round": ([], []),
+    "a single round": ([1], [20]),
+    "no revision at all": ([0, 1, 1], [18, 18, 18]),
+    "ties only (no winner)": ([0, 0, 0], [17, 18, 17]),
+}
+
+
+def metric_edge_cases(budget: float = 18) -> dict[str, dict[str, float]]:
+    """Section 3's edge cases: :func:`.metrics.process_metrics` of each kept sequence
+    (wins, costs) in :data:`EDGE_CASES`, where the benchmark's code defines the value."""
+    return {
+        name: gm.process_metrics(wins, costs, budget)
+        for name, (wins, costs) in EDGE_CASES.items()
+    }
+
+
 def time_simulations(
     games: Iterable, rng: np.random.Generator, n: int = 300
 ) -> tuple[dict, dict]:
@@ -518,6 +535,30 @@ def match_log(
     ]
 
 
+def described_trace(
+    logs: pd.DataFrame,
+    game: Game,
+    seed: int,
+    player: str,
+    opponent: str,
+    role: str = "defender",
+    tag: str = "first",
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Section 6's revision trace of one league match, with its metrics.
+
+    Returns :func:`.metrics.revision_trace` of ``player`` in ``role`` moving ``tag`` against
+    ``opponent`` in league seed ``seed``, its own builds described in words, and the process
+    metrics (:data:`.metrics.METRICS`) of that match alone, against ``role``'s budget.
+    """
+    one = match_log(logs, seed, player, opponent, role, tag)
+    trace = gm.revision_trace(one, role, tag)
+    trace["own build"] = [
+        game.describe(role, json.loads(b)) for b in trace["own build"]
+    ]
+    metrics = gm.match_metrics(one, role, tag, game.budgets[role])
+    return trace, {k: v for k, v in metrics.items() if k in gm.METRICS}
+
+
 # --- Section 7: does training change the process? -------------------------------------------
 
 
@@ -614,27 +655,32 @@ def first_and_last_wins(
     )
 
 
-def training_paragraph(
+def training_quotes(
     behaviour: pd.DataFrame,
     k_first: pd.Series,
     k_last: pd.Series,
     d_csr: Mapping,
     d_slope: Mapping,
-) -> str:
-    """Section 7's reading of the checkpoints, RL late against SFT, in one paragraph."""
+) -> dict[str, float]:
+    """Section 7's reading of the checkpoints, RL late against SFT, as numbers for the prose
+    (:func:`rlhfbook.book.display.quote`): wins in the first and last kept rounds, the mean
+    and SE over league seeds of the prose-CSR and per-match-slope differences, how often
+    each changes its build after a loss and after a win, and its over-budget share."""
     m_csr, se_csr = gm.mean_se(list(d_csr.values()))
     m_slope, se_slope = gm.mean_se(list(d_slope.values()))
-    b = behaviour
-    return (
-        f"RL late wins {k_first['RL late']:.0%} of its first kept rounds and {k_last['RL late']:.0%} of its last "
-        f"(SFT: {k_first['SFT']:.0%} and {k_last['SFT']:.0%}). Training changed the prose CSR by {m_csr:+.3f} "
-        f"(SE {se_csr:.3f}) and the per-match slope by {m_slope:+.4f} (SE {se_slope:.4f}). RL late changes its build "
-        f"after {b.loc['RL late', 'changes build after a loss']:.0%} of its losses and "
-        f"{b.loc['RL late', 'changes build after a win']:.0%} of its wins (SFT: "
-        f"{b.loc['SFT', 'changes build after a loss']:.0%} and "
-        f"{b.loc['SFT', 'changes build after a win']:.0%}), and its share of over-budget builds went from "
-        f"{b.loc['SFT', 'OBR']:.1%} to {b.loc['RL late', 'OBR']:.1%}."
-    )
+    out = {"d_csr_prose": m_csr, "d_csr_prose_se": se_csr}
+    out |= {"d_slope_match": m_slope, "d_slope_match_se": se_slope}
+    for key, name in (("rl", "RL late"), ("sft", "SFT")):
+        out[f"{key}_first_win"] = float(k_first[name])
+        out[f"{key}_last_win"] = float(k_last[name])
+        out[f"{key}_change_loss"] = float(
+            behaviour.loc[name, "changes build after a loss"]
+        )
+        out[f"{key}_change_win"] = float(
+            behaviour.loc[name, "changes build after a win"]
+        )
+        out[f"{key}_obr"] = float(behaviour.loc[name, "OBR"])
+    return out
 
 
 def frequent_builds(
@@ -1026,6 +1072,28 @@ def llm_league(
     return one_match(games[0], llm, opponents[0], rounds=rounds, seed=seeds[0])
 
 
+def play_llm(
+    P: Mapping,
+    games: Sequence[Game],
+    opponents: Sequence,
+    seeds: Sequence[int],
+    seed: int,
+) -> tuple[gp.Player, pd.DataFrame]:
+    """Section 13 in one call: the LLM player of profile ``P`` (:func:`llm_player`) and its log.
+
+    A real model (``P.endpoint`` or ``P.model_name`` set) plays the league programme in every
+    game on the first ``P.llm_seeds`` of ``seeds``; the cpu profile's untrained toy model plays
+    one short match (:func:`llm_league`) in league seed ``seed``. Matches last
+    ``P.llm_rounds`` revisions.
+    """
+    llm = llm_player(
+        P.endpoint, P.model_name, P.llm_new_tokens, P.llm_prompt_tokens, seed
+    )
+    full = bool(P.endpoint or P.model_name)
+    played = list(seeds)[: P.llm_seeds] if full else [seed]
+    return llm, llm_league(llm, games, opponents, P.llm_rounds, played, full)
+
+
 def one_match(
     game: Game, player: gp.Player, opponent: gp.Player, rounds: int, seed: int
 ) -> pd.DataFrame:
@@ -1114,39 +1182,19 @@ def comparison_table(
     )
 
 
-def summary_markdown(
-    *,
+def summary_quotes(
     status: Mapping[str, str],
-    parity: float,
-    behaviour: pd.DataFrame,
     wr_gain: float,
     csr_gain: float,
-    raw: float,
-    n_players: int,
-    beyond: float,
     flip: Mapping[str, float],
-    best: Mapping[str, float],
-) -> str:
-    """The chapter's summary bullets, each check with its status."""
-    b = behaviour
-    return "\n".join(
-        [
-            "* AdvGameBench scores the *process* of playing: win rate, over-budget ratio, how often a build is changed "
-            "(ORR), how often a change is followed by a win (CSR) and the trend of wins over revisions. The chapter "
-            "re-implements two of its games, its protocol and its metrics, which agree with a port of its evaluator to "
-            f"{parity:.0e} on random logs. The validator enforces the three-character rule "
-            f"({status['three_characters']}); the best fixed build found wins {best['defender']:.0%} as defender and "
-            f"{best['invader']:.0%} as invader against the builds the league played.",
-            f"* The paper's statistic, the raw r(ORR, CSR) across players, is {raw:+.2f} over {n_players} players "
-            f"({status['orr_csr_raw']}; the paper: -0.51 over 12 models).",
-            f"* Overspending's cost beyond the budget rule (the same builds made affordable, against the raw result "
-            f"of the over-budget ones): {beyond:+.2f} ({status['budget_beyond_rule']}).",
-            f"* A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome) raised its win rate "
-            f"against unseen opponents by {wr_gain:+.2f} ({status['rl_beats_sft']}) and its prose CSR by "
-            f"{csr_gain:+.2f} ({status['rl_raises_csr_prose']}), means over its training seeds. On the first training "
-            f"seed it changed its build after {b.loc['RL late', 'changes build after a win']:.0%} of its wins and "
-            f"{b.loc['RL late', 'changes build after a loss']:.0%} of its losses. With the result token flipped it keeps "
-            f"{flip['keep after a win']:.0%} of its builds when told it won and {flip['keep after a loss']:.0%} when "
-            f"told it lost ({status['feedback_used']}).",
-        ]
-    )
+) -> dict[str, object]:
+    """The summary's own quotes (the rest are quoted where the chapter computes them):
+    each check's status as ``status_<check>``, RL late's mean gains over SFT in WR and
+    prose CSR, and how often it keeps its build when told it won or lost (the flip test)."""
+    return {
+        **{f"status_{name}": st for name, st in status.items()},
+        "wr_gain": float(wr_gain),
+        "csr_gain": float(csr_gain),
+        "flip_keep_win": float(flip["keep after a win"]),
+        "flip_keep_loss": float(flip["keep after a loss"]),
+    }
