@@ -934,7 +934,10 @@ def seed_pair_sets(
     (settings ``P``, SFT folder, task, seed, names of :data:`READS` to keep). ``P.rm_prompts``
     prompts from the stream ``(seed, "rm")``, ``P.n_samples`` SFT samples each
     (:func:`sample_groups`, torch seeded with the seed), paired by :func:`reward_model_pairs`."""
+    from .book import runtime
+
     P, sft_path, task, seed, names = spec
+    runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output
     sft, tokenizer = _sft_on_device(sft_path)
     N, rng_rm = P.n_samples, stream(seed, "rm")  # the reward model's prompts and labels
     rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
@@ -980,6 +983,7 @@ def seed_analysis(
     from .rollout import gold_scores
 
     P, sft_path, task, seed, rm_paths = spec
+    runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output
     sft, tokenizer = _sft_on_device(sft_path)
     N = P.n_samples
     prompts = task.sample_prompts(P.analysis_prompts, stream(seed, "analysis"))
