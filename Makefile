@@ -33,10 +33,10 @@ robustness: setup
 # Unit tests run beside the chapters' executions, one pytest worker per core; the tests that
 # execute chapters into results/ and _build/ stay together in one worker (tests/conftest.py).
 test: setup
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto
 
 test-fast: setup
-	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not chapter and not book and not browser and not install"
+	$(BIN)/python -m pytest -n auto -m "not chapter and not book and not browser and not install"
 
 lint: setup
 	$(BIN)/ruff check .
