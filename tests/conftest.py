@@ -56,6 +56,9 @@ def pytest_collection_modifyitems(items):
 SHARED_BUILD = ("test_chapters.py", "test_book.py", "test_browser.py")
 
 
+@pytest.hookimpl(
+    optionalhook=True
+)  # a hook of pytest-xdist: absent where xdist is not installed
 def pytest_xdist_make_scheduler(config, log):
     """xdist's load-scope scheduler with one scope for the :data:`SHARED_BUILD` tests and one
     per test elsewhere. (xdist's own ``xdist_group`` marker does not group under pytest 9:
