@@ -69,7 +69,7 @@ if "google.colab" in sys.modules:
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
-profile = "cpu"  # smoke | cpu | gpu
+profile = "cpu"  # smoke | cpu | gpu (a Colab T4) | gpu-full (an 80 GB GPU)
 seed = 0
 
 # %%

@@ -86,7 +86,7 @@ if "google.colab" in sys.modules:
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
-profile = "cpu"  # smoke | cpu | gpu
+profile = "cpu"  # smoke | cpu | gpu (a Colab T4) | gpu-full (an 80 GB GPU)
 seed = 0
 model_name = None  # a real causal LM (local folder or hub id) to measure on `dataset` (None: the profile's)
 dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ prompt) columns, HH-RLHF-like

@@ -175,7 +175,7 @@ def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
     assert memory.notebook_bytes(config, "03_pf_ppo") == 4 * total
     with pytest.raises(
         memory.GPUMemoryError,
-        match=r"needs about 15\.6 GB .*the notebook's models 4\.0",
+        match=r"needs about 15\.2 GB .*the notebook's models 4\.0",
     ):
         memory.check_fits(
             _profile("01_ppo_max", model_name=str(folder), micro_batch=2),

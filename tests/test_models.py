@@ -74,7 +74,7 @@ def test_hub_access_is_on_in_gpu_only_and_env_overrides(monkeypatch):
     monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
     monkeypatch.delenv("RLHFBOOK_PROFILE", raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    assert [rlhfbook.online(p) for p in profiles.PROFILES] == [False, False, True]
+    assert [rlhfbook.online(p) for p in profiles.PROFILES] == [False, False, True, True]
     monkeypatch.setenv("RLHFBOOK_PROFILE", "gpu")
     assert rlhfbook.online()
     monkeypatch.setenv("RLHFBOOK_ONLINE", "0")

@@ -468,7 +468,7 @@ def test_run_specs_cover_every_method_and_seed_with_a_valid_ppo_config():
         eval_prompts=[],
     )
     # the T4's micro-batches and adapters reach the PPO update
-    assert gpu[0]["config"]["micro_batch"] == 1 and gpu[0]["config"]["lora_rank"] == 16
+    assert gpu[0]["config"]["micro_batch"] == 2 and gpu[0]["config"]["lora_rank"] == 16
 
 
 def _runs():

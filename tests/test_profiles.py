@@ -110,15 +110,15 @@ def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(
 
     table = dict(profiles._TABLE)
     monkeypatch.setattr(profiles, "_TABLE", table)
-    table["00_toy_world"] = dict(
-        smoke=Undocumented(), cpu=Undocumented(), gpu=Undocumented()
-    )
+    table["00_toy_world"] = {p: Undocumented() for p in profiles.PROFILES}
     with pytest.raises(
         ValueError,
         match=r"00_toy_world: setting\(s\) n need a one-line metadata\['help'\]",
     ):
         profiles.validate_table()
-    table["00_toy_world"] = dict(smoke=Other(), cpu=Other(), gpu=Undocumented())
+    table["00_toy_world"] = {p: Other() for p in profiles.PROFILES} | {
+        "gpu": Undocumented()
+    }
     with pytest.raises(ValueError, match="instances of one frozen dataclass"):
         profiles.validate_table()
 
@@ -158,7 +158,14 @@ def test_a_parameter_of_the_wrong_type_is_one_clear_line():
 
 def test_describe_lists_every_setting_with_its_meaning_and_profile_values():
     table = profiles.describe("04_reward_distance")
-    assert list(table.columns) == ["setting", "meaning", "smoke", "cpu", "gpu"]
+    assert list(table.columns) == [
+        "setting",
+        "meaning",
+        "smoke",
+        "cpu",
+        "gpu",
+        "gpu-full",
+    ]
     assert list(table.setting) == list(profiles.resolve("04_reward_distance", "cpu"))
     row = table.set_index("setting").loc["n_envs"]
     assert (row.smoke, row.cpu, row.gpu) == (2, 64, 128) and "MDPs" in row.meaning

@@ -1,6 +1,6 @@
 import json
 
-from rlhfbook.book import scorecard
+from rlhfbook.book import gpu_sizing, profiles, scorecard, tables
 
 
 def _check(name, kind, status, **kw):
@@ -180,20 +180,26 @@ def test_runtime_table_reads_the_status_pages_source():
     rows = scorecard.runtime_rows("00_toy_world", {"00_toy_world": {"cpu": 120.0}})
     assert ["cpu", "2.5", "2.0", "within budget"] in rows
     assert ["smoke", "1", "not run in this build", ""] in rows
-    gpu = scorecard.runtime_rows("01_ppo_max", {})[-1]
-    assert (
-        gpu[0] == "gpu" and gpu[3] == "estimated 15-25 h on an H100, 1-1.5 days on a T4"
-    )
+    gpu, full = scorecard.runtime_rows("01_ppo_max", {})[-2:]
+    assert gpu[:2] == ["gpu", "45"] and full[:2] == ["gpu-full", "120"]
+    assert gpu[3] == "estimated " + gpu_sizing.estimate("01_ppo_max", "gpu")
+    assert "on a Colab T4" in gpu[3] and "on an A100 80 GB" in full[3]
 
 
-def test_every_gpu_estimate_is_on_the_running_page_with_its_arithmetic(root):
-    from rlhfbook.book import profiles
-
+def test_the_running_page_shows_the_gpu_sizing_arithmetic(root):
     page = (root / "book" / "running.md").read_text()
-    section = page[page.index("### Estimated gpu wall times") :]
-    assert set(profiles.GPU_ESTIMATES) == set(profiles.chapters())
-    for chapter, estimate in profiles.GPU_ESTIMATES.items():
-        assert f"| {int(chapter[:2])} | {estimate} |" in section, chapter
+    assert page.count(gpu_sizing.ARITHMETIC_CELL) == 1
+    filled = gpu_sizing.fill_running(page)
+    assert gpu_sizing.ARITHMETIC_CELL not in filled
+    for chapter in gpu_sizing.WORK:
+        for profile in gpu_sizing.PROFILE_CARDS:
+            minutes = gpu_sizing.minutes(
+                chapter, profiles.resolve(chapter, profile), "T4"
+            )
+            assert f"<td {tables._CELL}>{minutes:.1f}</td>" in filled, (
+                chapter,
+                profile,
+            )
 
 
 def test_the_introductions_table_is_filled_from_the_results(tmp_path):

@@ -20,14 +20,14 @@ __version__ = "0.1.0"
 
 
 # Profiles whose hub access is on by default (smoke and cpu never download anything).
-ONLINE_PROFILES = ("gpu",)
+ONLINE_PROFILES = ("gpu", "gpu-full")
 
 
 def online(profile: str | None = None) -> bool:
     """True when hub downloads are allowed.
 
     ``RLHFBOOK_ONLINE=1`` allows and ``RLHFBOOK_ONLINE=0`` forbids them everywhere; otherwise
-    they are allowed on Colab and in the ``gpu`` profile (``profile``, else the chapter's
+    they are allowed on Colab and in the GPU profiles (:data:`ONLINE_PROFILES`) (``profile``, else the chapter's
     profile recorded in ``RLHFBOOK_PROFILE``).
     """
     flag = os.environ.get("RLHFBOOK_ONLINE")

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from . import chapters as chapters_mod
-from . import progress, scorecard
+from . import gpu_sizing, profiles, progress, scorecard
 from .results import SHIPPED_SEED, block, results_dir
 
 EXIT_USAGE = 2
@@ -197,8 +197,6 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
     (``profiles.FANOUT_CHAPTERS``) do not start side by side: the first of them starts first,
     the one-process chapters next, by their last measured (else budgeted) wall time, longest
     first, and the other fan-out chapters last, in the order ``FANOUT_CHAPTERS`` lists them."""
-    from . import profiles
-
     measured = _read(runtimes_path(root))
 
     def expected(c):
@@ -220,9 +218,9 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
 
 
 def default_jobs(profile: str) -> int:
-    """Chapters run side by side by default: one per core, but one at a time in the ``gpu``
-    profile, whose chapters each size their models to the one GPU (``rlhfbook.memory``)."""
-    return 1 if profile == "gpu" else max(1, os.cpu_count() or 1)
+    """Chapters run side by side by default: one per core, but one at a time in a GPU profile,
+    whose chapters each size their models to the one GPU (``rlhfbook.memory``)."""
+    return 1 if profile in profiles.GPU_PROFILES else max(1, os.cpu_count() or 1)
 
 
 def run(
@@ -420,6 +418,8 @@ def build(root: Path, profile: str) -> Path:
         (site / "notebooks" / f"{chapter}.ipynb").write_text(
             json.dumps(for_the_book(nb, chapter, runtimes))
         )
+    running = site / "book" / "running.md"
+    running.write_text(gpu_sizing.fill_running(running.read_text()))
     intro = site / "book" / "intro.md"
     intro.write_text(
         scorecard.fill_intro(intro.read_text(), chapters, results_dir(profile, root))

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .profiles import GPU_PROFILES
+
 T = TypeVar("T")
 JOBS_ENV = "RLHFBOOK_JOBS"
 RUNS_ENV = "RLHFBOOK_RUNS"  # the folder of finished runs' results ("" turns saving off)
@@ -90,13 +92,13 @@ def settings_key(chapter: str, profile: str, seed: int, settings: dict) -> str:
 
 
 def runs_folder() -> Path | None:
-    """Where finished runs are saved: ``$RLHFBOOK_RUNS`` when set (empty: nowhere), else in the ``gpu``
-    profile the cache's ``runs`` folder; None (nothing saved) in ``smoke`` and ``cpu``, whose runs take
+    """Where finished runs are saved: ``$RLHFBOOK_RUNS`` when set (empty: nowhere), else in a GPU
+    profile (``gpu``, ``gpu-full``) the cache's ``runs`` folder; None (nothing saved) in ``smoke`` and ``cpu``, whose runs take
     minutes and whose chapters the runner skips as a whole."""
     folder = os.environ.get(RUNS_ENV)
     if folder is not None:
         return Path(folder) if folder else None
-    if os.environ.get("RLHFBOOK_PROFILE") != "gpu":
+    if os.environ.get("RLHFBOOK_PROFILE") not in GPU_PROFILES:
         return None
     from ..toyworld.policies import cache_root
 

@@ -1,13 +1,14 @@
 """The profiles: how big each chapter runs in each, and the chapter's settings resolved.
 
-Every chapter runs in three profiles (see ``book/running.md``):
+Every chapter runs in four profiles (see ``book/running.md``):
 
-* ``smoke`` -- seconds; every code path runs, reproduction checks are *not evaluated*;
-* ``cpu``   -- the default and what CI runs: minutes on a 2-core laptop, checks asserted;
-* ``gpu``   -- a GPU or Colab: bigger models, real data where the chapter has them.
+* ``smoke``    -- seconds; every code path runs, reproduction checks are *not evaluated*;
+* ``cpu``      -- the default and what CI runs: minutes on a 2-core laptop, checks asserted;
+* ``gpu``      -- a free Colab T4 in 45 minutes: real models and data, on the seeds that fit;
+* ``gpu-full`` -- one 80 GB GPU in two hours: the same with the seeds the verdict rule needs.
 
 A chapter's settings are one frozen dataclass whose fields document each setting, and the
-three profiles are instances of it (:mod:`rlhfbook.book.settings`); :func:`describe` shows them.
+profiles are instances of it (:mod:`rlhfbook.book.settings`); :func:`describe` shows them.
 A chapter's notebook resolves its parameters cell with :func:`resolve` (through
 :func:`rlhfbook.start_chapter`); an unknown chapter, profile or parameter raises a
 :class:`ValueError` that lists the valid values. Used by every chapter, the CLI (budgets) and
@@ -23,7 +24,11 @@ from typing import Any
 
 from . import settings
 
-PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu", "gpu-full")
+# The profiles sized for one GPU: ``gpu`` for a free Colab T4 in 45 minutes a chapter (its verdicts rest
+# on the seeds that fit), ``gpu-full`` for one 80 GB GPU in two hours with the seeds the verdict rule
+# needs (:mod:`rlhfbook.book.gpu_sizing` has the arithmetic).
+GPU_PROFILES: tuple[str, ...] = ("gpu", "gpu-full")
 PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects
 
 
@@ -34,26 +39,16 @@ class ParameterError(ValueError):
 # Chapter -> profile -> settings dataclass instance (one class per chapter, see settings.py).
 _TABLE: dict[str, dict[str, Any]] = settings.TABLE
 
-# Chapter -> profile -> time budget in minutes (smoke on a 2-core CPU, cpu on 2 cores, gpu on one GPU).
+# Chapter -> profile -> time budget in minutes: smoke and cpu on 2 CPU cores, gpu on a Colab T4,
+# gpu-full on one 80 GB GPU (an A100; an H100 is faster).
+_GPU_BUDGET_MIN = {"gpu": 45, "gpu-full": 120}
 _BUDGET_MIN: dict[str, dict[str, float]] = {
-    "00_toy_world": {"smoke": 1, "cpu": 2.5, "gpu": 10},
-    "01_ppo_max": {"smoke": 0.5, "cpu": 8, "gpu": 20},
-    "02_dpo_ranking": {"smoke": 1, "cpu": 4, "gpu": 20},
-    "03_pf_ppo": {"smoke": 1, "cpu": 8, "gpu": 30},
-    "04_reward_distance": {"smoke": 0.5, "cpu": 3, "gpu": 10},
-    "05_strategic_games": {"smoke": 1, "cpu": 3.5, "gpu": 30},
-}
-
-
-# Unmeasured wall-time estimates of each chapter's gpu profile as sized today, shown beside its budget
-# until a GPU run replaces them; the arithmetic is on book/running.md ("Estimated gpu wall times").
-GPU_ESTIMATES: dict[str, str] = {
-    "00_toy_world": "minutes (two toy SFT policies on the GPU, 3,000 steps each)",
-    "01_ppo_max": "15-25 h on an H100, 1-1.5 days on a T4",
-    "02_dpo_ranking": "20-40 min on an H100",
-    "03_pf_ppo": "3-5 h on an H100, 8-15 h on a T4",
-    "04_reward_distance": "CPU-bound, as the cpu profile",
-    "05_strategic_games": "15-30 min on an H100, 1-3 h on a T4",
+    "00_toy_world": {"smoke": 1, "cpu": 2.5} | _GPU_BUDGET_MIN,
+    "01_ppo_max": {"smoke": 0.5, "cpu": 8} | _GPU_BUDGET_MIN,
+    "02_dpo_ranking": {"smoke": 1, "cpu": 4} | _GPU_BUDGET_MIN,
+    "03_pf_ppo": {"smoke": 1, "cpu": 8} | _GPU_BUDGET_MIN,
+    "04_reward_distance": {"smoke": 0.5, "cpu": 3} | _GPU_BUDGET_MIN,
+    "05_strategic_games": {"smoke": 1, "cpu": 3.5} | _GPU_BUDGET_MIN,
 }
 
 
@@ -72,17 +67,21 @@ class NoAccelerator(ParameterError):
 
 
 def check_accelerator(chapter: str, profile: str) -> None:
-    """Raise :class:`NoAccelerator` when ``chapter`` (one of :data:`GPU_CHAPTERS`) runs its ``gpu``
-    profile and torch sees no CUDA device: the profile sized for a GPU would otherwise run for days
+    """Raise :class:`NoAccelerator` when ``chapter`` (one of :data:`GPU_CHAPTERS`) runs a GPU profile
+    (:data:`GPU_PROFILES`) and torch sees no CUDA device: the profile sized for a GPU would otherwise run for days
     on the CPU (e.g. on a Colab runtime without a GPU, or after an install that replaced the
     image's CUDA build of torch)."""
     import torch
 
-    if profile != "gpu" or chapter not in GPU_CHAPTERS or torch.cuda.is_available():
+    if (
+        profile not in GPU_PROFILES
+        or chapter not in GPU_CHAPTERS
+        or torch.cuda.is_available()
+    ):
         return
     build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
     raise NoAccelerator(
-        f"profile 'gpu' of {chapter} needs a CUDA GPU and torch {torch.__version__} ({build}) sees none: "
+        f"profile {profile!r} of {chapter} needs a CUDA GPU and torch {torch.__version__} ({build}) sees none: "
         "on Colab choose Runtime > Change runtime type > T4 GPU, or run profile = 'cpu'"
     )
 
@@ -242,8 +241,9 @@ def describe_text(chapter: str, width: int = 88) -> str:
         "",
     ]
     for _, row in describe(chapter).iterrows():
-        lines.append(
-            f"{row.setting}  " + "  ".join(f"{p}={row[p]!r}" for p in PROFILES)
+        values = [row.setting, *(f"{p}={row[p]!r}" for p in PROFILES)]
+        lines += textwrap.wrap(
+            "  ".join(values), width, subsequent_indent="  ", break_on_hyphens=False
         )
         lines += textwrap.wrap(
             row.meaning, width, initial_indent="    ", subsequent_indent="    "

@@ -13,7 +13,7 @@ import html
 import json
 from pathlib import Path
 
-from . import profiles, tables, verdicts
+from . import gpu_sizing, profiles, tables, verdicts
 
 TOTAL_COLUMNS = ("paper's findings", "extensions", "controls", "sanity")
 
@@ -157,8 +157,8 @@ def render(
 def runtime_rows(
     chapter: str, runtimes: dict[str, dict[str, float]]
 ) -> list[list[str]]:
-    """Per profile: budget, latest measured wall time (minutes), and whether it is over budget (the gpu
-    profile, not measured: its estimate, :data:`rlhfbook.book.profiles.GPU_ESTIMATES`)."""
+    """Per profile: budget, latest measured wall time (minutes), and whether it is over budget (a GPU
+    profile, not measured: its estimate, :func:`rlhfbook.book.gpu_sizing.estimate`)."""
     measured = runtimes.get(chapter, {})
     rows = []
     for profile, budget in profiles.budget_minutes(chapter).items():
@@ -166,15 +166,14 @@ def runtime_rows(
             minutes = measured[profile] / 60
             flag = "over budget" if minutes > budget else "within budget"
             rows.append([profile, f"{budget:g}", f"{minutes:.1f}", flag])
-        elif (
-            profile == "gpu"
-        ):  # never measured on a GPU yet: the estimate beside the budget
+        elif profile in profiles.GPU_PROFILES:  # never measured on a GPU yet
+            estimate = gpu_sizing.estimate(chapter, profile)
             rows.append(
                 [
                     profile,
                     f"{budget:g}",
                     "not run in this build",
-                    f"estimated {profiles.GPU_ESTIMATES[chapter]}",
+                    f"estimated {estimate}",
                 ]
             )
         else:

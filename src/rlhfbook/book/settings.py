@@ -2,10 +2,13 @@
 
 Every field has a type and ``metadata={"help": ...}``: its meaning in one line, with its unit
 (as in TRL's config classes). A field's default is the chapter's ``cpu`` profile (the book's
-default); the ``smoke`` and ``gpu`` profiles are instances that name only what they change.
+default); the ``smoke``, ``gpu`` and ``gpu-full`` profiles are instances that name only what they
+change, ``gpu-full`` as a change of ``gpu`` (:data:`PPO_MAX_GPU`, :data:`PF_PPO_GPU`). Their sizes
+follow the arithmetic of :mod:`rlhfbook.book.gpu_sizing`: ``gpu`` a free Colab T4 in 45 minutes,
+``gpu-full`` one 80 GB GPU in two hours with six seeds.
 :data:`TABLE` (chapter -> profile -> instance) is what :mod:`rlhfbook.book.profiles` resolves, so
 every profile of a chapter has the same keys by construction. ``profiles.describe(chapter)``
-shows a chapter's fields, meanings and values in the three profiles.
+shows a chapter's fields, meanings and values in the profiles.
 
 Used by every chapter, through :func:`rlhfbook.book.profiles.resolve` (called by
 :func:`rlhfbook.start_chapter`).
@@ -13,7 +16,7 @@ Used by every chapter, through :func:`rlhfbook.book.profiles.resolve` (called by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -133,7 +136,7 @@ class PPOMaxSettings:
     epochs: int = setting(
         2,
         "PPO epochs over each iteration's samples; GRPO's num_iterations (epochs); cpu: 2, so that 32 "
-        "samples x 2 epochs cost the update what 16 x 4 did (gpu: 4)",
+        "samples x 2 epochs cost the update what 16 x 4 did",
     )
     minibatches: int = setting(
         1,
@@ -186,13 +189,13 @@ class PPOMaxSettings:
         None,
         "rows per forward/backward pass of PPO (and per log-prob pass), of the reward models (pairs) and of "
         "GRPO (completions), gradients accumulated over the batch (rows; None: one pass); gpu: 1 row x "
-        "(512 prompt + 128 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 "
-        "copies, ppo.logits_bytes) = 1.4 GB of logits",
+        "(512 prompt + 64 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 "
+        "copies, ppo.logits_bytes) = 1.2 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
     )
     chunk_size: int | None = setting(
         None,
         "rows per generate call of PPO's rollouts and of the held-out evaluation, to bound GPU memory "
-        "(rows; None: the whole batch at once); gpu: 64 of the 1,024 evaluation prompts at a time",
+        "(rows; None: the whole batch at once); gpu: 64 rows at a time on a T4, gpu-full 256",
     )
     lora_rank: int | None = setting(
         None,
@@ -403,9 +406,9 @@ class PFPPOSettings:
     micro_batch: int | None = setting(
         None,
         "rows per forward/backward pass of PPO (and per log-prob pass) and of the reward models (pairs), "
-        "gradients accumulated over the batch (rows; None: one pass); gpu: 1 row x (512 prompt + 256 "
-        "response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 copies, "
-        "ppo.logits_bytes) = 1.6 GB of logits",
+        "gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x (512 prompt + "
+        "128 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 copies, "
+        "ppo.logits_bytes) = 2.7 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
     )
     lora_rank: int | None = setting(
         None,
@@ -514,14 +517,82 @@ class StrategicGamesSettings:
 
 
 # Chapter -> profile -> settings. The cpu profile is each class's defaults.
+# Chapter 1 on a Colab T4 in 45 minutes (rlhfbook.book.gpu_sizing): one seed of A, A + KL, B and GRPO.
+PPO_MAX_GPU = PPOMaxSettings(
+    model_name="Qwen/Qwen2.5-0.5B-Instruct",
+    preference_dataset="Anthropic/hh-rlhf",
+    proxy_pairs=640,
+    ppo_prompt_pool=1024,
+    rm_steps=20,
+    gold_rm_steps=40,
+    rm_lr=1e-5,
+    rm_max_length=256,
+    iterations=30,
+    n_seeds=1,
+    prompts_per_iteration=16,
+    epochs=2,
+    max_new_tokens=64,
+    lr=3e-5,
+    critic_lr=9e-5,
+    critic_warmup=3,
+    eval_prompts=128,
+    exercise_iterations=4,
+    chunk_size=64,
+    micro_batch=1,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
+    lora_rank=16,
+    jobs=1,
+)
+
+# Chapter 3 on a Colab T4 in 45 minutes (rlhfbook.book.gpu_sizing): one seed, no control.
+PF_PPO_GPU = PFPPOSettings(
+    base_policy="gpu",
+    model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+    dataset="mbpp",
+    rm_prompts=100,
+    rm_lr=1e-5,
+    rm_batch=8,
+    analysis_prompts=50,
+    gold_methods=(),  # the control's runs do not fit a T4's 45 minutes (gpu-full runs them)
+    n_seeds=1,
+    iterations=20,
+    prompts_per_iteration=4,
+    lr=1e-5,
+    critic_lr=5e-5,
+    critic_warmup=3,
+    eval_prompts=100,
+    max_new_tokens=128,
+    jobs=1,
+    chunk_size=64,
+    micro_batch=2,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
+    lora_rank=16,
+)
+
+REWARD_DISTANCE_GPU = RewardDistanceSettings(
+    n_envs=128,
+    control_envs=128,
+    grid_envs=128,
+    n_pairs=8,
+    property_mdps=4,
+    train_sizes=(30, 100, 300, 1000, 3000, 10000),
+)
+
+STRATEGIC_GAMES_GPU = StrategicGamesSettings(
+    llm_rounds=10,
+    llm_seeds=3,
+    llm_new_tokens=512,
+    llm_prompt_tokens=None,
+    model_name="Qwen/Qwen2.5-1.5B-Instruct",
+)
+
 TABLE: dict[str, dict[str, Any]] = {
-    "00_toy_world": dict(
-        smoke=ToyWorldSettings(n_eval_prompts=16),
-        cpu=ToyWorldSettings(),
-        gpu=ToyWorldSettings(n_eval_prompts=2048),
-    ),
-    "01_ppo_max": dict(
-        smoke=PPOMaxSettings(
+    "00_toy_world": {
+        "smoke": ToyWorldSettings(n_eval_prompts=16),
+        "cpu": ToyWorldSettings(),
+        "gpu": ToyWorldSettings(n_eval_prompts=2048),
+        "gpu-full": ToyWorldSettings(n_eval_prompts=2048),
+    },
+    "01_ppo_max": {
+        "smoke": PPOMaxSettings(
             base_policy="smoke",
             rm_pairs=32,
             rm_steps=2,
@@ -538,35 +609,26 @@ TABLE: dict[str, dict[str, Any]] = {
             ppo_prompt_pool=8,
             gold_rm_steps=2,
         ),
-        cpu=PPOMaxSettings(),
-        gpu=PPOMaxSettings(
-            model_name="Qwen/Qwen2.5-0.5B-Instruct",
-            preference_dataset="Anthropic/hh-rlhf",
-            proxy_pairs=4000,
-            ppo_prompt_pool=4096,
-            rm_steps=250,
-            gold_rm_steps=4700,
-            rm_lr=1e-5,
+        "cpu": PPOMaxSettings(),
+        "gpu": PPO_MAX_GPU,
+        "gpu-full": replace(
+            PPO_MAX_GPU,
+            n_seeds=6,
+            iterations=48,
+            prompts_per_iteration=32,
+            max_new_tokens=96,
+            gold_rm_steps=600,
+            rm_steps=100,
+            proxy_pairs=3200,
             rm_max_length=512,
-            iterations=200,
-            run_ppo_max_no_kl=True,
-            n_seeds=3,
-            prompts_per_iteration=64,
-            epochs=4,
-            max_new_tokens=128,
-            lr=3e-5,
-            critic_lr=9e-5,
-            critic_warmup=10,
-            eval_prompts=1024,
-            exercise_iterations=60,
-            chunk_size=64,
-            micro_batch=1,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
-            lora_rank=16,
-            jobs=1,
+            eval_prompts=512,
+            exercise_iterations=16,
+            micro_batch=8,  # 80 GB: 34 GB planned in fp32 (memory.ppo_plan)
+            chunk_size=256,
         ),
-    ),
-    "02_dpo_ranking": dict(
-        smoke=DPORankingSettings(
+    },
+    "02_dpo_ranking": {
+        "smoke": DPORankingSettings(
             sft_steps=20,
             sft_batch=32,
             n_pairs=90,
@@ -582,18 +644,25 @@ TABLE: dict[str, dict[str, Any]] = {
             sandbox_steps=30,
             n_identity_points=2000,
         ),
-        cpu=DPORankingSettings(),
-        gpu=DPORankingSettings(
-            n_seeds=5,
+        "cpu": DPORankingSettings(),
+        "gpu": DPORankingSettings(
             gammas=(0.0, 0.5, 1.0, 1.5, 2.0),
             n_win_prompts=1024,
             n_identity_points=100000,
             model_name="gpt2",
             dataset="Anthropic/hh-rlhf",
         ),
-    ),
-    "03_pf_ppo": dict(
-        smoke=PFPPOSettings(
+        "gpu-full": DPORankingSettings(
+            n_seeds=10,
+            gammas=(0.0, 0.5, 1.0, 1.5, 2.0),
+            n_win_prompts=1024,
+            n_identity_points=100000,
+            model_name="gpt2",
+            dataset="Anthropic/hh-rlhf",
+        ),
+    },
+    "03_pf_ppo": {
+        "smoke": PFPPOSettings(
             base_policy="smoke",
             rm_prompts=16,
             rm_lr=1e-3,
@@ -611,33 +680,23 @@ TABLE: dict[str, dict[str, Any]] = {
             n_seeds=1,
             jobs=1,
         ),
-        cpu=PFPPOSettings(),
-        gpu=PFPPOSettings(
-            base_policy="gpu",
-            model_name="Qwen/Qwen2.5-Coder-0.5B-Instruct",
-            dataset="mbpp",
-            rm_prompts=300,
-            rm_lr=1e-5,
-            rm_batch=8,
-            analysis_prompts=100,
-            methods=("PPO-S", "PPO-M", "PF-PPO (BoN)", "PF-PPO (BR)", "PF-PPO (BW)"),
-            gold_methods=(),  # the control's runs are not in the gpu estimate; name them to add it
-            n_seeds=3,
-            iterations=40,
-            prompts_per_iteration=8,
-            lr=1e-5,
-            critic_lr=5e-5,
-            critic_warmup=3,
-            eval_samples=4,
-            max_new_tokens=256,
-            jobs=1,
-            chunk_size=64,
-            micro_batch=1,  # beside the notebook's own models on a T4 (memory.notebook_bytes)
-            lora_rank=16,
+        "cpu": PFPPOSettings(),
+        "gpu": PF_PPO_GPU,
+        "gpu-full": replace(
+            PF_PPO_GPU,
+            n_seeds=6,
+            rm_prompts=120,
+            analysis_prompts=80,
+            gold_methods=("PPO-M", "PF-PPO (BW)"),
+            prompts_per_iteration=6,
+            iterations=16,
+            eval_prompts=150,
+            micro_batch=8,  # 80 GB: 32 GB planned in fp32 (memory.ppo_plan)
+            chunk_size=256,
         ),
-    ),
-    "04_reward_distance": dict(
-        smoke=RewardDistanceSettings(
+    },
+    "04_reward_distance": {
+        "smoke": RewardDistanceSettings(
             n_seeds=2,
             n_envs=2,
             control_envs=2,
@@ -653,18 +712,12 @@ TABLE: dict[str, dict[str, Any]] = {
             n_eval_pairs=200,
             bon_n=8,
         ),
-        cpu=RewardDistanceSettings(),
-        gpu=RewardDistanceSettings(
-            n_envs=128,
-            control_envs=128,
-            grid_envs=128,
-            n_pairs=8,
-            property_mdps=4,
-            train_sizes=(30, 100, 300, 1000, 3000, 10000),
-        ),
-    ),
-    "05_strategic_games": dict(
-        smoke=StrategicGamesSettings(
+        "cpu": RewardDistanceSettings(),
+        "gpu": REWARD_DISTANCE_GPU,
+        "gpu-full": REWARD_DISTANCE_GPU,
+    },
+    "05_strategic_games": {
+        "smoke": StrategicGamesSettings(
             rounds=4,
             league_seeds=3,
             n_candidates=4,
@@ -676,13 +729,8 @@ TABLE: dict[str, dict[str, Any]] = {
             rl_early=1,
             llm_new_tokens=8,
         ),
-        cpu=StrategicGamesSettings(),
-        gpu=StrategicGamesSettings(
-            llm_rounds=10,
-            llm_seeds=3,
-            llm_new_tokens=512,
-            llm_prompt_tokens=None,
-            model_name="Qwen/Qwen2.5-1.5B-Instruct",
-        ),
-    ),
+        "cpu": StrategicGamesSettings(),
+        "gpu": STRATEGIC_GAMES_GPU,
+        "gpu-full": replace(STRATEGIC_GAMES_GPU, llm_seeds=6),
+    },
 }
