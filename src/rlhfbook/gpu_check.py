@@ -173,11 +173,13 @@ def check_evaluation_batches() -> str:
 
 
 def check_generation_speed() -> str:
-    """A rollout of 64 x 128 tokens at Qwen2.5-0.5B's size, extrapolated to chapter 1's PPO rollouts."""
+    """A rollout of 64 x 128 tokens at Qwen2.5-0.5B's size, timed against what the sizing arithmetic
+    assumes for it on this card (:mod:`rlhfbook.book.gpu_sizing`), and chapter 1's ``gpu`` estimate
+    scaled by the ratio."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     from . import memory, models, rollout, standin
-    from .book import profiles, runtime
+    from .book import gpu_sizing, profiles, runtime
 
     if not torch.cuda.is_available():
         raise Skipped("needs a GPU")
@@ -185,16 +187,24 @@ def check_generation_speed() -> str:
         _, tok = models.load_policy(standin.build(Path(folder)))
     config = Qwen2Config(**memory.QWEN2_5_05B | {"vocab_size": len(tok)})
     model = Qwen2ForCausalLM(config).to("cuda", runtime.dtype_for("cuda"))
+    prompts = ["write a python function"] * 64
     start = time.perf_counter()
-    rollout.generate(model, tok, ["write a python function"] * 64, max_new_tokens=128)
+    rollout.generate(model, tok, prompts, max_new_tokens=128)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    P = profiles.resolve("01_ppo_max", "gpu")
-    per_seed = (
-        3 + P.run_ppo_max_no_kl
-    ) * P.iterations  # A, A + KL, B (and C), each the same iterations
-    runs = P.n_seeds * per_seed
-    return f"{seconds:.1f} s per 64 x 128 rollout; chapter 1's {runs} PPO rollouts: {runs * seconds / 3600:.1f} h"
+    name = torch.cuda.get_device_name(0)
+    card = next((c for c in gpu_sizing.CARDS if c in name), "H100")
+    assumed = gpu_sizing.seconds(
+        gpu_sizing.generate(gpu_sizing.QWEN_05B, 64, 8, 128), gpu_sizing.CARDS[card]
+    )
+    estimate = gpu_sizing.minutes(
+        "01_ppo_max", profiles.resolve("01_ppo_max", "gpu"), card
+    )
+    return (
+        f"{seconds:.1f} s per 64 x 128 rollout, {card}'s arithmetic assumes {assumed:.1f} s; "
+        f"chapter 1's gpu profile: {estimate:.0f} min estimated, {estimate * seconds / assumed:.0f} "
+        "min scaled by this rollout"
+    )
 
 
 CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
