@@ -37,12 +37,12 @@
 # channels through which a policy loses it. The configurations run from the same SFT policy,
 # for the same number of iterations, on six seeds each; a seed is a whole pipeline: its own
 # preference pairs, its own reward model and its own PPO runs. They are (A) vanilla PPO, (A + KL)
-# vanilla PPO with only the KL penalty, (B) PPO-max and, in the `gpu` profile, (C) PPO-max
-# without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same sampled responses and
+# vanilla PPO with only the KL penalty, (B) PPO-max and, where the setting `run_ppo_max_no_kl` is
+# on, (C) PPO-max without the KL penalty. At the end, TRL's `GRPOTrainer` gets the same sampled responses and
 # optimiser steps as A + KL, on the same seeds.
 #
-# **On real models.** With a hub instruct model as `model_name` (the `gpu` profile:
-# Qwen2.5-0.5B-Instruct) the chapter runs the over-optimisation setup of Gao et al.
+# **On real models.** With a hub instruct model as `model_name` (the `gpu` and `gpu-full`
+# profiles: Qwen2.5-0.5B-Instruct) the chapter runs the over-optimisation setup of Gao et al.
 # {footcite}`gao2023scaling` on an HH-RLHF-format preference dataset. A *gold* reward model,
 # trained here on every pair of the dataset except the rows of the held-out prompts, stands in
 # for human judgement; the *proxy* that PPO optimises is trained on `proxy_pairs` of the gold
@@ -387,8 +387,8 @@ display.show_source(ppo.train)
 # 16 x 4. On the pilot seeds vanilla PPO then lost a fifth of its peak gold between iterations 12
 # and 20 on five of six seeds, so 24 iterations put its collapse into the second half of the run,
 # where the stability check reads PPO-max.
-# **C** is PPO-max without the KL penalty; it runs in the `gpu` profile only (no check reads
-# it, and the `cpu` profile has a time budget).
+# **C** is PPO-max without the KL penalty; it runs only where `run_ppo_max_no_kl` is on (in the
+# `smoke` profile, so that its code stays tested): no check reads it, and no budget includes it.
 
 # %%
 CONFIGS = {
@@ -403,7 +403,7 @@ display.table(overoptimisation.switch_table(CONFIGS, P))
 # the GRPO runs of section 7) are independent, so `parallel.map_runs` spreads them over the
 # machine's cores: every run seeds itself and uses one thread, so the numbers are the same as in
 # a serial run. On a GPU each run holds its models on the device, so the
-# `gpu` profile runs them one at a time (`jobs = 1`).
+# GPU profiles run them one at a time (`jobs = 1`).
 
 # %%
 display.show_source(overoptimisation.run_ppo, overoptimisation.critic_init)
@@ -767,8 +767,8 @@ Markdown("- " + overoptimisation.drift_advice(drift, A, [AKL, B]))
 #   seeds of the shipped block and of seeds 1000.. . Whether the larger batch or the fewer epochs
 #   did it was not separated. On a reward model that is easier to exploit the
 #   penalty at $\eta = 0.05$ may still not hold PPO-max near the SFT policy (the check's context
-#   then gives that seed's KL and A + KL's result beside the others'; the `gpu` profile's
-#   configuration C removes the penalty from PPO-max instead).
+#   then gives that seed's KL and A + KL's result beside the others'; configuration C
+#   (`run_ppo_max_no_kl`) removes the penalty from PPO-max instead).
 #
 # ## Exercises
 #

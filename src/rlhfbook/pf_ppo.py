@@ -568,7 +568,13 @@ def score_summary(scores: np.ndarray, shown_rate: np.ndarray, rate: float) -> st
 
 
 def standardise(rewards: np.ndarray) -> np.ndarray:
-    """``(r - mean) / std`` over all samples: the scale on which Sec. 5.6's thresholds and ``|r|^k`` act."""
+    """``(r - mean) / std`` over all samples: the scale on which Sec. 5.6's thresholds and ``|r|^k`` act.
+    Equal rewards have no ranking to filter by: a ValueError in one line."""
+    if not rewards.std() > 0:
+        raise ValueError(
+            f"all {rewards.size} samples got the same reward {rewards.flat[0]:.3g}, so no filter can rank "
+            "them (e.g. every answer cut off at max_new_tokens before its end token)"
+        )
     return (rewards - rewards.mean()) / rewards.std()
 
 

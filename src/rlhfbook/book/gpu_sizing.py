@@ -272,10 +272,11 @@ def _dpo_ranking(P: Mapping[str, Any]) -> dict[str, Work]:
     The toy DPO study trains 3M-parameter models, bound by the host as on the CPU; it is counted as
     the cpu profile's measured minutes scaled by its number of runs (:data:`TOY_SECONDS`)."""
     scoring = 2 * 2 * forward(GPT2, 1000, 1024, 8)
-    runs = P["n_seeds"] * len(P["gammas"])
+    cpu = profiles.resolve("02_dpo_ranking", "cpu")
+    runs = P["n_seeds"] * len(P["gammas"]) / (cpu.n_seeds * len(cpu.gammas))
     return {
         "GPT-2 scoring": scoring,
-        "toy DPO study": Work(host_s=TOY_SECONDS["02_dpo_ranking"] * runs / 24),
+        "toy DPO study": Work(host_s=TOY_SECONDS["02_dpo_ranking"] * runs),
     }
 
 
