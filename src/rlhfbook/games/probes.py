@@ -4,6 +4,9 @@ overspending cost wins beyond the budget rule?
 * :func:`flip_test` -- the same revision turns answered twice, once told "you won" and once
   "you lost" (the result token flipped, everything else equal, the same random draws): a player
   that ignores the feedback keeps its build equally often in both; one that uses it does not.
+  The same turns are also answered with the opponent's last build swapped for another one the
+  player met (the result as it was): a player that ignores the opponent's build writes the same
+  answers, one that responds to it does not.
 * :func:`dominance` -- each candidate build's win rate against a population of opposing builds
   (budget adjudication included); a world where one build beats nearly everything leaves
   revision nothing to decide.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -48,34 +52,77 @@ def shown(turn: Turn, won: bool, rng: np.random.Generator) -> Turn:
     )
 
 
-def flip_test(player: Player, turns: Sequence[Turn], seed: int = 0) -> dict[str, float]:
-    """P(keep | shown a win) and P(keep | shown a loss) over the same ``turns``, and their difference.
+def swapped_opponents(turns: Sequence[Turn], seed: int = 0) -> list[Build]:
+    """For each turn, another opponent build the player met in ``turns`` (same side, a different
+    build, drawn with a generator seeded by ``(seed, i)``), or a random build of the opponent's side
+    when the turns hold no other one."""
+    pool: dict[str, dict[str, Build]] = {}
+    for t in turns:
+        pool.setdefault(t.side, {})[json.dumps(t.opponent_build, sort_keys=True)] = (
+            t.opponent_build
+        )
+    out = []
+    for i, t in enumerate(turns):
+        rng = np.random.default_rng([seed, i, 1])
+        mine = json.dumps(t.opponent_build, sort_keys=True)
+        others = [b for k, b in sorted(pool[t.side].items()) if k != mine]
+        out.append(
+            others[rng.integers(len(others))]
+            if others
+            else t.game.random_build(other(t.side), rng)
+        )
+    return out
 
-    Both passes draw the same random numbers: each turn gets a generator seeded by ``(seed, i)``
-    in both, and torch (a neural player samples from it) is seeded with ``seed`` before each pass.
-    An answer *keeps* when it parses to the player's current build (an illegal or unparseable
-    answer also leaves the build in play, so it counts as a keep too).
-    """
+
+def _answers(player: Player, asked: Sequence[Turn], seed: int) -> list[Build | None]:
     import torch
+
+    torch.manual_seed(seed)
+    texts = player.act_batch(asked)
+    return [t.game.parse(t.side, text)[0] for t, text in zip(asked, texts)]
+
+
+def flip_test(player: Player, turns: Sequence[Turn], seed: int = 0) -> dict[str, float]:
+    """Does ``player`` use the feedback of its revision ``turns``? Two perturbations of its input.
+
+    *Result token*: P(keep | shown a win) and P(keep | shown a loss), and their difference
+    (``effect``). *Opponent's last build*: the share of turns whose answer changes when the
+    opponent's build is swapped for another (:func:`swapped_opponents`) and the result is shown
+    as it was, a tie as a loss (``opponent effect``). Every pass draws the same random numbers: each turn gets a
+    generator seeded by ``(seed, i)``, and torch (a neural player samples from it) is seeded with
+    ``seed`` before each pass. An answer *keeps* when it parses to the player's current build (an
+    illegal or unparseable answer also leaves the build in play, so it counts as a keep too).
+    """
+
+    def rng(i: int) -> np.random.Generator:
+        return np.random.default_rng([seed, i])
 
     keep = {}
     for won in (True, False):
-        asked = [
-            shown(t, won, np.random.default_rng([seed, i])) for i, t in enumerate(turns)
-        ]
-        torch.manual_seed(seed)
-        texts = player.act_batch(asked)
+        asked = [shown(t, won, rng(i)) for i, t in enumerate(turns)]
         keep[won] = np.array(
             [
-                (b := t.game.parse(t.side, text)[0]) is None or b == t.own_build
-                for t, text in zip(asked, texts)
+                b is None or b == t.own_build
+                for t, b in zip(asked, _answers(player, asked, seed))
             ],
             dtype=float,
         )
+    as_met = [shown(t, t.last_winner == t.side, rng(i)) for i, t in enumerate(turns)]
+    other_opp = [
+        replace(t, opponent_build=b, rng=rng(i))
+        for i, (t, b) in enumerate(zip(as_met, swapped_opponents(turns, seed)))
+    ]
+    changed = [
+        a != b
+        for a, b in zip(
+            _answers(player, as_met, seed), _answers(player, other_opp, seed)
+        )
+    ]
     return {
         "keep after a win": float(keep[True].mean()),
         "keep after a loss": float(keep[False].mean()),
         "effect": float(keep[True].mean() - keep[False].mean()),
+        "opponent effect": float(np.mean(changed)) if changed else 0.0,
         "turns": len(turns),
     }
 
