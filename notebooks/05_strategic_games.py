@@ -40,8 +40,8 @@
 # the benchmark's match protocol and its metrics, checked against a port of its evaluator, and a
 # validator that enforces the stated rules -- and fills the league with two kinds of players: twelve scripted revisers
 # whose behaviour is set by knobs drawn from declared priors in every league seed, and a **player trained in the book**, a tiny transformer that
-# reads the game state and last round's outcome and writes its next build. It is fine-tuned on
-# the scripted players' turns, then trained by reinforcement learning with the simulator's
+# reads the game state, last round's outcome and the match's history and writes its next build. It is fine-tuned on
+# the scripted players' turns, then trained by reinforcement learning with the match's
 # outcome as reward and a budget it is free to break, on three training seeds; its SFT start and
 # RL checkpoints enter the league beside the scripts, against fixed opponents it never trained against. The
 # scripted players' metrics follow from their knobs; the trained player's do not, so the
@@ -379,20 +379,20 @@ display.quote(knob_spread=P.knob_spread)
 #
 # 1. **SFT** on demonstrations: every turn those scripted players answered in matches among
 #    themselves, with the toy world's SFT loop.
-# 2. **RL** with a group-relative policy gradient (GRPO {footcite}`shao2024deepseekmath`). Each
-#    iteration plays matches against the league players to collect the states the policy
-#    actually meets; for each state the policy samples a group of answers, the simulator scores
-#    each one as the next round would (budget adjudication included), and an answer's advantage
-#    is its reward standardised within its group. The update is PPO's clipped surrogate
-#    {footcite}`schulman2017ppo` with a KL penalty to the SFT policy. The reward is the outcome
-#    of the next round, budget rule included, and nothing else: it does not say to revise after
-#    a loss, to keep a winning build or to watch the cost, so any such *process* is learned, not
-#    scripted.
+# 2. **RL** with a group-relative policy gradient (GRPO {footcite}`shao2024deepseekmath`),
+#    rewarded per *match*. Each iteration draws sparring matches against those players and
+#    plays each one a group of times from the same start with the same random draws, the policy
+#    sampling its own answers in every copy; its context carries the match's history (its
+#    results in the earlier rounds). A copy's reward is the share of rounds 2 to $R+1$ the policy
+#    won, budget rule included; every answer in a copy gets the copy's reward standardised
+#    within its group as its advantage. The update is PPO's clipped surrogate
+#    {footcite}`schulman2017ppo` with a KL penalty to the SFT policy. The reward says nothing
+#    else: not to revise after a loss, to keep a winning build or to watch the cost, so any such
+#    *process* is learned, not scripted; and because a revision is paid for the rest of the
+#    match, improving over the rounds is something the policy can learn.
 
 # %%
-display.show_source(
-    learned.next_round, learned.revision_reward, learned.group_advantages
-)
+display.show_source(learned.match_reward, learned.group_advantages)
 recipe = learned.Recipe(
     demo_matches=P.demo_matches,
     sft_steps=P.sft_steps,
@@ -669,11 +669,11 @@ display.table(flip_table)
 
 # %% [markdown]
 # The reward mentions neither keeping nor the cost; the numbers above say how far RL learned
-# either. An over-budget build loses the next round unless the opponent overruns more.
+# either. An over-budget build loses its round unless the opponent overruns more.
 # The CSR counts the corrections followed by a win, so it rises when the answers to losses
 # start to win. The slope is a different quantity: it measures how much a player *gains*
 # during a match, not how well it plays. A player that wins its first revision has little room
-# to climb, and a reward paid one round at a time gives no reason to plan for later rounds.
+# to climb; the reward pays for the whole match, not for climbing within it.
 #
 # ## 8. Revising more often, revising less well? ORR against CSR
 #
@@ -1022,8 +1022,7 @@ report.sanity_check(
 results.table()
 
 # %%
-results.finish();
-
+results.finish()
 # %% [markdown]
 # ## Summary
 
@@ -1056,7 +1055,7 @@ display.quote(
 # * Overspending's cost beyond the budget rule (the same builds made affordable, against the
 #   raw result of the over-budget ones): {glue:text}`m_beyond:+.2f`
 #   ({glue:text}`status_budget_beyond_rule`).
-# * A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome)
+# * A tiny transformer trained in the book (SFT, then GRPO on the match's outcome)
 #   raised its win rate against unseen opponents by {glue:text}`wr_gain:+.2f`
 #   ({glue:text}`status_rl_beats_sft`) and its prose CSR by {glue:text}`csr_gain:+.2f`
 #   ({glue:text}`status_rl_raises_csr_prose`), means over its training seeds. On the first

@@ -154,4 +154,11 @@ def test_turns_from_logs_are_the_players_revision_turns():
     t, row = turns[0], mine.iloc[0]
     assert t.side == row["role"] and t.last_winner == row["winner"]
     assert t.own_build == json.loads(row[f"{t.side}_build"])
+    # the match's earlier results, from the turn's side
+    for t, (_, r) in zip(turns, mine.iterrows()):
+        earlier = logs[logs["match"] == r["match"]]["winner"].iloc[: t.round - 1]
+        assert t.history == tuple(
+            "won" if w == t.side else "tie" if w == "none" else "lost" for w in earlier
+        )
+    assert turns[1].history  # the second revision has earlier rounds
     assert isinstance(logs, pd.DataFrame)

@@ -48,6 +48,10 @@ class Turn:
     last_winner: str | None = None  # "defender" | "invader" | "none"
     feedback: str = ""
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    history: tuple[
+        str, ...
+    ] = ()  # the side's results before the last round: won | lost | tie
+    match: int = -1  # the match's index among those played side by side (-1: none)
 
     @property
     def budget(self) -> int:

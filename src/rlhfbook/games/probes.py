@@ -29,7 +29,7 @@ import pandas as pd
 
 from .base import Build, Game, other
 from .players import Player, Turn
-from .protocol import _feedback, adjudicate
+from .protocol import _feedback, adjudicate, results
 
 
 def _pair(side: str, own: Build, opp: Build) -> tuple[Build, Build]:
@@ -40,15 +40,11 @@ def shown(turn: Turn, won: bool, rng: np.random.Generator) -> Turn:
     """``turn`` with its last result replaced by a win (or a loss) of its side, and its feedback line to match."""
     winner = turn.side if won else other(turn.side)
     cost = turn.game.cost(turn.side, turn.own_build)
-    return Turn(
-        turn.game,
-        turn.side,
-        turn.round,
-        turn.own_build,
-        turn.opponent_build,
-        winner,
-        _feedback(turn.game, turn.side, winner, cost, []),
-        rng,
+    return replace(
+        turn,
+        last_winner=winner,
+        feedback=_feedback(turn.game, turn.side, winner, cost, []),
+        rng=rng,
     )
 
 
@@ -130,21 +126,25 @@ def flip_test(player: Player, turns: Sequence[Turn], seed: int = 0) -> dict[str,
 def turns_from_logs(
     game: Game, logs: pd.DataFrame, player: str, limit: int | None = None
 ) -> list[Turn]:
-    """The revision turns ``player`` met in league ``logs``: its build, the opponent's, the result it saw."""
+    """The revision turns ``player`` met in league ``logs``: its build, the opponent's, the result
+    it saw and the results of the match's earlier rounds."""
     mine = logs[(logs["player"] == player) & (logs["reviser"] == logs["role"])]
     if limit is not None:
         mine = mine.iloc[:limit]
+    winners = logs.groupby("match", sort=False)["winner"].apply(list).to_dict()
     turns = []
     for row in mine.itertuples(index=False):
-        side = row.role
+        side, r = row.role, int(row.round)
+        earlier = [{"winner": w} for w in winners[row.match][: r - 1]]
         turns.append(
             Turn(
                 game,
                 side,
-                int(row.round),
+                r,
                 json.loads(getattr(row, f"{side}_build")),
                 json.loads(getattr(row, f"{other(side)}_build")),
                 row.winner,
+                history=results(earlier, side),
             )
         )
     return turns

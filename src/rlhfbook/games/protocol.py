@@ -157,6 +157,14 @@ def _feedback(
     return text
 
 
+def results(records: Sequence[dict], side: str) -> tuple[str, ...]:
+    """The rounds' results from ``side``'s view (won | lost | tie), in order (a turn's history)."""
+    return tuple(
+        "won" if r["winner"] == side else "tie" if r["winner"] == "none" else "lost"
+        for r in records
+    )
+
+
 @dataclass
 class Match:
     """One match to play: the game, both players and the protocol's settings.
@@ -266,6 +274,8 @@ def play_matches(
                                 violations[i][reviser],
                             ),
                             rngs[i],
+                            results(records[i][:-1], reviser),
+                            i,
                         ),
                     )
                 )

@@ -431,7 +431,7 @@ def plot_grpo(grpo_log: pd.DataFrame, marks: Mapping[str, int]) -> plt.Figure:
         grpo_log.index,
         grpo_log["win"],
         color="k",
-        label="answers that win the next round",
+        label="share of the later rounds won (the reward)",
     )
     axs[0].plot(
         grpo_log.index,
