@@ -438,8 +438,8 @@ display.figure(
 # :name: fig-ch5-grpo
 # :alt: Line plots of the RL stage over GRPO iterations: win rate, over-budget share, keep rate and KL to the reference, with the three checkpoints marked
 #
-# The RL stage, measured on the answers it samples against the league players. Vertical lines
-# mark the three checkpoints that enter the league (SFT, RL early, RL late, in their colours
+# The RL stage, measured on the sparring matches it plays against its training population (left:
+# the reward, the share of a match's later rounds won). Vertical lines mark the three checkpoints that enter the league (SFT, RL early, RL late, in their colours
 # throughout the chapter).
 # ```
 #
