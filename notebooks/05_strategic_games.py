@@ -39,9 +39,9 @@
 # (the turn-based one with outcome noise, so that a result is evidence rather than a verdict),
 # the benchmark's match protocol and its metrics, checked against a port of its evaluator, and a
 # validator that enforces the stated rules -- and fills the league with two kinds of players: twelve scripted revisers
-# whose behaviour is set by knobs, and a **player trained in the book**, a tiny transformer that
-# reads the game state and last round's outcome and writes its next build. It is fine-tuned on
-# the scripted players' turns, then trained by reinforcement learning with the simulator's
+# whose behaviour is set by knobs drawn from declared priors in every league seed, and a **player trained in the book**, a tiny transformer that
+# reads the game state, last round's outcome and the match's history and writes its next build. It is fine-tuned on
+# the scripted players' turns, then trained by reinforcement learning with the match's
 # outcome as reward and a budget it is free to break, on three training seeds; its SFT start and
 # RL checkpoints enter the league beside the scripts, against fixed opponents it never trained against. The
 # scripted players' metrics follow from their knobs; the trained player's do not, so the
@@ -291,8 +291,10 @@ display.quote(parity=parity, n_random_logs=n_random_logs)
 # ## 4. What is tested, and when a claim counts as reproduced
 #
 # The paper's claims are about twelve LLMs, one value each: a negative r(ORR, CSR) (-0.51)
-# across models, and a low win rate for its overspender "primarily due to excessive resource
-# use". The book tests the *sign* of each claim -- the threshold the paper's claim sets is 0 --
+# across models, process metrics that tell apart models win rate does not, and a low win rate
+# for its overspender "primarily due to excessive resource use". The book tests the *sign* of
+# each claim -- the threshold the paper's claim sets is 0, except for the separation of players,
+# where it is the share that chance alone would give (section 8) --
 # evaluated per *league seed* (a full replay of the league with fresh randomness in every match
 # and fresh initial builds), with the mean over the seeds and its standard error (SE). A claim
 # is reproduced when the mean and two SE on either side lie entirely on the paper's side of 0,
@@ -335,15 +337,31 @@ display.table(report.claims_table())
 # revision quality $q$ (the chance a revision is a best response: candidate edits simulated
 # against the opponent's current build, the best margin kept; otherwise 1-3 random edits), the
 # budget slip (the chance a proposed build is pushed 10-50 % over budget) and the chance the
-# first build is planned from the rules rather than random. Twelve of them form the league; three
-# more are the fixed opponents every tested player meets. The two fixed opponents that revise
-# overspend sometimes, so a tested player's over-budget build does not lose by the rules alone.
+# first build is planned from the rules rather than random. Twelve *families* form the league,
+# named by the behaviour they stand for; a family is not one player but a prior. In every league
+# seed each family's player is drawn afresh: how often it revises after a loss and after a win,
+# how good its revisions are and how often it slips over budget are each drawn uniformly within
+# $\pm${glue:text}`knob_spread` of the family's value (clipped to [0, 1]). The prior was declared
+# before any league ran; the league seed draws the players, and the trained player learns from
+# a population drawn the same way from its training seed. Three more players are the fixed
+# opponents every tested player meets; the two that revise overspend sometimes, so a tested
+# player's over-budget build does not lose by the rules alone. The table lists the families'
+# values and the fixed opponents.
 
 # %%
-display.show_source(gp.ScriptedReviser.build)
-league_players = gp.league(P.n_candidates)
+display.show_source(gp.ScriptedReviser.build, gp.draw_league)
+league_players = {  # league seed -> its twelve drawn players
+    s: gp.draw_league(P.knob_spread, np.random.default_rng([7, s]), P.n_candidates)
+    for s in league_seeds
+}
+population = gp.draw_league(  # what the trained player learns from
+    P.knob_spread, np.random.default_rng([8, seed]), P.n_candidates
+)
 opponents = gp.fixed_opponents(P.n_candidates)
-display.table(report.knob_table(league_players, opponents))
+display.table(report.knob_table(gp.league(P.n_candidates), opponents))
+
+# %% tags=["remove-cell"]
+display.quote(knob_spread=P.knob_spread)
 
 # %% [markdown]
 # ### A player trained in the book
@@ -356,25 +374,25 @@ display.table(report.knob_table(league_players, opponents))
 # parses its answer like any other, so those become over-budget builds and rule violations. The
 # model is the toy world's tiny Llama over this vocabulary.
 #
-# It is trained in two stages, against the twelve league players only (never the fixed
-# opponents):
+# It is trained in two stages, against twelve scripted players drawn from the families' prior
+# with the training seed (`population`; never the fixed opponents, and not the league's draws):
 #
-# 1. **SFT** on demonstrations: every turn the league's scripted players answered in matches
-#    among themselves, with the toy world's SFT loop.
-# 2. **RL** with a group-relative policy gradient (GRPO {footcite}`shao2024deepseekmath`). Each
-#    iteration plays matches against the league players to collect the states the policy
-#    actually meets; for each state the policy samples a group of answers, the simulator scores
-#    each one as the next round would (budget adjudication included), and an answer's advantage
-#    is its reward standardised within its group. The update is PPO's clipped surrogate
-#    {footcite}`schulman2017ppo` with a KL penalty to the SFT policy. The reward is the outcome
-#    of the next round, budget rule included, and nothing else: it does not say to revise after
-#    a loss, to keep a winning build or to watch the cost, so any such *process* is learned, not
-#    scripted.
+# 1. **SFT** on demonstrations: every turn those scripted players answered in matches among
+#    themselves, with the toy world's SFT loop.
+# 2. **RL** with a group-relative policy gradient (GRPO {footcite}`shao2024deepseekmath`),
+#    rewarded per *match*. Each iteration draws sparring matches against those players and
+#    plays each one a group of times from the same start with the same random draws, the policy
+#    sampling its own answers in every copy; its context carries the match's history (its
+#    results in the earlier rounds). A copy's reward is the share of rounds 2 to $R+1$ the policy
+#    won, budget rule included; every answer in a copy gets the copy's reward standardised
+#    within its group as its advantage. The update is PPO's clipped surrogate
+#    {footcite}`schulman2017ppo` with a KL penalty to the SFT policy. The reward says nothing
+#    else: not to revise after a loss, to keep a winning build or to watch the cost, so any such
+#    *process* is learned, not scripted; and because a revision is paid for the rest of the
+#    match, improving over the rounds is something the policy can learn.
 
 # %%
-display.show_source(
-    learned.next_round, learned.revision_reward, learned.group_advantages
-)
+display.show_source(learned.match_reward, learned.group_advantages)
 recipe = learned.Recipe(
     demo_matches=P.demo_matches,
     sft_steps=P.sft_steps,
@@ -388,7 +406,7 @@ recipe = learned.Recipe(
         rounds=P.rounds,
     ),
 )
-trained, record = learned.trained_players(recipe, league_players, league_players)
+trained, record = learned.trained_players(recipe, population, population)
 
 # %% tags=["hide-input"]
 codec = next(iter(trained.values())).codec
@@ -420,8 +438,8 @@ display.figure(
 # :name: fig-ch5-grpo
 # :alt: Line plots of the RL stage over GRPO iterations: win rate, over-budget share, keep rate and KL to the reference, with the three checkpoints marked
 #
-# The RL stage, measured on the answers it samples against the league players. Vertical lines
-# mark the three checkpoints that enter the league (SFT, RL early, RL late, in their colours
+# The RL stage, measured on the sparring matches it plays against its training population (left:
+# the reward, the share of a match's later rounds won). Vertical lines mark the three checkpoints that enter the league (SFT, RL early, RL late, in their colours
 # throughout the chapter).
 # ```
 #
@@ -431,20 +449,21 @@ display.figure(
 # training seeds, not read off one run.
 
 # %%
-replica = report.replicas(recipe, league_players, league_players, TRAINING_SEEDS)
+replica = report.replicas(recipe, population, population, TRAINING_SEEDS)
 display.quote(training_seeds=TRAINING_SEEDS)
 
 # %% [markdown]
 # ## 6. The league
 #
-# Every player -- the twelve scripted revisers and the three checkpoints -- meets every fixed
-# opponent in the turn-based game in all four settings, in every league seed. The opponents are
+# Every player -- the twelve scripted revisers drawn for the seed and the trained checkpoints --
+# meets every fixed opponent in the turn-based game in all four settings, in every league seed. The opponents are
 # played in the order listed (static, moderate, strong), as the benchmark plays its
 # `--fix-models` list, and each CSV holds one player's matches in one role and move order.
 
 # %%
 torch.manual_seed(seed)  # the trained players sample their answers
-players = list(trained.values()) + list(replica.values()) + league_players
+checkpoints = list(trained.values()) + list(replica.values())
+players = {s: checkpoints + league_players[s] for s in league_seeds}
 logs, timing = pr.run_league(
     [game], players, opponents, rounds=P.rounds, seeds=league_seeds
 )
@@ -632,10 +651,14 @@ display.table(frequent.set_index("side"))
 # A player could win without reading the result at all. The flip test asks each checkpoint the
 # same revision turns it met in the league twice, once told it won the last round and once told
 # it lost, with everything else -- both builds, the random draws -- equal, and counts how often
-# it keeps its build. A player that ignores the feedback keeps equally often in both; the book's
-# tests check the test on scripted players that ignore and that use the result. One row per
-# checkpoint and training seed (means over the league seeds): what training learns about the
-# feedback can differ from one training seed to the next.
+# it keeps its build (`effect`: keep when told it won minus keep when told it lost). The
+# feedback also shows the opponent's last build, so the test perturbs that too: the same turns,
+# the result as it was, the opponent's build swapped for another one the player met, and the
+# share of answers that change (`opponent effect`). A player that ignores the feedback scores 0
+# on both; the book's tests check the test on scripted players that ignore the feedback, that
+# read only the result, and that best-respond to the opponent's build. One row per checkpoint
+# and training seed (means over the league seeds): what training learns about the feedback can
+# differ from one training seed to the next.
 
 # %%
 flip_table, flip_rl = report.flip_tests(
@@ -646,11 +669,11 @@ display.table(flip_table)
 
 # %% [markdown]
 # The reward mentions neither keeping nor the cost; the numbers above say how far RL learned
-# either. An over-budget build loses the next round unless the opponent overruns more.
+# either. An over-budget build loses its round unless the opponent overruns more.
 # The CSR counts the corrections followed by a win, so it rises when the answers to losses
 # start to win. The slope is a different quantity: it measures how much a player *gains*
 # during a match, not how well it plays. A player that wins its first revision has little room
-# to climb, and a reward paid one round at a time gives no reason to plan for later rounds.
+# to climb; the reward pays for the whole match, not for climbing within it.
 #
 # ## 8. Revising more often, revising less well? ORR against CSR
 #
@@ -718,16 +741,38 @@ display.figure(
 # and ORR each move with WR, and its last column what remains of the ORR-CSR relation once WR is
 # accounted for.
 #
-# The paper also reads its process metrics as telling apart models that win rate alone does not.
-# Which pairs of players does win rate fail to separate (the WR difference's mean +- 2 SE over
-# league seeds contains 0) while ORR or CSR separates them (mean +- 2 SE excludes 0)? Reported,
-# not checked: a count of pairs has no per-seed value for the verdict rule.
+# The paper also reads its process metrics as telling apart models that win rate alone does
+# not. The check: in each league seed, take the pairs of players whose win rates differ by less
+# than {glue:text}`wr_margin` -- pairs win rate does not separate -- and count those that ORR or
+# CSR does separate: the mean over the pair's {glue:text}`separation_units` paired matches
+# (same role, move order and opponent) of the metric's difference lies beyond 2 SE of 0. Two
+# identical players would be flagged in a share {glue:text}`chance_share:.3f` of pairs by chance
+# alone (two metrics, each beyond 2 SE with probability P(|t| > 2) at
+# {glue:text}`separation_df` degrees of freedom); the decisive number per league seed is the
+# share of matched pairs separated, and the claim is reproduced when its mean - 2 SE lies above
+# that chance share. The margin and the rule were fixed before any league ran.
 
 # %%
-pairs = report.matched_pairs(seed_table, league_seeds)
-results.metric("matched_wr_pairs", pairs.round(4).to_dict(orient="index"))
-print(f"{len(pairs)} of {len(table) * (len(table) - 1) // 2} pairs of players")
-display.table(pairs.head(8))
+separation = report.separated_pairs(per_match, seed_table, league_seeds)
+results.metric("separated_pairs", separation.round(4).to_dict(orient="index"))
+m_sep, se_sep = gm.mean_se(list(separation["share separated"]))
+display.table(separation)
+
+# %% tags=["hide-input"]
+display.quote(
+    wr_margin=report.MATCHED_WR_MARGIN,
+    separation_units=report.SEPARATION_UNITS,
+    separation_df=report.SEPARATION_UNITS - 1,
+    chance_share=report.chance_separation(),
+    matched_per_seed=separation["matched pairs"].mean(),
+    m_sep=m_sep,
+    se_sep=se_sep,
+)
+
+# %% [markdown]
+# Per league seed, {glue:text}`matched_per_seed:.1f` pairs are matched on win rate on average,
+# and ORR or CSR separates a share {glue:text}`m_sep:.3f` of them (SE
+# {glue:text}`se_sep:.3f`; chance: {glue:text}`chance_share:.3f`).
 
 # %% [markdown]
 # ## 9. Does budget discipline matter for winning?
@@ -853,7 +898,7 @@ display.quote(
 
 # %%
 td_logs, td_timing = pr.run_league(
-    [td], league_players, opponents, rounds=P.rounds, seeds=[seed], progress=False
+    [td], league_players[seed], opponents, rounds=P.rounds, seeds=[seed], progress=False
 )
 td_table = gm.player_table(gm.csv_metrics(td_logs, budgets)).loc[seed]
 per_game = report.per_game_table(seed_table.loc[seed], td_table)
@@ -910,7 +955,7 @@ results.metric(
 
 # %% tags=["hide-input"]
 comparison = report.comparison_table(
-    league_size=len(league_players),
+    league_size=len(population),
     parameters=sum(p.numel() for p in trained["RL late"].model.parameters()),
     rounds=len(logs),
     matches=logs["match"].nunique(),
@@ -918,6 +963,7 @@ comparison = report.comparison_table(
     raw=(m_raw, se_raw),
     n_players=len(table),
     partial=(m_partial, se_partial),
+    separation=(m_sep, se_sep),
     beyond=(m_beyond, se_beyond),
     heavy=heavy,
     wr_gain=np.mean(list(d_wr.values())),
@@ -947,6 +993,7 @@ display.table(comparison)
 evidence = report.Evidence(
     raw_r=raw_r,
     n_players=len(table),
+    separation=separation,
     beyond=beyond,
     counterfactual=counterfactual,
     d_csr_prose=d_csr,
@@ -975,8 +1022,7 @@ report.sanity_check(
 results.table()
 
 # %%
-results.finish();
-
+results.finish()
 # %% [markdown]
 # ## Summary
 
@@ -1003,17 +1049,22 @@ display.quote(
 # * The paper's statistic, the raw r(ORR, CSR) across players, is {glue:text}`m_raw:+.2f`
 #   over {glue:text}`n_players` players ({glue:text}`status_orr_csr_raw`; the paper: -0.51
 #   over 12 models).
+# * Among pairs of players within {glue:text}`wr_margin` win rate of each other, ORR or CSR
+#   separates a share {glue:text}`m_sep:.2f` (chance: {glue:text}`chance_share:.2f`;
+#   {glue:text}`status_process_separates_matched_wr`).
 # * Overspending's cost beyond the budget rule (the same builds made affordable, against the
 #   raw result of the over-budget ones): {glue:text}`m_beyond:+.2f`
 #   ({glue:text}`status_budget_beyond_rule`).
-# * A tiny transformer trained in the book (SFT, then GRPO on the next round's outcome)
+# * A tiny transformer trained in the book (SFT, then GRPO on the match's outcome)
 #   raised its win rate against unseen opponents by {glue:text}`wr_gain:+.2f`
 #   ({glue:text}`status_rl_beats_sft`) and its prose CSR by {glue:text}`csr_gain:+.2f`
 #   ({glue:text}`status_rl_raises_csr_prose`), means over its training seeds. On the first
 #   training seed it changed its build after {glue:text}`rl_change_win:.0%` of its wins and
 #   {glue:text}`rl_change_loss:.0%` of its losses. With the result token flipped it keeps
 #   {glue:text}`flip_keep_win:.0%` of its builds when told it won and
-#   {glue:text}`flip_keep_loss:.0%` when told it lost ({glue:text}`status_feedback_used`).
+#   {glue:text}`flip_keep_loss:.0%` when told it lost ({glue:text}`status_feedback_used`);
+#   with the opponent's last build swapped for another it changes
+#   {glue:text}`flip_opponent:.0%` of its answers.
 
 # %% [markdown]
 # ## Exercises
@@ -1047,7 +1098,7 @@ display.table(pd.concat([table.loc[["RL late"], ex_row.columns], ex_row]))
 # %% tags=["hide-cell"]
 # Solution 3: the same per-seed correlations without the three checkpoints.
 ex3 = report.seed_correlations(
-    seed_table, league_seeds, players=[p.name for p in league_players]
+    seed_table, league_seeds, players=[p.name for p in population]
 )
 ex3 = ex3[["r(ORR, CSR)", "partial r(ORR, CSR | WR)"]].set_axis(
     ["raw r", "partial r"], axis=1

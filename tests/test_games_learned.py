@@ -41,7 +41,9 @@ def test_context_and_answers_use_only_the_vocabulary(codec):
                     not in tok(text, add_special_tokens=False)["input_ids"]
                 )
     first = Turn(codec.game, "invader", 0)
-    assert codec.context(first) == "invader start none own none opp none out"
+    assert codec.context(first) == "invader start none own none opp none hist none out"
+    later = Turn(codec.game, "invader", 3, history=("won", "tie"))
+    assert codec.context(later).endswith(" hist won tie out")
     assert codec.context(
         Turn(codec.game, "invader", 0, feedback="rejected")
     ).startswith("invader rejected")
@@ -76,39 +78,42 @@ def test_answers_decode_to_the_protocol_view(codec):
     assert codec.max_answer_tokens == 14
 
 
-def test_next_round_is_the_protocols_next_simulation():
+def test_match_reward_is_the_share_of_later_rounds_won():
     game = TurnBased()
-    player = ScriptedReviser("p", quality=0.0)
-    log = play_match(game, player, ScriptedReviser("q", 0.0, 0.0), rounds=4, seed=3)
-    row, nxt = (
-        log.iloc[1],
-        log.iloc[2],
-    )  # the side revising after round 2 is evaluated in round 3
-    reviser = row["reviser"]
-    builds = {s: json.loads(row[f"{s}_build"]) for s in ("defender", "invader")}
-    other = "invader" if reviser == "defender" else "defender"
-    turn = Turn(game, reviser, 2, builds[reviser], builds[other], row["winner"])
-    won, margin = learned.next_round(game, turn, json.loads(nxt[f"{reviser}_build"]))
-    assert won == (nxt["winner"] == reviser)
-    assert margin == pytest.approx(
-        nxt["margin"] if reviser == "defender" else -nxt["margin"]
+    log = play_match(
+        game,
+        ScriptedReviser("p", quality=0.0),
+        ScriptedReviser("q", 0.0, 0.0),
+        rounds=6,
+        seed=3,
     )
-    # an unparseable answer keeps the previous build
-    assert learned.next_round(game, turn, None) == learned.next_round(
-        game, turn, builds[reviser]
-    )
+    for side in ("defender", "invader"):
+        by_hand = np.mean([w == side for w in log["winner"].iloc[1:]])
+        assert learned.match_reward(log, side) == pytest.approx(by_hand)
+    assert learned.match_reward(log.iloc[:1], "defender") == 0.0
 
 
-def test_over_budget_answers_lose_against_a_build_within_budget():
+def test_turns_carry_the_matchs_history():
     game = TurnBased()
-    turn = _turn(game)
-    dear = game.inflate("defender", turn.own_build, np.random.default_rng(0), 30)
-    won, margin = learned.next_round(game, turn, dear)
-    assert not won and margin == -1.0
-    assert learned.revision_reward(won, margin, 0.25) == -0.25
-    assert learned.revision_reward(True, -1.0, 0.25) > learned.revision_reward(
-        False, 1.0, 0.25
+    seen = []
+
+    class Spy(ScriptedReviser):
+        def act(self, turn):
+            seen.append(turn)
+            return super().act(turn)
+
+    log = play_match(
+        game, Spy("p", quality=0.0), ScriptedReviser("q", 0.0, 0.0), rounds=4, seed=1
     )
+    revisions = [t for t in seen if t.round > 0]
+    assert [t.round for t in revisions] == [1, 3]  # the defender moves first
+    for t in revisions:
+        earlier = log["winner"].iloc[: t.round - 1]
+        assert t.history == tuple(
+            "won" if w == "defender" else "tie" if w == "none" else "lost"
+            for w in earlier
+        )
+        assert t.last_winner == log["winner"].iloc[t.round - 1] and t.match == 0
 
 
 def test_group_advantages():
@@ -194,6 +199,7 @@ def test_trained_players_are_cached(tmp_path, monkeypatch):
     assert all(
         row["states"] > 0 for row in record["grpo_log"]
     )  # each iteration met revision turns
+    assert all(0 <= row["win"] <= 1 for row in record["grpo_log"])
     again, record2 = learned.trained_players(recipe, partners, partners, progress=False)
     assert record2["cached"] and len(list(tmp_path.rglob("*.pt"))) == 1
     for name in players:

@@ -13,6 +13,7 @@ from rlhfbook.games.players import (
     LLMPlayer,
     ScriptedReviser,
     Turn,
+    draw_league,
     fixed_opponents,
     league,
     prompt,
@@ -54,6 +55,27 @@ def test_reviser_behaviour():
         _turn(game)
     )
     assert game.over_budget("defender", slipped)
+
+
+def test_drawn_league_stays_within_the_prior_around_each_family():
+    families = league()
+    draws = [draw_league(0.15, np.random.default_rng(s)) for s in range(40)]
+    for i, family in enumerate(families):
+        for knob in ("p_revise_loss", "p_revise_win", "quality", "slip"):
+            values = np.array([getattr(d[i], knob) for d in draws])
+            centre = getattr(family, knob)
+            assert (values >= max(0.0, centre - 0.15) - 1e-12).all()
+            assert (values <= min(1.0, centre + 0.15) + 1e-12).all()
+            assert len(set(values)) > 10  # drawn, not fixed
+        for knob in ("name", "planning", "fresh", "n_candidates"):
+            assert {getattr(d[i], knob) for d in draws} == {getattr(family, knob)}
+    # a family at 0 stays there about half the time (the clipped half of the uniform)
+    at_zero = np.mean([d[0].p_revise_win == 0.0 for d in draws])
+    assert 0.3 < at_zero < 0.7
+    # the generator decides the draw; spread 0 gives the families themselves
+    again = draw_league(0.15, np.random.default_rng(3))
+    assert again == draws[3] and draws[3] != draws[4]
+    assert draw_league(0.0, np.random.default_rng(0)) == families
 
 
 def test_prompt_carries_rules_budget_and_key():

@@ -34,6 +34,7 @@ def test_flip_test_finds_no_effect_in_a_player_that_ignores_feedback():
     )
     out = probes.flip_test(ignores, _turns(game), seed=3)
     assert out["effect"] == 0.0 and 0 < out["keep after a win"] < 1
+    assert out["opponent effect"] == 0.0  # random edits never read the opponent's build
     assert out["turns"] == 40
 
 
@@ -45,6 +46,37 @@ def test_flip_test_finds_the_effect_in_a_player_that_uses_feedback():
     out = probes.flip_test(uses, _turns(game), seed=3)
     assert out["keep after a win"] == 1.0
     assert out["keep after a loss"] < 0.2 and out["effect"] > 0.8
+    # it reads the result but not the opponent's build: the two effects are separate
+    assert out["opponent effect"] == 0.0
+
+
+def test_flip_test_finds_the_opponent_effect_in_a_best_responder():
+    game = TurnBased()
+    responds = gp.ScriptedReviser(
+        "best-response", p_revise_loss=1.0, p_revise_win=1.0, quality=1.0
+    )
+    out = probes.flip_test(responds, _turns(game), seed=3)
+    assert out["effect"] == 0.0  # revises whatever the result
+    assert out["opponent effect"] > 0.5  # its answer is a best response to that build
+
+
+def test_swapped_opponents_are_other_builds_of_the_same_side():
+    game = TurnBased()
+    turns = _turns(game, 10)
+    swapped = probes.swapped_opponents(turns, seed=1)
+    assert len(swapped) == len(turns)
+    for t, b in zip(turns, swapped):
+        assert b != t.opponent_build
+        assert b in [u.opponent_build for u in turns if u.side == t.side]
+    assert swapped == probes.swapped_opponents(turns, seed=1)
+    # a single opponent build: a random build of that side instead
+    one = [
+        gp.Turn(game, "defender", 2, t.own_build, turns[1].opponent_build)
+        for t in turns[:3]
+    ]
+    for b in probes.swapped_opponents(one):
+        assert b != turns[1].opponent_build
+        assert game.parse("invader", json.dumps(b))[1] == []
 
 
 def test_shown_rewrites_result_and_feedback():
@@ -122,4 +154,11 @@ def test_turns_from_logs_are_the_players_revision_turns():
     t, row = turns[0], mine.iloc[0]
     assert t.side == row["role"] and t.last_winner == row["winner"]
     assert t.own_build == json.loads(row[f"{t.side}_build"])
+    # the match's earlier results, from the turn's side
+    for t, (_, r) in zip(turns, mine.iterrows()):
+        earlier = logs[logs["match"] == r["match"]]["winner"].iloc[: t.round - 1]
+        assert t.history == tuple(
+            "won" if w == t.side else "tie" if w == "none" else "lost" for w in earlier
+        )
+    assert turns[1].history  # the second revision has earlier rounds
     assert isinstance(logs, pd.DataFrame)

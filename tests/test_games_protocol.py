@@ -181,6 +181,25 @@ def test_league_shape_metrics_and_csvs(tmp_path):
     assert both["match"].nunique() == 2 * logs["match"].nunique()
 
 
+def test_league_with_players_drawn_per_seed():
+    game = TurnBased()
+    opponents = [ScriptedReviser("o", 0.0, 0.0)]
+    a0, a1 = ScriptedReviser("a", quality=0.0), ScriptedReviser("a", quality=1.0)
+    roster = {0: [a0], 1: [a1]}
+    logs, _ = run_league(
+        [game], roster, opponents, rounds=4, seeds=[0, 1], progress=False
+    )
+    # each seed's matches are those of that seed's player, played alone
+    for s, lineup in roster.items():
+        alone, _ = run_league(
+            [game], lineup, opponents, rounds=4, seeds=[s], progress=False
+        )
+        mine = logs[logs["seed"] == s].reset_index(drop=True)
+        cols = ["round", "defender_build", "invader_build", "winner"]
+        assert mine[cols].equals(alone[cols])
+    assert set(logs["player"]) == {"a"}
+
+
 def test_matches_played_side_by_side_equal_matches_played_alone():
     game = TurnBased()
     a, b = (

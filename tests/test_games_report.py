@@ -85,6 +85,14 @@ def test_record_checks_records_each_claim_under_its_kind():
     ev = report.Evidence(
         raw_r={0: -0.2, 1: -0.3, 2: -0.1},
         n_players=15,
+        separation=pd.DataFrame(
+            {
+                "matched pairs": [10, 8, 12],
+                "separated": [5, 2, 6],
+                "share separated": [0.5, 0.25, 0.5],
+            },
+            index=seeds,
+        ),
         beyond={0: -0.1, 1: -0.2, 2: -0.15},
         counterfactual=pd.DataFrame(
             {"win": [0.0, 1.0], "raw win": [1.0, 1.0], "affordable win": [0.0, 1.0]}
@@ -95,6 +103,7 @@ def test_record_checks_records_each_claim_under_its_kind():
                 "keep after a win": [0.9, 0.8, 0.7],
                 "keep after a loss": [0.1, 0.2, 0.3],
                 "effect": [0.8, 0.6, 0.4],
+                "opponent effect": [0.5, 0.4, 0.3],
                 "turns": [60, 60, 60],
             },
             index=seeds,
@@ -111,6 +120,7 @@ def test_record_checks_records_each_claim_under_its_kind():
     calls = dict(rec.calls)
     assert list(calls) == [
         "orr_csr_raw",
+        "process_separates_matched_wr",
         "budget_beyond_rule",
         "rl_raises_csr_prose",
         "feedback_used",
@@ -122,6 +132,13 @@ def test_record_checks_records_each_claim_under_its_kind():
     }
     assert calls["feedback_used"]["per_seed"] == {0: 0.8, 1: 0.6, 2: 0.4}
     assert calls["orr_csr_raw"]["ours"]["players"] == 15
+    sep = calls["process_separates_matched_wr"]
+    assert sep["per_seed"] == {0: 0.5, 1: 0.25, 2: 0.5}
+    assert sep["threshold"] == report.chance_separation() and sep["direction"] == ">="
+    assert sep["origin"] == "paper" and sep["kind"] == "finding"
+    assert calls["feedback_used"]["ours"][
+        "answers changed, opponent's build swapped"
+    ] == pytest.approx(0.4)
     assert calls["budget_beyond_rule"]["ours"]["won, made affordable"] == 0.5
     assert calls["three_characters"]["value"] == 0.0
     assert calls["rl_raises_csr_prose"]["ours"] == {
@@ -352,22 +369,71 @@ def test_overspenders_lists_players_or_none():
     assert report.overspenders(heavy.iloc[:0]) == "players with OBR >= 0.5: none"
 
 
-def test_matched_pairs_by_hand():
-    rows = []
-    for s, (wa, wb, oa, ob) in enumerate(
-        [(0.5, 0.52, 0.9, 0.2), (0.6, 0.55, 0.8, 0.3), (0.4, 0.45, 0.85, 0.25)]
-    ):
-        rows += [
-            {"seed": s, "player": "a", "WR": wa, "ORR": oa, "CSR": 0.5},
-            {"seed": s, "player": "b", "WR": wb, "ORR": ob, "CSR": 0.5},
-            {"seed": s, "player": "c", "WR": 0.9, "ORR": 0.1, "CSR": 0.5 + s / 10},
-        ]
-    table = pd.DataFrame(rows).set_index(["seed", "player"])
-    pairs = report.matched_pairs(table, [0, 1, 2])
-    # a and b: same WR within noise, ORR apart; c wins far more, so it is matched with no one
-    assert list(pairs.index) == ["a vs b"]
-    assert pairs.loc["a vs b", "dORR"] == pytest.approx(0.6)
-    assert pairs.loc["a vs b", "dCSR"] == 0.0
+def _per_match(seed, player, orr, csr):
+    """12 per-match rows (2 roles x 2 orders x 3 opponents) with the given ORR and CSR values."""
+    units = [
+        (r, t, o)
+        for r in ("defender", "invader")
+        for t in ("first", "second")
+        for o in ("x", "y", "z")
+    ]
+    return [
+        {
+            "seed": seed,
+            "player": player,
+            "role": r,
+            "tag": t,
+            "opponent": o,
+            "ORR": orr[i],
+            "CSR": csr[i],
+        }
+        for i, (r, t, o) in enumerate(units)
+    ]
+
+
+def test_separated_pairs_by_hand():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.05, 12)
+    rows = (
+        _per_match(0, "a", 0.8 + noise, 0.5 + noise)
+        + _per_match(0, "b", 0.2 + noise[::-1], 0.5 + noise[::-1])  # ORR far apart
+        + _per_match(0, "c", 0.8 + noise[::-1], 0.5 + noise)  # like a, within noise
+        + _per_match(0, "d", np.full(12, 0.5), np.full(12, 0.5))  # wins far more
+    )
+    per_match = pd.DataFrame(rows).sample(
+        frac=1, random_state=1
+    )  # order must not matter
+    table = pd.DataFrame(
+        {"WR": [0.50, 0.53, 0.46, 0.90]},
+        index=pd.MultiIndex.from_product([[0], list("abcd")], names=["seed", "player"]),
+    )
+    out = report.separated_pairs(per_match, table, [0])
+    # matched: a-b (0.03), a-c (0.04); b-c differs by 0.07, d by 0.37 or more
+    assert out.loc[0, "matched pairs"] == 2
+    assert out.loc[0, "separated"] == 1  # a-b by ORR; a-c is noise
+    assert out.loc[0, "share separated"] == 0.5
+    # a loop reference for the flagged pair
+    d = np.array([r["ORR"] for r in rows[:12]]) - np.array(
+        [r["ORR"] for r in rows[12:24]]
+    )
+    assert abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(12)
+    none = report.separated_pairs(per_match, table, [0], margin=0.01)
+    assert none.loc[0, "matched pairs"] == 0 and none.loc[0, "share separated"] == 0.0
+
+
+def test_chance_separation_is_the_false_positive_rate_of_identical_players():
+    # P(|t_11| > 2) per metric, two independent metrics
+    p = 2 * stats.t.sf(2, 11)
+    assert report.chance_separation(12, 2) == pytest.approx(1 - (1 - p) ** 2)
+    assert 0.13 < report.chance_separation() < 0.14
+    # simulated identical players: the share flagged matches the bound
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(20000, 12, 2))
+    flagged = (np.abs(d.mean(1)) > 2 * d.std(1, ddof=1) / np.sqrt(12)).any(1)
+    assert flagged.mean() == pytest.approx(report.chance_separation(), abs=0.01)
+    assert report.CLAIM["process_separates_matched_wr"].threshold == (
+        report.chance_separation()
+    )
 
 
 def test_replica_names_and_means_over_training_seeds():
@@ -486,7 +552,9 @@ def test_summary_quotes_name_each_status():
         {"orr_csr_raw": "reproduced", "three_characters": "pass"},
         np.float64(0.25),
         0.1,
-        pd.Series({"keep after a win": 0.9, "keep after a loss": 0.2}),
+        pd.Series(
+            {"keep after a win": 0.9, "keep after a loss": 0.2, "opponent effect": 0.4}
+        ),
     )
     assert q == {
         "status_orr_csr_raw": "reproduced",
@@ -495,5 +563,6 @@ def test_summary_quotes_name_each_status():
         "csr_gain": 0.1,
         "flip_keep_win": 0.9,
         "flip_keep_loss": 0.2,
+        "flip_opponent": 0.4,
     }
     assert type(q["wr_gain"]) is float

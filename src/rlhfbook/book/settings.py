@@ -484,6 +484,10 @@ class StrategicGamesSettings:
     n_candidates: int = setting(
         10, "candidate builds a scripted best response compares (builds)"
     )
+    knob_spread: float = setting(
+        0.15,
+        "prior of the scripted players: revise after a loss / a win, quality and slip drawn per league seed uniformly within +- this of the family's value, clipped to [0, 1] (probability)",
+    )
     demo_matches: int = setting(
         400, "scripted matches whose turns are the trained player's SFT data (matches)"
     )

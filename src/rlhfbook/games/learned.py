@@ -17,11 +17,12 @@ Training (all on CPU in seconds, cached like the toy world's base policies):
 
 1. **SFT** on demonstrations: the turns of the book's scripted revisers playing each other
    (:func:`demonstrations`), with the toy world's SFT loop.
-2. **RL** with a group-relative policy gradient (GRPO, Shao et al. 2024): matches against
-   sparring partners supply the states the policy actually meets; for each state the policy
-   samples ``group_size`` answers, the simulator scores each one exactly as the next round
-   would (budget adjudication included), and the advantage of an answer is its reward
-   standardised within its group. The update is PPO's clipped surrogate
+2. **RL** with a group-relative policy gradient (GRPO, Shao et al. 2024), rewarded per match:
+   each sparring match is played ``group_size`` times from the same start with the same
+   random draws, the policy sampling its own answers in every copy (its context carries the
+   match's history); a copy's reward is the share of its later rounds the policy won
+   (:func:`match_reward`), and every answer in a copy gets that copy's reward standardised
+   within its group as its advantage. The update is PPO's clipped surrogate
    (:func:`rlhfbook.ppo.policy_loss`) plus a KL penalty to the SFT policy
    (:func:`rlhfbook.ppo.kl_k3`).
 
@@ -48,11 +49,11 @@ from .. import __version__
 from ..book.progress import track
 from .base import SIDES, Build, other
 from .players import Player, Turn
-from .protocol import Match, adjudicate, play_matches
+from .protocol import Match, play_matches
 from .turn_based import ELEMENTS, SKILLS, TurnBased
 
 RESULTS = ("start", "rejected", "won", "lost", "tie")
-MARKERS = ("own", "opp", "out", "none")
+MARKERS = ("own", "opp", "hist", "out", "none")
 ACTIONS = ("keep", "revise")
 MAX_COST = 45  # nine skills of cost 5
 
@@ -118,7 +119,8 @@ class Codec:
         )
 
     def context(self, turn: Turn) -> str:
-        """What the protocol tells the side: side, last result, own cost, own build, opponent build."""
+        """What the protocol tells the side: side, last result, own cost, own build, opponent build,
+        and the match's history (the side's results in the rounds before the last)."""
         side = turn.side
         if turn.round == 0:
             result = "rejected" if turn.feedback else "start"
@@ -131,7 +133,8 @@ class Codec:
         )
         return (
             f"{side} {result} {cost} own {self.build_tokens(turn.own_build, side)} "
-            f"opp {self.build_tokens(turn.opponent_build, other(side))} out"
+            f"opp {self.build_tokens(turn.opponent_build, other(side))} "
+            f"hist {' '.join(turn.history) or 'none'} out"
         )
 
     def answer_tokens(self, own: Build | None, new: Build, side: str) -> str:
@@ -185,9 +188,8 @@ class TransformerPlayer(Player):
     ):
         self.model, self.codec, self.name = model, codec, name
         self.temperature, self.greedy = temperature, greedy
-        self.turns: list[Turn] | None = (
-            None  # set to a list to record every revision turn answered
-        )
+        # set to a list to record (turn, context, answer token ids) of every revision turn
+        self.answers: list[tuple[Turn, str, list[int]]] | None = None
 
     def act(self, turn: Turn) -> str:
         return self.act_batch([turn])[0]
@@ -195,16 +197,23 @@ class TransformerPlayer(Player):
     def act_batch(self, turns: Sequence[Turn]) -> list[str]:
         from ..rollout import generate
 
-        if self.turns is not None:
-            self.turns += [t for t in turns if t.round > 0]
+        contexts = [self.codec.context(t) for t in turns]
         rollout = generate(
             self.model,
             self.codec.tokenizer,
-            [self.codec.context(t) for t in turns],
+            contexts,
             max_new_tokens=self.codec.max_answer_tokens,
             temperature=self.temperature,
             greedy=self.greedy,
         )
+        if self.answers is not None:
+            self.answers += [
+                (t, c, ids[mask.bool()].tolist())
+                for t, c, ids, mask in zip(
+                    turns, contexts, rollout.response_ids, rollout.response_mask
+                )
+                if t.round > 0
+            ]
         return [
             self.codec.to_json(t, answer) for t, answer in zip(turns, rollout.responses)
         ]
@@ -300,37 +309,13 @@ class DemonstrationTask:
         return options[int(rng.integers(len(options)))]
 
 
-def next_round(game: TurnBased, turn: Turn, build: Build | None) -> tuple[bool, float]:
-    """What the next round makes of an answer: (won after budget adjudication, margin).
-
-    The next round simulates the new build (the previous one if the answer was unparseable)
-    against the opponent's current build, so this is exact, not an estimate. The margin is the
-    simulated margin for the side in [-1, 1], or -1 when the build is over budget.
-    """
-    side, opp = turn.side, turn.opponent_build
-    build = turn.own_build if build is None else build
-    defender, invader = (build, opp) if side == "defender" else (opp, build)
-    out = game.simulate(defender, invader, turn.rng)
-    winner = adjudicate(
-        game.cost("defender", defender),
-        game.cost("invader", invader),
-        game.budgets,
-        out.winner,
-    )
-    return winner == side, (
-        -1.0 if game.over_budget(side, build) else out.margin_for(side)
-    )
-
-
-def revision_reward(won: bool, margin: float, margin_weight: float = 0.0) -> float:
-    """The RL reward of an answer: 1 for a win of the next round, plus ``margin_weight`` x its margin.
-
-    The book trains on the outcome alone (``margin_weight = 0``). A margin term breaks ties
-    between losing answers, but it also pays keeping a build that loses narrowly more than
-    trying a new one that loses clearly, which can stall a policy in "keep after a loss".
-    With ``margin_weight`` < 0.5 every win is worth more than every loss.
-    """
-    return float(won) + margin_weight * margin
+def match_reward(log: Any, side: str) -> float:
+    """The RL reward of a whole match: the share of rounds 2, ..., R + 1 that ``side`` won (after
+    budget adjudication) -- every round its revisions can change, the first round's builds
+    being written before any feedback. One number per match, so a revision is paid for what it
+    does to the rest of the match, not to the next round alone."""
+    later = log[log["round"] > 1]
+    return float((later["winner"] == side).mean()) if len(later) else 0.0
 
 
 def group_advantages(
@@ -359,7 +344,6 @@ class GRPOConfig:
     epochs: int = 2
     minibatch: int = 256
     temperature: float = 1.0
-    margin_weight: float = 0.0
 
 
 def grpo_update(
@@ -420,11 +404,13 @@ def grpo(
 ) -> tuple[list[dict[str, float]], dict[int, dict]]:
     """Train ``model`` in place; returns one log row per iteration and state dicts after the ``snapshots`` iterations.
 
-    An iteration plays ``cfg.matches`` matches of the current policy against random sparring
-    partners, samples ``cfg.group_size`` answers for each revision turn it met, scores each with
-    :func:`next_round` and :func:`revision_reward`, and updates with :func:`grpo_update`.
+    An iteration draws ``cfg.matches`` sparring matches of the current policy against random
+    partners and plays each ``cfg.group_size`` times from the same start with the same random
+    draws (a group), the policy sampling its own answers in every copy. A copy's reward is
+    :func:`match_reward`; its advantage, the reward standardised within the group, is given to
+    every answer the policy wrote in that copy, and :func:`grpo_update` updates on all of them.
     """
-    from ..rollout import generate
+    from ..rollout import end_token_ids, rollout_from_ids
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -433,45 +419,43 @@ def grpo(
         model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0
     )
     learner = TransformerPlayer(model, codec, "learner", cfg.temperature)
+    eos = end_token_ids(codec.tokenizer, model)
     log, saved = [], {}
     if 0 in snapshots:
         saved[0] = copy.deepcopy(model.state_dict())
     for it in track(range(1, cfg.iterations + 1), desc="GRPO", enabled=progress):
         model.eval()
-        learner.turns = []
-        play_matches(
-            _sparring(
+        learner.answers = []
+        copies = [
+            m
+            for m in _sparring(
                 sparring, cfg.matches, cfg.rounds, rng, codec.game, learner=learner
             )
-        )
-        turns = [t for t in learner.turns for _ in range(cfg.group_size)]
-        rollout = generate(
+            for _ in range(cfg.group_size)
+        ]
+        logs = play_matches(copies)
+        sides = ["defender" if m.defender is learner else "invader" for m in copies]
+        rewards = torch.tensor([match_reward(g, s) for g, s in zip(logs, sides)])
+        advantages = group_advantages(rewards, cfg.group_size)
+        turns, contexts, ids = zip(*learner.answers)
+        rollout = rollout_from_ids(codec.tokenizer, list(contexts), list(ids), eos)
+        stats = grpo_update(
             model,
-            codec.tokenizer,
-            [codec.context(t) for t in turns],
-            max_new_tokens=codec.max_answer_tokens,
-            temperature=cfg.temperature,
+            ref,
+            opt,
+            rollout,
+            advantages[torch.tensor([t.match for t in turns])],
+            cfg,
         )
         builds = [
             codec.game.parse(t.side, codec.to_json(t, a))[0]
             for t, a in zip(turns, rollout.responses)
         ]
-        outcomes = [next_round(codec.game, t, b) for t, b in zip(turns, builds)]
-        rewards = torch.tensor(
-            [
-                revision_reward(won, margin, cfg.margin_weight)
-                for won, margin in outcomes
-            ]
-        )
-        stats = grpo_update(
-            model, ref, opt, rollout, group_advantages(rewards, cfg.group_size), cfg
-        )
         log.append(
             {
                 "iteration": it,
-                "states": len(learner.turns),
-                "reward": rewards.mean().item(),
-                "win": float(np.mean([won for won, _ in outcomes])),
+                "states": len(turns),
+                "win": rewards.mean().item(),
                 "over_budget": float(
                     np.mean(
                         [
@@ -488,7 +472,7 @@ def grpo(
         )
         if it in snapshots:
             saved[it] = copy.deepcopy(model.state_dict())
-    learner.turns = None
+    learner.answers = None
     return log, saved
 
 

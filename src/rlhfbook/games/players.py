@@ -8,7 +8,9 @@ anything malformed is a rule violation, never an exception.
 * :class:`ScriptedReviser` -- a parametric stand-in for an LLM's revision behaviour:
   how often it revises after a loss and after a win, how good a revision is (a best
   response found by simulating candidate edits against the opponent's build, or a random
-  edit), how often it slips over the budget, and how well it plans its first build.
+  edit), how often it slips over the budget, and how well it plans its first build; the
+  league's twelve families (:data:`FAMILIES`) have their knobs drawn from a declared prior
+  around the family's values (:func:`draw_league`).
 * :class:`LLMPlayer` -- prompts any transformers causal LM with the benchmark's prompt.
 * :class:`EndpointPlayer` -- the same prompt sent to an OpenAI-compatible chat endpoint
   (standard library only).
@@ -24,7 +26,7 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,10 @@ class Turn:
     last_winner: str | None = None  # "defender" | "invader" | "none"
     feedback: str = ""
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    history: tuple[
+        str, ...
+    ] = ()  # the side's results before the last round: won | lost | tie
+    match: int = -1  # the match's index among those played side by side (-1: none)
 
     @property
     def budget(self) -> int:
@@ -185,23 +191,48 @@ class ScriptedReviser(Player):
         return candidates[int(np.argmax(scores))]
 
 
+FAMILIES = (  # name, p_revise_loss, p_revise_win, quality, slip, planning, fresh
+    ("best-response-1", 1.0, 0.0, 0.95, 0.0, 0.0, 0.0),
+    ("best-response-2", 0.9, 0.1, 0.85, 0.02, 0.0, 0.0),
+    ("careful", 0.8, 0.05, 0.7, 0.0, 0.5, 0.5),
+    ("steady", 0.5, 0.0, 0.5, 0.0, 1.0, 0.5),
+    ("tinkerer", 0.8, 0.5, 0.4, 0.05, 0.5, 0.5),
+    ("passive", 0.2, 0.0, 0.3, 0.0, 0.5, 0.5),
+    ("overcorrector-1", 1.0, 0.9, 0.2, 0.05, 0.5, 0.5),
+    ("overcorrector-2", 1.0, 1.0, 0.0, 0.0, 0.5, 0.5),
+    ("random-reviser-1", 1.0, 0.5, 0.0, 0.0, 0.0, 0.5),
+    ("random-reviser-2", 0.8, 0.3, 0.0, 0.05, 0.0, 0.5),
+    ("budget-slipper-1", 0.8, 0.2, 0.5, 0.6, 0.5, 0.5),
+    ("budget-slipper-2", 0.9, 0.4, 0.3, 0.8, 0.5, 0.5),
+)
+DRAWN = ("p_revise_loss", "p_revise_win", "quality", "slip")  # the knobs a prior draws
+
+
 def league(n_candidates: int = 10) -> list[ScriptedReviser]:
-    """The book's league of 12 simulated players (named by the behaviour they stand for)."""
-    knobs = [  # name, p_revise_loss, p_revise_win, quality, slip, planning, fresh
-        ("best-response-1", 1.0, 0.0, 0.95, 0.0, 0.0, 0.0),
-        ("best-response-2", 0.9, 0.1, 0.85, 0.02, 0.0, 0.0),
-        ("careful", 0.8, 0.05, 0.7, 0.0, 0.5, 0.5),
-        ("steady", 0.5, 0.0, 0.5, 0.0, 1.0, 0.5),
-        ("tinkerer", 0.8, 0.5, 0.4, 0.05, 0.5, 0.5),
-        ("passive", 0.2, 0.0, 0.3, 0.0, 0.5, 0.5),
-        ("overcorrector-1", 1.0, 0.9, 0.2, 0.05, 0.5, 0.5),
-        ("overcorrector-2", 1.0, 1.0, 0.0, 0.0, 0.5, 0.5),
-        ("random-reviser-1", 1.0, 0.5, 0.0, 0.0, 0.0, 0.5),
-        ("random-reviser-2", 0.8, 0.3, 0.0, 0.05, 0.0, 0.5),
-        ("budget-slipper-1", 0.8, 0.2, 0.5, 0.6, 0.5, 0.5),
-        ("budget-slipper-2", 0.9, 0.4, 0.3, 0.8, 0.5, 0.5),
+    """The book's 12 scripted families at their declared knob values (named by the behaviour they stand for)."""
+    return [
+        ScriptedReviser(name, *k, n_candidates=n_candidates) for name, *k in FAMILIES
     ]
-    return [ScriptedReviser(name, *k, n_candidates=n_candidates) for name, *k in knobs]
+
+
+def draw_league(
+    spread: float, rng: np.random.Generator, n_candidates: int = 10
+) -> list[ScriptedReviser]:
+    """The 12 families with their :data:`DRAWN` knobs drawn from the declared prior.
+
+    Prior: each drawn knob ~ Uniform(m - ``spread``, m + ``spread``) around its family's value
+    m, clipped to [0, 1] (so a family at 0 or 1 stays there about half the time); how often a
+    player revises after a loss and after a win, how good its revisions are and how often it
+    slips over the budget vary from draw to draw, its planning and fresh-candidate share do not.
+    """
+    out = []
+    for p in league(n_candidates):
+        knobs = {
+            k: float(np.clip(getattr(p, k) + rng.uniform(-spread, spread), 0.0, 1.0))
+            for k in DRAWN
+        }
+        out.append(replace(p, **knobs))
+    return out
 
 
 def fixed_opponents(n_candidates: int = 10) -> list[ScriptedReviser]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +157,14 @@ def _feedback(
     return text
 
 
+def results(records: Sequence[dict], side: str) -> tuple[str, ...]:
+    """The rounds' results from ``side``'s view (won | lost | tie), in order (a turn's history)."""
+    return tuple(
+        "won" if r["winner"] == side else "tie" if r["winner"] == "none" else "lost"
+        for r in records
+    )
+
+
 @dataclass
 class Match:
     """One match to play: the game, both players and the protocol's settings.
@@ -266,6 +274,8 @@ def play_matches(
                                 violations[i][reviser],
                             ),
                             rngs[i],
+                            results(records[i][:-1], reviser),
+                            i,
                         ),
                     )
                 )
@@ -297,7 +307,7 @@ def play_match(
 
 def run_league(
     games: Sequence[Game],
-    players: Sequence[Player],
+    players: Sequence[Player] | Mapping[int, Sequence[Player]],
     opponents: Sequence[Player],
     *,
     rounds: int = 10,
@@ -315,16 +325,22 @@ def run_league(
     (:func:`play_matches`) and each draws from its own seed, so the league is reproducible. The
     benchmark plays the fixed opponents in the order given and pools them into one CSV, so its
     improvement slope also measures that order; ``shuffle_opponents`` draws the order at random
-    for each (game, player, setting) instead.
+    for each (game, player, setting) instead. ``players`` may map each league seed to its own
+    players (a population drawn per seed); a player's position in its list seeds its matches.
     """
     n_sim0 = sum(g.n_simulations for g in games)
     start = time.perf_counter()
-    everyone = list(players) + list(opponents)
+    roster = (
+        {s: list(players[s]) for s in seeds}
+        if isinstance(players, Mapping)
+        else {s: list(players) for s in seeds}
+    )
+    everyone = {s: roster[s] + list(opponents) for s in seeds}
     keys = [
         (s, gi, ei, k)
         for s in seeds
         for gi in range(len(games))
-        for ei in range(len(everyone))
+        for ei in range(len(everyone[s]))
         for k in range(len(SIDES))
     ]
     ready = initial_builds(
@@ -332,7 +348,7 @@ def run_league(
             (
                 games[gi],
                 SIDES[k],
-                everyone[ei],
+                everyone[s][ei],
                 np.random.default_rng([s, 2_000_003, gi, ei, k]),
             )
             for s, gi, ei, k in keys
@@ -343,10 +359,11 @@ def run_league(
     jobs, meta = [], []
     for s in seeds:
         order_rng = np.random.default_rng(np.random.SeedSequence([s, 1_000_003]))
+        lineup = roster[s]
         for gi, pi, si in [
             (gi, pi, si)
             for gi in range(len(games))
-            for pi in range(len(players))
+            for pi in range(len(lineup))
             for si in range(len(SETTINGS))
         ]:
             order = (
@@ -356,8 +373,8 @@ def run_league(
             )
             for oi in map(int, order):
                 role, tag = SETTINGS[si]
-                sides = {role: players[pi], other(role): opponents[oi]}
-                idx = {role: pi, other(role): len(players) + oi}
+                sides = {role: lineup[pi], other(role): opponents[oi]}
+                idx = {role: pi, other(role): len(lineup) + oi}
                 jobs.append(
                     Match(
                         games[gi],
@@ -377,7 +394,7 @@ def run_league(
                         seed=s,
                         match=len(meta),
                         game=games[gi].name,
-                        player=players[pi].name,
+                        player=lineup[pi].name,
                         opponent=opponents[oi].name,
                         role=role,
                         tag=tag,
