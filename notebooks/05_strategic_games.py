@@ -81,7 +81,7 @@ if "google.colab" in sys.modules:
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
-profile = "cpu"  # smoke | cpu | gpu
+profile = "cpu"  # smoke | cpu | gpu (a Colab T4) | gpu-full (an 80 GB GPU)
 seed = 0
 model_name = None  # LLM player: a hub id or local folder (None: the profile's; cpu: an untrained toy model)
 endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1" (uses model_name)

@@ -48,7 +48,7 @@ _BUDGET_MIN: dict[str, dict[str, float]] = {
     "02_dpo_ranking": {"smoke": 1, "cpu": 4} | _GPU_BUDGET_MIN,
     "03_pf_ppo": {"smoke": 1, "cpu": 8} | _GPU_BUDGET_MIN,
     "04_reward_distance": {"smoke": 0.5, "cpu": 3} | _GPU_BUDGET_MIN,
-    "05_strategic_games": {"smoke": 1, "cpu": 3.5} | _GPU_BUDGET_MIN,
+    "05_strategic_games": {"smoke": 1, "cpu": 6} | _GPU_BUDGET_MIN,
 }
 
 
