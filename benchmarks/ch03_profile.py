@@ -57,7 +57,7 @@ def main() -> None:
         spec,
     )
     print(f"{args.method}: {time.perf_counter() - t0:.1f} s, cpu {out['cpu_s']:.1f} s")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(r"rlhfbook", 30)
 
 
 if __name__ == "__main__":
