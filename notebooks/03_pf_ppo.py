@@ -354,6 +354,9 @@ display.quote(
     score_none_shown_right=pf_ppo.score_summary(S[seed], shown_rate, 0.0),
     intruders_mean=float(np.mean(list(intruders.values()))),
     intruders_max=max(intruders.values()),
+    intruders_corr=pf_ppo.seed_correlation(
+        intruders, {s: sp["highest rewards"] for s, sp in spread_seeds.items()}
+    ),
     all_right_share=float(np.mean([(v == 1).mean() for v in shown.values()])),
     agree_share=float(np.mean([np.isin(v, (0, 1)).mean() for v in shown.values()])),
 )
@@ -380,8 +383,9 @@ display.quote(
 # part. The highest fifth is reliable only if the reward model puts there the programs that
 # get every example right and no others: the last column of the first table counts the
 # others (mean {glue:text}`intruders_mean:.2f` over the seeds, largest
-# {glue:text}`intruders_max:.2f`); the third table shows what the first seed's reward model
-# gives each pattern of right (`==`) and wrong (`!=`) shown examples. A reward model that
+# {glue:text}`intruders_max:.2f`; over the seeds their share and the spread of the highest
+# fifth correlate at {glue:text}`intruders_corr:.2f`); the third table shows what the first
+# seed's reward model gives each pattern of right (`==`) and wrong (`!=`) shown examples. A reward model that
 # reads only the characters of the program must run it in its head, and tells these kinds
 # apart far less well.
 #

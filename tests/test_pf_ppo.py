@@ -437,6 +437,17 @@ def test_top_intruders_counts_partly_right_programs_among_the_highest_rewards():
         pf_ppo.top_intruders(shown, ordered, fraction=0.0)
 
 
+def test_seed_correlation_pairs_the_seeds_of_both_dicts():
+    a = {0: 0.1, 1: 0.3, 2: 0.2, 3: 0.5}
+    b = {3: 5.0, 1: 3.0, 0: 1.0, 2: 2.0}  # another order: paired by seed, not by place
+    assert pf_ppo.seed_correlation(a, b) == pytest.approx(
+        np.corrcoef([0.1, 0.3, 0.2, 0.5], [1.0, 3.0, 2.0, 5.0])[0, 1]
+    )
+    assert pf_ppo.seed_correlation(a, {k: -v for k, v in b.items()}) < -0.9
+    assert np.isnan(pf_ppo.seed_correlation({0: 1.0, 1: 2.0}, {0: 1.0, 1: 3.0}))
+    assert np.isnan(pf_ppo.seed_correlation(a, dict.fromkeys(a, 1.0)))
+
+
 def test_r2_table_is_the_bootstrap_then_the_sec56_strategies_from_one_stream():
     rng = np.random.default_rng(0)
     scores = rng.random((60, 5))

@@ -624,6 +624,16 @@ def top_intruders(
     return float((right[top] < 1).mean())
 
 
+def seed_correlation(a: dict, b: dict) -> float:
+    """Pearson correlation over seeds (the keys of ``a``) of ``a[seed]`` and ``b[seed]``; NaN with
+    fewer than three seeds or when either does not vary."""
+    x = np.array([a[s] for s in a], float)
+    y = np.array([b[s] for s in a], float)
+    if x.size < 3 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def score_summary(scores: np.ndarray, shown_rate: np.ndarray, rate: float) -> str:
     """``mean ± std`` of the actual score of the samples that get ``rate`` of the shown examples right."""
     s = np.asarray(scores, float).ravel()[shown_rate == rate]
