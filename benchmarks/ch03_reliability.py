@@ -11,6 +11,24 @@ actual scores, ordered by the actual score without rater noise). One JSON line p
 
     RLHFBOOK_JOBS=1 OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/ch03_reliability.py \\
         --seed 500 --n-seeds 6 --tag base
+
+What it found (rows in ``ch03_reliability.jsonl``; the reward model that reads the outputs, seeds 500-505):
+
+* ``base`` (the chapter's reward model): the paper's profile on 2 of 6 seeds (503, 505). The actual score
+  is 0 for 45% of the samples, 1 for 20% and 0.2-0.6 for the rest; 60% get no shown example right (actual
+  score 0.08 +- 0.11, from hidden tests passed by coincidence), 20% all three (0.99 +- 0.07). The spread of
+  the highest fifth (0.20-0.34 on the four other seeds) comes from programs with one shown example right
+  that the reward model ranks with those with all three: it reads one verdict (the middle one on 500, 501,
+  504, the last on 502), e.g. seed 500 rewards ``!= == !=`` 2.49 and ``== == ==`` 2.80 (actual scores 0.22
+  and 0.99). Held-out pair accuracy 0.77-0.82; a reward that knows only the count of right shown examples
+  gets 0.81-0.83.
+* ``ep3`` (3 epochs), seed 500: the shortcut stays (highest fifth 0.29).
+* ``count`` (the count ``k/3`` after the verdicts), 1 epoch: worse (500-502 all "only the lowest").
+* ``count_ep3``: the paper's profile on 3 of 5 seeds (500, 501, 503; 502 still reads the middle verdict).
+* ``countonly_ep3`` (the count, no verdicts): the reward model barely reads it (R^2 0.24, 0.11).
+* ``sorted_ep1`` (verdicts sorted right-first): reads the middle place (>= 2 right); 2 of 5 seeds.
+
+No change adopted: the chapter keeps the reward model and explains its profile from these numbers.
 """
 
 from __future__ import annotations

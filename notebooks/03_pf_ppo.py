@@ -396,10 +396,11 @@ display.quote(
 # pilot (seeds from `pilot_seed`, `benchmarks/ch03_reliability.py`, rows in its `.jsonl`) found
 # this on four of six seeds, the two others reading all three verdicts and showing the paper's
 # profile. It is not under-training: three passes over the pairs instead of one kept the
-# shortcut (held-out pair accuracy about 0.8 either way). A count of right examples in place of
-# the verdicts, or the verdicts sorted right-first, did not remove it; the count beside the
-# verdicts with three passes gave the paper's profile on three of four pilot seeds, too few to
-# adopt for three times the reward models' training time. So here the paper's profile appears
+# shortcut, and on held-out pairs the reward models are about as accurate (0.77 to 0.82) as a
+# reward that knows only how many shown examples a program gets right (0.81 to 0.83). A count of
+# right examples in place of the verdicts, or the verdicts sorted right-first, did not remove
+# it; the count beside the verdicts with three passes gave the paper's profile on three of five
+# pilot seeds, too few to adopt for three times the reward models' training time. So here the paper's profile appears
 # where a seed's reward model happens to read all three verdicts, and the chapter keeps the
 # reward model as it is.
 
