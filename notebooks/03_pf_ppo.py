@@ -325,20 +325,18 @@ results.metric(
 results.metric("reliability_over_seeds", {k: v.tolist() for k, v in over_seeds.items()})
 patterns = [pf_ppo.reliability_pattern(sp) for sp in spread_seeds.values()]
 both_ends = sum(p.startswith("both ends") for p in patterns)
-shown_rate = np.array(
-    [
-        code_tasks.shown_pass_rate(task, p, r)
-        for p, r in zip(a_samples.prompts, a_samples.responses)
-    ]
+shown = {s: pf_ppo.shown_rates(task, part_a[s]["samples"]) for s in seeds}
+shown_rate = shown[seed]
+intruders = {s: pf_ppo.top_intruders(shown[s], R[s, VERIFY]) for s in seeds}
+results.metric("top_fifth_not_all_shown_right", intruders)
+spread_table = pd.DataFrame(spread_seeds).T.assign(
+    **{"highest fifth: not all shown right (share)": pd.Series(intruders)}
 )
-display.table(
-    pd.DataFrame(spread_seeds).T.rename_axis(
-        "seed: spread (std) of the actual score, reward model reads the outputs"
-    )
-)
+display.table(spread_table.rename_axis("seed: spread (std) of the actual score"))
 
 # %% tags=["hide-input"]
 display.table(pf_ppo.score_by_shown_examples(shown_rate, S[seed]))
+display.table(pf_ppo.reward_by_verdicts(task, a_samples, R[seed, VERIFY], S[seed]))
 
 # %% tags=["remove-cell"]
 sp_ref = pf_ppo.score_spread(reference["score_std"])
@@ -354,6 +352,13 @@ display.quote(
     ref_pattern=pf_ppo.reliability_pattern(sp_ref),
     score_all_shown_right=pf_ppo.score_summary(S[seed], shown_rate, 1.0),
     score_none_shown_right=pf_ppo.score_summary(S[seed], shown_rate, 0.0),
+    intruders_mean=float(np.mean(list(intruders.values()))),
+    intruders_max=max(intruders.values()),
+    intruders_corr=pf_ppo.seed_correlation(
+        intruders, {s: sp["highest rewards"] for s, sp in spread_seeds.items()}
+    ),
+    all_right_share=float(np.mean([(v == 1).mean() for v in shown.values()])),
+    agree_share=float(np.mean([np.isin(v, (0, 1)).mean() for v in shown.values()])),
 )
 
 # %% [markdown]
@@ -363,12 +368,41 @@ display.quote(
 # {glue:text}`spread_high:.2f`; {glue:text}`both_ends` of {glue:text}`n_seeds` seeds have
 # both ends more reliable than the middle, as in the paper's Fig. 1. The character-only
 # reward model (first seed): {glue:text}`ref_low:.2f`, {glue:text}`ref_middle:.2f`,
-# {glue:text}`ref_high:.2f` ({glue:text}`ref_pattern`). The second table holds the
-# reason: a program that gets every shown example right has an actual score of
+# {glue:text}`ref_high:.2f` ({glue:text}`ref_pattern`).
+#
+# Why the profile has this shape, from the second and third tables (first seed). A program
+# that gets every shown example right has an actual score of
 # {glue:text}`score_all_shown_right`, one that gets none right
-# {glue:text}`score_none_shown_right`, and in between the score varies. A reward model
-# that reads the outputs can tell these apart; one that reads only the characters of the
-# program must run it in its head.
+# {glue:text}`score_none_shown_right`: what a program that is wrong on the shown examples
+# scores comes from hidden tests it passes by coincidence, which nothing the reward model
+# reads can tell. The actual score is not spread evenly either: {glue:text}`all_right_share:.0%`
+# of the SFT samples get all three shown examples right and {glue:text}`agree_share:.0%` get
+# all or none right, so the regions of equal counts are mostly these two kinds. The lowest
+# fifth and most of the middle hold programs with no example right; the middle also holds the
+# regions where they meet the programs with one or two right, and is the least reliable
+# part. The highest fifth is reliable only if the reward model puts there the programs that
+# get every example right and no others: the last column of the first table counts the
+# others (mean {glue:text}`intruders_mean:.2f` over the seeds, largest
+# {glue:text}`intruders_max:.2f`; over the seeds their share and the spread of the highest
+# fifth correlate at {glue:text}`intruders_corr:.2f`); the third table shows what the first
+# seed's reward model gives each pattern of right (`==`) and wrong (`!=`) shown examples. A reward model that
+# reads only the characters of the program must run it in its head, and tells these kinds
+# apart far less well.
+#
+# The others in the highest fifth come from a shortcut. In most SFT samples the three verdicts
+# agree (all right or all wrong), so one verdict orders most training pairs, and a reward model
+# may learn to read that one: then a program with only that example right gets the reward of
+# one with all three right (in the third table, a pattern with one `==` among the top rows). The
+# pilot (seeds from `pilot_seed`, `benchmarks/ch03_reliability.py`, rows in its `.jsonl`) found
+# this on four of six seeds, the two others reading all three verdicts and showing the paper's
+# profile. It is not under-training: three passes over the pairs instead of one kept the
+# shortcut, and on held-out pairs the reward models are about as accurate (0.77 to 0.82) as a
+# reward that knows only how many shown examples a program gets right (0.81 to 0.83). A count of
+# right examples in place of the verdicts, or the verdicts sorted right-first, did not remove
+# it; the count beside the verdicts with three passes gave the paper's profile on three of five
+# pilot seeds, too few to adopt for three times the reward models' training time. So here the paper's profile appears
+# where a seed's reward model happens to read all three verdicts, and the chapter keeps the
+# reward model as it is.
 
 # %% [markdown]
 # Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the

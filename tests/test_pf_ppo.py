@@ -94,6 +94,8 @@ def test_shown_outputs_report_the_shown_examples_only():
     assert (
         code_tasks.shown_outputs(TASK, prompt, "import os") == "err err err | != != !="
     )
+    assert code_tasks.shown_outputs(TASK, DOUBLE, "sqr") == "1 4 9 | != == !="
+    assert code_tasks.shown_verdicts(TASK, DOUBLE, "sqr") == "!= == !="
     assert code_tasks.shown_pass_rate(TASK, prompt, "neg sqr") == 1.0
     assert code_tasks.shown_pass_rate(TASK, DOUBLE, "sqr") == pytest.approx(
         1 / 3
@@ -399,6 +401,51 @@ def test_score_by_shown_examples_groups_the_actual_scores():
     np.testing.assert_allclose(table["actual score: std"], [0.0, 0.0, 0.2])
     assert pf_ppo.score_summary(scores, shown, 1.0) == "0.80 ± 0.20"
     assert pf_ppo.score_summary(scores, shown, 0.5) == "no samples"
+
+
+def test_reward_by_verdicts_groups_complete_programs_by_their_shown_verdicts():
+    prompt = "f(7)=49 f(-5)=25 f(-3)=9 ->"  # sqr: == == ==; dbl: != != !=
+    samples = SimpleNamespace(
+        prompts=[prompt, prompt, DOUBLE, prompt, prompt],
+        responses=["sqr", "neg sqr", "sqr", "dbl", "sqr dbl"],
+        has_eos=torch.tensor([True, True, True, True, False]),
+    )
+    rewards = np.array([3.0, 2.0, 1.0, -1.0, 9.0])
+    scores = np.array([1.0, 0.8, 0.2, 0.0, 0.6])
+    table = pf_ppo.reward_by_verdicts(TASK, samples, rewards, scores)
+    z = (rewards - rewards.mean()) / rewards.std()  # standardised over every sample
+    assert list(table.index) == ["== == ==", "!= == !=", "!= != !="]
+    np.testing.assert_allclose(table["samples (share)"], [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(table["reward: mean"], [z[:2].mean(), z[2], z[3]])
+    np.testing.assert_allclose(table["actual score: mean"], [0.9, 0.2, 0.0])
+    assert table.loc["== == ==", "actual score: std"] == pytest.approx(
+        np.std([1.0, 0.8], ddof=1)
+    )
+
+
+def test_top_intruders_counts_partly_right_programs_among_the_highest_rewards():
+    shown = np.array([1.0, 1.0, 1 / 3, 0.0, 2 / 3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    ordered = np.array([9.0, 8.0, 1.0, 0.0, 2.0, -1, -2, -3, -4, -5])
+    samples = SimpleNamespace(prompts=[DOUBLE] * 3, responses=["dbl", "sqr", "x"])
+    np.testing.assert_allclose(pf_ppo.shown_rates(TASK, samples), [1, 1 / 3, 0])
+    assert pf_ppo.top_intruders(shown, ordered) == 0.0  # top two: both all right
+    shortcut = ordered.copy()
+    shortcut[2] = 8.5  # a program with one shown example right among the top two
+    assert pf_ppo.top_intruders(shown, shortcut) == 0.5
+    assert pf_ppo.top_intruders(shown, shortcut, fraction=0.3) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="fraction"):
+        pf_ppo.top_intruders(shown, ordered, fraction=0.0)
+
+
+def test_seed_correlation_pairs_the_seeds_of_both_dicts():
+    a = {0: 0.1, 1: 0.3, 2: 0.2, 3: 0.5}
+    b = {3: 5.0, 1: 3.0, 0: 1.0, 2: 2.0}  # another order: paired by seed, not by place
+    assert pf_ppo.seed_correlation(a, b) == pytest.approx(
+        np.corrcoef([0.1, 0.3, 0.2, 0.5], [1.0, 3.0, 2.0, 5.0])[0, 1]
+    )
+    assert pf_ppo.seed_correlation(a, {k: -v for k, v in b.items()}) < -0.9
+    assert np.isnan(pf_ppo.seed_correlation({0: 1.0, 1: 2.0}, {0: 1.0, 1: 3.0}))
+    assert np.isnan(pf_ppo.seed_correlation(a, dict.fromkeys(a, 1.0)))
 
 
 def test_r2_table_is_the_bootstrap_then_the_sec56_strategies_from_one_stream():

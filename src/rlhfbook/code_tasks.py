@@ -217,19 +217,22 @@ def shown_outputs(task, prompt: str, response: str) -> str:
     """What the program does on the examples the prompt shows, as a test report reads.
 
     Toy code task (:class:`rlhfbook.toyworld.CodeTask`): the program's output on each shown input
-    (``err`` when the program does not parse), then for each whether it equals the shown output,
-    ``"36 36 16 | != != !="`` or ``"49 25 9 | == == =="``. The verdicts come last, at fixed places before
-    the end of the text, where the reward model reads its score. :class:`UnitTestTask`:
-    ``"# shown test: passed"`` or ``"failed"``. The hidden unit tests, which define the gold score,
-    are never used.
+    (``err`` when the program does not parse), then for each whether it equals the shown output
+    (:func:`shown_verdicts`), ``"36 36 16 | != != !="`` or ``"49 25 9 | == == =="``. The verdicts come
+    last, at fixed places before the end of the text, where the reward model reads its score.
+    :class:`UnitTestTask`: ``"# shown test: passed"`` or ``"failed"``. The hidden unit tests, which
+    define the gold score, are never used.
     """
-    results = _shown_results(task, prompt, response)
     if isinstance(task, UnitTestTask):
-        return "# shown test: " + results[0][0]
-    return (
-        " ".join(got for got, _, _ in results)
-        + " | "
-        + " ".join("==" if ok else "!=" for _, _, ok in results)
+        return "# shown test: " + _shown_results(task, prompt, response)[0][0]
+    outputs = " ".join(got for got, _, _ in _shown_results(task, prompt, response))
+    return outputs + " | " + shown_verdicts(task, prompt, response)
+
+
+def shown_verdicts(task, prompt: str, response: str) -> str:
+    """Whether the program gets each shown example right, ``"== != =="`` (``"=="``: right)."""
+    return " ".join(
+        "==" if ok else "!=" for _, _, ok in _shown_results(task, prompt, response)
     )
 
 

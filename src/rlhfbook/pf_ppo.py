@@ -561,6 +561,79 @@ def score_by_shown_examples(shown_rate: np.ndarray, scores: np.ndarray) -> pd.Da
     return table
 
 
+def reward_by_verdicts(
+    task, samples: Rollout, rewards: np.ndarray, scores: np.ndarray
+) -> pd.DataFrame:
+    """Why a reward model is reliable where it is (Part A): per pattern of verdicts on the shown examples
+    (``"== != =="``, :func:`rlhfbook.code_tasks.shown_verdicts`; complete programs only), the share of the
+    samples, the mean and std of the standardised reward and the mean and std of the actual score, highest
+    mean reward first. A reward model that reads one verdict instead of the three ranks a pattern with one
+    ``==`` in that place beside ``"== == =="``, whose programs pass far more hidden tests."""
+    from .code_tasks import shown_verdicts
+
+    eos = samples.has_eos.numpy()
+    z, s = standardise(np.asarray(rewards, float)).ravel()[eos], np.ravel(scores)[eos]
+    verdicts = [
+        shown_verdicts(task, p, r)
+        for p, r, e in zip(samples.prompts, samples.responses, eos)
+        if e
+    ]
+    frame = pd.DataFrame({"verdicts": verdicts, "reward": z, "actual score": s})
+    table = frame.groupby("verdicts").agg(
+        share=("reward", lambda v: len(v) / len(frame)),
+        reward_mean=("reward", "mean"),
+        reward_std=("reward", "std"),
+        score_mean=("actual score", "mean"),
+        score_std=("actual score", "std"),
+    )
+    table.columns = [
+        "samples (share)",
+        "reward: mean",
+        "reward: std",
+        "actual score: mean",
+        "actual score: std",
+    ]
+    return table.sort_values("reward: mean", ascending=False)
+
+
+def shown_rates(task, samples: Rollout) -> np.ndarray:
+    """:func:`rlhfbook.code_tasks.shown_pass_rate` of every sample, in the order of the rollout's rows."""
+    from .code_tasks import shown_pass_rate
+
+    return np.array(
+        [
+            shown_pass_rate(task, p, r)
+            for p, r in zip(samples.prompts, samples.responses)
+        ]
+    )
+
+
+def top_intruders(
+    shown_rate: np.ndarray, rewards: np.ndarray, fraction: float = 0.2
+) -> float:
+    """Share of the samples with the highest ``fraction`` of rewards (the top of Fig. 1) that get fewer than
+    all shown examples right: programs whose actual score is low that the reward model ranks among those
+    that get every shown example right (0 for a reward model that orders by the count of right examples
+    when at least ``fraction`` of the samples get all right)."""
+    r, right = np.ravel(rewards), np.ravel(shown_rate)
+    if r.shape != right.shape or not 0 < fraction <= 1:
+        raise ValueError(
+            f"need equal shapes and 0 < fraction <= 1, got {r.shape}, {right.shape}, {fraction}"
+        )
+    top = np.argsort(r, kind="stable")[-max(1, int(round(fraction * r.size))) :]
+    return float((right[top] < 1).mean())
+
+
+def seed_correlation(a: dict, b: dict) -> float:
+    """Pearson correlation over seeds (the keys of ``a``) of ``a[seed]`` and ``b[seed]``; NaN with
+    fewer than three seeds or when either does not vary."""
+    x = np.array([a[s] for s in a], float)
+    y = np.array([b[s] for s in a], float)
+    if x.size < 3 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def score_summary(scores: np.ndarray, shown_rate: np.ndarray, rate: float) -> str:
     """``mean ± std`` of the actual score of the samples that get ``rate`` of the shown examples right."""
     s = np.asarray(scores, float).ravel()[shown_rate == rate]
