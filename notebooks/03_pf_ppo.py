@@ -37,8 +37,9 @@
 # $R^2$ of every filter without training (the paper's Fig. 1 and Table 1), with a spread over seeds; Part B
 # trains PPO-M and PF-PPO with BoN, BR and BW ($N = 5$) with chapter 1's PPO loop at an equal budget of
 # sampled responses (Tables 3 and 4), and, as a control of the paper's mechanism, PPO-M and BW once more
-# against the unit tests themselves, a reward that is reliable everywhere. The `gpu` profile runs the same chapter on a code model and MBPP {footcite}`austin2021program`,
-# with generated programs executed in a sandboxed subprocess, and adds PPO-S; there the policy and
+# against the unit tests themselves, a reward that is reliable everywhere. The `gpu` profile (a Colab T4: one seed, no control) and
+# `gpu-full` (an 80 GB GPU: six seeds and the control) run the same chapter on a code model and MBPP
+# {footcite}`austin2021program`, with generated programs executed in a sandboxed subprocess; there the policy and
 # the critic train low-rank adapters {footcite}`hu2022lora` (`lora_rank`) so that both fit a 16 GB GPU.
 #
 # **Two departures from the paper, both measured below.** (1) The reward model that PPO optimises
@@ -80,7 +81,7 @@ if "google.colab" in sys.modules:
     colab.report_install(before, imported)
 
 # %% tags=["parameters"]
-profile = "cpu"  # smoke | cpu | gpu
+profile = "cpu"  # smoke | cpu | gpu (a Colab T4) | gpu-full (an 80 GB GPU)
 seed = 0
 model_name = None  # a local folder or hub id of a causal LM (gpu profile); None = the toy world's SFT policy
 reward_model_name = None  # a reward model that reads code_tasks.with_execution's text; None = train one here
@@ -481,7 +482,7 @@ display.quote(
 # ## Part B. Training at an equal budget of sampled responses
 #
 # Every method samples the same number of responses per iteration (`prompts_per_iteration` x $N$):
-# PPO-M and PF-PPO $N$ per prompt (PPO-S, in the `gpu` profile, one per prompt for $N$ times as many
+# PPO-M and PF-PPO $N$ per prompt (PPO-S, where `methods` names it, one per prompt for $N$ times as many
 # prompts). PPO-M trains on all of them, PF-PPO on the filtered ones (BoN 1, BR and BW 2 of $N$).
 # Everything else is chapter 1's PPO-max: reward normalisation, token-level KL penalty, advantage whitening,
 # critic initialised from the reward model. The reward is the seed's reward model that sees the outputs;
