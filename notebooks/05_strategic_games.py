@@ -1022,7 +1022,7 @@ report.sanity_check(
 results.table()
 
 # %%
-results.finish()
+results.finish();
 # %% [markdown]
 # ## Summary
 

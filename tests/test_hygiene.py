@@ -286,3 +286,11 @@ def test_every_chapter_keeps_to_the_code_limits(root):
     for chapter in chapters.toc_chapters(root):
         nb = json.loads((root / "notebooks" / f"{chapter}.ipynb").read_text())
         assert chapters.code_length_problems(nb["cells"]) == [], chapter
+
+
+def test_every_chapter_hides_the_path_that_results_finish_returns(root):
+    """``results.finish()`` returns the results file's path; a cell that ends with it bare shows the
+    reader a ``PosixPath`` with a machine path (the browser test finds it only after a whole build)."""
+    for path in sorted((root / "notebooks").glob("*.py")):
+        lines = [line.rstrip() for line in path.read_text().splitlines()]
+        assert "results.finish()" not in lines, f"{path.name}: end it with ';'"
