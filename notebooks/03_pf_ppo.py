@@ -394,15 +394,15 @@ display.quote(
 # agree (all right or all wrong), so one verdict orders most training pairs, and a reward model
 # may learn to read that one: then a program with only that example right gets the reward of
 # one with all three right (in the third table, a pattern with one `==` among the top rows). The
-# pilot (seeds from `pilot_seed`, `benchmarks/ch03_reliability.py`, rows in its `.jsonl`) found
-# this on four of six seeds, the two others reading all three verdicts and showing the paper's
-# profile. It is not under-training: three passes over the pairs instead of one kept the
-# shortcut, and on held-out pairs the reward models are about as accurate (0.77 to 0.82) as a
-# reward that knows only how many shown examples a program gets right (0.81 to 0.83). A count of
-# right examples in place of the verdicts, or the verdicts sorted right-first, did not remove
-# it; the count beside the verdicts with three passes gave the paper's profile on three of five
-# pilot seeds, too few to adopt for three times the reward models' training time. So here the paper's profile appears
-# where a seed's reward model happens to read all three verdicts, and the chapter keeps the
+# pilot (seeds from `pilot_seed`; `benchmarks/ch03_reliability.py` and the rows of its `.jsonl`
+# hold every number) found this on most seeds, and the paper's profile on the seeds whose reward
+# model reads all three verdicts. It is not under-training: more passes over the pairs kept the
+# shortcut, and on held-out pairs the reward models are about as accurate as a reward that knows
+# only how many shown examples a program gets right. A count of right examples in place of the
+# verdicts, or the verdicts sorted right-first, did not remove it; the count beside the verdicts
+# with three passes removed it on some pilot seeds only, at three times the reward models'
+# training time. So here the paper's profile appears where a seed's reward model happens to read
+# all three verdicts, and the chapter keeps the
 # reward model as it is.
 
 # %% [markdown]

@@ -191,10 +191,7 @@ def _ppo_max(P: Mapping[str, Any]) -> dict[str, Work]:
     lm, lora, micro = QWEN_05B, P["lora_rank"] is not None, P["micro_batch"]
     rm = min(P["rm_max_length"], HH_TRANSCRIPT_TOKENS)
     new, rows = P["max_new_tokens"], P["prompts_per_iteration"]
-    it = ppo_iteration(
-        lm, rows, HH_PROMPT_TOKENS, new, P["epochs"], 2, micro, P["chunk_size"], lora
-    )
-    grpo = ppo_iteration(
+    shape = (
         lm,
         rows,
         HH_PROMPT_TOKENS,
@@ -204,8 +201,8 @@ def _ppo_max(P: Mapping[str, Any]) -> dict[str, Work]:
         micro,
         P["chunk_size"],
         lora,
-        critic=False,
     )
+    it, grpo = ppo_iteration(*shape), ppo_iteration(*shape, critic=False)
     evaluation = generate(
         lm, P["eval_prompts"], HH_PROMPT_TOKENS, new, P["chunk_size"], lora
     ) + 2 * forward(lm, P["eval_prompts"], HH_PROMPT_TOKENS + new, 16)
