@@ -97,9 +97,9 @@ def start_chapter(
     ``seed`` and the overrides, as passed); and, in a notebook, show the chapter's runtime table
     (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
     """
-    from . import memory, models
-    from .book import display, parallel, profiles, runtime
-    from .book.results import Results
+    from rlhfbook import memory, models
+    from rlhfbook.book import display, parallel, profiles, runtime
+    from rlhfbook.book.results import Results
 
     profiles.check_types(chapter, {"seed": seed})
     P = profiles.resolve(chapter, profile, **overrides)
@@ -124,9 +124,9 @@ def _one_line_errors() -> None:
     shell = ipython_shell()
     if shell is None:
         return
-    from .book.colab import RestartRequired
-    from .book.profiles import ParameterError  # models.ModelUnavailable is one too
-    from .book.runtime import HalfPrecisionOverflow
+    from rlhfbook.book.colab import RestartRequired
+    from rlhfbook.book.profiles import ParameterError  # models.ModelUnavailable is one too
+    from rlhfbook.book.runtime import HalfPrecisionOverflow
 
     def handler(shell, etype, evalue, tb, tb_offset=None):
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .preferences import PreferencePairs, rate_pairs
-from .sandbox import Limits, pass_rate, run_tests
+from rlhfbook.preferences import PreferencePairs, rate_pairs
+from rlhfbook.sandbox import Limits, pass_rate, run_tests
 
 
 def load_problems(source: str | Path, split: str = "test") -> list[dict]:
@@ -38,7 +38,7 @@ def load_problems(source: str | Path, split: str = "test") -> list[dict]:
     """
     import datasets
 
-    from .models import check_local_or_online
+    from rlhfbook.models import check_local_or_online
 
     source = check_local_or_online(
         source, "dataset"
@@ -191,7 +191,7 @@ def unit_test_pairs(
 
 def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, bool]]:
     """(program's output, expected output, equal) for each example the prompt shows."""
-    from .toyworld.code import ProgramError, run
+    from rlhfbook.toyworld.code import ProgramError, run
 
     if isinstance(task, UnitTestTask):
         return [
@@ -258,7 +258,7 @@ def execution_pairs(task, pairs: PreferencePairs) -> PreferencePairs:
 def _programs_by_behaviour(max_ops: int) -> dict[tuple[int, ...], list[str]]:
     """Every single-spaced program of 1..``max_ops`` operations, keyed by its outputs at the hidden
     test inputs."""
-    from .toyworld.code import OPS, TEST_INPUTS, run
+    from rlhfbook.toyworld.code import OPS, TEST_INPUTS, run
 
     by_outputs: dict[tuple[int, ...], list[str]] = {}
     for length in range(1, max_ops + 1):

@@ -28,8 +28,8 @@ from datasets.fingerprint import Hasher
 from transformers import TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
-from . import ranking as rk
-from .book import runtime
+from rlhfbook import ranking as rk
+from rlhfbook.book import runtime
 
 
 def dpo_config(

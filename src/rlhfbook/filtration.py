@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .reward_eval import r_squared
+from rlhfbook.reward_eval import r_squared
 
 RANK_STRATEGIES = ("none", "bon", "br", "bw")
 THRESHOLD_STRATEGIES = ("top", "top-random", "top-bottom")

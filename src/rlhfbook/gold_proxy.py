@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .preferences import ASSISTANT, PreferencePairs, load_pairs
-from .rollout import Rollout, eos_trick
+from rlhfbook.preferences import ASSISTANT, PreferencePairs, load_pairs
+from rlhfbook.rollout import Rollout, eos_trick
 
 if TYPE_CHECKING:
-    from .book.settings import PPOMaxSettings
+    from rlhfbook.book.settings import PPOMaxSettings
 
 HUMAN = "\n\nHuman:"
 
@@ -108,8 +108,8 @@ def split(
 
 def _scorer(rm_path: str | Path, device, max_length: int):
     """The frozen reward model at ``rm_path`` and a function (prompts, responses) -> scores [B]."""
-    from . import models, ranking, reward_model
-    from .rollout import reward_model_scores
+    from rlhfbook import models, ranking, reward_model
+    from rlhfbook.rollout import reward_model_scores
 
     tok = models.load_tokenizer(
         rm_path
@@ -285,7 +285,7 @@ def train_gold(
     (:func:`rlhfbook.overoptimisation.fit_reward_model`) from ``base`` on every row of ``data`` but the
     held-out prompts', with the dataset's human labels, ``P.gold_rm_steps`` steps (torch seeded with
     ``seed`` first)."""
-    from .overoptimisation import fit_reward_model
+    from rlhfbook.overoptimisation import fit_reward_model
 
     torch.manual_seed(seed)
     return fit_reward_model(

@@ -59,7 +59,7 @@ def device_memory() -> int:
 
 def check_device() -> str:
     """torch sees CUDA, and the 16-bit dtype the book picks there is the GPU's native one."""
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     if not torch.cuda.is_available():
         raise AssertionError(
@@ -77,7 +77,7 @@ def check_device() -> str:
 def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> float:
     """The largest difference between the log-prob of a sampled token under the distribution that
     ``rollout.generate`` sampled it from and under the policy (:func:`rlhfbook.rollout.response_logprobs`)."""
-    from . import rollout
+    from rlhfbook import rollout
 
     scores, real_generate = [], model.generate
 
@@ -105,8 +105,8 @@ def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> f
 
 def check_generation_config() -> str:
     """Samples under Qwen2.5's generation config come from the policy itself."""
-    from . import models, standin
-    from .book import runtime
+    from rlhfbook import models, standin
+    from rlhfbook.book import runtime
 
     with tempfile.TemporaryDirectory() as folder:
         model, tok = models.load_policy(standin.build(Path(folder)))
@@ -129,8 +129,8 @@ def check_memory_plan() -> str:
     """Chapters 1 and 3's PPO, with their notebooks' own models, fit this GPU (a T4 without one)."""
     from transformers import Qwen2Config
 
-    from . import memory
-    from .book import profiles
+    from rlhfbook import memory
+    from rlhfbook.book import profiles
 
     total, parts = device_memory(), []
     with tempfile.TemporaryDirectory() as folder:
@@ -151,8 +151,8 @@ def check_memory_plan() -> str:
 
 def check_evaluation_batches() -> str:
     """Chapter 1's evaluation generates in bounded calls; chapter 2's scoring batch's fp32 logits fit."""
-    from . import rollout
-    from .book import profiles
+    from rlhfbook import rollout
+    from rlhfbook.book import profiles
 
     rows = rollout.rows_per_call(
         1024, profiles.resolve("01_ppo_max", "gpu").chunk_size, torch.device("cuda")
@@ -178,8 +178,8 @@ def check_generation_speed() -> str:
     scaled by the ratio."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from . import memory, models, rollout, standin
-    from .book import gpu_sizing, profiles, runtime
+    from rlhfbook import memory, models, rollout, standin
+    from rlhfbook.book import gpu_sizing, profiles, runtime
 
     if not torch.cuda.is_available():
         raise Skipped("needs a GPU")
@@ -230,7 +230,7 @@ def run(name: str, check: Callable[[], str]) -> Outcome:
 
 def main() -> int:
     """Run every check, print one line each and a summary; 1 if one failed."""
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     runtime.quiet()
     outcomes = []

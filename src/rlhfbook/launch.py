@@ -51,10 +51,10 @@ def train_dpo_files(
     ``DPOTrainer`` and the book's settings (:func:`rlhfbook.dpo_training.dpo_config`); saves the policy."""
     from trl import DPOTrainer
 
-    from . import models
-    from .book import runtime
-    from .dpo_training import dpo_config
-    from .preferences import load_pairs
+    from rlhfbook import models
+    from rlhfbook.book import runtime
+    from rlhfbook.dpo_training import dpo_config
+    from rlhfbook.preferences import load_pairs
 
     policy, tok = models.load_policy(base)
     args = dpo_config(
@@ -80,9 +80,9 @@ def train_dpo_files(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import models
-    from .book import runtime
-    from .reward_model import train_reward_model
+    from rlhfbook import models
+    from rlhfbook.book import runtime
+    from rlhfbook.reward_model import train_reward_model
 
     parser = argparse.ArgumentParser(
         prog="python -m rlhfbook.launch", description=__doc__.split("\n\n")[0]

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from .book.profiles import ParameterError
+from rlhfbook.book.profiles import ParameterError
 
 PROMPT_TOKENS = (
     512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
@@ -62,7 +62,7 @@ def count_parameters(
     at ``lora_rank`` (None: every parameter trains). Built on the meta device: nothing is allocated."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    from . import lora
+    from rlhfbook import lora
 
     config = copy.deepcopy(config)
     with torch.device("meta"):
@@ -93,7 +93,7 @@ def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) 
     Measured on a CPU model with random weights, with the adapters of ``lora_rank``."""
     from transformers import AutoModelForCausalLM
 
-    from . import lora
+    from rlhfbook import lora
 
     model = AutoModelForCausalLM.from_config(config)
     if lora_rank is not None:
@@ -171,7 +171,7 @@ def ppo_plan(
     critic = count_parameters(config, settings.lora_rank, critic=True)
     rows = settings.micro_batch or settings.prompts_per_iteration
     tokens = PROMPT_TOKENS + settings.max_new_tokens
-    from .ppo import logits_bytes
+    from rlhfbook.ppo import logits_bytes
 
     return {
         "policy": trained_bytes(*policy),
@@ -203,7 +203,7 @@ def forward_dtype(autocast: str | None) -> torch.dtype:
     """The dtype of PPO's logits and activations on a GPU for an ``autocast`` setting
     (:func:`rlhfbook.book.runtime.autocast_dtype`), sized without a GPU: "auto" is bfloat16 or
     float16, which take the same 2 bytes an element; "float32" (the way out of an fp16 overflow) 4."""
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     return (
         torch.float16
@@ -224,7 +224,7 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
         total_bytes = torch.cuda.get_device_properties(0).total_memory
     from transformers import AutoConfig
 
-    from .models import check_local_or_online
+    from rlhfbook.models import check_local_or_online
 
     config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
     plan = ppo_plan(

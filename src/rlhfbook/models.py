@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import online
-from .book.profiles import ParameterError
+from rlhfbook import online
+from rlhfbook.book.profiles import ParameterError
 
 
 class ModelUnavailable(ParameterError, RuntimeError):
@@ -133,7 +133,7 @@ def resolve_external(params: Mapping[str, Any], fetch: bool = True) -> dict[str,
     """
     import os
 
-    from . import set_hub_access
+    from rlhfbook import set_hub_access
 
     profile = getattr(params, "name", None)
     if profile:
@@ -194,7 +194,7 @@ def _end_ids(name: str) -> list[int]:
 
 
 def _dtype_kwargs(dtype, trainable: bool) -> dict:
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     return {
         "dtype": dtype

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .book import parallel
+from rlhfbook.book import parallel
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import torch
 
-    from .book.settings import PPOMaxSettings
-    from .rollout import Rollout
+    from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.rollout import Rollout
 
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")
 OOD_TERMS = (
@@ -66,7 +66,7 @@ COLOURS = {  # one colour per configuration in every figure of the chapter
 
 def gold_scores(task, rollout) -> torch.Tensor:
     """The toy world's gold reward of each response, ``NO_EOS_SCORE`` for one cut off without EOS."""
-    from . import rollout as rollout_module
+    from rlhfbook import rollout as rollout_module
 
     return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
 
@@ -84,7 +84,7 @@ def gold_terms(
     if not has_eos:
         terms["no EOS"] = NO_EOS_SCORE
         return terms
-    from .toyworld.preference import MAX_GOOD_WORDS
+    from rlhfbook.toyworld.preference import MAX_GOOD_WORDS
 
     u, seen = task.word_utilities(prompt), set()
     words = response.split()
@@ -198,7 +198,7 @@ def no_eos_score(
     world, whose gold defines it): :data:`NO_EOS_SCORE`."""
     if rm_path is None:
         return NO_EOS_SCORE
-    from . import gold_proxy, rollout
+    from rlhfbook import gold_proxy, rollout
 
     raw = gold_proxy.transcript_reward(rm_path, device, max_length, None)(samples)
     complete = raw[samples.has_eos].numpy()
@@ -218,7 +218,7 @@ def gold_reward(
     transcript (Gao et al.'s gold, :func:`rlhfbook.gold_proxy.transcript_reward`)."""
     if gold_path is None:
         return lambda r: gold_scores(task, r)
-    from . import gold_proxy
+    from rlhfbook import gold_proxy
 
     return gold_proxy.transcript_reward(gold_path, device, max_length, no_eos)
 
@@ -236,10 +236,10 @@ def proxy_reward(
     or if ``real`` on the HH-RLHF transcript as the gold reads it
     (:func:`rlhfbook.gold_proxy.transcript_reward`)."""
     if real:
-        from . import gold_proxy
+        from rlhfbook import gold_proxy
 
         return gold_proxy.transcript_reward(rm_path, device, max_length, no_eos)
-    from . import reward_model
+    from rlhfbook import reward_model
 
     return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=no_eos)
 
@@ -257,7 +257,7 @@ def fit_reward_model(
     Bradley-Terry loss -log sigma(r(x, y_w) - r(x, y_l)) on ``pairs`` from ``base`` with TRL's
     RewardTrainer (:func:`rlhfbook.reward_model.train_reward_model`), ``steps`` steps of 32 pairs
     in passes of ``P.micro_batch`` pairs, in ``P.autocast``'s precision."""
-    from . import reward_model
+    from rlhfbook import reward_model
 
     path, _ = reward_model.train_reward_model(
         base,
@@ -289,8 +289,8 @@ def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
 
     import torch
 
-    from . import models, reward_model, toyworld
-    from .book import runtime
+    from rlhfbook import models, reward_model, toyworld
+    from rlhfbook.book import runtime
 
     settings, sft_path, out_dir, seed = job
     P = SimpleNamespace(**settings)
@@ -314,8 +314,8 @@ def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
 
 
 def _setup(run: Run):
-    from . import gold_proxy, models, toyworld
-    from .book import runtime
+    from rlhfbook import gold_proxy, models, toyworld
+    from rlhfbook.book import runtime
 
     runtime.seed_everything(run.seed)
     runtime.quiet()
@@ -351,7 +351,7 @@ def _evaluate(
     response, mean terms (toy world), repeat rate."""
     import torch
 
-    from . import rollout
+    from rlhfbook import rollout
 
     prompts = world.eval_prompts(run.n_eval, run.eval_seed)
     torch.manual_seed(run.eval_seed + run.seed)
@@ -376,8 +376,8 @@ def _evaluate(
 def run_ppo(run: Run) -> dict[str, Any]:
     """Train a PPO policy from ``run`` (:func:`rlhfbook.ppo.train`); returns its per-iteration
     log (with the gold terms of each iteration's samples) and its held-out evaluation."""
-    from . import models, ppo
-    from .book import runtime
+    from rlhfbook import models, ppo
+    from rlhfbook.book import runtime
 
     world, policy, tok = _setup(run)
     cfg = ppo.PPOConfig(**run.config)
@@ -396,7 +396,7 @@ def run_ppo(run: Run) -> dict[str, Any]:
     if (
         cfg.ptx_coef > 0
     ):  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
-        from .toyworld.sft import demonstration_batch
+        from rlhfbook.toyworld.sft import demonstration_batch
 
         ptx_rng = np.random.default_rng(run.seed)
         ptx_batch = lambda: demonstration_batch(world.prompts, tok, 16, ptx_rng)  # noqa: E731
@@ -433,8 +433,8 @@ def run_grpo(run: Run) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from . import lora, models, rollout
-    from .book import runtime
+    from rlhfbook import lora, models, rollout
+    from rlhfbook.book import runtime
 
     world, policy, tok = _setup(run)
     end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
@@ -548,7 +548,7 @@ def switch_table(
 ) -> pd.DataFrame:
     """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
     configuration, one column per configuration (the ablation of Sec. 5.3)."""
-    from . import ppo
+    from rlhfbook import ppo
 
     table = pd.DataFrame(
         {
@@ -605,7 +605,7 @@ def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     in ``P.minibatches`` steps per pass, TRL's ``steps_per_generation``), the same learning rate and
     adapters, beta = eta, and the GRPO paper's per-sequence loss; each step's minibatch runs in passes
     of ``micro_batch`` completions."""
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     updates = (
         P.iterations
@@ -1200,7 +1200,7 @@ def held_out(
     proxy's part of them, held-out prompts), else ``None``: in the toy world
     ``P.eval_prompts`` prompts of ``task`` from the generator of ``eval_seed``."""
     if P.model_name is not None:
-        from . import gold_proxy
+        from rlhfbook import gold_proxy
 
         data = gold_proxy.load(P, seed)
         print(data)
@@ -1227,7 +1227,7 @@ def gold_model(
         return P.gold_reward_model_name, {}
     from pathlib import Path
 
-    from . import gold_proxy
+    from rlhfbook import gold_proxy
 
     path = gold_proxy.train_gold(
         P, sft_path, tokenizer, data, Path(workdir) / "gold", seed

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .overoptimisation import COLOURS, TERMS
+from rlhfbook.overoptimisation import COLOURS, TERMS
 
 
 def probe(
@@ -21,7 +21,7 @@ def probe(
 ):
     """Responses made of the first 1, 2, ... ``words`` (each ended with EOS): their lengths in
     words, and the reward model's (``proxy_fn``) and gold (``gold_fn``) score of each."""
-    from . import rollout
+    from rlhfbook import rollout
 
     resp = [" ".join(words[:k]) for k in range(1, len(words) + 1)]
     ids = [

@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import filtration, rollout
-from .book import parallel
-from .preferences import PreferencePairs
+from rlhfbook import filtration, rollout
+from rlhfbook.book import parallel
+from rlhfbook.preferences import PreferencePairs
 
 if TYPE_CHECKING:
-    from .book.settings import PFPPOSettings
-    from .rollout import Rollout
+    from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.rollout import Rollout
 
 # method -> filtering strategy of :mod:`rlhfbook.filtration` (None: one sample per prompt, PPO-S)
 METHODS: dict[str, str | None] = {
@@ -100,7 +100,7 @@ def pass_eval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One answer per prompt (greedy, or a sample at temperature 1; seed torch for the latter):
     (passed all unit tests, ended with EOS), one entry per prompt."""
-    from .rollout import generate, gold_scores
+    from rlhfbook.rollout import generate, gold_scores
 
     passed, eos = [], []
     for start in range(0, len(prompts), batch_size):
@@ -128,8 +128,8 @@ def exact_pass_rate(
     probability of passing answers outside the language's canonical form (more than ``task.max_ops``
     operations, doubled spaces), which the toy policies hardly write.
     """
-    from .code_tasks import passing_programs
-    from .rollout import encode_prompts
+    from rlhfbook.code_tasks import passing_programs
+    from rlhfbook.rollout import encode_prompts
 
     device = next(policy.parameters()).device
     prob = np.zeros(len(prompts))
@@ -192,8 +192,8 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed``, ``max_length`` and
     ``micro_batch`` (pairs per forward/backward pass; None: one pass) and ``autocast`` (the trainer's precision).
     Returns the folder, the steps, TRL's log and the CPU seconds it took."""
-    from . import models, reward_model
-    from .book import runtime
+    from rlhfbook import models, reward_model
+    from rlhfbook.book import runtime
 
     start = time.process_time()
     if spec["epochs"] < 1:
@@ -231,7 +231,7 @@ def sampled_pass_rate(
 ) -> np.ndarray:
     """pass@1 at temperature 1 per prompt: exact on the toy code task (:func:`exact_pass_rate`), else the
     mean over ``samples`` sampled answers (seed torch first)."""
-    from .code_tasks import UnitTestTask
+    from rlhfbook.code_tasks import UnitTestTask
 
     if not isinstance(task, UnitTestTask):
         return exact_pass_rate(policy, tokenizer, task, prompts)
@@ -263,9 +263,9 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     policy's pass@1 at temperature 1 (``sampled``) and greedy (``greedy``), and the fraction of greedy
     answers cut off without EOS.
     """
-    from . import code_tasks, filtration, models, ppo, reward_model
-    from .book import runtime
-    from .rollout import gold_scores
+    from rlhfbook import code_tasks, filtration, models, ppo, reward_model
+    from rlhfbook.book import runtime
+    from rlhfbook.rollout import gold_scores
 
     start = time.process_time()
     method, seed = spec["method"], spec["seed"]
@@ -386,7 +386,7 @@ def sample_groups(
 ) -> Rollout:
     """N samples per prompt at temperature 1 (the first step of the paper's Algorithm 2), the rows of
     a prompt adjacent: row ``i * n + j`` is prompt ``i``'s ``j``-th sample. Seeds torch with ``seed``."""
-    from .rollout import generate
+    from rlhfbook.rollout import generate
 
     torch.manual_seed(seed)
     return generate(
@@ -410,7 +410,7 @@ def reward_model_pairs(
     (:func:`rlhfbook.code_tasks.unit_test_pairs`), the second reward model's with the programs' shown
     outputs appended (:func:`rlhfbook.code_tasks.execution_pairs`). Where no pair differs (a policy
     whose programs all score the same), each prompt's demonstration is preferred to its first sample."""
-    from . import code_tasks
+    from rlhfbook import code_tasks
 
     pairs = code_tasks.unit_test_pairs(
         code_tasks.UnitTestRaters(task, tau), prompts, groups, rng
@@ -463,7 +463,7 @@ def train_seed_reward_models(
     ``(seed, name)`` to the pairs of that seed's reward model ``name``, trained under ``seed``, the
     ``i``-th in ``workdir / f"rm{i}"``, all side by side, with room for the longest text of these pairs
     and of ``room_for``. Returns ``(seed, name)`` -> :func:`train_reward_model`'s dict."""
-    from .rollout import format_prompts
+    from rlhfbook.rollout import format_prompts
 
     longest = max(
         len(
@@ -503,7 +503,7 @@ def score_samples(
     """A reward model's scores of ``samples`` (N per prompt), shape (prompts, N), with every program cut
     off without EOS scored :func:`rlhfbook.rollout.no_eos_floor` of the complete ones. ``shown``: the reward model reads
     :func:`rlhfbook.code_tasks.with_execution`'s text. Returns (scores, the floor, the complete programs' scores)."""
-    from . import code_tasks, reward_model
+    from rlhfbook import code_tasks, reward_model
 
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if shown else None
     raw = reward_model.proxy_reward(
@@ -569,7 +569,7 @@ def reward_by_verdicts(
     samples, the mean and std of the standardised reward and the mean and std of the actual score, highest
     mean reward first. A reward model that reads one verdict instead of the three ranks a pattern with one
     ``==`` in that place beside ``"== == =="``, whose programs pass far more hidden tests."""
-    from .code_tasks import shown_verdicts
+    from rlhfbook.code_tasks import shown_verdicts
 
     eos = samples.has_eos.numpy()
     z, s = standardise(np.asarray(rewards, float)).ravel()[eos], np.ravel(scores)[eos]
@@ -598,7 +598,7 @@ def reward_by_verdicts(
 
 def shown_rates(task, samples: Rollout) -> np.ndarray:
     """:func:`rlhfbook.code_tasks.shown_pass_rate` of every sample, in the order of the rollout's rows."""
-    from .code_tasks import shown_pass_rate
+    from rlhfbook.code_tasks import shown_pass_rate
 
     return np.array(
         [
@@ -977,7 +977,7 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
     ``P.eval_prompts`` held-out prompts; otherwise the toy world's code task for both,
     ``P.eval_prompts`` prompts from the stream ``(seed, "eval")``."""
     if P.dataset:
-        from . import code_tasks, sandbox
+        from rlhfbook import code_tasks, sandbox
 
         problems = code_tasks.load_problems(P.dataset)
         cut = int(len(problems) * 0.8)
@@ -991,7 +991,7 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
             for part in (problems[:cut], problems[cut:])
         )
         return task, eval_task, eval_task.prompts[: P.eval_prompts]
-    from . import toyworld
+    from rlhfbook import toyworld
 
     task = toyworld.task("code")
     return task, task, task.sample_prompts(P.eval_prompts, stream(seed, "eval"))
@@ -999,8 +999,8 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
 
 def _sft_on_device(sft_path: str):
     """The SFT policy of ``sft_path`` (frozen) on the runtime's device, and its tokenizer."""
-    from . import models
-    from .book import runtime
+    from rlhfbook import models
+    from rlhfbook.book import runtime
 
     sft, tokenizer = models.load_policy(sft_path, frozen=True)
     return sft.to(runtime.device()), tokenizer
@@ -1013,7 +1013,7 @@ def seed_pair_sets(
     (settings ``P``, SFT folder, task, seed, names of :data:`READS` to keep). ``P.rm_prompts``
     prompts from the stream ``(seed, "rm")``, ``P.n_samples`` SFT samples each
     (:func:`sample_groups`, torch seeded with the seed), paired by :func:`reward_model_pairs`."""
-    from .book import runtime
+    from rlhfbook.book import runtime
 
     P, sft_path, task, seed, names = spec
     runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output
@@ -1058,8 +1058,8 @@ def seed_analysis(
     SFT samples each (torch seeded with seed + 1). Returns the ``samples``, their unit-test scores
     ``S`` (prompts, N), and per reward model its scores ``R`` and no-EOS ``floor``
     (:func:`score_samples`)."""
-    from .book import runtime
-    from .rollout import gold_scores
+    from rlhfbook.book import runtime
+    from rlhfbook.rollout import gold_scores
 
     P, sft_path, task, seed, rm_paths = spec
     runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output

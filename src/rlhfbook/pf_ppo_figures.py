@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .pf_ppo import pass_rate_z
+from rlhfbook.pf_ppo import pass_rate_z
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -34,17 +34,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import lora
-from .book import runtime
-from .book.progress import track
-from .rollout import (
-    Rollout,
-    forward_logits,
-    forward_values,
-    generate,
-    response_logprobs,
-    token_logprobs,
-)
+from rlhfbook import lora
+from rlhfbook.book import runtime
+from rlhfbook.book.progress import track
+from rlhfbook.rollout import Rollout, forward_logits, forward_values, generate, response_logprobs, token_logprobs
 
 # --- masked statistics -----------------------------------------------------------------
 

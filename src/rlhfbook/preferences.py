@@ -169,7 +169,7 @@ def _rows(source: str | Path, split: str) -> list[dict[str, Any]]:
         if not isinstance(rows, list):
             raise ValueError(f"{source}: a .json dataset must hold a list of rows")
         return rows
-    from .models import check_local_or_online
+    from rlhfbook.models import check_local_or_online
 
     check_local_or_online(
         str(source), "dataset"

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .book.progress import track
-from .rollout import Rollout, encode_prompts, sequence_logprob
+from rlhfbook.book.progress import track
+from rlhfbook.rollout import Rollout, encode_prompts, sequence_logprob
 
 BETAS: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0, 10.0)  # the paper's beta grid for R*
 TIE_EPS = 0.01  # Def. C.1: a tie is ranked correctly when |pi(y1) - pi(y2)| < 0.01

@@ -31,14 +31,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import ranking as rk
-from . import ranking_sandbox as rs
+from rlhfbook import ranking as rk
+from rlhfbook import ranking_sandbox as rs
 
 if TYPE_CHECKING:
-    from .book.settings import DPORankingSettings
-    from .dpo_training import Checkpoint
-    from .preferences import PreferencePairs
-    from .ranking_task import RankingTask
+    from rlhfbook.book.settings import DPORankingSettings
+    from rlhfbook.dpo_training import Checkpoint
+    from rlhfbook.preferences import PreferencePairs
+    from rlhfbook.ranking_task import RankingTask
 
 IDENTITY_GAMMAS: tuple[float, ...] = (
     0.0,
@@ -406,7 +406,7 @@ class WinRate:
 
     def gold(self, model: torch.nn.Module) -> np.ndarray:
         """The raters' score of one sample of ``model`` per prompt."""
-        from . import rollout
+        from rlhfbook import rollout
 
         samples = rollout.generate(
             model,
@@ -441,7 +441,7 @@ def run_dpo(
     """DPO (Eq. 2; Eq. 4 for ``gamma != 1``) with TRL from the reference on one seed's pairs
     at the learning rate ``P.lr_x_beta / beta``: the checkpoints and their table
     (:func:`rlhfbook.dpo_training.checkpoint_table`)."""
-    from . import dpo_training as dt
+    from rlhfbook import dpo_training as dt
 
     cps = dt.train_dpo(
         reference,
@@ -843,8 +843,8 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
     scored without EOS and at most ``P.max_prompt_tokens`` of context, ``P.real_eval_batch``
     sequences per forward pass (GPT-2's fp32 logits of 8 x 1,024 tokens: 1.6 GB); and the number of
     pairs scored (those with an empty answer are left out: without EOS it has no likelihood)."""
-    from .models import load_policy
-    from .preferences import load_pairs
+    from rlhfbook.models import load_policy
+    from rlhfbook.preferences import load_pairs
 
     model, tok = load_policy(P.model_name)
     model.to(device)
@@ -1215,7 +1215,7 @@ def real_model_section(results, P: DPORankingSettings, seed: int, device):
     ``real_model`` and shown as a table; otherwise a note of how to run it."""
     from IPython.display import Markdown
 
-    from .book import display
+    from rlhfbook.book import display
 
     if not (P.model_name and P.dataset):
         return Markdown(

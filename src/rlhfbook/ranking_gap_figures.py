@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import ranking as rk
-from .ranking_gap import DPOStudy, Key, SeedData, flip_table_along, flipped_wrong
+from rlhfbook import ranking as rk
+from rlhfbook.ranking_gap import DPOStudy, Key, SeedData, flip_table_along, flipped_wrong
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .ranking_sandbox import Study
+    from rlhfbook.ranking_sandbox import Study
 
 RIGHT, WRONG = "C2", "C3"  # a pair ranked correctly / wrongly, in every figure
 

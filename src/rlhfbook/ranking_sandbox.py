@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import ranking
-from .preferences import majority
+from rlhfbook import ranking
+from rlhfbook.preferences import majority
 
 
 @dataclass

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .preferences import PreferencePairs, rate_pairs
+from rlhfbook.preferences import PreferencePairs, rate_pairs
 
 PROMPT_HEAD, PROMPT_TAIL = "ask:", "->"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .book.progress import track
+from rlhfbook.book.progress import track
 
 
 @dataclass(frozen=True)

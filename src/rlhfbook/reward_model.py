@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .book import runtime
-from .models import fit_embeddings, load_reward_model
-from .preferences import PreferencePairs, load_pairs, rate_pairs
-from .rollout import Rollout, eos_trick, generate, reward_model_scores, rollout_from_ids
+from rlhfbook.book import runtime
+from rlhfbook.models import fit_embeddings, load_reward_model
+from rlhfbook.preferences import PreferencePairs, load_pairs, rate_pairs
+from rlhfbook.rollout import Rollout, eos_trick, generate, reward_model_scores, rollout_from_ids
 
 
 def preference_pairs(
@@ -131,7 +131,7 @@ def reward_trainer(
 
     from trl import RewardConfig, RewardTrainer
 
-    from .rollout import format_prompts
+    from rlhfbook.rollout import format_prompts
 
     args = RewardConfig(
         **runtime.trainer_settings(out_dir, seed, autocast),

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import bradley_terry as bt
-from . import reward_eval as ev
-from .reward_distance import bandit_starc_distance
-from .toyworld.preference import TOPICS, WORDS, PreferenceTask
+from rlhfbook import bradley_terry as bt
+from rlhfbook import reward_eval as ev
+from rlhfbook.reward_distance import bandit_starc_distance
+from rlhfbook.toyworld.preference import TOPICS, WORDS, PreferenceTask
 
 KINDS: tuple[str, ...] = ("fitted", "noisy", "length-biased", "word-biased", "offset")
 METRICS: tuple[str, ...] = (

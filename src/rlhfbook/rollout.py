@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .book import runtime
+from rlhfbook.book import runtime
 
 
 @dataclass

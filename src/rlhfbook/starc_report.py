@@ -28,12 +28,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.stats import spearmanr
 
-from . import bradley_terry as bt
-from . import reward_distance as rd
-from . import reward_eval as ev
-from . import reward_model_family as rmf
-from .book import verdicts
-from .toyworld.preference import PreferenceTask
+from rlhfbook import bradley_terry as bt
+from rlhfbook import reward_distance as rd
+from rlhfbook import reward_eval as ev
+from rlhfbook import reward_model_family as rmf
+from rlhfbook.book import verdicts
+from rlhfbook.toyworld.preference import PreferenceTask
 
 CHECKED: tuple[str, ...] = (
     "L2",

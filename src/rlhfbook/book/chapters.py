@@ -142,7 +142,7 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
             problems.append(
                 f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)"
             )
-    from .profiles import GPU_CHAPTERS
+    from rlhfbook.book.profiles import GPU_CHAPTERS
 
     wants_gpu = chapter in GPU_CHAPTERS
     if (
@@ -304,7 +304,7 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
     other name of the parameters cell under its own name (``threads=`` aside)."""
     import ast
 
-    from .profiles import assigned_names
+    from rlhfbook.book.profiles import assigned_names
 
     want = f'rlhfbook.start_chapter("{chapter}", profile, seed, ...)'
     try:

@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import chapters as chapters_mod
-from . import gpu_sizing, profiles, progress, scorecard
-from .results import SHIPPED_SEED, block, results_dir
+from rlhfbook.book import chapters as chapters_mod
+from rlhfbook.book import gpu_sizing, profiles, progress, scorecard
+from rlhfbook.book.results import SHIPPED_SEED, block, results_dir
 
 EXIT_USAGE = 2
 
@@ -84,7 +84,7 @@ def parse_value(text: str):
 
 def declared_parameters(notebook: Path) -> list[str]:
     """Names the notebook's ``parameters`` cell assigns."""
-    from .profiles import assigned_names
+    from rlhfbook.book.profiles import assigned_names
 
     nb = json.loads(notebook.read_text())
     for cell in nb["cells"]:
@@ -96,7 +96,7 @@ def declared_parameters(notebook: Path) -> list[str]:
 def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
     """Every ``-p`` name must be declared by every chapter it is passed to, with a value of its setting's
     type, and the profile is chosen with ``--profile`` (one-line errors, before anything runs)."""
-    from .profiles import check_types
+    from rlhfbook.book.profiles import check_types
 
     if "profile" in parameters:
         raise ValueError("choose the profile with --profile, not -p profile")
@@ -144,7 +144,7 @@ def execute(
 
     import papermill
 
-    from .gpu_memory import PeakSampler
+    from rlhfbook.book.gpu_memory import PeakSampler
 
     logging.getLogger("papermill").setLevel(
         logging.ERROR
@@ -179,7 +179,7 @@ def prepare(task: str, profile: str) -> float:
     """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
     import transformers
 
-    from ..toyworld import base_policy
+    from rlhfbook.toyworld import base_policy
 
     transformers.utils.logging.disable_progress_bar()  # no "Writing model shards" bar per save
     start = time.perf_counter()
@@ -334,7 +334,7 @@ def robustness(
     """Execute the book on the shipped seed block (skipped where unchanged) and on the block starting at
     ``seed`` (into ``results/<profile>-seed<S>/``), and print each finding's and control's verdict on
     both; returns the number of chapters that failed to run."""
-    from . import verdicts
+    from rlhfbook.book import verdicts
 
     if seed == SHIPPED_SEED:
         raise ValueError(
@@ -483,7 +483,7 @@ def check(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .profiles import PROFILES
+    from rlhfbook.book.profiles import PROFILES
 
     parser = argparse.ArgumentParser(
         prog="python -m rlhfbook", description=__doc__.split("\n\n")[0]
@@ -562,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 else 0
             )
         if args.command == "describe":
-            from .profiles import describe_text
+            from rlhfbook.book.profiles import describe_text
 
             print(describe_text(args.chapter))
             return 0

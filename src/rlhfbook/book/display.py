@@ -73,7 +73,7 @@ def quote(**values: object) -> None:
 def table(df, index: bool = True):
     """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.book.tables.frame`):
     full width, long text wrapped rather than cut, numbers to four significant digits."""
-    from .tables import frame
+    from rlhfbook.book.tables import frame
 
     return frame(df, index=index)
 
@@ -92,7 +92,7 @@ def runtime_table(chapter: str):
     """Budget and latest measured wall time of ``chapter`` per profile (displayable HTML)."""
     from IPython.display import HTML
 
-    from . import scorecard
+    from rlhfbook.book import scorecard
 
     return HTML(scorecard.runtime_table(chapter, measured_runtimes()))
 
@@ -102,6 +102,6 @@ def verdict_sentences(checks: list) -> str:
     list, its claim, verdict and mean ± 2 SE (:func:`rlhfbook.book.verdicts.sentence`)."""
     from dataclasses import asdict
 
-    from .verdicts import sentence
+    from rlhfbook.book.verdicts import sentence
 
     return "\n".join(f"- {sentence(asdict(c))}" for c in checks if c.kind != "sanity")

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from . import profiles, tables
+from rlhfbook.book import profiles, tables
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .profiles import GPU_PROFILES
+from rlhfbook.book.profiles import GPU_PROFILES
 
 T = TypeVar("T")
 JOBS_ENV = "RLHFBOOK_JOBS"
@@ -100,7 +100,7 @@ def runs_folder() -> Path | None:
         return Path(folder) if folder else None
     if os.environ.get("RLHFBOOK_PROFILE") not in GPU_PROFILES:
         return None
-    from ..toyworld.policies import cache_root
+    from rlhfbook.toyworld.policies import cache_root
 
     return cache_root() / "runs"
 
@@ -128,7 +128,7 @@ def _plain(value: Any) -> Any:
 def run_key(fn: Callable, item: Any) -> str:
     """The key of one run's saved result: ``fn``'s name, the run's plain values (:func:`_plain`), the
     chapter's settings (``$RLHFBOOK_SETTINGS_KEY``) and the package's version."""
-    from .. import __version__
+    from rlhfbook import __version__
 
     parts = (
         fn.__module__,

@@ -22,7 +22,7 @@ from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
 
-from . import settings
+from rlhfbook.book import settings
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu", "gpu-full")
 # The profiles sized for one GPU: ``gpu`` for a free Colab T4 in 45 minutes a chapter (its verdicts rest
@@ -286,7 +286,7 @@ def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
 
 def check_injected() -> None:
     """In a papermill run, stop at once on a parameter the chapter does not declare."""
-    from .. import ipython_shell
+    from rlhfbook import ipython_shell
 
     shell = ipython_shell()
     if shell is None:

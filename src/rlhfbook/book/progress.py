@@ -35,7 +35,7 @@ def batch() -> bool:
 
 
 def _in_kernel() -> bool:
-    from .. import ipython_shell
+    from rlhfbook import ipython_shell
 
     shell = ipython_shell()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

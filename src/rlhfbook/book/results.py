@@ -39,9 +39,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import verdicts
-from .profiles import Profile
-from .verdicts import Bootstrap
+from rlhfbook.book import verdicts
+from rlhfbook.book.profiles import Profile
+from rlhfbook.book.verdicts import Bootstrap
 
 KINDS = ("finding", "control", "sanity")
 ORIGINS = ("paper", "extension")
@@ -374,7 +374,7 @@ class Results:
 
     def table(self):
         """The checks as the scorecard shows them (verdict, claim, value vs threshold, margin)."""
-        from . import tables
+        from rlhfbook.book import tables
 
         return tables.checks_html([asdict(c) for c in self.checks])
 

@@ -13,7 +13,7 @@ import html
 import json
 from pathlib import Path
 
-from . import gpu_sizing, profiles, tables, verdicts
+from rlhfbook.book import gpu_sizing, profiles, tables, verdicts
 
 TOTAL_COLUMNS = ("paper's findings", "extensions", "controls", "sanity")
 

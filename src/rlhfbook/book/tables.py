@@ -64,7 +64,7 @@ def verdict(status: str) -> str:
 def evidence(check: Mapping[str, Any]) -> str:
     """ "0.62 ± 0.05 over 8 seeds (needs ≥ 0.5)": mean ± 2 SE against the paper's threshold, or a
     sanity check's value."""
-    from .verdicts import Interval, summary
+    from rlhfbook.book.verdicts import Interval, summary
 
     value = check.get("value")
     if check.get("se") is None or not isinstance(value, (int, float)):

@@ -11,9 +11,9 @@
 Used by chapter 5.
 """
 
-from .base import SIDES, Game, Outcome, parse_build
-from .tower_defense import TowerDefense
-from .turn_based import TurnBased
+from rlhfbook.games.base import SIDES, Game, Outcome, parse_build
+from rlhfbook.games.tower_defense import TowerDefense
+from rlhfbook.games.turn_based import TurnBased
 
 GAMES = {"turn_based": TurnBased, "tower_defense": TowerDefense}
 

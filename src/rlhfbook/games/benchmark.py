@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import csv_metrics
+from rlhfbook.games.metrics import csv_metrics
 
 WINNER_LABELS = {"defender": "Defenders", "invader": "Invaders", "none": "None"}
 NAMES = {

@@ -45,12 +45,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
-from ..book.progress import track
-from .base import SIDES, Build, other
-from .players import Player, Turn
-from .protocol import Match, play_matches
-from .turn_based import ELEMENTS, SKILLS, TurnBased
+from rlhfbook import __version__
+from rlhfbook.book.progress import track
+from rlhfbook.games.base import SIDES, Build, other
+from rlhfbook.games.players import Player, Turn
+from rlhfbook.games.protocol import Match, play_matches
+from rlhfbook.games.turn_based import ELEMENTS, SKILLS, TurnBased
 
 RESULTS = ("start", "rejected", "won", "lost", "tie")
 MARKERS = ("own", "opp", "hist", "out", "none")
@@ -169,7 +169,7 @@ class Codec:
 
 def new_policy(codec: Codec, size: str = "tiny", seed: int = 0):
     """A fresh tiny Llama over the codec's vocabulary (the toy world's model factory)."""
-    from ..toyworld.model import new_model
+    from rlhfbook.toyworld.model import new_model
 
     torch.manual_seed(seed)
     return new_model(size, codec.tokenizer)
@@ -195,7 +195,7 @@ class TransformerPlayer(Player):
         return self.act_batch([turn])[0]
 
     def act_batch(self, turns: Sequence[Turn]) -> list[str]:
-        from ..rollout import generate
+        from rlhfbook.rollout import generate
 
         contexts = [self.codec.context(t) for t in turns]
         rollout = generate(
@@ -356,8 +356,8 @@ def grpo_update(
 ) -> dict[str, float]:
     """``cfg.epochs`` passes of minibatch updates on one rollout: PPO's clipped surrogate with the
     sequence's group advantage at every token, plus ``kl_coef`` x the k3 KL estimate to ``ref``."""
-    from ..ppo import kl_k3, masked_mean, policy_loss
-    from ..rollout import forward_logits, token_logprobs
+    from rlhfbook.ppo import kl_k3, masked_mean, policy_loss
+    from rlhfbook.rollout import forward_logits, token_logprobs
 
     mask = rollout.response_mask.float()
     with torch.no_grad():
@@ -410,7 +410,7 @@ def grpo(
     :func:`match_reward`; its advantage, the reward standardised within the group, is given to
     every answer the policy wrote in that copy, and :func:`grpo_update` updates on all of them.
     """
-    from ..rollout import end_token_ids, rollout_from_ids
+    from rlhfbook.rollout import end_token_ids, rollout_from_ids
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -549,8 +549,8 @@ def train_players(
     progress: bool = True,
 ) -> dict[str, Any]:
     """SFT then GRPO; returns the checkpoints' state dicts, the training logs and the seconds taken."""
-    from ..book.runtime import seed_everything
-    from ..toyworld.sft import supervised_finetune
+    from rlhfbook.book.runtime import seed_everything
+    from rlhfbook.toyworld.sft import supervised_finetune
 
     start = time.perf_counter()
     seed_everything(recipe.seed)
@@ -605,7 +605,7 @@ def trained_players(
     it learns from and the source of the games and the training code; it is written under a
     temporary name and renamed when complete, under a lock so that parallel runs train once.
     """
-    from ..toyworld.policies import cache_root
+    from rlhfbook.toyworld.policies import cache_root
 
     key = cache_key(recipe, demonstrators, sparring)
     path = cache_root() / "game_players" / f"turn_based-{key}.pt"

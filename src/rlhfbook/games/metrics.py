@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .base import SIDES
+from rlhfbook.games.base import SIDES
 
 METRICS = ("WR", "OBR", "ORR", "CSR", "slope")
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Build, Game
+from rlhfbook.games.base import Build, Game
 
 SIDE_LABEL = {"defender": "Defender", "invader": "Invader"}
 
@@ -287,8 +287,8 @@ class LLMPlayer(Player):
 
         Hub downloads need the ``gpu`` profile, ``RLHFBOOK_ONLINE=1`` or Colab.
         """
-        from ..book.runtime import device
-        from ..models import load_policy
+        from rlhfbook.book.runtime import device
+        from rlhfbook.models import load_policy
 
         model, tokenizer = load_policy(name_or_path, sample_only=True)
         model = model.to(device())

@@ -27,9 +27,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .base import Build, Game, other
-from .players import Player, Turn
-from .protocol import _feedback, adjudicate, results
+from rlhfbook.games.base import Build, Game, other
+from rlhfbook.games.players import Player, Turn
+from rlhfbook.games.protocol import _feedback, adjudicate, results
 
 
 def _pair(side: str, own: Build, opp: Build) -> tuple[Build, Build]:

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..book.progress import track
-from .base import SIDES, Build, Game, other
-from .players import Player, Turn
+from rlhfbook.book.progress import track
+from rlhfbook.games.base import SIDES, Build, Game, other
+from rlhfbook.games.players import Player, Turn
 
 SETTINGS: tuple[tuple[str, str], ...] = (
     ("defender", "first"),

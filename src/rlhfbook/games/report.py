@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import learned, probes
-from . import metrics as gm
-from . import players as gp
-from . import protocol as pr
-from .base import Game
+from rlhfbook.games import learned, probes
+from rlhfbook.games import metrics as gm
+from rlhfbook.games import players as gp
+from rlhfbook.games import protocol as pr
+from rlhfbook.games.base import Game
 
 if TYPE_CHECKING:
     from rlhfbook.book.results import Check, Results

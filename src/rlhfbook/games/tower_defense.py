@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Build, Game, Outcome
+from rlhfbook.games.base import Build, Game, Outcome
 
 TICK_S = 0.125
 ROWS, COLS, ENTRY_X = 5, 11, 11.0

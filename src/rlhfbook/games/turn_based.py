@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Build, Game, Outcome
+from rlhfbook.games.base import Build, Game, Outcome
 
 ELEMENTS = {
     "invader": ("Fire", "Water", "Dark"),

@@ -5,11 +5,11 @@ code and deterministic. Its gold scores are exact, which is what lets the chapte
 what papers can only estimate with human raters.
 """
 
-from .code import CodeTask
-from .model import new_model
-from .policies import RECIPES, base_policy, task
-from .preference import PreferenceTask
-from .tokenizer import build_tokenizer
+from rlhfbook.toyworld.code import CodeTask
+from rlhfbook.toyworld.model import new_model
+from rlhfbook.toyworld.policies import RECIPES, base_policy, task
+from rlhfbook.toyworld.preference import PreferenceTask
+from rlhfbook.toyworld.tokenizer import build_tokenizer
 
 __all__ = [
     "CodeTask",

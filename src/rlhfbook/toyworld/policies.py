@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .code import CodeTask
-from .preference import PreferenceTask
+from rlhfbook import __version__
+from rlhfbook.toyworld.code import CodeTask
+from rlhfbook.toyworld.preference import PreferenceTask
 
 TASKS = {"preference": PreferenceTask(), "code": CodeTask()}
 MANIFEST = "manifest.json"
@@ -143,11 +143,11 @@ def _train(
 ) -> None:
     """Train the recipe's policy (on :func:`rlhfbook.book.runtime.device` if ``recipe.on_gpu``, else
     on the CPU) and write it, with its manifest, to ``folder`` atomically."""
-    from ..book import runtime
-    from ..book.runtime import seed_everything
-    from .model import new_model
-    from .sft import supervised_finetune
-    from .tokenizer import build_tokenizer
+    from rlhfbook.book import runtime
+    from rlhfbook.book.runtime import seed_everything
+    from rlhfbook.toyworld.model import new_model
+    from rlhfbook.toyworld.sft import supervised_finetune
+    from rlhfbook.toyworld.tokenizer import build_tokenizer
 
     start = time.perf_counter()
     seed_everything(

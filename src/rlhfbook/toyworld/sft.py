@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from ..book.progress import track
+from rlhfbook.book.progress import track
 
 
 def demonstration_batch(
