@@ -2,7 +2,7 @@
 
 Trains the proxy reward model once on ``--seed`` (as the chapter does on its block's first seed), then
 runs each configuration on ``--n-seeds`` seeds from ``--seed`` with the chapter's machinery
-(:func:`rlhfbook.overoptimisation.ppo_runs`) and prints, per configuration and seed, the numbers the
+(:func:`rlhfbook.chapters.ch01_ppo_max.overoptimisation.ppo_runs`) and prints, per configuration and seed, the numbers the
 chapter's checks read: the smoothed gold curve (every few iterations), gold end / peak, the proxy's
 gain after the gold peak in reward-model standard deviations, held-out gold and win rate vs SFT, the
 KL at the end, and the slope of the gold over the second half. One JSON line per configuration is
@@ -80,10 +80,16 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/ch01_pilot.jsonl")
     args = ap.parse_args()
 
-    import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import models, overoptimisation, ppo, reward_model, rollout, toyworld
-    from rlhfbook.book import parallel, runtime
+    from rlhfbook.core import environment
+
+
+    environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+    from rlhfbook.core import parallel, runtime
+    from rlhfbook.lm import models, rollout
+    from rlhfbook.methods import ppo, reward_model
+    from rlhfbook.tasks import toyworld
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
     P = dataclasses.replace(

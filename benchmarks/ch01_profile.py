@@ -1,8 +1,8 @@
 """Where one chapter-1 PPO run spends its time: generation, the reward models, the frozen models'
 forward passes (make_batch), the update, and the gold terms' bookkeeping.
 
-Wraps the names :func:`rlhfbook.ppo.train` calls with timers and runs one PPO-max run of the chapter
-(:func:`rlhfbook.overoptimisation.run_ppo`) on a pilot seed, with ``--set`` overrides of the chapter's
+Wraps the names :func:`rlhfbook.methods.ppo.train` calls with timers and runs one PPO-max run of the chapter
+(:func:`rlhfbook.chapters.ch01_ppo_max.overoptimisation.run_ppo`) on a pilot seed, with ``--set`` overrides of the chapter's
 settings and an optional reward model folder (else one is trained, as in ``ch01_pilot.py``).
 
     taskset -c 1 .venv/bin/python benchmarks/ch01_profile.py --rm /tmp/.../rm/checkpoint --set prompts_per_iteration=64
@@ -30,9 +30,14 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import overoptimisation, ppo, toyworld
+    from rlhfbook.core import environment
+
+
+    environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+    from rlhfbook.methods import ppo
+    from rlhfbook.tasks import toyworld
 
     P = dataclasses.replace(
         PPOMaxSettings(),

@@ -4,7 +4,7 @@ Per seed, as the chapter does: the SFT policy's samples on the seed's reward-mod
 model (the one that reads the shown outputs) trained on them, Part A's R^2 of every filter on the seed's
 analysis prompts, then every method of ``--methods`` against that reward model and every method of
 ``--gold`` against the unit tests (the control), all with the chapter's machinery
-(:func:`rlhfbook.pf_ppo.run_method`). Prints per seed the paired differences the chapter's checks read
+(:func:`rlhfbook.chapters.ch03_pf_ppo.pf_ppo.run_method`). Prints per seed the paired differences the chapter's checks read
 (pass@1 exact, sampled at temperature 1; greedy beside it) and the seconds each piece took; appends one
 JSON line per seed to ``--out``.
 
@@ -57,11 +57,16 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/ch03_pilot.jsonl")
     args = ap.parse_args()
 
-    import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import models, pf_ppo, rollout, toyworld
-    from rlhfbook.book import parallel, runtime
+    from rlhfbook.core import environment
+
+
+    environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.book.settings import PFPPOSettings
-    from rlhfbook.pf_ppo import VERIFY
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import VERIFY
+    from rlhfbook.core import parallel, runtime
+    from rlhfbook.lm import models, rollout
+    from rlhfbook.tasks import toyworld
 
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     P = dataclasses.replace(PFPPOSettings(), **overrides)

@@ -1,4 +1,4 @@
-"""Where one chapter-3 PPO run spends its time: cProfile of :func:`rlhfbook.pf_ppo.run_method`.
+"""Where one chapter-3 PPO run spends its time: cProfile of :func:`rlhfbook.chapters.ch03_pf_ppo.pf_ppo.run_method`.
 
 One run of ``--method`` on a pilot seed against a reward model folder that reads the shown outputs
 (e.g. one that ``ch03_reliability.py`` saved), with ``--set`` overrides of the chapter's settings;
@@ -31,9 +31,13 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[])
     args = ap.parse_args()
 
-    import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import pf_ppo, toyworld
+    from rlhfbook.core import environment
+
+
+    environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.tasks import toyworld
 
     P = dataclasses.replace(
         PFPPOSettings(),

@@ -46,8 +46,8 @@ from ch01_pilot import parse_value
 
 def kinds(task, samples, n: int) -> np.ndarray:
     """Per sample: -2 truncated, -1 does not parse, else the number of shown examples right."""
-    from rlhfbook import code_tasks
-    from rlhfbook.toyworld.code import ProgramError, parse
+    from rlhfbook.tasks import code_tasks
+    from rlhfbook.tasks.toyworld.code import ProgramError, parse
 
     out = []
     for p, r, eos in zip(samples.prompts, samples.responses, samples.has_eos.tolist()):
@@ -117,10 +117,15 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import filtration, pf_ppo, toyworld
-    from rlhfbook.book import runtime
-    from rlhfbook.pf_ppo import READS
+    from rlhfbook.core import environment
+
+
+    environment.prepare()  # before transformers: the hub offline, quiet libraries
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import READS
+    from rlhfbook.core import runtime
+    from rlhfbook.methods import filtration
+    from rlhfbook.tasks import toyworld
 
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     P = dataclasses.replace(PFPPOSettingsDefault(), **overrides)
@@ -128,7 +133,7 @@ def main() -> None:
     N = P.n_samples
     task = toyworld.task("code")
     sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
-    from rlhfbook import models
+    from rlhfbook.lm import models
 
     _, tok = models.load_policy(sft_path, frozen=True)
     for seed in range(args.seed, args.seed + args.n_seeds):

@@ -1,6 +1,6 @@
 """Seconds per DPO epoch: TRL's DPOTrainer as this book configures it beside TRL's defaults.
 
-Ours is ``rlhfbook.dpo_training``: ``dpo_config`` (fp32 on a CPU, no activation checkpointing,
+Ours is ``rlhfbook.methods.dpo_training``: ``dpo_config`` (fp32 on a CPU, no activation checkpointing,
 reference log-probs precomputed once) and ``GammaDPOTrainer`` (gamma = 1, i.e. DPO, without
 the NaN fill of ``torch.empty`` that deterministic mode adds to TRL's fused LM head; its cache of
 reference passes, which spares a chapter's later trainers that pass, is emptied first). The
@@ -21,23 +21,22 @@ import os
 import tempfile
 import time
 
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-
-# isort: split
 import numpy as np
 import torch
 import transformers
 from trl import DPOConfig, DPOTrainer
 
-from rlhfbook import dpo_training as dt
-from rlhfbook import toyworld
-from rlhfbook.book import runtime
-from rlhfbook.models import load_policy
-from rlhfbook.preferences import PreferencePairs
+from rlhfbook.core import environment, runtime
+from rlhfbook.lm.models import load_policy
+from rlhfbook.methods import dpo_training as dt
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.preferences import PreferencePairs
 
 SETTINGS = dict(
     beta=0.1, learning_rate=5e-4, batch_size=32, seed=0
 )  # chapter 2's cpu profile
+
+environment.prepare()  # the hub offline, quiet libraries (as a chapter's first cell does)
 
 
 def setup(folder: str, n_pairs: int, size: str = "small", seed: int = 0):

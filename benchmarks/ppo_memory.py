@@ -1,6 +1,6 @@
-"""Peak memory of one PPO step, beside the plan of ``rlhfbook.memory``, on the GPU or the CPU.
+"""Peak memory of one PPO step, beside the plan of ``rlhfbook.lm.memory``, on the GPU or the CPU.
 
-``rlhfbook.memory.ppo_plan`` adds up 4 bytes per weight, 12 more per trainable one, a
+``rlhfbook.lm.memory.ppo_plan`` adds up 4 bytes per weight, 12 more per trainable one, a
 micro-batch's logits and what its forward pass keeps for the backward. This measures the sum.
 Each configuration runs in a fresh process that builds, on the GPU if there is one, the models
 chapter 1's PPO holds at once from a Qwen2 config (default: Qwen2.5-0.5B's published dimensions,
@@ -36,9 +36,6 @@ import resource
 import time
 from types import SimpleNamespace
 
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-
-# isort: split
 import torch
 from transformers import (
     AutoModelForCausalLM,
@@ -46,9 +43,12 @@ from transformers import (
     Qwen2Config,
 )
 
-from rlhfbook import memory, ppo
-from rlhfbook.book import runtime
-from rlhfbook.rollout import Rollout
+from rlhfbook.core import environment, runtime
+from rlhfbook.lm import memory
+from rlhfbook.lm.rollout import Rollout
+from rlhfbook.methods import ppo
+
+environment.prepare()  # the hub offline, quiet libraries (as a chapter's first cell does)
 
 
 def _resident_bytes() -> int:
@@ -80,7 +80,7 @@ def measure(
 ) -> dict:
     """One PPO iteration on fresh models of ``config``: the peak bytes above those in use before
     the models were built (GPU: allocated by PyTorch, and ``reserved_bytes`` by its cache; CPU:
-    resident), its seconds and :func:`rlhfbook.memory.ppo_plan` in the device's autocast dtype."""
+    resident), its seconds and :func:`rlhfbook.lm.memory.ppo_plan` in the device's autocast dtype."""
     runtime.seed_everything(0)
     device = runtime.device()
     cuda = device.type == "cuda"

@@ -3,7 +3,7 @@
 The reference (:func:`reference_update`) is one PPO update written the way TRL's old
 ``PPOTrainer`` wrote it: separate no-grad forward passes of the policy, the reference policy
 and the critic over the rollout, then for every epoch and minibatch fresh forward and backward
-passes, nothing reused. It uses ``rlhfbook.ppo``'s objective (token rewards, GAE, whitening,
+passes, nothing reused. It uses ``rlhfbook.methods.ppo``'s objective (token rewards, GAE, whitening,
 clipped losses), so it computes what ``ppo.make_batch`` + ``ppo.update`` compute, only
 without their savings. Both run on the same models, the same scored batch and the same seed,
 alternately, so the ratio reference / ours reads a speed-up or a regression on a noisy machine;
@@ -23,17 +23,17 @@ import argparse
 import copy
 import time
 
-import rlhfbook  # noqa: F401  (first: switches the HF hub offline)
-
-# isort: split
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from rlhfbook import ppo, toyworld
-from rlhfbook.book import runtime
-from rlhfbook.rollout import Rollout, rollout_from_ids
-from rlhfbook.toyworld.model import model_config
+from rlhfbook.core import environment, runtime
+from rlhfbook.lm.rollout import Rollout, rollout_from_ids
+from rlhfbook.methods import ppo
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.toyworld.model import model_config
+
+environment.prepare()  # the hub offline, quiet libraries (as a chapter's first cell does)
 
 # name -> (task, prompts, samples per prompt, PPOConfig overrides)
 CONFIGS = {

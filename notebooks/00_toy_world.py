@@ -62,9 +62,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -73,7 +71,7 @@ profile = "cpu"  # smoke | cpu | gpu (a Colab T4) | gpu-full (an 80 GB GPU)
 seed = 0
 
 # %%
-import rlhfbook  # first: switches the Hugging Face hub offline
+import rlhfbook
 from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
@@ -83,8 +81,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook import models, rollout, toyworld
-from rlhfbook.toyworld import code, figures, policies, preference, sft
+from rlhfbook.chapters.ch00_toy_world import figures
+from rlhfbook.lm import models, rollout
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.toyworld import code, policies, preference, sft
 
 rng = np.random.default_rng(seed)
 

@@ -31,7 +31,7 @@
 # **What this chapter reproduces, and at what scale.** The whole pipeline in the toy world of
 # chapter 0: a 0.5M-parameter character-level SFT policy, a reward model trained with TRL's
 # `RewardTrainer` on pairs labelled by simulated raters with a known bias towards long answers,
-# and our own PPO loop (`rlhfbook.ppo`) with every PPO-max ingredient as a switch. Because
+# and our own PPO loop (`rlhfbook.methods.ppo`) with every PPO-max ingredient as a switch. Because
 # the toy world has an exact *gold* reward, "human evaluation" is free: we can watch the proxy
 # (reward-model) score and the gold score side by side, and split the gold reward into the
 # channels through which a policy loses it. The configurations run from the same SFT policy,
@@ -89,9 +89,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -113,8 +111,9 @@ n_seeds = None  # seeds per configuration; None = the profile's
 autocast = None  # "float32" when fp16 overflows on a T4 (see the running page); None = the profile's
 
 # %%
-import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import diagram, display, runtime
+import rlhfbook
+from rlhfbook.book import diagram, display
+from rlhfbook.core import runtime
 
 P, results = rlhfbook.start_chapter(
     "01_ppo_max",
@@ -139,16 +138,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlhfbook import (
-    models,
-    overoptimisation,
-    ppo,
-    reward_model,
-    rollout,
-    toyworld,
-)
-from rlhfbook import overoptimisation_figures as figures
-from rlhfbook.book import parallel
+from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+from rlhfbook.chapters.ch01_ppo_max import overoptimisation_figures as figures
+from rlhfbook.core import parallel
+from rlhfbook.lm import models, rollout
+from rlhfbook.methods import ppo, reward_model
+from rlhfbook.tasks import toyworld
 
 # %%
 task = toyworld.task("preference")
@@ -161,7 +156,7 @@ device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
 eval_seed = 10_000 + seed
-# real: Gao et al.'s gold and proxy reward models (rlhfbook.gold_proxy)
+# real: Gao et al.'s gold and proxy reward models (rlhfbook.chapters.ch01_ppo_max.gold_proxy)
 real = P.model_name is not None
 eval_prompts, data = overoptimisation.held_out(
     P, task, seed, eval_seed

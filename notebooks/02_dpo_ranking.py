@@ -79,9 +79,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -93,8 +91,9 @@ dataset = None  # a local .json/.jsonl file or hub id with chosen/rejected (+ pr
 n_seeds = None  # seeds of the DPO study; None = the profile's
 
 # %%
-import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import diagram, display, runtime
+import rlhfbook
+from rlhfbook.book import diagram, display
+from rlhfbook.core import runtime
 
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).
@@ -131,14 +130,14 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlhfbook import dpo_training as dt
-from rlhfbook import ranking as rk
-from rlhfbook import ranking_gap as rg
-from rlhfbook import ranking_gap_figures as figures
-from rlhfbook import ranking_sandbox as rs
-from rlhfbook import toyworld
-from rlhfbook.ranking_task import RankingTask
-from rlhfbook.toyworld.sft import supervised_finetune
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap as rg
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap_figures as figures
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+from rlhfbook.methods import dpo_training as dt
+from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.ranking_task import RankingTask
+from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
 rng = np.random.default_rng(seed)
 t_start = time.perf_counter()

@@ -74,9 +74,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -91,8 +89,9 @@ n_seeds = None  # seeds per method; None = the profile's
 autocast = None  # "float32" when fp16 overflows on a T4 (see the running page); None = the profile's
 
 # %%
-import rlhfbook  # first: switches the HF hub offline
-from rlhfbook.book import diagram, display, runtime
+import rlhfbook
+from rlhfbook.book import diagram, display
+from rlhfbook.core import runtime
 
 P, results = rlhfbook.start_chapter(
     "03_pf_ppo",
@@ -114,10 +113,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, toyworld
-from rlhfbook import pf_ppo_figures as figures
-from rlhfbook.book import parallel
-from rlhfbook.pf_ppo import READS, VERIFY
+from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+from rlhfbook.chapters.ch03_pf_ppo import pf_ppo_figures as figures
+from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import READS, VERIFY
+from rlhfbook.core import parallel
+from rlhfbook.lm import models
+from rlhfbook.methods import filtration
+from rlhfbook.tasks import code_tasks, toyworld
 
 # %%
 N = P.n_samples

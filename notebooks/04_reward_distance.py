@@ -69,9 +69,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -81,7 +79,7 @@ seed = 0
 n_envs = None  # random MDPs per seed (None: the profile's value)
 
 # %%
-import rlhfbook  # first: switches the HF hub offline
+import rlhfbook
 from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
@@ -93,12 +91,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from rlhfbook import reward_distance as rd
-from rlhfbook import reward_eval as ev
-from rlhfbook import reward_model_family as rmf
-from rlhfbook import starc_report as sr
-from rlhfbook.starc_report import CHECKED, mean_sd, per_seed
-from rlhfbook.toyworld.preference import WORDS, PreferenceTask
+from rlhfbook.chapters.ch04_reward_distance import starc_report as sr
+from rlhfbook.chapters.ch04_reward_distance.starc_report import (
+    CHECKED,
+    mean_sd,
+    per_seed,
+)
+from rlhfbook.methods import reward_distance as rd
+from rlhfbook.methods import reward_eval as ev
+from rlhfbook.methods import reward_model_family as rmf
+from rlhfbook.tasks.toyworld.preference import WORDS, PreferenceTask
 
 seeds = [seed + i for i in range(P.n_seeds)]
 canon_names = list(rd.CANONICALISATIONS)

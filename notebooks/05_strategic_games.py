@@ -74,9 +74,7 @@ if "google.colab" in sys.modules:
             ),
         ]
     )
-    from rlhfbook.book import (
-        colab,  # prints what pip changed, and asks for a restart if it must
-    )
+    from rlhfbook.book import colab
 
     colab.report_install(before, imported)
 
@@ -87,7 +85,7 @@ model_name = None  # LLM player: a hub id or local folder (None: the profile's; 
 endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1" (uses model_name)
 
 # %%
-import rlhfbook  # first: switches the HF hub offline
+import rlhfbook
 from rlhfbook.book import diagram, display
 
 P, results = rlhfbook.start_chapter(
@@ -100,13 +98,14 @@ import pandas as pd
 import torch
 from IPython.display import display as show
 
-from rlhfbook.games import TowerDefense, TurnBased, benchmark, learned, probes, report
-from rlhfbook.games import metrics as gm
-from rlhfbook.games import players as gp
-from rlhfbook.games import protocol as pr
-from rlhfbook.games.report import CHECKPOINTS, SHOWN
-from rlhfbook.games.tower_defense import simulate_row
-from rlhfbook.games.turn_based import duel
+from rlhfbook.chapters.ch05_strategic_games import report
+from rlhfbook.chapters.ch05_strategic_games.report import CHECKPOINTS, SHOWN
+from rlhfbook.methods.games import TowerDefense, TurnBased, benchmark, learned, probes
+from rlhfbook.methods.games import metrics as gm
+from rlhfbook.methods.games import players as gp
+from rlhfbook.methods.games import protocol as pr
+from rlhfbook.methods.games.tower_defense import simulate_row
+from rlhfbook.methods.games.turn_based import duel
 
 # %%
 TRAINING_SEEDS = 3  # the trained recipe: training seeds seed, seed + 1, seed + 2

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from rlhfbook.core import environment
+
+# The environment a chapter's first cell sets (the hub offline, quiet libraries), before any test
+# imports transformers.
+environment.prepare()
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -75,7 +75,7 @@ def test_memory_plan_bounds_a_ppo_steps_measured_peak(monkeypatch):
 
     from transformers import Qwen2Config
 
-    from rlhfbook import memory
+    from rlhfbook.lm import memory
 
     monkeypatch.syspath_prepend(
         str(ROOT / "benchmarks")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rlhfbook import bradley_terry as bt
+from rlhfbook.methods import bradley_terry as bt
 
 
 def test_bag_of_words_blocks_per_context():

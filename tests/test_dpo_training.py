@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-import rlhfbook  # noqa: F401  (switches the hub offline before transformers is imported)
-from rlhfbook import dpo_training as dt
-from rlhfbook import ranking as rk
-from rlhfbook import toyworld
-from rlhfbook.models import load_policy
-from rlhfbook.preferences import PreferencePairs
+from rlhfbook.lm.models import load_policy
+from rlhfbook.methods import dpo_training as dt
+from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.preferences import PreferencePairs
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +221,9 @@ def test_reference_pass_runs_once_per_reference_and_dataset(
 
 
 def test_train_dpo_records_checkpoints_on_which_thm_4_1_holds_against_trl():
-    from rlhfbook.book import runtime
-    from rlhfbook.ranking_task import RankingTask
-    from rlhfbook.toyworld.sft import supervised_finetune
+    from rlhfbook.core import runtime
+    from rlhfbook.tasks.ranking_task import RankingTask
+    from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
     runtime.seed_everything(0, threads=1)
     task = RankingTask()

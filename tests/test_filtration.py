@@ -3,10 +3,10 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from rlhfbook import filtration, ppo
-from rlhfbook.rollout import generate
-from rlhfbook.toyworld import build_tokenizer, new_model
-from rlhfbook.toyworld.model import model_config
+from rlhfbook.lm.rollout import generate
+from rlhfbook.methods import filtration, ppo
+from rlhfbook.tasks.toyworld import build_tokenizer, new_model
+from rlhfbook.tasks.toyworld.model import model_config
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from rlhfbook.games import GAMES, TowerDefense, TurnBased, parse_build
-from rlhfbook.games.turn_based import multiplier
+from rlhfbook.methods.games import GAMES, TowerDefense, TurnBased, parse_build
+from rlhfbook.methods.games.turn_based import multiplier
 
 
 def _solo(element, skill, key):

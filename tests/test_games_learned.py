@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook.games import TurnBased, learned
-from rlhfbook.games.players import ScriptedReviser, Turn, league
-from rlhfbook.games.protocol import play_match
-from rlhfbook.rollout import rollout_from_ids, sequence_logprob
+from rlhfbook.lm.rollout import rollout_from_ids, sequence_logprob
+from rlhfbook.methods.games import TurnBased, learned
+from rlhfbook.methods.games.players import ScriptedReviser, Turn, league
+from rlhfbook.methods.games.protocol import play_match
 
 
 @pytest.fixture

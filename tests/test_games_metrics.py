@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlhfbook.games import benchmark
-from rlhfbook.games.metrics import (
+from rlhfbook.methods.games import benchmark
+from rlhfbook.methods.games.metrics import (
     METRICS,
     composite,
     csr_paper,
@@ -135,9 +135,9 @@ def test_match_metrics_reproduce_the_ported_evaluator():
 
 
 def _league():
-    from rlhfbook.games import TurnBased
-    from rlhfbook.games.players import ScriptedReviser
-    from rlhfbook.games.protocol import run_league
+    from rlhfbook.methods.games import TurnBased
+    from rlhfbook.methods.games.players import ScriptedReviser
+    from rlhfbook.methods.games.protocol import run_league
 
     players = [
         ScriptedReviser("p", quality=1.0, n_candidates=2, slip=0.3),
@@ -247,7 +247,7 @@ def test_composite_and_rank_stability():
 
 
 def test_revision_trace_marks_kept_rounds_and_corrections():
-    from rlhfbook.games.metrics import revision_trace
+    from rlhfbook.methods.games.metrics import revision_trace
 
     log = pd.DataFrame(
         {

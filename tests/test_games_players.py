@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import numpy as np
 import pytest
 
-from rlhfbook.games import TowerDefense, TurnBased
-from rlhfbook.games.players import (
+from rlhfbook.methods.games import TowerDefense, TurnBased
+from rlhfbook.methods.games.players import (
     EndpointPlayer,
     LLMPlayer,
     ScriptedReviser,
@@ -18,7 +18,7 @@ from rlhfbook.games.players import (
     league,
     prompt,
 )
-from rlhfbook.games.protocol import play_match
+from rlhfbook.methods.games.protocol import play_match
 
 
 def _turn(game, side="defender", won=False, seed=0):

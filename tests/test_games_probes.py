@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlhfbook.games import TurnBased, probes
-from rlhfbook.games import players as gp
-from rlhfbook.games import protocol as pr
+from rlhfbook.methods.games import TurnBased, probes
+from rlhfbook.methods.games import players as gp
+from rlhfbook.methods.games import protocol as pr
 
 
 def _turns(game, n=40, seed=0):

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from rlhfbook.games import TowerDefense, TurnBased
-from rlhfbook.games.metrics import csv_metrics, kept_rounds
-from rlhfbook.games.players import Player, ScriptedReviser
-from rlhfbook.games.protocol import (
+from rlhfbook.methods.games import TowerDefense, TurnBased
+from rlhfbook.methods.games.metrics import csv_metrics, kept_rounds
+from rlhfbook.methods.games.players import Player, ScriptedReviser
+from rlhfbook.methods.games.protocol import (
     Match,
     adjudicate,
     initial_build,

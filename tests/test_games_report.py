@@ -1,4 +1,4 @@
-"""Chapter 5's league analysis (rlhfbook.games.report) against loop references and hand-computed cases."""
+"""Chapter 5's league analysis (rlhfbook.chapters.ch05_strategic_games.report) against loop references and hand-computed cases."""
 
 import matplotlib
 
@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rlhfbook.games import TurnBased, report
-from rlhfbook.games.metrics import partial_correlation
+from rlhfbook.chapters.ch05_strategic_games import report
+from rlhfbook.methods.games import TurnBased
+from rlhfbook.methods.games.metrics import partial_correlation
 
 
 class Recorder:
@@ -473,8 +474,8 @@ def _league_log(game, player, opponent, seed=3, rounds=4):
 
 
 def test_described_trace_is_one_match_with_its_metrics():
-    from rlhfbook.games import metrics as gm
-    from rlhfbook.games import players as gp
+    from rlhfbook.methods.games import metrics as gm
+    from rlhfbook.methods.games import players as gp
 
     game = TurnBased(noise=0.2)
     player, opponent = gp.league(2)[0], gp.fixed_opponents(2)[-1]
@@ -495,7 +496,7 @@ def test_described_trace_is_one_match_with_its_metrics():
 def test_play_llm_plays_one_match_unless_a_real_model_is_set(monkeypatch):
     from types import SimpleNamespace
 
-    from rlhfbook.games import players as gp
+    from rlhfbook.methods.games import players as gp
 
     game = TurnBased(noise=0.2)
     stub = gp.league(2)[0]

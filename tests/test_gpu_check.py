@@ -1,14 +1,15 @@
-"""python -m rlhfbook.gpu_check on this CPU: the checks that need no GPU run, the device check fails."""
+"""python -m rlhfbook.book.gpu_check on this CPU: the checks that need no GPU run, the device check fails."""
 
 import contextlib
 
-from rlhfbook import gpu_check, rollout
+from rlhfbook.book import gpu_check
+from rlhfbook.lm import rollout
 
 
 def test_on_a_cpu_the_device_check_fails_the_speed_check_skips_and_the_rest_pass(
     capsys, monkeypatch
 ):
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     monkeypatch.setattr(runtime, "quiet", lambda: None)  # global logging state
     assert gpu_check.main() == 1

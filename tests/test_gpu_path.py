@@ -1,6 +1,6 @@
 """The gpu profile's code paths on a local stand-in for a hub instruct model (CPU, no network).
 
-:mod:`rlhfbook.standin` builds a Qwen2-architecture model whose tokenizer has a chat template,
+:mod:`rlhfbook.testing.standin` builds a Qwen2-architecture model whose tokenizer has a chat template,
 two end tokens and no pad token: what Qwen2.5-Instruct, Llama 3 and gpt2 give the book on a GPU.
 """
 
@@ -11,16 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import (
-    code_tasks,
-    gold_proxy,
-    models,
-    ppo,
-    preferences,
-    reward_model,
-    rollout,
-    standin,
-)
+from rlhfbook.chapters.ch01_ppo_max import gold_proxy
+from rlhfbook.lm import models, rollout
+from rlhfbook.methods import ppo, reward_model
+from rlhfbook.tasks import code_tasks, preferences
+from rlhfbook.testing import standin
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +210,7 @@ def test_samples_come_from_the_policy_whose_log_probs_ppo_computes(policy, monke
 def test_chapter_3_reward_models_train_on_the_token_ids_they_score(
     folder, tmp_path, monkeypatch
 ):
-    from rlhfbook import pf_ppo
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
 
     tok = models.load_tokenizer(folder)
     pair = {
@@ -347,7 +342,7 @@ def test_local_hh_rlhf_and_mbpp_files_are_read_by_the_chapters_loaders(tmp_path)
 
 
 def test_preference_pairs_are_scored_as_written_without_the_chat_template(policy):
-    from rlhfbook import ranking
+    from rlhfbook.methods import ranking
 
     model, tok = policy
     r = ranking.encode_responses(tok, ["\n\nHuman: hi\n\nAssistant:"], [" hello"])
@@ -379,7 +374,7 @@ def test_chapter_1_splits_the_pairs_into_gold_proxy_and_held_out_prompts(tmp_pat
 def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_reward_model(
     folder, tmp_path, monkeypatch
 ):
-    from rlhfbook import overoptimisation as oo
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo
 
     seen: dict[str, list[float]] = {}
     real = gold_proxy.transcript_reward
@@ -449,8 +444,8 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
     # frozen reference copy in 16 bits, as on a GPU (dtype_for's answer there, on this CPU)
     from dataclasses import replace
 
-    from rlhfbook import lora
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
+    from rlhfbook.lm import lora
 
     adapted, trainers = [], []
     add, prepare = lora.add_adapters, runtime.prepare_trainer
@@ -616,7 +611,7 @@ def test_chapter_1_proxy_pairs_are_the_proxy_rows_labelled_by_the_gold_model(
 
 
 def test_chapter_1_run_fields_carry_the_gold_model_and_the_held_out_prompts(tmp_path):
-    from rlhfbook import overoptimisation as oo
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo
 
     data = gold_proxy.load(
         _settings(standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=30)), seed=0
@@ -635,7 +630,7 @@ def test_chapter_1_truncated_answers_score_below_every_complete_one_on_real_mode
     a Bradley-Terry reward model's range. Calibrated on the SFT policy's samples, the score of a
     truncated answer lies below every complete one's, for a model whose scores are all below -1
     and for one whose scores are all above it."""
-    from rlhfbook import overoptimisation as oo
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo
 
     model, tok = policy
     pairs = preferences.load_pairs(

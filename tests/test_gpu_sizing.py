@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import Qwen2Config
 
-from rlhfbook import memory
 from rlhfbook.book import gpu_sizing as g
 from rlhfbook.book import profiles
+from rlhfbook.lm import memory
 
 LM = g.LM("toy", params=1e9, layers=10)
 
@@ -103,7 +103,7 @@ def test_todays_old_gpu_profile_would_not_have_fitted():
     ],
 )
 def test_each_gpu_profile_fits_its_cards_memory_even_in_fp32(chapter, profile, gb):
-    """The memory plan (rlhfbook.memory, the notebook's own models included) at the profile's micro-batch,
+    """The memory plan (rlhfbook.lm.memory, the notebook's own models included) at the profile's micro-batch,
     with autocast='float32', the way out of an fp16 overflow."""
     P = profiles.resolve(chapter, profile)
     P32 = profiles.Profile(chapter, profile, dict(P) | {"autocast": "float32"})

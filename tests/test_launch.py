@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhfbook import launch
-from rlhfbook.toyworld import build_tokenizer, new_model
+from rlhfbook.book import launch
+from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 
 ROWS = [
     {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
@@ -57,7 +57,7 @@ def losses(out: Path) -> list[float]:
 def test_two_processes_log_the_losses_of_one_at_the_same_global_batch(inputs, method):
     args = [
         "-m",
-        "rlhfbook.launch",
+        "rlhfbook.book.launch",
         method,
         "--base",
         str(inputs / "base"),

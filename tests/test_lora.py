@@ -1,4 +1,4 @@
-"""LoRA (rlhfbook.lora): Eq. 3 of Hu et al. (2021) against its closed form, what trains, and PPO with adapters."""
+"""LoRA (rlhfbook.lm.lora): Eq. 3 of Hu et al. (2021) against its closed form, what trains, and PPO with adapters."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,9 @@ import torch
 from test_ppo import _emit_token_reward, _tiny_models
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from rlhfbook import lora, ppo
-from rlhfbook.lora import LoRALinear
+from rlhfbook.lm import lora
+from rlhfbook.lm.lora import LoRALinear
+from rlhfbook.methods import ppo
 
 
 def test_adapted_linear_is_the_base_plus_the_scaled_low_rank_product():
@@ -129,7 +130,7 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
     no adapter can make them confident (supervised, p(token) stops at 0.02); tenfold embeddings give
     the confident output layer of a pretrained model, from which adapters alone learn the task.
     AdamW holds two moments of the trainable parameters only, and the frozen ones get no gradient:
-    the 4 + 12 bytes per parameter that rlhfbook.memory counts. The second case is a T4's gpu
+    the 4 + 12 bytes per parameter that rlhfbook.lm.memory counts. The second case is a T4's gpu
     profile: fp16 autocast with loss scaling (torch's CPU autocast and GradScaler) in micro-batches, at
     a third of the rate, under which the activations stay within fp16's range (at 3e-2 they do not:
     test_an_fp16_overflow_stops_ppo_with_one_clear_error)."""
@@ -181,7 +182,7 @@ def test_an_fp16_overflow_stops_ppo_with_one_clear_error(embedding_scale, where)
     overflow is in the forward pass, so loss scaling halves the scale at every step, or sampling
     meets inf / NaN probabilities. Either stops the run with the fp16 advice, not a silent stall
     (every step skipped) or torch's multinomial error."""
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     tok, policy, _, critic, cfg = _emit_task(embedding_scale, autocast="float16")
     with pytest.raises(

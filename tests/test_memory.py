@@ -1,11 +1,11 @@
-"""rlhfbook.memory: parameter counts against a published model's, and the gpu profiles against a T4."""
+"""rlhfbook.lm.memory: parameter counts against a published model's, and the gpu profiles against a T4."""
 
 import pytest
 import torch
 from transformers import Qwen2Config
 
-from rlhfbook import memory
 from rlhfbook.book import profiles
+from rlhfbook.lm import memory
 
 T4 = 15_835_398_144  # torch.cuda.get_device_properties(0).total_memory on a Colab T4
 

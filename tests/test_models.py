@@ -3,7 +3,8 @@ import time
 import pytest
 import torch
 
-from rlhfbook import models, toyworld
+from rlhfbook.lm import models
+from rlhfbook.tasks import toyworld
 
 
 def test_a_hub_id_without_network_fails_fast_and_points_to_the_cpu_profile():
@@ -44,8 +45,8 @@ def test_a_tokenizer_without_pad_gets_one_distinct_from_eos(tmp_path):
 import os  # noqa: E402
 import sys  # noqa: E402
 
-import rlhfbook  # noqa: E402
-from rlhfbook.book import profiles, runtime  # noqa: E402
+from rlhfbook.book import profiles, start  # noqa: E402
+from rlhfbook.core import environment, runtime  # noqa: E402
 
 _HUB_ENV = (
     "HF_HUB_OFFLINE",
@@ -74,13 +75,13 @@ def test_hub_access_is_on_in_gpu_only_and_env_overrides(monkeypatch):
     monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
     monkeypatch.delenv("RLHFBOOK_PROFILE", raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    assert [rlhfbook.online(p) for p in profiles.PROFILES] == [False, False, True, True]
+    assert [environment.online(p) for p in profiles.PROFILES] == [False, False, True, True]
     monkeypatch.setenv("RLHFBOOK_PROFILE", "gpu")
-    assert rlhfbook.online()
+    assert environment.online()
     monkeypatch.setenv("RLHFBOOK_ONLINE", "0")
-    assert not rlhfbook.online("gpu")
+    assert not environment.online("gpu")
     monkeypatch.setenv("RLHFBOOK_ONLINE", "1")
-    assert rlhfbook.online("cpu")
+    assert environment.online("cpu")
 
 
 def test_resolve_external_turns_the_hub_on_for_gpu_and_off_again(
@@ -88,7 +89,7 @@ def test_resolve_external_turns_the_hub_on_for_gpu_and_off_again(
 ):
     monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
     os.environ.pop("HF_HUB_OFFLINE", None)
-    rlhfbook.set_hub_access(False)  # as importing rlhfbook does
+    environment.set_hub_access(False)  # as environment.prepare does in the cpu profile
     assert os.environ["HF_HUB_OFFLINE"] == "1" and hub_state.HF_HUB_OFFLINE is True
     fetched = []
     monkeypatch.setattr(
@@ -112,7 +113,7 @@ def test_resolve_external_turns_the_hub_on_for_gpu_and_off_again(
 def test_a_users_own_hf_hub_offline_is_kept(hub_state, monkeypatch):
     monkeypatch.delenv("_RLHFBOOK_SET_HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    rlhfbook.set_hub_access(True)
+    environment.set_hub_access(True)
     assert os.environ["HF_HUB_OFFLINE"] == "1" and hub_state.HF_HUB_OFFLINE is True
 
 
@@ -201,9 +202,9 @@ def test_the_notebook_shows_model_unavailable_as_one_line(capsys):
 
     shell = InteractiveShell.instance()
     try:
-        rlhfbook._one_line_errors()
+        start.show_errors_as_one_line()
         shell.run_cell(
-            "from rlhfbook import models\nmodels.resolve_external({'model_name': './no/such/model'})"
+            "from rlhfbook.lm import models\nmodels.resolve_external({'model_name': './no/such/model'})"
         )
         out = capsys.readouterr().out.strip().splitlines()
         assert out == [
@@ -307,7 +308,7 @@ def test_trainer_precision_is_bf16_else_fp16_with_loss_scaling(
 
 
 def test_an_unknown_autocast_setting_is_one_error_line():
-    from rlhfbook import ppo
+    from rlhfbook.methods import ppo
 
     for make in (
         lambda: runtime.trainer_precision("fp16"),
@@ -362,7 +363,7 @@ def test_models_load_in_the_dtype_for_their_use(monkeypatch, tmp_path):
 
 
 def test_a_pad_that_is_one_of_the_end_tokens_is_replaced(tmp_path):
-    from rlhfbook import standin
+    from rlhfbook.testing import standin
 
     folder = standin.build(tmp_path)
     tok = standin.build_tokenizer()

@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 import torch
 
-from rlhfbook import overoptimisation as oo
-from rlhfbook import ppo, toyworld
 from rlhfbook.book import profiles
 from rlhfbook.book.settings import PPOMaxSettings
-from rlhfbook.toyworld.preference import WORDS
+from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo
+from rlhfbook.methods import ppo
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.toyworld.preference import WORDS
 
 
 def test_gold_terms_sum_to_the_gold_reward():
@@ -185,7 +186,7 @@ def test_grpo_takes_ppos_minibatches_per_pass_and_its_epochs_as_passes():
 
     from trl import GRPOConfig
 
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     Q = replace(P, prompts_per_iteration=32, minibatches=2, epochs=2, iterations=5)
     g = oo.grpo_settings(Q)
@@ -206,7 +207,7 @@ def test_the_gpu_profile_trains_adapters_in_ppo_and_grpo_in_micro_batches():
     passes of 1 (TRL's generation batch, per-device batch x accumulation steps, stays 64)."""
     from trl import GRPOConfig
 
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     G = profiles.resolve("01_ppo_max", "gpu")
     cfg = ppo.PPOConfig(**oo.ppo_config(G, CONFIGS["B PPO-max"]))
@@ -419,7 +420,8 @@ def test_exercise_configs_and_the_eta_sweep():
 def test_gold_reward_is_the_toy_gold_or_the_gold_reward_model_without_eos_minus_one(
     monkeypatch,
 ):
-    from rlhfbook import gold_proxy, rollout
+    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
+    from rlhfbook.lm import rollout
 
     task = toyworld.task("preference")
     r = rollout.Rollout.__new__(rollout.Rollout)
@@ -436,7 +438,8 @@ def test_gold_reward_is_the_toy_gold_or_the_gold_reward_model_without_eos_minus_
 
 
 def test_proxy_reward_reads_the_toy_text_or_the_hh_rlhf_transcript(monkeypatch):
-    from rlhfbook import gold_proxy, reward_model
+    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
+    from rlhfbook.methods import reward_model
 
     monkeypatch.setattr(reward_model, "proxy_reward", lambda *a, **kw: ("toy", *a, kw))
     monkeypatch.setattr(gold_proxy, "transcript_reward", lambda *a: ("real", *a))
@@ -462,7 +465,7 @@ def test_fit_reward_model_trains_on_the_given_pairs_with_the_chapters_recipe(
     from dataclasses import replace
     from pathlib import Path
 
-    from rlhfbook import reward_model
+    from rlhfbook.methods import reward_model
 
     seen = {}
     monkeypatch.setattr(
@@ -535,7 +538,8 @@ def test_ood_check_is_the_lost_gold_through_non_words_and_repeats_minus_the_rest
 def test_each_seed_samples_its_own_pairs_and_trains_its_own_reward_model(
     monkeypatch, tmp_path
 ):
-    from rlhfbook import models, reward_model
+    from rlhfbook.lm import models
+    from rlhfbook.methods import reward_model
 
     monkeypatch.setattr(models, "load_policy", lambda path, frozen: ("sft", "tok"))
     monkeypatch.setattr(

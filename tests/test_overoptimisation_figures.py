@@ -7,10 +7,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rlhfbook import overoptimisation as oo  # noqa: E402
-from rlhfbook import overoptimisation_figures as figures  # noqa: E402
-from rlhfbook import toyworld  # noqa: E402
-from rlhfbook.toyworld.tokenizer import build_tokenizer  # noqa: E402
+from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo  # noqa: E402
+from rlhfbook.chapters.ch01_ppo_max import overoptimisation_figures as figures  # noqa: E402
+from rlhfbook.tasks import toyworld  # noqa: E402
+from rlhfbook.tasks.toyworld.tokenizer import build_tokenizer  # noqa: E402
 
 NAMES = ["A vanilla PPO", "A + KL penalty only", "B PPO-max"]
 

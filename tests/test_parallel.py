@@ -1,13 +1,13 @@
 import pytest
 
-from rlhfbook.book import parallel
+from rlhfbook.core import parallel
 
 
 def _seeded_draws(seed):
     """A run as chapters write them: seed everything, train-ish, return numbers."""
     import torch
 
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     runtime.seed_everything(seed)
     w = torch.randn(64, 64)
@@ -107,7 +107,7 @@ def test_runs_are_saved_in_the_gpu_profile_or_where_the_reader_says(
 
 def test_start_chapter_keys_saved_runs_on_the_chapters_settings(monkeypatch):
     import rlhfbook
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     monkeypatch.setattr(runtime, "quiet", lambda: None)
     monkeypatch.delenv(parallel.SETTINGS_ENV, raising=False)

@@ -8,13 +8,17 @@ import pandas as pd
 import pytest
 import torch
 
-from rlhfbook import code_tasks, filtration, models, pf_ppo, ppo, reward_model, sandbox
-from rlhfbook.book import parallel, profiles
+from rlhfbook.book import profiles
 from rlhfbook.book.settings import PFPPOSettings
-from rlhfbook.preferences import PreferencePairs
-from rlhfbook.rollout import generate, rollout_from_ids, sequence_logprob
-from rlhfbook.toyworld import CodeTask, build_tokenizer, new_model
-from rlhfbook.toyworld.code import OPS, ProgramError, run
+from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+from rlhfbook.core import parallel
+from rlhfbook.lm import models
+from rlhfbook.lm.rollout import generate, rollout_from_ids, sequence_logprob
+from rlhfbook.methods import filtration, ppo, reward_model
+from rlhfbook.tasks import code_tasks, sandbox
+from rlhfbook.tasks.preferences import PreferencePairs
+from rlhfbook.tasks.toyworld import CodeTask, build_tokenizer, new_model
+from rlhfbook.tasks.toyworld.code import OPS, ProgramError, run
 
 TASK = CodeTask()
 DOUBLE = "f(1)=2 f(2)=4 f(3)=6 ->"
@@ -250,7 +254,7 @@ def test_runs_side_by_side_match_serial_runs_and_count_the_filtered_passes(tiny)
 
 
 def test_z_value_is_defined_when_nothing_varies():
-    from rlhfbook.pf_ppo import z_value
+    from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import z_value
 
     assert z_value(0.2, 0.1) == pytest.approx(2.0)
     assert z_value(0.0, 0.0) == 0.0  # a policy that passes no test before or after
@@ -782,7 +786,7 @@ def test_quote_mean_2se_gives_plain_floats():
 
 
 def test_chapter_tasks_on_a_dataset_split_its_problems_80_20(tmp_path):
-    from rlhfbook import standin
+    from rlhfbook.testing import standin
 
     mbpp = standin.write_mbpp(tmp_path / "mbpp.jsonl", n=10)
     P = replace(PFPPOSettings(), dataset=str(mbpp), eval_prompts=1)

@@ -6,8 +6,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from rlhfbook import pf_ppo  # noqa: E402
-from rlhfbook import pf_ppo_figures as figures  # noqa: E402
+from rlhfbook.chapters.ch03_pf_ppo import pf_ppo  # noqa: E402
+from rlhfbook.chapters.ch03_pf_ppo import pf_ppo_figures as figures  # noqa: E402
 
 
 def test_training_figure_bars_are_the_sft_rate_plus_the_gain():

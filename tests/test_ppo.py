@@ -3,11 +3,12 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from rlhfbook import ppo
 from rlhfbook.book.settings import TABLE
-from rlhfbook.rollout import generate, rollout_from_ids
-from rlhfbook.toyworld import build_tokenizer, new_model
-from rlhfbook.toyworld.model import model_config
+from rlhfbook.lm.rollout import generate, rollout_from_ids
+from rlhfbook.lm import memory
+from rlhfbook.methods import ppo
+from rlhfbook.tasks.toyworld import build_tokenizer, new_model
+from rlhfbook.tasks.toyworld.model import model_config
 
 
 @pytest.fixture
@@ -498,8 +499,8 @@ def test_logits_bytes_and_the_gpu_profiles_micro_batches():
     measurement of token_logprobs' forward + backward on CPU gave 14.3 and 16.2). The gpu profiles of
     chapters 1 and 3 keep one pass of a Qwen2.5 policy (151,936 tokens) with a 512-token prompt under
     4.5 GB of logits, against 64 x 768 x 151,936 x 16 B = 120 GB for chapter 3's full fp32 batch."""
-    assert ppo.logits_bytes(2, 3, 5, torch.float16) == 2 * 3 * 5 * 14
-    assert ppo.logits_bytes(2, 3, 5, torch.float32) == 2 * 3 * 5 * 16
+    assert memory.logits_bytes(2, 3, 5, torch.float16) == 2 * 3 * 5 * 14
+    assert memory.logits_bytes(2, 3, 5, torch.float32) == 2 * 3 * 5 * 16
     for chapter in ("01_ppo_max", "03_pf_ppo"):
         P = TABLE[chapter]["gpu"]
         assert (
@@ -507,7 +508,7 @@ def test_logits_bytes_and_the_gpu_profiles_micro_batches():
             and TABLE[chapter]["smoke"].micro_batch is None
         )
         assert (
-            ppo.logits_bytes(
+            memory.logits_bytes(
                 P.micro_batch, 512 + P.max_new_tokens, 151_936, torch.float16
             )
             < 4.5e9

@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-import rlhfbook  # noqa: F401  (switches the hub offline before transformers is imported)
-from rlhfbook import code_tasks, toyworld
-from rlhfbook import ranking as rk
-from rlhfbook.models import load_policy
-from rlhfbook.preferences import (
+from rlhfbook.lm.models import load_policy
+from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks import code_tasks, toyworld
+from rlhfbook.tasks.preferences import (
     PreferencePairs,
     load_pairs,
     majority,

@@ -1,6 +1,7 @@
 import pytest
 
 from rlhfbook.book import profiles
+from rlhfbook.core import environment
 
 
 def test_table_is_consistent():
@@ -182,7 +183,7 @@ def test_start_chapter_resolves_seeds_and_records_the_parameters_once(monkeypatc
     import torch
 
     import rlhfbook
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     monkeypatch.setattr(
         runtime, "quiet", lambda: None
@@ -220,8 +221,9 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     import IPython.display
 
     import rlhfbook
-    from rlhfbook import models
-    from rlhfbook.book import display, runtime
+    from rlhfbook.book import display
+    from rlhfbook.core import runtime
+    from rlhfbook.lm import models
 
     calls = []
     resolve = profiles.resolve
@@ -248,7 +250,7 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
         IPython.display, "display", lambda obj: calls.append(("show", obj))
     )
     shell = type("Shell", (), {"user_ns": {"In": []}})()
-    monkeypatch.setattr(rlhfbook, "ipython_shell", lambda: shell)  # as in a notebook
+    monkeypatch.setattr(environment, "ipython_shell", lambda: shell)  # as in a notebook
     rlhfbook.start_chapter(
         "02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None
     )
@@ -262,7 +264,7 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     ]
     calls.clear()
     monkeypatch.setattr(
-        rlhfbook, "ipython_shell", lambda: None
+        environment, "ipython_shell", lambda: None
     )  # a script: nothing to show
     rlhfbook.start_chapter("00_toy_world", "smoke", 0)
     assert [c[0] for c in calls] == ["resolve", "external", "seed", "quiet"] and calls[
@@ -272,7 +274,7 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
 
 def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):
     import rlhfbook
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     monkeypatch.setattr(
         runtime,
@@ -290,7 +292,7 @@ def test_a_gpu_profile_without_cuda_stops_in_one_line_before_any_download(monkey
     import torch
 
     import rlhfbook
-    from rlhfbook import models
+    from rlhfbook.lm import models
 
     monkeypatch.setattr(
         torch.cuda, "is_available", lambda: False
@@ -334,7 +336,9 @@ def test_on_a_gpu_runs_and_chapters_go_one_at_a_time():
 
 def test_chapters_1_and_3_pass_their_autocast_setting_to_ppo():
     """``autocast="float32"`` (the way out of an fp16 overflow on a T4) reaches every PPO config."""
-    from rlhfbook import overoptimisation, pf_ppo, ppo
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.methods import ppo
 
     for chapter in profiles.FANOUT_CHAPTERS:
         assert {profiles.resolve(chapter, p).autocast for p in profiles.PROFILES} == {
@@ -363,9 +367,11 @@ def test_chapters_1_and_3_pass_their_autocast_setting_to_the_trl_trainers(
     monkeypatch, tmp_path
 ):
     """The same setting reaches chapter 1's reward models and GRPO, and chapter 3's reward models."""
-    from rlhfbook import overoptimisation, pf_ppo, reward_model
-    from rlhfbook.book import parallel
-    from rlhfbook.preferences import PreferencePairs
+    from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.core import parallel
+    from rlhfbook.methods import reward_model
+    from rlhfbook.tasks.preferences import PreferencePairs
 
     P = profiles.resolve("01_ppo_max", "gpu", autocast="float32")
     assert overoptimisation.grpo_settings(P)["autocast"] == "float32"

@@ -1,4 +1,4 @@
-from rlhfbook.book import progress
+from rlhfbook.core import progress
 
 
 def test_batch_runs_print_one_summary_line(monkeypatch, capsys):

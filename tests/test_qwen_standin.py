@@ -8,7 +8,8 @@ import pytest
 import regex
 import torch
 
-from rlhfbook import models, rollout, standin
+from rlhfbook.lm import models, rollout
+from rlhfbook.testing import standin
 
 ROOT = Path(__file__).parents[1]
 TEXTS = [
@@ -122,8 +123,8 @@ def test_chapters_1_and_3_run_their_real_model_paths_at_qwens_vocabulary(
 
 
 def test_chapter_2_scores_a_real_vocabularys_log_likelihoods(folder, tmp_path):
-    from rlhfbook import ranking_gap
     from rlhfbook.book import profiles
+    from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap
 
     P = profiles.resolve(
         "02_dpo_ranking",

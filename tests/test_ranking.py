@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-import rlhfbook  # noqa: F401  (switches the hub offline before transformers is imported)
-from rlhfbook import ranking as rk
-from rlhfbook import toyworld
+from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks import toyworld
 
 
 @pytest.fixture
@@ -58,8 +57,8 @@ def test_prop_2_6_low_loss_on_a_reference_correct_pair_means_ranked_correctly(rn
 @pytest.mark.parametrize("beta", [0.1, 1.0, 5.0])
 def test_thm_3_1_soft_label_optimum_matches_the_closed_form(alpha, beta):
     """Minimise alpha * L(y_w, y_l) + (1 - alpha) * L(y_l, y_w) over a free softmax policy
-    (the chapter's solver, rlhfbook.ranking_gap.soft_label_optimum) against Thm 3.1."""
-    from rlhfbook import ranking_gap as rg
+    (the chapter's solver, rlhfbook.chapters.ch02_dpo_ranking.ranking_gap.soft_label_optimum) against Thm 3.1."""
+    from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap as rg
 
     torch.manual_seed(0)
     ref = torch.log_softmax(
@@ -233,7 +232,7 @@ def test_truncation_is_the_same_for_both_answers(tiny):
 def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_half(
     rng,
 ):
-    from rlhfbook.preferences import PreferencePairs
+    from rlhfbook.tasks.preferences import PreferencePairs
 
     torch.manual_seed(0)
     tok = toyworld.build_tokenizer()
@@ -262,7 +261,7 @@ def test_pair_scorer_matches_sequence_logprobs_and_reward_accuracy_counts_ties_h
 
 
 def test_a_cut_prompt_never_re_encodes_longer_than_its_budget():
-    from rlhfbook import standin
+    from rlhfbook.testing import standin
 
     tok = (
         standin.build_tokenizer()

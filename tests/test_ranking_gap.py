@@ -1,4 +1,4 @@
-"""Chapter 2's harnesses (rlhfbook.ranking_gap) and figures (rlhfbook.ranking_gap_figures):
+"""Chapter 2's harnesses (rlhfbook.chapters.ch02_dpo_ranking.ranking_gap) and figures (rlhfbook.chapters.ch02_dpo_ranking.ranking_gap_figures):
 hand-computed small cases, loop references, and the axes of each figure."""
 
 import matplotlib
@@ -12,12 +12,12 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from rlhfbook import ranking as rk
-from rlhfbook import ranking_gap as rg
-from rlhfbook import ranking_gap_figures as figures
-from rlhfbook.dpo_training import Checkpoint
-from rlhfbook.preferences import PreferencePairs
-from rlhfbook.ranking_task import RankingTask
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap as rg
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap_figures as figures
+from rlhfbook.methods import ranking as rk
+from rlhfbook.methods.dpo_training import Checkpoint
+from rlhfbook.tasks.preferences import PreferencePairs
+from rlhfbook.tasks.ranking_task import RankingTask
 
 
 def logprobs(w, l, nw=None, nl=None) -> rk.PairLogprobs:
@@ -500,7 +500,7 @@ def test_loss_vs_c_separates_at_the_thm41_curve():
 
 
 def test_sandbox_flips_figure_has_one_line_per_sigma():
-    from rlhfbook import ranking_sandbox as rs
+    from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
 
     studies = {
         s: rs.Study(
@@ -521,8 +521,8 @@ def test_sandbox_flips_figure_has_one_line_per_sigma():
 def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(
     tmp_path, monkeypatch
 ):
-    from rlhfbook import standin
     from rlhfbook.book import profiles
+    from rlhfbook.testing import standin
 
     gpu = profiles.resolve("02_dpo_ranking", "gpu")
     P = profiles.resolve(
@@ -552,8 +552,8 @@ def test_the_real_model_is_scored_in_batches_whose_fp32_logits_fit_a_t4(
 def test_the_real_model_report_leaves_out_pairs_with_an_empty_answer(tmp_path):
     import json
 
-    from rlhfbook import standin
     from rlhfbook.book import profiles
+    from rlhfbook.testing import standin
 
     hh = standin.write_hh_rlhf(tmp_path / "hh.jsonl", n=6)
     rows = [json.loads(line) for line in hh.read_text().splitlines()]

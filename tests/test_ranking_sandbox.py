@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import ranking as rk
-from rlhfbook import ranking_sandbox as rs
-from rlhfbook.ranking_sandbox import Sandbox
+from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+from rlhfbook.chapters.ch02_dpo_ranking.ranking_sandbox import Sandbox
+from rlhfbook.methods import ranking as rk
 
 
 def test_pairs_follow_the_raters_majority():

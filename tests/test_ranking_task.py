@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
 
-import rlhfbook  # noqa: F401  (switches the hub offline before transformers is imported)
-from rlhfbook import ranking as rk
-from rlhfbook import toyworld
-from rlhfbook.book import runtime
-from rlhfbook.ranking_task import RankingTask
-from rlhfbook.toyworld.sft import supervised_finetune
+from rlhfbook.core import runtime
+from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.ranking_task import RankingTask
+from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rlhfbook import reward_distance as rd
+from rlhfbook.methods import reward_distance as rd
 
 
 @pytest.fixture

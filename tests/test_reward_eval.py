@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rlhfbook import reward_eval as ev
+from rlhfbook.methods import reward_eval as ev
 
 
 @pytest.fixture

@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import models, ppo
-from rlhfbook import reward_model as rm
-from rlhfbook.rollout import (
+from rlhfbook.lm import models
+from rlhfbook.lm.rollout import (
     forward_values,
     generate,
     reward_model_scores,
     rollout_from_ids,
 )
-from rlhfbook.toyworld import PreferenceTask, build_tokenizer, new_model
+from rlhfbook.methods import ppo
+from rlhfbook.methods import reward_model as rm
+from rlhfbook.tasks.toyworld import PreferenceTask, build_tokenizer, new_model
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,7 @@ def test_proxy_reward_can_score_a_rewritten_text(tiny_folder):
 def test_micro_batches_train_the_reward_model_of_one_pass(tiny_folder, tmp_path):
     """runtime.trainer_batch: 8 pairs a step in passes of 2 (gradient accumulation) log the losses of
     one pass of 8, to float rounding; a batch that does not split is refused in one line."""
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     rows = [
         {"prompt": "food: ", "chosen": "superb tasty", "rejected": "awful"},
@@ -230,7 +231,7 @@ def test_a_collapsed_fp16_loss_scale_stops_the_reward_trainer_in_one_line(
     every step: a scale below 1 (what an fp16 forward overflow leaves) stops the run with the fp16
     advice; the control, the scale fp16 training starts at, trains as without a scaler. (Accelerate
     has no fp16 on a CPU, so the scaler is the one a GPU run gets, set on the trainer's accelerator.)"""
-    from rlhfbook.book import runtime
+    from rlhfbook.core import runtime
 
     prepare = runtime.prepare_trainer
 

@@ -3,11 +3,11 @@ import itertools
 import numpy as np
 import pytest
 
-from rlhfbook import bradley_terry as bt
-from rlhfbook import reward_distance as rd
-from rlhfbook import reward_eval as ev
-from rlhfbook import reward_model_family as rmf
-from rlhfbook.toyworld.preference import TOPICS, WORDS, PreferenceTask
+from rlhfbook.methods import bradley_terry as bt
+from rlhfbook.methods import reward_distance as rd
+from rlhfbook.methods import reward_eval as ev
+from rlhfbook.methods import reward_model_family as rmf
+from rlhfbook.tasks.toyworld.preference import TOPICS, WORDS, PreferenceTask
 
 
 @pytest.fixture(scope="module")

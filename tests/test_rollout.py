@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import rollout, toyworld
+from rlhfbook.lm import rollout
+from rlhfbook.tasks import toyworld
 
 
 def test_response_mask_stops_after_the_first_eos():

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from rlhfbook import code_tasks, sandbox
+from rlhfbook.tasks import code_tasks, sandbox
 
 TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(2, 2) == 5"]
 FAST = sandbox.Limits(cpu_s=1, wall_s=2.0, memory_mb=256)
@@ -204,8 +204,8 @@ def test_the_gpu_path_runs_offline_with_a_local_model_folder_and_dataset(
     """What the gpu profile does with model_name / dataset, on a tiny local model."""
     import torch
 
-    from rlhfbook import models, rollout
-    from rlhfbook.toyworld import build_tokenizer, new_model
+    from rlhfbook.lm import models, rollout
+    from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 
     tok = build_tokenizer()
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""Chapter 4's harness, tables and figures (rlhfbook.starc_report): loop references and hand-computed cases."""
+"""Chapter 4's harness, tables and figures (rlhfbook.chapters.ch04_reward_distance.starc_report): loop references and hand-computed cases."""
 
 from types import SimpleNamespace
 
@@ -12,10 +12,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from rlhfbook import reward_distance as rd  # noqa: E402
-from rlhfbook import reward_model_family as rmf  # noqa: E402
-from rlhfbook import starc_report as sr  # noqa: E402
-from rlhfbook.toyworld.preference import PreferenceTask  # noqa: E402
+from rlhfbook.chapters.ch04_reward_distance import starc_report as sr  # noqa: E402
+from rlhfbook.methods import reward_distance as rd  # noqa: E402
+from rlhfbook.methods import reward_model_family as rmf  # noqa: E402
+from rlhfbook.tasks.toyworld.preference import PreferenceTask  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook import models, toyworld
-from rlhfbook.toyworld import code, policies
-from rlhfbook.toyworld.preference import PreferenceTask
+from rlhfbook.lm import models
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.toyworld import code, policies
+from rlhfbook.tasks.toyworld.preference import PreferenceTask
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +131,8 @@ def test_base_policy_is_cached_and_reused(isolated, monkeypatch):
 def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(
     isolated, monkeypatch
 ):
-    from rlhfbook.book import runtime
-    from rlhfbook.toyworld import sft
+    from rlhfbook.core import runtime
+    from rlhfbook.tasks.toyworld import sft
 
     class Trained(Exception):
         pass
@@ -210,7 +211,7 @@ def test_base_policy_cache_key_covers_every_training_module():
     its figures, so a new training module cannot be left out of the key by accident."""
     from pathlib import Path
 
-    from rlhfbook.toyworld import policies
+    from rlhfbook.tasks.toyworld import policies
 
     folder = Path(policies.__file__).parent
     modules = {p.name for p in folder.glob("*.py")} - {"__init__.py", "figures.py"}

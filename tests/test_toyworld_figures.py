@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhfbook.toyworld import figures
+from rlhfbook.chapters.ch00_toy_world import figures
 
 
 def test_sft_losses_draws_one_smoothed_curve_per_task():

@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 from rlhfbook.book import chapters as chapters_mod
-from rlhfbook.book import gpu_sizing, profiles, progress, scorecard
+from rlhfbook.book import gpu_sizing, profiles, scorecard
 from rlhfbook.book.results import SHIPPED_SEED, block, results_dir
+from rlhfbook.core import environment, progress
 
 EXIT_USAGE = 2
 
@@ -179,7 +180,7 @@ def prepare(task: str, profile: str) -> float:
     """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
     import transformers
 
-    from rlhfbook.toyworld import base_policy
+    from rlhfbook.tasks.toyworld import base_policy
 
     transformers.utils.logging.disable_progress_bar()  # no "Writing model shards" bar per save
     start = time.perf_counter()
@@ -219,7 +220,7 @@ def schedule(root: Path, chapters: list[str], profile: str) -> list[str]:
 
 def default_jobs(profile: str) -> int:
     """Chapters run side by side by default: one per core, but one at a time in a GPU profile,
-    whose chapters each size their models to the one GPU (``rlhfbook.memory``)."""
+    whose chapters each size their models to the one GPU (``rlhfbook.lm.memory``)."""
     return 1 if profile in profiles.GPU_PROFILES else max(1, os.cpu_count() or 1)
 
 
@@ -540,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     p_describe.add_argument("chapter", help="chapter name (NN_name or NN)")
     sub.add_parser("check", help="check the notebook pairs")
     args = parser.parse_args(argv)
+    environment.prepare(getattr(args, "profile", None))  # inherited by the chapters' kernels
     try:
         root = chapters_mod.repo_root()
         if getattr(args, "profile", "cpu") not in PROFILES:

@@ -18,7 +18,7 @@ and a :class:`Card`'s time is ``flops / (peak x efficiency) + launches x launch 
 bandwidth + host_s`` (:func:`seconds`). Peaks and bandwidths are the datasheets'; the efficiency
 and the launch time per layer are assumptions (about ±50%), chosen so that a decoding step of a
 0.5B model costs 20-30 ms, as public measurements of HF ``generate`` at batch 1 show (50-70 tokens
-per second for Qwen2.5 models on one GPU), and are replaced by ``python -m rlhfbook.gpu_check``'s
+per second for Qwen2.5 models on one GPU), and are replaced by ``python -m rlhfbook.book.gpu_check``'s
 timed PPO iteration when a GPU run exists.
 """
 
@@ -172,7 +172,7 @@ def ppo_iteration(
     trained_rows: int | None = None,
     critic: bool = True,
 ) -> Work:
-    """One iteration of the book's PPO (:func:`rlhfbook.ppo.train`): a rollout of ``rows`` samples,
+    """One iteration of the book's PPO (:func:`rlhfbook.methods.ppo.train`): a rollout of ``rows`` samples,
     the old policy's and the reference's log-probs, the critic's values and ``scorers`` reward models'
     scores, then ``epochs`` passes of the policy (and the critic) over ``trained_rows`` of them
     (a filter's subset; all rows by default)."""
@@ -186,7 +186,7 @@ def ppo_iteration(
 
 
 def _ppo_max(P: Mapping[str, Any]) -> dict[str, Work]:
-    """Chapter 1 on real models (:mod:`rlhfbook.gold_proxy`): a gold and a proxy reward model, then
+    """Chapter 1 on real models (:mod:`rlhfbook.chapters.ch01_ppo_max.gold_proxy`): a gold and a proxy reward model, then
     per seed PPO's configurations and GRPO, each evaluated on held-out prompts, and the exercises."""
     lm, lora, micro = QWEN_05B, P["lora_rank"] is not None, P["micro_batch"]
     rm = min(P["rm_max_length"], HH_TRANSCRIPT_TOKENS)

@@ -23,17 +23,11 @@ from types import MappingProxyType
 from typing import Any
 
 from rlhfbook.book import settings
+from rlhfbook.core.environment import GPU_PROFILES, ipython_shell
+from rlhfbook.core.errors import ParameterError
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu", "gpu-full")
-# The profiles sized for one GPU: ``gpu`` for a free Colab T4 in 45 minutes a chapter (its verdicts rest
-# on the seeds that fit), ``gpu-full`` for one 80 GB GPU in two hours with the seeds the verdict rule
-# needs (:mod:`rlhfbook.book.gpu_sizing` has the arithmetic).
-GPU_PROFILES: tuple[str, ...] = ("gpu", "gpu-full")
 PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects
-
-
-class ParameterError(ValueError):
-    """A bad chapter, profile or parameter: shown to the reader as one line."""
 
 
 # Chapter -> profile -> settings dataclass instance (one class per chapter, see settings.py).
@@ -128,7 +122,7 @@ class Profile(Mapping):
 
     def __reduce__(self):
         """Pickled by its three arguments (a mappingproxy does not pickle), so the settings
-        can go to the worker processes of :func:`rlhfbook.book.parallel.map_runs`."""
+        can go to the worker processes of :func:`rlhfbook.core.parallel.map_runs`."""
         return (Profile, (self.chapter, self.name, dict(self._settings)))
 
 
@@ -286,8 +280,6 @@ def unknown_injected(history: list[str]) -> tuple[list[str], list[str]]:
 
 def check_injected() -> None:
     """In a papermill run, stop at once on a parameter the chapter does not declare."""
-    from rlhfbook import ipython_shell
-
     shell = ipython_shell()
     if shell is None:
         return

@@ -59,7 +59,7 @@ class PPOMaxSettings:
     """Chapter 1: vanilla PPO, PPO-max and TRL's GRPO from one SFT policy and reward model.
 
     With ``model_name`` set the chapter runs the over-optimisation setup of Gao et al. (2022) on
-    real models (:mod:`rlhfbook.gold_proxy`): a gold reward model trained on all of
+    real models (:mod:`rlhfbook.chapters.ch01_ppo_max.gold_proxy`): a gold reward model trained on all of
     ``preference_dataset`` but the held-out prompts' rows, a proxy trained on ``proxy_pairs`` of
     them relabelled by the gold model, PPO on the held-out prompts, gold = the gold model's score.
     """
@@ -190,7 +190,7 @@ class PPOMaxSettings:
         "rows per forward/backward pass of PPO (and per log-prob pass), of the reward models (pairs) and of "
         "GRPO (completions), gradients accumulated over the batch (rows; None: one pass); gpu: 1 row x "
         "(512 prompt + 64 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 "
-        "copies, ppo.logits_bytes) = 1.2 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
+        "copies, memory.logits_bytes) = 1.2 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
     )
     chunk_size: int | None = setting(
         None,
@@ -200,14 +200,14 @@ class PPOMaxSettings:
     lora_rank: int | None = setting(
         None,
         "PPO and GRPO train rank-r adapters on every linear layer of the policy and critic instead of all "
-        "their weights (rlhfbook.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
+        "their weights (rlhfbook.lm.lora; None: all weights); gpu: 16, which with lr and critic_lr at ten times "
         "full fine-tuning's (Schulman et al. 2025, LoRA Without Regret) fits both on a 16 GB GPU (rank)",
     )
     autocast: str = setting("auto", AUTOCAST_HELP)
     jobs: int | None = setting(
         None,
         "worker processes for the PPO and GRPO runs (processes; None: one per core); gpu: 1, since each "
-        "run holds its models on the one GPU (rlhfbook.memory plans one run)",
+        "run holds its models on the one GPU (rlhfbook.lm.memory plans one run)",
     )
 
 
@@ -408,12 +408,12 @@ class PFPPOSettings:
         "rows per forward/backward pass of PPO (and per log-prob pass) and of the reward models (pairs), "
         "gradients accumulated over the batch (rows; None: one pass); gpu: 2 rows x (512 prompt + "
         "128 response tokens) x a 151,936-token vocabulary x 14 bytes (fp16 logits + 3 fp32 copies, "
-        "ppo.logits_bytes) = 2.7 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
+        "memory.logits_bytes) = 2.7 GB of logits on a T4; gpu-full: 8 rows on 80 GB",
     )
     lora_rank: int | None = setting(
         None,
         "PPO trains rank-r adapters on every linear layer of the policy and critic instead of all their "
-        "weights (rlhfbook.lora; None: all weights); gpu: 16, with lr and critic_lr at ten times full "
+        "weights (rlhfbook.lm.lora; None: all weights); gpu: 16, with lr and critic_lr at ten times full "
         "fine-tuning's (Schulman et al. 2025, LoRA Without Regret), to fit both on a 16 GB GPU (rank)",
     )
     autocast: str = setting("auto", AUTOCAST_HELP)

@@ -1,0 +1,1 @@
+"""chapters.ch00_toy_world"""

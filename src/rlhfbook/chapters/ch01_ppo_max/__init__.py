@@ -1,0 +1,1 @@
+"""chapters.ch01_ppo_max"""

@@ -1,0 +1,1 @@
+"""chapters.ch02_dpo_ranking"""

@@ -1,0 +1,1 @@
+"""chapters.ch03_pf_ppo"""

@@ -1,0 +1,1 @@
+"""chapters.ch04_reward_distance"""

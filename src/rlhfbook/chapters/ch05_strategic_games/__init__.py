@@ -1,0 +1,1 @@
+"""chapters.ch05_strategic_games"""
