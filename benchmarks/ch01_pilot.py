@@ -82,7 +82,6 @@ def main() -> None:
 
     from rlhfbook.core import environment
 
-
     environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.book.settings import PPOMaxSettings
     from rlhfbook.chapters.ch01_ppo_max import overoptimisation

@@ -119,7 +119,6 @@ def main() -> None:
 
     from rlhfbook.core import environment
 
-
     environment.prepare()  # before transformers: the hub offline, quiet libraries
     from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
     from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import READS

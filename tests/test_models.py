@@ -75,7 +75,12 @@ def test_hub_access_is_on_in_gpu_only_and_env_overrides(monkeypatch):
     monkeypatch.delenv("RLHFBOOK_ONLINE", raising=False)
     monkeypatch.delenv("RLHFBOOK_PROFILE", raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    assert [environment.online(p) for p in profiles.PROFILES] == [False, False, True, True]
+    assert [environment.online(p) for p in profiles.PROFILES] == [
+        False,
+        False,
+        True,
+        True,
+    ]
     monkeypatch.setenv("RLHFBOOK_PROFILE", "gpu")
     assert environment.online()
     monkeypatch.setenv("RLHFBOOK_ONLINE", "0")

@@ -4,8 +4,8 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from rlhfbook.book.settings import TABLE
-from rlhfbook.lm.rollout import generate, rollout_from_ids
 from rlhfbook.lm import memory
+from rlhfbook.lm.rollout import generate, rollout_from_ids
 from rlhfbook.methods import ppo
 from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 from rlhfbook.tasks.toyworld.model import model_config

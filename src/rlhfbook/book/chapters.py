@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from rlhfbook.book.profiles import GPU_CHAPTERS, assigned_names
+
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 COLAB_CELL_MARK = 'if "google.colab" in sys.modules:'
 
@@ -142,7 +144,6 @@ def notebook_problems(root: Path, chapter: str) -> list[str]:
             problems.append(
                 f"{chapter}: cell {i} of {ipynb.name} carries outputs (commit it without outputs)"
             )
-    from rlhfbook.book.profiles import GPU_CHAPTERS
 
     wants_gpu = chapter in GPU_CHAPTERS
     if (
@@ -303,8 +304,6 @@ def start_call_problems(chapter: str, parameters: str, first_cell: str) -> list[
     ``rlhfbook.start_chapter("<chapter>", profile, seed, name=name, ...)`` once, passing every
     other name of the parameters cell under its own name (``threads=`` aside)."""
     import ast
-
-    from rlhfbook.book.profiles import assigned_names
 
     want = f'rlhfbook.start_chapter("{chapter}", profile, seed, ...)'
     try:

@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 from rlhfbook.book import chapters as chapters_mod
-from rlhfbook.book import gpu_sizing, profiles, scorecard
+from rlhfbook.book import gpu_sizing, profiles, scorecard, verdicts
+from rlhfbook.book.gpu_memory import PeakSampler
+from rlhfbook.book.profiles import PROFILES, assigned_names, check_types, describe_text
 from rlhfbook.book.results import SHIPPED_SEED, block, results_dir
 from rlhfbook.core import environment, progress
 
@@ -85,7 +87,6 @@ def parse_value(text: str):
 
 def declared_parameters(notebook: Path) -> list[str]:
     """Names the notebook's ``parameters`` cell assigns."""
-    from rlhfbook.book.profiles import assigned_names
 
     nb = json.loads(notebook.read_text())
     for cell in nb["cells"]:
@@ -97,7 +98,6 @@ def declared_parameters(notebook: Path) -> list[str]:
 def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
     """Every ``-p`` name must be declared by every chapter it is passed to, with a value of its setting's
     type, and the profile is chosen with ``--profile`` (one-line errors, before anything runs)."""
-    from rlhfbook.book.profiles import check_types
 
     if "profile" in parameters:
         raise ValueError("choose the profile with --profile, not -p profile")
@@ -145,8 +145,6 @@ def execute(
 
     import papermill
 
-    from rlhfbook.book.gpu_memory import PeakSampler
-
     logging.getLogger("papermill").setLevel(
         logging.ERROR
     )  # its notes on parsing parameter comments
@@ -180,7 +178,7 @@ def prepare(task: str, profile: str) -> float:
     """Train (or find cached) one toy-world base policy in a worker; returns its seconds."""
     import transformers
 
-    from rlhfbook.tasks.toyworld import base_policy
+    from rlhfbook.tasks.toyworld import base_policy  # deferred: imports torch
 
     transformers.utils.logging.disable_progress_bar()  # no "Writing model shards" bar per save
     start = time.perf_counter()
@@ -335,7 +333,6 @@ def robustness(
     """Execute the book on the shipped seed block (skipped where unchanged) and on the block starting at
     ``seed`` (into ``results/<profile>-seed<S>/``), and print each finding's and control's verdict on
     both; returns the number of chapters that failed to run."""
-    from rlhfbook.book import verdicts
 
     if seed == SHIPPED_SEED:
         raise ValueError(
@@ -484,7 +481,6 @@ def check(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rlhfbook.book.profiles import PROFILES
 
     parser = argparse.ArgumentParser(
         prog="python -m rlhfbook", description=__doc__.split("\n\n")[0]
@@ -541,7 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     p_describe.add_argument("chapter", help="chapter name (NN_name or NN)")
     sub.add_parser("check", help="check the notebook pairs")
     args = parser.parse_args(argv)
-    environment.prepare(getattr(args, "profile", None))  # inherited by the chapters' kernels
+    environment.prepare(
+        getattr(args, "profile", None)
+    )  # inherited by the chapters' kernels
     try:
         root = chapters_mod.repo_root()
         if getattr(args, "profile", "cpu") not in PROFILES:
@@ -564,8 +562,6 @@ def main(argv: list[str] | None = None) -> int:
                 else 0
             )
         if args.command == "describe":
-            from rlhfbook.book.profiles import describe_text
-
             print(describe_text(args.chapter))
             return 0
         if args.command == "build":

@@ -7,6 +7,10 @@ import json
 import os
 from pathlib import Path
 
+from rlhfbook.book import scorecard
+from rlhfbook.book.tables import frame
+from rlhfbook.book.verdicts import sentence
+
 
 def show_source(*objects: object) -> None:
     """Display the source of functions or classes from ``src/rlhfbook`` as a code block.
@@ -73,7 +77,6 @@ def quote(**values: object) -> None:
 def table(df, index: bool = True):
     """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.book.tables.frame`):
     full width, long text wrapped rather than cut, numbers to four significant digits."""
-    from rlhfbook.book.tables import frame
 
     return frame(df, index=index)
 
@@ -92,8 +95,6 @@ def runtime_table(chapter: str):
     """Budget and latest measured wall time of ``chapter`` per profile (displayable HTML)."""
     from IPython.display import HTML
 
-    from rlhfbook.book import scorecard
-
     return HTML(scorecard.runtime_table(chapter, measured_runtimes()))
 
 
@@ -101,7 +102,5 @@ def verdict_sentences(checks: list) -> str:
     """Markdown: one line per finding and control of a chapter's :class:`~rlhfbook.book.results.Check`
     list, its claim, verdict and mean ± 2 SE (:func:`rlhfbook.book.verdicts.sentence`)."""
     from dataclasses import asdict
-
-    from rlhfbook.book.verdicts import sentence
 
     return "\n".join(f"- {sentence(asdict(c))}" for c in checks if c.kind != "sanity")

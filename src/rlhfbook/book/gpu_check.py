@@ -28,6 +28,11 @@ from pathlib import Path
 
 import torch
 
+from rlhfbook.book import gpu_sizing, profiles
+from rlhfbook.core import environment, runtime
+from rlhfbook.lm import memory, models, rollout
+from rlhfbook.testing import standin
+
 T4_BYTES = 15_835_398_144  # a Colab T4's memory (torch.cuda.get_device_properties(0).total_memory)
 
 
@@ -59,7 +64,6 @@ def device_memory() -> int:
 
 def check_device() -> str:
     """torch sees CUDA, and the 16-bit dtype the book picks there is the GPU's native one."""
-    from rlhfbook.core import runtime
 
     if not torch.cuda.is_available():
         raise AssertionError(
@@ -77,7 +81,6 @@ def check_device() -> str:
 def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> float:
     """The largest difference between the log-prob of a sampled token under the distribution that
     ``rollout.generate`` sampled it from and under the policy (:func:`rlhfbook.lm.rollout.response_logprobs`)."""
-    from rlhfbook.lm import rollout
 
     scores, real_generate = [], model.generate
 
@@ -105,9 +108,6 @@ def sampling_gap(model, tokenizer, prompts: list[str], max_new_tokens: int) -> f
 
 def check_generation_config() -> str:
     """Samples under Qwen2.5's generation config come from the policy itself."""
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.testing import standin
 
     with tempfile.TemporaryDirectory() as folder:
         model, tok = models.load_policy(standin.build(Path(folder)))
@@ -130,9 +130,6 @@ def check_memory_plan() -> str:
     """Chapters 1 and 3's PPO, with their notebooks' own models, fit this GPU (a T4 without one)."""
     from transformers import Qwen2Config
 
-    from rlhfbook.book import profiles
-    from rlhfbook.lm import memory
-
     total, parts = device_memory(), []
     with tempfile.TemporaryDirectory() as folder:
         Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(
@@ -152,8 +149,6 @@ def check_memory_plan() -> str:
 
 def check_evaluation_batches() -> str:
     """Chapter 1's evaluation generates in bounded calls; chapter 2's scoring batch's fp32 logits fit."""
-    from rlhfbook.book import profiles
-    from rlhfbook.lm import rollout
 
     rows = rollout.rows_per_call(
         1024, profiles.resolve("01_ppo_max", "gpu").chunk_size, torch.device("cuda")
@@ -178,11 +173,6 @@ def check_generation_speed() -> str:
     assumes for it on this card (:mod:`rlhfbook.book.gpu_sizing`), and chapter 1's ``gpu`` estimate
     scaled by the ratio."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    from rlhfbook.book import gpu_sizing, profiles
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import memory, models, rollout
-    from rlhfbook.testing import standin
 
     if not torch.cuda.is_available():
         raise Skipped("needs a GPU")
@@ -233,7 +223,6 @@ def run(name: str, check: Callable[[], str]) -> Outcome:
 
 def main() -> int:
     """Run every check, print one line each and a summary; 1 if one failed."""
-    from rlhfbook.core import environment, runtime
 
     environment.prepare()
     runtime.quiet()

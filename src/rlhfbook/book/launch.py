@@ -20,7 +20,9 @@ import json
 import os
 from pathlib import Path
 
-from rlhfbook.core import environment
+from rlhfbook.core import environment, runtime
+from rlhfbook.lm import models
+from rlhfbook.tasks.preferences import load_pairs
 
 
 def world_size() -> int:
@@ -53,10 +55,7 @@ def train_dpo_files(
     ``DPOTrainer`` and the book's settings (:func:`rlhfbook.methods.dpo_training.dpo_config`); saves the policy."""
     from trl import DPOTrainer
 
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.methods.dpo_training import dpo_config
-    from rlhfbook.tasks.preferences import load_pairs
+    from rlhfbook.methods.dpo_training import dpo_config  # deferred: imports torch
 
     policy, tok = models.load_policy(base)
     args = dpo_config(
@@ -82,8 +81,7 @@ def train_dpo_files(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
+    # deferred: imports torch
     from rlhfbook.methods.reward_model import train_reward_model
 
     environment.prepare()

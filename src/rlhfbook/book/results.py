@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rlhfbook.book import verdicts
+from rlhfbook.book import tables, verdicts
 from rlhfbook.book.profiles import Profile
 from rlhfbook.book.verdicts import Bootstrap
 
@@ -374,7 +374,6 @@ class Results:
 
     def table(self):
         """The checks as the scorecard shows them (verdict, claim, value vs threshold, margin)."""
-        from rlhfbook.book import tables
 
         return tables.checks_html([asdict(c) for c in self.checks])
 

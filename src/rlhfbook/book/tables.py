@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rlhfbook.book.verdicts import Interval, summary
+
 VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
     "pass": "#1a7f37",
@@ -64,7 +66,6 @@ def verdict(status: str) -> str:
 def evidence(check: Mapping[str, Any]) -> str:
     """ "0.62 ± 0.05 over 8 seeds (needs ≥ 0.5)": mean ± 2 SE against the paper's threshold, or a
     sanity check's value."""
-    from rlhfbook.book.verdicts import Interval, summary
 
     value = check.get("value")
     if check.get("se") is None or not isinstance(value, (int, float)):

@@ -24,7 +24,9 @@ from pathlib import Path
 # needs (:mod:`rlhfbook.book.gpu_sizing` has the arithmetic). Their hub access is on by default.
 GPU_PROFILES: tuple[str, ...] = ("gpu", "gpu-full")
 
-_WE_SET_OFFLINE = "_RLHFBOOK_SET_HF_HUB_OFFLINE"  # marks an HF_HUB_OFFLINE this package set
+_WE_SET_OFFLINE = (
+    "_RLHFBOOK_SET_HF_HUB_OFFLINE"  # marks an HF_HUB_OFFLINE this package set
+)
 
 
 def online(profile: str | None = None) -> bool:

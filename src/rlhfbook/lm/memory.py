@@ -21,7 +21,10 @@ from typing import Any
 
 import torch
 
+from rlhfbook.core import runtime
 from rlhfbook.core.errors import ParameterError
+from rlhfbook.lm import lora
+from rlhfbook.lm.models import check_local_or_online
 
 PROMPT_TOKENS = (
     512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
@@ -62,8 +65,6 @@ def count_parameters(
     at ``lora_rank`` (None: every parameter trains). Built on the meta device: nothing is allocated."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    from rlhfbook.lm import lora
-
     config = copy.deepcopy(config)
     with torch.device("meta"):
         if critic:
@@ -92,8 +93,6 @@ def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) 
     sizes and casts) they include the 16-bit copies of the weights that the matrix products keep.
     Measured on a CPU model with random weights, with the adapters of ``lora_rank``."""
     from transformers import AutoModelForCausalLM
-
-    from rlhfbook.lm import lora
 
     model = AutoModelForCausalLM.from_config(config)
     if lora_rank is not None:
@@ -214,7 +213,6 @@ def forward_dtype(autocast: str | None) -> torch.dtype:
     """The dtype of PPO's logits and activations on a GPU for an ``autocast`` setting
     (:func:`rlhfbook.core.runtime.autocast_dtype`), sized without a GPU: "auto" is bfloat16 or
     float16, which take the same 2 bytes an element; "float32" (the way out of an fp16 overflow) 4."""
-    from rlhfbook.core import runtime
 
     return (
         torch.float16
@@ -234,8 +232,6 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
             return None
         total_bytes = torch.cuda.get_device_properties(0).total_memory
     from transformers import AutoConfig
-
-    from rlhfbook.lm.models import check_local_or_online
 
     config = AutoConfig.from_pretrained(check_local_or_online(settings.model_name))
     plan = ppo_plan(

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rlhfbook.core import runtime
 from rlhfbook.core.environment import online, set_hub_access
 from rlhfbook.core.errors import ParameterError
 
@@ -191,7 +192,6 @@ def _end_ids(name: str) -> list[int]:
 
 
 def _dtype_kwargs(dtype, trainable: bool) -> dict:
-    from rlhfbook.core import runtime
 
     return {
         "dtype": dtype

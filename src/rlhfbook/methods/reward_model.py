@@ -23,6 +23,7 @@ from rlhfbook.lm.models import fit_embeddings, load_reward_model
 from rlhfbook.lm.rollout import (
     Rollout,
     eos_trick,
+    format_prompts,
     generate,
     reward_model_scores,
     rollout_from_ids,
@@ -136,8 +137,6 @@ def reward_trainer(
     from dataclasses import replace
 
     from trl import RewardConfig, RewardTrainer
-
-    from rlhfbook.lm.rollout import format_prompts
 
     args = RewardConfig(
         **runtime.trainer_settings(out_dir, seed, autocast),

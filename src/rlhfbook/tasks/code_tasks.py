@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rlhfbook.lm.models import check_local_or_online
 from rlhfbook.tasks.preferences import PreferencePairs, rate_pairs
 from rlhfbook.tasks.sandbox import Limits, pass_rate, run_tests
 
@@ -37,8 +38,6 @@ def load_problems(source: str | Path, split: str = "test") -> list[dict]:
     ``test_list`` of assert statements and a reference ``code``.
     """
     import datasets
-
-    from rlhfbook.lm.models import check_local_or_online
 
     source = check_local_or_online(
         source, "dataset"
@@ -191,7 +190,10 @@ def unit_test_pairs(
 
 def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, bool]]:
     """(program's output, expected output, equal) for each example the prompt shows."""
-    from rlhfbook.tasks.toyworld.code import ProgramError, run
+    from rlhfbook.tasks.toyworld.code import (  # deferred: imports torch
+        ProgramError,
+        run,
+    )
 
     if isinstance(task, UnitTestTask):
         return [
@@ -258,7 +260,11 @@ def execution_pairs(task, pairs: PreferencePairs) -> PreferencePairs:
 def _programs_by_behaviour(max_ops: int) -> dict[tuple[int, ...], list[str]]:
     """Every single-spaced program of 1..``max_ops`` operations, keyed by its outputs at the hidden
     test inputs."""
-    from rlhfbook.tasks.toyworld.code import OPS, TEST_INPUTS, run
+    from rlhfbook.tasks.toyworld.code import (  # deferred: imports torch
+        OPS,
+        TEST_INPUTS,
+        run,
+    )
 
     by_outputs: dict[tuple[int, ...], list[str]] = {}
     for length in range(1, max_ops + 1):

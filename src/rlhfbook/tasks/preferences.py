@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rlhfbook.lm.models import check_local_or_online
+
 ASSISTANT = "\n\nAssistant:"
 
 
@@ -169,7 +171,6 @@ def _rows(source: str | Path, split: str) -> list[dict[str, Any]]:
         if not isinstance(rows, list):
             raise ValueError(f"{source}: a .json dataset must hold a list of rows")
         return rows
-    from rlhfbook.lm.models import check_local_or_online
 
     check_local_or_online(
         str(source), "dataset"

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from rlhfbook.lm.rollout import Rollout, eos_trick
-from rlhfbook.methods import reward_model
+from rlhfbook.lm import models
+from rlhfbook.lm.rollout import Rollout, eos_trick, reward_model_scores
+from rlhfbook.methods import ranking, reward_model
 from rlhfbook.tasks.preferences import ASSISTANT, PreferencePairs, load_pairs
 
 if TYPE_CHECKING:
@@ -109,9 +110,6 @@ def split(
 
 def _scorer(rm_path: str | Path, device, max_length: int):
     """The frozen reward model at ``rm_path`` and a function (prompts, responses) -> scores [B]."""
-    from rlhfbook.lm import models
-    from rlhfbook.lm.rollout import reward_model_scores
-    from rlhfbook.methods import ranking
 
     tok = models.load_tokenizer(
         rm_path

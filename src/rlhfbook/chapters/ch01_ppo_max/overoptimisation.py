@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rlhfbook.core import parallel
+from rlhfbook.chapters.ch01_ppo_max import gold_proxy
+from rlhfbook.chapters.ch01_ppo_max.gold_proxy import fit_reward_model
+from rlhfbook.core import parallel, runtime
+from rlhfbook.lm import lora, models, rollout
+from rlhfbook.lm import rollout as rollout_module
+from rlhfbook.methods import ppo, reward_model
+from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.toyworld.preference import MAX_GOOD_WORDS
+from rlhfbook.tasks.toyworld.sft import demonstration_batch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -66,7 +74,6 @@ COLOURS = {  # one colour per configuration in every figure of the chapter
 
 def gold_scores(task, rollout) -> torch.Tensor:
     """The toy world's gold reward of each response, ``NO_EOS_SCORE`` for one cut off without EOS."""
-    from rlhfbook.lm import rollout as rollout_module
 
     return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
 
@@ -84,7 +91,6 @@ def gold_terms(
     if not has_eos:
         terms["no EOS"] = NO_EOS_SCORE
         return terms
-    from rlhfbook.tasks.toyworld.preference import MAX_GOOD_WORDS
 
     u, seen = task.word_utilities(prompt), set()
     words = response.split()
@@ -198,8 +204,6 @@ def no_eos_score(
     world, whose gold defines it): :data:`NO_EOS_SCORE`."""
     if rm_path is None:
         return NO_EOS_SCORE
-    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
-    from rlhfbook.lm import rollout
 
     raw = gold_proxy.transcript_reward(rm_path, device, max_length, None)(samples)
     complete = raw[samples.has_eos].numpy()
@@ -219,7 +223,6 @@ def gold_reward(
     transcript (Gao et al.'s gold, :func:`rlhfbook.chapters.ch01_ppo_max.gold_proxy.transcript_reward`)."""
     if gold_path is None:
         return lambda r: gold_scores(task, r)
-    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
 
     return gold_proxy.transcript_reward(gold_path, device, max_length, no_eos)
 
@@ -237,10 +240,7 @@ def proxy_reward(
     or if ``real`` on the HH-RLHF transcript as the gold reads it
     (:func:`rlhfbook.chapters.ch01_ppo_max.gold_proxy.transcript_reward`)."""
     if real:
-        from rlhfbook.chapters.ch01_ppo_max import gold_proxy
-
         return gold_proxy.transcript_reward(rm_path, device, max_length, no_eos)
-    from rlhfbook.methods import reward_model
 
     return reward_model.proxy_reward(rm_path, tokenizer, device, no_eos_score=no_eos)
 
@@ -258,11 +258,6 @@ def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
     from types import SimpleNamespace
 
     import torch
-
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.methods import reward_model
-    from rlhfbook.tasks import toyworld
 
     settings, sft_path, out_dir, seed = job
     P = SimpleNamespace(**settings)
@@ -286,16 +281,10 @@ def toy_reward_model(job: tuple[Mapping[str, Any], str, str, int]) -> str:
 
 
 def _setup(run: Run):
-    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.tasks import toyworld
 
     runtime.seed_everything(run.seed)
     runtime.quiet()
-    if (
-        run.gold_path
-    ):  # Gao et al.'s setup: both rewards are reward models (rlhfbook.chapters.ch01_ppo_max.gold_proxy)
+    if run.gold_path:  # Gao et al.'s setup: both rewards are reward models (rlhfbook.chapters.ch01_ppo_max.gold_proxy)
         policy, tok = models.load_policy(run.sft_path)
         device = runtime.device()
         pool = gold_proxy.PromptPool.load(run.prompts_path)
@@ -325,8 +314,6 @@ def _evaluate(
     response, mean terms (toy world), repeat rate."""
     import torch
 
-    from rlhfbook.lm import rollout
-
     prompts = world.eval_prompts(run.n_eval, run.eval_seed)
     torch.manual_seed(run.eval_seed + run.seed)
     final = rollout.generate(
@@ -350,9 +337,6 @@ def _evaluate(
 def run_ppo(run: Run) -> dict[str, Any]:
     """Train a PPO policy from ``run`` (:func:`rlhfbook.methods.ppo.train`); returns its per-iteration
     log (with the gold terms of each iteration's samples) and its held-out evaluation."""
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.methods import ppo
 
     world, policy, tok = _setup(run)
     cfg = ppo.PPOConfig(**run.config)
@@ -371,8 +355,6 @@ def run_ppo(run: Run) -> dict[str, Any]:
     if (
         cfg.ptx_coef > 0
     ):  # PPO-ptx: demonstrations (toy SFT answers, or human-chosen ones) stand in for pre-training
-        from rlhfbook.tasks.toyworld.sft import demonstration_batch
-
         ptx_rng = np.random.default_rng(run.seed)
         ptx_batch = lambda: demonstration_batch(world.prompts, tok, 16, ptx_rng)  # noqa: E731
     log = ppo.train(
@@ -407,9 +389,6 @@ def run_grpo(run: Run) -> dict[str, Any]:
 
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
-
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import lora, models, rollout
 
     world, policy, tok = _setup(run)
     end_ids = rollout.end_token_ids(tok, policy)  # every end token of a hub model
@@ -523,7 +502,6 @@ def switch_table(
 ) -> pd.DataFrame:
     """The PPO-max ingredients (:data:`SWITCHES`) and the critic's initialisation of each
     configuration, one column per configuration (the ablation of Sec. 5.3)."""
-    from rlhfbook.methods import ppo
 
     table = pd.DataFrame(
         {
@@ -580,7 +558,6 @@ def grpo_settings(P: PPOMaxSettings) -> dict[str, Any]:
     in ``P.minibatches`` steps per pass, TRL's ``steps_per_generation``), the same learning rate and
     adapters, beta = eta, and the GRPO paper's per-sequence loss; each step's minibatch runs in passes
     of ``micro_batch`` completions."""
-    from rlhfbook.core import runtime
 
     updates = (
         P.iterations
@@ -1175,8 +1152,6 @@ def held_out(
     proxy's part of them, held-out prompts), else ``None``: in the toy world
     ``P.eval_prompts`` prompts of ``task`` from the generator of ``eval_seed``."""
     if P.model_name is not None:
-        from rlhfbook.chapters.ch01_ppo_max import gold_proxy
-
         data = gold_proxy.load(P, seed)
         print(data)
         return data.pool.eval, data
@@ -1201,8 +1176,6 @@ def gold_model(
     if P.gold_reward_model_name is not None:
         return P.gold_reward_model_name, {}
     from pathlib import Path
-
-    from rlhfbook.chapters.ch01_ppo_max import gold_proxy
 
     path = gold_proxy.train_gold(
         P, sft_path, tokenizer, data, Path(workdir) / "gold", seed

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rlhfbook.chapters.ch01_ppo_max.overoptimisation import COLOURS, TERMS
+from rlhfbook.lm import rollout
 
 
 def probe(
@@ -21,7 +22,6 @@ def probe(
 ):
     """Responses made of the first 1, 2, ... ``words`` (each ended with EOS): their lengths in
     words, and the reward model's (``proxy_fn``) and gold (``gold_fn``) score of each."""
-    from rlhfbook.lm import rollout
 
     resp = [" ".join(words[:k]) for k in range(1, len(words) + 1)]
     ids = [

@@ -31,8 +31,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rlhfbook.book import display
 from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+from rlhfbook.lm import rollout
+from rlhfbook.lm.models import load_policy
+from rlhfbook.methods import dpo_training as dt
 from rlhfbook.methods import ranking as rk
+from rlhfbook.tasks.preferences import load_pairs
 
 if TYPE_CHECKING:
     from rlhfbook.book.settings import DPORankingSettings
@@ -406,7 +411,6 @@ class WinRate:
 
     def gold(self, model: torch.nn.Module) -> np.ndarray:
         """The raters' score of one sample of ``model`` per prompt."""
-        from rlhfbook.lm import rollout
 
         samples = rollout.generate(
             model,
@@ -441,7 +445,6 @@ def run_dpo(
     """DPO (Eq. 2; Eq. 4 for ``gamma != 1``) with TRL from the reference on one seed's pairs
     at the learning rate ``P.lr_x_beta / beta``: the checkpoints and their table
     (:func:`rlhfbook.methods.dpo_training.checkpoint_table`)."""
-    from rlhfbook.methods import dpo_training as dt
 
     cps = dt.train_dpo(
         reference,
@@ -843,8 +846,6 @@ def real_model_report(P: DPORankingSettings, seed: int, device) -> tuple[dict, i
     scored without EOS and at most ``P.max_prompt_tokens`` of context, ``P.real_eval_batch``
     sequences per forward pass (GPT-2's fp32 logits of 8 x 1,024 tokens: 1.6 GB); and the number of
     pairs scored (those with an empty answer are left out: without EOS it has no likelihood)."""
-    from rlhfbook.lm.models import load_policy
-    from rlhfbook.tasks.preferences import load_pairs
 
     model, tok = load_policy(P.model_name)
     model.to(device)
@@ -1214,8 +1215,6 @@ def real_model_section(results, P: DPORankingSettings, seed: int, device):
     ``P.dataset`` (the gpu profile) :func:`real_model_report`, recorded as the metric
     ``real_model`` and shown as a table; otherwise a note of how to run it."""
     from IPython.display import Markdown
-
-    from rlhfbook.book import display
 
     if not (P.model_name and P.dataset):
         return Markdown(

@@ -32,9 +32,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook.core import parallel
-from rlhfbook.lm import rollout
-from rlhfbook.methods import filtration
+from rlhfbook.core import parallel, runtime
+from rlhfbook.lm import models, rollout
+from rlhfbook.lm.rollout import encode_prompts, format_prompts, generate, gold_scores
+from rlhfbook.methods import filtration, ppo, reward_model
+from rlhfbook.tasks import code_tasks, sandbox, toyworld
+from rlhfbook.tasks.code_tasks import (
+    UnitTestTask,
+    passing_programs,
+    shown_pass_rate,
+    shown_verdicts,
+)
 from rlhfbook.tasks.preferences import PreferencePairs
 
 if TYPE_CHECKING:
@@ -101,7 +109,6 @@ def pass_eval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One answer per prompt (greedy, or a sample at temperature 1; seed torch for the latter):
     (passed all unit tests, ended with EOS), one entry per prompt."""
-    from rlhfbook.lm.rollout import generate, gold_scores
 
     passed, eos = [], []
     for start in range(0, len(prompts), batch_size):
@@ -129,8 +136,6 @@ def exact_pass_rate(
     probability of passing answers outside the language's canonical form (more than ``task.max_ops``
     operations, doubled spaces), which the toy policies hardly write.
     """
-    from rlhfbook.lm.rollout import encode_prompts
-    from rlhfbook.tasks.code_tasks import passing_programs
 
     device = next(policy.parameters()).device
     prob = np.zeros(len(prompts))
@@ -193,9 +198,6 @@ def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed``, ``max_length`` and
     ``micro_batch`` (pairs per forward/backward pass; None: one pass) and ``autocast`` (the trainer's precision).
     Returns the folder, the steps, TRL's log and the CPU seconds it took."""
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.methods import reward_model
 
     start = time.process_time()
     if spec["epochs"] < 1:
@@ -233,7 +235,6 @@ def sampled_pass_rate(
 ) -> np.ndarray:
     """pass@1 at temperature 1 per prompt: exact on the toy code task (:func:`exact_pass_rate`), else the
     mean over ``samples`` sampled answers (seed torch first)."""
-    from rlhfbook.tasks.code_tasks import UnitTestTask
 
     if not isinstance(task, UnitTestTask):
         return exact_pass_rate(policy, tokenizer, task, prompts)
@@ -265,12 +266,6 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
     policy's pass@1 at temperature 1 (``sampled``) and greedy (``greedy``), and the fraction of greedy
     answers cut off without EOS.
     """
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
-    from rlhfbook.lm.rollout import gold_scores
-    from rlhfbook.methods import filtration, ppo, reward_model
-    from rlhfbook.tasks import code_tasks
-
     start = time.process_time()
     method, seed = spec["method"], spec["seed"]
     if method not in METHODS:
@@ -390,7 +385,6 @@ def sample_groups(
 ) -> Rollout:
     """N samples per prompt at temperature 1 (the first step of the paper's Algorithm 2), the rows of
     a prompt adjacent: row ``i * n + j`` is prompt ``i``'s ``j``-th sample. Seeds torch with ``seed``."""
-    from rlhfbook.lm.rollout import generate
 
     torch.manual_seed(seed)
     return generate(
@@ -414,7 +408,6 @@ def reward_model_pairs(
     (:func:`rlhfbook.tasks.code_tasks.unit_test_pairs`), the second reward model's with the programs' shown
     outputs appended (:func:`rlhfbook.tasks.code_tasks.execution_pairs`). Where no pair differs (a policy
     whose programs all score the same), each prompt's demonstration is preferred to its first sample."""
-    from rlhfbook.tasks import code_tasks
 
     pairs = code_tasks.unit_test_pairs(
         code_tasks.UnitTestRaters(task, tau), prompts, groups, rng
@@ -467,7 +460,6 @@ def train_seed_reward_models(
     ``(seed, name)`` to the pairs of that seed's reward model ``name``, trained under ``seed``, the
     ``i``-th in ``workdir / f"rm{i}"``, all side by side, with room for the longest text of these pairs
     and of ``room_for``. Returns ``(seed, name)`` -> :func:`train_reward_model`'s dict."""
-    from rlhfbook.lm.rollout import format_prompts
 
     longest = max(
         len(
@@ -507,8 +499,6 @@ def score_samples(
     """A reward model's scores of ``samples`` (N per prompt), shape (prompts, N), with every program cut
     off without EOS scored :func:`rlhfbook.lm.rollout.no_eos_floor` of the complete ones. ``shown``: the reward model reads
     :func:`rlhfbook.tasks.code_tasks.with_execution`'s text. Returns (scores, the floor, the complete programs' scores)."""
-    from rlhfbook.methods import reward_model
-    from rlhfbook.tasks import code_tasks
 
     text_fn = (lambda p, r: code_tasks.with_execution(task, p, r)) if shown else None
     raw = reward_model.proxy_reward(
@@ -574,7 +564,6 @@ def reward_by_verdicts(
     samples, the mean and std of the standardised reward and the mean and std of the actual score, highest
     mean reward first. A reward model that reads one verdict instead of the three ranks a pattern with one
     ``==`` in that place beside ``"== == =="``, whose programs pass far more hidden tests."""
-    from rlhfbook.tasks.code_tasks import shown_verdicts
 
     eos = samples.has_eos.numpy()
     z, s = standardise(np.asarray(rewards, float)).ravel()[eos], np.ravel(scores)[eos]
@@ -603,7 +592,6 @@ def reward_by_verdicts(
 
 def shown_rates(task, samples: Rollout) -> np.ndarray:
     """:func:`rlhfbook.tasks.code_tasks.shown_pass_rate` of every sample, in the order of the rollout's rows."""
-    from rlhfbook.tasks.code_tasks import shown_pass_rate
 
     return np.array(
         [
@@ -982,8 +970,6 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
     ``P.eval_prompts`` held-out prompts; otherwise the toy world's code task for both,
     ``P.eval_prompts`` prompts from the stream ``(seed, "eval")``."""
     if P.dataset:
-        from rlhfbook.tasks import code_tasks, sandbox
-
         problems = code_tasks.load_problems(P.dataset)
         cut = int(len(problems) * 0.8)
         limits = sandbox.Limits(cpu_s=2, wall_s=5.0, memory_mb=1024)
@@ -996,7 +982,6 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
             for part in (problems[:cut], problems[cut:])
         )
         return task, eval_task, eval_task.prompts[: P.eval_prompts]
-    from rlhfbook.tasks import toyworld
 
     task = toyworld.task("code")
     return task, task, task.sample_prompts(P.eval_prompts, stream(seed, "eval"))
@@ -1004,8 +989,6 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
 
 def _sft_on_device(sft_path: str):
     """The SFT policy of ``sft_path`` (frozen) on the runtime's device, and its tokenizer."""
-    from rlhfbook.core import runtime
-    from rlhfbook.lm import models
 
     sft, tokenizer = models.load_policy(sft_path, frozen=True)
     return sft.to(runtime.device()), tokenizer
@@ -1018,7 +1001,6 @@ def seed_pair_sets(
     (settings ``P``, SFT folder, task, seed, names of :data:`READS` to keep). ``P.rm_prompts``
     prompts from the stream ``(seed, "rm")``, ``P.n_samples`` SFT samples each
     (:func:`sample_groups`, torch seeded with the seed), paired by :func:`reward_model_pairs`."""
-    from rlhfbook.core import runtime
 
     P, sft_path, task, seed, names = spec
     runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output
@@ -1063,8 +1045,6 @@ def seed_analysis(
     SFT samples each (torch seeded with seed + 1). Returns the ``samples``, their unit-test scores
     ``S`` (prompts, N), and per reward model its scores ``R`` and no-EOS ``floor``
     (:func:`score_samples`)."""
-    from rlhfbook.core import runtime
-    from rlhfbook.lm.rollout import gold_scores
 
     P, sft_path, task, seed, rm_paths = spec
     runtime.quiet()  # a worker: no loading bars or warnings in the chapter's output

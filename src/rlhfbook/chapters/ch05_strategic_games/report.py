@@ -29,6 +29,7 @@ from rlhfbook.methods.games import metrics as gm
 from rlhfbook.methods.games import players as gp
 from rlhfbook.methods.games import protocol as pr
 from rlhfbook.methods.games.base import Game
+from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 
 if TYPE_CHECKING:
     from rlhfbook.book.results import Check, Results
@@ -1100,8 +1101,6 @@ def llm_player(
             model_name, max_new_tokens=new_tokens, max_prompt_tokens=prompt_tokens
         )
     import torch
-
-    from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 
     torch.manual_seed(seed)
     tokenizer = build_tokenizer()

@@ -48,10 +48,21 @@ import torch
 from rlhfbook.core import __version__
 from rlhfbook.core.environment import cache_root
 from rlhfbook.core.progress import track
+from rlhfbook.core.runtime import seed_everything
+from rlhfbook.lm.rollout import (
+    end_token_ids,
+    forward_logits,
+    generate,
+    rollout_from_ids,
+    token_logprobs,
+)
 from rlhfbook.methods.games.base import SIDES, Build, other
 from rlhfbook.methods.games.players import Player, Turn
 from rlhfbook.methods.games.protocol import Match, play_matches
 from rlhfbook.methods.games.turn_based import ELEMENTS, SKILLS, TurnBased
+from rlhfbook.methods.ppo import kl_k3, masked_mean, policy_loss
+from rlhfbook.tasks.toyworld.model import new_model
+from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
 RESULTS = ("start", "rejected", "won", "lost", "tie")
 MARKERS = ("own", "opp", "hist", "out", "none")
@@ -170,7 +181,6 @@ class Codec:
 
 def new_policy(codec: Codec, size: str = "tiny", seed: int = 0):
     """A fresh tiny Llama over the codec's vocabulary (the toy world's model factory)."""
-    from rlhfbook.tasks.toyworld.model import new_model
 
     torch.manual_seed(seed)
     return new_model(size, codec.tokenizer)
@@ -196,7 +206,6 @@ class TransformerPlayer(Player):
         return self.act_batch([turn])[0]
 
     def act_batch(self, turns: Sequence[Turn]) -> list[str]:
-        from rlhfbook.lm.rollout import generate
 
         contexts = [self.codec.context(t) for t in turns]
         rollout = generate(
@@ -357,8 +366,6 @@ def grpo_update(
 ) -> dict[str, float]:
     """``cfg.epochs`` passes of minibatch updates on one rollout: PPO's clipped surrogate with the
     sequence's group advantage at every token, plus ``kl_coef`` x the k3 KL estimate to ``ref``."""
-    from rlhfbook.lm.rollout import forward_logits, token_logprobs
-    from rlhfbook.methods.ppo import kl_k3, masked_mean, policy_loss
 
     mask = rollout.response_mask.float()
     with torch.no_grad():
@@ -411,7 +418,6 @@ def grpo(
     :func:`match_reward`; its advantage, the reward standardised within the group, is given to
     every answer the policy wrote in that copy, and :func:`grpo_update` updates on all of them.
     """
-    from rlhfbook.lm.rollout import end_token_ids, rollout_from_ids
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -551,8 +557,6 @@ def train_players(
     progress: bool = True,
 ) -> dict[str, Any]:
     """SFT then GRPO; returns the checkpoints' state dicts, the training logs and the seconds taken."""
-    from rlhfbook.core.runtime import seed_everything
-    from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
     start = time.perf_counter()
     seed_everything(recipe.seed)

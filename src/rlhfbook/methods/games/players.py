@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from rlhfbook.core.runtime import device
+from rlhfbook.lm.models import load_policy
 from rlhfbook.methods.games.base import Build, Game
 
 SIDE_LABEL = {"defender": "Defender", "invader": "Invader"}
@@ -287,8 +289,6 @@ class LLMPlayer(Player):
 
         Hub downloads need the ``gpu`` profile, ``RLHFBOOK_ONLINE=1`` or Colab.
         """
-        from rlhfbook.core.runtime import device
-        from rlhfbook.lm.models import load_policy
 
         model, tokenizer = load_policy(name_or_path, sample_only=True)
         model = model.to(device())

@@ -23,10 +23,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rlhfbook.core import __version__
+from rlhfbook.core import __version__, runtime
 from rlhfbook.core.environment import cache_root
+from rlhfbook.core.runtime import seed_everything
 from rlhfbook.tasks.toyworld.code import CodeTask
+from rlhfbook.tasks.toyworld.model import new_model
 from rlhfbook.tasks.toyworld.preference import PreferenceTask
+from rlhfbook.tasks.toyworld.sft import supervised_finetune
+from rlhfbook.tasks.toyworld.tokenizer import build_tokenizer
 
 TASKS = {"preference": PreferenceTask(), "code": CodeTask()}
 MANIFEST = "manifest.json"
@@ -140,11 +144,6 @@ def _train(
 ) -> None:
     """Train the recipe's policy (on :func:`rlhfbook.core.runtime.device` if ``recipe.on_gpu``, else
     on the CPU) and write it, with its manifest, to ``folder`` atomically."""
-    from rlhfbook.core import runtime
-    from rlhfbook.core.runtime import seed_everything
-    from rlhfbook.tasks.toyworld.model import new_model
-    from rlhfbook.tasks.toyworld.sft import supervised_finetune
-    from rlhfbook.tasks.toyworld.tokenizer import build_tokenizer
 
     start = time.perf_counter()
     seed_everything(
