@@ -2,7 +2,8 @@
 #   make book   set up .venv, execute every chapter (cpu profile), build the HTML book
 #   make test   set up .venv, run the whole test suite (chapters and book build included)
 # Everyday work: make test-fast (unit tests + smoke executions, a few minutes).
-#   make lint   ruff check, ruff format --check, and the notebook pairs in sync (CI runs it first)
+#   make lint   ruff check, ruff format --check, the package's layers (lint-imports), spelling
+#               (codespell) and the notebook pairs in sync (CI runs it first)
 #   make format ruff's fixes and formatter; notebooks are formatted in their .ipynb and synced back
 
 PYTHON ?= python3
@@ -41,6 +42,8 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/codespell src tests benchmarks notebooks book README.md CONTRIBUTING.md
 	$(BIN)/python -m rlhfbook check
 
 # The formatter knows notebook cells only in an .ipynb (there it keeps a cell's final `;`), so

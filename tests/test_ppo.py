@@ -513,3 +513,19 @@ def test_logits_bytes_and_the_gpu_profiles_micro_batches():
             )
             < 4.5e9
         ), chapter
+
+
+def test_config_fields_takes_every_ppo_setting_a_chapter_declares():
+    """Settings become a PPOConfig in one place: every field the two PPO chapters share with PPOConfig
+    reaches it, a changed setting changes the config, and a setting PPOConfig lacks stays out."""
+    from dataclasses import fields, replace
+
+    names = {f.name for f in fields(ppo.PPOConfig)}
+    for chapter in ("01_ppo_max", "03_pf_ppo"):
+        P = TABLE[chapter]["cpu"]
+        cfg = ppo.config_fields(P)
+        assert set(cfg) == names & {f.name for f in fields(P)} and len(cfg) >= 12
+        assert (
+            ppo.config_fields(replace(P, epochs=P.epochs + 3))["epochs"] == P.epochs + 3
+        )
+        assert "n_seeds" not in cfg and ppo.PPOConfig(**cfg).epochs == P.epochs

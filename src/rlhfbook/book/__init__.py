@@ -1,6 +1,6 @@
-"""The book's machinery, apart from the methods: chapter settings and profiles (``settings``,
-``profiles``), the findings contract and its tables (``results``, ``tables``, ``scorecard``,
-``display``), running chapters (``cli``, ``chapters``, ``parallel``, ``progress``), the process
-set-up every chapter starts with (``runtime``: seeds, threads, dtypes, quiet libraries) and the
-Colab install report (``colab``). Used by every chapter, through :func:`rlhfbook.start_chapter`.
+"""Layer 6, publishing: chapter settings and profiles (``settings``, ``profiles``), the findings
+contract and its tables (``results``, ``verdicts``, ``tables``, ``scorecard``, ``display``), running
+chapters (``cli``, ``chapters``), a chapter's first cell (``start``), the GPU sizing and first check
+(``gpu_sizing``, ``gpu_memory``, ``gpu_check``), script entry points (``launch``) and the Colab install
+report (``colab``). Chapters (``rlhfbook.chapters``) sit above it and use it.
 """

@@ -29,7 +29,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -272,6 +273,17 @@ class PPOConfig:
             raise ValueError(
                 f"critic_warmup={self.critic_warmup} leaves no policy update in {self.iterations} iterations"
             )
+
+
+def config_fields(settings: Any) -> dict[str, Any]:
+    """The :class:`PPOConfig` fields that ``settings`` (a chapter's settings, or any object with
+    attributes) sets, by name: the one place where settings become an algorithm config, so a
+    setting the config has cannot be left out by a hand-copied list, and a default is stated once."""
+    return {
+        f.name: getattr(settings, f.name)
+        for f in fields(PPOConfig)
+        if hasattr(settings, f.name)
+    }
 
 
 VANILLA = dict(

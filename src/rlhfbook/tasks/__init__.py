@@ -1,1 +1,4 @@
-"""tasks"""
+"""Layer 3, environments with gold scores: the toy world (``toyworld``), code with unit tests
+(``code_tasks``, run by ``sandbox``), the ranking task (``ranking_task``), preference pairs
+(``preferences``).
+"""

@@ -1,1 +1,1 @@
-"""chapters.ch00_toy_world"""
+"""Chapter 0, the toy world: its figures."""

@@ -467,22 +467,7 @@ def ppo_config(P: PPOMaxSettings, overrides: Mapping[str, Any]) -> dict[str, Any
     """:class:`rlhfbook.methods.ppo.PPOConfig` fields of one configuration: the chapter's shared
     settings (iterations, batch, learning rates, KL coefficient eta of Eq. 19, critic warm-up) with the
     configuration's ``overrides`` on top."""
-    settings = dict(
-        iterations=P.iterations,
-        prompts_per_iteration=P.prompts_per_iteration,
-        epochs=P.epochs,
-        minibatches=P.minibatches,
-        max_new_tokens=P.max_new_tokens,
-        lr=P.lr,
-        critic_lr=P.critic_lr,
-        kl_coef=P.kl_coef,
-        critic_warmup=P.critic_warmup,
-        chunk_size=P.chunk_size,
-        micro_batch=P.micro_batch,
-        lora_rank=P.lora_rank,
-        autocast=P.autocast,
-    )
-    return settings | dict(overrides)
+    return ppo.config_fields(P) | dict(overrides)
 
 
 def rm_critic(overrides: Mapping[str, Any]) -> bool:

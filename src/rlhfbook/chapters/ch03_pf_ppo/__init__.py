@@ -1,1 +1,1 @@
-"""chapters.ch03_pf_ppo"""
+"""Chapter 3, PF-PPO policy filtration: the harness and the figures."""

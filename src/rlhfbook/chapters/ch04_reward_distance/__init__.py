@@ -1,1 +1,1 @@
-"""chapters.ch04_reward_distance"""
+"""Chapter 4, reward distances (STARC vs EPIC/DARD) and reward-model evaluation: the report."""

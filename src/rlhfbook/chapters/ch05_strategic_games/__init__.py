@@ -1,1 +1,3 @@
-"""chapters.ch05_strategic_games"""
+"""Chapter 5, process metrics in strategic games (AdvGameBench): the league analysis, figures
+and check bounds.
+"""

@@ -5,10 +5,9 @@
 * :mod:`.tower_defense` -- a discrete-tick tower-defence game (5 x 11 board);
 * :mod:`.protocol` -- initial builds, alternating revisions, budget adjudication, the league;
 * :mod:`.players` -- the :class:`~.players.Player` interface, scripted revisers, LLM players;
-* :mod:`.metrics` -- WR, OBR, ORR, CSR, improvement slope, the book's composite score;
-* :mod:`.report` -- chapter 5's league analysis, figures, tables and check bounds.
+* :mod:`.metrics` -- WR, OBR, ORR, CSR, improvement slope, the book's composite score.
 
-Used by chapter 5.
+Used by chapter 5 (its league analysis: :mod:`rlhfbook.chapters.ch05_strategic_games.report`).
 """
 
 from rlhfbook.methods.games.base import SIDES, Game, Outcome, parse_build
