@@ -33,8 +33,8 @@ def main() -> None:
     from rlhfbook.core import environment
 
     environment.prepare()  # before transformers: the hub offline, quiet libraries
-    from rlhfbook.book.settings import PPOMaxSettings
     from rlhfbook.chapters.ch01_ppo_max import overoptimisation
+    from rlhfbook.chapters.ch01_ppo_max.spec import PPOMaxSettings
     from rlhfbook.methods import ppo
     from rlhfbook.tasks import toyworld
 

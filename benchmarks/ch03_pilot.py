@@ -60,9 +60,9 @@ def main() -> None:
     from rlhfbook.core import environment
 
     environment.prepare()  # before transformers: the hub offline, quiet libraries
-    from rlhfbook.book.settings import PFPPOSettings
     from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
     from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import VERIFY
+    from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
     from rlhfbook.core import parallel, runtime
     from rlhfbook.lm import models, rollout
     from rlhfbook.tasks import toyworld

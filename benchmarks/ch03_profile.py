@@ -34,8 +34,8 @@ def main() -> None:
     from rlhfbook.core import environment
 
     environment.prepare()  # before transformers: the hub offline, quiet libraries
-    from rlhfbook.book.settings import PFPPOSettings
     from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
     from rlhfbook.tasks import toyworld
 
     P = dataclasses.replace(

@@ -203,7 +203,7 @@ def main() -> None:
 
 
 def PFPPOSettingsDefault():
-    from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
 
     return PFPPOSettings()
 

@@ -43,6 +43,7 @@ from transformers import (
     Qwen2Config,
 )
 
+from rlhfbook.book import profiles
 from rlhfbook.core import environment, runtime
 from rlhfbook.lm import memory
 from rlhfbook.lm.rollout import Rollout
@@ -191,7 +192,9 @@ def main() -> None:
     parser.add_argument("--lora-rank", nargs="+", default=["16", "none"])
     parser.add_argument("--micro-batch", type=int, default=2)
     parser.add_argument("--response", type=int, default=128)
-    parser.add_argument("--scorers", type=int, default=memory.SCORERS["01_ppo_max"])
+    parser.add_argument(
+        "--scorers", type=int, default=profiles.spec("01_ppo_max").ppo_scorers
+    )
     parser.add_argument(
         "--layers", type=int, default=memory.QWEN2_5_05B["num_hidden_layers"]
     )

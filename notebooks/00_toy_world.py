@@ -72,7 +72,7 @@ seed = 0
 
 # %%
 import rlhfbook
-from rlhfbook.book import diagram, display
+from rlhfbook.report import diagram, display
 
 P, results = rlhfbook.start_chapter("00_toy_world", profile, seed)
 

@@ -112,8 +112,8 @@ autocast = None  # "float32" when fp16 overflows on a T4 (see the running page);
 
 # %%
 import rlhfbook
-from rlhfbook.book import diagram, display
 from rlhfbook.core import runtime
+from rlhfbook.report import diagram, display
 
 P, results = rlhfbook.start_chapter(
     "01_ppo_max",

@@ -92,8 +92,8 @@ n_seeds = None  # seeds of the DPO study; None = the profile's
 
 # %%
 import rlhfbook
-from rlhfbook.book import diagram, display
 from rlhfbook.core import runtime
+from rlhfbook.report import diagram, display
 
 # One CPU thread: the models here are tiny, so a second thread gains little, and on a busy
 # machine two threads wait on each other (the same seed gives the same numbers either way).

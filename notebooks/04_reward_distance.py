@@ -80,7 +80,7 @@ n_envs = None  # random MDPs per seed (None: the profile's value)
 
 # %%
 import rlhfbook
-from rlhfbook.book import diagram, display
+from rlhfbook.report import diagram, display
 
 P, results = rlhfbook.start_chapter("04_reward_distance", profile, seed, n_envs=n_envs)
 

@@ -86,7 +86,7 @@ endpoint = None  # an OpenAI-compatible base URL, e.g. "http://localhost:8000/v1
 
 # %%
 import rlhfbook
-from rlhfbook.book import diagram, display
+from rlhfbook.report import diagram, display
 
 P, results = rlhfbook.start_chapter(
     "05_strategic_games", profile, seed, model_name=model_name, endpoint=endpoint

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from conftest import ROOT, rlhfbook_cli
-from rlhfbook.book import chapters, cli, verdicts
+from rlhfbook.book import chapters, cli
+from rlhfbook.report import verdicts
 
 CHAPTERS = chapters.toc_chapters(ROOT)
 

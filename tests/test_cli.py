@@ -273,7 +273,7 @@ def test_an_unknown_papermill_parameter_stops_the_notebook_with_one_line(tmp_pat
     nb.cells = [
         params,
         nbformat.v4.new_code_cell(
-            'import rlhfbook\nfrom rlhfbook.book import profiles\nP = profiles.resolve("00_toy_world", profile)'
+            'import rlhfbook\nP, results = rlhfbook.start_chapter("00_toy_world", profile, seed)'
         ),
         nbformat.v4.new_code_cell("reached = True"),
     ]
@@ -311,17 +311,6 @@ def test_the_book_hides_injected_parameters_and_shows_the_runtime_of_the_build()
                 "metadata": {"tags": ["injected-parameters"]},
                 "source": "profile = 'cpu'",
                 "outputs": [],
-            },
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "source": "display.runtime_table(P.chapter)",
-                "outputs": [
-                    {
-                        "output_type": "execute_result",
-                        "data": {"text/html": "<table>old</table>"},
-                    }
-                ],
             },
         ]
     }

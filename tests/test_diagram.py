@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import pytest
 
-from rlhfbook.book import diagram
+from rlhfbook.report import diagram
 
 
 def test_one_box_and_title_per_stage_with_an_arrow_between_neighbours():

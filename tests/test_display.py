@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import myst_nb
 import pytest
 
-from rlhfbook.book import display
+from rlhfbook.report import display
 
 
 @pytest.fixture

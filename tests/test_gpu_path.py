@@ -546,7 +546,7 @@ def test_gold_labels_put_the_gold_models_preferred_answer_first(monkeypatch):
 def _settings(hh, **kw):
     from dataclasses import replace
 
-    from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.chapters.ch01_ppo_max.spec import PPOMaxSettings
 
     return replace(
         PPOMaxSettings(),

@@ -108,8 +108,7 @@ def test_each_gpu_profile_fits_its_cards_memory_even_in_fp32(chapter, profile, g
     P = profiles.resolve(chapter, profile)
     P32 = profiles.Profile(chapter, profile, dict(P) | {"autocast": "float32"})
     config = Qwen2Config(**memory.QWEN2_5_05B)
-    plan = memory.ppo_plan(
-        config, P32, memory.SCORERS[chapter], torch.float32, torch.float16
-    )
-    need = sum(plan.values()) + memory.notebook_bytes(config, chapter)
+    spec = profiles.spec(chapter)
+    plan = memory.ppo_plan(config, P32, spec.ppo_scorers, torch.float32, torch.float16)
+    need = sum(plan.values()) + memory.notebook_bytes(config, spec.notebook_models)
     assert need <= memory.HEADROOM * gb * 1e9, need / 1e9

@@ -43,11 +43,13 @@ def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(
         folder
     )  # the config alone: nothing is downloaded or allocated
     P = _profile(chapter, model_name=str(folder))
-    plan = memory.check_fits(P, total_bytes=T4)
+    plan = memory.check_fits(P, profiles.spec(chapter), total_bytes=T4)
     assert sum(plan.values()) < memory.HEADROOM * T4
     assert (
         plan["the notebook's models"]
-        == memory.notebook_bytes(Qwen2Config(**memory.QWEN2_5_05B), chapter)
+        == memory.notebook_bytes(
+            Qwen2Config(**memory.QWEN2_5_05B), profiles.spec(chapter).notebook_models
+        )
         > 1.9e9
     )
     assert (
@@ -59,7 +61,9 @@ def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(
         memory.GPUMemoryError, match=r"needs about 2\d\.\d GB .* set lora_rank"
     ) as error:
         memory.check_fits(
-            _profile(chapter, model_name=str(folder), lora_rank=None), total_bytes=T4
+            _profile(chapter, model_name=str(folder), lora_rank=None),
+            profiles.spec(chapter),
+            total_bytes=T4,
         )
     assert "\n" not in str(error.value)
 
@@ -67,14 +71,22 @@ def test_the_gpu_profiles_ppo_fits_a_t4_only_with_its_adapters(
 def test_nothing_is_checked_for_the_toy_world_other_chapters_or_a_cpu(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert (
-        memory.check_fits(profiles.resolve("01_ppo_max", "cpu"), total_bytes=1) is None
+        memory.check_fits(
+            profiles.resolve("01_ppo_max", "cpu"), profiles.spec("01"), total_bytes=1
+        )
+        is None
     )  # toy world
     assert (
-        memory.check_fits(profiles.resolve("05_strategic_games", "gpu"), total_bytes=1)
+        memory.check_fits(
+            profiles.resolve("05_strategic_games", "gpu"),
+            profiles.spec("05"),
+            total_bytes=1,
+        )
         is None
     )
     assert (
-        memory.check_fits(profiles.resolve("03_pf_ppo", "gpu")) is None
+        memory.check_fits(profiles.resolve("03_pf_ppo", "gpu"), profiles.spec("03"))
+        is None
     )  # no CUDA here
 
 
@@ -82,13 +94,19 @@ def test_the_gpu_appendixs_memory_table_is_the_plan_of_chapter_1(root):
     """The table on book/gpu.md (the appendix on the gpu profile), row by row, is ppo_plan's (in GB, one decimal)."""
     from dataclasses import replace
 
-    from rlhfbook.book.settings import TABLE
+    from rlhfbook.book.profiles import _TABLE as TABLE
 
     config = Qwen2Config(**memory.QWEN2_5_05B)
     G = TABLE["01_ppo_max"]["gpu"]
-    notebook = {"the notebook's models": memory.notebook_bytes(config, "01_ppo_max")}
+    notebook = {
+        "the notebook's models": memory.notebook_bytes(
+            config, profiles.spec("01").notebook_models
+        )
+    }
     plans = [
-        memory.ppo_plan(config, replace(G, lora_rank=r), memory.SCORERS["01_ppo_max"])
+        memory.ppo_plan(
+            config, replace(G, lora_rank=r), profiles.spec("01").ppo_scorers
+        )
         | notebook
         for r in (None, 16)
     ]
@@ -143,10 +161,13 @@ def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(
     totals = []
     for chapter in ("01_ppo_max", "03_pf_ppo"):
         auto = memory.check_fits(
-            _profile(chapter, model_name=str(folder)), total_bytes=T4
+            _profile(chapter, model_name=str(folder)),
+            profiles.spec(chapter),
+            total_bytes=T4,
         )
         fp32 = memory.check_fits(
             _profile(chapter, model_name=str(folder), autocast="float32"),
+            profiles.spec(chapter),
             total_bytes=T4,
         )
         assert (
@@ -171,13 +192,19 @@ def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
     config.save_pretrained(folder)
     total, _ = memory.count_parameters(config)
     critic, _ = memory.count_parameters(config, critic=True)
-    assert memory.notebook_bytes(config, "01_ppo_max") == 4 * total + 2 * 2 * critic
-    assert memory.notebook_bytes(config, "03_pf_ppo") == 4 * total
+    assert (
+        memory.notebook_bytes(config, profiles.spec("01").notebook_models)
+        == 4 * total + 2 * 2 * critic
+    )
+    assert (
+        memory.notebook_bytes(config, profiles.spec("03").notebook_models) == 4 * total
+    )
     with pytest.raises(
         memory.GPUMemoryError,
         match=r"needs about 15\.2 GB .*the notebook's models 4\.0",
     ):
         memory.check_fits(
             _profile("01_ppo_max", model_name=str(folder), micro_batch=2),
+            profiles.spec("01"),
             total_bytes=T4,
         )

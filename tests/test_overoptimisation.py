@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from rlhfbook.book import profiles
-from rlhfbook.book.settings import PPOMaxSettings
 from rlhfbook.chapters.ch01_ppo_max import overoptimisation as oo
+from rlhfbook.chapters.ch01_ppo_max.spec import PPOMaxSettings
 from rlhfbook.methods import ppo
 from rlhfbook.tasks import toyworld
 from rlhfbook.tasks.toyworld.preference import WORDS

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from rlhfbook.book import profiles
-from rlhfbook.book.settings import PFPPOSettings
 from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
 from rlhfbook.core import parallel
 from rlhfbook.lm import models
 from rlhfbook.lm.rollout import generate, rollout_from_ids, sequence_logprob

@@ -3,7 +3,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from rlhfbook.book.settings import TABLE
+from rlhfbook.book.profiles import _TABLE as TABLE
 from rlhfbook.lm import memory
 from rlhfbook.lm.rollout import generate, rollout_from_ids
 from rlhfbook.methods import ppo

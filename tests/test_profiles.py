@@ -86,7 +86,7 @@ def test_every_setting_has_a_type_and_a_one_line_help():
     from dataclasses import fields
 
     for chapter in profiles.chapters():
-        cls = type(profiles.settings.TABLE[chapter]["cpu"])
+        cls = type(profiles._TABLE[chapter]["cpu"])
         for f in fields(cls):
             assert f.type, f"{chapter}.{f.name} has no type"
             text = f.metadata.get("help", "")
@@ -127,7 +127,7 @@ def test_a_setting_without_help_or_a_profile_of_another_class_fails_validation(
 def test_profiles_are_the_settings_instances_and_resolve_keeps_field_order():
     from dataclasses import fields
 
-    from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
 
     p = profiles.resolve("03_pf_ppo", "gpu")
     assert list(p) == [f.name for f in fields(PFPPOSettings)]
@@ -221,7 +221,7 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     import IPython.display
 
     import rlhfbook
-    from rlhfbook.book import display
+    from rlhfbook.book import scorecard
     from rlhfbook.core import runtime
     from rlhfbook.lm import models
 
@@ -242,19 +242,31 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
     )
     monkeypatch.setattr(runtime, "quiet", lambda: calls.append(("quiet",)))
     monkeypatch.setattr(
-        display,
-        "runtime_table",
-        lambda chapter: calls.append(("runtime_table", chapter)) or "T",
+        environment, "prepare", lambda profile: calls.append(("prepare", profile))
     )
     monkeypatch.setattr(
-        IPython.display, "display", lambda obj: calls.append(("show", obj))
+        scorecard,
+        "runtime_table",
+        lambda chapter, runtimes: calls.append(("runtime_table", chapter)) or "T",
     )
-    shell = type("Shell", (), {"user_ns": {"In": []}})()
+    monkeypatch.setattr(
+        IPython.display, "display", lambda obj: calls.append(("show", obj.data))
+    )
+    shell = type(
+        "Shell",
+        (),
+        {
+            "user_ns": {"In": []},
+            "set_custom_exc": lambda self, *a: calls.append(("one-line errors",)),
+        },
+    )()
     monkeypatch.setattr(environment, "ipython_shell", lambda: shell)  # as in a notebook
     rlhfbook.start_chapter(
         "02_dpo_ranking", "cpu", 7, threads=1, model_name=None, dataset=None
     )
     assert calls == [
+        ("prepare", "cpu"),
+        ("one-line errors",),
         ("resolve", ("02_dpo_ranking", "cpu"), {"model_name": None, "dataset": None}),
         ("external", "cpu"),
         ("seed", 7, 1),
@@ -267,9 +279,13 @@ def test_start_chapter_takes_the_first_cells_steps_in_order(monkeypatch):
         environment, "ipython_shell", lambda: None
     )  # a script: nothing to show
     rlhfbook.start_chapter("00_toy_world", "smoke", 0)
-    assert [c[0] for c in calls] == ["resolve", "external", "seed", "quiet"] and calls[
-        2
-    ] == ("seed", 0, None)
+    assert [c[0] for c in calls] == [
+        "prepare",
+        "resolve",
+        "external",
+        "seed",
+        "quiet",
+    ] and calls[3] == ("seed", 0, None)
 
 
 def test_start_chapter_stops_on_an_unknown_parameter_before_seeding(monkeypatch):

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlhfbook.book import profiles, results
-from rlhfbook.book.results import ReproductionFailure, Results, load
+from rlhfbook.book import profiles
+from rlhfbook.report import results
+from rlhfbook.report.results import ReproductionFailure, Results, load
 
 
 def make(profile="cpu"):

@@ -1,6 +1,7 @@
 import json
 
-from rlhfbook.book import gpu_sizing, profiles, scorecard, tables
+from rlhfbook.book import gpu_sizing, profiles, scorecard
+from rlhfbook.report import tables
 
 
 def _check(name, kind, status, **kw):

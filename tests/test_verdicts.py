@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from rlhfbook.book import verdicts as v
+from rlhfbook.report import verdicts as v
 
 
 def test_interval_against_numpy():

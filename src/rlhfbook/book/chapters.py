@@ -256,7 +256,7 @@ _GLUE_FIGURE = re.compile(
 
 def figure_problems(cells: list[dict]) -> list[str]:
     """A chapter's figures are numbered and captioned: each cell that shows one
-    (:func:`rlhfbook.book.display.figure`) is tagged ``remove-cell`` and the next cell places it
+    (:func:`rlhfbook.report.display.figure`) is tagged ``remove-cell`` and the next cell places it
     with ``{glue:figure}``, its ``:name: fig-<name>``, ``:alt:`` text and a caption."""
     problems = []
     for i, cell in enumerate(cells):

@@ -28,11 +28,12 @@ import time
 from pathlib import Path
 
 from rlhfbook.book import chapters as chapters_mod
-from rlhfbook.book import gpu_sizing, profiles, scorecard, verdicts
+from rlhfbook.book import gpu_sizing, profiles, scorecard
 from rlhfbook.book.gpu_memory import PeakSampler
 from rlhfbook.book.profiles import PROFILES, assigned_names, check_types, describe_text
-from rlhfbook.book.results import SHIPPED_SEED, block, results_dir
 from rlhfbook.core import environment, progress
+from rlhfbook.report import verdicts
+from rlhfbook.report.results import SHIPPED_SEED, block, results_dir
 
 EXIT_USAGE = 2
 
@@ -362,7 +363,7 @@ def robustness(
 
 
 # A code cell whose source holds one of these shows the chapter's runtime table.
-RUNTIME_TABLE_CALLS = ("rlhfbook.start_chapter(", "display.runtime_table(")
+RUNTIME_TABLE_CALLS = ("rlhfbook.start_chapter(",)
 
 
 def for_the_book(nb: dict, chapter: str, runtimes: dict) -> dict:

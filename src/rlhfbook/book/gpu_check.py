@@ -135,10 +135,11 @@ def check_memory_plan() -> str:
         Qwen2Config(**memory.QWEN2_5_05B).save_pretrained(
             folder
         )  # the config only: nothing is downloaded
-        for chapter in memory.SCORERS:
+        for chapter in (c for c in profiles.chapters() if profiles.spec(c).ppo_scorers):
             P = profiles.resolve(chapter, "gpu")
             plan = memory.check_fits(
                 profiles.Profile(chapter, "gpu", {**P, "model_name": folder}),
+                profiles.spec(chapter),
                 total_bytes=total,
             )
             parts.append(

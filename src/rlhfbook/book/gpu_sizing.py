@@ -29,7 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from rlhfbook.book import profiles, tables
+from rlhfbook.book import profiles
+from rlhfbook.report import tables
 
 
 @dataclass(frozen=True)

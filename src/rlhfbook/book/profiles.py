@@ -8,7 +8,8 @@ Every chapter runs in four profiles (see ``book/running.md``):
 * ``gpu-full`` -- one 80 GB GPU in two hours: the same with the seeds the verdict rule needs.
 
 A chapter's settings are one frozen dataclass whose fields document each setting, and the
-profiles are instances of it (:mod:`rlhfbook.book.settings`); :func:`describe` shows them.
+profiles are instances of it, in the chapter's spec (:mod:`rlhfbook.report.spec`, found through
+:data:`rlhfbook.chapters.SPECS`); :func:`describe` shows them.
 A chapter's notebook resolves its parameters cell with :func:`resolve` (through
 :func:`rlhfbook.start_chapter`); an unknown chapter, profile or parameter raises a
 :class:`ValueError` that lists the valid values. Used by every chapter, the CLI (budgets) and
@@ -22,28 +23,22 @@ from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
 
-from rlhfbook.book import settings
+from rlhfbook.chapters import SPECS
 from rlhfbook.core.environment import GPU_PROFILES, ipython_shell
 from rlhfbook.core.errors import ParameterError
+from rlhfbook.report.spec import ChapterSpec, as_dict
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu", "gpu-full")
 PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects
 
 
-# Chapter -> profile -> settings dataclass instance (one class per chapter, see settings.py).
-_TABLE: dict[str, dict[str, Any]] = settings.TABLE
-
+# Chapter -> its spec, and what the book reads from the specs.
+_SPECS: dict[str, ChapterSpec] = {s.chapter: s for s in SPECS}
+# Chapter -> profile -> settings dataclass instance (one class per chapter).
+_TABLE: dict[str, dict[str, Any]] = {c: dict(s.profiles) for c, s in _SPECS.items()}
 # Chapter -> profile -> time budget in minutes: smoke and cpu on 2 CPU cores, gpu on a Colab T4,
 # gpu-full on one 80 GB GPU (an A100; an H100 is faster).
-_GPU_BUDGET_MIN = {"gpu": 45, "gpu-full": 120}
-_BUDGET_MIN: dict[str, dict[str, float]] = {
-    "00_toy_world": {"smoke": 1, "cpu": 2.5} | _GPU_BUDGET_MIN,
-    "01_ppo_max": {"smoke": 0.5, "cpu": 8} | _GPU_BUDGET_MIN,
-    "02_dpo_ranking": {"smoke": 1, "cpu": 4} | _GPU_BUDGET_MIN,
-    "03_pf_ppo": {"smoke": 1, "cpu": 8} | _GPU_BUDGET_MIN,
-    "04_reward_distance": {"smoke": 0.5, "cpu": 3} | _GPU_BUDGET_MIN,
-    "05_strategic_games": {"smoke": 1, "cpu": 6} | _GPU_BUDGET_MIN,
-}
+_BUDGET_MIN: dict[str, dict[str, float]] = {c: s.budgets() for c, s in _SPECS.items()}
 
 
 # The whole book's wall-time budget in the cpu profile, on 2 cores (minutes); see book_minutes.
@@ -51,9 +46,7 @@ BOOK_CPU_BUDGET_MIN = 30
 
 
 # Chapters whose ``gpu`` profile wants an accelerator: their committed notebooks ask Colab for a GPU.
-GPU_CHAPTERS: frozenset[str] = frozenset(
-    {"01_ppo_max", "02_dpo_ranking", "03_pf_ppo", "05_strategic_games"}
-)
+GPU_CHAPTERS: frozenset[str] = frozenset(c for c, s in _SPECS.items() if s.needs_gpu)
 
 
 class NoAccelerator(ParameterError):
@@ -87,7 +80,12 @@ def check_accelerator(chapter: str, profile: str) -> None:
 # for the reward models and 640 s for the PPO runs, which spread over both cores; Part A's 102 s and the
 # reward models' samples do not), about 8.4 min on 2 cores against its budget of 8 (not yet measured
 # there). 01 takes about 130 s alone and 180 s beside the one-process chapters.
-FANOUT_CHAPTERS: tuple[str, ...] = ("01_ppo_max", "03_pf_ppo")
+FANOUT_CHAPTERS: tuple[str, ...] = tuple(c for c, s in _SPECS.items() if s.fans_out)
+
+
+def spec(chapter: str) -> ChapterSpec:
+    """The spec of ``chapter`` (its full name or number)."""
+    return _SPECS[chapter_name(chapter)]
 
 
 class Profile(Mapping):
@@ -149,7 +147,7 @@ def resolve(chapter: str, profile: str, **overrides: Any) -> Profile:
         )
     check_types(chapter, overrides)
     chosen = replace(base, **{k: v for k, v in overrides.items() if v is not None})
-    return Profile(chapter, profile, settings.as_dict(chosen))
+    return Profile(chapter, profile, as_dict(chosen))
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -2,7 +2,7 @@
 
 The scorecard opens with totals per chapter and for the book, then shows one compact
 table per chapter (findings and controls first, sanity checks folded away), rendered by
-:mod:`rlhfbook.book.tables` so that it fits the book's column. The status page gives each
+:mod:`rlhfbook.report.tables` so that it fits the book's column. The status page gives each
 chapter's provenance, its wall time against its budget and, where a GPU ran the chapters,
 their peak GPU memory (:mod:`rlhfbook.book.gpu_memory`).
 """
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 
-from rlhfbook.book import gpu_sizing, profiles, tables, verdicts
+from rlhfbook.book import gpu_sizing, profiles
+from rlhfbook.report import tables, verdicts
 
 TOTAL_COLUMNS = ("paper's findings", "extensions", "controls", "sanity")
 
@@ -182,6 +184,16 @@ def runtime_rows(
 
 
 RUNTIME_HEADER = ("profile", "budget (min)", "latest measured (min)", "")
+
+
+def measured_runtimes() -> dict[str, dict[str, float]]:
+    """Wall times of the latest ``rlhfbook run`` per chapter and profile, in seconds.
+
+    The same file the status page reads; ``rlhfbook build`` re-renders the runtime table in each
+    executed chapter from it, so a chapter shows the wall time of the run it comes from.
+    """
+    path = Path(os.environ.get("RLHFBOOK_RUNTIMES", "results/runtimes.json"))
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def runtime_table(chapter: str, runtimes: dict[str, dict[str, float]]) -> str:

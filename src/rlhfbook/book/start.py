@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
-from rlhfbook.book import display, profiles
+from rlhfbook.book import profiles, scorecard
 from rlhfbook.book.colab import RestartRequired
-from rlhfbook.book.results import Results
 from rlhfbook.core import environment, parallel, runtime
 from rlhfbook.core.errors import ParameterError
 from rlhfbook.core.runtime import HalfPrecisionOverflow
 from rlhfbook.lm import memory, models
+from rlhfbook.report.results import Results
 
 
 def start_chapter(
@@ -28,9 +28,9 @@ def start_chapter(
     GPU, check that chapter 1's or 3's PPO fits it (:func:`rlhfbook.lm.memory.check_fits`); seed
     python, numpy and torch and fix the thread count (:func:`rlhfbook.core.runtime.seed_everything`,
     with ``threads``); silence library output (:func:`rlhfbook.core.runtime.quiet`); create the
-    :class:`~rlhfbook.book.results.Results` recorder, which records the parameters (``profile``,
+    :class:`~rlhfbook.report.results.Results` recorder, which records the parameters (``profile``,
     ``seed`` and the overrides, as passed); and, in a notebook, show the chapter's runtime table
-    (:func:`rlhfbook.book.display.runtime_table`). Used by every chapter.
+    (:func:`rlhfbook.book.scorecard.runtime_table`). Used by every chapter.
     """
     environment.prepare(profile)
     show_errors_as_one_line()
@@ -41,16 +41,16 @@ def start_chapter(
         chapter, profile, seed, dict(P)
     )
     models.resolve_external(P)
-    memory.check_fits(P)
+    memory.check_fits(P, profiles.spec(chapter))
     runtime.seed_everything(seed, threads=threads)
     runtime.quiet()
     results = Results(P, seed, parameters=dict(profile=profile, seed=seed, **overrides))
     if environment.ipython_shell() is not None:
-        from IPython.display import (
-            display as show,  # deferred: IPython is only there in a kernel
-        )
+        # deferred: IPython is only there in a kernel
+        from IPython.display import HTML
+        from IPython.display import display as show
 
-        show(display.runtime_table(P.chapter))
+        show(HTML(scorecard.runtime_table(P.chapter, scorecard.measured_runtimes())))
     return P, results
 
 

@@ -20,6 +20,15 @@ if TYPE_CHECKING:  # torch and transformers are imported lazily, where they are 
 DEFAULT_THREADS = 1
 
 
+# The help of a PPO chapter's ``autocast`` setting: the precision of PPO and of the TRL trainers.
+AUTOCAST_HELP = (
+    "dtype of the forward passes of PPO and of the TRL trainers (reward models, GRPO; runtime.autocast_dtype): "
+    "'auto' is bf16 on a GPU that has it, else fp16 "
+    "with loss scaling, and fp32 on a CPU; 'float32' forces fp32 on a GPU, for a T4 whose fp16 overflows "
+    "(runtime.HalfPrecisionOverflow) (dtype)"
+)
+
+
 def seed_everything(seed: int, threads: int | None = None) -> None:
     """Seed python, numpy and torch, and make torch deterministic.
 

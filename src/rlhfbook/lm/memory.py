@@ -17,7 +17,7 @@ stops a chapter in one line when the plan exceeds the GPU, before the reward mod
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -29,13 +29,6 @@ from rlhfbook.lm.models import check_local_or_online
 PROMPT_TOKENS = (
     512  # the prompt length the gpu profiles budget for (chapter 1's rm_max_length)
 )
-SCORERS = {
-    "01_ppo_max": 2,
-    "03_pf_ppo": 1,
-}  # frozen reward models scoring PPO's rollouts, per chapter
-# What a chapter's notebook keeps on the GPU while its runs train in its process (jobs=1):
-# (fp32 policies, 16-bit reward models). Chapter 1: the SFT policy, its gold and proxy scorers; chapter 3: the SFT policy.
-NOTEBOOK_MODELS = {"01_ppo_max": (1, 2), "03_pf_ppo": (1, 0)}
 HEADROOM = 0.9  # the share of a GPU's memory the plan may use (the CUDA context, the allocator's slack)
 HALF = (
     torch.float16,
@@ -199,10 +192,20 @@ def ppo_plan(
     }
 
 
-def notebook_bytes(config, chapter: str) -> int:
-    """Bytes of the models that ``chapter``'s notebook keeps on the GPU during its runs
-    (:data:`NOTEBOOK_MODELS`: fp32 policies of ``config``, reward models in 16 bits)."""
-    policies, scorers = NOTEBOOK_MODELS[chapter]
+class Resident(Protocol):
+    """What a chapter keeps on the GPU (its spec, :class:`rlhfbook.report.spec.ChapterSpec`):
+    ``ppo_scorers`` frozen reward models scoring its PPO's rollouts (0: no PPO), and
+    ``notebook_models`` = (fp32 policies, 16-bit reward models) its notebook holds while its runs
+    train in its process (jobs=1)."""
+
+    ppo_scorers: int
+    notebook_models: tuple[int, int]
+
+
+def notebook_bytes(config, notebook_models: tuple[int, int]) -> int:
+    """Bytes of the models a notebook keeps on the GPU during its runs: ``notebook_models`` =
+    (fp32 policies of ``config``, reward models in 16 bits)."""
+    policies, scorers = notebook_models
     return (
         4 * policies * count_parameters(config)[0]
         + 2 * scorers * count_parameters(config, critic=True)[0]
@@ -221,11 +224,14 @@ def forward_dtype(autocast: str | None) -> torch.dtype:
     )
 
 
-def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] | None:
-    """Raise :class:`GPUMemoryError` (one line) when chapter 1's or 3's PPO on ``settings.model_name``,
-    beside the models its notebook keeps on the GPU (:func:`notebook_bytes`), needs more than ``HEADROOM`` of the GPU (``total_bytes``: the CUDA device's memory); returns the
-    plan, or None where nothing is checked (another chapter, the toy world, or no GPU)."""
-    if settings.chapter not in SCORERS or not settings.model_name:
+def check_fits(
+    settings: Any, resident: Resident, total_bytes: int | None = None
+) -> dict[str, int] | None:
+    """Raise :class:`GPUMemoryError` (one line) when a chapter's PPO on ``settings.model_name``, with
+    the models ``resident`` says it keeps on the GPU (:class:`Resident`, :func:`notebook_bytes`), needs
+    more than ``HEADROOM`` of the GPU (``total_bytes``: the CUDA device's memory); returns the plan, or
+    None where nothing is checked (a chapter without PPO, the toy world, or no GPU)."""
+    if not resident.ppo_scorers or not settings.model_name:
         return None
     if total_bytes is None:
         if not torch.cuda.is_available():
@@ -237,11 +243,11 @@ def check_fits(settings: Any, total_bytes: int | None = None) -> dict[str, int] 
     plan = ppo_plan(
         config,
         settings,
-        SCORERS[settings.chapter],
+        resident.ppo_scorers,
         forward_dtype(settings.autocast),
         torch.float16,
     )
-    plan["the notebook's models"] = notebook_bytes(config, settings.chapter)
+    plan["the notebook's models"] = notebook_bytes(config, resident.notebook_models)
     need = sum(plan.values())
     if need > HEADROOM * total_bytes:
         parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in plan.items())

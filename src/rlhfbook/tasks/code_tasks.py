@@ -190,10 +190,7 @@ def unit_test_pairs(
 
 def _shown_results(task, prompt: str, response: str) -> list[tuple[str, str, bool]]:
     """(program's output, expected output, equal) for each example the prompt shows."""
-    from rlhfbook.tasks.toyworld.code import (  # deferred: imports torch
-        ProgramError,
-        run,
-    )
+    from rlhfbook.tasks.toyworld.code import ProgramError, run
 
     if isinstance(task, UnitTestTask):
         return [
@@ -260,11 +257,7 @@ def execution_pairs(task, pairs: PreferencePairs) -> PreferencePairs:
 def _programs_by_behaviour(max_ops: int) -> dict[tuple[int, ...], list[str]]:
     """Every single-spaced program of 1..``max_ops`` operations, keyed by its outputs at the hidden
     test inputs."""
-    from rlhfbook.tasks.toyworld.code import (  # deferred: imports torch
-        OPS,
-        TEST_INPUTS,
-        run,
-    )
+    from rlhfbook.tasks.toyworld.code import OPS, TEST_INPUTS, run
 
     by_outputs: dict[tuple[int, ...], list[str]] = {}
     for length in range(1, max_ops + 1):

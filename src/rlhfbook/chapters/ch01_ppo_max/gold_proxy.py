@@ -42,7 +42,7 @@ from rlhfbook.methods import ranking, reward_model
 from rlhfbook.tasks.preferences import ASSISTANT, PreferencePairs, load_pairs
 
 if TYPE_CHECKING:
-    from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.chapters.ch01_ppo_max.spec import PPOMaxSettings
 
 HUMAN = "\n\nHuman:"
 

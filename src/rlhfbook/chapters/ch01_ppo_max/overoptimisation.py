@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     import torch
 
-    from rlhfbook.book.settings import PPOMaxSettings
+    from rlhfbook.chapters.ch01_ppo_max.spec import PPOMaxSettings
     from rlhfbook.lm.rollout import Rollout
 
 TERMS = ("utility", "non-words", "repeats", "rambling", "no EOS")

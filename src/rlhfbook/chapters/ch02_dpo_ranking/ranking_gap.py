@@ -31,16 +31,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook.book import display
 from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
 from rlhfbook.lm import rollout
 from rlhfbook.lm.models import load_policy
 from rlhfbook.methods import dpo_training as dt
 from rlhfbook.methods import ranking as rk
+from rlhfbook.report import display
 from rlhfbook.tasks.preferences import load_pairs
 
 if TYPE_CHECKING:
-    from rlhfbook.book.settings import DPORankingSettings
+    from rlhfbook.chapters.ch02_dpo_ranking.spec import DPORankingSettings
     from rlhfbook.methods.dpo_training import Checkpoint
     from rlhfbook.tasks.preferences import PreferencePairs
     from rlhfbook.tasks.ranking_task import RankingTask
@@ -882,7 +882,7 @@ class Evidence:
     passed: bool | None = None
 
     def kwargs(self) -> dict:
-        """The keyword arguments of :meth:`rlhfbook.book.results.Results.check` it fills."""
+        """The keyword arguments of :meth:`rlhfbook.report.results.Results.check` it fills."""
         return dict(per_seed=self.per_seed, ours=self.ours) | (
             {} if self.passed is None else {"passed": self.passed}
         )
@@ -1074,7 +1074,7 @@ def record_checks(
     sandbox_steps: int,
 ) -> None:
     """Chapter 2's findings, control and sanity check, recorded on ``results`` (a
-    :class:`rlhfbook.book.results.Results`), each with one number per seed at ``beta = cb``:
+    :class:`rlhfbook.report.results.Results`), each with one number per seed at ``beta = cb``:
     the reward-up / ranking-flat composite and the flip shares (Figs. 1-3), the alignment gap
     (Table 1), Thm 4.1 against TRL's loss, the sigma = 0 sandbox (control) and Sec. 5's
     near-versus-far correlation."""

@@ -46,7 +46,7 @@ from rlhfbook.tasks.code_tasks import (
 from rlhfbook.tasks.preferences import PreferencePairs
 
 if TYPE_CHECKING:
-    from rlhfbook.book.settings import PFPPOSettings
+    from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
     from rlhfbook.lm.rollout import Rollout
 
 # method -> filtering strategy of :mod:`rlhfbook.methods.filtration` (None: one sample per prompt, PPO-S)

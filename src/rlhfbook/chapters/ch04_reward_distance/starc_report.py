@@ -28,11 +28,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.stats import spearmanr
 
-from rlhfbook.book import verdicts
 from rlhfbook.methods import bradley_terry as bt
 from rlhfbook.methods import reward_distance as rd
 from rlhfbook.methods import reward_eval as ev
 from rlhfbook.methods import reward_model_family as rmf
+from rlhfbook.report import verdicts
 from rlhfbook.tasks.toyworld.preference import PreferenceTask
 
 CHECKED: tuple[str, ...] = (
@@ -493,7 +493,7 @@ def lead(table: CorrelationTable, cell: str) -> np.ndarray:
 
 def mean_2se(x: Sequence[float]) -> str:
     """``"mean ± 2 SE"`` over seeds, three decimals, as the verdict rule's interval
-    (:func:`rlhfbook.book.verdicts.interval`)."""
+    (:func:`rlhfbook.report.verdicts.interval`)."""
     iv = verdicts.interval(x)
     return f"{iv.mean:+.3f} ± {2 * iv.se:.3f}"
 
@@ -1080,7 +1080,7 @@ def record_checks(
     n_triples: int,
 ) -> None:
     """Chapter 4's findings, control and sanity checks, recorded on ``results`` (a
-    :class:`rlhfbook.book.results.Results`): per seed, VAL's lead over EPIC and DARD in the two
+    :class:`rlhfbook.report.results.Results`): per seed, VAL's lead over EPIC and DARD in the two
     checked cells (Fig. 1), the same lead with next-state-independent rewards (control), the gap
     to no canonicalisation, VAL's correlation, the STARC-versus-accuracy bridge, and the
     canonicalisation and metric axioms over ``n_mdps`` MDPs."""

@@ -32,7 +32,7 @@ from rlhfbook.methods.games.base import Game
 from rlhfbook.tasks.toyworld import build_tokenizer, new_model
 
 if TYPE_CHECKING:
-    from rlhfbook.book.results import Check, Results
+    from rlhfbook.report.results import Check, Results
 
 CHECKPOINTS = list(learned.CHECKPOINTS)  # SFT, RL early, RL late
 SHOWN = ["best-response-1", "overcorrector-1", "random-reviser-1", "budget-slipper-2"]
@@ -69,7 +69,7 @@ class Claim:
 
     ``sign = -1``: a positive effect, reproduced when mean - 2 SE >= ``threshold`` over the
     league seeds; ``sign = +1``: a negative correlation, reproduced when mean + 2 SE <=
-    ``threshold`` (the book's verdict rule, :mod:`rlhfbook.book.verdicts`; the threshold is 0
+    ``threshold`` (the book's verdict rule, :mod:`rlhfbook.report.verdicts`; the threshold is 0
     where the paper's claim is a sign); ``sign = 0``: a sanity bound, passing when the value is
     at most :data:`SANITY_TOLERANCE`.
     """
@@ -717,7 +717,7 @@ def training_quotes(
     d_slope: Mapping,
 ) -> dict[str, float]:
     """Section 7's reading of the checkpoints, RL late against SFT, as numbers for the prose
-    (:func:`rlhfbook.book.display.quote`): wins in the first and last kept rounds, the mean
+    (:func:`rlhfbook.report.display.quote`): wins in the first and last kept rounds, the mean
     and SE over league seeds of the prose-CSR and per-match-slope differences, how often
     each changes its build after a loss and after a win, and its over-budget share."""
     m_csr, se_csr = gm.mean_se(list(d_csr.values()))

@@ -190,7 +190,7 @@ def record_checks(
     tasks: Sequence[str],
 ) -> None:
     """Chapter 0's sanity checks of the base policies, recorded on ``results`` (a
-    :class:`rlhfbook.book.results.Results`) from ``evaluation`` ((task, "untrained" | "SFT") ->
+    :class:`rlhfbook.report.results.Results`) from ``evaluation`` ((task, "untrained" | "SFT") ->
     mean_gold, greedy_pass_at_1, eos_rate, round_trip): SFT beats an untrained model on the
     preference task, passes a fair share of the code task's unit tests, ends its responses, and
     the tokenizer round-trips every sample."""

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rlhfbook.book.verdicts import Interval, summary
+from rlhfbook.report.verdicts import Interval, summary
 
 VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
@@ -139,7 +139,7 @@ CHECK_WIDTHS = (30, 70)
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> str:
-    """HTML of a list of checks (as recorded by :mod:`rlhfbook.book.results`), findings first."""
+    """HTML of a list of checks (as recorded by :mod:`rlhfbook.report.results`), findings first."""
     ordered = sorted(checks, key=lambda c: KIND_ORDER.get(c.get("kind"), 3))
     return table(CHECK_HEADER, check_rows(ordered), CHECK_WIDTHS)
 

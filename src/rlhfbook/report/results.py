@@ -19,7 +19,7 @@ Every check has a *kind* (the findings contract):
   correct code.
 
 A finding or control records one decisive number per seed and gets its verdict from one rule,
-:mod:`rlhfbook.book.verdicts`: *reproduced*, *inconclusive*, *contradicted* or *not evaluable*,
+:mod:`rlhfbook.report.verdicts`: *reproduced*, *inconclusive*, *contradicted* or *not evaluable*,
 with mean ± 2 SE against the paper's threshold and, when it is not reproduced, an explanation
 written from those numbers. Only a failing *sanity* check fails the run (a bug); whether a
 finding's verdict is the expected one is pinned in ``book/verdicts.yml`` and asserted by the
@@ -39,9 +39,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rlhfbook.book import tables, verdicts
-from rlhfbook.book.profiles import Profile
-from rlhfbook.book.verdicts import Bootstrap
+from rlhfbook.report import tables, verdicts
+from rlhfbook.report.verdicts import Bootstrap
 
 KINDS = ("finding", "control", "sanity")
 ORIGINS = ("paper", "extension")
@@ -173,10 +172,12 @@ def environment() -> dict[str, Any]:
 
 
 class Results:
-    """Metrics and reproduction checks of one chapter run."""
+    """Metrics and reproduction checks of one chapter run; ``profile`` is the chapter's resolved
+    settings (:class:`rlhfbook.book.profiles.Profile`: its ``chapter``, ``name`` and
+    ``asserts_checks``)."""
 
     def __init__(
-        self, profile: Profile, seed: int, parameters: dict[str, Any] | None = None
+        self, profile: Any, seed: int, parameters: dict[str, Any] | None = None
     ):
         self.profile, self.seed = profile, seed
         self.parameters = dict(parameters or {})
@@ -222,8 +223,8 @@ class Results:
         """Record one check under the findings contract.
 
         A ``finding`` or ``control`` gives ``per_seed`` (seed -> the decisive number) or, when its
-        unit is not a seed, a :class:`~rlhfbook.book.verdicts.Bootstrap`, and the paper's
-        ``threshold``; its verdict is :func:`rlhfbook.book.verdicts.decide`'s. ``not_evaluable``
+        unit is not a seed, a :class:`~rlhfbook.report.verdicts.Bootstrap`, and the paper's
+        ``threshold``; its verdict is :func:`rlhfbook.report.verdicts.decide`'s. ``not_evaluable``
         gives the reason a claim cannot be tested in this setting. ``context`` is a sentence
         written from the measured numbers, shown with the verdict whatever it is.
 
@@ -317,7 +318,7 @@ class Results:
         passed: bool | None,
         not_evaluable: str,
     ) -> Check:
-        """A finding or control under the verdict rule (:mod:`rlhfbook.book.verdicts`)."""
+        """A finding or control under the verdict rule (:mod:`rlhfbook.report.verdicts`)."""
         name, threshold, direction = (
             fields["name"],
             fields["threshold"],

@@ -1,15 +1,11 @@
-"""What a chapter shows its reader: the real source of src functions, numbered figures, tables, runtimes."""
+"""What a chapter shows its reader: the real source of src functions, numbered figures, tables, verdicts."""
 
 from __future__ import annotations
 
 import inspect
-import json
-import os
-from pathlib import Path
 
-from rlhfbook.book import scorecard
-from rlhfbook.book.tables import frame
-from rlhfbook.book.verdicts import sentence
+from rlhfbook.report.tables import frame
+from rlhfbook.report.verdicts import sentence
 
 
 def show_source(*objects: object) -> None:
@@ -75,32 +71,15 @@ def quote(**values: object) -> None:
 
 
 def table(df, index: bool = True):
-    """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.book.tables.frame`):
+    """Show a DataFrame the way every table of the book is shown (:func:`rlhfbook.report.tables.frame`):
     full width, long text wrapped rather than cut, numbers to four significant digits."""
 
     return frame(df, index=index)
 
 
-def measured_runtimes() -> dict[str, dict[str, float]]:
-    """Wall times of the latest ``rlhfbook run`` per chapter and profile, in seconds.
-
-    The same file the status page reads; ``rlhfbook build`` re-renders this table in each
-    executed chapter from it, so a chapter shows the wall time of the run it comes from.
-    """
-    path = Path(os.environ.get("RLHFBOOK_RUNTIMES", "results/runtimes.json"))
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def runtime_table(chapter: str):
-    """Budget and latest measured wall time of ``chapter`` per profile (displayable HTML)."""
-    from IPython.display import HTML
-
-    return HTML(scorecard.runtime_table(chapter, measured_runtimes()))
-
-
 def verdict_sentences(checks: list) -> str:
-    """Markdown: one line per finding and control of a chapter's :class:`~rlhfbook.book.results.Check`
-    list, its claim, verdict and mean ± 2 SE (:func:`rlhfbook.book.verdicts.sentence`)."""
+    """Markdown: one line per finding and control of a chapter's :class:`~rlhfbook.report.results.Check`
+    list, its claim, verdict and mean ± 2 SE (:func:`rlhfbook.report.verdicts.sentence`)."""
     from dataclasses import asdict
 
     return "\n".join(f"- {sentence(asdict(c))}" for c in checks if c.kind != "sanity")

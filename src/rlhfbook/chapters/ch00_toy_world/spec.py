@@ -1,0 +1,32 @@
+"""Chapter 0, the toy world: the chapter's spec (:class:`rlhfbook.report.spec.ChapterSpec`): its settings, one
+frozen dataclass with one documented field per setting (a field's default is the ``cpu`` profile),
+its profiles (instances that name only what they change), its time budgets and what it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rlhfbook.report.spec import ChapterSpec, setting
+
+
+@dataclass(frozen=True)
+class ToyWorldSettings:
+    """Chapter 0: the toy world's tasks and their SFT policies."""
+
+    n_eval_prompts: int = setting(
+        512,
+        "prompts per task on which the untrained and SFT policies are scored by the gold reward (prompts)",
+    )
+
+
+SPEC = ChapterSpec(
+    chapter="00_toy_world",
+    profiles={
+        "smoke": ToyWorldSettings(n_eval_prompts=16),
+        "cpu": ToyWorldSettings(),
+        "gpu": ToyWorldSettings(n_eval_prompts=2048),
+        "gpu-full": ToyWorldSettings(n_eval_prompts=2048),
+    },
+    budget_min={"smoke": 1, "cpu": 2.5},
+)
