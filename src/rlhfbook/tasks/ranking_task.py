@@ -33,7 +33,6 @@ import numpy as np
 from rlhfbook.tasks.preferences import PreferencePairs, rate_pairs
 
 PROMPT_HEAD, PROMPT_TAIL = "ask:", "->"
-SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
 _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 
 
@@ -237,20 +236,13 @@ class RankingTask:
 
         ``decode`` joins words with spaces, so ``decode(encode(text)) == text`` for answers.
         Padding is on the left, as generation wants."""
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-        from transformers import PreTrainedTokenizerFast
+        # deferred: tokenizers and transformers, which this module needs nowhere else
+        from tokenizers import decoders, pre_tokenizers
 
-        tokens = SPECIAL_TOKENS + (PROMPT_HEAD, PROMPT_TAIL) + self.details + self.words
-        raw = Tokenizer(
-            models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>")
-        )
-        raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        raw.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-        return PreTrainedTokenizerFast(
-            tokenizer_object=raw,
-            pad_token="<pad>",
-            bos_token="<bos>",
-            eos_token="<eos>",
-            unk_token="<unk>",
-            padding_side="left",
+        from rlhfbook.tasks.toyworld.tokenizer import word_level
+
+        return word_level(
+            (PROMPT_HEAD, PROMPT_TAIL) + self.details + self.words,
+            pre_tokenizers.WhitespaceSplit(),
+            decoders.WordPiece(prefix="##", cleanup=False),
         )

@@ -27,6 +27,7 @@ from rlhfbook.lm import lora, models, rollout
 from rlhfbook.lm import rollout as rollout_module
 from rlhfbook.methods import ppo, reward_model
 from rlhfbook.tasks import toyworld
+from rlhfbook.tasks.base import Task
 from rlhfbook.tasks.toyworld.preference import MAX_GOOD_WORDS
 from rlhfbook.tasks.toyworld.sft import demonstration_batch
 
@@ -72,7 +73,7 @@ COLOURS = {  # one colour per configuration in every figure of the chapter
 }
 
 
-def gold_scores(task, rollout) -> torch.Tensor:
+def gold_scores(task: Task, rollout: Rollout) -> torch.Tensor:
     """The toy world's gold reward of each response, ``NO_EOS_SCORE`` for one cut off without EOS."""
 
     return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
@@ -106,7 +107,7 @@ def gold_terms(
     return terms
 
 
-def mean_terms(task, rollout) -> dict[str, float]:
+def mean_terms(task: Task, rollout: Rollout) -> dict[str, float]:
     """:func:`gold_terms` averaged over a rollout's responses."""
     rows = [
         gold_terms(task, p, r, bool(e))

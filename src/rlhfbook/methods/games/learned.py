@@ -101,21 +101,12 @@ class Codec:
     def tokenizer(self):
         """A word-level tokenizer over :attr:`tokens` (one token per word), left padding for generation."""
         if self._tokenizer is None:
-            from tokenizers import Tokenizer, models, pre_tokenizers
-            from transformers import PreTrainedTokenizerFast
+            # deferred: tokenizers and transformers, which a game needs only to train a player
+            from tokenizers import pre_tokenizers
 
-            specials = ("<pad>", "<bos>", "<eos>", "<unk>")
-            vocab = {t: i for i, t in enumerate(specials + self.tokens)}
-            raw = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-            raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-            self._tokenizer = PreTrainedTokenizerFast(
-                tokenizer_object=raw,
-                pad_token="<pad>",
-                bos_token="<bos>",
-                eos_token="<eos>",
-                unk_token="<unk>",
-                padding_side="left",
-            )
+            from rlhfbook.tasks.toyworld.tokenizer import word_level
+
+            self._tokenizer = word_level(self.tokens, pre_tokenizers.WhitespaceSplit())
         return self._tokenizer
 
     def build_tokens(self, build: Build | None, side: str) -> str:

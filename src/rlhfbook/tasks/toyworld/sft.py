@@ -10,6 +10,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from rlhfbook.core.progress import track
+from rlhfbook.tasks.base import Task
 
 
 def demonstration_batch(
@@ -37,7 +38,7 @@ def demonstration_batch(
 def supervised_finetune(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerFast,
-    task,
+    task: Task,
     *,
     steps: int,
     batch_size: int = 64,
