@@ -100,6 +100,7 @@ from IPython.display import display as show
 
 from rlhfbook.chapters.ch05_strategic_games import report
 from rlhfbook.chapters.ch05_strategic_games.report import CHECKPOINTS, SHOWN
+from rlhfbook.methods import grpo
 from rlhfbook.methods.games import TowerDefense, TurnBased, benchmark, learned, probes
 from rlhfbook.methods.games import metrics as gm
 from rlhfbook.methods.games import players as gp
@@ -391,14 +392,14 @@ display.quote(knob_spread=P.knob_spread)
 #    match, improving over the rounds is something the policy can learn.
 
 # %%
-display.show_source(learned.match_reward, learned.group_advantages)
+display.show_source(learned.match_reward, grpo.group_advantages)
 recipe = learned.Recipe(
     demo_matches=P.demo_matches,
     sft_steps=P.sft_steps,
     early=P.rl_early,
     seed=seed,
     noise=NOISE,
-    grpo=learned.GRPOConfig(
+    grpo=learned.LeagueGRPOConfig(
         iterations=P.rl_iterations,
         matches=P.rl_matches,
         group_size=P.group_size,

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rlhfbook.lm.rollout import rollout_from_ids, sequence_logprob
+from rlhfbook.methods import grpo
 from rlhfbook.methods.games import TurnBased, learned
 from rlhfbook.methods.games.players import ScriptedReviser, Turn, league
 from rlhfbook.methods.games.protocol import play_match
@@ -118,14 +119,14 @@ def test_turns_carry_the_matchs_history():
 
 def test_group_advantages():
     r = torch.tensor([1.0, 0.0, 1.0, 0.0, 2.0, 2.0, 2.0, 2.0])
-    adv = learned.group_advantages(r, 4)
+    adv = grpo.group_advantages(r, 4)
     assert torch.allclose(adv.view(2, 4).mean(1), torch.zeros(2), atol=1e-6)
     assert torch.equal(
         adv[4:], torch.zeros(4)
     )  # a group whose answers all score alike teaches nothing
     assert adv[0] > 0 > adv[1]
     with pytest.raises(ValueError, match="groups of 3"):
-        learned.group_advantages(r, 3)
+        grpo.group_advantages(r, 3)
 
 
 def test_demonstration_task(codec):
@@ -161,14 +162,14 @@ def test_grpo_update_moves_probability_to_the_better_answer(codec):
     )
     rollout = rollout_from_ids(tok, [context] * 4, [good, bad, good, bad])
     before = sequence_logprob(model, rollout)
-    cfg = learned.GRPOConfig(epochs=3, minibatch=4, lr=1e-2, kl_coef=0.0)
+    cfg = learned.LeagueGRPOConfig(epochs=3, minibatch=4, lr=1e-2, kl_coef=0.0)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    stats = learned.grpo_update(
+    stats = grpo.grpo_update(
         model,
         ref,
         opt,
         rollout,
-        learned.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4),
+        grpo.group_advantages(torch.tensor([1.0, 0, 1, 0]), 4),
         cfg,
     )
     after = sequence_logprob(model, rollout)
@@ -178,7 +179,7 @@ def test_grpo_update_moves_probability_to_the_better_answer(codec):
 
 def test_recipe_is_validated():
     with pytest.raises(ValueError, match="early"):
-        learned.Recipe(grpo=learned.GRPOConfig(iterations=3), early=3)
+        learned.Recipe(grpo=learned.LeagueGRPOConfig(iterations=3), early=3)
 
 
 def test_trained_players_are_cached(tmp_path, monkeypatch):
@@ -188,7 +189,7 @@ def test_trained_players_are_cached(tmp_path, monkeypatch):
         sft_steps=3,
         early=1,
         seed=0,
-        grpo=learned.GRPOConfig(iterations=2, matches=2, group_size=2, rounds=4),
+        grpo=learned.LeagueGRPOConfig(iterations=2, matches=2, group_size=2, rounds=4),
     )
     partners = league(2)[:4]
     players, record = learned.trained_players(

@@ -51,16 +51,14 @@ from rlhfbook.core.progress import track
 from rlhfbook.core.runtime import seed_everything
 from rlhfbook.lm.rollout import (
     end_token_ids,
-    forward_logits,
     generate,
     rollout_from_ids,
-    token_logprobs,
 )
 from rlhfbook.methods.games.base import SIDES, Build, other
 from rlhfbook.methods.games.players import Player, Turn
 from rlhfbook.methods.games.protocol import Match, play_matches
 from rlhfbook.methods.games.turn_based import ELEMENTS, SKILLS, TurnBased
-from rlhfbook.methods.ppo import kl_k3, masked_mean, policy_loss
+from rlhfbook.methods.grpo import group_advantages, grpo_update
 from rlhfbook.tasks.toyworld.model import new_model
 from rlhfbook.tasks.toyworld.sft import supervised_finetune
 
@@ -319,21 +317,10 @@ def match_reward(log: Any, side: str) -> float:
     return float((later["winner"] == side).mean()) if len(later) else 0.0
 
 
-def group_advantages(
-    rewards: torch.Tensor, group_size: int, eps: float = 1e-6
-) -> torch.Tensor:
-    """GRPO's advantage: each reward standardised by the mean and std of its group (0 for a constant group)."""
-    if rewards.ndim != 1 or len(rewards) % group_size:
-        raise ValueError(
-            f"{len(rewards)} rewards do not split into groups of {group_size}"
-        )
-    r = rewards.view(-1, group_size)
-    return ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + eps)).view(-1)
-
-
 @dataclass(frozen=True)
-class GRPOConfig:
-    """The RL stage: iterations of (play, sample a group per state, score, update)."""
+class LeagueGRPOConfig:
+    """The RL stage of a game player: iterations of (play sparring matches, sample a group of
+    answers per state, score, update with :func:`rlhfbook.methods.grpo.grpo_update`)."""
 
     iterations: int = 30
     matches: int = 16  # sparring matches per iteration; the learner's revision turns are the states
@@ -347,55 +334,11 @@ class GRPOConfig:
     temperature: float = 1.0
 
 
-def grpo_update(
-    model: Any,
-    ref: Any,
-    opt: torch.optim.Optimizer,
-    rollout: Any,
-    advantages: torch.Tensor,
-    cfg: GRPOConfig,
-) -> dict[str, float]:
-    """``cfg.epochs`` passes of minibatch updates on one rollout: PPO's clipped surrogate with the
-    sequence's group advantage at every token, plus ``kl_coef`` x the k3 KL estimate to ``ref``."""
-
-    mask = rollout.response_mask.float()
-    with torch.no_grad():
-        old_logp = token_logprobs(
-            forward_logits(model, rollout), rollout.response_ids, cfg.temperature
-        )
-        ref_logp = token_logprobs(
-            forward_logits(ref, rollout), rollout.response_ids, cfg.temperature
-        )
-    model.train()
-    stats = []
-    for _ in range(cfg.epochs):
-        for idx in torch.randperm(len(rollout)).split(cfg.minibatch):
-            part = rollout.select(idx)
-            logp = token_logprobs(
-                forward_logits(model, part), part.response_ids, cfg.temperature
-            )
-            pg, s = policy_loss(
-                logp,
-                old_logp[idx],
-                advantages[idx, None].expand_as(logp),
-                mask[idx],
-                cfg.clip,
-            )
-            kl = masked_mean(kl_k3(logp, ref_logp[idx]), mask[idx])
-            opt.zero_grad()
-            (pg + cfg.kl_coef * kl).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            stats.append({**s, "kl_ref": kl.item()})
-    model.eval()
-    return {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
-
-
 def grpo(
     model: Any,
     codec: Codec,
     sparring: Sequence[Player],
-    cfg: GRPOConfig,
+    cfg: LeagueGRPOConfig,
     *,
     seed: int = 0,
     snapshots: Sequence[int] = (),
@@ -407,7 +350,7 @@ def grpo(
     partners and plays each ``cfg.group_size`` times from the same start with the same random
     draws (a group), the policy sampling its own answers in every copy. A copy's reward is
     :func:`match_reward`; its advantage, the reward standardised within the group, is given to
-    every answer the policy wrote in that copy, and :func:`grpo_update` updates on all of them.
+    every answer the policy wrote in that copy, and :func:`rlhfbook.methods.grpo.grpo_update` updates on all of them.
     """
 
     rng = np.random.default_rng(seed)
@@ -486,7 +429,7 @@ class Recipe:
     sft_steps: int = 300
     sft_batch: int = 64
     sft_lr: float = 3e-3
-    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    grpo: LeagueGRPOConfig = field(default_factory=LeagueGRPOConfig)
     early: int = 5  # the "early RL" checkpoint: after this many GRPO iterations
     seed: int = 0
     noise: float = 0.0  # the turn-based game's outcome noise (TurnBased(noise=...))
@@ -515,7 +458,7 @@ def _source_hash() -> str:
                 "learned.py",
             )
         ]
-        + [here.parent / "ppo.py"]
+        + [here.parent / "ppo.py", here.parent / "grpo.py"]
         + [here.parents[1] / "lm" / "rollout.py"]
         + [here.parents[1] / "tasks" / "toyworld" / n for n in ("model.py", "sft.py")]
     )
