@@ -354,7 +354,8 @@ def test_a_gpu_kernel_has_the_hub_on_and_a_missing_model_stops_it_with_one_line(
     nb.cells = [
         params,
         nbformat.v4.new_code_cell(
-            "import os\nimport rlhfbook\nfrom rlhfbook.lm import models\nfrom rlhfbook.book import profiles\n"
+            "import os\nfrom rlhfbook.book import profiles\nfrom rlhfbook.book.start import show_errors_as_one_line\n"
+            "from rlhfbook.lm import models\nshow_errors_as_one_line()  # as start_chapter does\n"
             'P = profiles.resolve("02_dpo_ranking", profile)\n'
             "models.resolve_external(P, fetch=False)\n"
             "import huggingface_hub.constants\n"

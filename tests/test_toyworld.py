@@ -132,7 +132,7 @@ def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(
     isolated, monkeypatch
 ):
     from rlhfbook.core import runtime
-    from rlhfbook.tasks.toyworld import sft
+    from rlhfbook.tasks.toyworld import policies
 
     class Trained(Exception):
         pass
@@ -146,7 +146,7 @@ def test_the_gpu_recipe_trains_on_the_gpu_and_the_others_on_the_cpu(
     monkeypatch.setattr(
         runtime, "device", lambda: torch.device("meta")
     )  # stands for CUDA: not the CPU
-    monkeypatch.setattr(sft, "supervised_finetune", record)
+    monkeypatch.setattr(policies, "supervised_finetune", record)
     for profile in ("gpu", "cpu", "smoke"):
         with pytest.raises(Trained):
             toyworld.base_policy("code", profile, progress=False)
