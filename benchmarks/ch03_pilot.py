@@ -40,6 +40,57 @@ from ch01_pilot import (
 )
 
 
+def part_a(P, task, sft, tok, seed: int, rm_path: str, N: int):
+    """Part A on the seed's analysis prompts: the reward model's no-EOS floor and each filter's R^2
+    (sample-level, grouped)."""
+    from rlhfbook import pf_ppo, rollout
+    from rlhfbook.book import runtime
+
+    device = runtime.device()
+    a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
+    a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens)
+    S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
+    R, floor, _ = pf_ppo.score_samples(rm_path, tok, device, task, a_samples, True, N)
+    table, _ = pf_ppo.r2_table(
+        R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups
+    )
+    r2 = {
+        k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist()
+        for k in ("no filter", "BoN", "BR", "BW")
+    }
+    return floor, r2
+
+
+def diagnostics(run: dict) -> dict:
+    """What the training log says about one run: the policy's KL to the SFT policy and its entropy at
+    the last iteration (and the entropy at the first update), the fraction of greedy answers cut off
+    without EOS, and the mean gold score of the samples in the first and last five iterations."""
+    log = run["log"]
+    gold = [row.get("gold_reward") for row in log]
+    out = {k: round(float(log[-1][k]), 4) for k in ("kl", "entropy") if k in log[-1]}
+    first = [row["entropy"] for row in log if row.get("policy_updated")]
+    if first:
+        out["entropy_first"] = round(float(first[0]), 4)
+    out["truncated"] = round(float(run["truncated"]), 4)
+    if all(g is not None for g in gold):
+        out["gold_first5"] = round(float(np.mean(gold[:5])), 4)
+        out["gold_last5"] = round(float(np.mean(gold[-5:])), 4)
+    return out
+
+
+def binary_gold() -> None:
+    """Make :func:`rlhfbook.rollout.gold_scores`, which the gold-reward runs call, score 1 for passing
+    every test and 0 otherwise; the held-out pass@1 (a score of 1) is unchanged. In-process runs only."""
+    from rlhfbook import rollout
+
+    fraction = rollout.gold_scores
+
+    def passed_all(task, r, **kw):
+        return (fraction(task, r, **kw) == 1).float()
+
+    rollout.gold_scores = passed_all
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=500)
@@ -55,14 +106,22 @@ def main() -> None:
         "--set", nargs="*", default=[], help="PFPPOSettings overrides, name=value"
     )
     ap.add_argument("--out", default="benchmarks/ch03_pilot.jsonl")
+    ap.add_argument(
+        "--binary-gold",
+        action="store_true",
+        help="the gold reward is 1 for a program that passes every unit test, else 0 (not the fraction "
+        "passed): does partial credit move the greedy answer?",
+    )
     args = ap.parse_args()
 
     import rlhfbook  # noqa: F401 - switches the hub offline
-    from rlhfbook import models, pf_ppo, rollout, toyworld
+    from rlhfbook import models, pf_ppo, toyworld
     from rlhfbook.book import parallel, runtime
     from rlhfbook.book.settings import PFPPOSettings
     from rlhfbook.pf_ppo import VERIFY
 
+    if args.binary_gold:
+        binary_gold()
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     P = dataclasses.replace(PFPPOSettings(), **overrides)
     runtime.quiet()
@@ -70,7 +129,6 @@ def main() -> None:
     task = toyworld.task("code")
     sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
     sft, tok = models.load_policy(sft_path, frozen=True)
-    device = runtime.device()
     methods = [m for m in args.methods.split(",") if m]
     gold = [m for m in args.gold.split(",") if m]
     workdir = Path(tempfile.gettempdir()) / "ch03_pilot"
@@ -82,19 +140,22 @@ def main() -> None:
         sft_greedy, _ = pf_ppo.pass_eval(sft, tok, task, eval_prompts, P.max_new_tokens)
         times["sft_eval"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rng_rm = pf_ppo.stream(seed, "rm")
-        rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-        rm_samples = pf_ppo.sample_groups(
-            sft, tok, rm_prompts, N, seed, P.max_new_tokens
-        )
-        groups = [
-            rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))
-        ]
-        pairs = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
         rm_dir = (
             workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)
         )  # reused across configurations
         if not (rm_dir / "path.txt").exists():
+            rng_rm = pf_ppo.stream(seed, "rm")
+            rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+            rm_samples = pf_ppo.sample_groups(
+                sft, tok, rm_prompts, N, seed, P.max_new_tokens
+            )
+            groups = [
+                rm_samples.responses[i * N : (i + 1) * N]
+                for i in range(len(rm_prompts))
+            ]
+            pairs = pf_ppo.reward_model_pairs(
+                task, rm_prompts, groups, P.rm_tau, rng_rm
+            )
             trained = pf_ppo.train_reward_models(
                 pairs, tok, [VERIFY], P, base=sft_path, workdir=rm_dir, seed=seed
             )
@@ -102,23 +163,14 @@ def main() -> None:
         rm_path = (rm_dir / "path.txt").read_text()
         times["rm"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        a_prompts = task.sample_prompts(
-            P.analysis_prompts, pf_ppo.stream(seed, "analysis")
-        )
-        a_samples = pf_ppo.sample_groups(
-            sft, tok, a_prompts, N, seed + 1, P.max_new_tokens
-        )
-        S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
-        R, floor, _ = pf_ppo.score_samples(
-            rm_path, tok, device, task, a_samples, True, N
-        )
-        table, _ = pf_ppo.r2_table(
-            R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups
-        )
-        r2 = {
-            k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist()
-            for k in ("no filter", "BoN", "BR", "BW")
-        }
+        part_a_file = (
+            rm_dir / "part_a.json"
+        )  # reused across configurations, as the model
+        if not part_a_file.exists():
+            part_a_file.write_text(
+                json.dumps(part_a(P, task, sft, tok, seed, rm_path, N))
+            )
+        floor, r2 = json.loads(part_a_file.read_text())
         times["part_a"] = time.perf_counter() - t0
         specs = [
             spec
@@ -145,10 +197,11 @@ def main() -> None:
         }
         greedy = {(r["reward"], r["method"]): float(np.mean(r["greedy"])) for r in runs}
         cpu = {f"{r['reward']} {r['method']}": round(r["cpu_s"], 1) for r in runs}
+        diag = {f"{r['reward']} {r['method']}": diagnostics(r) for r in runs}
         row = {
             "tag": args.tag,
             "seed": seed,
-            "settings": overrides,
+            "settings": overrides | ({"binary_gold": True} if args.binary_gold else {}),
             "sft": float(sft_pass.mean()),
             "sft_greedy": float(sft_greedy.mean()),
             "pass": {f"{k[0]} {k[1]}": v for k, v in passed.items()},
@@ -156,6 +209,7 @@ def main() -> None:
             "r2": r2,
             "times": {k: round(v, 1) for k, v in times.items()},
             "cpu_s": cpu,
+            "diagnostics": diag,
         }
         m = passed
         print(
@@ -173,7 +227,8 @@ def main() -> None:
                         line += f", gold {m['gold', f] - m['gold', 'PPO-M']:+.3f}"
                     print(line)
         print(
-            f"   R2 (sample, grouped): {r2}\n   times {row['times']} cpu {cpu}",
+            f"   R2 (sample, grouped): {r2}\n   diagnostics {diag}\n"
+            f"   times {row['times']} cpu {cpu}",
             flush=True,
         )
         with open(args.out, "a") as fh:

@@ -820,6 +820,12 @@ display.quote(
     sft_pass1=float(sft_pass.mean()),
     pass_ppo_m=mean_pass["PPO-M"],
     greedy_gain=greedy_gain,
+    greedy_gain_gold="{:+.3f}".format(
+        float(greedy_gold["PPO-M"].mean() - sft_greedy.mean())
+    )
+    if "PPO-M" in greedy_gold
+    else "(not run in this profile)",
+    pilot_seed=P.pilot_seed,
     pf_ppo_pass=", ".join(
         f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS
     ),
@@ -852,7 +858,12 @@ display.quote(
 # - Against that reward model PPO-M moves held-out pass@1 from
 #   {glue:text}`sft_pass1:.3f` to {glue:text}`pass_ppo_m:.3f` (per seed
 #   {glue:text}`gain_mean:+.3f` ± {glue:text}`gain_2se:.3f`, mean ± 2 SE; check 1:
-#   {glue:text}`status_check1`); greedy pass@1 moves by {glue:text}`greedy_gain:+.3f`.
+#   {glue:text}`status_check1`); greedy pass@1 moves by {glue:text}`greedy_gain:+.3f`,
+#   and by {glue:text}`greedy_gain_gold` when PPO-M optimises the unit tests instead. The
+#   pilot (`benchmarks/ch03_pilot.py`, seeds from {glue:text}`pilot_seed`) found greedy
+#   pass@1 falling against the unit tests as against the reward model, so the fall is no
+#   reward-model shortcut; fewer, larger PPO batches (the sizes above) made it smaller
+#   there without losing sampled gain.
 #   PF-PPO reaches {glue:text}`pf_ppo_pass` (check 2, {glue:text}`check2_mean:+.3f` ±
 #   {glue:text}`check2_2se:.3f`: {glue:text}`status_check2`).
 # - Check 3, the paper's $R^2$ ordering of the filters on SFT samples
