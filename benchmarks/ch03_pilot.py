@@ -22,7 +22,30 @@ the SFT policy on each seed's own 1024 held-out prompts, 20 iterations x 12 prom
 * lr 5e-4, every method and the control, seeds 500-501 (502 stopped for time): BW - PPO-M +0.024 / -0.004
   against the reward model, -0.016 / +0.004 against the unit tests; BoN - PPO-M -0.030 / -0.137.
 
-Frozen: lr 5e-4, rm_prompts 300, 6 seeds (the budget), everything else as before.
+Frozen then: lr 5e-4, rm_prompts 300, 6 seeds (the budget), everything else as before.
+
+The second pilot (issue 29: why greedy pass@1 falls, and a regime where PPO-M's gain is large against the
+seed spread), PPO-M only, seeds 500-505, each seed's reward model and Part A reused across configurations
+(``--tag`` p_*; mean ± 2 SE over seeds of the paired gain over the SFT policy, sampled exact / greedy):
+
+* 20 x 12 (the sizes above): against the reward model +0.061 ± 0.011 / -0.062 ± 0.016; against the
+  unit tests (fraction passed) +0.058 ± 0.022 / -0.058 ± 0.024. Greedy pass@1 falls against the unit tests
+  as much as against the reward model, so it is no reward-model shortcut.
+* ``--binary-gold`` (reward 1 only for passing every test), 20 x 12: +0.054 ± 0.025 / -0.066 ± 0.029
+  (paired minus the fraction reward: -0.004 ± 0.012 / -0.008 ± 0.015): not partial credit either. The
+  per-token entropy of the policy falls from about 0.37 nats at its first update to 0.22-0.26 at the
+  end, KL to the SFT policy 1.0-1.5 nats per program: PPO sharpens the sampled distribution onto
+  passing programs while moving the argmax path, whose first steps were right more often (SFT greedy
+  0.37 vs sampled 0.21).
+* 40 x 6 (more, smaller updates), seeds 500-504: +0.022 ± 0.028 / -0.120 ± 0.037, seed 502 collapses
+  (-0.024); stopped there.
+* 10 x 24, critic warm-up 1 (fewer, larger updates, the same sampled responses and CPU, about 23 s a
+  run on a contended core): +0.070 ± 0.017 / -0.033 ± 0.013; paired minus 20 x 12: +0.008 ± 0.018 sampled,
+  +0.028 ± 0.022 greedy.
+* 10 x 24 with lr 1e-3, seeds 500-503: +0.036 ± 0.007 / -0.094 ± 0.030; stopped there.
+
+Frozen: 10 iterations x 24 prompts, critic warm-up 1 (gain/(2 SE) 4.1 sampled; the greedy loss halved,
+and BR and BW update on 48 samples an iteration instead of 24). Nothing else changed.
 """
 
 from __future__ import annotations
