@@ -22,7 +22,30 @@ the SFT policy on each seed's own 1024 held-out prompts, 20 iterations x 12 prom
 * lr 5e-4, every method and the control, seeds 500-501 (502 stopped for time): BW - PPO-M +0.024 / -0.004
   against the reward model, -0.016 / +0.004 against the unit tests; BoN - PPO-M -0.030 / -0.137.
 
-Frozen: lr 5e-4, rm_prompts 300, 6 seeds (the budget), everything else as before.
+Frozen then: lr 5e-4, rm_prompts 300, 6 seeds (the budget), everything else as before.
+
+The second pilot (issue 29: why greedy pass@1 falls, and a regime where PPO-M's gain is large against the
+seed spread), PPO-M only, seeds 500-505, each seed's reward model and Part A reused across configurations
+(``--tag`` p_*; mean ± 2 SE over seeds of the paired gain over the SFT policy, sampled exact / greedy):
+
+* 20 x 12 (the sizes above): against the reward model +0.061 ± 0.011 / -0.062 ± 0.016; against the
+  unit tests (fraction passed) +0.058 ± 0.022 / -0.058 ± 0.024. Greedy pass@1 falls against the unit tests
+  as much as against the reward model, so it is no reward-model shortcut.
+* ``--binary-gold`` (reward 1 only for passing every test), 20 x 12: +0.054 ± 0.025 / -0.066 ± 0.029
+  (paired minus the fraction reward: -0.004 ± 0.012 / -0.008 ± 0.015): not partial credit either. The
+  per-token entropy of the policy falls from about 0.37 nats at its first update to 0.22-0.26 at the
+  end, KL to the SFT policy 1.0-1.5 nats per program: PPO sharpens the sampled distribution onto
+  passing programs while moving the argmax path, whose first steps were right more often (SFT greedy
+  0.37 vs sampled 0.21).
+* 40 x 6 (more, smaller updates), seeds 500-504: +0.022 ± 0.028 / -0.120 ± 0.037, seed 502 collapses
+  (-0.024); stopped there.
+* 10 x 24, critic warm-up 1 (fewer, larger updates, the same sampled responses and CPU, about 23 s a
+  run on a contended core): +0.070 ± 0.017 / -0.033 ± 0.013; paired minus 20 x 12: +0.008 ± 0.018 sampled,
+  +0.028 ± 0.022 greedy.
+* 10 x 24 with lr 1e-3, seeds 500-503: +0.036 ± 0.007 / -0.094 ± 0.030; stopped there.
+
+Frozen: 10 iterations x 24 prompts, critic warm-up 1 (gain/(2 SE) 4.1 sampled; the greedy loss halved,
+and BR and BW update on 48 samples an iteration instead of 24). Nothing else changed.
 """
 
 from __future__ import annotations
@@ -40,6 +63,58 @@ from ch01_pilot import (
 )
 
 
+def part_a(P, task, sft, tok, seed: int, rm_path: str, N: int):
+    """Part A on the seed's analysis prompts: the reward model's no-EOS floor and each filter's R^2
+    (sample-level, grouped)."""
+    from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
+    from rlhfbook.core import runtime
+    from rlhfbook.lm import rollout
+
+    device = runtime.device()
+    a_prompts = task.sample_prompts(P.analysis_prompts, pf_ppo.stream(seed, "analysis"))
+    a_samples = pf_ppo.sample_groups(sft, tok, a_prompts, N, seed + 1, P.max_new_tokens)
+    S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
+    R, floor, _ = pf_ppo.score_samples(rm_path, tok, device, task, a_samples, True, N)
+    table, _ = pf_ppo.r2_table(
+        R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups
+    )
+    r2 = {
+        k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist()
+        for k in ("no filter", "BoN", "BR", "BW")
+    }
+    return floor, r2
+
+
+def diagnostics(run: dict) -> dict:
+    """What the training log says about one run: the policy's KL to the SFT policy and its entropy at
+    the last iteration (and the entropy at the first update), the fraction of greedy answers cut off
+    without EOS, and the mean gold score of the samples in the first and last five iterations."""
+    log = run["log"]
+    gold = [row.get("gold_reward") for row in log]
+    out = {k: round(float(log[-1][k]), 4) for k in ("kl", "entropy") if k in log[-1]}
+    first = [row["entropy"] for row in log if row.get("policy_updated")]
+    if first:
+        out["entropy_first"] = round(float(first[0]), 4)
+    out["truncated"] = round(float(run["truncated"]), 4)
+    if all(g is not None for g in gold):
+        out["gold_first5"] = round(float(np.mean(gold[:5])), 4)
+        out["gold_last5"] = round(float(np.mean(gold[-5:])), 4)
+    return out
+
+
+def binary_gold() -> None:
+    """Make :func:`rlhfbook.rollout.gold_scores`, which the gold-reward runs call, score 1 for passing
+    every test and 0 otherwise; the held-out pass@1 (a score of 1) is unchanged. In-process runs only."""
+    from rlhfbook.lm import rollout
+
+    fraction = rollout.gold_scores
+
+    def passed_all(task, r, **kw):
+        return (fraction(task, r, **kw) == 1).float()
+
+    rollout.gold_scores = passed_all
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=500)
@@ -55,6 +130,12 @@ def main() -> None:
         "--set", nargs="*", default=[], help="PFPPOSettings overrides, name=value"
     )
     ap.add_argument("--out", default="benchmarks/ch03_pilot.jsonl")
+    ap.add_argument(
+        "--binary-gold",
+        action="store_true",
+        help="the gold reward is 1 for a program that passes every unit test, else 0 (not the fraction "
+        "passed): does partial credit move the greedy answer?",
+    )
     args = ap.parse_args()
 
     from rlhfbook.core import environment
@@ -64,9 +145,11 @@ def main() -> None:
     from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import VERIFY
     from rlhfbook.chapters.ch03_pf_ppo.spec import PFPPOSettings
     from rlhfbook.core import parallel, runtime
-    from rlhfbook.lm import models, rollout
+    from rlhfbook.lm import models
     from rlhfbook.tasks import toyworld
 
+    if args.binary_gold:
+        binary_gold()
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     P = dataclasses.replace(PFPPOSettings(), **overrides)
     runtime.quiet()
@@ -74,7 +157,6 @@ def main() -> None:
     task = toyworld.task("code")
     sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
     sft, tok = models.load_policy(sft_path, frozen=True)
-    device = runtime.device()
     methods = [m for m in args.methods.split(",") if m]
     gold = [m for m in args.gold.split(",") if m]
     workdir = Path(tempfile.gettempdir()) / "ch03_pilot"
@@ -86,19 +168,22 @@ def main() -> None:
         sft_greedy, _ = pf_ppo.pass_eval(sft, tok, task, eval_prompts, P.max_new_tokens)
         times["sft_eval"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rng_rm = pf_ppo.stream(seed, "rm")
-        rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
-        rm_samples = pf_ppo.sample_groups(
-            sft, tok, rm_prompts, N, seed, P.max_new_tokens
-        )
-        groups = [
-            rm_samples.responses[i * N : (i + 1) * N] for i in range(len(rm_prompts))
-        ]
-        pairs = pf_ppo.reward_model_pairs(task, rm_prompts, groups, P.rm_tau, rng_rm)
         rm_dir = (
             workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)
         )  # reused across configurations
         if not (rm_dir / "path.txt").exists():
+            rng_rm = pf_ppo.stream(seed, "rm")
+            rm_prompts = task.sample_prompts(P.rm_prompts, rng_rm)
+            rm_samples = pf_ppo.sample_groups(
+                sft, tok, rm_prompts, N, seed, P.max_new_tokens
+            )
+            groups = [
+                rm_samples.responses[i * N : (i + 1) * N]
+                for i in range(len(rm_prompts))
+            ]
+            pairs = pf_ppo.reward_model_pairs(
+                task, rm_prompts, groups, P.rm_tau, rng_rm
+            )
             trained = pf_ppo.train_reward_models(
                 pairs, tok, [VERIFY], P, base=sft_path, workdir=rm_dir, seed=seed
             )
@@ -106,23 +191,14 @@ def main() -> None:
         rm_path = (rm_dir / "path.txt").read_text()
         times["rm"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        a_prompts = task.sample_prompts(
-            P.analysis_prompts, pf_ppo.stream(seed, "analysis")
-        )
-        a_samples = pf_ppo.sample_groups(
-            sft, tok, a_prompts, N, seed + 1, P.max_new_tokens
-        )
-        S = rollout.gold_scores(task, a_samples).numpy().reshape(-1, N)
-        R, floor, _ = pf_ppo.score_samples(
-            rm_path, tok, device, task, a_samples, True, N
-        )
-        table, _ = pf_ppo.r2_table(
-            R, S, pf_ppo.stream(seed, "bootstrap"), n_boot=2, n_groups=P.n_groups
-        )
-        r2 = {
-            k: table.loc[k, ["R² (samples)", "R² (grouped)"]].tolist()
-            for k in ("no filter", "BoN", "BR", "BW")
-        }
+        part_a_file = (
+            rm_dir / "part_a.json"
+        )  # reused across configurations, as the model
+        if not part_a_file.exists():
+            part_a_file.write_text(
+                json.dumps(part_a(P, task, sft, tok, seed, rm_path, N))
+            )
+        floor, r2 = json.loads(part_a_file.read_text())
         times["part_a"] = time.perf_counter() - t0
         specs = [
             spec
@@ -149,10 +225,11 @@ def main() -> None:
         }
         greedy = {(r["reward"], r["method"]): float(np.mean(r["greedy"])) for r in runs}
         cpu = {f"{r['reward']} {r['method']}": round(r["cpu_s"], 1) for r in runs}
+        diag = {f"{r['reward']} {r['method']}": diagnostics(r) for r in runs}
         row = {
             "tag": args.tag,
             "seed": seed,
-            "settings": overrides,
+            "settings": overrides | ({"binary_gold": True} if args.binary_gold else {}),
             "sft": float(sft_pass.mean()),
             "sft_greedy": float(sft_greedy.mean()),
             "pass": {f"{k[0]} {k[1]}": v for k, v in passed.items()},
@@ -160,6 +237,7 @@ def main() -> None:
             "r2": r2,
             "times": {k: round(v, 1) for k, v in times.items()},
             "cpu_s": cpu,
+            "diagnostics": diag,
         }
         m = passed
         print(
@@ -177,7 +255,8 @@ def main() -> None:
                         line += f", gold {m['gold', f] - m['gold', 'PPO-M']:+.3f}"
                     print(line)
         print(
-            f"   R2 (sample, grouped): {r2}\n   times {row['times']} cpu {cpu}",
+            f"   R2 (sample, grouped): {r2}\n   diagnostics {diag}\n"
+            f"   times {row['times']} cpu {cpu}",
             flush=True,
         )
         with open(args.out, "a") as fh:

@@ -65,9 +65,9 @@ class PFPPOSettings:
         "methods Part B also trains on every seed against the unit tests instead of the reward model, the "
         "control (keys of pf_ppo.METHODS; empty: no control)",
     )
-    iterations: int = setting(20, "PPO iterations per run (iterations)")
+    iterations: int = setting(10, "PPO iterations per run (iterations)")
     prompts_per_iteration: int = setting(
-        12, "prompts per PPO iteration, N responses each (prompts)"
+        24, "prompts per PPO iteration, N responses each (prompts)"
     )
     lr: float = setting(
         5e-4,
@@ -81,7 +81,7 @@ class PFPPOSettings:
         0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)"
     )
     critic_warmup: int = setting(
-        2, "first PPO iterations that update only the critic (iterations)"
+        1, "first PPO iterations that update only the critic (iterations)"
     )
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
     eval_prompts: int = setting(
@@ -97,7 +97,8 @@ class PFPPOSettings:
     max_new_tokens: int = setting(16, "longest sampled program (tokens)")
     pilot_seed: int = setting(
         500,
-        "record of the pilot (benchmarks/ch03_pilot.py): the first of the seeds lr and rm_prompts were set on, "
+        "record of the pilot (benchmarks/ch03_pilot.py): the first of the seeds lr, rm_prompts and the "
+        "iterations x prompts_per_iteration trade were set on, "
         "outside the checked blocks (0.. and 1000..); the chapter states it beside the runs and does not re-run "
         "the pilot (seed)",
     )
