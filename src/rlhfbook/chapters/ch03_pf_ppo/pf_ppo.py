@@ -710,23 +710,7 @@ def run_specs(
     every seed or a dict seed -> that seed's own (one reward model per seed)."""
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; valid: {', '.join(REWARDS)}")
-    config = {
-        k: getattr(settings, k)
-        for k in (
-            "iterations",
-            "prompts_per_iteration",
-            "max_new_tokens",
-            "lr",
-            "critic_lr",
-            "kl_coef",
-            "critic_warmup",
-            "epochs",
-            "chunk_size",
-            "micro_batch",
-            "lora_rank",
-            "autocast",
-        )
-    }
+    config = ppo.config_fields(settings)
     return [
         dict(
             method=m,
