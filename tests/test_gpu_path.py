@@ -233,7 +233,7 @@ def test_chapter_3_reward_models_train_on_the_token_ids_they_score(
         batch_size=2,
         lr=1e-3,
     )
-    pf_ppo.train_reward_model(
+    pf_ppo.reward_model_run(
         spec | dict(seed=0, max_length=256, micro_batch=None, autocast="auto")
     )
     trained = trainers[0].train_dataset[0]["chosen_ids"]

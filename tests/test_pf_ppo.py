@@ -191,9 +191,9 @@ def test_bootstrap_differences_are_paired_and_see_the_range_restriction_of_bon()
         filtration.bootstrap_r_squared(rewards, scores, strategies, rng, n_boot=1)
 
 
-def test_train_reward_model_needs_a_full_pass(tiny):
+def test_reward_model_run_needs_a_full_pass(tiny):
     with pytest.raises(ValueError, match="full pass"):
-        pf_ppo.train_reward_model({"epochs": 0.5, "pairs": [], "base": tiny["policy"]})
+        pf_ppo.reward_model_run({"epochs": 0.5, "pairs": [], "base": tiny["policy"]})
 
 
 def _spec(tiny, method, seed=0):
@@ -309,7 +309,7 @@ def test_train_reward_models_gives_both_the_room_of_the_longest_text(
     seen = []
     monkeypatch.setattr(
         pf_ppo,
-        "train_reward_model",
+        "reward_model_run",
         lambda spec: seen.append(spec) or {"path": spec["out_dir"]},
     )
     tok = build_tokenizer()

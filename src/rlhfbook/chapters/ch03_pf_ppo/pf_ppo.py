@@ -8,7 +8,7 @@ the same held-out prompts, so that the methods differ only in which samples ente
 
 :func:`run_method` is one run, a function of plain arguments (a dict of paths, numbers and
 prompts), so that :func:`rlhfbook.core.parallel.map_runs` can put the runs of a chapter on every
-core; :func:`train_reward_model` is the same for the reward models. Prompts come from
+core; :func:`reward_model_run` is the same for the reward models. Prompts come from
 separate random streams (:func:`stream`): the reward model's training prompts, the analysis
 prompts, each seed's PPO prompts and the evaluation prompts never share a generator.
 
@@ -192,7 +192,7 @@ def exact_pass_rate(
     return prob
 
 
-def train_reward_model(spec: dict[str, Any]) -> dict[str, Any]:
+def reward_model_run(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one reward model (for :func:`rlhfbook.core.parallel.map_runs`): ``spec`` holds ``base`` (the
     causal-LM folder it starts from), ``out_dir``, ``pairs`` (rows ``{prompt, chosen, rejected}``),
     ``epochs`` (passes over the pairs, at least 1), ``batch_size``, ``lr``, ``seed``, ``max_length`` and
@@ -433,9 +433,9 @@ def train_reward_models(
     seed: int,
 ) -> dict[str, dict[str, Any]]:
     """Train the reward models ``names`` (keys of ``pair_sets``) from ``base`` side by side
-    (``settings.jobs`` processes) with :func:`train_reward_model` and ``settings``' ``rm_epochs``,
+    (``settings.jobs`` processes) with :func:`reward_model_run` and ``settings``' ``rm_epochs``,
     ``rm_batch``, ``rm_lr`` and ``autocast``, each in ``workdir / f"rm{i}"`` and with room for the longest text of
-    any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`train_reward_model`'s dict."""
+    any pair set (its prompt in the chat template, as the models train on it), so that none is cut. Returns name -> :func:`reward_model_run`'s dict."""
     out = train_seed_reward_models(
         {(seed, name): pair_sets[name] for name in names},
         tokenizer,
@@ -459,7 +459,7 @@ def train_seed_reward_models(
     """:func:`train_reward_models` for reward models of several seeds at once: ``pair_sets`` maps
     ``(seed, name)`` to the pairs of that seed's reward model ``name``, trained under ``seed``, the
     ``i``-th in ``workdir / f"rm{i}"``, all side by side, with room for the longest text of these pairs
-    and of ``room_for``. Returns ``(seed, name)`` -> :func:`train_reward_model`'s dict."""
+    and of ``room_for``. Returns ``(seed, name)`` -> :func:`reward_model_run`'s dict."""
 
     longest = max(
         len(
@@ -489,7 +489,7 @@ def train_seed_reward_models(
         for i, key in enumerate(keys)
     ]
     return dict(
-        zip(keys, parallel.map_runs(train_reward_model, specs, jobs=settings.jobs))
+        zip(keys, parallel.map_runs(reward_model_run, specs, jobs=settings.jobs))
     )
 
 
