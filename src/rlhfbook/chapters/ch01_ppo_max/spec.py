@@ -1,6 +1,8 @@
-"""Chapter 1, PPO-max: the chapter's spec (:class:`rlhfbook.report.spec.ChapterSpec`): its settings, one
-frozen dataclass with one documented field per setting (a field's default is the ``cpu`` profile),
-its profiles (instances that name only what they change), its time budgets and what it needs.
+"""Chapter 1's spec (PPO-max): its settings, profiles, time budgets and needs.
+
+One frozen dataclass with one documented field per setting (a field's default is the ``cpu``
+profile), its four profiles as instances that name only what they change, and the
+:class:`~rlhfbook.report.spec.ChapterSpec` the book reads them from.
 """
 
 from __future__ import annotations
