@@ -724,7 +724,7 @@ results.check(
     "best pass@1 of the other two",
     ours={f"pass@1 {m}": mean_pass[m] for m in FILTERS},
     context="The filter with the highest R², by seed: "
-    + ", ".join(f"{s} {chosen[s].replace('PF-PPO ', '').strip('()')}" for s in seeds)
+    + ", ".join(f"{s} {pf_ppo.short_name(chosen[s])}" for s in seeds)
     + ".",
 )
 
@@ -819,12 +819,6 @@ results.finish();
 # %% tags=["remove-cell"]
 status = {c.name: c.status for c in results.checks}
 
-
-def short(method):
-    """'PF-PPO (BW)' -> 'BW', as the prose names a filter."""
-    return method.replace("PF-PPO ", "").strip("()")
-
-
 display.quote(
     sft_pass1=float(sft_pass.mean()),
     pass_ppo_m=mean_pass["PPO-M"],
@@ -836,12 +830,12 @@ display.quote(
     else "(not run in this profile)",
     pilot_seed=P.pilot_seed,
     r2_choice=", ".join(
-        f"{short(m)} on {list(chosen.values()).count(m)}"
+        f"{pf_ppo.short_name(m)} on {list(chosen.values()).count(m)}"
         for m in sorted(set(chosen.values()))
     ),
-    best_filter=short(max(FILTERS, key=mean_pass.get)),
+    best_filter=pf_ppo.short_name(max(FILTERS, key=mean_pass.get)),
     pf_ppo_pass=", ".join(
-        f"{m.replace('PF-PPO ', '').strip('()')} {mean_pass[m]:.3f}" for m in FILTERS
+        f"{pf_ppo.short_name(m)} {mean_pass[m]:.3f}" for m in FILTERS
     ),
     **pf_ppo.quote_mean_2se("gain", gain_seeds.values()),
     **pf_ppo.quote_mean_2se("check2", finding2.values()),

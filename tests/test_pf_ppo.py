@@ -794,3 +794,11 @@ def test_chapter_tasks_on_a_dataset_split_its_problems_80_20(tmp_path):
     assert isinstance(task, code_tasks.UnitTestTask) and task is not eval_task
     assert (len(task.prompts), len(eval_task.prompts)) == (8, 2)
     assert prompts == eval_task.prompts[:1]
+
+
+def test_short_name_is_the_filter_as_the_prose_writes_it():
+    assert [pf_ppo.short_name(m) for m in ("PF-PPO (BW)", "PF-PPO (BoN)", "PPO-M")] == [
+        "BW",
+        "BoN",
+        "PPO-M",
+    ]

@@ -865,7 +865,13 @@ def paper_pass1_table(final: pd.DataFrame, compute: pd.DataFrame) -> pd.DataFram
 
 # --- one reward model per seed: the decisive numbers of the checks ------------------------------
 
+
 # the filters of Table 1 in the order of their labels: strategy -> label
+def short_name(method: str) -> str:
+    """A method's name as the prose and the figures write it: 'PF-PPO (BW)' -> 'BW'."""
+    return method.replace("PF-PPO ", "").strip("()")
+
+
 RANK_LABELS = {s: filtration.LABELS[s] for s in filtration.RANK_STRATEGIES}
 # which R^2 the ordering check reads: the sample-level one (see the chapter: the grouped R^2 averages the
 # noise inside each group away, and on this task it is close to 1 for every filter)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import pass_rate_z
+from rlhfbook.chapters.ch03_pf_ppo.pf_ppo import pass_rate_z, short_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,7 @@ def training_figure(
         )
         gain, se = pass_rate_z(p, sft_pass)
         ax[1].bar(
-            m.replace("PF-PPO ", "").strip("()"),
+            short_name(m),
             100 * (sft_pass.mean() + gain),
             yerr=200 * se,
             color=COLOURS[m],
