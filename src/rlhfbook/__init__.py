@@ -7,9 +7,11 @@ import-linter contract in ``make lint`` enforces it):
 * :mod:`rlhfbook.lm` -- language-model plumbing: sampling, loading models, adapters, memory plans;
 * :mod:`rlhfbook.tasks` -- environments with gold scores (the toy world, code with unit tests, ranking data);
 * :mod:`rlhfbook.methods` -- the papers' algorithms; they know no chapter and no profile;
-* :mod:`rlhfbook.chapters` -- one package per chapter: its harness and figures
-  (and :mod:`rlhfbook.testing`, the test support, at the same level);
-* :mod:`rlhfbook.book` -- publishing: settings and profiles, results, tables, the CLI.
+* :mod:`rlhfbook.testing` -- test support: stand-in models built in code;
+* :mod:`rlhfbook.report` -- a chapter's contract with the book: its spec type, results, verdicts,
+  tables and display;
+* :mod:`rlhfbook.chapters` -- one package per chapter: its spec, harness and figures;
+* :mod:`rlhfbook.book` -- the runner and publishing: profiles, scorecard, ``start_chapter``, the CLI.
 
 Importing the package changes nothing in the process: a chapter's first cell,
 ``rlhfbook.start_chapter``, sets the environment the book needs

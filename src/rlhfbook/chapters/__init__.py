@@ -1,4 +1,4 @@
-"""Layer 5, one package per chapter: its spec (settings, profiles, budgets), its harness (the runs,
+"""Layer 6, one package per chapter: its spec (settings, profiles, budgets), its harness (the runs,
 seeds and checks) and its figures. A chapter imports no other chapter; the book finds the chapters
 through :data:`SPECS`, in book order.
 """
