@@ -30,7 +30,6 @@ from pathlib import Path
 from rlhfbook.book import chapters as chapters_mod
 from rlhfbook.book import gpu_sizing, profiles, scorecard
 from rlhfbook.book.gpu_memory import PeakSampler
-from rlhfbook.book.profiles import PROFILES, assigned_names, check_types, describe_text
 from rlhfbook.core import environment, progress
 from rlhfbook.report import verdicts
 from rlhfbook.report.results import SHIPPED_SEED, block, results_dir
@@ -92,7 +91,7 @@ def declared_parameters(notebook: Path) -> list[str]:
     nb = json.loads(notebook.read_text())
     for cell in nb["cells"]:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return assigned_names(chapters_mod._source(cell))
+            return profiles.assigned_names(chapters_mod._source(cell))
     return []
 
 
@@ -110,7 +109,7 @@ def check_parameters(root: Path, chapters: list[str], parameters: dict) -> None:
                 f"unknown parameter(s) {', '.join(map(repr, unknown))} for {chapter}; "
                 f"its parameters: {', '.join(declared)}"
             )
-        check_types(chapter, parameters)
+        profiles.check_types(chapter, parameters)
 
 
 def _failing_cell(notebook: Path) -> tuple[str, str]:
@@ -491,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument(
         "chapters", nargs="*", help="chapter names (NN_name or NN); default: all"
     )
-    profile_help = f"{' | '.join(PROFILES)} (default: cpu)"
+    profile_help = f"{' | '.join(profiles.PROFILES)} (default: cpu)"
     p_run.add_argument("--profile", default="cpu", help=profile_help)
     p_run.add_argument(
         "--force", action="store_true", help="re-run unchanged chapters too"
@@ -543,9 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # inherited by the chapters' kernels
     try:
         root = chapters_mod.repo_root()
-        if getattr(args, "profile", "cpu") not in PROFILES:
+        if getattr(args, "profile", "cpu") not in profiles.PROFILES:
             raise ValueError(
-                f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}"
+                f"unknown profile {args.profile!r}; valid profiles: {', '.join(profiles.PROFILES)}"
             )
         if args.command == "run":
             parameters = {name: parse_value(value) for name, value in args.parameter}
@@ -563,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 else 0
             )
         if args.command == "describe":
-            print(describe_text(args.chapter))
+            print(profiles.describe_text(args.chapter))
             return 0
         if args.command == "build":
             print(f"The book is ready: open {build(root, args.profile)}")

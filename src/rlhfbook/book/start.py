@@ -8,7 +8,6 @@ from rlhfbook.book import profiles, scorecard
 from rlhfbook.book.colab import RestartRequired
 from rlhfbook.core import environment, parallel, runtime
 from rlhfbook.core.errors import ParameterError
-from rlhfbook.core.runtime import HalfPrecisionOverflow
 from rlhfbook.lm import memory, models
 from rlhfbook.report.results import Results
 
@@ -64,5 +63,5 @@ def show_errors_as_one_line() -> None:
         shell._showtraceback(etype, evalue, [f"{etype.__name__}: {evalue}"])
 
     shell.set_custom_exc(
-        (ParameterError, HalfPrecisionOverflow, RestartRequired), handler
+        (ParameterError, runtime.HalfPrecisionOverflow, RestartRequired), handler
     )

@@ -24,7 +24,6 @@ from rlhfbook.chapters.ch01_ppo_max import gold_proxy
 from rlhfbook.chapters.ch01_ppo_max.gold_proxy import fit_reward_model
 from rlhfbook.core import parallel, runtime
 from rlhfbook.lm import lora, models, rollout
-from rlhfbook.lm import rollout as rollout_module
 from rlhfbook.methods import ppo, reward_model
 from rlhfbook.tasks import toyworld
 from rlhfbook.tasks.base import Task
@@ -73,10 +72,9 @@ COLOURS = {  # one colour per configuration in every figure of the chapter
 }
 
 
-def gold_scores(task: Task, rollout: Rollout) -> torch.Tensor:
+def gold_scores(task: Task, samples: Rollout) -> torch.Tensor:
     """The toy world's gold reward of each response, ``NO_EOS_SCORE`` for one cut off without EOS."""
-
-    return rollout_module.gold_scores(task, rollout, no_eos_score=NO_EOS_SCORE)
+    return rollout.gold_scores(task, samples, no_eos_score=NO_EOS_SCORE)
 
 
 def gold_terms(

@@ -25,7 +25,6 @@ from typing import Any
 
 from rlhfbook.core import __version__, runtime
 from rlhfbook.core.environment import cache_root
-from rlhfbook.core.runtime import seed_everything
 from rlhfbook.tasks.toyworld.code import CodeTask
 from rlhfbook.tasks.toyworld.model import new_model
 from rlhfbook.tasks.toyworld.preference import PreferenceTask
@@ -146,7 +145,7 @@ def _train(
     on the CPU) and write it, with its manifest, to ``folder`` atomically."""
 
     start = time.perf_counter()
-    seed_everything(
+    runtime.seed_everything(
         recipe.seed
     )  # the same weights whoever asks, with the book's thread count
     tokenizer = build_tokenizer()
