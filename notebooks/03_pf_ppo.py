@@ -828,7 +828,6 @@ display.quote(
     )
     if "PPO-M" in greedy_gold
     else "(not run in this profile)",
-    pilot_seed=P.pilot_seed,
     r2_choice=", ".join(
         f"{pf_ppo.short_name(m)} on {list(chosen.values()).count(m)}"
         for m in sorted(set(chosen.values()))
@@ -867,11 +866,9 @@ display.quote(
 #   {glue:text}`sft_pass1:.3f` to {glue:text}`pass_ppo_m:.3f` (per seed
 #   {glue:text}`gain_mean:+.3f` ± {glue:text}`gain_2se:.3f`, mean ± 2 SE; check 1:
 #   {glue:text}`status_check1`); greedy pass@1 moves by {glue:text}`greedy_gain:+.3f`,
-#   and by {glue:text}`greedy_gain_gold` when PPO-M optimises the unit tests instead. The
-#   pilot (`benchmarks/ch03_pilot.py`, seeds from {glue:text}`pilot_seed`) found greedy
-#   pass@1 falling against the unit tests as against the reward model, so the fall is no
-#   reward-model shortcut; fewer, larger PPO batches (the sizes above) made it smaller
-#   there without losing sampled gain.
+#   and by {glue:text}`greedy_gain_gold` when PPO-M optimises the unit tests instead: where
+#   both fall, the fall is PPO's, not a shortcut of the reward model, since the unit tests
+#   have none.
 #   PF-PPO reaches {glue:text}`pf_ppo_pass` (check 2, {glue:text}`check2_mean:+.3f` ±
 #   {glue:text}`check2_2se:.3f`: {glue:text}`status_check2`).
 # - Check 3, the paper's $R^2$ ordering of the filters on SFT samples
