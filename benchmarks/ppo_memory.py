@@ -1,10 +1,11 @@
 """Peak memory of one PPO step, beside the plan of ``rlhfbook.lm.memory``, on the GPU or the CPU.
 
-``rlhfbook.lm.memory.ppo_plan`` adds up 4 bytes per weight, 12 more per trainable one, a
-micro-batch's logits and what its forward pass keeps for the backward. This measures the sum.
+``rlhfbook.lm.memory.ppo_plan`` adds up 4 bytes per weight (2 per frozen weight with adapters under
+16-bit autocast), 12 more per trainable one, a micro-batch's logits and what its forward pass keeps for the backward. This measures the sum.
 Each configuration runs in a fresh process that builds, on the GPU if there is one, the models
 chapter 1's PPO holds at once from a Qwen2 config (default: Qwen2.5-0.5B's published dimensions,
-random weights, nothing downloaded): the policy and the critic (fp32), the reference policy
+random weights, nothing downloaded): the policy and the critic (fp32; with adapters on a GPU their
+frozen weights in 16 bits), the reference policy
 (fp32; none with adapters, where it is the policy with its adapters off) and ``--scorers`` reward
 models (in ``runtime.dtype_for``: 16-bit on a GPU). It then runs one PPO iteration
 (``ppo.make_batch`` + ``ppo.update``, one epoch, under the book's autocast) on two micro-batches
@@ -115,6 +116,7 @@ def measure(
         micro_batch=micro_batch,
         lora_rank=lora_rank,
     )
+    precision = ppo.Precision.create(cfg.autocast, device)
     policy_opt, critic_opt = ppo.optimisers(policy, critic, cfg)
     ones = lambda n: torch.ones(rows, n, dtype=torch.long)  # noqa: E731
     rollout = Rollout(
@@ -128,9 +130,16 @@ def measure(
     )
     t0 = time.perf_counter()
     batch, _ = ppo.make_batch(
-        policy, ref, critic, rollout, torch.randn(rows), cfg, ppo.RunningMoments()
+        policy,
+        ref,
+        critic,
+        rollout,
+        torch.randn(rows),
+        cfg,
+        ppo.RunningMoments(),
+        precision=precision,
     )
-    ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt)
+    ppo.update(policy, critic, batch, cfg, policy_opt, critic_opt, precision=precision)
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0

@@ -24,7 +24,7 @@ def test_on_a_cpu_the_device_check_fails_the_speed_check_skips_and_the_rest_pass
         "generation speed": "skipped",
     }
     assert "sees no CUDA device" in lines[0] and "repetition_penalty=1.1" in lines[1]
-    assert "chapter 1 13.1 GB, chapter 3 12.7 GB planned, of 15.8 GB" in lines[2]
+    assert "chapter 1 10.2 GB, chapter 3 9.8 GB planned, of 15.8 GB" in lines[2]
     assert lines[-1] == "3 ok, 1 failed, 1 skipped"
 
 

@@ -440,20 +440,15 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
         out["eval_terms"] == {} and "gold utility" not in out["log"][0]
     )  # no toy terms on real models
 
-    # TRL's GRPO on the same models trains only the adapters the gpu profile gives it, and holds its
-    # frozen reference copy in 16 bits, as on a GPU (dtype_for's answer there, on this CPU)
+    # TRL's GRPO on the same models trains only the adapters the gpu profile gives it (peft's, from
+    # lora.config), with no second model for its reference (the policy with its adapters off), and
+    # stores the frozen weights in 16 bits, as on a GPU (dtype_for's answer there, on this CPU)
     from dataclasses import replace
 
     from rlhfbook.core import runtime
-    from rlhfbook.lm import lora
 
-    adapted, trainers = [], []
-    add, prepare = lora.add_adapters, runtime.prepare_trainer
-    monkeypatch.setattr(
-        lora,
-        "add_adapters",
-        lambda model, *a, **k: adapted.append(model) or add(model, *a, **k),
-    )
+    trainers = []
+    prepare = runtime.prepare_trainer
     monkeypatch.setattr(
         runtime,
         "prepare_trainer",
@@ -480,16 +475,23 @@ def test_chapter_1_ppo_on_the_stand_in_is_scored_by_the_gold_and_the_proxy_rewar
         beta=0.05,
         loss_type="grpo",
     )
+    monkeypatch.setattr(  # the stand-in never ends in 6 tokens: score the cut responses too,
+        gold_proxy,  # so that a group's rewards differ and GRPO has an advantage to step on
+        "transcript_reward",
+        lambda path, device, max_length, _no_eos: real(path, device, max_length, None),
+    )
     out = oo.run_grpo(replace(run, name="TRL GRPO", config={}, grpo=grpo))
-    assert out["optimizer_steps"] == 2 and len(adapted) == 1
-    assert {p.dtype for p in trainers[0].ref_model.parameters()} == {torch.bfloat16}
-    assert {p.dtype for p in trainers[0].model.parameters()} == {torch.float32}
-    trained = dict(adapted[0].named_parameters())
-    assert {n for n, p in trained.items() if p.requires_grad} == {
-        n for n in trained if "lora_" in n
+    assert out["optimizer_steps"] == 2 and len(trainers) == 1
+    assert trainers[0].ref_model is None  # no reference copy: adapters off
+    trained = dict(trainers[0].model.named_parameters())
+    adapters = {n for n in trained if ".lora_A." in n or ".lora_B." in n}
+    assert adapters and {n for n, p in trained.items() if p.requires_grad} == adapters
+    assert {trained[n].dtype for n in adapters} == {torch.float32}
+    assert {p.dtype for n, p in trained.items() if n not in adapters} == {
+        torch.bfloat16
     }
     assert any(
-        p.abs().sum() > 0 for n, p in trained.items() if n.endswith("lora_B")
+        trained[n].abs().sum() > 0 for n in adapters if ".lora_B." in n
     )  # the step moved them
 
 

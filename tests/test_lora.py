@@ -1,4 +1,7 @@
-"""LoRA (rlhfbook.lm.lora): Eq. 3 of Hu et al. (2021) against its closed form, what trains, and PPO with adapters."""
+"""LoRA (rlhfbook.lm.lora, peft's layers): Eq. 3 of Hu et al. (2021) against its closed form, what trains,
+and PPO with adapters."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -7,25 +10,29 @@ from test_ppo import _emit_token_reward, _tiny_models
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from rlhfbook.lm import lora
-from rlhfbook.lm.lora import LoRALinear
 from rlhfbook.methods import ppo
 
 
 def test_adapted_linear_is_the_base_plus_the_scaled_low_rank_product():
     torch.manual_seed(0)
-    base = torch.nn.Linear(6, 5)
-    layer = LoRALinear(base, rank=2, alpha=8.0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5))
+    base = copy.deepcopy(model[0])
+    lora.add_adapters(model, rank=2, alpha=8.0)
+    layer = model[0]
     x = torch.randn(3, 6)
     assert torch.equal(layer(x), base(x))  # B = 0: exactly the pretrained layer
+    a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
     with torch.no_grad():
-        layer.lora_B.normal_()
-    w = base.weight + (8.0 / 2) * layer.lora_B @ layer.lora_A  # W0 + (alpha / r) B A
+        b.normal_()
+    w = base.weight + (8.0 / 2) * b @ a  # W0 + (alpha / r) B A
     torch.testing.assert_close(layer(x), x @ w.T + base.bias)
     assert (
-        not base.weight.requires_grad
-        and layer.lora_A.requires_grad
-        and layer.lora_B.requires_grad
+        not layer.base_layer.weight.requires_grad
+        and a.requires_grad
+        and b.requires_grad
     )
+    with lora.disabled(model):
+        assert torch.equal(layer(x), base(x))
 
 
 def test_adapters_leave_the_model_unchanged_and_train_only_low_rank_factors_and_the_head():
@@ -47,10 +54,10 @@ def test_adapters_leave_the_model_unchanged_and_train_only_low_rank_factors_and_
         critic(ids).logits, value_before
     )
     names = {n for n, p in policy.named_parameters() if p.requires_grad}
-    assert names and all(n.endswith(("lora_A", "lora_B")) for n in names)
-    assert not isinstance(policy.lm_head, LoRALinear) and not isinstance(
-        critic.score, LoRALinear
-    )
+    assert names and all(".lora_A." in n or ".lora_B." in n for n in names)
+    assert isinstance(policy.lm_head, torch.nn.Linear) and isinstance(
+        critic.score, torch.nn.Linear
+    )  # the heads are not adapted
     assert lora.trainable(critic)[-1] is critic.score.weight
 
 
@@ -156,11 +163,11 @@ def test_ppo_with_adapters_raises_the_reward_and_leaves_the_pretrained_weights_u
     last = np.mean([row["proxy_reward"] for row in log[-3:]])
     assert last > first + 0.2, (first, last)
     for name, p in policy.named_parameters():
-        key = name.replace(".base.", ".")
+        key = name.replace(".base_layer.", ".")
         if key in frozen:
             assert torch.equal(p, frozen[key]), name
     assert any(
-        p.abs().sum() > 0 for n, p in policy.named_parameters() if n.endswith("lora_B")
+        p.abs().sum() > 0 for n, p in policy.named_parameters() if ".lora_B." in n
     )
     for model, opt in zip((policy, critic), optimisers, strict=True):
         moments = sum(
@@ -190,3 +197,31 @@ def test_an_fp16_overflow_stops_ppo_with_one_clear_error(embedding_scale, where)
     ) as error:
         _train(tok, policy, critic, cfg)
     assert "\n" not in str(error.value)
+
+
+def test_with_adapters_under_16_bit_autocast_ppo_stores_the_frozen_weights_in_16_bits(
+    monkeypatch,
+):
+    """A GPU's path on this CPU (dtype_for answering bfloat16 for frozen models, as on an A100):
+    the frozen weights of policy and critic are stored in bfloat16 (2 bytes each), the adapters and
+    the value head train in fp32, pi_SFT is still exactly the policy before its first update, and
+    the reward rises."""
+    from rlhfbook.core import runtime
+
+    monkeypatch.setattr(
+        runtime,
+        "dtype_for",
+        lambda device, trainable=False: torch.float32 if trainable else torch.bfloat16,
+    )
+    tok, policy, _, critic, cfg = _emit_task(autocast="bfloat16")
+    log = _train(tok, policy, critic, cfg)
+    for model in (policy, critic):
+        dtypes = {p.requires_grad: set() for p in model.parameters()}
+        for p in model.parameters():
+            dtypes[p.requires_grad].add(p.dtype)
+        assert dtypes == {False: {torch.bfloat16}, True: {torch.float32}}
+    assert critic.score.weight.requires_grad
+    assert log[0]["kl"] == 0.0
+    first = np.mean([row["proxy_reward"] for row in log[:3]])
+    last = np.mean([row["proxy_reward"] for row in log[-3:]])
+    assert last > first + 0.2, (first, last)

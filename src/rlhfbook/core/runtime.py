@@ -168,6 +168,15 @@ def autocast_dtype(
     return None if dtype == torch.float32 else dtype
 
 
+def frozen_dtype(
+    autocast: str | None, device: torch.device | str
+) -> torch.dtype | None:
+    """The dtype the frozen weights of a model trained through adapters are stored in: under
+    16-bit autocast (:func:`autocast_dtype`) the dtype the book keeps frozen models in on ``device``
+    (:func:`dtype_for`: 16 bits on a GPU, half the memory; fp32 on a CPU), else None (unchanged)."""
+    return dtype_for(device) if autocast_dtype(autocast, device) is not None else None
+
+
 def trainer_precision(autocast: str | None = "auto") -> dict[str, bool]:
     """``bf16`` / ``fp16`` flags of a transformers/TRL trainer config for ``autocast`` (:data:`AUTOCAST`)
     on this machine.

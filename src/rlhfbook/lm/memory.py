@@ -5,7 +5,8 @@ adapters, the policy itself with its adapters off) and the frozen reward models 
 rollouts (chapter 1: the proxy and the gold, chapter 3: one).
 A trained model costs 4 bytes per parameter for its fp32 weights, plus 12 per *trainable*
 parameter for the gradient and AdamW's two moments: 16 B per parameter in full fine-tuning, and
-about 4 with low-rank adapters (:mod:`rlhfbook.lm.lora`). On top come one micro-batch's logits
+about 2 with low-rank adapters (:mod:`rlhfbook.lm.lora`), whose frozen weights are stored in the
+16 bits of the forward passes. On top come one micro-batch's logits
 (:func:`logits_bytes`) and what its forward pass keeps for the backward
 (:func:`activation_bytes`, measured with autograd's saved-tensor hooks on a one- and a two-block
 copy of the model and extrapolated).
@@ -73,9 +74,11 @@ def count_parameters(
     )
 
 
-def trained_bytes(total: int, trainable: int) -> int:
-    """fp32 weights of every parameter, and a gradient and two AdamW moments (fp32) of each trainable one."""
-    return 4 * total + 12 * trainable
+def trained_bytes(total: int, trainable: int, frozen_size: int = 4) -> int:
+    """The weights, ``frozen_size`` bytes each for the ``total - trainable`` frozen ones (2 where
+    adapters let them be stored in 16 bits, :func:`rlhfbook.lm.lora.add_adapters`), and fp32 weight,
+    gradient and two AdamW moments (16 bytes) for each trainable one."""
+    return frozen_size * (total - trainable) + 16 * trainable
 
 
 def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) -> int:
@@ -83,13 +86,17 @@ def saved_bytes(config, tokens: int, lora_rank: int | None, dtype: torch.dtype) 
     norm, not the LM head) over one row of ``tokens`` tokens: every tensor the saved-tensor hooks see,
     once per storage, except the parameters themselves (counted in :func:`trained_bytes`). Under
     16-bit autocast (``dtype`` float16 / bfloat16; run on the CPU in bfloat16, which has the same
-    sizes and casts) they include the 16-bit copies of the weights that the matrix products keep.
-    Measured on a CPU model with random weights, with the adapters of ``lora_rank``."""
+    sizes and casts) they include the 16-bit copies of the weights that the matrix products keep,
+    except with the adapters of ``lora_rank``, whose frozen weights are already 16-bit.
+    Measured on a CPU model with random weights."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_config(config)
     if lora_rank is not None:
-        lora.add_adapters(model, lora_rank)
+        # frozen weights in the autocast dtype, as ppo.train stores them on a GPU: no 16-bit copies
+        lora.add_adapters(
+            model, lora_rank, frozen_dtype=torch.bfloat16 if dtype in HALF else None
+        )
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     seen: dict[int, int] = {}
 
@@ -116,7 +123,8 @@ def activation_bytes(
     """Bytes one forward pass of ``rows`` x ``tokens`` keeps for its backward, for the full
     ``config``: :func:`saved_bytes` of a 1- and a 2-block copy with a 64-token vocabulary, at 8 and
     16 tokens, solved for the bytes per token and block, per block (the weight copies) and per
-    token and model; plus, under autocast, the LM head's 16-bit weight copy. Saved tensors grow
+    token and model; plus, under autocast, the LM head's 16-bit weight copy (none with adapters,
+    where the frozen head is stored in 16 bits). Saved tensors grow
     linearly in tokens and blocks (a test checks the extrapolation against a direct measurement)."""
 
     def measured(layers: int, n: int) -> int:
@@ -139,7 +147,8 @@ def activation_bytes(
     per_token = (b12 - b11) / 8 - per_block_token
     fixed = b11 - per_block - 8 * per_block_token - 8 * per_token
     n, layers = rows * tokens, config.num_hidden_layers
-    head = 2 * config.vocab_size * config.hidden_size if dtype in HALF else 0
+    copies_head = dtype in HALF and lora_rank is None
+    head = 2 * config.vocab_size * config.hidden_size if copies_head else 0
     return round(
         layers * (per_block + n * per_block_token) + n * per_token + fixed + head
     )
@@ -176,9 +185,10 @@ def ppo_plan(
     critic = count_parameters(config, settings.lora_rank, critic=True)
     rows = settings.micro_batch or settings.prompts_per_iteration
     tokens = PROMPT_TOKENS + settings.max_new_tokens
+    frozen = torch.empty((), dtype=dtype).element_size() if settings.lora_rank else 4
     return {
-        "policy": trained_bytes(*policy),
-        "critic": trained_bytes(*critic),
+        "policy": trained_bytes(*policy, frozen),
+        "critic": trained_bytes(*critic, frozen),
         "reference policy": 0
         if settings.lora_rank
         else 4 * policy[0],  # with adapters: the policy, adapters off

@@ -306,7 +306,8 @@ Selector = Callable[[Rollout, torch.Tensor, int], torch.Tensor]
 class Precision:
     """Mixed precision of the policy's and critic's forward passes (Micikevicius et al., 2018).
 
-    Weights, gradients and AdamW moments stay fp32 (:func:`rlhfbook.core.runtime.dtype_for`);
+    Trained weights, gradients and AdamW moments stay fp32 (:func:`rlhfbook.core.runtime.dtype_for`;
+    with adapters the frozen weights are stored in 16 bits on a GPU, :func:`optimisers`);
     the forward passes run under ``torch.autocast`` in ``dtype`` (None: fp32, autocast off), and
     the log-softmax of :func:`rlhfbook.lm.rollout.token_logprobs` is fp32 whatever the logits. With
     float16, whose range ends at 65504, each model's loss is multiplied by its dynamic
@@ -691,10 +692,14 @@ def optimisers(
     policy, critic, cfg: PPOConfig
 ) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:
     """The policy's and critic's AdamW, over all their weights or, with ``cfg.lora_rank``, over the
-    low-rank adapters it adds to both first (and the critic's value head; :mod:`rlhfbook.lm.lora`)."""
+    low-rank adapters it adds to both first (and the critic's value head; :mod:`rlhfbook.lm.lora`).
+    Their frozen weights are then stored in :func:`rlhfbook.core.runtime.frozen_dtype` (16 bits under
+    a GPU's autocast)."""
     if cfg.lora_rank is not None:
-        lora.add_adapters(policy, cfg.lora_rank)
-        lora.add_adapters(critic, cfg.lora_rank, train=("score",))
+        device = next(policy.parameters()).device
+        frozen = runtime.frozen_dtype(cfg.autocast, device)
+        lora.add_adapters(policy, cfg.lora_rank, frozen_dtype=frozen)
+        lora.add_adapters(critic, cfg.lora_rank, train=("score",), frozen_dtype=frozen)
     kw = dict(betas=(0.9, 0.95), eps=1e-6, weight_decay=0.0)
     return (
         torch.optim.AdamW(lora.trainable(policy), lr=cfg.lr, **kw),
@@ -738,7 +743,6 @@ def train(
         )
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    policy_opt, critic_opt = optimisers(policy, critic, cfg)
     if ref_policy is None and cfg.lora_rank is None:
         raise ValueError(
             "ref_policy=None needs lora_rank: only adapters leave the SFT policy inside the policy"
@@ -746,6 +750,7 @@ def train(
     if ref_policy is not None:
         ref_policy.eval()
     precision = Precision.create(cfg.autocast, next(policy.parameters()).device)
+    policy_opt, critic_opt = optimisers(policy, critic, cfg)
     moments = RunningMoments()
     log: list[dict[str, float]] = []
     backward_samples = critic_backward_samples = 0

@@ -411,10 +411,15 @@ def run_grpo(run: Run) -> dict[str, Any]:
 
     settings = dict(run.grpo)
     n_prompts, lora_rank, chunk_size, autocast = (settings.pop(k) for k in GRPO_OWN)
+    adapters = (
+        None  # as PPO's policy: adapters only, the frozen weights in 16 bits on a GPU
+    )
     if (
         lora_rank is not None
-    ):  # as PPO's policy: adapters only (TRL optimises what requires gradients)
-        lora.add_adapters(policy, lora_rank)
+    ):  # TRL adds them, and its reference is the policy with them off
+        adapters = lora.config(policy, lora_rank)
+        if frozen := runtime.frozen_dtype(autocast, policy.device):
+            policy.to(frozen)  # peft keeps the adapters it adds in fp32
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(
             **runtime.trainer_settings(out, run.seed, autocast),
@@ -437,10 +442,11 @@ def run_grpo(run: Run) -> dict[str, Any]:
             args=args,
             train_dataset=prompts,
             processing_class=tok,
+            peft_config=adapters,
         )
         if (
             getattr(trainer, "ref_model", None) is not None
-        ):  # TRL loads it from the folder in fp32 (ours is not PEFT)
+        ):  # full fine-tuning: TRL loads it from the folder in fp32
             models.fit_embeddings(trainer.ref_model, tok)  # a new pad needs room
             trainer.ref_model.to(
                 runtime.dtype_for(trainer.ref_model.device)
