@@ -1,5 +1,7 @@
 """rlhfbook.lm.memory: parameter counts against a published model's, and the gpu profiles against a T4."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import Qwen2Config
@@ -180,8 +182,9 @@ def test_the_plan_is_in_the_autocast_dtype_and_the_gpu_appendix_quotes_it(
 
 def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
     """Chapter 1's notebook holds its fp32 SFT policy and two fp16 reward models on the GPU while its
-    runs train in its process: 4.0 GB that the run's own plan does not have. At three-row
-    micro-batches the whole no longer fits a T4, though the run's own plan would."""
+    runs train in its process: 4.0 GB that the run's own plan does not have. At two-row
+    micro-batches the whole fits a T4 in 16 bits but not in fp32 (the way out of an fp16 overflow),
+    though the run's own plan would; the gpu appendix says so."""
     folder = tmp_path / "qwen"
     config = Qwen2Config(**memory.QWEN2_5_05B)
     config.save_pretrained(folder)
@@ -196,10 +199,20 @@ def test_the_plan_counts_the_models_the_notebook_keeps_on_the_gpu(tmp_path):
     )
     with pytest.raises(
         memory.GPUMemoryError,
-        match=r"needs about 14\.4 GB .*the notebook's models 4\.0",
-    ):
+        match=r"needs about 15\.7 GB .*the notebook's models 4\.0",
+    ) as error:
         memory.check_fits(
-            _profile("01_ppo_max", model_name=str(folder), micro_batch=3),
+            _profile(
+                "01_ppo_max", model_name=str(folder), micro_batch=2, autocast="float32"
+            ),
             profiles.spec("01"),
             total_bytes=T4,
         )
+    assert memory.check_fits(
+        _profile("01_ppo_max", model_name=str(folder), micro_batch=2),
+        profiles.spec("01"),
+        total_bytes=T4,
+    )
+    assert "not in fp32 ({}, over 90% of a T4)".format(
+        error.value.args[0].split("needs about ")[1].split(" (")[0]
+    ) in (Path(__file__).parents[1] / "book" / "gpu.md").read_text().replace("\n", " ")
