@@ -192,7 +192,7 @@ def test_the_running_page_shows_the_gpu_sizing_arithmetic(root):
     assert page.count(gpu_sizing.ARITHMETIC_CELL) == 1
     filled = gpu_sizing.fill_running(page)
     assert gpu_sizing.ARITHMETIC_CELL not in filled
-    for chapter in gpu_sizing.WORK:
+    for chapter in gpu_sizing.sized():
         for profile in gpu_sizing.PROFILE_CARDS:
             minutes = gpu_sizing.minutes(
                 chapter, profiles.resolve(chapter, profile), "T4"

@@ -30,7 +30,7 @@ import torch
 
 from rlhfbook.book import gpu_sizing, profiles
 from rlhfbook.core import environment, runtime
-from rlhfbook.lm import memory, models, rollout
+from rlhfbook.lm import gpu_cost, memory, models, rollout
 from rlhfbook.testing import standin
 
 T4_BYTES = 15_835_398_144  # a Colab T4's memory (torch.cuda.get_device_properties(0).total_memory)
@@ -189,7 +189,7 @@ def check_generation_speed() -> str:
     name = torch.cuda.get_device_name(0)
     card = next((c for c in gpu_sizing.CARDS if c in name), "H100")
     assumed = gpu_sizing.seconds(
-        gpu_sizing.generate(gpu_sizing.QWEN_05B, 64, 8, 128), gpu_sizing.CARDS[card]
+        gpu_cost.generate(gpu_cost.QWEN_05B, 64, 8, 128), gpu_sizing.CARDS[card]
     )
     estimate = gpu_sizing.minutes(
         "01_ppo_max", profiles.resolve("01_ppo_max", "gpu"), card

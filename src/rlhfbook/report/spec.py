@@ -6,14 +6,18 @@ dataclass whose every field has a type and a one-line help with its unit (:func:
 field's default is the ``cpu`` profile) -- its four profiles as instances of it (``smoke``,
 ``cpu``, ``gpu``: a free Colab T4 in 45 minutes, ``gpu-full``: one 80 GB GPU in two hours, sized by
 :mod:`rlhfbook.book.gpu_sizing`), its time budgets, whether its gpu profile needs an accelerator,
-whether it spreads its own runs over every core, and the models its PPO keeps on a GPU.
+whether it spreads its own runs over every core, the models its PPO keeps on a GPU, and the work
+its gpu profiles compute (or what they do instead).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rlhfbook.lm.gpu_cost import Work
 
 # Every chapter's budget in the GPU profiles (minutes): a Colab T4, one 80 GB GPU.
 GPU_BUDGET_MIN: dict[str, float] = {"gpu": 45, "gpu-full": 120}
@@ -48,6 +52,10 @@ class ChapterSpec:
     # what its notebook keeps on the GPU while its runs train in its process: (fp32 policies,
     # 16-bit reward models) (rlhfbook.lm.memory.notebook_bytes)
     notebook_models: tuple[int, int] = (0, 0)
+    # the work its gpu profiles compute at given settings, part -> Work (its sizing module;
+    # rlhfbook.book.gpu_sizing turns it into minutes), or None with a gpu_note instead
+    gpu_work: Callable[[Mapping[str, Any]], dict[str, Work]] | None = None
+    gpu_note: str = ""  # what its gpu profile does where it needs no sizing
 
     def budgets(self) -> dict[str, float]:
         """Wall-time budget per profile (minutes): smoke and cpu on 2 cores, the GPU profiles'."""

@@ -31,4 +31,5 @@ SPEC = ChapterSpec(
         "gpu-full": ToyWorldSettings(n_eval_prompts=2048),
     },
     budget_min={"smoke": 1, "cpu": 2.5},
+    gpu_note="a few minutes: two toy SFT policies of 3,000 steps each on the GPU",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rlhfbook.chapters.ch01_ppo_max.sizing import gpu_work
 from rlhfbook.core.runtime import AUTOCAST_HELP
 from rlhfbook.report.spec import ChapterSpec, setting
 
@@ -240,4 +241,5 @@ SPEC = ChapterSpec(
     fans_out=True,
     ppo_scorers=2,
     notebook_models=(1, 2),
+    gpu_work=gpu_work,
 )

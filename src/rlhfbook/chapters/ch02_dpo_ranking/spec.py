@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rlhfbook.chapters.ch02_dpo_ranking.sizing import gpu_work
 from rlhfbook.report.spec import ChapterSpec, setting
 
 
@@ -138,4 +139,5 @@ SPEC = ChapterSpec(
     },
     budget_min={"smoke": 1, "cpu": 4},
     needs_gpu=True,
+    gpu_work=gpu_work,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rlhfbook.chapters.ch03_pf_ppo.sizing import gpu_work
 from rlhfbook.core.runtime import AUTOCAST_HELP
 from rlhfbook.report.spec import ChapterSpec, setting
 
@@ -194,4 +195,5 @@ SPEC = ChapterSpec(
     fans_out=True,
     ppo_scorers=1,
     notebook_models=(1, 0),
+    gpu_work=gpu_work,
 )

@@ -94,4 +94,5 @@ SPEC = ChapterSpec(
         "gpu-full": REWARD_DISTANCE_GPU,
     },
     budget_min={"smoke": 0.5, "cpu": 3},
+    gpu_note="as the cpu profile: numpy and small models on the CPU",
 )

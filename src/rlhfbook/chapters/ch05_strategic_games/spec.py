@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rlhfbook.chapters.ch05_strategic_games.sizing import gpu_work
 from rlhfbook.report.spec import ChapterSpec, setting
 
 
@@ -89,4 +90,5 @@ SPEC = ChapterSpec(
     },
     budget_min={"smoke": 1, "cpu": 6},
     needs_gpu=True,
+    gpu_work=gpu_work,
 )
