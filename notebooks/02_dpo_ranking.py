@@ -132,7 +132,7 @@ from IPython.display import Markdown
 
 from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap as rg
 from rlhfbook.chapters.ch02_dpo_ranking import ranking_gap_figures as figures
-from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+from rlhfbook.chapters.ch02_dpo_ranking import unigram_dpo as ud
 from rlhfbook.methods import dpo_training as dt
 from rlhfbook.methods import ranking as rk
 from rlhfbook.tasks import toyworld
@@ -273,11 +273,11 @@ display.table(identities.table())
 # checkpoint with the lowest validation loss.
 
 # %%
-display.show_source(rs.Sandbox.logprobs, rs.study)
+display.show_source(ud.Sandbox.logprobs, ud.study)
 
 # %%
 studies = {
-    sigma: rs.study(
+    sigma: ud.study(
         seed, nuisance=sigma, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps
     )
     for sigma in P.sandbox_nuisance
@@ -755,13 +755,13 @@ print(
 )
 
 # %% [markdown]
-# 3. Rerun the sandbox with $\sigma = 20$ and $\gamma = 0$ instead of 1 (`rs.study` takes
+# 3. Rerun the sandbox with $\sigma = 20$ and $\gamma = 0$ instead of 1 (`ud.study` takes
 #    `gamma`). How does the share of wrongly ranked pairs that DPO flips change?
 
 # %% tags=["hide-cell"]
 # Solution 3: gamma = 0 removes c from the loss, so DPO no longer needs to overcome it.
 flip_by_gamma = {
-    g: rs.study(
+    g: ud.study(
         seed, nuisance=20.0, n_pairs=P.sandbox_pairs, steps=P.sandbox_steps, gamma=g
     ).flipped.mean()
     for g in (1.0, 0.0)

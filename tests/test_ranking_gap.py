@@ -500,10 +500,10 @@ def test_loss_vs_c_separates_at_the_thm41_curve():
 
 
 def test_sandbox_flips_figure_has_one_line_per_sigma():
-    from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+    from rlhfbook.chapters.ch02_dpo_ranking import unigram_dpo as ud
 
     studies = {
-        s: rs.Study(
+        s: ud.Study(
             np.arange(1.0, 17.0), np.zeros(16, bool), np.arange(16) % 2 == 0, 0.5, 1.0
         )
         for s in (0.0, 5.0)

@@ -2,7 +2,7 @@
 algorithms do not learn preference rankings".
 
 Chapter 2 uses this module for what it runs and tabulates around the methods of
-:mod:`rlhfbook.methods.ranking` (the paper's quantities), :mod:`rlhfbook.chapters.ch02_dpo_ranking.ranking_sandbox` (Part B) and
+:mod:`rlhfbook.methods.ranking` (the paper's quantities), :mod:`rlhfbook.chapters.ch02_dpo_ranking.unigram_dpo` (Part B) and
 :mod:`rlhfbook.methods.dpo_training` (TRL's DPO with checkpoints):
 
 * Part A, the identities on random log-likelihoods: :func:`check_identities` (Thm 4.1,
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
+from rlhfbook.chapters.ch02_dpo_ranking import unigram_dpo as ud
 from rlhfbook.lm import rollout
 from rlhfbook.lm.models import load_policy
 from rlhfbook.methods import dpo_training as dt
@@ -1029,7 +1029,7 @@ def small_c_evidence(
 ) -> Evidence:
     """The control (Thm 4.1: the difficulty of a pair is its c): per seed, the share of
     mis-ranked pairs DPO flips in the sandbox at sigma = 0 (``control``: each seed's
-    :meth:`rlhfbook.chapters.ch02_dpo_ranking.ranking_sandbox.Study.summary`). Beside it the rise of R and the
+    :meth:`rlhfbook.chapters.ch02_dpo_ranking.unigram_dpo.Study.summary`). Beside it the rise of R and the
     transformer's flipped share at gamma = 0."""
     flip = {s: v["flipped"] for s, v in control.items()}
     rise = float(
@@ -1137,7 +1137,7 @@ def record_checks(
         **thm41_evidence(study, gamma_runs, seeds).kwargs(),
     )
     control = {
-        s: rs.study(
+        s: ud.study(
             s, nuisance=0.0, n_pairs=sandbox_pairs, steps=sandbox_steps
         ).summary()
         for s in seeds

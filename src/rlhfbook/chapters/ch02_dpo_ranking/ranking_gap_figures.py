@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from rlhfbook.chapters.ch02_dpo_ranking.ranking_sandbox import Study
+    from rlhfbook.chapters.ch02_dpo_ranking.unigram_dpo import Study
 
 RIGHT, WRONG = "C2", "C3"  # a pair ranked correctly / wrongly, in every figure
 

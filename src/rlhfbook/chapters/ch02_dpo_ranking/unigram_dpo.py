@@ -1,5 +1,5 @@
-"""An analytic sandbox for Thm 4.1 of Chen et al. (2024): DPO on a model with free per-token
-logits, where the reference's log-ratio ``c`` can be dialled up.
+"""DPO on a unigram model with free per-token logits, in closed form: a sandbox for Thm 4.1 of
+Chen et al. (2024) where the reference's log-ratio ``c`` can be dialled up.
 
 Answers are ``length`` tokens drawn from a vocabulary of ``vocab`` tokens. The reference is a
 unigram model ``softmax(l_ref)`` times a frozen per-answer factor ``exp(nuisance * z_y)``,

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlhfbook.chapters.ch02_dpo_ranking import ranking_sandbox as rs
-from rlhfbook.chapters.ch02_dpo_ranking.ranking_sandbox import Sandbox
+from rlhfbook.chapters.ch02_dpo_ranking import unigram_dpo as ud
+from rlhfbook.chapters.ch02_dpo_ranking.unigram_dpo import Sandbox
 from rlhfbook.methods import ranking as rk
 
 
@@ -77,8 +77,8 @@ def test_gamma_zero_ignores_the_reference_term():
 
 
 def test_study_small_c_flips_most_and_large_c_rarely():
-    small = rs.study(0, nuisance=0.0, n_pairs=1000, steps=150)
-    large = rs.study(0, nuisance=20.0, n_pairs=1000, steps=150)
+    small = ud.study(0, nuisance=0.0, n_pairs=1000, steps=150)
+    large = ud.study(0, nuisance=20.0, n_pairs=1000, steps=150)
     s, big = small.summary(), large.summary()
     assert s["flipped"] > 0.5 and s["R after DPO"] > s["R reference"] + 0.1
     assert big["median |c|"] > 5 * s["median |c|"]
