@@ -12,6 +12,34 @@ cache), the trained policy kept, then for SFT and PPO-M on the seed's held-out p
 * the probability of the greedy program itself and the largest probability of any passing program;
 * greedy and sampled pass@1 by the number of operations of the shortest passing program, and the number of
   operations of the greedy programs.
+
+    RLHFBOOK_JOBS=1 OMP_NUM_THREADS=1 PYTHONHASHSEED=0 taskset -c 1 .venv/bin/python benchmarks/ch03_greedy.py \\
+        --seed 500 --n-seeds 3
+
+What it found (``benchmarks/ch03_greedy.jsonl``, the cpu profile of issue 29's second pilot: 10 x 24, lr 5e-4,
+KL 0.05, 2 epochs; seeds 500, 501, 502):
+
+* No bug. The unpadded argmax loop writes the same program as the batched ``generate`` on 256 of 256 prompts
+  for both policies; greedy answers cut off without EOS: SFT 0.001 / 0 / 0, PPO-M 0 / 0 / 0. Both policies
+  are evaluated by the same function in eval mode.
+* Greedy pass@1 0.372 -> 0.327, 0.388 -> 0.366, 0.354 -> 0.312 while sampled pass@1 rises 0.207 -> 0.245,
+  0.215 -> 0.308, 0.196 -> 0.278. Prompts flipped correct -> wrong / wrong -> correct: 97 / 51, 81 / 59,
+  107 / 63. The exact sampled pass probability on the lost prompts falls 0.28 -> 0.12, 0.28 -> 0.13,
+  0.26 -> 0.07; on the won ones it rises 0.24 -> 0.50, 0.20 -> 0.57, 0.20 -> 0.67, and on prompts both
+  pass 0.48 -> 0.69, 0.49 -> 0.80, 0.50 -> 0.86: PPO sharpens (the greedy program's own probability
+  0.33 -> 0.56, 0.30 -> 0.68, 0.27 -> 0.73 on the first 64 prompts).
+* The change is systematic: PPO stops after one operation. Greedy programs with one operation: SFT 628 /
+  642 / 614 of 1024, PPO-M 824 / 874 / 1015; mean greedy length 6.0 -> 5.3 / 4.9 / 4.3 tokens. On the lost
+  prompts the programs part at the first token (65 / 45 / 42 of them) or after the first operation, where
+  the SFT policy writes a space and PPO-M EOS ("inc dec" -> "dec", "dbl dec" -> "dbl", "sqr neg" -> "sqr").
+* By the operations of the shortest passing program (466 / 458 / 452 prompts need one, 379 / 405 / 370
+  two, 179 / 161 / 202 three): greedy pass@1 on one-operation prompts 0.665 -> 0.667, 0.734 -> 0.762,
+  0.655 -> 0.699, on two-operation prompts 0.182 -> 0.063, 0.148 -> 0.064, 0.170 -> 0.008; sampled pass@1
+  on one-operation prompts 0.38 -> 0.49, 0.41 -> 0.64, 0.37 -> 0.62, on two-operation prompts 0.09 ->
+  0.05, 0.08 -> 0.06, 0.08 -> 0.01. A sampled two-operation program rarely passes (0.08-0.09), so nearly
+  every rewarded sample is a one-operation program, and the update that raises them lowers the space after
+  the first operation on every prompt: the greedy fall is a property of RL at temperature 1 on this task
+  (it happens against the unit tests too), not of the evaluation.
 """
 
 from __future__ import annotations
