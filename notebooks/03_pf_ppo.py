@@ -601,12 +601,12 @@ display.quote(**pf_ppo.difficulty_quotes(by_ops))
 # {glue:text}`ops1_ppo_greedy` and sampled pass@1 from {glue:text}`ops1_sft_sampled` to
 # {glue:text}`ops1_ppo_sampled`; on prompts that need two, greedy pass@1 goes from
 # {glue:text}`ops2_sft_greedy` to {glue:text}`ops2_ppo_greedy`. A sampled two-operation program
-# rarely passes (sampled pass@1 {glue:text}`ops2_sft_sampled` there), so the samples PPO rewards
-# are mostly one-operation programs, and the policy learns to stop after one operation on every
-# prompt, also where the greedy answer needed two. The pilot (`benchmarks/ch03_greedy.py`, seeds
-# 500-502) found no bug behind the greedy fall: an unpadded one-prompt argmax loop writes the same
-# programs as the batched `generate`, no greedy answer is cut off, and PPO-M's greedy programs have
-# one operation on 80-99% of the prompts against the SFT policy's 60-63%.
+# rarely passes (sampled pass@1 {glue:text}`ops2_sft_sampled` on those prompts), so most of the
+# samples that pass, the ones PPO rewards, are one-operation programs. On the pilot's seeds (500-502,
+# `benchmarks/ch03_greedy.py`) that taught the policy to stop after one operation everywhere: 80-99%
+# of PPO-M's greedy programs have one operation against 60-63% of the SFT policy's, and the fall was no
+# bug of the evaluation: an unpadded one-prompt argmax loop writes the same programs as the batched
+# `generate`, and no greedy answer is cut off.
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
