@@ -60,6 +60,9 @@ mean ± 2 SE; the profile itself: +0.070 ± 0.017 / -0.033 ± 0.013):
 * 1 PPO epoch: +0.038 ± 0.038 / -0.048 ± 0.045, seed 500 collapses (-0.035 / -0.151).
 * critic warm-up 3 (a better baseline before the first policy update): +0.060 ± 0.014 / -0.040 ± 0.008.
 * lr 2.5e-4: +0.060 ± 0.016 / -0.027 ± 0.023.
+* kl_coef 0.5 with lr 1e-3 (to win back the sampled gain): +0.027 ± 0.020 / -0.061 ± 0.015, seed 504's sampled
+  pass@1 falls below the SFT policy's.
+* kl_coef 0.5 with 20 iterations (twice the compute): +0.057 ± 0.015 / -0.010 ± 0.010.
 
 No configuration gives a greedy gain (mean - 2 SE > 0 nowhere; the best, kl_coef 0.5, keeps greedy pass@1
 where it was at the price of a third of the sampled gain), and none gives a larger sampled gain. Raising the
