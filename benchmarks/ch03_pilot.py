@@ -46,6 +46,29 @@ seed spread), PPO-M only, seeds 500-505, each seed's reward model and Part A reu
 
 Frozen: 10 iterations x 24 prompts, critic warm-up 1 (gain/(2 SE) 4.1 sampled; the greedy loss halved,
 and BR and BW update on 48 samples an iteration instead of 24). Nothing else changed.
+
+The third pilot (issue 29, after ``benchmarks/ch03_greedy.py`` found that PPO learns to stop after one operation:
+greedy pass@1 falls on the prompts that need two), PPO-M only against the reward model, seeds 500-505, each
+a change of the 10 x 24 profile above (``--tag`` q_*; paired gain over the SFT policy, sampled exact / greedy,
+mean ± 2 SE; the profile itself: +0.070 ± 0.017 / -0.033 ± 0.013):
+
+* kl_coef 0.2: +0.061 ± 0.022 / -0.024 ± 0.017.
+* kl_coef 0.5: +0.047 ± 0.019 / -0.005 ± 0.014 (KL to the SFT policy 0.17-0.51 nats instead of 0.6-1.8).
+* kl_coef 1.0: +0.033 ± 0.014 / -0.013 ± 0.013.
+* temperature 0.7 of the training samples (a new setting, default 1): +0.058 ± 0.019 / -0.026 ± 0.019.
+* temperature 0.5: +0.042 ± 0.017 / -0.036 ± 0.014: samples nearer the argmax path do not keep it.
+* 1 PPO epoch: +0.038 ± 0.038 / -0.048 ± 0.045, seed 500 collapses (-0.035 / -0.151).
+* critic warm-up 3 (a better baseline before the first policy update): +0.060 ± 0.014 / -0.040 ± 0.008.
+* lr 2.5e-4: +0.060 ± 0.016 / -0.027 ± 0.023.
+* kl_coef 0.5 with lr 1e-3 (to win back the sampled gain): +0.027 ± 0.020 / -0.061 ± 0.015, seed 504's sampled
+  pass@1 falls below the SFT policy's.
+* kl_coef 0.5 with 20 iterations (twice the compute): +0.057 ± 0.015 / -0.010 ± 0.010.
+
+No configuration gives a greedy gain (mean - 2 SE > 0 nowhere; the best, kl_coef 0.5, keeps greedy pass@1
+where it was at the price of a third of the sampled gain), and none gives a larger sampled gain. Raising the
+KL coefficient trades sampled gain for a smaller greedy loss (up to 0.5; 1.0 is within the noise of it): the
+greedy fall shrinks as the policy stays nearer the SFT policy, and no setting tried removes it at this compute.
+Nothing was frozen; the cpu profile is unchanged.
 """
 
 from __future__ import annotations

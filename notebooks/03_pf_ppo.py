@@ -581,6 +581,34 @@ if passed_gold:  # the control's runs (gold_methods)
     display.table(pf_ppo.gold_control_table(passed, greedy, passed_gold, greedy_gold))
 
 # %% [markdown]
+# Where pass@1 moves: the held-out prompts by the operations of their shortest passing program (the
+# toy task's difficulty), pass@1 of the SFT policy and of PPO-M against the reward model (mean over seeds).
+
+# %% tags=["hide-input"]
+by_ops = None
+if not P.dataset:  # the toy task knows every passing program
+    by_ops = pf_ppo.difficulty_table(
+        eval_task, eval_prompts, sft_greedy, greedy["PPO-M"], sft_pass, passed["PPO-M"]
+    )
+    results.metric("pass1_by_operations", by_ops.to_dict(orient="index"))
+    display.table(by_ops)
+
+# %% tags=["remove-cell"]
+display.quote(**pf_ppo.difficulty_quotes(by_ops))
+
+# %% [markdown]
+# On prompts that one operation solves, greedy pass@1 goes from {glue:text}`ops1_sft_greedy` to
+# {glue:text}`ops1_ppo_greedy` and sampled pass@1 from {glue:text}`ops1_sft_sampled` to
+# {glue:text}`ops1_ppo_sampled`; on prompts that need two, greedy pass@1 goes from
+# {glue:text}`ops2_sft_greedy` to {glue:text}`ops2_ppo_greedy`. A sampled two-operation program
+# rarely passes (sampled pass@1 {glue:text}`ops2_sft_sampled` on those prompts), so most of the
+# samples that pass, the ones PPO rewards, are one-operation programs. On the pilot's seeds (500-502,
+# `benchmarks/ch03_greedy.py`) that taught the policy to stop after one operation everywhere: 80-99%
+# of PPO-M's greedy programs have one operation against 60-63% of the SFT policy's, and the fall was no
+# bug of the evaluation: an unpadded one-prompt argmax loop writes the same programs as the batched
+# `generate`, and no greedy answer is cut off.
+
+# %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
 # policy and the critic do forward and backward passes only on the responses that survive the
 # filter. We count sample-passes: samples x PPO epochs, for the policy (after the critic warm-up)

@@ -802,3 +802,42 @@ def test_short_name_is_the_filter_as_the_prose_writes_it():
         "BoN",
         "PPO-M",
     ]
+
+
+def test_ops_needed_is_the_length_of_the_shortest_passing_program():
+    negate = "f(1)=-1 f(2)=-2 f(3)=-3 ->"  # neg
+    plus_one_doubled = "f(1)=4 f(2)=6 f(3)=8 ->"  # inc dbl (or dbl inc inc)
+    assert list(pf_ppo.ops_needed(TASK, [DOUBLE, negate, plus_one_doubled])) == [
+        1,
+        1,
+        2,
+    ]
+
+
+def test_pass_by_ops_averages_each_difficulty_over_prompts_and_seeds():
+    table = pf_ppo.pass_by_ops(
+        np.array([1, 2, 1]),
+        {"SFT": np.array([1.0, 0.0, 0.0]), "PPO": np.array([[1, 1, 0], [0, 0, 0]])},
+    )
+    assert list(table.index) == ["1 operation", "2 operations"]
+    assert table.loc["1 operation", "prompts"] == 2
+    assert table.loc["1 operation", "SFT"] == pytest.approx(0.5)
+    assert table.loc["1 operation", "PPO"] == pytest.approx(0.25)
+    assert table.loc["2 operations", "PPO"] == pytest.approx(0.5)
+
+
+def test_difficulty_table_and_its_quotes():
+    prompts = [DOUBLE, "f(1)=4 f(2)=6 f(3)=8 ->"]  # one operation, two
+    table = pf_ppo.difficulty_table(
+        TASK,
+        prompts,
+        np.array([1.0, 1.0]),
+        np.array([[1.0, 0.0], [1.0, 0.0]]),
+        np.array([0.4, 0.1]),
+        np.array([[0.6, 0.0], [0.8, 0.1]]),
+    )
+    q = pf_ppo.difficulty_quotes(table)
+    assert (q["ops1_sft_greedy"], q["ops2_ppo_greedy"]) == ("1.000", "0.000")
+    assert (q["ops1_ppo_sampled"], q["ops2_ppo_sampled"]) == ("0.700", "0.050")
+    assert q["ops2_sft_sampled"] == "0.100"
+    assert set(pf_ppo.difficulty_quotes(None).values()) == {"n/a"}

@@ -1113,3 +1113,63 @@ def quote_mean_2se(name: str, values) -> dict[str, float]:
     prose's ``{glue:text}``."""
     m, e = mean_2se(values)
     return {f"{name}_mean": float(m), f"{name}_2se": float(e)}
+
+
+def ops_needed(task, prompts: list[str]) -> np.ndarray:
+    """How hard each prompt of the toy code task is: the operations of its shortest passing program
+    (:func:`rlhfbook.tasks.code_tasks.passing_programs`; 0 where none of the language passes)."""
+    return np.array(
+        [
+            min((len(p.split()) for p in passing_programs(task, q)), default=0)
+            for q in prompts
+        ]
+    )
+
+
+def pass_by_ops(needed: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Held-out pass@1 by the operations a prompt needs (:func:`ops_needed`): one row per count,
+    the number of prompts and each column's mean over its prompts (a column is one value per prompt,
+    or one per seed and prompt, averaged over both)."""
+    needed = np.asarray(needed)
+    rows = {}
+    for k in np.unique(needed):
+        on = needed == k
+        rows[f"{k} operation{'' if k == 1 else 's'}"] = {"prompts": int(on.sum())} | {
+            name: float(np.asarray(v)[..., on].mean()) for name, v in columns.items()
+        }
+    return pd.DataFrame(rows).T.rename_axis("shortest passing program")
+
+
+# the columns of :func:`difficulty_table` -> the key of :func:`difficulty_quotes`
+DIFFICULTY_COLUMNS = {
+    "SFT, greedy": "sft_greedy",
+    "PPO-M, greedy": "ppo_greedy",
+    "SFT, sampled": "sft_sampled",
+    "PPO-M, sampled": "ppo_sampled",
+}
+
+
+def difficulty_table(
+    task,
+    prompts: list[str],
+    sft_greedy: np.ndarray,
+    ppo_greedy: np.ndarray,
+    sft_sampled: np.ndarray,
+    ppo_sampled: np.ndarray,
+) -> pd.DataFrame:
+    """Greedy and sampled pass@1 of the SFT policy and of PPO-M (one per prompt, or per seed and
+    prompt) by the operations each held-out prompt of the toy code task needs (:func:`pass_by_ops`)."""
+    values = (sft_greedy, ppo_greedy, sft_sampled, ppo_sampled)
+    return pass_by_ops(ops_needed(task, prompts), dict(zip(DIFFICULTY_COLUMNS, values)))
+
+
+def difficulty_quotes(table: pd.DataFrame | None) -> dict[str, str]:
+    """The prose's numbers from :func:`difficulty_table`: ``ops{k}_{column key}`` for prompts that need
+    one and two operations, to three decimals ("n/a" where the table or its row is missing)."""
+    out = {}
+    for k in (1, 2):
+        row = f"{k} operation{'' if k == 1 else 's'}"
+        for column, key in DIFFICULTY_COLUMNS.items():
+            present = table is not None and row in table.index
+            out[f"ops{k}_{key}"] = f"{table.loc[row, column]:.3f}" if present else "n/a"
+    return out

@@ -87,6 +87,11 @@ class PFPPOSettings:
         1, "first PPO iterations that update only the critic (iterations)"
     )
     epochs: int = setting(2, "PPO epochs over each iteration's samples (epochs)")
+    temperature: float = setting(
+        1.0,
+        "temperature of the samples PPO trains on, the policy it optimises being pi at that "
+        "temperature (dimensionless; held-out sampled pass@1 is always at 1)",
+    )
     eval_prompts: int = setting(
         1024, "held-out prompts on which pass@1 is measured (prompts)"
     )
