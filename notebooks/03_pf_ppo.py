@@ -603,10 +603,10 @@ display.quote(**pf_ppo.difficulty_quotes(by_ops))
 # {glue:text}`ops2_sft_greedy` to {glue:text}`ops2_ppo_greedy`. A sampled two-operation program
 # rarely passes (sampled pass@1 {glue:text}`ops2_sft_sampled` on those prompts), so most of the
 # samples that pass, the ones PPO rewards, are one-operation programs. On the pilot's seeds (500-502,
-# `benchmarks/ch03_greedy.py`) that taught the policy to stop after one operation everywhere: 80-99%
-# of PPO-M's greedy programs have one operation against 60-63% of the SFT policy's, and the fall was no
-# bug of the evaluation: an unpadded one-prompt argmax loop writes the same programs as the batched
-# `generate`, and no greedy answer is cut off.
+# `benchmarks/ch03_greedy.py`, which prints the counts) that taught the policy to stop after one
+# operation everywhere: far more of PPO-M's greedy programs have a single operation than the SFT
+# policy's. The fall is no bug of the evaluation: there, an unpadded one-prompt argmax loop writes the
+# same programs as the batched `generate`, and no greedy answer is cut off.
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
