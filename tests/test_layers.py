@@ -49,3 +49,17 @@ def test_the_cli_imports_neither_torch_nor_transformers():
         check=True,
     )
     assert json.loads(out.stdout) == [False, False]
+
+
+def test_a_chapters_first_cell_loads_peft_and_tqdm_only_after_the_environment_is_prepared():
+    """start_chapter's imports must not load peft: it imports tqdm.auto, which in a kernel without
+    ipywidgets prints a TqdmWarning (with a machine path) into the chapter's first output, before
+    core.environment.prepare has silenced it."""
+    code = "import sys, rlhfbook.book.start; print(json.dumps([m in sys.modules for m in ('peft', 'tqdm.autonotebook')]))"
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == [False, False]

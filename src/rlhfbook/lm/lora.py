@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import peft
 import torch
-from peft.tuners.tuners_utils import BaseTunerLayer
 from torch import nn
+
+if TYPE_CHECKING:
+    import peft
 
 ALPHA = 32.0  # the update is (alpha / r) B A; 32 as Schulman et al. (2025)
 
@@ -52,6 +54,10 @@ def config(
         raise ValueError(
             f"{type(model).__name__} has no nn.Linear layer to adapt (LoRA here needs nn.Linear blocks)"
         )
+    # deferred: peft imports tqdm.auto, whose ipywidgets warning a notebook shows if it loads
+    # before rlhfbook.core.environment.prepare quiets it (a chapter's first cell imports this module)
+    import peft
+
     return peft.LoraConfig(
         r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=targets
     )
@@ -71,9 +77,11 @@ def add_adapters(
     in that dtype; the adapters and the ``train`` modules stay in fp32, the dtype AdamW steps need.
     Returns the number of trainable parameters.
     """
+    from peft import inject_adapter_in_model  # deferred: see config
+
     settings = config(model, rank, alpha, train)
     model.requires_grad_(False)
-    peft.inject_adapter_in_model(settings, model)
+    inject_adapter_in_model(settings, model)
     for name, p in model.named_parameters():
         p.requires_grad_("lora_" in name)
     for name in train:
@@ -89,6 +97,8 @@ def add_adapters(
 def disabled(model: nn.Module) -> Iterator[nn.Module]:
     """``model`` with its adapters switched off: exactly the model they were added to. With adapters,
     PPO's reference policy pi_SFT is the policy itself, so it costs no second copy of the weights."""
+    from peft.tuners.tuners_utils import BaseTunerLayer  # deferred: see config
+
     layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
     if not layers:
         raise ValueError(f"{type(model).__name__} has no adapters to switch off")
