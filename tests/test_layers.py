@@ -38,28 +38,26 @@ def test_importing_every_module_changes_no_environment_variable():
     assert result["modules"] > 60 and result["changed"] == []
 
 
+def _loaded_by(module: str, names: tuple[str, ...]) -> list[bool]:
+    """Which of ``names`` a fresh interpreter has loaded after ``import module``."""
+    code = f"import json, sys, {module}; print(json.dumps([m in sys.modules for m in {names!r}]))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
 def test_the_cli_imports_neither_torch_nor_transformers():
     """`python -m rlhfbook` answers in a second: the book layer defers torch to the functions that
     train (the reason some imports stay inside functions)."""
-    code = "import sys, rlhfbook.book.cli; print(json.dumps([m in sys.modules for m in ('torch', 'transformers')]))"
-    out = subprocess.run(
-        [sys.executable, "-c", "import json; " + code],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(out.stdout) == [False, False]
+    assert _loaded_by("rlhfbook.book.cli", ("torch", "transformers")) == [False, False]
 
 
 def test_a_chapters_first_cell_loads_peft_and_tqdm_only_after_the_environment_is_prepared():
     """start_chapter's imports must not load peft: it imports tqdm.auto, which in a kernel without
     ipywidgets prints a TqdmWarning (with a machine path) into the chapter's first output, before
     core.environment.prepare has silenced it."""
-    code = "import sys, rlhfbook.book.start; print(json.dumps([m in sys.modules for m in ('peft', 'tqdm.autonotebook')]))"
-    out = subprocess.run(
-        [sys.executable, "-c", "import json; " + code],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(out.stdout) == [False, False]
+    assert _loaded_by("rlhfbook.book.start", ("peft", "tqdm.autonotebook")) == [
+        False,
+        False,
+    ]
