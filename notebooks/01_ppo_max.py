@@ -137,6 +137,7 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown
+from IPython.display import display as show
 
 from rlhfbook.chapters.ch01_ppo_max import overoptimisation
 from rlhfbook.chapters.ch01_ppo_max import overoptimisation_figures as figures
@@ -503,7 +504,7 @@ else:
         for name in CONFIGS
     }
     channel_table = overoptimisation.channel_table(changes)
-    display.table(channel_table)
+    show(display.table(channel_table))  # inside a block: shown only if displayed
 
 # %% tags=["remove-cell"]
 display.figure(

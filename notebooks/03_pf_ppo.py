@@ -112,6 +112,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import display as show
 
 from rlhfbook.chapters.ch03_pf_ppo import pf_ppo
 from rlhfbook.chapters.ch03_pf_ppo import pf_ppo_figures as figures
@@ -578,7 +579,11 @@ results.metric(
 
 # %%
 if passed_gold:  # the control's runs (gold_methods)
-    display.table(pf_ppo.gold_control_table(passed, greedy, passed_gold, greedy_gold))
+    show(
+        display.table(
+            pf_ppo.gold_control_table(passed, greedy, passed_gold, greedy_gold)
+        )
+    )
 
 # %% [markdown]
 # Where pass@1 moves: the held-out prompts by the operations of their shortest passing program (the
@@ -591,7 +596,7 @@ if not P.dataset:  # the toy task knows every passing program
         eval_task, eval_prompts, sft_greedy, greedy["PPO-M"], sft_pass, passed["PPO-M"]
     )
     results.metric("pass1_by_operations", by_ops.to_dict(orient="index"))
-    display.table(by_ops)
+    show(display.table(by_ops))
 
 # %% tags=["remove-cell"]
 display.quote(**pf_ppo.difficulty_quotes(by_ops))
