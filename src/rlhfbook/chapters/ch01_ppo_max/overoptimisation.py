@@ -411,12 +411,10 @@ def run_grpo(run: Run) -> dict[str, Any]:
 
     settings = dict(run.grpo)
     n_prompts, lora_rank, chunk_size, autocast = (settings.pop(k) for k in GRPO_OWN)
-    adapters = (
-        None  # as PPO's policy: adapters only, the frozen weights in 16 bits on a GPU
-    )
-    if (
-        lora_rank is not None
-    ):  # TRL adds them, and its reference is the policy with them off
+    # As PPO's policy: adapters only, the frozen weights in 16 bits on a GPU. TRL adds them from
+    # this peft_config, and its reference is then the policy with them switched off.
+    adapters = None
+    if lora_rank is not None:
         adapters = lora.config(policy, lora_rank)
         if frozen := runtime.frozen_dtype(autocast, policy.device):
             policy.to(frozen)  # peft keeps the adapters it adds in fp32

@@ -1126,6 +1126,11 @@ def ops_needed(task, prompts: list[str]) -> np.ndarray:
     )
 
 
+def ops_label(k: int) -> str:
+    """The row of :func:`pass_by_ops` for prompts that need ``k`` operations."""
+    return f"{k} operation{'' if k == 1 else 's'}"
+
+
 def pass_by_ops(needed: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Held-out pass@1 by the operations a prompt needs (:func:`ops_needed`): one row per count,
     the number of prompts and each column's mean over its prompts (a column is one value per prompt,
@@ -1134,7 +1139,7 @@ def pass_by_ops(needed: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFr
     rows = {}
     for k in np.unique(needed):
         on = needed == k
-        rows[f"{k} operation{'' if k == 1 else 's'}"] = {"prompts": int(on.sum())} | {
+        rows[ops_label(k)] = {"prompts": int(on.sum())} | {
             name: float(np.asarray(v)[..., on].mean()) for name, v in columns.items()
         }
     return pd.DataFrame(rows).T.rename_axis("shortest passing program")
@@ -1168,7 +1173,7 @@ def difficulty_quotes(table: pd.DataFrame | None) -> dict[str, str]:
     one and two operations, to three decimals ("n/a" where the table or its row is missing)."""
     out = {}
     for k in (1, 2):
-        row = f"{k} operation{'' if k == 1 else 's'}"
+        row = ops_label(k)
         for column, key in DIFFICULTY_COLUMNS.items():
             present = table is not None and row in table.index
             out[f"ops{k}_{key}"] = f"{table.loc[row, column]:.3f}" if present else "n/a"
