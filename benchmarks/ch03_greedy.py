@@ -14,10 +14,10 @@ cache), the trained policy kept, then for SFT and PPO-M on the seed's held-out p
   operations of the greedy programs.
 
     RLHFBOOK_JOBS=1 OMP_NUM_THREADS=1 PYTHONHASHSEED=0 taskset -c 1 .venv/bin/python benchmarks/ch03_greedy.py \\
-        --seed 500 --n-seeds 3
+        --seed 500 --n-seeds 3 --set ops=null kl_coef=0.05
 
-What it found (``benchmarks/ch03_greedy.jsonl``, the cpu profile of issue 29's second pilot: 10 x 24, lr 5e-4,
-KL 0.05, 2 epochs; seeds 500, 501, 502):
+What it found (``benchmarks/ch03_greedy.jsonl``, the cpu profile of issue 29's second pilot: prompts of one to
+three operations (``ops=null``), 10 x 24, lr 5e-4, KL 0.05, 2 epochs; seeds 500, 501, 502):
 
 * No bug. The unpadded argmax loop writes the same program as the batched ``generate`` on 256 of 256 prompts
   for both policies; greedy answers cut off without EOS: SFT 0.001 / 0 / 0, PPO-M 0 / 0 / 0. Both policies
@@ -103,7 +103,7 @@ def main():
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     P = dataclasses.replace(PFPPOSettings(), **overrides)
     runtime.quiet()
-    task = toyworld.task("code")
+    task = pf_ppo.chapter_tasks(P, args.seed)[0]
     sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
     sft, tok = models.load_policy(sft_path, frozen=True)
     eos_ids = rollout.end_token_ids(tok, sft)
@@ -118,7 +118,9 @@ def main():
     pf_ppo.pass_eval = keep
     for seed in range(args.seed, args.seed + args.n_seeds):
         eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
-        rm_dir = workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)
+        rm_dir = (
+            workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}_{P.ops}" / str(seed)
+        )
         rm_path = (rm_dir / "path.txt").read_text()
         floor, _ = json.loads((rm_dir / "part_a.json").read_text())
         where = dict(sft_path=sft_path, rm_path=rm_path, no_eos_score=floor)

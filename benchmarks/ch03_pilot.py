@@ -69,6 +69,22 @@ where it was at the price of a third of the sampled gain), and none gives a larg
 KL coefficient trades sampled gain for a smaller greedy loss (up to 0.5; 1.0 is within the noise of it): the
 greedy fall shrinks as the policy stays nearer the SFT policy, and no setting tried removes it at this compute.
 Nothing was frozen; the cpu profile is unchanged.
+
+The fourth pilot (issue 29: remove the one-operation shortcut), seeds 500-505, each seed's reward model retrained on
+the new prompts (``--tag`` m2*, e2*; paired gain of PPO-M over the SFT policy, sampled exact / greedy, mean ± 2 SE):
+
+* prompts that need at least two operations (an interim setting, ``min_ops=2``: two thirds need two, one third
+  three; SFT pass@1 0.060 sampled, 0.108 greedy): -0.004 ± 0.026 / -0.020 ± 0.055, seeds 502 and 505 collapse
+  (seed 505's reward model has a sample-level R^2 of 0.03); with kl_coef 0.2: +0.008 ± 0.018 / +0.017 ± 0.048;
+  with 600 reward-model prompts (seeds 500-503, stopped there): +0.010 ± 0.007 / -0.004 ± 0.016.
+* prompts that all need exactly two operations (``ops=2``; SFT 0.084 sampled, 0.158 greedy): +0.013 ± 0.016 /
+  -0.003 ± 0.031; with kl_coef 0.2: +0.032 ± 0.015 / +0.044 ± 0.038, greedy pass@1 up on five seeds of six.
+
+Frozen: ``ops=2`` and kl_coef 0.2, chosen on PPO-M's gain alone. Then every method and the control at those
+settings (``--tag e2_kl02_all``), paired differences: BoN - PPO-M -0.042 ± 0.016, BR - PPO-M -0.013 ± 0.016,
+BW - PPO-M -0.025 ± 0.015 against the reward model and -0.001 ± 0.018 against the unit tests; check 2's margin
+-0.005 ± 0.013, check 3's (sample-level R^2) -0.020 ± 0.024, check 5's -0.024 ± 0.032. PPO-M against the unit
+tests gains +0.041 ± 0.020 / +0.041 ± 0.037. BoN ending below PPO-M (Table 2) became check 6 after this run.
 """
 
 from __future__ import annotations
@@ -177,7 +193,7 @@ def main() -> None:
     P = dataclasses.replace(PFPPOSettings(), **overrides)
     runtime.quiet()
     N = P.n_samples
-    task = toyworld.task("code")
+    task = pf_ppo.chapter_tasks(P, args.seed)[0]
     sft_path = str(toyworld.base_policy("code", P.base_policy, progress=False))
     sft, tok = models.load_policy(sft_path, frozen=True)
     methods = [m for m in args.methods.split(",") if m]
@@ -188,11 +204,13 @@ def main() -> None:
         t0 = time.perf_counter()
         eval_prompts = task.sample_prompts(P.eval_prompts, pf_ppo.stream(seed, "eval"))
         sft_pass = pf_ppo.exact_pass_rate(sft, tok, task, eval_prompts)
-        sft_greedy, _ = pf_ppo.pass_eval(sft, tok, task, eval_prompts, P.max_new_tokens)
+        sft_greedy, _, _ = pf_ppo.pass_eval(
+            sft, tok, task, eval_prompts, P.max_new_tokens
+        )
         times["sft_eval"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         rm_dir = (
-            workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}" / str(seed)
+            workdir / f"rm_{P.rm_prompts}_{P.rm_lr:g}_{P.rm_epochs}_{P.ops}" / str(seed)
         )  # reused across configurations
         if not (rm_dir / "path.txt").exists():
             rng_rm = pf_ppo.stream(seed, "rm")

@@ -31,7 +31,8 @@
 # **What this chapter reproduces, and at what scale.** The verifiable code task of chapter 0
 # (a prompt shows three input/output examples, a response is a program of up to three operations,
 # the actual score is the fraction of five hidden unit tests passed; a program *passes* when it
-# passes all five), the 0.5M-parameter SFT policy of chapter 0, and reward models trained with
+# passes all five), here with prompts that all need exactly two operations (`ops`), the 0.5M-parameter
+# SFT policy of chapter 0, and reward models trained with
 # TRL's `RewardTrainer` on pairs of SFT samples labelled by noisy raters who go by the unit tests.
 # Every seed trains its own reward model. Part A measures where the reward models are reliable and the
 # $R^2$ of every filter without training (the paper's Fig. 1 and Table 1), with a spread over seeds; Part B
@@ -42,11 +43,13 @@
 # {footcite}`austin2021program`, with generated programs executed in a sandboxed subprocess; there the policy and
 # the critic train low-rank adapters {footcite}`hu2022lora` (`lora_rank`) so that both fit a 16 GB GPU.
 #
-# **Two departures from the paper, both measured below.** (1) The reward model that PPO optimises
+# **Three departures from the paper, each measured below.** (1) The reward model that PPO optimises
 # reads, besides the prompt and the program, what the program outputs on the prompt's three shown
 # examples (never the hidden tests). The paper's reward model reads only the code; Part A trains one
 # of those too, on the same data, and measures both. (2) pass@1 is the probability that one program sampled from the
 # policy passes, computed exactly; the paper decodes greedily, and greedy pass@1 is reported beside it.
+# (3) Every prompt needs two operations, where the paper's benchmarks mix easy and hard problems: on chapter
+# 0's mix of one to three operations, PPO learns to stop after one (Part B).
 
 # %% tags=["hide-input"]
 # Colab only: install this book's package (does nothing anywhere else).
@@ -133,7 +136,9 @@ sft, tok = models.load_policy(sft_path, frozen=True)  # the reference pi_SFT
 device = runtime.device()
 sft.to(device)
 seeds = [seed + i for i in range(P.n_seeds)]
-sft_greedy, _ = pf_ppo.pass_eval(sft, tok, eval_task, eval_prompts, P.max_new_tokens)
+sft_greedy, _, sft_answers = pf_ppo.pass_eval(
+    sft, tok, eval_task, eval_prompts, P.max_new_tokens
+)
 sft_pass = pf_ppo.sampled_pass_rate(
     sft, tok, eval_task, eval_prompts, P.max_new_tokens, P.eval_samples
 )
@@ -586,32 +591,32 @@ if passed_gold:  # the control's runs (gold_methods)
     )
 
 # %% [markdown]
-# Where pass@1 moves: the held-out prompts by the operations of their shortest passing program (the
-# toy task's difficulty), pass@1 of the SFT policy and of PPO-M against the reward model (mean over seeds).
+# **Why every prompt needs two operations.** In chapter 0's mix, almost half of the prompts need one
+# operation, and a sampled program that needs two rarely passes. On those prompts PPO learned to stop
+# after the first operation, and carried the habit to the prompts that need two: sampled pass@1 rose while
+# greedy pass@1 fell (`benchmarks/ch03_greedy.py`, on pilot seeds). Here no program shorter than two
+# operations fits a prompt's examples, so stopping early never pays. The table counts the operations of
+# the greedy answers on the held-out prompts (share of answers, all seeds pooled).
 
 # %% tags=["hide-input"]
-by_ops = None
-if not P.dataset:  # the toy task knows every passing program
-    by_ops = pf_ppo.difficulty_table(
-        eval_task, eval_prompts, sft_greedy, greedy["PPO-M"], sft_pass, passed["PPO-M"]
+if not P.dataset:  # answers of the toy language: one word per operation
+    by_ops = pf_ppo.answer_ops_table(
+        {
+            "SFT": [sft_answers],
+            "PPO-M": [r["greedy_answers"] for r in runs if r["method"] == "PPO-M"],
+        }
     )
-    results.metric("pass1_by_operations", by_ops.to_dict(orient="index"))
+    results.metric("greedy_answer_operations", by_ops.to_dict(orient="index"))
     show(display.table(by_ops))
 
 # %% tags=["remove-cell"]
-display.quote(**pf_ppo.difficulty_quotes(by_ops))
+display.quote(**pf_ppo.answer_ops_quotes(None if P.dataset else by_ops))
 
 # %% [markdown]
-# On prompts that one operation solves, greedy pass@1 goes from {glue:text}`ops1_sft_greedy` to
-# {glue:text}`ops1_ppo_greedy` and sampled pass@1 from {glue:text}`ops1_sft_sampled` to
-# {glue:text}`ops1_ppo_sampled`; on prompts that need two, greedy pass@1 goes from
-# {glue:text}`ops2_sft_greedy` to {glue:text}`ops2_ppo_greedy`. A sampled two-operation program
-# rarely passes (sampled pass@1 {glue:text}`ops2_sft_sampled` on those prompts), so most of the
-# samples that pass, the ones PPO rewards, are one-operation programs. On the pilot's seeds (500-502,
-# `benchmarks/ch03_greedy.py`, which prints the counts) that taught the policy to stop after one
-# operation everywhere: far more of PPO-M's greedy programs have a single operation than the SFT
-# policy's. The fall is no bug of the evaluation: there, an unpadded one-prompt argmax loop writes the
-# same programs as the batched `generate`, and no greedy answer is cut off.
+# The SFT policy stops after one operation on a share {glue:text}`sft_ops1` of the prompts, although
+# no such program passes; PPO-M on {glue:text}`ppo_ops1`, and it writes two operations on
+# {glue:text}`ppo_ops2` (SFT: {glue:text}`sft_ops2`). With nothing to gain from stopping early, PPO
+# moves the greedy answer toward the length the task needs.
 
 # %% [markdown]
 # Compute (the paper's Table 4): all methods *sample* the same number of responses, but the
@@ -665,7 +670,9 @@ display.table(pf_ppo.paper_pass1_table(table3, compute))
 # 5. (control, the book's test of the mechanism) BW's gain over PPO-M is larger when PPO optimises the reward
 #    model than when it optimises the unit tests: per seed, $(\mathrm{BW} - \text{PPO-M})_{\text{reward model}}
 #    - (\mathrm{BW} - \text{PPO-M})_{\text{unit tests}}$ above 0.
-# 6. (sanity) PF-PPO (BR and BW) uses at most 0.45 x the policy and critic passes of PPO-M:
+# 6. PF-PPO with BoN trains a worse policy than PPO-M (Table 2, on all three benchmarks; the paper's
+#    explanation: the update needs bad samples for contrast): per seed, BoN's pass@1 minus PPO-M's, below 0.
+# 7. (sanity) PF-PPO (BR and BW) uses at most 0.45 x the policy and critic passes of PPO-M:
 #    true by construction, since the filter keeps 2 of 5 samples; it checks the bookkeeping.
 
 # %% tags=["hide-input"]
@@ -805,6 +812,23 @@ results.check(
     else "no runs against the unit tests in this profile (gold_methods)",
 )
 
+finding6 = {s: p["PF-PPO (BoN)"] - p["PPO-M"] for s, p in per_seed_pass.items()}
+results.check(
+    "bon_filter_trains_worse_than_ppo_m",
+    kind="finding",
+    claim="PF-PPO with BoN, which trains on the best of N samples only, ends below PPO-M, which trains on all N "
+    "(Table 2: BoN filtering hurts).",
+    paper="pass@1 HumanEval / MBPP / LeetCode: PPO-M 80.2 / 75.0 / 29.8, PF-PPO(BoN) 75.8 / 71.7 / 16.8",
+    per_seed=finding6,
+    threshold=0.0,
+    direction="<=",
+    rule="per seed: PF-PPO(BoN)'s pass@1 minus PPO-M's on the same held-out prompts",
+    ours={f"pass@1 {m}": mean_pass[m] for m in ("PPO-M", "PF-PPO (BoN)")},
+    not_evaluable=f"PPO-M does not improve over the SFT policy (gain {gain_m:+.3f}, standard error {se_m:.3f})."
+    if control_failed
+    else "",
+)
+
 ratio = compute.loc[PF, "policy + critic, x PPO-M"]
 results.check(
     "pf_ppo_backward_passes",
@@ -830,6 +854,7 @@ paired = {
 }
 if finding5:
     paired["5. (BW - PPO-M): RM - unit tests"] = finding5
+paired["6. BoN - PPO-M"] = finding6
 
 # %% tags=["remove-cell"]
 display.figure(figures.paired_figure(paired, dict.fromkeys(paired, 0.0)), "ch3-paired")
@@ -873,6 +898,7 @@ display.quote(
     **pf_ppo.quote_mean_2se("check2", finding2.values()),
     **pf_ppo.quote_mean_2se("check3", finding3.values()),
     **pf_ppo.quote_mean_2se("check4", finding4.values()),
+    **pf_ppo.quote_mean_2se("check6", finding6.values()),
     check5_value="({:+.3f} ± {:.3f})".format(*pf_ppo.mean_2se(finding5.values()))
     if finding5
     else "(not run in this profile)",
@@ -883,6 +909,7 @@ display.quote(
     status_check5=status[
         "filtering_helps_more_with_the_reward_model_than_with_unit_tests"
     ],
+    status_check6=status["bon_filter_trains_worse_than_ppo_m"],
 )
 
 # %% [markdown]
@@ -898,10 +925,9 @@ display.quote(
 # - Against that reward model PPO-M moves held-out pass@1 from
 #   {glue:text}`sft_pass1:.3f` to {glue:text}`pass_ppo_m:.3f` (per seed
 #   {glue:text}`gain_mean:+.3f` ± {glue:text}`gain_2se:.3f`, mean ± 2 SE; check 1:
-#   {glue:text}`status_check1`); greedy pass@1 moves by {glue:text}`greedy_gain:+.3f`,
-#   and by {glue:text}`greedy_gain_gold` when PPO-M optimises the unit tests instead: where
-#   both fall, the fall is PPO's, not a shortcut of the reward model, since the unit tests
-#   have none.
+#   {glue:text}`status_check1`); greedy pass@1, the paper's metric, moves by
+#   {glue:text}`greedy_gain:+.3f`, and by {glue:text}`greedy_gain_gold` when PPO-M optimises the
+#   unit tests instead.
 #   PF-PPO reaches {glue:text}`pf_ppo_pass` (check 2, {glue:text}`check2_mean:+.3f` ±
 #   {glue:text}`check2_2se:.3f`: {glue:text}`status_check2`).
 # - Check 3, the paper's $R^2$ ordering of the filters on SFT samples
@@ -913,6 +939,8 @@ display.quote(
 #   {glue:text}`best_filter`.
 # - Check 5, the control with the unit tests as the reward {glue:text}`check5_value`:
 #   {glue:text}`status_check5`.
+# - Check 6, BoN ends below PPO-M ({glue:text}`check6_mean:+.3f` ± {glue:text}`check6_2se:.3f`):
+#   {glue:text}`status_check6`.
 
 # %% [markdown]
 # ## Exercises

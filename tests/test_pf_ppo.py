@@ -240,7 +240,8 @@ def test_runs_side_by_side_match_serial_runs_and_count_the_filtered_passes(tiny)
 
     assert [numbers(r) for r in serial] == [numbers(r) for r in side_by_side]
     m, bw, s = serial
-    assert len(m["sampled"]) == len(m["greedy"]) == 4 and 0.0 <= m["truncated"] <= 1.0
+    assert len(m["sampled"]) == len(m["greedy"]) == len(m["greedy_answers"]) == 4
+    assert 0.0 <= m["truncated"] <= 1.0
     assert [row["samples"] for row in m["log"]] == [10, 10] and [
         row["samples"] for row in s["log"]
     ] == [10, 10]
@@ -804,40 +805,26 @@ def test_short_name_is_the_filter_as_the_prose_writes_it():
     ]
 
 
-def test_ops_needed_is_the_length_of_the_shortest_passing_program():
-    negate = "f(1)=-1 f(2)=-2 f(3)=-3 ->"  # neg
-    plus_one_doubled = "f(1)=4 f(2)=6 f(3)=8 ->"  # inc dbl (or dbl inc inc)
-    assert list(pf_ppo.ops_needed(TASK, [DOUBLE, negate, plus_one_doubled])) == [
-        1,
-        1,
-        2,
-    ]
-
-
-def test_pass_by_ops_averages_each_difficulty_over_prompts_and_seeds():
-    table = pf_ppo.pass_by_ops(
-        np.array([1, 2, 1]),
-        {"SFT": np.array([1.0, 0.0, 0.0]), "PPO": np.array([[1, 1, 0], [0, 0, 0]])},
+def test_answer_ops_table_pools_seeds_and_counts_operations():
+    table = pf_ppo.answer_ops_table(
+        {
+            "SFT": [["dbl", "inc dbl", "neg"]],
+            "PPO": [["inc dbl", "sqr"], ["dec inc neg", "inc dbl"]],
+        }
     )
-    assert list(table.index) == ["1 operation", "2 operations"]
-    assert table.loc["1 operation", "prompts"] == 2
-    assert table.loc["1 operation", "SFT"] == pytest.approx(0.5)
-    assert table.loc["1 operation", "PPO"] == pytest.approx(0.25)
-    assert table.loc["2 operations", "PPO"] == pytest.approx(0.5)
+    assert list(table.index) == ["1 operation", "2 operations", "3 operations"]
+    assert table["SFT"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
+    assert table["PPO"].tolist() == pytest.approx([0.25, 0.5, 0.25])
 
 
-def test_difficulty_table_and_its_quotes():
-    prompts = [DOUBLE, "f(1)=4 f(2)=6 f(3)=8 ->"]  # one operation, two
-    table = pf_ppo.difficulty_table(
-        TASK,
-        prompts,
-        np.array([1.0, 1.0]),
-        np.array([[1.0, 0.0], [1.0, 0.0]]),
-        np.array([0.4, 0.1]),
-        np.array([[0.6, 0.0], [0.8, 0.1]]),
+def test_answer_ops_quotes():
+    table = pf_ppo.answer_ops_table(
+        {"SFT": [["dbl", "inc dbl"]], "PPO-M": [["sqr inc"]]}
     )
-    q = pf_ppo.difficulty_quotes(table)
-    assert (q["ops1_sft_greedy"], q["ops2_ppo_greedy"]) == ("1.000", "0.000")
-    assert (q["ops1_ppo_sampled"], q["ops2_ppo_sampled"]) == ("0.700", "0.050")
-    assert q["ops2_sft_sampled"] == "0.100"
-    assert set(pf_ppo.difficulty_quotes(None).values()) == {"n/a"}
+    assert pf_ppo.answer_ops_quotes(table) == {
+        "sft_ops1": "0.50",
+        "ppo_ops1": "0.00",
+        "sft_ops2": "0.50",
+        "ppo_ops2": "1.00",
+    }
+    assert set(pf_ppo.answer_ops_quotes(None).values()) == {"n/a"}

@@ -1,4 +1,5 @@
 import hashlib
+import itertools
 import string
 
 import numpy as np
@@ -111,6 +112,23 @@ def test_code_language_and_unit_tests():
         assert task.gold_reward(prompt, "not a program") == 0.0
     # the intended program is dbl; sqr agrees with it on one hidden test input (0)
     assert task.gold_reward("f(1)=2 f(2)=4 f(3)=6 ->", "sqr") == pytest.approx(1 / 5)
+
+
+def test_code_task_of_one_difficulty():
+    task = toyworld.CodeTask(ops=2)
+    one_op = [" ".join(p) for p in itertools.product(code.OPS, repeat=1)]
+    for prompt in task.sample_prompts(100, np.random.default_rng(2)):
+        assert len(task.demonstration(prompt).split()) == 2
+        examples = task.examples(prompt)
+        assert not any(all(code.run(p, x) == y for x, y in examples) for p in one_op)
+    # the default mix draws what it always drew (the cached SFT policies and chapter 0 depend on it)
+    assert toyworld.CodeTask().sample_prompts(3, np.random.default_rng(1)) == [
+        "f(7)=49 f(-5)=25 f(-3)=9 ->",
+        "f(0)=-1 f(6)=5 f(-1)=-2 ->",
+        "f(-4)=-4 f(-5)=-5 f(7)=7 ->",
+    ]
+    with pytest.raises(ValueError, match="ops must be in 1..max_ops=3, got 4"):
+        toyworld.CodeTask(ops=4)
 
 
 def _weights_hash(folder):

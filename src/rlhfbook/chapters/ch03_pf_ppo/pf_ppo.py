@@ -106,11 +106,11 @@ def pass_eval(
     *,
     greedy: bool = True,
     batch_size: int = 256,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """One answer per prompt (greedy, or a sample at temperature 1; seed torch for the latter):
-    (passed all unit tests, ended with EOS), one entry per prompt."""
+    (passed all unit tests, ended with EOS, the answer), one entry per prompt."""
 
-    passed, eos = [], []
+    passed, eos, answers = [], [], []
     for start in range(0, len(prompts), batch_size):
         r = generate(
             policy,
@@ -121,7 +121,8 @@ def pass_eval(
         )
         passed.append((gold_scores(task, r) == 1).numpy())
         eos.append(r.has_eos.numpy())
-    return np.concatenate(passed), np.concatenate(eos)
+        answers += r.responses
+    return np.concatenate(passed), np.concatenate(eos), answers
 
 
 @torch.no_grad()
@@ -263,8 +264,8 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
 
     The policy and critic start from the SFT policy and the reward model; the policy sees only the
     prompt. Returns the log rows of :func:`rlhfbook.methods.ppo.train` and, per held-out prompt, the final
-    policy's pass@1 at temperature 1 (``sampled``) and greedy (``greedy``), and the fraction of greedy
-    answers cut off without EOS.
+    policy's pass@1 at temperature 1 (``sampled``) and greedy (``greedy``) and its greedy answer
+    (``greedy_answers``), and the fraction of greedy answers cut off without EOS.
     """
     start = time.process_time()
     method, seed = spec["method"], spec["seed"]
@@ -331,7 +332,7 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
         progress=False,
     )
     prompts, max_new = spec["eval_prompts"], config.max_new_tokens
-    greedy, eos = pass_eval(policy, tokenizer, eval_task, prompts, max_new)
+    greedy, eos, answers = pass_eval(policy, tokenizer, eval_task, prompts, max_new)
     sampled = sampled_pass_rate(
         policy, tokenizer, eval_task, prompts, max_new, spec["eval_samples"]
     )
@@ -342,6 +343,7 @@ def run_method(spec: dict[str, Any]) -> dict[str, Any]:
         "log": log,
         "sampled": sampled.tolist(),
         "greedy": greedy.astype(float).tolist(),
+        "greedy_answers": answers,
         "truncated": float(1 - eos.mean()),
         "cpu_s": time.process_time() - start,
     }
@@ -973,7 +975,7 @@ def chapter_tasks(P: PFPPOSettings, seed: int) -> tuple[Any, Any, list[str]]:
         )
         return task, eval_task, eval_task.prompts[: P.eval_prompts]
 
-    task = toyworld.task("code")
+    task = toyworld.CodeTask(ops=P.ops)
     return task, task, task.sample_prompts(P.eval_prompts, stream(seed, "eval"))
 
 
@@ -1115,66 +1117,40 @@ def quote_mean_2se(name: str, values) -> dict[str, float]:
     return {f"{name}_mean": float(m), f"{name}_2se": float(e)}
 
 
-def ops_needed(task, prompts: list[str]) -> np.ndarray:
-    """How hard each prompt of the toy code task is: the operations of its shortest passing program
-    (:func:`rlhfbook.tasks.code_tasks.passing_programs`; 0 where none of the language passes)."""
-    return np.array(
-        [
-            min((len(p.split()) for p in passing_programs(task, q)), default=0)
-            for q in prompts
-        ]
-    )
-
-
 def ops_label(k: int) -> str:
-    """The row of :func:`pass_by_ops` for prompts that need ``k`` operations."""
+    """The row of :func:`answer_ops_table` for programs of ``k`` operations."""
     return f"{k} operation{'' if k == 1 else 's'}"
 
 
-def pass_by_ops(needed: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Held-out pass@1 by the operations a prompt needs (:func:`ops_needed`): one row per count,
-    the number of prompts and each column's mean over its prompts (a column is one value per prompt,
-    or one per seed and prompt, averaged over both)."""
-    needed = np.asarray(needed)
-    rows = {}
-    for k in np.unique(needed):
-        on = needed == k
-        rows[ops_label(k)] = {"prompts": int(on.sum())} | {
-            name: float(np.asarray(v)[..., on].mean()) for name, v in columns.items()
+def answer_ops(answers: list[str]) -> np.ndarray:
+    """The operations of each answer of the toy code task (its words; 0 for an empty answer)."""
+    return np.array([len(a.split()) for a in answers])
+
+
+def answer_ops_table(columns: dict[str, list[list[str]]]) -> pd.DataFrame:
+    """The share of answers with 1, 2, ... operations (:func:`answer_ops`), one column per policy, whose
+    answers come as one list per seed and are pooled over the seeds."""
+    counts = {
+        name: answer_ops([a for per_seed in answers for a in per_seed])
+        for name, answers in columns.items()
+    }
+    lengths = np.unique(np.concatenate(list(counts.values())))
+    return pd.DataFrame(
+        {
+            name: {ops_label(k): float((n == k).mean()) for k in lengths}
+            for name, n in counts.items()
         }
-    return pd.DataFrame(rows).T.rename_axis("shortest passing program")
+    ).rename_axis("operations of the greedy answer")
 
 
-# the columns of :func:`difficulty_table` -> the key of :func:`difficulty_quotes`
-DIFFICULTY_COLUMNS = {
-    "SFT, greedy": "sft_greedy",
-    "PPO-M, greedy": "ppo_greedy",
-    "SFT, sampled": "sft_sampled",
-    "PPO-M, sampled": "ppo_sampled",
-}
-
-
-def difficulty_table(
-    task,
-    prompts: list[str],
-    sft_greedy: np.ndarray,
-    ppo_greedy: np.ndarray,
-    sft_sampled: np.ndarray,
-    ppo_sampled: np.ndarray,
-) -> pd.DataFrame:
-    """Greedy and sampled pass@1 of the SFT policy and of PPO-M (one per prompt, or per seed and
-    prompt) by the operations each held-out prompt of the toy code task needs (:func:`pass_by_ops`)."""
-    values = (sft_greedy, ppo_greedy, sft_sampled, ppo_sampled)
-    return pass_by_ops(ops_needed(task, prompts), dict(zip(DIFFICULTY_COLUMNS, values)))
-
-
-def difficulty_quotes(table: pd.DataFrame | None) -> dict[str, str]:
-    """The prose's numbers from :func:`difficulty_table`: ``ops{k}_{column key}`` for prompts that need
-    one and two operations, to three decimals ("n/a" where the table or its row is missing)."""
+def answer_ops_quotes(table: pd.DataFrame | None) -> dict[str, str]:
+    """The prose's numbers from :func:`answer_ops_table` (columns SFT and PPO-M): ``{sft|ppo}_ops{k}``, the
+    share of greedy answers with k = 1 and 2 operations, to two decimals ("n/a" where missing)."""
     out = {}
     for k in (1, 2):
-        row = ops_label(k)
-        for column, key in DIFFICULTY_COLUMNS.items():
-            present = table is not None and row in table.index
-            out[f"ops{k}_{key}"] = f"{table.loc[row, column]:.3f}" if present else "n/a"
+        for column, key in (("SFT", "sft"), ("PPO-M", "ppo")):
+            present = table is not None and ops_label(k) in table.index
+            out[f"{key}_ops{k}"] = (
+                f"{table.loc[ops_label(k), column]:.2f}" if present else "n/a"
+            )
     return out

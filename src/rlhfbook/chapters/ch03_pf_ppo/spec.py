@@ -34,6 +34,11 @@ class PFPPOSettings:
         None,
         "MBPP-format problems run in the sandbox: a local .json/.jsonl or hub id (None: the toy code task)",
     )
+    ops: int | None = setting(
+        2,
+        "toy code task: the operations of every prompt's intended program (toyworld.CodeTask.ops; None: "
+        "1 to 3, a mix in which PPO learns to stop after one operation, benchmarks/ch03_greedy.py) (operations)",
+    )
     n_samples: int = setting(
         5, "N: responses sampled per prompt, which the filters rank (responses)"
     )
@@ -81,7 +86,9 @@ class PFPPOSettings:
         "critic learning rate (AdamW step size; gpu: 5e-5 for adapters, ten times 5e-6)",
     )
     kl_coef: float = setting(
-        0.05, "KL coefficient eta, k1 per token in the reward (dimensionless)"
+        0.2,
+        "KL coefficient eta, k1 per token in the reward (dimensionless; chapter 1's 0.05 lets PPO collapse on "
+        "the toy task's two-operation prompts, benchmarks/ch03_pilot.py; gpu: 0.05)",
     )
     critic_warmup: int = setting(
         1, "first PPO iterations that update only the critic (iterations)"
@@ -149,6 +156,7 @@ PF_PPO_GPU = PFPPOSettings(
     prompts_per_iteration=4,
     lr=1e-5,
     critic_lr=5e-5,
+    kl_coef=0.05,
     critic_warmup=3,
     eval_prompts=100,
     max_new_tokens=128,

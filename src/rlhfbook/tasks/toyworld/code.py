@@ -57,21 +57,32 @@ def run(program: str, x: int) -> int:
 
 @dataclass(frozen=True)
 class CodeTask:
-    """Program synthesis from three examples, scored by five hidden unit tests."""
+    """Program synthesis from three examples, scored by five hidden unit tests.
+
+    ``max_ops`` bounds the language's programs (the intended ones and those enumerated as passing);
+    ``ops`` sets how hard the prompts are: every prompt's intended program has exactly that many
+    operations (None: 1 to ``max_ops``, every prompt the language can state).
+    """
 
     max_ops: int = 3
     max_response_tokens: int = 16  # characters: the longest program is 13
     name: str = "code"
+    ops: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.ops is not None and not 1 <= self.ops <= self.max_ops:
+            raise ValueError(
+                f"ops must be in 1..max_ops={self.max_ops}, got {self.ops}"
+            )
 
     def random_program(self, rng: np.random.Generator) -> str:
-        """1..max_ops operations, at most one ``sqr`` (keeps numbers short)."""
+        """1..max_ops operations (``ops`` where set), at most one ``sqr`` (keeps numbers short)."""
         names = list(OPS)
+        low, high = (self.ops, self.ops) if self.ops else (1, self.max_ops)
         while True:
             ops = [
                 names[i]
-                for i in rng.integers(
-                    len(names), size=int(rng.integers(1, self.max_ops + 1))
-                )
+                for i in rng.integers(len(names), size=int(rng.integers(low, high + 1)))
             ]
             if ops.count("sqr") <= 1:
                 return " ".join(ops)
@@ -83,7 +94,14 @@ class CodeTask:
         return " ".join(f"f({x})={run(program, int(x))}" for x in xs) + " ->"
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
-        return [self.prompt_for(self.random_program(rng), rng) for _ in range(n)]
+        """``n`` prompts of random programs; with ``ops`` set, a prompt is redrawn until its intended
+        program (the shortest that fits its examples, :meth:`demonstration`) has ``ops`` operations."""
+        prompts = []
+        while len(prompts) < n:
+            prompt = self.prompt_for(self.random_program(rng), rng)
+            if self.ops is None or len(self.demonstration(prompt).split()) == self.ops:
+                prompts.append(prompt)
+        return prompts
 
     @staticmethod
     def examples(prompt: str) -> list[tuple[int, int]]:
