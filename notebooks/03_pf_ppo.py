@@ -902,6 +902,8 @@ display.quote(
     check5_value="({:+.3f} ± {:.3f})".format(*pf_ppo.mean_2se(finding5.values()))
     if finding5
     else "(not run in this profile)",
+    bw_model="{:+.3f} ± {:.3f}".format(*bw_model),
+    bw_gold="{:+.3f} ± {:.3f}".format(*bw_gold) if has_gold else "(not run)",
     status_check1=status["ppo_m_improves_over_sft"],
     status_check2=status["pf_ppo_br_or_bw_beats_bon_and_matches_ppo_m"],
     status_check3=status["r2_ordering_on_sft_samples"],
@@ -938,7 +940,9 @@ display.quote(
 #   {glue:text}`n_seeds` seeds, and the filter with the best mean pass@1 is
 #   {glue:text}`best_filter`.
 # - Check 5, the control with the unit tests as the reward {glue:text}`check5_value`:
-#   {glue:text}`status_check5`.
+#   {glue:text}`status_check5`. BW minus PPO-M is {glue:text}`bw_model` against the reward model
+#   and {glue:text}`bw_gold` against the unit tests (mean ± 2 SE): the paper's mechanism predicts the
+#   first to be the larger.
 # - Check 6, BoN ends below PPO-M ({glue:text}`check6_mean:+.3f` ± {glue:text}`check6_2se:.3f`):
 #   {glue:text}`status_check6`.
 
