@@ -85,6 +85,20 @@ settings (``--tag e2_kl02_all``), paired differences: BoN - PPO-M -0.042 ± 0.01
 BW - PPO-M -0.025 ± 0.015 against the reward model and -0.001 ± 0.018 against the unit tests; check 2's margin
 -0.005 ± 0.013, check 3's (sample-level R^2) -0.020 ± 0.024, check 5's -0.024 ± 0.032. PPO-M against the unit
 tests gains +0.041 ± 0.020 / +0.041 ± 0.037. BoN ending below PPO-M (Table 2) became check 6 after this run.
+
+A probe after the checked blocks (check 5 contradicted on block 0: BW loses more to PPO-M against the reward model
+than against the unit tests, and Part A's highest-reward fifth has the largest spread of actual scores): is the
+reward model too small or its labels too noisy? PPO-M and BW, each against the reward model and the unit tests,
+seeds 500-505 (``--tag`` e2_rm900, e2_tau002; mean sample-level R^2 none / BoN / BR / BW; check 5's margin):
+
+* 900 reward-model prompts: R^2 0.46 / 0.47 / 0.51 / 0.51; BW - PPO-M -0.020 ± 0.017 against the reward model,
+  -0.007 ± 0.015 against the unit tests; check 5 -0.013 ± 0.017.
+* raters' tau 0.02 (nearly noiseless labels): R^2 0.53 / 0.54 / 0.57 / 0.58; BW - PPO-M -0.005 ± 0.030 and
+  +0.004 ± 0.017; check 5 -0.008 ± 0.034.
+
+Neither more pairs nor cleaner labels lift R^2 above the profile's (about 0.5) or turn check 5 positive: what limits the
+reward model is its input (three shown examples, which a wrong two-operation program can all get right), not its data.
+Nothing was changed.
 """
 
 from __future__ import annotations
