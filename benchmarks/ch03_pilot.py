@@ -96,9 +96,9 @@ seeds 500-505 (``--tag`` e2_rm900, e2_tau002; mean sample-level R^2 none / BoN /
 * raters' tau 0.02 (nearly noiseless labels): R^2 0.53 / 0.54 / 0.57 / 0.58; BW - PPO-M -0.005 ± 0.030 and
   +0.004 ± 0.017; check 5 -0.008 ± 0.034.
 
-Neither more pairs nor cleaner labels lift R^2 above the profile's (about 0.5) or turn check 5 positive: what limits the
-reward model is its input (three shown examples, which a wrong two-operation program can all get right), not its data.
-Nothing was changed.
+Neither more pairs nor cleaner labels lift R^2 above the profile's (about 0.5) or turn check 5 positive, which points to
+the reward model's input (three shown examples; unmeasured: how often a wrong program gets all three right) rather than
+its data. Nothing was changed.
 """
 
 from __future__ import annotations

@@ -367,6 +367,8 @@ display.quote(
         intruders, {s: sp["highest rewards"] for s, sp in spread_seeds.items()}
     ),
     all_right_share=float(np.mean([(v == 1).mean() for v in shown.values()])),
+    top_floor=float(np.mean([pf_ppo.intruders_floor(v) for v in shown.values()])),
+    least_reliable=max(spread, key=spread.get),
     agree_share=float(np.mean([np.isin(v, (0, 1)).mean() for v in shown.values()])),
 )
 
@@ -386,32 +388,33 @@ display.quote(
 # scores comes from hidden tests it passes by coincidence, which nothing the reward model
 # reads can tell. The actual score is not spread evenly either: {glue:text}`all_right_share:.0%`
 # of the SFT samples get all three shown examples right and {glue:text}`agree_share:.0%` get
-# all or none right, so the regions of equal counts are mostly these two kinds. The lowest
-# fifth and most of the middle hold programs with no example right; the middle also holds the
-# regions where they meet the programs with one or two right, and is the least reliable
-# part. The highest fifth is reliable only if the reward model puts there the programs that
-# get every example right and no others: the last column of the first table counts the
-# others (mean {glue:text}`intruders_mean:.2f` over the seeds, largest
-# {glue:text}`intruders_max:.2f`; over the seeds their share and the spread of the highest
-# fifth correlate at {glue:text}`intruders_corr:.2f`); the third table shows what the first
+# all or none right, so the regions of equal counts are mostly these two kinds. The highest fifth
+# is reliable only if the reward model puts there the programs that get every example right and no
+# others, which needs a fifth of the samples to get every example right: where fewer do, even a
+# perfect ranking fills at least {glue:text}`top_floor:.0%` of the highest fifth (mean over the
+# seeds) with others. The last column of the first table counts them (mean
+# {glue:text}`intruders_mean:.2f` over the seeds, largest {glue:text}`intruders_max:.2f`; over the
+# seeds their share and the spread of the highest fifth correlate at
+# {glue:text}`intruders_corr:.2f`); the largest spread, mean over the seeds, is at the
+# {glue:text}`least_reliable`. The third table shows what the first
 # seed's reward model gives each pattern of right (`==`) and wrong (`!=`) shown examples. A reward model that
 # reads only the characters of the program must run it in its head, and tells these kinds
 # apart far less well.
 #
-# The others in the highest fifth come from a shortcut. In most SFT samples the three verdicts
+# On chapter 0's mix of one to three operations, where more of the samples get every example right,
+# the others in the highest fifth came from a shortcut. In most SFT samples the three verdicts
 # agree (all right or all wrong), so one verdict orders most training pairs, and a reward model
 # may learn to read that one: then a program with only that example right gets the reward of
 # one with all three right (in the third table, a pattern with one `==` among the top rows). The
-# pilot (seeds from `pilot_seed`; `benchmarks/ch03_reliability.py` and the rows of its `.jsonl`
-# hold every number) found this on most seeds, and the paper's profile on the seeds whose reward
+# pilot on that mix (seeds from `pilot_seed`; `benchmarks/ch03_reliability.py` and the rows of its
+# `.jsonl` hold every number) found this on most seeds, and the paper's profile on the seeds whose reward
 # model reads all three verdicts. It is not under-training: more passes over the pairs kept the
 # shortcut, and on held-out pairs the reward models are about as accurate as a reward that knows
 # only how many shown examples a program gets right. A count of right examples in place of the
 # verdicts, or the verdicts sorted right-first, did not remove it; the count beside the verdicts
 # with three passes removed it on some pilot seeds only, at three times the reward models'
-# training time. So here the paper's profile appears where a seed's reward model happens to read
-# all three verdicts, and the chapter keeps the
-# reward model as it is.
+# training time. There the paper's profile appeared where a seed's reward model happened to read
+# all three verdicts, and the chapter keeps the reward model as it is.
 
 # %% [markdown]
 # Now the $R^2$ of the line $\hat s = a\,r + b$ fitted to samples of each filtered policy $\mu_\theta$, at the

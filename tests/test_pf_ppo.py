@@ -442,6 +442,18 @@ def test_top_intruders_counts_partly_right_programs_among_the_highest_rewards():
         pf_ppo.top_intruders(shown, ordered, fraction=0.0)
 
 
+def test_intruders_floor_is_what_a_perfect_ranking_leaves_in_the_top():
+    shown = np.array(
+        [1.0, 2 / 3, 0.0, 0.0, 1 / 3, 0.0, 0.0, 0.0, 0.0, 0.0]
+    )  # one in ten all right
+    perfect = shown + np.linspace(
+        0, 0.01, shown.size
+    )  # orders by the count of right examples
+    assert pf_ppo.intruders_floor(shown) == pytest.approx(0.5)
+    assert pf_ppo.top_intruders(shown, perfect) == pytest.approx(0.5)
+    assert pf_ppo.intruders_floor(shown, fraction=0.1) == 0.0
+
+
 def test_seed_correlation_pairs_the_seeds_of_both_dicts():
     a = {0: 0.1, 1: 0.3, 2: 0.2, 3: 0.5}
     b = {3: 5.0, 1: 3.0, 0: 1.0, 2: 2.0}  # another order: paired by seed, not by place

@@ -619,6 +619,13 @@ def top_intruders(
     return float((right[top] < 1).mean())
 
 
+def intruders_floor(shown_rate: np.ndarray, fraction: float = 0.2) -> float:
+    """The least :func:`top_intruders` of any ranking: where fewer than ``fraction`` of the samples get every
+    shown example right, the rest of the top ``fraction`` must be others, ``max(0, 1 - share all right /
+    fraction)``."""
+    return max(0.0, 1.0 - float((np.asarray(shown_rate) == 1).mean()) / fraction)
+
+
 def seed_correlation(a: dict, b: dict) -> float:
     """Pearson correlation over seeds (the keys of ``a``) of ``a[seed]`` and ``b[seed]``; NaN with
     fewer than three seeds or when either does not vary."""
