@@ -617,7 +617,7 @@ display.quote(**pf_ppo.answer_ops_quotes(None if P.dataset else by_ops))
 
 # %% [markdown]
 # The SFT policy stops after one operation on a share {glue:text}`sft_ops1` of the prompts, although
-# no such program passes; PPO-M on {glue:text}`ppo_ops1`, and it writes two operations on
+# no one-operation program fits their examples; PPO-M on {glue:text}`ppo_ops1`, and it writes two operations on
 # {glue:text}`ppo_ops2` (SFT: {glue:text}`sft_ops2`). With nothing to gain from stopping early, PPO
 # moves the greedy answer toward the length the task needs.
 
